@@ -1,0 +1,1 @@
+"""Sub-commands of `lipflap`, one module each; see lipflap.cli."""

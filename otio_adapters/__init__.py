@@ -1,0 +1,1 @@
+"""lipflap OpenTimelineIO plugin."""

@@ -1,0 +1,1 @@
+"""DaVinci Resolve scripts for lipflap (standard library only)."""

@@ -1,0 +1,39 @@
+import json
+import subprocess
+import sys
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "lipflap", *args], capture_output=True, text=True)
+
+
+def test_help_lists_only_built_commands():
+    import argparse
+    import importlib.util
+    from lipflap.cli import COMMANDS, build_parser
+    r = run("--help")
+    assert r.returncode == 0
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    built = {n for n in COMMANDS if importlib.util.find_spec(f"lipflap.commands.{n}") is not None}
+    assert set(sub.choices) == built
+    for name in built:
+        assert name in r.stdout
+
+
+def test_no_command_is_usage_error():
+    r = run()
+    assert r.returncode == 2
+
+
+def test_progress_json_lines():
+    import io
+    from lipflap.progress import Progress
+    out = io.StringIO()
+    p = Progress("json", out=out)
+    p.start("decode", 3)
+    for _ in range(3):
+        p.advance()
+    p.result({"ok": True})
+    lines = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert lines[0] == {"stage": "decode", "done": 0, "total": 3}
+    assert lines[-2]["done"] == 3 and lines[-1] == {"result": {"ok": True}}
