@@ -1,0 +1,206 @@
+"""Driving the engine from a host (Resolve, Nuke, conform): standard library only.
+
+Hosts embed their own Python and must never import torch or mediapipe, so this module imports
+nothing outside the standard library; Resolve's and Nuke's plugins load it by file path from the
+engine's installation (recorded by `lipflap install`). The engine always runs as a separate
+process through the CLI contract, so a crash or a heavy dependency never takes the host down.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from typing import Callable
+
+ENGINE_FILE = "lipflap_engine.json"
+
+
+def user_config_dir() -> str:
+    if sys.platform == "win32":
+        base = os.environ.get("APPDATA") or os.path.expanduser("~\\AppData\\Roaming")
+        return os.path.join(base, "lipflap")
+    if sys.platform == "darwin":
+        return os.path.expanduser("~/Library/Application Support/lipflap")
+    return os.path.join(os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config"), "lipflap")
+
+
+def find_engine(search_dirs: list[str] | None = None) -> list[str]:
+    """The command that starts the engine, e.g. ['/opt/lipflap/.venv/bin/lipflap'].
+
+    Looked up in order: $LIPFLAP_ENGINE, an engine record beside the plugin, the per-user record
+    written by `lipflap install`, then `lipflap` on PATH. Raises RuntimeError saying what to do.
+    """
+    env = os.environ.get("LIPFLAP_ENGINE")
+    if env:
+        return [env]
+    for d in list(search_dirs or []) + [user_config_dir()]:
+        path = os.path.join(d, ENGINE_FILE)
+        if os.path.isfile(path):
+            try:
+                with open(path, encoding="utf-8") as f:
+                    rec = json.load(f)
+            except (OSError, ValueError):
+                continue
+            cmd = rec.get("command")
+            if isinstance(cmd, list) and cmd and os.path.exists(cmd[0]):
+                return [str(c) for c in cmd]
+    found = shutil.which("lipflap")
+    if found:
+        return [found]
+    raise RuntimeError("the lipflap engine was not found; run `lipflap install resolve` or "
+                       "`lipflap install nuke` from the engine's environment, or set LIPFLAP_ENGINE "
+                       "to the path of its `lipflap` command.")
+
+
+def write_engine_record(folder: str, command: list[str]) -> str:
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, ENGINE_FILE)
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump({"command": command}, f, indent=2)
+    os.replace(tmp, path)
+    return path
+
+
+_VERSION_RE = re.compile(r"_v(\d{3,})$")
+
+
+def safe_name(text: str) -> str:
+    """A file-name-safe form of a clip name or language code."""
+    s = re.sub(r"[^\w.-]+", "_", text, flags=re.UNICODE).strip("._")
+    return s or "clip"
+
+
+def next_version_path(folder: str, clip: str, lang: str | None, ext: str) -> str:
+    """`<clip>_lipflap_<lang>_v<NNN>.<ext>` in folder, one above the highest version present.
+
+    Versions count across extensions and image-sequence folders, so a re-render never overwrites
+    and v002 always means the second render of that clip and language.
+    """
+    stem = f"{safe_name(clip)}_lipflap_{safe_name(lang or 'xx')}"
+    highest = 0
+    if os.path.isdir(folder):
+        for name in os.listdir(folder):
+            base = name.split(".", 1)[0]
+            if base.startswith(stem + "_v"):
+                m = _VERSION_RE.search(base)
+                if m and base[:m.start()] == stem:
+                    highest = max(highest, int(m.group(1)))
+    ext = ext.lstrip(".")
+    return os.path.join(folder, f"{stem}_v{highest + 1:03d}" + (f".{ext}" if ext else ""))
+
+
+@dataclass
+class EngineResult:
+    returncode: int
+    result: object = None
+    error: str = ""
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+class EngineRun:
+    """One engine process started with `--progress json`, read line by line.
+
+    on_progress(stage, done, total) is called from a reader thread; hosts marshal it to their UI
+    thread themselves (nuke.executeInMainThread, Resolve's dispatcher).
+    """
+
+    def __init__(self, args: list[str], engine: list[str] | None = None,
+                 on_progress: Callable[[str, int, int], None] | None = None,
+                 on_message: Callable[[str], None] | None = None, cwd: str | None = None):
+        self.cmd = list(engine or find_engine()) + list(args)
+        if "--progress" not in args:
+            self.cmd += ["--progress", "json"]
+        self.on_progress = on_progress
+        self.on_message = on_message
+        kwargs: dict = {}
+        if sys.platform == "win32":
+            kwargs["creationflags"] = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
+        else:
+            kwargs["start_new_session"] = True  # so cancel reaches the engine's own children
+        # No shell, ever: paths with spaces, quotes or metacharacters pass through untouched.
+        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     stdin=subprocess.DEVNULL, cwd=cwd, text=True,
+                                     encoding="utf-8", errors="replace", **kwargs)
+        self._result: object = None
+        self._messages: list[str] = []
+        self._stderr: list[str] = []
+        self._threads = [threading.Thread(target=self._read_stdout, daemon=True),
+                         threading.Thread(target=self._read_stderr, daemon=True)]
+        for t in self._threads:
+            t.start()
+        self.cancelled = False
+
+    def _read_stdout(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                self._messages.append(line)
+                continue
+            if not isinstance(obj, dict):
+                continue
+            if "result" in obj:
+                self._result = obj["result"]
+            elif "message" in obj:
+                self._messages.append(str(obj["message"]))
+                if self.on_message:
+                    self.on_message(str(obj["message"]))
+            elif "stage" in obj and self.on_progress:
+                self.on_progress(str(obj["stage"]), int(obj.get("done", 0)), int(obj.get("total", 0)))
+
+    def _read_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self._stderr.append(line.rstrip("\n"))
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        if self.proc.poll() is None:
+            try:
+                if sys.platform == "win32":
+                    self.proc.terminate()
+                else:
+                    os.killpg(self.proc.pid, signal.SIGTERM)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def poll(self) -> int | None:
+        return self.proc.poll()
+
+    def wait(self, timeout: float | None = None) -> EngineResult:
+        code = self.proc.wait(timeout)
+        for t in self._threads:
+            t.join(5)
+        errors = [ln[len("lipflap: error: "):] if ln.startswith("lipflap: error: ") else ln
+                  for ln in self._stderr if ln.strip()]
+        error = ""
+        if code != 0:
+            error = ("cancelled" if self.cancelled else
+                     (errors[-1] if errors else f"the engine exited with code {code} and no message"))
+        return EngineResult(code, self._result, error, self._messages)
+
+
+def run_job(job: dict, job_path: str, engine: list[str] | None = None,
+            on_progress: Callable[[str, int, int], None] | None = None) -> EngineRun:
+    """Write `job` (the DESIGN.md section 4 contract) to job_path and start `lipflap run --job`."""
+    os.makedirs(os.path.dirname(os.path.abspath(job_path)), exist_ok=True)
+    tmp = job_path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(job, f, indent=2, ensure_ascii=False)
+    os.replace(tmp, job_path)
+    return EngineRun(["run", "--job", job_path], engine=engine, on_progress=on_progress)
