@@ -1,0 +1,276 @@
+"""Fidelity of a render against its source, measured frame by frame as the frames stream past.
+
+A FidelityMeter takes (output image, source image, source landmarks) per frame, so the renderer can
+feed it the frames it already holds while writing, and `lipflap qc` can feed it two decoders. It
+keeps only small per-frame numbers, two mouth crops per stream and a thumbnail per frame, so memory
+stays flat in clip length.
+
+Figures (DESIGN section 6, defined here):
+- PSNR outside the dilated lower face (regions.outside_lower_face), per frame; 99 dB when equal.
+- Mouth-box sharpness ratio: variance of the Laplacian of the grey mouth box, output over source,
+  per frame; the figure is the median over frames (1.0 when equal; blur lowers it, sharpening
+  raises it).
+- Mouth-box temporal roughness ratio: mean |second frame difference| over mean |first frame
+  difference| of the mouth box crops, output over source (1.0 when equal; a mouth swapped for
+  another frame's every few frames, or held frames, raise it).
+- Mouth activity ratio: mean |first difference| of the mouth box, output over source (how much more
+  the output's mouth moves; information, not judged).
+- Frames dropped/added: the output's frames are aligned to the source's by their thumbnails
+  outside the lower face (monotonic dynamic programming in a band), so a dropped or repeated frame
+  is found where it happened, not only counted.
+"""
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from . import regions
+
+PSNR_EQUAL = 99.0
+THUMB_W = 48
+
+
+def to_float(img: np.ndarray) -> np.ndarray:
+    """An image as float32 in 0..1 whatever its integer depth (8-bit or 16-bit frames)."""
+    a = np.asarray(img)
+    if a.dtype == np.uint8:
+        return a.astype(np.float32) / 255.0
+    if a.dtype == np.uint16:
+        return a.astype(np.float32) / 65535.0
+    return a.astype(np.float32)
+
+
+def grey(img: np.ndarray) -> np.ndarray:
+    f = to_float(img)
+    if f.ndim == 3:
+        c = f.shape[2]
+        if c >= 3:
+            f = 0.299 * f[..., 0] + 0.587 * f[..., 1] + 0.114 * f[..., 2]
+        else:
+            f = f[..., 0]
+    return np.ascontiguousarray(f, np.float32)
+
+
+def psnr(out: np.ndarray, src: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """PSNR in dB on 0..1 floats; PSNR_EQUAL when identical, over `mask` pixels when given."""
+    a, b = to_float(out), to_float(src)
+    if mask is not None:
+        a, b = a[mask], b[mask]
+    if a.size == 0:
+        return PSNR_EQUAL
+    mse = float(np.mean((a - b) ** 2, dtype=np.float64))
+    if mse <= 0:
+        return PSNR_EQUAL
+    return min(PSNR_EQUAL, 10 * math.log10(1.0 / mse))
+
+
+def laplacian_variance(g: np.ndarray) -> float:
+    return float(cv2.Laplacian(g, cv2.CV_32F, ksize=3).var())
+
+
+class _Roughness:
+    """Running first and second differences of one stream of equal-size crops."""
+
+    def __init__(self) -> None:
+        self.prev: list[np.ndarray] = []
+        self.d1 = 0.0
+        self.n1 = 0
+        self.d2 = 0.0
+        self.n2 = 0
+
+    def add(self, crop: np.ndarray | None) -> None:
+        if crop is None:  # a gap (no face): differences never span it
+            self.prev = []
+            return
+        if self.prev and self.prev[-1].shape != crop.shape:
+            self.prev = []
+        if self.prev:
+            self.d1 += float(np.abs(crop - self.prev[-1]).mean())
+            self.n1 += 1
+        if len(self.prev) >= 2:
+            self.d2 += float(np.abs(crop - 2 * self.prev[-1] + self.prev[-2]).mean())
+            self.n2 += 1
+        self.prev = (self.prev + [crop])[-2:]
+
+    def first(self) -> float | None:
+        return self.d1 / self.n1 if self.n1 else None
+
+    def ratio(self) -> float | None:
+        if not self.n1 or not self.n2:
+            return None
+        return (self.d2 / self.n2) / max(self.d1 / self.n1, 1e-9)
+
+
+class FidelityMeter:
+    """Feed with add(output, source, source_landmarks) per frame, in order; read result()."""
+
+    def __init__(self) -> None:
+        self.psnr: list[float] = []
+        self.sharp: list[float | None] = []
+        self.box_size: tuple[int, int] | None = None
+        self.rough_out = _Roughness()
+        self.rough_src = _Roughness()
+        self.thumbs_out: list[np.ndarray] = []
+        self.thumbs_src: list[np.ndarray] = []
+        self.thumb_masks: list[np.ndarray | None] = []  # lower-face box in thumbnail pixels
+        self.frame_shape: tuple[int, int] | None = None
+        self.size_mismatch: tuple[tuple[int, ...], tuple[int, ...]] | None = None
+        self.n_faces = 0
+
+    # -- feeding ----------------------------------------------------------------------------
+    def add(self, output: np.ndarray | None, source: np.ndarray | None, source_landmarks=None) -> None:
+        """One frame pair. Pass output=None for a source frame the output lacks (it ended early)
+        and source=None for an output frame beyond the source's end."""
+        if output is not None:
+            self.thumbs_out.append(self._thumb(output))
+        if source is not None:
+            self.thumbs_src.append(self._thumb(source))
+            self.thumb_masks.append(self._thumb_box(source, source_landmarks))
+        if output is None or source is None:
+            return
+        if output.shape[:2] != source.shape[:2]:
+            self.size_mismatch = self.size_mismatch or (tuple(output.shape), tuple(source.shape))
+            self.psnr.append(0.0)
+            self.sharp.append(None)
+            self.rough_out.add(None)
+            self.rough_src.add(None)
+            return
+        shape = source.shape[:2]
+        self.frame_shape = self.frame_shape or shape
+        face = regions.valid(source_landmarks)
+        self.n_faces += int(face)
+        self.psnr.append(psnr(output, source, regions.outside_lower_face(source_landmarks, shape)
+                              if face else None))
+        box = None
+        if face:
+            if self.box_size is None:
+                self.box_size = regions.mouth_box_size(source_landmarks)
+            box = regions.mouth_box(source_landmarks, self.box_size, shape)
+        if box is None:
+            self.sharp.append(None)
+            self.rough_out.add(None)
+            self.rough_src.add(None)
+            return
+        x0, y0, x1, y1 = box
+        go = grey(output[y0:y1, x0:x1])
+        gs = grey(source[y0:y1, x0:x1])
+        ls = laplacian_variance(gs)
+        # A flat source box (no texture at all) has no sharpness to keep: skip, don't divide by ~0.
+        self.sharp.append(laplacian_variance(go) / ls if ls > 1e-8 else None)
+        self.rough_out.add(go)
+        self.rough_src.add(gs)
+
+    def _thumb(self, img: np.ndarray) -> np.ndarray:
+        g = grey(img)
+        h, w = g.shape
+        tw = min(THUMB_W, w)
+        th = max(1, int(round(h * tw / w)))
+        return cv2.resize(g, (tw, th), interpolation=cv2.INTER_AREA)
+
+    def _thumb_box(self, img: np.ndarray, landmarks) -> tuple[int, int, int, int] | None:
+        if not regions.valid(landmarks):
+            return None
+        h, w = img.shape[:2]
+        s = min(THUMB_W, w) / w
+        x0, y0, x1, y1 = regions.lower_face_box(landmarks, (h, w), margin=0.2)
+        return (int(x0 * s), int(y0 * s), int(math.ceil(x1 * s)) + 1, int(math.ceil(y1 * s)) + 1)
+
+    # -- reading ----------------------------------------------------------------------------
+    def result(self) -> dict:
+        sharp = [s for s in self.sharp if s is not None]
+        ro, rs = self.rough_out.ratio(), self.rough_src.ratio()
+        a_o, a_s = self.rough_out.first(), self.rough_src.first()
+        timing = align_frames(self.thumbs_out, self.thumbs_src, self.thumb_masks)
+        below = [i for i, p in enumerate(self.psnr) if p < 40.0]
+        return {
+            "frames_compared": len(self.psnr),
+            "frames_output": len(self.thumbs_out),
+            "frames_source": len(self.thumbs_src),
+            "size_mismatch": None if self.size_mismatch is None else
+            {"output": list(self.size_mismatch[0]), "source": list(self.size_mismatch[1])},
+            "psnr_db_median": float(np.median(self.psnr)) if self.psnr else None,
+            "psnr_db_min": float(np.min(self.psnr)) if self.psnr else None,
+            "psnr_db_per_frame": [round(p, 2) for p in self.psnr],
+            "psnr_low_frames": below,
+            "sharpness_ratio": float(np.median(sharp)) if sharp else None,
+            "sharpness_frames": len(sharp),
+            "roughness_output": ro,
+            "roughness_source": rs,
+            "roughness_ratio": (ro / rs) if ro is not None and rs not in (None, 0.0) else None,
+            "activity_ratio": (a_o / a_s) if a_o is not None and a_s else None,
+            **timing,
+        }
+
+
+def align_frames(out: list[np.ndarray], src: list[np.ndarray],
+                 boxes: list[tuple[int, int, int, int] | None], band: int = 6) -> dict:
+    """Which output frame shows which source frame, judged outside the lower face.
+
+    Monotonic alignment from (0, 0) to (last, last): a diagonal step costs the thumbnails'
+    difference; skipping a source frame (dropped) or showing one twice (added) costs a penalty on
+    top, so only a real timing error beats the diagonal. Returns counts and where they happen.
+    """
+    n, m = len(out), len(src)
+    res = {"frames_dropped": max(0, m - n), "frames_added": max(0, n - m), "dropped_at": [],
+           "added_at": [], "timing_located": False}
+    if n == 0 or m == 0 or out[0].shape != src[0].shape:
+        return res
+    band = max(band, abs(m - n) + 2)
+    if band > 60:  # wildly different lengths: counting is all that is meaningful
+        return res
+    mask = np.ones(out[0].shape, bool)
+    for b in boxes:
+        if b is not None:
+            x0, y0, x1, y1 = b
+            mask[max(0, y0):y1, max(0, x0):x1] = False
+    if mask.mean() < 0.05:
+        mask[:] = True
+
+    def cost(i: int, j: int) -> float:
+        return float(np.abs(out[i][mask] - src[j][mask]).mean())
+
+    # Penalty: a fraction of the typical frame-to-frame change in the source, plus a floor so a
+    # still shot (all costs ~0) never prefers a skip.
+    steps = [float(np.abs(src[j + 1][mask] - src[j][mask]).mean()) for j in range(m - 1)]
+    pen = 0.5 * (float(np.median(steps)) if steps else 0.0) + 1e-4
+    inf = float("inf")
+    w = 2 * band + 1
+    # Banded tables: column k holds source frame j = i + k - band (memory O(n * band)).
+    D = np.full((n, w), inf)
+    back = np.zeros((n, w), np.int8)  # 0 diagonal, 1 source skipped (drop), 2 output repeat (add)
+
+    def get(i: int, j: int) -> float:
+        k = j - i + band
+        return D[i, k] if 0 <= k < w and 0 <= j < m else inf
+
+    D[0, band] = cost(0, 0)
+    for i in range(n):
+        for j in range(max(0, i - band), min(m, i + band + 1)):
+            if i == 0:
+                continue  # the first output frame must show the first source frame
+            best, how = get(i - 1, j - 1), 0
+            if j > 1 and get(i - 1, j - 2) + pen < best:
+                best, how = get(i - 1, j - 2) + pen, 1
+            if get(i - 1, j) + pen < best:
+                best, how = get(i - 1, j) + pen, 2
+            if best < inf:
+                D[i, j - i + band] = best + cost(i, j)
+                back[i, j - i + band] = how
+    if not np.isfinite(get(n - 1, m - 1)):
+        return res
+    dropped, added = [], []
+    i, j = n - 1, m - 1
+    while i > 0:
+        how = back[i, j - i + band]
+        if how == 0:
+            i, j = i - 1, j - 1
+        elif how == 1:
+            dropped.append(i)      # output frame i follows a missing source frame j-1
+            i, j = i - 1, j - 2
+        else:
+            added.append(i)        # output frame i repeats the source frame of i-1
+            i, j = i - 1, j
+    return {"frames_dropped": len(dropped), "frames_added": len(added),
+            "dropped_at": sorted(dropped), "added_at": sorted(added), "timing_located": True}

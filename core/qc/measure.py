@@ -1,0 +1,288 @@
+"""The project's own measurement of a lip-sync result, and its report.
+
+Two entry points:
+- `quick_report(output, track, source=None, ...)`: what `lipflap run` puts into its report. Pass in
+  what the run already has (the output's per-frame landmarks or its ShotAnalysis, a FidelityMeter
+  fed while writing) and nothing is decoded again.
+- `measure_video(video, track, source=None, ...)`: what `lipflap qc` does with files: analyse the
+  output (and the source), decode both once for fidelity, and keep the frames the contact sheet
+  shows.
+
+Both return the same report dict: {"verdict", "figures": {name: {value, verdict, target, ...}},
+"flagged_ranges": [{start, end, reason, figure}], "events", "series", ...}. Every figure has a
+pass/warn/fail verdict against DESIGN section 6 so hosts can mark shots for manual work.
+"""
+from __future__ import annotations
+
+import os
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ..errors import LipflapError
+from . import regions, sync
+from .expected import Expected, expected_from_track
+from .fidelity import FidelityMeter
+from .verdicts import figure, overall
+
+REPORT_VERSION = 1
+# Contact-sheet picks per kind of moment.
+SHEET_PER_KIND = 4
+
+
+def landmarks_of(analysis) -> tuple[list, list[list[str]]]:
+    """(per-frame landmarks or None, per-frame flags) from a ShotAnalysis, an (n, 478, 2) array
+    (NaN rows: no face) or a list of arrays / None."""
+    frames = getattr(analysis, "frames", None)
+    if frames is not None and frames and hasattr(frames[0], "landmarks"):
+        lms, flags = [], []
+        for f in frames:
+            ok = getattr(f, "usable", True) and f.landmarks is not None
+            lms.append(np.asarray(f.landmarks) if ok else None)
+            fl = getattr(f, "flags", None) or []
+            flags.append([str(x) for x in (fl if isinstance(fl, (list, tuple, set)) else [fl])])
+        return lms, flags
+    seq = list(analysis)
+    lms = [p if regions.valid(p) else None for p in seq]
+    return lms, [[] for _ in seq]
+
+
+def _analyze(path: str, progress=None, what: str = "output"):
+    from ..face.analyze import analyze_video
+    return analyze_video(path, progress=progress)
+
+
+def sync_figures(output_landmarks: Sequence, expected: Expected) -> tuple[dict, dict]:
+    """Figures measured from the output's landmarks alone (sync, phonetics, face found), and the
+    series/events behind them."""
+    n = len(output_landmarks)
+    measured = sync.measured_aperture(output_landmarks)
+    norm = sync.normalize(measured)
+    exp = expected.aperture[:n]
+    if len(exp) < n:
+        exp = np.concatenate([exp, np.full(n - len(exp), np.nan)])
+    corr = sync.offset_correlation(measured, exp)
+    phon, results = sync.phonetic_figures(norm, expected)
+    found = float(np.mean(np.isfinite(measured))) if n else None
+    figs = {
+        "sync_r": figure("sync_r", corr["best_r"], offset_frames=corr["best_offset_frames"],
+                         r_at_0=None if corr["r_at_0"] is None else round(corr["r_at_0"], 4)),
+        "sync_offset_frames": figure("sync_offset_frames", corr["best_offset_frames"]),
+        "bilabial_closure": figure("bilabial_closure", phon["bilabial_closure"]["value"],
+                                   n=phon["bilabial_closure"]["n"],
+                                   unmeasured=phon["bilabial_closure"]["unmeasured"],
+                                   from_=expected.events_from),
+        "open_vowel_opening": figure("open_vowel_opening", phon["open_vowel_opening"]["value"],
+                                     n=phon["open_vowel_opening"]["n"],
+                                     unmeasured=phon["open_vowel_opening"]["unmeasured"],
+                                     from_=expected.events_from),
+        "pause_rest": figure("pause_rest", phon["pause_rest"]["value"], n=phon["pause_rest"]["n"],
+                             unmeasured=phon["pause_rest"]["unmeasured"],
+                             from_=expected.events_from),
+        "face_found": figure("face_found", found, frames=n),
+    }
+    for f in figs.values():
+        if "from_" in f:
+            f["events_from"] = f.pop("from_")
+    series = {"measured_aperture": _list(measured), "measured_normalized": _list(norm),
+              "expected_aperture": _list(exp)}
+    return figs, {"series": series, "events": results}
+
+
+def fidelity_figures(fid: dict | None) -> dict:
+    if not fid:
+        return {}
+    timing = dict(located=fid.get("timing_located", False))
+    return {
+        "psnr_outside_lower_face_db": figure("psnr_outside_lower_face_db", fid["psnr_db_median"],
+                                             min=_r(fid["psnr_db_min"])),
+        "mouth_sharpness_ratio": figure("mouth_sharpness_ratio", fid["sharpness_ratio"],
+                                        frames=fid["sharpness_frames"]),
+        "mouth_roughness_ratio": figure("mouth_roughness_ratio", fid["roughness_ratio"],
+                                        output=_r(fid["roughness_output"]),
+                                        source=_r(fid["roughness_source"]),
+                                        activity_ratio=_r(fid["activity_ratio"])),
+        "frames_dropped": figure("frames_dropped", fid["frames_dropped"], at=fid["dropped_at"],
+                                 source_frames=fid["frames_source"], **timing),
+        "frames_added": figure("frames_added", fid["frames_added"], at=fid["added_at"],
+                               output_frames=fid["frames_output"], **timing),
+    }
+
+
+def flagged_ranges(events: list[dict], series: dict, fid: dict | None,
+                   frame_flags: list[list[str]] | None = None) -> list[dict]:
+    """Frame ranges a host should mark: no face, missed closures/openings/rests, changed picture
+    outside the lower face, dropped or added frames. Adjacent frames of one reason merge."""
+    marks: list[tuple[int, int, str, str]] = []
+    measured = series["measured_aperture"]
+    for i, v in enumerate(measured):
+        if v is None:
+            why = ", ".join(frame_flags[i]) if frame_flags and i < len(frame_flags) and \
+                frame_flags[i] else ""
+            marks.append((i, i, "no usable face in the output" + (f" ({why})" if why else ""),
+                          "face_found"))
+    texts = {"bilabial": ("lips not closed on p/b/m", "bilabial_closure"),
+             "open": ("mouth not open on an open vowel", "open_vowel_opening"),
+             "pause": ("mouth not at rest in a pause", "pause_rest")}
+    for e in events:
+        if e["met"] is False:
+            text, fig = texts[e["kind"]]
+            marks.append((e["start"], e["end"], text, fig))
+    if fid:
+        for i in fid.get("psnr_low_frames", []):
+            marks.append((i, i, "picture changed outside the lower face", "psnr_outside_lower_face_db"))
+        for i in fid.get("dropped_at", []):
+            marks.append((i, i, "a source frame is missing before this frame", "frames_dropped"))
+        for i in fid.get("added_at", []):
+            marks.append((i, i, "this frame repeats the previous source frame", "frames_added"))
+    marks.sort(key=lambda m: (m[2], m[0]))
+    merged: list[list] = []
+    for a, b, text, fig in marks:
+        if merged and merged[-1][2] == text and a <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b, text, fig])
+    merged.sort(key=lambda m: (m[0], m[1]))
+    return [{"start": a, "end": b, "reason": text, "figure": fig} for a, b, text, fig in merged]
+
+
+def assemble(expected: Expected, output_landmarks: Sequence, fid: dict | None = None, *,
+             frame_flags: list[list[str]] | None = None, meta: dict | None = None) -> dict:
+    figs, extra = sync_figures(output_landmarks, expected)
+    figs.update(fidelity_figures(fid))
+    report = {"lipflap_qc": REPORT_VERSION, **(meta or {}), "fps": expected.fps,
+              "frames": len(output_landmarks), "verdict": overall(figs), "figures": figs,
+              "flagged_ranges": flagged_ranges(extra["events"], extra["series"], fid, frame_flags),
+              "events_from": expected.events_from, "events": extra["events"],
+              "series": extra["series"]}
+    if fid:
+        report["series"]["psnr_db"] = fid["psnr_db_per_frame"]
+        if fid.get("size_mismatch"):
+            report["size_mismatch"] = fid["size_mismatch"]
+    return report
+
+
+def quick_report(output, track, source=None, *, fidelity: FidelityMeter | dict | None = None,
+                 source_landmarks=None, n_frames: int | None = None, progress=None) -> dict:
+    """The QC figures for `lipflap run`'s report, cheaply.
+
+    output: the output's ShotAnalysis, its per-frame landmarks ((n, 478, 2) array or list with
+        None), or the output file's path (then it is analysed: one decode with Face Mesh).
+    track: the MouthTrack rendered (or its JSON dict / path).
+    fidelity: a FidelityMeter the renderer fed with (output, source, source landmarks) while
+        writing, or its result(); when absent and `source` is a path and `output` a path, both are
+        decoded once to measure it.
+    source_landmarks: the source's ShotAnalysis or landmarks (only needed for that decode).
+    n_frames: the frame count the output should have (the source range's), default the output's.
+    """
+    if isinstance(output, (str, os.PathLike)):
+        out_path = os.fspath(output)
+        output = _analyze(out_path, progress)
+    else:
+        out_path = None
+    lms, flags = landmarks_of(output)
+    expected = expected_from_track(track, n_frames or len(lms))
+    fid = None
+    if isinstance(fidelity, FidelityMeter):
+        fid = fidelity.result()
+    elif isinstance(fidelity, dict):
+        fid = fidelity
+    elif source is not None and out_path is not None:
+        src_lms = landmarks_of(source_landmarks)[0] if source_landmarks is not None else \
+            landmarks_of(_analyze(os.fspath(source), progress, "source"))[0]
+        fid = measure_fidelity_files(out_path, os.fspath(source), src_lms, progress=progress)
+    return assemble(expected, lms, fid, frame_flags=flags)
+
+
+def measure_fidelity_files(output: str, source: str, source_landmarks: Sequence, *,
+                           progress=None, keep: set[int] | None = None,
+                           kept: dict | None = None) -> dict:
+    """Decode output and source side by side into a FidelityMeter. Frames whose index is in
+    `keep` are stored in `kept[index] = (source_image, output_image)` for the contact sheet."""
+    from ..media.decode import read_frames
+    from ..media.probe import probe
+    oi, si = probe(output), probe(source)
+    if (oi.width, oi.height) != (si.width, si.height):
+        raise LipflapError(f"{output} is {oi.width}x{oi.height} but the source {source} is "
+                           f"{si.width}x{si.height}; give the source the output was rendered from.")
+    meter = FidelityMeter()
+    n = max(oi.frame_count, si.frame_count)
+    if progress is not None:
+        progress.start("qc fidelity", n)
+    it_o, it_s = read_frames(output, info=oi), read_frames(source, info=si)
+    for i in range(n):
+        fo = next(it_o, None) if i < oi.frame_count else None
+        fs = next(it_s, None) if i < si.frame_count else None
+        io = fo.image if fo is not None else None
+        is_ = fs.image if fs is not None else None
+        lm = source_landmarks[i] if i < len(source_landmarks) else None
+        meter.add(io, is_, lm)
+        if keep and i in keep and kept is not None:
+            kept[i] = (is_, io)
+        if progress is not None:
+            progress.advance()
+    return meter.result()
+
+
+def measure_video(video: str, track, *, source: str | None = None, output_analysis=None,
+                  source_analysis=None, progress=None, meta: dict | None = None,
+                  on_stage: Callable[[str], None] | None = None) -> tuple[dict, dict]:
+    """Full QC of files: returns (report, extras) where extras carries the contact-sheet frames
+    ({"sheet_frames": {index: (source_image or None, output_image)}, "crop_box": box})."""
+    from ..media.decode import read_frames
+    from ..media.probe import probe
+    info = probe(video)
+    if output_analysis is None:
+        output_analysis = _analyze(video, progress)
+    lms, flags = landmarks_of(output_analysis)
+    expected = expected_from_track(track, len(lms))
+    # Which frames the contact sheet shows: a few of each kind of moment, spread over the clip.
+    picks = pick_sheet_events(expected, len(lms))
+    keep = {e.mid for e in picks}
+    kept: dict[int, tuple] = {}
+    fid = None
+    src_lms = None
+    if source is not None:
+        if source_analysis is None:
+            source_analysis = _analyze(source, progress, "source")
+        src_lms = landmarks_of(source_analysis)[0]
+        fid = measure_fidelity_files(video, source, src_lms, progress=progress, keep=keep, kept=kept)
+    elif keep:
+        for f in read_frames(video, info=info):
+            if f.index in keep:
+                kept[f.index] = (None, f.image)
+            if len(kept) == len(keep):
+                break
+    meta = {"video": video, "source": source, "width": info.width, "height": info.height,
+            **(meta or {})}
+    report = assemble(expected, lms, fid, frame_flags=flags, meta=meta)
+    box = sheet_box(src_lms if src_lms is not None else lms, (info.height, info.width))
+    return report, {"sheet_frames": kept, "sheet_events": picks, "crop_box": box}
+
+
+def pick_sheet_events(expected: Expected, n: int, per_kind: int = SHEET_PER_KIND):
+    picks = []
+    for kind in ("bilabial", "open", "pause"):
+        evs = [e for e in expected.events if e.kind == kind and e.mid < n]
+        if len(evs) > per_kind:
+            idx = np.linspace(0, len(evs) - 1, per_kind).round().astype(int)
+            evs = [evs[i] for i in sorted(set(idx))]
+        picks += evs
+    return picks
+
+
+def sheet_box(landmarks: Sequence, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """One lower-face crop box for the whole clip (union over frames), so rows line up."""
+    boxes = [regions.lower_face_box(p, shape) for p in landmarks if regions.valid(p)]
+    if not boxes:
+        return None
+    b = np.array(boxes)
+    return int(b[:, 0].min()), int(b[:, 1].min()), int(b[:, 2].max()), int(b[:, 3].max())
+
+
+def _r(x):
+    return None if x is None else round(float(x), 4)
+
+
+def _list(a: np.ndarray) -> list:
+    return [None if not np.isfinite(x) else round(float(x), 5) for x in a]

@@ -1,0 +1,120 @@
+"""Sync figures: the mouth measured on the output against the mouth the track asks for.
+
+- sync r: Pearson r between the measured lip aperture and the track's aperture, at the best
+  offset within +-5 frames (positive: the output's mouth is late);
+- phonetics, on the measured aperture normalised to the clip's own range (5th..95th percentile,
+  as the yardstick does, so a speaker who never opens wide is judged against themselves):
+  bilabial closure (below 0.2 within the phone +-1 frame), open-vowel opening (above 0.45), pause
+  rest (the pause's core, 3 frames in from each end, below 0.25).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import regions
+from .expected import Event, Expected
+
+MAX_OFFSET = 5
+CLOSED_BELOW = 0.20
+OPEN_ABOVE = 0.45
+REST_BELOW = 0.25
+
+
+def measured_aperture(landmarks) -> np.ndarray:
+    """Per-frame lip aperture (lipflap.face's definition) from per-frame landmarks; NaN where a
+    frame has no usable face. Accepts a list of (478, 2) arrays / None or an (n, 478, 2) array."""
+    from ..face.landmarks import mouth_aperture
+    out = np.full(len(landmarks), np.nan)
+    for i, p in enumerate(landmarks):
+        if regions.valid(p):
+            v = float(mouth_aperture(np.asarray(p, np.float64)))
+            out[i] = v if np.isfinite(v) else np.nan
+    return out
+
+
+def normalize(ap: np.ndarray) -> np.ndarray:
+    """The clip's own range mapped to 0..1 (5th..95th percentile); NaN stays NaN."""
+    v = ap[np.isfinite(ap)]
+    if len(v) < 2:
+        return np.full_like(ap, np.nan)
+    lo, hi = np.percentile(v, 5), np.percentile(v, 95)
+    if hi - lo < 1e-9:
+        return np.where(np.isfinite(ap), 0.0, np.nan)
+    return (ap - lo) / (hi - lo)
+
+
+def pearson(a: np.ndarray, b: np.ndarray) -> float | None:
+    m = np.isfinite(a) & np.isfinite(b)
+    if m.sum() < 5:
+        return None
+    a, b = a[m], b[m]
+    if a.std() < 1e-12 or b.std() < 1e-12:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def offset_correlation(measured: np.ndarray, expected: np.ndarray, max_offset: int = MAX_OFFSET) -> dict:
+    """r at each offset s in -max..max, where measured[i + s] is compared with expected[i]."""
+    n = min(len(measured), len(expected))
+    m, e = measured[:n], expected[:n]
+    rs: dict[int, float | None] = {}
+    for s in range(-max_offset, max_offset + 1):
+        if s >= 0:
+            rs[s] = pearson(m[s:], e[:n - s])
+        else:
+            rs[s] = pearson(m[:n + s], e[-s:])
+    scored = {s: r for s, r in rs.items() if r is not None}
+    if not scored:
+        return {"best_r": None, "best_offset_frames": None, "r_at_0": None, "r_by_offset": rs}
+    # Ties go to the smallest |offset|: a flat curve must not report a made-up lag.
+    best = max(scored, key=lambda s: (round(scored[s], 6), -abs(s)))
+    return {"best_r": scored[best], "best_offset_frames": best, "r_at_0": rs[0], "r_by_offset": rs}
+
+
+def judge_event(norm: np.ndarray, ev: Event) -> tuple[bool | None, float | None]:
+    """(met, value) for one event on the normalised measured aperture; (None, None) when the
+    frames it needs have no face."""
+    n = len(norm)
+    if ev.kind == "pause":
+        core = norm[max(0, ev.start + 3):min(n, ev.end - 2)]
+        if len(core) == 0:  # a pause too short for a core after clipping: judge all of it
+            core = norm[max(0, ev.start):min(n, ev.end + 1)]
+        core = core[np.isfinite(core)]
+        if not len(core):
+            return None, None
+        frac = float(np.mean(core < REST_BELOW))
+        return frac >= 0.9, frac
+    seg = norm[max(0, ev.start - 1):min(n, ev.end + 2)]
+    seg = seg[np.isfinite(seg)]
+    if not len(seg):
+        return None, None
+    if ev.kind == "bilabial":
+        v = float(seg.min())
+        return v < CLOSED_BELOW, v
+    v = float(seg.max())
+    return v > OPEN_ABOVE, v
+
+
+def phonetic_figures(norm: np.ndarray, expected: Expected) -> tuple[dict, list[dict]]:
+    """Rates per kind and the per-event results (for flags, the plot and the contact sheet)."""
+    results: list[dict] = []
+    per: dict[str, list[float]] = {"bilabial": [], "open": [], "pause": []}
+    unmeasured = {"bilabial": 0, "open": 0, "pause": 0}
+    for ev in expected.events:
+        met, value = judge_event(norm, ev)
+        results.append({"kind": ev.kind, "start": ev.start, "end": ev.end, "label": ev.label,
+                        "t0": round(ev.t0, 4), "t1": round(ev.t1, 4), "met": met,
+                        "value": None if value is None else round(value, 4)})
+        if met is None:
+            unmeasured[ev.kind] += 1
+        elif ev.kind == "pause":
+            per["pause"].append(value)
+        else:
+            per[ev.kind].append(1.0 if met else 0.0)
+    names = {"bilabial": "bilabial_closure", "open": "open_vowel_opening", "pause": "pause_rest"}
+    figs = {}
+    for kind, name in names.items():
+        xs = per[kind]
+        figs[name] = {"value": float(np.mean(xs)) if xs else None, "n": len(xs),
+                      "unmeasured": unmeasured[kind]}
+    return figs, results

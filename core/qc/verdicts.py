@@ -1,0 +1,63 @@
+"""Pass / warn / fail per figure, against the DESIGN section 6 targets.
+
+"pass" meets the target; "warn" misses it by a margin an editor may accept on a hard shot (worth a
+look); "fail" is a shot for manual work. A figure that could not be measured is "n/a" and does not
+move the overall verdict, which is the worst of the rest.
+"""
+from __future__ import annotations
+
+# name: (direction, pass threshold, warn threshold, human target)
+#   "min": value >= pass passes, >= warn warns; "max": value <= pass passes, <= warn warns;
+#   "band": (lo, hi) pass band and (lo, hi) warn band.
+TARGETS: dict[str, tuple] = {
+    "sync_r": ("min", 0.5, 0.3, "r >= 0.5 with the expected mouth"),
+    "sync_offset_frames": ("absmax", 1, 2, "|offset| <= 1 frame"),
+    "bilabial_closure": ("min", 0.95, 0.80, ">= 0.95 of p/b/m closed"),
+    "open_vowel_opening": ("min", 0.90, 0.75, ">= 0.90 of open vowels open"),
+    "pause_rest": ("min", 0.90, 0.75, ">= 0.90 of pause frames at rest"),
+    "face_found": ("min", 0.98, 0.90, "a face in >= 98% of frames"),
+    "psnr_outside_lower_face_db": ("min", 45.0, 40.0, ">= 45 dB outside the lower face"),
+    "mouth_sharpness_ratio": ("band", (0.9, 1.15), (0.75, 1.3), "0.9 to 1.15 of the source"),
+    "mouth_roughness_ratio": ("max", 1.10, 1.25, "<= 1.1 of the source"),
+    "frames_dropped": ("max", 0, 0, "none"),
+    "frames_added": ("max", 0, 0, "none"),
+}
+
+ORDER = {"n/a": -1, "pass": 0, "warn": 1, "fail": 2}
+
+
+def verdict(name: str, value) -> str:
+    if value is None:
+        return "n/a"
+    kind, ok, warn, _ = TARGETS[name]
+    v = float(value)
+    if kind == "min":
+        return "pass" if v >= ok else "warn" if v >= warn else "fail"
+    if kind == "max":
+        return "pass" if v <= ok else "warn" if v <= warn else "fail"
+    if kind == "absmax":
+        return "pass" if abs(v) <= ok else "warn" if abs(v) <= warn else "fail"
+    lo, hi = ok
+    wlo, whi = warn
+    return "pass" if lo <= v <= hi else "warn" if wlo <= v <= whi else "fail"
+
+
+def figure(name: str, value, **detail) -> dict:
+    """A figure as the report carries it: value, verdict, target, and any detail."""
+    d = {"value": None if value is None else (round(float(value), 4) if not isinstance(value, int)
+                                              else value),
+         "verdict": verdict(name, value), "target": TARGETS[name][3]}
+    d.update(detail)
+    return d
+
+
+def overall(figures: dict) -> str:
+    worst = "pass"
+    measured = False
+    for f in figures.values():
+        v = f.get("verdict", "n/a")
+        if v != "n/a":
+            measured = True
+            if ORDER[v] > ORDER[worst]:
+                worst = v
+    return worst if measured else "n/a"
