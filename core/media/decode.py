@@ -1,0 +1,186 @@
+"""Frame-exact, streaming decode.
+
+Frame N is the N-th frame in presentation order, whatever the GOP structure. With a constant
+rate the index of a decoded frame is computed from its timestamp against frame 0's timestamp
+(`VideoInfo.first_pts`), which makes a seek safe: seek to a keyframe before the target, decode,
+and drop frames until the computed index reaches it. Variable-rate files (and streams without
+timestamps) are decoded from the start and counted.
+
+Images are RGB, uint8 for 8-bit sources and uint16 (full 16-bit scale) for deeper ones, so 10-bit
+material never passes through 8 bits. The YUV->RGB matrix and range are the ones
+`colour.effective_matrix/effective_range` choose, the same ones the writer uses back.
+"""
+from __future__ import annotations
+
+import os
+from typing import Iterator
+
+import av
+import numpy as np
+
+from ..errors import MediaError, RangeError
+from . import colour
+from .probe import VideoInfo, open_input, probe
+
+# Frames decoded before the target after a seek, first try; doubled while the seek lands late.
+_SEEK_BACK = 8
+
+
+class Frame:
+    """One decoded frame. `image` (HxWx3 RGB) is converted on first access, so passes that only
+    need `av_frame` (a plain transcode) do not pay for RGB."""
+
+    __slots__ = ("index", "time_s", "av_frame", "_image", "_convert")
+
+    def __init__(self, index: int, image: np.ndarray | None, time_s: float, av_frame=None,
+                 convert=None):
+        self.index = index
+        self.time_s = time_s
+        self.av_frame = av_frame
+        self._image = image
+        self._convert = convert
+
+    @property
+    def image(self) -> np.ndarray:
+        if self._image is None and self._convert is not None:
+            self._image = self._convert(self.av_frame)
+        return self._image
+
+    @image.setter
+    def image(self, value: np.ndarray) -> None:
+        self._image = value
+
+    def __repr__(self) -> str:
+        return f"Frame(index={self.index}, time_s={self.time_s:.6f})"
+
+
+def rgb_converter(info: VideoInfo, deep: bool | None = None):
+    """A function av.VideoFrame -> HxWx3 RGB ndarray with this file's matrix and range."""
+    if deep is None:
+        deep = info.bit_depth > 8
+    fmt = "rgb48le" if deep else "rgb24"
+    matrix = colour.sws_matrix(colour.effective_matrix(info.colorspace, info.height))
+    rng = colour.SWS_RANGE[colour.effective_range(info.color_range, info.pix_fmt)]
+
+    def convert(f: av.VideoFrame) -> np.ndarray:
+        return f.to_ndarray(format=fmt, src_colorspace=matrix, src_color_range=rng,
+                            dst_color_range="JPEG")
+    return convert
+
+
+def check_range(info: VideoInfo, start: int, end: int | None) -> tuple[int, int]:
+    n = info.frame_count
+    end = n - 1 if end is None else int(end)
+    start = int(start)
+    if n == 0:
+        raise MediaError(f"{info.path} contains no video frames; give a file with picture.")
+    if start < 0 or end >= n or start > end:
+        raise RangeError(f"{info.path}: frames {start}-{end} are outside the file, which has {n} "
+                         f"frames (0-{n - 1}); give --start/--end within that range.")
+    return start, end
+
+
+def read_frames(path, start: int = 0, end: int | None = None, *, deep: bool | None = None,
+                info: VideoInfo | None = None) -> Iterator[Frame]:
+    """Frames start..end (both inclusive, 0-based) of the file's first video stream."""
+    path = os.fspath(path)
+    info = info or probe(path)
+    start, end = check_range(info, start, end)
+    convert = rgb_converter(info, deep)
+    fps = info.fps
+    by_pts = not info.vfr and info.first_pts is not None and info.time_base
+    step = 1 / (fps * info.time_base) if by_pts else None  # ticks per frame
+
+    def index_of(f, counter):
+        if by_pts and f.pts is not None:
+            return int(round((f.pts - info.first_pts) / step))
+        return counter
+
+    with open_input(path) as c:
+        vs = c.streams.video[0]
+        vs.thread_type = "AUTO"
+        frames = None
+        if by_pts and start > 0:
+            frames = _seek(c, vs, info, start, step, index_of)
+        if frames is None:
+            if start > 0:
+                _rewind(c, vs)
+            frames = _decoded(c, vs, path)
+        expected = start
+        counter = 0
+        for f in frames:
+            idx = index_of(f, counter)
+            counter += 1
+            if idx < expected:
+                continue
+            if getattr(f, "is_corrupt", False):
+                raise MediaError(f"{path} is damaged at frame {idx} (of {info.frame_count}): it "
+                                 f"decodes corrupt; re-export or re-copy the file.")
+            if idx > expected:
+                raise MediaError(f"{path}: frame {expected} (of {info.frame_count}) could not be "
+                                 f"decoded (next decodable frame is {idx}); re-export or re-copy "
+                                 f"the file.")
+            yield Frame(idx, None, float(idx / fps), f, convert)
+            expected += 1
+            if expected > end:
+                return
+        raise MediaError(f"{path} is truncated or damaged: decoding stopped at frame {expected} of "
+                         f"{info.frame_count} (frames before it are readable); re-export or "
+                         f"re-copy the file.")
+
+
+def read_frame(path, index: int, *, deep: bool | None = None,
+               info: VideoInfo | None = None) -> Frame:
+    for f in read_frames(path, index, index, deep=deep, info=info):
+        return f
+    raise MediaError(f"{path}: frame {index} could not be decoded.")  # read_frames raises first
+
+
+def _decoded(c, vs, path) -> Iterator[av.VideoFrame]:
+    """Decoded frames from the current position; errors end the stream (the caller reports the
+    frame where it stopped)."""
+    try:
+        for packet in c.demux(vs):
+            try:
+                yield from packet.decode()
+            except av.error.InvalidDataError:
+                # One undecodable packet (a truncated tail, a damaged slice): keep going; frames
+                # that never come out are reported by index by the caller.
+                continue
+    except av.error.FFmpegError:
+        return
+    except EOFError:
+        return
+
+
+def _seek(c, vs, info, target, step, index_of):
+    """Position the decoder so the first frame it yields is at or before `target`; returns the
+    frame iterator (with that first frame put back) or None to decode from the start."""
+    back = _SEEK_BACK
+    while back < 4 * target + 64:
+        first_idx = max(0, target - back)
+        ts = int(info.first_pts + round(first_idx * step))
+        try:
+            c.seek(ts, stream=vs, backward=True, any_frame=False)
+        except av.error.FFmpegError:
+            return None
+        it = _decoded(c, vs, info.path)
+        head = next(it, None)
+        if head is None:
+            back *= 8
+            continue
+        if head.pts is not None and index_of(head, 0) <= target:
+            def chain(head=head, it=it):
+                yield head
+                yield from it
+            return chain()
+        back *= 8
+    _rewind(c, vs)
+    return None
+
+
+def _rewind(c, vs) -> None:
+    try:
+        c.seek(0, stream=vs, backward=True)
+    except av.error.FFmpegError:
+        pass

@@ -1,0 +1,607 @@
+"""Writing video: ProRes, DNxHR, H.264 in .mov/.mp4, or 16-bit PNG / half-float EXR sequences.
+
+Everything goes to a temporary name in the destination folder and is renamed on `close()`, so an
+interrupted run never leaves a file that looks finished; an exception inside `with VideoWriter(...)`
+removes the temporary output.
+
+Fidelity (DESIGN.md section 5): `write_frame(frame)` converts the decoded source frame straight to
+the output pixel format (YUV to YUV where the output is YUV: no trip through RGB), which is what a
+plain transcode does; `write_composite` starts from that same converted frame and blends the RGB
+patch, converted to the output's format at 16-bit precision, only where alpha > 0 and only in the
+patch's box. Outside the patch the output is therefore identical to `plain_transcode`.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import av
+import numpy as np
+
+from ..errors import MediaError
+from . import colour
+from .decode import Frame, read_frames
+from .probe import VideoInfo, probe
+from .rates import parse_rate
+from .timecode import frames_to_tc, tc_to_frames
+
+
+@dataclass(frozen=True)
+class CodecSpec:
+    encoder: str
+    pix_fmt: str
+    alpha_pix_fmt: str | None
+    options: dict = field(default_factory=dict)
+    container: str | None = "mov"       # None: an image sequence
+    ext: str = ".mov"
+
+
+CODECS: dict[str, CodecSpec] = {
+    # prores_ks profile 3 = 422 HQ, 4 = 4444; vendor apl0 so Apple/Resolve treat it as native.
+    "prores_hq": CodecSpec("prores_ks", "yuv422p10le", None, {"profile": "3", "vendor": "apl0"}),
+    "prores_4444": CodecSpec("prores_ks", "yuv444p10le", "yuva444p10le",
+                             {"profile": "4", "vendor": "apl0"}),
+    "dnxhr_hq": CodecSpec("dnxhd", "yuv422p", None, {"profile": "dnxhr_hq"}),
+    "h264": CodecSpec("libx264", "yuv420p", None, {"crf": "16", "preset": "medium"}),
+    "png": CodecSpec("png", "rgb48be", "rgba64be", {}, None, ".png"),
+    "exr": CodecSpec("exr", "gbrpf32le", "gbrapf32le", {"format": "half", "compression": "zip16"},
+                     None, ".exr"),
+}
+
+_SEQ_PATTERN = re.compile(r"%0?\d*d|#+")
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        if os.path.exists(a) and os.path.exists(b):
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+class VideoWriter:
+    """Writes frames to `path` in `codec`; see the module docstring for the guarantees.
+
+    `like`: the source's VideoInfo; colour tags, pixel aspect and field order are copied from it.
+    `start_timecode`: "HH:MM:SS:FF" (';' for drop-frame) or a frame count; None with `like` gives
+    the source's timecode at `first_frame_number` (the source index of the first frame written).
+    Sequences (png, exr) are numbered from `first_frame_number`.
+    `audio`: (samples float32 (n,) or (n, ch), rate), muxed as PCM in .mov, AAC in .mp4, or written
+    beside a sequence as a WAV; it is cut or padded to the video's length.
+    """
+
+    def __init__(self, path, *, codec: str, fps, width: int, height: int,
+                 like: VideoInfo | None = None, start_timecode=None, first_frame_number: int = 0,
+                 alpha: bool = False, audio: tuple[np.ndarray, int] | None = None,
+                 inputs=()):
+        if codec not in CODECS:
+            raise MediaError(f"unknown codec {codec!r}; choose one of {', '.join(CODECS)}.")
+        self.path = os.fspath(path)
+        self.codec = codec
+        self.spec = spec = CODECS[codec]
+        self.fps = parse_rate(fps)
+        self.width, self.height = int(width), int(height)
+        self.like = like
+        self.alpha = bool(alpha)
+        self.first_frame_number = int(first_frame_number)
+        if alpha and spec.alpha_pix_fmt is None:
+            raise MediaError(f"codec {codec} has no alpha channel; use prores_4444, png or exr for "
+                             f"patch output.")
+        self.pix_fmt = spec.alpha_pix_fmt if alpha else spec.pix_fmt
+        self._is_rgb = spec.container is None
+        if self.width <= 0 or self.height <= 0:
+            raise MediaError(f"{self.path}: invalid output size {width}x{height}.")
+        if self.pix_fmt.startswith("yuv"):
+            sx, sy = _chroma_sub(self.pix_fmt)
+            if self.width % sx or self.height % sy:
+                raise MediaError(f"{self.path}: {codec} needs a width divisible by {sx} and height "
+                                 f"by {sy}; the frame is {width}x{height}.")
+        for other in [like.path if like else None, *inputs]:
+            if other and _same_file(self.path, os.fspath(other)):
+                raise MediaError(f"refusing to write {self.path}: it is an input of this job; "
+                                 f"choose another output name.")
+        # YUV<->RGB for write() and patches: the source's matrix/range, or the defaults.
+        self.matrix = colour.effective_matrix(like.colorspace if like else None, self.height)
+        self.range = ("pc" if self._is_rgb else
+                      colour.effective_range(like.color_range if like else None, self.pix_fmt))
+        self._tags = self._colour_tags(like)
+        self.start_timecode = self._timecode(start_timecode)
+        self._audio = self._prepare_audio(audio)
+        self._n = 0
+        self._closed = False
+        self._tmp = None
+        self._out = None
+        self._seq_dir = None
+        if self._is_rgb:
+            self._open_sequence()
+        else:
+            self._open_container()
+
+    # ---- setup -----------------------------------------------------------------------------
+
+    def _colour_tags(self, like):
+        t = {}
+        if like is None:
+            if not self._is_rgb:
+                t = {"color_primaries": 1, "color_trc": 1, "colorspace": 1, "color_range": 1} \
+                    if self.height >= 720 else {"color_range": 1}
+            return t
+        for attr, table in (("color_primaries", colour.PRIMARIES), ("color_trc", colour.TRC),
+                            ("colorspace", colour.SPACE), ("color_range", colour.RANGE)):
+            v = colour.value(table, getattr(like, attr))
+            if v is not None:
+                t[attr] = v
+        return t
+
+    def _timecode(self, tc):
+        if tc is None:
+            if self.like is None or not getattr(self.like, "timecode_found", True):
+                return None
+            return frames_to_tc(self.like.start_tc_frames + self.first_frame_number, self.fps,
+                                self.like.drop_frame)
+        if isinstance(tc, (int, np.integer)):
+            return frames_to_tc(int(tc), self.fps, False)
+        tc_to_frames(tc, self.fps)  # validates
+        return str(tc)
+
+    def _prepare_audio(self, audio):
+        if audio is None:
+            return None
+        samples, rate = audio
+        x = np.asarray(samples)
+        if x.ndim == 1:
+            x = x[:, None]
+        if x.ndim != 2 or x.shape[1] < 1 or int(rate) <= 0:
+            raise MediaError(f"{self.path}: audio must be (samples, rate) with samples shaped (n,) "
+                             f"or (n, channels).")
+        if x.dtype.kind == "i":
+            x = x.astype(np.float32) / float(np.iinfo(x.dtype).max + 1)
+        return np.ascontiguousarray(x, dtype=np.float32), int(rate)
+
+    def _open_container(self):
+        folder, name = os.path.split(os.path.abspath(self.path))
+        if not os.path.isdir(folder):
+            raise MediaError(f"cannot write {self.path}: folder {folder} does not exist.")
+        stem, ext = os.path.splitext(name)
+        ext = ext.lower() or self.spec.ext
+        fmt = "mp4" if ext == ".mp4" else "mov"
+        if fmt == "mp4" and self.codec != "h264":
+            raise MediaError(f"{self.path}: {self.codec} goes in a .mov, not .mp4; rename the output.")
+        self._tmp = os.path.join(folder, f".{stem}.lipflap-tmp-{uuid.uuid4().hex[:8]}{ext}")
+        try:
+            out = av.open(self._tmp, "w", format=fmt)
+        except av.error.FFmpegError as e:
+            raise MediaError(f"cannot write {self.path} ({e}); check the folder is writable.") from None
+        self._out = out
+        try:
+            opts = dict(self.spec.options)
+            if self.codec == "prores_4444" and self.alpha:
+                opts["alpha_bits"] = "16"
+            vs = out.add_stream(self.spec.encoder, rate=self.fps, options=opts)
+            vs.width, vs.height, vs.pix_fmt = self.width, self.height, self.pix_fmt
+            vs.time_base = Fraction(self.fps.denominator, self.fps.numerator)
+            cc = vs.codec_context
+            cc.time_base = vs.time_base
+            cc.thread_type = "AUTO"
+            for k, v in self._tags.items():
+                setattr(cc, k, v)
+            if self.like is not None:
+                if self.like.pixel_aspect and self.like.pixel_aspect != 1:
+                    cc.sample_aspect_ratio = self.like.pixel_aspect
+                fo = colour.value(colour.FIELD_ORDER, self.like.field_order)
+                if fo:
+                    cc.field_order = fo
+            if self.start_timecode:
+                # The mov/mp4 muxer turns this tag into a tmcd track; probe reads it back.
+                vs.metadata["timecode"] = self.start_timecode
+            self._vs = vs
+            self._as = None
+            if self._audio is not None:
+                x, rate = self._audio
+                ch = x.shape[1]
+                if fmt == "mp4":
+                    a = out.add_stream("aac", rate=rate, layout=_layout(ch))
+                    a.bit_rate = 256000
+                    self._afmt = "fltp"
+                else:
+                    a = out.add_stream("pcm_s24le", rate=rate, layout=_layout(ch))
+                    self._afmt = "s32"
+                a.time_base = Fraction(1, rate)
+                self._as = a
+                self._apos = 0
+        except Exception:
+            self.abort()
+            raise
+
+    def _open_sequence(self):
+        p = self.path
+        if _SEQ_PATTERN.search(os.path.basename(p)):
+            folder = os.path.dirname(os.path.abspath(p))
+            base = _SEQ_PATTERN.sub(lambda m: f"%0{len(m.group())}d" if m.group().startswith("#")
+                                    else m.group(), os.path.basename(p))
+        else:
+            # A folder: frames are <folder>/<folder name>.NNNNNN.ext
+            folder = os.path.abspath(p)
+            base = f"{os.path.basename(folder.rstrip(os.sep))}.%06d{self.spec.ext}"
+            os.makedirs(folder, exist_ok=True)
+        if not os.path.isdir(folder):
+            raise MediaError(f"cannot write {p}: folder {folder} does not exist.")
+        self._seq_folder, self._seq_base = folder, base
+        self._seq_dir = os.path.join(folder, f".lipflap-tmp-{uuid.uuid4().hex[:8]}")
+        os.makedirs(self._seq_dir)
+        self._seq_ctx = None
+
+    def sequence_path(self, number: int) -> str:
+        """Final file name of the frame numbered `number` (sequences only)."""
+        return os.path.join(self._seq_folder, self._seq_base % number)
+
+    # ---- writing ---------------------------------------------------------------------------
+
+    def write(self, image: np.ndarray) -> None:
+        """Append an RGB or RGBA image (uint8, uint16 or float 0..1)."""
+        img = _as_u16(image, self.path)
+        if img.shape[:2] != (self.height, self.width):
+            raise MediaError(f"{self.path}: frame {self._n} is {img.shape[1]}x{img.shape[0]}, the "
+                             f"output is {self.width}x{self.height}.")
+        if self._is_rgb:
+            self._write_rgb(img)
+            return
+        has_a = img.shape[2] == 4
+        if self.alpha and not has_a:
+            img = np.concatenate([img, np.full(img.shape[:2] + (1,), 65535, np.uint16)], axis=2)
+        elif has_a and not self.alpha:
+            img = np.ascontiguousarray(img[:, :, :3])
+        self._encode(self._rgb_to_out(img))
+
+    def write_frame(self, frame: Frame) -> None:
+        """Append a decoded source frame unchanged (a plain transcode of it)."""
+        if self._is_rgb:
+            self._write_rgb(self._source_rgb(frame))
+        else:
+            self._encode(self._source_to_out(frame.av_frame, copy=False))
+
+    def write_composite(self, frame: Frame, patch: np.ndarray, alpha: np.ndarray, x0: int,
+                        y0: int) -> None:
+        """Append `frame` with `patch` (h x w RGB) blended at (x0, y0) through `alpha` (h x w,
+        0..1 float, or uint8/uint16 full scale). Pixels where alpha is 0 stay exactly as
+        `write_frame` would write them."""
+        p = _as_u16(patch, self.path)[:, :, :3]
+        a = _as_alpha(alpha)
+        if a.shape != p.shape[:2]:
+            raise MediaError(f"{self.path}: frame {frame.index}: alpha {a.shape} does not match "
+                             f"patch {p.shape[:2]}.")
+        # Clip the box to the frame.
+        x0, y0 = int(x0), int(y0)
+        h, w = a.shape
+        cx0, cy0 = max(x0, 0), max(y0, 0)
+        cx1, cy1 = min(x0 + w, self.width), min(y0 + h, self.height)
+        if cx1 <= cx0 or cy1 <= cy0 or not (a > 0).any():
+            self.write_frame(frame)
+            return
+        p = p[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0]
+        a = a[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0]
+        if self._is_rgb:
+            base = self._source_rgb(frame).copy()
+            region = base[cy0:cy1, cx0:cx1, :3].astype(np.float32)
+            blended = region + (p.astype(np.float32) - region) * a[:, :, None]
+            base[cy0:cy1, cx0:cx1, :3] = np.rint(blended).astype(np.uint16)
+            self._write_rgb(base)
+            return
+        out = self._source_to_out(frame.av_frame, copy=True)
+        # Align the box to the chroma grid so the patch's chroma lands on the same samples.
+        sx, sy = _chroma_sub(self.pix_fmt)
+        bx0, by0 = cx0 - cx0 % sx, cy0 - cy0 % sy
+        bx1, by1 = -(-cx1 // sx) * sx, -(-cy1 // sy) * sy
+        bw, bh = bx1 - bx0, by1 - by0
+        pb = np.zeros((bh, bw, 3), np.uint16)
+        ab = np.zeros((bh, bw), np.float32)
+        pb[cy0 - by0:cy1 - by0, cx0 - bx0:cx1 - bx0] = p
+        ab[cy0 - by0:cy1 - by0, cx0 - bx0:cx1 - bx0] = a
+        # Edge-extend the patch into the alignment margin so chroma filtering sees no black.
+        _edge_fill(pb, cy0 - by0, cy1 - by0, cx0 - bx0, cx1 - bx0)
+        patch_out = self._rgb_to_out(pb, alpha_planes=False)
+        for i, plane in enumerate(out.planes):
+            if self.alpha and i == 3:
+                continue  # full-frame composite: alpha stays opaque
+            fx, fy = (sx, sy) if i in (1, 2) else (1, 1)
+            dst = _plane_array(out, i)[by0 // fy:by1 // fy, bx0 // fx:bx1 // fx]
+            src = _plane_array(patch_out, i)[:bh // fy, :bw // fx]
+            aa = ab if (fx, fy) == (1, 1) else ab.reshape(bh // fy, fy, bw // fx, fx).mean(axis=(1, 3))
+            m = aa > 0
+            if not m.any():
+                continue
+            d = dst.astype(np.float32)
+            blended = d + (src.astype(np.float32) - d) * aa
+            dst[m] = np.rint(blended[m]).astype(dst.dtype)
+        self._encode(out)
+
+    # ---- conversions -----------------------------------------------------------------------
+
+    def _source_to_out(self, f: av.VideoFrame, copy: bool) -> av.VideoFrame:
+        if (f.width, f.height) != (self.width, self.height):
+            raise MediaError(f"{self.path}: source frame is {f.width}x{f.height}, the output is "
+                             f"{self.width}x{self.height}.")
+        out = f.reformat(format=self.pix_fmt)
+        if copy and out is f:
+            out = _copy_frame(f)
+        return out
+
+    def _source_rgb(self, frame: Frame) -> np.ndarray:
+        img = frame.image if frame.image.dtype == np.uint16 or frame.av_frame is None else None
+        if img is None:
+            # 8-bit sources are converted again at 16 bits: no 8-bit rounding in the output.
+            if self.like is not None:
+                from .decode import rgb_converter
+                img = rgb_converter(self.like, deep=True)(frame.av_frame)
+            else:
+                img = frame.av_frame.to_ndarray(format="rgb48le")
+        if self.alpha:
+            img = np.concatenate([img, np.full(img.shape[:2] + (1,), 65535, np.uint16)], axis=2)
+        return img
+
+    def _rgb_to_out(self, img: np.ndarray, alpha_planes: bool = True) -> av.VideoFrame:
+        """16-bit RGB(A) -> output format with this output's matrix and range."""
+        fmt_in = "rgba64le" if img.shape[2] == 4 else "rgb48le"
+        if img.shape[2] == 4:
+            f = av.VideoFrame(img.shape[1], img.shape[0], fmt_in)
+            _plane_array(f, 0)[:] = img.reshape(img.shape[0], -1)
+        else:
+            f = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format=fmt_in)
+        f.color_range = 2
+        return f.reformat(format=self.pix_fmt, dst_colorspace=colour.sws_matrix(self.matrix),
+                          dst_color_range=colour.SWS_RANGE[self.range],
+                          src_color_range="JPEG")
+
+    # ---- encoding --------------------------------------------------------------------------
+
+    def _encode(self, f: av.VideoFrame) -> None:
+        f.pts = self._n
+        # The codec's time base (1/fps); the stream's changes to the muxer's timescale once the
+        # header is written, and a frame stamped with that would be rescaled to pts 0.
+        f.time_base = self._vs.codec_context.time_base
+        for k, v in self._tags.items():
+            try:
+                setattr(f, k, v)
+            except (AttributeError, TypeError, ValueError):
+                pass
+        try:
+            for pkt in self._vs.encode(f):
+                self._out.mux(pkt)
+        except av.error.FFmpegError as e:
+            raise MediaError(f"{self.path}: encoding frame {self._n} failed ({e}).") from None
+        self._n += 1
+        self._mux_audio_until(self._n)
+
+    def _mux_audio_until(self, nframes: int, final: bool = False) -> None:
+        if self._as is None:
+            return
+        x, rate = self._audio
+        want = int(round(nframes * rate / self.fps))
+        if want <= self._apos:
+            return
+        chunk = x[self._apos:want]
+        if chunk.shape[0] < want - self._apos:  # dub shorter than the picture: silence
+            chunk = np.concatenate([chunk, np.zeros((want - self._apos - chunk.shape[0],
+                                                     x.shape[1]), np.float32)])
+        if self._afmt == "s32":
+            data = np.clip(np.rint(chunk * 2147483648.0), -2147483648, 2147483647).astype(np.int32)
+            af = av.AudioFrame.from_ndarray(data.reshape(1, -1), format="s32",
+                                            layout=_layout(x.shape[1]))
+        else:
+            af = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk.T), format="fltp",
+                                            layout=_layout(x.shape[1]))
+        af.sample_rate = rate
+        af.pts = self._apos
+        af.time_base = Fraction(1, rate)
+        for pkt in self._as.encode(af):
+            self._out.mux(pkt)
+        self._apos = want
+
+    def _write_rgb(self, img: np.ndarray) -> None:
+        """One numbered PNG/EXR file from a 16-bit RGB(A) array."""
+        number = self.first_frame_number + self._n
+        if self.alpha and img.shape[2] == 3:
+            img = np.concatenate([img, np.full(img.shape[:2] + (1,), 65535, np.uint16)], axis=2)
+        elif not self.alpha and img.shape[2] == 4:
+            img = img[:, :, :3]
+        if self.codec == "png":
+            fmt = "rgba64be" if self.alpha else "rgb48be"
+            be = np.ascontiguousarray(img).astype(">u2")
+            if self.alpha:
+                f = av.VideoFrame(img.shape[1], img.shape[0], fmt)
+                _plane_array(f, 0, np.dtype(">u2"))[:] = be.reshape(img.shape[0], -1)
+            else:
+                f = av.VideoFrame.from_ndarray(be.view(np.uint16), format=fmt)
+        else:
+            fmt = "gbrapf32le" if self.alpha else "gbrpf32le"
+            flt = img.astype(np.float32) / 65535.0
+            f = av.VideoFrame(img.shape[1], img.shape[0], fmt)
+            # gbrp plane order is G, B, R (, A).
+            for i, ch in enumerate((1, 2, 0, 3)[:len(f.planes)]):
+                _plane_array(f, i, np.dtype("<f4"))[:] = flt[:, :, ch]
+        if self._seq_ctx is None:
+            ctx = av.CodecContext.create(self.spec.encoder, "w")
+            ctx.width, ctx.height, ctx.pix_fmt = self.width, self.height, fmt
+            ctx.time_base = Fraction(self.fps.denominator, self.fps.numerator)
+            ctx.options = dict(self.spec.options)
+            ctx.open()
+            self._seq_ctx = ctx
+        f.pts = self._n
+        data = b"".join(bytes(p) for p in self._seq_ctx.encode(f))
+        name = os.path.join(self._seq_dir, self._seq_base % number)
+        with open(name, "wb") as fh:
+            fh.write(data)
+        self._n += 1
+
+    # ---- finishing -------------------------------------------------------------------------
+
+    @property
+    def frames_written(self) -> int:
+        return self._n
+
+    def close(self) -> str:
+        """Finish the file and rename it to its final name; returns the final path."""
+        if self._closed:
+            return self.path
+        if self._n == 0:
+            self.abort()
+            raise MediaError(f"{self.path}: no frames were written, so no output was made.")
+        try:
+            if self._is_rgb:
+                final = []
+                for name in sorted(os.listdir(self._seq_dir)):
+                    dst = os.path.join(self._seq_folder, name)
+                    os.replace(os.path.join(self._seq_dir, name), dst)
+                    final.append(dst)
+                os.rmdir(self._seq_dir)
+                if self._audio is not None:
+                    self._write_sidecar_wav()
+            else:
+                for pkt in self._vs.encode():
+                    self._out.mux(pkt)
+                self._mux_audio_until(self._n, final=True)
+                if self._as is not None:
+                    for pkt in self._as.encode():
+                        self._out.mux(pkt)
+                self._out.close()
+                os.replace(self._tmp, self.path)
+        except Exception:
+            self.abort()
+            raise
+        self._closed = True
+        return self.path
+
+    def _write_sidecar_wav(self):
+        x, rate = self._audio
+        n = int(round(self._n * rate / self.fps))
+        x = x[:n] if x.shape[0] >= n else np.concatenate(
+            [x, np.zeros((n - x.shape[0], x.shape[1]), np.float32)])
+        stem = self._seq_base.split("%")[0].rstrip("._") or "audio"
+        path = os.path.join(self._seq_folder, stem + ".wav")
+        tmp = path + ".lipflap-tmp"
+        with av.open(tmp, "w", format="wav") as out:
+            a = out.add_stream("pcm_s24le", rate=rate, layout=_layout(x.shape[1]))
+            data = np.clip(np.rint(x * 2147483648.0), -2147483648, 2147483647).astype(np.int32)
+            af = av.AudioFrame.from_ndarray(data.reshape(1, -1), format="s32",
+                                            layout=_layout(x.shape[1]))
+            af.sample_rate = rate
+            af.pts = 0
+            for pkt in a.encode(af):
+                out.mux(pkt)
+            for pkt in a.encode():
+                out.mux(pkt)
+        os.replace(tmp, path)
+
+    def abort(self) -> None:
+        """Drop the output: nothing with the final name is created."""
+        self._closed = True
+        if self._out is not None:
+            try:
+                self._out.close()
+            except Exception:  # noqa: BLE001 - the file is removed anyway
+                pass
+            self._out = None
+        if self._tmp and os.path.exists(self._tmp):
+            os.remove(self._tmp)
+        if self._seq_dir and os.path.isdir(self._seq_dir):
+            shutil.rmtree(self._seq_dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self.abort()
+            return False
+        self.close()
+        return False
+
+
+def plain_transcode(src, dst, codec: str, start: int = 0, end: int | None = None, **kw) -> str:
+    """The reference: frames start..end of `src` written unchanged to `dst` in `codec`, with the
+    source's tags and timecode."""
+    info = probe(src)
+    with VideoWriter(dst, codec=codec, fps=info.fps, width=info.width, height=info.height,
+                     like=info, first_frame_number=start, **kw) as w:
+        for f in read_frames(src, start, end, info=info):
+            w.write_frame(f)
+    return w.path
+
+
+# ---- helpers -------------------------------------------------------------------------------
+
+def _layout(ch: int) -> str:
+    return {1: "mono", 2: "stereo", 6: "5.1"}.get(ch, f"{ch}c")
+
+
+def _chroma_sub(pix_fmt: str) -> tuple[int, int]:
+    if pix_fmt.startswith(("yuv420", "yuva420", "nv12")):
+        return 2, 2
+    if pix_fmt.startswith(("yuv422", "yuva422")):
+        return 2, 1
+    return 1, 1
+
+
+def _plane_array(frame: av.VideoFrame, i: int, dtype=None) -> np.ndarray:
+    """A writable (rows, width*components) view of plane `i` of `frame`, honouring the line
+    stride."""
+    fmt = frame.format
+    plane = frame.planes[i]
+    if dtype is None:
+        bits = max(c.bits for c in fmt.components)
+        dtype = np.dtype(np.uint16) if bits > 8 else np.dtype(np.uint8)
+    buf = np.frombuffer(plane, dtype)
+    rows = plane.height
+    per_row = plane.line_size // dtype.itemsize
+    arr = buf[:rows * per_row].reshape(rows, per_row)
+    comps_in_plane = sum(1 for c in fmt.components if c.plane == i)
+    return arr[:, :plane.width * comps_in_plane]
+
+
+def _copy_frame(f: av.VideoFrame) -> av.VideoFrame:
+    g = av.VideoFrame(f.width, f.height, f.format.name)
+    for i in range(len(f.planes)):
+        _plane_array(g, i)[:] = _plane_array(f, i)
+    g.color_range = f.color_range
+    g.colorspace = f.colorspace
+    return g
+
+
+def _edge_fill(pb, r0, r1, c0, c1):
+    if c0 > 0:
+        pb[:, :c0] = pb[:, c0:c0 + 1]
+    if c1 < pb.shape[1]:
+        pb[:, c1:] = pb[:, c1 - 1:c1]
+    if r0 > 0:
+        pb[:r0] = pb[r0:r0 + 1]
+    if r1 < pb.shape[0]:
+        pb[r1:] = pb[r1 - 1:r1]
+
+
+def _as_u16(image, path) -> np.ndarray:
+    img = np.asarray(image)
+    if img.ndim != 3 or img.shape[2] not in (3, 4):
+        raise MediaError(f"{path}: images must be HxWx3 (RGB) or HxWx4 (RGBA), got {img.shape}.")
+    if img.dtype == np.uint16:
+        return img
+    if img.dtype == np.uint8:
+        return img.astype(np.uint16) * 257
+    if img.dtype.kind == "f":
+        return np.rint(np.clip(img, 0.0, 1.0) * 65535.0).astype(np.uint16)
+    raise MediaError(f"{path}: images must be uint8, uint16 or float, got {img.dtype}.")
+
+
+def _as_alpha(alpha) -> np.ndarray:
+    a = np.asarray(alpha)
+    if a.ndim == 3:
+        a = a[:, :, 0]
+    if a.dtype == np.uint8:
+        return a.astype(np.float32) / 255.0
+    if a.dtype == np.uint16:
+        return a.astype(np.float32) / 65535.0
+    return np.clip(a.astype(np.float32), 0.0, 1.0)
