@@ -1,0 +1,60 @@
+"""Installing the Resolve script into the per-user Fusion/Scripts folders of each OS.
+
+The menu script is the launcher template with three paths filled in: the plugin's own folder,
+the standard-library engine client, and the engine command. It goes into Scripts/Edit and
+Scripts/Utility, so it appears under Workspace > Scripts on the Edit page and everywhere else.
+"""
+from __future__ import annotations
+
+import json
+import os
+
+import lipflap_resolve
+
+from . import hostclient
+
+SCRIPT_NAME = "lipflap Lip Sync.py"
+MENUS = ("Edit", "Utility")
+
+
+def scripts_root(home: str, os_name: str) -> str:
+    if os_name == "macos":
+        return os.path.join(home, "Library", "Application Support", "Blackmagic Design", "DaVinci Resolve",
+                            "Fusion", "Scripts")
+    if os_name == "windows":
+        return os.path.join(home, "AppData", "Roaming", "Blackmagic Design", "DaVinci Resolve", "Support",
+                            "Fusion", "Scripts")
+    return os.path.join(home, ".local", "share", "DaVinciResolve", "Fusion", "Scripts")
+
+
+def render_launcher(engine: list[str]) -> str:
+    plugin_dir = os.path.dirname(os.path.abspath(lipflap_resolve.__file__))
+    with open(os.path.join(plugin_dir, "launcher.py"), encoding="utf-8") as f:
+        text = f.read()
+    return (text.replace("@PLUGIN_DIR@", plugin_dir)
+                .replace("@HOSTCLIENT@", os.path.abspath(hostclient.__file__))
+                .replace("@ENGINE@", json.dumps(engine)))
+
+
+def install(home: str, os_name: str, engine: list[str], uninstall: bool = False) -> list[str]:
+    root = scripts_root(home, os_name)
+    done = []
+    for menu in MENUS:
+        path = os.path.join(root, menu, SCRIPT_NAME)
+        if uninstall:
+            if os.path.exists(path):
+                os.remove(path)
+                done.append(f"removed {path}")
+            continue
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(render_launcher(engine))
+        os.replace(tmp, path)
+        done.append(f"installed {path}")
+    if not uninstall:
+        done.append(f"engine: {' '.join(engine)}")
+        done.append("In Resolve: Workspace > Scripts > lipflap Lip Sync (restart Resolve if it was open).")
+    elif not done:
+        done.append(f"nothing to remove under {root}")
+    return done

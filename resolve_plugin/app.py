@@ -1,0 +1,229 @@
+"""lipflap inside DaVinci Resolve: the controller behind Workspace > Scripts > lipflap Lip Sync.
+
+The controller runs one engine process per clip (never inside Resolve's Python), polls it from
+the dialog's timer so Resolve's UI stays live, places each finished render on a new track above
+the originals, and at the end writes an EDL and an OTIO file of the renders. One clip's failure
+is reported and the others go on.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+
+from . import placement, settings as settings_mod
+from .timecode import rate_string
+from .timeline import (ClipPlan, PlanError, TimelineInfo, dub_from_audio_track, dub_from_file,
+                       plan_clip, record_tc, select_items, timeline_info)
+from .transcripts import TranscriptError, load_transcripts, text_for_clip
+
+
+@dataclass
+class ClipOutcome:
+    plan: ClipPlan
+    render: str = ""
+    report: dict = field(default_factory=dict)
+    placed: bool = False
+    error: str = ""
+    markers: list = field(default_factory=list)
+
+
+def is_studio(resolve) -> bool:
+    try:
+        return "studio" in str(resolve.GetProductName()).lower()
+    except Exception:  # noqa: BLE001
+        return False
+
+
+class Controller:
+    """Headless core of the script: everything the dialog does, callable from tests."""
+
+    def __init__(self, resolve, hostclient, engine: list[str] | None = None, log=print):
+        self.resolve = resolve
+        self.hostclient = hostclient
+        self.engine = engine
+        self.log = log
+        project = resolve.GetProjectManager().GetCurrentProject()
+        if not project:
+            raise PlanError("no project is open; open a project with a timeline first.")
+        self.project = project
+        self.timeline = project.GetCurrentTimeline()
+        if not self.timeline:
+            raise PlanError("the project has no current timeline; open one on the Edit page.")
+        self.media_pool = project.GetMediaPool()
+        self.info: TimelineInfo = timeline_info(self.timeline)
+        self.queue: list[ClipPlan] = []
+        self.outcomes: list[ClipOutcome] = []
+        self.current = None          # (plan, EngineRun, render path, report path)
+        self.progress = (0, 0, "")
+        self.track_index = None
+        self.bin = None
+        self.settings = None
+        self.cancelled = False
+        self.finished = False
+        self.summary_paths: dict = {}
+
+    # -- planning -------------------------------------------------------------------------
+    def plan(self, s) -> list[ClipPlan]:
+        transcripts = load_transcripts(s.transcripts) if s.transcripts else None
+        plans = []
+        for track, item in select_items(self.timeline, s.scope, s.video_track):
+            p = plan_clip(self.info, track, item)
+            if not p.error:
+                try:
+                    p.dub = (dub_from_audio_track(self.info, self.timeline, s.dub_track, p)
+                             if s.dub_kind == "track" else dub_from_file(self.info, s.dub_file, s.dub_start_tc, p))
+                except PlanError as e:
+                    p.error = str(e)
+            if not p.error and transcripts is not None:
+                p.text = text_for_clip(transcripts, p.name, record_tc(self.info, p.record_start))
+            elif not p.error:
+                p.text = s.text if s.scope == "current" else ""
+            plans.append(p)
+        return plans
+
+    def job_for(self, plan: ClipPlan, s) -> tuple[dict, str, str]:
+        clip = os.path.splitext(os.path.basename(plan.path))[0]
+        render = self.hostclient.next_version_path(s.output_dir, clip, s.language or None, "mov")
+        report = os.path.splitext(render)[0] + ".json"
+        job = {"video": plan.path, "start_frame": plan.source_start, "end_frame": plan.source_end,
+               "fps": rate_string(plan.clip_rate), "audio": plan.dub.path,
+               "audio_offset_s": round(plan.dub.offset_s, 6),
+               "output": {"path": render, "mode": s.mode, "codec": s.codec},
+               "face": s.face, "handles": int(s.handles), "report": report}
+        if s.language:
+            job["language"] = s.language
+        if getattr(plan, "text", ""):
+            job["text"] = plan.text
+        return job, render, report
+
+    # -- running --------------------------------------------------------------------------
+    def start(self, s) -> list[str]:
+        """Validate settings and queue the clips; returns the problems that stop a start."""
+        problems = s.problems()
+        if problems:
+            return problems
+        try:
+            plans = self.plan(s)
+        except (PlanError, TranscriptError) as e:
+            return [str(e)]
+        if not plans:
+            return ["no clips to process with these settings"]
+        os.makedirs(s.output_dir, exist_ok=True)
+        self.settings = s
+        self.queue = plans
+        self.outcomes = []
+        self.cancelled = self.finished = False
+        self.bin = placement.find_bin(self.media_pool, f"lipflap {s.language or 'dub'}")
+        return []
+
+    def tick(self) -> bool:
+        """Advance the work by one step; returns False when everything is done."""
+        if self.finished:
+            return False
+        if self.current is not None:
+            plan, run, render, report_path = self.current
+            if run.poll() is None:
+                return True
+            self._collect(plan, run.wait(10), render, report_path)
+            self.current = None
+        while self.queue and not self.cancelled:
+            plan = self.queue.pop(0)
+            if plan.error:
+                self._fail(plan, plan.error)
+                continue
+            job, render, report_path = self.job_for(plan, self.settings)
+            job_path = os.path.splitext(render)[0] + ".job.json"
+            self.log(f"lipflap: {plan.name}: frames {plan.source_start}-{plan.source_end} -> {os.path.basename(render)}")
+            try:
+                run = self.hostclient.run_job(job, job_path, engine=self.engine, on_progress=self._on_progress)
+            except (RuntimeError, OSError) as e:
+                self._fail(plan, str(e))
+                continue
+            self.current = (plan, run, render, report_path)
+            return True
+        if self.cancelled:
+            for plan in self.queue:
+                self._fail(plan, "cancelled before it started")
+            self.queue = []
+        self._finish()
+        return False
+
+    def run_all(self, poll_s: float = 0.1) -> list[ClipOutcome]:
+        while self.tick():
+            time.sleep(poll_s)
+        return self.outcomes
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        if self.current is not None:
+            self.current[1].cancel()
+
+    def _on_progress(self, stage: str, done: int, total: int) -> None:
+        self.progress = (done, total, stage)
+
+    def _fail(self, plan: ClipPlan, message: str) -> None:
+        self.log(f"lipflap: {plan.name}: {message}")
+        try:
+            plan.item.SetClipColor(placement.COLOR_FAILED)
+        except Exception:  # noqa: BLE001 - colouring is a courtesy, never a reason to stop
+            pass
+        self.outcomes.append(ClipOutcome(plan, error=message))
+
+    def _collect(self, plan: ClipPlan, result, render: str, report_path: str) -> None:
+        if not result.ok:
+            self._fail(plan, result.error)
+            return
+        try:
+            with open(report_path, encoding="utf-8") as f:
+                report = json.load(f)
+        except (OSError, ValueError):
+            report = result.result if isinstance(result.result, dict) else {}
+        if not os.path.exists(render):
+            self._fail(plan, f"the engine finished but {render} is missing")
+            return
+        if self.track_index is None:
+            self.track_index = placement.add_video_track(self.timeline)
+        placed = placement.place_render(self.media_pool, self.timeline, self.info, plan, render, report,
+                                        self.track_index, self.bin, self.settings.mode)
+        outcome = ClipOutcome(plan, render, report, placed.ok, "" if placed.ok else placed.message, placed.markers)
+        if not placed.ok:
+            self.log(f"lipflap: {plan.name}: {placed.message}")
+        self.outcomes.append(outcome)
+
+    def _finish(self) -> None:
+        self.finished = True
+        done = [o for o in self.outcomes if o.render]
+        if done:
+            from .edl import write_render_list  # noqa: PLC0415 - only needed at the end
+            self.summary_paths = write_render_list(self, done)
+        self.log(self.summary())
+
+    def summary(self) -> str:
+        ok = sum(1 for o in self.outcomes if o.placed)
+        failed = [o for o in self.outcomes if o.error]
+        lines = [f"lipflap: {ok} of {len(self.outcomes)} clip(s) lip-synced and placed"
+                 + (f" on V{self.track_index}" if self.track_index else "") + "."]
+        for o in failed:
+            lines.append(f"  {o.plan.name} at {record_tc(self.info, o.plan.record_start)}: {o.error}")
+        for key, path in self.summary_paths.items():
+            lines.append(f"  {key}: {path}")
+        return "\n".join(lines)
+
+
+def main(resolve, fusion, bmd, hostclient, engine=None, config_dir=None):
+    """Entry point from the installed menu script (Resolve's globals passed in)."""
+    from .dialog import Dialog
+    config_dir = config_dir or hostclient.user_config_dir()
+    try:
+        controller = Controller(resolve, hostclient, engine=engine)
+    except PlanError as e:
+        print(f"lipflap: {e}")
+        return None
+    if not is_studio(resolve):
+        # Everything used here is in the free edition; say so once so nobody hunts for Studio.
+        print("lipflap: running in DaVinci Resolve (free edition): supported.")
+    dialog = Dialog(fusion, bmd, controller, settings_mod.load(config_dir), config_dir)
+    dialog.run()
+    return controller

@@ -1,0 +1,181 @@
+"""The lipflap dialog in Resolve (fusion.UIManager), remembering its last settings.
+
+The dialog only gathers settings and shows progress; the Controller does the work. A UIManager
+timer polls the engine process so Resolve's UI never blocks on the engine.
+"""
+from __future__ import annotations
+
+from . import settings as settings_mod
+from .settings import CODECS, MODES, SCOPES, Settings
+
+WIN_ID = "lipflapWin"
+SCOPE_LABELS = {"track": "Every clip on video track", "inout": "Clips on video track between In and Out",
+                "current": "The clip under the playhead"}
+DUB_LABELS = {"track": "An audio track of this timeline", "file": "A dub file"}
+MODE_LABELS = {"full": "Full frame (lower face replaced)", "patch": "Patch with alpha (over the original)"}
+
+
+class Dialog:
+    def __init__(self, fusion, bmd, controller, settings: Settings, config_dir: str):
+        self.fusion = fusion
+        self.ui = fusion.UIManager
+        self.disp = bmd.UIDispatcher(self.ui)
+        self.controller = controller
+        self.settings = settings
+        self.config_dir = config_dir
+        self.timer = None
+        self.win = self._build()
+        self.items = self.win.GetItems()
+        self._fill(settings)
+
+    # -- layout ---------------------------------------------------------------------------
+    def _row(self, label, widget):
+        ui = self.ui
+        return ui.HGroup({"Weight": 0}, [ui.Label({"Text": label, "Weight": 0.35}), widget])
+
+    def _build(self):
+        ui = self.ui
+        combo = lambda ident: ui.ComboBox({"ID": ident, "Weight": 0.65})  # noqa: E731
+        line = lambda ident: ui.LineEdit({"ID": ident, "Weight": 0.55})   # noqa: E731
+        browse = lambda ident: ui.Button({"ID": ident, "Text": "Browse", "Weight": 0.1})  # noqa: E731
+        spin = lambda ident, lo, hi: ui.SpinBox({"ID": ident, "Minimum": lo, "Maximum": hi, "Weight": 0.65})  # noqa: E731
+        layout = ui.VGroup([
+            self._row("Clips", combo("Scope")),
+            self._row("Video track", spin("VideoTrack", 1, 99)),
+            self._row("Dub", combo("DubKind")),
+            self._row("Dub audio track", spin("DubTrack", 1, 99)),
+            ui.HGroup({"Weight": 0}, [ui.Label({"Text": "Dub file", "Weight": 0.35}), line("DubFile"), browse("BrowseDub")]),
+            self._row("Dub starts at (record TC)", line("DubStartTC")),
+            ui.HGroup({"Weight": 0}, [ui.Label({"Text": "Transcripts (optional)", "Weight": 0.35}),
+                                      line("Transcripts"), browse("BrowseTranscripts")]),
+            self._row("Script text (current clip)", line("Text")),
+            self._row("Language (eSpeak code)", line("Language")),
+            self._row("Output", combo("Mode")),
+            self._row("Codec", combo("Codec")),
+            self._row("Handles (frames)", spin("Handles", 0, 100)),
+            self._row("Face", line("Face")),
+            ui.HGroup({"Weight": 0}, [ui.Label({"Text": "Output folder", "Weight": 0.35}), line("OutputDir"),
+                                      browse("BrowseOut")]),
+            ui.Label({"ID": "Status", "Text": "Ready.", "WordWrap": True, "Weight": 1}),
+            ui.HGroup({"Weight": 0}, [ui.Button({"ID": "Run", "Text": "Lip-sync"}),
+                                      ui.Button({"ID": "Cancel", "Text": "Cancel"}),
+                                      ui.Button({"ID": "Close", "Text": "Close"})]),
+        ])
+        win = self.disp.AddWindow({"ID": WIN_ID, "WindowTitle": "lipflap Lip Sync",
+                                   "Geometry": [200, 200, 640, 560]}, layout)
+        win.On.lipflapWin.Close = self._on_close
+        win.On.Close.Clicked = self._on_close
+        win.On.Run.Clicked = self._on_run
+        win.On.Cancel.Clicked = self._on_cancel
+        win.On.Mode.CurrentIndexChanged = self._on_mode
+        win.On.BrowseDub.Clicked = lambda ev: self._browse("DubFile", folder=False)
+        win.On.BrowseTranscripts.Clicked = lambda ev: self._browse("Transcripts", folder=False)
+        win.On.BrowseOut.Clicked = lambda ev: self._browse("OutputDir", folder=True)
+        return win
+
+    def _fill(self, s: Settings):
+        it = self.items
+        for key in SCOPES:
+            it["Scope"].AddItem(SCOPE_LABELS[key])
+        it["Scope"].CurrentIndex = SCOPES.index(s.scope) if s.scope in SCOPES else 0
+        for key in ("track", "file"):
+            it["DubKind"].AddItem(DUB_LABELS[key])
+        it["DubKind"].CurrentIndex = 0 if s.dub_kind == "track" else 1
+        for key in MODES:
+            it["Mode"].AddItem(MODE_LABELS[key])
+        it["Mode"].CurrentIndex = MODES.index(s.mode) if s.mode in MODES else 0
+        self._fill_codecs(s.mode, s.codec)
+        it["VideoTrack"].Value = s.video_track
+        it["DubTrack"].Value = s.dub_track
+        it["Handles"].Value = s.handles
+        for ident, value in (("DubFile", s.dub_file), ("DubStartTC", s.dub_start_tc), ("Transcripts", s.transcripts),
+                             ("Text", s.text), ("Language", s.language), ("Face", s.face), ("OutputDir", s.output_dir)):
+            it[ident].Text = value
+
+    def _fill_codecs(self, mode: str, codec: str):
+        box = self.items["Codec"]
+        box.Clear()
+        for c in CODECS[mode]:
+            box.AddItem(c)
+        box.CurrentIndex = CODECS[mode].index(codec) if codec in CODECS[mode] else 0
+
+    def read(self) -> Settings:
+        it = self.items
+        mode = MODES[int(it["Mode"].CurrentIndex)]
+        return Settings(scope=SCOPES[int(it["Scope"].CurrentIndex)], video_track=int(it["VideoTrack"].Value),
+                        dub_kind=("track", "file")[int(it["DubKind"].CurrentIndex)], dub_track=int(it["DubTrack"].Value),
+                        dub_file=it["DubFile"].Text.strip(), dub_start_tc=it["DubStartTC"].Text.strip(),
+                        transcripts=it["Transcripts"].Text.strip(), text=it["Text"].Text.strip(),
+                        language=it["Language"].Text.strip(), mode=mode,
+                        codec=str(it["Codec"].CurrentText) or CODECS[mode][0],
+                        handles=int(it["Handles"].Value), face=it["Face"].Text.strip() or "auto",
+                        output_dir=it["OutputDir"].Text.strip())
+
+    # -- events ---------------------------------------------------------------------------
+    def _status(self, text: str):
+        self.items["Status"].Text = text
+
+    def _browse(self, ident: str, folder: bool):
+        req = getattr(self.fusion, "RequestDir" if folder else "RequestFile", None)
+        if req is None:
+            return
+        picked = req()
+        if picked:
+            self.items[ident].Text = str(picked)
+
+    def _on_mode(self, ev):
+        mode = MODES[int(self.items["Mode"].CurrentIndex)]
+        self._fill_codecs(mode, str(self.items["Codec"].CurrentText))
+
+    def _on_run(self, ev):
+        if self.controller.queue or self.controller.current:
+            return
+        s = self.read()
+        problems = self.controller.start(s)
+        if problems:
+            self._status("Cannot start: " + "; ".join(problems) + ".")
+            return
+        settings_mod.save(self.config_dir, s)
+        self._status(f"Lip-syncing {len(self.controller.queue)} clip(s)...")
+        self.items["Run"].Enabled = False
+        timer_factory = getattr(self.ui, "Timer", None)
+        if timer_factory is None:
+            # No UI timer in this build: work through the clips in one go (the UI waits).
+            self.controller.run_all()
+            self._done()
+            return
+        self.timer = timer_factory({"ID": "lipflapPoll", "Interval": 250})
+        self.disp.On.lipflapPoll.Timeout = self._on_tick
+        self.timer.Start()
+
+    def _on_tick(self, ev):
+        busy = self.controller.tick()
+        if not busy:
+            self.timer.Stop()
+            self._done()
+            return
+        done, total, stage = self.controller.progress
+        c = self.controller
+        n_done = len(c.outcomes)
+        n_all = n_done + len(c.queue) + (1 if c.current else 0)
+        name = c.current[0].name if c.current else ""
+        self._status(f"Clip {n_done + 1} of {n_all}: {name} - {stage} {done}/{total}")
+
+    def _done(self):
+        self.items["Run"].Enabled = True
+        self._status(self.controller.summary())
+
+    def _on_cancel(self, ev):
+        self.controller.cancel()
+        self._status("Cancelling...")
+
+    def _on_close(self, ev):
+        self.controller.cancel()
+        if self.timer is not None:
+            self.timer.Stop()
+        self.disp.ExitLoop()
+
+    def run(self):
+        self.win.Show()
+        self.disp.RunLoop()
+        self.win.Hide()
