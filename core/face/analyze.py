@@ -1,0 +1,271 @@
+"""Stage 1 of a shot: every frame's face landmarks, pose, confidence and flags (decode pass 1).
+
+    analyze_video(path, start, end, face="auto") -> ShotAnalysis
+
+One decode pass: per frame a picture signature for cut detection (with one frame of look-ahead),
+then the face tracker. After the pass: per shot the speaker is chosen, its landmarks are smoothed
+per continuous run, pose, flags and confidence are computed. A frame with no usable face is
+flagged, never an error. Results are cached by file content and parameters.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+from ..errors import LipflapError, MediaError
+from . import cache as cache_mod
+from . import landmarks as L
+from .cuts import CutDetector, signature
+from .pose import head_pose
+from .quality import assess
+from .result import FrameFace, ShotAnalysis
+from .smooth import SmoothParams, runs, smooth_run
+from .speaker import Candidate, choose, parse_face, speech_envelope
+from .track import FaceTracker, Observation
+
+# Bump when the analysis changes what it produces: old cache entries then stop matching.
+ANALYSIS_VERSION = 1
+AUDIO_RATE = 16000
+
+
+@dataclass
+class TrackingPass:
+    """Raw result of the decode pass, before any choice."""
+    indexes: list[int]
+    times: list[float]
+    cuts: list[int]
+    blank: list[bool]
+    obs: dict[int, dict[int, Observation]] = field(default_factory=dict)  # id -> index -> obs
+    shot_of: dict[int, int] = field(default_factory=dict)                 # id -> shot number
+    seen: dict[int, list[tuple[int, tuple]]] = field(default_factory=dict)  # index -> [(id, bbox)]
+    detections_run: int = 0
+    seconds: float = 0.0
+
+
+def track_frames(frames, n: int, *, detect_every: int = 30, max_gap: int = 50,
+                 progress=None) -> TrackingPass:
+    """Run cut detection and face tracking over an iterable of media Frames (index, image)."""
+    tp = TrackingPass([], [], [], [])
+    tracker = FaceTracker(detect_every=detect_every, max_gap=max_gap)
+    cutdet = CutDetector()
+    if progress is not None:
+        progress.start("analyze", n)
+    t0 = time.perf_counter()
+    shot = 0
+    try:
+        it = iter(frames)
+        cur = next(it, None)
+        cur_sig = signature(cur.image) if cur is not None else None
+        first = True
+        while cur is not None:
+            nxt = next(it, None)
+            nxt_sig = signature(nxt.image) if nxt is not None else None
+            is_cut = cutdet.decide(cur_sig, nxt_sig)
+            if is_cut:
+                tracker.reset()
+                tp.cuts.append(cur.index)
+                shot += 1
+            obs = tracker.step(cur.index, cur.image, force_detect=is_cut or first,
+                               blank=cur_sig.blank)
+            first = False
+            tp.indexes.append(cur.index)
+            tp.times.append(float(cur.time_s))
+            tp.blank.append(cur_sig.blank)
+            tp.seen[cur.index] = [(tid, o.bbox) for tid, o in sorted(obs.items())]
+            for tid, o in obs.items():
+                tp.obs.setdefault(tid, {})[cur.index] = o
+                tp.shot_of.setdefault(tid, shot)
+            if progress is not None:
+                progress.advance()
+            cur, cur_sig = nxt, nxt_sig
+    finally:
+        tp.detections_run = tracker.detections_run
+        tracker.close()
+    tp.seconds = time.perf_counter() - t0
+    return tp
+
+
+def _shots(tp: TrackingPass) -> list[tuple[int, int]]:
+    """[start, end] file indexes (inclusive) of each shot."""
+    if not tp.indexes:
+        return []
+    starts = [tp.indexes[0]] + [c for c in tp.cuts if c != tp.indexes[0]]
+    ends = [s - 1 for s in starts[1:]] + [tp.indexes[-1]]
+    return list(zip(starts, ends))
+
+
+def _candidates(tp: TrackingPass, shot_no: int, s: int, e: int) -> list[Candidate]:
+    out = []
+    n = e - s + 1
+    for tid, by_index in sorted(tp.obs.items()):
+        if tp.shot_of.get(tid) != shot_no:
+            continue
+        ap = np.full(n, np.nan)
+        area = np.zeros(n)
+        cen = np.full((n, 2), np.nan)
+        for idx, o in by_index.items():
+            if s <= idx <= e:
+                ap[idx - s] = L.mouth_aperture(o.lm3)
+                x0, y0, x1, y1 = o.bbox
+                area[idx - s] = (x1 - x0) * (y1 - y0)
+                cen[idx - s] = ((x0 + x1) / 2, (y0 + y1) / 2)
+        out.append(Candidate(tid, ap, area, cen))
+    return out
+
+
+def build_analysis(tp: TrackingPass, *, path: str, fps: Fraction, width: int, height: int,
+                   start: int, end: int, face="auto", audio: np.ndarray | None = None,
+                   audio_note: str = "", smooth_params: SmoothParams = SmoothParams(),
+                   params: dict | None = None) -> ShotAnalysis:
+    """Choose the speaker per shot and turn its track into per-frame FrameFace records."""
+    rate = float(fps)
+    frames = {idx: FrameFace(index=idx, faces=list(tp.seen.get(idx, [])))
+              for idx in tp.indexes}
+    for c in tp.cuts:
+        if c in frames:
+            frames[c].flags.append("cut")
+    env_all = None
+    if audio is not None and len(audio):
+        # Frame i is shown at (i - start) / fps after the range start; audio is loaded from there.
+        t = (np.array(tp.indexes) - start) / rate
+        env_all = speech_envelope(audio, AUDIO_RATE, t)
+    shots_out = []
+    faces_out: dict[int, dict] = {}
+    for shot_no, (s, e) in enumerate(_shots(tp)):
+        cands = _candidates(tp, shot_no, s, e)
+        env = None if env_all is None else env_all[s - tp.indexes[0]:e - tp.indexes[0] + 1]
+        sid, reason, scores = choose(cands, face, env, rate, audio_note)
+        shots_out.append({"start": s, "end": e, "speaker_id": sid, "reason": reason,
+                          "speech_r": {str(k): (None if not np.isfinite(v) else round(v, 3))
+                                       for k, v in scores.items()}})
+        for c in cands:
+            present = np.isfinite(c.apertures)
+            faces_out[c.id] = {
+                "shot": shot_no, "frames": int(present.sum()),
+                "first": int(s + np.argmax(present)),
+                "last": int(s + len(present) - 1 - np.argmax(present[::-1])),
+                "mean_height": round(float(np.mean([tp.obs[c.id][i].bbox[3] - tp.obs[c.id][i].bbox[1]
+                                                    for i in tp.obs[c.id]])), 1),
+                "speech_r": None if c.id not in scores or not np.isfinite(scores[c.id])
+                else round(scores[c.id], 3)}
+        if sid is None:
+            continue
+        _fill_speaker(frames, tp.obs[sid], sid, s, e, rate, smooth_params)
+    for f in frames.values():
+        if f.landmarks is None and "no_face" not in f.flags:
+            f.flags.append("no_face")
+            f.confidence = 0.0
+    ordered = [frames[i] for i in tp.indexes]
+    # The shot-level speaker is the one chosen for the most frames.
+    if shots_out:
+        main = max(shots_out, key=lambda d: (d["speaker_id"] is not None, d["end"] - d["start"]))
+        speaker_id, speaker_reason = main["speaker_id"], main["reason"]
+        if len(shots_out) > 1:
+            speaker_reason += f" (in frames {main['start']}-{main['end']}; " \
+                              f"{len(shots_out)} shots, see shots)"
+    else:
+        speaker_id, speaker_reason = None, "no frames"
+    return ShotAnalysis(path=path, fps=fps, width=width, height=height, start=start, end=end,
+                        frames=ordered, cuts=list(tp.cuts), speaker_id=speaker_id,
+                        speaker_reason=speaker_reason, faces=faces_out, shots=shots_out,
+                        params=params or {})
+
+
+def _fill_speaker(frames: dict[int, FrameFace], by_index: dict[int, Observation], sid: int,
+                  s: int, e: int, rate: float, sp: SmoothParams) -> None:
+    idxs = [i for i in range(s, e + 1) if i in by_index]
+    if not idxs:
+        return
+    present = np.zeros(e - s + 1, bool)
+    present[np.array(idxs) - s] = True
+    raw = np.full((e - s + 1, L.N_LANDMARKS, 2), np.nan, np.float32)
+    for i in idxs:
+        raw[i - s] = by_index[i].lm3[:, :2]
+    smooth = raw.copy()
+    for a, b in runs(present):
+        smooth[a:b] = smooth_run(raw[a:b], rate, sp)
+    obs = [by_index[i] for i in idxs]
+    k = np.array(idxs) - s
+    iod = np.array([L.eye_distance(raw[j]) for j in k])
+    residual = np.abs(raw[k] - smooth[k]).mean(axis=(1, 2)) / np.maximum(iod, 1e-6)
+    heights = np.array([o.bbox[3] - o.bbox[1] for o in obs])
+    poses = [head_pose(o.lm3) for o in obs]
+    sharp = np.array([o.sharpness for o in obs])
+    patches = np.stack([o.mouth_patch for o in obs])
+    quality = assess(heights, poses, sharp, patches, residual)
+    for j, i in enumerate(idxs):
+        f = frames[i]
+        f.face_id = sid
+        f.raw_landmarks = raw[i - s].copy()
+        f.landmarks = smooth[i - s].copy()
+        f.pose = poses[j]
+        f.confidence = quality[j].confidence
+        f.flags.extend(quality[j].flags)
+
+
+def _load_clip_audio(path: str, audio_path, info, start: int, end: int):
+    """(mono float32 at AUDIO_RATE from frame `start`, note) or (None, why not)."""
+    from ..media.audio import load_audio
+    src = audio_path or path
+    if audio_path is None and not info.audio:
+        return None, "the clip has no audio"
+    dur = (end - start + 1) / float(info.fps)
+    try:
+        wav = load_audio(src, rate=AUDIO_RATE, offset_s=start / float(info.fps), duration_s=dur)
+    except MediaError as e:
+        return None, f"its audio could not be read ({e})"
+    wav = np.asarray(wav, np.float32).reshape(-1)
+    if not len(wav) or float(np.abs(wav).max()) < 1e-4:
+        return None, "the clip's audio is silent"
+    return wav, ""
+
+
+def analyze_video(path, start: int = 0, end: int | None = None, *, face="auto", audio_path=None,
+                  use_cache: bool = True, progress=None, detect_every: int = 30,
+                  smooth_params: SmoothParams = SmoothParams()) -> ShotAnalysis:
+    """Analyse frames start..end (inclusive, 0-based) of `path`; see the module docstring."""
+    from ..media.decode import check_range, read_frames
+    from ..media.probe import probe
+
+    path = os.fspath(path)
+    try:
+        parse_face(face)
+    except ValueError as e:
+        raise LipflapError(f"{e}; use auto, largest, a face id from `lipflap analyze`, or X,Y "
+                           f"pixel coordinates.") from None
+    if audio_path is not None and not os.path.exists(audio_path):
+        raise MediaError(f"{audio_path} does not exist; give the clip's audio file or leave it out.")
+    info = probe(path)
+    start, end = check_range(info, start, end)
+    params = {"version": ANALYSIS_VERSION, "start": start, "end": end, "face": str(face),
+              "detect_every": detect_every, "smooth": vars(smooth_params)}
+    key = None
+    if use_cache:
+        key = cache_mod.make_key(path, params, audio_path)
+        hit = cache_mod.load(key, path)
+        if hit is not None:
+            if progress is not None:
+                progress.start("analyze", end - start + 1)
+                progress.set(end - start + 1)
+            return hit
+    n = end - start + 1
+    tp = track_frames(read_frames(path, start, end, info=info), n, detect_every=detect_every,
+                      max_gap=max(10, int(round(2 * float(info.fps)))), progress=progress)
+    if len(tp.indexes) != n:
+        raise MediaError(f"{path}: decoded {len(tp.indexes)} frames of {start}-{end}; the file may "
+                         f"be truncated, re-export it.")
+    audio, note = (None, "")
+    if parse_face(face)[0] == "auto" and len(tp.obs) > 1:
+        audio, note = _load_clip_audio(path, audio_path, info, start, end)
+    result = build_analysis(tp, path=path, fps=info.fps, width=info.width, height=info.height,
+                            start=start, end=end, face=face, audio=audio, audio_note=note,
+                            smooth_params=smooth_params, params=params)
+    result.params = dict(params, seconds=round(tp.seconds, 3),
+                         detections_run=tp.detections_run)
+    if use_cache and key is not None:
+        cache_mod.store(key, result)
+    return result

@@ -1,0 +1,170 @@
+"""MediaPipe wrappers: a face detector on a downscaled frame and Face Mesh on a crop.
+
+Both models ship inside the mediapipe 0.10.21 wheel (`mp.solutions`), nothing is downloaded.
+The detector sees the frame shrunk to DETECT_SIZE on its long side (it resizes to 192 px
+internally anyway), and each tracked face gets its own Face Mesh in tracking mode, fed a square
+crop around the face resized to CROP_SIZE, so a 4K frame costs about what a 1080p one does.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .landmarks import N_LANDMARKS
+
+DETECT_SIZE = 640   # long side of the frame the detector sees
+CROP_SIZE = 384     # side of the square crop Face Mesh sees
+CROP_SCALE = 2.0    # crop side over the face's size (the landmark model wants context around)
+
+
+def _quiet_import():
+    # mediapipe logs through absl/glog to stderr on import and graph start; keep the CLI clean.
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import mediapipe as mp  # noqa: WPS433 - heavy import kept local to the face stage
+    return mp
+
+
+def to_uint8(img: np.ndarray) -> np.ndarray:
+    """RGB uint8 view of an RGB uint8/uint16 image (16-bit keeps its top byte)."""
+    if img.dtype == np.uint8:
+        return img
+    if img.dtype == np.uint16:
+        return (img >> 8).astype(np.uint8)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+@dataclass
+class Detection:
+    bbox: tuple[float, float, float, float]   # x0, y0, x1, y1 in frame pixels
+    score: float
+
+    @property
+    def center(self) -> tuple[float, float]:
+        return (self.bbox[0] + self.bbox[2]) / 2, (self.bbox[1] + self.bbox[3]) / 2
+
+    @property
+    def size(self) -> float:
+        return max(self.bbox[2] - self.bbox[0], self.bbox[3] - self.bbox[1])
+
+
+class FaceDetector:
+    """BlazeFace full-range on the frame shrunk to DETECT_SIZE."""
+
+    def __init__(self, min_score: float = 0.5, detect_size: int = DETECT_SIZE):
+        mp = _quiet_import()
+        self.detect_size = detect_size
+        self._det = mp.solutions.face_detection.FaceDetection(
+            model_selection=1, min_detection_confidence=min_score)
+
+    def detect(self, img: np.ndarray) -> list[Detection]:
+        h, w = img.shape[:2]
+        s = min(1.0, self.detect_size / max(h, w))
+        if s < 1.0:
+            # Strided pre-shrink keeps INTER_AREA cheap on 4K frames.
+            step = max(1, int(1.0 / s) // 2)
+            src = img[::step, ::step] if step > 1 else img
+            small = cv2.resize(to_uint8(src), (max(1, round(w * s)), max(1, round(h * s))),
+                               interpolation=cv2.INTER_AREA)
+        else:
+            small = np.ascontiguousarray(to_uint8(img))
+        res = self._det.process(small)
+        out = []
+        for d in res.detections or []:
+            b = d.location_data.relative_bounding_box
+            x0, y0 = b.xmin * w, b.ymin * h
+            x1, y1 = x0 + b.width * w, y0 + b.height * h
+            out.append(Detection((x0, y0, x1, y1), float(d.score[0])))
+        return out
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._det.close()
+
+
+@dataclass
+class Crop:
+    x0: float
+    y0: float
+    side: float          # crop side in frame pixels
+    size: int            # crop side in crop pixels
+
+    @property
+    def scale(self) -> float:
+        return self.side / self.size
+
+    def to_frame(self, pts: np.ndarray) -> np.ndarray:
+        """Crop-normalized (x, y, z) Face Mesh output -> frame pixels (z in x's pixel scale)."""
+        out = np.empty_like(pts, dtype=np.float32)
+        out[:, 0] = self.x0 + pts[:, 0] * self.side
+        out[:, 1] = self.y0 + pts[:, 1] * self.side
+        out[:, 2] = pts[:, 2] * self.side
+        return out
+
+
+def make_crop(center: tuple[float, float], face_size: float, crop_size: int = CROP_SIZE,
+              scale: float = CROP_SCALE) -> Crop:
+    side = max(8.0, face_size * scale)
+    return Crop(center[0] - side / 2, center[1] - side / 2, side, crop_size)
+
+
+def cut_crop(img: np.ndarray, crop: Crop) -> np.ndarray:
+    """The crop's pixels, resized to crop.size square, black outside the frame, uint8 RGB."""
+    h, w = img.shape[:2]
+    x0, y0 = int(np.floor(crop.x0)), int(np.floor(crop.y0))
+    side = int(np.ceil(crop.side))
+    x1, y1 = x0 + side, y0 + side
+    sx0, sy0, sx1, sy1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+    # Keep the mapping exact: use the integer window we actually cut.
+    crop.x0, crop.y0, crop.side = float(x0), float(y0), float(side)
+    if sx1 <= sx0 or sy1 <= sy0:
+        return np.zeros((crop.size, crop.size, 3), np.uint8)
+    k = side / crop.size
+    step = max(1, int(k) // 2) if k > 2 else 1
+    region = img[sy0:sy1:step, sx0:sx1:step]
+    region = to_uint8(region)
+    # Output size of the in-frame part, then pad with black where the window leaves the frame.
+    ox0 = int(round((sx0 - x0) / k))
+    oy0 = int(round((sy0 - y0) / k))
+    ox1 = max(ox0 + 1, min(crop.size, int(round((sx1 - x0) / k))))
+    oy1 = max(oy0 + 1, min(crop.size, int(round((sy1 - y0) / k))))
+    interp = cv2.INTER_AREA if k > 1 else cv2.INTER_LINEAR
+    part = cv2.resize(region, (ox1 - ox0, oy1 - oy0), interpolation=interp)
+    if (ox0, oy0, ox1, oy1) == (0, 0, crop.size, crop.size):
+        return part
+    out = np.zeros((crop.size, crop.size, 3), np.uint8)
+    out[oy0:oy1, ox0:ox1] = part
+    return out
+
+
+class CropMesh:
+    """One Face Mesh (tracking mode, 478 points) following one face through crops.
+
+    The crop is re-centred on the face every frame, so the landmark ROI Face Mesh carries from
+    the previous frame is off only by the face's acceleration, not its speed.
+    """
+
+    def __init__(self, min_detection: float = 0.5, min_tracking: float = 0.5):
+        mp = _quiet_import()
+        self._fm = mp.solutions.face_mesh.FaceMesh(
+            static_image_mode=False, max_num_faces=1, refine_landmarks=True,
+            min_detection_confidence=min_detection, min_tracking_confidence=min_tracking)
+
+    def process(self, crop_img: np.ndarray, crop: Crop) -> np.ndarray | None:
+        """(478, 3) float32 landmarks in frame pixels, or None when no face is in the crop."""
+        res = self._fm.process(crop_img)
+        if not res.multi_face_landmarks:
+            return None
+        lm = res.multi_face_landmarks[0].landmark
+        if len(lm) != N_LANDMARKS:
+            return None
+        pts = np.array([(q.x, q.y, q.z) for q in lm], dtype=np.float32)
+        return crop.to_frame(pts)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._fm.close()

@@ -1,0 +1,93 @@
+"""Per-frame quality of one face track: flags and a confidence.
+
+Everything is judged against the track itself where absolute numbers would depend on the camera
+(sharpness, the look of the skin around the mouth), and in absolute terms where they do not (pose
+angles, face size in pixels).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .track import PATCH_H, PATCH_W
+
+PROFILE_YAW = 50.0        # degrees: beyond this one side of the mouth is hidden
+PROFILE_PITCH = 40.0
+SMALL_FACE_PX = 90.0      # face height below which the lower face has too few pixels to rebuild
+BLUR_RATIO = 0.35         # sharpness below this fraction of the track's typical sharpness
+OCCLUSION_Z = 6.0         # robust z-score of the mouth-area appearance change
+OCCLUSION_MIN = 14.0      # and at least this mean Lab difference
+LOW_CONFIDENCE = 0.5
+
+
+@dataclass
+class FrameQuality:
+    confidence: float
+    flags: list[str]
+    occlusion: float      # robust z of the mouth-area appearance
+    sharp_ratio: float
+
+
+def _ring_mask() -> np.ndarray:
+    # Skin and lips around the mouth, without the mouth opening itself (which changes with
+    # speech): outside an ellipse at the mouth's centre.
+    yy, xx = np.mgrid[0:PATCH_H, 0:PATCH_W].astype(np.float32)
+    cx, cy = 0.5 * PATCH_W, 0.5 * PATCH_H
+    ax, ay = 0.22 * PATCH_W, 0.22 * PATCH_H
+    return ((xx - cx) / ax) ** 2 + ((yy - cy) / ay) ** 2 > 1.0
+
+
+_MASK = _ring_mask()
+
+
+def occlusion_scores(patches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(robust z, mean Lab difference) per patch against the track's median patch."""
+    n = len(patches)
+    if n == 0:
+        return np.zeros(0), np.zeros(0)
+    lab = np.stack([cv2.cvtColor(p, cv2.COLOR_RGB2LAB) for p in patches]).astype(np.float32)
+    ref = np.median(lab, axis=0)
+    diff = np.abs(lab - ref)[:, _MASK].mean(axis=(1, 2))
+    if n < 8:
+        return np.zeros(n), diff
+    med = np.median(diff)
+    mad = 1.4826 * np.median(np.abs(diff - med)) + 1.0
+    return (diff - med) / mad, diff
+
+
+def assess(heights: np.ndarray, poses: list, sharpness: np.ndarray, patches: np.ndarray,
+           residual: np.ndarray) -> list[FrameQuality]:
+    """Quality of each observed frame of one track (all arrays aligned, one entry per frame).
+
+    heights: face height in px; poses: (yaw, pitch, roll) or None; sharpness: Laplacian variance
+    at crop scale; patches: mouth patches; residual: mean |raw - smoothed| over the eye distance.
+    """
+    n = len(heights)
+    occ_z, occ_d = occlusion_scores(patches)
+    typical = float(np.percentile(sharpness, 75)) if n else 1.0
+    out = []
+    for i in range(n):
+        flags = []
+        yaw, pitch, _ = poses[i] if poses[i] is not None else (0.0, 0.0, 0.0)
+        if abs(yaw) > PROFILE_YAW or abs(pitch) > PROFILE_PITCH:
+            flags.append("profile")
+        if occ_z[i] > OCCLUSION_Z and occ_d[i] > OCCLUSION_MIN:
+            flags.append("occluded")
+        ratio = sharpness[i] / max(typical, 1e-6)
+        if ratio < BLUR_RATIO:
+            flags.append("blur")
+        if heights[i] < SMALL_FACE_PX:
+            flags.append("small")
+        c_pose = np.clip(1 - max(0.0, abs(yaw) - 25) / 40, 0, 1) * \
+            np.clip(1 - max(0.0, abs(pitch) - 20) / 30, 0, 1)
+        c_size = np.clip((heights[i] - 40) / 80, 0, 1)
+        c_blur = np.clip(ratio / 0.6, 0, 1)
+        c_occ = np.clip(1 - (occ_z[i] - 3) / 6, 0, 1) if occ_d[i] > OCCLUSION_MIN else 1.0
+        c_stab = np.clip(1 - (residual[i] - 0.01) / 0.04, 0, 1)
+        conf = float(c_pose * c_size * c_blur * c_occ * c_stab)
+        if conf < LOW_CONFIDENCE:
+            flags.append("low_confidence")
+        out.append(FrameQuality(conf, flags, float(occ_z[i]), float(ratio)))
+    return out

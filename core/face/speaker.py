@@ -1,0 +1,146 @@
+"""Choosing the face to work on: auto (active speaker), largest, an id, or a point.
+
+Auto correlates each face's lip aperture with the clip's own speech envelope (log band energy
+200-4000 Hz, as the yardstick does) over a few frames of offset, after removing slow trends from
+both; the face whose mouth follows the voice wins. A clip without audio, or where no mouth follows
+the audio, falls back to the largest face, and the reason says so.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+MIN_R = 0.15          # below this no mouth is said to follow the audio
+MIN_FRAMES = 12
+
+
+@dataclass
+class Candidate:
+    id: int
+    apertures: np.ndarray      # per frame of the shot, NaN where the face is absent
+    areas: np.ndarray          # bbox area per frame, 0 where absent
+    centers: np.ndarray        # (n, 2), NaN where absent
+
+
+def parse_face(spec: str | int | None) -> tuple[str, object]:
+    """'auto' | 'largest' | 'INDEX' | 'X,Y' -> (kind, value); ValueError when malformed."""
+    if spec is None:
+        return "auto", None
+    if isinstance(spec, int):
+        return "id", spec
+    s = str(spec).strip().lower()
+    if s in ("auto", "largest"):
+        return s, None
+    if "," in s:
+        x, y = s.split(",", 1)
+        return "point", (float(x), float(y))
+    if s.isdigit():
+        return "id", int(s)
+    raise ValueError(f"--face {spec!r} is not auto, largest, a face index or X,Y")
+
+
+def speech_envelope(wav: np.ndarray, sr: int, times: np.ndarray, win: float = 0.04) -> np.ndarray:
+    """Log RMS of the 200-4000 Hz band in a `win`-second window at each time (NaN outside)."""
+    if len(wav) == 0:
+        return np.full(len(times), np.nan)
+    spec = np.fft.rfft(wav.astype(np.float64))
+    f = np.fft.rfftfreq(len(wav), 1 / sr)
+    spec[(f < 200) | (f > 4000)] = 0
+    band = np.fft.irfft(spec, len(wav))
+    sq = np.concatenate([[0.0], np.cumsum(band ** 2)])
+    half = max(1, int(win * sr / 2))
+    out = np.full(len(times), np.nan)
+    for i, t in enumerate(times):
+        c = int(round(t * sr))
+        a, b = max(0, c - half), min(len(wav), c + half)
+        if b > a:
+            out[i] = math.log(math.sqrt((sq[b] - sq[a]) / (b - a)) + 1e-5)
+    return out
+
+
+def _detrend(x: np.ndarray, rate: float, win_s: float = 0.6) -> np.ndarray:
+    x = np.array(x, float)
+    m = np.isnan(x)
+    if m.all() or (~m).sum() < 2:
+        return x
+    x[m] = np.interp(np.flatnonzero(m), np.flatnonzero(~m), x[~m])
+    k = max(3, int(win_s * rate) | 1)
+    trend = np.convolve(np.pad(x, k // 2, mode="edge"), np.ones(k) / k, mode="valid")
+    y = x - trend
+    y[m] = np.nan
+    return y
+
+
+def speech_match(apertures: np.ndarray, env: np.ndarray, rate: float, max_shift: int = 3) -> float:
+    """Best Pearson r of detrended aperture and envelope over +-max_shift frames; NaN if too few."""
+    a, e = _detrend(apertures, rate), _detrend(env, rate)
+    n = len(a)
+    best = np.nan
+    for s in range(-max_shift, max_shift + 1):
+        x, y = (a[:n - s], e[s:]) if s >= 0 else (a[-s:], e[:n + s])
+        ok = ~(np.isnan(x) | np.isnan(y))
+        if ok.sum() < MIN_FRAMES:
+            continue
+        xs, ys = x[ok], y[ok]
+        if xs.std() < 1e-9 or ys.std() < 1e-9:
+            r = 0.0
+        else:
+            r = float(np.corrcoef(xs, ys)[0, 1])
+        if np.isnan(best) or r > best:
+            best = r
+    return best
+
+
+def _largest(cands: list[Candidate]) -> Candidate:
+    # Mean area with absent frames counted as 0: a big face seen for a moment loses to the face
+    # that is there all along.
+    return max(cands, key=lambda c: (float(np.mean(c.areas)), -c.id))
+
+
+def choose(cands: list[Candidate], spec, env: np.ndarray | None, rate: float,
+           audio_note: str = "") -> tuple[int | None, str, dict[int, float]]:
+    """(chosen id or None, reason, speech r per id)."""
+    kind, value = parse_face(spec)
+    scores: dict[int, float] = {}
+    if not cands:
+        return None, "no face found", scores
+    if kind == "id":
+        if any(c.id == value for c in cands):
+            return int(value), f"face {value} as asked (--face {value})", scores
+        return None, f"face {value} was asked for but is not in this shot " \
+                     f"(faces here: {', '.join(str(c.id) for c in cands)})", scores
+    if kind == "point":
+        x, y = value
+        def dist(c):
+            d = np.hypot(c.centers[:, 0] - x, c.centers[:, 1] - y)
+            return float(np.nanmean(d)) if np.isfinite(d).any() else math.inf
+        c = min(cands, key=dist)
+        return c.id, f"face {c.id} is nearest to {x:g},{y:g} (--face {x:g},{y:g})", scores
+    if kind == "largest":
+        c = _largest(cands)
+        return c.id, f"face {c.id} is the largest (--face largest)", scores
+    # auto
+    if len(cands) == 1:
+        c = cands[0]
+        if env is not None and np.isfinite(env).any():
+            scores[c.id] = speech_match(c.apertures, env, rate)
+        return c.id, f"face {c.id} is the only face", scores
+    if env is None or not np.isfinite(env).any() or np.nanstd(env) < 1e-6:
+        c = _largest(cands)
+        why = audio_note or "the clip has no audio"
+        return c.id, f"face {c.id} is the largest ({why}, so the speaker cannot be heard)", scores
+    for c in cands:
+        scores[c.id] = speech_match(c.apertures, env, rate)
+    valid = {k: v for k, v in scores.items() if np.isfinite(v)}
+    if valid:
+        best = max(valid, key=valid.get)
+        if valid[best] >= MIN_R:
+            others = ", ".join(f"{v:.2f} for face {k}" for k, v in sorted(valid.items()) if k != best)
+            return best, (f"face {best}'s mouth follows the audio best (r={valid[best]:.2f}"
+                          + (f" vs {others}" if others else "") + ")"), scores
+    c = _largest(cands)
+    best_r = max(valid.values()) if valid else float("nan")
+    return c.id, (f"face {c.id} is the largest (no mouth follows the audio: best r={best_r:.2f})"), \
+        scores
