@@ -7,7 +7,6 @@ returns: that is what makes synthetic speech usable as a timed reference.
 """
 from __future__ import annotations
 
-import array
 import ctypes
 import os
 import threading
@@ -96,7 +95,7 @@ class _Engine:
         self.sample_rate = int(rate)
         self.default_rate = lib.espeak_GetParameter(_PARAM_RATE, 0)
         self.default_pitch = lib.espeak_GetParameter(_PARAM_PITCH, 0)
-        self._samples = array.array("h")
+        self._samples: list[bytes] = []
         self._events: list[tuple[int, int, int, int, bytes]] = []
         self._callback = _SynthCallback(self._on_audio)  # kept referenced for the library's sake
         lib.espeak_SetSynthCallback(self._callback)
@@ -104,7 +103,7 @@ class _Engine:
 
     def _on_audio(self, wav, n, events) -> int:
         if n > 0 and wav:
-            self._samples.extend(ctypes.cast(wav, ctypes.POINTER(ctypes.c_short * n)).contents)
+            self._samples.append(ctypes.string_at(wav, 2 * n))
         i = 0
         while events[i].type != _EV_LIST_TERMINATED:
             e = events[i]
@@ -141,7 +140,7 @@ class _Engine:
             raise LipflapError(_unknown(language))
 
     def synth(self, text: str) -> tuple[np.ndarray, list]:
-        self._samples = array.array("h")
+        self._samples = []
         self._events = []
         data = text.encode("utf-8") + b"\0"
         buf = ctypes.create_string_buffer(data, len(data))
@@ -150,7 +149,7 @@ class _Engine:
         if err != _EE_OK:
             raise LipflapError(f"eSpeak NG failed to synthesize the text (error {err}); "
                                "check that the text is plain UTF-8.")
-        samples = np.frombuffer(self._samples, dtype=np.int16).astype(np.float32) / 32768.0
+        samples = np.frombuffer(b"".join(self._samples), dtype=np.int16).astype(np.float32) / 32768.0
         return samples, self._events
 
 

@@ -1,0 +1,118 @@
+"""Banded dynamic time warping between two feature sequences, vectorised per row.
+
+Each reference frame (row) is matched to exactly one target frame; from one row to the next the
+target advances by 0, 1 or 2 frames.  That makes every row depend only on the previous one (numpy
+does a row at a time), weights every reference frame once (the path cost is a plain mean per
+reference frame, comparable between clips), and allows the target to run up to twice as fast or
+arbitrarily slower locally.  Callers match the global speaking rate first so the band can be narrow.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class DtwPath:
+    target: np.ndarray   # target frame index for each reference frame (non-decreasing)
+    cost: np.ndarray     # local cost along the path, one per reference frame
+
+
+def dtw_rows(ref: np.ndarray, tgt: np.ndarray, band: int, *, step_penalty: float = 0.0,
+             centre: np.ndarray | None = None) -> DtwPath:
+    """Align ref (n, d) to tgt (m, d); path starts at tgt frame 0 and ends at m - 1.
+
+    band: half-width in target frames around `centre` (default: the straight diagonal).
+    step_penalty: added for advancing 0 or 2 frames, so that ties prefer the steady diagonal.
+    """
+    n, m = len(ref), len(tgt)
+    if n == 0 or m == 0:
+        raise ValueError("dtw_rows needs two non-empty sequences")
+    if centre is None:
+        centre = np.arange(n) * ((m - 1) / max(n - 1, 1))
+    # The band must at least contain a feasible path: at row i the target is at most 2i.
+    lo = np.clip(np.floor(centre - band).astype(np.int64), 0, m - 1)
+    hi = np.clip(np.ceil(centre + band).astype(np.int64) + 1, 1, m)
+    lo[0], hi[0] = 0, 1
+    lo = np.minimum(lo, np.minimum(2 * np.arange(n), m - 1))
+    hi[-1] = m
+    # Rows need overlapping reach: keep lo non-decreasing and hi non-decreasing.
+    lo = np.maximum.accumulate(lo)
+    hi = np.maximum.accumulate(hi)
+    full = None
+    if n * m <= 6_000_000:
+        # Small enough: one matrix product gives every local cost (BLAS beats per-row work).
+        r64 = ref.astype(np.float32)
+        t64 = tgt.astype(np.float32)
+        d2 = (r64 ** 2).sum(1)[:, None] + (t64 ** 2).sum(1)[None, :] - 2.0 * (r64 @ t64.T)
+        full = np.sqrt(np.maximum(d2, 0.0))
+    else:
+        tgt_sq = (tgt.astype(np.float64) ** 2).sum(axis=1)
+    inf = np.inf
+    prev = np.full(m + 2, inf)   # prev[j + 2] holds row i-1 at target j (2 guard cells)
+    cur = np.full(m + 2, inf)
+    back: list[np.ndarray] = []
+    local: list[np.ndarray] = []
+    for i in range(n):
+        a, b = lo[i], hi[i]
+        if full is not None:
+            c = full[i, a:b].astype(np.float64)
+        else:
+            r = ref[i].astype(np.float64)
+            d2 = tgt_sq[a:b] + r @ r - 2.0 * (tgt[a:b] @ r)
+            c = np.sqrt(np.maximum(d2, 0.0))
+        if i == 0:
+            cur[2 + a:2 + b] = np.where(np.arange(a, b) == 0, c, inf)
+            back.append(np.zeros(b - a, np.int8))
+        else:
+            best = prev[1 + a:1 + b].copy()
+            k = np.ones(b - a, np.int8)
+            stay = prev[2 + a:2 + b] + step_penalty
+            sel = stay < best
+            best[sel] = stay[sel]
+            k[sel] = 0
+            two = prev[a:b] + step_penalty
+            sel = two < best
+            best[sel] = two[sel]
+            k[sel] = 2
+            cur[2 + a:2 + b] = best + c
+            back.append(k)
+        local.append(c)
+        # Clear the old row's band so the buffer can serve as the next row (inf outside bands).
+        if i > 0:
+            prev[2 + lo[i - 1]:2 + hi[i - 1]] = inf
+        prev, cur = cur, prev
+    # Trace back from the last target frame.
+    j = m - 1
+    if not np.isfinite(prev[2 + j]):
+        j = int(np.argmin(prev[2:])) if np.isfinite(prev[2:]).any() else m - 1
+    path = np.empty(n, np.int64)
+    cost = np.empty(n, np.float64)
+    for i in range(n - 1, -1, -1):
+        path[i] = j
+        cost[i] = local[i][j - lo[i]]
+        j -= int(back[i][j - lo[i]])
+        j = max(j, 0)
+    return DtwPath(path, cost)
+
+
+def pool(feat: np.ndarray, factor: int) -> np.ndarray:
+    """Mean of each block of `factor` frames (the last block may be shorter)."""
+    n = len(feat)
+    m = (n + factor - 1) // factor
+    pad = np.pad(feat, ((0, m * factor - n), (0, 0)), mode="edge")
+    return pad.reshape(m, factor, -1).mean(axis=1)
+
+
+def coarse_band(n_coarse: int, frac: float = 0.15, minimum: int = 40) -> int:
+    return int(max(minimum, frac * n_coarse))
+
+
+def refine(ref: np.ndarray, tgt: np.ndarray, coarse: DtwPath, factor: int, *,
+           fine_band: int = 24, step_penalty: float = 0.0) -> DtwPath:
+    """Frame-accurate warp in a narrow band around a warp of `factor`-pooled features.  Cost grows
+    linearly with length instead of quadratically."""
+    rows = np.arange(len(coarse.target)) * factor + (factor - 1) / 2
+    centre = np.interp(np.arange(len(ref)), rows, coarse.target * factor + (factor - 1) / 2)
+    return dtw_rows(ref, tgt, fine_band, step_penalty=step_penalty, centre=centre)
