@@ -21,15 +21,7 @@ from ..media.rates import parse_rate
 from .visemes import PARAMS, SHAPE_TARGET, SHAPES, VISEME_SHAPE, VISEME_TARGET, VISEMES, \
     nearest_shape, nearest_viseme
 
-try:
-    from ..speech.types import Phone
-except ImportError:  # pragma: no cover - the speech stage is being written alongside this one
-    @dataclass
-    class Phone:  # type: ignore[no-redef]
-        phone: str
-        start: float
-        end: float
-        word: str | None = None
+from ..speech.types import Phone
 
 
 @dataclass

@@ -56,15 +56,20 @@ _SHAPE_ARR = np.array([SHAPE_TARGET[s] for s in SHAPES])
 _WEIGHT = np.array([2.0, 1.0, 1.5, 0.5])
 
 
-def nearest_viseme(params) -> str:
-    """The viseme whose target is closest to (aperture, width, rounding, jaw)."""
+def nearest_viseme(params, *, allow_closed: bool = True) -> str:
+    """The viseme whose target is closest to (aperture, width, rounding, jaw); without
+    `allow_closed`, never sil or PP (sealed lips and rest are timing decisions, not looks)."""
     d = (((_VIS_ARR - np.asarray(params, float)) * _WEIGHT) ** 2).sum(axis=1)
+    if not allow_closed:
+        d[[VISEMES.index("sil"), VISEMES.index("PP")]] = np.inf
     return VISEMES[int(np.argmin(d))]
 
 
-def nearest_shape(params, *, allow_rest: bool = False) -> str:
-    """The Rhubarb shape closest to the parameters; X only if asked (rest is a timing decision)."""
+def nearest_shape(params, *, allow_rest: bool = False, allow_closed: bool = True) -> str:
+    """The Rhubarb shape closest to the parameters; X only if asked, A unless told not to."""
     d = (((_SHAPE_ARR - np.asarray(params, float)) * _WEIGHT) ** 2).sum(axis=1)
     if not allow_rest:
         d[SHAPES.index("X")] = np.inf
+    if not allow_closed:
+        d[SHAPES.index("A")] = np.inf
     return SHAPES[int(np.argmin(d))]

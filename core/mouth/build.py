@@ -1,0 +1,284 @@
+"""Mouth-shape tracks from timed phones (script-aware) or from audio-only mouth curves.
+
+Frame i of a track shows the mouth at audio time `start_s + i / fps` (the frame's instant);
+`start_s` is where frame 0 sits in the audio (the renderer's --audio-offset). Frames before the
+audio's start or past its end are rest. Phones and cues in the track are in track seconds
+(audio time minus start_s), like the frames' `time`.
+"""
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+
+from ..errors import LipflapError
+from ..media.rates import parse_rate
+from ..speech.types import PAUSE, Phone
+from .phonemes import Features
+from .rules import anticipation, closure, coarticulation, flicker, min_duration, pauses
+from .segments import Segment, segments_from_phones
+from .track import MouthFrame, MouthTrack, cues_from_frames
+from .visemes import SHAPE_TARGET, nearest_shape, nearest_viseme
+
+_REST = np.array(SHAPE_TARGET["X"], float)
+
+
+def frame_times(fps: Fraction, n_frames: int, start_s: float) -> np.ndarray:
+    """Audio time of each frame's instant."""
+    return start_s + np.arange(n_frames, dtype=float) * (fps.denominator / fps.numerator)
+
+
+def _n_frames(fps: Fraction, end_s: float, start_s: float) -> int:
+    return max(0, int(math.ceil((end_s - start_s) * fps - 1e-6)))
+
+
+# ---- script-aware ----------------------------------------------------------------------------
+def track_from_phones(phones: list, fps, n_frames: int | None = None, start_s: float = 0.0, *,
+                      source: str = "script", warnings: list[str] | None = None) -> MouthTrack:
+    fps = parse_rate(fps)
+    phones = sorted((p for p in phones if p.end > p.start), key=lambda p: p.start)
+    end_s = phones[-1].end if phones else start_s
+    n = _n_frames(fps, end_s, start_s) if n_frames is None else int(n_frames)
+    times = frame_times(fps, n, start_s)
+    params, visemes, shapes, closed = _animate_phones(phones, times, fps)
+    return _assemble(fps, times, params, _tidy(visemes, params, closed, fps),
+                     _tidy(shapes, params, closed, fps), phones, start_s, source,
+                     list(warnings or []))
+
+
+def _animate_phones(phones: list, times: np.ndarray, fps: Fraction):
+    n = len(times)
+    segs = segments_from_phones(phones)
+    # Rest before the first and after the last phone, whatever the frame range is.
+    t_lo = min(times[0] if n else 0.0, segs[0].start if segs else 0.0) - 1.0
+    t_hi = max(times[-1] if n else 0.0, segs[-1].end if segs else 0.0) + 1.0
+    head = segs[0].start if segs else t_hi
+    tail = segs[-1].end if segs else t_hi
+    segs = [_pause(t_lo, head)] + segs + ([_pause(tail, t_hi)] if tail < t_hi else [])
+    segs = pauses.rest_in_pauses(segs)
+    segs = anticipation.anticipate(segs)
+    params, owner = coarticulation.blend(segs, times)
+    closed = closure.closure_frames(segs, times, float(fps))
+    params = closure.apply_closure(params, closed)
+    own = [segs[o] if o >= 0 else None for o in owner]
+    vowel_peak = np.array([s is not None and s.kind == "vowel" and s.start <= t < s.end
+                           for s, t in zip(own, times)], bool)
+    protected = closed | vowel_peak
+    params = flicker.remove_param_flickers(params, protected)
+
+    shapes, visemes = [], []
+    for i in range(n):
+        s = own[i]
+        if closed[i]:
+            shapes.append("A"); visemes.append("PP")
+        elif s is None or (s.kind == "pause" and (s.rest or params[i, 0] < 0.15)):
+            shapes.append("X"); visemes.append("sil")
+        elif s.kind == "pause" or s.closure:
+            # a relaxed pause, or the blend beside a p/b/m off its sealed frames: name what the
+            # mouth shows, never "closed" (only sealed frames are)
+            visemes.append(nearest_viseme(params[i], allow_closed=False))
+            shapes.append(nearest_shape(params[i], allow_closed=False))
+        else:
+            visemes.append(s.viseme); shapes.append(s.shape)
+    return params, visemes, shapes, closed
+
+
+def _pause(start: float, end: float) -> Segment:
+    f = Features("pause", symbol=PAUSE)
+    return Segment(start, end, f, "sil", "X", _REST.copy(), np.ones(4))
+
+
+def _tidy(labels: list, params: np.ndarray, closed: np.ndarray, fps: Fraction) -> list:
+    labels = flicker.remove_label_flickers(labels, closed)
+    return min_duration.enforce_min_duration(labels, params, closed,
+                                             min_duration.min_frames_for(float(fps)))
+
+
+# ---- audio-only ------------------------------------------------------------------------------
+def track_from_curves(curves, fps, n_frames: int | None = None, start_s: float = 0.0, *,
+                      warnings: list[str] | None = None) -> MouthTrack:
+    """A track from audio-only mouth curves (lipflap.speech.audio_only.MouthCurves), with the same
+    rest, closure, flicker and minimum-duration rules as the script-aware path."""
+    fps = parse_rate(fps)
+    ct = np.asarray(curves.times, float)
+    hop = float(curves.hop_s)
+    end_s = float(ct[-1] + hop) if len(ct) else start_s
+    n = _n_frames(fps, end_s, start_s) if n_frames is None else int(n_frames)
+    times = frame_times(fps, n, start_s)
+    params, visemes, shapes, closed = _animate_curves(curves, times, float(fps))
+    return _assemble(fps, times, params, _tidy(visemes, params, closed, fps),
+                     _tidy(shapes, params, closed, fps), [], start_s, "audio",
+                     list(warnings or []))
+
+
+def _animate_curves(curves, times: np.ndarray, fps: float):
+    params, closed, rest = _frames_from_curves(curves, times, fps)
+    visemes, shapes = [], []
+    for i in range(len(times)):
+        if closed[i]:
+            visemes.append("PP"); shapes.append("A")
+        elif rest[i] >= 1.0 or params[i, 0] < 0.05:
+            visemes.append("sil"); shapes.append("X")
+        else:
+            visemes.append(nearest_viseme(params[i], allow_closed=False))
+            shapes.append(nearest_shape(params[i], allow_closed=False))
+    return params, visemes, shapes, closed
+
+
+def _resample(ct: np.ndarray, values, times: np.ndarray, width: float) -> np.ndarray:
+    """Mean of a curve over each frame's exposure window (box of `width` around the instant),
+    outside the curve's span: 0."""
+    v = np.asarray(values, float)
+    if not len(ct):
+        return np.zeros(len(times))
+    hop = ct[1] - ct[0] if len(ct) > 1 else width
+    k = max(1, int(round(width / hop)))
+    if k > 1:
+        kernel = np.ones(k) / k
+        pad = np.pad(v, (k // 2, k - 1 - k // 2), mode="edge")
+        v = np.convolve(pad, kernel, mode="valid")
+    out = np.interp(times, ct, v)
+    out[(times < ct[0] - hop) | (times > ct[-1] + hop)] = 0.0
+    return out
+
+
+def _frames_from_curves(curves, times: np.ndarray, fps: float):
+    ct = np.asarray(curves.times, float)
+    width = 1.0 / fps
+    cols = [_resample(ct, getattr(curves, k), times, width)
+            for k in ("aperture", "width", "rounding", "jaw")]
+    params = np.clip(np.stack(cols, axis=1), 0.0, 1.0) if len(times) else np.zeros((0, 4))
+    outside = (times < ct[0] - curves.hop_s) | (times > ct[-1] + curves.hop_s) if len(ct) else \
+        np.ones(len(times), bool)
+    params[outside] = _REST
+    speech = _resample(ct, curves.speech, times, width) if curves.speech is not None else \
+        np.ones(len(times))
+    speech[outside] = 0.0
+    rest = pauses.pause_mask_from_speech(speech, fps)
+    # Rest: long pauses all the way, middling ones half-way; ramp over a frame or two so the
+    # mouth settles rather than snaps.
+    ramp = _soften(rest, max(1, int(round(0.05 * fps))))
+    params = params * (1.0 - ramp[:, None]) + _REST[None, :] * ramp[:, None]
+    closed = np.zeros(len(times), bool)
+    if getattr(curves, "closure", None) is not None and len(times):
+        clo = _resample(ct, curves.closure, times, width)
+        closed = closure.closure_frames_from_curve(clo, params[:, 0], rest < 1.0)
+        params = closure.apply_closure(params, closed)
+    params = flicker.remove_param_flickers(params, closed, threshold=0.15)
+    return params, closed, rest
+
+
+def _soften(mask: np.ndarray, k: int) -> np.ndarray:
+    """Spread the edges of a 0/0.5/1 mask over k frames inward (never outward into speech)."""
+    out = mask.astype(float).copy()
+    for _ in range(k):
+        inner = np.minimum(out, np.minimum(np.r_[out[1:], out[-1:]], np.r_[out[:1], out[:-1]]))
+        out = 0.5 * (out + inner)
+    return np.where(mask > 0, np.maximum(out, 0.5 * mask), 0.0)
+
+
+# ---- assembling ------------------------------------------------------------------------------
+def _assemble(fps, times, params, visemes, shapes, phones, start_s, source, warnings):
+    frames = [MouthFrame(i, float(i * fps.denominator / fps.numerator), visemes[i], shapes[i],
+                         float(params[i, 0]), float(params[i, 1]), float(params[i, 2]),
+                         float(params[i, 3])) for i in range(len(times))]
+    span = len(times) / float(fps)
+    track_phones = [Phone(p.phone, float(p.start) - start_s, float(p.end) - start_s,
+                          getattr(p, "word", None))
+                    for p in phones if p.end - start_s > 0 and p.start - start_s < span]
+    return MouthTrack(fps=fps, frames=frames, phonemes=track_phones,
+                      cues=cues_from_frames(frames, fps), source=source, warnings=warnings)
+
+
+# ---- from audio --------------------------------------------------------------------------------
+def mouth_track_for_audio(path_or_samples, fps, *, rate: int | None = None, text: str | None = None,
+                          language: str | None = None, n_frames: int | None = None,
+                          start_s: float = 0.0, progress=None) -> MouthTrack:
+    """The mouth-shape track for a dub: script-aware when `text` is given (eSpeak NG `language`),
+    audio-only otherwise. Where the script cannot be trusted (the aligner reports a mismatch, or
+    segments it only spread evenly) the audio-only curves are used instead and the reason is kept
+    in `track.warnings`. `start_s` is the audio time of frame 0; frames outside the audio rest."""
+    fps = parse_rate(fps)
+    if text is not None and not text.strip():
+        raise LipflapError("the transcript is empty; give the dub's script with --text or "
+                           "--transcript, or leave both out to use audio-only recognition.")
+    if text is not None:
+        from ..speech.espeak import check_language
+        if not language:
+            raise LipflapError("a transcript needs its language: add --language with an eSpeak NG "
+                               "code (es, de, fr, ...; `lipflap visemes --list-languages`).")
+        language = check_language(language)
+    samples, rate = _load(path_or_samples, rate, progress)
+    duration = len(samples) / float(rate)
+    n = _n_frames(fps, duration, start_s) if n_frames is None else int(n_frames)
+    times = frame_times(fps, n, start_s)
+    warnings: list[str] = []
+    curves = None
+
+    def get_curves():
+        nonlocal curves
+        if curves is None:
+            from ..speech.audio_only import predict_curves
+            _stage(progress, "mouth curves")
+            curves = predict_curves(samples, rate)
+        return curves
+
+    if text is not None:
+        from ..speech.align import align_script
+        _stage(progress, "align")
+        result = align_script(samples, rate, text, language)
+        warnings.extend(result.warnings)
+        if result.method == "silence":
+            params, visemes, shapes, closed = _animate_phones(result.phones, times, fps)
+            source = "script"
+        elif result.method == "mismatch" or not result.phones:
+            warnings.append("the script could not be aligned to the audio; the mouth follows the "
+                            "audio alone (audio-only recognition).")
+            params, visemes, shapes, closed = _animate_curves(get_curves(), times, float(fps))
+            source = "audio"
+        else:
+            params, visemes, shapes, closed = _animate_phones(result.phones, times, fps)
+            source = "script"
+            spans = [result.segments[i] for i in result.fallback_segments
+                     if 0 <= i < len(result.segments)]
+            if spans:
+                a_params, a_vis, a_shp, a_closed = _animate_curves(get_curves(), times, float(fps))
+                use = np.zeros(len(times), bool)
+                for a, b in spans:
+                    use |= (times >= a) & (times < b)
+                params[use] = a_params[use]
+                closed = np.where(use, a_closed, closed)
+                visemes = [a_vis[i] if use[i] else v for i, v in enumerate(visemes)]
+                shapes = [a_shp[i] if use[i] else v for i, v in enumerate(shapes)]
+                source = "script+audio"
+        phones = result.phones
+    else:
+        params, visemes, shapes, closed = _animate_curves(get_curves(), times, float(fps))
+        source, phones = "audio", []
+    _stage(progress, "mouth")
+    track = _assemble(fps, times, params, _tidy(visemes, params, closed, fps),
+                      _tidy(shapes, params, closed, fps), phones, start_s, source, warnings)
+    if progress is not None:
+        progress.set(1)
+    return track
+
+
+def _stage(progress, name: str) -> None:
+    if progress is not None:
+        progress.start(name, 1)
+
+
+def _load(path_or_samples, rate, progress):
+    if isinstance(path_or_samples, (str, bytes)) or hasattr(path_or_samples, "__fspath__"):
+        from ..speech.audio import load_speech
+        _stage(progress, "audio")
+        samples, rate = load_speech(path_or_samples, rate=16000)
+        return np.asarray(samples, np.float32), int(rate)
+    if rate is None:
+        raise LipflapError("audio samples were given without their sample rate; pass rate=.")
+    x = np.asarray(path_or_samples, np.float32)
+    if x.ndim == 2:
+        # (n, channels) or (channels, n): mix down, the mouth follows the whole dub
+        x = x.mean(axis=1 if x.shape[0] > x.shape[1] else 0)
+    return x, int(rate)

@@ -1,0 +1,33 @@
+"""Anticipation: the lips form a vowel before it sounds.
+
+Over the consonants that precede a vowel (up to the previous vowel or pause) the vowel's opening
+starts up to ~0.12 s early, and a rounded vowel's rounding up to ~0.2 s early (anticipatory lip
+rounding spreads across a whole consonant cluster: "strew" rounds on the s). Lip consonants still
+win their own aperture through their higher dominance, so a p before a vowel stays closed.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+MAX_LEAD_S = 0.12
+MAX_ROUND_LEAD_S = 0.20
+
+
+def anticipate(segs: list, *, max_lead: float = MAX_LEAD_S,
+               max_round_lead: float = MAX_ROUND_LEAD_S) -> list:
+    for i, s in enumerate(segs):
+        if s.kind != "vowel":
+            continue
+        j = i - 1
+        while j >= 0 and segs[j].kind == "consonant":
+            j -= 1
+        cluster = s.start - segs[j + 1].start if j + 1 < i else 0.0
+        if cluster <= 0:
+            continue
+        lead = min(max_lead, 0.6 * cluster)
+        vs = s.vis_start.copy()
+        vs[[0, 1, 3]] = np.minimum(vs[[0, 1, 3]], s.start - lead)
+        if s.features.rounded:
+            vs[2] = min(vs[2], s.start - min(max_round_lead, cluster))
+        s.vis_start = vs
+    return segs

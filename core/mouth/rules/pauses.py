@@ -1,0 +1,92 @@
+"""Rest in pauses: long pauses go to the rest pose, middling ones relax, short ones hold.
+
+Thresholds follow the animators' rule Rhubarb Lip Sync uses: a pause under ~0.12 s holds the
+previous shape (the mouth has no time to move), up to ~0.35 s relaxes half-way to rest, longer goes
+to rest. Pauses at the edges of the speech always rest. The mouth leaves the last shape and
+reaches the next one with a short release/onset, so rest does not start with a jump.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..visemes import SHAPE_TARGET
+
+REST_S = 0.35
+HOLD_S = 0.12
+_REST = np.array(SHAPE_TARGET["X"], float)
+_REST_DOMINANCE = 1.5
+
+
+def rest_in_pauses(segs: list, *, rest_s: float = REST_S, hold_s: float = HOLD_S) -> list:
+    """A new list: held pauses removed (the shape before extends over them), relaxed and resting
+    pauses with their target and dominance set."""
+    out = []
+    n = len(segs)
+    speech = [i for i, s in enumerate(segs) if s.kind != "pause"]
+    first, last = (speech[0], speech[-1]) if speech else (n, -1)
+    for i, s in enumerate(segs):
+        if s.kind != "pause":
+            out.append(s)
+            continue
+        dur = s.duration
+        edge = i < first or i > last
+        if edge or dur >= rest_s:
+            release = min(0.08, dur / 4) if not (i < first) else 0.0
+            onset = min(0.10, dur / 4) if not (i > last) else 0.0
+            s.target = _REST.copy()
+            s.dominance = np.full(4, _REST_DOMINANCE)
+            s.vis_start = np.full(4, s.start + release)
+            s.vis_end = np.full(4, s.end - onset)
+            s.viseme, s.shape, s.rest = "sil", "X", True
+            out.append(s)
+        elif dur >= hold_s:
+            prev = _neighbour(segs, i, -1)
+            nxt = _neighbour(segs, i, +1)
+            around = np.mean([x.target for x in (prev, nxt) if x is not None] or [_REST], axis=0)
+            s.target = 0.5 * around + 0.5 * _REST
+            s.dominance = np.full(4, 1.0)
+            # Relaxing takes a moment: the middle of the pause carries the relaxed pose.
+            edge_s = min(0.05, dur / 4)
+            s.vis_start = np.full(4, s.start + edge_s)
+            s.vis_end = np.full(4, s.end - edge_s)
+            s.viseme, s.shape = (prev.viseme, prev.shape) if prev is not None else ("sil", "X")
+            out.append(s)
+        else:
+            prev = out[-1] if out else None
+            if prev is not None and prev.kind != "pause":
+                prev.vis_end = np.maximum(prev.vis_end, s.end)
+            # with nothing before it, the following shape is simply anticipated over it
+    return out
+
+
+def _neighbour(segs, i, step):
+    j = i + step
+    while 0 <= j < len(segs):
+        if segs[j].kind != "pause":
+            return segs[j]
+        j += step
+    return None
+
+
+def pause_mask_from_speech(speech: np.ndarray, fps: float, *, threshold: float = 0.5,
+                           rest_s: float = REST_S, hold_s: float = HOLD_S) -> np.ndarray:
+    """Per frame 0 (speech or held pause), 0.5 (relax) or 1 (rest) from a speech probability per
+    frame; runs at either end of the track always rest."""
+    quiet = np.asarray(speech, float) < threshold
+    out = np.zeros(len(quiet))
+    i = 0
+    n = len(quiet)
+    while i < n:
+        if not quiet[i]:
+            i += 1
+            continue
+        j = i
+        while j < n and quiet[j]:
+            j += 1
+        dur = (j - i) / fps
+        if i == 0 or j == n or dur >= rest_s:
+            out[i:j] = 1.0
+        elif dur >= hold_s:
+            out[i:j] = 0.5
+        i = j
+    return out

@@ -1,0 +1,164 @@
+"""Each timing rule on its own, on hand-made segments and frames."""
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from lipflap.mouth.build import frame_times
+from lipflap.mouth.rules import anticipation, closure, coarticulation, flicker, min_duration, pauses
+from lipflap.mouth.segments import segments_from_phones
+from lipflap.mouth.visemes import SHAPE_TARGET
+from lipflap.speech.types import Phone
+
+
+def _segs(spec):
+    """spec: [(phone, duration_s), ...] laid end to end from 0."""
+    phones, t = [], 0.0
+    for ph, d in spec:
+        phones.append(Phone(ph, t, t + d))
+        t += d
+    return segments_from_phones(phones)
+
+
+# ---- pauses ------------------------------------------------------------------------------------
+def test_long_pause_rests_short_holds_middle_relaxes():
+    segs = _segs([("a", 0.2), ("_", 0.5), ("a", 0.2), ("_", 0.2), ("a", 0.2), ("_", 0.06),
+                  ("o", 0.2)])
+    out = pauses.rest_in_pauses(segs)
+    kinds = [(s.kind, round(s.duration, 2)) for s in out]
+    assert ("pause", 0.06) not in kinds                  # held: removed...
+    held_before = [s for s in out if s.kind == "vowel"][2]
+    assert held_before.vis_end.min() == pytest.approx(1.36)   # ...the vowel before holds over it
+    rest = next(s for s in out if s.kind == "pause" and s.duration > 0.4)
+    assert rest.rest and np.allclose(rest.target, SHAPE_TARGET["X"])
+    assert rest.vis_start[0] > rest.start and rest.vis_end[0] < rest.end   # release and onset
+    relax = next(s for s in out if s.kind == "pause" and 0.15 < s.duration < 0.25)
+    assert not relax.rest
+    assert 0.0 < relax.target[0] < out[0].target[0]       # part-way toward rest
+
+
+def test_edge_pauses_always_rest():
+    segs = _segs([("_", 0.15), ("a", 0.2), ("_", 0.15)])
+    out = pauses.rest_in_pauses(segs)
+    assert out[0].rest and out[-1].rest
+
+
+def test_pause_mask_from_speech_probability():
+    fps = 25
+    speech = np.r_[np.zeros(5), np.ones(10), np.zeros(2), np.ones(10), np.zeros(6), np.ones(10),
+                   np.zeros(10), np.ones(5)]
+    m = pauses.pause_mask_from_speech(speech, fps)
+    assert (m[:5] == 1).all()                 # leading: rest
+    assert (m[15:17] == 0).all()              # 80 ms: hold
+    assert (m[27:33] == 0.5).all()            # 240 ms: relax
+    assert (m[43:53] == 1).all()              # 400 ms: rest
+
+
+# ---- anticipation ------------------------------------------------------------------------------
+def test_vowel_formed_before_it_sounds_and_rounding_earlier():
+    segs = _segs([("a", 0.2), ("s", 0.1), ("t", 0.1), ("u", 0.2)])
+    u = segs[3]
+    anticipation.anticipate(segs)
+    assert u.vis_start[0] == pytest.approx(u.start - 0.12)   # opening: capped lead
+    assert u.vis_start[2] == pytest.approx(u.start - 0.20)   # rounding: across the cluster
+    assert segs[0].vis_start[0] == pytest.approx(0.0)         # nothing before it to anticipate
+
+
+def test_no_anticipation_across_a_pause():
+    segs = _segs([("_", 0.3), ("a", 0.2)])
+    anticipation.anticipate(segs)
+    assert segs[1].vis_start[0] == pytest.approx(segs[1].start)
+
+
+# ---- coarticulation ----------------------------------------------------------------------------
+def test_blend_reaches_long_targets_and_undershoots_short_weak_ones():
+    segs = _segs([("a", 0.3), ("k", 0.03), ("a", 0.3)])
+    times = np.array([0.15, 0.315, 0.5, 5.0])
+    params, owner = coarticulation.blend(segs, times)
+    assert params[0, 0] == pytest.approx(segs[0].target[0], abs=0.02)   # mid-vowel: its target
+    assert params[1, 0] > segs[1].target[0] + 0.15   # a short k between a's stays open
+    assert params[3, 0] == pytest.approx(SHAPE_TARGET["X"][0], abs=1e-3)  # far away: rest
+    assert owner[0] == 0 and owner[3] == -1
+
+
+def test_strong_segments_win():
+    segs = _segs([("a", 0.2), ("f", 0.08), ("a", 0.2)])
+    params, _ = coarticulation.blend(segs, np.array([0.24]))
+    assert params[0, 0] < 0.35                       # the labiodental holds its small opening
+
+
+# ---- closure -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("fps", [Fraction(24000, 1001), Fraction(25), Fraction(30000, 1001)])
+@pytest.mark.parametrize("offset", [0.0, 0.011, 0.023, 0.031])
+def test_short_bilabial_gets_a_sealed_frame_near_it(fps, offset):
+    segs = _segs([("a", 0.2 + offset), ("p", 0.02), ("a", 0.2)])
+    times = frame_times(fps, 20, 0.0)
+    mask = closure.closure_frames(segs, times, float(fps))
+    p = segs[1]
+    assert mask.sum() == 1
+    t = times[mask][0]
+    assert p.start - 1 / float(fps) / 2 - 1e-9 <= t <= p.end + 1 / float(fps) / 2 + 1e-9
+
+
+@pytest.mark.parametrize("fps", [Fraction(24000, 1001), Fraction(25)])
+def test_long_bilabial_sealed_on_every_frame_inside(fps):
+    segs = _segs([("a", 0.2), ("m", 0.12), ("a", 0.2)])
+    times = frame_times(fps, 15, 0.0)
+    mask = closure.closure_frames(segs, times, float(fps))
+    inside = (times >= 0.2) & (times < 0.32)
+    assert (mask == inside).all() and mask.sum() >= 2
+    params = closure.apply_closure(np.full((15, 4), 0.5), mask)
+    assert (params[mask, 0] == 0).all() and (params[~mask, 0] == 0.5).all()
+
+
+def test_one_frame_phone_gets_two_frames():
+    fps = 25.0
+    segs = _segs([("a", 0.21), ("b", 0.042), ("a", 0.2)])   # a frame long, one instant inside
+    times = np.arange(15) / fps
+    mask = closure.closure_frames(segs, times, fps)
+    assert mask.sum() == 2 and mask[6]
+
+
+def test_closure_from_curve_picks_confident_frames():
+    c = np.array([0, 0.2, 0.7, 0.9, 0.6, 0.1, 0, 0.8, 0, 0.9, 0.95, 0.9, 0])
+    ap = np.full(len(c), 0.3)
+    speech = np.ones(len(c), bool)
+    speech[9:] = False
+    m = closure.closure_frames_from_curve(c, ap, speech)
+    assert list(np.flatnonzero(m)) == [2, 3, 7]
+
+
+# ---- flicker and minimum duration -------------------------------------------------------------
+def test_param_flicker_removed_unless_protected():
+    x = np.array([[0.3], [0.3], [0.7], [0.3], [0.3], [0.0], [0.3]], float).repeat(4, axis=1)
+    prot = np.zeros(7, bool)
+    prot[5] = True                                  # a closure frame
+    y = flicker.remove_param_flickers(x, prot)
+    assert y[2, 0] == pytest.approx(0.3) and y[5, 0] == 0.0
+    # a real movement (up and staying up) is not a flicker
+    ramp = np.array([[0.1], [0.3], [0.5], [0.7]], float).repeat(4, axis=1)
+    assert np.allclose(flicker.remove_param_flickers(ramp, np.zeros(4, bool)), ramp)
+
+
+def test_label_flicker():
+    labels = list("BBCBBABB")
+    prot = np.array([c == "A" for c in labels])
+    assert flicker.remove_label_flickers(labels, prot) == list("BBBBBABB")
+
+
+def test_min_duration_merges_into_closer_neighbour_and_keeps_closures():
+    labels = list("DDDDCBBBBBAFFFF")
+    params = np.zeros((15, 4))
+    params[:4, 0] = 0.9
+    params[4, 0] = 0.8           # the C frame looks like the D's
+    params[5:10, 0] = 0.2
+    params[11:, 0] = 0.25
+    prot = np.array([c == "A" for c in labels])
+    out = min_duration.enforce_min_duration(labels, params, prot, 3)
+    assert "".join(out) == "DDDDDBBBBBAFFFF"
+
+
+def test_min_frames_by_rate():
+    assert min_duration.min_frames_for(24) == 2
+    assert min_duration.min_frames_for(50) == 4
+    assert min_duration.min_frames_for(12) == 1
