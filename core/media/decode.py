@@ -30,7 +30,7 @@ class Frame:
     """One decoded frame. `image` (HxWx3 RGB) is converted on first access, so passes that only
     need `av_frame` (a plain transcode) do not pay for RGB."""
 
-    __slots__ = ("index", "time_s", "av_frame", "_image", "_convert")
+    __slots__ = ("index", "time_s", "av_frame", "_image", "_convert", "__weakref__")
 
     def __init__(self, index: int, image: np.ndarray | None, time_s: float, av_frame=None,
                  convert=None):

@@ -101,6 +101,9 @@ class VideoWriter:
             if self.width % sx or self.height % sy:
                 raise MediaError(f"{self.path}: {codec} needs a width divisible by {sx} and height "
                                  f"by {sy}; the frame is {width}x{height}.")
+        if spec.encoder == "dnxhd" and (self.width < 256 or self.height < 120):
+            raise MediaError(f"{self.path}: DNxHR needs frames of at least 256x120, these are "
+                             f"{width}x{height}; use prores_hq for small frames.")
         for other in [like.path if like else None, *inputs]:
             if other and _same_file(self.path, os.fspath(other)):
                 raise MediaError(f"refusing to write {self.path}: it is an input of this job; "

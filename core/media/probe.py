@@ -84,8 +84,20 @@ def open_input(path) -> av.container.InputContainer:
     try:
         return av.open(path, "r")
     except av.error.FFmpegError as e:
+        if _looks_like_quicktime(path):
+            raise MediaError(f"{path} is a MOV/MP4 without its index (moov atom): the recording or "
+                             f"copy was cut short; re-copy or re-export the file.") from None
         raise MediaError(f"{path} is not a readable media file ({_short(e)}); give a video file "
                          f"such as .mov or .mp4.") from None
+
+
+def _looks_like_quicktime(path: str) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+    except OSError:
+        return False
+    return len(head) == 12 and head[4:8] in (b"ftyp", b"mdat", b"wide", b"free")
 
 
 def _short(e: Exception) -> str:
@@ -187,9 +199,10 @@ def _bit_depth(pix_fmt: str) -> int:
 
 def _timecode_tag(c, vs) -> str | None:
     for md in [vs.metadata, c.metadata] + [s.metadata for s in c.streams if s.type == "data"]:
-        tc = md.get("timecode") if md else None
-        if tc:
-            return tc
+        for key, tc in (md or {}).items():
+            # MOV/MP4 say "timecode", Matroska "TIMECODE".
+            if key.lower() == "timecode" and tc:
+                return tc
     return None
 
 
@@ -211,7 +224,25 @@ def _count_frames(c, vs, fps: Fraction) -> tuple[int, bool, int | None]:
             continue  # the flush packet
         stamps.append(pkt.pts if pkt.pts is not None else pkt.dts)
     known = sorted(s for s in stamps if s is not None)
-    return len(stamps), _irregular(known, vs.time_base, fps), (known[0] if known else None)
+    count = len(stamps)
+    # Matroska writes each stream's duration at the end of recording; fewer packets than that
+    # means the file was cut: report the full length so decoding names the frame where it broke.
+    expected = _tagged_frames(vs, fps)
+    if expected is not None and expected > count + 1:
+        count = expected
+    return count, _irregular(known, vs.time_base, fps), (known[0] if known else None)
+
+
+def _tagged_frames(vs, fps: Fraction) -> int | None:
+    for key, value in (vs.metadata or {}).items():
+        if key.lower() == "duration":
+            try:
+                hh, mm, ss = value.split(":")
+                seconds = int(hh) * 3600 + int(mm) * 60 + Fraction(ss)
+            except ValueError:
+                return None
+            return int(round(seconds * fps))
+    return None
 
 
 def _irregular(stamps: list[int], tb, fps: Fraction) -> bool:
