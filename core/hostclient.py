@@ -38,6 +38,14 @@ def find_engine(search_dirs: list[str] | None = None) -> list[str]:
     """
     env = os.environ.get("LIPFLAP_ENGINE")
     if env:
+        # A JSON list spells an engine started through its interpreter ([python, -m, lipflap]).
+        if env.lstrip().startswith("["):
+            try:
+                cmd = json.loads(env)
+            except ValueError:
+                cmd = None
+            if isinstance(cmd, list) and cmd and all(isinstance(c, str) for c in cmd):
+                return cmd
         return [env]
     for d in list(search_dirs or []) + [user_config_dir()]:
         path = os.path.join(d, ENGINE_FILE)
