@@ -126,18 +126,22 @@ def _animate_curves(curves, times: np.ndarray, fps: float):
     return params, visemes, shapes, closed
 
 
-def _resample(ct: np.ndarray, values, times: np.ndarray, width: float) -> np.ndarray:
-    """Mean of a curve over each frame's exposure window (box of `width` around the instant),
-    outside the curve's span: 0."""
+def _resample(ct: np.ndarray, values, times: np.ndarray, width: float,
+              peak: bool = False) -> np.ndarray:
+    """Mean (or with `peak`, maximum) of a curve over each frame's window (`width` around the
+    instant); outside the curve's span: 0. The maximum keeps a brief closure that falls between
+    frame instants."""
     v = np.asarray(values, float)
     if not len(ct):
         return np.zeros(len(times))
     hop = ct[1] - ct[0] if len(ct) > 1 else width
     k = max(1, int(round(width / hop)))
     if k > 1:
-        kernel = np.ones(k) / k
         pad = np.pad(v, (k // 2, k - 1 - k // 2), mode="edge")
-        v = np.convolve(pad, kernel, mode="valid")
+        if peak:
+            v = np.lib.stride_tricks.sliding_window_view(pad, k).max(axis=1)
+        else:
+            v = np.convolve(pad, np.ones(k) / k, mode="valid")
     out = np.interp(times, ct, v)
     out[(times < ct[0] - hop) | (times > ct[-1] + hop)] = 0.0
     return out
@@ -162,7 +166,7 @@ def _frames_from_curves(curves, times: np.ndarray, fps: float):
     params = params * (1.0 - ramp[:, None]) + _REST[None, :] * ramp[:, None]
     closed = np.zeros(len(times), bool)
     if getattr(curves, "closure", None) is not None and len(times):
-        clo = _resample(ct, curves.closure, times, width)
+        clo = _resample(ct, curves.closure, times, width, peak=True)
         closed = closure.closure_frames_from_curve(clo, params[:, 0], rest < 1.0)
         params = closure.apply_closure(params, closed)
     params = flicker.remove_param_flickers(params, closed, threshold=0.15)
