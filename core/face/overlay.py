@@ -20,7 +20,20 @@ _CONTOURS = [(L.OUTER_LIPS, True), (L.INNER_LIPS, True), (L.FACE_OVAL, True), (L
              (L.RIGHT_EYE, True), (L.NOSE[:7], False)]
 
 
-def draw(img: np.ndarray, ff: FrameFace, scale: float = 1.0) -> np.ndarray:
+def caption(ff: FrameFace) -> str:
+    pose = "" if ff.pose is None else "yaw %+.0f pitch %+.0f roll %+.0f" % ff.pose
+    who = "" if ff.face_id is None else f"id {ff.face_id} "
+    return f"#{ff.index} {who}conf {ff.confidence:.2f} {pose} {' '.join(ff.flags)}"
+
+
+def put_caption(img: np.ndarray, text: str, size: float = 0.5) -> None:
+    th = max(1, round(size * 2))
+    y = int(24 * size * 1.6)
+    cv2.putText(img, text, (6, y), cv2.FONT_HERSHEY_SIMPLEX, size, (0, 0, 0), 3 * th, cv2.LINE_AA)
+    cv2.putText(img, text, (6, y), cv2.FONT_HERSHEY_SIMPLEX, size, (255, 255, 0), th, cv2.LINE_AA)
+
+
+def draw(img: np.ndarray, ff: FrameFace, scale: float = 1.0, with_caption: bool = True) -> np.ndarray:
     """A copy of `img` (RGB, any depth) scaled by `scale` with the analysis of frame `ff` drawn."""
     out = to_uint8(img)
     if scale != 1.0:
@@ -44,12 +57,8 @@ def draw(img: np.ndarray, ff: FrameFace, scale: float = 1.0) -> np.ndarray:
     if ff.raw_landmarks is not None:
         for x, y in ff.raw_landmarks[L.LIPS] * scale:
             cv2.circle(out, (int(round(x)), int(round(y))), 1, (255, 0, 0), -1)
-    pose = "" if ff.pose is None else "yaw %+.0f pitch %+.0f roll %+.0f" % ff.pose
-    text = f"#{ff.index} conf {ff.confidence:.2f} {pose} {' '.join(ff.flags)}"
-    cv2.putText(out, text, (6, 18 * lw), cv2.FONT_HERSHEY_SIMPLEX, 0.5 * lw, (0, 0, 0), 3 * lw,
-                cv2.LINE_AA)
-    cv2.putText(out, text, (6, 18 * lw), cv2.FONT_HERSHEY_SIMPLEX, 0.5 * lw, (255, 255, 0), lw,
-                cv2.LINE_AA)
+    if with_caption:
+        put_caption(out, caption(ff), 0.5 * lw)
     return out
 
 
@@ -91,19 +100,18 @@ def contact_sheet(analysis: ShotAnalysis, out_png, count: int = 12, cols: int = 
         if fr.index not in want:
             continue
         ff = analysis.frame(fr.index)
-        img = draw(fr.image, ff)
+        img = draw(fr.image, ff, with_caption=False)
         if ff.landmarks is not None:
             x0, y0, x1, y1 = L.bbox(ff.landmarks)
             side = 1.6 * max(x1 - x0, y1 - y0)
             cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
             a, b = int(max(0, cx - side / 2)), int(max(0, cy - side / 2))
             crop = img[b:int(cy + side / 2), a:int(cx + side / 2)]
-            # Keep the caption (top-left of the full frame) readable on the crop.
-            cap = img[: 24 * max(1, round(img.shape[1] / 640))]
             img = crop if crop.size else img
-            img = _stack_caption(cap, img)
         th = int(round(tile_w * img.shape[0] / img.shape[1]))
-        tiles.append(cv2.resize(img, (tile_w, max(1, th)), interpolation=cv2.INTER_AREA))
+        tile = cv2.resize(img, (tile_w, max(1, th)), interpolation=cv2.INTER_AREA)
+        put_caption(tile, caption(ff), 0.4)
+        tiles.append(tile)
     if not tiles:
         raise ValueError("no frames to show")
     tile_h = max(t.shape[0] for t in tiles)
@@ -118,11 +126,3 @@ def contact_sheet(analysis: ShotAnalysis, out_png, count: int = 12, cols: int = 
     cv2.imwrite(tmp, cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
     os.replace(tmp, out_png)
     return os.fspath(out_png)
-
-
-def _stack_caption(cap: np.ndarray, img: np.ndarray) -> np.ndarray:
-    w = img.shape[1]
-    c = cap[:, :min(cap.shape[1], max(w, 1))]
-    if c.shape[1] < w:
-        c = np.pad(c, ((0, 0), (0, w - c.shape[1]), (0, 0)))
-    return np.concatenate([c, img], axis=0)

@@ -17,9 +17,8 @@ import numpy as np
 
 from .landmarks import EYE_OUTER_CORNERS, FOREHEAD, SUBNASALE
 
-# The forehead-to-nose-base line leans back relative to the face's vertical axis; this offset
-# (measured on frontal faces in the development clips and skimage's astronaut) makes a frontal,
-# level head read pitch 0.
+# Offset for the forehead-to-nose-base line's lean; measured on skimage's astronaut (a frontal,
+# level portrait), which reads pitch 0 +- 1 degree without correction.
 _PITCH_OFFSET_DEG = 0.0
 
 

@@ -82,7 +82,7 @@ def assess(heights: np.ndarray, poses: list, sharpness: np.ndarray, patches: np.
             flags.append("small")
         c_pose = np.clip(1 - max(0.0, abs(yaw) - 25) / 40, 0, 1) * \
             np.clip(1 - max(0.0, abs(pitch) - 20) / 30, 0, 1)
-        c_size = np.clip((heights[i] - 40) / 80, 0, 1)
+        c_size = np.clip((heights[i] - 40) / 60, 0, 1)
         c_blur = np.clip(ratio / 0.6, 0, 1)
         c_occ = np.clip(1 - (occ_z[i] - 3) / 6, 0, 1) if occ_d[i] > OCCLUSION_MIN else 1.0
         c_stab = np.clip(1 - (residual[i] - 0.01) / 0.04, 0, 1)
