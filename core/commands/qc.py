@@ -1,0 +1,110 @@
+"""`lipflap qc VIDEO --audio DUB [--source SRC] -o REPORT.(json|html)`: measure a lip-sync result.
+
+The mouth on VIDEO's pixels is measured against the mouth the dub asks for (from --shapes, or
+computed from DUB and the script as `lipflap visemes` does); with --source, the picture is
+compared with the source for fidelity. Writes JSON, or a self-contained HTML page with plots and a
+contact sheet. The exit code is 0 when the report is written, whatever its verdict, unless
+--fail-on asks otherwise.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+from ..cli import add_progress_option
+from ..errors import LipflapError
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "qc", help="measure a lip-sync result: sync, phonetics and fidelity, as JSON or HTML",
+        description="Measure a lip-sync result against its dub (and its source): sync, bilabial "
+                    "closures, open vowels, pauses, PSNR outside the lower face, mouth sharpness "
+                    "and roughness, dropped frames; each with a pass/warn/fail verdict.")
+    p.add_argument("video", metavar="VIDEO", help="the lip-synced video to check")
+    p.add_argument("--audio", required=True, metavar="DUB", help="the dub the video should match")
+    p.add_argument("--source", metavar="SRC", help="the source video it was rendered from "
+                   "(enables fidelity figures and the before/after contact sheet)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--text", help="the dub's script, for script-aware timing")
+    g.add_argument("--transcript", metavar="FILE", help="the dub's script as a UTF-8 text file")
+    p.add_argument("--language", metavar="CODE", help="the dub's eSpeak NG language code (es, de, ...)")
+    p.add_argument("--shapes", metavar="TRACK.json",
+                   help="the mouth-shape track the video was rendered from (skips computing one)")
+    p.add_argument("--audio-offset", type=float, default=0.0, metavar="SECONDS",
+                   help="where the video's frame 0 sits in DUB (default 0)")
+    p.add_argument("--face", default="auto", help="auto, largest, a face index or X,Y")
+    p.add_argument("-o", "--output", required=True, metavar="REPORT",
+                   help="report path: .json, or .html (self-contained, with plots)")
+    p.add_argument("--fail-on", choices=("never", "warn", "fail"), default="never",
+                   help="exit 1 when the verdict is this bad or worse (default never)")
+    add_progress_option(p)
+    p.set_defaults(func=run)
+
+
+def _exists(path: str | None, what: str) -> None:
+    if path is not None and not os.path.isfile(path):
+        raise LipflapError(f"{path}: {what} not found; check the path.")
+
+
+def expected_track(args, fps, n_frames):
+    """The mouth-shape track the video should follow: --shapes, or computed from the dub."""
+    if args.shapes:
+        from ..mouth.track import MouthTrack
+        return MouthTrack.load(args.shapes)
+    from ..mouth.build import mouth_track_for_audio
+    text = args.text
+    if args.transcript:
+        try:
+            with open(args.transcript, encoding="utf-8") as fh:
+                text = fh.read()
+        except (OSError, UnicodeDecodeError) as e:
+            raise LipflapError(f"{args.transcript}: cannot read the transcript ({e}); give a UTF-8 "
+                               f"text file.") from None
+    return mouth_track_for_audio(args.audio, fps, text=text, language=args.language,
+                                 n_frames=n_frames, start_s=args.audio_offset)
+
+
+def run(args, progress) -> int:
+    from ..media.probe import probe
+    from ..qc.measure import measure_video
+    from ..qc.report import write_report
+    _exists(args.video, "the video to check")
+    _exists(args.audio, "the dub audio")
+    _exists(args.source, "the source video")
+    _exists(args.shapes, "the mouth-shape track")
+    _exists(args.transcript, "the transcript")
+    ext = os.path.splitext(args.output)[1].lower()
+    if ext not in (".json", ".html", ".htm"):
+        raise LipflapError(f"{args.output}: a QC report is written as .json or .html; give -o with "
+                           f"one of those extensions.")
+    info = probe(args.video)
+    track = expected_track(args, info.fps, info.frame_count)
+    report, extras = measure_video(
+        args.video, track, source=args.source, audio=args.audio, face=args.face,
+        progress=progress, meta={"audio": args.audio, "shapes": args.shapes,
+                                 "audio_offset_s": args.audio_offset})
+    write_report(args.output, report, extras)
+    summary = {"report": os.path.abspath(args.output), "verdict": report["verdict"],
+               "figures": {k: {"value": f["value"], "verdict": f["verdict"]}
+                           for k, f in report["figures"].items()},
+               "flagged_ranges": len(report["flagged_ranges"])}
+    progress.result(summary)
+    if progress.mode != "json":
+        print(format_summary(report, args.output), file=sys.stdout, flush=True)
+    bad = {"never": (), "warn": ("warn", "fail"), "fail": ("fail",)}[args.fail_on]
+    return 1 if report["verdict"] in bad else 0
+
+
+def format_summary(report: dict, path: str) -> str:
+    from ..qc.report import LABELS
+    lines = [f"{path}: verdict {report['verdict']}"]
+    for name, f in report["figures"].items():
+        v = f["value"]
+        vs = "-" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))
+        lines.append(f"  {f['verdict']:<5} {LABELS.get(name, name)}: {vs}")
+    if report["flagged_ranges"]:
+        lines.append(f"  {len(report['flagged_ranges'])} flagged range(s), first: "
+                     + "; ".join(f"{r['start']}-{r['end']} {r['reason']}"
+                                 for r in report["flagged_ranges"][:3]))
+    return "\n".join(lines)

@@ -1,0 +1,151 @@
+"""QC reports: the HTML stands alone and names every figure; `lipflap qc` on real pixels."""
+from __future__ import annotations
+
+import base64
+import json
+import re
+
+import cv2
+import numpy as np
+import pytest
+
+from lipflap.cli import main
+from lipflap.errors import LipflapError
+from lipflap.qc.expected import expected_from_track
+from lipflap.qc.fidelity import FidelityMeter
+from lipflap.qc.measure import assemble, pick_sheet_events, sheet_box
+from lipflap.qc.report import LABELS, images_for, render_html, write_report
+
+from test_qc_measure import H, W, face_landmarks, make_track, textured_frames
+
+PHONES = [("_", 0.0, 0.4), ("m", 0.4, 0.52), ("ˈa", 0.52, 0.8), ("_", 0.8, 1.6), ("b", 1.6, 1.7),
+          ("ɐ", 1.7, 1.9), ("_", 1.9, 2.4)]
+
+
+def constructed_report():
+    ap = np.zeros(60)
+    ap[13:20] = 0.9
+    ap[43:47] = 0.7
+    exp = expected_from_track(make_track(ap, 25, PHONES))
+    measured = ap.copy()
+    measured[38:44] = 0.5        # open through the "b": a missed closure to flag
+    lms = [face_landmarks(0.02 + 0.4 * a) for a in measured]
+    frames = textured_frames(60)
+    picks = pick_sheet_events(exp, 60)
+    keep = {e.mid for e in picks}
+    meter, kept = FidelityMeter(), {}
+    for i, (f, lm) in enumerate(zip(frames, lms)):
+        o = f.copy()
+        if i >= 50:
+            o[:10] = 0           # damage outside the face on the last frames
+        meter.add(o, f, lm)
+        if i in keep:
+            kept[i] = (f, o)
+    report = assemble(exp, lms, meter.result(), meta={"video": "out.mov", "source": "src.mov"})
+    extras = {"sheet_frames": kept, "sheet_events": picks, "crop_box": sheet_box(lms, (H, W))}
+    return report, extras
+
+
+def test_constructed_report_flags_what_was_done_wrong():
+    report, _ = constructed_report()
+    reasons = {(r["reason"], r["start"]) for r in report["flagged_ranges"]}
+    assert ("lips not closed on p/b/m", 40) in reasons, reasons
+    assert ("picture changed outside the lower face", 50) in reasons
+    assert report["figures"]["bilabial_closure"]["value"] == 0.5
+    assert report["verdict"] == "fail"
+
+
+def test_html_is_self_contained_and_names_the_figures(tmp_path):
+    report, extras = constructed_report()
+    path = write_report(str(tmp_path / "r.html"), report, extras)
+    text = open(path, encoding="utf-8").read()
+    # nothing fetched from anywhere: no URLs, no external scripts, styles or images
+    assert not re.search(r"https?://|<link|<script[^>]*src=|url\(", text)
+    srcs = re.findall(r"src='([^']*)'", text)
+    assert len(srcs) == 3 and all(s.startswith("data:image/png;base64,") for s in srcs)
+    for s in srcs:
+        img = cv2.imdecode(np.frombuffer(base64.b64decode(s.split(",", 1)[1]), np.uint8),
+                           cv2.IMREAD_COLOR)
+        assert img is not None and img.shape[0] > 100 and img.shape[1] > 300
+    for name in report["figures"]:
+        assert LABELS[name] in text and f"<code>{name}</code>" in text
+    embedded = re.search(r'<script type="application/json" id="lipflap-qc-report">(.*?)</script>',
+                         text, re.S).group(1)
+    assert json.loads(embedded)["verdict"] == "fail"
+    assert "lips not closed on p/b/m" in text
+
+
+def test_json_report_and_bad_extension(tmp_path):
+    report, extras = constructed_report()
+    path = write_report(str(tmp_path / "r.json"), report)
+    data = json.load(open(path))
+    assert data["figures"]["frames_dropped"]["value"] == 0
+    assert len(data["series"]["measured_aperture"]) == 60
+    with pytest.raises(LipflapError):
+        write_report(str(tmp_path / "r.txt"), report)
+    assert set(images_for(report, extras)) == {"aperture", "psnr", "sheet"}
+
+
+# ---- the command, on a real face (MediaPipe on the astronaut portrait) -------------------------
+
+@pytest.fixture(scope="module")
+def portrait_clip(tmp_path_factory):
+    from lipflap import demo_assets
+    d = tmp_path_factory.mktemp("qc_clip")
+    line = demo_assets.speak("Hola, mamá.", "es", lead_s=0.4)
+    n = int(np.ceil((line.duration + 0.4) * 25))
+    line = demo_assets.pad_to(line, n / 25)
+    clip = demo_assets.write_still_clip(str(d / "clip.mp4"), n, 25, size=256, audio=line)
+    wav = demo_assets.write_wav(str(d / "dub.wav"), line)
+    from lipflap.mouth.build import track_from_phones
+    track = track_from_phones(line.phones, 25, n_frames=n)
+    track.save(str(d / "track.json"))
+    return d, clip, wav, str(d / "track.json"), n
+
+
+def test_qc_command_on_an_untouched_clip(portrait_clip, capsys):
+    d, clip, wav, track, n = portrait_clip
+    out = str(d / "same.json")
+    code = main(["qc", clip, "--audio", wav, "--source", clip, "--shapes", track, "-o", out,
+                 "--progress", "none"])
+    assert code == 0
+    r = json.load(open(out))
+    f = r["figures"]
+    assert f["face_found"]["value"] == 1.0
+    assert f["psnr_outside_lower_face_db"]["value"] == 99.0
+    assert f["mouth_sharpness_ratio"]["value"] == 1.0
+    assert f["mouth_roughness_ratio"]["value"] == 1.0
+    assert f["frames_dropped"]["value"] == 0 and f["frames_added"]["value"] == 0
+    # the portrait keeps its smile through "mamá": the closures the dub asks for are missing
+    assert f["bilabial_closure"]["value"] is not None and f["bilabial_closure"]["value"] < 0.95
+    assert "verdict" in capsys.readouterr().out
+
+
+def test_qc_command_finds_a_dropped_frame(portrait_clip):
+    from lipflap.media.decode import read_frames
+    from lipflap.media.encode import VideoWriter
+    d, clip, wav, track, n = portrait_clip
+    short = str(d / "dropped.mp4")
+    with VideoWriter(short, codec="h264", fps=25, width=256, height=256) as w:
+        for f in read_frames(clip):
+            if f.index != 9:
+                w.write(f.image)
+    out = str(d / "dropped.html")
+    assert main(["qc", short, "--audio", wav, "--source", clip, "--shapes", track, "-o", out,
+                 "--progress", "none", "--fail-on", "fail"]) == 1
+    text = open(out, encoding="utf-8").read()
+    r = json.loads(re.search(r'id="lipflap-qc-report">(.*?)</script>', text, re.S).group(1))
+    assert r["figures"]["frames_dropped"]["value"] == 1
+    assert r["figures"]["frames_dropped"]["at"] == [9]
+    assert r["figures"]["frames_dropped"]["verdict"] == "fail"
+
+
+def test_qc_command_errors_are_one_sentence(tmp_path, capsys):
+    code = main(["qc", str(tmp_path / "nope.mov"), "--audio", "x.wav", "-o", "r.json"])
+    err = capsys.readouterr().err
+    assert code == 2 and "nope.mov" in err and "not found" in err and "Traceback" not in err
+    (tmp_path / "v.mov").write_bytes(b"x")
+    (tmp_path / "a.wav").write_bytes(b"x")
+    code = main(["qc", str(tmp_path / "v.mov"), "--audio", str(tmp_path / "a.wav"), "-o",
+                 str(tmp_path / "r.pdf")])
+    assert code == 2 and ".json or .html" in capsys.readouterr().err
