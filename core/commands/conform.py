@@ -1,0 +1,67 @@
+"""`lipflap conform`: lip-sync every dialogue clip of a cut and hand back a timeline and an EDL."""
+from __future__ import annotations
+
+import argparse
+import os
+
+from ..cli import add_progress_option
+from ..errors import LipflapError
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "conform", help="lip-sync every clip of a cut under the dub; write a timeline and an EDL",
+        description="Render every video clip under the dub (one `lipflap run` job per clip, with "
+                    "handles), then write a timeline with the renders on a track above the originals "
+                    "and a CMX 3600 EDL of the renders. TIMELINE is anything OpenTimelineIO reads "
+                    "(.otio, .edl, ...) or a .lipflap job list. Set LIPFLAP_RUN_CMD to use another "
+                    "engine command.")
+    p.add_argument("timeline", metavar="TIMELINE")
+    p.add_argument("-o", "--outdir", required=True, metavar="OUTDIR",
+                   help="folder for renders, reports, jobs, the new timeline and the EDL")
+    dub = p.add_mutually_exclusive_group()
+    dub.add_argument("--dub-audio", metavar="FILE",
+                     help="one dub file for the whole cut; its first sample is the cut's first frame")
+    dub.add_argument("--dub-track", metavar="NAME",
+                     help="the cut's audio track holding the dub (default: the one track named *dub*)")
+    p.add_argument("--dub-start", metavar="TC",
+                   help="record timecode of the --dub-audio file's first sample (default: the "
+                        "timeline's start; required for an EDL)")
+    p.add_argument("--language", metavar="CODE", help="the dub's language (eSpeak NG code: es, de, ...)")
+    p.add_argument("--transcripts", metavar="FILE",
+                   help="per-clip texts, keyed by clip name or record-in timecode (docs/conform.md)")
+    p.add_argument("--edl", metavar="FILE.edl", help="where to write the EDL (default: in OUTDIR)")
+    p.add_argument("--jobs", type=int, default=1, metavar="N", help="clips rendered in parallel (1)")
+    p.add_argument("--handles", type=int, default=8, metavar="N",
+                   help="extra frames rendered each side of a clip, where the media has them (8)")
+    p.add_argument("--mode", choices=("full", "patch"), default="full")
+    p.add_argument("--codec", default="prores_hq",
+                   choices=("prores_hq", "prores_4444", "dnxhr_hq", "h264"))
+    p.add_argument("--rate", metavar="FPS", help="the frame rate of an EDL (default: its media's)")
+    add_progress_option(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, progress) -> int:
+    from ..conform import conform
+    if args.jobs < 1:
+        raise LipflapError(f"--jobs {args.jobs}: give 1 or more parallel clips.")
+    if args.handles < 0:
+        raise LipflapError(f"--handles {args.handles}: give 0 or more frames.")
+    if args.dub_audio and not os.path.isfile(args.dub_audio):
+        raise LipflapError(f"{args.dub_audio}: dub audio not found; check --dub-audio.")
+    res = conform(args.timeline, args.outdir, dub_audio=args.dub_audio, dub_track=args.dub_track,
+                  dub_start=args.dub_start, language=args.language, transcripts=args.transcripts,
+                  edl_path=args.edl,
+                  n_procs=args.jobs, handles=args.handles, codec=args.codec, mode=args.mode,
+                  rate=args.rate, progress=progress)
+    done = [cj for cj in res.jobs if cj.status == "done"]
+    failed = res.failed
+    progress.message(f"{len(done)} of {len(res.jobs)} clips rendered; timeline {res.timeline_path}, "
+                     f"EDL {res.edl_path}, job list {res.joblist_path}.")
+    progress.result({"timeline": res.timeline_path, "edl": res.edl_path, "joblist": res.joblist_path,
+                     "renders": [cj.render for cj in done],
+                     "failed": [{"clip": cj.clip_name, "record_in": cj.record_tc, "error": cj.error}
+                                for cj in failed]})
+    # Partial success is still a failure for scripts: every clip under the dub must render.
+    return 1 if failed else 0

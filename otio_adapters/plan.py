@@ -1,0 +1,462 @@
+"""Timeline -> lip-sync jobs (DESIGN.md section 4), one per video clip under the dub.
+
+Everything here is timecode arithmetic on an OpenTimelineIO timeline: where each clip sits on
+the record side, which file frames its source range is (via the media's own start timecode, from
+a probe of the file), where that record range sits in the dub, and which render name and version
+it gets (DESIGN.md section 5). Clips that cannot be rendered get an error message on their
+`ClipJob` instead of a job, so one bad clip never stops the others.
+"""
+from __future__ import annotations
+
+import os
+import re
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Callable
+
+import opentimelineio as otio
+from opentimelineio import opentime
+
+# Containers a movie render may have; conform places movie files (not image sequences).
+MOVIE_CODECS = {"prores_hq": ".mov", "prores_4444": ".mov", "dnxhr_hq": ".mov", "h264": ".mov"}
+RENDER_TRACK_KEY = "render_track"
+
+
+@dataclass
+class MediaInfo:
+    """What planning needs from a video file."""
+    fps: Fraction
+    start_tc_frames: int  # the file's start timecode as a frame count at fps (drop-frame aware)
+    frames: int           # number of frames in the file
+
+
+ProbeFn = Callable[[str], MediaInfo]
+
+
+@dataclass
+class PlanOptions:
+    outdir: str
+    language: str | None = None
+    dub_audio: str | None = None
+    dub_track: str | None = None
+    handles: int = 8
+    codec: str = "prores_hq"
+    mode: str = "full"
+    face: str = "auto"
+    transcripts: dict[str, str] = field(default_factory=dict)  # see lipflap.transcripts
+    dub_start: str | None = None  # record timecode of the dub file's first sample (--dub-audio)
+
+
+@dataclass
+class ClipJob:
+    """One video clip of the timeline and what conform does with it."""
+    clip_index: int          # index in timeline.find_clips(), to find the clip again
+    clip_name: str
+    track_name: str
+    rate: Fraction           # timeline rate
+    record_in: int           # cut range on the record side, absolute frames at `rate`
+    record_out: int          # exclusive
+    key: str = ""            # render base name <clip>_lipflap_<lang>_v<NNN>
+    version: int = 0
+    media: str | None = None
+    media_fps: Fraction | None = None
+    media_start_tc: int = 0  # file start timecode in frames at media_fps
+    cut_first: int = 0       # file frame indexes (0-based, inclusive) of the cut range
+    cut_last: int = 0
+    job: dict | None = None  # DESIGN 4 job for `lipflap run --job`
+    status: str = "pending"  # pending | done | failed | refused
+    error: str | None = None
+    dub: str | None = None
+    render: str | None = None
+    report: str | None = None
+
+    @property
+    def record_tc(self) -> str:
+        return to_tc(self.record_in, self.rate)
+
+    @property
+    def where(self) -> str:
+        return f"clip {self.clip_name!r} at record {self.record_tc} on track {self.track_name!r}"
+
+    def to_dict(self) -> dict:
+        d = {k: getattr(self, k) for k in ("clip_index", "clip_name", "track_name", "record_in",
+                                            "record_out", "key", "version", "media", "media_start_tc",
+                                            "cut_first", "cut_last", "job", "status", "error", "dub",
+                                            "render", "report")}
+        d["rate"] = f"{self.rate.numerator}/{self.rate.denominator}"
+        d["media_fps"] = (f"{self.media_fps.numerator}/{self.media_fps.denominator}"
+                          if self.media_fps else None)
+        d["record_in_tc"] = self.record_tc
+        d["record_out_tc"] = to_tc(self.record_out, self.rate)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ClipJob":
+        d = dict(d)
+        d.pop("record_in_tc", None)
+        d.pop("record_out_tc", None)
+        d["rate"] = Fraction(d["rate"])
+        d["media_fps"] = Fraction(d["media_fps"]) if d.get("media_fps") else None
+        return cls(**d)
+
+
+class PlanError(Exception):
+    """A timeline-level problem (no dub, unknown track): nothing can be planned."""
+
+
+# ---------------------------------------------------------------- timecode helpers
+
+def otio_rate(rate: Fraction) -> float:
+    return float(rate)
+
+
+def to_tc(frames: int, rate: Fraction) -> str:
+    return opentime.to_timecode(opentime.RationalTime(frames, otio_rate(rate)), otio_rate(rate))
+
+
+def frames_at(t: opentime.RationalTime, rate: Fraction) -> int:
+    """A RationalTime as a whole frame count at `rate` (OTIO stores rates as floats)."""
+    return int(round(t.value_rescaled_to(otio_rate(rate))))
+
+
+def exact_rate(rate_float: float) -> Fraction:
+    """OTIO's float rate back to the exact rational (23.976023... -> 24000/1001)."""
+    from lipflap.media.rates import parse_rate
+    return parse_rate(repr(float(rate_float)))
+
+
+def timeline_rate(tl: otio.schema.Timeline) -> Fraction:
+    if tl.global_start_time is not None:
+        return exact_rate(tl.global_start_time.rate)
+    for track in tl.video_tracks():
+        for item in track:
+            if isinstance(item, (otio.schema.Clip, otio.schema.Gap)):
+                return exact_rate(item.trimmed_range().duration.rate)
+    raise PlanError(f"timeline {tl.name!r} has no global start time and no video clip to take "
+                    f"its frame rate from; set its rate in the editor and export again.")
+
+
+def timeline_start(tl: otio.schema.Timeline, rate: Fraction) -> int:
+    """Record frame of the stack's time 0 (0 for EDL-read timelines, whose tracks carry it)."""
+    return frames_at(tl.global_start_time, rate) if tl.global_start_time is not None else 0
+
+
+def record_range(item, tl: otio.schema.Timeline, rate: Fraction) -> tuple[int, int]:
+    """Absolute record frames [in, out) of an item's cut range, nested stacks included."""
+    r = item.transformed_time_range(item.trimmed_range(), tl.tracks)
+    start = timeline_start(tl, rate) + frames_at(r.start_time, rate)
+    return start, start + frames_at(r.duration, rate)
+
+
+def media_path(ref) -> str | None:
+    url = getattr(ref, "target_url", None)
+    if not url:
+        return None
+    if url.startswith("file:"):
+        return urllib.request.url2pathname(urllib.parse.urlparse(url).path)
+    return url
+
+
+# ---------------------------------------------------------------- names and versions
+
+_VIDEO_EXT = re.compile(r"\.(mov|mxf|mp4|m4v|avi|mkv|r3d|braw|ari|dpx|exr)$", re.I)
+
+
+def clip_base(name: str) -> str:
+    """A clip name as a file-name stem: extension dropped, unsafe characters to '_'."""
+    stem = _VIDEO_EXT.sub("", name.strip())
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._")
+    return stem or "clip"
+
+
+def render_name_re(base: str, lang: str) -> re.Pattern:
+    return re.compile(rf"^{re.escape(base)}_lipflap_{re.escape(lang)}_v(\d{{3,}})(\..+)?$")
+
+
+def next_version(outdir: str, base: str, lang: str) -> int:
+    """One more than the highest version of this render on disk: versions are never reused."""
+    pat = render_name_re(base, lang)
+    best = 0
+    try:
+        names = os.listdir(outdir)
+    except FileNotFoundError:
+        names = []
+    for name in names:
+        m = pat.match(name)
+        if m:
+            best = max(best, int(m.group(1)))
+    return best + 1
+
+
+def tc_tag(frames: int, rate: Fraction) -> str:
+    return re.sub(r"[^0-9]", "", to_tc(frames, rate))
+
+
+# ---------------------------------------------------------------- dub
+
+@dataclass
+class DubSpan:
+    path: str
+    record_in: int          # absolute record frames [in, out) at timeline rate
+    record_out: int
+    file_start_s: Fraction  # seconds into the file at record_in
+
+
+def dub_spans(tl: otio.schema.Timeline, rate: Fraction, opts: PlanOptions) -> list[DubSpan] | None:
+    """The dub as spans on the record side; None means one file covering the whole timeline."""
+    if opts.dub_audio:
+        return None
+    if not opts.dub_track:
+        # Without a choice, the one audio track whose name says "dub" is the dub.
+        dubs = [t.name for t in tl.audio_tracks() if "dub" in (t.name or "").lower()]
+        if len(dubs) == 1:
+            opts.dub_track = dubs[0]
+    if not opts.dub_track:
+        names = [t.name for t in tl.audio_tracks()]
+        raise PlanError(f"no dub given; pass --dub-audio FILE or --dub-track NAME (audio tracks in "
+                        f"this timeline: {', '.join(map(repr, names)) or 'none'}).")
+    tracks = [t for t in tl.audio_tracks() if t.name == opts.dub_track]
+    if not tracks:
+        names = [t.name for t in tl.audio_tracks()]
+        raise PlanError(f"timeline {tl.name!r} has no audio track named {opts.dub_track!r}; its audio "
+                        f"tracks are {', '.join(map(repr, names)) or 'none'}.")
+    spans = []
+    for clip in tracks[0].find_clips():
+        if not clip.enabled:
+            continue
+        path = media_path(clip.media_reference)
+        r0, r1 = record_range(clip, tl, rate)
+        src = clip.trimmed_range().start_time
+        avail = clip.media_reference.available_range if clip.media_reference else None
+        # Source time is the media's own time: an audio file whose media reference starts at a
+        # timecode (a BWF time reference) has its first sample at that time.
+        origin = avail.start_time if avail is not None else opentime.RationalTime(0, src.rate)
+        secs = src.to_seconds() - origin.to_seconds()
+        spans.append(DubSpan(path or "", r0, r1, Fraction(secs).limit_denominator(1_000_000)))
+    return spans
+
+
+def dub_file_origin(tl: otio.schema.Timeline, rate: Fraction, opts: PlanOptions) -> int:
+    """Record frame of a --dub-audio file's first sample: --dub-start, else the timeline's start.
+
+    A timeline read from an EDL has no start of its own (the adapter puts the first event's
+    record time in the track), so there the user must say where the dub starts.
+    """
+    if opts.dub_start:
+        try:
+            return int(opentime.from_timecode(opts.dub_start, otio_rate(rate)).value)
+        except ValueError:
+            raise PlanError(f"dub start {opts.dub_start!r} is not a timecode at {float(rate):.3f} "
+                            f"fps; write e.g. 01:00:00:00.") from None
+    if tl.global_start_time is None and any(
+            t.source_range is not None and t.source_range.start_time.value < 0 for t in tl.tracks):
+        raise PlanError("this timeline (an EDL) has no start timecode, so where the dub file starts "
+                        "is unknown; give --dub-start with the record timecode of the dub's first "
+                        "sample (e.g. 01:00:00:00).")
+    return timeline_start(tl, rate)
+
+
+# ---------------------------------------------------------------- planning
+
+def _effects_problem(clip) -> str | None:
+    for fx in clip.effects:
+        if isinstance(fx, otio.schema.TimeEffect):
+            kind = type(fx).__name__
+            scalar = getattr(fx, "time_scalar", None)
+            detail = f" x{scalar:g}" if isinstance(fx, otio.schema.LinearTimeWarp) else ""
+            return (f"has a speed change ({kind}{detail}); lipflap renders clips at normal speed "
+                    f"only: render it without the speed change and re-apply it, or remove it from the "
+                    f"cut.")
+    return None
+
+
+def top_track(item):
+    """The top-level track an item sits in (through nested stacks), or None."""
+    node, parent = item, item.parent()
+    while parent is not None and parent.parent() is not None:
+        node, parent = parent, parent.parent()
+    return node if isinstance(node, otio.schema.Track) and parent is not None else None
+
+
+def video_clips(tl: otio.schema.Timeline):
+    """(index in tl.find_clips(), track, clip) for every enabled clip on the enabled video
+    tracks, our own render tracks excluded."""
+    for i, clip in enumerate(tl.find_clips()):
+        track = top_track(clip)
+        if (track is None or track.kind != otio.schema.TrackKind.Video or not track.enabled
+                or track.metadata.get("lipflap", {}).get(RENDER_TRACK_KEY) or not clip.enabled):
+            continue
+        yield i, track, clip
+
+
+def plan(tl: otio.schema.Timeline, opts: PlanOptions, probe: ProbeFn) -> tuple[list[ClipJob], list[str]]:
+    """One ClipJob per video clip under the dub, and notes for the user (skipped clips, unused
+    transcript entries). Jobs that cannot run carry status failed/refused and an error."""
+    if opts.codec not in MOVIE_CODECS:
+        raise PlanError(f"codec {opts.codec!r} writes image sequences; conform places movie files, so "
+                        f"use one of {', '.join(MOVIE_CODECS)} (render sequences with `lipflap run`).")
+    probe = _cached(probe)
+    rate = timeline_rate(tl)
+    spans = dub_spans(tl, rate, opts)
+    dub_origin = dub_file_origin(tl, rate, opts) if spans is None else 0
+    lang = opts.language or "und"
+    notes: list[str] = []
+    jobs: list[ClipJob] = []
+    for index, track, clip in video_clips(tl):
+        r0, r1 = record_range(clip, tl, rate)
+        cj = ClipJob(clip_index=index, clip_name=clip.name or "", track_name=track.name,
+                     rate=rate, record_in=r0, record_out=r1)
+        trimmed, visible = clip.trimmed_range(), clip.visible_range()
+        # Frames a transition shows beyond the cut are part of what the render must cover.
+        pre = frames_at(trimmed.start_time - visible.start_time, rate)
+        post = frames_at(visible.end_time_exclusive() - trimmed.end_time_exclusive(), rate)
+        v0, v1 = r0 - pre, r1 + post
+        if spans is not None:
+            under = [s for s in spans if s.record_in < v1 and s.record_out > v0]
+            if not under:
+                notes.append(f"{cj.where} has no dub under it on track {opts.dub_track!r}; not rendered.")
+                continue
+            if len(under) > 1:
+                cj.status, cj.error = "failed", (
+                    f"{cj.where} is covered by {len(under)} dub clips on track {opts.dub_track!r}; "
+                    f"mix the dub for this range into one file and pass it with --dub-audio.")
+                jobs.append(cj)
+                continue
+            span = under[0]
+            cj.dub = span.path
+            offset = span.file_start_s + Fraction(v0 - span.record_in) / rate
+        else:
+            cj.dub = opts.dub_audio
+            offset = Fraction(v0 - dub_origin) / rate
+        jobs.append(cj)
+        problem = _effects_problem(clip)
+        if problem:
+            cj.status, cj.error = "refused", f"{cj.where} {problem}"
+            continue
+        _locate_media(cj, clip, visible, probe)
+        if cj.error:
+            continue
+        if cj.media_fps != rate:
+            cj.status, cj.error = "refused", (
+                f"{cj.where}: its media {cj.media} runs at {float(cj.media_fps):.3f} fps in a "
+                f"{float(rate):.3f} fps timeline; conform the media to the timeline rate first.")
+            continue
+        if not cj.dub or not os.path.isfile(cj.dub):
+            cj.status, cj.error = "failed", (f"{cj.where}: dub audio {cj.dub or '(no path)'} is missing; "
+                                             f"restore the file or relink the dub clip.")
+            continue
+        cj.job = {"video": os.path.abspath(cj.media), "audio": os.path.abspath(cj.dub),
+                  "audio_offset_s": float(offset),
+                  "fps": f"{rate.numerator}/{rate.denominator}",
+                  "start_frame": cj.cut_first - pre, "end_frame": cj.cut_last + post,
+                  "face": opts.face, "handles": 0}
+        if opts.language:
+            cj.job["language"] = opts.language
+        first, last = cj.job["start_frame"], cj.job["end_frame"]
+        cj.job["handles"] = max(0, min(opts.handles, first, _frames_of(cj, probe) - 1 - last))
+    _name_jobs(jobs, opts, lang)
+    _attach_text(jobs, opts, notes)
+    return jobs, notes
+
+
+def _frames_of(cj: ClipJob, probe: ProbeFn) -> int:
+    return probe(cj.media).frames
+
+
+def _cached(probe: ProbeFn) -> ProbeFn:
+    """A clip used twice is probed once."""
+    memo: dict[str, MediaInfo] = {}
+
+    def cached(path: str) -> MediaInfo:
+        if path not in memo:
+            memo[path] = probe(path)
+        return memo[path]
+    return cached
+
+
+def _locate_media(cj: ClipJob, clip, visible: opentime.TimeRange, probe: ProbeFn) -> None:
+    """Set the clip's file and the file frame indexes of its cut range, or an error."""
+    ref = clip.media_reference
+    path = media_path(ref)
+    if not path:
+        cj.status, cj.error = "failed", (f"{cj.where} has no media file in the timeline "
+                                         f"({type(ref).__name__}); relink it to its source media.")
+        return
+    cj.media = path
+    if not os.path.isfile(path):
+        cj.status, cj.error = "failed", (f"{cj.where}: media file {path} is missing; restore it or "
+                                         f"relink the clip, then conform again.")
+        return
+    try:
+        info = probe(path)
+    except Exception as e:  # noqa: BLE001 - any probe failure is this clip's problem only
+        cj.status, cj.error = "failed", f"{cj.where}: cannot read media {path} ({e})."
+        return
+    cj.media_fps, cj.media_start_tc = info.fps, info.start_tc_frames
+    trimmed = clip.trimmed_range()
+    # The source range is in the media's own time (its timecode): the file's first frame is its
+    # start timecode.
+    first = frames_at(trimmed.start_time, info.fps) - info.start_tc_frames
+    last = first + frames_at(trimmed.duration, info.fps) - 1
+    vis_first = frames_at(visible.start_time, info.fps) - info.start_tc_frames
+    vis_last = vis_first + frames_at(visible.duration, info.fps) - 1
+    cj.cut_first, cj.cut_last = first, last
+    if vis_first < 0 or vis_last >= info.frames:
+        fps = otio_rate(info.fps)
+        have = (f"{to_tc(info.start_tc_frames, info.fps)}-"
+                f"{to_tc(info.start_tc_frames + info.frames - 1, info.fps)}")
+        want = (f"{to_tc(vis_first + info.start_tc_frames, info.fps)}-"
+                f"{to_tc(vis_last + info.start_tc_frames, info.fps)}")
+        hint = ""
+        avail = getattr(ref, "available_range", None)
+        if avail is not None and frames_at(avail.start_time, info.fps) != info.start_tc_frames:
+            hint = (f" (the timeline says the media starts at "
+                    f"{opentime.to_timecode(avail.start_time.rescaled_to(fps), fps)}, the file's "
+                    f"timecode says {to_tc(info.start_tc_frames, info.fps)})")
+        cj.status, cj.error = "failed", (f"{cj.where} uses source {want} but {path} holds only "
+                                         f"{have}{hint}; relink the clip to the right media.")
+
+
+def _name_jobs(jobs: list[ClipJob], opts: PlanOptions, lang: str) -> None:
+    """<clip>_lipflap_<lang>_v<NNN>; a clip name used twice gets its record timecode appended so
+    each use keeps its own version series (its dub differs)."""
+    counts: dict[str, int] = {}
+    for cj in jobs:
+        b = clip_base(cj.clip_name)
+        counts[b] = counts.get(b, 0) + 1
+    ext = MOVIE_CODECS[opts.codec]
+    for cj in jobs:
+        base = clip_base(cj.clip_name)
+        if counts[base] > 1:
+            base = f"{base}_{tc_tag(cj.record_in, cj.rate)}"
+        cj.version = next_version(opts.outdir, base, lang)
+        cj.key = f"{base}_lipflap_{lang}_v{cj.version:03d}"
+        cj.render = os.path.join(os.path.abspath(opts.outdir), cj.key + ext)
+        cj.report = os.path.join(os.path.abspath(opts.outdir), cj.key + ".json")
+        if cj.job is not None:
+            cj.job["output"] = {"path": cj.render, "mode": opts.mode, "codec": opts.codec}
+            cj.job["report"] = cj.report
+            # The engine rejects a job that breaks the contract; catch our own mistakes here.
+            from lipflap.jobspec import parse_job
+            parse_job(cj.job, where=f"job for {cj.where}")
+
+
+def _attach_text(jobs: list[ClipJob], opts: PlanOptions, notes: list[str]) -> None:
+    if not opts.transcripts:
+        return
+    from lipflap.transcripts import lookup, unused_keys
+    used: set[str] = set()
+    for cj in jobs:
+        hit = lookup(opts.transcripts, cj.clip_name, cj.record_tc)
+        if hit is None:
+            notes.append(f"{cj.where} has no transcript entry; aligned from the audio alone.")
+            continue
+        key, text = hit
+        used.add(key)
+        if cj.job is not None:
+            cj.job["text"] = text
+    for key in unused_keys(opts.transcripts, used):
+        notes.append(f"transcript entry {key!r} matches no clip under the dub (keys are clip names or "
+                     f"record-in timecodes).")
