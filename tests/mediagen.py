@@ -92,12 +92,14 @@ CODECS = {
 def make_clip(path, *, fps="25", frames: int = 48, width: int = 160, height: int = 90,
               codec: str = "h264", timecode: str | None = "01:00:00:00", audio: str | None = None,
               clicks=(), audio_rate: int = 48000, audio_start_s: float = 0.0,
-              faststart: bool = False, colour: bool = True, vfr_gaps=()) -> str:
+              faststart: bool = False, colour: bool = True, vfr_gaps=(),
+              pattern: str = "moving") -> str:
     """Write a clip; returns its path.
 
     audio: None, "clicks" (a 1 ms full-scale burst at the start of each frame in `clicks`, silence
     elsewhere) or "tone" (440 Hz). The audio track starts `audio_start_s` after the video.
     vfr_gaps: frame indexes after which one frame duration is skipped (variable frame rate).
+    pattern: "moving" (see frame_image) or "gradient" (gradient_image below the bar code).
     Extension .mp4 stores AAC audio, .mov PCM, .mkv PCM.
     """
     path = os.fspath(path)
@@ -123,6 +125,9 @@ def make_clip(path, *, fps="25", frames: int = 48, width: int = 160, height: int
     gaps = set(vfr_gaps)
     for i in range(frames):
         img = frame_image(i, width, height, deep)
+        if pattern == "gradient":
+            g = gradient_image(width, height)
+            img[STRIP:] = g[STRIP:] if deep else (g[STRIP:] >> 8).astype(np.uint8)
         f = av.VideoFrame.from_ndarray(img, format="rgb48le" if deep else "rgb24")
         f = f.reformat(format=pix_fmt, dst_colorspace="ITU709", dst_color_range="MPEG")
         f.color_range, f.colorspace = 1, 1

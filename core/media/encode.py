@@ -414,12 +414,10 @@ class VideoWriter:
             img = img[:, :, :3]
         if self.codec == "png":
             fmt = "rgba64be" if self.alpha else "rgb48be"
-            be = np.ascontiguousarray(img).astype(">u2")
-            if self.alpha:
-                f = av.VideoFrame(img.shape[1], img.shape[0], fmt)
-                _plane_array(f, 0, np.dtype(">u2"))[:] = be.reshape(img.shape[0], -1)
-            else:
-                f = av.VideoFrame.from_ndarray(be.view(np.uint16), format=fmt)
+            f = av.VideoFrame(img.shape[1], img.shape[0], fmt)
+            # Assigning through a big-endian view converts byte order explicitly (PyAV's
+            # from_ndarray byte-swapping differs between its copy paths).
+            _plane_array(f, 0, np.dtype(">u2"))[:] = img.reshape(img.shape[0], -1)
         else:
             fmt = "gbrapf32le" if self.alpha else "gbrpf32le"
             flt = img.astype(np.float32) / 65535.0

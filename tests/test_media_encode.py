@@ -1,0 +1,242 @@
+import os
+
+import av
+import numpy as np
+import pytest
+
+from lipflap.errors import MediaError
+from lipflap.media.audio import load_audio
+from lipflap.media.decode import read_frame, read_frames
+from lipflap.media.encode import VideoWriter, plain_transcode
+from lipflap.media.probe import probe
+from mediagen import audio_samples, gradient_image, make_clip, read_index, standard_clips
+
+CONTAINER_CODECS = {"prores_hq": ("yuv422p10le", ".mov"), "prores_4444": ("yuv444p12le", ".mov"),
+                    "dnxhr_hq": ("yuv422p", ".mov"), "h264": ("yuv420p", ".mp4")}
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    return standard_clips(tmp_path_factory.mktemp("encode_src"), frames=30)
+
+
+def psnr(a, b, peak):
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return 99.0 if mse == 0 else 10 * np.log10(peak ** 2 / mse)
+
+
+@pytest.mark.parametrize("codec", list(CONTAINER_CODECS))
+def test_container_round_trip(clips, tmp_path, codec):
+    src = clips["h264_25"]
+    pix_fmt, ext = CONTAINER_CODECS[codec]
+    dst = plain_transcode(src, tmp_path / f"out{ext}", codec, start=5, end=20)
+    assert os.listdir(tmp_path) == [f"out{ext}"]          # no temporary left behind
+    i, s = probe(dst), probe(src)
+    assert i.frame_count == 16 and i.fps == s.fps and (i.width, i.height) == (320, 180)
+    assert i.start_timecode == "01:00:00:05"               # source timecode at frame 5
+    assert i.pix_fmt == pix_fmt
+    assert (i.color_primaries, i.color_trc, i.colorspace, i.color_range) == \
+        (s.color_primaries, s.color_trc, s.colorspace, s.color_range) == ("bt709",) * 3 + ("tv",)
+    assert [read_index(f.image) for f in read_frames(dst)] == list(range(5, 21))
+
+
+def test_drop_frame_timecode_and_10bit_source(clips, tmp_path):
+    src = clips["prores_2997df"]
+    out = plain_transcode(src, tmp_path / "df.mov", "prores_hq", start=1, end=10)
+    i = probe(out)
+    assert i.drop_frame and i.start_timecode == "01:00:00;00"   # 00:59:59;29 + 1 frame
+    assert i.fps == probe(src).fps and i.frame_count == 10
+
+
+@pytest.mark.parametrize("codec", ["png", "exr"])
+def test_sequences_numbered_with_source_frames(clips, tmp_path, codec):
+    src = clips["h264_25"]
+    folder = tmp_path / "seq"
+    plain_transcode(src, folder, codec, start=7, end=12)
+    names = sorted(os.listdir(folder))
+    assert names == [f"seq.{n:06d}.{codec}" for n in range(7, 13)]
+    f = read_frame(folder / names[2], 0, deep=True)
+    assert f.image.dtype == np.uint16 and read_index(f.image) == 9
+    # Against the source decoded at 16 bits: PNG is exact, EXR half float within 1e-3.
+    want = read_frame(src, 9, deep=True).image.astype(np.float64)
+    err = np.abs(f.image.astype(np.float64) - want).max() / 65535
+    assert err == 0 if codec == "png" else err < 1e-3
+    # A '####' pattern in an existing folder.
+    plain_transcode(src, tmp_path / "shot.####.png", "png", start=0, end=1)
+    assert {"shot.0000.png", "shot.0001.png"} <= set(os.listdir(tmp_path))
+
+
+def test_ten_bit_stays_above_eight_bit(tmp_path):
+    # A 10-bit ProRes gradient with 1024 levels over 1024 px, decoded and re-encoded.
+    src = make_clip(tmp_path / "grad.mov", fps=25, frames=3, width=1024, height=64,
+                    codec="prores", pattern="gradient")
+    want = gradient_image(1024, 64)[40, :, 0].astype(np.float64)
+    row = read_frame(src, 1).image[40, :, 0].astype(np.float64)
+    assert len(np.unique(row)) > 700                 # an 8-bit path has at most 256
+    assert np.abs(row - want).max() < 2.5 * 64       # within ~2 10-bit codes
+    for codec, name in (("prores_hq", "o.mov"), ("prores_4444", "o4.mov"), ("png", "seq")):
+        out = plain_transcode(src, tmp_path / name, codec)
+        path = out if codec != "png" else os.path.join(out, sorted(os.listdir(out))[1])
+        back = read_frame(path, 1 if codec != "png" else 0).image[40, :, 0].astype(np.float64)
+        assert len(np.unique(back)) > 700, codec
+        assert np.abs(back - row).max() < 2.5 * 64, codec
+    # Writing a 16-bit RGB image directly keeps 10-bit steps as well.
+    with VideoWriter(tmp_path / "direct.mov", codec="prores_hq", fps=25, width=1024,
+                     height=64) as w:
+        for _ in range(2):
+            w.write(gradient_image(1024, 64))
+    back = read_frame(tmp_path / "direct.mov", 0).image[40, :, 0].astype(np.float64)
+    assert len(np.unique(back)) > 700 and np.abs(back - want).max() < 2.5 * 64
+
+
+@pytest.mark.parametrize("codec,name", [("prores_hq", "x.mov"), ("h264", "x.mp4"),
+                                        ("png", "seq"), ("exr", "seq")])
+def test_interrupted_encode_leaves_nothing(clips, tmp_path, codec, name):
+    info = probe(clips["h264_25"])
+    with pytest.raises(RuntimeError):
+        with VideoWriter(tmp_path / name, codec=codec, fps=info.fps, width=info.width,
+                         height=info.height, like=info) as w:
+            for f in read_frames(clips["h264_25"], info=info):
+                w.write_frame(f)
+                if f.index == 4:
+                    raise RuntimeError("user pressed ctrl-c")
+    left = [os.path.join(r, f) for r, _, fs in os.walk(tmp_path) for f in fs]
+    assert left == []
+
+
+def test_never_writes_over_an_input(clips, tmp_path):
+    src = clips["h264_25"]
+    before = open(src, "rb").read()
+    with pytest.raises(MediaError, match="input"):
+        plain_transcode(src, src, "h264")
+    info = probe(src)
+    other = tmp_path / "dub.wav"
+    other.write_bytes(b"x")
+    with pytest.raises(MediaError, match="input"):
+        VideoWriter(other, codec="h264", fps=25, width=320, height=180, inputs=[other])
+    assert open(src, "rb").read() == before
+    with pytest.raises(MediaError, match="256x120"):
+        VideoWriter(tmp_path / "small.mov", codec="dnxhr_hq", fps=25, width=160, height=90)
+    with pytest.raises(MediaError, match="unknown codec"):
+        VideoWriter(tmp_path / "a.mov", codec="mpeg2", fps=25, width=320, height=180)
+    assert info.frame_count == 30
+
+
+def _composite_run(src, dst, codec, alpha_value, info):
+    with VideoWriter(dst, codec=codec, fps=info.fps, width=info.width, height=info.height,
+                     like=info) as w:
+        for f in read_frames(src, info=info):
+            patch = np.zeros((41, 57, 3), np.uint16)
+            patch[..., 0] = 65535                       # red
+            alpha = np.full((41, 57), alpha_value, np.float32)
+            w.write_composite(f, patch, alpha, 101, 77)  # odd position: chroma alignment
+    return dst
+
+
+@pytest.mark.parametrize("codec,name", [("png", "seq"), ("prores_hq", "o.mov"),
+                                        ("prores_4444", "o.mov"), ("h264", "o.mp4"),
+                                        ("dnxhr_hq", "o.mov")])
+def test_composite_with_zero_alpha_is_the_plain_transcode(clips, tmp_path, codec, name):
+    src = clips["h264_2398"]
+    info = probe(src)
+    ref = plain_transcode(src, tmp_path / ("ref_" + name), codec)
+    got = _composite_run(src, tmp_path / name, codec, 0.0, info)
+    if codec == "png":
+        a, b = sorted(os.listdir(ref)), sorted(os.listdir(got))
+        assert [x.split(".", 1)[1] for x in a] == [x.split(".", 1)[1] for x in b]
+        for x, y in zip(a, b):
+            assert open(os.path.join(ref, x), "rb").read() == open(os.path.join(got, y), "rb").read()
+        return
+    for fa, fb in zip(read_frames(ref, deep=True), read_frames(got, deep=True)):
+        # Intra codecs and x264 are deterministic: identical input frames, identical output.
+        assert np.array_equal(fa.image, fb.image), fa.index
+
+
+@pytest.mark.parametrize("codec,name", [("png", "seq"), ("prores_hq", "o.mov"),
+                                        ("prores_4444", "o.mov")])
+def test_composite_changes_only_the_patch(clips, tmp_path, codec, name):
+    src = clips["h264_2398"]
+    info = probe(src)
+    ref = plain_transcode(src, tmp_path / ("ref_" + name), codec)
+    got = _composite_run(src, tmp_path / name, codec, 1.0, info)
+    if codec == "png":
+        ref = os.path.join(ref, sorted(os.listdir(ref))[10])
+        got = os.path.join(got, sorted(os.listdir(got))[10])
+        k = 0
+    else:
+        k = 10
+    a, b = read_frame(ref, k, deep=True).image, read_frame(got, k, deep=True).image
+    inside = (slice(79, 116), slice(103, 156))           # the patch, 2 px in from its edge
+    assert b[inside][..., 0].min() > 60000 and b[inside][..., 1:].max() < 4000
+    mask = np.ones(a.shape[:2], bool)
+    mask[77 - 8:77 + 41 + 8, 101 - 8:101 + 57 + 8] = False  # the patch and a margin
+    if codec == "png":
+        assert np.array_equal(a[mask], b[mask])          # lossless: bit-exact outside
+    else:
+        # ProRes quantises per slice, so neighbours of the patch move a little.
+        assert psnr(a[mask], b[mask], 65535) > 50
+
+
+def test_alpha_outputs(tmp_path):
+    h, w = 90, 160
+    rgba = np.zeros((h, w, 4), np.uint16)
+    rgba[..., 1] = 40000
+    rgba[..., 3] = np.linspace(0, 65535, w).astype(np.uint16)[None, :]
+    with VideoWriter(tmp_path / "p.mov", codec="prores_4444", fps=24, width=w, height=h,
+                     alpha=True) as vw:
+        for _ in range(3):
+            vw.write(rgba)
+    with VideoWriter(tmp_path / "seq", codec="png", fps=24, width=w, height=h, alpha=True,
+                     first_frame_number=1001) as vw:
+        vw.write(rgba)
+    i = probe(tmp_path / "p.mov")
+    assert i.pix_fmt.startswith("yuva444p") and i.frame_count == 3
+    for path in (tmp_path / "p.mov", tmp_path / "seq" / "seq.001001.png"):
+        with av.open(str(path)) as c:
+            frame = next(c.decode(video=0))
+            a = frame.to_ndarray(format="rgba64le")[..., 3].astype(np.float64)
+        assert np.abs(a - rgba[..., 3]).max() < 300, path
+    with pytest.raises(MediaError, match="no alpha"):
+        VideoWriter(tmp_path / "x.mov", codec="prores_hq", fps=24, width=w, height=h, alpha=True)
+
+
+@pytest.mark.parametrize("name", ["dub.mov", "dub.mp4", "seq"])
+def test_dub_is_muxed_in_sync(clips, tmp_path, name):
+    src = clips["h264_25"]
+    info = probe(src)
+    rate = 48000
+    clicks = (2, 13, 27)
+    dub = audio_samples("clicks", int(rate * 1.5), rate, info.fps, clicks)  # longer than video
+    codec = "png" if name == "seq" else ("h264" if name.endswith("mp4") else "prores_hq")
+    with VideoWriter(tmp_path / name, codec=codec, fps=info.fps, width=info.width,
+                     height=info.height, like=info, audio=(dub, rate)) as vw:
+        for f in read_frames(src, info=info):
+            vw.write_frame(f)
+    path = tmp_path / name if name != "seq" else tmp_path / "seq" / "seq.wav"
+    if name != "seq":
+        i = probe(path)
+        assert i.audio and i.audio[0].codec == ("aac" if name.endswith("mp4") else "pcm_s24le")
+    x = load_audio(path, rate=16000)
+    assert abs(len(x) - 30 / 25 * 16000) < 16000 * 0.05   # cut to the picture's length
+    above = np.abs(x) > 0.45
+    starts = np.flatnonzero(above & ~np.concatenate([[False], above[:-1]]))
+    starts = [s for k, s in enumerate(starts) if k == 0 or s - starts[k - 1] > 300]
+    assert len(starts) == 3
+    for s, k in zip(starts, clicks):
+        assert abs(s - k / 25 * 16000) <= 16
+
+
+def test_write_checks_images(tmp_path):
+    with pytest.raises(MediaError, match="frame 0 is 100x50"):
+        with VideoWriter(tmp_path / "a.mov", codec="prores_hq", fps=25, width=160, height=90) as w:
+            w.write(np.zeros((50, 100, 3), np.uint8))
+    assert os.listdir(tmp_path) == []
+    with VideoWriter(tmp_path / "b.mov", codec="prores_hq", fps=25, width=160, height=90,
+                     start_timecode="10:00:00:00") as w:
+        w.write(np.zeros((90, 160, 3), np.uint8))
+        w.write(np.full((90, 160, 3), 0.5, np.float32))
+        w.write(np.full((90, 160, 3), 65535, np.uint16))
+    i = probe(tmp_path / "b.mov")
+    assert i.frame_count == 3 and i.start_timecode == "10:00:00:00"
+    means = [f.image.mean() / 65535 for f in read_frames(tmp_path / "b.mov", deep=True)]
+    assert means[0] < 0.01 and abs(means[1] - 0.5) < 0.01 and means[2] > 0.99
