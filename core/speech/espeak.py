@@ -142,6 +142,9 @@ class _Engine:
     def synth(self, text: str) -> tuple[np.ndarray, list]:
         self._samples = []
         self._events = []
+        # Re-register every time: anything else in the process that drives the same library
+        # (e.g. eval/make_dub.py) replaces the global callback.
+        self.lib.espeak_SetSynthCallback(self._callback)
         data = text.encode("utf-8") + b"\0"
         buf = ctypes.create_string_buffer(data, len(data))
         err = self.lib.espeak_Synth(buf, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
@@ -149,7 +152,8 @@ class _Engine:
         if err != _EE_OK:
             raise LipflapError(f"eSpeak NG failed to synthesize the text (error {err}); "
                                "check that the text is plain UTF-8.")
-        samples = np.frombuffer(b"".join(self._samples), dtype=np.int16).astype(np.float32) / 32768.0
+        pcm = np.frombuffer(b"".join(self._samples), dtype=np.int16)
+        samples = pcm.astype(np.float32) / 32768.0
         return samples, self._events
 
 

@@ -1,0 +1,99 @@
+"""Speech audio from any file the media stage reads: mono, at the analysis rate.
+
+A dub often arrives as a multichannel mix (5.1 or 7.1 stems at 48 or 96 kHz).  The dialogue is
+on the centre channel of those layouts; for other layouts with more than two channels the channel
+with the most speech-band energy is taken; stereo is mixed to mono (dialogue sits in both).  The
+caller may name the channel instead (0-based index, or a layout name such as "FC").
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from lipflap.errors import MediaError
+from lipflap.speech.features import frame_power
+
+SPEECH_BAND = (300.0, 3400.0)
+
+
+def load_speech(path, rate: int = 16000, channel: int | str | None = None,
+                stream: int | None = None) -> tuple[np.ndarray, int]:
+    """(samples float32 mono, rate) of the dialogue in `path`."""
+    from lipflap.media.audio import load_audio
+
+    path = os.fspath(path)
+    names = channel_names(path, stream)
+    n_ch = max(1, len(names))
+    if channel is not None:
+        idx = _channel_index(path, channel, names)
+        data = load_audio(path, rate=rate, channels=n_ch, stream=stream)
+        data = data[:, None] if data.ndim == 1 else data
+        return np.ascontiguousarray(data[:, idx], dtype=np.float32), rate
+    if n_ch == 1:
+        return load_audio(path, rate=rate, channels=1, stream=stream).astype(np.float32), rate
+    data = load_audio(path, rate=rate, channels=n_ch, stream=stream)
+    return pick_dialogue(data, rate, names), rate
+
+
+def channel_names(path: str, stream: int | None = None) -> list[str]:
+    """FFmpeg channel names of the audio stream in file order ("FL", "FR", "FC", ...)."""
+    from lipflap.media.probe import open_input
+
+    with open_input(path) as c:
+        if not c.streams.audio:
+            raise MediaError(f"{path} has no audio stream; give a file with sound.")
+        si = stream or 0
+        if not 0 <= si < len(c.streams.audio):
+            raise MediaError(f"{path} has {len(c.streams.audio)} audio stream(s); stream {si} "
+                             "does not exist.")
+        ctx = c.streams.audio[si].codec_context
+        layout = ctx.layout
+        names = [ch.name for ch in layout.channels] if layout is not None else []
+        n = ctx.channels or len(names) or 1
+        if len(names) != n:
+            names = [f"c{i}" for i in range(n)]
+        return names
+
+
+def _channel_index(path: str, channel: int | str, names: list[str]) -> int:
+    n = max(1, len(names))
+    if isinstance(channel, str) and not channel.strip().lstrip("-").isdigit():
+        want = channel.strip().upper()
+        if want in names:
+            return names.index(want)
+        raise MediaError(f"{path} has no channel '{channel}' (its channels are "
+                         f"{', '.join(names)}); give one of those or a 0-based index.")
+    idx = int(channel)
+    if not 0 <= idx < n:
+        raise MediaError(f"{path} has {n} audio channel(s); channel {idx} does not exist "
+                         f"(channels are numbered from 0).")
+    return idx
+
+
+def pick_dialogue(data: np.ndarray, rate: int, names: list[str] | None = None) -> np.ndarray:
+    """Mono dialogue from (n, channels) samples: the centre channel when the layout has one and
+    more than two channels, a mix for stereo, else the channel with most speech-band energy."""
+    if data.ndim == 1:
+        return data.astype(np.float32)
+    n_ch = data.shape[1]
+    if n_ch == 1:
+        return data[:, 0].astype(np.float32)
+    names = names or []
+    if n_ch > 2 and "FC" in names:
+        return np.ascontiguousarray(data[:, names.index("FC")], dtype=np.float32)
+    if n_ch == 2:
+        return data.mean(axis=1).astype(np.float32)
+    return np.ascontiguousarray(data[:, speechiest_channel(data, rate)], dtype=np.float32)
+
+
+def speechiest_channel(data: np.ndarray, rate: int) -> int:
+    """Index of the channel with the most energy in the speech band (300-3400 Hz), measured on
+    its louder frames so that a channel of steady hum or an LFE rumble does not win."""
+    scores = []
+    for k in range(data.shape[1]):
+        power, freqs = frame_power(data[:, k], rate)
+        band = (freqs >= SPEECH_BAND[0]) & (freqs <= min(SPEECH_BAND[1], 0.45 * rate))
+        e = power[:, band].sum(axis=1) if len(power) else np.zeros(1)
+        scores.append(float(np.percentile(e, 90)) if e.size else 0.0)
+    return int(np.argmax(scores))

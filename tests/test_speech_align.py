@@ -1,0 +1,98 @@
+"""Script-aware alignment on synthetic dubs whose true phone times are known.
+
+The dubs differ from the aligner's reference as a real dub would: another voice variant, speaking
+rate and pitch, pauses the script does not show, white noise at 20 dB SNR.  (bench/bench_align.py
+runs the full version: more languages, voices and a 60 s clip.)
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lipflap.errors import LipflapError
+from lipflap.speech.align import align_script
+from lipflap.speech.synthdub import make_dub, onset_errors
+from lipflap.speech.types import PAUSE
+
+SCRIPTS = {
+    "es": ["El perro de mi vecino ladra todas las noches.",
+           "Mañana vamos a la playa, si no llueve."],
+    "de": ["Morgen fahren wir an den Strand, wenn es nicht regnet.",
+           "Wo hast du die Autoschlüssel hingelegt?"],
+    "ja": ["きょうはとてもいいてんきですね。", "くるまのかぎをどこにおきましたか。"],
+}
+
+
+def _check_well_formed(res, duration):
+    ph = res.phones
+    assert ph[0].start == pytest.approx(0.0) and ph[-1].end == pytest.approx(duration, abs=0.02)
+    for a, b in zip(ph, ph[1:]):
+        assert a.end == pytest.approx(b.start, abs=1e-6)
+    for p in ph:
+        if p.phone != PAUSE:
+            assert 0.010 - 1e-6 <= p.duration <= 1.2 and p.word
+
+
+@pytest.mark.parametrize("lang,variant,rate,pitch", [("es", "f3", 150, 65), ("de", "m3", 210, 35),
+                                                     ("ja", "f1", 140, 60)])
+def test_onsets_within_target_on_noisy_dubs_with_pauses(lang, variant, rate, pitch):
+    dub = make_dub(SCRIPTS[lang], lang, variant=variant, rate=rate, pitch=pitch, snr_db=20,
+                   hesitation=1.0, seed=7)
+    res = align_script(dub.samples, dub.rate, dub.text, lang)
+    assert res.method == "script"
+    errors, unpaired = onset_errors(dub.phones, res.phones)
+    assert unpaired <= 2
+    assert np.median(errors) <= 0.020 and np.percentile(errors, 90) <= 0.060
+    _check_well_formed(res, len(dub.samples) / dub.rate)
+    # The dub's pauses come back as pauses.
+    for p in dub.phones:
+        if p.phone == PAUSE and p.duration > 0.3:
+            mid = (p.start + p.end) / 2
+            assert next(q for q in res.phones if q.start <= mid < q.end).phone == PAUSE
+
+
+def test_telephone_rate_audio():
+    dub = make_dub(SCRIPTS["es"], "es", out_rate=8000, seed=2)
+    res = align_script(dub.samples, dub.rate, dub.text, "es")
+    errors, _ = onset_errors(dub.phones, res.phones)
+    assert res.method == "script" and np.median(errors) <= 0.020
+    assert np.percentile(errors, 90) <= 0.060
+
+
+def test_silence_only_gives_one_pause():
+    res = align_script(np.zeros(24000, np.float32), 8000, "hola", "es")
+    assert res.method == "silence" and res.segments == []
+    assert [(p.phone, p.start, p.end) for p in res.phones] == [(PAUSE, 0.0, 3.0)]
+    assert res.warnings
+
+
+def test_script_that_does_not_match_is_reported():
+    dub = make_dub(SCRIPTS["es"], "es", seed=4)
+    other = ("Los niños juegan en el parque con sus amigos después de la escuela y luego "
+             "cenan muy pronto.")
+    res = align_script(dub.samples, dub.rate, other, "es")
+    assert res.method == "mismatch" and res.phones == []
+    assert "does not match" in res.warnings[0] and res.segments
+    # A script in another language is no better.
+    res = align_script(dub.samples, dub.rate, " ".join(SCRIPTS["de"]), "de")
+    assert res.method == "mismatch"
+    # Far too much or too little script for the speech.
+    res = align_script(dub.samples, dub.rate, "Hola.", "es")
+    assert res.method == "mismatch"
+
+
+def test_script_words_missing_from_the_audio_are_flagged():
+    dub = make_dub(SCRIPTS["es"], "es", seed=5)
+    res = align_script(dub.samples, dub.rate,
+                       dub.text + " ¿Dónde has puesto las llaves del coche?", "es")
+    assert res.method == "mismatch" or (res.fallback_segments and res.warnings)
+
+
+def test_bad_text_and_language():
+    x = make_dub(SCRIPTS["es"][:1], "es", seed=1).samples
+    with pytest.raises(LipflapError, match="transcript is empty"):
+        align_script(x, 22050, "  \n ", "es")
+    with pytest.raises(LipflapError, match="unknown language 'xx'"):
+        align_script(x, 22050, "hola", "xx")
+    with pytest.raises(LipflapError, match="no words"):
+        align_script(x, 22050, "...", "es")

@@ -1,0 +1,50 @@
+"""Voice activity: pauses found, no speech in silence/noise/hum, telephone rates."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lipflap.speech.synthdub import make_dub
+from lipflap.speech.types import PAUSE
+from lipflap.speech.vad import detect_speech, speech_segments
+
+SENTENCES = ["El perro de mi vecino ladra todas las noches.",
+             "Mañana vamos a la playa, si no llueve."]
+
+
+def _true_pauses(phones, min_s=0.25):
+    return [(p.start, p.end) for p in phones if p.phone == PAUSE and p.duration >= min_s]
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 48000])
+def test_finds_the_pauses_of_a_noisy_dub(rate):
+    dub = make_dub(SENTENCES, "es", snr_db=20, hesitation=1.0, out_rate=rate, seed=3)
+    segs = speech_segments(dub.samples, dub.rate)
+    assert 2 <= len(segs) <= 8
+    speech = [p for p in dub.phones if p.phone != PAUSE]
+    # Every long true pause is (mostly) outside the segments; every phone's middle inside one.
+    for a, b in _true_pauses(dub.phones):
+        inside = sum(max(0.0, min(b, e) - max(a, s)) for s, e in segs)
+        assert inside < 0.3 * (b - a) + 0.05
+    mids = [(p.start + p.end) / 2 for p in speech]
+    covered = [any(s <= m <= e for s, e in segs) for m in mids]
+    assert np.mean(covered) > 0.95
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 96000])
+def test_no_speech_in_silence_noise_or_hum(rate):
+    n = 3 * rate
+    t = np.arange(n) / rate
+    rng = np.random.default_rng(0)
+    for x in (np.zeros(n, np.float32),
+              (0.05 * rng.standard_normal(n)).astype(np.float32),
+              (0.2 * np.sin(2 * np.pi * 50 * t) + 1e-3 * rng.standard_normal(n)).astype(np.float32),
+              np.zeros(0, np.float32)):
+        res = detect_speech(x, rate)
+        assert res.segments == [] and not res.mask.any()
+
+
+def test_quiet_speech_is_still_speech():
+    dub = make_dub(SENTENCES[:1], "es", snr_db=30, seed=1)
+    segs = speech_segments(dub.samples * 0.01, dub.rate)   # about -50 dBFS
+    assert len(segs) >= 1
