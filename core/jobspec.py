@@ -69,11 +69,17 @@ _FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
 _OUTPUT_FIELDS = {"path": _STR, "mode": _STR, "codec": _OPT_STR}
 
 
+def _show(value: Any, limit: int = 60) -> str:
+    """A value as JSON for a one-line message, cut short so a pasted blob stays readable."""
+    text = json.dumps(value, default=str)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _check(where: str, key: str, value: Any, spec) -> None:
     types, name = spec
     # bool is an int in Python; a host writing true for a frame number is a bug to report.
     if isinstance(value, bool) or not isinstance(value, types):
-        raise JobError(f"{where}: \"{key}\" must be {name}, not {json.dumps(value)}; fix the job file.")
+        raise JobError(f"{where}: \"{key}\" must be {name}, not {_show(value)}; fix the job file.")
     if isinstance(value, float) and not math.isfinite(value):
         raise JobError(f"{where}: \"{key}\" must be a finite number; fix the job file.")
 
@@ -84,7 +90,7 @@ def parse_job(data: Any, where: str = "job") -> Job:
         raise JobError(f"{where}: a job must be a JSON object with at least \"video\"; fix the job file.")
     unknown = sorted(set(data) - set(_FIELDS))
     if unknown:
-        raise JobError(f"{where}: unknown key(s) {', '.join(map(json.dumps, unknown))}; the job contract "
+        raise JobError(f"{where}: unknown key(s) {', '.join(_show(k, 40) for k in unknown[:5])}; the job contract "
                        f"accepts {', '.join(sorted(_FIELDS))}.")
     if "video" not in data:
         raise JobError(f"{where}: \"video\" is missing; give the source video's path.")
@@ -97,16 +103,16 @@ def parse_job(data: Any, where: str = "job") -> Job:
     if out is not None:
         unknown = sorted(set(out) - set(_OUTPUT_FIELDS))
         if unknown:
-            raise JobError(f"{where}: unknown key(s) {', '.join(map(json.dumps, unknown))} in \"output\"; "
+            raise JobError(f"{where}: unknown key(s) {', '.join(_show(k, 40) for k in unknown[:5])} in \"output\"; "
                            f"it accepts path, mode, codec.")
         if "path" not in out:
             raise JobError(f"{where}: \"output\" has no \"path\"; give the render's file or folder.")
         for key, value in out.items():
             _check(f"{where} output", key, value, _OUTPUT_FIELDS[key])
         if out.get("mode", "full") not in MODES:
-            raise JobError(f"{where}: output mode {out['mode']!r} is not one of {', '.join(MODES)}.")
+            raise JobError(f"{where}: output mode {_show(out['mode'])} is not one of {', '.join(MODES)}.")
         if out.get("codec") is not None and out["codec"] not in CODECS:
-            raise JobError(f"{where}: output codec {out['codec']!r} is not one of {', '.join(CODECS)}.")
+            raise JobError(f"{where}: output codec {_show(out['codec'])} is not one of {', '.join(CODECS)}.")
         values["output"] = OutputSpec(**out)
     for key in ("start_frame", "end_frame", "handles"):
         if values.get(key) is not None and values[key] < 0:
