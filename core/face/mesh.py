@@ -1,8 +1,7 @@
 """MediaPipe wrappers: a face detector on a downscaled frame and Face Mesh on a crop.
 
 Both models ship inside the mediapipe 0.10.21 wheel (`mp.solutions`), nothing is downloaded.
-The detector sees the frame shrunk to DETECT_SIZE on its long side (it resizes to 192 px
-internally anyway), and each tracked face gets its own Face Mesh in tracking mode, fed a square
+The detector sees square windows of the frame shrunk to its 192 px input, and each tracked face gets its own Face Mesh in tracking mode, fed a square
 crop around the face resized to CROP_SIZE, so a 4K frame costs about what a 1080p one does.
 """
 from __future__ import annotations
@@ -16,7 +15,7 @@ import numpy as np
 
 from .landmarks import N_LANDMARKS
 
-DETECT_SIZE = 640   # long side of the frame the detector sees
+DETECT_INPUT = 192  # BlazeFace full-range input side
 CROP_SIZE = 384     # side of the square crop Face Mesh sees
 CROP_SCALE = 2.0    # crop side over the face's size (the landmark model wants context around)
 
@@ -53,37 +52,96 @@ class Detection:
 
 
 class FaceDetector:
-    """BlazeFace full-range on the frame shrunk to DETECT_SIZE."""
+    """BlazeFace full-range on square windows of the frame, each shrunk to the model's 192 px.
 
-    def __init__(self, min_score: float = 0.5, detect_size: int = DETECT_SIZE):
+    BlazeFace needs a face to be about 20 px in its input, i.e. a tenth of the window, so one
+    look at a whole 1080p frame misses faces under ~200 px. `detect` therefore looks at a small
+    pyramid of overlapping square tiles (the frame, tiles the frame's height, and with `deep` tiles
+    half of it), finding faces down to ~1/20 of the frame height; `detect_near` looks only around
+    where a lost face was.
+    """
+
+    def __init__(self, min_score: float = 0.5, input_size: int = DETECT_INPUT):
         mp = _quiet_import()
-        self.detect_size = detect_size
+        self.input_size = input_size
         self._det = mp.solutions.face_detection.FaceDetection(
             model_selection=1, min_detection_confidence=min_score)
+        self.calls = 0
 
-    def detect(self, img: np.ndarray) -> list[Detection]:
-        h, w = img.shape[:2]
-        s = min(1.0, self.detect_size / max(h, w))
-        if s < 1.0:
-            # Strided pre-shrink keeps INTER_AREA cheap on 4K frames.
-            step = max(1, int(1.0 / s) // 2)
-            src = img[::step, ::step] if step > 1 else img
-            small = cv2.resize(to_uint8(src), (max(1, round(w * s)), max(1, round(h * s))),
-                               interpolation=cv2.INTER_AREA)
-        else:
-            small = np.ascontiguousarray(to_uint8(img))
-        res = self._det.process(small)
+    def _window(self, img: np.ndarray, x0: float, y0: float, side: float) -> list[Detection]:
+        crop = Crop(x0, y0, side, self.input_size)
+        tile = cut_crop(img, crop)
+        self.calls += 1
+        res = self._det.process(tile)
         out = []
         for d in res.detections or []:
             b = d.location_data.relative_bounding_box
-            x0, y0 = b.xmin * w, b.ymin * h
-            x1, y1 = x0 + b.width * w, y0 + b.height * h
-            out.append(Detection((x0, y0, x1, y1), float(d.score[0])))
+            bx0, by0 = crop.x0 + b.xmin * crop.side, crop.y0 + b.ymin * crop.side
+            out.append(Detection((bx0, by0, bx0 + b.width * crop.side,
+                                  by0 + b.height * crop.side), float(d.score[0])))
         return out
+
+    def detect(self, img: np.ndarray, deep: bool = False) -> list[Detection]:
+        h, w = img.shape[:2]
+        dets = []
+        for x0, y0, side in tile_windows(h, w, levels=3 if deep else 2):
+            dets += self._window(img, x0, y0, side)
+        return nms(dets)
+
+    def detect_near(self, img: np.ndarray, center: tuple[float, float],
+                    face_size: float) -> list[Detection]:
+        side = max(4.0 * face_size, float(self.input_size))
+        return nms(self._window(img, center[0] - side / 2, center[1] - side / 2, side))
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self._det.close()
+
+
+def tile_windows(h: int, w: int, levels: int = 2, overlap: float = 0.2):
+    """Square windows (x0, y0, side): the whole frame (letterboxed), then tiles of side
+    min(h, w), min(h, w)/2, ... (one level each), overlapping by `overlap` of a side."""
+    big, small = max(h, w), min(h, w)
+    out = [((w - big) / 2, (h - big) / 2, float(big))]
+    side = float(small)
+    for _ in range(levels - 1):
+        if side < 96:
+            break
+        xs = _positions(w, side, overlap)
+        ys = _positions(h, side, overlap)
+        if not (len(xs) == 1 and len(ys) == 1 and side >= big):
+            out += [(x, y, side) for y in ys for x in xs]
+        side /= 2
+    return out
+
+
+def _positions(length: float, side: float, overlap: float) -> list[float]:
+    if side >= length:
+        return [(length - side) / 2]
+    step = side * (1 - overlap)
+    n = int(np.ceil((length - side) / step)) + 1
+    return list(np.linspace(0, length - side, n))
+
+
+def nms(dets: list[Detection], thr: float = 0.3) -> list[Detection]:
+    """Highest-scoring detection of each overlapping group (tiles see a face more than once)."""
+    keep: list[Detection] = []
+    for d in sorted(dets, key=lambda d: -d.score):
+        if all(_iou(d.bbox, k.bbox) <= thr and not _contains(k.bbox, d.center) for k in keep):
+            keep.append(d)
+    return keep
+
+
+def _contains(b, p) -> bool:
+    return b[0] <= p[0] <= b[2] and b[1] <= p[1] <= b[3]
+
+
+def _iou(a, b) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    ua = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / ua if ua > 0 else 0.0
 
 
 @dataclass

@@ -15,6 +15,7 @@ import numpy as np
 
 from . import landmarks as L
 from .mesh import CROP_SIZE, Crop, CropMesh, Detection, FaceDetector, cut_crop, make_crop
+from .mesh import _iou as iou
 
 PATCH_W, PATCH_H = 32, 24
 
@@ -45,14 +46,6 @@ class Track:
     @property
     def size(self) -> float:
         return max(self.bbox[2] - self.bbox[0], self.bbox[3] - self.bbox[1])
-
-
-def iou(a, b) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    ua = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / ua if ua > 0 else 0.0
 
 
 def _mouth_patch(crop_img: np.ndarray, lm_crop: np.ndarray) -> np.ndarray:
@@ -89,6 +82,7 @@ class FaceTracker:
         self.tracks: list[Track] = []
         self.next_id = 0
         self._last_detect = -10 ** 9
+        self._last_deep = -10 ** 9
         self.detections_run = 0
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -98,6 +92,7 @@ class FaceTracker:
             t.mesh.close()
         self.tracks = []
         self._last_detect = -10 ** 9
+        self._last_deep = -10 ** 9
 
     def close(self) -> None:
         self.reset()
@@ -139,10 +134,21 @@ class FaceTracker:
                     t.mesh = CropMesh()
                 t.missing += 1
 
-        want = (force_detect or not self.tracks or index - self._last_detect >= self.detect_every
-                or any(t.missing and (t.missing % 3 == 1) for t in self.tracks))
-        if want:
-            self._detect(index, img, obs)
+        # With nobody tracked, look often (a face may walk in); while tracking, look now and then
+        # for newcomers. The deep look (small faces, ~6x the cost) runs at shot starts and rarely.
+        interval = self.detect_every if self.tracks else max(1, self.detect_every // 6)
+        deep_interval = 4 * self.detect_every if self.tracks else self.detect_every
+        if force_detect or index - self._last_detect >= interval:
+            deep = force_detect or index - self._last_deep >= deep_interval
+            if deep:
+                self._last_deep = index
+            self._detect(index, img, obs, self.detector.detect(img, deep=deep))
+        else:
+            for t in self.tracks:
+                if t.id not in obs and t.missing % 3 == 1:
+                    # Look again only around where the face was lost.
+                    self._detect(index, img, obs, self.detector.detect_near(img, t.center, t.size),
+                                 only_reacquire=True)
         self._dedupe(obs)
         self._expire()
         return obs
@@ -161,11 +167,12 @@ class FaceTracker:
         t.missing = 0
         t.hits += 1
 
-    def _detect(self, index: int, img: np.ndarray, obs: dict[int, Observation]) -> None:
-        self._last_detect = index
+    def _detect(self, index: int, img: np.ndarray, obs: dict[int, Observation],
+                dets: list[Detection], only_reacquire: bool = False) -> None:
+        if not only_reacquire:
+            self._last_detect = index
         self.detections_run += 1
-        dets = sorted(self.detector.detect(img), key=lambda d: d.center[0])
-        for d in dets:
+        for d in sorted(dets, key=lambda d: d.center[0]):
             if any(iou(d.bbox, o.bbox) > 0.2 or _inside(d.center, o.bbox) for o in obs.values()):
                 continue  # already tracked
             lost = [t for t in self.tracks if t.id not in obs and t.missing > 0]
@@ -185,7 +192,7 @@ class FaceTracker:
                     self._update(t, o, index)
                     obs[t.id] = o
                 continue
-            if len(self.tracks) >= self.max_faces:
+            if only_reacquire or len(self.tracks) >= self.max_faces:
                 continue
             mesh = CropMesh()
             o = self._run_mesh(mesh, img, make_crop(d.center, d.size * 1.2, self.crop_size))
