@@ -1,0 +1,113 @@
+"""Speed of `lipflap visemes` on a 60 s synthetic dub (eSpeak NG), as a multiple of real time.
+
+    python bench/bench_visemes.py [--seconds 60] [--language es] [--fps 24000/1001] [--cli]
+
+Reports, each as seconds and x real time: the mouth stage alone (timed phones -> track), the
+script-aware path (alignment + mouth), the audio-only path (curves + mouth) and, with --cli, the
+whole command in a subprocess (imports and file I/O included). Target: >= 20x real time.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import wave
+
+import numpy as np
+
+SENTENCES = {
+    "es": ["Hola, me llamo Pablo y bebo mucha agua.", "Buenos días, amigo mío, ¿cómo estás hoy?",
+           "Mañana vamos a la playa con mi madre y mi hermano pequeño.",
+           "El tiempo pasa muy rápido cuando trabajamos juntos.",
+           "Por favor, abre la ventana, hace mucho calor aquí dentro."],
+    "en": ["Bob made a map of my small boat.", "Good morning, my friend, how are you today?",
+           "Tomorrow we will go to the beach with my mother and my little brother.",
+           "Time passes quickly when we work together.",
+           "Please open the window, it is very warm in here."],
+}
+
+
+def make_dub(seconds: float, language: str, path: str) -> str:
+    from lipflap.speech.espeak import synthesize
+
+    parts, texts, total, sr = [], [], 0.0, 22050
+    k = 0
+    sentences = SENTENCES.get(language, SENTENCES["en"])
+    while total < seconds:
+        text = sentences[k % len(sentences)]
+        x, sr, _ = synthesize(text, language)
+        gap = np.zeros(int((0.25 + 0.35 * (k % 3)) * sr), np.float32)
+        parts += [x, gap]
+        texts.append(text)
+        total += (len(x) + len(gap)) / sr
+        k += 1
+    y = np.concatenate(parts)   # whole sentences: the script must match the audio
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(sr)
+        w.writeframes((np.clip(y, -1, 1) * 32767).astype(np.int16).tobytes())
+    return " ".join(texts)
+
+
+def timed(fn, repeat=1):
+    best = np.inf
+    out = None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seconds", type=float, default=60.0)
+    p.add_argument("--language", default="es")
+    p.add_argument("--fps", default="24000/1001")
+    p.add_argument("--cli", action="store_true", help="also time the command in a subprocess")
+    a = p.parse_args()
+
+    from lipflap.media.rates import parse_rate
+    from lipflap.mouth.build import mouth_track_for_audio, track_from_phones
+    from lipflap.speech.audio import load_speech
+
+    fps = parse_rate(a.fps)
+    results = {"seconds": a.seconds, "fps": f"{fps.numerator}/{fps.denominator}"}
+    with tempfile.TemporaryDirectory() as td:
+        wav = os.path.join(td, "dub.wav")
+        text = make_dub(a.seconds, a.language, wav)
+        samples, rate = load_speech(wav)
+        dur = len(samples) / rate
+
+        from lipflap.speech.align import align_script
+        t_align, res = timed(lambda: align_script(samples, rate, text, a.language))
+        t_mouth, track = timed(lambda: track_from_phones(res.phones, fps, n_frames=None), 3)
+        results["mouth_only"] = {"s": round(t_mouth, 3), "x_realtime": round(dur / t_mouth, 1),
+                                 "frames": len(track.frames)}
+        t_script, _ = timed(lambda: mouth_track_for_audio(samples, fps, rate=rate, text=text,
+                                                          language=a.language))
+        results["script_aware"] = {"s": round(t_script, 3), "x_realtime": round(dur / t_script, 1),
+                                   "align_s": round(t_align, 3), "method": res.method}
+        try:
+            t_audio, _ = timed(lambda: mouth_track_for_audio(samples, fps, rate=rate))
+            results["audio_only"] = {"s": round(t_audio, 3), "x_realtime": round(dur / t_audio, 1)}
+        except (ImportError, FileNotFoundError, OSError) as e:
+            results["audio_only"] = {"error": f"{type(e).__name__}: {e}"}
+        if a.cli:
+            out = os.path.join(td, "t.json")
+            cmd = [sys.executable, "-m", "lipflap", "visemes", wav, "-o", out, "--fps", a.fps,
+                   "--text", text, "--language", a.language]
+            t_cli, r = timed(lambda: subprocess.run(cmd, capture_output=True, text=True))
+            results["cli_script_aware"] = {"s": round(t_cli, 3), "x_realtime": round(dur / t_cli, 1),
+                                           "rc": r.returncode}
+    print(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
