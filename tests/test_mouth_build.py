@@ -167,3 +167,21 @@ def test_curves_any_rate_and_offset():
         t_audio = 0.5 + mid / float(fps)
         assert tr.frames[mid].aperture == pytest.approx(np.interp(t_audio, np.arange(n) * hop, ap),
                                                         abs=0.03)
+
+
+def test_curves_viseme_classes_name_open_frames():
+    hop = 0.01
+    n = 200
+    speech = np.ones(n)
+    ap = np.full(n, 0.5)
+    c = Curves(hop, ap, speech)
+    from lipflap.mouth.visemes import VISEMES
+    cls = np.zeros((n, 15))
+    cls[:100, VISEMES.index("FF")] = 0.6
+    cls[100:, VISEMES.index("oh")] = 0.6
+    cls[:, VISEMES.index("sil")] = 0.9          # never a label for an open frame
+    c.classes = cls
+    c.visemes = VISEMES
+    t = track_from_curves(c, 25)
+    vis = [f.viseme for f in t.frames]
+    assert set(vis[3:22]) == {"FF"} and set(vis[28:47]) == {"oh"}

@@ -19,7 +19,7 @@ from .phonemes import Features
 from .rules import anticipation, closure, coarticulation, flicker, min_duration, pauses
 from .segments import Segment, segments_from_phones
 from .track import MouthFrame, MouthTrack, cues_from_frames
-from .visemes import SHAPE_TARGET, nearest_shape, nearest_viseme
+from .visemes import SHAPE_TARGET, VISEMES, nearest_shape, nearest_viseme
 
 _REST = np.array(SHAPE_TARGET["X"], float)
 
@@ -114,6 +114,7 @@ def track_from_curves(curves, fps, n_frames: int | None = None, start_s: float =
 
 def _animate_curves(curves, times: np.ndarray, fps: float):
     params, closed, rest = _frames_from_curves(curves, times, fps)
+    probs = _class_probs(curves, times, fps)
     visemes, shapes = [], []
     for i in range(len(times)):
         if closed[i]:
@@ -121,9 +122,30 @@ def _animate_curves(curves, times: np.ndarray, fps: float):
         elif rest[i] >= 1.0 or params[i, 0] < 0.05:
             visemes.append("sil"); shapes.append("X")
         else:
-            visemes.append(nearest_viseme(params[i], allow_closed=False))
+            # the recogniser's own class where it has one (it hears what the lips cannot show,
+            # e.g. f against s); the shape always follows the parameters the renderer uses
+            visemes.append(VISEMES[int(np.argmax(probs[i]))] if probs is not None else
+                           nearest_viseme(params[i], allow_closed=False))
             shapes.append(nearest_shape(params[i], allow_closed=False))
     return params, visemes, shapes, closed
+
+
+def _class_probs(curves, times: np.ndarray, fps: float):
+    """Per-frame viseme probabilities (n, 15) in VISEMES order, sil and PP excluded (closure and
+    rest are decided by the rules), or None when the curves carry no classes."""
+    cls = getattr(curves, "classes", None)
+    names = tuple(getattr(curves, "visemes", VISEMES))
+    if cls is None or len(times) == 0:
+        return None
+    cls = np.asarray(cls, float)
+    if cls.ndim != 2 or cls.shape[1] != len(names) or not set(names) <= set(VISEMES):
+        return None
+    ct = np.asarray(curves.times, float)
+    out = np.zeros((len(times), len(VISEMES)))
+    for j, name in enumerate(names):
+        out[:, VISEMES.index(name)] = _resample(ct, cls[:, j], times, 1.0 / fps)
+    out[:, [VISEMES.index("sil"), VISEMES.index("PP")]] = -1.0
+    return out
 
 
 def _resample(ct: np.ndarray, values, times: np.ndarray, width: float,
