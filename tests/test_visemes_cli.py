@@ -125,6 +125,8 @@ def test_usage_errors(dub, tmp_path):
     assert r.returncode != 0 and "--language" in r.stderr
     r = run(path, "-o", tmp_path / "x.json", "--fps", "fast")
     assert r.returncode != 0 and "fast" in r.stderr
+    r = run(path, "-o", tmp_path / "nope" / "x.json")
+    assert r.returncode != 0 and "does not exist" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_list_languages():

@@ -62,6 +62,12 @@ def run(args, progress) -> int:
     fps = parse_rate(args.fps)
     if not os.path.isfile(audio):
         raise LipflapError(f"{audio}: no such file; check the path to the dub.")
+    folder = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(folder):
+        raise LipflapError(f"{out}: the folder {folder} does not exist; create it or choose "
+                           f"another output path.")
+    if os.path.isdir(out):
+        raise LipflapError(f"{out} is a folder; give a file name such as {os.path.join(out, 'track.json')}.")
     if os.path.exists(out) and os.path.samefile(audio, out):
         raise LipflapError(f"{out} is the input audio; choose another output name.")
     if args.frames is not None and args.frames < 0:
