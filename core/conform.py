@@ -182,6 +182,8 @@ def run_jobs(jobs, jobs_dir: str, logs_dir: str, n_procs: int, progress: Progres
     futures = {}
     with ThreadPoolExecutor(max_workers=max(1, n_procs)) as pool:
         for cj in pending:
+            # A job list may put renders anywhere; the engine writes into an existing folder.
+            os.makedirs(os.path.dirname(cj.render), exist_ok=True)
             job_path = os.path.join(jobs_dir, cj.key + ".json")
             with open(job_path, "w", encoding="utf-8") as f:
                 json.dump(cj.job, f, indent=2)
@@ -234,6 +236,7 @@ class ConformResult:
     joblist_path: str
     jobs: list
     notes: list[str]
+    edl_paths: list[str] = field(default_factory=list)  # one per render track, edl_path first
 
     @property
     def failed(self):
@@ -288,19 +291,21 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
     out_tl = os.path.join(outdir, f"{stem}_lipflap_{language or 'und'}.otio")
     edl_path = edl_path or os.path.join(outdir, f"{stem}_lipflap_{language or 'und'}.edl")
 
+    edls: list[str] = []
+
     def write_outputs(_cj=None):
         tl, bad = assemble(source, jobs, probe_media, language=language, dub_label=dub_label)
         for cj in bad:
             progress.message(cj.error)
         atomic_write(out_tl, otio.adapters.write_to_string(tl, "otio_json"))
-        write_edl(tl, edl_path)
+        edls[:] = write_edl(tl, edl_path)
         joblist.save(joblist_path, source, jobs, language=language, dub_label=dub_label)
 
     write_outputs()
     run_jobs(jobs, os.path.join(outdir, "jobs"), os.path.join(outdir, "logs"), n_procs, progress,
              on_done=write_outputs, cmd=cmd)
     write_outputs()
-    return ConformResult(out_tl, edl_path, joblist_path, jobs, notes)
+    return ConformResult(out_tl, edl_path, joblist_path, jobs, notes, list(edls))
 
 
 def read_timeline(path: str, rate: str | None = None):

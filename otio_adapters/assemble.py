@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 from fractions import Fraction
 
 import opentimelineio as otio
@@ -125,7 +126,7 @@ def assemble(source: otio.schema.Timeline, jobs: list[ClipJob], probe: ProbeFn, 
     start = timeline_start(tl, rate)
     originals = list(tl.find_clips())
     lang = language or "und"
-    placed: list[tuple[int, int, otio.schema.Clip]] = []
+    placed: list[tuple[tuple[int, str], tuple[int, int, otio.schema.Clip]]] = []
     bad: list[ClipJob] = []
     for cj in jobs:
         orig = originals[cj.clip_index] if cj.clip_index < len(originals) else None
@@ -137,42 +138,52 @@ def assemble(source: otio.schema.Timeline, jobs: list[ClipJob], probe: ProbeFn, 
                                                  f"{cj.where}: cannot read render {cj.render} ({e}).")
                 bad.append(cj)
             else:
-                placed.append((cj.record_in, cj.record_out, clip))
+                placed.append(((cj.track_index, cj.track_name), (cj.record_in, cj.record_out, clip)))
         if orig is not None:
             orig.metadata["lipflap"] = {"status": cj.status, "render_path": cj.render
                                         if cj.status == "done" else None, "error": cj.error}
-    placed.sort(key=lambda p: p[0])
-    track = otio.schema.Track(name=f"lipflap {lang}", kind=otio.schema.TrackKind.Video,
-                              metadata={"lipflap": {RENDER_TRACK_KEY: True, "language": language}})
-    otio_r = otio_rate(rate)
-    pos = start
-    for r0, r1, clip in placed:
-        if r0 < pos:
-            raise ValueError(f"renders overlap at record {to_tc(r0, rate)}: two video clips share that "
-                             f"record time; conform one video track at a time.")
-        if r0 > pos:
-            track.append(otio.schema.Gap(source_range=opentime.TimeRange(
-                opentime.RationalTime(0, otio_r), opentime.RationalTime(r0 - pos, otio_r))))
-        track.append(clip)
-        pos = r1
-    # Above the highest original video track, below nothing: editors see the render on top.
+    # One render track per source video track (a cutaway on V2 over V1 overlaps V1 in record
+    # time), each above all the originals, in the originals' order.
+    by_track: dict[int, list] = {}
+    names: dict[int, str] = {}
+    for cj_track, item in placed:
+        by_track.setdefault(cj_track[0], []).append(item)
+        names[cj_track[0]] = cj_track[1]
+    if not by_track:
+        by_track[-1] = []  # an empty render track still shows where renders will go
     kinds = [t.kind for t in tl.tracks]
-    last_video = max((i for i, k in enumerate(kinds) if k == otio.schema.TrackKind.Video), default=-1)
-    # The track starts at the stack's time 0, which is record frame `start` (EDL-read timelines
-    # have no global start: their start is 0 and the leading gap carries the hour).
-    tl.tracks.insert(last_video + 1, track)
+    at = max((i for i, k in enumerate(kinds) if k == otio.schema.TrackKind.Video), default=-1) + 1
+    otio_r = otio_rate(rate)
+    several = len(by_track) > 1
+    for ti in sorted(by_track):
+        items = sorted(by_track[ti], key=lambda p: p[0])
+        label = f"lipflap {lang}" + (f" {names[ti]}" if several else "")
+        track = otio.schema.Track(name=label, kind=otio.schema.TrackKind.Video,
+                                  metadata={"lipflap": {RENDER_TRACK_KEY: True, "language": language,
+                                                        "source_track": names.get(ti)}})
+        # The track starts at the stack's time 0, which is record frame `start` (EDL-read
+        # timelines have no global start: their start is 0 and the leading gap holds the hour).
+        pos = start
+        for r0, r1, clip in items:
+            if r0 < pos:
+                raise ValueError(f"renders overlap at record {to_tc(r0, rate)} on one track; this "
+                                 f"is a bug in lipflap conform.")
+            if r0 > pos:
+                track.append(otio.schema.Gap(source_range=opentime.TimeRange(
+                    opentime.RationalTime(0, otio_r), opentime.RationalTime(r0 - pos, otio_r))))
+            track.append(clip)
+            pos = r1
+        tl.tracks.insert(at, track)
+        at += 1
     return tl, bad
 
 
-def render_track(tl: otio.schema.Timeline) -> otio.schema.Track | None:
-    for t in tl.video_tracks():
-        if t.metadata.get("lipflap", {}).get(RENDER_TRACK_KEY):
-            return t
-    return None
+def render_tracks(tl: otio.schema.Timeline) -> list[otio.schema.Track]:
+    return [t for t in tl.video_tracks() if t.metadata.get("lipflap", {}).get(RENDER_TRACK_KEY)]
 
 
-def edl_timeline(tl: otio.schema.Timeline) -> otio.schema.Timeline:
-    """A one-video-track timeline of the renders for the cmx_3600 writer.
+def edl_timeline(tl: otio.schema.Timeline, src: otio.schema.Track) -> otio.schema.Timeline:
+    """A one-video-track timeline of one render track, for the cmx_3600 writer.
 
     The writer ignores Timeline.global_start_time (DESIGN.md section 8): record timecode would
     start at 00:00:00:00. Starting the track's source range at minus the record start puts the
@@ -180,9 +191,8 @@ def edl_timeline(tl: otio.schema.Timeline) -> otio.schema.Timeline:
     """
     rate = timeline_rate(tl)
     start = timeline_start(tl, rate)
-    src = render_track(tl)
-    track = otio.schema.Track(name=src.name if src else "lipflap", kind=otio.schema.TrackKind.Video)
-    for item in (src or []):
+    track = otio.schema.Track(name=src.name, kind=otio.schema.TrackKind.Video)
+    for item in src:
         if isinstance(item, (otio.schema.Clip, otio.schema.Gap)):
             track.append(copy.deepcopy(item))
     otio_r = otio_rate(rate)
@@ -193,20 +203,38 @@ def edl_timeline(tl: otio.schema.Timeline) -> otio.schema.Timeline:
     return out
 
 
-def write_edl(tl: otio.schema.Timeline, path: str) -> None:
+def edl_paths(tl: otio.schema.Timeline, path: str) -> list[str]:
+    """Where write_edl puts each render track's EDL: `path` for the first, then
+    `<path stem>_<source track>.edl` (CMX 3600 holds one video track)."""
+    tracks = render_tracks(tl)
+    stem, ext = os.path.splitext(path)
+    out = [path]
+    for t in tracks[1:]:
+        label = re.sub(r"[^A-Za-z0-9._-]+", "_", str(t.metadata["lipflap"].get("source_track") or
+                                                     t.name)).strip("_")
+        out.append(f"{stem}_{label}{ext or '.edl'}")
+    return out
+
+
+def write_edl(tl: otio.schema.Timeline, path: str) -> list[str]:
+    """Write the render tracks as CMX 3600 EDLs; returns the paths written."""
     rate = timeline_rate(tl)
-    edl = edl_timeline(tl)
-    if not any(isinstance(i, otio.schema.Clip) for i in edl.tracks[0]):
-        text = f"TITLE: {tl.name}\n" if tl.name else ""  # the writer cannot write zero events
-    else:
-        text = otio.adapters.write_to_string(edl, "cmx_3600", rate=otio_rate(rate))
     # The adapter writes no frame-code mode; without it a reader cannot tell ';' timecode apart.
     fcm = "FCM: DROP FRAME" if rate == Fraction(30000, 1001) or rate == Fraction(60000, 1001) \
         else "FCM: NON-DROP FRAME"
-    lines = text.splitlines()
-    at = 1 if lines and lines[0].startswith("TITLE:") else 0
-    lines.insert(at, fcm)
-    atomic_write(path, "\n".join(lines) + "\n")
+    tracks = render_tracks(tl)
+    paths = edl_paths(tl, path)
+    for src, out_path in zip(tracks or [otio.schema.Track()], paths):
+        edl = edl_timeline(tl, src)
+        if not any(isinstance(i, otio.schema.Clip) for i in edl.tracks[0]):
+            text = f"TITLE: {tl.name}\n" if tl.name else ""  # the writer cannot write zero events
+        else:
+            text = otio.adapters.write_to_string(edl, "cmx_3600", rate=otio_rate(rate))
+        lines = text.splitlines()
+        at = 1 if lines and lines[0].startswith("TITLE:") else 0
+        lines.insert(at, fcm)
+        atomic_write(out_path, "\n".join(lines) + "\n")
+    return paths
 
 
 def atomic_write(path: str, text: str) -> None:

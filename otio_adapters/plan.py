@@ -55,6 +55,7 @@ class ClipJob:
     clip_index: int          # index in timeline.find_clips(), to find the clip again
     clip_name: str
     track_name: str
+    track_index: int         # the clip's top-level track in the stack
     rate: Fraction           # timeline rate
     record_in: int           # cut range on the record side, absolute frames at `rate`
     record_out: int          # exclusive
@@ -81,7 +82,8 @@ class ClipJob:
         return f"clip {self.clip_name!r} at record {self.record_tc} on track {self.track_name!r}"
 
     def to_dict(self) -> dict:
-        d = {k: getattr(self, k) for k in ("clip_index", "clip_name", "track_name", "record_in",
+        d = {k: getattr(self, k) for k in ("clip_index", "clip_name", "track_name", "track_index",
+                                            "record_in",
                                             "record_out", "key", "version", "media", "media_start_tc",
                                             "cut_first", "cut_last", "job", "status", "error", "dub",
                                             "render", "report")}
@@ -272,23 +274,19 @@ def _effects_problem(clip) -> str | None:
     return None
 
 
-def top_track(item):
-    """The top-level track an item sits in (through nested stacks), or None."""
-    node, parent = item, item.parent()
-    while parent is not None and parent.parent() is not None:
-        node, parent = parent, parent.parent()
-    return node if isinstance(node, otio.schema.Track) and parent is not None else None
-
-
 def video_clips(tl: otio.schema.Timeline):
-    """(index in tl.find_clips(), track, clip) for every enabled clip on the enabled video
-    tracks, our own render tracks excluded."""
-    for i, clip in enumerate(tl.find_clips()):
-        track = top_track(clip)
-        if (track is None or track.kind != otio.schema.TrackKind.Video or not track.enabled
-                or track.metadata.get("lipflap", {}).get(RENDER_TRACK_KEY) or not clip.enabled):
-            continue
-        yield i, track, clip
+    """(index in tl.find_clips(), track index in the stack, track, clip) for every enabled clip on
+    the enabled video tracks, our own render tracks excluded. find_clips walks the stack's
+    tracks in order, so counting track by track gives the same index."""
+    index = 0
+    for ti, track in enumerate(tl.tracks):
+        clips = track.find_clips() if isinstance(track, otio.schema.Track) else []
+        usable = (track.kind == otio.schema.TrackKind.Video and track.enabled
+                  and not track.metadata.get("lipflap", {}).get(RENDER_TRACK_KEY))
+        for clip in clips:
+            if usable and clip.enabled:
+                yield index, ti, track, clip
+            index += 1
 
 
 def plan(tl: otio.schema.Timeline, opts: PlanOptions, probe: ProbeFn) -> tuple[list[ClipJob], list[str]]:
@@ -304,9 +302,10 @@ def plan(tl: otio.schema.Timeline, opts: PlanOptions, probe: ProbeFn) -> tuple[l
     lang = opts.language or "und"
     notes: list[str] = []
     jobs: list[ClipJob] = []
-    for index, track, clip in video_clips(tl):
+    for index, ti, track, clip in video_clips(tl):
         r0, r1 = record_range(clip, tl, rate)
         cj = ClipJob(clip_index=index, clip_name=clip.name or "", track_name=track.name,
+                     track_index=ti,
                      rate=rate, record_in=r0, record_out=r1)
         trimmed, visible = clip.trimmed_range(), clip.visible_range()
         # Frames a transition shows beyond the cut are part of what the render must cover.

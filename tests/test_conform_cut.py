@@ -282,3 +282,29 @@ def test_conform_with_the_real_engine(tmp_path, monkeypatch):
     assert info.start_tc_frames + info.frame_count >= src.start_tc_frames + 20 + 24
     parsed = parse_edl_text(open(res.edl_path).read())
     assert [(p[0], p[2]) for p in parsed] == [(expected_events(cut)[0][3], "01:00:00:12")]
+
+
+def test_two_video_tracks_get_two_render_tracks_and_edls(tmp_path, fake_engine):
+    cut = make_cut(tmp_path, "23.976", transition=False)
+    tl = cut.timeline
+    a002 = [c for c in tl.video_tracks()[0].find_clips() if c.name == "A002_C001"][0]
+    cutaway = a002.deepcopy()
+    cutaway.name = "A002_C001_cutaway"
+    rate = float(cut.rate)
+    cutaway.source_range = opentime.TimeRange(
+        a002.source_range.start_time + opentime.RationalTime(25, rate), opentime.RationalTime(10, rate))
+    v2 = otio.schema.Track(name="V2", kind=otio.schema.TrackKind.Video)
+    v2.append(otio.schema.Gap(source_range=opentime.TimeRange(opentime.RationalTime(0, rate),
+                                                              opentime.RationalTime(40, rate))))
+    v2.append(cutaway)
+    tl.tracks.insert(1, v2)
+    otio.adapters.write_to_file(tl, cut.path)
+    res = conform(cut.path, cut.outdir, dub_track=cut.dub_track, language="es", n_procs=2)
+    assert [cj.status for cj in res.jobs] == ["done"] * 5
+    out = otio.adapters.read_from_file(res.timeline_path)
+    assert [t.name for t in out.tracks] == ["V1", "V2", "lipflap es V1", "lipflap es V2",
+                                            "Original", "Dub ES"]
+    assert len(res.edl_paths) == 2 and res.edl_paths[1].endswith("cut_lipflap_es_V2.edl")
+    assert len(parse_edl_text(open(res.edl_paths[0]).read())) == 4
+    ev = parse_edl_text(open(res.edl_paths[1]).read())
+    assert [(e[0], e[2], e[3]) for e in ev] == [("02:00:06:23", "01:00:01:16", "01:00:02:02")]

@@ -58,8 +58,9 @@ def run(args: argparse.Namespace, progress) -> int:
     done = [cj for cj in res.jobs if cj.status == "done"]
     failed = res.failed
     progress.message(f"{len(done)} of {len(res.jobs)} clips rendered; timeline {res.timeline_path}, "
-                     f"EDL {res.edl_path}, job list {res.joblist_path}.")
-    progress.result({"timeline": res.timeline_path, "edl": res.edl_path, "joblist": res.joblist_path,
+                     f"EDL {', '.join(res.edl_paths)}, job list {res.joblist_path}.")
+    progress.result({"timeline": res.timeline_path, "edl": res.edl_path, "edls": res.edl_paths,
+                     "joblist": res.joblist_path,
                      "renders": [cj.render for cj in done],
                      "failed": [{"clip": cj.clip_name, "record_in": cj.record_tc, "error": cj.error}
                                 for cj in failed]})
