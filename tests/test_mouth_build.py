@@ -185,3 +185,62 @@ def test_curves_viseme_classes_name_open_frames():
     t = track_from_curves(c, 25)
     vis = [f.viseme for f in t.frames]
     assert set(vis[3:22]) == {"FF"} and set(vis[28:47]) == {"oh"}
+
+
+def _fake_curves(samples, rate):
+    n = int(len(samples) / rate / 0.01)
+    t = np.arange(n) * 0.01
+    ap = 0.5 + 0.3 * np.sin(2 * np.pi * 2 * t)
+    return Curves(0.01, ap, np.ones(n))
+
+
+def test_for_audio_chooses_script_audio_or_both(monkeypatch):
+    from lipflap.mouth import build
+    from lipflap.speech import align, audio_only
+    from lipflap.speech.types import AlignmentResult
+
+    rate = 16000
+    samples = np.zeros(rate * 3, np.float32)
+    phones = [Phone("_", 0, 0.5), Phone("m", 0.5, 0.6), Phone("ˈa", 0.6, 0.9), Phone("_", 0.9, 1.5),
+              Phone("p", 1.5, 1.6), Phone("a", 1.6, 2.0), Phone("_", 2.0, 3.0)]
+    monkeypatch.setattr(audio_only, "predict_curves", _fake_curves)
+
+    def aligned(method, fallback=(), warnings=()):
+        res = AlignmentResult(phones if method != "mismatch" else [], [(0.5, 0.9), (1.5, 2.0)],
+                              method, list(warnings), list(fallback))
+        monkeypatch.setattr(align, "align_script", lambda *a, **k: res)
+
+    aligned("script")
+    t = build.mouth_track_for_audio(samples, 25, rate=rate, text="ma pa", language="es")
+    assert t.source == "script" and len(t.frames) == 75 and t.frames[13].aperture == 0
+    assert [p.phone for p in t.phonemes][:2] == ["_", "m"]
+
+    aligned("mismatch", warnings=["the script does not match"])
+    t = build.mouth_track_for_audio(samples, 25, rate=rate, text="ma pa", language="es")
+    assert t.source == "audio" and "the script does not match" in t.warnings
+    assert any("audio alone" in w for w in t.warnings)
+
+    aligned("script", fallback=[1], warnings=["speech 1.50-2.00 s: alignment not trusted"])
+    t = build.mouth_track_for_audio(samples, 25, rate=rate, text="ma pa", language="es")
+    assert t.source == "script+audio" and t.warnings
+    ap = t.column("aperture")
+    assert ap[13] == 0                                        # m from the script
+    curve = _fake_curves(samples, rate)
+    for i in range(38, 50):                                   # 1.52-1.96 s from the curves
+        assert ap[i] == pytest.approx(np.interp(i / 25, curve.times, curve.aperture), abs=0.06)
+
+    # audio-only without a script; frames past the audio's end rest
+    t = build.mouth_track_for_audio(samples, 25, rate=rate, n_frames=100)
+    assert t.source == "audio" and all(f.shape == "X" for f in t.frames[77:])
+
+
+def test_for_audio_errors():
+    from lipflap.errors import LipflapError
+    from lipflap.mouth.build import mouth_track_for_audio
+    x = np.zeros(16000, np.float32)
+    with pytest.raises(LipflapError, match="language"):
+        mouth_track_for_audio(x, 25, rate=16000, text="hola")
+    with pytest.raises(LipflapError, match="rate"):
+        mouth_track_for_audio(x, 25, text=None)
+    with pytest.raises(LipflapError, match="empty"):
+        mouth_track_for_audio(x, 25, rate=16000, text="  ", language="es")
