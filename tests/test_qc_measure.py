@@ -55,7 +55,22 @@ def test_output_equal_to_source_measures_perfect():
     assert r["psnr_db_median"] == 99.0 and r["psnr_db_min"] == 99.0
     assert r["sharpness_ratio"] == pytest.approx(1.0)
     assert r["roughness_ratio"] == pytest.approx(1.0)
+    assert r["colour_shift"] == 0.0
     assert r["frames_dropped"] == 0 and r["frames_added"] == 0
+
+
+def test_recoloured_lower_face_is_a_colour_shift():
+    frames = textured_frames(4)
+    lm = face_landmarks()
+    skin = regions.lower_face_skin(lm, (H, W))
+    m = FidelityMeter()
+    for f in frames:
+        o = f.copy()
+        o[skin] = np.clip(o[skin].astype(int) + [8, 0, 0], 0, 255).astype(np.uint8)
+        m.add(o, f, lm)
+    r = m.result()
+    assert 7.0 < r["colour_shift"] < 8.5
+    assert r["psnr_db_min"] == 99.0          # all of it inside the lower face
 
 
 def test_blurred_mouth_box_lowers_sharpness_only_inside():

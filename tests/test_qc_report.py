@@ -115,6 +115,9 @@ def test_qc_command_on_an_untouched_clip(portrait_clip, capsys):
     assert f["psnr_outside_lower_face_db"]["value"] == 99.0
     assert f["mouth_sharpness_ratio"]["value"] == 1.0
     assert f["mouth_roughness_ratio"]["value"] == 1.0
+    assert f["lower_face_colour_shift"]["value"] == 0.0
+    # a still photograph's mouth does not move: the range check sees it
+    assert f["mouth_aperture_range"]["verdict"] == "fail"
     assert f["frames_dropped"]["value"] == 0 and f["frames_added"]["value"] == 0
     # the portrait keeps its smile through "mamá": the closures the dub asks for are missing
     assert f["bilabial_closure"]["value"] is not None and f["bilabial_closure"]["value"] < 0.95

@@ -13,6 +13,9 @@ Figures (DESIGN section 6, defined here):
 - Mouth-box temporal roughness ratio: mean |second frame difference| over mean |first frame
   difference| of the mouth box crops, output over source (1.0 when equal; a mouth swapped for
   another frame's every few frames, or held frames, raise it).
+- Lower-face colour shift: the difference of the mean colour of the lower face's skin (jaw hull
+  minus the lips), output minus source, largest channel, in 8-bit levels; median over frames. A
+  render reshapes that skin but must not relight or recolour it (0 when equal).
 - Mouth activity ratio: mean |first difference| of the mouth box, output over source (how much more
   the output's mouth moves; information, not judged).
 - Frames dropped/added: the output's frames are aligned to the source's by their thumbnails
@@ -118,6 +121,7 @@ class FidelityMeter:
         self.frame_shape: tuple[int, int] | None = None
         self.size_mismatch: tuple[tuple[int, ...], tuple[int, ...]] | None = None
         self.n_faces = 0
+        self.colour_shift: list[float] = []
 
     # -- feeding ----------------------------------------------------------------------------
     def add(self, output: np.ndarray | None, source: np.ndarray | None, source_landmarks=None) -> None:
@@ -143,6 +147,12 @@ class FidelityMeter:
         self.n_faces += int(face)
         self.psnr.append(psnr(output, source, regions.outside_lower_face(source_landmarks, shape)
                               if face else None))
+        if face:
+            skin = regions.lower_face_skin(source_landmarks, shape)
+            if skin.sum() >= 16:
+                mo = to_float(output)[skin].reshape(-1, output.shape[2] if output.ndim == 3 else 1)
+                ms = to_float(source)[skin].reshape(mo.shape)
+                self.colour_shift.append(float(np.abs(mo.mean(0) - ms.mean(0)).max()) * 255.0)
         box = None
         if face:
             if self.box_size is None:
@@ -200,6 +210,8 @@ class FidelityMeter:
             "roughness_source": rs,
             "roughness_ratio": (ro / rs) if ro is not None and rs not in (None, 0.0) else None,
             "activity_ratio": (a_o / a_s) if a_o is not None and a_s else None,
+            "colour_shift": float(np.median(self.colour_shift)) if self.colour_shift else None,
+            "colour_shift_max": float(np.max(self.colour_shift)) if self.colour_shift else None,
             **timing,
         }
 

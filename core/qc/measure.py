@@ -64,6 +64,8 @@ def sync_figures(output_landmarks: Sequence, expected: Expected) -> tuple[dict, 
     corr = sync.offset_correlation(measured, exp)
     phon, results = sync.phonetic_figures(norm, expected)
     found = float(np.mean(np.isfinite(measured))) if n else None
+    valid = measured[np.isfinite(measured)]
+    span = float(np.percentile(valid, 95) - np.percentile(valid, 5)) if len(valid) >= 5 else None
     figs = {
         "sync_r": figure("sync_r", corr["best_r"], offset_frames=corr["best_offset_frames"],
                          r_at_0=None if corr["r_at_0"] is None else round(corr["r_at_0"], 4)),
@@ -80,6 +82,7 @@ def sync_figures(output_landmarks: Sequence, expected: Expected) -> tuple[dict, 
                              unmeasured=phon["pause_rest"]["unmeasured"],
                              from_=expected.events_from),
         "face_found": figure("face_found", found, frames=n),
+        "mouth_aperture_range": figure("mouth_aperture_range", span),
     }
     for f in figs.values():
         if "from_" in f:
@@ -103,6 +106,8 @@ def fidelity_figures(fid: dict | None) -> dict:
                                         output=_r(fid["roughness_output"]),
                                         source=_r(fid["roughness_source"]),
                                         activity_ratio=_r(fid["activity_ratio"])),
+        "lower_face_colour_shift": figure("lower_face_colour_shift", fid.get("colour_shift"),
+                                          max=_r(fid.get("colour_shift_max"))),
         "frames_dropped": figure("frames_dropped", fid["frames_dropped"], at=fid["dropped_at"],
                                  source_frames=fid["frames_source"], **timing),
         "frames_added": figure("frames_added", fid["frames_added"], at=fid["added_at"],

@@ -58,6 +58,21 @@ def outside_lower_face(landmarks, shape: tuple[int, int]) -> np.ndarray:
     return mask == 0
 
 
+def lower_face_skin(landmarks, shape: tuple[int, int]) -> np.ndarray:
+    """Boolean (H, W) mask of the lower face's skin: inside the jaw-line hull, outside the lips
+    (the outer lip contour dilated by a tenth of the eye distance). A render reshapes the skin
+    here, but must not change its colour."""
+    h, w = shape[:2]
+    p = np.asarray(landmarks, np.float64)[:, :2]
+    face = np.zeros((h, w), np.uint8)
+    cv2.fillConvexPoly(face, cv2.convexHull(np.round(p[list(LOWER_FACE)]).astype(np.int32)), 1)
+    lips = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(lips, [np.round(p[list(MOUTH_OUTER)]).astype(np.int32)], 1)
+    k = max(3, int(eye_distance(p) * 0.1) | 1)
+    lips = cv2.dilate(lips, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    return (face == 1) & (lips == 0)
+
+
 def lower_face_box(landmarks, shape: tuple[int, int], margin: float = 0.1) -> tuple[int, int, int, int]:
     """(x0, y0, x1, y1) around the lower face, for crops in the contact sheet."""
     p = np.asarray(landmarks, np.float64)[list(LOWER_FACE), :2]

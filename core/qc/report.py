@@ -21,9 +21,11 @@ LABELS = {
     "open_vowel_opening": "Open-vowel opening",
     "pause_rest": "Pause rest",
     "face_found": "Face found in output",
+    "mouth_aperture_range": "Mouth aperture range (eye distances, 5th-95th pct)",
     "psnr_outside_lower_face_db": "PSNR outside the lower face (dB, median)",
     "mouth_sharpness_ratio": "Mouth-box sharpness ratio (output / source)",
     "mouth_roughness_ratio": "Mouth-box temporal roughness ratio (output / source)",
+    "lower_face_colour_shift": "Lower-face skin colour shift (8-bit levels)",
     "frames_dropped": "Frames dropped",
     "frames_added": "Frames added",
 }
@@ -161,11 +163,11 @@ def write_report(path: str, report: dict, extras: dict | None = None) -> str:
     else:
         raise LipflapError(f"{path}: a QC report is written as .json or .html; give -o with one "
                            f"of those extensions.")
-    _readable(path)
+    make_readable(path)
     return path
 
 
-def _readable(path: str) -> None:
+def make_readable(path: str) -> None:
     """The atomic writer's temporary file is private (0600); a report is for sharing, so give it
     the permissions a plainly created file would have."""
     mask = os.umask(0)
