@@ -27,9 +27,10 @@ def read_report(path: str | None) -> tuple[float | None, list[dict]]:
     """(sync score, flagged ranges) from a run's report; ranges are file frame indexes.
 
     The report lists per frame range what was done and what was not (DESIGN.md section 4); its
-    exact keys are the renderer's, so this accepts the usual spellings: a list under "ranges",
-    "segments", "flags" or "flagged", each with start/end (or start_frame/end_frame, first/last)
-    and a state under "status", "state", "reason", "what" or "flag".
+    exact keys are the renderer's, so this accepts the usual spellings: a list under
+    "flagged_ranges" (what `lipflap run` writes), "flagged", "flags", "ranges" or "segments", each
+    with start/end (or start_frame/end_frame, first/last) and a state under "reason", "status",
+    "state", "what" or "flag"; the score is "sync_score", "score" or the QC figure "sync_r".
     """
     if not path or not os.path.isfile(path):
         return None, []
@@ -43,11 +44,18 @@ def read_report(path: str | None) -> tuple[float | None, list[dict]]:
     score = rep.get("sync_score", rep.get("score"))
     if score is None and isinstance(rep.get("sync"), dict):
         score = rep["sync"].get("score")
-    if score is None and isinstance(rep.get("qc"), dict):
-        score = rep["qc"].get("sync_score")
+    qc = rep.get("qc") if isinstance(rep.get("qc"), dict) else {}
+    if score is None:
+        score = qc.get("sync_score")
+    if score is None and isinstance(qc.get("figures"), dict):
+        # lipflap run's report: the QC figure "sync_r" (r of measured vs expected aperture).
+        sync_r = qc["figures"].get("sync_r")
+        score = sync_r.get("value") if isinstance(sync_r, dict) else None
     score = float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) else None
     flagged = []
-    for key in ("flagged", "flags", "ranges", "segments"):
+    # Top-level ranges are file frame indexes (the job's own addressing); the QC section's are
+    # counted from the output's first frame and are not read here.
+    for key in ("flagged_ranges", "flagged", "flags", "ranges", "segments"):
         for entry in rep.get(key) or []:
             if not isinstance(entry, dict):
                 continue

@@ -48,3 +48,4 @@ def test_bad_files_name_the_problem(tmp_path, content, needle):
 def test_missing_file(tmp_path):
     with pytest.raises(LipflapError, match="transcripts file not found"):
         load(str(tmp_path / "nope.txt"))
+

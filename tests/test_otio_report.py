@@ -1,0 +1,19 @@
+"""Reading a run's report into markers and the lipflap metadata (lipflap_otio.assemble)."""
+import json
+
+
+def test_report_reader_takes_lipflap_runs_report(tmp_path):
+    """Flagged ranges and the sync figure as `lipflap run` writes them (core/jobs.py)."""
+    from lipflap_otio.assemble import read_report
+    p = tmp_path / "r.json"
+    p.write_text(json.dumps({
+        "range": {"start": 10, "end": 40, "first": 2, "last": 48},
+        "flagged_ranges": [{"start": 12, "end": 15, "reason": "no_face"},
+                           {"start": 30, "end": 30, "reason": "occluded"}],
+        "qc": {"figures": {"sync_r": {"value": 0.61, "verdict": "pass"}},
+               "flagged_ranges": [{"start": 0, "end": 3, "reason": "closure_missed"}]}}))
+    score, flagged = read_report(str(p))
+    assert score == 0.61
+    assert flagged == [{"start_frame": 12, "end_frame": 15, "reason": "no_face"},
+                       {"start_frame": 30, "end_frame": 30, "reason": "occluded"}]
+    assert read_report(str(tmp_path / "absent.json")) == (None, [])
