@@ -329,20 +329,25 @@ class VideoWriter:
         if (f.width, f.height) != (self.width, self.height):
             raise MediaError(f"{self.path}: source frame is {f.width}x{f.height}, the output is "
                              f"{self.width}x{self.height}.")
-        out = f.reformat(format=self.pix_fmt)
+        if f.format.name.startswith(("yuv", "nv", "p01", "p21")):
+            # YUV to YUV: resampling of chroma and bit depth only, matrix and range untouched.
+            out = f.reformat(format=self.pix_fmt)
+        else:
+            # An RGB source (PNG, EXR, DPX...): into YUV with this output's matrix and range.
+            out = f.reformat(format=self.pix_fmt, dst_colorspace=colour.sws_matrix(self.matrix),
+                             dst_color_range=colour.SWS_RANGE[self.range],
+                             src_color_range="JPEG")
         if copy and out is f:
             out = _copy_frame(f)
         return out
 
     def _source_rgb(self, frame: Frame) -> np.ndarray:
-        img = frame.image if frame.image.dtype == np.uint16 or frame.av_frame is None else None
+        img = frame.image if frame.av_frame is None or frame.image.dtype == np.uint16 else None
         if img is None:
             # 8-bit sources are converted again at 16 bits: no 8-bit rounding in the output.
-            if self.like is not None:
-                from .decode import rgb_converter
-                img = rgb_converter(self.like, deep=True)(frame.av_frame)
-            else:
-                img = frame.av_frame.to_ndarray(format="rgb48le")
+            from .decode import rgb_converter
+            info = self.like or _info_from_frame(frame.av_frame)
+            img = rgb_converter(info, deep=True)(frame.av_frame)
         if self.alpha:
             img = np.concatenate([img, np.full(img.shape[:2] + (1,), 65535, np.uint16)], axis=2)
         return img
@@ -364,6 +369,9 @@ class VideoWriter:
 
     def _encode(self, f: av.VideoFrame) -> None:
         f.pts = self._n
+        # Let the encoder choose frame types: a decoded frame still carries the source's (I/P/B),
+        # and libx264 would force a keyframe wherever the source had one.
+        f.pict_type = 0
         # The codec's time base (1/fps); the stream's changes to the muxer's timescale once the
         # header is written, and a frame stamped with that would be rescaled to pts 0.
         f.time_base = self._vs.codec_context.time_base
@@ -535,6 +543,14 @@ def plain_transcode(src, dst, codec: str, start: int = 0, end: int | None = None
 
 
 # ---- helpers -------------------------------------------------------------------------------
+
+def _info_from_frame(f: av.VideoFrame):
+    """The few VideoInfo fields the RGB converter reads, from a frame's own tags."""
+    from types import SimpleNamespace
+    return SimpleNamespace(bit_depth=16, colorspace=colour.name(colour.SPACE, f.colorspace),
+                           color_range=colour.name(colour.RANGE, f.color_range),
+                           pix_fmt=f.format.name, height=f.height)
+
 
 def _layout(ch: int) -> str:
     return {1: "mono", 2: "stereo", 6: "5.1"}.get(ch, f"{ch}c")
