@@ -214,3 +214,18 @@ def test_quick_report_from_landmarks_and_meter():
     assert {"start": 3, "end": 3, "reason": "no usable face in the output",
             "figure": "face_found"} in rep["flagged_ranges"]
     assert mouth_aperture(lms[12]) == pytest.approx(0.34)
+
+
+def test_add_composite_measures_the_patch_as_blended():
+    frames = textured_frames(6)
+    lm = face_landmarks()
+    x0, y0, x1, y1 = regions.mouth_box(lm, regions.mouth_box_size(lm), (H, W))
+    m_same, m_blur = FidelityMeter(), FidelityMeter()
+    for f in frames:
+        crop = f[y0:y1, x0:x1].astype(np.float32) / 255
+        alpha = np.ones(crop.shape[:2], np.float32)
+        m_same.add_composite(f, crop, alpha, x0, y0, lm)
+        m_blur.add_composite(f, cv2.GaussianBlur(crop, (5, 5), 1.5), alpha, x0, y0, lm)
+    assert m_same.result()["sharpness_ratio"] == pytest.approx(1.0)
+    assert m_same.result()["psnr_db_min"] == 99.0
+    assert m_blur.result()["sharpness_ratio"] < 0.5

@@ -172,6 +172,27 @@ class FidelityMeter:
         self.rough_out.add(go)
         self.rough_src.add(gs)
 
+    def add_composite(self, source: np.ndarray, patch_rgb: np.ndarray | None, alpha, x0: int,
+                      y0: int, source_landmarks=None) -> None:
+        """One frame as the renderer holds it: the source image and the patch it blends in
+        (`patch_rgb` float 0..1, `alpha` 0..1, top-left at x0, y0; None for a frame passed
+        through). Measures the composite, without the output codec's loss, so PSNR outside the
+        lower face checks only that the patch stays inside it."""
+        if patch_rgb is None:
+            self.add(source, source, source_landmarks)
+            return
+        out = source.copy()
+        h, w = np.asarray(alpha).shape[:2]
+        H, W = source.shape[:2]
+        xa, ya, xb, yb = max(0, x0), max(0, y0), min(W, x0 + w), min(H, y0 + h)
+        if xb > xa and yb > ya:
+            peak = 65535.0 if source.dtype == np.uint16 else 255.0
+            a = np.asarray(alpha, np.float32)[ya - y0:yb - y0, xa - x0:xb - x0, None]
+            p = np.asarray(patch_rgb, np.float32)[ya - y0:yb - y0, xa - x0:xb - x0, :3] * peak
+            s = source[ya:yb, xa:xb, :3].astype(np.float32)
+            out[ya:yb, xa:xb, :3] = np.clip(np.rint(s + a * (p - s)), 0, peak).astype(source.dtype)
+        self.add(out, source, source_landmarks)
+
     def _thumb(self, img: np.ndarray) -> np.ndarray:
         g = grey(img)
         h, w = g.shape
