@@ -292,9 +292,17 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
     edl_path = edl_path or os.path.join(outdir, f"{stem}_lipflap_{language or 'und'}.edl")
 
     edls: list[str] = []
+    probed: dict = {}
+
+    def probe_once(path):
+        # The outputs are rewritten after every clip; each render is read once, not once a clip.
+        key = (path, os.path.getmtime(path))
+        if key not in probed:
+            probed[key] = probe_media(path)
+        return probed[key]
 
     def write_outputs(_cj=None):
-        tl, bad = assemble(source, jobs, probe_media, language=language, dub_label=dub_label)
+        tl, bad = assemble(source, jobs, probe_once, language=language, dub_label=dub_label)
         for cj in bad:
             progress.message(cj.error)
         atomic_write(out_tl, otio.adapters.write_to_string(tl, "otio_json"))

@@ -1,0 +1,66 @@
+"""Wall time of `lipflap conform` on the test cut with --jobs 1 and --jobs 2.
+
+    python bench/bench_conform.py [--engine fake|real] [--kind 23.976|29.97df] [--repeat N]
+
+The cut is tests/test_conform_support.py's (four clips of 64x48 generated media, 84 rendered
+frames with handles). `fake` is the test engine (tests/test_conform_fakeengine.py: decode, ProRes
+encode, report), so the figure is conform's own overhead plus process start-up; `real` runs
+`lipflap run`. Run it on an otherwise idle machine (`nice` does not make a loaded one idle); it
+prints the load average beside the times because 2 shared cores skew --jobs 2 the most.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TESTS = os.path.join(os.path.dirname(HERE), "tests")
+sys.path.insert(0, TESTS)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--engine", choices=("fake", "real"), default="fake")
+    ap.add_argument("--kind", choices=("23.976", "29.97df"), default="23.976")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per setting; the best is reported")
+    args = ap.parse_args()
+    from test_conform_fakeengine import engine_cmd
+    from test_conform_support import make_cut
+
+    env = dict(os.environ)
+    if args.engine == "fake":
+        env["LIPFLAP_RUN_CMD"] = engine_cmd()
+    else:
+        env.pop("LIPFLAP_RUN_CMD", None)
+    with tempfile.TemporaryDirectory() as tmp:
+        cut = make_cut(tmp, args.kind)
+        results = {}
+        for jobs in (1, 2):
+            times = []
+            for k in range(args.repeat):
+                out = os.path.join(tmp, f"out_j{jobs}_{k}")
+                t0 = time.perf_counter()
+                r = subprocess.run([sys.executable, "-m", "lipflap", "conform", cut.path, "-o", out,
+                                    "--dub-track", cut.dub_track, "--language", "es",
+                                    "--jobs", str(jobs), "--progress", "none"],
+                                   capture_output=True, text=True, env=env)
+                times.append(time.perf_counter() - t0)
+                if r.returncode != 0:
+                    print(r.stderr, file=sys.stderr)
+                    return 1
+            results[jobs] = times
+    load = os.getloadavg()[0]
+    print(f"conform of the test cut ({args.kind}, 4 clips, engine {args.engine}), "
+          f"{os.cpu_count()} CPUs, load {load:.1f}")
+    for jobs, times in results.items():
+        print(f"  --jobs {jobs}: best {min(times):.2f} s  (runs: {', '.join(f'{t:.2f}' for t in times)})")
+    print(f"  speed-up --jobs 2 vs 1: {min(results[1]) / min(results[2]):.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
