@@ -269,8 +269,10 @@ def test_conform_with_the_real_engine(tmp_path, monkeypatch):
     while len(v1) > 2:
         v1.pop()
     otio.adapters.write_to_file(cut.timeline, cut.path)
+    lines = tmp_path / "lines.txt"
+    lines.write_text("[A001_C003]\nHola, ¿qué tal?\n", encoding="utf-8")
     res = conform(cut.path, cut.outdir, dub_track=cut.dub_track, language="es", n_procs=1,
-                  handles=2)
+                  handles=2, transcripts=str(lines))
     assert [cj.status for cj in res.jobs] == ["done"], [cj.error for cj in res.jobs]
     from lipflap.media.probe import probe
     cj = res.jobs[0]
@@ -282,6 +284,11 @@ def test_conform_with_the_real_engine(tmp_path, monkeypatch):
     assert info.start_tc_frames + info.frame_count >= src.start_tc_frames + 20 + 24
     parsed = parse_edl_text(open(res.edl_path).read())
     assert [(p[0], p[2]) for p in parsed] == [(expected_events(cut)[0][3], "01:00:00:12")]
+    # Generated media has no face: the engine flags it, and the flag reaches the timeline and EDL.
+    out = otio.adapters.read_from_file(res.timeline_path)
+    render = out.tracks[1].find_clips()[0]
+    assert render.metadata["lipflap"]["flagged_ranges"]
+    assert len(render.markers) >= 1 and any(ln.startswith("* LOC:") for ln in parsed[0][4])
 
 
 def test_two_video_tracks_get_two_render_tracks_and_edls(tmp_path, fake_engine):
