@@ -1,0 +1,108 @@
+"""`lipflap run VIDEO --audio DUB -o OUT`: redraw the speaker's lower face to match the dub.
+
+Options as in DESIGN 3; `--job JOB.json` takes the same keys as JSON (DESIGN 4) and explicit
+command-line options override the job's.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+
+from ..cli import add_progress_option
+from ..errors import JobError
+from ..jobspec import CODECS, MODES, Job, OutputSpec, load_job, parse_job
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "run", help="render a lip-synced shot for a dub",
+        description="Rebuild the speaker's lower face in VIDEO from their own frames so the lips "
+                    "match DUB; writes the range's frames with the dub muxed in, and a report.")
+    p.add_argument("video", nargs="?", help="source clip (optional with --job)")
+    p.add_argument("--audio", help="the dub (any sound file)")
+    p.add_argument("-o", "--output", help="output file (.mov, .mp4), a %%d pattern or folder for a "
+                                          "PNG/EXR sequence, or an existing folder for a versioned "
+                                          "name <clip>_lipflap_<lang>_vNNN")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--text", help="the dub's script (script-aware alignment)")
+    g.add_argument("--transcript", help="file with the dub's script (UTF-8)")
+    p.add_argument("--language", help="eSpeak NG language code of the script (es, de, fr, ...)")
+    p.add_argument("--mode", choices=MODES, help="full frame (default) or an RGBA lower-face patch")
+    p.add_argument("--codec", choices=CODECS, help="default from the output name: .mov -> prores_hq "
+                                                   "(patch: prores_4444), .mp4 -> h264, folder -> png")
+    p.add_argument("--start", type=int, help="first frame, 0-based index within the file")
+    p.add_argument("--end", type=int, help="last frame (inclusive)")
+    p.add_argument("--in", dest="in_tc", help="first frame as the file's timecode")
+    p.add_argument("--out", dest="out_tc", help="last frame as the file's timecode (inclusive)")
+    p.add_argument("--handles", type=int, help="extra frames rendered each side (within the file)")
+    p.add_argument("--audio-offset", type=float, dest="audio_offset",
+                   help="seconds into DUB where frame --start sits (default 0)")
+    p.add_argument("--face", help="auto (default), largest, a face id, or X,Y in pixels")
+    p.add_argument("--strength", type=float, help="0..1: how far the mouth follows the dub (1 = fully)")
+    p.add_argument("--shapes", help="render this (edited) mouth-shape track JSON instead of one "
+                                    "computed from the dub")
+    p.add_argument("--report", help="write the report JSON here")
+    p.add_argument("--job", help="a job JSON (DESIGN 4); options given here override it")
+    add_progress_option(p)
+    p.set_defaults(func=run)
+
+
+def job_from_args(args: argparse.Namespace) -> Job:
+    """Merge --job (if any) with the explicit options, the options winning; validate."""
+    data: dict = {}
+    base_job = None
+    if args.job:
+        base_job = load_job(args.job)
+        data = base_job.to_dict()
+        if base_job.output is not None:
+            data["output"] = {k: v for k, v in vars(base_job.output).items() if v is not None}
+    explicit = {
+        "video": args.video, "audio": args.audio, "text": args.text, "transcript": args.transcript,
+        "language": args.language, "start_frame": args.start, "end_frame": args.end,
+        "in_tc": args.in_tc, "out_tc": args.out_tc, "handles": args.handles,
+        "audio_offset_s": args.audio_offset, "face": args.face, "strength": args.strength,
+        "shapes": args.shapes, "report": args.report,
+    }
+    for k, v in explicit.items():
+        if v is not None:
+            data[k] = v
+    # A range given on the command line replaces the job's range of the other kind.
+    if args.start is not None or args.end is not None:
+        data.pop("in_tc", None), data.pop("out_tc", None)
+    if args.in_tc is not None or args.out_tc is not None:
+        data.pop("start_frame", None), data.pop("end_frame", None)
+    if args.text is not None:
+        data.pop("transcript", None)
+    if args.transcript is not None:
+        data.pop("text", None)
+    out = dict(data.get("output") or {})
+    if args.output is not None:
+        out["path"] = args.output
+    if args.mode is not None:
+        out["mode"] = args.mode
+    if args.codec is not None:
+        out["codec"] = args.codec
+    if out:
+        data["output"] = out
+    if not data.get("video"):
+        raise JobError("no source video given; name it (lipflap run VIDEO ...) or use --job.")
+    if not out.get("path"):
+        raise JobError("no output given; use -o OUT (a .mov/.mp4 file, a folder or a %d pattern).")
+    return parse_job(data, where=args.job or "command line")
+
+
+def run(args: argparse.Namespace, progress) -> int:
+    from ..jobs import run_job
+    job = job_from_args(args)
+    report = run_job(job, progress)
+    for w in report.get("warnings", []):
+        progress.message(f"warning: {w}")
+    progress.result({"output": report["output"], "report": report.get("report"),
+                     "frames_rendered": report["frames_rendered"],
+                     "frames_passed_through": report["frames_passed_through"],
+                     "warnings": report.get("warnings", [])})
+    if progress.mode != "json":
+        print(f"lipflap: wrote {report['output']} ({report['frames_rendered']} frames rendered, "
+              f"{report['frames_passed_through']} passed through)"
+              + (f"; report {report['report']}" if report.get("report") else ""))
+    return 0

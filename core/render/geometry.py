@@ -1,0 +1,122 @@
+"""Face geometry for the renderer: landmark index sets, head-pose alignment and piecewise-affine maps.
+
+Everything here works on MediaPipe Face Mesh's 478 points in pixel coordinates. Head pose is a
+similarity transform fitted on rigid points (eye corners, nose bridge, temples, forehead), so mouth
+shapes from frames with different head positions can be compared and moved between frames.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+# Points that do not move when the mouth or jaw moves.
+RIGID = (33, 133, 362, 263, 168, 6, 197, 195, 5, 4, 127, 356, 10, 151)
+EYE_OUTER = (33, 263)
+MOUTH_CORNERS = (61, 291)
+# Inner-lip pairs the yardstick measures aperture on (same definition as lipeval / face.landmarks).
+APERTURE_PAIRS = ((82, 87), (13, 14), (312, 317))
+# Inner lip, upper point -> lower point, corner to corner (corners 78, 308 excluded).
+INNER_PAIRS = ((191, 95), (80, 88), (81, 178), (82, 87), (13, 14), (312, 317), (311, 402),
+               (310, 318), (415, 324))
+# Outer lip point that rides on each inner point above (upper lip) and below (lower lip).
+OUTER_UPPER = (185, 40, 39, 37, 0, 267, 269, 270, 409)
+OUTER_LOWER = (146, 91, 181, 84, 17, 314, 405, 321, 375)
+LIPS_OUTER = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185)
+LIPS_INNER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191)
+# The two rings of lip points between the outer and inner contours: left out of the warp mesh, so
+# each lip is one band of triangles that cannot fold when the gap is set.
+LIPS_MID = (76, 77, 90, 180, 85, 16, 315, 404, 320, 307, 306, 408, 304, 303, 302, 11, 72, 73, 74,
+            184, 62, 96, 89, 179, 86, 15, 316, 403, 319, 325, 292, 407, 272, 271, 268, 12, 38, 41,
+            42, 183)
+# Face oval from one cheek to the other through the chin.
+JAW = (93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397, 288, 361, 323)
+CHIN = 152
+NOSE_BASE = 2
+
+
+def fit_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """2x3 similarity (rotation, uniform scale, translation) mapping src points onto dst (Umeyama)."""
+    src = np.asarray(src, np.float64)
+    dst = np.asarray(dst, np.float64)
+    ms, md = src.mean(0), dst.mean(0)
+    s, d = src - ms, dst - md
+    cov = d.T @ s / len(src)
+    u, sig, vt = np.linalg.svd(cov)
+    sign = np.sign(np.linalg.det(u) * np.linalg.det(vt)) or 1.0
+    e = np.diag([1.0, sign])
+    r = u @ e @ vt
+    var = (s ** 2).sum() / len(src)
+    scale = (sig * np.diag(e)).sum() / max(var, 1e-12)
+    m = np.zeros((2, 3))
+    m[:, :2] = scale * r
+    m[:, 2] = md - scale * r @ ms
+    return m
+
+
+def apply(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    pts = np.asarray(pts, np.float64)
+    return pts @ m[:, :2].T + m[:, 2]
+
+
+def invert(m: np.ndarray) -> np.ndarray:
+    a = np.linalg.inv(m[:, :2])
+    out = np.zeros((2, 3))
+    out[:, :2] = a
+    out[:, 2] = -a @ m[:, 2]
+    return out
+
+
+def interocular(lm: np.ndarray) -> float:
+    return float(np.linalg.norm(lm[EYE_OUTER[0]] - lm[EYE_OUTER[1]]))
+
+
+def aperture(lm: np.ndarray) -> float:
+    """Inner-lip gap over the outer-eye-corner distance (the yardstick's definition)."""
+    gap = np.mean([np.linalg.norm(lm[a] - lm[b]) for a, b in APERTURE_PAIRS])
+    return float(gap / max(interocular(lm), 1e-6))
+
+
+def mouth_width(lm: np.ndarray) -> float:
+    return float(np.linalg.norm(lm[MOUTH_CORNERS[0]] - lm[MOUTH_CORNERS[1]]) / max(interocular(lm), 1e-6))
+
+
+def triangle_maps(dst_pts: np.ndarray, src_pts: np.ndarray, tris: np.ndarray, x0: int, y0: int,
+                  w: int, h: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Dense piecewise-affine backward map over the box (x0, y0, w, h) of the destination.
+
+    For each destination pixel inside a triangle of `dst_pts`, the position in source coordinates
+    given by that triangle's affine map onto `src_pts`. Returns map_x, map_y (float32, source pixel
+    coordinates) and a bool mask of covered pixels. One map means one resampling pass later.
+    """
+    idx = np.full((h, w), -1, np.int32)
+    d = dst_pts - np.array([x0, y0])
+    # Rasterise triangle ids; draw larger triangles first so thin ones (closing lips) stay visible.
+    areas = np.abs(np.cross(d[tris[:, 1]] - d[tris[:, 0]], d[tris[:, 2]] - d[tris[:, 0]]))
+    order = np.argsort(-areas)
+    shift = 4
+    for k in order:
+        if areas[k] < 1e-3:
+            continue
+        poly = np.round(d[tris[k]] * (1 << shift)).astype(np.int32)
+        cv2.fillConvexPoly(idx, poly, int(k), lineType=cv2.LINE_8, shift=shift)
+    # Affine per triangle: [sx, sy] = A @ [dx, dy, 1]
+    n = len(tris)
+    ok = areas >= 1e-3
+    a = np.concatenate([d[tris], np.ones((n, 3, 1))], axis=2)        # (n, 3, 3)
+    a[~ok] = np.eye(3)                                                # never used, keeps solve sane
+    mats = np.linalg.solve(a, src_pts[tris]).transpose(0, 2, 1)       # (n, 2, 3)
+    # Pixels on shared edges can fall between rasterised triangles: give them a neighbour's map
+    # (a hole would otherwise sample an unrelated triangle and show as speckle).
+    for _ in range(2):
+        holes = idx < 0
+        if not holes.any():
+            break
+        grown = cv2.dilate(idx.astype(np.float32), np.ones((3, 3), np.uint8)).astype(np.int32)
+        idx = np.where(holes, grown, idx)
+    covered = idx >= 0
+    safe = np.where(covered, idx, 0)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    m = mats[safe].astype(np.float32)
+    map_x = m[..., 0, 0] * xx + m[..., 0, 1] * yy + m[..., 0, 2]
+    map_y = m[..., 1, 0] * xx + m[..., 1, 1] * yy + m[..., 1, 2]
+    return map_x, map_y, covered

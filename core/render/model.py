@@ -1,0 +1,230 @@
+"""A per-shot model of this actor's mouth, learned from the shot's own frames.
+
+Landmarks are brought into a head-pose-free space by a similarity fit on rigid points (generalised
+Procrustes over the shot). In that space the model keeps: the lower-face points that move with the
+mouth and jaw ("region"), their main modes (PCA), the actor's range (closed to widest aperture,
+relaxed width, jaw travel), and a ridge regression from mouth parameters (aperture, width, jaw) to
+the region's shape. A mouth-shape track (DESIGN 3: aperture 0 closed, 1 this speaker's widest) is
+turned into target landmarks in each output frame's own pose as a change from that frame's own
+mouth, so everything the track does not ask to move stays where the actor had it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from . import geometry as g
+
+# Width in the track is 0 pursed .. 1 spread with ~0.45 relaxed; one unit of it is this fraction of
+# the actor's relaxed mouth width (a spread smile is ~20% wider than relaxed, a pucker ~15% narrower).
+WIDTH_SPAN = 0.35
+WIDTH_RELAXED = 0.45
+# Rounding (protrusion) reads in a frontal view mostly as a narrower mouth; the track's width
+# already narrows for rounded visemes, so this is a small extra.
+ROUNDING_NARROWING = 0.05
+
+
+@dataclass
+class MouthModel:
+    ref_rigid: np.ndarray          # (R, 2) rigid points in the normalised space (IOD ~ 1)
+    region: np.ndarray             # landmark indices of the lower-face points the warp moves
+    lips: np.ndarray               # positions within `region` of the lip points (for matching)
+    lip_weights: np.ndarray        # per lip point weight (inner lips count double)
+    mean_shape: np.ndarray         # (P, 2) mean normalised region shape
+    modes: np.ndarray              # (k, 2P) PCA modes of the region shape
+    mode_sd: np.ndarray            # (k,) their standard deviations
+    feat_mean: np.ndarray          # (3,) mean (aperture, width, jaw) of the shot
+    coef: np.ndarray               # (3, 2P) ridge regression: shape change per parameter unit
+    ap_max: float                  # raw aperture (gap / IOD) this actor reaches (track aperture 1)
+    width_rest: float              # relaxed raw width (corner distance / IOD)
+    jaw_lo: float                  # normalised chin height at rest
+    jaw_hi: float                  # ... at the widest
+    gap_profile: np.ndarray        # (9,) gap of each inner pair relative to the aperture pairs' mean
+    ring: np.ndarray               # (Q, 2) fixed warp boundary in the normalised space
+    tris: np.ndarray               # (T, 3) triangles over region points then ring points
+    frames_used: int
+
+    # -- pose -------------------------------------------------------------------------------
+    def pose(self, lm: np.ndarray) -> np.ndarray:
+        """2x3 similarity from this frame's pixels into the normalised space."""
+        return g.fit_similarity(lm[list(g.RIGID)], self.ref_rigid)
+
+    def features(self, lm: np.ndarray, pose: np.ndarray | None = None) -> np.ndarray:
+        """(aperture, width, jaw) of a frame on the track's 0..1 scales (may leave 0..1)."""
+        pose = self.pose(lm) if pose is None else pose
+        a = g.aperture(lm) / self.ap_max
+        w = WIDTH_RELAXED + (g.mouth_width(lm) / self.width_rest - 1.0) / WIDTH_SPAN
+        chin = g.apply(pose, lm[[g.CHIN]])[0, 1]
+        j = (chin - self.jaw_lo) / max(self.jaw_hi - self.jaw_lo, 1e-6)
+        return np.array([a, w, j])
+
+    def predict(self, feat: np.ndarray) -> np.ndarray:
+        """Normalised region shape for (aperture, width, jaw)."""
+        return self.mean_shape + ((np.asarray(feat) - self.feat_mean) @ self.coef).reshape(-1, 2)
+
+    # -- targets ----------------------------------------------------------------------------
+    def track_features(self, aperture: float, width: float, rounding: float, jaw: float) -> np.ndarray:
+        return np.array([aperture, width - ROUNDING_NARROWING * rounding / WIDTH_SPAN, jaw])
+
+    def target_points(self, lm: np.ndarray, pose: np.ndarray, own: np.ndarray,
+                      want: np.ndarray) -> np.ndarray:
+        """Region points in this frame's pixels for the mouth parameters `want`.
+
+        `own` are the frame's own parameters: the target is the frame's own landmarks moved by the
+        model's change from `own` to `want`, then the inner lips are set to exactly the wanted gap
+        (so aperture 0 means lips touching, whatever the regression says).
+        """
+        inv = g.invert(pose)
+        delta = (self.predict(want) - self.predict(own)) @ inv[:, :2].T
+        pts = lm[self.region].astype(np.float64) + delta
+        pos = {int(k): i for i, k in enumerate(self.region)}
+        left, right = pts[pos[g.MOUTH_CORNERS[0]]], pts[pos[g.MOUTH_CORNERS[1]]]
+        t = right - left
+        t /= max(np.linalg.norm(t), 1e-6)
+        n = np.array([-t[1], t[0]])          # points from the upper lip to the lower lip
+        if n[1] < 0:
+            n = -n
+        iod = g.interocular(lm)
+        gap_total = max(float(want[0]), 0.0) * self.ap_max * iod
+        for k, (up, lo) in enumerate(g.INNER_PAIRS):
+            u, l = pts[pos[up]], pts[pos[lo]]
+            cur = float((l - u) @ n)
+            change = gap_total * self.gap_profile[k] - cur
+            pts[pos[up]] = u - n * change / 2
+            pts[pos[lo]] = l + n * change / 2
+            # The lip's outer edge rides with its inner edge (lips keep their thickness).
+            pts[pos[g.OUTER_UPPER[k]]] -= n * change / 2 * 0.85
+            pts[pos[g.OUTER_LOWER[k]]] += n * change / 2 * 0.85
+        return pts
+
+    def ring_points(self, pose: np.ndarray) -> np.ndarray:
+        return g.apply(g.invert(pose), self.ring)
+
+    def lip_shape(self, region_pts: np.ndarray, pose: np.ndarray) -> np.ndarray:
+        """Normalised lip points (for matching exemplars to targets)."""
+        return g.apply(pose, region_pts[self.lips])
+
+
+def _procrustes_reference(lms: list[np.ndarray]) -> np.ndarray:
+    rig = [lm[list(g.RIGID)].astype(np.float64) for lm in lms]
+    ref = rig[0] - rig[0].mean(0)
+    iod = np.linalg.norm(lms[0][g.EYE_OUTER[0]] - lms[0][g.EYE_OUTER[1]])
+    ref /= max(iod, 1e-6)
+    for _ in range(3):
+        aligned = np.mean([g.apply(g.fit_similarity(r, ref), r) for r in rig], axis=0)
+        aligned -= aligned.mean(0)
+        # keep IOD = 1 in the normalised space
+        e0, e1 = g.RIGID.index(g.EYE_OUTER[0]), g.RIGID.index(g.EYE_OUTER[1])
+        ref = aligned / max(np.linalg.norm(aligned[e0] - aligned[e1]), 1e-6)
+    return ref
+
+
+def _region_indices(mean_all: np.ndarray) -> np.ndarray:
+    """Lower-face points below the nose and inside the face oval."""
+    poly = mean_all[list(g.JAW)].astype(np.float32)
+    top = mean_all[g.NOSE_BASE, 1] - 0.02
+    keep = []
+    for i in range(468):
+        x, y = mean_all[i]
+        if y < top or i in g.LIPS_MID:
+            continue
+        if i in g.JAW or cv2.pointPolygonTest(poly, (float(x), float(y)), False) >= 0:
+            keep.append(i)
+    must = set(g.LIPS_OUTER) | set(g.LIPS_INNER) | set(g.JAW)
+    return np.array(sorted(set(keep) | must), np.int32)
+
+
+def fit_model(lms: list[np.ndarray]) -> MouthModel:
+    """Learn the mouth model from a shot's usable frames (landmarks in pixels)."""
+    if len(lms) < 3:
+        raise ValueError("need at least 3 frames with a face to learn the mouth")
+    ref = _procrustes_reference(lms)
+    poses = [g.fit_similarity(lm[list(g.RIGID)], ref) for lm in lms]
+    norm_all = np.array([g.apply(p, lm) for p, lm in zip(poses, lms)])      # (N, 478, 2)
+    mean_all = norm_all.mean(0)
+    region = _region_indices(mean_all)
+    shapes = norm_all[:, region, :].reshape(len(lms), -1)
+    mean_shape = shapes.mean(0)
+
+    ap = np.array([g.aperture(lm) for lm in lms])
+    wd = np.array([g.mouth_width(lm) for lm in lms])
+    chin = norm_all[:, g.CHIN, 1]
+    ap_max = max(float(np.percentile(ap, 98)), 0.04)
+    closed = ap < np.percentile(ap, 30) + 1e-6
+    width_rest = float(np.median(wd[closed])) if closed.any() else float(np.median(wd))
+    jaw_lo, jaw_hi = float(np.percentile(chin, 5)), float(np.percentile(chin, 98))
+    if jaw_hi - jaw_lo < 0.02:
+        jaw_hi = jaw_lo + 0.02
+
+    feats = np.stack([ap / ap_max, WIDTH_RELAXED + (wd / width_rest - 1) / WIDTH_SPAN,
+                      (chin - jaw_lo) / (jaw_hi - jaw_lo)], 1)
+    feat_mean = feats.mean(0)
+    x = feats - feat_mean
+    y = shapes - mean_shape
+    # Ridge: a shot with little variety in one parameter must not produce wild coefficients.
+    lam = 0.05 * len(lms)
+    coef = np.linalg.solve(x.T @ x + lam * np.eye(3), x.T @ y)
+    # Where the shot never opened much, a regression has nothing to learn opening from: the
+    # inner-gap constraint in target_points still opens the lips, and the jaw follows the
+    # lower lip by at least this share of the opening.
+    pos = {int(k): i for i, k in enumerate(region)}
+    lower = pos[14]
+    if coef[0, 2 * lower + 1] < 0.3 * ap_max:
+        jaw_like = np.zeros(len(region))
+        for i, k in enumerate(region):
+            # points below the mouth drop with the jaw, more the closer they are to the chin line
+            yy = mean_all[k, 1]
+            if yy > mean_all[14, 1]:
+                jaw_like[i] = 1.0
+            elif yy > mean_all[61, 1]:
+                jaw_like[i] = 0.5 * (yy - mean_all[61, 1]) / max(mean_all[14, 1] - mean_all[61, 1], 1e-6)
+        coef[0, 1::2] = np.maximum(coef[0, 1::2], 0.6 * ap_max * jaw_like)
+
+    _, sv, vt = np.linalg.svd(y, full_matrices=False)
+    var = sv ** 2
+    k = int(np.searchsorted(np.cumsum(var) / max(var.sum(), 1e-12), 0.98) + 1)
+    k = max(1, min(k, len(sv)))
+    modes, mode_sd = vt[:k], sv[:k] / np.sqrt(max(len(lms) - 1, 1))
+
+    gaps = np.array([[np.linalg.norm(lm[a] - lm[b]) for a, b in g.INNER_PAIRS] for lm in lms])
+    main = np.array([[np.linalg.norm(lm[a] - lm[b]) for a, b in g.APERTURE_PAIRS] for lm in lms]).mean(1)
+    openish = main > np.percentile(main, 75)
+    if openish.sum() >= 2 and main[openish].mean() > 1e-3:
+        profile = (gaps[openish] / main[openish, None]).mean(0)
+    else:
+        profile = np.array([0.35, 0.7, 0.9, 1.0, 1.05, 1.0, 0.9, 0.7, 0.35])
+    profile = np.clip(profile, 0.05, 1.6)
+
+    lips_idx = list(g.LIPS_OUTER) + list(g.LIPS_INNER)
+    lips = np.array([pos[i] for i in lips_idx], np.int32)
+    lip_weights = np.array([1.0] * len(g.LIPS_OUTER) + [2.0] * len(g.LIPS_INNER))
+
+    # Warp boundary: an ellipse around the region, far enough out that the chin can drop and the
+    # mouth can widen without the boundary moving; in the normalised space, so each frame's pose
+    # places it.
+    reg = mean_all[region]
+    c = reg.mean(0)
+    half = (reg.max(0) - reg.min(0)) / 2
+    ang = np.linspace(0, 2 * np.pi, 24, endpoint=False)
+    ring = c + np.stack([np.cos(ang) * (half[0] * 1.25 + 0.12), np.sin(ang) * (half[1] * 1.25 + 0.15)], 1)
+
+    # Triangulate on an opened mouth so the inner-mouth triangles span upper to lower lip.
+    opened = mean_shape.reshape(-1, 2) + ((np.array([1.0, 0.5, 1.0]) - feat_mean) @ coef).reshape(-1, 2)
+    for kk, (up, lo) in enumerate(g.INNER_PAIRS):
+        gap = 0.25 * profile[kk]
+        opened[pos[up], 1] -= gap / 2
+        opened[pos[lo], 1] += gap / 2
+    pts = np.vstack([opened, ring])
+    tris = _delaunay(pts)
+    return MouthModel(ref_rigid=ref, region=region, lips=lips, lip_weights=lip_weights,
+                      mean_shape=mean_shape.reshape(-1, 2), modes=modes, mode_sd=mode_sd,
+                      feat_mean=feat_mean, coef=coef, ap_max=ap_max, width_rest=width_rest,
+                      jaw_lo=jaw_lo, jaw_hi=jaw_hi, gap_profile=profile, ring=ring, tris=tris,
+                      frames_used=len(lms))
+
+
+def _delaunay(pts: np.ndarray) -> np.ndarray:
+    from scipy.spatial import Delaunay
+    return np.asarray(Delaunay(pts).simplices, np.int32)
