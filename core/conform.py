@@ -268,6 +268,10 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
             if cj.status == "pending" and cj.render and os.path.exists(cj.render):
                 cj.status = "done"  # rendered by an earlier run: never render over it
         joblist_path = timeline_path
+        # Resuming conform's own job list: its outputs keep their names.
+        suffix = f"_lipflap_{language or 'und'}"
+        if stem.endswith(suffix):
+            stem = stem[:-len(suffix)]
     else:
         source = read_timeline(timeline_path, rate)
         opts = PlanOptions(outdir=outdir, language=language, dub_audio=dub_audio, dub_track=dub_track,
@@ -310,8 +314,14 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
         joblist.save(joblist_path, source, jobs, language=language, dub_label=dub_label)
 
     write_outputs()
-    run_jobs(jobs, os.path.join(outdir, "jobs"), os.path.join(outdir, "logs"), n_procs, progress,
-             on_done=write_outputs, cmd=cmd)
+    try:
+        run_jobs(jobs, os.path.join(outdir, "jobs"), os.path.join(outdir, "logs"), n_procs, progress,
+                 on_done=write_outputs, cmd=cmd)
+    except KeyboardInterrupt:
+        done = sum(cj.status == "done" for cj in jobs)
+        progress.message(f"interrupted: the {done} finished render(s) are kept in {out_tl} and "
+                         f"{edl_path}; resume with `lipflap conform {joblist_path} -o {outdir}`.")
+        raise
     write_outputs()
     return ConformResult(out_tl, edl_path, joblist_path, jobs, notes, list(edls))
 

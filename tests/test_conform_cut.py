@@ -315,3 +315,43 @@ def test_two_video_tracks_get_two_render_tracks_and_edls(tmp_path, fake_engine):
     assert len(parse_edl_text(open(res.edl_paths[0]).read())) == 4
     ev = parse_edl_text(open(res.edl_paths[1]).read())
     assert [(e[0], e[2], e[3]) for e in ev] == [("02:00:06:23", "01:00:01:16", "01:00:02:02")]
+
+
+def test_interrupt_keeps_finished_renders_and_resumes(tmp_path, fake_engine, monkeypatch):
+    import signal
+    import time
+    cut = make_cut(tmp_path, "23.976", transition=False)
+    # B001 and the second A001 hang in the engine; the other two finish.
+    monkeypatch.setenv("LIPFLAP_RUN_CMD", (
+        "bash -c 'case \"$2\" in *B001*|*01000308*) exec sleep 60;; esac; "
+        f"exec {engine_cmd()} \"$@\"' _"))
+    p = subprocess.Popen([sys.executable, "-m", "lipflap", "conform", cut.path, "-o", cut.outdir,
+                          "--dub-track", cut.dub_track, "--language", "es", "--jobs", "4",
+                          "--progress", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    done = [os.path.join(cut.outdir, n) for n in ("A001_C003_01000012_lipflap_es_v001.mov",
+                                                   "A002_C001_lipflap_es_v001.mov")]
+    edl = os.path.join(cut.outdir, "cut_lipflap_es.edl")
+
+    def events_written():
+        try:
+            return len(parse_edl_text(open(edl).read()))
+        except OSError:
+            return 0
+    deadline = time.monotonic() + 120
+    # Conform rewrites the EDL after each finished clip: wait until it holds the two.
+    while events_written() < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 130
+    assert "interrupted: the 2 finished render(s) are kept" in out and "resume with" in out
+    assert events_written() == 2 and all(os.path.exists(d) for d in done)
+    # Resuming the job list renders the rest under the names it planned, and nothing twice.
+    monkeypatch.setenv("LIPFLAP_RUN_CMD", engine_cmd())
+    mtimes = [os.path.getmtime(d) for d in done]
+    res = conform(os.path.join(cut.outdir, "cut_lipflap_es.lipflap"), cut.outdir)
+    assert [cj.status for cj in res.jobs] == ["done"] * 4
+    assert [os.path.getmtime(d) for d in done] == mtimes
+    assert res.edl_path == os.path.join(cut.outdir, "cut_lipflap_es.edl")
+    assert len(parse_edl_text(open(res.edl_path).read())) == 4
