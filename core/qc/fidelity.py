@@ -7,12 +7,13 @@ stays flat in clip length.
 
 Figures (DESIGN section 6, defined here):
 - PSNR outside the dilated lower face (regions.outside_lower_face), per frame; 99 dB when equal.
-- Mouth-box sharpness ratio: variance of the Laplacian of the grey mouth box, output over source,
-  per frame; the figure is the median over frames (1.0 when equal; blur lowers it, sharpening
+- Mouth-box sharpness ratio: variance of the Laplacian of the grey mouth box (following the lips
+  frame by frame), output over source, per frame; the figure is the median over frames (1.0 when equal; blur lowers it, sharpening
   raises it).
 - Mouth-box temporal roughness ratio: mean |second frame difference| over mean |first frame
-  difference| of the mouth box crops, output over source (1.0 when equal; a mouth swapped for
-  another frame's every few frames, or held frames, raise it).
+  difference| of the crops of one fixed mouth box (the clip's union, regions.clip_mouth_box),
+  output over source (1.0 when equal). Measured here on talk_b/talk_c: frames held in pairs
+  1.47/1.58, the mouth from 5 frames earlier every third frame 1.32/1.42.
 - Lower-face colour shift: the difference of the mean colour of the lower face's skin (jaw hull
   minus the lips), output minus source, largest channel, in 8-bit levels; median over frames. A
   render reshapes that skin but must not relight or recolour it (0 when equal).
@@ -107,9 +108,15 @@ class _Roughness:
 
 
 class FidelityMeter:
-    """Feed with add(output, source, source_landmarks) per frame, in order; read result()."""
+    """Feed with add(output, source, source_landmarks) per frame, in order; read result().
 
-    def __init__(self) -> None:
+    mouth_box: the fixed (x0, y0, x1, y1) box for roughness; give regions.clip_mouth_box(...) of
+    the source's landmarks when they are known up front (they are, after analysis). Without it,
+    the box is the first face frame's mouth box grown by half, and stays there.
+    """
+
+    def __init__(self, mouth_box: tuple[int, int, int, int] | None = None) -> None:
+        self.rough_box = mouth_box
         self.psnr: list[float] = []
         self.sharp: list[float | None] = []
         self.box_size: tuple[int, int] | None = None
@@ -158,19 +165,26 @@ class FidelityMeter:
             if self.box_size is None:
                 self.box_size = regions.mouth_box_size(source_landmarks)
             box = regions.mouth_box(source_landmarks, self.box_size, shape)
+            if self.rough_box is None and box is not None:
+                w, h = box[2] - box[0], box[3] - box[1]
+                self.rough_box = regions._clip_box(box[0] - w / 4, box[1] - h / 4, box[2] + w / 4,
+                                                   box[3] + h / 4, shape)
         if box is None:
             self.sharp.append(None)
+        else:
+            x0, y0, x1, y1 = box
+            go = grey(output[y0:y1, x0:x1])
+            gs = grey(source[y0:y1, x0:x1])
+            ls = laplacian_variance(gs)
+            # A flat source box (no texture) has no sharpness to keep: skip, don't divide by ~0.
+            self.sharp.append(laplacian_variance(go) / ls if ls > 1e-8 else None)
+        if self.rough_box is None:
             self.rough_out.add(None)
             self.rough_src.add(None)
-            return
-        x0, y0, x1, y1 = box
-        go = grey(output[y0:y1, x0:x1])
-        gs = grey(source[y0:y1, x0:x1])
-        ls = laplacian_variance(gs)
-        # A flat source box (no texture at all) has no sharpness to keep: skip, don't divide by ~0.
-        self.sharp.append(laplacian_variance(go) / ls if ls > 1e-8 else None)
-        self.rough_out.add(go)
-        self.rough_src.add(gs)
+        else:
+            x0, y0, x1, y1 = self.rough_box
+            self.rough_out.add(grey(output[y0:y1, x0:x1]))
+            self.rough_src.add(grey(source[y0:y1, x0:x1]))
 
     def add_composite(self, source: np.ndarray, patch_rgb: np.ndarray | None, alpha, x0: int,
                       y0: int, source_landmarks=None) -> None:

@@ -223,7 +223,7 @@ def measure_fidelity_files(output: str, source: str, source_landmarks: Sequence,
     if (oi.width, oi.height) != (si.width, si.height):
         raise LipflapError(f"{output} is {oi.width}x{oi.height} but the source {source} is "
                            f"{si.width}x{si.height}; give the source the output was rendered from.")
-    meter = FidelityMeter()
+    meter = FidelityMeter(regions.clip_mouth_box(source_landmarks, (si.height, si.width)))
     n = max(oi.frame_count, si.frame_count)
     if progress is not None:
         progress.start("qc fidelity", n)

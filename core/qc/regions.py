@@ -109,6 +109,21 @@ def mouth_box(landmarks, size: tuple[int, int], shape: tuple[int, int]) -> tuple
     return x0, y0, x0 + w, y0 + h
 
 
+def clip_mouth_box(landmarks_seq, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """One box holding the lips in every frame (the union of the per-frame mouth boxes): the
+    roughness crops, fixed for the clip so a held or swapped mouth shows as it does to the eye
+    (a box that followed the landmarks would add their jitter to both streams and hide it)."""
+    boxes = []
+    for p in landmarks_seq:
+        if valid(p):
+            boxes.append(mouth_box(p, mouth_box_size(p), shape))
+    boxes = [b for b in boxes if b is not None]
+    if not boxes:
+        return None
+    b = np.array(boxes)
+    return int(b[:, 0].min()), int(b[:, 1].min()), int(b[:, 2].max()), int(b[:, 3].max())
+
+
 def _clip_box(x0, y0, x1, y1, shape) -> tuple[int, int, int, int]:
     H, W = shape[:2]
     x0, y0 = max(0, int(np.floor(x0))), max(0, int(np.floor(y0)))
