@@ -140,8 +140,8 @@ def build_analysis(tp: TrackingPass, *, path: str, fps: Fraction, width: int, he
         env = None if env_all is None else env_all[s - tp.indexes[0]:e - tp.indexes[0] + 1]
         sid, reason, scores = choose(cands, face, env, rate, audio_note)
         shots_out.append({"start": s, "end": e, "speaker_id": sid, "reason": reason,
-                          "speech_r": {str(k): (None if not np.isfinite(v) else round(v, 3))
-                                       for k, v in scores.items()}})
+                          "speech_score": {str(k): (None if not np.isfinite(v) else round(v, 5))
+                                           for k, v in scores.items()}})
         for c in cands:
             present = np.isfinite(c.apertures)
             faces_out[c.id] = {
@@ -150,8 +150,8 @@ def build_analysis(tp: TrackingPass, *, path: str, fps: Fraction, width: int, he
                 "last": int(s + len(present) - 1 - np.argmax(present[::-1])),
                 "mean_height": round(float(np.mean([tp.obs[c.id][i].bbox[3] - tp.obs[c.id][i].bbox[1]
                                                     for i in tp.obs[c.id]])), 1),
-                "speech_r": None if c.id not in scores or not np.isfinite(scores[c.id])
-                else round(scores[c.id], 3)}
+                "speech_score": None if c.id not in scores or not np.isfinite(scores[c.id])
+                else round(scores[c.id], 5)}
         if sid is None:
             continue
         _fill_speaker(frames, tp.obs[sid], sid, s, e, rate, smooth_params)
