@@ -93,13 +93,15 @@ def make_clip(path, *, fps="25", frames: int = 48, width: int = 160, height: int
               codec: str = "h264", timecode: str | None = "01:00:00:00", audio: str | None = None,
               clicks=(), audio_rate: int = 48000, audio_start_s: float = 0.0,
               faststart: bool = False, colour: bool = True, vfr_gaps=(),
-              pattern: str = "moving") -> str:
+              pattern: str = "moving", sar: Fraction | None = None,
+              field_order: int | None = None) -> str:
     """Write a clip; returns its path.
 
     audio: None, "clicks" (a 1 ms full-scale burst at the start of each frame in `clicks`, silence
     elsewhere) or "tone" (440 Hz). The audio track starts `audio_start_s` after the video.
     vfr_gaps: frame indexes after which one frame duration is skipped (variable frame rate).
     pattern: "moving" (see frame_image) or "gradient" (gradient_image below the bar code).
+    sar, field_order: pixel aspect and FFmpeg field order (2 = top first) to tag the stream with.
     Extension .mp4 stores AAC audio, .mov PCM, .mkv PCM.
     """
     path = os.fspath(path)
@@ -117,6 +119,10 @@ def make_clip(path, *, fps="25", frames: int = 48, width: int = 160, height: int
         cc.color_primaries, cc.color_trc, cc.colorspace, cc.color_range = 1, 1, 1, 1
     if timecode:
         vs.metadata["timecode"] = timecode
+    if sar:
+        vs.codec_context.sample_aspect_ratio = Fraction(sar)
+    if field_order:
+        vs.codec_context.field_order = field_order
     as_ = None
     if audio:
         acodec = "aac" if ext == ".mp4" else "pcm_s16le"

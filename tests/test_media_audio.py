@@ -77,3 +77,15 @@ def test_audio_only_and_errors(tmp_path):
         load_audio(wav, stream=3)
     with pytest.raises(MediaError, match="not found"):
         load_audio(tmp_path / "none.wav")
+
+
+@pytest.mark.parametrize("ext", [".mov", ".mp4"])
+def test_offset_past_a_second_uses_seek_and_stays_exact(tmp_path, ext):
+    clicks = (10, 70, 110, 140)
+    path = make_clip(tmp_path / f"long{ext}", fps=25, frames=150, width=160, height=90,
+                     audio="clicks", clicks=clicks)
+    for off in (2.5, 4.25):
+        y = load_audio(path, rate=16000, offset_s=off, duration_s=1.5)
+        got = onsets(y, 16000)
+        want = [(k / 25 - off) * 16000 for k in clicks if 0 <= k / 25 - off < 1.5]
+        assert len(got) == len(want) and all(abs(g - w) <= 16 for g, w in zip(got, want))

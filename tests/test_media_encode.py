@@ -240,3 +240,31 @@ def test_write_checks_images(tmp_path):
     assert i.frame_count == 3 and i.start_timecode == "10:00:00:00"
     means = [f.image.mean() / 65535 for f in read_frames(tmp_path / "b.mov", deep=True)]
     assert means[0] < 0.01 and abs(means[1] - 0.5) < 0.01 and means[2] > 0.99
+
+
+def test_pixel_aspect_and_field_order_copied(tmp_path):
+    from fractions import Fraction
+    src = make_clip(tmp_path / "ana.mov", fps=25, frames=6, width=320, height=180,
+                    codec="prores", sar=Fraction(4, 3), field_order=2)
+    s = probe(src)
+    assert s.pixel_aspect == Fraction(4, 3) and s.field_order == "tt"
+    for codec, name in (("prores_hq", "a.mov"), ("h264", "a.mp4"), ("dnxhr_hq", "d.mov")):
+        i = probe(plain_transcode(src, tmp_path / name, codec))
+        assert i.pixel_aspect == Fraction(4, 3), codec
+        if codec != "dnxhr_hq":          # FFmpeg's DNxHR is progressive only
+            assert i.field_order == "tt", codec
+
+
+def test_rgb_sequence_source_to_prores(tmp_path):
+    # A 16-bit PNG frame (RGB source) into ProRes: converted with the output's matrix, so the
+    # colours come back.
+    img = (gradient_image(320, 180).astype(np.float64) * 0.8 + 5000).astype(np.uint16)
+    with VideoWriter(tmp_path / "png", codec="png", fps=25, width=320, height=180) as w:
+        w.write(img)
+    png = tmp_path / "png" / "png.000000.png"
+    info = probe(png)
+    with VideoWriter(tmp_path / "o.mov", codec="prores_4444", fps=25, width=320, height=180,
+                     like=info) as w:
+        w.write_frame(read_frame(png, 0, info=info))
+    back = read_frame(tmp_path / "o.mov", 0).image.astype(np.float64)
+    assert np.abs(back - img).max() < 3 * 64        # 10-bit ProRes 4444: within 3 codes

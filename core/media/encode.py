@@ -109,10 +109,15 @@ class VideoWriter:
                 raise MediaError(f"refusing to write {self.path}: it is an input of this job; "
                                  f"choose another output name.")
         # YUV<->RGB for write() and patches: the source's matrix/range, or the defaults.
-        self.matrix = colour.effective_matrix(like.colorspace if like else None, self.height)
+        # An RGB source (PNG/EXR) has no YUV matrix or range of its own to keep.
+        yuv_like = like is not None and _is_yuv(like.pix_fmt)
+        self.matrix = colour.effective_matrix(like.colorspace if yuv_like else None, self.height)
         self.range = ("pc" if self._is_rgb else
-                      colour.effective_range(like.color_range if like else None, self.pix_fmt))
+                      colour.effective_range(like.color_range if yuv_like else None, self.pix_fmt))
         self._tags = self._colour_tags(like)
+        if not self._is_rgb and like is not None and not yuv_like:
+            self._tags["colorspace"] = colour.value(colour.SPACE, self.matrix)
+            self._tags["color_range"] = colour.value(colour.RANGE, self.range)
         self.start_timecode = self._timecode(start_timecode)
         self._audio = self._prepare_audio(audio)
         self._n = 0
@@ -199,6 +204,8 @@ class VideoWriter:
                 fo = colour.value(colour.FIELD_ORDER, self.like.field_order)
                 if fo:
                     cc.field_order = fo
+                if self.like.field_order in ("tt", "bb", "tb", "bt"):
+                    self._interlace(cc, top_first=self.like.field_order in ("tt", "tb"))
             if self.start_timecode:
                 # The mov/mp4 muxer turns this tag into a tmcd track; probe reads it back.
                 vs.metadata["timecode"] = self.start_timecode
@@ -220,6 +227,15 @@ class VideoWriter:
         except Exception:
             self.abort()
             raise
+
+    def _interlace(self, cc, top_first: bool) -> None:
+        """Code interlaced sources as interlaced H.264 (fields kept apart in DCT and motion
+        search). ProRes follows each decoded frame's own interlace flag; FFmpeg's DNxHR profiles
+        are progressive only."""
+        if self.spec.encoder == "libx264":
+            order = "tff=1" if top_first else "bff=1"
+            cc.options = {**cc.options, "x264-params": order}
+            cc.flags |= av.codec.context.Flags.interlaced_dct | av.codec.context.Flags.interlaced_me
 
     def _open_sequence(self):
         p = self.path
@@ -329,7 +345,7 @@ class VideoWriter:
         if (f.width, f.height) != (self.width, self.height):
             raise MediaError(f"{self.path}: source frame is {f.width}x{f.height}, the output is "
                              f"{self.width}x{self.height}.")
-        if f.format.name.startswith(("yuv", "nv", "p01", "p21")):
+        if _is_yuv(f.format.name):
             # YUV to YUV: resampling of chroma and bit depth only, matrix and range untouched.
             out = f.reformat(format=self.pix_fmt)
         else:
@@ -550,6 +566,10 @@ def _info_from_frame(f: av.VideoFrame):
     return SimpleNamespace(bit_depth=16, colorspace=colour.name(colour.SPACE, f.colorspace),
                            color_range=colour.name(colour.RANGE, f.color_range),
                            pix_fmt=f.format.name, height=f.height)
+
+
+def _is_yuv(pix_fmt: str | None) -> bool:
+    return bool(pix_fmt) and pix_fmt.startswith(("yuv", "nv", "p01", "p21"))
 
 
 def _layout(ch: int) -> str:
