@@ -86,6 +86,14 @@ def run_demo(out_dir: str, progress, *, english: str | None = None, spanish: str
         if os.path.isfile(p):
             os.remove(p)
 
+    timing: dict[str, float] = {}
+    clock = [time.monotonic()]
+
+    def lap(name: str) -> None:
+        now = time.monotonic()
+        timing[name] = round(now - clock[0], 2)
+        clock[0] = now
+
     progress.message("demo: speaking the English line and its Spanish dub (eSpeak NG)")
     en = assets.speak(english, "en")
     es = assets.speak(spanish, "es")
@@ -93,22 +101,27 @@ def run_demo(out_dir: str, progress, *, english: str | None = None, spanish: str
     en, es = assets.pad_to(en, n / fps), assets.pad_to(es, n / fps)
     assets.write_wav(paths["english"], en)
     assets.write_wav(paths["dub"], es)
+    lap("speech")
 
     progress.message(f"demo: a {n}-frame clip of the astronaut portrait with head motion")
     assets.write_still_clip(paths["still"], n, fps, size=size, progress=progress)
+    lap("still_clip")
 
     progress.message("demo: lipflap makes the portrait speak English (the demo's source clip)")
     src_report = run_job(Job(video=paths["still"], audio=paths["english"], text=english,
                              language="en", output=OutputSpec(paths["source"], codec="h264"),
                              report=paths["source_report"]), progress)
+    lap("render_source_en")
 
     progress.message("demo: lipflap lip-syncs the source to the Spanish dub")
     run_report = run_job(Job(video=paths["source"], audio=paths["dub"], text=spanish,
                              language="es", output=OutputSpec(paths["output"], codec="h264"),
                              report=paths["run_report"]), progress)
+    lap("render_dub_es")
 
     progress.message("demo: side-by-side preview")
     side_by_side(paths["source"], paths["output"], es, paths["preview"], progress=progress)
+    lap("preview")
 
     progress.message("demo: QC against the dub's true phoneme times")
     # The yardstick for the demo is what eSpeak actually said when: the dub's true phones.
@@ -121,12 +134,13 @@ def run_demo(out_dir: str, progress, *, english: str | None = None, spanish: str
                                          "text": spanish, "language": "es"})
     write_report(paths["qc_json"], report)
     write_report(paths["qc_html"], report, extras)
+    lap("qc")
     _ensure_report(paths["run_report"], run_report)
     _ensure_report(paths["source_report"], src_report)
     return {"folder": out_dir, "frames": n, "fps": fps,
             "files": {k: paths[k] for k in ("source", "dub", "output", "preview", "qc_html",
                                             "qc_json", "run_report")},
-            "verdict": report["verdict"],
+            "verdict": report["verdict"], "timing_s": timing,
             "figures": {k: f["value"] for k, f in report["figures"].items()}}
 
 
