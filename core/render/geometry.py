@@ -92,6 +92,11 @@ def triangle_maps(dst_pts: np.ndarray, src_pts: np.ndarray, tris: np.ndarray, x0
     d = dst_pts - np.array([x0, y0])
     # Rasterise triangle ids; draw larger triangles first so thin ones (closing lips) stay visible.
     areas = np.abs(np.cross(d[tris[:, 1]] - d[tris[:, 0]], d[tris[:, 2]] - d[tris[:, 0]]))
+    # A triangle thinner than about a pixel (the mouth opening of closed lips) has an
+    # ill-conditioned inverse map; its few pixels take a neighbour's map instead.
+    edges = np.stack([np.linalg.norm(d[tris[:, a]] - d[tris[:, b]], axis=1)
+                      for a, b in ((0, 1), (1, 2), (2, 0))], 1).max(1)
+    areas = np.where(areas / np.maximum(edges, 1e-6) < 0.6, 0.0, areas)
     order = np.argsort(-areas)
     shift = 4
     for k in order:

@@ -42,6 +42,7 @@ class MouthModel:
     jaw_lo: float                  # normalised chin height at rest
     jaw_hi: float                  # ... at the widest
     gap_profile: np.ndarray        # (9,) gap of each inner pair relative to the aperture pairs' mean
+    follow: np.ndarray             # (P,) how far each region point follows the exemplar's shape
     ring: np.ndarray               # (Q, 2) fixed warp boundary in the normalised space
     tris: np.ndarray               # (T, 3) triangles over region points then ring points
     frames_used: int
@@ -68,36 +69,42 @@ class MouthModel:
     def track_features(self, aperture: float, width: float, rounding: float, jaw: float) -> np.ndarray:
         return np.array([aperture, width - ROUNDING_NARROWING * rounding / WIDTH_SPAN, jaw])
 
-    def target_points(self, lm: np.ndarray, pose: np.ndarray, own: np.ndarray,
-                      want: np.ndarray) -> np.ndarray:
-        """Region points in this frame's pixels for the mouth parameters `want`.
+    def place(self, lm: np.ndarray, pose: np.ndarray, shape: np.ndarray, gap: float) -> np.ndarray:
+        """Region points in this frame's pixels for a normalised mouth `shape` (an exemplar's).
 
-        `own` are the frame's own parameters: the target is the frame's own landmarks moved by the
-        model's change from `own` to `want`, then the inner lips are set to exactly the wanted gap
-        (so aperture 0 means lips touching, whatever the regression says).
+        Points near the mouth and chin take the shape (placed in this frame's head pose); towards
+        the edge of the region they stay where this frame has them, so the patch meets the
+        untouched face exactly. Then the inner lips are set to exactly `gap` (inner-lip gap / IOD;
+        0 means lips touching).
         """
-        inv = g.invert(pose)
-        delta = (self.predict(want) - self.predict(own)) @ inv[:, :2].T
-        pts = lm[self.region].astype(np.float64) + delta
-        pos = {int(k): i for i, k in enumerate(self.region)}
+        own = lm[self.region].astype(np.float64)
+        placed = g.apply(g.invert(pose), shape)
+        pts = own + self.follow[:, None] * (placed - own)
+        return self.set_gap(pts, gap * g.interocular(lm))
+
+    def set_gap(self, pts: np.ndarray, gap_px: float) -> np.ndarray:
+        pos = self.pos
         left, right = pts[pos[g.MOUTH_CORNERS[0]]], pts[pos[g.MOUTH_CORNERS[1]]]
         t = right - left
         t /= max(np.linalg.norm(t), 1e-6)
         n = np.array([-t[1], t[0]])          # points from the upper lip to the lower lip
         if n[1] < 0:
             n = -n
-        iod = g.interocular(lm)
-        gap_total = max(float(want[0]), 0.0) * self.ap_max * iod
+        pts = pts.copy()
         for k, (up, lo) in enumerate(g.INNER_PAIRS):
             u, l = pts[pos[up]], pts[pos[lo]]
             cur = float((l - u) @ n)
-            change = gap_total * self.gap_profile[k] - cur
+            change = max(gap_px, 0.0) * self.gap_profile[k] - cur
             pts[pos[up]] = u - n * change / 2
             pts[pos[lo]] = l + n * change / 2
             # The lip's outer edge rides with its inner edge (lips keep their thickness).
             pts[pos[g.OUTER_UPPER[k]]] -= n * change / 2 * 0.85
             pts[pos[g.OUTER_LOWER[k]]] += n * change / 2 * 0.85
         return pts
+
+    @property
+    def pos(self) -> dict:
+        return {int(k): i for i, k in enumerate(self.region)}
 
     def ring_points(self, pose: np.ndarray) -> np.ndarray:
         return g.apply(g.invert(pose), self.ring)
@@ -201,6 +208,17 @@ def fit_model(lms: list[np.ndarray]) -> MouthModel:
     lips = np.array([pos[i] for i in lips_idx], np.int32)
     lip_weights = np.array([1.0] * len(g.LIPS_OUTER) + [2.0] * len(g.LIPS_INNER))
 
+    # How far each point follows an exemplar's mouth: fully on the lips and chin, fading to
+    # nothing at the nose base, the cheeks and the sides of the jaw (the patch's edge).
+    mc = (mean_all[61] + mean_all[291]) / 2
+    half_w = np.linalg.norm(mean_all[291] - mean_all[61]) / 2
+    up_span = max(mc[1] - mean_all[g.NOSE_BASE, 1], 1e-3)
+    down_span = max(mean_all[g.CHIN, 1] - mc[1], 1e-3) * 1.6
+    rel = mean_all[region] - mc
+    d = np.hypot(rel[:, 0] / (2.2 * half_w), rel[:, 1] / np.where(rel[:, 1] < 0, up_span, down_span))
+    follow = np.clip((1.0 - d) / 0.35, 0.0, 1.0)
+    follow = follow * follow * (3 - 2 * follow)      # smoothstep
+
     # Warp boundary: an ellipse around the region, far enough out that the chin can drop and the
     # mouth can widen without the boundary moving; in the normalised space, so each frame's pose
     # places it.
@@ -217,12 +235,41 @@ def fit_model(lms: list[np.ndarray]) -> MouthModel:
         opened[pos[up], 1] -= gap / 2
         opened[pos[lo], 1] += gap / 2
     pts = np.vstack([opened, ring])
-    tris = _delaunay(pts)
+    tris = _lip_aware_mesh(pts, pos)
     return MouthModel(ref_rigid=ref, region=region, lips=lips, lip_weights=lip_weights,
                       mean_shape=mean_shape.reshape(-1, 2), modes=modes, mode_sd=mode_sd,
                       feat_mean=feat_mean, coef=coef, ap_max=ap_max, width_rest=width_rest,
-                      jaw_lo=jaw_lo, jaw_hi=jaw_hi, gap_profile=profile, ring=ring, tris=tris,
+                      jaw_lo=jaw_lo, jaw_hi=jaw_hi, gap_profile=profile, follow=follow, ring=ring, tris=tris,
                       frames_used=len(lms))
+
+
+def _lip_aware_mesh(pts: np.ndarray, pos: dict) -> np.ndarray:
+    """Delaunay over the skin, and fixed bands for the lips and the mouth opening.
+
+    A plain Delaunay has triangles from one lip to the other, which turn inside out when the
+    mouth closes; here the upper lip, the lower lip and the opening are strips between their own
+    contours, so setting the gap to anything from 0 up keeps every triangle the right way round.
+    """
+    tris = _delaunay(pts)
+    outer = np.array([pts[pos[i]] for i in g.LIPS_OUTER], np.float32)
+    cent = pts[tris].mean(1)
+    keep = [cv2.pointPolygonTest(outer, (float(x), float(y)), False) < 0 for x, y in cent]
+    tris = list(tris[np.array(keep, bool)])
+    up_o = [61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291]
+    lo_o = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291]
+    up_i = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308]
+    lo_i = [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308]
+
+    def strip(a, b):
+        out = []
+        for k in range(len(a) - 1):
+            p0, p1, q0, q1 = (pos[a[k]], pos[a[k + 1]], pos[b[k]], pos[b[k + 1]])
+            for t in ((p0, p1, q1), (p0, q1, q0)):
+                if len(set(t)) == 3:
+                    out.append(list(t))
+        return out
+    tris += strip(up_o, up_i) + strip(lo_o, lo_i) + strip(up_i, lo_i)
+    return np.array(tris, np.int32)
 
 
 def _delaunay(pts: np.ndarray) -> np.ndarray:

@@ -19,6 +19,7 @@ from .synth import Exemplar, Look, Patch, crop_box, synthesize
 
 REST = (0.0, 0.45, 0.05, 0.03)     # aperture, width, rounding, jaw of a closed relaxed mouth
 RAMP_FRAMES = 4
+SHAPE_SMOOTH_FRAMES = 0.8   # Gaussian sigma, frames
 
 
 @dataclass
@@ -65,18 +66,11 @@ def plan_render(landmarks: list, usable: np.ndarray, params: np.ndarray, strengt
     s = float(np.clip(strength, 0.0, 1.0))
     want = own_feat + (s * fade)[:, None] * (track - own_feat)
 
-    targets, own = [None] * n, [None] * n
-    t_shapes, t_ap = [], []
-    for i in idx:
-        ring = model.ring_points(poses[i])
-        reg = model.target_points(landmarks[i], poses[i], own_feat[i], want[i])
-        targets[i] = np.vstack([reg, ring]).astype(np.float32)
-        own[i] = np.vstack([landmarks[i][model.region], ring]).astype(np.float32)
-        t_shapes.append(model.lip_shape(reg, poses[i]))
-        t_ap.append(max(want[i, 0], 0.0) * model.ap_max)
-    t_shapes, t_ap = np.array(t_shapes), np.array(t_ap)
-
-    own_shapes = np.array([model.lip_shape(landmarks[i][model.region], poses[i]) for i in idx])
+    # Matching: exemplars against the model's mouth for the wanted parameters.
+    norm_own = {i: g.apply(poses[i], landmarks[i][model.region]) for i in idx}
+    t_shapes = np.array([model.predict(want[i])[model.lips] for i in idx])
+    t_ap = np.array([max(want[i, 0], 0.0) * model.ap_max for i in idx])
+    own_shapes = np.array([norm_own[i][model.lips] for i in idx])
     lib = select.choose_library(idx, own_shapes.reshape(len(idx), -1), max_size=max_library)
     pos_in_idx = {int(f): k for k, f in enumerate(idx)}
     lib_shapes = np.array([own_shapes[pos_in_idx[int(f)]] for f in lib])
@@ -87,12 +81,24 @@ def plan_render(landmarks: list, usable: np.ndarray, params: np.ndarray, strengt
     trans = select.transition_costs(lib, lib_shapes)
 
     exemplar = np.full(n, -1)
+    targets, own = [None] * n, [None] * n
     # Viterbi per run of usable frames: a passed-through frame breaks the chain.
     breaks = np.flatnonzero(np.diff(idx) > 1) + 1
     for seg in np.split(np.arange(len(idx)), breaks):
-        if len(seg):
-            path = select.viterbi(costs[seg], trans)
-            exemplar[idx[seg]] = lib[path]
+        if not len(seg):
+            continue
+        path = select.viterbi(costs[seg], trans)
+        frames = idx[seg]
+        exemplar[frames] = lib[path]
+        # Target geometry: the chosen exemplars' own mouths, lightly smoothed over time so a jump
+        # between exemplars glides over a couple of frames, placed in each frame's pose.
+        shapes = np.array([norm_own[int(lib[k])] for k in path])
+        shapes = _smooth_time(shapes, SHAPE_SMOOTH_FRAMES)
+        for j, i in enumerate(frames):
+            ring = model.ring_points(poses[i])
+            reg = model.place(landmarks[i], poses[i], shapes[j], t_ap[pos_in_idx[int(i)]])
+            targets[i] = np.vstack([reg, ring]).astype(np.float32)
+            own[i] = np.vstack([landmarks[i][model.region], ring]).astype(np.float32)
     lib_points = {int(f): np.vstack([landmarks[f][model.region], model.ring_points(poses[f])])
                   for f in lib}
     return RenderPlan(n, model, usable.copy(), fade, exemplar, targets, own, lib, lib_points,
@@ -132,6 +138,20 @@ def gather_library(plan: RenderPlan, frames: Iterable[tuple[int, np.ndarray]]) -
         if i >= b.last:
             break
     return b.finish()
+
+
+def _smooth_time(x: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian smoothing along axis 0 (edges held)."""
+    if sigma <= 0 or len(x) < 3:
+        return x
+    r = int(np.ceil(3 * sigma))
+    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+    k /= k.sum()
+    pad = np.concatenate([np.repeat(x[:1], r, 0), x, np.repeat(x[-1:], r, 0)])
+    out = np.zeros_like(x)
+    for j, w in enumerate(k):
+        out += w * pad[j:j + len(x)]
+    return out
 
 
 def _gap(pts: np.ndarray, model: MouthModel) -> float:
