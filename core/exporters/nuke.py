@@ -38,7 +38,7 @@ def render(track, options) -> str:
         "NoOp {",
         f" name {_name(options.node_name)}",
         " tile_color 0xd46a2aff",
-        f" label \"lipflap mouth {first}-{last} @ {fps} fps\"",
+        f" label \"lipflap mouth {first}-{last}, {fps} fps\"",
         " addUserKnob {20 lipflap}",
     ]
     for k in KNOBS:
