@@ -143,6 +143,18 @@ def test_qc_command_finds_a_dropped_frame(portrait_clip):
     assert r["figures"]["frames_dropped"]["verdict"] == "fail"
 
 
+def test_qc_command_computes_the_track_from_the_script(portrait_clip):
+    d, clip, wav, track, n = portrait_clip
+    out = str(d / "script.json")
+    assert main(["qc", clip, "--audio", wav, "--text", "Hola, mamá.", "--language", "es", "-o",
+                 out, "--progress", "none"]) == 0
+    r = json.load(open(out))
+    assert r["events_from"] == "phonemes" and r["language"] == "es"
+    assert r["figures"]["bilabial_closure"]["n"] >= 2
+    assert len(r["series"]["expected_aperture"]) == n
+    assert "psnr_outside_lower_face_db" not in r["figures"]   # no --source, no fidelity
+
+
 def test_qc_command_errors_are_one_sentence(tmp_path, capsys):
     code = main(["qc", str(tmp_path / "nope.mov"), "--audio", "x.wav", "-o", "r.json"])
     err = capsys.readouterr().err

@@ -82,8 +82,8 @@ def run(args, progress) -> int:
     track = expected_track(args, info.fps, info.frame_count)
     report, extras = measure_video(
         args.video, track, source=args.source, audio=args.audio, face=args.face,
-        progress=progress, meta={"audio": args.audio, "shapes": args.shapes,
-                                 "audio_offset_s": args.audio_offset})
+        progress=progress, meta={"audio": args.audio, "shapes": args.shapes, "text": args.text,
+                                 "language": args.language, "audio_offset_s": args.audio_offset})
     write_report(args.output, report, extras)
     summary = {"report": os.path.abspath(args.output), "verdict": report["verdict"],
                "figures": {k: {"value": f["value"], "verdict": f["verdict"]}

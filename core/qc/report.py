@@ -103,8 +103,8 @@ def render_html(report: dict, images: dict[str, bytes]) -> str:
         listing = ", ".join(f"{e(x['label'])}@{x['start']}" for x in ev_phones[:40])
         phones_note = f"<p class=small>Checked phones (frame): {listing}</p>"
     meta = []
-    for k in ("video", "source", "audio", "shapes", "width", "height", "fps", "frames",
-              "events_from"):
+    for k in ("video", "source", "audio", "shapes", "text", "language", "audio_offset_s", "width",
+              "height", "fps", "frames", "events_from"):
         if report.get(k) is not None:
             meta.append(f"<tr><td>{e(k)}</td><td>{e(str(report[k]))}</td></tr>")
     data = json.dumps(report, ensure_ascii=False).replace("</", "<\\/")
