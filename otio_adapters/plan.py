@@ -379,6 +379,10 @@ def _locate_media(cj: ClipJob, clip, visible: opentime.TimeRange, probe: ProbeFn
     """Set the clip's file and the file frame indexes of its cut range, or an error."""
     ref = clip.media_reference
     path = media_path(ref)
+    if isinstance(ref, otio.schema.ImageSequenceReference):
+        cj.status, cj.error = "refused", (f"{cj.where} is an image sequence, which conform does not "
+                                          f"render yet; render it with `lipflap run` on the sequence.")
+        return
     if not path:
         cj.status, cj.error = "failed", (f"{cj.where} has no media file in the timeline "
                                          f"({type(ref).__name__}); relink it to its source media.")
