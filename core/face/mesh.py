@@ -171,32 +171,39 @@ def make_crop(center: tuple[float, float], face_size: float, crop_size: int = CR
 
 
 def cut_crop(img: np.ndarray, crop: Crop) -> np.ndarray:
-    """The crop's pixels, resized to crop.size square, black outside the frame, uint8 RGB."""
+    """The crop's pixels, resized to crop.size square, black outside the frame, uint8 RGB.
+
+    The window is snapped to whole pixels (and, when shrinking 2x or more, to a multiple of the
+    integer factor f) and `crop` is updated to the window actually cut, so crop.to_frame is exact.
+    Shrinking is an exact f x f box average (OpenCV's fast INTER_AREA path) and then a mild
+    bilinear step: about 3x cheaper than one INTER_AREA at a fractional ratio, same anti-aliasing.
+    """
     h, w = img.shape[:2]
     x0, y0 = int(np.floor(crop.x0)), int(np.floor(crop.y0))
-    side = int(np.ceil(crop.side))
-    x1, y1 = x0 + side, y0 + side
-    sx0, sy0, sx1, sy1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
-    # Keep the mapping exact: use the integer window we actually cut.
+    side = max(1, int(np.ceil(crop.side)))
+    f = max(1, side // crop.size)
+    side = -(-side // f) * f
     crop.x0, crop.y0, crop.side = float(x0), float(y0), float(side)
+    # In-frame part, snapped to the f-grid of the window.
+    sx0 = x0 + -(-(max(0, x0) - x0) // f) * f
+    sy0 = y0 + -(-(max(0, y0) - y0) // f) * f
+    sx1 = x0 + ((min(w, x0 + side) - x0) // f) * f
+    sy1 = y0 + ((min(h, y0 + side) - y0) // f) * f
     if sx1 <= sx0 or sy1 <= sy0:
         return np.zeros((crop.size, crop.size, 3), np.uint8)
-    k = side / crop.size
-    step = max(1, int(k) // 2) if k > 2 else 1
-    region = img[sy0:sy1:step, sx0:sx1:step]
+    region = img[sy0:sy1, sx0:sx1]
+    if f > 1:
+        region = cv2.resize(region, ((sx1 - sx0) // f, (sy1 - sy0) // f),
+                            interpolation=cv2.INTER_AREA)
     region = to_uint8(region)
-    # Output size of the in-frame part, then pad with black where the window leaves the frame.
-    ox0 = int(round((sx0 - x0) / k))
-    oy0 = int(round((sy0 - y0) / k))
-    ox1 = max(ox0 + 1, min(crop.size, int(round((sx1 - x0) / k))))
-    oy1 = max(oy0 + 1, min(crop.size, int(round((sy1 - y0) / k))))
-    interp = cv2.INTER_AREA if k > 1 else cv2.INTER_LINEAR
-    part = cv2.resize(region, (ox1 - ox0, oy1 - oy0), interpolation=interp)
-    if (ox0, oy0, ox1, oy1) == (0, 0, crop.size, crop.size):
-        return part
-    out = np.zeros((crop.size, crop.size, 3), np.uint8)
-    out[oy0:oy1, ox0:ox1] = part
-    return out
+    if (sx0, sy0, sx1, sy1) == (x0, y0, x0 + side, y0 + side):
+        return cv2.resize(region, (crop.size, crop.size), interpolation=cv2.INTER_LINEAR)
+    # Partly outside the frame: resize the small image of the whole window, black outside.
+    small_side = side // f
+    canvas = np.zeros((small_side, small_side, 3), np.uint8)
+    ax, ay = (sx0 - x0) // f, (sy0 - y0) // f
+    canvas[ay:ay + region.shape[0], ax:ax + region.shape[1]] = region
+    return cv2.resize(canvas, (crop.size, crop.size), interpolation=cv2.INTER_LINEAR)
 
 
 class CropMesh:
