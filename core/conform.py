@@ -256,11 +256,19 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
     from . import transcripts as tr
 
     progress = progress or Progress("none")
+    if not os.path.isfile(timeline_path):
+        raise LipflapError(f"{timeline_path}: timeline file not found; check the path.")
     os.makedirs(outdir, exist_ok=True)
     stem = os.path.splitext(os.path.basename(timeline_path))[0]
     if timeline_path.lower().endswith(".lipflap"):
         # A job list written by the OTIO adapter: its jobs, names and dub are already decided.
-        jl = joblist.load(timeline_path)
+        try:
+            jl = joblist.load(timeline_path)
+        except ValueError as e:
+            raise LipflapError(str(e)) from None  # already names the file and what to do
+        except (OSError, KeyError, TypeError) as e:
+            raise LipflapError(f"{timeline_path}: cannot read this job list ({e}); write it again "
+                               f"with `otioconvert -i CUT -o JOBS.lipflap`.") from None
         source, jobs, notes = jl.timeline, jl.jobs, []
         language = jl.language
         dub_label = jl.dub_label

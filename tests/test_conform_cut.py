@@ -355,3 +355,21 @@ def test_interrupt_keeps_finished_renders_and_resumes(tmp_path, fake_engine, mon
     assert [os.path.getmtime(d) for d in done] == mtimes
     assert res.edl_path == os.path.join(cut.outdir, "cut_lipflap_es.edl")
     assert len(parse_edl_text(open(res.edl_path).read())) == 4
+
+
+def test_bad_inputs_are_one_sentence_errors(tmp_path, fake_engine):
+    bad = tmp_path / "bad.lipflap"
+    bad.write_text('{"a": 1}')
+    with pytest.raises(LipflapError, match="not a lipflap job list"):
+        conform(str(bad), str(tmp_path / "o"))
+    with pytest.raises(LipflapError, match="timeline file not found"):
+        conform(str(tmp_path / "none.otio"), str(tmp_path / "o"))
+    edl = tmp_path / "bad.edl"
+    edl.write_text("TITLE: x\n001  AX V C 01:00:00:00\n")
+    with pytest.raises(LipflapError, match="OpenTimelineIO cannot read this timeline"):
+        conform(str(edl), str(tmp_path / "o"), rate="24", dub_audio=str(bad))
+    cut = make_cut(tmp_path, "23.976", transition=False)
+    with pytest.raises(LipflapError, match="no audio track named 'Dub FR'"):
+        conform(cut.path, cut.outdir, dub_track="Dub FR")
+    with pytest.raises(LipflapError, match="conform places movie files"):
+        conform(cut.path, cut.outdir, dub_track=cut.dub_track, codec="exr")
