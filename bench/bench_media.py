@@ -2,6 +2,8 @@
 
     python bench/bench_media.py [--frames 48] [--codecs prores_hq,h264,...] [--keep DIR]
 
+(--keep: a folder that keeps the two source clips; outputs are deleted as they are measured.)
+
 Writes a 1080p 25 fps source twice (H.264 4:2:0 8-bit, as from a camera proxy or a delivery, and
 ProRes 422 HQ 10-bit, as from a camera or a master), then measures per output codec:
   decode      frames/s of read_frames with RGB images (uint8 / uint16) for each source
@@ -50,10 +52,21 @@ def write_source(path: str, codec: str, frames: int) -> None:
             w.write(synthetic(i, rng))
 
 
-def timed(fn) -> float:
-    t = time.perf_counter()
+class Timing:
+    """Wall-clock seconds and CPU seconds (all threads of this process). On a shared machine the
+    wall clock depends on the neighbours; CPU time per frame much less."""
+
+    def __init__(self, wall: float, cpu: float):
+        self.wall, self.cpu = wall, cpu
+
+    def cell(self, n: int) -> str:
+        return f"{n / self.wall:6.1f} fps {1000 * self.cpu / n:5.0f} ms"
+
+
+def timed(fn) -> Timing:
+    t, c = time.perf_counter(), time.process_time()
     fn()
-    return time.perf_counter() - t
+    return Timing(time.perf_counter() - t, time.process_time() - c)
 
 
 def out_name(folder: str, codec: str, tag: str) -> str:
@@ -85,26 +98,26 @@ def main(argv=None) -> int:
                "prores_hq 10-bit 4:2:2": os.path.join(folder, "src_prores.mov")}
     t = timed(lambda: write_source(sources["h264 8-bit 4:2:0"], "h264", n))
     t2 = timed(lambda: write_source(sources["prores_hq 10-bit 4:2:2"], "prores_hq", n))
-    print(f"sources written in {t:.1f} s and {t2:.1f} s", flush=True)
+    print(f"sources written in {t.wall:.1f} s and {t2.wall:.1f} s", flush=True)
+    print("\ncells: wall-clock frames per second, then CPU milliseconds per frame (all threads)")
 
     print("\ndecode (read_frames)")
-    print(f"  {'source':<26}{'av_frame only':>15}{'with RGB image':>16}")
+    print(f"  {'source':<26}{'av_frame only':>18}{'with RGB image':>20}")
     for label, path in sources.items():
         info = probe(path)
         assert info.frame_count == n
         raw = timed(lambda: [None for _ in read_frames(path, info=info)])
         rgb = timed(lambda: [f.image for f in read_frames(path, info=info)])
-        print(f"  {label:<26}{n / raw:>12.1f} fps{n / rgb:>13.1f} fps", flush=True)
+        print(f"  {label:<26}{raw.cell(n):>20}{rgb.cell(n):>20}", flush=True)
 
     # Encode-only needs frames in memory: keep 12 and cycle them (12 x 1080p x 16-bit = 150 MB).
     rng = np.random.default_rng(2)
     pool = [synthetic(i, rng) for i in range(12)]
     print(f"\nencode and transcode, per output codec (source for transcode/composite: "
           f"the two clips above)")
-    head = (f"  {'codec':<13}{'encode RGB':>12}{'transcode h264':>16}{'transcode prores':>18}"
-            f"{'composite prores':>18}{'MB/frame':>10}")
+    head = (f"  {'codec':<12}{'encode RGB':>20}{'transcode h264':>20}{'transcode prores':>20}"
+            f"{'composite prores':>20}{'comp/trans':>11}{'MB/frame':>9}")
     print(head)
-    results = {}
     for codec in codecs:
         dst = out_name(folder, codec, "enc")
 
@@ -114,10 +127,12 @@ def main(argv=None) -> int:
                     w.write(pool[i % len(pool)])
         te = timed(encode)
         mb = size_mb(dst) / n
+        shutil.rmtree(dst) if os.path.isdir(dst) else os.remove(dst)
         tt = {}
         for label, src in sources.items():
             d = out_name(folder, codec, "tr_" + label.split()[0])
             tt[label] = timed(lambda: plain_transcode(src, d, codec))
+            shutil.rmtree(d) if os.path.isdir(d) else os.remove(d)
         src = sources["prores_hq 10-bit 4:2:2"]
         info = probe(src)
         patch = np.full((360, 480, 3), 40000, np.uint16)
@@ -130,10 +145,10 @@ def main(argv=None) -> int:
                 for f in read_frames(src, info=info):
                     w.write_composite(f, patch, alpha, 720, 600)
         tc = timed(composite)
+        shutil.rmtree(dcomp) if os.path.isdir(dcomp) else os.remove(dcomp)
         trp = tt["prores_hq 10-bit 4:2:2"]
-        results[codec] = (n / te, n / tt["h264 8-bit 4:2:0"], n / trp, n / tc, mb)
-        print(f"  {codec:<13}{n / te:>8.1f} fps{n / tt['h264 8-bit 4:2:0']:>12.1f} fps"
-              f"{n / trp:>14.1f} fps{n / tc:>12.1f} fps ({tc / trp:.2f}x){mb:>8.2f}", flush=True)
+        print(f"  {codec:<12}{te.cell(n):>20}{tt['h264 8-bit 4:2:0'].cell(n):>20}"
+              f"{trp.cell(n):>20}{tc.cell(n):>20}{tc.cpu / trp.cpu:>10.2f}x{mb:>9.2f}", flush=True)
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f} (machine shared with other jobs)")
     if not args.keep:
         shutil.rmtree(folder, ignore_errors=True)

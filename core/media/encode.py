@@ -121,6 +121,7 @@ class VideoWriter:
         self.start_timecode = self._timecode(start_timecode)
         self._audio = self._prepare_audio(audio)
         self._n = 0
+        self._rgb16 = None
         self._closed = False
         self._tmp = None
         self._out = None
@@ -135,9 +136,12 @@ class VideoWriter:
     def _colour_tags(self, like):
         t = {}
         if like is None:
+            # Say which matrix and range write() used, so any reader converts back the same way.
             if not self._is_rgb:
-                t = {"color_primaries": 1, "color_trc": 1, "colorspace": 1, "color_range": 1} \
-                    if self.height >= 720 else {"color_range": 1}
+                t = {"colorspace": colour.value(colour.SPACE, self.matrix),
+                     "color_range": colour.value(colour.RANGE, self.range)}
+                if self.matrix == "bt709":
+                    t.update(color_primaries=1, color_trc=1)
             return t
         for attr, table in (("color_primaries", colour.PRIMARIES), ("color_trc", colour.TRC),
                             ("colorspace", colour.SPACE), ("color_range", colour.RANGE)):
@@ -358,12 +362,19 @@ class VideoWriter:
         return out
 
     def _source_rgb(self, frame: Frame) -> np.ndarray:
-        img = frame.image if frame.av_frame is None or frame.image.dtype == np.uint16 else None
-        if img is None:
-            # 8-bit sources are converted again at 16 bits: no 8-bit rounding in the output.
-            from .decode import rgb_converter
-            info = self.like or _info_from_frame(frame.av_frame)
-            img = rgb_converter(info, deep=True)(frame.av_frame)
+        """The source frame as 16-bit RGB, converted the way decode converts (same matrix and
+        range), from the decoded frame so 8-bit sources are not rounded to 8 bits first."""
+        cached = getattr(frame, "_image", None)
+        if getattr(frame, "av_frame", None) is None:
+            img = _as_u16(frame.image, self.path)[:, :, :3]
+        elif cached is not None and cached.dtype == np.uint16:
+            img = cached
+        else:
+            if self._rgb16 is None:
+                from .decode import rgb_converter
+                self._rgb16 = rgb_converter(self.like or _info_from_frame(frame.av_frame),
+                                            deep=True)
+            img = self._rgb16(frame.av_frame)
         if self.alpha:
             img = np.concatenate([img, np.full(img.shape[:2] + (1,), 65535, np.uint16)], axis=2)
         return img
@@ -404,7 +415,7 @@ class VideoWriter:
         self._n += 1
         self._mux_audio_until(self._n)
 
-    def _mux_audio_until(self, nframes: int, final: bool = False) -> None:
+    def _mux_audio_until(self, nframes: int) -> None:
         if self._as is None:
             return
         x, rate = self._audio
@@ -489,7 +500,7 @@ class VideoWriter:
             else:
                 for pkt in self._vs.encode():
                     self._out.mux(pkt)
-                self._mux_audio_until(self._n, final=True)
+                self._mux_audio_until(self._n)
                 if self._as is not None:
                     for pkt in self._as.encode():
                         self._out.mux(pkt)
