@@ -214,6 +214,8 @@ def test_quick_report_from_landmarks_and_meter():
     assert {"start": 3, "end": 3, "reason": "no usable face in the output",
             "figure": "face_found"} in rep["flagged_ranges"]
     assert mouth_aperture(lms[12]) == pytest.approx(0.34)
+    assert "series" not in rep                      # kept small for run's report
+    assert "series" in quick_report(lms, track, fidelity=meter, series=True)
 
 
 def test_add_composite_measures_the_patch_as_blended():

@@ -33,7 +33,9 @@ import numpy as np
 from . import regions
 
 PSNR_EQUAL = 99.0
-THUMB_W = 48
+# Thumbnails for frame alignment: 40 px wide, 8-bit grey (about 1 kB a frame per stream, so a
+# feature-length reel stays in the low hundreds of MB).
+THUMB_W = 40
 
 
 def to_float(img: np.ndarray) -> np.ndarray:
@@ -212,7 +214,8 @@ class FidelityMeter:
         h, w = g.shape
         tw = min(THUMB_W, w)
         th = max(1, int(round(h * tw / w)))
-        return cv2.resize(g, (tw, th), interpolation=cv2.INTER_AREA)
+        t = cv2.resize(g, (tw, th), interpolation=cv2.INTER_AREA)
+        return np.clip(np.rint(t * 255.0), 0, 255).astype(np.uint8)
 
     def _thumb_box(self, img: np.ndarray, landmarks) -> tuple[int, int, int, int] | None:
         if not regions.valid(landmarks):
@@ -275,13 +278,16 @@ def align_frames(out: list[np.ndarray], src: list[np.ndarray],
     if mask.mean() < 0.05:
         mask[:] = True
 
-    def cost(i: int, j: int) -> float:
-        return float(np.abs(out[i][mask] - src[j][mask]).mean())
+    def vec(t: np.ndarray) -> np.ndarray:
+        return t[mask].astype(np.float32) / 255.0
 
-    # Penalty: a fraction of the typical frame-to-frame change in the source, plus a floor so a
-    # still shot (all costs ~0) never prefers a skip.
-    steps = [float(np.abs(src[j + 1][mask] - src[j][mask]).mean()) for j in range(m - 1)]
-    pen = 0.5 * (float(np.median(steps)) if steps else 0.0) + 1e-4
+    def cost(i: int, j: int) -> float:
+        return float(np.abs(vec(out[i]) - vec(src[j])).mean())
+
+    # Penalty: a fraction of the typical frame-to-frame change in the source, plus a floor (a
+    # quarter of an 8-bit level) so a still shot, whose costs are all ~0, never prefers a skip.
+    steps = [float(np.abs(vec(src[j + 1]) - vec(src[j])).mean()) for j in range(m - 1)]
+    pen = 0.5 * (float(np.median(steps)) if steps else 0.0) + 1e-3
     inf = float("inf")
     w = 2 * band + 1
     # Banded tables: column k holds source frame j = i + k - band (memory O(n * band)).

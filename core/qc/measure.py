@@ -181,7 +181,8 @@ def assemble(expected: Expected, output_landmarks: Sequence, fid: dict | None = 
 
 
 def quick_report(output, track, source=None, *, fidelity: FidelityMeter | dict | None = None,
-                 source_landmarks=None, n_frames: int | None = None, progress=None) -> dict:
+                 source_landmarks=None, n_frames: int | None = None, progress=None,
+                 series: bool = False) -> dict:
     """The QC figures for `lipflap run`'s report, cheaply.
 
     output: the output's ShotAnalysis, its per-frame landmarks ((n, 478, 2) array or list with
@@ -192,6 +193,8 @@ def quick_report(output, track, source=None, *, fidelity: FidelityMeter | dict |
         decoded once to measure it.
     source_landmarks: the source's ShotAnalysis or landmarks (only needed for that decode).
     n_frames: the frame count the output should have (the source range's), default the output's.
+    series: keep the per-frame curves (aperture measured/expected, PSNR) in the report; off by
+        default so a long job's report stays small (`lipflap qc` keeps them for its plots).
     """
     if isinstance(output, (str, os.PathLike)):
         out_path = os.fspath(output)
@@ -209,7 +212,12 @@ def quick_report(output, track, source=None, *, fidelity: FidelityMeter | dict |
         src_lms = landmarks_of(source_landmarks)[0] if source_landmarks is not None else \
             landmarks_of(_analyze(os.fspath(source), progress))[0]
         fid = measure_fidelity_files(out_path, os.fspath(source), src_lms, progress=progress)
-    return assemble(expected, lms, fid, frame_flags=flags)
+    report = assemble(expected, lms, fid, frame_flags=flags)
+    if not series:
+        report.pop("series", None)
+        # the met moments are in the figures; keep only the missed ones, which hosts mark
+        report["events"] = [e for e in report["events"] if e["met"] is False]
+    return report
 
 
 def measure_fidelity_files(output: str, source: str, source_landmarks: Sequence, *,
