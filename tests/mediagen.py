@@ -94,7 +94,7 @@ def make_clip(path, *, fps="25", frames: int = 48, width: int = 160, height: int
               clicks=(), audio_rate: int = 48000, audio_start_s: float = 0.0,
               faststart: bool = False, colour: bool = True, vfr_gaps=(),
               pattern: str = "moving", sar: Fraction | None = None,
-              field_order: int | None = None) -> str:
+              field_order: int | None = None, rotation: int = 0) -> str:
     """Write a clip; returns its path.
 
     audio: None, "clicks" (a 1 ms full-scale burst at the start of each frame in `clicks`, silence
@@ -102,6 +102,7 @@ def make_clip(path, *, fps="25", frames: int = 48, width: int = 160, height: int
     vfr_gaps: frame indexes after which one frame duration is skipped (variable frame rate).
     pattern: "moving" (see frame_image) or "gradient" (gradient_image below the bar code).
     sar, field_order: pixel aspect and FFmpeg field order (2 = top first) to tag the stream with.
+    rotation: display rotation in degrees (counter-clockwise), as phones write it.
     Extension .mp4 stores AAC audio, .mov PCM, .mkv PCM.
     """
     path = os.fspath(path)
@@ -123,6 +124,8 @@ def make_clip(path, *, fps="25", frames: int = 48, width: int = 160, height: int
         vs.codec_context.sample_aspect_ratio = Fraction(sar)
     if field_order:
         vs.codec_context.field_order = field_order
+    if rotation:
+        vs.set_display_rotation(rotation)
     as_ = None
     if audio:
         acodec = "aac" if ext == ".mp4" else "pcm_s16le"

@@ -242,15 +242,15 @@ def test_write_checks_images(tmp_path):
     assert means[0] < 0.01 and abs(means[1] - 0.5) < 0.01 and means[2] > 0.99
 
 
-def test_pixel_aspect_and_field_order_copied(tmp_path):
+def test_pixel_aspect_field_order_and_rotation_copied(tmp_path):
     from fractions import Fraction
     src = make_clip(tmp_path / "ana.mov", fps=25, frames=6, width=320, height=180,
-                    codec="prores", sar=Fraction(4, 3), field_order=2)
+                    codec="prores", sar=Fraction(4, 3), field_order=2, rotation=90)
     s = probe(src)
-    assert s.pixel_aspect == Fraction(4, 3) and s.field_order == "tt"
+    assert s.pixel_aspect == Fraction(4, 3) and s.field_order == "tt" and s.rotation == 90
     for codec, name in (("prores_hq", "a.mov"), ("h264", "a.mp4"), ("dnxhr_hq", "d.mov")):
         i = probe(plain_transcode(src, tmp_path / name, codec))
-        assert i.pixel_aspect == Fraction(4, 3), codec
+        assert i.pixel_aspect == Fraction(4, 3) and i.rotation == 90, codec
         if codec != "dnxhr_hq":          # FFmpeg's DNxHR is progressive only
             assert i.field_order == "tt", codec
 

@@ -208,6 +208,9 @@ class VideoWriter:
                 fo = colour.value(colour.FIELD_ORDER, self.like.field_order)
                 if fo:
                     cc.field_order = fo
+                if self.like.rotation:
+                    # Phone footage: keep the display matrix so players turn it the same way.
+                    vs.set_display_rotation(self.like.rotation)
                 if self.like.field_order in ("tt", "bb", "tb", "bt"):
                     self._interlace(cc, top_first=self.like.field_order in ("tt", "tb"))
             if self.start_timecode:
