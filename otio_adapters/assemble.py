@@ -146,7 +146,8 @@ def assemble(source: otio.schema.Timeline, jobs: list[ClipJob], probe: ProbeFn, 
                                                  f"{cj.where}: cannot read render {cj.render} ({e}).")
                 bad.append(cj)
             else:
-                placed.append(((cj.track_index, cj.track_name), (cj.record_in, cj.record_out, clip)))
+                placed.append(((cj.track_index, cj.track_name),
+                               (cj.record_in, cj.record_out, clip, cj.clip_index)))
         if orig is not None:
             orig.metadata["lipflap"] = {"status": cj.status, "render_path": cj.render
                                         if cj.status == "done" else None, "error": cj.error}
@@ -159,6 +160,7 @@ def assemble(source: otio.schema.Timeline, jobs: list[ClipJob], probe: ProbeFn, 
         names[cj_track[0]] = cj_track[1]
     if not by_track:
         by_track[-1] = []  # an empty render track still shows where renders will go
+    between = transitions_between(source)
     kinds = [t.kind for t in tl.tracks]
     at = max((i for i, k in enumerate(kinds) if k == otio.schema.TrackKind.Video), default=-1) + 1
     otio_r = otio_rate(rate)
@@ -172,18 +174,46 @@ def assemble(source: otio.schema.Timeline, jobs: list[ClipJob], probe: ProbeFn, 
         # The track starts at the stack's time 0, which is record frame `start` (EDL-read
         # timelines have no global start: their start is 0 and the leading gap holds the hour).
         pos = start
-        for r0, r1, clip in items:
+        prev = None
+        for r0, r1, clip, ci in items:
             if r0 < pos:
                 raise ValueError(f"renders overlap at record {to_tc(r0, rate)} on one track; this "
                                  f"is a bug in lipflap conform.")
             if r0 > pos:
                 track.append(otio.schema.Gap(source_range=opentime.TimeRange(
                     opentime.RationalTime(0, otio_r), opentime.RationalTime(r0 - pos, otio_r))))
+            elif prev is not None and (prev, ci) in between:
+                # Both sides rendered: keep the editor's transition (the renders hold its frames).
+                track.append(copy.deepcopy(between[(prev, ci)]))
             track.append(clip)
-            pos = r1
+            pos, prev = r1, ci
         tl.tracks.insert(at, track)
         at += 1
     return tl, bad
+
+
+def transitions_between(tl: otio.schema.Timeline) -> dict[tuple[int, int], otio.schema.Transition]:
+    """Transitions of the top-level tracks by the find_clips() indexes of the two clips they join."""
+    out = {}
+    index = 0
+    for track in tl.tracks:
+        if not isinstance(track, otio.schema.Track):
+            index += len(track.find_clips())
+            continue
+        last_clip, pending = None, None
+        for item in track:
+            if isinstance(item, otio.schema.Clip):
+                if pending is not None and last_clip is not None:
+                    out[(last_clip, index)] = pending
+                last_clip, pending = index, None
+                index += 1
+            elif isinstance(item, otio.schema.Transition):
+                pending = item
+            else:
+                n = len(item.find_clips()) if hasattr(item, "find_clips") else 0
+                index += n
+                last_clip, pending = None, None
+    return out
 
 
 def render_tracks(tl: otio.schema.Timeline) -> list[otio.schema.Track]:

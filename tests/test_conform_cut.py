@@ -93,6 +93,10 @@ def test_conform_generated_cut(tmp_path, fake_engine, kind):
     # source ranges the originals' timecode, flagged ranges as markers, the lipflap metadata.
     tl = otio.adapters.read_from_file(res.timeline_path)
     assert [t.name for t in tl.tracks] == ["V1", "lipflap es", "Original", "Dub ES"]
+    # The dissolve between the first two clips is kept between their renders.
+    assert [type(i).__name__ for i in tl.tracks[1]] == ["Gap", "Clip", "Transition", "Clip", "Gap",
+                                                        "Clip", "Clip"]
+    assert tl.tracks[1][2].in_offset.value == 4 and tl.tracks[1][2].out_offset.value == 4
     renders = tl.tracks[1].find_clips()
     assert len(renders) == 4
     start = tl.global_start_time
