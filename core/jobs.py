@@ -440,8 +440,9 @@ def _qc(plans, lms, track, n, warnings) -> dict | None:
             rendered.append(out)
     try:
         q = quick_report(rendered, track, n_frames=n)
-    except LipflapError as e:
-        warnings.append(f"the quick sync check could not run: {e}")
+    except Exception as e:  # noqa: BLE001 - the render is finished; a failed check must not undo it
+        warnings.append(f"the quick sync check could not run ({type(e).__name__}: {e}); run "
+                        f"`lipflap qc` on the output.")
         return None
     if isinstance(q, dict):
         q.setdefault("measured_on", "rendered target landmarks (run `lipflap qc` for the output's pixels)")

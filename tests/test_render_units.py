@@ -1,0 +1,123 @@
+"""Renderer building blocks: alignment, warp maps, exemplar choice, the mouth model's lip gap."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lipflap.render import geometry as g
+from lipflap.render import select
+from lipflap.render.pipeline import _smooth_time
+
+
+def test_similarity_fit_recovers_transform():
+    rng = np.random.default_rng(1)
+    src = rng.uniform(0, 100, (14, 2))
+    ang, scale, t = 0.3, 1.7, np.array([12.0, -5.0])
+    r = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
+    dst = scale * src @ r.T + t
+    m = g.fit_similarity(src, dst)
+    assert np.allclose(g.apply(m, src), dst, atol=1e-9)
+    assert np.allclose(g.apply(g.invert(m), dst), src, atol=1e-9)
+
+
+def test_triangle_map_identity_and_shift_cover_the_mesh():
+    from lipflap.render.model import _delaunay
+    rng = np.random.default_rng(0)
+    pts = rng.uniform(10, 190, (50, 2))
+    tris = _delaunay(pts)
+    mx, my, cov = g.triangle_maps(pts, pts + [3.25, -1.5], tris, 0, 0, 200, 200)
+    yy, xx = np.mgrid[0:200, 0:200]
+    assert np.allclose(mx[cov], xx[cov] + 3.25, atol=1e-3)
+    assert np.allclose(my[cov], yy[cov] - 1.5, atol=1e-3)
+    import cv2
+    hull = np.zeros((200, 200), np.uint8)
+    cv2.fillConvexPoly(hull, cv2.convexHull(pts.astype(np.int32)), 1)
+    inner = cv2.erode(hull, np.ones((3, 3), np.uint8)) > 0
+    assert cov[inner].all(), "no holes inside the mesh"
+
+
+def test_degenerate_triangles_do_not_sample_far_away():
+    # A strip collapsed to zero height (closed lips) must not produce wild source positions.
+    dst = np.array([[0, 50], [100, 50], [0, 50.2], [100, 50.2], [0, 0], [100, 0], [0, 100], [100, 100]], float)
+    src = dst.copy()
+    src[2:4, 1] += 20  # the exemplar was open: 20 px of mouth interior
+    tris = np.array([[0, 1, 3], [0, 3, 2], [4, 5, 1], [4, 1, 0], [2, 3, 7], [2, 7, 6]])
+    mx, my, cov = g.triangle_maps(dst, src, tris, 0, 0, 100, 100)
+    assert np.all(np.abs(my[cov] - np.mgrid[0:100, 0:100][0][cov]) < 21)
+
+
+def test_viterbi_plays_runs_and_jumps_only_when_worth_it():
+    lib_frames = np.arange(10)
+    shapes = np.zeros((10, 4, 2))
+    trans = select.transition_costs(lib_frames, shapes)
+    # Flat data costs: the path plays consecutive frames.
+    path = select.viterbi(np.zeros((6, 10)), trans)
+    assert np.all(np.diff(path) == 1)
+    # One exemplar strongly preferred in the middle: the path jumps there and plays on.
+    costs = np.zeros((6, 10))
+    costs[2:4, :] = 100.0
+    costs[2, 7] = 0.0
+    costs[3, 8] = 0.0
+    path = select.viterbi(costs, trans)
+    assert path[2] == 7 and path[3] == 8
+
+
+def test_library_is_bounded_and_made_of_runs():
+    rng = np.random.default_rng(3)
+    frames = np.arange(600)
+    shapes = rng.normal(size=(600, 20))
+    lib = select.choose_library(frames, shapes, max_size=64, run=4)
+    assert 8 <= len(lib) <= 64
+    assert np.all(np.diff(lib) > 0)
+    assert np.mean(np.isin(lib + 1, lib)) > 0.5, "mostly runs of consecutive frames"
+    small = select.choose_library(np.arange(40), shapes[:40], max_size=64)
+    assert np.array_equal(small, np.arange(40))
+
+
+def test_data_costs_prefer_open_enough_exemplars():
+    t_shapes = np.zeros((1, 4, 2))
+    lib_shapes = np.zeros((2, 4, 2))
+    c = select.data_costs(t_shapes, np.array([0.10]), lib_shapes, np.array([0.05, 0.15]),
+                          np.ones(4), np.array([-1]))
+    assert c[0, 1] < c[0, 0], "closing a more open mouth beats opening a closed one"
+
+
+def test_smooth_time_keeps_constants_and_softens_steps():
+    x = np.concatenate([np.zeros((5, 2, 2)), np.ones((5, 2, 2))])
+    y = _smooth_time(x, 0.8)
+    assert np.allclose(y[:2], 0) and np.allclose(y[-2:], 1, atol=1e-3)
+    assert 0 < y[4, 0, 0] < 0.5 < y[5, 0, 0] < 1
+
+
+@pytest.fixture(scope="module")
+def astro_model():
+    """A mouth model learned from the astronaut photo, moved and scaled a little per frame."""
+    import cv2
+    import skimage.data
+    import mediapipe as mp
+    img = skimage.data.astronaut()[:320, 64:384]
+    fm = mp.solutions.face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True)
+    lms = []
+    for k in range(6):
+        m = cv2.getRotationMatrix2D((160, 150), 2.0 * k - 5, 1.0 + 0.02 * k)
+        im = cv2.warpAffine(img, m, (320, 320), borderMode=cv2.BORDER_REFLECT)
+        r = fm.process(im)
+        p = r.multi_face_landmarks[0].landmark
+        lms.append(np.array([[q.x * 320, q.y * 320] for q in p]))
+    from lipflap.render.model import fit_model
+    return fit_model(lms), lms
+
+
+def test_model_sets_exact_gap(astro_model):
+    model, lms = astro_model
+    lm = lms[0]
+    pose = model.pose(lm)
+    shape = g.apply(pose, lm[model.region])
+    for want in (0.0, 0.05, 0.12):
+        pts = model.place(lm, pose, shape, want)
+        full = lm.copy()
+        full[model.region] = pts
+        assert g.aperture(full) == pytest.approx(want, abs=0.004)
+    # The frame's own shape at its own gap is the frame itself.
+    same = model.place(lm, pose, shape, g.aperture(lm))
+    assert np.abs(same - lm[model.region]).max() < 0.6
