@@ -29,11 +29,12 @@ def _quiet_import():
 
 
 def to_uint8(img: np.ndarray) -> np.ndarray:
-    """RGB uint8 view of an RGB uint8/uint16 image (16-bit keeps its top byte)."""
+    """RGB uint8 of an RGB uint8/uint16 image (16-bit rounded to its top byte)."""
     if img.dtype == np.uint8:
         return img
     if img.dtype == np.uint16:
-        return (img >> 8).astype(np.uint8)
+        # Rounded, so 8-bit material stored as 16-bit (v * 257) comes back exactly.
+        return np.minimum((img.astype(np.uint32) + 128) >> 8, 255).astype(np.uint8)
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
