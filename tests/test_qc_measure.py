@@ -231,3 +231,14 @@ def test_add_composite_measures_the_patch_as_blended():
     assert m_same.result()["sharpness_ratio"] == pytest.approx(1.0)
     assert m_same.result()["psnr_db_min"] == 99.0
     assert m_blur.result()["sharpness_ratio"] < 0.5
+
+
+def test_track_read_on_the_dub_clock():
+    ap = np.zeros(50)
+    ap[20:25] = 0.9
+    track = make_track(ap, 25, [("_", 0.0, 0.8), ("ˈa", 0.8, 1.0), ("_", 1.0, 2.0)])
+    # the video starts 0.4 s into the dub and runs at 50 fps: the vowel is at video frames 20-29
+    exp = expected_from_track(track, 60, fps=50, start_s=0.4)
+    assert exp.fps == 50 and list(np.flatnonzero(exp.aperture > 0.5)) == list(range(20, 30))
+    assert [e.start for e in exp.events if e.kind == "open"] == [20]
+    assert exp.aperture[-1] == 0.0                 # beyond the track: rest

@@ -143,6 +143,25 @@ def test_qc_command_finds_a_dropped_frame(portrait_clip):
     assert r["figures"]["frames_dropped"]["verdict"] == "fail"
 
 
+def test_qc_command_on_a_render_of_part_of_the_source(portrait_clip):
+    from lipflap.media.decode import read_frames
+    from lipflap.media.encode import VideoWriter
+    d, clip, wav, track, n = portrait_clip
+    part = str(d / "part.mp4")
+    with VideoWriter(part, codec="h264", fps=25, width=256, height=256) as w:
+        for f in read_frames(clip, 5, n - 1):
+            w.write(f.image)
+    out = str(d / "part.json")
+    assert main(["qc", part, "--audio", wav, "--audio-offset", "0.2", "--source", clip,
+                 "--source-start", "5", "--shapes", track, "-o", out, "--progress", "none"]) == 0
+    f = json.load(open(out))["figures"]
+    assert f["frames_dropped"]["value"] == 0 and f["frames_added"]["value"] == 0
+    assert f["psnr_outside_lower_face_db"]["value"] > 40
+    assert main(["qc", part, "--audio", wav, "--source", clip, "--shapes", track, "-o", out,
+                 "--progress", "none"]) == 0
+    assert json.load(open(out))["figures"]["frames_dropped"]["value"] == 5
+
+
 def test_qc_command_computes_the_track_from_the_script(portrait_clip):
     d, clip, wav, track, n = portrait_clip
     out = str(d / "script.json")

@@ -25,6 +25,12 @@ def register(subparsers) -> None:
     p.add_argument("--audio", required=True, metavar="DUB", help="the dub the video should match")
     p.add_argument("--source", metavar="SRC", help="the source video it was rendered from "
                    "(enables fidelity figures and the before/after contact sheet)")
+    p.add_argument("--source-start", type=int, metavar="FRAME",
+                   help="the source frame the video's frame 0 shows (a render of --start/--end "
+                        "of a longer file); default 0")
+    p.add_argument("--source-end", type=int, metavar="FRAME",
+                   help="the last source frame rendered (inclusive); default: as many frames as "
+                        "the video has from --source-start, or the whole source")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--text", help="the dub's script, for script-aware timing")
     g.add_argument("--transcript", metavar="FILE", help="the dub's script as a UTF-8 text file")
@@ -74,6 +80,9 @@ def run(args, progress) -> int:
     _exists(args.source, "the source video")
     _exists(args.shapes, "the mouth-shape track")
     _exists(args.transcript, "the transcript")
+    if (args.source_start is not None or args.source_end is not None) and not args.source:
+        raise LipflapError("--source-start/--source-end need --source, the video the output was "
+                           "rendered from.")
     ext = os.path.splitext(args.output)[1].lower()
     if ext not in (".json", ".html", ".htm"):
         raise LipflapError(f"{args.output}: a QC report is written as .json or .html; give -o with "
@@ -82,6 +91,10 @@ def run(args, progress) -> int:
     track = expected_track(args, info.fps, info.frame_count)
     report, extras = measure_video(
         args.video, track, source=args.source, audio=args.audio, face=args.face,
+        source_start=args.source_start, source_end=args.source_end,
+        # an edited track is on the dub's clock (as `run --shapes` reads it); a computed one
+        # already starts at the video's frame 0
+        track_start_s=args.audio_offset if args.shapes else 0.0,
         progress=progress, meta={"audio": args.audio, "shapes": args.shapes, "text": args.text,
                                  "language": args.language, "audio_offset_s": args.audio_offset})
     write_report(args.output, report, extras)

@@ -68,26 +68,47 @@ def load_track(track):
                        f"not {type(track).__name__}.")
 
 
-def expected_from_track(track, n_frames: int | None = None) -> Expected:
-    """Expected aperture and events for `n_frames` video frames (default: the track's length)."""
+def expected_from_track(track, n_frames: int | None = None, *, fps=None,
+                        start_s: float = 0.0) -> Expected:
+    """Expected aperture and events for `n_frames` video frames (default: the track's length).
+
+    By default the track's frame i is the video's frame i. With `start_s` (and the video's `fps`
+    when it differs from the track's) the track is read on the dub's clock, as `lipflap run
+    --shapes` reads it: video frame k shows the track at dub time start_s + k / fps, and outside
+    the track the mouth rests.
+    """
     tr = load_track(track)
-    fps = float(tr.fps)
-    ap = np.array([f.aperture for f in tr.frames], float)
-    n = len(ap) if n_frames is None else int(n_frames)
-    if len(ap) < n:
-        ap = np.concatenate([ap, np.full(n - len(ap), np.nan)])
+    tfps = float(tr.fps)
+    vfps = tfps if fps is None else float(fps)
+    if start_s == 0.0 and abs(vfps - tfps) < 1e-9:
+        ap = np.array([f.aperture for f in tr.frames], float)
+        vis = [f.viseme for f in tr.frames]
+        shp = [f.shape for f in tr.frames]
+        n = len(ap) if n_frames is None else int(n_frames)
+        if len(ap) < n:
+            ap = np.concatenate([ap, np.full(n - len(ap), np.nan)])
+    else:
+        n = (int(math.floor((len(tr.frames) / tfps - start_s) * vfps + 1e-6))
+             if n_frames is None else int(n_frames))
+        n = max(n, 0)
+        ap, vis, shp = np.zeros(n), ["sil"] * n, ["X"] * n
+        for k in range(n):
+            i = int(math.floor((start_s + k / vfps) * tfps + 1e-6))
+            if 0 <= i < len(tr.frames) and start_s + k / vfps >= 0:
+                f = tr.frames[i]
+                ap[k], vis[k], shp[k] = f.aperture, f.viseme, f.shape
     ap = ap[:n]
-    phones = [(str(p.phone), float(p.start), float(p.end)) for p in (tr.phonemes or [])]
+    phones = [(str(p.phone), float(p.start) - start_s, float(p.end) - start_s)
+              for p in (tr.phonemes or [])]
+    phones = [p for p in phones if p[2] > 0]
     speech = [p for p in phones if _name(p[0]) not in PAUSES]
     if speech:
-        events = events_from_phones(phones, fps, n)
+        events = events_from_phones(phones, vfps, n)
         src = "phonemes"
     else:
-        vis = [f.viseme for f in tr.frames][:n]
-        shp = [f.shape for f in tr.frames][:n]
-        events = events_from_frames(ap, vis, shp, fps)
+        events = events_from_frames(ap, vis[:n], shp[:n], vfps)
         src = "frames"
-    return Expected(fps=fps, aperture=ap, events=events, events_from=src, phones=phones)
+    return Expected(fps=vfps, aperture=ap, events=events, events_from=src, phones=phones)
 
 
 def _name(phone: str) -> str:

@@ -220,25 +220,43 @@ def quick_report(output, track, source=None, *, fidelity: FidelityMeter | dict |
     return report
 
 
+def source_range(source: str, n_output: int, start: int | None = None,
+                 end: int | None = None) -> tuple[int, int]:
+    """The source frames (inclusive) the output was rendered from: the whole file by default;
+    from `start` on, as many frames as the output has (or to `end`)."""
+    from ..media.decode import check_range
+    from ..media.probe import probe
+    si = probe(source)
+    if start is None and end is None:
+        return 0, si.frame_count - 1
+    a = int(start or 0)
+    b = int(end) if end is not None else min(si.frame_count - 1, a + n_output - 1)
+    return check_range(si, a, b)
+
+
 def measure_fidelity_files(output: str, source: str, source_landmarks: Sequence, *,
                            progress=None, keep: set[int] | None = None,
-                           kept: dict | None = None) -> dict:
-    """Decode output and source side by side into a FidelityMeter. Frames whose index is in
-    `keep` are stored in `kept[index] = (source_image, output_image)` for the contact sheet."""
+                           kept: dict | None = None,
+                           source_frames: tuple[int, int] | None = None) -> dict:
+    """Decode output and source side by side into a FidelityMeter (output frame i against source
+    frame source_frames[0] + i). Frames whose index is in `keep` are stored in
+    `kept[index] = (source_image, output_image)` for the contact sheet."""
     from ..media.decode import read_frames
     from ..media.probe import probe
     oi, si = probe(output), probe(source)
     if (oi.width, oi.height) != (si.width, si.height):
         raise LipflapError(f"{output} is {oi.width}x{oi.height} but the source {source} is "
                            f"{si.width}x{si.height}; give the source the output was rendered from.")
+    s0, s1 = source_frames if source_frames is not None else (0, si.frame_count - 1)
+    n_src = s1 - s0 + 1
     meter = FidelityMeter(regions.clip_mouth_box(source_landmarks, (si.height, si.width)))
-    n = max(oi.frame_count, si.frame_count)
+    n = max(oi.frame_count, n_src)
     if progress is not None:
         progress.start("qc fidelity", n)
-    it_o, it_s = read_frames(output, info=oi), read_frames(source, info=si)
+    it_o, it_s = read_frames(output, info=oi), read_frames(source, s0, s1, info=si)
     for i in range(n):
         fo = next(it_o, None) if i < oi.frame_count else None
-        fs = next(it_s, None) if i < si.frame_count else None
+        fs = next(it_s, None) if i < n_src else None
         io = fo.image if fo is not None else None
         is_ = fs.image if fs is not None else None
         lm = source_landmarks[i] if i < len(source_landmarks) else None
@@ -252,16 +270,22 @@ def measure_fidelity_files(output: str, source: str, source_landmarks: Sequence,
 
 def measure_video(video: str, track, *, source: str | None = None, output_analysis=None,
                   source_analysis=None, audio: str | None = None, face: str = "auto",
-                  progress=None, meta: dict | None = None) -> tuple[dict, dict]:
+                  source_start: int | None = None, source_end: int | None = None,
+                  track_start_s: float = 0.0, progress=None,
+                  meta: dict | None = None) -> tuple[dict, dict]:
     """Full QC of files: returns (report, extras) where extras carries the contact-sheet frames
-    ({"sheet_frames": {index: (source_image or None, output_image)}, "crop_box": box})."""
+    ({"sheet_frames": {index: (source_image or None, output_image)}, "crop_box": box}).
+    source_start/source_end: the source frames the output was rendered from (a `lipflap run
+    --start/--end` render of a longer file); default the whole source.
+    track_start_s: read the track on the dub's clock from this time (an edited --shapes track
+    with --audio-offset); 0 when the track's frame 0 is the video's frame 0."""
     from ..media.decode import read_frames
     from ..media.probe import probe
     info = probe(video)
     if output_analysis is None:
         output_analysis = _analyze(video, progress, audio_path=audio, face=face)
     lms, flags = landmarks_of(output_analysis)
-    expected = expected_from_track(track, len(lms))
+    expected = expected_from_track(track, len(lms), fps=info.fps, start_s=track_start_s)
     # Which frames the contact sheet shows: a few of each kind of moment, spread over the clip.
     picks = pick_sheet_events(expected, len(lms))
     keep = {e.mid for e in picks}
@@ -269,10 +293,14 @@ def measure_video(video: str, track, *, source: str | None = None, output_analys
     fid = None
     src_lms = None
     if source is not None:
+        s0, s1 = source_range(source, len(lms), source_start, source_end)
         if source_analysis is None:
-            source_analysis = _analyze(source, progress, audio_path=None, face=face)
+            from ..face.analyze import analyze_video
+            source_analysis = analyze_video(source, s0, s1, face=face, progress=progress)
         src_lms = landmarks_of(source_analysis)[0]
-        fid = measure_fidelity_files(video, source, src_lms, progress=progress, keep=keep, kept=kept)
+        fid = measure_fidelity_files(video, source, src_lms, progress=progress, keep=keep,
+                                     kept=kept, source_frames=(s0, s1))
+        meta = {"source_frames": [s0, s1], **(meta or {})}
     elif keep:
         for f in read_frames(video, info=info):
             if f.index in keep:
