@@ -14,12 +14,10 @@ import shlex
 import subprocess
 import sys
 import threading
-import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from fractions import Fraction
 
-from .errors import LipflapError, MediaError
+from .errors import LipflapError
 from .progress import Progress
 
 RUN_CMD_ENV = "LIPFLAP_RUN_CMD"
@@ -28,61 +26,13 @@ RUN_CMD_ENV = "LIPFLAP_RUN_CMD"
 # ---------------------------------------------------------------- media
 
 def probe_media(path: str):
-    """A video file's rate, start timecode (as frames) and frame count for planning.
-
-    Uses lipflap.media.probe when it is there (the engine's own reading of timecode); reads the
-    container with PyAV otherwise, for the pieces the probe does not give.
-    """
+    """A video file's rate, start timecode (as frames, drop-frame aware) and frame count, read
+    by lipflap.media.probe, for planning and for placing renders."""
     from lipflap_otio.plan import MediaInfo
-    from .media.rates import parse_rate
-    fps = start = frames = None
-    try:
-        from .media.probe import probe as engine_probe
-    except ImportError:
-        engine_probe = None
-    if engine_probe is not None:
-        info = engine_probe(path)
-        fps = parse_rate(getattr(info, "fps"))
-        start = getattr(info, "start_tc_frames", None)
-        for name in ("frames", "frame_count", "nb_frames", "n_frames"):
-            if isinstance(getattr(info, name, None), int):
-                frames = getattr(info, name)
-                break
-    if fps is None or start is None or frames is None:
-        fps2, start2, frames2 = _pyav_probe(path)
-        fps = fps if fps is not None else fps2
-        start = start if start is not None else start2
-        frames = frames if frames is not None else frames2
-    return MediaInfo(fps=fps, start_tc_frames=int(start), frames=int(frames))
-
-
-def _pyav_probe(path: str) -> tuple[Fraction, int, int]:
-    import av
-    from opentimelineio import opentime
-    from .media.rates import parse_rate
-    try:
-        with av.open(path) as c:
-            if not c.streams.video:
-                raise MediaError(f"{path}: no video stream; conform needs the clip's picture.")
-            v = c.streams.video[0]
-            fps = parse_rate(v.average_rate or v.guessed_rate)
-            tc = v.metadata.get("timecode") or c.metadata.get("timecode")
-            if not tc:
-                for s in c.streams:
-                    tc = tc or s.metadata.get("timecode")
-            frames = v.frames
-            if not frames:
-                frames = sum(1 for _ in c.decode(video=0))
-    except av.FFmpegError as e:
-        raise MediaError(f"{path}: cannot read the media ({e}); check the file.") from None
-    start = 0
-    if tc:
-        try:
-            start = int(opentime.from_timecode(tc, float(fps)).value)
-        except ValueError:
-            raise MediaError(f"{path}: start timecode {tc!r} does not fit {float(fps):.3f} fps; "
-                             f"fix the file's timecode.") from None
-    return fps, start, int(frames)
+    from .media.probe import probe
+    info = probe(path)
+    return MediaInfo(fps=info.fps, start_tc_frames=int(info.start_tc_frames),
+                     frames=int(info.frame_count))
 
 
 # ---------------------------------------------------------------- running jobs

@@ -16,7 +16,7 @@ from fractions import Fraction
 import opentimelineio as otio
 from opentimelineio import opentime
 
-from .plan import RENDER_TRACK_KEY, ClipJob, ProbeFn, frames_at, otio_rate, timeline_rate, \
+from .plan import RENDER_TRACK_KEY, ClipJob, ProbeFn, otio_rate, timeline_rate, \
     timeline_start, to_tc
 
 # Report entries whose state means "done as asked"; anything else is flagged.

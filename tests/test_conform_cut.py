@@ -18,7 +18,7 @@ import pytest
 from opentimelineio import opentime
 
 from test_conform_fakeengine import engine_cmd
-from test_conform_support import MEDIA, make_cut
+from test_conform_support import make_cut
 
 from lipflap.conform import conform
 from lipflap.errors import LipflapError
