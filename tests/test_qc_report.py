@@ -183,3 +183,10 @@ def test_qc_command_errors_are_one_sentence(tmp_path, capsys):
     code = main(["qc", str(tmp_path / "v.mov"), "--audio", str(tmp_path / "a.wav"), "-o",
                  str(tmp_path / "r.pdf")])
     assert code == 2 and ".json or .html" in capsys.readouterr().err
+    from lipflap.media.encode import VideoWriter
+    patch = str(tmp_path / "patch.mov")
+    with VideoWriter(patch, codec="prores_4444", fps=25, width=64, height=64, alpha=True) as w:
+        for _ in range(3):
+            w.write(np.zeros((64, 64, 4), np.uint16))
+    code = main(["qc", patch, "--audio", str(tmp_path / "a.wav"), "-o", str(tmp_path / "r.json")])
+    assert code == 2 and "patch render" in capsys.readouterr().err

@@ -53,6 +53,11 @@ def _exists(path: str | None, what: str) -> None:
         raise LipflapError(f"{path}: {what} not found; check the path.")
 
 
+def _has_alpha(pix_fmt: str) -> bool:
+    f = (pix_fmt or "").lower()
+    return f.startswith(("yuva", "rgba", "bgra", "argb", "abgr", "gbrap", "ya")) or f in ("pal8",)
+
+
 def expected_track(args, fps, n_frames):
     """The mouth-shape track the video should follow: --shapes, or computed from the dub."""
     if args.shapes:
@@ -88,6 +93,10 @@ def run(args, progress) -> int:
         raise LipflapError(f"{args.output}: a QC report is written as .json or .html; give -o with "
                            f"one of those extensions.")
     info = probe(args.video)
+    if _has_alpha(info.pix_fmt):
+        raise LipflapError(f"{args.video} is a patch render (it has alpha, {info.pix_fmt}); QC "
+                           f"measures full-frame renders: check the full-mode render of the shot, "
+                           f"or composite the patch over its source first.")
     track = expected_track(args, info.fps, info.frame_count)
     report, extras = measure_video(
         args.video, track, source=args.source, audio=args.audio, face=args.face,
