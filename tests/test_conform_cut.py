@@ -377,3 +377,34 @@ def test_bad_inputs_are_one_sentence_errors(tmp_path, fake_engine):
         conform(cut.path, cut.outdir, dub_track="Dub FR")
     with pytest.raises(LipflapError, match="conform places movie files"):
         conform(cut.path, cut.outdir, dub_track=cut.dub_track, codec="exr")
+
+
+def test_dub_track_spans_offsets_and_coverage(tmp_path, fake_engine):
+    """Dub clips with their own source offsets: each video clip's offset comes from the dub
+    clip under it; a clip under two dub clips fails clearly; a clip under none is left alone."""
+    cut = make_cut(tmp_path, "29.97df", transition=False)
+    rate = float(cut.rate)
+    dub = cut.timeline.tracks[2]
+    ref = dub[0].media_reference
+    while len(dub):
+        dub.pop()
+
+    def rt(n):
+        return opentime.RationalTime(n, rate)
+    # record 0-40 from 1 s into the file; 40-56 from 0; gap 56-80; 80-94 from 2.5 s (75 frames).
+    for first, dur in ((30, 40), (0, 16)):
+        dub.append(otio.schema.Clip(name="dub", media_reference=ref.deepcopy(),
+                                    source_range=opentime.TimeRange(rt(first), rt(dur))))
+    dub.append(otio.schema.Gap(source_range=opentime.TimeRange(rt(0), rt(24))))
+    dub.append(otio.schema.Clip(name="dub", media_reference=ref.deepcopy(),
+                                source_range=opentime.TimeRange(rt(75), rt(14))))
+    otio.adapters.write_to_file(cut.timeline, cut.path)
+    res = conform(cut.path, cut.outdir, dub_track="Dub ES", language="es")
+    by = {cj.clip_name + "@" + cj.record_tc: cj for cj in res.jobs}
+    assert sorted(by) == ["A001_C003@01:00:00;12", "A001_C003@01:00:02;20", "A002_C001@01:00:01;06"]
+    # A001 at record 12 sits 12 frames into the first dub clip, which starts 30 frames in.
+    assert by["A001_C003@01:00:00;12"].job["audio_offset_s"] == pytest.approx((30 + 12) / rate)
+    assert by["A001_C003@01:00:02;20"].job["audio_offset_s"] == pytest.approx(75 / rate)
+    a002 = by["A002_C001@01:00:01;06"]
+    assert a002.status == "failed" and "covered by 2 dub clips" in a002.error
+    assert any("'B001_C007'" in n and "no dub under it" in n for n in res.notes)
