@@ -9,6 +9,7 @@ flagged, never an error. Results are cached by file content and parameters.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from dataclasses import dataclass, field
@@ -27,9 +28,20 @@ from .smooth import SmoothParams, runs, smooth_run
 from .speaker import Candidate, choose, parse_face, speech_envelope
 from .track import FaceTracker, Observation
 
-# Bump when the analysis changes what it produces: old cache entries then stop matching.
-ANALYSIS_VERSION = 1
+# Bump when the analysis changes what it produces: old cache entries then stop matching. The
+# cache key also carries a hash of this package's source, so any code change invalidates too.
+ANALYSIS_VERSION = 2
 AUDIO_RATE = 16000
+
+
+def _code_hash() -> str:
+    h = hashlib.sha256()
+    here = os.path.dirname(os.path.abspath(__file__))
+    for name in sorted(os.listdir(here)):
+        if name.endswith(".py"):
+            with open(os.path.join(here, name), "rb") as fh:
+                h.update(name.encode() + b"\0" + fh.read())
+    return h.hexdigest()[:16]
 
 
 @dataclass
@@ -241,7 +253,8 @@ def analyze_video(path, start: int = 0, end: int | None = None, *, face="auto", 
         raise MediaError(f"{audio_path} does not exist; give the clip's audio file or leave it out.")
     info = probe(path)
     start, end = check_range(info, start, end)
-    params = {"version": ANALYSIS_VERSION, "start": start, "end": end, "face": str(face),
+    params = {"version": ANALYSIS_VERSION, "code": _code_hash(), "start": start, "end": end,
+              "face": str(face),
               "detect_every": detect_every, "smooth": vars(smooth_params)}
     key = None
     if use_cache:
