@@ -105,14 +105,16 @@ def test_cut_detector_on_signatures():
     black = [np.zeros_like(a)] * 3
     shot2 = [cv2.resize(b, (512, 512))] * 5
     back = [np.roll(a, 40, axis=1)] * 3    # back to shot 1 framing after black
-    frames = shot1 + black + back + shot2 + black + shot2
+    flash = [np.clip(back[0].astype(int) + 120, 0, 255).astype(np.uint8)]
+    frames = shot1 + black + back + flash + back + shot2 + black + shot2
     sigs = [signature(f) for f in frames]
     det = CutDetector()
     cuts = [i for i in range(len(sigs))
             if det.decide(sigs[i], sigs[i + 1] if i + 1 < len(sigs) else None)]
-    # Black frames are never cuts, the same framing after black is no cut, a new picture is,
-    # even when black frames hide the change... and shot2 -> black -> shot2 is one shot.
-    assert cuts == [16]
+    # Black frames are never cuts, the same framing after black is no cut, nor is a one-frame
+    # flash; a new picture is, even when black frames hide the change... and shot2 -> black ->
+    # shot2 is one shot.
+    assert cuts == [20]
     assert all(s.blank for s in sigs[10:13])
 
 

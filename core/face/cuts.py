@@ -4,7 +4,8 @@ Each frame is reduced to a small blurred grey thumbnail and a coarse colour hist
 change between neighbouring frames that is large in absolute terms, large against the shot's
 recent frame-to-frame change (so steady fast motion is not a cut) and not followed by an equally
 large change (one frame of look-ahead: the start of a fast move keeps changing, a cut settles).
-Blank frames (black or flat, e.g. a flash to black) are never cuts themselves: the first frame
+A single odd frame (a photo flash, a glitch) is not a cut either: the frame after it matches the
+one before it. Blank frames (black or flat, e.g. a flash to black) are never cuts themselves: the first frame
 after them is compared with the last frame before them, so a gap inside one shot stays one shot
 and a cut hidden behind black frames is still found.
 """
@@ -63,6 +64,7 @@ class CutDetector:
         self.settle = settle
         self.hist_threshold = hist_threshold
         self._ref: FrameSignature | None = None
+        self._before_ref: FrameSignature | None = None
         self._gap = 0
         self._recent: deque[float] = deque(maxlen=8)
         self.last_scores: tuple[float, float] = (0.0, 0.0)
@@ -71,8 +73,8 @@ class CutDetector:
         if cur.blank:
             self._gap += 1
             return False
-        ref, gap = self._ref, self._gap
-        self._ref, self._gap = cur, 0
+        ref, gap, before = self._ref, self._gap, self._before_ref
+        self._before_ref, self._ref, self._gap = ref, cur, 0
         if ref is None:
             return False
         d, dh = difference(ref, cur)
@@ -85,6 +87,9 @@ class CutDetector:
         spike = d > thr and d > self.ratio * base and (dn is None or d > self.settle * dn)
         recolour = dh > self.hist_threshold and d > 0.5 * thr and (dn is None or d > dn)
         cut = spike or recolour
+        if cut and before is not None and difference(before, cur)[0] < thr:
+            # Back to what was there two frames ago: the frame between was a flash or a glitch.
+            cut = False
         if cut:
             self._recent.clear()
         elif not gap:
