@@ -45,6 +45,10 @@ def _record_tag(clip, start_tc: str | None) -> str | None:
     if root is clip:
         return None
     rate = exact_rate(clip.trimmed_range().duration.rate)
+    if rate.denominator == 1001 and rate.numerator in (30000, 60000):
+        # Render names count 29.97/59.94 in drop-frame (OTIO's default); "01:00:00:00" typed with
+        # colons still means the drop-frame label here.
+        start_tc = start_tc[:-3] + ";" + start_tc[-2:]
     start = int(opentime.from_timecode(start_tc, float(rate)).value)
     rr = clip.transformed_time_range(clip.trimmed_range(), root)
     return tc_tag(start + frames_at(rr.start_time, rate), rate)

@@ -103,7 +103,7 @@ def test_media_linker_relinks_to_the_newest_render(tmp_path, engine_env):
     res2 = conform(cut.path, cut.outdir, dub_track=cut.dub_track, language="es")
     newest = {(cj.clip_name, cj.record_tc): cj.render for cj in res2.jobs}
     assert all(p.endswith("_v002.mov") for p in newest.values())
-    args = {"renders": cut.outdir, "language": "es", "timeline_start": "01:00:00;00"}
+    args = {"renders": cut.outdir, "language": "es", "timeline_start": "01:00:00:00"}  # DF label
     tl = otio.adapters.read_from_file(cut.path, media_linker_name="lipflap_relink",
                                       media_linker_argument_map=args)
     start = tl.global_start_time
