@@ -24,7 +24,7 @@ import re
 import opentimelineio as otio
 from opentimelineio import opentime
 
-from lipflap_otio.plan import clip_base, exact_rate, frames_at, media_path, tc_tag
+from lipflap_otio.plan import clip_base, exact_rate, frames_at, media_path, parse_tc, tc_tag
 
 log = logging.getLogger("lipflap_otio.linker")
 _RENDER = r"^{base}(?:_(?P<tag>\d{{8}}))?_lipflap_(?P<lang>{lang})_v(?P<ver>\d{{3,}})\.(?:mov|mxf|mp4)$"
@@ -45,11 +45,7 @@ def _record_tag(clip, start_tc: str | None) -> str | None:
     if root is clip:
         return None
     rate = exact_rate(clip.trimmed_range().duration.rate)
-    if rate.denominator == 1001 and rate.numerator in (30000, 60000):
-        # Render names count 29.97/59.94 in drop-frame (OTIO's default); "01:00:00:00" typed with
-        # colons still means the drop-frame label here.
-        start_tc = start_tc[:-3] + ";" + start_tc[-2:]
-    start = int(opentime.from_timecode(start_tc, float(rate)).value)
+    start = parse_tc(start_tc, rate)  # drop-frame at 29.97, as render names are
     rr = clip.transformed_time_range(clip.trimmed_range(), root)
     return tc_tag(start + frames_at(rr.start_time, rate), rate)
 

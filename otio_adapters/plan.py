@@ -118,6 +118,16 @@ def to_tc(frames: int, rate: Fraction) -> str:
     return opentime.to_timecode(opentime.RationalTime(frames, otio_rate(rate)), otio_rate(rate))
 
 
+def parse_tc(tc: str, rate: Fraction) -> int:
+    """A timecode typed by a user as frames at `rate`. At 29.97/59.94 it is read as drop-frame
+    whatever the separator, as OTIO writes those rates (to_tc): `01:00:00:00` typed with colons
+    then means the same frame as the `01:00:00;00` this tool prints."""
+    tc = str(tc).strip()
+    if rate.denominator == 1001 and rate.numerator in (30000, 60000) and len(tc) >= 3:
+        tc = tc[:-3] + ";" + tc[-2:]
+    return int(opentime.from_timecode(tc, otio_rate(rate)).value)
+
+
 def frames_at(t: opentime.RationalTime, rate: Fraction) -> int:
     """A RationalTime as a whole frame count at `rate` (OTIO stores rates as floats)."""
     return int(round(t.value_rescaled_to(otio_rate(rate))))
@@ -248,7 +258,7 @@ def dub_file_origin(tl: otio.schema.Timeline, rate: Fraction, opts: PlanOptions)
     """
     if opts.dub_start:
         try:
-            return int(opentime.from_timecode(opts.dub_start, otio_rate(rate)).value)
+            return parse_tc(opts.dub_start, rate)
         except ValueError:
             raise PlanError(f"dub start {opts.dub_start!r} is not a timecode at {float(rate):.3f} "
                             f"fps; write e.g. 01:00:00:00.") from None
