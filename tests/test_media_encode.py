@@ -268,3 +268,20 @@ def test_rgb_sequence_source_to_prores(tmp_path):
         w.write_frame(read_frame(png, 0, info=info))
     back = read_frame(tmp_path / "o.mov", 0).image.astype(np.float64)
     assert np.abs(back - img).max() < 3 * 64        # 10-bit ProRes 4444: within 3 codes
+
+
+def test_exr_is_linear_light_with_premultiplied_alpha(tmp_path):
+    rgba = np.zeros((90, 160, 4), np.uint16)
+    rgba[..., :3] = 32768                                  # code value 0.5
+    rgba[..., 3] = 65535
+    rgba[:, 80:, 3] = 32768                                # half transparent on the right
+    with VideoWriter(tmp_path / "p", codec="exr", fps=25, width=160, height=90, alpha=True,
+                     first_frame_number=12) as w:
+        w.write(rgba)
+    with av.open(str(tmp_path / "p" / "p.000012.exr")) as c:
+        px = next(c.decode(video=0)).to_ndarray(format="gbrapf32le")
+    lin = ((0.5 + 0.099) / 1.099) ** (1 / 0.45)            # BT.709 curve removed: 0.260
+    assert abs(px[5, 5, 0] - lin) < 2e-3 and abs(px[5, 5, 3] - 1) < 1e-3
+    assert abs(px[5, 120, 0] - lin * 0.5) < 2e-3            # premultiplied
+    # lipflap decodes it back to code values.
+    assert abs(read_frame(tmp_path / "p" / "p.000012.exr", 0).image[5, 5, 0] / 65535 - 0.5) < 2e-3

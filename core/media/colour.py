@@ -63,3 +63,23 @@ def effective_range(color_range: str | None, pix_fmt: str | None) -> str:
 
 
 SWS_RANGE = {"tv": "MPEG", "pc": "JPEG"}
+
+
+# EXR holds scene-linear light (what compositors assume); video code values go through the
+# BT.709 transfer curve (Nuke's "rec709") on the way in and back out.
+def linear_from_bt709(v):
+    import numpy as np
+    v = np.asarray(v, np.float32)
+    return np.where(v < 0.081, v / 4.5, np.power((np.maximum(v, 0.081) + 0.099) / 1.099,
+                                                 1 / 0.45)).astype(np.float32)
+
+
+def bt709_from_linear(lin):
+    import numpy as np
+    lin = np.asarray(lin, np.float32)
+    return np.where(lin < 0.018, lin * 4.5,
+                    1.099 * np.power(np.maximum(lin, 0.018), 0.45) - 0.099).astype(np.float32)
+
+
+def is_float_rgb(pix_fmt: str | None) -> bool:
+    return bool(pix_fmt) and pix_fmt.startswith(("gbrpf", "gbrapf", "rgbf", "rgbaf", "grayf"))

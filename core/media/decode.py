@@ -62,10 +62,35 @@ def rgb_converter(info: VideoInfo, deep: bool | None = None):
     matrix = colour.sws_matrix(colour.effective_matrix(info.colorspace, info.height))
     rng = colour.SWS_RANGE[colour.effective_range(info.color_range, info.pix_fmt)]
 
+    if colour.is_float_rgb(info.pix_fmt):
+        # Float (EXR) frames are linear light: back to BT.709 code values for a viewable image.
+        scale, dtype = (65535.0, np.uint16) if deep else (255.0, np.uint8)
+
+        def convert_float(f: av.VideoFrame) -> np.ndarray:
+            lin = _float_rgb(f)
+            v = colour.bt709_from_linear(np.clip(lin, 0.0, 1.0))
+            return np.rint(v * scale).astype(dtype)
+        return convert_float
+
     def convert(f: av.VideoFrame) -> np.ndarray:
         return f.to_ndarray(format=fmt, src_colorspace=matrix, src_color_range=rng,
                             dst_color_range="JPEG")
     return convert
+
+
+def _float_rgb(f: av.VideoFrame) -> np.ndarray:
+    """HxWx3 float32 RGB of a planar float frame, read from the planes directly: swscale's
+    half-to-float path is not exact."""
+    name = f.format.name
+    if not name.startswith(("gbrpf", "gbrapf")):
+        return f.to_ndarray(format="gbrpf32le")
+    dtype = np.dtype("<f2") if "f16" in name else np.dtype("<f4")
+    out = np.empty((f.height, f.width, 3), np.float32)
+    for plane_index, channel in ((0, 1), (1, 2), (2, 0)):   # planes are G, B, R
+        plane = f.planes[plane_index]
+        rows = np.frombuffer(plane, dtype)[:plane.height * plane.line_size // dtype.itemsize]
+        out[:, :, channel] = rows.reshape(plane.height, -1)[:, :f.width]
+    return out
 
 
 def check_range(info: VideoInfo, start: int, end: int | None) -> tuple[int, int]:

@@ -48,6 +48,7 @@ CODECS: dict[str, CodecSpec] = {
     "dnxhr_hq": CodecSpec("dnxhd", "yuv422p", None, {"profile": "dnxhr_hq"}),
     "h264": CodecSpec("libx264", "yuv420p", None, {"crf": "16", "preset": "medium"}),
     "png": CodecSpec("png", "rgb48be", "rgba64be", {}, None, ".png"),
+    # Half-float, linear light (BT.709 curve removed), premultiplied alpha.
     "exr": CodecSpec("exr", "gbrpf32le", "gbrapf32le", {"format": "half", "compression": "zip16"},
                      None, ".exr"),
 }
@@ -459,6 +460,10 @@ class VideoWriter:
         else:
             fmt = "gbrapf32le" if self.alpha else "gbrpf32le"
             flt = img.astype(np.float32) / 65535.0
+            # Linear light, and alpha premultiplied: the EXR conventions Nuke and others assume.
+            flt[:, :, :3] = colour.linear_from_bt709(flt[:, :, :3])
+            if self.alpha:
+                flt[:, :, :3] *= flt[:, :, 3:4]
             f = av.VideoFrame(img.shape[1], img.shape[0], fmt)
             # gbrp plane order is G, B, R (, A).
             for i, ch in enumerate((1, 2, 0, 3)[:len(f.planes)]):
