@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from dataclasses import dataclass
 
 import cv2
@@ -24,8 +25,32 @@ def _quiet_import():
     # mediapipe logs through absl/glog to stderr on import and graph start; keep the CLI clean.
     os.environ.setdefault("GLOG_minloglevel", "2")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import mediapipe as mp  # noqa: WPS433 - heavy import kept local to the face stage
+    with native_stderr_silenced():
+        import mediapipe as mp  # noqa: WPS433 - heavy import kept local to the face stage
     return mp
+
+
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Send file descriptor 2 to /dev/null for the duration (MediaPipe's C++ code writes its
+    start-up chatter - XNNPACK delegate, feedback-manager warnings - straight to fd 2, which the
+    hosts read for error sentences). LIPFLAP_DEBUG=1 keeps it."""
+    if os.environ.get("LIPFLAP_DEBUG"):
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def to_uint8(img: np.ndarray) -> np.ndarray:
@@ -65,8 +90,11 @@ class FaceDetector:
     def __init__(self, min_score: float = 0.5, input_size: int = DETECT_INPUT):
         mp = _quiet_import()
         self.input_size = input_size
-        self._det = mp.solutions.face_detection.FaceDetection(
-            model_selection=1, min_detection_confidence=min_score)
+        with native_stderr_silenced():
+            self._det = mp.solutions.face_detection.FaceDetection(
+                model_selection=1, min_detection_confidence=min_score)
+            # The graph's threads log as they start; one blank inference waits them out.
+            self._det.process(np.zeros((input_size, input_size, 3), np.uint8))
         self.calls = 0
 
     def _window(self, img: np.ndarray, x0: float, y0: float, side: float) -> list[Detection]:
@@ -216,13 +244,22 @@ class CropMesh:
 
     def __init__(self, min_detection: float = 0.5, min_tracking: float = 0.5):
         mp = _quiet_import()
-        self._fm = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=False, max_num_faces=1, refine_landmarks=True,
-            min_detection_confidence=min_detection, min_tracking_confidence=min_tracking)
+        with native_stderr_silenced():
+            self._fm = mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=False, max_num_faces=1, refine_landmarks=True,
+                min_detection_confidence=min_detection, min_tracking_confidence=min_tracking)
+            # The graph's threads log as they start; one blank inference waits them out.
+            self._fm.process(np.zeros((CROP_SIZE, CROP_SIZE, 3), np.uint8))
+        self._quiet_calls = 2   # the landmark model's own start-up comes with its first face
 
     def process(self, crop_img: np.ndarray, crop: Crop) -> np.ndarray | None:
         """(478, 3) float32 landmarks in frame pixels, or None when no face is in the crop."""
-        res = self._fm.process(crop_img)
+        if self._quiet_calls:
+            self._quiet_calls -= 1
+            with native_stderr_silenced():
+                res = self._fm.process(crop_img)
+        else:
+            res = self._fm.process(crop_img)
         if not res.multi_face_landmarks:
             return None
         lm = res.multi_face_landmarks[0].landmark
