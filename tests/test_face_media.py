@@ -366,3 +366,24 @@ def test_deep_frames_give_the_same_landmarks_as_8_bit():
     for i in range(8):
         d = np.abs(r8.obs[0][i].lm3[:, :2] - r16.obs[0][i].lm3[:, :2])
         assert np.median(d) < 0.5 and np.percentile(d, 99) < 2, (i, np.median(d), d.max())
+
+
+def test_face_entering_mid_shot_gets_a_new_id_without_a_cut(tmp_path):
+    """A second face slides in from the right: the periodic detection (every 30 frames) picks it
+    up with a new id; the first face keeps its id; sliding in is not a cut."""
+    from lipflap.face.analyze import analyze_video
+    a = astronaut()
+    frames = []
+    for t in range(40):
+        f, _ = place(a, 260, 300, 1.0, 0)
+        x = 1200 - 14 * min(t, 34)           # enters from beyond the right edge, stops at 724
+        g, _ = place(a, x, 290, 0.9, 0, flip=True)
+        f[:, 480:] = g[:, 480:]
+        frames.append(f)
+    res = analyze_video(write_clip(tmp_path / "enter.mp4", frames), face="0", use_cache=False)
+    assert res.cuts == []
+    assert all(f.face_id == 0 and f.usable for f in res.frames)
+    first_seen = min(f.index for f in res.frames if 1 in dict(f.faces))
+    assert first_seen <= 31
+    assert all(1 in dict(f.faces) for f in res.frames[first_seen:])
+    assert sorted(res.faces) == [0, 1]
