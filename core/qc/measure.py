@@ -30,15 +30,22 @@ REPORT_VERSION = 1
 SHEET_PER_KIND = 4
 
 
-def landmarks_of(analysis) -> tuple[list, list[list[str]]]:
+def landmarks_of(analysis, raw: bool = False) -> tuple[list, list[list[str]]]:
     """(per-frame landmarks or None, per-frame flags) from a ShotAnalysis, an (n, 478, 2) array
-    (NaN rows: no face) or a list of arrays / None."""
+    (NaN rows: no face) or a list of arrays / None.
+
+    raw: take Face Mesh's unsmoothed landmarks where the analysis has them. The mouth measured on
+    an output must be what its pixels show: the analysis's temporal smoothing (right for
+    rendering) rounds off one-frame closures, which is exactly what QC checks (measured on a
+    talk_b render here: a closure at 0.01 raw read 0.21 smoothed and failed)."""
     frames = getattr(analysis, "frames", None)
     if frames is not None and frames and hasattr(frames[0], "landmarks"):
         lms, flags = [], []
         for f in frames:
             ok = getattr(f, "usable", True) and f.landmarks is not None
-            lms.append(np.asarray(f.landmarks) if ok else None)
+            lm = getattr(f, "raw_landmarks", None) if raw else None
+            lm = f.landmarks if lm is None else lm
+            lms.append(np.asarray(lm) if ok else None)
             fl = getattr(f, "flags", None) or []
             flags.append([str(x) for x in (fl if isinstance(fl, (list, tuple, set)) else [fl])])
         return lms, flags
@@ -201,7 +208,7 @@ def quick_report(output, track, source=None, *, fidelity: FidelityMeter | dict |
         output = _analyze(out_path, progress)
     else:
         out_path = None
-    lms, flags = landmarks_of(output)
+    lms, flags = landmarks_of(output, raw=True)
     expected = expected_from_track(track, n_frames or len(lms))
     fid = None
     if isinstance(fidelity, FidelityMeter):
@@ -284,7 +291,7 @@ def measure_video(video: str, track, *, source: str | None = None, output_analys
     info = probe(video)
     if output_analysis is None:
         output_analysis = _analyze(video, progress, audio_path=audio, face=face)
-    lms, flags = landmarks_of(output_analysis)
+    lms, flags = landmarks_of(output_analysis, raw=True)
     expected = expected_from_track(track, len(lms), fps=info.fps, start_s=track_start_s)
     # Which frames the contact sheet shows: a few of each kind of moment, spread over the clip.
     picks = pick_sheet_events(expected, len(lms))
