@@ -10,7 +10,7 @@ import numpy as np
 from .plots import INK, ascii_label
 
 ROW_H = 150
-LABEL_W = 190
+LABEL_W = 215
 KIND_NAME = {"bilabial": "p/b/m closed?", "open": "open vowel open?", "pause": "pause at rest?"}
 
 
@@ -51,7 +51,8 @@ def contact_sheet(rows: list[dict], frames: dict[int, tuple], box: tuple[int, in
         cv2.rectangle(label, (0, 0), (6, ROW_H - 1), col, -1)
         v = ev.get("value")
         detail = "" if v is None else (f"  ({v * 100:.0f}% at rest)" if ev["kind"] == "pause"
-                                       else f"  (aperture {v:.2f})")
+                                       else "  (aperture " + f"{v:.2f}".replace("-0.00", "0.00")
+                                       + ")")
         lines = [KIND_NAME.get(ev["kind"], ev["kind"]),
                  f"'{ascii_label(ev['label'])}'  frame {i}",
                  f"{i / fps:.2f} s",
