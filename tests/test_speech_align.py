@@ -83,8 +83,8 @@ def test_script_that_does_not_match_is_reported():
 
 def test_script_words_missing_from_the_audio_are_flagged():
     dub = make_dub(SCRIPTS["es"], "es", seed=5)
-    res = align_script(dub.samples, dub.rate,
-                       dub.text + " ¿Dónde has puesto las llaves del coche?", "es")
+    extra = " ¿Dónde has puesto las llaves del coche? La reunión empieza a las nueve."
+    res = align_script(dub.samples, dub.rate, dub.text + extra, "es")
     assert res.method == "mismatch" or (res.fallback_segments and res.warnings)
 
 

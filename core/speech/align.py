@@ -27,7 +27,7 @@ from lipflap.speech.espeak import check_language, synthesize
 from lipflap.speech.features import (HOP_S, cmvn, deltas, frame_power, log_mel, mfcc_from_logmel,
                                      resample)
 from lipflap.speech.types import PAUSE, AlignmentResult, Phone
-from lipflap.speech.vad import VadParams, detect_speech
+from lipflap.speech.vad import VadParams, detect_speech, mask_to_segments
 
 ALIGN_RATE = 16000
 
@@ -43,7 +43,13 @@ class AlignParams:
     # Warp cost relative to the cost of the same reference in reversed order (an unrelated script
     # with the same sounds and voice): measured 0.35-0.55 for matching scripts, 0.86-0.98 for others.
     mismatch_ratio: float = 0.75
-    seg_cost_ratio: float = 0.9    # a segment whose warp costs more than this is not trusted
+    seg_cost_ratio: float = 1.0    # a segment warping no better than an unrelated order is not trusted
+    short_frac_max: float = 0.5    # ... nor one where more of its phones than this collapsed
+    local_rate_max: float = 2.2    # ... nor one spoken this much faster (or slower) than the clip
+    word_snap_s: float = 0.03      # see _words_start_after_pauses
+    edge_weight: float = 2.0       # weight of the speech-run edge channels (see _with_edges)
+    readmit_gap_s: float = 0.5     # dub gaps up to this long may be given back to the speech ...
+    readmit_pile_s: float = 0.08   # ... when this much more reference speech piled up at them
     rate_ratio_range: tuple[float, float] = (0.4, 2.5)  # dub speech time / reference speech time
     min_phone_s: float = 0.010
     max_phone_s: float = 1.2       # a non-pause phone longer than this is a failed warp
@@ -99,7 +105,7 @@ def align_script(samples: np.ndarray, rate: int, text: str, language: str,
     ref_hop = HOP_S / ratio
 
     power_d, freqs = frame_power(x, ALIGN_RATE, HOP_S)
-    mask_d = _fit(vad.mask, len(power_d))
+    mask_d = _fit(vad.mask, len(power_d)).copy()
     fd = _features(power_d, freqs, 1.0, fmax, mask_d, params)
     power_r, _ = frame_power(ref, ALIGN_RATE, ref_hop)
     t_r = np.arange(len(power_r)) * ref_hop
@@ -108,7 +114,7 @@ def align_script(samples: np.ndarray, rate: int, text: str, language: str,
         return _mismatch(vad.segments, "too little speech to align the script")
     ref_idx = np.flatnonzero(mask_r)
     dub_idx = np.flatnonzero(mask_d)
-    D = fd[dub_idx]
+    D = _with_edges(fd[dub_idx], dub_idx, params.edge_weight)
     f = params.pool
     Dc = pool(D, f)
     # Formant scale: the dub's voice (a woman, a child, a large man) has its formants higher or
@@ -117,7 +123,7 @@ def align_script(samples: np.ndarray, rate: int, text: str, language: str,
     best = None
     for w in params.formant_scales:
         fr = _features(power_r, freqs, w, fmax, mask_r, params)
-        Rc = pool(fr[ref_idx], f)
+        Rc = pool(_with_edges(fr[ref_idx], ref_idx, params.edge_weight), f)
         coarse = dtw_rows(Rc, Dc, coarse_band(len(Dc)), step_penalty=params.step_penalty)
         cost = float(coarse.cost.mean())
         if best is None or cost < best[0]:
@@ -131,27 +137,50 @@ def align_script(samples: np.ndarray, rate: int, text: str, language: str,
         return _mismatch(vad.segments, f"the script does not match the audio (warp cost {fit:.2f} "
                          f"of an unrelated order's, limit {params.mismatch_ratio:.2f}); check the "
                          "transcript and language, or use audio-only recognition")
-    R = fr[ref_idx]
+    R = _with_edges(fr[ref_idx], ref_idx, params.edge_weight)
     path = refine(R, D, coarse, f, fine_band=params.fine_band, step_penalty=params.step_penalty)
+    # A gap that voice activity cut inside speech (a weak consonant in noise) shows as reference
+    # speech piled onto the dub frames either side of it: give such gaps back to the speech and
+    # warp again.
+    readmit = _piled_gaps(path.target, dub_idx, int(params.readmit_gap_s / HOP_S),
+                          int(params.readmit_pile_s / HOP_S))
+    if readmit:
+        for a, b in readmit:
+            mask_d[a:b] = True
+        dub_idx = np.flatnonzero(mask_d)
+        D = _with_edges(fd[dub_idx], dub_idx, params.edge_weight)
+        coarse = dtw_rows(Rc, pool(D, f), coarse_band(len(D) // f),
+                          step_penalty=params.step_penalty)
+        path = refine(R, D, coarse, f, fine_band=params.fine_band,
+                      step_penalty=params.step_penalty)
+    segments = mask_to_segments(mask_d, HOP_S, duration)
     seg_limit = params.seg_cost_ratio * rev
 
     # Carry every reference phone boundary across: reference time -> reference speech frame ->
     # dub speech frame -> dub time.
     speech = [p for p in ref_phones if p.phone != PAUSE]
-    onsets = np.array([_map_time(p.start, ref_hop, ref_idx, path.target, dub_idx, True)
-                       for p in speech])
-    ends = np.array([_map_time(p.end, ref_hop, ref_idx, path.target, dub_idx, False)
-                     for p in speech])
+    onsets = np.empty(len(speech))
+    ends = np.empty(len(speech))
+    for k, p in enumerate(speech):
+        tail = k > 0 and p.word is not None and speech[k - 1].word == p.word
+        onsets[k], in_gap = _map_time(p.start, ref_hop, ref_idx, path.target, dub_idx, True, tail)
+        ends[k], _ = _map_time(p.end, ref_hop, ref_idx, path.target, dub_idx, False)
+        if in_gap:
+            ends[k] = max(ends[k], onsets[k] + p.duration * HOP_S / ref_hop)
+    _words_start_after_pauses(speech, onsets, ends, segments, params.word_snap_s)
     onsets = np.maximum.accumulate(onsets)
-    phones = _build(speech, onsets, ends, vad.segments, duration, params)
+    phones = _build(speech, onsets, ends, segments, duration, params)
 
     # Per-segment checks and fallback.
-    seg_of_dub_frame = _segment_index(dub_idx * HOP_S, vad.segments)
+    seg_of_dub_frame = _segment_index(dub_idx * HOP_S, segments)
     frame_seg = seg_of_dub_frame[path.target]
     fallback: list[int] = []
-    for s, (a, b) in enumerate(vad.segments):
+    body = [p for p in phones if p.phone != PAUSE]   # in the order of `speech`
+    ratio = HOP_S / ref_hop
+    for s, (a, b) in enumerate(segments):
         rows = frame_seg == s
-        inside = [p for p in phones if p.phone != PAUSE and a - 1e-6 <= p.start < b]
+        idx = [i for i, p in enumerate(body) if a - 1e-6 <= p.start < b]
+        inside = [body[i] for i in idx]
         if not rows.any() and not inside:
             continue
         seg_cost = float(path.cost[rows].mean()) if rows.any() else np.inf
@@ -159,7 +188,7 @@ def align_script(samples: np.ndarray, rate: int, text: str, language: str,
         if seg_cost > seg_limit:
             reasons.append(f"warp cost {seg_cost / rev:.2f} of an unrelated order's")
         short = sum(p.duration < params.min_phone_s for p in inside)
-        if inside and short > max(1, 0.25 * len(inside)):
+        if inside and short > max(1, params.short_frac_max * len(inside)):
             reasons.append(f"{short} of {len(inside)} phones shorter than "
                            f"{params.min_phone_s * 1000:.0f} ms")
         long_ = [p for p in inside if p.duration > params.max_phone_s]
@@ -167,23 +196,31 @@ def align_script(samples: np.ndarray, rate: int, text: str, language: str,
             reasons.append(f"phone '{long_[0].phone}' lasts {long_[0].duration:.2f} s")
         if not inside and b - a > 0.3:
             reasons.append("no phone placed in it")
+        if inside:
+            # Speaking rate inside the segment against the clip's: a script with words the audio
+            # lacks crams them into some segment, one with missing words stretches others.
+            expect = sum(speech[i].duration for i in idx) * ratio
+            span = max(min(b, inside[-1].end) - inside[0].start, 1e-3)
+            local = expect / span
+            if expect > 0.25 and not (1 / params.local_rate_max <= local <= params.local_rate_max):
+                reasons.append(f"speech {local:.1f}x as fast as in the rest of the clip")
         if reasons:
             fallback.append(s)
             warnings.append(f"speech {a:.2f}-{b:.2f} s: alignment not trusted ("
                             f"{'; '.join(reasons)}); phones spread evenly over the segment")
     if fallback:
-        fb_time = sum(vad.segments[s][1] - vad.segments[s][0] for s in fallback)
-        if fb_time > 0.5 * sum(b - a for a, b in vad.segments):
-            return _mismatch(vad.segments, "the script does not match the audio (most speech "
+        fb_time = sum(segments[s][1] - segments[s][0] for s in fallback)
+        if fb_time > 0.5 * sum(b - a for a, b in segments):
+            return _mismatch(segments, "the script does not match the audio (most speech "
                              "failed the alignment checks); check the transcript and language, or "
                              "use audio-only recognition")
-        phones = _spread(phones, speech, vad.segments, fallback, duration, params)
+        phones = _spread(phones, speech, segments, fallback, duration, params)
     _enforce_min_durations(phones, params.min_phone_s)
     missing = _missing_words(speech, phones, params.min_phone_s)
     if missing:
         warnings.append(f"{len(missing)} word(s) got no time of their own: "
                         f"{', '.join(missing[:5])}")
-    return AlignmentResult(phones, list(vad.segments), "script", warnings, fallback)
+    return AlignmentResult(phones, list(segments), "script", warnings, fallback)
 
 
 def _mismatch(segments, why: str) -> AlignmentResult:
@@ -201,6 +238,23 @@ def _features(power: np.ndarray, freqs: np.ndarray, scale: float, fmax: float,
     lm = log_mel(power, freqs * scale, params.n_mels, 80.0, fmax)
     c = mfcc_from_logmel(lm, params.n_ceps)[:, 1:]   # c0 (loudness) differs between recordings
     return cmvn(np.hstack([c, deltas(c)]), mask)
+
+
+def _with_edges(feat: np.ndarray, idx: np.ndarray, weight: float) -> np.ndarray:
+    """Append two channels that mark the first and last frames of each speech run (decaying over
+    a few frames), so the warp prefers to put the script's pauses on the dub's pauses."""
+    n = len(idx)
+    if n == 0 or weight <= 0:
+        return feat
+    brk = np.flatnonzero(np.diff(idx) > 1) + 1
+    starts = np.concatenate([[0], brk])
+    ends = np.concatenate([brk, [n]])
+    run = np.repeat(np.arange(len(starts)), ends - starts)
+    k = np.arange(n)
+    since = k - starts[run]
+    until = ends[run] - 1 - k
+    edge = np.stack([np.exp(-since / 3.0), np.exp(-until / 3.0)], axis=1) * weight
+    return np.hstack([feat, edge.astype(feat.dtype)])
 
 
 def _add_dub_noise(ref: np.ndarray, dub: np.ndarray, vad) -> np.ndarray:
@@ -226,32 +280,72 @@ def _add_dub_noise(ref: np.ndarray, dub: np.ndarray, vad) -> np.ndarray:
 
 
 def _map_time(t: float, ref_hop: float, ref_idx: np.ndarray, target: np.ndarray,
-              dub_idx: np.ndarray, onset: bool) -> float:
+              dub_idx: np.ndarray, onset: bool, tail: bool = False) -> tuple[float, bool]:
+    """Reference time -> dub time through the warp; also whether t lay in a reference pause.
+
+    A boundary inside a reference pause belongs to speech on one side: onsets to the next run
+    (a phrase-initial stop's silent closure) unless `tail` (the phone ends the previous word, e.g.
+    a final stop whose closure voice activity cut off), ends to the previous run.  Such a time keeps
+    its distance from that run's edge, scaled by the speaking-rate ratio.
+    """
     f = t / ref_hop
-    # Position among the reference's speech frames; a boundary inside a pause snaps to the speech
-    # it belongs to (onsets to the next speech frame, ends to just after the previous one).
+    ratio = HOP_S / ref_hop
     k = int(np.searchsorted(ref_idx, f, side="left"))
-    if onset:
-        if k >= len(ref_idx):
-            pos = float(len(ref_idx) - 1)
-        elif k > 0 and ref_idx[k] - ref_idx[k - 1] == 1:
-            pos = k - 1 + (f - ref_idx[k - 1])
-        else:
-            pos = float(k)
-    else:
-        if k == 0:
-            pos = 0.0
-        elif k < len(ref_idx) and ref_idx[k] - ref_idx[k - 1] == 1:
-            pos = k - 1 + (f - ref_idx[k - 1])
-        else:
-            pos = float(k - 1) + 0.5
+    if 0 < k < len(ref_idx) and ref_idx[k] - ref_idx[k - 1] == 1 or (k < len(ref_idx)
+                                                                     and ref_idx[k] == f):
+        pos = k - 1 + (f - ref_idx[k - 1]) if k > 0 and ref_idx[k] != f else float(k)
+        return _dub_time(pos, target, dub_idx), False
+    after_prev = k > 0 and (not onset or tail or k >= len(ref_idx))
+    if after_prev:
+        edge = (ref_idx[k - 1] + 0.5) * ref_hop
+        d_edge = (dub_idx[_dub_frame(k - 1, target, dub_idx)] + 0.5) * HOP_S
+        return d_edge + (t - edge) * ratio, True
+    k = min(k, len(ref_idx) - 1)
+    edge = (ref_idx[k] - 0.5) * ref_hop
+    d_edge = (dub_idx[_dub_frame(k, target, dub_idx)] - 0.5) * HOP_S
+    return max(0.0, d_edge - (edge - t) * ratio), True
+
+
+def _dub_frame(row: int, target: np.ndarray, dub_idx: np.ndarray) -> int:
+    return int(np.clip(target[int(np.clip(row, 0, len(target) - 1))], 0, len(dub_idx) - 1))
+
+
+def _dub_time(pos: float, target: np.ndarray, dub_idx: np.ndarray) -> float:
     i0 = int(np.clip(np.floor(pos), 0, len(target) - 1))
     i1 = min(i0 + 1, len(target) - 1)
     w = pos - i0
     j = (1 - w) * target[i0] + w * target[i1]
     j0 = int(np.clip(np.floor(j), 0, len(dub_idx) - 1))
-    frac = j - j0
-    return float((dub_idx[j0] + frac) * HOP_S)
+    return float((dub_idx[j0] + (j - j0)) * HOP_S)
+
+
+def _piled_gaps(target: np.ndarray, dub_idx: np.ndarray, max_gap: int,
+                pile: int) -> list[tuple[int, int]]:
+    """Dub gaps (frame ranges) no longer than max_gap onto whose two edge frames each side the warp
+    piled at least 4 + pile reference frames (4 is the rate-matched share)."""
+    counts = np.bincount(target, minlength=len(dub_idx))
+    out = []
+    for k in np.flatnonzero(np.diff(dub_idx) > 1):
+        gap = int(dub_idx[k + 1] - dub_idx[k] - 1)
+        if gap <= max_gap and counts[max(0, k - 1):k + 3].sum() >= 4 + pile:
+            out.append((int(dub_idx[k]) + 1, int(dub_idx[k + 1])))
+    return out
+
+
+def _words_start_after_pauses(speech, onsets, ends, segments, snap: float) -> None:
+    """A warp cannot tell the last frame before a dub pause from the first after it (they are
+    neighbours once pauses are cut out).  A word's first phone landing in the last `snap` seconds
+    before a pause is moved to where speech resumes: speakers pause between words.  (Moving whole
+    words that would not fit before the pause was tried and measured worse.)"""
+    seg_starts = np.array([a for a, _ in segments])
+    seg_ends = np.array([b for _, b in segments])
+    for k, p in enumerate(speech):
+        if k > 0 and (p.word is None or speech[k - 1].word == p.word):
+            continue
+        s = int(np.searchsorted(seg_ends, onsets[k], side="left"))
+        if s + 1 < len(segments) and seg_ends[s] - onsets[k] <= snap:
+            onsets[k] = seg_starts[s + 1]
+            ends[k] = max(ends[k], onsets[k] + 0.01)
 
 
 def _segment_index(times: np.ndarray, segments) -> np.ndarray:
