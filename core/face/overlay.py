@@ -23,14 +23,18 @@ _CONTOURS = [(L.OUTER_LIPS, True), (L.INNER_LIPS, True), (L.FACE_OVAL, True), (L
 def caption(ff: FrameFace) -> str:
     pose = "" if ff.pose is None else "yaw %+.0f pitch %+.0f roll %+.0f" % ff.pose
     who = "" if ff.face_id is None else f"id {ff.face_id} "
-    return f"#{ff.index} {who}conf {ff.confidence:.2f} {pose} {' '.join(ff.flags)}"
+    return f"#{ff.index} {who}conf {ff.confidence:.2f} {' '.join(ff.flags)}\n{pose}"
 
 
 def put_caption(img: np.ndarray, text: str, size: float = 0.5) -> None:
     th = max(1, round(size * 2))
-    y = int(24 * size * 1.6)
-    cv2.putText(img, text, (6, y), cv2.FONT_HERSHEY_SIMPLEX, size, (0, 0, 0), 3 * th, cv2.LINE_AA)
-    cv2.putText(img, text, (6, y), cv2.FONT_HERSHEY_SIMPLEX, size, (255, 255, 0), th, cv2.LINE_AA)
+    step = int(24 * size * 1.6)
+    for k, line in enumerate(text.split("\n")):
+        y = step * (k + 1)
+        cv2.putText(img, line, (6, y), cv2.FONT_HERSHEY_SIMPLEX, size, (0, 0, 0), 3 * th,
+                    cv2.LINE_AA)
+        cv2.putText(img, line, (6, y), cv2.FONT_HERSHEY_SIMPLEX, size, (255, 255, 0), th,
+                    cv2.LINE_AA)
 
 
 def draw(img: np.ndarray, ff: FrameFace, scale: float = 1.0, with_caption: bool = True) -> np.ndarray:
@@ -47,7 +51,7 @@ def draw(img: np.ndarray, ff: FrameFace, scale: float = 1.0, with_caption: bool 
         p0 = (int(x0 * scale), int(y0 * scale))
         cv2.rectangle(out, p0, (int(x1 * scale), int(y1 * scale)), col, lw)
         cv2.putText(out, f"id {fid}", (p0[0], max(12, p0[1] - 4)), cv2.FONT_HERSHEY_SIMPLEX,
-                    0.5 * lw, col, lw, cv2.LINE_AA)
+                    0.4 * lw, col, lw, cv2.LINE_AA)
     if ff.landmarks is not None:
         pts = ff.landmarks * scale
         col = (0, 255, 0) if ff.usable else (255, 160, 0)
