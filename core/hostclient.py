@@ -91,7 +91,7 @@ def next_version_path(folder: str, clip: str, lang: str | None, ext: str) -> str
     Versions count across extensions and image-sequence folders, so a re-render never overwrites
     and v002 always means the second render of that clip and language.
     """
-    stem = f"{safe_name(clip)}_lipflap_{safe_name(lang or 'xx')}"
+    stem = f"{safe_name(clip)}_lipflap_{safe_name(lang or 'und')}"
     highest = 0
     if os.path.isdir(folder):
         for name in os.listdir(folder):

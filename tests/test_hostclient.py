@@ -64,7 +64,7 @@ def test_versions_never_overwrite(tmp_path):
     p3 = hostclient.next_version_path(str(tmp_path), "A001 C003", "es", "mov")
     assert os.path.basename(p3) == "A001_C003_lipflap_es_v003.mov"
     assert os.path.basename(hostclient.next_version_path(str(tmp_path), "A001 C003", None, "mov")) \
-        == "A001_C003_lipflap_xx_v001.mov"
+        == "A001_C003_lipflap_und_v001.mov"
 
 
 def test_engine_lookup_order(tmp_path, monkeypatch):
