@@ -150,12 +150,41 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
         a = (inner * amount * (1 - keep_teeth))[..., None]
         out = out * (1 - a) + fill.astype(np.float32) * a
 
+    out = _match_detail(out, src, (alpha > 0.5) & (lipmask > 0))
+
     if is_self:
         # Same source frame and nearly the same geometry: keep the frame's own pixels.
         alpha = alpha * np.clip(disp / 0.75, 0.0, 1.0)
     alpha *= float(fade)
     out = np.clip(out, 0, look.peak)
     return Patch(x0, y0, out, alpha.astype(np.float32))
+
+
+# Per-frame detail matching may move the fine band by at most this factor either way.
+DETAIL_RANGE = (0.75, 1.25)
+
+
+def _match_detail(out: np.ndarray, src: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """Give the patch's finest band the energy this frame has in the same place.
+
+    Resampling softens, squeezing a mouth shut sharpens; the frame's own texture energy (grain,
+    codec softness, motion blur) is the reference, so the mouth is as sharp as its frame and no
+    sharper. The change is bounded: a mouth that opens where the frame's was closed may keep
+    some extra edges.
+    """
+    if region.sum() < 64:
+        return out
+    g_out = cv2.cvtColor(np.ascontiguousarray(out), cv2.COLOR_RGB2GRAY)
+    g_src = cv2.cvtColor(np.ascontiguousarray(src), cv2.COLOR_RGB2GRAY)
+    e_out = float(cv2.Laplacian(g_out, cv2.CV_32F)[region].var())
+    e_src = float(cv2.Laplacian(g_src, cv2.CV_32F)[region].var())
+    if e_out <= 1e-6 or e_src <= 1e-6:
+        return out
+    k = float(np.clip(np.sqrt(e_src / e_out), *DETAIL_RANGE))
+    if abs(k - 1.0) < 0.02:
+        return out
+    low = cv2.GaussianBlur(out, (0, 0), 1.0)
+    return low + k * (out - low)
 
 
 def _inner_gap(region_pts: np.ndarray, model: MouthModel) -> float:

@@ -1,0 +1,132 @@
+"""Speed of `lipflap run` as a ratio to the floor any tool pays (DESIGN 7), in one run.
+
+    python bench/bench_run.py [--source CLIP] [--audio DUB] [--frames N] [--codec prores_hq]
+
+Builds a 1920x1080 H.264 shot (the source clip scaled up and centred, default
+../shared/media/talk_b.mp4; scikit-image's astronaut when that is absent), then times
+1. a plain PyAV decode -> encode of the same frames to the same codec (no RGB, no analysis);
+2. `lipflap run` on it (in-process run_job, with an empty analysis cache so every stage runs).
+Prints both times, the ratio (target <= 1.5) and the per-stage timing from the run's report.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from fractions import Fraction
+
+import av
+import cv2
+import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED = os.environ.get("LIPFLAP_SHARED", os.path.join(os.path.dirname(REPO), "shared"))
+
+ENCODERS = {"prores_hq": ("prores_ks", "yuv422p10le", {"profile": "3", "vendor": "apl0"}),
+            "prores_4444": ("prores_ks", "yuv444p10le", {"profile": "4", "vendor": "apl0"}),
+            "dnxhr_hq": ("dnxhd", "yuv422p", {"profile": "dnxhr_hq"}),
+            "h264": ("libx264", "yuv420p", {"crf": "16", "preset": "medium"})}
+
+
+def make_shot(src: str | None, path: str, frames: int, fps: int = 25) -> None:
+    """A 1080p H.264 shot: the source's frames scaled to 1080 lines, centred on grey."""
+    def source_frames():
+        if src:
+            with av.open(src) as c:
+                for f in c.decode(video=0):
+                    yield f.to_ndarray(format="rgb24")
+        else:
+            import skimage.data
+            img = skimage.data.astronaut()
+            while True:
+                yield img
+    out = av.open(path, "w")
+    vs = out.add_stream("libx264", rate=fps, options={"crf": "14", "preset": "fast"})
+    vs.width, vs.height, vs.pix_fmt = 1920, 1080, "yuv420p"
+    n = 0
+    while n < frames:
+        for img in source_frames():
+            if n >= frames:
+                break
+            big = cv2.resize(img, (1080 * img.shape[1] // img.shape[0], 1080), interpolation=cv2.INTER_CUBIC)
+            canvas = np.full((1080, 1920, 3), 96, np.uint8)
+            x0 = (1920 - big.shape[1]) // 2
+            canvas[:, x0:x0 + big.shape[1]] = big[:, :1920]
+            for p in vs.encode(av.VideoFrame.from_ndarray(canvas, format="rgb24")):
+                out.mux(p)
+            n += 1
+    for p in vs.encode():
+        out.mux(p)
+    out.close()
+
+
+def plain_decode_encode(src: str, dst: str, codec: str) -> float:
+    enc, pix, opts = ENCODERS[codec]
+    t = time.perf_counter()
+    with av.open(src) as c, av.open(dst, "w") as out:
+        ivs = c.streams.video[0]
+        ivs.thread_type = "AUTO"
+        rate = ivs.average_rate or Fraction(25)
+        vs = out.add_stream(enc, rate=rate, options=opts)
+        vs.width, vs.height, vs.pix_fmt = ivs.width, ivs.height, pix
+        vs.codec_context.thread_type = "AUTO"
+        for f in c.decode(ivs):
+            for p in vs.encode(f.reformat(format=pix)):
+                out.mux(p)
+        for p in vs.encode():
+            out.mux(p)
+    return time.perf_counter() - t
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default_src = os.path.join(SHARED, "media", "talk_b.mp4")
+    ap.add_argument("--source", default=default_src if os.path.exists(default_src) else None)
+    ap.add_argument("--audio", default=None, help="dub (default: the source's own sound, or a tone)")
+    ap.add_argument("--frames", type=int, default=125)
+    ap.add_argument("--codec", default="prores_hq", choices=sorted(ENCODERS))
+    ap.add_argument("--keep", help="folder to keep the outputs in")
+    a = ap.parse_args()
+
+    work = a.keep or tempfile.mkdtemp(prefix="lipflap_bench_")
+    os.makedirs(work, exist_ok=True)
+    os.environ["LIPFLAP_CACHE"] = os.path.join(work, "cache")  # every stage runs
+    shot = os.path.join(work, "shot1080.mp4")
+    make_shot(a.source, shot, a.frames)
+    dub = a.audio
+    if dub is None:
+        dub = os.path.join(work, "dub.wav")
+        if a.source and av.open(a.source).streams.audio:
+            from lipflap.media.audio import load_audio
+            x = load_audio(a.source, 16000)
+        else:
+            t = np.arange(int(a.frames / 25 * 16000)) / 16000
+            x = 0.3 * np.sin(2 * np.pi * 180 * t) * (np.sin(2 * np.pi * 3 * t) > 0)
+        import wave
+        with wave.open(dub, "wb") as w:
+            w.setnchannels(1), w.setsampwidth(2), w.setframerate(16000)
+            w.writeframes((np.clip(x, -1, 1) * 32767).astype(np.int16).tobytes())
+    ext = ".mp4" if a.codec == "h264" else ".mov"
+    t_plain = plain_decode_encode(shot, os.path.join(work, "plain" + ext), a.codec)
+
+    from lipflap.jobs import run_job
+    from lipflap.jobspec import parse_job
+    from lipflap.progress import Progress
+    job = parse_job({"video": shot, "audio": dub,
+                     "output": {"path": os.path.join(work, "lipflap" + ext), "codec": a.codec}})
+    t = time.perf_counter()
+    report = run_job(job, Progress("none"))
+    t_run = time.perf_counter() - t
+    result = {"frames": a.frames, "size": "1920x1080", "codec": a.codec,
+              "plain_decode_encode_s": round(t_plain, 2), "lipflap_run_s": round(t_run, 2),
+              "ratio": round(t_run / t_plain, 3), "target_ratio": 1.5,
+              "frames_rendered": report["frames_rendered"], "stages_s": report["timing_s"]}
+    print(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
