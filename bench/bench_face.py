@@ -76,7 +76,8 @@ def bench_size(name: str, frames: int, period: int) -> dict:
     usable = sum(f.usable for f in a.frames)
     return {"size": name, "frames": frames, "usable": usable,
             "first_ms": 1000 * wall[0],
-            "wall_ms": 1000 * (wall[1:].mean() + post_w), "cpu_ms": 1000 * (cpu[1:].mean() + post_c),
+            "wall_ms": 1000 * (wall[1:].mean() + post_w),
+            "cpu_ms": 1000 * (cpu[1:].mean() + post_c),
             "wall_median_ms": 1000 * np.median(wall[1:]), "post_ms": 1000 * post_w,
             "detections": tp.detections_run}
 

@@ -110,7 +110,8 @@ def trouble_frames():
         f, m = place(a, 400 + 1.5 * t, 330, 1.3, 3 * np.sin(t / 7))
         if t in OCCLUDED:
             x, y = m @ np.array([*MOUTH_SRC, 1.0])
-            cv2.rectangle(f, (int(x - 38), int(y - 20)), (int(x + 38), int(y + 20)), (200, 60, 40), -1)
+            cv2.rectangle(f, (int(x - 38), int(y - 20)), (int(x + 38), int(y + 20)), (200, 60, 40),
+                          -1)
         if t in BLURRED:
             f = cv2.filter2D(f, -1, kernel)
         frames.append(f)
@@ -305,7 +306,8 @@ def test_cli_analyze_writes_json_and_preview(clips, tmp_path):
     prev = tmp_path / "overlay.mp4"
     env = dict(os.environ, LIPFLAP_CACHE=str(tmp_path / "cache"))
     r = subprocess.run([sys.executable, "-m", "lipflap", "analyze", clips["moving"], "-o", str(out),
-                        "--start", "36", "--end", "45", "--preview", str(prev), "--progress", "json"],
+                        "--start", "36", "--end", "45", "--preview", str(prev),
+                        "--progress", "json"],
                        capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr
     lines = [json.loads(x) for x in r.stdout.splitlines()]

@@ -160,8 +160,8 @@ def build_analysis(tp: TrackingPass, *, path: str, fps: Fraction, width: int, he
                 "shot": shot_no, "frames": int(present.sum()),
                 "first": int(s + np.argmax(present)),
                 "last": int(s + len(present) - 1 - np.argmax(present[::-1])),
-                "mean_height": round(float(np.mean([tp.obs[c.id][i].bbox[3] - tp.obs[c.id][i].bbox[1]
-                                                    for i in tp.obs[c.id]])), 1),
+                "mean_height": round(float(np.mean([o.bbox[3] - o.bbox[1]
+                                                    for o in tp.obs[c.id].values()])), 1),
                 "speech_score": None if c.id not in scores or not np.isfinite(scores[c.id])
                 else round(scores[c.id], 5)}
         if sid is None:
@@ -250,7 +250,8 @@ def analyze_video(path, start: int = 0, end: int | None = None, *, face="auto", 
         raise LipflapError(f"{e}; use auto, largest, a face id from `lipflap analyze`, or X,Y "
                            f"pixel coordinates.") from None
     if audio_path is not None and not os.path.exists(audio_path):
-        raise MediaError(f"{audio_path} does not exist; give the clip's audio file or leave it out.")
+        raise MediaError(f"{audio_path} does not exist; give the clip's audio file or leave it "
+                         f"out.")
     info = probe(path)
     start, end = check_range(info, start, end)
     params = {"version": ANALYSIS_VERSION, "code": _code_hash(), "start": start, "end": end,

@@ -5,9 +5,9 @@ change between neighbouring frames that is large in absolute terms, large agains
 recent frame-to-frame change (so steady fast motion is not a cut) and not followed by an equally
 large change (one frame of look-ahead: the start of a fast move keeps changing, a cut settles).
 A single odd frame (a photo flash, a glitch) is not a cut either: the frame after it matches the
-one before it. Blank frames (black or flat, e.g. a flash to black) are never cuts themselves: the first frame
-after them is compared with the last frame before them, so a gap inside one shot stays one shot
-and a cut hidden behind black frames is still found.
+one before it. Blank frames (black or flat, e.g. a flash to black) are never cuts themselves:
+the first frame after them is compared with the last frame before them, so a gap inside one
+shot stays one shot and a cut hidden behind black frames is still found.
 """
 from __future__ import annotations
 

@@ -37,12 +37,13 @@ def put_caption(img: np.ndarray, text: str, size: float = 0.5) -> None:
                     cv2.LINE_AA)
 
 
-def draw(img: np.ndarray, ff: FrameFace, scale: float = 1.0, with_caption: bool = True) -> np.ndarray:
+def draw(img: np.ndarray, ff: FrameFace, scale: float = 1.0,
+         with_caption: bool = True) -> np.ndarray:
     """A copy of `img` (RGB, any depth) scaled by `scale` with the analysis of frame `ff` drawn."""
     out = to_uint8(img)
     if scale != 1.0:
-        out = cv2.resize(out, (max(2, round(out.shape[1] * scale)), max(2, round(out.shape[0] * scale))),
-                         interpolation=cv2.INTER_AREA)
+        size = (max(2, round(out.shape[1] * scale)), max(2, round(out.shape[0] * scale)))
+        out = cv2.resize(out, size, interpolation=cv2.INTER_AREA)
     else:
         out = out.copy()
     lw = max(1, round(out.shape[1] / 640))
