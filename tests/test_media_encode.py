@@ -148,8 +148,52 @@ def test_composite_with_zero_alpha_is_the_plain_transcode(clips, tmp_path, codec
             assert open(os.path.join(ref, x), "rb").read() == open(os.path.join(got, y), "rb").read()
         return
     for fa, fb in zip(read_frames(ref, deep=True), read_frames(got, deep=True)):
-        # Intra codecs and x264 are deterministic: identical input frames, identical output.
-        assert np.array_equal(fa.image, fb.image), fa.index
+        if codec == "h264":
+            # Two runs of threaded x264 on the same frames are not always bit-identical in this
+            # build (about 1 in 6 differs); the frames handed to it are (next test).
+            assert psnr(fa.image, fb.image, 65535) > 40, fa.index
+        else:
+            # Intra codecs: identical input frames, identical output.
+            assert np.array_equal(fa.image, fb.image), fa.index
+
+
+@pytest.mark.parametrize("codec,name", [("prores_hq", "o.mov"), ("prores_4444", "o.mov"),
+                                        ("h264", "o.mp4"), ("dnxhr_hq", "o.mov")])
+def test_composite_frames_equal_transcode_frames_outside_the_patch(clips, tmp_path, monkeypatch,
+                                                                    codec, name):
+    """The frames handed to the encoder, compared plane by plane: outside the patch's box
+    (aligned to the chroma grid) write_composite gives exactly what write_frame gives."""
+    captured = []
+
+    def capture(self, f):
+        captured.append([np.array(av_plane(f, i)) for i in range(len(f.planes))])
+        self._n += 1
+    from lipflap.media.encode import _plane_array as av_plane
+    monkeypatch.setattr(VideoWriter, "_encode", capture)
+    src = clips["h264_2398"]
+    info = probe(src)
+    frames = list(read_frames(src, 0, 3, info=info))
+    kw = dict(codec=codec, fps=info.fps, width=info.width, height=info.height, like=info)
+    w = VideoWriter(tmp_path / ("a_" + name), **kw)
+    for f in frames:
+        w.write_frame(f)
+    w.abort()                       # nothing was encoded: no file to finish
+    plain, captured[:] = list(captured), []
+    rng = np.random.default_rng(0)
+    w = VideoWriter(tmp_path / ("b_" + name), **kw)
+    for f in frames:
+        patch = rng.integers(0, 65535, (41, 57, 3)).astype(np.uint16)
+        alpha = rng.random((41, 57)).astype(np.float32)
+        w.write_composite(f, patch, alpha, 101, 77)
+    w.abort()
+    for a, b in zip(plain, captured):
+        for i, (pa, pb) in enumerate(zip(a, b)):
+            fx = pa.shape[1] / info.width
+            fy = pa.shape[0] / info.height
+            outside = np.ones(pa.shape, bool)
+            outside[int(76 * fy):int(np.ceil(119 * fy)), int(100 * fx):int(np.ceil(159 * fx))] = False
+            assert np.array_equal(pa[outside], pb[outside]), (codec, i)
+            assert not np.array_equal(pa[~outside], pb[~outside]), (codec, i)
 
 
 @pytest.mark.parametrize("codec,name", [("png", "seq"), ("prores_hq", "o.mov"),
