@@ -85,7 +85,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default_src = os.path.join(SHARED, "media", "talk_b.mp4")
     ap.add_argument("--source", default=default_src if os.path.exists(default_src) else None)
-    ap.add_argument("--audio", default=None, help="dub (default: the source's own sound, or a tone)")
+    ap.add_argument("--audio", default=None, help="dub (default: a synthetic Spanish dub with its script)")
+    ap.add_argument("--text", help="the dub's script (with --audio)")
+    ap.add_argument("--language", help="the script's language (with --text)")
     ap.add_argument("--frames", type=int, default=125)
     ap.add_argument("--codec", default="prores_hq", choices=sorted(ENCODERS))
     ap.add_argument("--keep", help="folder to keep the outputs in")
@@ -96,26 +98,25 @@ def main() -> int:
     os.environ["LIPFLAP_CACHE"] = os.path.join(work, "cache")  # every stage runs
     shot = os.path.join(work, "shot1080.mp4")
     make_shot(a.source, shot, a.frames)
-    dub = a.audio
+    dub, text, language = a.audio, a.text, a.language
     if dub is None:
-        dub = os.path.join(work, "dub.wav")
-        if a.source and av.open(a.source).streams.audio:
-            from lipflap.media.audio import load_audio
-            x = load_audio(a.source, 16000)
-        else:
-            t = np.arange(int(a.frames / 25 * 16000)) / 16000
-            x = 0.3 * np.sin(2 * np.pi * 180 * t) * (np.sin(2 * np.pi * 3 * t) > 0)
+        # A synthetic Spanish dub with its script (script-aware path, as a dubbing job runs).
+        from lipflap.speech.synthdub import make_dub
         import wave
+        sentences = ["Buenos días a todos.", "Mañana vamos a pasear por el parque, papá.",
+                     "Mamá prepara una paella para la familia."]
+        d = make_dub(sentences, "es", out_rate=16000)
+        dub, text, language = os.path.join(work, "dub.wav"), d.text, "es"
         with wave.open(dub, "wb") as w:
-            w.setnchannels(1), w.setsampwidth(2), w.setframerate(16000)
-            w.writeframes((np.clip(x, -1, 1) * 32767).astype(np.int16).tobytes())
+            w.setnchannels(1), w.setsampwidth(2), w.setframerate(d.rate)
+            w.writeframes((np.clip(d.samples, -1, 1) * 32767).astype(np.int16).tobytes())
     ext = ".mp4" if a.codec == "h264" else ".mov"
     t_plain = plain_decode_encode(shot, os.path.join(work, "plain" + ext), a.codec)
 
     from lipflap.jobs import run_job
     from lipflap.jobspec import parse_job
     from lipflap.progress import Progress
-    job = parse_job({"video": shot, "audio": dub,
+    job = parse_job({"video": shot, "audio": dub, "text": text, "language": language,
                      "output": {"path": os.path.join(work, "lipflap" + ext), "codec": a.codec}})
     t = time.perf_counter()
     report = run_job(job, Progress("none"))

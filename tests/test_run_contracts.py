@@ -239,3 +239,16 @@ def test_job_file_with_cli_override(media, tmp_path):
     assert (r["range"]["first"], r["range"]["last"]) == (0, 8)
     assert probe(str(tmp_path / "j.mov")).frame_count == 9
     assert probe(str(tmp_path / "j.mov")).start_timecode == "01:00:00:00"
+
+
+def test_strength_zero_is_the_source(media, tmp_path):
+    from lipflap.media.encode import plain_transcode
+    out = str(tmp_path / "s0" / "s.%04d.png")
+    ref = str(tmp_path / "s0ref" / "s.%04d.png")
+    os.makedirs(os.path.dirname(out)), os.makedirs(os.path.dirname(ref))
+    assert main(["run", media["face"], "--shapes", media["closed"], "--start", "0", "--end", "4",
+                 "--strength", "0", "-o", out, "--progress", "none"]) == 0
+    plain_transcode(media["face"], ref, "png", 0, 4)
+    for a, b in zip(sorted(glob.glob(str(tmp_path / "s0" / "*.png"))),
+                    sorted(glob.glob(str(tmp_path / "s0ref" / "*.png")))):
+        assert np.array_equal(cv2.imread(a, cv2.IMREAD_UNCHANGED), cv2.imread(b, cv2.IMREAD_UNCHANGED))

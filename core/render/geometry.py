@@ -35,22 +35,20 @@ NOSE_BASE = 2
 
 
 def fit_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """2x3 similarity (rotation, uniform scale, translation) mapping src points onto dst (Umeyama)."""
-    src = np.asarray(src, np.float64)
-    dst = np.asarray(dst, np.float64)
-    ms, md = src.mean(0), dst.mean(0)
-    s, d = src - ms, dst - md
-    cov = d.T @ s / len(src)
-    u, sig, vt = np.linalg.svd(cov)
-    sign = np.sign(np.linalg.det(u) * np.linalg.det(vt)) or 1.0
-    e = np.diag([1.0, sign])
-    r = u @ e @ vt
-    var = (s ** 2).sum() / len(src)
-    scale = (sig * np.diag(e)).sum() / max(var, 1e-12)
-    m = np.zeros((2, 3))
-    m[:, :2] = scale * r
-    m[:, 2] = md - scale * r @ ms
-    return m
+    """2x3 similarity (rotation, uniform scale, translation) mapping src points onto dst.
+
+    Least squares in closed form (points as complex numbers: dst ~ a * src + b); no LAPACK call,
+    which matters when it runs for every frame on a loaded machine.
+    """
+    s = np.asarray(src, np.float64)
+    d = np.asarray(dst, np.float64)
+    zs = s[:, 0] + 1j * s[:, 1]
+    zd = d[:, 0] + 1j * d[:, 1]
+    ms, md = zs.mean(), zd.mean()
+    cs, cd = zs - ms, zd - md
+    a = (np.conj(cs) @ cd) / max(float((np.abs(cs) ** 2).sum()), 1e-12)
+    b = md - a * ms
+    return np.array([[a.real, -a.imag, b.real], [a.imag, a.real, b.imag]])
 
 
 def apply(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
@@ -59,7 +57,9 @@ def apply(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
 
 
 def invert(m: np.ndarray) -> np.ndarray:
-    a = np.linalg.inv(m[:, :2])
+    (p, q), (r, t) = m[:, :2]
+    det = p * t - q * r
+    a = np.array([[t, -q], [-r, p]]) / det
     out = np.zeros((2, 3))
     out[:, :2] = a
     out[:, 2] = -a @ m[:, 2]
@@ -78,6 +78,25 @@ def aperture(lm: np.ndarray) -> float:
 
 def mouth_width(lm: np.ndarray) -> float:
     return float(np.linalg.norm(lm[MOUTH_CORNERS[0]] - lm[MOUTH_CORNERS[1]]) / max(interocular(lm), 1e-6))
+
+
+def _affine_from_triangles(dst: np.ndarray, src: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """Per triangle, the affine [sx, sy] = M @ [dx, dy, 1] taking dst's corners to src's
+    (closed form; degenerate triangles, marked not ok, get the zero map and are never drawn)."""
+    x0, y0 = dst[:, 0, 0], dst[:, 0, 1]
+    e1 = dst[:, 1] - dst[:, 0]
+    e2 = dst[:, 2] - dst[:, 0]
+    det = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
+    det = np.where(ok & (np.abs(det) > 1e-12), det, 1.0)
+    f1 = src[:, 1] - src[:, 0]
+    f2 = src[:, 2] - src[:, 0]
+    # Linear part L with L @ e1 = f1, L @ e2 = f2: L = [f1 f2] @ inv([e1 e2]).
+    inv = np.stack([np.stack([e2[:, 1], -e2[:, 0]], 1), np.stack([-e1[:, 1], e1[:, 0]], 1)], 1) / det[:, None, None]
+    lin = np.stack([f1, f2], 2) @ inv                                  # (n, 2, 2)
+    off = src[:, 0] - (lin @ np.stack([x0, y0], 1)[:, :, None])[:, :, 0]
+    mats = np.concatenate([lin, off[:, :, None]], 2)
+    mats[~ok] = 0.0
+    return mats
 
 
 def triangle_maps(dst_pts: np.ndarray, src_pts: np.ndarray, tris: np.ndarray, x0: int, y0: int,
@@ -107,9 +126,7 @@ def triangle_maps(dst_pts: np.ndarray, src_pts: np.ndarray, tris: np.ndarray, x0
     # Affine per triangle: [sx, sy] = A @ [dx, dy, 1]
     n = len(tris)
     ok = areas >= 1e-3
-    a = np.concatenate([d[tris], np.ones((n, 3, 1))], axis=2)        # (n, 3, 3)
-    a[~ok] = np.eye(3)                                                # never used, keeps solve sane
-    mats = np.linalg.solve(a, src_pts[tris]).transpose(0, 2, 1)       # (n, 2, 3)
+    mats = _affine_from_triangles(d[tris], src_pts[tris], ok)        # (n, 2, 3)
     # Pixels on shared edges can fall between rasterised triangles: give them a neighbour's map
     # (a hole would otherwise sample an unrelated triangle and show as speckle).
     for _ in range(2):

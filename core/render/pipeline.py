@@ -101,7 +101,9 @@ def plan_render(landmarks: list, usable: np.ndarray, params: np.ndarray, strengt
             own[i] = np.vstack([landmarks[i][model.region], ring]).astype(np.float32)
     lib_points = {int(f): np.vstack([landmarks[f][model.region], model.ring_points(poses[f])])
                   for f in lib}
-    return RenderPlan(n, model, usable.copy(), fade, exemplar, targets, own, lib, lib_points,
+    # At strength 0 (or the edge of a ramp) the frame is the source's own: pass it through.
+    active = usable & (s * fade > 0)
+    return RenderPlan(n, model, active, fade, exemplar, targets, own, lib, lib_points,
                       want, own_feat)
 
 
