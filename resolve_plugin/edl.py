@@ -34,13 +34,27 @@ def _item(schema: str, name: str, rng: dict, **extra) -> dict:
 
 
 def render_start_tc_frames(outcome, clip_rate: Fraction) -> int:
-    """The render's own start timecode, as frames: the source's start TC plus the first rendered frame."""
+    """The render's own start timecode, as frames: the engine reports it; older reports leave it
+    to the source's start TC plus the first rendered frame."""
+    tc = ((outcome.report.get("timecodes") or {}).get("first"))
+    if isinstance(tc, str):
+        try:
+            return tc_to_frames(tc, clip_rate)
+        except ValueError:
+            pass
     props = outcome.plan.item.GetMediaPoolItem().GetClipProperty("Start TC") or "00:00:00:00"
     try:
         start = tc_to_frames(str(props), clip_rate)
     except ValueError:
         start = 0
     return start + rendered_start(outcome.report, outcome.plan)
+
+
+def _sync_score(report: dict):
+    """r of the output's mouth against the expected track, from the report's QC figures."""
+    qc = report.get("qc")
+    fig = ((qc or {}).get("figures") or {}).get("sync_r") if isinstance(qc, dict) else None
+    return fig.get("value") if isinstance(fig, dict) else None
 
 
 def build_otio(controller, outcomes) -> dict:
@@ -66,7 +80,7 @@ def build_otio(controller, outcomes) -> dict:
         meta = {"lipflap": {"render": o.render, "source": p.path, "source_range": [p.source_start, p.source_end],
                             "dub": p.dub.path if p.dub else None, "language": s.language or None,
                             "report": os.path.splitext(o.render)[0] + ".json",
-                            "sync_score": (o.report.get("qc") or {}).get("sync_score") if isinstance(o.report.get("qc"), dict) else None,
+                            "sync_score": _sync_score(o.report),
                             "flagged_ranges": o.report.get("flagged_ranges") or [], "placed": o.placed}}
         clip = _item("Clip.2", name, _range(src_in, p.duration, rate),
                      media_references={"DEFAULT_MEDIA": {"OTIO_SCHEMA": "ExternalReference.1", "metadata": {},

@@ -56,7 +56,8 @@ def _flagged_ranges(report: dict) -> list[dict]:
 def rendered_start(report: dict, plan: ClipPlan) -> int:
     """The file frame index of the render's first frame (handles included)."""
     rng = report.get("range") or {}
-    for key in ("render_start", "start_with_handles", "start"):
+    # `first` is the first rendered frame with handles; `start` the cut's own first frame.
+    for key in ("first", "start"):
         if isinstance(rng.get(key), int):
             return int(rng[key])
     return plan.source_start

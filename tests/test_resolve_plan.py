@@ -92,7 +92,7 @@ def test_placement_is_verified_and_markers_follow_flags(cut, tmp_path):
     render.write_bytes(b"x")
     track = placement.add_video_track(tl)
     assert track == 2
-    report = {"range": {"render_start": 1192, "render_end": 1327},
+    report = {"range": {"first": 1192, "last": 1327, "start": 1200, "end": 1319},
               "flagged_ranges": [{"start": 1250, "end": 1259, "reason": "no_face"}]}
     bin_ = placement.find_bin(project.pool, "lipflap es")
     res = placement.place_render(project.pool, tl, info, p, str(render), report, track, bin_, "full")
@@ -104,3 +104,21 @@ def test_placement_is_verified_and_markers_follow_flags(cut, tmp_path):
     # the same placement again overlaps: Resolve drops it silently, the script must notice
     again = placement.place_render(project.pool, tl, info, p, str(render), report, track, bin_, "full")
     assert not again.ok and "place it by hand" in again.message
+
+
+def test_transcripts_share_conforms_format(tmp_path):
+    from lipflap import transcripts as conform_tr
+    from lipflap_resolve.transcripts import load_transcripts, text_for_clip
+    cases = {
+        "t.json": '{"A001_C003": "Hola.", "01:00:12;05": "Adiós."}',
+        "l.json": '[{"clip": "A001_C003", "text": "Hola."}, {"record_in": "01:00:12:05", "text": "Adiós."}]',
+        "t.txt": "# dub es\n[A001_C003]\nHola.\n\n[01:00:12:05]\nAdiós.\n",
+    }
+    for name, text in cases.items():
+        p = tmp_path / name
+        p.write_text(text, encoding="utf-8")
+        ours = load_transcripts(str(p))
+        theirs = conform_tr.load(str(p))
+        assert ours == theirs
+        assert text_for_clip(ours, "A001_C003.mov", "01:00:00:00") == "Hola."
+        assert text_for_clip(ours, "A001_C003.mov", "01:00:12:05") == "Adiós."

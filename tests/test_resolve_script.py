@@ -28,8 +28,8 @@ FAKE_ENGINE = textwrap.dedent('''
     for i in range(0, n + 1, max(1, n // 4)):
         print(json.dumps({"stage": "render", "done": i, "total": n}), flush=True)
     open(job["output"]["path"], "wb").write(b"render")
-    report = {"range": {"render_start": lo, "render_end": job["end_frame"] + h, "start": job["start_frame"],
-                        "end": job["end_frame"]},
+    report = {"range": {"first": lo, "last": job["end_frame"] + h, "start": job["start_frame"],
+                        "end": job["end_frame"], "handles": h},
               "flagged_ranges": [{"start": job["start_frame"] + 2, "end": job["start_frame"] + 4, "reason": "no_face"}],
               "warnings": [], "job": job}
     json.dump(report, open(job["report"], "w"))

@@ -1,0 +1,133 @@
+"""Resolve's script and Nuke's node driving the real engine on a small generated face clip."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import numpy as np
+import pytest
+
+from lipflap import hostclient
+from tests.fakes import resolve as fr
+
+FPS = 25
+N = 20
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    import skimage.data
+    from lipflap.media.encode import VideoWriter
+    from lipflap.speech.espeak import synthesize
+    d = tmp_path_factory.mktemp("hosts")
+    os.environ.setdefault("LIPFLAP_CACHE", str(d / "cache"))
+    face = str(d / "A001 C003.mov")
+    img = skimage.data.astronaut()[:320, 64:384]
+    with VideoWriter(face, codec="h264", fps=FPS, width=320, height=320, start_timecode="01:00:10:00") as w:
+        for i in range(N):
+            w.write(np.roll(img, i // 5, axis=1))
+    samples, rate, _ = synthesize("hola, mi amigo", "es")
+    dub = str(d / "dub es.wav")
+    import wave
+    with wave.open(dub, "wb") as wf:
+        wf.setnchannels(1), wf.setsampwidth(2), wf.setframerate(rate)
+        pcm = np.concatenate([np.zeros(int(0.2 * rate)), samples])
+        wf.writeframes((np.clip(pcm, -1, 1) * 32767).astype(np.int16).tobytes())
+    return {"dir": d, "face": face, "dub": dub}
+
+
+def _engine():
+    return [sys.executable, "-m", "lipflap"]
+
+
+def test_resolve_script_with_the_real_engine(clip, tmp_path):
+    from lipflap.media.probe import probe
+    from lipflap_resolve.app import Controller
+    from lipflap_resolve.settings import Settings
+    tl = fr.Timeline(rate="25", start_tc="01:00:00:00", start_frame=90000, video_tracks=1, audio_tracks=1)
+    mpi = fr.MediaPoolItem(clip["face"], fps="25", start_tc="01:00:10:00", frames=N)
+    tl.add("video", 1, fr.TimelineItem(mpi, 90000, 90012, left_offset=4))
+    tl.add("audio", 1, fr.TimelineItem(fr.MediaPoolItem(clip["dub"]), 90000, 90100, left_offset=0))
+    project = fr.Project(tl, frame_counter=lambda p: probe(p).frame_count)
+    out = str(tmp_path / "renders")
+    scripts = tmp_path / "dub_es.txt"
+    scripts.write_text("[A001 C003.mov]\nhola, mi amigo\n", encoding="utf-8")
+    c = Controller(fr.Resolve(project), hostclient, engine=_engine(), log=lambda s: None)
+    assert c.start(Settings(output_dir=out, language="es", handles=2, dub_track=1,
+                            transcripts=str(scripts))) == []
+    [o] = c.run_all(0.2)
+    assert o.placed, o.error
+    assert json.load(open(os.path.splitext(o.render)[0] + ".job.json"))["text"] == "hola, mi amigo"
+    assert o.report["mouth_track"]["source"].startswith("script")
+    info = probe(o.render)
+    assert info.frame_count == 16 and info.start_timecode == "01:00:10:02"  # 12 frames + 2 handles each side
+    item = tl.GetItemListInTrack("video", 2)[0]
+    assert (item.GetStart(), item.GetEnd(), item.GetLeftOffset()) == (90000, 90012, 2)
+    edl = open(c.summary_paths["EDL"]).read()
+    assert "01:00:10:04 01:00:10:16 01:00:00:00 01:00:00:12" in edl
+
+
+@pytest.fixture()
+def nk(clip, tmp_path, monkeypatch):
+    from tests.fakes import nuke as stub
+    stub.reset()
+    monkeypatch.setitem(sys.modules, "nuke", stub)
+    nuke_dir = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "nuke_nodes")
+    monkeypatch.syspath_prepend(nuke_dir)
+    for m in ("lipflap_nuke_node", "lipflap_nuke_curves", "lipflap_nuke_plate", "lipflap_nuke_engine"):
+        sys.modules.pop(m, None)
+    monkeypatch.setenv("LIPFLAP_ENGINE", json.dumps(_engine()))
+    monkeypatch.setitem(sys.modules, "lipflap_hostclient", hostclient)
+    stub.root()["fps"].setValue(float(FPS))
+    import importlib
+    node = importlib.import_module("lipflap_nuke_node")
+    read = stub.nodes.Read(file=clip["face"], first=1001, last=1000 + N)
+    g = node.create()
+    g.setInput(0, read)
+    g["range_first"].setValue(1003)
+    g["range_last"].setValue(1016)
+    g["dub"].setValue(clip["dub"])
+    g["language"].setValue("es")
+    g["script_text"].setValue("hola, mi amigo")
+    g["cache_dir"].setValue(str(tmp_path / "cache"))
+    return stub, node, g
+
+
+def _wait(stub, t):
+    assert t is not None
+    t.join(600)
+    stub.pump_main_thread()
+
+
+def test_nuke_node_with_the_real_engine(nk, clip, tmp_path):
+    from lipflap.face.analyze import analyze_video
+    from lipflap.face.landmarks import mouth_aperture
+    from lipflap.media.probe import probe
+    from lipflap.cli import main
+    stub, node, g = nk
+    _wait(stub, node.analyze(g))
+    assert not stub.messages, stub.messages
+    # Analyze's curves are `lipflap visemes` of the same dub, script and rate, key for key.
+    ref = str(tmp_path / "ref.json")
+    assert main(["visemes", clip["dub"], "-o", ref, "--fps", "25", "--text", "hola, mi amigo",
+                 "--language", "es", "--progress", "none"]) == 0
+    expected = json.load(open(ref))["frames"]
+    keys = g["aperture"].animation(0).keys()
+    assert [k.x for k in keys] == list(range(1003, 1017))
+    assert [k.y for k in keys] == pytest.approx([f["aperture"] for f in expected[:14]], abs=0.01)
+    # The artist closes the mouth everywhere; a full-frame render shows it closed.
+    for f in range(1003, 1017):
+        g["aperture"].setValueAt(0.0, f)
+    g["output"].setValue("full frame")
+    _wait(stub, node.render(g))
+    assert not stub.messages, stub.messages
+    read = g.node("lipflap_render")
+    out = read["file"].value()
+    assert probe(out).frame_count == 14
+    assert (read["first"].value(), read["last"].value(), read["frame"].value()) == (1, 14, "1003")
+    src = analyze_video(clip["face"], 2, 15, use_cache=False)
+    res = analyze_video(out, use_cache=False)
+    ap_src = np.nanmean([mouth_aperture(f.raw_landmarks) for f in src.frames if f.raw_landmarks is not None])
+    ap_out = np.nanmean([mouth_aperture(f.raw_landmarks) for f in res.frames if f.raw_landmarks is not None])
+    assert ap_out < 0.5 * ap_src, (ap_out, ap_src)
