@@ -252,3 +252,25 @@ def test_strength_zero_is_the_source(media, tmp_path):
     for a, b in zip(sorted(glob.glob(str(tmp_path / "s0" / "*.png"))),
                     sorted(glob.glob(str(tmp_path / "s0ref" / "*.png")))):
         assert np.array_equal(cv2.imread(a, cv2.IMREAD_UNCHANGED), cv2.imread(b, cv2.IMREAD_UNCHANGED))
+
+
+def test_timecode_range_and_deep_source(media, tmp_path):
+    """--in/--out in the file's timecode; a 10-bit source renders on the 16-bit path."""
+    from lipflap.media.encode import VideoWriter
+    from lipflap.media.probe import probe
+    deep = str(tmp_path / "deep.mov")
+    with VideoWriter(deep, codec="prores_hq", fps=FPS, width=320, height=320,
+                     start_timecode="10:00:00:00") as w:
+        for img in _astronaut_frames():
+            w.write(img.astype(np.uint16) * 257)
+    assert probe(deep).bit_depth > 8
+    out = str(tmp_path / "deep_out.mov")
+    rep = str(tmp_path / "deep.json")
+    assert main(["run", deep, "--shapes", media["closed"], "--in", "10:00:00:03", "--out",
+                 "10:00:00:09", "-o", out, "--report", rep, "--progress", "none"]) == 0
+    info = probe(out)
+    assert info.frame_count == 7 and info.start_timecode == "10:00:00:03"
+    assert info.bit_depth > 8
+    r = json.load(open(rep))
+    assert (r["range"]["start"], r["range"]["end"]) == (3, 9)
+    assert r["frames_rendered"] >= 5
