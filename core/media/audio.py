@@ -50,12 +50,14 @@ def load_audio(path, rate: int = 16000, channels: int = 1, offset_s: float = 0.0
                 c.seek(int((lo + t0 - 0.5) / atb), stream=a, backward=True)
             except av.error.FFmpegError:
                 c.seek(0, stream=a, backward=True)
-        resampler = av.AudioResampler(format="fltp")
+        # Packed samples, split here: PyAV counts 9 planes in an 8-channel planar frame and
+        # reads past the last one (a segfault on 7.1 dubs).
+        resampler = av.AudioResampler(format="flt")
         pos = None
         for frame in _decode(c, a):
             for rf in resampler.resample(frame):
                 pos = _place(rf, atb, t0, sr, pos)
-                data = rf.to_ndarray()
+                data = rf.to_ndarray().reshape(-1, rf.layout.nb_channels).T
                 chunks.append((pos, data))
                 pos += data.shape[1]
             if hi is not None and pos is not None and pos > hi * sr:
