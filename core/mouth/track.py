@@ -150,9 +150,15 @@ def _phone_dict(p) -> dict:
 _FIX = "fix that entry or write the track again with `lipflap visemes`"
 
 
+def _show(value, limit: int = 60) -> str:
+    """A value as JSON for a one-line message, cut short so a pasted blob stays readable."""
+    text = json.dumps(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _num(v, where: str, name: str) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise LipflapError(f"{name}: {where} is {json.dumps(v)}, not a number; {_FIX}.")
+        raise LipflapError(f"{name}: {where} is {_show(v)}, not a number; {_FIX}.")
     return float(v)
 
 
@@ -165,7 +171,7 @@ def _parse(data, name: str) -> MouthTrack:
                            f"\"fps\": \"24000/1001\".")
     raw_fps = data["fps"]
     if isinstance(raw_fps, bool) or not isinstance(raw_fps, (int, float, str)):
-        raise LipflapError(f"{name}: \"fps\" is {json.dumps(raw_fps)}; give a number or a string "
+        raise LipflapError(f"{name}: \"fps\" is {_show(raw_fps)}; give a number or a string "
                            f"like \"24000/1001\".")
     try:
         fps = parse_rate(raw_fps)
@@ -180,12 +186,12 @@ def _parse(data, name: str) -> MouthTrack:
     for i, entry in enumerate(frames_raw):
         where = f"frames[{i}]"
         if not isinstance(entry, dict):
-            raise LipflapError(f"{name}: {where} is {json.dumps(entry)[:40]}, not an object; "
+            raise LipflapError(f"{name}: {where} is {_show(entry, 40)}, not an object; "
                                f"{_FIX}.")
         if "frame" in entry:
             fv = entry["frame"]
             if isinstance(fv, bool) or not isinstance(fv, (int, float)) or fv != int(fv) or fv < 0:
-                raise LipflapError(f"{name}: {where} has \"frame\": {json.dumps(fv)}; frame "
+                raise LipflapError(f"{name}: {where} has \"frame\": {_show(fv)}; frame "
                                    f"numbers are whole numbers from 0; {_FIX}.")
             idx = int(fv)
         elif "time" in entry:
@@ -224,7 +230,7 @@ def _parse_frame(entry: dict, where: str, name: str, warnings: list[str]) -> dic
         if key in entry and entry[key] is not None:
             allowed = VISEMES if key == "viseme" else SHAPES
             if entry[key] not in allowed:
-                raise LipflapError(f"{name}: {where} has \"{key}\": {json.dumps(entry[key])}; use "
+                raise LipflapError(f"{name}: {where} has \"{key}\": {_show(entry[key])}; use "
                                    f"one of {', '.join(allowed)}, or leave the key out.")
             out[key] = entry[key]
     for key in PARAMS:
