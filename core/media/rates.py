@@ -36,11 +36,17 @@ def parse_rate(value) -> Fraction:
             else:
                 rate = Fraction(text).limit_denominator(1001)
         except (ValueError, ZeroDivisionError):
-            raise LipflapError(f"frame rate {value!r} is not a number; give e.g. 24, 23.976 or "
+            raise LipflapError(f"frame rate {_shown(value)} is not a number; give e.g. 24, 23.976 or "
                                f"24000/1001.") from None
     if rate <= 0 or rate > 1000:
-        raise LipflapError(f"frame rate {value!r} is out of range; give a rate between 1 and 1000 fps.")
+        raise LipflapError(f"frame rate {_shown(value)} is out of range; give a rate between 1 and 1000 fps.")
     return rate
+
+
+def _shown(value) -> str:
+    # A pasted blob in a rate field must not turn the one-line error into a page.
+    text = repr(value)
+    return text if len(text) <= 50 else text[:47] + "..."
 
 
 def _close(text: str, key: str) -> bool:
