@@ -240,6 +240,11 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
             jobs, notes = plan(source, opts, probe_media)
         except PlanError as e:
             raise LipflapError(f"{timeline_path}: {e}") from None
+        except (otio.exceptions.OTIOError, ValueError, ArithmeticError) as e:
+            # A malformed item (a clip without any range, a negative time) fails inside OTIO's
+            # own time maths: name the file, not a traceback.
+            raise LipflapError(f"{timeline_path}: the timeline cannot be planned ({_brief(e)}); "
+                               f"check its clips' source ranges and rates, or export it again.") from None
         dub_label = dub_audio or (f"track {dub_track}" if dub_track else None)
         joblist_path = os.path.join(outdir, f"{stem}_lipflap_{language or 'und'}.lipflap")
     if not jobs:
@@ -282,6 +287,11 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
         raise
     write_outputs()
     return ConformResult(out_tl, edl_path, joblist_path, jobs, notes, list(edls))
+
+
+def _brief(e: Exception, limit: int = 160) -> str:
+    text = " ".join(f"{type(e).__name__}: {e}".split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def read_timeline(path: str, rate: str | None = None):
