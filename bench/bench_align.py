@@ -102,6 +102,57 @@ def run_accuracy(langs, voices, seeds, snr_db, out_rate=None):
     return table
 
 
+def run_wrong_scripts(langs, voices):
+    """How often a wrong script is reported as "mismatch": the dub speaks two sentences, the
+    script is two other sentences of the same language, or the dub's sentences' translation."""
+    langs = [lang for lang in langs if len(SCRIPTS[lang]) >= 4]
+    caught = total = 0
+    for li, lang in enumerate(langs):
+        for vi, (variant, rate, pitch) in enumerate(voices):
+            dub = make_dub(SCRIPTS[lang][:2], lang, variant=variant, rate=rate, pitch=pitch,
+                           snr_db=20.0, hesitation=0.5, seed=77 + vi)
+            other = langs[(li + 1) % len(langs)]
+            for text, code in ((" ".join(SCRIPTS[lang][2:4]), lang),
+                               (" ".join(SCRIPTS[other][:2]), other)):
+                res = align_script(dub.samples, dub.rate, text, code)
+                caught += res.method == "mismatch"
+                total += 1
+    return {"caught": caught, "total": total}
+
+
+# Real English speech from ../shared/media with approximate transcripts (pocketsphinx 5.1.1's own
+# hypotheses: they contain recognition errors, so they understate how well a true script fits).
+REAL = {"speech_a.wav": "armed to honestly be discontinued and need to be replaced by new "
+                        "benchmark rates",
+        "speech_b.wav": "you get when you look has responded to a major challenge you to smoke "
+                        "out of",
+        "talk_a.mp4": "the biggest weaknesses is asking for help when needed i like to do better "
+                      "than",
+        "talk_b.mp4": "the heart of my california congressional district right chase my own dreams "
+                      "growing up",
+        "talk_c.mp4": "everyone here today and every twitch the better or just future for"}
+
+
+def run_real(media):
+    """Script check on real voices: each clip with its own transcript and with the next clip's."""
+    from lipflap.speech.audio import load_speech
+
+    rows = []
+    names = list(REAL)
+    for i, name in enumerate(names):
+        path = os.path.join(media, name)
+        if not os.path.exists(path):
+            return []
+        x, r = load_speech(path)
+        own = align_script(x, r, REAL[name], "en-us")
+        other = align_script(x, r, REAL[names[(i + 1) % len(names)]], "en-us")
+        rows.append({"clip": name, "own": own.method, "own_fallback": len(own.fallback_segments),
+                     "own_segments": len(own.segments), "other": other.method,
+                     "own_warning": own.warnings[0] if own.warnings else "",
+                     "other_warning": other.warnings[0] if other.warnings else ""})
+    return rows
+
+
 def run_speed(lang="es", seconds=60.0, repeats=3):
     sentences = SCRIPTS[lang] * 10
     dub = make_dub(sentences, lang, seed=5)
@@ -128,7 +179,8 @@ def _print(title, table):
     allv = []
     for lang, r in table.items():
         print(f"{lang:6}{r['phones']:>8}{r['median_ms']:>11.1f}{r['p90_ms']:>9.1f}"
-              f"{r['mean_ms']:>9.1f}{r['unpaired']:>10}{r['fallback_segments']:>10}  {r['methods']}")
+              f"{r['mean_ms']:>9.1f}{r['unpaired']:>10}{r['fallback_segments']:>10}  "
+              f"{r['methods']}")
         allv.append(r)
     meds = [r["median_ms"] for r in allv]
     p90s = [r["p90_ms"] for r in allv]
@@ -155,6 +207,17 @@ def main():
     _print("10 dB SNR (harder than the target)", out["snr10"])
     out["clean"] = run_accuracy(langs[:3], voices[:2], seeds[:1], None)
     _print("no noise", out["clean"])
+    out["wrong"] = run_wrong_scripts(langs, voices)
+    print(f"\nwrong scripts reported as mismatch: {out['wrong']['caught']} of "
+          f"{out['wrong']['total']}")
+    media = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "media")
+    out["real"] = run_real(os.environ.get("LIPFLAP_SHARED_MEDIA", media))
+    if out["real"]:
+        print("\nreal English speech (../shared/media), approximate transcripts:")
+        for row in out["real"]:
+            print(f"  {row['clip']:13} own script -> {row['own']} ({row['own_fallback']} of "
+                  f"{row['own_segments']} segments fell back); another clip's script -> "
+                  f"{row['other']}")
     out["speed"] = run_speed()
     s = out["speed"]
     print(f"\nspeed: {s['dub_s']:.1f} s dub aligned in {s['align_s']:.2f} s = "

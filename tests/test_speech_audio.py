@@ -39,7 +39,8 @@ def test_96k_51_takes_the_centre_channel(tmp_path, dub):
     rng = np.random.default_rng(0)
     n = len(speech)
     music = 0.3 * np.sin(2 * np.pi * 220 * np.arange(n) / rate) * (1 + rng.standard_normal(n) * .1)
-    chans = np.stack([music, music[::-1], speech, 0.4 * np.sin(2 * np.pi * 40 * np.arange(n) / rate),
+    lfe = 0.4 * np.sin(2 * np.pi * 40 * np.arange(n) / rate)
+    chans = np.stack([music, music[::-1], speech, lfe,
                       0.05 * rng.standard_normal(n), 0.05 * rng.standard_normal(n)])
     path = tmp_path / "dub51.wav"
     _write_wav(path, chans, rate, "5.1")

@@ -4,8 +4,8 @@ The aeneas approach made robust to what dubs have: eSpeak NG speaks the script (
 phone times are exact), and dynamic time warping of MFCCs carries those times onto the dub.
 Measured here, plain DTW falls apart with pauses and noise, so:
 
-* voice activity finds the dub's speech segments; pauses (in the dub and in the reference) are cut out
-  before warping, so the script is spread over the dub's segments wherever the speaker paused;
+* voice activity finds the dub's speech segments; pauses (in the dub and in the reference) are cut
+  out before warping, so the script is spread over the dub's segments wherever the speaker paused;
 * the dub's own background noise (taken from its pauses) is added to the reference at the dub's
   speech-to-noise ratio, so both sides look alike to the features and to voice activity;
 * the reference is analysed at a hop that matches the two speaking rates, so the warp stays near
@@ -40,6 +40,7 @@ class AlignParams:
     fine_band: int = 24            # fine pass half-band (frames) around the coarse route
     step_penalty: float = 0.3
     formant_scales: tuple[float, ...] = (0.9, 1.0, 1.1, 1.2, 1.3)
+    scale_search_blocks: int = 1500  # beyond this many coarse blocks (60 s), search on 3x blocks
     # Script check.  fit = warp cost relative to the same reference in reversed order (the same
     # sounds and voice, unrelated order); wander = share of the coarse route's steps off the
     # diagonal.  Measured: eSpeak dubs in another voice with their script, fit 0.35-0.6 and wander
@@ -105,9 +106,10 @@ def align_script(samples: np.ndarray, rate: int, text: str, language: str,
     warnings: list[str] = []
     lo_r, hi_r = params.rate_ratio_range
     if not lo_r <= ratio <= hi_r:
-        return _mismatch(vad.segments, f"the script does not fit the audio: its speech would last "
-                         f"{ref_speech:.1f} s at a normal rate but the dub has {dub_speech:.1f} s of "
-                         "speech; check the transcript or use audio-only recognition")
+        return _mismatch(vad.segments, "the script does not fit the audio: its speech would "
+                         f"last {ref_speech:.1f} s at a normal rate but the dub has "
+                         f"{dub_speech:.1f} s of speech; check the transcript or use audio-only "
+                         "recognition")
     ref_hop = HOP_S / ratio
 
     power_d, freqs = frame_power(x, ALIGN_RATE, HOP_S)
@@ -126,15 +128,22 @@ def align_script(samples: np.ndarray, rate: int, text: str, language: str,
     # Formant scale: the dub's voice (a woman, a child, a large man) has its formants higher or
     # lower than eSpeak's; the reference's frequency axis is stretched by the factor that warps
     # best (a vocal-tract-length normalisation chosen on the coarse pass).
+    # Long clips choose the scale on coarser blocks (the choice needs no frame accuracy).
+    fs = f if len(Dc) <= params.scale_search_blocks else f * 3
+    Ds = Dc if fs == f else pool(D, fs)
     best = None
     for w in params.formant_scales:
         fr = _features(power_r, freqs, w, fmax, mask_r, params)
-        Rc = pool(_with_edges(fr[ref_idx], ref_idx, params.edge_weight), f)
+        Rs = pool(_with_edges(fr[ref_idx], ref_idx, params.edge_weight), fs)
+        route = dtw_rows(Rs, Ds, coarse_band(len(Ds)), step_penalty=params.step_penalty)
+        c = float(route.cost.mean())
+        if best is None or c < best[0]:
+            best = (c, w, fr, route)
+    _, scale, fr, coarse = best
+    Rc = pool(_with_edges(fr[ref_idx], ref_idx, params.edge_weight), f)
+    if fs != f:
         coarse = dtw_rows(Rc, Dc, coarse_band(len(Dc)), step_penalty=params.step_penalty)
-        cost = float(coarse.cost.mean())
-        if best is None or cost < best[0]:
-            best = (cost, w, fr, Rc, coarse)
-    cost, scale, fr, Rc, coarse = best
+    cost = float(coarse.cost.mean())
     # Script check: how much better is the script's order than the same sounds reversed?
     rev = float(dtw_rows(Rc[::-1].copy(), Dc, coarse_band(len(Dc)),
                          step_penalty=params.step_penalty).cost.mean())

@@ -49,19 +49,27 @@ def dtw_rows(ref: np.ndarray, tgt: np.ndarray, band: int, *, step_penalty: float
         full = np.sqrt(np.maximum(d2, 0.0))
     else:
         tgt_sq = (tgt.astype(np.float64) ** 2).sum(axis=1)
+    blk_start = blk_end = 0
+    ba = 0
+    blk = None
     inf = np.inf
     prev = np.full(m + 2, inf)   # prev[j + 2] holds row i-1 at target j (2 guard cells)
     cur = np.full(m + 2, inf)
-    back: list[np.ndarray] = []
-    local: list[np.ndarray] = []
+    back: list[np.ndarray] = []   # int8 choices per row (the band only): n * band bytes
     for i in range(n):
         a, b = lo[i], hi[i]
         if full is not None:
             c = full[i, a:b].astype(np.float64)
         else:
-            r = ref[i].astype(np.float64)
-            d2 = tgt_sq[a:b] + r @ r - 2.0 * (tgt[a:b] @ r)
-            c = np.sqrt(np.maximum(d2, 0.0))
+            if i >= blk_end:
+                # Costs for a block of rows at once: one matrix product over their joint band.
+                blk_start, blk_end = i, min(n, i + 64)
+                ba, bb = lo[blk_start], hi[blk_end - 1]
+                r = ref[blk_start:blk_end].astype(np.float64)
+                d2 = (tgt_sq[None, ba:bb] + (r ** 2).sum(1)[:, None]
+                      - 2.0 * (r @ tgt[ba:bb].astype(np.float64).T))
+                blk = np.sqrt(np.maximum(d2, 0.0))
+            c = blk[i - blk_start, a - ba:b - ba]
         if i == 0:
             cur[2 + a:2 + b] = np.where(np.arange(a, b) == 0, c, inf)
             back.append(np.zeros(b - a, np.int8))
@@ -78,7 +86,6 @@ def dtw_rows(ref: np.ndarray, tgt: np.ndarray, band: int, *, step_penalty: float
             k[sel] = 2
             cur[2 + a:2 + b] = best + c
             back.append(k)
-        local.append(c)
         # Clear the old row's band so the buffer can serve as the next row (inf outside bands).
         if i > 0:
             prev[2 + lo[i - 1]:2 + hi[i - 1]] = inf
@@ -88,12 +95,13 @@ def dtw_rows(ref: np.ndarray, tgt: np.ndarray, band: int, *, step_penalty: float
     if not np.isfinite(prev[2 + j]):
         j = int(np.argmin(prev[2:])) if np.isfinite(prev[2:]).any() else m - 1
     path = np.empty(n, np.int64)
-    cost = np.empty(n, np.float64)
     for i in range(n - 1, -1, -1):
         path[i] = j
-        cost[i] = local[i][j - lo[i]]
         j -= int(back[i][j - lo[i]])
         j = max(j, 0)
+    # Local costs along the route, recomputed (cheaper than keeping every row's band).
+    diff = ref.astype(np.float64) - tgt[path].astype(np.float64)
+    cost = np.sqrt((diff ** 2).sum(axis=1))
     return DtwPath(path, cost)
 
 
@@ -105,8 +113,10 @@ def pool(feat: np.ndarray, factor: int) -> np.ndarray:
     return pad.reshape(m, factor, -1).mean(axis=1)
 
 
-def coarse_band(n_coarse: int, frac: float = 0.15, minimum: int = 40) -> int:
-    return int(max(minimum, frac * n_coarse))
+def coarse_band(n_coarse: int, frac: float = 0.15, minimum: int = 40, maximum: int = 750) -> int:
+    """Half-band for the coarse pass: a share of the length, capped (750 blocks of 40 ms is 30 s of
+    drift from the rate-matched diagonal) so that long clips cost linear time."""
+    return int(min(max(minimum, frac * n_coarse), maximum))
 
 
 def refine(ref: np.ndarray, tgt: np.ndarray, coarse: DtwPath, factor: int, *,

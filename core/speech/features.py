@@ -1,4 +1,4 @@
-"""Short-time spectra and MFCCs in numpy (no librosa): the features voice activity and alignment use.
+"""Short-time spectra and MFCCs in numpy (no librosa), for voice activity and alignment.
 
 Frames are centred: frame k describes the audio around k * hop seconds (the signal is padded by half
 a window at both ends), so a frame index converts to time without an offset.
@@ -39,10 +39,14 @@ def frame_power(x: np.ndarray, rate: int, hop_s: float = HOP_S,
     half = win // 2
     padded = np.pad(x, (half, half + win))
     starts = np.round(np.arange(n_frames) * hop_s * rate).astype(np.int64)
-    idx = starts[:, None] + np.arange(win)[None, :]
-    frames = padded[idx] * np.hanning(win).astype(np.float32)[None, :]
-    spec = rfft(frames, n=n_fft, axis=1)
-    return (spec.real ** 2 + spec.imag ** 2).astype(np.float32), freqs
+    window = np.hanning(win).astype(np.float32)[None, :]
+    out = np.empty((n_frames, len(freqs)), np.float32)
+    step = 2048   # frames per block: keeps memory flat for long clips
+    for a in range(0, n_frames, step):
+        idx = starts[a:a + step, None] + np.arange(win)[None, :]
+        spec = rfft(padded[idx] * window, n=n_fft, axis=1)
+        out[a:a + step] = spec.real ** 2 + spec.imag ** 2
+    return out, freqs
 
 
 def _hz_to_mel(f):
@@ -55,7 +59,7 @@ def _mel_to_hz(m):
 
 def mel_filterbank(freqs: np.ndarray, n_mels: int = 32, fmin: float = 80.0,
                    fmax: float = 7600.0) -> np.ndarray:
-    """Triangular filters (n_mels, bins), equal area is not needed: features are normalised later."""
+    """Triangular filters (n_mels, bins); not area-normalised (features are normalised later)."""
     edges = _mel_to_hz(np.linspace(_hz_to_mel(fmin), _hz_to_mel(fmax), n_mels + 2))
     fb = np.zeros((n_mels, len(freqs)), np.float32)
     for m in range(n_mels):

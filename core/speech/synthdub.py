@@ -1,8 +1,8 @@
 """Synthetic dubs with known phone times, for measuring alignment (bench, tests, demos).
 
 The same approach as ../shared/eval/make_dub.py (eSpeak NG and its phoneme events), plus what a real
-dub has that a clean synthesis lacks: a different voice, rate and pitch from the aligner's reference,
-pauses the script does not mark, and background noise at a chosen SNR.
+dub has that a clean synthesis lacks: a different voice, rate and pitch from the aligner's
+reference, pauses the script does not mark, and background noise at a chosen SNR.
 """
 from __future__ import annotations
 
@@ -89,6 +89,10 @@ def onset_errors(true: list[Phone], found: list[Phone]) -> tuple[np.ndarray, int
 
     a = [p for p in true if p.phone != PAUSE]
     b = [p for p in found if p.phone != PAUSE]
+    if len(a) == len(b):
+        # Same length: pair by position (difflib can pair the wrong repeat of repeated text).
+        errs = [abs(x.start - y.start) for x, y in zip(a, b) if x.phone == y.phone]
+        return np.asarray(errs), len(a) - len(errs)
     sm = difflib.SequenceMatcher(None, [p.phone for p in a], [p.phone for p in b], autojunk=False)
     errs = []
     for blk in sm.get_matching_blocks():
