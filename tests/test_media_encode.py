@@ -329,3 +329,21 @@ def test_exr_is_linear_light_with_premultiplied_alpha(tmp_path):
     assert abs(px[5, 120, 0] - lin * 0.5) < 2e-3            # premultiplied
     # lipflap decodes it back to code values.
     assert abs(read_frame(tmp_path / "p" / "p.000012.exr", 0).image[5, 5, 0] / 65535 - 0.5) < 2e-3
+
+
+@pytest.mark.parametrize("channels", [2, 6, 8])
+@pytest.mark.parametrize("name,codec", [("m.mov", "prores_hq"), ("m.mp4", "h264")])
+def test_multichannel_dub_keeps_channel_order(tmp_path, channels, name, codec):
+    x = np.zeros((24000, channels), np.float32)
+    for ch in range(channels):
+        x[1000 + 2000 * ch:1048 + 2000 * ch, ch] = 0.8      # a click per channel, in order
+    with VideoWriter(tmp_path / name, codec=codec, fps=25, width=160, height=90,
+                     audio=(x, 48000)) as w:
+        for _ in range(12):
+            w.write(np.zeros((90, 160, 3), np.uint8))
+    assert probe(tmp_path / name).audio[0].channels == channels
+    y = load_audio(tmp_path / name, 48000, channels)
+    for ch in range(channels):
+        first = np.flatnonzero(np.abs(y[:, ch]) > 0.4)
+        # Within 1 ms (AAC band-limits the LFE channel, which smears its click by ~12 samples).
+        assert len(first) and abs(first[0] - (1000 + 2000 * ch)) <= 48, ch

@@ -440,8 +440,10 @@ class VideoWriter:
             af = av.AudioFrame.from_ndarray(data.reshape(1, -1), format="s32",
                                             layout=_layout(x.shape[1]))
         else:
-            af = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk.T), format="fltp",
-                                            layout=_layout(x.shape[1]))
+            # Packed float; the encoder converts to AAC's planar format itself (PyAV miscounts
+            # the planes of an 8-channel planar frame built from numpy).
+            af = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk).reshape(1, -1),
+                                            format="flt", layout=_layout(x.shape[1]))
         af.sample_rate = rate
         af.pts = self._apos
         af.time_base = Fraction(1, rate)
