@@ -36,7 +36,8 @@ def _norm(key: str) -> str:
 def load(path: str) -> dict[str, str]:
     """Read a transcripts file into {normalised key: text}."""
     try:
-        with open(path, encoding="utf-8") as f:
+        # utf-8-sig: editors on Windows start UTF-8 files with a byte-order mark.
+        with open(path, encoding="utf-8-sig") as f:
             raw = f.read()
     except FileNotFoundError:
         raise LipflapError(f"{path}: transcripts file not found; check the --transcripts path.") from None
@@ -71,7 +72,8 @@ def _from_json(path: str, raw: str) -> dict[str, str]:
                     "clip" in entry or "record_in" in entry):
                 raise LipflapError(f"{path}: entry {i + 1} must be an object with \"text\" and "
                                    f"\"clip\" or \"record_in\"; fix the transcripts file.")
-            items.append((entry.get("record_in") or entry["clip"], entry["text"]))
+            key = entry["record_in"] if "record_in" in entry else entry["clip"]
+            items.append((key, entry["text"]))
     else:
         raise LipflapError(f"{path}: a transcripts file is an object of clip -> text or a list of "
                            f"entries; fix the transcripts file.")

@@ -115,7 +115,11 @@ def otio_rate(rate: Fraction) -> float:
 
 
 def to_tc(frames: int, rate: Fraction) -> str:
-    return opentime.to_timecode(opentime.RationalTime(frames, otio_rate(rate)), otio_rate(rate))
+    """SMPTE timecode, or `frame N @ R fps` at rates that have no timecode (OTIO refuses them)."""
+    try:
+        return opentime.to_timecode(opentime.RationalTime(frames, otio_rate(rate)), otio_rate(rate))
+    except ValueError:
+        return f"frame {frames} @ {float(rate):g} fps"
 
 
 def parse_tc(tc: str, rate: Fraction) -> int:
@@ -307,67 +311,106 @@ def plan(tl: otio.schema.Timeline, opts: PlanOptions, probe: ProbeFn) -> tuple[l
                         f"use one of {', '.join(MOVIE_CODECS)} (render sequences with `lipflap run`).")
     probe = _cached(probe)
     rate = timeline_rate(tl)
+    if not opentime.RationalTime.is_valid_timecode_rate(otio_rate(rate)):
+        raise PlanError(f"timeline {tl.name!r} runs at {float(rate):g} fps, which has no SMPTE "
+                        f"timecode; conform needs a timecode rate (23.976, 24, 25, 29.97, 30, 48, 50, "
+                        f"59.94, 60) for its EDL and render names.")
     spans = dub_spans(tl, rate, opts)
     dub_origin = dub_file_origin(tl, rate, opts) if spans is None else 0
     lang = opts.language or "und"
     notes: list[str] = []
     jobs: list[ClipJob] = []
     for index, ti, track, clip in video_clips(tl):
-        r0, r1 = record_range(clip, tl, rate)
-        cj = ClipJob(clip_index=index, clip_name=clip.name or "", track_name=track.name,
-                     track_index=ti,
-                     rate=rate, record_in=r0, record_out=r1)
-        trimmed, visible = clip.trimmed_range(), clip.visible_range()
-        # Frames a transition shows beyond the cut are part of what the render must cover.
-        pre = frames_at(trimmed.start_time - visible.start_time, rate)
-        post = frames_at(visible.end_time_exclusive() - trimmed.end_time_exclusive(), rate)
-        v0, v1 = r0 - pre, r1 + post
-        if spans is not None:
-            under = [s for s in spans if s.record_in < v1 and s.record_out > v0]
-            if not under:
-                notes.append(f"{cj.where} has no dub under it on track {opts.dub_track!r}; not rendered.")
-                continue
-            if len(under) > 1:
-                cj.status, cj.error = "failed", (
-                    f"{cj.where} is covered by {len(under)} dub clips on track {opts.dub_track!r}; "
-                    f"mix the dub for this range into one file and pass it with --dub-audio.")
-                jobs.append(cj)
-                continue
-            span = under[0]
-            cj.dub = span.path
-            offset = span.file_start_s + Fraction(v0 - span.record_in) / rate
-        else:
-            cj.dub = opts.dub_audio
-            offset = Fraction(v0 - dub_origin) / rate
-        jobs.append(cj)
-        problem = _effects_problem(clip)
-        if problem:
-            cj.status, cj.error = "refused", f"{cj.where} {problem}"
-            continue
-        _locate_media(cj, clip, visible, probe)
-        if cj.error:
-            continue
-        if cj.media_fps != rate:
-            cj.status, cj.error = "refused", (
-                f"{cj.where}: its media {cj.media} runs at {float(cj.media_fps):.3f} fps in a "
-                f"{float(rate):.3f} fps timeline; conform the media to the timeline rate first.")
-            continue
-        if not cj.dub or not os.path.isfile(cj.dub):
-            cj.status, cj.error = "failed", (f"{cj.where}: dub audio {cj.dub or '(no path)'} is missing; "
-                                             f"restore the file or relink the dub clip.")
-            continue
-        cj.job = {"video": os.path.abspath(cj.media), "audio": os.path.abspath(cj.dub),
-                  "audio_offset_s": float(offset),
-                  "fps": f"{rate.numerator}/{rate.denominator}",
-                  "start_frame": cj.cut_first - pre, "end_frame": cj.cut_last + post,
-                  "face": opts.face, "handles": 0}
-        if opts.language:
-            cj.job["language"] = opts.language
-        first, last = cj.job["start_frame"], cj.job["end_frame"]
-        cj.job["handles"] = max(0, min(opts.handles, first, _frames_of(cj, probe) - 1 - last))
+        try:
+            _plan_clip(tl, rate, opts, spans, dub_origin, probe, index, ti, track, clip, jobs, notes)
+        except (otio.exceptions.OTIOError, ValueError, ArithmeticError) as e:
+            # A malformed clip (no range at all, a range OTIO cannot transform) fails; OTIO needs
+            # every item's duration to place any clip of that track, so its track fails with it.
+            cj = ClipJob(clip_index=index, clip_name=clip.name or "", track_name=track.name,
+                         track_index=ti, rate=rate, record_in=0, record_out=0, status="failed")
+            culprit = _undurable_item(track)
+            if culprit is not None and culprit != (clip.name or ""):
+                cj.error = (f"clip {cj.clip_name!r} on track {track.name!r}: its record time is "
+                            f"unknown because {culprit!r} on the same track has no duration (no "
+                            f"source range and no media range); fix that clip and conform again.")
+            else:
+                cj.error = (f"clip {cj.clip_name!r} on track {track.name!r}: its time ranges cannot "
+                            f"be worked out ({type(e).__name__}: {str(e)[:100]}...); give it a source "
+                            f"range or its media an available range, or export the timeline again.")
+            jobs[:] = [j for j in jobs if j.clip_index != index] + [cj]
     _name_jobs(jobs, opts, lang)
     _attach_text(jobs, opts, notes)
     return jobs, notes
+
+
+def _plan_clip(tl, rate, opts, spans, dub_origin, probe, index, ti, track, clip, jobs, notes) -> None:
+    """Plan one clip: append its ClipJob to `jobs` (or a note when no dub lies under it)."""
+    r0, r1 = record_range(clip, tl, rate)
+    cj = ClipJob(clip_index=index, clip_name=clip.name or "", track_name=track.name,
+                 track_index=ti, rate=rate, record_in=r0, record_out=r1)
+    if r1 <= r0:
+        cj.status, cj.error = "refused", (f"{cj.where} has no frames (duration {r1 - r0}); fix or "
+                                          f"remove it in the cut.")
+        jobs.append(cj)
+        return
+    trimmed, visible = clip.trimmed_range(), clip.visible_range()
+    # Frames a transition shows beyond the cut are part of what the render must cover.
+    pre = frames_at(trimmed.start_time - visible.start_time, rate)
+    post = frames_at(visible.end_time_exclusive() - trimmed.end_time_exclusive(), rate)
+    v0, v1 = r0 - pre, r1 + post
+    if spans is not None:
+        under = [s for s in spans if s.record_in < v1 and s.record_out > v0]
+        if not under:
+            notes.append(f"{cj.where} has no dub under it on track {opts.dub_track!r}; not rendered.")
+            return
+        if len(under) > 1:
+            cj.status, cj.error = "failed", (
+                f"{cj.where} is covered by {len(under)} dub clips on track {opts.dub_track!r}; "
+                f"mix the dub for this range into one file and pass it with --dub-audio.")
+            jobs.append(cj)
+            return
+        span = under[0]
+        cj.dub = span.path
+        offset = span.file_start_s + Fraction(v0 - span.record_in) / rate
+    else:
+        cj.dub = opts.dub_audio
+        offset = Fraction(v0 - dub_origin) / rate
+    jobs.append(cj)
+    problem = _effects_problem(clip)
+    if problem:
+        cj.status, cj.error = "refused", f"{cj.where} {problem}"
+        return
+    _locate_media(cj, clip, visible, probe)
+    if cj.error:
+        return
+    if cj.media_fps != rate:
+        cj.status, cj.error = "refused", (
+            f"{cj.where}: its media {cj.media} runs at {float(cj.media_fps):.3f} fps in a "
+            f"{float(rate):.3f} fps timeline; conform the media to the timeline rate first.")
+        return
+    if not cj.dub or not os.path.isfile(cj.dub):
+        cj.status, cj.error = "failed", (f"{cj.where}: dub audio {cj.dub or '(no path)'} is missing; "
+                                         f"restore the file or relink the dub clip.")
+        return
+    cj.job = {"video": os.path.abspath(cj.media), "audio": os.path.abspath(cj.dub),
+              "audio_offset_s": float(offset),
+              "fps": f"{rate.numerator}/{rate.denominator}",
+              "start_frame": cj.cut_first - pre, "end_frame": cj.cut_last + post,
+              "face": opts.face, "handles": 0}
+    if opts.language:
+        cj.job["language"] = opts.language
+    first, last = cj.job["start_frame"], cj.job["end_frame"]
+    cj.job["handles"] = max(0, min(opts.handles, first, _frames_of(cj, probe) - 1 - last))
+
+
+def _undurable_item(track) -> str | None:
+    """Name of the first item of a track whose duration OTIO cannot compute, if any."""
+    for item in track:
+        try:
+            item.duration()
+        except (otio.exceptions.OTIOError, ValueError, ArithmeticError):
+            return item.name or ""
+    return None
 
 
 def _frames_of(cj: ClipJob, probe: ProbeFn) -> int:
@@ -452,8 +495,12 @@ def _name_jobs(jobs: list[ClipJob], opts: PlanOptions, lang: str) -> None:
             cj.job["output"] = {"path": cj.render, "mode": opts.mode, "codec": opts.codec}
             cj.job["report"] = cj.report
             # The engine rejects a job that breaks the contract; catch our own mistakes here.
+            from lipflap.errors import LipflapError
             from lipflap.jobspec import parse_job
-            parse_job(cj.job, where=f"job for {cj.where}")
+            try:
+                parse_job(cj.job, where=f"job for {cj.where}")
+            except LipflapError as e:
+                cj.status, cj.error, cj.job = "failed", str(e), None
 
 
 def _attach_text(jobs: list[ClipJob], opts: PlanOptions, notes: list[str]) -> None:

@@ -408,3 +408,30 @@ def test_dub_track_spans_offsets_and_coverage(tmp_path, fake_engine):
     a002 = by["A002_C001@01:00:01;06"]
     assert a002.status == "failed" and "covered by 2 dub clips" in a002.error
     assert any("'B001_C007'" in n and "no dub under it" in n for n in res.notes)
+
+
+def test_malformed_clips_fail_clearly(tmp_path, fake_engine):
+    cut = make_cut(tmp_path, "23.976", transition=False)
+    v1 = cut.timeline.video_tracks()[0]
+    rate = float(cut.rate)
+    # A zero-length clip: refused alone.
+    empty = v1[2].deepcopy()
+    empty.name = "empty"
+    empty.source_range = opentime.TimeRange(empty.source_range.start_time, opentime.RationalTime(0, rate))
+    v1.insert(2, empty)
+    # A clip with no range at all on a second video track: OTIO cannot lay out that track, so its
+    # clips fail naming the culprit; V1 renders.
+    v2 = otio.schema.Track(name="V2", kind=otio.schema.TrackKind.Video)
+    v2.append(cut.timeline.video_tracks()[0][1].deepcopy())
+    v2.append(otio.schema.Clip(name="norange", media_reference=otio.schema.ExternalReference(
+        target_url=cut.media["B001_C007"])))
+    cut.timeline.tracks.insert(1, v2)
+    otio.adapters.write_to_file(cut.timeline, cut.path)
+    res = conform(cut.path, cut.outdir, dub_track=cut.dub_track, language="es")
+    status = {(cj.track_name, cj.clip_name, cj.status): cj.error for cj in res.jobs}
+    assert "has no frames" in status[("V1", "empty", "refused")]
+    assert "time ranges cannot be worked out" in status[("V2", "norange", "failed")]
+    assert "because 'norange' on the same track has no duration" in \
+        status[("V2", "A001_C003", "failed")]
+    assert [cj.track_name for cj in res.jobs if cj.status == "done"] == ["V1"] * 4
+    assert len(parse_edl_text(open(res.edl_path).read())) == 4

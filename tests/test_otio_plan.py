@@ -28,3 +28,14 @@ def test_render_names_and_versions(tmp_path):
     assert next_version(str(tmp_path), "A001", "es") == 8
     assert next_version(str(tmp_path), "A001", "de") == 10
     assert next_version(str(tmp_path / "absent"), "A001", "es") == 1
+
+
+def test_rates_without_timecode_are_refused(tmp_path):
+    import opentimelineio as otio
+    import pytest
+    from opentimelineio import opentime
+    from lipflap_otio.plan import PlanError, PlanOptions, plan
+    tl = otio.schema.Timeline(name="odd", global_start_time=opentime.RationalTime(0, 1000.0))
+    with pytest.raises(PlanError, match="1000 fps, which has no SMPTE timecode"):
+        plan(tl, PlanOptions(outdir=str(tmp_path), dub_audio="x.wav"), probe=None)
+    assert to_tc(5, Fraction(1000)) == "frame 5 @ 1000 fps"
