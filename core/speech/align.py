@@ -55,6 +55,8 @@ class AlignParams:
     local_rate_max: float = 2.2    # ... nor one spoken this much faster (or slower) than the clip
     word_snap_s: float = 0.03      # see _words_start_after_pauses
     edge_weight: float = 2.0       # weight of the speech-run edge channels (see _with_edges)
+    open_cost_ratio: float = 1.05  # open ends: cost of leaving a row/frame out, x unrelated cost
+    min_coverage: float = 0.5      # less of the script or the speech matched than this: mismatch
     readmit_gap_s: float = 0.5     # dub gaps up to this long may be given back to the speech ...
     readmit_pile_s: float = 0.08   # ... when this much more reference speech piled up at them
     rate_ratio_range: tuple[float, float] = (0.4, 2.5)  # dub speech time / reference speech time
@@ -149,8 +151,28 @@ def align_script(samples: np.ndarray, rate: int, text: str, language: str,
                          step_penalty=params.step_penalty).cost.mean())
     fit = cost / max(rev, 1e-9)
     # A wrong script also makes the warp wander: count the route's steps off the diagonal.
-    wander = float(np.mean(np.diff(coarse.target) != 1)) if len(coarse.target) > 1 else 0.0
+    wander = _wander(coarse.target, len(Dc))
     score = fit + params.wander_weight * wander
+    # Open ends: the script may have words the audio does not (a shot range that starts or ends
+    # inside the dialogue), the audio speech the script does not.  Rows outside cost about what
+    # an unrelated order costs, so only material that matches worse than that is left out.
+    if params.open_cost_ratio:
+        # The band must reach a route that leaves a share of either side out.
+        route = dtw_rows(Rc, Dc, coarse_band(len(Dc), frac=1 - params.min_coverage),
+                         step_penalty=params.step_penalty, open_cost=params.open_cost_ratio * rev,
+                         skip_cost=0.5 * params.open_cost_ratio * rev)
+        inside = (route.target >= 0) & (route.target < len(Dc))
+        span = (route.target[inside].max() - route.target[inside].min() + 1) if inside.any() else 0
+        if inside.mean() < 1.0 or span < len(Dc):
+            if inside.mean() < params.min_coverage or span < params.min_coverage * len(Dc):
+                return _mismatch(vad.segments, "the script does not match the audio (only "
+                                 f"{inside.mean():.0%} of the script and {span / len(Dc):.0%} of "
+                                 "the speech found each other); check the transcript and "
+                                 "language, or use audio-only recognition")
+            open_fit = float(route.cost.mean()) / max(rev, 1e-9)
+            open_score = open_fit + params.wander_weight * _wander(route.target, len(Dc))
+            if open_score < score:
+                coarse, fit, score = route, open_fit, open_score
     if score > params.mismatch_score:
         return _mismatch(vad.segments, f"the script does not match the audio (fit {score:.2f}, "
                          f"limit {params.mismatch_score:.2f}); check the transcript and language, "
@@ -159,33 +181,49 @@ def align_script(samples: np.ndarray, rate: int, text: str, language: str,
         warnings.append(f"the script fits the audio only loosely (fit {score:.2f}); if the mouth "
                         "looks wrong, check the transcript or try audio-only recognition")
     R = _with_edges(fr[ref_idx], ref_idx, params.edge_weight)
-    path = refine(R, D, coarse, f, fine_band=params.fine_band, step_penalty=params.step_penalty)
+    path = _fine(R, D, coarse, f, params)
     # A gap that voice activity cut inside speech (a weak consonant in noise) shows as reference
     # speech piled onto the dub frames either side of it: give such gaps back to the speech and
     # warp again.
-    readmit = _piled_gaps(path.target, dub_idx, int(params.readmit_gap_s / HOP_S),
+    matched = path.target[(path.target >= 0) & (path.target < len(dub_idx))]
+    readmit = _piled_gaps(matched, dub_idx, int(params.readmit_gap_s / HOP_S),
                           int(params.readmit_pile_s / HOP_S))
     if readmit:
         for a, b in readmit:
             mask_d[a:b] = True
         dub_idx = np.flatnonzero(mask_d)
         D = _with_edges(fd[dub_idx], dub_idx, params.edge_weight)
-        coarse = dtw_rows(Rc, pool(D, f), coarse_band(len(D) // f),
-                          step_penalty=params.step_penalty)
-        path = refine(R, D, coarse, f, fine_band=params.fine_band,
-                      step_penalty=params.step_penalty)
+        Dc = pool(D, f)
+        open_ = (coarse.target < 0).any() or (coarse.target >= len(Dc)).any()
+        coarse = dtw_rows(Rc, Dc, coarse_band(len(Dc), frac=1 - params.min_coverage if open_
+                                              else 0.15),
+                          step_penalty=params.step_penalty,
+                          open_cost=params.open_cost_ratio * rev if open_ else None,
+                          skip_cost=0.5 * params.open_cost_ratio * rev)
+        path = _fine(R, D, coarse, f, params)
     segments = mask_to_segments(mask_d, HOP_S, duration)
     seg_limit = params.seg_cost_ratio * rev
 
     # Carry every reference phone boundary across: reference time -> reference speech frame ->
     # dub speech frame -> dub time.
     speech = [p for p in ref_phones if p.phone != PAUSE]
+    m = len(dub_idx)
+    rows_of = np.clip(np.searchsorted(ref_idx, [p.start / ref_hop for p in speech]), 0,
+                      len(ref_idx) - 1)
+    outside = (path.target[rows_of] < 0) | (path.target[rows_of] >= m)
+    if outside.any():
+        gone = list(dict.fromkeys(p.word for p, o in zip(speech, outside) if o and p.word))
+        warnings.append(f"{len(gone)} word(s) of the script are not in the audio and were left "
+                        f"out: {' '.join(gone[:12])}{' ...' if len(gone) > 12 else ''}")
+        speech = [p for p, o in zip(speech, outside) if not o]
+    inside_rows = (path.target >= 0) & (path.target < m)
+    target = np.clip(path.target, 0, m - 1)
     onsets = np.empty(len(speech))
     ends = np.empty(len(speech))
     for k, p in enumerate(speech):
         tail = k > 0 and p.word is not None and speech[k - 1].word == p.word
-        onsets[k], in_gap = _map_time(p.start, ref_hop, ref_idx, path.target, dub_idx, True, tail)
-        ends[k], _ = _map_time(p.end, ref_hop, ref_idx, path.target, dub_idx, False)
+        onsets[k], in_gap = _map_time(p.start, ref_hop, ref_idx, target, dub_idx, True, tail)
+        ends[k], _ = _map_time(p.end, ref_hop, ref_idx, target, dub_idx, False)
         if in_gap:
             ends[k] = max(ends[k], onsets[k] + p.duration * HOP_S / ref_hop)
     _words_start_after_pauses(speech, onsets, ends, segments, params.word_snap_s)
@@ -194,7 +232,7 @@ def align_script(samples: np.ndarray, rate: int, text: str, language: str,
 
     # Per-segment checks and fallback.
     seg_of_dub_frame = _segment_index(dub_idx * HOP_S, segments)
-    frame_seg = seg_of_dub_frame[path.target]
+    frame_seg = np.where(inside_rows, seg_of_dub_frame[target], -1)
     fallback: list[int] = []
     body = [p for p in phones if p.phone != PAUSE]   # in the order of `speech`
     ratio = HOP_S / ref_hop
@@ -216,7 +254,7 @@ def align_script(samples: np.ndarray, rate: int, text: str, language: str,
         if long_:
             reasons.append(f"phone '{long_[0].phone}' lasts {long_[0].duration:.2f} s")
         if not inside and b - a > 0.3:
-            reasons.append("no phone placed in it")
+            reasons.append("the script has no words for it")
         if inside:
             # Speaking rate inside the segment against the clip's: a script with words the audio
             # lacks crams them into some segment, one with missing words stretches others.
@@ -242,6 +280,31 @@ def align_script(samples: np.ndarray, rate: int, text: str, language: str,
         warnings.append(f"{len(missing)} word(s) got no time of their own: "
                         f"{', '.join(missing[:5])}")
     return AlignmentResult(phones, list(segments), "script", warnings, fallback)
+
+
+def _wander(target: np.ndarray, m: int) -> float:
+    t = target[(target >= 0) & (target < m)]
+    return float(np.mean(np.diff(t) != 1)) if len(t) > 1 else 0.0
+
+
+def _fine(R: np.ndarray, D: np.ndarray, coarse, f: int, params: AlignParams):
+    """Frame-accurate warp around the coarse route, on the rows and frames the route matched;
+    rows it left outside stay outside (-1 before the dub's speech, len(D) after)."""
+    mc = (len(D) + f - 1) // f
+    ins = np.flatnonzero((coarse.target >= 0) & (coarse.target < mc))
+    if len(ins) == len(coarse.target):
+        return refine(R, D, coarse, f, fine_band=params.fine_band,
+                      step_penalty=params.step_penalty)
+    r0, r1 = ins[0] * f, min(len(R), (ins[-1] + 1) * f)
+    j0 = int(coarse.target[ins[0]]) * f
+    j1 = min(len(D), (int(coarse.target[ins[-1]]) + 1) * f)
+    sub = type(coarse)(coarse.target[ins[0]:ins[-1] + 1] - coarse.target[ins[0]],
+                       coarse.cost[ins[0]:ins[-1] + 1])
+    inner = refine(R[r0:r1], D[j0:j1], sub, f, fine_band=params.fine_band,
+                   step_penalty=params.step_penalty)
+    target = np.concatenate([np.full(r0, -1), inner.target + j0, np.full(len(R) - r1, len(D))])
+    cost = np.concatenate([np.full(r0, np.nan), inner.cost, np.full(len(R) - r1, np.nan)])
+    return type(coarse)(target.astype(np.int64), cost)
 
 
 def _mismatch(segments, why: str) -> AlignmentResult:

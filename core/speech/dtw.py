@@ -20,11 +20,17 @@ class DtwPath:
 
 
 def dtw_rows(ref: np.ndarray, tgt: np.ndarray, band: int, *, step_penalty: float = 0.0,
-             centre: np.ndarray | None = None) -> DtwPath:
+             centre: np.ndarray | None = None, open_cost: float | None = None,
+             skip_cost: float | None = None) -> DtwPath:
     """Align ref (n, d) to tgt (m, d); path starts at tgt frame 0 and ends at m - 1.
 
     band: half-width in target frames around `centre` (default: the straight diagonal).
     step_penalty: added for advancing 0 or 2 frames, so that ties prefer the steady diagonal.
+    open_cost: when given, the ends are open: leading/trailing reference rows may stay outside the
+    target (target -1 before it, m after it, each such row costing open_cost) and leading/trailing
+    target frames may be skipped (skip_cost per frame, default open_cost; a row advancing two
+    frames absorbs them at about half a row's cost, so half of open_cost is the fair price).  That is a script with words the audio
+    does not have at its ends, or audio with speech the script does not have.
     """
     n, m = len(ref), len(tgt)
     if n == 0 or m == 0:
@@ -34,9 +40,18 @@ def dtw_rows(ref: np.ndarray, tgt: np.ndarray, band: int, *, step_penalty: float
     # The band must at least contain a feasible path: at row i the target is at most 2i.
     lo = np.clip(np.floor(centre - band).astype(np.int64), 0, m - 1)
     hi = np.clip(np.ceil(centre + band).astype(np.int64) + 1, 1, m)
-    lo[0], hi[0] = 0, 1
-    lo = np.minimum(lo, np.minimum(2 * np.arange(n), m - 1))
-    hi[-1] = m
+    opened = open_cost is not None
+    if opened:
+        lo[0] = 0
+        per_frame = float(open_cost if skip_cost is None else skip_cost)
+        skip = per_frame * np.arange(m)                  # cost of skipping the first j frames
+        skip_end = per_frame * (m - 1 - np.arange(m))
+        after = np.inf
+        after_from = np.full(n, -1, np.int64)             # -1: was already after; else the cell
+    else:
+        lo[0], hi[0] = 0, 1
+        lo = np.minimum(lo, np.minimum(2 * np.arange(n), m - 1))
+        hi[-1] = m
     # Rows need overlapping reach: keep lo non-decreasing and hi non-decreasing.
     lo = np.maximum.accumulate(lo)
     hi = np.maximum.accumulate(hi)
@@ -71,8 +86,12 @@ def dtw_rows(ref: np.ndarray, tgt: np.ndarray, band: int, *, step_penalty: float
                 blk = np.sqrt(np.maximum(d2, 0.0))
             c = blk[i - blk_start, a - ba:b - ba]
         if i == 0:
-            cur[2 + a:2 + b] = np.where(np.arange(a, b) == 0, c, inf)
-            back.append(np.zeros(b - a, np.int8))
+            if opened:
+                cur[2 + a:2 + b] = c + skip[a:b]
+                back.append(np.full(b - a, 3, np.int8))
+            else:
+                cur[2 + a:2 + b] = np.where(np.arange(a, b) == 0, c, inf)
+                back.append(np.zeros(b - a, np.int8))
         else:
             best = prev[1 + a:1 + b].copy()
             k = np.ones(b - a, np.int8)
@@ -84,24 +103,59 @@ def dtw_rows(ref: np.ndarray, tgt: np.ndarray, band: int, *, step_penalty: float
             sel = two < best
             best[sel] = two[sel]
             k[sel] = 2
+            if opened:
+                # Enter here after i rows outside before the target and j frames skipped.
+                enter = i * open_cost + skip[a:b]
+                sel = enter < best
+                best[sel] = enter[sel]
+                k[sel] = 3
+                # Leave: rows from i on stay after the target, the frames after j skipped.
+                pa, pb = lo[i - 1], hi[i - 1]
+                leave = prev[2 + pa:2 + pb] + skip_end[pa:pb]
+                jl = int(np.argmin(leave))
+                if leave[jl] < after:
+                    after = leave[jl]
+                    after_from[i] = pa + jl
+                after += open_cost
             cur[2 + a:2 + b] = best + c
             back.append(k)
         # Clear the old row's band so the buffer can serve as the next row (inf outside bands).
         if i > 0:
             prev[2 + lo[i - 1]:2 + hi[i - 1]] = inf
         prev, cur = cur, prev
-    # Trace back from the last target frame.
-    j = m - 1
-    if not np.isfinite(prev[2 + j]):
-        j = int(np.argmin(prev[2:])) if np.isfinite(prev[2:]).any() else m - 1
     path = np.empty(n, np.int64)
-    for i in range(n - 1, -1, -1):
+    i = n - 1
+    if opened:
+        final = prev[2:] + skip_end
+        j = int(np.argmin(final))
+        if after < final[j]:
+            # Trailing rows lie after the target: walk back to the row that left it.
+            while i >= 0 and after_from[i] < 0:
+                path[i] = m
+                i -= 1
+            if i >= 0:
+                path[i] = m
+                j = int(after_from[i])
+                i -= 1
+    else:
+        # Trace back from the last target frame.
+        j = m - 1
+        if not np.isfinite(prev[2 + j]):
+            j = int(np.argmin(prev[2:])) if np.isfinite(prev[2:]).any() else m - 1
+    while i >= 0:
         path[i] = j
-        j -= int(back[i][j - lo[i]])
-        j = max(j, 0)
-    # Local costs along the route, recomputed (cheaper than keeping every row's band).
-    diff = ref.astype(np.float64) - tgt[path].astype(np.float64)
-    cost = np.sqrt((diff ** 2).sum(axis=1))
+        step = int(back[i][j - lo[i]])
+        if step == 3:
+            path[:i] = -1     # the rows before entered from outside (at row 0: just started)
+            break
+        j = max(j - step, 0)
+        i -= 1
+    # Local costs along the route, recomputed (cheaper than keeping every row's band); rows
+    # outside the target cost open_cost.
+    inside = (path >= 0) & (path < m)
+    cost = np.full(n, float(open_cost) if opened else 0.0)
+    diff = ref[inside].astype(np.float64) - tgt[path[inside]].astype(np.float64)
+    cost[inside] = np.sqrt((diff ** 2).sum(axis=1))
     return DtwPath(path, cost)
 
 
