@@ -29,8 +29,9 @@ def dtw_rows(ref: np.ndarray, tgt: np.ndarray, band: int, *, step_penalty: float
     open_cost: when given, the ends are open: leading/trailing reference rows may stay outside the
     target (target -1 before it, m after it, each such row costing open_cost) and leading/trailing
     target frames may be skipped (skip_cost per frame, default open_cost; a row advancing two
-    frames absorbs them at about half a row's cost, so half of open_cost is the fair price).  That is a script with words the audio
-    does not have at its ends, or audio with speech the script does not have.
+    frames absorbs them at about half a row's cost, so half of open_cost is the fair price).
+    That is a script with words the audio does not have at its ends, or audio with speech the
+    script does not have.
     """
     n, m = len(ref), len(tgt)
     if n == 0 or m == 0:
