@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 
@@ -129,3 +131,48 @@ def test_real_footage_seeks_match_sequential_decode(shared_media):
             assert np.array_equal(read_frame(path, k, info=info).image, seq[k]), (name, k)
         got = [f.index for f in read_frames(path, 50, 60, info=info)]
         assert got == list(range(50, 61))
+
+
+def test_damaged_files_give_frames_or_one_clear_error(tmp_path):
+    # Cut, bit-flipped and zeroed copies of MOV/MP4/MKV/ProRes clips: probe and decode either
+    # work or raise one MediaError sentence; never another exception, never a crash.
+    import random
+    from lipflap.errors import LipflapError
+    from lipflap.media.audio import load_audio
+    srcs = [make_clip(tmp_path / "a.mov", fps=25, frames=16, width=160, height=90, audio="tone",
+                      faststart=True),
+            make_clip(tmp_path / "b.mp4", fps="24000/1001", frames=16, width=160, height=90,
+                      audio="clicks", clicks=(3,), faststart=True),
+            make_clip(tmp_path / "c.mkv", fps=25, frames=16, width=160, height=90, audio="tone"),
+            make_clip(tmp_path / "e.mov", fps=25, frames=16, width=160, height=90,
+                      codec="prores", faststart=True)]
+    rng = random.Random(7)
+    for it in range(24):
+        src = srcs[it % len(srcs)]
+        data = bytearray(open(src, "rb").read())
+        mode = it // len(srcs) % 3
+        if mode == 0:
+            data = data[:rng.randrange(len(data))]
+        elif mode == 1:
+            for _ in range(rng.randint(1, 20)):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+        else:
+            a = rng.randrange(len(data))
+            n = min(len(data) - a, rng.randint(1, 4000))
+            data[a:a + n] = bytes(n)
+        p = tmp_path / f"damaged{it}{os.path.splitext(src)[1]}"
+        p.write_bytes(bytes(data))
+        try:
+            info = probe(p)
+            try:
+                for f in read_frames(p, info=info):
+                    f.image
+            except LipflapError as e:
+                assert "\n" not in str(e)
+            if info.audio:
+                try:
+                    load_audio(p)
+                except LipflapError:
+                    pass
+        except LipflapError as e:
+            assert "\n" not in str(e) and str(p) in str(e)
