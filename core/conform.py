@@ -206,6 +206,7 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
     from . import transcripts as tr
 
     progress = progress or Progress("none")
+    dub_audio = os.path.abspath(dub_audio) if dub_audio else None  # jobs and metadata hold it
     if not os.path.isfile(timeline_path):
         raise LipflapError(f"{timeline_path}: timeline file not found; check the path.")
     os.makedirs(outdir, exist_ok=True)
