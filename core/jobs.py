@@ -70,11 +70,8 @@ def resolve_output(job: Job, info, language: str | None) -> tuple[str, str, str]
         if codec is None:
             codec = "prores_4444" if mode == "patch" else "prores_hq"
         ext = {"png": "", "exr": ""}.get(codec, ".mp4" if codec == "h264" else ".mov")
-        path = next_version_path(path, clip, language, ext)
-        if codec in ("png", "exr"):
-            # a versioned sequence folder
-            os.makedirs(path, exist_ok=False)
-        return path, codec, mode
+        # png/exr: a versioned sequence folder, which the writer creates when it finishes.
+        return next_version_path(path, clip, language, ext), codec, mode
     base = os.path.basename(path)
     ext = os.path.splitext(base)[1].lower()
     if codec is None:
@@ -105,7 +102,8 @@ def _audio_duration(path: str) -> tuple[float, int]:
             if not c.streams.audio:
                 raise MediaError(f"{path} has no audio stream; give the dub as a sound file.")
             a = c.streams.audio[0]
-            ch = a.codec_context.channels or 1
+            layout = getattr(a.codec_context, "layout", None)
+            ch = getattr(layout, "nb_channels", None) or getattr(a.codec_context, "channels", 1) or 1
             if a.duration is not None and a.time_base:
                 return float(a.duration * a.time_base), ch
             if c.duration:
@@ -193,6 +191,11 @@ def run_job(job: Job, progress) -> dict:
         if parse_rate(job.fps) != info.fps:
             warnings.append(f"the job says {job.fps} fps but {job.video} is {info.fps} fps; the "
                             f"file's rate is used.")
+    if info.vfr:
+        warnings.append(f"{job.video} has a variable frame rate: its frames are rendered one after "
+                        f"another at a constant {float(info.fps):.3f} fps, so the dub drifts where "
+                        f"the recorder dropped frames; convert it to a constant rate first "
+                        f"(e.g. ffmpeg -i IN -fps_mode cfr OUT) if it must stay in sync.")
     start, end = resolve_range(job, info)
     if job.handles < 0:
         raise JobError(f"--handles must be 0 or more, not {job.handles}.")
@@ -209,6 +212,7 @@ def run_job(job: Job, progress) -> dict:
                            f"another output name.")
 
     # Where each rendered frame sits in the dub.
+    no_dub: list[dict] = []
     dub_times = job.audio_offset_s + (np.arange(lo, hi + 1) - start) / float(fps)
     dub_len, dub_ch = (None, 1)
     if job.audio:
@@ -223,6 +227,7 @@ def run_job(job: Job, progress) -> dict:
             outs = _ranges(~inside, lo)
             warnings.append("the dub does not cover frames " + ", ".join(
                 f"{a}-{b}" for a, b in outs) + "; the mouth rests there and the sound is silent.")
+            no_dub = [{"start": a, "end": b, "reason": "no_dub"} for a, b in outs]
     timing["probe"] = time.perf_counter() - t0
 
     # 1. picture analysis
@@ -274,7 +279,8 @@ def run_job(job: Job, progress) -> dict:
         active[off:off + p.n] = p.active
     timing["plan"] = time.perf_counter() - t
 
-    flagged = [r for r in analysis.flagged_ranges()]
+    # Frames the dub does not reach are flagged too, so hosts mark them like any other.
+    flagged = [r for r in analysis.flagged_ranges()] + no_dub
     if not active.any():
         warnings.append(f"no usable face in frames {lo}-{hi} of {job.video}; the output is the "
                         f"input unchanged.")
@@ -368,6 +374,8 @@ def run_job(job: Job, progress) -> dict:
         "frames_rendered": int(rendered),
         "frames_passed_through": int(n - rendered),
         "flagged_ranges": sorted(flagged, key=lambda r: (r["start"], r["reason"])),
+        # Hard cuts found inside the range: each side is planned as its own shot.
+        "cuts": [int(c) for c in analysis.cuts if lo < c <= hi],
         "warnings": warnings,
         "mouth_track": {"source": track_source, "language": language,
                         "shapes_file": os.path.abspath(job.shapes) if job.shapes else None},

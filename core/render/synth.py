@@ -150,7 +150,11 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
         a = (inner * amount * (1 - keep_teeth))[..., None]
         out = out * (1 - a) + fill.astype(np.float32) * a
 
-    out = _match_detail(out, src, (alpha > 0.5) & (lipmask > 0))
+    # Detail matched per kind of region (lips with lips, moved skin with skin), so an open
+    # mouth is not judged against the frame's closed one by its skin.
+    inside = alpha > 0.5
+    out = _match_detail(out, src, [inside & (lipmask > 0), inside & (lipmask == 0) & (still < 0.5)],
+                        lipmask)
 
     if is_self:
         # Same source frame and nearly the same geometry: keep the frame's own pixels.
@@ -164,27 +168,33 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
 DETAIL_RANGE = (0.75, 1.25)
 
 
-def _match_detail(out: np.ndarray, src: np.ndarray, region: np.ndarray) -> np.ndarray:
+def _match_detail(out: np.ndarray, src: np.ndarray, regions: list, lipmask: np.ndarray) -> np.ndarray:
     """Give the patch's finest band the energy this frame has in the same place.
 
     Resampling softens, squeezing a mouth shut sharpens; the frame's own texture energy (grain,
     codec softness, motion blur) is the reference, so the mouth is as sharp as its frame and no
-    sharper. The change is bounded: a mouth that opens where the frame's was closed may keep
-    some extra edges.
+    sharper. `regions` are [lips, moved skin], each matched on its own and blended by the lip
+    mask. The change is bounded: a mouth that opens where the frame's was closed may keep some
+    extra edges.
     """
-    if region.sum() < 64:
-        return out
     g_out = cv2.cvtColor(np.ascontiguousarray(out), cv2.COLOR_RGB2GRAY)
     g_src = cv2.cvtColor(np.ascontiguousarray(src), cv2.COLOR_RGB2GRAY)
-    e_out = float(cv2.Laplacian(g_out, cv2.CV_32F)[region].var())
-    e_src = float(cv2.Laplacian(g_src, cv2.CV_32F)[region].var())
-    if e_out <= 1e-6 or e_src <= 1e-6:
+    l_out = cv2.Laplacian(g_out, cv2.CV_32F)
+    l_src = cv2.Laplacian(g_src, cv2.CV_32F)
+    ks = []
+    for region in regions:
+        k = 1.0
+        if region.sum() >= 64:
+            e_out, e_src = float(l_out[region].var()), float(l_src[region].var())
+            if e_out > 1e-6 and e_src > 1e-6:
+                k = float(np.clip(np.sqrt(e_src / e_out), *DETAIL_RANGE))
+        ks.append(k)
+    if all(abs(k - 1.0) < 0.02 for k in ks):
         return out
-    k = float(np.clip(np.sqrt(e_src / e_out), *DETAIL_RANGE))
-    if abs(k - 1.0) < 0.02:
-        return out
+    soft = cv2.GaussianBlur(lipmask.astype(np.float32), (0, 0), 2.0)
+    kmap = (ks[0] * soft + ks[1] * (1.0 - soft))[..., None]
     low = cv2.GaussianBlur(out, (0, 0), 1.0)
-    return low + k * (out - low)
+    return low + kmap * (out - low)
 
 
 def _inner_gap(region_pts: np.ndarray, model: MouthModel) -> float:
