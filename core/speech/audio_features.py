@@ -1,0 +1,118 @@
+"""Log-mel features for the audio-only mouth model (shared by inference and training).
+
+Frames are centred: frame i describes the audio around i * HOP_S seconds. Features are
+normalised per utterance (per-band mean removed, one global scale) so that level, microphone
+colouring and codec matter less than the spectral shape of the speech itself.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+
+RATE = 16000
+HOP = 160            # 10 ms
+WIN = 400            # 25 ms analysis window
+NFFT = 512
+N_MELS = 40
+FMIN, FMAX = 60.0, 7600.0
+HOP_S = HOP / RATE
+N_FEATURES = 2 * N_MELS + 1   # mel, mel deltas, relative log energy
+
+
+def to_mono(samples: np.ndarray) -> np.ndarray:
+    """1-D float32 audio; a (n, channels) or (channels, n) array with 2+ channels is refused."""
+    x = np.asarray(samples)
+    if x.ndim == 2 and 1 in x.shape:
+        x = x.reshape(-1)
+    if x.ndim != 1:
+        raise ValueError(f"expected mono audio (1-D samples), got an array of shape {x.shape}; "
+                         "mix the channels down (e.g. samples.mean(axis=1)) first")
+    if x.dtype.kind in "iu":
+        x = x.astype(np.float32) / float(np.iinfo(x.dtype).max)
+    return x.astype(np.float32, copy=False)
+
+
+def resample(x: np.ndarray, rate: int, target: int = RATE) -> np.ndarray:
+    """Polyphase resampling to `target` Hz (exact ratio for the usual 8-96 kHz rates)."""
+    if rate == target:
+        return x
+    if rate <= 0:
+        raise ValueError(f"sample rate must be positive, got {rate}")
+    from scipy.signal import resample_poly
+    f = Fraction(int(target), int(rate)).limit_denominator(2000)
+    return resample_poly(x, f.numerator, f.denominator).astype(np.float32)
+
+
+def _mel_filters() -> np.ndarray:
+    def hz2mel(f):
+        return 2595.0 * np.log10(1.0 + f / 700.0)
+
+    def mel2hz(m):
+        return 700.0 * (10 ** (m / 2595.0) - 1.0)
+
+    edges = mel2hz(np.linspace(hz2mel(FMIN), hz2mel(FMAX), N_MELS + 2))
+    freqs = np.fft.rfftfreq(NFFT, 1.0 / RATE)
+    fb = np.zeros((NFFT // 2 + 1, N_MELS), np.float32)
+    for m in range(N_MELS):
+        lo, c, hi = edges[m], edges[m + 1], edges[m + 2]
+        up = (freqs - lo) / (c - lo)
+        down = (hi - freqs) / (hi - c)
+        fb[:, m] = np.maximum(0.0, np.minimum(up, down))
+    return fb
+
+
+_FB = _mel_filters()
+_WINDOW = np.hanning(WIN + 2)[1:-1].astype(np.float32)
+
+
+def n_frames(n_samples: int) -> int:
+    return n_samples // HOP + 1
+
+
+def power_mel(x16: np.ndarray) -> np.ndarray:
+    """(T, N_MELS) mel power spectrum of 16 kHz audio, T = n_frames(len(x16))."""
+    pad = np.pad(x16.astype(np.float32), (WIN // 2, WIN // 2 + HOP))
+    t = n_frames(len(x16))
+    idx = np.arange(WIN)[None, :] + HOP * np.arange(t)[:, None]
+    frames = pad[idx] * _WINDOW
+    spec = np.abs(np.fft.rfft(frames, NFFT, axis=1)).astype(np.float32) ** 2
+    return spec @ _FB
+
+
+def features_from_mel(mel: np.ndarray) -> np.ndarray:
+    """(T, N_FEATURES) normalised features from a mel power spectrum."""
+    logmel = np.log(mel + 1e-8)
+    energy = np.log(mel.sum(axis=1) + 1e-8)
+    # a floor 70 dB below the loudest frames: digital silence and a quiet room look alike
+    top = np.percentile(energy, 98) if len(energy) else 0.0
+    floor = top - 16.0
+    logmel = np.maximum(logmel, floor - np.log(N_MELS))
+    energy = np.maximum(energy, floor)
+    z = logmel - logmel.mean(axis=0, keepdims=True)
+    z /= z.std() + 1e-5
+    # regression deltas over +-2 frames
+    p = np.pad(z, ((2, 2), (0, 0)), mode="edge")
+    d = (p[3:-1] - p[1:-3] + 2 * (p[4:] - p[:-4])) / 10.0
+    e = ((energy - top) / 8.0)[:, None]
+    return np.concatenate([z, d * 4.0, e], axis=1).astype(np.float32)
+
+
+def features(samples: np.ndarray, rate: int) -> np.ndarray:
+    """Mono samples at any rate -> (T, N_FEATURES) float32, one row per 10 ms."""
+    x = resample(to_mono(samples), rate)
+    return features_from_mel(power_mel(x))
+
+
+def _sine_power() -> float:
+    t = np.arange(4 * WIN) / RATE
+    return float(power_mel(np.sin(2 * np.pi * 1000.0 * t).astype(np.float32))[3:-3].sum(axis=1).mean())
+
+
+_FULL_SCALE_SINE = _sine_power()
+
+
+def frame_dbfs(mel: np.ndarray) -> np.ndarray:
+    """Per-frame level in dB relative to full scale RMS (a full-scale sine reads -3 dBFS),
+    counting only the 60-7600 Hz band the features see."""
+    return 10 * np.log10(mel.sum(axis=1) / _FULL_SCALE_SINE + 1e-20) - 3.01

@@ -1,0 +1,127 @@
+"""Mouth parameters from the dub's audio alone, in any language, without a script.
+
+A small dilated 1-D convolution network (trained on eSpeak NG speech in many languages and
+voices, see training/train_audio_mouth.py) maps 10 ms log-mel frames to mouth curves. The
+network runs in plain numpy: no torch import, far faster than real time on one core.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from lipflap.speech import audio_features as af
+
+WEIGHTS = Path(__file__).with_name("audio_mouth.npz")
+VISEMES = ("sil", "PP", "FF", "TH", "DD", "kk", "CH", "SS", "nn", "RR", "aa", "E", "ih", "oh", "ou")
+_N_REG = 4
+# A file whose loudest frames stay below this is room tone, not dialogue (speech in a mix sits
+# around -30..-10 dBFS RMS; the features are level-normalised, so the network cannot tell).
+_QUIET_DBFS = -50.0
+
+
+@dataclass
+class MouthCurves:
+    """Per-frame mouth curves, frame i centred at times[i] = i * hop_s seconds.
+
+    aperture: inner-lip opening, 0 closed .. 1 this speaker's widest; width: mouth-corner
+    spread (0 puckered .. 1 wide smile); rounding: lip protrusion; jaw: jaw drop; closure:
+    probability of a bilabial closure (p/b/m); speech: probability of voice activity;
+    classes: (T, 15) probabilities over VISEMES.
+    """
+    hop_s: float
+    times: np.ndarray
+    aperture: np.ndarray
+    width: np.ndarray
+    rounding: np.ndarray
+    jaw: np.ndarray
+    closure: np.ndarray
+    speech: np.ndarray
+    classes: np.ndarray | None = None
+    visemes: tuple = field(default=VISEMES)
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def at(self, times_s) -> dict:
+        """Curves linearly interpolated at arbitrary times (e.g. video frame times)."""
+        t = np.asarray(times_s, float)
+        return {k: np.interp(t, self.times, getattr(self, k)).astype(np.float32)
+                for k in ("aperture", "width", "rounding", "jaw", "closure", "speech")}
+
+
+class _Net:
+    """Numpy forward pass of training/train_audio_mouth.py's MouthNet."""
+
+    def __init__(self, path: Path):
+        with np.load(path) as z:
+            self.p = {k: z[k].astype(np.float32) for k in z.files
+                      if k not in ("blocks", "visemes", "n_features", "meta")}
+            self.blocks = [tuple(int(v) for v in b) for b in z["blocks"]]
+            if int(z["n_features"]) != af.N_FEATURES:
+                raise RuntimeError(f"{path} was trained on {int(z['n_features'])} features, "
+                                   f"this build computes {af.N_FEATURES}; retrain the model")
+
+    @staticmethod
+    def _conv(x, w, b, dil, left, right):
+        # x: (T, Cin); w: (Cout, Cin, K). One matmul per tap keeps memory flat.
+        t = len(x)
+        xp = np.pad(x, ((left, right), (0, 0)))
+        out = np.broadcast_to(b, (t, len(b))).copy()
+        for k in range(w.shape[2]):
+            out += xp[k * dil:k * dil + t] @ w[:, :, k].T
+        return out
+
+    def __call__(self, feats: np.ndarray) -> np.ndarray:
+        p = self.p
+        h = self._conv(feats, p["inp.weight"], p["inp.bias"], 1, 2, 2)
+        for i, (d, lp, rp) in enumerate(self.blocks):
+            u = self._conv(np.maximum(h, 0), p[f"dil.{i}.weight"], p[f"dil.{i}.bias"], d, lp, rp)
+            h = h + self._conv(np.maximum(u, 0), p[f"pw.{i}.weight"], p[f"pw.{i}.bias"], 1, 0, 0)
+        return self._conv(np.maximum(h, 0), p["head.weight"], p["head.bias"], 1, 0, 0)
+
+
+_NET: _Net | None = None
+
+
+def _net() -> _Net:
+    global _NET
+    if _NET is None:
+        _NET = _Net(WEIGHTS)
+    return _NET
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -30, 30)))
+
+
+def predict_curves(samples: np.ndarray, rate: int) -> MouthCurves:
+    """Mouth curves every 10 ms from mono float samples at any rate (8-96 kHz and beyond).
+
+    Stereo (2-D with more than one channel) is refused with a ValueError: mix it down first,
+    so that a channel choice is never made silently.
+    """
+    x = af.to_mono(samples)
+    rate = int(rate)
+    if rate < 4000:
+        raise ValueError(f"sample rate {rate} Hz is too low for speech; expected 8000 Hz or more")
+    x16 = af.resample(x, rate)
+    t = af.n_frames(len(x16))
+    times = (np.arange(t) * af.HOP_S).astype(np.float64)
+    mel = af.power_mel(x16)
+    loud = np.percentile(af.frame_dbfs(mel), 98) if len(x16) else -200.0
+    if len(x16) == 0 or loud < _QUIET_DBFS:
+        # digital silence or room tone: all rest (the network only sees normalised noise)
+        z = np.zeros(t, np.float32)
+        cls = np.zeros((t, len(VISEMES)), np.float32)
+        cls[:, 0] = 1.0
+        return MouthCurves(af.HOP_S, times, z, z + 0.5, z.copy(), z.copy(), z.copy(), z.copy(), cls)
+    out = _net()(af.features_from_mel(mel))
+    reg = _sigmoid(out[:, :_N_REG]).astype(np.float32)
+    closure = _sigmoid(out[:, _N_REG]).astype(np.float32)
+    speech = _sigmoid(out[:, _N_REG + 1]).astype(np.float32)
+    logits = out[:, _N_REG + 2:]
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    cls = (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+    return MouthCurves(af.HOP_S, times, reg[:, 0], reg[:, 1], reg[:, 2], reg[:, 3], closure, speech, cls)

@@ -1,0 +1,176 @@
+"""Generate the audio->mouth training set: eSpeak NG speech with true phoneme times, made to
+sound less like eSpeak (formant/pitch shifts, EQ, band limits, reverb, noise, level).
+
+python training/make_data.py --items 2000 --seed 1 --out /tmp/audio_mouth_data.npz
+Reproducible: item i is generated from seed*1_000_003 + i, whatever the worker count.
+The data is never committed; training regenerates it.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+from fractions import Fraction
+
+import numpy as np
+from scipy.signal import fftconvolve, resample_poly
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import articulation  # noqa: E402
+import espeak_synth  # noqa: E402
+import texts  # noqa: E402
+from lipflap.speech import audio_features as af  # noqa: E402
+
+VARIANTS = ["", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "f1", "f2", "f3", "f4", "f5",
+            "klatt", "klatt2", "klatt3", "klatt4", "klatt5", "klatt6", "Andy", "Annie", "belinda",
+            "benjamin", "iven", "linda", "max", "michel", "norbert", "antonio", "aunty", "boris",
+            "david", "ed", "john", "Lee", "Mario", "pablo", "paul", "quincy", "rob", "steph",
+            "travis", "victor", "zac", "grandma", "grandpa", "caleb", "adam", "anika", "shelby"]
+# rough weight per language (English and the big dubbing languages more often)
+LANGS = {"en": 5, "es": 3, "fr": 3, "de": 3, "it": 2, "pt": 2, "ja": 3, "cmn": 2, "nl": 1,
+         "pl": 1, "ru": 2, "hi": 1, "tr": 1, "sv": 0.5, "cs": 0.5, "ko": 1, "id": 1, "el": 0.5,
+         "vi": 0.5, "fi": 0.5, "ar": 0.5}
+TARGET_KEYS = ["aperture", "width", "rounding", "jaw", "closure", "speech"]
+
+
+def _utterance(rng: random.Random):
+    while True:
+        got = _try_utterance(rng)
+        if got is not None:
+            return got
+
+
+def _try_utterance(rng: random.Random):
+    lang = rng.choices(list(LANGS), weights=list(LANGS.values()))[0]
+    if lang in texts.PSEUDO_LANGS and rng.random() < 0.5:
+        text = texts.pseudo_sentence(lang, rng)
+    else:
+        text = rng.choice(texts.SENTENCES[lang])
+    var = rng.choice(VARIANTS)
+    voice = lang + ("+" + var if var else "")
+    return espeak_synth.synth_isolated(text, voice, rate=rng.randint(115, 260),
+                                       pitch=rng.randint(15, 85), pitch_range=rng.randint(10, 95))
+
+
+def _coloured_noise(n, rng_np, slope):
+    """Noise with a power spectrum ~ f**slope (0 white, -1 pink, -2 brown)."""
+    spec = rng_np.standard_normal(n // 2 + 1) + 1j * rng_np.standard_normal(n // 2 + 1)
+    f = np.maximum(np.fft.rfftfreq(n, 1 / af.RATE), 20.0)
+    spec *= f ** (slope / 2)
+    y = np.fft.irfft(spec, n)
+    return (y / (y.std() + 1e-9)).astype(np.float32)
+
+
+def _eq(x, rng, rng_np):
+    n = len(x)
+    spec = np.fft.rfft(x)
+    f = np.fft.rfftfreq(n, 1 / af.RATE)
+    lf = np.log2(np.maximum(f, 30.0) / 1000.0)
+    gain_db = rng.uniform(-4, 4) * lf  # spectral tilt, dB per octave
+    for _ in range(rng.randint(0, 4)):  # resonances and dips of rooms and microphones
+        c, w, g = rng.uniform(-3, 2.9), rng.uniform(0.2, 1.5), rng.uniform(-10, 10)
+        gain_db += g * np.exp(-0.5 * ((lf - c) / w) ** 2)
+    r = rng.random()
+    if r < 0.15:   # telephone band
+        gain_db -= 60 * (f > rng.uniform(3200, 3800))
+        gain_db -= 40 * (f < rng.uniform(200, 350))
+    elif r < 0.35:
+        gain_db -= 60 * (f > rng.uniform(4000, 7500))
+    if rng.random() < 0.5:
+        gain_db -= 30 * (f < rng.uniform(60, 250))
+    return np.fft.irfft(spec * 10 ** (gain_db / 20), n).astype(np.float32)
+
+
+def _reverb(x, rng, rng_np):
+    rt60 = rng.uniform(0.12, 0.9)
+    n = int(rt60 * af.RATE)
+    t = np.arange(n) / af.RATE
+    ir = rng_np.standard_normal(n) * np.exp(-6.9 * t / rt60)
+    ir *= 10 ** (rng.uniform(-18, -3) / 20) / (np.sqrt(np.sum(ir ** 2)) + 1e-9)
+    ir[0] = 1.0
+    y = fftconvolve(x, ir)[: len(x)]
+    return (y / (np.abs(y).max() + 1e-9) * np.abs(x).max()).astype(np.float32)
+
+
+def make_item(i: int, seed: int):
+    rng = random.Random(seed * 1_000_003 + i)
+    rng_np = np.random.default_rng(seed * 1_000_003 + i)
+    # one to three utterances with pauses between them
+    pieces, phones, t = [], [], 0.0
+    sr = None
+    lead = rng.uniform(0.05, 0.8)
+    for k in range(rng.choice([1, 1, 2, 2, 3])):
+        x, sr, ph = _utterance(rng)
+        gap = lead if k == 0 else rng.uniform(0.03, 1.0)
+        pieces.append(np.zeros(int(gap * sr), np.float32))
+        t += gap
+        phones += [(p, a + t, b + t) for p, a, b in ph]
+        pieces.append(x)
+        t += len(x) / sr
+    pieces.append(np.zeros(int(rng.uniform(0.05, 0.8) * sr), np.float32))
+    x = np.concatenate(pieces)
+    # speaker change: play faster/slower (pitch and formants move together), times scale
+    fac = rng.uniform(0.86, 1.16)
+    ratio = Fraction(af.RATE, int(round(sr * fac))).limit_denominator(1000)
+    x = resample_poly(x, ratio.numerator, ratio.denominator).astype(np.float32)
+    scale = 1.0 / fac
+    phones = [(p, a * scale, b * scale) for p, a, b in phones]
+    if rng.random() < 0.9:
+        x = _eq(x, rng, rng_np)
+    if rng.random() < 0.45:
+        x = _reverb(x, rng, rng_np)
+    rms = np.sqrt(np.mean(x[np.abs(x) > 0.02 * np.abs(x).max()] ** 2)) + 1e-9
+    if rng.random() < 0.15:   # another voice in the background
+        bx, bsr, _ = _utterance(rng)
+        bx = resample_poly(bx, 160, int(round(bsr / 100))).astype(np.float32)
+        bx = np.resize(bx, len(x))
+        snr = rng.uniform(12, 25)
+        x = x + bx / (np.sqrt(np.mean(bx ** 2)) + 1e-9) * rms * 10 ** (-snr / 20)
+    if rng.random() < 0.85:
+        snr = rng.uniform(3, 40)
+    else:
+        snr = rng.uniform(45, 70)
+    x = x + _coloured_noise(len(x), rng_np, rng.choice([0, -1, -1, -2, -0.5])) * rms * 10 ** (-snr / 20)
+    x *= 10 ** (rng.uniform(-35, 0) / 20) / (np.abs(x).max() + 1e-9)
+    if rng.random() < 0.05:
+        x = np.clip(x * rng.uniform(2, 6), -1, 1)
+    feats = af.features_from_mel(af.power_mel(x))
+    tg = articulation.frame_targets(phones, len(x) / af.RATE)
+    n = min(len(feats), len(tg["aperture"]))
+    y = np.stack([tg[k][:n] for k in TARGET_KEYS], axis=1)
+    return feats[:n].astype(np.float16), y.astype(np.float16), tg["viseme"][:n].astype(np.int8)
+
+
+def _work(args):
+    i, seed = args
+    return make_item(i, seed)
+
+
+def generate(items: int, seed: int, workers: int = 2):
+    jobs = [(i, seed) for i in range(items)]
+    if workers > 1:
+        import multiprocessing as mp
+        with mp.get_context("fork").Pool(workers) as pool:
+            out = pool.map(_work, jobs, chunksize=16)
+    else:
+        out = [_work(j) for j in jobs]
+    lens = np.array([len(o[0]) for o in out])
+    return {"x": np.concatenate([o[0] for o in out]), "y": np.concatenate([o[1] for o in out]),
+            "v": np.concatenate([o[2] for o in out]), "lens": lens}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--items", type=int, default=2000)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--out", required=True)
+    a = p.parse_args()
+    d = generate(a.items, a.seed, a.workers)
+    np.savez(a.out, **d)
+    print(f"{a.out}: {len(d['lens'])} items, {d['lens'].sum() / 100 / 3600:.2f} h")
+
+
+if __name__ == "__main__":
+    main()
