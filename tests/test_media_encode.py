@@ -25,15 +25,19 @@ def psnr(a, b, peak):
     return 99.0 if mse == 0 else 10 * np.log10(peak ** 2 / mse)
 
 
+@pytest.mark.parametrize("source,timecode", [("h264_25", "01:00:00:05"),
+                                             ("h264_2398", "01:00:00:05"),
+                                             ("prores_2997df", "01:00:00;04")])
 @pytest.mark.parametrize("codec", list(CONTAINER_CODECS))
-def test_container_round_trip(clips, tmp_path, codec):
-    src = clips["h264_25"]
+def test_container_round_trip(clips, tmp_path, codec, source, timecode):
+    src = clips[source]
     pix_fmt, ext = CONTAINER_CODECS[codec]
     dst = plain_transcode(src, tmp_path / f"out{ext}", codec, start=5, end=20)
     assert os.listdir(tmp_path) == [f"out{ext}"]          # no temporary left behind
     i, s = probe(dst), probe(src)
     assert i.frame_count == 16 and i.fps == s.fps and (i.width, i.height) == (320, 180)
-    assert i.start_timecode == "01:00:00:05"               # source timecode at frame 5
+    assert i.start_timecode == timecode                    # source timecode at frame 5
+    assert i.drop_frame == s.drop_frame
     assert i.pix_fmt == pix_fmt
     assert (i.color_primaries, i.color_trc, i.colorspace, i.color_range) == \
         (s.color_primaries, s.color_trc, s.colorspace, s.color_range) == ("bt709",) * 3 + ("tv",)
