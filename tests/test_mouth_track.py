@@ -117,3 +117,10 @@ def test_save_is_atomic_and_leaves_no_temp(tmp_path):
     _track().save(str(p))
     assert MouthTrack.load(str(p)).frames[1].shape == "A"
     assert [x.name for x in tmp_path.iterdir()] == ["t.json"]
+
+
+@pytest.mark.parametrize("entry,needle", [({"time": -1.0, "aperture": 0.2}, "frames[0]"),
+                                          ({"frame": 10 ** 9, "aperture": 0.2}, "at most")])
+def test_out_of_range_frame_positions(entry, needle):
+    with pytest.raises(LipflapError, match=needle.replace("[", r"\[").replace("]", r"\]")):
+        MouthTrack.from_json(json.dumps({"fps": 24, "frames": [entry]}), name="t.json")

@@ -148,6 +148,7 @@ def _phone_dict(p) -> dict:
 
 # ---- parsing -------------------------------------------------------------------------------
 _FIX = "fix that entry or write the track again with `lipflap visemes`"
+MAX_FRAMES = 10_000_000   # 115 hours at 24 fps: anything larger is a typo, not a shot
 
 
 def _show(value, limit: int = 60) -> str:
@@ -196,8 +197,14 @@ def _parse(data, name: str) -> MouthTrack:
             idx = int(fv)
         elif "time" in entry:
             idx = int(round(_num(entry["time"], f'{where} "time"', name) * fps))
+            if idx < 0:
+                raise LipflapError(f"{name}: {where} has \"time\": {entry['time']}; times run "
+                                   f"from 0 at the track's first frame; {_FIX}.")
         else:
             idx = i
+        if idx > MAX_FRAMES:
+            raise LipflapError(f"{name}: {where} is frame {idx}; a track holds at most "
+                               f"{MAX_FRAMES} frames; {_FIX}.")
         if idx in keyed:
             raise LipflapError(f"{name}: {where} repeats frame {idx}; keep one entry per frame.")
         keyed[idx] = _parse_frame(entry, where, name, warnings)
