@@ -43,6 +43,7 @@ class MouthModel:
     jaw_hi: float                  # ... at the widest
     gap_profile: np.ndarray        # (9,) gap of each inner pair relative to the aperture pairs' mean
     follow: np.ndarray             # (P,) how far each region point follows the exemplar's shape
+    jaw_follow: np.ndarray         # (P,) how far each point below the mouth follows a gap change
     ring: np.ndarray               # (Q, 2) fixed warp boundary in the normalised space
     tris: np.ndarray               # (T, 3) triangles over region points then ring points
     frames_used: int
@@ -91,6 +92,7 @@ class MouthModel:
         if n[1] < 0:
             n = -n
         pts = pts.copy()
+        mid = []
         for k, (up, lo) in enumerate(g.INNER_PAIRS):
             u, l = pts[pos[up]], pts[pos[lo]]
             cur = float((l - u) @ n)
@@ -100,6 +102,10 @@ class MouthModel:
             # The lip's outer edge rides with its inner edge (lips keep their thickness).
             pts[pos[g.OUTER_UPPER[k]]] -= n * change / 2 * 0.85
             pts[pos[g.OUTER_LOWER[k]]] += n * change / 2 * 0.85
+            if (up, lo) in g.APERTURE_PAIRS:
+                mid.append(change)
+        # The chin goes with the lower lip (a wider opening than the exemplar's drops the jaw).
+        pts += np.outer(self.jaw_follow, n) * (float(np.mean(mid)) / 2)
         return pts
 
     @property
@@ -218,6 +224,9 @@ def fit_model(lms: list[np.ndarray]) -> MouthModel:
     d = np.hypot(rel[:, 0] / (2.2 * half_w), rel[:, 1] / np.where(rel[:, 1] < 0, up_span, down_span))
     follow = np.clip((1.0 - d) / 0.35, 0.0, 1.0)
     follow = follow * follow * (3 - 2 * follow)      # smoothstep
+    lips_set = set(g.LIPS_OUTER) | set(g.LIPS_INNER)
+    below = np.array([mean_all[k, 1] > mean_all[14, 1] and int(k) not in lips_set for k in region])
+    jaw_follow = np.where(below, 0.6 * follow, 0.0)
 
     # Warp boundary: an ellipse around the region, far enough out that the chin can drop and the
     # mouth can widen without the boundary moving; in the normalised space, so each frame's pose
@@ -239,7 +248,7 @@ def fit_model(lms: list[np.ndarray]) -> MouthModel:
     return MouthModel(ref_rigid=ref, region=region, lips=lips, lip_weights=lip_weights,
                       mean_shape=mean_shape.reshape(-1, 2), modes=modes, mode_sd=mode_sd,
                       feat_mean=feat_mean, coef=coef, ap_max=ap_max, width_rest=width_rest,
-                      jaw_lo=jaw_lo, jaw_hi=jaw_hi, gap_profile=profile, follow=follow, ring=ring, tris=tris,
+                      jaw_lo=jaw_lo, jaw_hi=jaw_hi, gap_profile=profile, follow=follow, jaw_follow=jaw_follow, ring=ring, tris=tris,
                       frames_used=len(lms))
 
 
