@@ -248,12 +248,14 @@ def mouth_track_for_audio(path_or_samples, fps, *, rate: int | None = None, text
             from ..speech.audio_only import predict_curves
             _stage(progress, "mouth curves")
             curves = predict_curves(samples, rate)
+            _done(progress)
         return curves
 
     if text is not None:
         from ..speech.align import align_script
         _stage(progress, "align")
         result = align_script(samples, rate, text, language)
+        _done(progress)
         warnings.extend(result.warnings)
         if result.method == "silence":
             params, visemes, shapes, closed = _animate_phones(result.phones, times, fps)
@@ -285,14 +287,19 @@ def mouth_track_for_audio(path_or_samples, fps, *, rate: int | None = None, text
     _stage(progress, "mouth")
     track = _assemble(fps, times, params, _tidy(visemes, params, closed, fps),
                       _tidy(shapes, params, closed, fps), phones, start_s, source, warnings)
-    if progress is not None:
-        progress.set(1)
+    _done(progress)
     return track
 
 
 def _stage(progress, name: str) -> None:
+    """Each stage is one step for the host's progress display (its length is not known ahead)."""
     if progress is not None:
         progress.start(name, 1)
+
+
+def _done(progress) -> None:
+    if progress is not None:
+        progress.set(1)
 
 
 def _load(path_or_samples, rate, progress):
@@ -300,6 +307,7 @@ def _load(path_or_samples, rate, progress):
         from ..speech.audio import load_speech
         _stage(progress, "audio")
         samples, rate = load_speech(path_or_samples, rate=16000)
+        _done(progress)
         return np.asarray(samples, np.float32), int(rate)
     if rate is None:
         raise LipflapError("audio samples were given without their sample rate; pass rate=.")
