@@ -56,6 +56,7 @@ def run(args, progress) -> int:
     from ..exporters import ExportOptions, export, format_for_path
     from ..media.rates import parse_rate
     from ..mouth.build import mouth_track_for_audio
+    from ..mouth.track import fps_to_json
 
     audio, out = args.audio, args.output
     fmt = args.format or format_for_path(out)
@@ -89,6 +90,6 @@ def run(args, progress) -> int:
                          node_name="lipflap_" + os.path.splitext(os.path.basename(out))[0])
     export(track, out, fmt, opts)
     progress.result({"output": os.path.abspath(out), "format": fmt, "frames": len(track.frames),
-                     "fps": f"{fps.numerator}/{fps.denominator}", "source": track.source,
+                     "fps": fps_to_json(fps), "source": track.source,
                      "warnings": track.warnings})
     return 0
