@@ -56,7 +56,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lipflap: error: {e}", file=sys.stderr, flush=True)
         return e.exit_code
     except KeyboardInterrupt:
-        print("lipflap: interrupted; no finished output was written.", file=sys.stderr, flush=True)
+        # Outputs are written under temporary names, so whatever was cut short never looks
+        # finished; what a command had completed (conform's renders) it has said above.
+        print("lipflap: interrupted; the output in progress was not finished.", file=sys.stderr, flush=True)
         return 130
     except BrokenPipeError:
         return 141
