@@ -280,7 +280,11 @@ def run_job(job: Job, progress) -> dict:
     timing["plan"] = time.perf_counter() - t
 
     # Frames the dub does not reach are flagged too, so hosts mark them like any other.
-    flagged = [r for r in analysis.flagged_ranges()] + no_dub
+    flagged = [dict(r) for r in analysis.flagged_ranges()] + no_dub
+    for r in flagged:
+        span = active[r["start"] - lo:r["end"] - lo + 1]
+        r["action"] = ("rendered" if span.all() else "passed_through" if not span.any()
+                       else "partly_passed_through")
     if not active.any():
         warnings.append(f"no usable face in frames {lo}-{hi} of {job.video}; the output is the "
                         f"input unchanged.")
@@ -289,7 +293,8 @@ def run_job(job: Job, progress) -> dict:
         flagged_idx = {i for r in flagged for i in range(r["start"], r["end"] + 1)}
         extra = [i + lo for i in np.flatnonzero(~active) if i + lo not in flagged_idx]
         for a, b in _ranges(np.isin(np.arange(lo, hi + 1), extra), lo):
-            flagged.append({"start": a, "end": b, "reason": "too_few_face_frames"})
+            flagged.append({"start": a, "end": b, "reason": "too_few_face_frames" if job.strength > 0
+                            else "strength_0", "action": "passed_through"})
 
     # 4. exemplar crops (decode pass 2)
     t = time.perf_counter()
