@@ -40,7 +40,8 @@ def register(subparsers) -> None:
     p.add_argument("--face", help="auto (default), largest, a face id, or X,Y in pixels")
     p.add_argument("--strength", type=float, help="0..1: how far the mouth follows the dub (1 = fully)")
     p.add_argument("--shapes", help="render this (edited) mouth-shape track JSON instead of one "
-                                    "computed from the dub")
+                                    "computed from the dub; it is timed like `lipflap visemes "
+                                    "DUB` (its time 0 is the dub's start, --audio-offset applies)")
     p.add_argument("--report", help="write the report JSON here")
     p.add_argument("--job", help="a job JSON (DESIGN 4); options given here override it")
     add_progress_option(p)
