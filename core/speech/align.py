@@ -50,12 +50,14 @@ class AlignParams:
     mismatch_score: float = 1.19   # fit + wander_weight * wander above this: "mismatch"
     wander_weight: float = 0.5
     confident_fit: float = 0.8     # a fit above this is reported as a loose fit
-    seg_cost_ratio: float = 1.1    # a segment warping worse than an unrelated order is not trusted
+    seg_cost_ratio: float = 1.25   # a segment warping clearly worse than an unrelated order: not
+    #                                trusted (real voices reach 1.1-1.2 on segments that are right)
     short_frac_max: float = 0.5    # ... nor one where more of its phones than this collapsed
     local_rate_max: float = 2.2    # ... nor one spoken this much faster (or slower) than the clip
     word_snap_s: float = 0.03      # see _words_start_after_pauses
     edge_weight: float = 2.0       # weight of the speech-run edge channels (see _with_edges)
     open_cost_ratio: float = 1.05  # open ends: cost of leaving a row/frame out, x unrelated cost
+    skip_cost_ratio: float = 0.45  # per dub frame left out (a 2-frame step absorbs two per row)
     min_coverage: float = 0.5      # less of the script or the speech matched than this: mismatch
     readmit_gap_s: float = 0.5     # dub gaps up to this long may be given back to the speech ...
     readmit_pile_s: float = 0.08   # ... when this much more reference speech piled up at them
@@ -160,7 +162,7 @@ def align_script(samples: np.ndarray, rate: int, text: str, language: str,
         # The band must reach a route that leaves a share of either side out.
         route = dtw_rows(Rc, Dc, coarse_band(len(Dc), frac=1 - params.min_coverage),
                          step_penalty=params.step_penalty, open_cost=params.open_cost_ratio * rev,
-                         skip_cost=0.5 * params.open_cost_ratio * rev)
+                         skip_cost=params.skip_cost_ratio * rev)
         inside = (route.target >= 0) & (route.target < len(Dc))
         span = (route.target[inside].max() - route.target[inside].min() + 1) if inside.any() else 0
         if inside.mean() < 1.0 or span < len(Dc):
@@ -199,7 +201,7 @@ def align_script(samples: np.ndarray, rate: int, text: str, language: str,
                                               else 0.15),
                           step_penalty=params.step_penalty,
                           open_cost=params.open_cost_ratio * rev if open_ else None,
-                          skip_cost=0.5 * params.open_cost_ratio * rev)
+                          skip_cost=params.skip_cost_ratio * rev)
         path = _fine(R, D, coarse, f, params)
     segments = mask_to_segments(mask_d, HOP_S, duration)
     seg_limit = params.seg_cost_ratio * rev
@@ -240,8 +242,8 @@ def align_script(samples: np.ndarray, rate: int, text: str, language: str,
         rows = frame_seg == s
         idx = [i for i, p in enumerate(body) if a - 1e-6 <= p.start < b]
         inside = [body[i] for i in idx]
-        if not rows.any() and not inside:
-            continue
+        if not rows.any() and not inside and b - a <= 0.3:
+            continue   # a short burst nothing was put on (a breath, a click)
         seg_cost = float(path.cost[rows].mean()) if rows.any() else np.inf
         reasons = []
         if seg_cost > seg_limit:
@@ -265,14 +267,16 @@ def align_script(samples: np.ndarray, rate: int, text: str, language: str,
                 reasons.append(f"speech {local:.1f}x as fast as in the rest of the clip")
         if reasons:
             fallback.append(s)
+            what = "phones spread evenly over the segment" if inside else "no script phones there"
             warnings.append(f"speech {a:.2f}-{b:.2f} s: alignment not trusted ("
-                            f"{'; '.join(reasons)}); phones spread evenly over the segment")
+                            f"{'; '.join(reasons)}); {what}")
     if fallback:
         fb_time = sum(segments[s][1] - segments[s][0] for s in fallback)
         if fb_time > 0.5 * sum(b - a for a, b in segments):
+            seg_notes = [w for w in warnings if w.startswith("speech ")]
             return _mismatch(segments, "the script does not match the audio (most speech "
                              "failed the alignment checks); check the transcript and language, or "
-                             "use audio-only recognition")
+                             "use audio-only recognition", seg_notes)
         phones = _spread(phones, speech, segments, fallback, duration, params)
     _enforce_min_durations(phones, params.min_phone_s)
     missing = _missing_words(speech, phones, params.min_phone_s)
@@ -307,8 +311,8 @@ def _fine(R: np.ndarray, D: np.ndarray, coarse, f: int, params: AlignParams):
     return type(coarse)(target.astype(np.int64), cost)
 
 
-def _mismatch(segments, why: str) -> AlignmentResult:
-    return AlignmentResult([], list(segments), "mismatch", [why], [])
+def _mismatch(segments, why: str, notes: list[str] | None = None) -> AlignmentResult:
+    return AlignmentResult([], list(segments), "mismatch", [why] + list(notes or []), [])
 
 
 def _fit(mask: np.ndarray, n: int) -> np.ndarray:
