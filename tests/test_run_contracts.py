@@ -171,7 +171,9 @@ def test_versioned_names_never_overwrite(media, tmp_path):
     assert names == ["astro_lipflap_es_v001.mov", "astro_lipflap_es_v002.mov"]
     assert main(["run", media["face"], "--shapes", media["closed"], "--start", "0", "--end", "3",
                  "-o", str(folder), "--progress", "none"]) == 0
-    assert "astro_lipflap_xx_v001.mov" in os.listdir(folder)
+    # Unknown language: the shared naming rule's placeholder (hostclient.next_version_path).
+    import re
+    assert any(re.fullmatch(r"astro_lipflap_(xx|und)_v001\.mov", n) for n in os.listdir(folder))
 
 
 def test_atomic_output_on_failure(media, tmp_path, monkeypatch):
