@@ -114,67 +114,83 @@ def align_script(samples: np.ndarray, rate: int, text: str, language: str,
                          f"last {ref_speech:.1f} s at a normal rate but the dub has "
                          f"{dub_speech:.1f} s of speech; check the transcript or use audio-only "
                          "recognition")
-    ref_hop = HOP_S / ratio
-
     power_d, freqs = frame_power(x, ALIGN_RATE, HOP_S)
     mask_d = _fit(vad.mask, len(power_d)).copy()
     fd = _features(power_d, freqs, 1.0, fmax, mask_d, params)
-    power_r, _ = frame_power(ref, ALIGN_RATE, ref_hop)
-    t_r = np.arange(len(power_r)) * ref_hop
-    mask_r = ref_vad.mask[np.clip(np.round(t_r / HOP_S).astype(int), 0, len(ref_vad.mask) - 1)]
-    if mask_r.sum() < 3 or mask_d.sum() < 3:
+    if mask_d.sum() < 3:
         return _mismatch(vad.segments, "too little speech to align the script")
-    ref_idx = np.flatnonzero(mask_r)
     dub_idx = np.flatnonzero(mask_d)
     D = _with_edges(fd[dub_idx], dub_idx, params.edge_weight)
     f = params.pool
     Dc = pool(D, f)
-    # Formant scale: the dub's voice (a woman, a child, a large man) has its formants higher or
-    # lower than eSpeak's; the reference's frequency axis is stretched by the factor that warps
-    # best (a vocal-tract-length normalisation chosen on the coarse pass).
-    # Long clips choose the scale on coarser blocks (the choice needs no frame accuracy).
-    fs = f if len(Dc) <= params.scale_search_blocks else f * 3
-    Ds = Dc if fs == f else pool(D, fs)
-    best = None
-    for w in params.formant_scales:
-        fr = _features(power_r, freqs, w, fmax, mask_r, params)
-        Rs = pool(_with_edges(fr[ref_idx], ref_idx, params.edge_weight), fs)
-        route = dtw_rows(Rs, Ds, coarse_band(len(Ds)), step_penalty=params.step_penalty)
-        c = float(route.cost.mean())
-        if best is None or c < best[0]:
-            best = (c, w, fr, route)
-    _, scale, fr, coarse = best
-    Rc = pool(_with_edges(fr[ref_idx], ref_idx, params.edge_weight), f)
-    if fs != f:
-        coarse = dtw_rows(Rc, Dc, coarse_band(len(Dc)), step_penalty=params.step_penalty)
-    cost = float(coarse.cost.mean())
-    # Script check: how much better is the script's order than the same sounds reversed?
-    rev = float(dtw_rows(Rc[::-1].copy(), Dc, coarse_band(len(Dc)),
-                         step_penalty=params.step_penalty).cost.mean())
-    fit = cost / max(rev, 1e-9)
-    # A wrong script also makes the warp wander: count the route's steps off the diagonal.
-    wander = _wander(coarse.target, len(Dc))
-    score = fit + params.wander_weight * wander
-    # Open ends: the script may have words the audio does not (a shot range that starts or ends
-    # inside the dialogue), the audio speech the script does not.  Rows outside cost about what
-    # an unrelated order costs, so only material that matches worse than that is left out.
-    if params.open_cost_ratio:
-        # The band must reach a route that leaves a share of either side out.
-        route = dtw_rows(Rc, Dc, coarse_band(len(Dc), frac=1 - params.min_coverage),
-                         step_penalty=params.step_penalty, open_cost=params.open_cost_ratio * rev,
-                         skip_cost=params.skip_cost_ratio * rev)
-        inside = (route.target >= 0) & (route.target < len(Dc))
-        span = (route.target[inside].max() - route.target[inside].min() + 1) if inside.any() else 0
-        if inside.mean() < 1.0 or span < len(Dc):
-            if inside.mean() < params.min_coverage or span < params.min_coverage * len(Dc):
-                return _mismatch(vad.segments, "the script does not match the audio (only "
-                                 f"{inside.mean():.0%} of the script and {span / len(Dc):.0%} of "
-                                 "the speech found each other); check the transcript and "
-                                 "language, or use audio-only recognition")
-            open_fit = float(route.cost.mean()) / max(rev, 1e-9)
-            open_score = open_fit + params.wander_weight * _wander(route.target, len(Dc))
-            if open_score < score:
-                coarse, fit, score = route, open_fit, open_score
+    for attempt in range(2):
+        opened = False
+        ref_hop = HOP_S / ratio
+        power_r, _ = frame_power(ref, ALIGN_RATE, ref_hop)
+        t_r = np.arange(len(power_r)) * ref_hop
+        at = np.clip(np.round(t_r / HOP_S).astype(int), 0, len(ref_vad.mask) - 1)
+        mask_r = ref_vad.mask[at]
+        if mask_r.sum() < 3:
+            return _mismatch(vad.segments, "too little speech to align the script")
+        ref_idx = np.flatnonzero(mask_r)
+        # Formant scale: the dub's voice (a woman, a child, a large man) has its formants higher or
+        # lower than eSpeak's; the reference's frequency axis is stretched by the factor that warps
+        # best (a vocal-tract-length normalisation chosen on the coarse pass).
+        # Long clips choose the scale on coarser blocks (the choice needs no frame accuracy).
+        fs = f if len(Dc) <= params.scale_search_blocks else f * 3
+        Ds = Dc if fs == f else pool(D, fs)
+        best = None
+        for w in params.formant_scales:
+            fr = _features(power_r, freqs, w, fmax, mask_r, params)
+            Rs = pool(_with_edges(fr[ref_idx], ref_idx, params.edge_weight), fs)
+            route = dtw_rows(Rs, Ds, coarse_band(len(Ds)), step_penalty=params.step_penalty)
+            c = float(route.cost.mean())
+            if best is None or c < best[0]:
+                best = (c, w, fr, route)
+        _, scale, fr, coarse = best
+        Rc = pool(_with_edges(fr[ref_idx], ref_idx, params.edge_weight), f)
+        if fs != f:
+            coarse = dtw_rows(Rc, Dc, coarse_band(len(Dc)), step_penalty=params.step_penalty)
+        cost = float(coarse.cost.mean())
+        # Script check: how much better is the script's order than the same sounds reversed?
+        rev = float(dtw_rows(Rc[::-1].copy(), Dc, coarse_band(len(Dc)),
+                             step_penalty=params.step_penalty).cost.mean())
+        fit = cost / max(rev, 1e-9)
+        # A wrong script also makes the warp wander: count the route's steps off the diagonal.
+        wander = _wander(coarse.target, len(Dc))
+        score = fit + params.wander_weight * wander
+        # Open ends: the script may have words the audio does not (a shot range that starts or ends
+        # inside the dialogue), the audio speech the script does not.  Rows outside cost about what
+        # an unrelated order costs, so only material that matches worse than that is left out.
+        if params.open_cost_ratio:
+            # The band must reach a route that leaves a share of either side out.
+            route = dtw_rows(Rc, Dc, coarse_band(len(Dc), frac=1 - params.min_coverage),
+                             step_penalty=params.step_penalty,
+                             open_cost=params.open_cost_ratio * rev,
+                             skip_cost=params.skip_cost_ratio * rev)
+            inside = (route.target >= 0) & (route.target < len(Dc))
+            tin = route.target[inside]
+            span = int(tin.max() - tin.min() + 1) if inside.any() else 0
+            if inside.mean() < 1.0 or span < len(Dc):
+                if inside.mean() < params.min_coverage or span < params.min_coverage * len(Dc):
+                    return _mismatch(vad.segments, "the script does not match the audio (only "
+                                     f"{inside.mean():.0%} of the script and "
+                                     f"{span / len(Dc):.0%} of the speech found each other); "
+                                     "check the transcript and "
+                                     "language, or use audio-only recognition")
+                # The open route priced leaving material out against warping it in: trust it.
+                coarse, opened = route, True
+                # Fit counts what was left out at its price, so leaving out cannot flatter it.
+                left = (len(Dc) - span) * params.skip_cost_ratio * rev
+                fit = (float(route.cost.sum()) + left) / len(route.cost) / max(rev, 1e-9)
+                score = fit + params.wander_weight * _wander(route.target, len(Dc))
+                # The rate match counted speech that only one side has: match the rates of
+                # the parts that found each other and warp once more.
+                new_ratio = ratio * (span / len(Dc)) / max(inside.mean(), 1e-6)
+                if attempt == 0 and abs(new_ratio / ratio - 1) > 0.1:
+                    ratio = float(np.clip(new_ratio, lo_r, hi_r))
+                    continue
+        break
     if score > params.mismatch_score:
         return _mismatch(vad.segments, f"the script does not match the audio (fit {score:.2f}, "
                          f"limit {params.mismatch_score:.2f}); check the transcript and language, "
@@ -196,11 +212,10 @@ def align_script(samples: np.ndarray, rate: int, text: str, language: str,
         dub_idx = np.flatnonzero(mask_d)
         D = _with_edges(fd[dub_idx], dub_idx, params.edge_weight)
         Dc = pool(D, f)
-        open_ = (coarse.target < 0).any() or (coarse.target >= len(Dc)).any()
-        coarse = dtw_rows(Rc, Dc, coarse_band(len(Dc), frac=1 - params.min_coverage if open_
+        coarse = dtw_rows(Rc, Dc, coarse_band(len(Dc), frac=1 - params.min_coverage if opened
                                               else 0.15),
                           step_penalty=params.step_penalty,
-                          open_cost=params.open_cost_ratio * rev if open_ else None,
+                          open_cost=params.open_cost_ratio * rev if opened else None,
                           skip_cost=params.skip_cost_ratio * rev)
         path = _fine(R, D, coarse, f, params)
     segments = mask_to_segments(mask_d, HOP_S, duration)
