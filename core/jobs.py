@@ -235,6 +235,11 @@ def run_job(job: Job, progress) -> dict:
     from .face.analyze import analyze_video
     analysis = analyze_video(job.video, lo, hi, face=job.face, progress=progress)
     timing["analyze"] = time.perf_counter() - t
+    if str(job.face).strip().isdigit() and int(job.face) not in {int(k) for k in analysis.faces}:
+        # A face id that no shot of the range has is a wrong choice, not a faceless shot.
+        found = ", ".join(str(k) for k in sorted(int(k) for k in analysis.faces)) or "none"
+        raise JobError(f"{job.video}: --face {job.face} is not among the faces found in frames "
+                       f"{lo}-{hi} (ids: {found}; see `lipflap analyze`); give one of them or auto.")
 
     # 2. mouth-shape track
     t = time.perf_counter()
