@@ -16,7 +16,7 @@ import numpy as np
 from scipy.signal import resample_poly
 
 from ..errors import MediaError
-from .probe import open_input
+from .probe import open_input, video_stream
 
 _PAD_S = 0.05  # decoded beyond each end so the resampling filter has context
 
@@ -89,8 +89,8 @@ def load_audio(path, rate: int = 16000, channels: int = 1, offset_s: float = 0.0
 
 def _time_zero(c, a) -> float:
     """Seconds on the container clock where time 0 sits: video frame 0, else the audio start."""
-    if c.streams.video:
-        vs = c.streams.video[0]
+    vs = video_stream(c)
+    if vs is not None:
         if vs.start_time is not None and vs.time_base:
             return float(vs.start_time * vs.time_base)
     if a.start_time is not None and a.time_base:

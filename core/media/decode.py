@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import MediaError, RangeError
 from . import colour
-from .probe import VideoInfo, open_input, probe
+from .probe import VideoInfo, open_input, probe, video_stream
 
 # Frames decoded before the target after a seek, first try; doubled while the seek lands late.
 _SEEK_BACK = 8
@@ -122,7 +122,7 @@ def read_frames(path, start: int = 0, end: int | None = None, *, deep: bool | No
         return counter
 
     with open_input(path) as c:
-        vs = c.streams.video[0]
+        vs = video_stream(c)
         vs.thread_type = "AUTO"
         frames = None
         if by_pts and start > 0:

@@ -91,6 +91,15 @@ def open_input(path) -> av.container.InputContainer:
                          f"such as .mov or .mp4.") from None
 
 
+def video_stream(c):
+    """The picture stream: the first video stream that is not cover art or a thumbnail."""
+    still = av.stream.Disposition.attached_pic | av.stream.Disposition.timed_thumbnails
+    for s in c.streams.video:
+        if not (s.disposition & still):
+            return s
+    return None
+
+
 def _looks_like_quicktime(path: str) -> bool:
     try:
         with open(path, "rb") as fh:
@@ -108,9 +117,9 @@ def _short(e: Exception) -> str:
 def probe(path) -> VideoInfo:
     path = os.fspath(path)
     with open_input(path) as c:
-        if not c.streams.video:
+        vs = video_stream(c)
+        if vs is None:
             raise MediaError(f"{path} has no video stream; give a video file (for audio use --audio).")
-        vs = c.streams.video[0]
         cc = vs.codec_context
         tb = vs.time_base or Fraction(1, 90000)
         fps = _rate(vs)
@@ -262,7 +271,7 @@ def _first_frame(path, c, vs):
     demux position does not matter."""
     try:
         with av.open(path) as c2:
-            v2 = c2.streams.video[0]
+            v2 = video_stream(c2)
             for frame in c2.decode(v2):
                 return frame, frame.pts
     except av.error.FFmpegError:
