@@ -115,20 +115,25 @@ class _Engine:
 
     def _read_languages(self) -> dict[str, str]:
         voices = self.lib.espeak_ListVoices(None)
-        out: dict[str, str] = {}
+        best: dict[str, tuple[int, str]] = {}
         i = 0
         while voices[i]:
             v = voices[i].contents
             name = (v.name or b"").decode("utf-8", "replace").replace("_", " ")
             p = v.languages
             while p:
-                if ctypes.c_ubyte.from_address(p).value == 0:
+                priority = ctypes.c_ubyte.from_address(p).value
+                if priority == 0:
                     break
-                code = ctypes.string_at(p + 1).decode("utf-8", "replace")
-                out.setdefault(code.lower(), name)
-                p += 2 + len(code.encode("utf-8"))
+                raw = ctypes.string_at(p + 1)
+                code = raw.decode("utf-8", "replace").lower()
+                # A code is named after the voice that prefers it most (lowest priority number):
+                # "en" is English (Great Britain), not one of the regional voices that accept it.
+                if code not in best or priority < best[code][0]:
+                    best[code] = (priority, name)
+                p += 2 + len(raw)
             i += 1
-        return out
+        return {code: name for code, (_, name) in best.items()}
 
     def set_voice(self, language: str, variant: str | None) -> None:
         # The library ignores an unknown "+variant" silently, so variants are checked by file.
