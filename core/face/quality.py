@@ -18,7 +18,8 @@ PROFILE_PITCH = 40.0
 SMALL_FACE_PX = 90.0      # face height below which the lower face has too few pixels to rebuild
 BLUR_RATIO = 0.35         # sharpness below this fraction of the track's typical sharpness
 OCCLUSION_Z = 6.0         # robust z-score of the mouth-area appearance change
-OCCLUSION_MIN = 14.0      # and at least this mean Lab difference
+OCCLUSION_MIN = 10.0      # and at least this mean Lab difference (a skin-coloured hand over the
+                          # mouth gives ~13; unoccluded speech in talk_a/b/c peaks at 9.9)
 LOW_CONFIDENCE = 0.5
 
 
