@@ -16,6 +16,7 @@ numbered with source frame numbers. Sequences carry no timecode; a dub goes besi
 """
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -194,9 +195,15 @@ class VideoWriter:
             raise MediaError(f"{self.path}: {self.codec} goes in a .mov, not .mp4; rename the output.")
         self._tmp = os.path.join(folder, f".{stem}.lipflap-tmp-{uuid.uuid4().hex[:8]}{ext}")
         try:
+            # Created here: PyAV opens the file only at the first packet, which would turn an
+            # unwritable folder into a failure deep inside the render.
+            open(self._tmp, "xb").close()
             out = av.open(self._tmp, "w", format=fmt)
-        except av.error.FFmpegError as e:
-            raise MediaError(f"cannot write {self.path} ({e}); check the folder is writable.") from None
+        except (av.error.FFmpegError, OSError) as e:
+            if os.path.exists(self._tmp):
+                os.remove(self._tmp)
+            raise MediaError(f"cannot write {self.path} ({getattr(e, 'strerror', None) or e}); "
+                             f"check the folder is writable.") from None
         self._out = out
         try:
             opts = dict(self.spec.options)
@@ -422,9 +429,17 @@ class VideoWriter:
             for pkt in self._vs.encode(f):
                 self._out.mux(pkt)
         except av.error.FFmpegError as e:
-            raise MediaError(f"{self.path}: encoding frame {self._n} failed ({e}).") from None
+            raise self._write_error(f"encoding frame {self._n}", e) from None
         self._n += 1
         self._mux_audio_until(self._n)
+
+    def _write_error(self, what: str, e: Exception) -> MediaError:
+        """One sentence for a failed write; a full disk says so and what to do."""
+        if getattr(e, "errno", None) in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+            return MediaError(f"{self.path}: {what} failed because the disk is full (or the file "
+                              f"outgrew what the system allows); free space or write the output "
+                              f"elsewhere.")
+        return MediaError(f"{self.path}: {what} failed ({e}).")
 
     def _mux_audio_until(self, nframes: int) -> None:
         if self._as is None:
@@ -449,8 +464,11 @@ class VideoWriter:
         af.sample_rate = rate
         af.pts = self._apos
         af.time_base = Fraction(1, rate)
-        for pkt in self._as.encode(af):
-            self._out.mux(pkt)
+        try:
+            for pkt in self._as.encode(af):
+                self._out.mux(pkt)
+        except av.error.FFmpegError as e:
+            raise self._write_error(f"writing the sound at frame {nframes}", e) from None
         self._apos = want
 
     def _write_rgb(self, img: np.ndarray) -> None:
@@ -492,8 +510,11 @@ class VideoWriter:
         f.pts = self._n
         data = b"".join(bytes(p) for p in self._seq_ctx.encode(f))
         name = os.path.join(self._seq_dir, self._seq_base % number)
-        with open(name, "wb") as fh:
-            fh.write(data)
+        try:
+            with open(name, "wb") as fh:
+                fh.write(data)
+        except OSError as e:
+            raise self._write_error(f"writing frame {number}", e) from None
         self._n += 1
 
     # ---- finishing -------------------------------------------------------------------------
@@ -528,6 +549,9 @@ class VideoWriter:
                         self._out.mux(pkt)
                 self._out.close()
                 os.replace(self._tmp, self.path)
+        except (av.error.FFmpegError, OSError) as e:
+            self.abort()
+            raise self._write_error("finishing the file", e) from None
         except Exception:
             self.abort()
             raise
