@@ -132,9 +132,15 @@ def _atomic_json(path: str, data: dict) -> None:
     if not os.path.isdir(folder):
         raise MediaError(f"cannot write the report {path}: folder {folder} does not exist.")
     tmp = os.path.join(folder, f".{os.path.basename(path)}.lipflap-tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=1, default=_json_default)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=1, default=_json_default)
+        os.replace(tmp, path)
+    except OSError as e:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise MediaError(f"cannot write the report {path} ({e.strerror}); free space or choose a "
+                         f"writable folder for --report.") from None
 
 
 def _json_default(o):
@@ -210,6 +216,16 @@ def run_job(job: Job, progress) -> dict:
         if other and os.path.exists(out_path) and os.path.samefile(out_path, other):
             raise JobError(f"refusing to write {out_path}: it is an input of this job; choose "
                            f"another output name.")
+    if job.report:
+        # The report is written last, by rename: over an input or the render it would destroy it.
+        rep = os.path.abspath(job.report)
+        for other in (job.video, job.audio, job.transcript, job.shapes):
+            if other and os.path.exists(rep) and os.path.samefile(rep, other):
+                raise JobError(f"refusing to write the report over {rep}: it is an input of this "
+                               f"job; choose another --report name.")
+        if rep == out_path:
+            raise JobError(f"--report {rep} is the output's own name; give the report a .json name "
+                           f"of its own.")
 
     # Where each rendered frame sits in the dub.
     no_dub: list[dict] = []
