@@ -100,12 +100,13 @@ def _affine_from_triangles(dst: np.ndarray, src: np.ndarray, ok: np.ndarray) -> 
 
 
 def triangle_maps(dst_pts: np.ndarray, src_pts: np.ndarray, tris: np.ndarray, x0: int, y0: int,
-                  w: int, h: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  w: int, h: int, with_index: bool = False):
     """Dense piecewise-affine backward map over the box (x0, y0, w, h) of the destination.
 
     For each destination pixel inside a triangle of `dst_pts`, the position in source coordinates
     given by that triangle's affine map onto `src_pts`. Returns map_x, map_y (float32, source pixel
-    coordinates) and a bool mask of covered pixels. One map means one resampling pass later.
+    coordinates) and a bool mask of covered pixels (and, with_index, the triangle id per pixel).
+    One map means one resampling pass later.
     """
     idx = np.full((h, w), -1, np.int32)
     d = dst_pts - np.array([x0, y0])
@@ -137,8 +138,11 @@ def triangle_maps(dst_pts: np.ndarray, src_pts: np.ndarray, tris: np.ndarray, x0
         idx = np.where(holes, grown, idx)
     covered = idx >= 0
     safe = np.where(covered, idx, 0)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    m = mats[safe].astype(np.float32)
-    map_x = m[..., 0, 0] * xx + m[..., 0, 1] * yy + m[..., 0, 2]
-    map_y = m[..., 1, 0] * xx + m[..., 1, 1] * yy + m[..., 1, 2]
+    xx = np.arange(w, dtype=np.float32)[None, :]
+    yy = np.arange(h, dtype=np.float32)[:, None]
+    c = mats.reshape(n, 6).astype(np.float32).T                      # (6, n)
+    map_x = c[0][safe] * xx + c[1][safe] * yy + c[2][safe]
+    map_y = c[3][safe] * xx + c[4][safe] * yy + c[5][safe]
+    if with_index:
+        return map_x, map_y, covered, safe
     return map_x, map_y, covered

@@ -80,26 +80,29 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
     """
     hgt, wid = image.shape[:2]
     n_reg = len(model.region)
-    x0, y0, w, h = crop_box(np.vstack([target, own]), wid, hgt)
-    if w < 8 or h < 8:
-        return None
-    # Backward map: output pixel -> exemplar pixel, one Lanczos pass from the exemplar's pixels.
-    mx, my, cov = g.triangle_maps(target, ex.points - [ex.x0, ex.y0], model.tris, x0, y0, w, h)
-    warped = cv2.remap(ex.image, mx, my, cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_REPLICATE)
-    warped = warped.astype(np.float32)
-    src = image[y0:y0 + h, x0:x0 + w].astype(np.float32)
-
     reg_t = target[:n_reg]
     lips_t = reg_t[model.lips]
     size = float(np.linalg.norm(lips_t[0] - lips_t[10]))       # mouth width in pixels
     size = max(size, 8.0)
-
-    # Lower-face mask: hull of wanted and own lower face (the chin may move), softened.
+    feather = 0.09 * size
+    # Work only where the alpha can be non-zero: the hull of wanted and own lower face (the chin
+    # may move) plus the feather; the mesh's outer ring lies beyond it.
     hull = cv2.convexHull(np.vstack([reg_t, own[:n_reg]]).astype(np.float32))[:, 0]
+    x0, y0, w, h = crop_box(hull, wid, hgt, pad=int(np.ceil(3 * feather)) + 4)
+    if w < 8 or h < 8:
+        return None
+    # Backward map: output pixel -> exemplar pixel, one cubic pass from the exemplar's pixels.
+    mx, my, cov, tri_id = g.triangle_maps(target, ex.points - [ex.x0, ex.y0], model.tris, x0, y0, w, h,
+                                          with_index=True)
+    warped = cv2.remap(ex.image, mx, my, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    warped = warped.astype(np.float32)
+    src = image[y0:y0 + h, x0:x0 + w].astype(np.float32)
+
+    # Lower-face mask, softened.
     face = _poly((h, w), hull, x0, y0).astype(np.float32)
     face *= cov
-    feather = 0.09 * size
-    alpha = _blur(cv2.erode(face, np.ones((3, 3), np.uint8), iterations=max(1, int(feather))), feather)
+    kf = 2 * max(1, int(feather)) + 1
+    alpha = _blur(cv2.erode(face, np.ones((kf, kf), np.uint8)), feather)
 
     # Skin (not lips, not mouth) where lighting can be compared between exemplar and frame.
     lips_own = own[:n_reg][model.lips[:20]]
@@ -107,24 +110,31 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
     k = max(3, int(0.12 * size)) | 1
     lipmask = cv2.dilate(lipmask, np.ones((k, k), np.uint8)).astype(np.float32)
     skin = face * (1.0 - lipmask)
-    sig = 0.35 * size
-    ws = _blur(skin, sig) + 1e-4
     # Lighting: a low-frequency offset (normalised convolution over the skin), which moves the
-    # exemplar's shading to the frame's without scaling its texture contrast.
-    low_src = _blur(src * skin[..., None], sig) / ws[..., None]
-    low_out = _blur(warped * skin[..., None], sig) / ws[..., None]
-    offset = low_src - low_out
+    # exemplar's shading to the frame's without scaling its texture contrast. Low frequencies
+    # only, so it is estimated on a reduced image.
+    sig = 0.35 * size
+    f = max(1, int(sig / 2.5))
+    small = (max(1, w // f), max(1, h // f))
+    s_skin = cv2.resize(skin, small, interpolation=cv2.INTER_AREA)
+    s_src = cv2.resize(src, small, interpolation=cv2.INTER_AREA) * s_skin[..., None]
+    s_out = cv2.resize(warped, small, interpolation=cv2.INTER_AREA) * s_skin[..., None]
+    ssig = sig / f
+    ws = cv2.GaussianBlur(s_skin, (0, 0), ssig) + 1e-4
+    off = (cv2.GaussianBlur(s_src, (0, 0), ssig) - cv2.GaussianBlur(s_out, (0, 0), ssig)) / ws[..., None]
     # Far from any skin sample the estimate is noise; fall back to the mean offset there.
     conf = np.clip(ws / 0.3, 0.0, 1.0)[..., None]
-    mean_off = ((offset * skin[..., None]).sum((0, 1)) / max(skin.sum(), 1.0)).astype(np.float32)
-    offset = conf * offset + (1 - conf) * mean_off
+    mean_off = ((off * s_skin[..., None]).sum((0, 1)) / max(float(s_skin.sum()), 1.0)).astype(np.float32)
+    off = conf * off + (1 - conf) * mean_off
+    offset = cv2.resize(off, (w, h), interpolation=cv2.INTER_LINEAR)
     out = warped + offset
 
     # Grain: where the output geometry matches this frame's own (skin that did not move), the
     # frame's own fine detail replaces the resampled one, so the patch is as sharp as the source.
-    dmx, dmy, _ = g.triangle_maps(target, own, model.tris, x0, y0, w, h)
-    yy, xx = np.mgrid[y0:y0 + h, x0:x0 + w].astype(np.float32)
-    disp = np.hypot(dmx - xx, dmy - yy)
+    # Within a triangle the displacement from the frame's own geometry is linear, so its corners
+    # bound it: a triangle whose corners moved less than ~1 px keeps the frame's grain.
+    moved = np.linalg.norm(target - own, axis=1)[model.tris].max(1).astype(np.float32)
+    disp = cv2.GaussianBlur(moved[tri_id], (0, 0), 2.0)
     still = np.clip(1.5 - disp, 0.0, 1.0)
     hp_sig = 1.0
     hp_src = src - _blur(src, hp_sig)
