@@ -54,8 +54,9 @@ CODECS: dict[str, CodecSpec] = {
     "h264": CodecSpec("libx264", "yuv420p", None, {"crf": "16", "preset": "medium"}),
     # zlib level 2: 6x faster than the default on smooth 16-bit frames for ~12% larger files.
     "png": CodecSpec("png", "rgb48be", "rgba64be", {"compression_level": "2"}, None, ".png"),
-    # Half-float, linear light (BT.709 curve removed), premultiplied alpha.
-    "exr": CodecSpec("exr", "gbrpf32le", "gbrapf32le", {"format": "half", "compression": "zip16"},
+    # Half-float, linear light (BT.709 curve removed), premultiplied alpha; ZIP per scanline
+    # (Nuke's default, 40% faster to write here than 16-scanline ZIP, 6% larger).
+    "exr": CodecSpec("exr", "gbrpf32le", "gbrapf32le", {"format": "half", "compression": "zip1"},
                      None, ".exr"),
 }
 
