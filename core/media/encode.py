@@ -31,7 +31,7 @@ from ..errors import MediaError
 from . import colour
 from .decode import Frame, read_frames
 from .probe import VideoInfo, probe
-from .rates import parse_rate
+from .rates import is_drop_frame_rate, parse_rate
 from .timecode import frames_to_tc, tc_to_frames
 
 
@@ -167,7 +167,8 @@ class VideoWriter:
             return frames_to_tc(self.like.start_tc_frames + self.first_frame_number, self.fps,
                                 self.like.drop_frame)
         if isinstance(tc, (int, np.integer)):
-            return frames_to_tc(int(tc), self.fps, False)
+            drop = bool(self.like and self.like.drop_frame and is_drop_frame_rate(self.fps))
+            return frames_to_tc(int(tc), self.fps, drop)
         tc_to_frames(tc, self.fps)  # validates
         return str(tc)
 
