@@ -121,3 +121,22 @@ def test_model_sets_exact_gap(astro_model):
     # The frame's own shape at its own gap is the frame itself.
     same = model.place(lm, pose, shape, g.aperture(lm))
     assert np.abs(same - lm[model.region]).max() < 0.6
+
+
+def test_plan_ramps_into_passed_through_frames(astro_model):
+    from lipflap.render.pipeline import RAMP_FRAMES, plan_render
+    _, lms = astro_model
+    rng = np.random.default_rng(0)
+    frames = [lms[k % len(lms)] + rng.normal(0, 0.2, lms[0].shape) for k in range(24)]
+    usable = np.ones(24, bool)
+    usable[12] = False                      # e.g. a hand over the mouth
+    frames[12] = None
+    params = np.tile([0.0, 0.45, 0.0, 0.0], (24, 1))
+    plan = plan_render(frames, usable, params)
+    assert not plan.active[12] and plan.exemplar[12] == -1
+    assert plan.fade[12] == 0
+    # strength ramps down over a few frames on each side: no pop into the untouched frame
+    assert np.all(np.diff(plan.fade[12 - RAMP_FRAMES - 1:13]) <= 0)
+    assert np.all(np.diff(plan.fade[12:12 + RAMP_FRAMES + 2]) >= 0)
+    assert 0 < plan.fade[11] < plan.fade[9] <= 1 and plan.fade[0] == 1
+    assert plan.targets[12] is None and plan.targets[11] is not None
