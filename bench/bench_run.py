@@ -71,6 +71,11 @@ def _cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def _peak_rss_mb() -> float:
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
 def plain_decode_encode(src: str, dst: str, codec: str) -> tuple[float, float]:
     enc, pix, opts = ENCODERS[codec]
     t, c0 = time.perf_counter(), _cpu()
@@ -135,7 +140,8 @@ def main() -> int:
               # On a shared machine wall time depends on the neighbours; CPU time does not.
               "plain_cpu_s": round(c_plain, 2), "lipflap_cpu_s": round(c_run, 2),
               "cpu_ratio": round(c_run / max(c_plain, 1e-6), 3),
-              "frames_rendered": report["frames_rendered"], "stages_s": report["timing_s"]}
+              "frames_rendered": report["frames_rendered"], "stages_s": report["timing_s"],
+              "peak_rss_mb": round(_peak_rss_mb(), 1)}
     print(json.dumps(result, indent=1))
     return 0
 
