@@ -356,29 +356,55 @@ def run_job(job: Job, progress) -> dict:
                          inputs=[p for p in (job.video, job.audio) if p])
     rendered = 0
     progress.start("render", n)
+    which = np.zeros(n, int)
+    for k, (off, p) in enumerate(plans):
+        which[off:off + p.n] = k
+
+    def synth(fr):
+        i = fr.index - lo
+        k = which[i]
+        off, p = plans[k]
+        if active[i] and looks[k] is not None:
+            return k, render_frame(p, libs[k], looks[k], i - off, fr.image)
+        return k, None
+
+    def write(fr, k, patch):
+        if mode == "patch":
+            writer.write(_patch_frame(patch, info.width, info.height, looks[k]))
+        elif patch is None:
+            writer.write_frame(fr)
+        else:
+            writer.write_composite(fr, patch.rgb / looks[k].peak, patch.alpha, patch.x0, patch.y0)
+
+    # Synthesis runs one or two frames ahead in a worker thread while this thread decodes and
+    # encodes (OpenCV, numpy and the encoders release the GIL), so the stages overlap.
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+    pending: deque = deque()
+    pool = ThreadPoolExecutor(max_workers=1)
     try:
-        which = np.zeros(n, int)
-        for k, (off, p) in enumerate(plans):
-            which[off:off + p.n] = k
         for fr in read_frames(job.video, lo, hi, info=info):
-            i = fr.index - lo
-            k = which[i]
-            off, p = plans[k]
-            patch = None
-            if active[i] and looks[k] is not None:
-                patch = render_frame(p, libs[k], looks[k], i - off, fr.image)
-            if mode == "patch":
-                writer.write(_patch_frame(patch, info.width, info.height, looks[k]))
-            elif patch is None:
-                writer.write_frame(fr)
-            else:
-                writer.write_composite(fr, patch.rgb / looks[k].peak, patch.alpha, patch.x0, patch.y0)
+            pending.append((fr, pool.submit(synth, fr)))
+            if len(pending) > 2:
+                done_fr, fut = pending.popleft()
+                k, patch = fut.result()
+                write(done_fr, k, patch)
+                rendered += patch is not None
+                progress.advance(1)
+        while pending:
+            done_fr, fut = pending.popleft()
+            k, patch = fut.result()
+            write(done_fr, k, patch)
             rendered += patch is not None
             progress.advance(1)
         final = writer.close()
     except BaseException:
+        for _, fut in pending:
+            fut.cancel()
         writer.abort()
         raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     timing["render"] = time.perf_counter() - t
 
     # 6. report
