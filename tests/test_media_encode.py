@@ -354,3 +354,26 @@ def test_multichannel_dub_keeps_channel_order(tmp_path, channels, name, codec):
         first = np.flatnonzero(np.abs(y[:, ch]) > 0.4)
         # Within 1 ms (AAC band-limits the LFE channel, which smears its click by ~12 samples).
         assert len(first) and abs(first[0] - (1000 + 2000 * ch)) <= 48, ch
+
+
+@pytest.mark.parametrize("codec,name", [("prores_hq", "e.mov"), ("h264", "e.mp4"), ("png", "seq")])
+def test_composite_patch_over_the_frame_edges(clips, tmp_path, codec, name):
+    # A patch hanging over the top-left and bottom-right corners is clipped, not an error.
+    src = clips["h264_25"]
+    info = probe(src)
+    with VideoWriter(tmp_path / name, codec=codec, fps=info.fps, width=info.width,
+                     height=info.height, like=info) as w:
+        for f in read_frames(src, 0, 1, info=info):
+            white = np.full((40, 60, 3), 65535, np.uint16)
+            w.write_composite(f, white, np.ones((40, 60)), -13, -9)
+            w.write_composite(f, white, np.ones((40, 60)), info.width - 25, info.height - 15)
+    path = tmp_path / name
+    if codec == "png":
+        path = path / sorted(os.listdir(path))[0]
+    frames = list(read_frames(path, deep=True))
+    img = frames[0].image
+    assert img[2:28, 2:44].min() > 60000              # inside the clipped top-left patch
+    assert not (img[40:, 60:] > 60000).all()
+    img = frames[1].image if codec != "png" else read_frame(
+        tmp_path / name / sorted(os.listdir(tmp_path / name))[1], 0).image
+    assert img[-13:, -23:].min() > 60000 * (1 if img.dtype == np.uint16 else 255 / 65535)
