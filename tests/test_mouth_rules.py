@@ -162,3 +162,8 @@ def test_min_frames_by_rate():
     assert min_duration.min_frames_for(24) == 2
     assert min_duration.min_frames_for(50) == 4
     assert min_duration.min_frames_for(12) == 1
+
+
+def test_only_long_l_gets_shape_h():
+    segs = _segs([("a", 0.2), ("l", 0.05), ("a", 0.2), ("l", 0.15)])
+    assert segs[1].shape == "B" and segs[3].shape == "H"

@@ -32,6 +32,7 @@ _UNKNOWN = (0.02, 0.02, 0.02, 0.02)
 # far than vowels, and a closure's seal opens quickly on release.
 _TAU_BEFORE = 0.06
 _TAU_AFTER = 0.045
+LONG_L_S = 0.09
 _TAU = {"vowel": (0.05, 0.04), "consonant": (0.035, 0.03), "closure": (0.025, 0.02)}
 
 
@@ -113,9 +114,12 @@ def segments_from_phones(phones) -> list[Segment]:
             dom = np.array(dominance_of(part.features), float)
             if part.features.labialised:
                 dom[2] = max(dom[2], 1.5)
+            shape = part.shape
+            if shape == "H" and e - t < LONG_L_S:
+                shape = "B"   # Rhubarb keeps H for long l sounds; a short l barely shows
             key = "closure" if part.features.closure else part.features.kind
             tb, ta = _TAU.get(key, (_TAU_BEFORE, _TAU_AFTER))
-            segs.append(Segment(t, e, part.features, part.viseme, part.shape,
+            segs.append(Segment(t, e, part.features, part.viseme, shape,
                                 np.array(part.target, float), dom, tau_before=np.full(4, tb),
                                 tau_after=np.full(4, ta), phone_index=i))
             t = e
