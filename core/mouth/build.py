@@ -67,21 +67,21 @@ def _animate_phones(phones: list, times: np.ndarray, fps: Fraction):
     protected = closed | vowel_peak
     params = flicker.remove_param_flickers(params, protected)
 
-    shapes, visemes = [], []
+    labels = []   # (viseme, shape) per frame
     for i in range(n):
         s = own[i]
         if closed[i]:
-            shapes.append("A"); visemes.append("PP")
+            labels.append(("PP", "A"))
         elif s is None or (s.kind == "pause" and (s.rest or params[i, 0] < 0.15)):
-            shapes.append("X"); visemes.append("sil")
+            labels.append(("sil", "X"))
         elif s.kind == "pause" or s.closure:
             # a relaxed pause, or the blend beside a p/b/m off its sealed frames: name what the
             # mouth shows, never "closed" (only sealed frames are)
-            visemes.append(nearest_viseme(params[i], allow_closed=False))
-            shapes.append(nearest_shape(params[i], allow_closed=False))
+            labels.append((nearest_viseme(params[i], allow_closed=False),
+                           nearest_shape(params[i], allow_closed=False)))
         else:
-            visemes.append(s.viseme); shapes.append(s.shape)
-    return params, visemes, shapes, closed
+            labels.append((s.viseme, s.shape))
+    return params, [v for v, _ in labels], [sh for _, sh in labels], closed
 
 
 def _pause(start: float, end: float) -> Segment:
@@ -115,19 +115,19 @@ def track_from_curves(curves, fps, n_frames: int | None = None, start_s: float =
 def _animate_curves(curves, times: np.ndarray, fps: float):
     params, closed, rest = _frames_from_curves(curves, times, fps)
     probs = _class_probs(curves, times, fps)
-    visemes, shapes = [], []
+    labels = []   # (viseme, shape) per frame
     for i in range(len(times)):
         if closed[i]:
-            visemes.append("PP"); shapes.append("A")
+            labels.append(("PP", "A"))
         elif rest[i] >= 1.0 or params[i, 0] < 0.05:
-            visemes.append("sil"); shapes.append("X")
+            labels.append(("sil", "X"))
         else:
             # the recogniser's own class where it has one (it hears what the lips cannot show,
             # e.g. f against s); the shape always follows the parameters the renderer uses
-            visemes.append(VISEMES[int(np.argmax(probs[i]))] if probs is not None else
-                           nearest_viseme(params[i], allow_closed=False))
-            shapes.append(nearest_shape(params[i], allow_closed=False))
-    return params, visemes, shapes, closed
+            labels.append((VISEMES[int(np.argmax(probs[i]))] if probs is not None else
+                           nearest_viseme(params[i], allow_closed=False),
+                           nearest_shape(params[i], allow_closed=False)))
+    return params, [v for v, _ in labels], [sh for _, sh in labels], closed
 
 
 def _class_probs(curves, times: np.ndarray, fps: float):
