@@ -437,6 +437,7 @@ def run_job(job: Job, progress) -> dict:
                        round(float(min(dub_times[-1] + 1 / float(fps), dub_len)), 4)]},
         "strength": job.strength,
         "sync": _sync_summary(plans, params, n),
+        "shots": [_plan_summary(off + lo, p) for off, p in plans],
         "timing_s": {k: round(v, 3) for k, v in timing.items()},
     }
     t = time.perf_counter()
@@ -460,6 +461,23 @@ def _patch_frame(patch, width: int, height: int, look) -> np.ndarray:
     img[patch.y0:patch.y0 + h, patch.x0:patch.x0 + w, 3] = np.rint(
         np.clip(patch.alpha, 0, 1) * 65535.0).astype(np.uint16)
     return img
+
+
+def _plan_summary(first: int, p: RenderPlan) -> dict:
+    """What the renderer learned and chose for one shot (for reading a render that looks wrong)."""
+    d = {"first": first, "last": first + p.n - 1, "frames_rendered_from_model": int(p.active.sum())}
+    if p.model is None:
+        d["model"] = None
+        return d
+    m = p.model
+    path = p.exemplar[p.exemplar >= 0]
+    runs = 1 + int(np.sum(np.diff(path) != 1)) if len(path) else 0
+    d["model"] = {"frames_learned_from": m.frames_used, "aperture_widest": round(m.ap_max, 4),
+                  "width_relaxed": round(m.width_rest, 4), "shape_modes_98pct": int(len(m.mode_sd)),
+                  "library_frames": int(len(p.lib_frames)),
+                  "exemplars_used": int(len(set(path.tolist()))),
+                  "runs": runs, "mean_run_frames": round(len(path) / runs, 2) if runs else None}
+    return d
 
 
 def _sync_summary(plans, params, n) -> dict:
