@@ -471,12 +471,14 @@ def _plan_summary(first: int, p: RenderPlan) -> dict:
         return d
     m = p.model
     path = p.exemplar[p.exemplar >= 0]
-    runs = 1 + int(np.sum(np.diff(path) != 1)) if len(path) else 0
+    step = np.diff(path)
     d["model"] = {"frames_learned_from": m.frames_used, "aperture_widest": round(m.ap_max, 4),
                   "width_relaxed": round(m.width_rest, 4), "shape_modes_98pct": int(len(m.mode_sd)),
                   "library_frames": int(len(p.lib_frames)),
                   "exemplars_used": int(len(set(path.tolist()))),
-                  "runs": runs, "mean_run_frames": round(len(path) / runs, 2) if runs else None}
+                  # from one output frame to the next: the next source frame, the same one, or a jump
+                  "steps_played_on": int(np.sum(step == 1)), "steps_held": int(np.sum(step == 0)),
+                  "steps_jumped": int(np.sum((step != 1) & (step != 0)))}
     return d
 
 
