@@ -306,7 +306,7 @@ class VideoWriter:
         if self._is_rgb:
             self._write_rgb(self._source_rgb(frame))
         else:
-            self._encode(self._source_to_out(frame.av_frame, copy=False))
+            self._encode(self._source_out(frame, copy=False))
 
     def write_composite(self, frame: Frame, patch: np.ndarray, alpha: np.ndarray, x0: int,
                         y0: int) -> None:
@@ -335,7 +335,7 @@ class VideoWriter:
             base[cy0:cy1, cx0:cx1, :3] = np.rint(blended).astype(np.uint16)
             self._write_rgb(base)
             return
-        out = self._source_to_out(frame.av_frame, copy=True)
+        out = self._source_out(frame, copy=True)
         # Align the box to the chroma grid so the patch's chroma lands on the same samples.
         sx, sy = _chroma_sub(self.pix_fmt)
         bx0, by0 = cx0 - cx0 % sx, cy0 - cy0 % sy
@@ -364,6 +364,33 @@ class VideoWriter:
         self._encode(out)
 
     # ---- conversions -----------------------------------------------------------------------
+
+    def _source_out(self, frame: Frame, copy: bool) -> av.VideoFrame:
+        """A source frame in the output's format, for writing unchanged or under a patch."""
+        f = frame.av_frame
+        if f is not None and _is_yuv(f.format.name) and \
+                _chroma_sub(self.pix_fmt)[0] < _chroma_sub(f.format.name)[0]:
+            # The output has horizontal chroma the source never had (4:2:0 into 4:4:4). Take it
+            # from the decoder's RGB, the pixels the renderer rebuilds the face from, so the
+            # untouched and the rebuilt pixels share one chroma upsampling: no seam at the mask
+            # edge, and the output decodes to what the source decodes to (~65 dB, not the ~45 dB
+            # a second, different upsampling filter leaves).
+            img = _as_u16(frame.image, self.path)[:, :, :3]
+            if self.alpha:
+                img = np.concatenate([img, np.full(img.shape[:2] + (1,), 65535, np.uint16)], axis=2)
+            out = self._rgb_to_out(img)
+            # The YUV holds the source's matrix and range again: carry the source's tags too
+            # (an untagged source stays untagged, so readers guess alike for both).
+            for attr in ("colorspace", "color_range", "color_primaries", "color_trc"):
+                if hasattr(f, attr):
+                    try:
+                        setattr(out, attr, getattr(f, attr))
+                    except (AttributeError, TypeError, ValueError):
+                        pass
+            return out
+        if f is None:
+            return self._rgb_to_out(self._source_rgb(frame))
+        return self._source_to_out(f, copy)
 
     def _source_to_out(self, f: av.VideoFrame, copy: bool) -> av.VideoFrame:
         if (f.width, f.height) != (self.width, self.height):
