@@ -42,8 +42,8 @@ _CONS = {
     "f": (0.10, 0.50, 0.0, 0.18, 2.0, "FF"), "v": (0.10, 0.50, 0.0, 0.18, 2.0, "FF"),
     "ɱ": (0.08, 0.50, 0.0, 0.18, 2.0, "FF"), "ʋ": (0.15, 0.50, 0.0, 0.22, 1.5, "FF"),
     "θ": (0.22, 0.55, 0.0, 0.25, 1.0, "TH"), "ð": (0.22, 0.55, 0.0, 0.25, 1.0, "TH"),
-    "t": (0.20, 0.55, None, 0.22, 0.6, "DD"), "d": (0.20, 0.55, None, 0.22, 0.6, "DD"),
-    "ʈ": (0.20, 0.55, None, 0.22, 0.6, "DD"), "ɖ": (0.20, 0.55, None, 0.22, 0.6, "DD"),
+    "t": (0.25, 0.55, None, 0.22, 0.4, "DD"), "d": (0.25, 0.55, None, 0.22, 0.4, "DD"),
+    "ʈ": (0.25, 0.55, None, 0.22, 0.4, "DD"), "ɖ": (0.25, 0.55, None, 0.22, 0.4, "DD"),
     "c": (0.22, 0.60, None, 0.22, 0.5, "kk"), "ɟ": (0.22, 0.60, None, 0.22, 0.5, "kk"),
     "k": (0.30, 0.50, None, 0.30, 0.35, "kk"), "ɡ": (0.30, 0.50, None, 0.30, 0.35, "kk"),
     "g": (0.30, 0.50, None, 0.30, 0.35, "kk"), "q": (0.32, 0.50, None, 0.32, 0.3, "kk"),
@@ -52,8 +52,8 @@ _CONS = {
     "ʁ": (0.30, 0.45, None, 0.30, 0.35, "kk"), "ŋ": (0.28, 0.50, None, 0.28, 0.35, "kk"),
     "ɴ": (0.30, 0.50, None, 0.30, 0.3, "kk"), "ç": (0.22, 0.65, None, 0.22, 0.5, "kk"),
     "ʝ": (0.22, 0.65, None, 0.22, 0.5, "kk"),
-    "n": (0.20, 0.55, None, 0.22, 0.6, "nn"), "ɳ": (0.20, 0.55, None, 0.22, 0.6, "nn"),
-    "ɲ": (0.20, 0.60, None, 0.22, 0.6, "nn"), "l": (0.28, 0.55, None, 0.28, 0.5, "nn"),
+    "n": (0.25, 0.55, None, 0.22, 0.4, "nn"), "ɳ": (0.25, 0.55, None, 0.22, 0.4, "nn"),
+    "ɲ": (0.25, 0.60, None, 0.22, 0.4, "nn"), "l": (0.28, 0.55, None, 0.28, 0.5, "nn"),
     "ɭ": (0.28, 0.55, None, 0.28, 0.5, "nn"), "ʎ": (0.25, 0.60, None, 0.25, 0.5, "nn"),
     "ɫ": (0.30, 0.45, None, 0.30, 0.5, "nn"), "ɬ": (0.22, 0.55, None, 0.22, 0.6, "nn"),
     "ɮ": (0.22, 0.55, None, 0.22, 0.6, "nn"),
@@ -117,6 +117,14 @@ def segments(phones, total_s: float) -> list[Seg]:
         t = max(t, b)
     if total_s > t + 0.005:
         timeline.append(("", t, total_s))
+    # one pause, however many empty events eSpeak emitted for it
+    merged = []
+    for ph, a, b in timeline:
+        if merged and not ph.strip(" _") and not merged[-1][0].strip(" _"):
+            merged[-1] = ("", merged[-1][1], b)
+        else:
+            merged.append((ph, a, b))
+    timeline = merged
     for ph, a, b in timeline:
         syms = _symbols(ph)
         if not syms and ph.strip(" _"):
@@ -125,9 +133,14 @@ def segments(phones, total_s: float) -> list[Seg]:
             continue
         if not syms:
             dur = b - a
-            # short gaps inside speech hold the shape, longer pauses go to rest
-            w = 0.3 if dur < 0.15 else 4.0
-            segs.append(Seg(a, b, 0.0, 0.5, 0.0, 0.0, w, "sil", 0.0, False))
+            # animators' pause rule: short gaps hold the shape, medium ones relax half-open,
+            # long ones go to rest (the weight ramps up from the edges in frame_targets)
+            if dur < 0.15:
+                segs.append(Seg(a, b, 0.0, 0.5, 0.0, 0.0, 0.3, "sil", 0.0, False))
+            elif dur < 0.35:
+                segs.append(Seg(a, b, 0.12, 0.5, 0.0, 0.12, 1.5, "sil", 0.0, False))
+            else:
+                segs.append(Seg(a, b, 0.0, 0.5, 0.0, 0.0, 4.0, "sil", 0.0, False))
             continue
         labial = "ʷ" in syms
         syms = [s for s in syms if s != "ʷ"] or ["w"]
@@ -176,8 +189,12 @@ def frame_targets(phones, total_s: float, hop_s: float = 0.01):
         # kernel: 1 inside the segment, a Gaussian reach outside it (coarticulation)
         dist = np.maximum(0.0, np.maximum(s.start - t, t - s.end))
         # vowels reach further into their neighbours than consonants do
-        sigma = 0.035 if s.vowel else (0.045 if s.vis == "sil" else 0.02)
+        sigma = 0.04 if s.vowel else (0.03 if s.vis == "sil" else 0.02)
         k = s.w * np.exp(-0.5 * (dist / sigma) ** 2)
+        if s.vis == "sil" and s.w > 1.0:
+            # lips leave the last shape gradually and open ahead of the next phrase
+            edge = np.minimum(t - s.start, s.end - t)
+            k = np.where(dist > 0, k, s.w * np.clip(edge / 0.12, 0.03, 1.0))
         num += k * np.array([s.ap, s.wd, s.rd, s.jaw])[:, None]
         den += k
         inside = (t >= s.start) & (t < s.end)

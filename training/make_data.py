@@ -93,9 +93,26 @@ def _reverb(x, rng, rng_np):
     return (y / (np.abs(y).max() + 1e-9) * np.abs(x).max()).astype(np.float32)
 
 
+def _non_speech(rng: random.Random, rng_np, seconds: float):
+    """Room tone, hum, tones and chords: things that are not speech and must read as rest."""
+    n = int(seconds * af.RATE)
+    t = np.arange(n) / af.RATE
+    x = _coloured_noise(n, rng_np, rng.choice([0, -1, -2])) * rng.uniform(0.05, 1.0)
+    for _ in range(rng.randint(0, 4)):
+        f0 = rng.uniform(50, 1500)
+        env = np.clip(np.sin(2 * np.pi * rng.uniform(0.2, 3) * t + rng.uniform(0, 6)), 0, 1) if rng.random() < 0.5 else 1.0
+        for h in range(1, rng.randint(1, 6) + 1):
+            x += env * np.sin(2 * np.pi * f0 * h * t) * rng.uniform(0.1, 1.0) / h
+    return x.astype(np.float32)
+
+
 def make_item(i: int, seed: int):
     rng = random.Random(seed * 1_000_003 + i)
     rng_np = np.random.default_rng(seed * 1_000_003 + i)
+    if rng.random() < 0.04:
+        x = _non_speech(rng, rng_np, rng.uniform(1.0, 6.0))
+        x *= 10 ** (rng.uniform(-45, 0) / 20) / (np.abs(x).max() + 1e-9)
+        return af.features_from_mel(af.power_mel(x)).astype(np.float16), []
     # one to three utterances with pauses between them
     pieces, phones, t = [], [], 0.0
     sr = None
@@ -136,10 +153,36 @@ def make_item(i: int, seed: int):
     if rng.random() < 0.05:
         x = np.clip(x * rng.uniform(2, 6), -1, 1)
     feats = af.features_from_mel(af.power_mel(x))
-    tg = articulation.frame_targets(phones, len(x) / af.RATE)
-    n = min(len(feats), len(tg["aperture"]))
-    y = np.stack([tg[k][:n] for k in TARGET_KEYS], axis=1)
-    return feats[:n].astype(np.float16), y.astype(np.float16), tg["viseme"][:n].astype(np.int8)
+    return feats.astype(np.float16), [(p, round(a, 4), round(b, 4)) for p, a, b in phones]
+
+
+_VOICELESS_STOPS = ("p", "t", "k", "c", "q", "ʈ")
+
+
+def stop_closures(phones, closure_s: float = 0.04):
+    """eSpeak NG's phoneme event for a voiceless stop marks its release: the silent closure
+    (30-60 ms, measured) is billed to the phone before it. Move the boundary back so that the
+    closure belongs to the stop, as the lips see it."""
+    out = [list(p) for p in phones]
+    for i in range(1, len(out)):
+        ph = out[i][0].lstrip("ˈˌ")
+        if ph.startswith(_VOICELESS_STOPS):
+            prev = out[i - 1]
+            shift = min(closure_s, 0.5 * (prev[2] - prev[1]))
+            if shift > 0 and abs(prev[2] - out[i][1]) < 1e-3:
+                prev[2] -= shift
+                out[i][1] -= shift
+    return [tuple(p) for p in out]
+
+
+def targets(n_frames: int, phones):
+    """(n, 6) float32 targets in TARGET_KEYS order and (n,) viseme ids for one item."""
+    phones = stop_closures(phones)
+    tg = articulation.frame_targets(phones, (n_frames - 1) * af.HOP_S + 1e-6)
+    y = np.stack([tg[k] for k in TARGET_KEYS], axis=1)
+    y = np.concatenate([y, np.repeat(y[-1:] * 0, max(0, n_frames - len(y)), axis=0)])[:n_frames]
+    v = np.concatenate([tg["viseme"], np.zeros(max(0, n_frames - len(tg["viseme"])), np.int64)])
+    return y.astype(np.float32), v[:n_frames]
 
 
 def _work(args):
@@ -155,9 +198,21 @@ def generate(items: int, seed: int, workers: int = 2):
             out = pool.map(_work, jobs, chunksize=16)
     else:
         out = [_work(j) for j in jobs]
+    import json
     lens = np.array([len(o[0]) for o in out])
-    return {"x": np.concatenate([o[0] for o in out]), "y": np.concatenate([o[1] for o in out]),
-            "v": np.concatenate([o[2] for o in out]), "lens": lens}
+    return {"x": np.concatenate([o[0] for o in out]), "lens": lens,
+            "phones": np.array([json.dumps(o[1], ensure_ascii=False) for o in out])}
+
+
+def with_targets(data: dict) -> dict:
+    """Add per-frame targets (y, v) computed from the stored phones (articulation.py)."""
+    import json
+    ys, vs = [], []
+    for n, ph in zip(data["lens"], data["phones"]):
+        y, v = targets(int(n), [tuple(p) for p in json.loads(str(ph))])
+        ys.append(y.astype(np.float16))
+        vs.append(v.astype(np.int8))
+    return dict(data, y=np.concatenate(ys), v=np.concatenate(vs))
 
 
 def main():

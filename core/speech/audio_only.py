@@ -56,8 +56,14 @@ class _Net:
 
     def __init__(self, path: Path):
         with np.load(path) as z:
-            self.p = {k: z[k].astype(np.float32) for k in z.files
-                      if k not in ("blocks", "visemes", "n_features", "meta")}
+            self.p = {}
+            for k in z.files:
+                if k in ("blocks", "visemes", "n_features", "meta"):
+                    continue
+                v = z[k].astype(np.float32)
+                if v.ndim == 3:   # torch Conv1d (Cout, Cin, K) -> (K*Cin, Cout)
+                    v = np.ascontiguousarray(v.transpose(2, 1, 0).reshape(-1, v.shape[0]))
+                self.p[k] = v
             self.blocks = [tuple(int(v) for v in b) for b in z["blocks"]]
             if int(z["n_features"]) != af.N_FEATURES:
                 raise RuntimeError(f"{path} was trained on {int(z['n_features'])} features, "
@@ -65,13 +71,14 @@ class _Net:
 
     @staticmethod
     def _conv(x, w, b, dil, left, right):
-        # x: (T, Cin); w: (Cout, Cin, K). One matmul per tap keeps memory flat.
+        # x: (T, Cin); w: (Cin*K, Cout) tap-major. The taps are stacked side by side so that
+        # each layer is a single matrix product.
         t = len(x)
+        k = w.shape[0] // x.shape[1]
+        if k == 1:
+            return x @ w + b
         xp = np.pad(x, ((left, right), (0, 0)))
-        out = np.broadcast_to(b, (t, len(b))).copy()
-        for k in range(w.shape[2]):
-            out += xp[k * dil:k * dil + t] @ w[:, :, k].T
-        return out
+        return np.concatenate([xp[i * dil:i * dil + t] for i in range(k)], axis=1) @ w + b
 
     def __call__(self, feats: np.ndarray) -> np.ndarray:
         p = self.p
