@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from test_hardening_support import (FPS, face_frames, leftovers, one_sentence_error, run_cli,
+from test_hardening_support import (FPS, face_frames, leftovers, one_sentence_error,
                                     run_speech, sha, speech, speech_frames, write_dub, write_video)
 
 from lipflap.media.probe import probe
