@@ -1,0 +1,52 @@
+"""Training targets for the audio-only mouth model (training/articulation.py, make_data.py)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "training"))
+import articulation  # noqa: E402
+
+from lipflap.speech.audio_only import VISEMES  # noqa: E402
+
+
+def _at(tg, t):
+    return {k: (v[int(round(t / 0.01))]) for k, v in tg.items()}
+
+
+def test_viseme_order_matches_engine():
+    assert tuple(articulation.VISEMES) == VISEMES
+
+
+def test_targets_follow_articulation():
+    # "pa ma  (long pause)  su"
+    phones = [("p", 0.5, 0.6), ("ˈa", 0.6, 0.8), ("m", 0.8, 0.9), ("a", 0.9, 1.1),
+              ("", 1.1, 1.7), ("s", 1.7, 1.8), ("ˈuː", 1.8, 2.0)]
+    tg = articulation.frame_targets(phones, 2.5)
+    assert len(tg["aperture"]) == 251
+    mid_p, mid_a, mid_m = _at(tg, 0.55), _at(tg, 0.7), _at(tg, 0.85)
+    assert mid_p["aperture"] == 0 and mid_m["aperture"] == 0
+    assert mid_p["closure"] > 0.9 and mid_m["closure"] > 0.9
+    assert mid_a["aperture"] > 0.6 and mid_a["closure"] < 0.05
+    assert VISEMES[mid_a["viseme"]] == "aa" and VISEMES[mid_p["viseme"]] == "PP"
+    u = _at(tg, 1.9)
+    assert u["rounding"] > 0.7 and u["width"] < 0.35 and VISEMES[u["viseme"]] == "ou"
+    for t in (0.2, 1.4, 2.4):   # lead, long pause, trail: rest, no speech
+        r = _at(tg, t)
+        assert r["aperture"] < 0.05 and r["speech"] == 0 and VISEMES[r["viseme"]] == "sil"
+    assert _at(tg, 1.75)["speech"] == 1
+    for k in ("aperture", "width", "rounding", "jaw", "closure"):
+        assert tg[k].min() >= 0 and tg[k].max() <= 1
+
+
+def test_short_pause_holds_and_unknown_symbols_stay_speech():
+    phones = [("a", 0.1, 0.3), ("", 0.3, 0.38), ("a", 0.38, 0.6), ("ʲ", 0.6, 0.65), ("a", 0.65, 0.9)]
+    tg = articulation.frame_targets(phones, 1.0)
+    assert _at(tg, 0.34)["aperture"] > 0.5          # a 80 ms gap does not close the mouth
+    assert _at(tg, 0.62)["speech"] == 1             # a lone diacritic is not a pause
+    # affricates look like their fricative, diphthongs move between their two vowels
+    assert [s.vis for s in articulation.segments([("tʃ", 0, 0.1)], 0.1)] == ["CH"]
+    segs = articulation.segments([("aɪ", 0.0, 0.2)], 0.2)
+    assert [s.vis for s in segs] == ["aa", "ih"] and segs[0].ap > segs[1].ap
