@@ -167,9 +167,9 @@ def _start(target, *args):
     return t
 
 
-def analyze(node):
-    """Analyze: the plate's face analysis (cached by the engine) and the dub's mouth-shape track
-    written into the curves."""
+def _prepare(node):
+    """What both buttons need (in the main thread, since a plate may have to be rendered first),
+    or None after telling the artist what is missing."""
     try:
         dub, offset_s = _common(node)
         first, last = _range(node)
@@ -179,6 +179,16 @@ def analyze(node):
     except (PlateError, RuntimeError) as e:
         nuke.message(f"lipflap: {e}")
         return None
+    return dub, offset_s, first, last, work, plate, hc
+
+
+def analyze(node):
+    """Analyze: the plate's face analysis (cached by the engine) and the dub's mouth-shape track
+    written into the curves."""
+    prep = _prepare(node)
+    if prep is None:
+        return None
+    dub, offset_s, first, last, work, plate, hc = prep
     text = str(node["script_text"].value()).strip()
     language = str(node["language"].value()).strip()
     face = str(node["face"].value()).strip() or "auto"
@@ -219,15 +229,10 @@ def analyze(node):
 
 def render(node):
     """Render: the (edited) curves as a --shapes track, rendered by the engine, read back in."""
-    try:
-        dub, offset_s = _common(node)
-        first, last = _range(node)
-        work = _work_dir(node)
-        plate = find_plate(node, first, last, work, nuke)
-        hc = engine.hostclient()
-    except (PlateError, RuntimeError) as e:
-        nuke.message(f"lipflap: {e}")
+    prep = _prepare(node)
+    if prep is None:
         return None
+    dub, offset_s, first, last, work, plate, hc = prep
     if not any(node[p].isAnimated() for p in curves.PARAMS):
         nuke.message(f"lipflap: {node.name()} has no mouth-shape curves yet; press Analyze first.")
         return None
