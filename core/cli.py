@@ -10,7 +10,9 @@ import argparse
 import importlib
 import importlib.util
 import os
+import signal
 import sys
+import threading
 import traceback
 
 from . import __version__
@@ -48,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     progress = Progress(getattr(args, "progress", None) or "auto")
+    restore = _catch_stop_signals()
     try:
         code = args.func(args, progress)
         return int(code or 0)
@@ -69,6 +72,35 @@ def main(argv: list[str] | None = None) -> int:
               f"report it with the command line; set LIPFLAP_DEBUG=1 to see the traceback.",
               file=sys.stderr, flush=True)
         return 70
+    finally:
+        restore()
+
+
+def _stop(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _catch_stop_signals():
+    """Ctrl-C and a host's cancel (SIGTERM) both unwind through the same cleanup: temporary
+    outputs are removed, nothing half-written keeps a final name. SIGINT is set explicitly
+    because a process started in the background by a shell inherits it ignored, and Python
+    then never raises KeyboardInterrupt. Returns a function restoring the previous handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    saved = {}
+    for sig, handler in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, _stop)):
+        try:
+            saved[sig] = signal.signal(sig, handler)
+        except (ValueError, OSError):
+            pass
+
+    def restore():
+        for sig, old in saved.items():
+            try:
+                signal.signal(sig, old)
+            except (ValueError, OSError, TypeError):
+                pass
+    return restore
 
 
 if __name__ == "__main__":
