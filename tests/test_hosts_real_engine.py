@@ -108,14 +108,20 @@ def test_nuke_node_with_the_real_engine(nk, clip, tmp_path):
     stub, node, g = nk
     _wait(stub, node.analyze(g))
     assert not stub.messages, stub.messages
-    # Analyze's curves are `lipflap visemes` of the same dub, script and rate, key for key.
+    # Analyze's curves are the track `lipflap visemes` wrote for the node, key for key...
+    keys = g["aperture"].animation(0).keys()
+    assert [k.x for k in keys] == list(range(1003, 1017))
+    written = json.load(open(tmp_path / "cache" / f"{g.name()}_track.json"))["frames"]
+    assert [k.y for k in keys] == pytest.approx([f["aperture"] for f in written[:14]], abs=1e-6)
+    # ...and a separate `lipflap visemes` of the same dub, script and rate agrees with them
+    # (eSpeak NG's synthetic reference varies by a few samples between calls, so the alignment
+    # and the curves may move by a few hundredths).
     ref = str(tmp_path / "ref.json")
     assert main(["visemes", clip["dub"], "-o", ref, "--fps", "25", "--text", "hola, mi amigo",
                  "--language", "es", "--progress", "none"]) == 0
-    expected = json.load(open(ref))["frames"]
-    keys = g["aperture"].animation(0).keys()
-    assert [k.x for k in keys] == list(range(1003, 1017))
-    assert [k.y for k in keys] == pytest.approx([f["aperture"] for f in expected[:14]], abs=0.01)
+    expected = [f["aperture"] for f in json.load(open(ref))["frames"][:14]]
+    assert [k.y for k in keys] == pytest.approx(expected, abs=0.1)
+    assert np.corrcoef([k.y for k in keys], expected)[0, 1] > 0.9
     # The artist closes the mouth everywhere; a full-frame render shows it closed.
     for f in range(1003, 1017):
         g["aperture"].setValueAt(0.0, f)
