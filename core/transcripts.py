@@ -56,6 +56,12 @@ def load(path: str) -> dict[str, str]:
     return _from_text(path, raw)
 
 
+def _brief(value, limit: int = 40) -> str:
+    """A key for a one-line message, cut short when a pasted blob stands where a name should."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _from_json(path: str, raw: str) -> dict[str, str]:
     try:
         data = json.loads(raw)
@@ -79,7 +85,7 @@ def _from_json(path: str, raw: str) -> dict[str, str]:
                            f"entries; fix the transcripts file.")
     for key, text in items:
         if not isinstance(key, str) or not isinstance(text, str):
-            raise LipflapError(f"{path}: the entry for {key!r} must map a name to a text string.")
+            raise LipflapError(f"{path}: the entry for {_brief(key)} must map a name to a text string.")
         _put(path, out, key, text)
     return out
 
@@ -110,10 +116,10 @@ def _from_text(path: str, raw: str) -> dict[str, str]:
 def _put(path: str, out: dict[str, str], key: str, text: str) -> None:
     k = _norm(key)
     if k in out:
-        raise LipflapError(f"{path}: {key!r} has two entries; keep one text per clip (use the record "
+        raise LipflapError(f"{path}: {_brief(key)} has two entries; keep one text per clip (use the record "
                            f"timecode to tell two uses of one clip apart).")
     if not text.strip():
-        raise LipflapError(f"{path}: the entry for {key!r} has no text; remove it or add the line.")
+        raise LipflapError(f"{path}: the entry for {_brief(key)} has no text; remove it or add the line.")
     out[k] = text.strip()
 
 

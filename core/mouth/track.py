@@ -163,6 +163,16 @@ def _num(v, where: str, name: str) -> float:
     return float(v)
 
 
+def _list(data: dict, key: str, name: str) -> list:
+    """An optional list entry: absent or null is empty; anything else but a list is an error."""
+    value = data.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise LipflapError(f"{name}: \"{key}\" must be a list, not {_show(value)}; {_FIX}.")
+    return value
+
+
 def _parse(data, name: str) -> MouthTrack:
     if not isinstance(data, dict):
         raise LipflapError(f"{name}: the track must be a JSON object with \"fps\" and \"frames\"; "
@@ -181,7 +191,7 @@ def _parse(data, name: str) -> MouthTrack:
     frames_raw = data.get("frames")
     if not isinstance(frames_raw, list):
         raise LipflapError(f"{name}: \"frames\" must be a list of frame objects; {_FIX}.")
-    warnings = [str(w) for w in data.get("warnings", []) if isinstance(w, (str, int, float))]
+    warnings = [str(w) for w in _list(data, "warnings", name) if isinstance(w, (str, int, float))]
 
     keyed: dict[int, dict] = {}
     for i, entry in enumerate(frames_raw):
@@ -211,14 +221,14 @@ def _parse(data, name: str) -> MouthTrack:
 
     frames = _fill(keyed, fps, warnings, name)
     phonemes = []
-    for i, p in enumerate(data.get("phonemes") or []):
+    for i, p in enumerate(_list(data, "phonemes", name)):
         where = f"phonemes[{i}]"
         if not isinstance(p, dict) or not isinstance(p.get("phone"), str):
             raise LipflapError(f"{name}: {where} needs \"phone\", \"start\" and \"end\"; {_FIX}.")
         phonemes.append(Phone(p["phone"], _num(p.get("start"), f'{where} "start"', name),
                               _num(p.get("end"), f'{where} "end"', name), p.get("word")))
     cues = []
-    for i, c in enumerate(data.get("cues") or []):
+    for i, c in enumerate(_list(data, "cues", name)):
         where = f"cues[{i}]"
         if not isinstance(c, dict) or c.get("shape") not in SHAPES:
             raise LipflapError(f"{name}: {where} needs \"start\", \"end\" and a \"shape\" among "
