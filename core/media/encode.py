@@ -20,6 +20,7 @@ import errno
 import os
 import re
 import shutil
+import socket
 import uuid
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -195,7 +196,8 @@ class VideoWriter:
         fmt = "mp4" if ext == ".mp4" else "mov"
         if fmt == "mp4" and self.codec != "h264":
             raise MediaError(f"{self.path}: {self.codec} goes in a .mov, not .mp4; rename the output.")
-        self._tmp = os.path.join(folder, f".{stem}.lipflap-tmp-{uuid.uuid4().hex[:8]}{ext}")
+        _remove_stale_temporaries(folder, f".{stem}.lipflap-tmp-")
+        self._tmp = os.path.join(folder, f".{stem}.lipflap-tmp-{_owner_tag()}-{uuid.uuid4().hex[:8]}{ext}")
         try:
             # Created here: PyAV opens the file only at the first packet, which would turn an
             # unwritable folder into a failure deep inside the render.
@@ -275,7 +277,8 @@ class VideoWriter:
         if not os.path.isdir(folder):
             raise MediaError(f"cannot write {p}: folder {folder} does not exist.")
         self._seq_folder, self._seq_base = folder, base
-        self._seq_dir = os.path.join(folder, f".lipflap-tmp-{uuid.uuid4().hex[:8]}")
+        _remove_stale_temporaries(folder, ".lipflap-tmp-")
+        self._seq_dir = os.path.join(folder, f".lipflap-tmp-{_owner_tag()}-{uuid.uuid4().hex[:8]}")
         os.makedirs(self._seq_dir)
         self._seq_ctx = None
 
@@ -645,6 +648,46 @@ def plain_transcode(src, dst, codec: str, start: int = 0, end: int | None = None
 
 
 # ---- helpers -------------------------------------------------------------------------------
+
+def _owner_tag() -> str:
+    """Host and process that own a temporary output, so a later run can tell a dead run's
+    leftovers (killed with SIGKILL, power cut) from another run still writing."""
+    host = re.sub(r"[^A-Za-z0-9]+", "", socket.gethostname())[:24] or "host"
+    return f"{host}.{os.getpid()}"
+
+
+def _remove_stale_temporaries(folder: str, prefix: str) -> None:
+    """Delete temporaries with `prefix` left by dead processes of this host. Other hosts' and
+    live processes' files (a shared render folder) are never touched."""
+    host = _owner_tag().split(".")[0]
+    pattern = re.compile(re.escape(prefix) + re.escape(host) + r"\.(\d+)-[0-9a-f]{8}")
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        m = pattern.match(name)
+        if not m:
+            continue
+        pid = int(m.group(1))
+        if pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+            continue  # still running
+        except ProcessLookupError:
+            pass
+        except OSError:
+            continue  # exists but not ours to signal: leave it
+        path = os.path.join(folder, name)
+        try:
+            if os.path.isdir(path):
+                shutil.rmtree(path)
+            else:
+                os.remove(path)
+        except OSError:
+            pass
+
 
 def _info_from_frame(f: av.VideoFrame):
     """The few VideoInfo fields the RGB converter reads, from a frame's own tags."""
