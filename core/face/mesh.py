@@ -65,10 +65,8 @@ def to_uint8(img: np.ndarray) -> np.ndarray:
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-@dataclass
-class Detection:
-    bbox: tuple[float, float, float, float]   # x0, y0, x1, y1 in frame pixels
-    score: float
+class BoxMetrics:
+    """Centre and size of anything with a `bbox` (x0, y0, x1, y1 in frame pixels)."""
 
     @property
     def center(self) -> tuple[float, float]:
@@ -77,6 +75,12 @@ class Detection:
     @property
     def size(self) -> float:
         return max(self.bbox[2] - self.bbox[0], self.bbox[3] - self.bbox[1])
+
+
+@dataclass
+class Detection(BoxMetrics):
+    bbox: tuple[float, float, float, float]   # x0, y0, x1, y1 in frame pixels
+    score: float
 
 
 class FaceDetector:

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from . import landmarks as L
-from .mesh import CROP_SIZE, Crop, CropMesh, Detection, FaceDetector, cut_crop, make_crop
+from .mesh import CROP_SIZE, BoxMetrics, Crop, CropMesh, Detection, FaceDetector, cut_crop, make_crop
 from .mesh import _iou as iou
 
 PATCH_W, PATCH_H = 32, 24
@@ -29,7 +29,7 @@ class Observation:
 
 
 @dataclass
-class Track:
+class Track(BoxMetrics):
     id: int
     mesh: CropMesh
     lm3: np.ndarray
@@ -38,14 +38,6 @@ class Track:
     missing: int = 0
     hits: int = 1
     reseed: Detection | None = field(default=None, repr=False)
-
-    @property
-    def center(self) -> tuple[float, float]:
-        return (self.bbox[0] + self.bbox[2]) / 2, (self.bbox[1] + self.bbox[3]) / 2
-
-    @property
-    def size(self) -> float:
-        return max(self.bbox[2] - self.bbox[0], self.bbox[3] - self.bbox[1])
 
 
 def _mouth_patch(crop_img: np.ndarray, lm_crop: np.ndarray) -> np.ndarray:
