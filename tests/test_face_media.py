@@ -262,7 +262,7 @@ def test_cache_hit_and_corrupt_entry_rebuilt(clips, monkeypatch, tmp_path):
     from lipflap.face.analyze import analyze_video
     monkeypatch.setenv("LIPFLAP_CACHE", str(tmp_path / "cache"))
     first = analyze_video(clips["two"], start=2, end=9)
-    entries = list((tmp_path / "cache" / "face").glob("*.json.gz"))
+    entries = list((tmp_path / "cache" / "face").glob("*.npz"))
     assert len(entries) == 1
     assert not list((tmp_path / "cache" / "face").glob(".tmp-*"))
     # A hit must not decode: make decoding impossible and ask again.
@@ -277,7 +277,7 @@ def test_cache_hit_and_corrupt_entry_rebuilt(clips, monkeypatch, tmp_path):
     monkeypatch.setenv("LIPFLAP_CACHE", str(tmp_path / "cache"))
     # Other parameters are another entry.
     analyze_video(clips["two"], start=2, end=9, face="largest")
-    assert len(list((tmp_path / "cache" / "face").glob("*.json.gz"))) == 2
+    assert len(list((tmp_path / "cache" / "face").glob("*.npz"))) == 2
     # Corrupt the first entry: it is detected, rebuilt, and valid again.
     entries[0].write_bytes(entries[0].read_bytes()[:200])
     key_path = entries[0]
@@ -366,7 +366,7 @@ def test_deep_frames_give_the_same_landmarks_as_8_bit():
     r16 = track_frames([Fr(i, f.astype(np.uint16) * 257) for i, f in enumerate(frames)], 8)
     assert sorted(r8.obs) == sorted(r16.obs) == [0]
     for i in range(8):
-        d = np.abs(r8.obs[0][i].lm3[:, :2] - r16.obs[0][i].lm3[:, :2])
+        d = np.abs(r8.obs[0][i].lm - r16.obs[0][i].lm)
         assert np.median(d) < 0.5 and np.percentile(d, 99) < 2, (i, np.median(d), d.max())
 
 

@@ -45,13 +45,29 @@ def _code_hash() -> str:
 
 
 @dataclass
+class Seen:
+    """What the pass keeps of one face in one frame: only what the choices after it read, in
+    compact form (a long shot holds one of these per face per frame until the analysis is built)."""
+    lm: np.ndarray                  # (478, 2) float32 frame pixels
+    pose: tuple[float, float, float] | None
+    bbox: tuple[float, float, float, float]
+    sharpness: float
+    mouth_patch: np.ndarray         # (PATCH_H, PATCH_W, 3) uint8
+
+    @classmethod
+    def of(cls, o: Observation) -> "Seen":
+        return cls(np.ascontiguousarray(o.lm3[:, :2], np.float32), head_pose(o.lm3), o.bbox,
+                   o.sharpness, o.mouth_patch)
+
+
+@dataclass
 class TrackingPass:
     """Raw result of the decode pass, before any choice."""
     indexes: list[int]
     times: list[float]
     cuts: list[int]
     blank: list[bool]
-    obs: dict[int, dict[int, Observation]] = field(default_factory=dict)  # id -> index -> obs
+    obs: dict[int, dict[int, Seen]] = field(default_factory=dict)  # id -> index -> what was seen
     shot_of: dict[int, int] = field(default_factory=dict)                 # id -> shot number
     seen: dict[int, list[tuple[int, tuple]]] = field(default_factory=dict)  # index -> [(id, bbox)]
     detections_run: int = 0
@@ -89,7 +105,7 @@ def track_frames(frames, n: int, *, detect_every: int = 30, max_gap: int = 50,
             tp.blank.append(cur_sig.blank)
             tp.seen[cur.index] = [(tid, o.bbox) for tid, o in sorted(obs.items())]
             for tid, o in obs.items():
-                tp.obs.setdefault(tid, {})[cur.index] = o
+                tp.obs.setdefault(tid, {})[cur.index] = Seen.of(o)
                 tp.shot_of.setdefault(tid, shot)
             if progress is not None:
                 progress.advance()
@@ -121,7 +137,7 @@ def _candidates(tp: TrackingPass, shot_no: int, s: int, e: int) -> list[Candidat
         cen = np.full((n, 2), np.nan)
         for idx, o in by_index.items():
             if s <= idx <= e:
-                ap[idx - s] = L.mouth_aperture(o.lm3)
+                ap[idx - s] = L.mouth_aperture(o.lm)
                 x0, y0, x1, y1 = o.bbox
                 area[idx - s] = (x1 - x0) * (y1 - y0)
                 cen[idx - s] = ((x0 + x1) / 2, (y0 + y1) / 2)
@@ -187,33 +203,41 @@ def build_analysis(tp: TrackingPass, *, path: str, fps: Fraction, width: int, he
                         params=params or {})
 
 
-def _fill_speaker(frames: dict[int, FrameFace], by_index: dict[int, Observation], sid: int,
+def _fill_speaker(frames: dict[int, FrameFace], by_index: dict[int, Seen], sid: int,
                   s: int, e: int, rate: float, sp: SmoothParams) -> None:
-    idxs = [i for i in range(s, e + 1) if i in by_index]
+    """Give frames s..e the speaker's landmarks, pose and quality; consumes its entries of
+    `by_index` as it copies them, so the pass and the analysis are never both held whole."""
+    idxs = sorted(i for i in by_index if s <= i <= e)
     if not idxs:
         return
     present = np.zeros(e - s + 1, bool)
     present[np.array(idxs) - s] = True
     raw = np.full((e - s + 1, L.N_LANDMARKS, 2), np.nan, np.float32)
-    for i in idxs:
-        raw[i - s] = by_index[i].lm3[:, :2]
-    smooth = raw.copy()
+    poses, sharp, heights = [], np.zeros(len(idxs)), np.zeros(len(idxs))
+    patches = None
+    for j, i in enumerate(idxs):
+        o = by_index.pop(i)
+        raw[i - s] = o.lm
+        poses.append(o.pose)
+        sharp[j] = o.sharpness
+        heights[j] = o.bbox[3] - o.bbox[1]
+        if patches is None:
+            patches = np.empty((len(idxs),) + o.mouth_patch.shape, o.mouth_patch.dtype)
+        patches[j] = o.mouth_patch
+    smooth = np.full_like(raw, np.nan)
     for a, b in runs(present):
-        smooth[a:b] = smooth_run(raw[a:b], rate, sp)
-    obs = [by_index[i] for i in idxs]
+        smooth_run(raw[a:b], rate, sp, out=smooth[a:b])
     k = np.array(idxs) - s
     iod = np.array([L.eye_distance(raw[j]) for j in k])
-    residual = np.abs(raw[k] - smooth[k]).mean(axis=(1, 2)) / np.maximum(iod, 1e-6)
-    heights = np.array([o.bbox[3] - o.bbox[1] for o in obs])
-    poses = [head_pose(o.lm3) for o in obs]
-    sharp = np.array([o.sharpness for o in obs])
-    patches = np.stack([o.mouth_patch for o in obs])
+    residual = np.array([np.abs(raw[j] - smooth[j]).mean() for j in k]) / np.maximum(iod, 1e-6)
     quality = assess(heights, poses, sharp, patches, residual)
+    del patches
     for j, i in enumerate(idxs):
         f = frames[i]
         f.face_id = sid
-        f.raw_landmarks = raw[i - s].copy()
-        f.landmarks = smooth[i - s].copy()
+        # Views into the shot's arrays, not copies: a long shot's landmarks are held once.
+        f.raw_landmarks = raw[i - s]
+        f.landmarks = smooth[i - s]
         f.pose = poses[j]
         f.confidence = quality[j].confidence
         f.flags.extend(quality[j].flags)

@@ -1,21 +1,28 @@
 """A cache of face analyses keyed by the video's content and the analysis parameters.
 
 The content key is size + mtime + SHA-256 of the first and last MiB (cheap on multi-GB camera
-files, and any re-encode or trim changes it). Entries are gzip'd JSON written to a temporary name
-and renamed, so a crash never leaves a half entry under a real name; gzip's CRC plus a key check
-inside the entry catch corruption, and a bad entry is removed and rebuilt.
+files, and any re-encode or trim changes it). An entry is a NumPy .npz: the landmarks as two
+(n, 478, 2) float32 arrays (smoothed and raw, NaN where no face) and everything else as one JSON
+text. Landmarks as JSON numbers cost ~150 kB a frame to read back (a 10-minute shot's entry took
+over 2 GB to load); as arrays they load at their own size. Entries are written a frame at a time
+to a temporary name and renamed, so a crash never leaves a half entry under a real name; the
+zip's CRC of every member plus a key check inside the entry catch corruption, and a bad entry is
+removed and rebuilt.
 """
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import os
 import tempfile
+import zipfile
 from dataclasses import replace
 from pathlib import Path
 
-from .result import ShotAnalysis
+import numpy as np
+
+from .landmarks import N_LANDMARKS
+from .result import FrameFace, ShotAnalysis
 
 CHUNK = 1 << 20
 
@@ -44,16 +51,43 @@ def make_key(path, params: dict, audio_path=None) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def entry_path(key: str) -> Path:
+    return cache_dir() / f"{key}.npz"
+
+
+def entry_key(path) -> str | None:
+    """The key an entry file says it holds (None when unreadable)."""
+    try:
+        with np.load(path) as z:
+            return json.loads(z["meta"].tobytes().decode("utf-8"))["cache_key"]
+    except Exception:  # noqa: BLE001
+        return None
+
+
 def load(key: str, path) -> ShotAnalysis | None:
-    f = cache_dir() / f"{key}.json.gz"
+    f = entry_path(key)
     if not f.exists():
         return None
     try:
-        with gzip.open(f, "rt", encoding="utf-8") as fh:
-            d = json.load(fh)
-        if d.get("cache_key") != key:
-            raise ValueError("key mismatch")
-        a = ShotAnalysis.from_dict(d["analysis"])
+        with np.load(f) as z:
+            meta = json.loads(z["meta"].tobytes().decode("utf-8"))
+            if meta.get("cache_key") != key:
+                raise ValueError("key mismatch")
+            lms, raws = z["landmarks"], z["raw_landmarks"]
+        d = meta["analysis"]
+        frames = d["frames"]
+        if lms.shape != (len(frames), N_LANDMARKS, 2) or raws.shape != lms.shape:
+            raise ValueError("landmarks do not match the frames")
+        d["frames"] = []
+        a = ShotAnalysis.from_dict(d)
+        for k, fd in enumerate(frames):
+            ff = FrameFace.from_dict(fd)
+            # Views into the entry's arrays: the analysis is held once, at float32.
+            if fd.get("has_landmarks"):
+                ff.landmarks = lms[k]
+            if fd.get("has_raw"):
+                ff.raw_landmarks = raws[k]
+            a.frames.append(ff)
     except Exception:  # noqa: BLE001 - any unreadable entry is rebuilt, never trusted
         try:
             f.unlink()
@@ -64,28 +98,45 @@ def load(key: str, path) -> ShotAnalysis | None:
     return a
 
 
-def _dump(fh, key: str, analysis: ShotAnalysis) -> None:
-    """The entry's JSON, written a frame at a time: the whole analysis as one dict of Python
-    lists costs ~150 kB a frame (2.3 GB more peak memory on a 10-minute shot)."""
-    head = json.dumps({"cache_key": key, "analysis": replace(analysis, frames=[]).to_dict()})
-    tail = '"frames": []}}'
-    assert head.endswith(tail)
-    fh.write(head[:-len(tail)] + '"frames": [')
-    for i, f in enumerate(analysis.frames):
-        fh.write(("," if i else "") + json.dumps(f.to_dict()))
-    fh.write("]}}")
+def _write_rows(zf: zipfile.ZipFile, name: str, frames: list, attr: str) -> None:
+    """One (n, 478, 2) float32 member written a frame at a time (no whole-shot copy)."""
+    with zf.open(name, "w", force_zip64=True) as fh:
+        np.lib.format.write_array_header_1_0(fh, {"descr": np.lib.format.dtype_to_descr(
+            np.dtype(np.float32)), "fortran_order": False,
+            "shape": (len(frames), N_LANDMARKS, 2)})
+        missing = np.full((N_LANDMARKS, 2), np.nan, np.float32).tobytes()
+        for f in frames:
+            lm = getattr(f, attr)
+            fh.write(missing if lm is None else np.ascontiguousarray(lm, np.float32).tobytes())
+
+
+def _dump(f, key: str, analysis: ShotAnalysis) -> None:
+    frames = []
+    for ff in analysis.frames:
+        d = replace(ff, landmarks=None, raw_landmarks=None).to_dict()
+        del d["landmarks"], d["raw_landmarks"]
+        d["has_landmarks"] = ff.landmarks is not None
+        d["has_raw"] = ff.raw_landmarks is not None
+        frames.append(d)
+    head = replace(analysis, frames=[]).to_dict()
+    head["frames"] = frames
+    meta = json.dumps({"cache_key": key, "analysis": head})
+    with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+        with zf.open("meta.npy", "w", force_zip64=True) as fh:
+            np.lib.format.write_array(fh, np.frombuffer(meta.encode("utf-8"), np.uint8))
+        _write_rows(zf, "landmarks.npy", analysis.frames, "landmarks")
+        _write_rows(zf, "raw_landmarks.npy", analysis.frames, "raw_landmarks")
 
 
 def store(key: str, analysis: ShotAnalysis) -> Path | None:
     d = cache_dir()
     try:
         d.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json.gz", dir=d)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=d)
         try:
-            with os.fdopen(fd, "wb") as raw, gzip.open(raw, "wt", encoding="utf-8",
-                                                       compresslevel=3) as fh:
-                _dump(fh, key, analysis)
-            final = d / f"{key}.json.gz"
+            with os.fdopen(fd, "wb") as raw:
+                _dump(raw, key, analysis)
+            final = entry_path(key)
             os.replace(tmp, final)
             return final
         except BaseException:

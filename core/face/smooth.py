@@ -34,41 +34,55 @@ def _alpha(cutoff, rate: float):
     return 1.0 / (1.0 + tau * rate)
 
 
-def _one_euro(x: np.ndarray, rate: float, rigid: np.ndarray, mouth: np.ndarray,
-              p: SmoothParams) -> np.ndarray:
-    """Causal pass over x (n, K, 2) in face-size units."""
-    n = x.shape[0]
-    out = np.empty_like(x)
-    out[0] = x[0]
-    dx = np.zeros(x.shape[1:], dtype=x.dtype)
-    a_d = _alpha(p.d_cutoff, rate)
-    base_cut = np.full(x.shape[1], p.min_cutoff)
-    base_cut[mouth] = p.mouth_min_cutoff
-    beta = np.full(x.shape[1], p.beta)
-    beta[mouth] = p.mouth_beta
-    for t in range(1, n):
-        raw_d = (x[t] - out[t - 1]) * rate
-        dx = dx + a_d * (raw_d - dx)
-        speed_pt = np.linalg.norm(dx, axis=1)
-        head = float(np.median(speed_pt[rigid]))
-        speed = np.full(x.shape[1], head)
+class _OneEuro:
+    """The filter's state for one pass over a run, fed a frame at a time (K, 2) in face-size units.
+
+    Stepping frame by frame keeps the smoother's memory at one frame's points whatever the run's
+    length: a 10-minute run at 25 fps is 15000 x 478 x 2 values, and whole-array passes in float64
+    (input copy, scaled copy, forward, backward, sum) cost ~38 kB a frame, over half a GB."""
+
+    def __init__(self, rate: float, rigid: np.ndarray, mouth: np.ndarray, k: int, p: SmoothParams):
+        self.rate = rate
+        self.rigid = rigid
+        self.mouth = mouth
+        self.a_d = _alpha(p.d_cutoff, rate)
+        self.base_cut = np.full(k, p.min_cutoff)
+        self.base_cut[mouth] = p.mouth_min_cutoff
+        self.beta = np.full(k, p.beta)
+        self.beta[mouth] = p.mouth_beta
+        self.out = None
+        self.dx = np.zeros((k, 2))
+
+    def step(self, x: np.ndarray) -> np.ndarray:
+        if self.out is None:
+            self.out = x.copy()
+            return self.out
+        raw_d = (x - self.out) * self.rate
+        self.dx = self.dx + self.a_d * (raw_d - self.dx)
+        speed_pt = np.linalg.norm(self.dx, axis=1)
+        head = float(np.median(speed_pt[self.rigid]))
+        speed = np.full(len(speed_pt), head)
         # Mouth points: their own motion relative to the head counts too.
-        speed[mouth] = np.maximum(head, speed_pt[mouth])
-        a = _alpha(base_cut + beta * speed, rate)[:, None]
-        out[t] = out[t - 1] + a * (x[t] - out[t - 1])
-    return out
+        speed[self.mouth] = np.maximum(head, speed_pt[self.mouth])
+        a = _alpha(self.base_cut + self.beta * speed, self.rate)[:, None]
+        self.out = self.out + a * (x - self.out)
+        return self.out
 
 
 def smooth_run(points: np.ndarray, rate: float, params: SmoothParams = SmoothParams(),
-               scale: float | None = None) -> np.ndarray:
+               scale: float | None = None, out: np.ndarray | None = None) -> np.ndarray:
     """Smooth one continuous run of landmarks (n, K, 2) sampled at `rate` frames per second.
 
     `scale` is the face size in the points' units (default: median outer-eye distance, which
-    needs the 478-point topology; pass it for other point sets)."""
-    pts = np.asarray(points, dtype=np.float64)
+    needs the 478-point topology; pass it for other point sets). Returns a float32 array (`out`
+    when given, which may not overlap `points`); besides it only one frame's filter state is held."""
+    pts = np.asarray(points)
     n, k = pts.shape[:2]
+    if out is None:
+        out = np.empty((n, k, 2), np.float32)
     if n < 2:
-        return pts.astype(np.float32)
+        out[:] = pts
+        return out
     if scale is None:
         scale = float(np.median([eye_distance(p) for p in pts])) if k >= 478 else 1.0
     scale = max(scale, 1e-6)
@@ -78,10 +92,15 @@ def smooth_run(points: np.ndarray, rate: float, params: SmoothParams = SmoothPar
     else:
         rigid = np.arange(k)
         mouth = np.array([], dtype=int)
-    x = pts / scale
-    fwd = _one_euro(x, rate, rigid, mouth, params)
-    bwd = _one_euro(x[::-1], rate, rigid, mouth, params)[::-1]
-    return ((fwd + bwd) * 0.5 * scale).astype(np.float32)
+    fwd = _OneEuro(rate, rigid, mouth, k, params)
+    for t in range(n):
+        out[t] = fwd.step(pts[t].astype(np.float64) / scale)
+    # The backward pass is averaged in as it goes, so the forward result is the only array kept.
+    bwd = _OneEuro(rate, rigid, mouth, k, params)
+    for t in range(n - 1, -1, -1):
+        b = bwd.step(pts[t].astype(np.float64) / scale)
+        out[t] = (out[t].astype(np.float64) + b) * 0.5 * scale
+    return out
 
 
 def runs(present: np.ndarray, breaks: set[int] | None = None) -> list[tuple[int, int]]:
