@@ -251,6 +251,10 @@ def run_job(job: Job, progress) -> dict:
     from .face.analyze import analyze_video
     analysis = analyze_video(job.video, lo, hi, face=job.face, progress=progress)
     timing["analyze"] = time.perf_counter() - t
+    # The render reads the smoothed landmarks only; the raw ones (kept in the cache for QC and
+    # `lipflap analyze`) would double what a long shot holds through the render.
+    for ff in analysis.frames:
+        ff.raw_landmarks = None
     if str(job.face).strip().isdigit() and int(job.face) not in {int(k) for k in analysis.faces}:
         # A face id that no shot of the range has is a wrong choice, not a faceless shot.
         found = ", ".join(str(k) for k in sorted(int(k) for k in analysis.faces)) or "none"
@@ -508,16 +512,18 @@ def _qc(plans, lms, track, n, warnings) -> dict | None:
         from .qc.measure import quick_report
     except ImportError:
         return None
-    rendered = []
+    rendered = list(lms)
     for off, p in plans:
         for i in range(p.n):
             lm = lms[off + i]
-            if lm is None or p.targets[i] is None or not p.active[i]:
-                rendered.append(lm)
+            if lm is None or not p.active[i]:
                 continue
-            out = np.array(lm, np.float32, copy=True)
-            out[p.model.region] = p.targets[i][:len(p.model.region)]
-            rendered.append(out)
+            t = p.targets(i)
+            if t is None:
+                continue
+            # The analysis's own arrays take the rendered points: this is their last use, and a
+            # copy of every frame's landmarks would grow with the shot's length.
+            lm[p.model.region] = t[:len(p.model.region)]
     try:
         q = quick_report(rendered, track, n_frames=n)
     except Exception as e:  # noqa: BLE001 - the render is finished; a failed check must not undo it

@@ -6,7 +6,6 @@ import pytest
 
 from lipflap.render import geometry as g
 from lipflap.render import select
-from lipflap.render.pipeline import _smooth_time
 
 
 def test_similarity_fit_recovers_transform():
@@ -82,11 +81,20 @@ def test_data_costs_prefer_open_enough_exemplars():
     assert c[0, 1] < c[0, 0], "closing a more open mouth beats opening a closed one"
 
 
-def test_smooth_time_keeps_constants_and_softens_steps():
-    x = np.concatenate([np.zeros((5, 2, 2)), np.ones((5, 2, 2))])
-    y = _smooth_time(x, 0.8)
-    assert np.allclose(y[:2], 0) and np.allclose(y[-2:], 1, atol=1e-3)
-    assert 0 < y[4, 0, 0] < 0.5 < y[5, 0, 0] < 1
+def test_target_shape_keeps_constants_and_softens_steps_within_a_run():
+    from lipflap.render.pipeline import RenderPlan
+    # exemplar 0 (all zeros) for frames 0-4, exemplar 1 (all ones) for 5-9, frame 10 passed
+    # through, then a run of two frames (too short to smooth)
+    lib_pos = np.array([0] * 5 + [1] * 5 + [-1, 1, 0], np.int32)
+    plan = RenderPlan(13, None, lib_pos >= 0, np.ones(13), lib_pos, np.array([0, 1]),
+                      lib_shapes=np.stack([np.zeros((2, 2)), np.ones((2, 2))]).astype(np.float32),
+                      lib_pos=lib_pos)
+    y = np.array([plan.shape(i)[0, 0] if lib_pos[i] >= 0 else np.nan for i in range(13)])
+    assert np.allclose(y[:2], 0) and np.allclose(y[8:10], 1, atol=1e-3)
+    assert 0 < y[4] < 0.5 < y[5] < 1 and np.all(np.diff(y[:10]) >= 0)
+    # the frame after the pass-through starts a new run: nothing from the other side leaks in
+    assert y[11] == 1 and y[12] == 0
+
 
 
 @pytest.fixture(scope="module")
@@ -139,4 +147,4 @@ def test_plan_ramps_into_passed_through_frames(astro_model):
     assert np.all(np.diff(plan.fade[12 - RAMP_FRAMES - 1:13]) <= 0)
     assert np.all(np.diff(plan.fade[12:12 + RAMP_FRAMES + 2]) >= 0)
     assert 0 < plan.fade[11] < plan.fade[9] <= 1 and plan.fade[0] == 1
-    assert plan.targets[12] is None and plan.targets[11] is not None
+    assert plan.targets(12) is None and plan.targets(11) is not None

@@ -22,89 +22,145 @@ RAMP_FRAMES = 4
 SHAPE_SMOOTH_FRAMES = 0.8   # Gaussian sigma, frames
 
 
+# The mouth model is learned from at most this many frames, spread evenly over a long shot: the
+# actor's range and modes are as well known from them as from all, at a bounded cost.
+MAX_MODEL_FRAMES = 1500
+
+
 @dataclass
 class RenderPlan:
+    """What to render, at a few numbers a frame: the per-frame target and own points are derived
+    on demand from the shot's landmarks and the chosen exemplars, so a long shot's plan does not
+    hold a copy of its geometry (DESIGN 7: memory flat in the shot's length)."""
     n: int                              # frames in the rendered range
     model: MouthModel | None
     active: np.ndarray                  # (n,) bool: frame gets a synthesised lower face
     fade: np.ndarray                    # (n,) 0..1 alpha ramp near passed-through frames
     exemplar: np.ndarray                # (n,) source frame (range index) each frame is built from, -1
-    targets: list                       # per frame (P + Q, 2) float32 target points or None
-    own: list                           # per frame (P + Q, 2) float32 own points or None
     lib_frames: np.ndarray              # range indices of the exemplar library
     lib_points: dict = field(default_factory=dict)   # frame -> (P + Q, 2) points
     want: np.ndarray | None = None      # (n, 3) target parameters actually rendered
     own_params: np.ndarray | None = None
+    landmarks: list | None = None       # per frame (478, 2) or None: the analysis's, not copies
+    poses: np.ndarray | None = None     # (n, 2, 3) pixel -> normalised, NaN when unusable
+    gap: np.ndarray | None = None       # (n,) float32 target inner-lip gap / IOD
+    lib_shapes: np.ndarray | None = None  # (K, P, 2) float32 normalised region of each exemplar
+    lib_pos: np.ndarray | None = None   # (n,) int32 library position of exemplar[i], -1
+
+    def shape(self, i: int) -> np.ndarray:
+        """Frame i's target mouth: the chosen exemplars' own mouths, smoothed over time
+        (Gaussian, edges of a run of rendered frames held), so a jump between exemplars glides
+        over a couple of frames."""
+        r = int(np.ceil(3 * SHAPE_SMOOTH_FRAMES)) if SHAPE_SMOOTH_FRAMES > 0 else 0
+        lo, hi = i, i
+        while lo > i - r and lo > 0 and self.lib_pos[lo - 1] >= 0:
+            lo -= 1
+        while hi < i + r and hi < self.n - 1 and self.lib_pos[hi + 1] >= 0:
+            hi += 1
+        if hi - lo + 1 < 3 or r == 0:
+            # too short a run to smooth (as a whole-run smoothing leaves it)
+            return self.lib_shapes[self.lib_pos[i]].astype(np.float64)
+        out = np.zeros(self.lib_shapes.shape[1:])
+        for d in range(-r, r + 1):
+            j = min(max(i + d, lo), hi)
+            out += _KERNEL[d + r] * self.lib_shapes[self.lib_pos[j]]
+        return out
+
+    def targets(self, i: int) -> np.ndarray | None:
+        """(P + Q, 2) float32 target points of range frame i in its pixels, None if not rendered."""
+        if self.lib_pos is None or self.lib_pos[i] < 0:
+            return None
+        m, lm, pose = self.model, self.landmarks[i], self.poses[i]
+        reg = m.place(lm, pose, self.shape(i), float(self.gap[i]))
+        return np.vstack([reg, m.ring_points(pose)]).astype(np.float32)
+
+    def own(self, i: int) -> np.ndarray | None:
+        """(P + Q, 2) float32: frame i's own region points and warp ring."""
+        if self.lib_pos is None or self.lib_pos[i] < 0:
+            return None
+        m = self.model
+        return np.vstack([self.landmarks[i][m.region], m.ring_points(self.poses[i])]).astype(np.float32)
+
+
+def _kernel(sigma: float) -> np.ndarray:
+    r = int(np.ceil(3 * sigma))
+    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+    return k / k.sum()
+
+
+_KERNEL = _kernel(SHAPE_SMOOTH_FRAMES) if SHAPE_SMOOTH_FRAMES > 0 else np.ones(1)
 
 
 def plan_render(landmarks: list, usable: np.ndarray, params: np.ndarray, strength: float = 1.0,
                 max_library: int = 96, ramp: int = RAMP_FRAMES) -> RenderPlan:
-    """landmarks: per range frame (478, 2) pixels or None; usable: (n,) bool (analysis flags);
-    params: (n, 4) aperture, width, rounding, jaw from the track."""
+    """landmarks: per range frame (478, 2) pixels or None (kept by reference in the plan);
+    usable: (n,) bool (analysis flags); params: (n, 4) aperture, width, rounding, jaw."""
     n = len(landmarks)
     usable = np.array([bool(u) and lm is not None for u, lm in zip(usable, landmarks)])
     idx = np.flatnonzero(usable)
-    empty = RenderPlan(n, None, np.zeros(n, bool), np.zeros(n), np.full(n, -1), [None] * n,
-                       [None] * n, np.array([], int))
+    empty = RenderPlan(n, None, np.zeros(n, bool), np.zeros(n), np.full(n, -1), np.array([], int))
     if len(idx) < 3:
         return empty
-    lms = [np.asarray(landmarks[i], np.float64) for i in idx]
-    model = fit_model(lms)
+    learn = idx if len(idx) <= MAX_MODEL_FRAMES else \
+        idx[np.round(np.linspace(0, len(idx) - 1, MAX_MODEL_FRAMES)).astype(int)]
+    model = fit_model([np.asarray(landmarks[i], np.float64) for i in learn])
 
     # Fade: distance (in frames) to the nearest passed-through frame, so shapes and alpha ramp.
     dist = np.full(n, ramp + 1.0)
     bad = np.flatnonzero(~usable)
     if len(bad):
-        dist = np.min(np.abs(np.arange(n)[:, None] - bad[None]), axis=1).astype(float)
+        # nearest bad frame by binary search (a (n, bad) distance table grows with the square)
+        pos = np.searchsorted(bad, np.arange(n))
+        left = np.abs(np.arange(n) - bad[np.clip(pos - 1, 0, len(bad) - 1)])
+        right = np.abs(bad[np.clip(pos, 0, len(bad) - 1)] - np.arange(n))
+        dist = np.minimum(left, right).astype(float)
     fade = np.clip(dist / (ramp + 1.0), 0.0, 1.0) * usable
 
-    poses, own_feat = {}, np.zeros((n, 3))
-    for i in idx:
-        poses[i] = model.pose(landmarks[i])
-        own_feat[i] = model.features(landmarks[i], poses[i])
+    poses = np.full((n, 2, 3), np.nan)
+    own_feat = np.zeros((n, 3))
+    lips = model.region[model.lips]
+    own_shapes = np.zeros((len(idx), len(lips), 2), np.float32)
+    for k, i in enumerate(idx):
+        p = model.pose(landmarks[i])
+        poses[i] = p
+        own_feat[i] = model.features(landmarks[i], p)
+        own_shapes[k] = g.apply(p, landmarks[i][lips])
     track = np.array([model.track_features(*p) for p in params])
     s = float(np.clip(strength, 0.0, 1.0))
     want = own_feat + (s * fade)[:, None] * (track - own_feat)
 
     # Matching: exemplars against the model's mouth for the wanted parameters.
-    norm_own = {i: g.apply(poses[i], landmarks[i][model.region]) for i in idx}
-    t_shapes = np.array([model.predict(want[i])[model.lips] for i in idx])
-    t_ap = np.array([max(want[i, 0], 0.0) * model.ap_max for i in idx])
-    own_shapes = np.array([norm_own[i][model.lips] for i in idx])
+    t_shapes = np.array([model.predict(want[i])[model.lips] for i in idx], np.float32)
+    t_ap = np.maximum(want[idx, 0], 0.0) * model.ap_max
     lib = select.choose_library(idx, own_shapes.reshape(len(idx), -1), max_size=max_library)
-    pos_in_idx = {int(f): k for k, f in enumerate(idx)}
-    lib_shapes = np.array([own_shapes[pos_in_idx[int(f)]] for f in lib])
+    pos_in_idx = np.searchsorted(idx, lib)
+    lib_lips = own_shapes[pos_in_idx]
     lib_ap = np.array([g.aperture(landmarks[f]) for f in lib])
-    lib_pos = {int(f): k for k, f in enumerate(lib)}
-    self_index = np.array([lib_pos.get(int(f), -1) for f in idx])
-    costs = select.data_costs(t_shapes, t_ap, lib_shapes, lib_ap, model.lip_weights, self_index)
-    trans = select.transition_costs(lib, lib_shapes)
+    lib_index = np.full(n, -1)
+    lib_index[lib] = np.arange(len(lib))
+    self_index = lib_index[idx]
+    costs = select.data_costs(t_shapes, t_ap, lib_lips, lib_ap, model.lip_weights, self_index)
+    del t_shapes, own_shapes
+    trans = select.transition_costs(lib, lib_lips)
 
-    exemplar = np.full(n, -1)
-    targets, own = [None] * n, [None] * n
+    lib_pos = np.full(n, -1, np.int32)
     # Viterbi per run of usable frames: a passed-through frame breaks the chain.
     breaks = np.flatnonzero(np.diff(idx) > 1) + 1
     for seg in np.split(np.arange(len(idx)), breaks):
-        if not len(seg):
-            continue
-        path = select.viterbi(costs[seg], trans)
-        frames = idx[seg]
-        exemplar[frames] = lib[path]
-        # Target geometry: the chosen exemplars' own mouths, lightly smoothed over time so a jump
-        # between exemplars glides over a couple of frames, placed in each frame's pose.
-        shapes = np.array([norm_own[int(lib[k])] for k in path])
-        shapes = _smooth_time(shapes, SHAPE_SMOOTH_FRAMES)
-        for j, i in enumerate(frames):
-            ring = model.ring_points(poses[i])
-            reg = model.place(landmarks[i], poses[i], shapes[j], t_ap[pos_in_idx[int(i)]])
-            targets[i] = np.vstack([reg, ring]).astype(np.float32)
-            own[i] = np.vstack([landmarks[i][model.region], ring]).astype(np.float32)
-    lib_points = {int(f): np.vstack([landmarks[f][model.region], model.ring_points(poses[f])])
+        if len(seg):
+            lib_pos[idx[seg]] = select.viterbi(costs[seg], trans)
+    exemplar = np.where(lib_pos >= 0, lib[np.maximum(lib_pos, 0)], -1)
+    gap = np.zeros(n, np.float32)
+    gap[idx] = t_ap
+    lib_shapes = np.array([g.apply(poses[f], landmarks[f][model.region])
+                           for f in lib], np.float32)
+    lib_points = {int(f): np.vstack([landmarks[f][model.region],
+                                     model.ring_points(poses[f])])
                   for f in lib}
     # At strength 0 (or the edge of a ramp) the frame is the source's own: pass it through.
     active = usable & (s * fade > 0)
-    return RenderPlan(n, model, active, fade, exemplar, targets, own, lib, lib_points,
-                      want, own_feat)
+    return RenderPlan(n, model, active, fade, exemplar, lib, lib_points, want, own_feat,
+                      list(landmarks), poses, gap, lib_shapes, lib_pos)
 
 
 class LibraryBuilder:
@@ -142,20 +198,6 @@ def gather_library(plan: RenderPlan, frames: Iterable[tuple[int, np.ndarray]]) -
     return b.finish()
 
 
-def _smooth_time(x: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian smoothing along axis 0 (edges held)."""
-    if sigma <= 0 or len(x) < 3:
-        return x
-    r = int(np.ceil(3 * sigma))
-    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
-    k /= k.sum()
-    pad = np.concatenate([np.repeat(x[:1], r, 0), x, np.repeat(x[-1:], r, 0)])
-    out = np.zeros_like(x)
-    for j, w in enumerate(k):
-        out += w * pad[j:j + len(x)]
-    return out
-
-
 def _gap(pts: np.ndarray, model: MouthModel) -> float:
     pos = {int(k): i for i, k in enumerate(model.region)}
     return float(np.mean([np.linalg.norm(pts[pos[a]] - pts[pos[b]]) for a, b in g.APERTURE_PAIRS]))
@@ -190,5 +232,5 @@ def render_frame(plan: RenderPlan, lib: dict, look: Look, i: int, image: np.ndar
     ex = lib.get(int(plan.exemplar[i]))
     if ex is None:
         return None
-    return synthesize(image, ex, plan.targets[i].astype(np.float64), plan.own[i].astype(np.float64),
+    return synthesize(image, ex, plan.targets(i).astype(np.float64), plan.own(i).astype(np.float64),
                       plan.model, look, float(plan.fade[i]), is_self=int(plan.exemplar[i]) == i)
