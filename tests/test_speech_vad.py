@@ -48,3 +48,25 @@ def test_quiet_speech_is_still_speech():
     dub = make_dub(SENTENCES[:1], "es", snr_db=30, seed=1)
     segs = speech_segments(dub.samples * 0.01, dub.rate)   # about -50 dBFS
     assert len(segs) >= 1
+
+
+def test_a_pause_in_a_clean_dub_with_digital_silence_is_found():
+    """A synthetic or edited dub: digital silence around the speech, and a reverb-like tail
+    40-60 dB under the speech at the start of a pause. The floor is the silence (-inf), so
+    thresholds set as a share of the whole range would let the tail bridge the pause."""
+    dub = make_dub(["¡Hola!"], "es", snr_db=None, seed=1)
+    x, rate = np.asarray(dub.samples, np.float32), dub.rate
+    speech_end = max(p.end for p in dub.phones if p.phone != PAUSE)
+    x = x[:int(rate * (speech_end + 0.02))]
+    tail_t = np.arange(int(0.2 * rate)) / rate
+    rng = np.random.default_rng(0)
+    peak = float(np.percentile(np.abs(x), 99))
+    # decaying noise from -40 dB to -80 dB under the peaks over 0.2 s, then silence
+    tail = peak * 10 ** (-(40 + 200 * tail_t) / 20) * rng.standard_normal(len(tail_t))
+    gap = np.concatenate([tail, np.zeros(int(0.25 * rate))]).astype(np.float32)
+    lead = np.zeros(int(0.3 * rate), np.float32)
+    y = np.concatenate([lead, x, gap, x, np.zeros(int(0.3 * rate), np.float32)])
+    segs = speech_segments(y, rate)
+    assert len(segs) == 2, segs
+    first_end = 0.3 + len(x) / rate
+    assert first_end - 0.05 <= segs[0][1] <= first_end + 0.2

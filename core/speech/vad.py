@@ -22,6 +22,7 @@ class VadParams:
     min_range_db: float = 9.0     # a signal whose level moves less than this has no speech
     abs_floor_dbfs: float = -65.0  # speech peaks quieter than this are not speech
     flat_voiced: float = 0.30     # flatness below this marks a weak but voiced frame
+    max_range_db: float = 50.0    # the floor is taken no lower than this under the speech peaks
 
 
 @dataclass
@@ -47,6 +48,11 @@ def detect_speech(samples: np.ndarray, rate: int, params: VadParams = VadParams(
     flat = spectral_flatness(power, freqs, 100.0, hi_band)
     floor = float(np.percentile(e, 8))
     peak = float(np.percentile(e, 97))
+    # Digital silence (a synthetic or edited dub) puts the floor at -100 dB or lower, and
+    # thresholds set as a share of that range sit so low that a reverb tail or a breath 40-60 dB
+    # under the speech bridges a real pause. No recording has more than ~50 dB between its
+    # speech and its noise that matters: measure the range from there at most.
+    floor = max(floor, peak - params.max_range_db)
     rng = peak - floor
     # Absolute level: RMS of the loudest frames relative to full scale.
     hop = int(round(HOP_S * rate))
