@@ -20,6 +20,7 @@ import numpy as np
 
 from .errors import JobError, LipflapError, MediaError, RangeError
 from .jobspec import Job
+from .memory import release as release_memory
 from .render.pipeline import REST, RenderPlan, gather_library, plan_render, render_frame
 
 # Codecs chosen from the output name when --codec is absent.
@@ -255,6 +256,7 @@ def run_job(job: Job, progress) -> dict:
     # `lipflap analyze`) would double what a long shot holds through the render.
     for ff in analysis.frames:
         ff.raw_landmarks = None
+    release_memory()
     if str(job.face).strip().isdigit() and int(job.face) not in {int(k) for k in analysis.faces}:
         # A face id that no shot of the range has is a wrong choice, not a faceless shot.
         found = ", ".join(str(k) for k in sorted(int(k) for k in analysis.faces)) or "none"
@@ -299,6 +301,7 @@ def run_job(job: Job, progress) -> dict:
         sl = slice(a - lo, b - lo + 1)
         plans.append((a - lo, plan_render(lms[sl], usable[sl], params[sl], job.strength)))
     progress.set(1)
+    release_memory()
     active = np.zeros(n, bool)
     for off, p in plans:
         active[off:off + p.n] = p.active

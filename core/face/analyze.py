@@ -18,6 +18,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..errors import LipflapError, MediaError
+from ..memory import release as release_memory
 from . import cache as cache_mod
 from . import landmarks as L
 from .cuts import CutDetector, signature
@@ -304,6 +305,8 @@ def analyze_video(path, start: int = 0, end: int | None = None, *, face="auto", 
                             smooth_params=smooth_params, params=params)
     result.params = dict(params, seconds=round(tp.seconds, 3),
                          detections_run=tp.detections_run)
+    del tp
+    release_memory()
     if use_cache and key is not None:
         cache_mod.store(key, result)
     return result

@@ -19,7 +19,7 @@ BLOCKING = ("no_face", "occluded", "profile")
 FORMAT_VERSION = 1
 
 
-@dataclass
+@dataclass(slots=True)   # one per frame: a 10-minute shot has 15000 (no per-object dict)
 class FrameFace:
     index: int                                  # frame index within the file
     landmarks: np.ndarray | None = None         # (478, 2) float32, smoothed, frame pixels
