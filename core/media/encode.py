@@ -73,6 +73,20 @@ def _same_file(a: str, b: str) -> bool:
     return os.path.realpath(a) == os.path.realpath(b)
 
 
+class _ArrayAudio:
+    """Samples already in memory, read in order like a streaming reader; silence past the end."""
+
+    def __init__(self, x: np.ndarray, rate: int):
+        self.x, self.rate, self.channels, self.pos = x, rate, x.shape[1], 0
+
+    def read(self, n: int) -> np.ndarray:
+        out = self.x[self.pos:self.pos + n]
+        self.pos += n
+        if out.shape[0] < n:
+            out = np.concatenate([out, np.zeros((n - out.shape[0], self.channels), np.float32)])
+        return out
+
+
 class VideoWriter:
     """Writes frames to `path` in `codec`; see the module docstring for the guarantees.
 
@@ -174,8 +188,12 @@ class VideoWriter:
         return str(tc)
 
     def _prepare_audio(self, audio):
+        """An object with rate, channels and read(n) -> (n, channels) float32, from either a
+        (samples, rate) pair or a streaming reader (lipflap.media.audio_stream.AudioReader)."""
         if audio is None:
             return None
+        if hasattr(audio, "read") and hasattr(audio, "rate") and hasattr(audio, "channels"):
+            return audio
         samples, rate = audio
         x = np.asarray(samples)
         if x.ndim == 1:
@@ -185,7 +203,7 @@ class VideoWriter:
                              f"or (n, channels).")
         if x.dtype.kind == "i":
             x = x.astype(np.float32) / float(np.iinfo(x.dtype).max + 1)
-        return np.ascontiguousarray(x, dtype=np.float32), int(rate)
+        return _ArrayAudio(np.ascontiguousarray(x, dtype=np.float32), int(rate))
 
     def _open_container(self):
         folder, name = os.path.split(os.path.abspath(self.path))
@@ -238,8 +256,7 @@ class VideoWriter:
             self._vs = vs
             self._as = None
             if self._audio is not None:
-                x, rate = self._audio
-                ch = x.shape[1]
+                rate, ch = self._audio.rate, self._audio.channels
                 if fmt == "mp4":
                     a = out.add_stream("aac", rate=rate, layout=_layout(ch))
                     a.bit_rate = 256000
@@ -476,23 +493,22 @@ class VideoWriter:
     def _mux_audio_until(self, nframes: int) -> None:
         if self._as is None:
             return
-        x, rate = self._audio
+        rate = self._audio.rate
         want = int(round(nframes * rate / self.fps))
         if want <= self._apos:
             return
-        chunk = x[self._apos:want]
-        if chunk.shape[0] < want - self._apos:  # dub shorter than the picture: silence
-            chunk = np.concatenate([chunk, np.zeros((want - self._apos - chunk.shape[0],
-                                                     x.shape[1]), np.float32)])
+        # (a dub shorter than the picture reads as silence past its end)
+        chunk = self._audio.read(want - self._apos)
+        nch = self._audio.channels
         if self._afmt == "s32":
             data = np.clip(np.rint(chunk * 2147483648.0), -2147483648, 2147483647).astype(np.int32)
             af = av.AudioFrame.from_ndarray(data.reshape(1, -1), format="s32",
-                                            layout=_layout(x.shape[1]))
+                                            layout=_layout(nch))
         else:
             # Packed float; the encoder converts to AAC's planar format itself (PyAV miscounts
             # the planes of an 8-channel planar frame built from numpy).
             af = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk).reshape(1, -1),
-                                            format="flt", layout=_layout(x.shape[1]))
+                                            format="flt", layout=_layout(nch))
         af.sample_rate = rate
         af.pts = self._apos
         af.time_base = Fraction(1, rate)
@@ -591,22 +607,26 @@ class VideoWriter:
         return self.path
 
     def _write_sidecar_wav(self):
-        x, rate = self._audio
+        rate, nch = self._audio.rate, self._audio.channels
         n = int(round(self._n * rate / self.fps))
-        x = x[:n] if x.shape[0] >= n else np.concatenate(
-            [x, np.zeros((n - x.shape[0], x.shape[1]), np.float32)])
         stem = self._seq_base.split("%")[0].rstrip("._") or "audio"
         path = os.path.join(self._seq_folder, stem + ".wav")
         tmp = path + ".lipflap-tmp"
         with av.open(tmp, "w", format="wav") as out:
-            a = out.add_stream("pcm_s24le", rate=rate, layout=_layout(x.shape[1]))
-            data = np.clip(np.rint(x * 2147483648.0), -2147483648, 2147483647).astype(np.int32)
-            af = av.AudioFrame.from_ndarray(data.reshape(1, -1), format="s32",
-                                            layout=_layout(x.shape[1]))
-            af.sample_rate = rate
-            af.pts = 0
-            for pkt in a.encode(af):
-                out.mux(pkt)
+            a = out.add_stream("pcm_s24le", rate=rate, layout=_layout(nch))
+            done = 0
+            while done < n:
+                # a few seconds at a time: a long dub is never held whole
+                x = self._audio.read(min(n - done, 4 * rate))
+                data = np.clip(np.rint(x * 2147483648.0), -2147483648, 2147483647).astype(np.int32)
+                af = av.AudioFrame.from_ndarray(data.reshape(1, -1), format="s32",
+                                                layout=_layout(nch))
+                af.sample_rate = rate
+                af.pts = done
+                af.time_base = Fraction(1, rate)
+                for pkt in a.encode(af):
+                    out.mux(pkt)
+                done += x.shape[0]
             for pkt in a.encode():
                 out.mux(pkt)
         os.replace(tmp, path)
