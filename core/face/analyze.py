@@ -266,6 +266,7 @@ def analyze_video(path, start: int = 0, end: int | None = None, *, face="auto", 
                   smooth_params: SmoothParams = SmoothParams()) -> ShotAnalysis:
     """Analyse frames start..end (inclusive, 0-based) of `path`; see the module docstring."""
     from ..media.decode import check_range, read_frames
+    from ..media.prefetch import prefetched
     from ..media.probe import probe
 
     path = os.fspath(path)
@@ -292,7 +293,9 @@ def analyze_video(path, start: int = 0, end: int | None = None, *, face="auto", 
                 progress.set(end - start + 1)
             return hit
     n = end - start + 1
-    tp = track_frames(read_frames(path, start, end, info=info), n, detect_every=detect_every,
+    # Decoded and converted a few frames ahead in a thread while Face Mesh runs on the last one.
+    tp = track_frames(prefetched(read_frames(path, start, end, info=info)), n,
+                      detect_every=detect_every,
                       max_gap=max(10, int(round(2 * float(info.fps)))), progress=progress)
     if len(tp.indexes) != n:
         raise MediaError(f"{path}: decoded {len(tp.indexes)} frames of {start}-{end}; the file may "
