@@ -340,7 +340,7 @@ def run_job(job: Job, progress) -> dict:
             k = int(np.searchsorted([off for off, _ in plans], i, side="right") - 1)
             off, p = plans[k]
             if i - off in builders[k].wanted:
-                builders[k].feed(i - off, fr.image)
+                builders[k].feed(i - off, fr)
         for b in builders:
             lib, look = b.finish()
             libs.append(lib)
@@ -377,7 +377,7 @@ def run_job(job: Job, progress) -> dict:
         k = which[i]
         off, p = plans[k]
         if active[i] and looks[k] is not None:
-            return k, render_frame(p, libs[k], looks[k], i - off, fr.image)
+            return k, render_frame(p, libs[k], looks[k], i - off, fr)
         return k, None
 
     def write(fr, k, patch):

@@ -50,8 +50,64 @@ class Frame:
     def image(self, value: np.ndarray) -> None:
         self._image = value
 
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) without converting the image."""
+        if self._image is None and self.av_frame is not None:
+            return self.av_frame.width, self.av_frame.height
+        return self.image.shape[1], self.image.shape[0]
+
+    def region(self, x0: int, y0: int, w: int, h: int) -> np.ndarray:
+        """RGB of the box (x0, y0, w, h), converting only that part of the frame when the whole
+        image has not been converted yet: a renderer that needs the lower face of a 4K frame
+        does not pay for the whole frame's YUV -> RGB (about 6 ms at 1080p, 25 at 4K).
+
+        The box is widened by a margin on the chroma grid, so the chroma filter sees the same
+        neighbours as in a whole-frame conversion and the pixels are the same."""
+        if self._image is not None or self.av_frame is None or self._convert is None:
+            return self.image[y0:y0 + h, x0:x0 + w]
+        f = self.av_frame
+        fmt = f.format
+        if not (fmt.name.startswith("yuv") and len(f.planes) >= 3):
+            return self.image[y0:y0 + h, x0:x0 + w]
+        sx = max(1, round(f.width / f.planes[1].width))
+        sy = max(1, round(f.height / f.planes[1].height))
+        m = _REGION_MARGIN
+        ax = max(0, (x0 - m) // sx * sx)
+        ay = max(0, (y0 - m) // sy * sy)
+        bx = min(f.width, -(-(x0 + w + m) // sx) * sx)
+        by = min(f.height, -(-(y0 + h + m) // sy) * sy)
+        if (bx - ax) * (by - ay) * 2 > f.width * f.height:
+            return self.image[y0:y0 + h, x0:x0 + w]   # most of the frame anyway
+        sub = av.VideoFrame(bx - ax, by - ay, fmt.name)
+        for i in range(len(f.planes)):
+            fx, fy = (sx, sy) if i in (1, 2) else (1, 1)
+            src = _plane_view(f, i)
+            dst = _plane_view(sub, i)
+            dst[:] = src[ay // fy:ay // fy + dst.shape[0], ax // fx * _comp(fmt, i):
+                         ax // fx * _comp(fmt, i) + dst.shape[1]]
+        rgb = self._convert(sub)
+        return rgb[y0 - ay:y0 - ay + h, x0 - ax:x0 - ax + w]
+
     def __repr__(self) -> str:
         return f"Frame(index={self.index}, time_s={self.time_s:.6f})"
+
+
+_REGION_MARGIN = 16   # pixels of context around a converted box (swscale's chroma filter taps)
+
+
+def _comp(fmt, i: int) -> int:
+    return sum(1 for c in fmt.components if c.plane == i)
+
+
+def _plane_view(frame, i: int) -> np.ndarray:
+    """A writable (rows, width * components) view of plane i, honouring the line stride."""
+    plane = frame.planes[i]
+    bits = max(c.bits for c in frame.format.components)
+    dtype = np.dtype(np.uint16) if bits > 8 else np.dtype(np.uint8)
+    per_row = plane.line_size // dtype.itemsize
+    arr = np.frombuffer(plane, dtype)[:plane.height * per_row].reshape(plane.height, per_row)
+    return arr[:, :plane.width * _comp(frame.format, i)]
 
 
 def rgb_converter(info: VideoInfo, deep: bool | None = None):

@@ -173,14 +173,21 @@ class LibraryBuilder:
         self.lib: dict[int, Exemplar] = {}
         self.peak = 255.0
 
-    def feed(self, i: int, img: np.ndarray) -> None:
-        """Range frame i of this plan (RGB uint8 or uint16)."""
+    def feed(self, i: int, img) -> None:
+        """Range frame i of this plan: RGB uint8 or uint16, or its media Frame (then only the
+        exemplar's box is converted)."""
         if i not in self.wanted or i in self.lib:
             return
         pts = self.plan.lib_points[i]
-        x0, y0, w, h = crop_box(pts, img.shape[1], img.shape[0], pad=6)
-        self.lib[i] = Exemplar(i, img[y0:y0 + h, x0:x0 + w].copy(), x0, y0, pts, _gap(pts, self.plan.model))
-        self.peak = 65535.0 if img.dtype == np.uint16 else 255.0
+        if hasattr(img, "region"):
+            wid, hgt = img.size
+            x0, y0, w, h = crop_box(pts, wid, hgt, pad=6)
+            crop = np.array(img.region(x0, y0, w, h), copy=True)
+        else:
+            x0, y0, w, h = crop_box(pts, img.shape[1], img.shape[0], pad=6)
+            crop = img[y0:y0 + h, x0:x0 + w].copy()
+        self.lib[i] = Exemplar(i, crop, x0, y0, pts, _gap(pts, self.plan.model))
+        self.peak = 65535.0 if crop.dtype == np.uint16 else 255.0
 
     def finish(self) -> tuple[dict, Look | None]:
         if not self.lib:
@@ -225,8 +232,9 @@ def _look(lib: dict, model: MouthModel, peak: float) -> Look:
     return Look(peak=peak, cavity=cavity.astype(np.float32), tongue=tongue.astype(np.float32))
 
 
-def render_frame(plan: RenderPlan, lib: dict, look: Look, i: int, image: np.ndarray) -> Patch | None:
-    """The patch for range frame i, or None when the frame passes through untouched."""
+def render_frame(plan: RenderPlan, lib: dict, look: Look, i: int, image) -> Patch | None:
+    """The patch for range frame i, or None when the frame passes through untouched. `image` is
+    the frame's RGB array or its media Frame (then only the patch's box is converted)."""
     if not plan.active[i] or plan.fade[i] <= 0 or plan.exemplar[i] < 0:
         return None
     ex = lib.get(int(plan.exemplar[i]))

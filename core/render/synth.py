@@ -72,13 +72,17 @@ def _poly(shape, pts, x0, y0) -> np.ndarray:
 
 def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndarray, model: MouthModel,
                look: Look, fade: float, is_self: bool) -> Patch | None:
-    """Build the lower face of `image` (the output frame's source pixels) from exemplar `ex`.
+    """Build the lower face of `image` (the output frame's source pixels: an RGB array, or a
+    media Frame, of which only the patch's box is converted) from exemplar `ex`.
 
     target: (P + Q, 2) wanted region + ring points in this frame; own: the frame's own points (same
     ring). `fade` scales the alpha (ramps into and out of passed-through ranges). Returns the patch,
     or None when the face is not in the picture.
     """
-    hgt, wid = image.shape[:2]
+    if hasattr(image, "region"):        # a decoded media Frame: convert only the box used
+        wid, hgt = image.size
+    else:
+        hgt, wid = image.shape[:2]
     n_reg = len(model.region)
     reg_t = target[:n_reg]
     lips_t = reg_t[model.lips]
@@ -96,7 +100,8 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
                                           with_index=True)
     warped = cv2.remap(ex.image, mx, my, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
     warped = warped.astype(np.float32)
-    src = image[y0:y0 + h, x0:x0 + w].astype(np.float32)
+    src = (image.region(x0, y0, w, h) if hasattr(image, "region")
+           else image[y0:y0 + h, x0:x0 + w]).astype(np.float32)
 
     # Lower-face mask, softened.
     face = _poly((h, w), hull, x0, y0).astype(np.float32)
