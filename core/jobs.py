@@ -213,6 +213,8 @@ def run_job(job: Job, progress) -> dict:
     fps = info.fps
     language = job.language
     out_path, codec, mode = resolve_output(job, info, language)
+    from .media.encode import check_frame_size
+    check_frame_size(out_path, codec, info.width, info.height, alpha=(mode == "patch"))
     for other in (job.video, job.audio):
         if other and os.path.exists(out_path) and os.path.samefile(out_path, other):
             raise JobError(f"refusing to write {out_path}: it is an input of this job; choose "

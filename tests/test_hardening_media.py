@@ -132,8 +132,18 @@ def test_odd_dimensions(env, tmp_path, capsys):
     rep, info = _ok(*run_speech(capsys, clip, out, "--codec", "prores_4444", dub=env["dub"]), out)
     assert (info.width, info.height) == (253, 251) and info.frame_count == env["n"]
     assert rep["frames_rendered"] >= env["n"] - 2
-    # 4:2:2 / 4:2:0 codecs cannot hold an odd width: one sentence saying what to use instead.
-    code, err = run_speech(capsys, clip, tmp_path / "o422.mov", dub=env["dub"])
+    # 4:2:2 / 4:2:0 codecs cannot hold an odd width: one sentence saying what to use instead,
+    # before the analysis pass (a wrong codec must not cost the minutes of a long shot's analysis).
+    import lipflap.face.analyze as analyze_mod
+
+    def no_analysis(*a, **k):
+        raise AssertionError("analysed before checking the output size")
+    real = analyze_mod.analyze_video
+    analyze_mod.analyze_video = no_analysis
+    try:
+        code, err = run_speech(capsys, clip, tmp_path / "o422.mov", dub=env["dub"])
+    finally:
+        analyze_mod.analyze_video = real
     line = one_sentence_error(err)
     assert code == 2 and "253x251" in line and "prores_4444" in line
     assert not (tmp_path / "o422.mov").exists()

@@ -73,6 +73,24 @@ def _same_file(a: str, b: str) -> bool:
     return os.path.realpath(a) == os.path.realpath(b)
 
 
+def check_frame_size(path: str, codec: str, width: int, height: int, alpha: bool = False) -> None:
+    """Raise the one-sentence error a writer of this codec would give for this frame size; the
+    engine asks before its analysis pass, so a wrong codec costs no minutes."""
+    spec = CODECS[codec]
+    pix_fmt = spec.alpha_pix_fmt if alpha and spec.alpha_pix_fmt else spec.pix_fmt
+    if width <= 0 or height <= 0:
+        raise MediaError(f"{path}: invalid output size {width}x{height}.")
+    if pix_fmt.startswith("yuv"):
+        sx, sy = _chroma_sub(pix_fmt)
+        if width % sx or height % sy:
+            raise MediaError(f"{path}: {codec} needs a width divisible by {sx} and height by {sy}, "
+                             f"the frame is {width}x{height}; use --codec prores_4444, png or exr, "
+                             f"which take any size.")
+    if spec.encoder == "dnxhd" and (width < 256 or height < 120):
+        raise MediaError(f"{path}: DNxHR needs frames of at least 256x120, these are "
+                         f"{width}x{height}; use prores_hq for small frames.")
+
+
 class _ArrayAudio:
     """Samples already in memory, read in order like a streaming reader; silence past the end."""
 
@@ -117,17 +135,7 @@ class VideoWriter:
                              f"patch output.")
         self.pix_fmt = spec.alpha_pix_fmt if alpha else spec.pix_fmt
         self._is_rgb = spec.container is None
-        if self.width <= 0 or self.height <= 0:
-            raise MediaError(f"{self.path}: invalid output size {width}x{height}.")
-        if self.pix_fmt.startswith("yuv"):
-            sx, sy = _chroma_sub(self.pix_fmt)
-            if self.width % sx or self.height % sy:
-                raise MediaError(f"{self.path}: {codec} needs a width divisible by {sx} and height "
-                                 f"by {sy}, the frame is {width}x{height}; use --codec prores_4444, "
-                                 f"png or exr, which take any size.")
-        if spec.encoder == "dnxhd" and (self.width < 256 or self.height < 120):
-            raise MediaError(f"{self.path}: DNxHR needs frames of at least 256x120, these are "
-                             f"{width}x{height}; use prores_hq for small frames.")
+        check_frame_size(self.path, codec, self.width, self.height, alpha)
         for other in [like.path if like else None, *inputs]:
             if other and _same_file(self.path, os.fspath(other)):
                 raise MediaError(f"refusing to write {self.path}: it is an input of this job; "
