@@ -31,7 +31,7 @@ def test_targets_follow_articulation():
     assert mid_p["closure"] > 0.9 and mid_m["closure"] > 0.9
     assert mid_a["aperture"] > 0.6 and mid_a["closure"] < 0.05
     assert VISEMES[mid_a["viseme"]] == "aa" and VISEMES[mid_p["viseme"]] == "PP"
-    u = _at(tg, 1.9)
+    u = _at(tg, 1.9 - articulation.LEAD_S)   # the lips lead the sound (LEAD_S)
     assert u["rounding"] > 0.7 and u["width"] < 0.35 and VISEMES[u["viseme"]] == "ou"
     for t in (0.2, 1.4, 2.4):   # lead, long pause, trail: rest, no speech
         r = _at(tg, t)
@@ -50,3 +50,26 @@ def test_short_pause_holds_and_unknown_symbols_stay_speech():
     assert [s.vis for s in articulation.segments([("tʃ", 0, 0.1)], 0.1)] == ["CH"]
     segs = articulation.segments([("aɪ", 0.0, 0.2)], 0.2)
     assert [s.vis for s in segs] == ["aa", "ih"] and segs[0].ap > segs[1].ap
+
+
+def test_shape_targets_lead_the_sound_and_closures_do_not():
+    # "pause, a, pause, ma": the opening leads the acoustic vowel; the lips cannot open before
+    # the m's release, whatever the lead
+    phones = [("a", 0.6, 0.9), ("m", 1.5, 1.6), ("a", 1.6, 1.9)]
+    lead = articulation.frame_targets(phones, 2.5)
+    still = articulation.frame_targets(phones, 2.5, lead_s=0.0)
+    t = np.arange(len(lead["aperture"])) * 0.01
+
+    def half_open(tg):   # first time past half the first vowel's opening
+        ap = tg["aperture"]
+        return t[ap > 0.5 * ap[t < 1.2].max()][0]
+
+    assert abs((half_open(still) - half_open(lead)) - articulation.LEAD_S) <= 0.011
+    np.testing.assert_array_equal(lead["closure"], still["closure"])
+    np.testing.assert_array_equal(lead["speech"], still["speech"])
+    core = (t >= 1.52) & (t <= 1.58)
+    assert lead["aperture"][core].max() < 0.05        # sealed although the opening leads
+    # smoothing: a tongue consonant between open vowels is a shallow dip, not a snap shut
+    tg = articulation.frame_targets([("a", 0.2, 0.4), ("t", 0.4, 0.46), ("a", 0.46, 0.7)], 1.0)
+    dip = tg["aperture"][int(0.43 / 0.01) - 4:int(0.43 / 0.01)]
+    assert dip.min() > 0.4 and np.abs(np.diff(tg["aperture"])).max() < 0.15

@@ -172,11 +172,35 @@ def segments(phones, total_s: float) -> list[Seg]:
     return segs
 
 
-def frame_targets(phones, total_s: float, hop_s: float = 0.01):
+# Real mouths move smoothly (jaw and lips are heavy, their motion sits below ~7 Hz) and ahead
+# of the sound they shape: the opening for a vowel starts in the consonant before it, and
+# measured audio-visual asynchrony in running speech is a visual lead of a few tens of ms
+# (Schwartz & Savariaux 2014, PLoS Comput Biol 10:e1003743; longer, 100-300 ms, at phrase
+# onsets: Chandrasekaran et al. 2009). The shape targets are therefore low-passed and lead the
+# acoustic phone times; closures stay where the sound says the lips are sealed.
+LEAD_S = 0.04
+SMOOTH_S = 0.025
+
+
+def _lowpass(v: np.ndarray, sigma_frames: float) -> np.ndarray:
+    """Zero-phase Gaussian smoothing along the last axis, edges held."""
+    if sigma_frames <= 0:
+        return v
+    r = int(np.ceil(3 * sigma_frames))
+    g = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma_frames) ** 2)
+    g /= g.sum()
+    pad = np.pad(v, [(0, 0)] * (v.ndim - 1) + [(r, r)], mode="edge")
+    return np.apply_along_axis(lambda row: np.convolve(row, g, mode="valid"), -1, pad)
+
+
+def frame_targets(phones, total_s: float, hop_s: float = 0.01, lead_s: float = LEAD_S,
+                  smooth_s: float = SMOOTH_S):
     """Per-frame targets at times i * hop_s.
 
     Returns dict of float32 arrays: aperture, width, rounding, jaw, closure, speech (T,) and
-    viseme (T,) int64 class index.
+    viseme (T,) int64 class index. The four shape targets lead the phone times by `lead_s` and
+    are smoothed with a Gaussian of `smooth_s` (see LEAD_S); closure, speech and viseme follow
+    the phone times.
     """
     segs = segments(phones, total_s)
     t = np.arange(int(round(total_s / hop_s)) + 1) * hop_s
@@ -203,6 +227,10 @@ def frame_targets(phones, total_s: float, hop_s: float = 0.01):
         closure[inside] = np.maximum(closure[inside], s.closure)
         vis[inside] = V[s.vis]
     vals = num / den
+    shift = int(round(lead_s / hop_s))
+    if shift > 0:
+        vals = np.concatenate([vals[:, shift:], np.repeat(vals[:, -1:], shift, axis=1)], axis=1)
+    vals = _lowpass(vals, smooth_s / hop_s)
     # lips sealed in the core of a bilabial: opening is zero there, and ramps around it
     g = np.exp(-0.5 * (np.arange(-4, 5) * hop_s / 0.015) ** 2)
     g /= g.sum()

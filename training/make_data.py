@@ -175,10 +175,11 @@ def stop_closures(phones, closure_s: float = 0.04):
     return [tuple(p) for p in out]
 
 
-def targets(n_frames: int, phones):
-    """(n, 6) float32 targets in TARGET_KEYS order and (n,) viseme ids for one item."""
+def targets(n_frames: int, phones, **kw):
+    """(n, 6) float32 targets in TARGET_KEYS order and (n,) viseme ids for one item; `kw` goes
+    to articulation.frame_targets (lead_s, smooth_s)."""
     phones = stop_closures(phones)
-    tg = articulation.frame_targets(phones, (n_frames - 1) * af.HOP_S + 1e-6)
+    tg = articulation.frame_targets(phones, (n_frames - 1) * af.HOP_S + 1e-6, **kw)
     y = np.stack([tg[k] for k in TARGET_KEYS], axis=1)
     y = np.concatenate([y, np.repeat(y[-1:] * 0, max(0, n_frames - len(y)), axis=0)])[:n_frames]
     v = np.concatenate([tg["viseme"], np.zeros(max(0, n_frames - len(tg["viseme"])), np.int64)])
@@ -204,12 +205,12 @@ def generate(items: int, seed: int, workers: int = 2):
             "phones": np.array([json.dumps(o[1], ensure_ascii=False) for o in out])}
 
 
-def with_targets(data: dict) -> dict:
+def with_targets(data: dict, **kw) -> dict:
     """Add per-frame targets (y, v) computed from the stored phones (articulation.py)."""
     import json
     ys, vs = [], []
     for n, ph in zip(data["lens"], data["phones"]):
-        y, v = targets(int(n), [tuple(p) for p in json.loads(str(ph))])
+        y, v = targets(int(n), [tuple(p) for p in json.loads(str(ph))], **kw)
         ys.append(y.astype(np.float16))
         vs.append(v.astype(np.int8))
     return dict(data, y=np.concatenate(ys), v=np.concatenate(vs))
