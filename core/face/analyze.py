@@ -23,7 +23,7 @@ from . import cache as cache_mod
 from . import landmarks as L
 from .cuts import CutDetector, signature
 from .pose import head_pose
-from .quality import assess
+from .quality import assess, occlusion_scores
 from .result import FrameFace, ShotAnalysis
 from .smooth import SmoothParams, runs, smooth_run
 from .speaker import Candidate, choose, parse_face, speech_envelope
@@ -225,14 +225,19 @@ def _fill_speaker(frames: dict[int, FrameFace], by_index: dict[int, Seen], sid: 
         if patches is None:
             patches = np.empty((len(idxs),) + o.mouth_patch.shape, o.mouth_patch.dtype)
         patches[j] = o.mouth_patch
+    # The pass's records are gone: give their heap pages back before the shot-sized arrays
+    # below are allocated, and score the patches before the smoothed landmarks exist, so a long
+    # shot never holds records, patches and two landmark arrays at once.
+    release_memory()
+    occlusion = occlusion_scores(patches)
+    del patches
     smooth = np.full_like(raw, np.nan)
     for a, b in runs(present):
         smooth_run(raw[a:b], rate, sp, out=smooth[a:b])
     k = np.array(idxs) - s
     iod = np.array([L.eye_distance(raw[j]) for j in k])
     residual = np.array([np.abs(raw[j] - smooth[j]).mean() for j in k]) / np.maximum(iod, 1e-6)
-    quality = assess(heights, poses, sharp, patches, residual)
-    del patches
+    quality = assess(heights, poses, sharp, None, residual, occlusion=occlusion)
     for j, i in enumerate(idxs):
         f = frames[i]
         f.face_id = sid

@@ -21,6 +21,7 @@ OCCLUSION_Z = 6.0         # robust z-score of the mouth-area appearance change
 OCCLUSION_MIN = 10.0      # and at least this mean Lab difference (a skin-coloured hand over the
                           # mouth gives ~13; unoccluded speech in talk_a/b/c peaks at 9.9)
 LOW_CONFIDENCE = 0.5
+REF_PATCHES = 2000        # patches the track's reference appearance is the median of
 
 
 @dataclass
@@ -48,13 +49,17 @@ def occlusion_scores(patches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = len(patches)
     if n == 0:
         return np.zeros(0), np.zeros(0)
-    # 8-bit Lab, differences in chunks: float copies of a 10-minute track's patches at once
-    # cost ~30 kB a frame of peak memory.
-    lab = np.stack([cv2.cvtColor(p, cv2.COLOR_RGB2LAB) for p in patches])
-    ref = np.median(lab, axis=0).astype(np.float32)
+    # 8-bit Lab, in chunks: float (or even Lab) copies of a 10-minute track's patches at once
+    # cost ~30 kB a frame of peak memory. The reference is the median of at most REF_PATCHES
+    # patches spread over the track (all of them in a shot of up to ~80 s at 25 fps).
+    pick = np.arange(n) if n <= REF_PATCHES else \
+        np.round(np.linspace(0, n - 1, REF_PATCHES)).astype(int)
+    ref = np.median(np.stack([cv2.cvtColor(patches[i], cv2.COLOR_RGB2LAB) for i in pick]),
+                    axis=0).astype(np.float32)
     diff = np.empty(n, np.float32)
     for a in range(0, n, 512):
-        diff[a:a + 512] = np.abs(lab[a:a + 512].astype(np.float32) - ref)[:, _MASK].mean(axis=(1, 2))
+        lab = np.stack([cv2.cvtColor(p, cv2.COLOR_RGB2LAB) for p in patches[a:a + 512]])
+        diff[a:a + 512] = np.abs(lab.astype(np.float32) - ref)[:, _MASK].mean(axis=(1, 2))
     if n < 8:
         return np.zeros(n), diff
     med = np.median(diff)
@@ -62,15 +67,18 @@ def occlusion_scores(patches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (diff - med) / mad, diff
 
 
-def assess(heights: np.ndarray, poses: list, sharpness: np.ndarray, patches: np.ndarray,
-           residual: np.ndarray) -> list[FrameQuality]:
+def assess(heights: np.ndarray, poses: list, sharpness: np.ndarray, patches: np.ndarray | None,
+           residual: np.ndarray, occlusion: tuple[np.ndarray, np.ndarray] | None = None
+           ) -> list[FrameQuality]:
     """Quality of each observed frame of one track (all arrays aligned, one entry per frame).
 
     heights: face height in px; poses: (yaw, pitch, roll) or None; sharpness: Laplacian variance
-    at crop scale; patches: mouth patches; residual: mean |raw - smoothed| over the eye distance.
+    at crop scale; patches: mouth patches, or None with `occlusion` already scored from them
+    (occlusion_scores), so a long track's patches need not be held beside its landmarks;
+    residual: mean |raw - smoothed| over the eye distance.
     """
     n = len(heights)
-    occ_z, occ_d = occlusion_scores(patches)
+    occ_z, occ_d = occlusion if occlusion is not None else occlusion_scores(patches)
     typical = float(np.percentile(sharpness, 75)) if n else 1.0
     out = []
     for i in range(n):
