@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import av
+import cv2
 import numpy as np
 
 from ..errors import MediaError
@@ -376,19 +377,22 @@ class VideoWriter:
         # Edge-extend the patch into the alignment margin so chroma filtering sees no black.
         _edge_fill(pb, cy0 - by0, cy1 - by0, cx0 - bx0, cx1 - bx0)
         patch_out = self._rgb_to_out(pb, alpha_planes=False)
+        # The chroma planes' alpha: the mean over each chroma sample's block (an exact box
+        # average; OpenCV's INTER_AREA at an integer factor, ~10x numpy's strided mean).
+        a_chroma = ab if (sx, sy) == (1, 1) else \
+            cv2.resize(ab, (bw // sx, bh // sy), interpolation=cv2.INTER_AREA)
         for i, plane in enumerate(out.planes):
             if self.alpha and i == 3:
                 continue  # full-frame composite: alpha stays opaque
             fx, fy = (sx, sy) if i in (1, 2) else (1, 1)
             dst = _plane_array(out, i)[by0 // fy:by1 // fy, bx0 // fx:bx1 // fx]
             src = _plane_array(patch_out, i)[:bh // fy, :bw // fx]
-            aa = ab if (fx, fy) == (1, 1) else ab.reshape(bh // fy, fy, bw // fx, fx).mean(axis=(1, 3))
-            m = aa > 0
-            if not m.any():
-                continue
+            aa = ab if (fx, fy) == (1, 1) else a_chroma
+            # Where alpha is 0 the blend gives the sample back exactly (integers are exact in
+            # float32), so no mask is needed to leave those pixels untouched.
             d = dst.astype(np.float32)
-            blended = d + (src.astype(np.float32) - d) * aa
-            dst[m] = np.rint(blended[m]).astype(dst.dtype)
+            d += (src.astype(np.float32) - d) * aa
+            dst[:] = np.rint(d, out=d)
         self._encode(out)
 
     # ---- conversions -----------------------------------------------------------------------
