@@ -167,3 +167,51 @@ def test_real_speech_tracks_measured_aperture(shared_media, shared_eval):
     pred = c.at(np.arange(len(truth)) / fps)["aperture"]
     r = lipeval.corr(truth, pred.astype(float))
     assert r > 0.35, r
+
+
+@pytest.mark.parametrize("name", ["speech_a.wav", "speech_b.wav"])
+def test_real_speech_pause_rests(shared_media, name):
+    """Real recorded speech with a 1 s pause spliced in at its quietest point (faded, filled with
+    room tone 45 dB under the speech): the audio-only track rests in the pause and speaks on
+    both sides of it."""
+    from scipy.io import wavfile
+
+    from lipflap.mouth.build import mouth_track_for_audio
+    from lipflap.speech import audio_features as af
+
+    sr, x = wavfile.read(str(shared_media / name))
+    x = x.astype(np.float32).mean(axis=1) / 32768.0
+    db = af.frame_dbfs(af.power_mel(af.resample(x, sr)))
+    mid = len(db) // 2
+    cut = (mid - 50 + int(np.argmin(db[mid - 50:mid + 50]))) * sr // 100
+    fade = np.linspace(1.0, 0.0, int(0.02 * sr), dtype=np.float32)
+    a, b = x[:cut].copy(), x[cut:].copy()
+    a[-len(fade):] *= fade
+    b[:len(fade)] *= fade[::-1]
+    rng = np.random.default_rng(3)
+    level = np.sqrt(np.mean(x ** 2)) * 10 ** (-45 / 20)
+    gap = rng.standard_normal(sr).astype(np.float32) * level
+    y = np.concatenate([a, gap, b]) + rng.standard_normal(len(a) + sr + len(b)).astype(np.float32) * level
+    track = mouth_track_for_audio(y, 25, rate=sr)
+    t0 = cut / sr
+    ap = np.array([f.aperture for f in track.frames])
+    times = np.array([f.time for f in track.frames])
+    core = (times > t0 + 0.25) & (times < t0 + 0.75)
+    assert all(f.viseme == "sil" for f, c in zip(track.frames, core) if c)
+    assert ap[core].max() < 0.05, ap[core]
+    for side in ((times > t0 - 1.5) & (times < t0 - 0.1), (times > t0 + 1.1) & (times < t0 + 2.5)):
+        assert ap[side].max() > 0.3 and np.mean(ap[side] > 0.1) > 0.5
+
+
+def test_features_keep_the_envelope_not_the_harmonics():
+    from lipflap.speech import audio_features as af
+
+    bands = np.arange(af.N_MELS)
+    envelope = np.exp(-0.5 * ((bands - 12) / 4.0) ** 2)[None, :] * np.ones((5, 1))
+    # fine detail across bands (a high cepstral component, like resolved pitch harmonics)
+    ripple = 0.5 * np.cos(np.pi * 30 * (bands + 0.5) / af.N_MELS)[None, :] * np.ones((5, 1))
+    f = np.zeros((5, af.N_FEATURES), np.float32)
+    f[:, :af.N_MELS] = envelope + ripple
+    g = af.envelope_only(f)
+    assert np.abs(g[:, :af.N_MELS] - envelope).max() < 0.05
+    np.testing.assert_allclose(af.envelope_only(g), g, atol=1e-5)   # idempotent

@@ -73,3 +73,19 @@ def test_shape_targets_lead_the_sound_and_closures_do_not():
     tg = articulation.frame_targets([("a", 0.2, 0.4), ("t", 0.4, 0.46), ("a", 0.46, 0.7)], 1.0)
     dip = tg["aperture"][int(0.43 / 0.01) - 4:int(0.43 / 0.01)]
     assert dip.min() > 0.4 and np.abs(np.diff(tg["aperture"])).max() < 0.15
+
+
+def test_vocal_tract_length_perturbation_moves_formants():
+    import train_audio_mouth as tam
+    from lipflap.speech import audio_features as af
+
+    x = np.zeros((3, af.N_FEATURES), np.float32)
+    x[:, 15] = 1.0            # a formant peak in band 15 (static) and its delta
+    x[:, af.N_MELS + 15] = 1.0
+    x[:, -1] = 0.7
+    np.testing.assert_allclose(tam.vtlp(x.copy(), 1.0), x)
+    up, down = tam.vtlp(x.copy(), 1.12), tam.vtlp(x.copy(), 0.88)
+    peak = lambda v, b: np.argmax(v[0, b:b + af.N_MELS])   # noqa: E731
+    assert peak(up, 0) > 15 > peak(down, 0)
+    assert peak(up, af.N_MELS) > 15 > peak(down, af.N_MELS)
+    assert np.all(up[:, -1] == 0.7)    # the energy column is not a band

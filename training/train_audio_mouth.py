@@ -3,10 +3,21 @@
 python training/train_audio_mouth.py --out core/speech/audio_mouth.npz
     [--data DATA.npz] [--items 2500] [--steps 2500] [--channels 64] [--seed 1]
 
+The shipped core/speech/audio_mouth.npz comes from (about 30 min on a busy 2-core machine:
+data generation with two workers, then training on one thread):
+
+    python training/train_audio_mouth.py --out core/speech/audio_mouth.npz \
+        --items 2000 --seed 2 --steps 3000 --threads 1
+
+More steps fit the synthetic speech better and real speech no better (two 10k-step runs looked
+at 6k steps: synthetic validation aperture r up, real-speech correlation down), so the run
+stays short.
+
 Without --data the training set is generated first (training/make_data.py, seeded), so the
-whole run is reproducible from the repository alone. CPU by default (2 threads); CUDA when
-present. The exported .npz holds float16 weights and the layer layout that
-lipflap.speech.audio_only reads.
+whole run is reproducible from the repository alone; `make_data.py --items 2000 --seed 2 --out
+D.npz` then `--data D.npz` gives the same set. The exported .npz keeps the arguments and the
+command line in its `meta`. CPU by default; CUDA when present. The exported .npz holds float16
+weights and the layer layout that lipflap.speech.audio_only reads.
 """
 from __future__ import annotations
 
@@ -72,9 +83,33 @@ def batches(data, rng, batch, length):
         yield xb, yb, vb, mb
 
 
+def _mel_centres() -> np.ndarray:
+    m = np.linspace(2595 * np.log10(1 + af.FMIN / 700), 2595 * np.log10(1 + af.FMAX / 700), af.N_MELS + 2)
+    return 700.0 * (10 ** (m[1:-1] / 2595.0) - 1.0)
+
+
+_CENTRES = _mel_centres()
+
+
+def vtlp(x, alpha):
+    """Vocal-tract-length perturbation on the features: the spectrum as a tract `alpha` times
+    shorter would give it (formants scaled by alpha), by interpolation along the mel bands of
+    both the static and the delta block."""
+    src = np.interp(_CENTRES / alpha, _CENTRES, np.arange(af.N_MELS))
+    lo = np.floor(src).astype(int).clip(0, af.N_MELS - 2)
+    w = (src - lo).clip(0, 1)
+    for b in (0, af.N_MELS):
+        blk = x[:, b:b + af.N_MELS]
+        x[:, b:b + af.N_MELS] = blk[:, lo] * (1 - w) + blk[:, lo + 1] * w
+    return x
+
+
 def augment(xb, rng):
-    """Feature-side augmentation: masked mel bands (both static and delta) and small offsets."""
+    """Feature-side augmentation: vocal-tract length (formants x0.88..1.14, beyond what the
+    eSpeak voices span), masked mel bands (both static and delta) and small offsets."""
     for j in range(len(xb)):
+        if rng.random() < 0.6:
+            xb[j] = vtlp(xb[j], float(np.exp(rng.uniform(np.log(0.88), np.log(1.14)))))
         if rng.random() < 0.5:
             w = rng.integers(1, 7)
             b = rng.integers(0, af.N_MELS - w)
@@ -127,6 +162,10 @@ def main():
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--lead-s", type=float, default=articulation.LEAD_S,
+                   help="shape targets lead the phone times by this much (articulation.LEAD_S)")
+    p.add_argument("--smooth-s", type=float, default=articulation.SMOOTH_S,
+                   help="Gaussian low-pass of the shape targets (articulation.SMOOTH_S)")
     a = p.parse_args()
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
@@ -139,7 +178,13 @@ def main():
     val = dict(np.load(a.val)) if a.val and os.path.exists(a.val) else make_data.generate(100, a.seed + 1000, 1)
     # targets come from the stored phone times, so the articulation table can change
     # without synthesising the audio again
-    data, val = make_data.with_targets(data), make_data.with_targets(val)
+    # a set stored by an older make_data may hold full log-mel rows: the engine now sees only
+    # their envelope (idempotent for sets made with the current features)
+    for d in (data, val):
+        for i in range(0, len(d["x"]), 200_000):
+            d["x"][i:i + 200_000] = af.envelope_only(d["x"][i:i + 200_000]).astype(d["x"].dtype)
+    kw = {"lead_s": a.lead_s, "smooth_s": a.smooth_s}
+    data, val = make_data.with_targets(data, **kw), make_data.with_targets(val, **kw)
     print(f"train {data['lens'].sum() / 360000:.2f} h, val {val['lens'].sum() / 360000:.2f} h", flush=True)
     model = MouthNet(a.channels).to(dev)
     print("parameters", sum(q.numel() for q in model.parameters()), flush=True)
@@ -163,7 +208,9 @@ def main():
         if step % 250 == 0 or step == a.steps:
             ev = evaluate(model, val, dev)
             print(f"step {step} {time.time() - t0:.0f}s reg/clo/sp/cls {np.round(run, 4).tolist()} val {ev}", flush=True)
-            export(model, a.out, {"step": step, "channels": a.channels, "seed": a.seed, "val": ev})
+            export(model, a.out, {"step": step, "channels": a.channels, "seed": a.seed, "val": ev,
+                                  "args": {k: v for k, v in vars(a).items() if k != "out"},
+                                  "command": "python " + " ".join(sys.argv)})
     print("wrote", a.out)
 
 

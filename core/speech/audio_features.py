@@ -18,6 +18,11 @@ N_MELS = 40
 FMIN, FMAX = 60.0, 7600.0
 HOP_S = HOP / RATE
 N_FEATURES = 2 * N_MELS + 1   # mel, mel deltas, relative log energy
+# Spectral envelope only: the log-mel rows are projected onto their first N_CEPS cosine
+# (cepstral) components. The mouth shapes the envelope (formants); the finer detail is mostly
+# the voice source (harmonics of the pitch, glottal pulse shape), which is where synthetic
+# training speech and recorded voices differ most.
+N_CEPS = 20
 
 
 def to_mono(samples: np.ndarray) -> np.ndarray:
@@ -62,7 +67,24 @@ def _mel_filters() -> np.ndarray:
     return fb
 
 
+def _envelope_projection() -> np.ndarray:
+    k, n = np.arange(N_CEPS)[:, None], np.arange(N_MELS)[None, :]
+    dct = np.cos(np.pi * k * (n + 0.5) / N_MELS) * np.sqrt(2.0 / N_MELS)
+    dct[0] /= np.sqrt(2.0)   # orthonormal rows, so the projection is idempotent
+    return (dct.T @ dct).astype(np.float32)
+
+
 _FB = _mel_filters()
+ENVELOPE = _envelope_projection()
+
+
+def envelope_only(feats: np.ndarray) -> np.ndarray:
+    """Project the static and delta mel blocks of (T, N_FEATURES) features onto the spectral
+    envelope (idempotent: features already projected are unchanged)."""
+    out = np.array(feats, np.float32)
+    for b in (0, N_MELS):
+        out[:, b:b + N_MELS] = out[:, b:b + N_MELS] @ ENVELOPE
+    return out
 _WINDOW = np.hanning(WIN + 2)[1:-1].astype(np.float32)
 
 
@@ -91,6 +113,7 @@ def features_from_mel(mel: np.ndarray) -> np.ndarray:
     energy = np.maximum(energy, floor)
     z = logmel - logmel.mean(axis=0, keepdims=True)
     z /= z.std() + 1e-5
+    z = z @ ENVELOPE
     # regression deltas over +-2 frames
     p = np.pad(z, ((2, 2), (0, 0)), mode="edge")
     d = (p[3:-1] - p[1:-3] + 2 * (p[4:] - p[:-4])) / 10.0
