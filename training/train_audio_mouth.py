@@ -14,8 +14,10 @@ at 6k steps: synthetic validation aperture r up, real-speech correlation down), 
 stays short.
 
 Without --data the training set is generated first (training/make_data.py, seeded), so the
-whole run is reproducible from the repository alone; `make_data.py --items 2000 --seed 2 --out
-D.npz` then `--data D.npz` gives the same set. The exported .npz keeps the arguments and the
+whole run is reproducible from the repository alone (the shipped file is that command's output;
+a second run was not compared bit for bit). `make_data.py --items 2000 --seed 2 --out D.npz`
+then `--data D.npz` should give the same set: items 1-50 of an older such file matched a fresh
+generation exactly, item 0 did not quite. The exported .npz keeps the arguments and the
 command line in its `meta`. CPU by default; CUDA when present. The exported .npz holds float16
 weights and the layer layout that lipflap.speech.audio_only reads.
 """
