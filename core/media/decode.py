@@ -82,10 +82,10 @@ class Frame:
         sub = av.VideoFrame(bx - ax, by - ay, fmt.name)
         for i in range(len(f.planes)):
             fx, fy = (sx, sy) if i in (1, 2) else (1, 1)
-            src = _plane_view(f, i)
-            dst = _plane_view(sub, i)
-            dst[:] = src[ay // fy:ay // fy + dst.shape[0], ax // fx * _comp(fmt, i):
-                         ax // fx * _comp(fmt, i) + dst.shape[1]]
+            src = plane_array(f, i)
+            dst = plane_array(sub, i)
+            c0 = ax // fx * (src.shape[1] // f.planes[i].width)   # samples per pixel in the row
+            dst[:] = src[ay // fy:ay // fy + dst.shape[0], c0:c0 + dst.shape[1]]
         rgb = self._convert(sub)
         return rgb[y0 - ay:y0 - ay + h, x0 - ax:x0 - ax + w]
 
@@ -96,18 +96,20 @@ class Frame:
 _REGION_MARGIN = 16   # pixels of context around a converted box (swscale's chroma filter taps)
 
 
-def _comp(fmt, i: int) -> int:
-    return sum(1 for c in fmt.components if c.plane == i)
-
-
-def _plane_view(frame, i: int) -> np.ndarray:
-    """A writable (rows, width * components) view of plane i, honouring the line stride."""
+def plane_array(frame: av.VideoFrame, i: int, dtype=None) -> np.ndarray:
+    """A writable (rows, width*components) view of plane `i` of `frame`, honouring the line
+    stride."""
+    fmt = frame.format
     plane = frame.planes[i]
-    bits = max(c.bits for c in frame.format.components)
-    dtype = np.dtype(np.uint16) if bits > 8 else np.dtype(np.uint8)
+    if dtype is None:
+        bits = max(c.bits for c in fmt.components)
+        dtype = np.dtype(np.uint16) if bits > 8 else np.dtype(np.uint8)
+    buf = np.frombuffer(plane, dtype)
+    rows = plane.height
     per_row = plane.line_size // dtype.itemsize
-    arr = np.frombuffer(plane, dtype)[:plane.height * per_row].reshape(plane.height, per_row)
-    return arr[:, :plane.width * _comp(frame.format, i)]
+    arr = buf[:rows * per_row].reshape(rows, per_row)
+    comps_in_plane = sum(1 for c in fmt.components if c.plane == i)
+    return arr[:, :plane.width * comps_in_plane]
 
 
 def rgb_converter(info: VideoInfo, deep: bool | None = None):

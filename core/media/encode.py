@@ -32,6 +32,7 @@ import numpy as np
 from ..errors import MediaError
 from . import colour
 from .decode import Frame, read_frames
+from .decode import plane_array as _plane_array
 from .probe import VideoInfo, probe
 from .rates import is_drop_frame_rate, parse_rate
 from .timecode import frames_to_tc, tc_to_frames
@@ -743,22 +744,6 @@ def _chroma_sub(pix_fmt: str) -> tuple[int, int]:
     if pix_fmt.startswith(("yuv422", "yuva422")):
         return 2, 1
     return 1, 1
-
-
-def _plane_array(frame: av.VideoFrame, i: int, dtype=None) -> np.ndarray:
-    """A writable (rows, width*components) view of plane `i` of `frame`, honouring the line
-    stride."""
-    fmt = frame.format
-    plane = frame.planes[i]
-    if dtype is None:
-        bits = max(c.bits for c in fmt.components)
-        dtype = np.dtype(np.uint16) if bits > 8 else np.dtype(np.uint8)
-    buf = np.frombuffer(plane, dtype)
-    rows = plane.height
-    per_row = plane.line_size // dtype.itemsize
-    arr = buf[:rows * per_row].reshape(rows, per_row)
-    comps_in_plane = sum(1 for c in fmt.components if c.plane == i)
-    return arr[:, :plane.width * comps_in_plane]
 
 
 def _copy_frame(f: av.VideoFrame) -> av.VideoFrame:
