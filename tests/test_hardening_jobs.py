@@ -12,24 +12,15 @@ import sys
 
 import pytest
 
-from test_hardening_support import (TEXT, face_frames, leftovers, one_sentence_error, run_cli,
-                                    run_speech, sha, speech_frames, write_dub, write_video)
+from test_hardening_support import (TEXT, face_and_dub, face_frames, leftovers, one_sentence_error,
+                                    run_cli, run_speech, sha, write_dub, write_video)
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    d = tmp_path_factory.mktemp("hard_jobs")
-    old = os.environ.get("LIPFLAP_CACHE")
-    os.environ["LIPFLAP_CACHE"] = str(d / "cache")
-    n = speech_frames()
-    media = {"dir": d, "n": n, "dub": write_dub(d / "dub.wav", 22050, 1),
-             "face": write_video(d / "face.mp4", face_frames(n))}
-    media["hashes"] = {k: sha(media[k]) for k in ("dub", "face")}
-    yield media
-    if old is None:
-        os.environ.pop("LIPFLAP_CACHE", None)
-    else:
-        os.environ["LIPFLAP_CACHE"] = old
+    with face_and_dub(tmp_path_factory.mktemp("hard_jobs")) as media:
+        media["hashes"] = {k: sha(media[k]) for k in ("dub", "face")}
+        yield media
 
 
 def _inputs_untouched(env):

@@ -11,24 +11,16 @@ import cv2
 import numpy as np
 import pytest
 
-from test_hardening_support import (FPS, face_frames, leftovers, one_sentence_error,
-                                    run_speech, sha, speech, speech_frames, write_dub, write_video)
+from test_hardening_support import (FPS, face_and_dub, face_frames, leftovers, one_sentence_error,
+                                    run_speech, sha, speech, write_dub, write_video)
 
 from lipflap.media.probe import probe
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    d = tmp_path_factory.mktemp("hard_media")
-    old = os.environ.get("LIPFLAP_CACHE")
-    os.environ["LIPFLAP_CACHE"] = str(d / "cache")
-    n = speech_frames()
-    yield {"dir": d, "n": n, "dub": write_dub(d / "dub.wav", 22050, 1),
-           "face": write_video(d / "face.mp4", face_frames(n))}
-    if old is None:
-        os.environ.pop("LIPFLAP_CACHE", None)
-    else:
-        os.environ["LIPFLAP_CACHE"] = old
+    with face_and_dub(tmp_path_factory.mktemp("hard_media")) as media:
+        yield media
 
 
 def _ok(code, err, out):

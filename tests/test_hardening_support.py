@@ -7,6 +7,8 @@ directly, with whatever codec, pixel format, rate and tags a row needs.
 """
 from __future__ import annotations
 
+import contextlib
+
 import functools
 import hashlib
 import os
@@ -94,6 +96,23 @@ def write_dub(path, rate: int = 48000, channels: int = 1, *, pad_s: float = 0.0)
         w.setnchannels(channels), w.setsampwidth(2), w.setframerate(rate)
         w.writeframes(data.tobytes())
     return os.fspath(path)
+
+
+@contextlib.contextmanager
+def face_and_dub(folder):
+    """The generated face clip and speech dub the hardening tests share, with the analysis
+    cache in `folder` for the duration (the previous LIPFLAP_CACHE is restored after)."""
+    old = os.environ.get("LIPFLAP_CACHE")
+    os.environ["LIPFLAP_CACHE"] = str(folder / "cache")
+    try:
+        n = speech_frames()
+        yield {"dir": folder, "n": n, "dub": write_dub(folder / "dub.wav", 22050, 1),
+               "face": write_video(folder / "face.mp4", face_frames(n))}
+    finally:
+        if old is None:
+            os.environ.pop("LIPFLAP_CACHE", None)
+        else:
+            os.environ["LIPFLAP_CACHE"] = old
 
 
 def run_cli(capsys, *argv) -> tuple[int, str]:
