@@ -37,14 +37,3 @@ def release() -> None:
     if _MALLOC_TRIM is not None:
         _MALLOC_TRIM(0)
 
-
-def resident_mib() -> float | None:
-    """This process's resident memory now (Linux), for tests and benchmarks."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        return None
-    return None
