@@ -1,4 +1,4 @@
-"""Training targets for the audio-only mouth model (training/articulation.py, make_data.py)."""
+"""Training targets for the audio-only mouth model (lipflap.speech.articulation, make_data.py)."""
 from __future__ import annotations
 
 import sys
@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "training"))
-import articulation  # noqa: E402
+from lipflap.speech import articulation  # noqa: E402
 
 from lipflap.speech.audio_only import VISEMES  # noqa: E402
 

@@ -55,6 +55,9 @@ def synth(text: str, voice: str, rate: int | None = None, pitch: int | None = No
     """Return (samples float32, sample_rate, phones [(phone, start_s, end_s)])."""
     _init()
     _state["samples"], _state["events"] = array.array("h"), []
+    # the library is one per process: the engine's wrapper (lipflap.speech.espeak) may have
+    # registered its own callback since, so claim the output again for this call
+    _lib.espeak_SetSynthCallback(_state["cb"])
     if _lib.espeak_SetVoiceByName(voice.encode()) != 0:
         raise ValueError(f"eSpeak voice {voice!r} not found")
     _lib.espeak_SetParameter(1, int(rate or 175), 0)

@@ -17,8 +17,9 @@ import numpy as np
 from scipy.signal import fftconvolve, resample_poly
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import articulation  # noqa: E402
+from lipflap.speech import articulation  # noqa: E402
 import espeak_synth  # noqa: E402
+import festival_synth  # noqa: E402
 import texts  # noqa: E402
 from lipflap.speech import audio_features as af  # noqa: E402
 
@@ -32,13 +33,47 @@ LANGS = {"en": 5, "es": 3, "fr": 3, "de": 3, "it": 2, "pt": 2, "ja": 3, "cmn": 2
          "pl": 1, "ru": 2, "hi": 1, "tr": 1, "sv": 0.5, "cs": 0.5, "ko": 1, "id": 1, "el": 0.5,
          "vi": 0.5, "fi": 0.5, "ar": 0.5}
 TARGET_KEYS = ["aperture", "width", "rounding", "jaw", "closure", "speech"]
+# Share of utterances taken from Festival's recorded-voice corpus (festival_synth.py) rather
+# than eSpeak NG: eSpeak covers the languages, Festival brings human voice sources and spectra.
+FESTIVAL_SHARE = 0.5
+ESPEAK_RATE = 22050
+# Rendered once before the workers fork; read-only afterwards.
+_FESTIVAL: list = []
+
+
+def festival_corpus(seed: int, per_voice: int) -> list:
+    """[(samples at ESPEAK_RATE, rate, phones)] from every Festival voice this machine has,
+    texts drawn like eSpeak's (sentences and pseudo-sentences of the voice's language)."""
+    rng = random.Random(seed * 7919 + 17)
+    out = []
+    for voice in festival_synth.available():
+        lang = next(v[1] for v in festival_synth.VOICES if v[0] == voice)
+        chosen, stretch = [], []
+        for _ in range(per_voice):
+            if lang in texts.PSEUDO_LANGS and rng.random() < 0.5:
+                chosen.append(texts.pseudo_sentence(lang, rng))
+            else:
+                chosen.append(rng.choice(texts.SENTENCES[lang]))
+            stretch.append(rng.uniform(0.8, 1.35))
+        for got in festival_synth.synth_batch(voice, chosen, stretch):
+            if got is None:
+                continue
+            x, sr, ph = got
+            f = Fraction(ESPEAK_RATE, sr)
+            x = resample_poly(x, f.numerator, f.denominator).astype(np.float32)
+            out.append((x, ESPEAK_RATE, ph))
+    return out
 
 
 def _utterance(rng: random.Random):
+    if _FESTIVAL and rng.random() < FESTIVAL_SHARE:
+        x, sr, ph = _FESTIVAL[rng.randrange(len(_FESTIVAL))]
+        return x, sr, ph
     while True:
         got = _try_utterance(rng)
         if got is not None:
-            return got
+            x, sr, ph = got
+            return x, sr, stop_closures(ph)
 
 
 def _try_utterance(rng: random.Random):
@@ -177,8 +212,8 @@ def stop_closures(phones, closure_s: float = 0.04):
 
 def targets(n_frames: int, phones, **kw):
     """(n, 6) float32 targets in TARGET_KEYS order and (n,) viseme ids for one item; `kw` goes
-    to articulation.frame_targets (lead_s, smooth_s)."""
-    phones = stop_closures(phones)
+    to articulation.frame_targets (lead_s, smooth_s). eSpeak's phones arrive already moved by
+    stop_closures (make_item), Festival's need no such fix."""
     tg = articulation.frame_targets(phones, (n_frames - 1) * af.HOP_S + 1e-6, **kw)
     y = np.stack([tg[k] for k in TARGET_KEYS], axis=1)
     y = np.concatenate([y, np.repeat(y[-1:] * 0, max(0, n_frames - len(y)), axis=0)])[:n_frames]
@@ -191,7 +226,18 @@ def _work(args):
     return make_item(i, seed)
 
 
-def generate(items: int, seed: int, workers: int = 2):
+def generate(items: int, seed: int, workers: int = 2, festival_share: float = FESTIVAL_SHARE):
+    global FESTIVAL_SHARE
+    FESTIVAL_SHARE = festival_share
+    _FESTIVAL.clear()
+    if festival_share > 0:
+        voices = festival_synth.available()
+        missing = [v[4] for v in festival_synth.VOICES if v[0] not in voices]
+        if missing:
+            raise SystemExit("Festival voices missing; install them (Debian/Ubuntu): apt install "
+                             + " ".join(["festival"] + missing) + "  (or pass --festival-share 0)")
+        per_voice = max(10, int(np.ceil(items * festival_share / len(voices))))
+        _FESTIVAL.extend(festival_corpus(seed, per_voice))
     jobs = [(i, seed) for i in range(items)]
     if workers > 1:
         import multiprocessing as mp
@@ -221,9 +267,10 @@ def main():
     p.add_argument("--items", type=int, default=2000)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--festival-share", type=float, default=FESTIVAL_SHARE)
     p.add_argument("--out", required=True)
     a = p.parse_args()
-    d = generate(a.items, a.seed, a.workers)
+    d = generate(a.items, a.seed, a.workers, a.festival_share)
     np.savez(a.out, **d)
     print(f"{a.out}: {len(d['lens'])} items, {d['lens'].sum() / 100 / 3600:.2f} h")
 

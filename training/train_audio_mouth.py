@@ -3,11 +3,18 @@
 python training/train_audio_mouth.py --out core/speech/audio_mouth.npz
     [--data DATA.npz] [--items 2500] [--steps 2500] [--channels 64] [--seed 1]
 
-The shipped core/speech/audio_mouth.npz comes from (about 30 min on a busy 2-core machine:
-data generation with two workers, then training on one thread):
+The shipped core/speech/audio_mouth.npz comes from (about 10 min on a 2-core machine: the
+Festival corpus, data generation with two workers, then training on one thread):
 
+    apt install festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts \
+        festvox-italp16k festvox-itapc16k festvox-suopuhe-lj festvox-suopuhe-mv \
+        festvox-ca-ona-hts festvox-ru          # training only (festival_synth.PACKAGES)
     python training/train_audio_mouth.py --out core/speech/audio_mouth.npz \
         --items 2000 --seed 2 --steps 3000 --threads 1
+
+Half the utterances come from Festival's recorded-voice voices (English, Italian, Finnish,
+Catalan, Russian), half from eSpeak NG (21 languages); `--festival-share 0` trains on eSpeak NG
+alone, without Festival installed.
 
 More steps fit the synthetic speech better and real speech no better (two 10k-step runs looked
 at 6k steps: synthetic validation aperture r up, real-speech correlation down), so the run
@@ -34,7 +41,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import articulation  # noqa: E402
+from lipflap.speech import articulation  # noqa: E402
 import make_data  # noqa: E402
 from lipflap.speech import audio_features as af  # noqa: E402
 
@@ -164,6 +171,8 @@ def main():
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--festival-share", type=float, default=make_data.FESTIVAL_SHARE,
+                   help="share of utterances from Festival's recorded voices (0: eSpeak NG only)")
     p.add_argument("--lead-s", type=float, default=articulation.LEAD_S,
                    help="shape targets lead the phone times by this much (articulation.LEAD_S)")
     p.add_argument("--smooth-s", type=float, default=articulation.SMOOTH_S,
@@ -176,8 +185,9 @@ def main():
     if a.data and os.path.exists(a.data):
         data = dict(np.load(a.data))
     else:
-        data = make_data.generate(a.items, a.seed)
-    val = dict(np.load(a.val)) if a.val and os.path.exists(a.val) else make_data.generate(100, a.seed + 1000, 1)
+        data = make_data.generate(a.items, a.seed, festival_share=a.festival_share)
+    val = dict(np.load(a.val)) if a.val and os.path.exists(a.val) else \
+        make_data.generate(100, a.seed + 1000, 1, festival_share=a.festival_share)
     # targets come from the stored phone times, so the articulation table can change
     # without synthesising the audio again
     # a set stored by an older make_data may hold full log-mel rows: the engine now sees only

@@ -1,4 +1,8 @@
-"""Phones (eSpeak NG IPA strings) -> per-frame mouth targets for training.
+"""Phones (IPA strings with times) -> per-frame continuous mouth curves.
+
+Two users: the audio-only model's training targets (training/make_data.py, from eSpeak NG's
+and Festival's phone times) and, at run time, the curves drawn from the phones that
+lipflap.speech.phone_recognition hears in a dub.
 
 Each IPA symbol gets an articulatory target (aperture, width, rounding, jaw), a weight (how
 firmly the lips must reach it: vowels and labials firmly, tongue consonants loosely, h and
