@@ -21,16 +21,12 @@ import wave
 
 import numpy as np
 
+from lipflap.speech.phone_recognition import ARPABET_IPA
+
 # Phone set tables: Festival name -> IPA (after stress digits are dropped). Names not in a
 # table are reported by `inventory` so that a new voice cannot slip in unmapped.
-_RADIO = {  # US/UK English "radio" set (kal, ked, slt)
-    "aa": "ɑ", "ae": "æ", "ah": "ʌ", "ao": "ɔ", "aw": "aʊ", "ax": "ə", "axr": "ɚ", "ay": "aɪ",
-    "eh": "ɛ", "er": "ɝ", "ey": "eɪ", "ih": "ɪ", "iy": "i", "ow": "oʊ", "oy": "ɔɪ", "uh": "ʊ",
-    "uw": "u", "b": "b", "ch": "tʃ", "d": "d", "dh": "ð", "dx": "ɾ", "f": "f", "g": "ɡ",
-    "hh": "h", "jh": "dʒ", "k": "k", "l": "l", "m": "m", "n": "n", "ng": "ŋ", "p": "p",
-    "r": "ɹ", "s": "s", "sh": "ʃ", "t": "t", "th": "θ", "v": "v", "w": "w", "y": "j", "z": "z",
-    "zh": "ʒ", "el": "əl", "em": "əm", "en": "ən", "nx": "ɾ",
-}
+# US/UK English "radio" set (kal, ked, slt): the CMU phone set pocketsphinx uses too
+_RADIO = ARPABET_IPA
 _ITALIAN = {  # festvox Italian (lp, pc)
     "a": "a", "e": "e", "E": "ɛ", "i": "i", "o": "o", "O": "ɔ", "u": "u", "w": "w", "j": "j",
     "b": "b", "d": "d", "dZ": "dʒ", "dz": "dz", "f": "f", "g": "ɡ", "k": "k", "l": "l",
