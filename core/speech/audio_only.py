@@ -9,8 +9,8 @@ Two sources, averaged:
   drawn as curves by lipflap.speech.articulation. Its acoustic model learned from recorded
   voices, which the network never heard.
 On recorded speech the two together follow the measured mouth better than either alone; on
-synthetic dubs the network is the stronger one, so closures are taken from whichever source
-is surer (the maximum) and a missed closure in one source does not halve the other's.
+synthetic dubs the network is the stronger one, so a closure or an opening the network hears
+is never weakened by the decoder (see `combine`).
 """
 from __future__ import annotations
 
@@ -164,10 +164,16 @@ def phone_curves(phones: list, times: np.ndarray) -> MouthCurves:
 
 
 def combine(net: MouthCurves, heard: MouthCurves) -> MouthCurves:
-    """The mean of the two sources' shapes and speech, the larger closure; classes from the
-    network (the decoder's English labels are too coarse a guide for other languages)."""
+    """The mean of the two sources' shapes and speech; the larger closure; an opening never
+    below the network's own. Each source may add a shape event the other missed (a sealed p,
+    an open vowel), but the decoder's English ears, which mishear some voices (eSpeak's among
+    them), can neither close a vowel the network heard open nor open lips it heard sealed. Classes come from the network (the
+    decoder's English labels are too coarse a guide for other languages)."""
     mean = {k: ((getattr(net, k) + getattr(heard, k)) / 2).astype(np.float32)
             for k in ("aperture", "width", "rounding", "jaw", "speech")}
-    return MouthCurves(net.hop_s, net.times, mean["aperture"], mean["width"], mean["rounding"],
-                       mean["jaw"], np.maximum(net.closure, heard.closure).astype(np.float32),
+    # where the network hears sealed lips the decoder may not open them
+    wider = np.maximum(mean["aperture"] - net.aperture, 0.0) * (1.0 - net.closure)
+    return MouthCurves(net.hop_s, net.times, (net.aperture + wider).astype(np.float32),
+                       mean["width"], mean["rounding"], mean["jaw"],
+                       np.maximum(net.closure, heard.closure).astype(np.float32),
                        mean["speech"], net.classes)
