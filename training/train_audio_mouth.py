@@ -12,21 +12,23 @@ Festival corpus, data generation with two workers, then training on one thread):
     python training/train_audio_mouth.py --out core/speech/audio_mouth.npz \
         --items 2000 --seed 2 --steps 3000 --threads 1
 
-Half the utterances come from Festival's recorded-voice voices (English, Italian, Finnish,
-Catalan, Russian), half from eSpeak NG (21 languages); `--festival-share 0` trains on eSpeak NG
-alone, without Festival installed.
+Half the utterances come from Festival's voices built from recordings (English, Italian,
+Finnish, Catalan, Russian), half from eSpeak NG (21 languages); `--festival-share 0` trains on
+eSpeak NG alone, without Festival installed.
 
 More steps fit the synthetic speech better and real speech no better (two 10k-step runs looked
 at 6k steps: synthetic validation aperture r up, real-speech correlation down), so the run
 stays short.
 
 Without --data the training set is generated first (training/make_data.py, seeded), so the
-whole run is reproducible from the repository alone (the shipped file is that command's output;
-a second run was not compared bit for bit). `make_data.py --items 2000 --seed 2 --out D.npz`
-then `--data D.npz` should give the same set: items 1-50 of an older such file matched a fresh
-generation exactly, item 0 did not quite. The exported .npz keeps the arguments and the
-command line in its `meta`. CPU by default; CUDA when present. The exported .npz holds float16
-weights and the layer layout that lipflap.speech.audio_only reads.
+whole run is repeatable from the repository and the Debian voices alone; the shipped file is
+that command's output. A second run of the command gave a close but not bit-identical model
+(validation aperture r 0.835 against 0.839 at step 1750; talk_a/b/c mean r of the network alone
+0.389 against 0.392): some generated items differ between runs, the cause was not found (an
+older check: items 1-50 matched a fresh generation exactly, item 0 did not quite). The exported
+.npz keeps the arguments and the command line in its `meta`. CPU by default; CUDA when
+present. The exported .npz holds float16 weights and the layer layout that
+lipflap.speech.audio_only reads.
 """
 from __future__ import annotations
 
