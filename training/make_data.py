@@ -65,10 +65,9 @@ def festival_corpus(seed: int, per_voice: int) -> list:
     return out
 
 
-def _utterance(rng: random.Random):
-    if _FESTIVAL and rng.random() < FESTIVAL_SHARE:
-        x, sr, ph = _FESTIVAL[rng.randrange(len(_FESTIVAL))]
-        return x, sr, ph
+def _utterance(rng: random.Random, festival_share: float):
+    if _FESTIVAL and rng.random() < festival_share:
+        return _FESTIVAL[rng.randrange(len(_FESTIVAL))]
     while True:
         got = _try_utterance(rng)
         if got is not None:
@@ -141,7 +140,7 @@ def _non_speech(rng: random.Random, rng_np, seconds: float):
     return x.astype(np.float32)
 
 
-def make_item(i: int, seed: int):
+def make_item(i: int, seed: int, festival_share: float = 0.0):
     rng = random.Random(seed * 1_000_003 + i)
     rng_np = np.random.default_rng(seed * 1_000_003 + i)
     if rng.random() < 0.04:
@@ -153,7 +152,7 @@ def make_item(i: int, seed: int):
     sr = None
     lead = rng.uniform(0.05, 0.8)
     for k in range(rng.choice([1, 1, 2, 2, 3])):
-        x, sr, ph = _utterance(rng)
+        x, sr, ph = _utterance(rng, festival_share)
         gap = lead if k == 0 else rng.uniform(0.03, 1.0)
         pieces.append(np.zeros(int(gap * sr), np.float32))
         t += gap
@@ -174,7 +173,7 @@ def make_item(i: int, seed: int):
         x = _reverb(x, rng, rng_np)
     rms = np.sqrt(np.mean(x[np.abs(x) > 0.02 * np.abs(x).max()] ** 2)) + 1e-9
     if rng.random() < 0.15:   # another voice in the background
-        bx, bsr, _ = _utterance(rng)
+        bx, bsr, _ = _utterance(rng, festival_share)
         bx = resample_poly(bx, 160, int(round(bsr / 100))).astype(np.float32)
         bx = np.resize(bx, len(x))
         snr = rng.uniform(12, 25)
@@ -222,13 +221,10 @@ def targets(n_frames: int, phones, **kw):
 
 
 def _work(args):
-    i, seed = args
-    return make_item(i, seed)
+    return make_item(*args)
 
 
 def generate(items: int, seed: int, workers: int = 2, festival_share: float = FESTIVAL_SHARE):
-    global FESTIVAL_SHARE
-    FESTIVAL_SHARE = festival_share
     _FESTIVAL.clear()
     if festival_share > 0:
         voices = festival_synth.available()
@@ -238,7 +234,7 @@ def generate(items: int, seed: int, workers: int = 2, festival_share: float = FE
                              + " ".join(["festival"] + missing) + "  (or pass --festival-share 0)")
         per_voice = max(10, int(np.ceil(items * festival_share / len(voices))))
         _FESTIVAL.extend(festival_corpus(seed, per_voice))
-    jobs = [(i, seed) for i in range(items)]
+    jobs = [(i, seed, festival_share) for i in range(items)]
     if workers > 1:
         import multiprocessing as mp
         with mp.get_context("fork").Pool(workers) as pool:

@@ -167,8 +167,9 @@ def combine(net: MouthCurves, heard: MouthCurves) -> MouthCurves:
     """The mean of the two sources' shapes and speech; the larger closure; an opening never
     below the network's own. Each source may add a shape event the other missed (a sealed p,
     an open vowel), but the decoder's English ears, which mishear some voices (eSpeak's among
-    them), can neither close a vowel the network heard open nor open lips it heard sealed. Classes come from the network (the
-    decoder's English labels are too coarse a guide for other languages)."""
+    them), can neither close a vowel the network heard open nor open lips it heard sealed.
+    Classes come from the network (the decoder's English labels are too coarse a guide for
+    other languages)."""
     mean = {k: ((getattr(net, k) + getattr(heard, k)) / 2).astype(np.float32)
             for k in ("aperture", "width", "rounding", "jaw", "speech")}
     # where the network hears sealed lips the decoder may not open them
