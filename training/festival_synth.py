@@ -23,8 +23,8 @@ import numpy as np
 
 from lipflap.speech.phone_recognition import ARPABET_IPA
 
-# Phone set tables: Festival name -> IPA (after stress digits are dropped). Names not in a
-# table are reported by `inventory` so that a new voice cannot slip in unmapped.
+# Phone set tables: Festival name -> IPA (after stress digits are dropped). An utterance with a
+# name not in its table is dropped, and make_data counts the drops per voice.
 # US/UK English "radio" set (kal, ked, slt): the CMU phone set pocketsphinx uses too
 _RADIO = ARPABET_IPA
 _ITALIAN = {  # festvox Italian (lp, pc)
@@ -131,10 +131,8 @@ def synth_batch(voice: str, texts: list[str], stretches: list[float], timeout_s:
         with open(script, "wb") as f:
             f.write("\n".join(lines).encode(enc, "replace"))
         subprocess.run(["festival", "-b", script], capture_output=True, timeout=timeout_s)
-        out = []
-        for i in range(len(texts)):
-            out.append(_read(os.path.join(td, f"{i}.wav"), os.path.join(td, f"{i}.txt"), table))
-        return out
+        return [_read(os.path.join(td, f"{i}.wav"), os.path.join(td, f"{i}.txt"), table)
+                for i in range(len(texts))]
 
 
 def _read(wav_path: str, seg_path: str, table: dict):
@@ -160,27 +158,3 @@ def _read(wav_path: str, seg_path: str, table: dict):
     if not phones or len(x) < rate // 10:
         return None
     return x, rate, phones
-
-
-def inventory(voice: str, texts: list[str]) -> dict:
-    """{phone name: count} over `texts`, unmapped names prefixed with '?' (for new tables)."""
-    _, _, enc, table, _ = _table(voice)
-    with tempfile.TemporaryDirectory(prefix="lf_fest_") as td:
-        lines = [_HEAD, f"(voice_{voice})"]
-        for i, t in enumerate(texts):
-            lines.append(f'(lf_say "{i}" {_scheme_string(t)} 1.0 "{td}")')
-        script = os.path.join(td, "batch.scm")
-        with open(script, "wb") as f:
-            f.write("\n".join(lines).encode(enc, "replace"))
-        subprocess.run(["festival", "-b", script], capture_output=True, timeout=600)
-        counts: dict = {}
-        for i in range(len(texts)):
-            p = os.path.join(td, f"{i}.txt")
-            if not os.path.exists(p):
-                counts["<failed>"] = counts.get("<failed>", 0) + 1
-                continue
-            for line in open(p, encoding="latin-1"):
-                name = line.split()[0]
-                key = name if to_ipa(name, table) is not None else "?" + name
-                counts[key] = counts.get(key, 0) + 1
-        return counts

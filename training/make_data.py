@@ -47,7 +47,7 @@ def festival_corpus(seed: int, per_voice: int) -> list:
     rng = random.Random(seed * 7919 + 17)
     out = []
     for voice in festival_synth.available():
-        lang = next(v[1] for v in festival_synth.VOICES if v[0] == voice)
+        lang = festival_synth._table(voice)[1]
         chosen, stretch = [], []
         for _ in range(per_voice):
             if lang in texts.PSEUDO_LANGS and rng.random() < 0.5:
@@ -55,7 +55,12 @@ def festival_corpus(seed: int, per_voice: int) -> list:
             else:
                 chosen.append(rng.choice(texts.SENTENCES[lang]))
             stretch.append(rng.uniform(0.8, 1.35))
-        for got in festival_synth.synth_batch(voice, chosen, stretch):
+        rendered = festival_synth.synth_batch(voice, chosen, stretch)
+        lost = sum(got is None for got in rendered)
+        if lost:
+            print(f"festival {voice}: {lost} of {per_voice} utterances failed or had an "
+                  "unmapped phone (see festival_synth's tables)", file=sys.stderr)
+        for got in rendered:
             if got is None:
                 continue
             x, sr, ph = got

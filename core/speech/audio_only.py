@@ -155,12 +155,11 @@ def phone_curves(phones: list, times: np.ndarray) -> MouthCurves:
     """Curves drawn from [(ipa, start_s, end_s)] phones ('' = pause) at the given 10 ms times,
     with the same coarticulation, lead and smoothing as the network's training targets."""
     n = len(times)
+    # frame_targets covers 0 .. total_s in hop steps: exactly n frames
     tg = articulation.frame_targets(phones, (n - 1) * af.HOP_S + 1e-6, hop_s=af.HOP_S)
-    cols = []
-    for k in ("aperture", "width", "rounding", "jaw", "closure", "speech"):
-        v = np.asarray(tg[k], np.float32)[:n]
-        cols.append(np.pad(v, (0, n - len(v)), mode="edge") if 0 < len(v) < n else v)
-    return MouthCurves(af.HOP_S, times, *cols)
+    return MouthCurves(af.HOP_S, times, *(np.asarray(tg[k][:n], np.float32) for k in
+                                          ("aperture", "width", "rounding", "jaw", "closure",
+                                           "speech")))
 
 
 def combine(net: MouthCurves, heard: MouthCurves) -> MouthCurves:
