@@ -219,3 +219,14 @@ def test_features_keep_the_envelope_not_the_harmonics():
     g = af.envelope_only(f)
     assert np.abs(g[:, :af.N_MELS] - envelope).max() < 0.05
     np.testing.assert_allclose(af.envelope_only(g), g, atol=1e-5)   # idempotent
+
+
+@pytest.mark.parametrize("ms", [1, 5, 20, 50])
+def test_tiny_loud_inputs_give_curves_of_their_length(ms):
+    """A few milliseconds of loud sound (too short for the phone decoder to segment, shorter than
+    the targets' smoothing kernels) still gives curves, one row per 10 ms."""
+    from lipflap.speech import audio_features as af
+    x = (np.random.default_rng(0).standard_normal(16 * ms) * 0.3).astype(np.float32)
+    c = predict_curves(x, 16000)
+    assert len(c) == af.n_frames(len(x)) == len(c.aperture) == len(c.closure)
+    assert np.all((c.aperture >= 0) & (c.aperture <= 1))

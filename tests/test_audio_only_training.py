@@ -89,3 +89,9 @@ def test_vocal_tract_length_perturbation_moves_formants():
     assert peak(up, 0) > 15 > peak(down, 0)
     assert peak(up, af.N_MELS) > 15 > peak(down, af.N_MELS)
     assert np.all(up[:, -1] == 0.7)    # the energy column is not a band
+
+
+def test_targets_have_one_row_per_hop_even_when_shorter_than_the_kernels():
+    for n in (1, 2, 3, 7, 501):
+        tg = articulation.frame_targets([("m", 0.0, 0.03), ("a", 0.03, 0.2)], (n - 1) * 0.01 + 1e-6)
+        assert {len(v) for v in tg.values()} == {n}, n

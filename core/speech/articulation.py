@@ -197,6 +197,13 @@ def _lowpass(v: np.ndarray, sigma_frames: float) -> np.ndarray:
     return np.apply_along_axis(lambda row: np.convolve(row, g, mode="valid"), -1, pad)
 
 
+def _centred(v: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Convolution with an odd kernel, centred, as long as `v` even when `v` is shorter than the
+    kernel (numpy's mode="same" returns the longer of the two)."""
+    h = len(g) // 2
+    return np.convolve(v, g, mode="full")[h:h + len(v)]
+
+
 def frame_targets(phones, total_s: float, hop_s: float = 0.01, lead_s: float = LEAD_S,
                   smooth_s: float = SMOOTH_S):
     """Per-frame targets at times i * hop_s.
@@ -233,14 +240,15 @@ def frame_targets(phones, total_s: float, hop_s: float = 0.01, lead_s: float = L
     vals = num / den
     shift = int(round(lead_s / hop_s))
     if shift > 0:
-        vals = np.concatenate([vals[:, shift:], np.repeat(vals[:, -1:], shift, axis=1)], axis=1)
+        vals = np.concatenate([vals[:, shift:], np.repeat(vals[:, -1:], shift, axis=1)],
+                              axis=1)[:, :len(t)]
     vals = _lowpass(vals, smooth_s / hop_s)
     # lips sealed in the core of a bilabial: opening is zero there, and ramps around it
     g = np.exp(-0.5 * (np.arange(-4, 5) * hop_s / 0.015) ** 2)
     g /= g.sum()
-    seal = np.convolve((closure >= 1.0).astype(float), g, mode="same")
+    seal = _centred((closure >= 1.0).astype(float), g)
     vals[0] *= 1.0 - np.clip(seal * 1.6, 0, 1)
-    clos_soft = np.convolve(closure, g, mode="same")
+    clos_soft = _centred(closure, g)
     return {"aperture": vals[0].astype(np.float32), "width": vals[1].astype(np.float32),
             "rounding": vals[2].astype(np.float32), "jaw": vals[3].astype(np.float32),
             "closure": np.clip(clos_soft, 0, 1).astype(np.float32),

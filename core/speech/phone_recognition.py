@@ -63,7 +63,8 @@ def _decode(x16: np.ndarray) -> list[tuple[str, float, float]]:
     dec.process_raw(pcm, full_utt=True)
     dec.end_utt()
     out = []
-    for seg in dec.seg():
+    # a stretch too short to decode has no segmentation at all
+    for seg in dec.seg() or ():
         name = seg.word.lower()
         # SIL and fillers (+NSN+, +SPN+, +BREATH+ ...) are no mouth shape: a pause
         ipa = ARPABET_IPA.get(name, "")
