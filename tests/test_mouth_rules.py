@@ -48,10 +48,20 @@ def test_pause_mask_from_speech_probability():
     speech = np.r_[np.zeros(5), np.ones(10), np.zeros(2), np.ones(10), np.zeros(6), np.ones(10),
                    np.zeros(10), np.ones(5)]
     m = pauses.pause_mask_from_speech(speech, fps)
-    assert (m[:5] == 1).all()                 # leading: rest
+    assert (m[:4] == 1).all() and m[4] == 0   # leading: rest from the first frame, open ahead
     assert (m[15:17] == 0).all()              # 80 ms: hold
-    assert (m[27:33] == 0.5).all()            # 240 ms: relax
-    assert (m[43:53] == 1).all()              # 400 ms: rest
+    assert (m[28:32] == 0.5).all()            # 240 ms: relax, after 40 ms edges
+    assert m[27] == 0 and m[32] == 0
+    assert (m[45:51] == 1).all()              # 400 ms: rest in its core,
+    assert (m[43:45] == 0).all()              # after an 80 ms release
+    assert (m[51:53] == 0).all()              # and before a 100 ms onset (2.5 frames: 2)
+    assert (m[53:] == 0).all()                # speech at the end
+
+
+def test_pause_mask_trailing_pause_rests_to_the_end_after_its_release():
+    fps = 25
+    m = pauses.pause_mask_from_speech(np.r_[np.ones(10), np.zeros(20)], fps)
+    assert (m[:12] == 0).all() and (m[12:] == 1).all()
 
 
 # ---- anticipation ------------------------------------------------------------------------------

@@ -14,6 +14,12 @@ from ..visemes import SHAPE_TARGET
 
 REST_S = 0.30   # the yardstick's pause-rest check starts at 0.30 s; Rhubarb relaxes to 0.35
 HOLD_S = 0.12
+# The lips leave the last shape over up to RELEASE_S and open for the next phrase up to ONSET_S
+# ahead of its sound (each at most a quarter of the pause); a relaxed pause takes RELAX_EDGE_S
+# at each side to reach its relaxed pose.
+RELEASE_S = 0.08
+ONSET_S = 0.10
+RELAX_EDGE_S = 0.05
 _REST = np.array(SHAPE_TARGET["X"], float)
 _REST_DOMINANCE = 1.5
 
@@ -33,8 +39,8 @@ def rest_in_pauses(segs: list, *, rest_s: float = REST_S, hold_s: float = HOLD_S
         dur = s.duration
         edge = i < first or i > last
         if edge or dur >= rest_s:
-            release = min(0.08, dur / 4) if not (i < first) else 0.0
-            onset = min(0.10, dur / 4) if not (i > last) else 0.0
+            release = min(RELEASE_S, dur / 4) if not (i < first) else 0.0
+            onset = min(ONSET_S, dur / 4) if not (i > last) else 0.0
             s.target = _REST.copy()
             s.dominance = np.full(4, _REST_DOMINANCE)
             s.vis_start = np.full(4, s.start + release)
@@ -48,7 +54,7 @@ def rest_in_pauses(segs: list, *, rest_s: float = REST_S, hold_s: float = HOLD_S
             s.target = 0.4 * around + 0.6 * _REST
             s.dominance = np.full(4, 1.0)
             # Relaxing takes a moment: the middle of the pause carries the relaxed pose.
-            edge_s = min(0.05, dur / 4)
+            edge_s = min(RELAX_EDGE_S, dur / 4)
             s.vis_start = np.full(4, s.start + edge_s)
             s.vis_end = np.full(4, s.end - edge_s)
             s.viseme, s.shape = (prev.viseme, prev.shape) if prev is not None else ("sil", "X")
@@ -85,8 +91,13 @@ def _neighbour(segs, i, step):
 
 def pause_mask_from_speech(speech: np.ndarray, fps: float, *, threshold: float = 0.5,
                            rest_s: float = REST_S, hold_s: float = HOLD_S) -> np.ndarray:
-    """Per frame 0 (speech or held pause), 0.5 (relax) or 1 (rest) from a speech probability per
-    frame; runs at either end of the track always rest."""
+    """Per frame 0 (speech, held pause, or the release and onset at a pause's sides), 0.5 (relax)
+    or 1 (rest) from a speech probability per frame; runs at either end of the track rest.
+
+    The release and onset follow rest_in_pauses: the first RELEASE_S and last ONSET_S of a
+    resting pause (the first and last RELAX_EDGE_S of a relaxed one) stay with the curves, which
+    carry the lips' own way out of and into speech; only the pause's core is forced to rest.
+    """
     quiet = np.asarray(speech, float) < threshold
     out = np.zeros(len(quiet))
     i = 0
@@ -100,8 +111,12 @@ def pause_mask_from_speech(speech: np.ndarray, fps: float, *, threshold: float =
             j += 1
         dur = (j - i) / fps
         if i == 0 or j == n or dur >= rest_s:
-            out[i:j] = 1.0
+            # nothing to release before the first sound, nothing to open for after the last
+            release = 0 if i == 0 else int(round(min(RELEASE_S, dur / 4) * fps))
+            onset = 0 if j == n else int(round(min(ONSET_S, dur / 4) * fps))
+            out[i + release:j - onset] = 1.0
         elif dur >= hold_s:
-            out[i:j] = 0.5
+            edge = int(round(min(RELAX_EDGE_S, dur / 4) * fps))
+            out[i + edge:j - edge] = 0.5
         i = j
     return out
