@@ -30,6 +30,11 @@ def test_phone_names_map_with_stress_and_length_marks_dropped():
     assert fs.to_ipa("aa1", radio) == "ɑ" and fs.to_ipa("ay", radio) == "aɪ"
     assert fs.to_ipa("a:", finnish) == "ɑ" and fs.to_ipa("@:", finnish) == "æ"
     assert fs.to_ipa("qq", radio) is None            # unknown: the caller drops the utterance
+    czech, hindi = fs._CZECH, fs._INDIC
+    assert fs.to_ipa("#", czech) == "" and fs.to_ipa("_", czech) == ""
+    assert fs.to_ipa("e:", czech) == "ɛ" and fs.to_ipa("r~*", czech) == "r"
+    assert fs.to_ipa("s~", czech) == "ʃ" and fs.to_ipa("n*", czech) == "ŋ"
+    assert fs.to_ipa("bh", hindi) == "b" and fs.to_ipa("aa", hindi) == "a"
 
 
 def test_segment_file_becomes_phones_with_starts(tmp_path):

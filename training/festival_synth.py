@@ -55,6 +55,21 @@ _RUSSIAN = {  # MSU Russian (nsh): doubled letters are reduced vowels or palatal
     "sh": "ʂ", "sch": "ɕ", "t": "t", "tt": "t", "v": "v", "vv": "v", "z": "z", "zz": "z",
     "zh": "ʐ", "ae": "ɪ", "ur": "ə",
 }
+_CZECH = {  # Brailcom Czech (dita, krb, machac, ph): "~" palatal/post-alveolar, "*" an allophone
+    "a": "a", "e": "ɛ", "i": "ɪ", "o": "o", "u": "u", "@": "ə", "b": "b", "c": "ts", "c~": "tʃ",
+    "ch": "x", "d": "d", "d~": "ɟ", "dz": "dz", "dz~": "dʒ", "f": "f", "g": "ɡ", "h": "ɦ",
+    "j": "j", "k": "k", "l": "l", "m": "m", "n": "n", "n*": "ŋ", "n~": "ɲ", "p": "p", "r": "r",
+    "r~": "r", "r~*": "r", "s": "s", "s~": "ʃ", "t": "t", "t~": "c", "v": "v", "z": "z",
+    "z~": "ʒ", "?": "ʔ",
+}
+_INDIC = {  # IIIT Hindi (nsk): aspirates and dentals share their plain consonant's lips
+    "a": "ə", "aa": "a", "ih": "ɪ", "iy": "i", "uh": "ʊ", "uw": "u", "eh": "e", "ee": "e",
+    "ay": "ɛ", "oh": "o", "oo": "o", "aw": "ɔ", "@": "ə", "f": "f", "k": "k", "kh": "k",
+    "g": "ɡ", "gh": "ɡ", "ch": "tʃ", "j": "dʒ", "T": "ʈ", "D": "ɖ", "N": "ɳ", "th": "t",
+    "tth": "t", "td": "t", "dh": "d", "ddh": "d", "n": "n", "p": "p", "b": "b", "bh": "b",
+    "m": "m", "y": "j", "r": "ɾ", "l": "l", "v": "ʋ", "w": "w", "L": "ɭ", "R": "ɽ", "s": "s",
+    "sh": "ʃ", "zh": "ʒ", "h": "ɦ", "ksh": "kʃ", "sri": "ʃɾ", "x": "x",
+}
 _PAUSES = {"pau", "#", "_", "sil", "h#", "brth"}
 
 # (Festival voice, eSpeak/texts language code, text encoding, phone table, Debian package)
@@ -68,6 +83,11 @@ VOICES = [
     ("hy_fi_mv_diphone", "fi", "latin-1", _FINNISH, "festvox-suopuhe-mv"),
     ("upc_ca_ona_hts", "ca", "latin-1", _CATALAN, "festvox-ca-ona-hts"),
     ("msu_ru_nsh_clunits", "ru", "utf-8", _RUSSIAN, "festvox-ru"),
+    ("czech_dita", "cs", "iso-8859-2", _CZECH, "festvox-czech-dita"),
+    ("czech_krb", "cs", "iso-8859-2", _CZECH, "festvox-czech-krb"),
+    ("czech_machac", "cs", "iso-8859-2", _CZECH, "festvox-czech-machac"),
+    ("czech_ph", "cs", "iso-8859-2", _CZECH, "festvox-czech-ph"),
+    ("hindi_NSK_diphone", "hi", "utf-8", _INDIC, "festvox-hi-nsk"),
 ]
 PACKAGES = ["festival"] + [v[4] for v in VOICES]
 
