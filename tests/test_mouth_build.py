@@ -155,6 +155,24 @@ def test_curves_keep_variation_rest_in_silence_and_close():
     assert track.source == "audio"
 
 
+def test_curves_leave_and_enter_a_pause_their_own_way_and_rest_in_its_core():
+    """The curves carry the lips' release after a phrase and their opening before the next; the
+    rest rule only owns the pause's core, like the script path's release and onset."""
+    hop = 0.01
+    t = np.arange(300) * hop
+    speech = (t < 1.0) | (t >= 2.0)
+    # the mouth closes over 150 ms after the sound stops and opens 150 ms ahead of the next
+    ap = np.interp(t, [0, 1.0, 1.15, 1.85, 2.0, 3.0], [0.6, 0.6, 0.0, 0.0, 0.6, 0.6])
+    track = track_from_curves(Curves(hop, ap, speech.astype(float)), 25)
+    a = track.column("aperture")
+    ft = np.arange(len(a)) / 25
+    assert a[ft == 1.04][0] > 0.3            # 40 ms into the pause: still on its way out
+    assert a[ft == 1.92][0] > 0.2            # 80 ms before the sound: already opening
+    core = (ft > 1.2) & (ft < 1.8)
+    assert (a[core] < 0.02).all()
+    assert all(f.viseme == "sil" for f in track.frames if 1.2 < f.time < 1.8)
+
+
 def test_curves_any_rate_and_offset():
     hop = 0.01
     n = 300
