@@ -1,10 +1,12 @@
 """Mouth parameters from the dub's audio alone, in any language, without a script.
 
 Two sources, averaged:
-- a small dilated 1-D convolution network (trained on synthetic speech with known phone times:
+- small dilated 1-D convolution networks (trained on synthetic speech with known phone times:
   eSpeak NG in many languages and voices, Festival's recorded-voice diphone and HTS voices;
-  see training/train_audio_mouth.py) maps 10 ms spectral-envelope frames to mouth curves. It
-  runs in plain numpy: no torch import, far faster than real time on one core;
+  see training/train_audio_mouth.py) map 10 ms spectral-envelope frames to mouth curves. The
+  weights file holds several, trained alike from different seeds, and their outputs are
+  averaged (see _Ensemble). They run in plain numpy: no torch import, far faster than real
+  time on one core;
 - the phones pocketsphinx's English phone decoder hears (lipflap.speech.phone_recognition),
   drawn as curves by lipflap.speech.articulation. Its acoustic model learned from recorded
   voices, which the network never heard.
@@ -61,22 +63,20 @@ class MouthCurves:
 
 
 class _Net:
-    """Numpy forward pass of training/train_audio_mouth.py's MouthNet."""
+    """Numpy forward pass of training/train_audio_mouth.py's MouthNet, from the arrays of one
+    exported network (`prefix` selects a member of a packed ensemble)."""
 
-    def __init__(self, path: Path):
-        with np.load(path) as z:
-            self.p = {}
-            for k in z.files:
-                if k in ("blocks", "visemes", "n_features", "meta"):
-                    continue
-                v = z[k].astype(np.float32)
-                if v.ndim == 3:   # torch Conv1d (Cout, Cin, K) -> (K*Cin, Cout)
-                    v = np.ascontiguousarray(v.transpose(2, 1, 0).reshape(-1, v.shape[0]))
-                self.p[k] = v
-            self.blocks = [tuple(int(v) for v in b) for b in z["blocks"]]
-            if int(z["n_features"]) != af.N_FEATURES:
-                raise RuntimeError(f"{path} was trained on {int(z['n_features'])} features, "
-                                   f"this build computes {af.N_FEATURES}; retrain the model")
+    def __init__(self, z, prefix: str = ""):
+        self.p = {}
+        for k in z.files:
+            name = k[len(prefix):]
+            if not k.startswith(prefix) or name in _NOT_WEIGHTS or "/" in name:
+                continue
+            v = z[k].astype(np.float32)
+            if v.ndim == 3:   # torch Conv1d (Cout, Cin, K) -> (K*Cin, Cout)
+                v = np.ascontiguousarray(v.transpose(2, 1, 0).reshape(-1, v.shape[0]))
+            self.p[name] = v
+        self.blocks = [tuple(int(v) for v in b) for b in z["blocks"]]
 
     @staticmethod
     def _conv(x, w, b, dil, left, right):
@@ -98,13 +98,38 @@ class _Net:
         return self._conv(np.maximum(h, 0), p["head.weight"], p["head.bias"], 1, 0, 0)
 
 
-_NET: _Net | None = None
+_NOT_WEIGHTS = ("blocks", "visemes", "n_features", "meta", "members")
 
 
-def _net() -> _Net:
+class _Ensemble:
+    """The networks of a weights file (one, as train_audio_mouth.py writes it, or several packed
+    by training/pack_ensemble.py), their raw outputs averaged. Seeds that agree on synthetic
+    speech still differ on recorded speech, which none of them heard; the mean of several
+    follows real mouths more steadily than any one (see the README's figures). Each costs
+    about 20 ms per minute of audio."""
+
+    def __init__(self, path: Path):
+        with np.load(path) as z:
+            if int(z["n_features"]) != af.N_FEATURES:
+                raise RuntimeError(f"{path} was trained on {int(z['n_features'])} features, "
+                                   f"this build computes {af.N_FEATURES}; retrain the model")
+            n = int(z["members"]) if "members" in z.files else 0
+            self.nets = [_Net(z, f"m{i}/") for i in range(n)] if n else [_Net(z)]
+
+    def __call__(self, feats: np.ndarray) -> np.ndarray:
+        out = self.nets[0](feats)
+        for net in self.nets[1:]:
+            out += net(feats)
+        return out / len(self.nets)
+
+
+_NET: _Ensemble | None = None
+
+
+def _net() -> _Ensemble:
     global _NET
     if _NET is None:
-        _NET = _Net(WEIGHTS)
+        _NET = _Ensemble(WEIGHTS)
     return _NET
 
 
