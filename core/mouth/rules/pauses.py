@@ -24,6 +24,19 @@ _REST = np.array(SHAPE_TARGET["X"], float)
 _REST_DOMINANCE = 1.5
 
 
+def rest_edges(dur: float, *, leading: bool, trailing: bool) -> tuple[float, float]:
+    """Seconds of release and onset at the sides of a resting pause of `dur` seconds: nothing to
+    release before the first sound, nothing to open for after the last."""
+    release = 0.0 if leading else min(RELEASE_S, dur / 4)
+    onset = 0.0 if trailing else min(ONSET_S, dur / 4)
+    return release, onset
+
+
+def relax_edge(dur: float) -> float:
+    """Seconds a relaxed pause of `dur` seconds takes at each side to reach its relaxed pose."""
+    return min(RELAX_EDGE_S, dur / 4)
+
+
 def rest_in_pauses(segs: list, *, rest_s: float = REST_S, hold_s: float = HOLD_S) -> list:
     """A new list: held pauses removed (the shape before extends over them), relaxed and resting
     pauses with their target and dominance set."""
@@ -39,8 +52,7 @@ def rest_in_pauses(segs: list, *, rest_s: float = REST_S, hold_s: float = HOLD_S
         dur = s.duration
         edge = i < first or i > last
         if edge or dur >= rest_s:
-            release = min(RELEASE_S, dur / 4) if not (i < first) else 0.0
-            onset = min(ONSET_S, dur / 4) if not (i > last) else 0.0
+            release, onset = rest_edges(dur, leading=i < first, trailing=i > last)
             s.target = _REST.copy()
             s.dominance = np.full(4, _REST_DOMINANCE)
             s.vis_start = np.full(4, s.start + release)
@@ -54,7 +66,7 @@ def rest_in_pauses(segs: list, *, rest_s: float = REST_S, hold_s: float = HOLD_S
             s.target = 0.4 * around + 0.6 * _REST
             s.dominance = np.full(4, 1.0)
             # Relaxing takes a moment: the middle of the pause carries the relaxed pose.
-            edge_s = min(RELAX_EDGE_S, dur / 4)
+            edge_s = relax_edge(dur)
             s.vis_start = np.full(4, s.start + edge_s)
             s.vis_end = np.full(4, s.end - edge_s)
             s.viseme, s.shape = (prev.viseme, prev.shape) if prev is not None else ("sil", "X")
@@ -111,12 +123,11 @@ def pause_mask_from_speech(speech: np.ndarray, fps: float, *, threshold: float =
             j += 1
         dur = (j - i) / fps
         if i == 0 or j == n or dur >= rest_s:
-            # nothing to release before the first sound, nothing to open for after the last
-            release = 0 if i == 0 else int(round(min(RELEASE_S, dur / 4) * fps))
-            onset = 0 if j == n else int(round(min(ONSET_S, dur / 4) * fps))
+            release, onset = (int(round(e * fps)) for e in
+                              rest_edges(dur, leading=i == 0, trailing=j == n))
             out[i + release:j - onset] = 1.0
         elif dur >= hold_s:
-            edge = int(round(min(RELAX_EDGE_S, dur / 4) * fps))
+            edge = int(round(relax_edge(dur) * fps))
             out[i + edge:j - edge] = 0.5
         i = j
     return out
