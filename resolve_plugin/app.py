@@ -53,6 +53,11 @@ class Controller:
             raise PlanError("the project has no current timeline; open one on the Edit page.")
         self.media_pool = project.GetMediaPool()
         self.info: TimelineInfo = timeline_info(self.timeline)
+        try:
+            version = resolve.GetVersion()
+        except AttributeError:
+            version = None
+        self.end_convention = placement.EndConvention.for_version(version)
         self.queue: list[ClipPlan] = []
         self.outcomes: list[ClipOutcome] = []
         self.current = None          # (plan, EngineRun, render path, report path)
@@ -165,10 +170,9 @@ class Controller:
 
     def _fail(self, plan: ClipPlan, message: str) -> None:
         self.log(f"lipflap: {plan.name}: {message}")
-        try:
-            plan.item.SetClipColor(placement.COLOR_FAILED)
-        except Exception:  # noqa: BLE001 - colouring is a courtesy, never a reason to stop
-            pass
+        # SetClipColor answers False for a colour outside the README's set or a locked track.
+        if not plan.item.SetClipColor(placement.COLOR_FAILED):
+            self.log(f"lipflap: {plan.name}: Resolve would not colour the clip {placement.COLOR_FAILED}.")
         self.outcomes.append(ClipOutcome(plan, error=message))
 
     def _collect(self, plan: ClipPlan, result, render: str, report_path: str) -> None:
@@ -185,8 +189,8 @@ class Controller:
             return
         if self.track_index is None:
             self.track_index = placement.add_video_track(self.timeline)
-        placed = placement.place_render(self.media_pool, self.timeline, self.info, plan, render, report,
-                                        self.track_index, self.bin, self.settings.mode)
+        placed = placement.place_render(self.project, self.timeline, self.info, plan, render, report,
+                                        self.track_index, self.bin, self.settings.mode, self.end_convention)
         outcome = ClipOutcome(plan, render, report, placed.ok, "" if placed.ok else placed.message, placed.markers)
         if not placed.ok:
             self.log(f"lipflap: {plan.name}: {placed.message}")

@@ -104,7 +104,9 @@ def test_placement_is_read_back_and_a_collision_is_reported(world, tmp_path):
     assert (item.GetStart(), item.GetEnd()) == (p.record_start, p.record_end)
     assert item.GetMediaPoolItem().GetClipProperty("File Path") == str(render)
     assert item.GetClipColor() == placement.COLOR_FLAGGED
-    assert 20 in tl.GetMarkers() and "no_face" in tl.GetMarkers()[20]["name"]
+    # Report frames are media frames; the marker sits on the timeline frame they play at.
+    at = int(round(20 / world["ratio"]))
+    assert at in tl.GetMarkers() and "no_face" in tl.GetMarkers()[at]["name"]
     # A second render over the same frames collides: Resolve drops it silently, the script says so.
     render2 = tmp_path / "A001_C003_lipflap_es_v002.mov"
     render2.write_text(render.read_text())
