@@ -162,7 +162,7 @@ def test_installed_script_in_resolve(world, tmp_path, monkeypatch, capsys):
             {"output_dir": world["out"], "language": "es", "dub_track": 1, "handles": 2}))
         _run_installed(world, tmp_path, monkeypatch, fui.Fusion(None))
         out = capsys.readouterr().out
-        assert "render" in out and "lip-synced" in out
+        assert "A001_C003.mov: render 24/48" in out and "2 of 3 clip(s) lip-synced" in out
     n = 2 if "recordFrame" in world["profile"].clipinfo_keys else 0
     assert len(world["tl"].GetItemListInTrack("video", 2) or []) == n
 
@@ -178,3 +178,15 @@ def test_missing_resolve_global_falls_back_to_scriptapp(world, tmp_path, monkeyp
     c = app.main(None, fui.Fusion(ui), fui.Bmd(world["resolve"]), hostclient, engine=world["engine"],
                  config_dir=str(settings_dir))
     assert c is not None and len(c.outcomes) == 3
+
+
+def test_mac_app_store_sandbox_is_named(world, tmp_path, monkeypatch, capsys):
+    from lipflap_resolve import app
+    monkeypatch.setattr(sys, "platform", "darwin")
+    monkeypatch.setenv("HOME", "/Users/ed/Library/Containers/com.blackmagic-design.DaVinciResolveAppStore/Data")
+    fui.Dispatcher.script = [fui.click("Close")]
+    ui = fui.UIManager() if world["profile"].ui_manager else None
+    app.main(world["resolve"], fui.Fusion(ui), fui.Bmd(world["resolve"]), hostclient, engine=world["engine"],
+             config_dir=str(tmp_path / "cfg"))
+    out = capsys.readouterr().out
+    assert "Mac App Store build" in out and "sandboxed" in out
