@@ -477,10 +477,19 @@ class Node:
         return [n for n in _all_nodes if self in n._inputs.values()]
 
     def firstFrame(self):
-        return read_range(self)[0] if self._class == "Read" else int(root()["first_frame"].value())
+        """Foundry: the first frame of the node's frame range (a Read's, passed downstream)."""
+        _main_only("Node.firstFrame")
+        if self._class == "Read":
+            return read_range(self)[0]
+        up = self._inputs.get(0)
+        return up.firstFrame() if up is not None else int(root()["first_frame"].value())
 
     def lastFrame(self):
-        return read_range(self)[1] if self._class == "Read" else int(root()["last_frame"].value())
+        _main_only("Node.lastFrame")
+        if self._class == "Read":
+            return read_range(self)[1]
+        up = self._inputs.get(0)
+        return up.lastFrame() if up is not None else int(root()["last_frame"].value())
 
 
 class Group(Node):
