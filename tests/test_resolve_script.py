@@ -190,3 +190,24 @@ def test_mac_app_store_sandbox_is_named(world, tmp_path, monkeypatch, capsys):
              config_dir=str(tmp_path / "cfg"))
     out = capsys.readouterr().out
     assert "Mac App Store build" in out and "sandboxed" in out
+
+
+def test_dialog_browse_and_cancel_or_no_dialog_at_all(world, tmp_path):
+    """Browse asks Fusion's RequestDir/RequestFile (None when the user cancels); Cancel stops the
+    queue. Without a UIManager no dialog is built at all."""
+    from lipflap_resolve import app
+    if not world["profile"].ui_manager:
+        assert not app.has_dialogs(fui.Fusion(None))
+        return
+    fusion = fui.Fusion(fui.UIManager())
+    fusion.answers = [world["out"], None]
+    seen = {}
+    fui.Dispatcher.script = [fui.click("BrowseOut"), fui.click("BrowseDub"),
+                             lambda win: seen.update(out=win.GetItems()["OutputDir"].Text,
+                                                     dub=win.GetItems()["DubFile"].Text),
+                             fui.set_value("DubTrack", 1), fui.click("Run"), fui.click("Cancel"), fui.WAIT,
+                             fui.click("Close")]
+    c = app.main(world["resolve"], fusion, fui.Bmd(world["resolve"]), hostclient, engine=world["engine"],
+                 config_dir=str(tmp_path / "cfg"))
+    assert seen == {"out": world["out"], "dub": ""}
+    assert any("cancelled" in o.error for o in c.outcomes)
