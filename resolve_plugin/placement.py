@@ -9,6 +9,7 @@ media pool item) and removes anything Resolve put elsewhere.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from .timeline import ClipPlan, TimelineInfo, record_tc
@@ -52,7 +53,7 @@ def same_timeline(a, b) -> bool:
         return True
     try:
         return a.GetUniqueId() == b.GetUniqueId()
-    except AttributeError:
+    except (AttributeError, TypeError):   # older builds: no GetUniqueId
         return a.GetName() == b.GetName()
 
 
@@ -98,12 +99,14 @@ def rendered_start(report: dict, plan: ClipPlan) -> int:
 
 def _media_path(item) -> str:
     mpi = item.GetMediaPoolItem() if item is not None else None
-    return str(mpi.GetClipProperty("File Path") or "") if mpi else ""
+    path = str(mpi.GetClipProperty("File Path") or "") if mpi else ""
+    return os.path.normcase(os.path.normpath(path)) if path else ""
 
 
 def _where(timeline, item, path):
     """(track, start, end) of `item` as the timeline lists it, or None when it is not on it."""
     start, end = int(item.GetStart()), int(item.GetEnd())
+    path = os.path.normcase(os.path.normpath(os.path.abspath(path)))
     for t in range(1, int(timeline.GetTrackCount("video")) + 1):
         for it in timeline.GetItemListInTrack("video", t) or []:
             if int(it.GetStart()) == start and int(it.GetEnd()) == end and _media_path(it) == path:
