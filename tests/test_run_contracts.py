@@ -60,7 +60,7 @@ def media(tmp_path_factory):
 
 def _apertures(path):
     from lipflap.face.analyze import analyze_video
-    from lipflap.face.landmarks import mouth_aperture
+    from lipflap.face.geometry import mouth_aperture
     an = analyze_video(path, use_cache=False)
     return np.array([np.nan if f.landmarks is None else mouth_aperture(f.landmarks) for f in an.frames])
 
