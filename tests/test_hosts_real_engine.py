@@ -108,7 +108,7 @@ def _wait(stub, t):
 
 def test_nuke_node_with_the_real_engine(nk, clip, tmp_path):
     from lipflap.face.analyze import analyze_video
-    from lipflap.face.landmarks import mouth_aperture
+    from lipflap.face.geometry import mouth_aperture
     from lipflap.media.probe import probe
     from lipflap.cli import main
     stub, node, g = nk
