@@ -114,15 +114,18 @@ def _where(timeline, item, path):
     return None
 
 
+NO_SWITCH = object()   # _append could not make the run's timeline current
+
+
 def _append(project, timeline, clip_info):
     """AppendToTimeline on `timeline`, whichever timeline the user has open: make it current for
     the call and give the user theirs back."""
     current = project.GetCurrentTimeline()
     switched = not same_timeline(current, timeline)
     if switched and not project.SetCurrentTimeline(timeline):
-        return None
+        return NO_SWITCH
     try:
-        return project.GetMediaPool().AppendToTimeline([clip_info]) or []
+        return project.GetMediaPool().AppendToTimeline([clip_info])
     finally:
         if switched and current is not None:
             project.SetCurrentTimeline(current)
@@ -134,9 +137,9 @@ def _try(project, timeline, info, plan, mpi, path, head, n, track_index, inclusi
     clip_info = {"mediaPoolItem": mpi, "startFrame": head, "endFrame": head + n - (1 if inclusive else 0),
                  "trackIndex": track_index, "recordFrame": plan.record_start, "mediaType": 1}
     appended = _append(project, timeline, clip_info)
-    if appended is None:
+    if appended is NO_SWITCH:
         return None, f"Resolve would not open timeline '{info.name}' to place the render", 0
-    if not appended:
+    if not isinstance(appended, (list, tuple)) or not appended:
         return None, "Resolve dropped the placement (it drops placements that overlap a clip)", 0
     item = appended[0]
     where = _where(timeline, item, path)
