@@ -72,7 +72,11 @@ def test_in_out_and_current_scopes(world):
     if world["profile"].mark_in_out:
         assert [it.GetStart() for _, it in select_items(tl, "inout", 1)] == [world["start"] + 48]
     else:
-        with pytest.raises(PlanError, match="In and Out"):
+        with pytest.raises(PlanError, match="came with Resolve 19"):
+            select_items(tl, "inout", 1)
+    if world["profile"].mark_in_out:
+        tl.mark_in_out = {}
+        with pytest.raises(PlanError, match="no In and Out marks"):
             select_items(tl, "inout", 1)
     tl.current_item = tl.tracks["video"][0][2]
     assert select_items(tl, "current", 1)[0][1] is tl.current_item
