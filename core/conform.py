@@ -17,8 +17,8 @@ import threading
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from .errors import LipflapError
-from .progress import Progress
+from .contract.errors import LipflapError
+from .contract.progress import Progress
 
 RUN_CMD_ENV = "LIPFLAP_RUN_CMD"
 
@@ -203,7 +203,7 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
     from lipflap_otio import joblist
     from lipflap_otio.assemble import assemble, atomic_write, write_edl
     from lipflap_otio.plan import PlanError, PlanOptions, plan
-    from . import transcripts as tr
+    from .contract import transcripts as tr
 
     progress = progress or Progress("none")
     dub_audio = os.path.abspath(dub_audio) if dub_audio else None  # jobs and metadata hold it
@@ -302,7 +302,7 @@ def read_timeline(path: str, rate: str | None = None):
         raise LipflapError(f"{path}: timeline file not found; check the path.")
     kwargs = {}
     if path.lower().endswith(".edl"):
-        from .media.rates import parse_rate
+        from .contract.rates import parse_rate
         r = parse_rate(rate) if rate else _edl_rate_from_media(path)
         kwargs["rate"] = float(r)
     try:
@@ -318,7 +318,7 @@ def read_timeline(path: str, rate: str | None = None):
 def _edl_rate_from_media(path: str):
     """An EDL carries no rate: take it from the media it names, when they all agree."""
     import opentimelineio as otio
-    from .media.rates import parse_rate
+    from .contract.rates import parse_rate
     from lipflap_otio.plan import media_path
     try:
         # Only the media paths matter here; any rate that parses the timecodes will do.

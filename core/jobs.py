@@ -18,8 +18,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from .errors import JobError, LipflapError, MediaError, RangeError
-from .jobspec import Job
+from .contract.errors import JobError, LipflapError, MediaError, RangeError
+from .contract.jobspec import Job
 from .memory import release as release_memory
 from .render.pipeline import REST, RenderPlan, gather_library, plan_render, render_frame
 
@@ -33,7 +33,7 @@ AUDIO_RATE = 48000
 
 def resolve_range(job: Job, info) -> tuple[int, int]:
     """The job's 0-based inclusive range within the file (before handles)."""
-    from .media.timecode import tc_to_frames
+    from .contract.timecode import tc_to_frames
     n = info.frame_count
     if job.in_tc or job.out_tc:
         def tc(value, what):
@@ -65,7 +65,7 @@ def resolve_output(job: Job, info, language: str | None) -> tuple[str, str, str]
     mode = job.output.mode or "full"
     codec = job.output.codec
     path = os.path.abspath(job.output.path)
-    from .hostclient import next_version_path
+    from .contract.naming import next_version_path
     clip = os.path.splitext(os.path.basename(job.video))[0]
     if os.path.isdir(path) and not ("%" in os.path.basename(path) or "#" in os.path.basename(path)):
         if codec is None:
@@ -183,7 +183,7 @@ def run_job(job: Job, progress) -> dict:
     from .media.decode import read_frames
     from .media.encode import VideoWriter
     from .media.probe import probe
-    from .media.timecode import frames_to_tc
+    from .contract.timecode import frames_to_tc
 
     timing: dict[str, float] = {}
     warnings: list[str] = []
@@ -194,7 +194,7 @@ def run_job(job: Job, progress) -> dict:
         raise JobError("no dub given; use --audio DUB (or --shapes TRACK.json to render an edited track).")
     info = probe(job.video)
     if job.fps is not None:
-        from .media.rates import parse_rate
+        from .contract.rates import parse_rate
         if parse_rate(job.fps) != info.fps:
             warnings.append(f"the job says {job.fps} fps but {job.video} is {info.fps} fps; the "
                             f"file's rate is used.")

@@ -12,7 +12,7 @@ each render clip:
 Writer arguments (`-A key=value`): dub_audio (with dub_start, the record timecode of its first
 sample, default the timeline's start) or dub_track (default: the one audio track named like
 "dub"), language, outdir (default: beside the job list), handles (8), codec (prores_hq),
-mode (full), transcripts (a file, see lipflap.transcripts), face (auto).
+mode (full), transcripts (a file, see lipflap.contract.transcripts), face (auto).
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def write_to_file(input_otio, filepath, dub_audio=None, dub_track=None, dub_star
     """Write the job list for the timeline's clips under the dub."""
     table = {}
     if transcripts:
-        from lipflap.transcripts import load
+        from lipflap.contract.transcripts import load
         table = load(str(transcripts))
     outdir = os.path.abspath(str(outdir) if outdir else os.path.dirname(os.path.abspath(filepath)))
     opts = PlanOptions(outdir=outdir, language=language and str(language),

@@ -45,7 +45,7 @@ class PlanOptions:
     codec: str = "prores_hq"
     mode: str = "full"
     face: str = "auto"
-    transcripts: dict[str, str] = field(default_factory=dict)  # see lipflap.transcripts
+    transcripts: dict[str, str] = field(default_factory=dict)  # see lipflap.contract.transcripts
     dub_start: str | None = None  # record timecode of the dub file's first sample (--dub-audio)
 
 
@@ -139,7 +139,7 @@ def frames_at(t: opentime.RationalTime, rate: Fraction) -> int:
 
 def exact_rate(rate_float: float) -> Fraction:
     """OTIO's float rate back to the exact rational (23.976023... -> 24000/1001)."""
-    from lipflap.media.rates import parse_rate
+    from lipflap.contract.rates import parse_rate
     return parse_rate(repr(float(rate_float)))
 
 
@@ -495,8 +495,8 @@ def _name_jobs(jobs: list[ClipJob], opts: PlanOptions, lang: str) -> None:
             cj.job["output"] = {"path": cj.render, "mode": opts.mode, "codec": opts.codec}
             cj.job["report"] = cj.report
             # The engine rejects a job that breaks the contract; catch our own mistakes here.
-            from lipflap.errors import LipflapError
-            from lipflap.jobspec import parse_job
+            from lipflap.contract.errors import LipflapError
+            from lipflap.contract.jobspec import parse_job
             try:
                 parse_job(cj.job, where=f"job for {cj.where}")
             except LipflapError as e:
@@ -506,7 +506,7 @@ def _name_jobs(jobs: list[ClipJob], opts: PlanOptions, lang: str) -> None:
 def _attach_text(jobs: list[ClipJob], opts: PlanOptions, notes: list[str]) -> None:
     if not opts.transcripts:
         return
-    from lipflap.transcripts import lookup, unused_keys
+    from lipflap.contract.transcripts import lookup, unused_keys
     used: set[str] = set()
     for cj in jobs:
         hit = lookup(opts.transcripts, cj.clip_name, cj.record_tc)

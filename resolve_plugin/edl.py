@@ -15,7 +15,7 @@ import sys
 from fractions import Fraction
 
 from .placement import rendered_start
-from .timecode import tc_to_frames
+from lipflap_contract.timecode import tc_to_frames
 
 
 def _rt(value: float, rate: float) -> dict:
@@ -33,7 +33,7 @@ def _item(schema: str, name: str, rng: dict, **extra) -> dict:
     return d
 
 
-def render_start_tc_frames(outcome, clip_rate: Fraction) -> int:
+def render_source_in(outcome, clip_rate: Fraction) -> int:
     """The render's own start timecode, as frames: the engine reports it; older reports leave it
     to the source's start TC plus the first rendered frame."""
     tc = ((outcome.report.get("timecodes") or {}).get("first"))
@@ -69,7 +69,7 @@ def build_otio(controller, outcomes) -> dict:
         if p.record_start > cursor:
             children.append(_item("Gap.1", "", _range(0, p.record_start - cursor, rate)))
         head = p.source_start - rendered_start(o.report, p)
-        src_in = render_start_tc_frames(o, p.clip_rate) + max(0, head)
+        src_in = render_source_in(o, p.clip_rate) + max(0, head)
         name = os.path.splitext(os.path.basename(o.render))[0]
         markers = []
         for m in o.markers:

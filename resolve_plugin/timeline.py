@@ -12,7 +12,8 @@ import os
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from .timecode import frames_to_tc, parse_rate, tc_to_frames
+from lipflap_contract.rates import parse_rate
+from lipflap_contract.timecode import frames_to_tc, tc_to_frames
 
 
 class PlanError(Exception):

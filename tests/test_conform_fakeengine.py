@@ -1,7 +1,7 @@
 """A small stand-in for `lipflap run --job JOB.json --progress json`, honouring the CLI contract.
 
 Conform's orchestration is tested against this script (LIPFLAP_RUN_CMD) so it does not depend
-on the renderer: it validates the job with lipflap.jobspec, writes the job's frames plus handles
+on the renderer: it validates the job with lipflap.contract.jobspec, writes the job's frames plus handles
 (clamped to the file) as a ProRes .mov via PyAV with the source's timecode at its first frame,
 a report with one flagged range, JSON progress lines and a final {"result": ...}; it writes to a
 temporary name and renames. FAKE_ENGINE_FAIL=<text> makes a job whose video or output path
@@ -27,8 +27,8 @@ def main(argv: list[str]) -> int:
     import av
     from opentimelineio import opentime
 
-    from lipflap.errors import LipflapError
-    from lipflap.jobspec import load_job
+    from lipflap.contract.errors import LipflapError
+    from lipflap.contract.jobspec import load_job
 
     if len(argv) != 4 or argv[0] != "--job" or argv[2:] != ["--progress", "json"]:
         _fail(f"fake engine expects --job JOB.json --progress json, got {argv}")

@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from lipflap import hostclient
+from lipflap import contract as hostclient
 from lipflap.install_resolve import MENUS, SCRIPT_NAME, install, scripts_root
 from tests.fakes import fusion_ui as fui
 from tests.fakes import resolve as fr
@@ -135,7 +135,7 @@ def test_installed_script_runs_the_dialog_in_resolve(world, tmp_path, monkeypatc
     ui = fui.UIManager()
     fui.Dispatcher.script = [fui.set_text("OutputDir", world["out"]), fui.set_text("Language", "es"),
                              fui.set_value("DubTrack", 1), fui.set_value("Handles", 2), fui.click("Run")]
-    for mod in [m for m in sys.modules if m.startswith("lipflap_resolve") or m == "lipflap_hostclient"]:
+    for mod in [m for m in sys.modules if m.startswith("lipflap_resolve") or m.startswith("lipflap_contract")]:
         monkeypatch.delitem(sys.modules, mod)
     runpy.run_path(script, init_globals={"resolve": world["resolve"], "fusion": fui.Fusion(ui), "bmd": fui.Bmd()})
     placed = world["tl"].GetItemListInTrack("video", 2)

@@ -178,8 +178,8 @@ def test_versioned_names_never_overwrite(media, tmp_path):
 
 def test_atomic_output_on_failure(media, tmp_path, monkeypatch):
     import lipflap.jobs as jobs
-    from lipflap.jobspec import parse_job
-    from lipflap.progress import Progress
+    from lipflap.contract.jobspec import parse_job
+    from lipflap.contract.progress import Progress
     calls = {"n": 0}
     real = jobs.render_frame
 

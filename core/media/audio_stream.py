@@ -16,7 +16,7 @@ import av
 import numpy as np
 from scipy.signal import resample_poly
 
-from ..errors import MediaError
+from ..contract.errors import MediaError
 from .audio import _PAD_S, _decode, _mix, _place, _time_zero
 from .probe import open_input
 

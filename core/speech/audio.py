@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from lipflap.errors import MediaError
+from lipflap.contract.errors import MediaError
 from lipflap.speech.features import frame_power
 
 SPEECH_BAND = (300.0, 3400.0)
