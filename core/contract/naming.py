@@ -45,6 +45,14 @@ def render_name_re(base: str, language: str | None) -> re.Pattern:
     return re.compile(rf"^{re.escape(base)}_lipflap_{re.escape(language_tag(language))}_v(\d{{3,}})(\..+)?$")
 
 
+def movie_render_re(base: str, language: str | None = None) -> re.Pattern:
+    """Matches a movie render of `base` for `language` (any language when None), with or without
+    a record tag; groups `tag` (HHMMSSFF or None), `lang` and `ver`."""
+    lang = re.escape(language_tag(language)) if language else r"[A-Za-z0-9-]+"
+    return re.compile(rf"^{re.escape(base)}(?:_(?P<tag>\d{{8}}))?_lipflap_(?P<lang>{lang})"
+                      rf"_v(?P<ver>\d{{3,}})\.(?:mov|mxf|mp4)$")
+
+
 def next_version(folder: str, base: str, language: str | None) -> int:
     """One more than the highest version of this render in `folder`: versions count across
     extensions and sequence folders and are never reused, so v002 is the second render."""

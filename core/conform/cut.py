@@ -1,26 +1,26 @@
 """`lipflap conform`: a cut in, lip-synced renders, a new timeline and an EDL out.
 
-Planning (which clips, which frames, which dub span) and assembly (the render track, markers,
-the EDL) are OpenTimelineIO work and live in `lipflap_otio`; this module probes media, runs the
-jobs as `lipflap run --job JOB.json --progress json` processes, N at a time, with one overall
-progress bar, and rewrites the timeline and EDL after every finished clip so that a crash never
-loses the renders already done.
+Planning (plan.py: which clips, which frames, which dub span) and assembly (assemble.py: the
+render track, markers, the EDL) are OpenTimelineIO work; the runner (runner.py) runs the jobs as
+`lipflap run --job JOB.json` processes, N at a time, with one overall progress bar. This module
+reads the cut, probes media, and rewrites the timeline, EDL and job list after every finished
+clip so that a crash never loses the renders already done.
 """
 from __future__ import annotations
 
-import json
 import os
-import shlex
-import subprocess
-import sys
-import threading
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from .contract.errors import LipflapError
-from .contract.progress import Progress
+import opentimelineio as otio
 
-RUN_CMD_ENV = "LIPFLAP_RUN_CMD"
+from ..contract import transcripts as tr
+from ..contract.errors import LipflapError
+from ..contract.progress import Progress
+from ..contract.rates import parse_rate
+from . import joblist
+from .assemble import assemble, write_timeline
+from .plan import MediaInfo, PlanError, PlanOptions, media_path, plan
+from .runner import run_jobs
 
 
 # ---------------------------------------------------------------- media
@@ -28,153 +28,10 @@ RUN_CMD_ENV = "LIPFLAP_RUN_CMD"
 def probe_media(path: str):
     """A video file's rate, start timecode (as frames, drop-frame aware) and frame count, read
     by lipflap.media.probe, for planning and for placing renders."""
-    from lipflap_otio.plan import MediaInfo
-    from .media.probe import probe
+    from ..media.probe import probe  # PyAV: loaded when media is read, not on import
     info = probe(path)
     return MediaInfo(fps=info.fps, start_tc_frames=int(info.start_tc_frames),
                      frames=int(info.frame_count))
-
-
-# ---------------------------------------------------------------- running jobs
-
-def run_command() -> list[str]:
-    """The engine command: $LIPFLAP_RUN_CMD (split like a shell) or this Python's `lipflap run`."""
-    env = os.environ.get(RUN_CMD_ENV)
-    if env:
-        return shlex.split(env)
-    import importlib.util
-    if importlib.util.find_spec("lipflap.commands.run") is None:
-        raise LipflapError(f"`lipflap run` is not part of this build, so conform has no engine to run; "
-                           f"install a build with it or point {RUN_CMD_ENV} at an engine command.")
-    return [sys.executable, "-m", "lipflap", "run"]
-
-
-@dataclass
-class _Live:
-    frames: int
-    done: float = 0.0  # frames' worth of progress, never going backwards
-    stage: str = ""
-    result: object = None
-    messages: list[str] = field(default_factory=list)
-
-
-def _run_one(cj, job_path: str, log_path: str, cmd: list[str], live: _Live, lock: threading.Lock,
-             procs: dict, stop: threading.Event) -> tuple[int, str]:
-    """Run one job; returns (exit code, last error line)."""
-    with open(log_path, "w", encoding="utf-8") as log:
-        if stop.is_set():
-            return 130, "conform was interrupted before this clip started."
-        try:
-            p = subprocess.Popen(cmd + ["--job", job_path, "--progress", "json"],
-                                 stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1,
-                                 encoding="utf-8", errors="replace")
-        except OSError as e:
-            return 127, f"cannot start the engine {cmd[0]!r} ({e.strerror}); check {RUN_CMD_ENV}."
-        with lock:
-            procs[cj.key] = p
-        for line in p.stdout:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                obj = json.loads(line)
-            except ValueError:
-                log.write(f"[stdout] {line}\n")
-                continue
-            if not isinstance(obj, dict):
-                continue
-            with lock:
-                if "stage" in obj and isinstance(obj.get("total"), (int, float)) and obj["total"] > 0:
-                    frac = min(max(float(obj.get("done", 0)) / obj["total"], 0.0), 1.0)
-                    live.stage = str(obj["stage"])
-                    # Stages restart at 0; the overall bar only moves forward.
-                    live.done = max(live.done, frac * live.frames * 0.99)
-                elif "result" in obj:
-                    live.result = obj["result"]
-                elif "message" in obj:
-                    live.messages.append(str(obj["message"]))
-        rc = p.wait()
-        with lock:
-            procs.pop(cj.key, None)
-    err = ""
-    if rc != 0:
-        try:
-            with open(log_path, encoding="utf-8", errors="replace") as f:
-                tail = [ln.strip() for ln in f if ln.strip() and not ln.startswith("[stdout]")]
-        except OSError:
-            tail = []
-        err = tail[-1] if tail else f"the engine exited with code {rc} and no message"
-        for prefix in ("lipflap: error: ", "lipflap: "):
-            if err.startswith(prefix):
-                err = err[len(prefix):]
-    return rc, err
-
-
-def run_jobs(jobs, jobs_dir: str, logs_dir: str, n_procs: int, progress: Progress,
-             on_done=None, cmd: list[str] | None = None) -> None:
-    """Run every pending job, `n_procs` at a time; sets each job's status and error.
-
-    `on_done(job)` is called in this thread after each job ends (success or not), so the caller
-    can rewrite the timeline and EDL of what is finished so far.
-    """
-    pending = [cj for cj in jobs if cj.status == "pending" and cj.job is not None]
-    if not pending:
-        return
-    cmd = cmd or run_command()
-    os.makedirs(jobs_dir, exist_ok=True)
-    os.makedirs(logs_dir, exist_ok=True)
-    lock = threading.Lock()
-    stop = threading.Event()
-    procs: dict = {}
-    live = {cj.key: _Live(frames=cj.job["end_frame"] - cj.job["start_frame"] + 1) for cj in pending}
-    total = sum(lv.frames for lv in live.values())
-    progress.start(f"conform {len(pending)} clip{'s' if len(pending) != 1 else ''}", total)
-    futures = {}
-    with ThreadPoolExecutor(max_workers=max(1, n_procs)) as pool:
-        for cj in pending:
-            # A job list may put renders anywhere; the engine writes into an existing folder.
-            os.makedirs(os.path.dirname(cj.render), exist_ok=True)
-            job_path = os.path.join(jobs_dir, cj.key + ".json")
-            with open(job_path, "w", encoding="utf-8") as f:
-                json.dump(cj.job, f, indent=2)
-            log_path = os.path.join(logs_dir, cj.key + ".log")
-            futures[pool.submit(_run_one, cj, job_path, log_path, cmd, live[cj.key], lock, procs,
-                                stop)] = (cj, log_path)
-        try:
-            remaining = set(futures)
-            while remaining:
-                finished, remaining = wait(remaining, timeout=0.25, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    cj, log_path = futures[fut]
-                    rc, err = fut.result()
-                    lv = live[cj.key]
-                    for msg in lv.messages:
-                        progress.message(f"{cj.key}: {msg}")
-                    if rc == 0 and os.path.isfile(cj.render):
-                        cj.status, cj.error = "done", None
-                    elif rc == 0:
-                        cj.status, cj.error = "failed", (
-                            f"{cj.where}: the engine exited 0 but wrote no {cj.render}; see {log_path}.")
-                    else:
-                        cj.status, cj.error = "failed", f"{cj.where}: {err} (log: {log_path})"
-                    with lock:
-                        lv.done = lv.frames
-                    if cj.status == "failed":
-                        progress.message(cj.error)
-                    if on_done is not None:
-                        on_done(cj)
-                with lock:
-                    progress.set(int(sum(lv.done for lv in live.values())))
-        except BaseException:
-            # Ctrl-C or a bug: stop the engines; finished renders and outputs stay as written.
-            stop.set()
-            with lock:
-                for p in list(procs.values()):
-                    p.terminate()
-            for fut in futures:
-                fut.cancel()
-            raise
-    progress.set(total)
 
 
 # ---------------------------------------------------------------- the whole conform
@@ -199,12 +56,6 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
             transcripts: str | None = None, edl_path: str | None = None, n_procs: int = 1,
             handles: int = 8, codec: str = "prores_hq", mode: str = "full", rate: str | None = None,
             progress: Progress | None = None, cmd: list[str] | None = None) -> ConformResult:
-    import opentimelineio as otio
-    from lipflap_otio import joblist
-    from lipflap_otio.assemble import assemble, atomic_write, write_edl
-    from lipflap_otio.plan import PlanError, PlanOptions, plan
-    from .contract import transcripts as tr
-
     progress = progress or Progress("none")
     dub_audio = os.path.abspath(dub_audio) if dub_audio else None  # jobs and metadata hold it
     if not os.path.isfile(timeline_path):
@@ -273,8 +124,7 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
         tl, bad = assemble(source, jobs, probe_once, language=language, dub_label=dub_label)
         for cj in bad:
             progress.message(cj.error)
-        atomic_write(out_tl, otio.adapters.write_to_string(tl, "otio_json"))
-        edls[:] = write_edl(tl, edl_path)
+        edls[:] = write_timeline(tl, out_tl, edl_path)
         joblist.save(joblist_path, source, jobs, language=language, dub_label=dub_label)
 
     write_outputs()
@@ -297,12 +147,10 @@ def _brief(e: Exception, limit: int = 160) -> str:
 
 def read_timeline(path: str, rate: str | None = None):
     """Any timeline OpenTimelineIO can read; EDLs get their rate from --rate or their media."""
-    import opentimelineio as otio
     if not os.path.isfile(path):
         raise LipflapError(f"{path}: timeline file not found; check the path.")
     kwargs = {}
     if path.lower().endswith(".edl"):
-        from .contract.rates import parse_rate
         r = parse_rate(rate) if rate else _edl_rate_from_media(path)
         kwargs["rate"] = float(r)
     try:
@@ -317,9 +165,6 @@ def read_timeline(path: str, rate: str | None = None):
 
 def _edl_rate_from_media(path: str):
     """An EDL carries no rate: take it from the media it names, when they all agree."""
-    import opentimelineio as otio
-    from .contract.rates import parse_rate
-    from lipflap_otio.plan import media_path
     try:
         # Only the media paths matter here; any rate that parses the timecodes will do.
         tl = otio.adapters.read_from_file(path, rate=30000 / 1001, media_linker_name=None,
