@@ -14,10 +14,14 @@ from tests.fakes import resolve as fr
 
 # An engine that honours the CLI contract without rendering pixels: it checks the job, writes
 # the render file, a report with one flagged range, and JSON progress. Clips named *C004* fail
-# the way the real engine fails (one sentence on stderr, exit 2).
+# the way the real engine fails (one sentence on stderr, exit 2). `lipflap timeline` (the OTIO
+# timeline and EDL of the placed renders) runs the real command.
 FAKE_ENGINE = textwrap.dedent('''
     import json, sys
     args = sys.argv[1:]
+    if args[0] == "timeline":  # the OTIO timeline and EDL are the real engine's work
+        from lipflap.cli import main
+        sys.exit(main(args))
     job = json.load(open(args[args.index("--job") + 1], encoding="utf-8"))
     if "C004" in job["video"]:
         print("lipflap: error: " + job["video"] + ": frame 12 has no video; re-export the clip.", file=sys.stderr)
