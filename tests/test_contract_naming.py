@@ -48,10 +48,12 @@ def test_a_render_named_by_the_resolve_script_is_found_by_lipflap_relink(tmp_pat
     media.mkdir()
     src = str(media / clip_name)
     make_clip(src, fps="24", frames=60, timecode="01:00:00:00")
-    tl = fr.Timeline(rate="24", start_tc="01:00:00:00", start_frame=86400, video_tracks=1, audio_tracks=1)
-    tl.add("video", 1, fr.TimelineItem(fr.MediaPoolItem(src, fps="24", start_tc="01:00:00:00"), 86400, 86424,
-                                       left_offset=10))
-    c = Controller(fr.Resolve(fr.Project(tl)), lipflap_contract, engine=[sys.executable], log=lambda s: None)
+    profile = fr.PROFILES["20 Studio"]
+    tl = fr.Timeline(profile, "Cut", rate="24", start_tc="01:00:00:00", start_frame=86400)
+    mpi = fr.MediaPoolItem(profile, src, fps="24", start_tc="01:00:00:00", frames=60)
+    tl.fake_clip("video", 1, mpi, 86400, 86424, 10)
+    c = Controller(fr.Resolve(profile, fr.Project(profile, [tl])), lipflap_contract, engine=[sys.executable],
+                   log=lambda s: None)
     plan = plan_clip(timeline_info(tl), 1, tl.GetItemListInTrack("video", 1)[0])
     plan.dub = type("Dub", (), {"path": src, "offset_s": 0.0})()
     s = Settings(scope="track", video_track=1, dub_kind="track", dub_track=1, language="es", mode="full",
