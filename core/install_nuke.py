@@ -23,6 +23,11 @@ def plugin_dir() -> str:
     return os.path.dirname(os.path.abspath(lipflap_nuke.__file__))
 
 
+def contract_dir() -> str:
+    """The engine's stdlib-only contract package, which the node loads by path."""
+    return os.path.dirname(os.path.abspath(contract.__file__))
+
+
 def block(engine: list[str]) -> str:
     engine_env = engine[0] if len(engine) == 1 else json.dumps(engine)
     return "\n".join([
@@ -30,7 +35,7 @@ def block(engine: list[str]) -> str:
         "import os as _lipflap_os",
         "import nuke as _lipflap_nuke",
         f"_lipflap_os.environ.setdefault('LIPFLAP_ENGINE', {engine_env!r})",
-        f"_lipflap_os.environ.setdefault('LIPFLAP_CONTRACT', {os.path.dirname(os.path.abspath(contract.__file__))!r})",
+        f"_lipflap_os.environ.setdefault('LIPFLAP_CONTRACT', {contract_dir()!r})",
         f"_lipflap_nuke.pluginAddPath({plugin_dir()!r})",
         END, ""])
 

@@ -15,6 +15,7 @@ import opentimelineio as otio
 
 from ..contract import transcripts as tr
 from ..contract.errors import LipflapError
+from ..contract.naming import output_stem
 from ..contract.progress import Progress
 from ..contract.rates import parse_rate
 from . import joblist
@@ -79,7 +80,7 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
                 cj.status = "done"  # rendered by an earlier run: never render over it
         joblist_path = timeline_path
         # Resuming conform's own job list: its outputs keep their names.
-        suffix = f"_lipflap_{language or 'und'}"
+        suffix = output_stem("", language)
         if stem.endswith(suffix):
             stem = stem[:-len(suffix)]
     else:
@@ -98,7 +99,7 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
             raise LipflapError(f"{timeline_path}: the timeline cannot be planned ({_brief(e)}); "
                                f"check its clips' source ranges and rates, or export it again.") from None
         dub_label = dub_audio or (f"track {dub_track}" if dub_track else None)
-        joblist_path = os.path.join(outdir, f"{stem}_lipflap_{language or 'und'}.lipflap")
+        joblist_path = os.path.join(outdir, output_stem(stem, language) + ".lipflap")
     if not jobs:
         raise LipflapError(f"{timeline_path}: no video clip lies under the dub; check --dub-track or "
                            f"--dub-audio and that the timeline has video clips.")
@@ -107,8 +108,8 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
     for cj in jobs:
         if cj.status in ("failed", "refused"):
             progress.message(cj.error)
-    out_tl = os.path.join(outdir, f"{stem}_lipflap_{language or 'und'}.otio")
-    edl_path = edl_path or os.path.join(outdir, f"{stem}_lipflap_{language or 'und'}.edl")
+    out_tl = os.path.join(outdir, output_stem(stem, language) + ".otio")
+    edl_path = edl_path or os.path.join(outdir, output_stem(stem, language) + ".edl")
 
     edls: list[str] = []
     probed: dict = {}

@@ -35,9 +35,14 @@ def language_tag(language: str | None) -> str:
     return safe_name(language or "und")
 
 
+def output_stem(stem: str, language: str | None) -> str:
+    """`<stem>_lipflap_<lang>`: the name of what conform writes for a cut (timeline, EDL, job list)."""
+    return f"{stem}_lipflap_{language_tag(language)}"
+
+
 def render_stem(base: str, language: str | None, version: int) -> str:
     """`<base>_lipflap_<lang>_v<NNN>` for an already safe `base` (clip_base, maybe with a tag)."""
-    return f"{base}_lipflap_{language_tag(language)}_v{version:03d}"
+    return f"{output_stem(base, language)}_v{version:03d}"
 
 
 def render_name_re(base: str, language: str | None) -> re.Pattern:
