@@ -7,7 +7,7 @@ grow with the shot's length beyond a few numbers per frame.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -193,16 +193,6 @@ class LibraryBuilder:
         if not self.lib:
             return {}, None
         return self.lib, _look(self.lib, self.plan.model, self.peak)
-
-
-def gather_library(plan: RenderPlan, frames: Iterable[tuple[int, np.ndarray]]) -> tuple[dict, Look | None]:
-    """One pass over (range index, RGB image) pairs, stopping after the last exemplar."""
-    b = LibraryBuilder(plan)
-    for i, img in frames:
-        b.feed(i, img)
-        if i >= b.last:
-            break
-    return b.finish()
 
 
 def _gap(pts: np.ndarray, model: MouthModel) -> float:
