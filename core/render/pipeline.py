@@ -31,7 +31,7 @@ MAX_MODEL_FRAMES = 1500
 class RenderPlan:
     """What to render, at a few numbers a frame: the per-frame target and own points are derived
     on demand from the shot's landmarks and the chosen exemplars, so a long shot's plan does not
-    hold a copy of its geometry (DESIGN 7: memory flat in the shot's length)."""
+    hold a copy of its geometry (docs/speed.md: memory flat in the shot's length)."""
     n: int                              # frames in the rendered range
     model: MouthModel | None
     active: np.ndarray                  # (n,) bool: frame gets a synthesised lower face
