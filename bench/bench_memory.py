@@ -248,7 +248,7 @@ def make_conform_cut(work: str, shots: int, width: int, height: int, fps: int = 
     import opentimelineio as otio
     from opentimelineio import opentime
 
-    from lipflap.demo_assets import speak
+    from lipflap.commands.demo_assets import speak
     line = speak(FACE_TEXT, "en", lead_s=0.1)
     per = 40
     seg = np.zeros(int(round(per / fps * line.rate)), np.float32)
