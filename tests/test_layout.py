@@ -23,7 +23,6 @@ KNOWN_LONG = {
     ("render/model.py", "fit_model"),
     ("conform.py", "conform"),
     ("speech/align.py", "align_script"),
-    ("speech/dtw.py", "dtw_rows"),
 }
 
 
