@@ -22,7 +22,6 @@ KNOWN_LONG = {
     ("render/synth.py", "synthesize"),
     ("render/model.py", "fit_model"),
     ("conform.py", "conform"),
-    ("speech/align.py", "align_script"),
 }
 
 
