@@ -74,7 +74,11 @@ def test_in_out_and_current_scopes(world):
     if world["profile"].mark_in_out:
         assert [it.GetStart() for _, it in select_items(tl, "inout", 1)] == [world["start"] + 48]
     else:
-        with pytest.raises(PlanError, match="In and Out"):
+        with pytest.raises(PlanError, match="came with Resolve 19"):
+            select_items(tl, "inout", 1)
+    if world["profile"].mark_in_out:
+        tl.mark_in_out = {}
+        with pytest.raises(PlanError, match="no In and Out marks"):
             select_items(tl, "inout", 1)
     tl.current_item = tl.tracks["video"][0][2]
     assert select_items(tl, "current", 1)[0][1] is tl.current_item
@@ -139,3 +143,18 @@ def test_transcripts_share_conforms_format(tmp_path):
         assert ours == theirs
         assert text_for_clip(ours, "A001_C003.mov", "01:00:00:00") == "Hola."
         assert text_for_clip(ours, "A001_C003.mov", "01:00:12:05") == "Adiós."
+
+
+def test_a_timeline_resolve_will_not_reopen_is_reported(world, tmp_path, monkeypatch):
+    tl, project = world["tl"], world["project"]
+    info = timeline_info(tl)
+    p = plan_clip(info, 1, select_items(tl, "track", 1)[0][1])
+    render = tmp_path / "r.mov"
+    render.write_text('{"frames": 200, "fps": "%s"}' % world["profile"].clip_rate)
+    track = placement.add_video_track(tl)
+    assert project.SetCurrentTimeline(world["other"])
+    monkeypatch.setattr(project, "SetCurrentTimeline", lambda timeline: False)
+    res = placement.place_render(project, tl, info, p, str(render), {}, track, None, "full",
+                                 placement.EndConvention())
+    assert not res.ok and "would not open timeline 'Cut'" in res.message and "place it by hand" in res.message
+    assert tl.GetItemListInTrack("video", 2) == [] and world["other"].GetItemListInTrack("video", 2) == []

@@ -62,8 +62,8 @@ def test_controller_places_renders_and_survives_a_failed_clip(world):
         assert [o.placed for o in outcomes] == [True, False, True]
         assert _track(world["tl"], "video", 2) == [(s0, s0 + 48, renders[0]), (s0 + 72, s0 + 96, renders[1])]
         placed = world["tl"].GetItemListInTrack("video", 2)
-        assert all(it.GetClipColor() == placement.COLOR_FLAGGED for it in placed)
-        assert sorted(world["tl"].GetMarkers()) == [2, 74]
+        assert [it.GetClipColor() for it in placed] == [placement.COLOR_FLAGGED, placement.COLOR_OK]
+        assert sorted(world["tl"].GetMarkers()) == [2]
         assert all(m["color"] == "Red" for m in world["tl"].GetMarkers().values())
     else:
         # 18.5's clipInfo has no trackIndex/recordFrame: whatever Resolve did is undone and said.
