@@ -1,6 +1,6 @@
 """`lipflap run VIDEO --audio DUB -o OUT`: redraw the speaker's lower face to match the dub.
 
-Options as in DESIGN 3; `--job JOB.json` takes the same keys as JSON (DESIGN 4) and explicit
+Options as in docs/cli.md; `--job JOB.json` takes the same keys as JSON (docs/job.md) and explicit
 command-line options override the job's.
 """
 from __future__ import annotations
@@ -9,8 +9,8 @@ import argparse
 import json
 
 from ..cli import add_progress_option
-from ..errors import JobError
-from ..jobspec import CODECS, MODES, Job, OutputSpec, load_job, parse_job
+from ..contract.errors import JobError
+from ..contract.jobspec import CODECS, MODES, Job, OutputSpec, load_job, parse_job
 
 
 def register(subparsers) -> None:
@@ -43,7 +43,7 @@ def register(subparsers) -> None:
                                     "computed from the dub; it is timed like `lipflap visemes "
                                     "DUB` (its time 0 is the dub's start, --audio-offset applies)")
     p.add_argument("--report", help="write the report JSON here")
-    p.add_argument("--job", help="a job JSON (DESIGN 4); options given here override it")
+    p.add_argument("--job", help="a job JSON (docs/job.md); options given here override it")
     add_progress_option(p)
     p.set_defaults(func=run)
 

@@ -4,7 +4,7 @@ Everything goes to a temporary name in the destination folder and is renamed on 
 interrupted run never leaves a file that looks finished; an exception inside `with VideoWriter(...)`
 removes the temporary output.
 
-Fidelity (DESIGN.md section 5): `write_frame(frame)` converts the decoded source frame straight to
+Fidelity (docs/output.md): `write_frame(frame)` converts the decoded source frame straight to
 the output pixel format (YUV to YUV where the output is YUV: no trip through RGB), which is what a
 plain transcode does; `write_composite` starts from that same converted frame and blends the RGB
 patch, converted to the output's format at 16-bit precision, only where alpha > 0 and only in the
@@ -29,13 +29,13 @@ import av
 import cv2
 import numpy as np
 
-from ..errors import MediaError
+from ..contract.errors import MediaError
 from . import colour
 from .decode import Frame, read_frames
 from .decode import plane_array as _plane_array
 from .probe import VideoInfo, probe
-from .rates import is_drop_frame_rate, parse_rate
-from .timecode import frames_to_tc, tc_to_frames
+from ..contract.rates import is_drop_frame_rate, parse_rate
+from ..contract.timecode import frames_to_tc, tc_to_frames
 
 
 @dataclass(frozen=True)
