@@ -71,6 +71,11 @@ def test_controller_places_renders_and_survives_a_failed_clip(world):
         assert all("place it by hand" in o.error for o in (outcomes[0], outcomes[2]))
         assert _track(world["tl"], "video", 2) == []
     assert _track(world["tl"], "video", 1) == v1_before
+    # An OTIO timeline and a CMX 3600 EDL of the renders are written beside them, at record TC.
+    edl = open(c.summary_paths["EDL"]).read()
+    assert os.path.isfile(c.summary_paths["OTIO"])
+    assert "A001_C003_lipflap_es_v001" in edl and "01:00:00:00 01:00:02:00" in edl
+    assert ("* LOC:" in edl) == _places(world)   # flags travel as the markers that were placed
     # running again never overwrites: the next renders are v003 and v004
     c2 = Controller(world["resolve"], hostclient, engine=world["engine"], log=lambda s: None)
     assert c2.start(_settings(world)) == []
