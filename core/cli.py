@@ -20,7 +20,7 @@ from .errors import LipflapError
 from .progress import Progress
 
 # Order is the order of --help.
-COMMANDS = ("run", "visemes", "analyze", "conform", "qc", "probe", "demo", "install")
+COMMANDS = ("run", "visemes", "analyze", "conform", "qc", "credentials", "probe", "demo", "install")
 
 
 def build_parser() -> argparse.ArgumentParser:

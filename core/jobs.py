@@ -177,8 +177,10 @@ def _ranges(mask: np.ndarray, offset: int) -> list[tuple[int, int]]:
 
 # ---- the job ------------------------------------------------------------------------------
 
-def run_job(job: Job, progress) -> dict:
-    """Render `job`; returns the report (also written to job.report when given)."""
+def run_job(job: Job, progress, signing=None) -> dict:
+    """Render `job`; returns the report (also written to job.report when given).
+    `signing`: a lipflap.provenance.Signing (the run command's --sign-cert/--no-credentials);
+    None signs as the environment or config file says (docs/provenance.md)."""
     from .media.audio_stream import AudioReader
     from .media.decode import read_frames
     from .media.encode import VideoWriter
@@ -354,6 +356,9 @@ def run_job(job: Job, progress) -> dict:
 
     # 5. render and write (decode pass 3)
     t = time.perf_counter()
+    disclosure = _disclosure(job, signing, out_path, codec, mode, info, lo, hi, language,
+                             track_source)
+    warnings.extend(disclosure.warnings)
     audio = None
     if job.audio:
         ch = 2 if dub_ch >= 2 else 1
@@ -363,12 +368,14 @@ def run_job(job: Job, progress) -> dict:
     try:
         writer = VideoWriter(out_path, codec=codec, fps=fps, width=info.width, height=info.height,
                              like=info, first_frame_number=lo, alpha=(mode == "patch"),
-                             audio=audio, inputs=[p for p in (job.video, job.audio) if p])
+                             audio=audio, inputs=[p for p in (job.video, job.audio) if p],
+                             metadata=disclosure.container_tags)
     except BaseException:
         if audio is not None:
             audio.close()
         raise
     rendered = 0
+    changed = np.zeros(n, bool)  # frames whose face was redrawn, for the disclosure
     progress.start("render", n)
     which = np.zeros(n, int)
     for k, (off, p) in enumerate(plans):
@@ -383,6 +390,7 @@ def run_job(job: Job, progress) -> dict:
         return k, None
 
     def write(fr, k, patch):
+        changed[fr.index - lo] = patch is not None
         if mode == "patch":
             writer.write(_patch_frame(patch, info.width, info.height, looks[k]))
         elif patch is None:
@@ -411,7 +419,7 @@ def run_job(job: Job, progress) -> dict:
             write(done_fr, k, patch)
             rendered += patch is not None
             progress.advance(1)
-        final = writer.close()
+        final = disclosure.close(writer, changed)
     except BaseException:
         for _, fut in pending:
             fut.cancel()
@@ -455,6 +463,7 @@ def run_job(job: Job, progress) -> dict:
         "sync": _sync_summary(plans, params, n),
         "shots": [_plan_summary(off + lo, p) for off, p in plans],
         "timing_s": {k: round(v, 3) for k, v in timing.items()},
+        "disclosure": disclosure.report(),
     }
     t = time.perf_counter()
     report["qc"] = _qc(plans, lms, track, n, warnings)
@@ -464,6 +473,23 @@ def run_job(job: Job, progress) -> dict:
         _atomic_json(job.report, report)
         report["report"] = os.path.abspath(job.report)
     return report
+
+
+def _disclosure(job, signing, out_path, codec, mode, info, lo, hi, language, track_source):
+    """What the render will say about itself (lipflap.provenance), before the writer opens."""
+    from . import __version__
+    from .media.timecode import frames_to_tc
+    from .provenance import Disclosure, Facts, Signing
+    if signing is None:
+        signing = Signing.from_options()
+    facts = Facts(engine="lipflap", version=__version__, language=language,
+                  source=os.path.abspath(job.video),
+                  dub=os.path.abspath(job.audio) if job.audio else None,
+                  shapes=os.path.abspath(job.shapes) if job.shapes else None, mode=mode,
+                  fps=f"{info.fps.numerator}/{info.fps.denominator}", first=lo, last=hi,
+                  timecode_first=frames_to_tc(info.start_tc_frames + lo, info.fps, info.drop_frame),
+                  track_source=track_source)
+    return Disclosure(signing, facts, out_path, sequence=codec in ("png", "exr"))
 
 
 def _patch_frame(patch, width: int, height: int, look) -> np.ndarray:
