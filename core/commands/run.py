@@ -102,7 +102,7 @@ def job_from_args(args: argparse.Namespace) -> Job:
 
 
 def run(args: argparse.Namespace, progress) -> int:
-    from ..jobs import run_job
+    from ..pipeline import run_job
     from ..provenance import Signing
     job = job_from_args(args)
     # Checked before the render: a wrong certificate or key costs seconds, not a render.

@@ -73,6 +73,25 @@ class Disclosure:
             self._pool = ThreadPoolExecutor(max_workers=1)
             self._hashes = self._pool.submit(lambda: {p: file_hash(p) for p in paths})
 
+    @classmethod
+    def for_job(cls, job, info, *, out_path: str, codec: str, mode: str, lo: int, hi: int,
+                track_source: str | None, signing: Signing | None) -> "Disclosure":
+        """The disclosure of one `lipflap run` job (a lipflap.jobspec.Job and the source's
+        VideoInfo), before its writer opens. `signing` None: as the environment or config says."""
+        from .. import __version__
+        from ..media.timecode import frames_to_tc
+        if signing is None:
+            signing = Signing.from_options()
+        facts = Facts(engine="lipflap", version=__version__, language=job.language,
+                      source=os.path.abspath(job.video),
+                      dub=os.path.abspath(job.audio) if job.audio else None,
+                      shapes=os.path.abspath(job.shapes) if job.shapes else None, mode=mode,
+                      fps=f"{info.fps.numerator}/{info.fps.denominator}", first=lo, last=hi,
+                      timecode_first=frames_to_tc(info.start_tc_frames + lo, info.fps,
+                                                  info.drop_frame),
+                      track_source=track_source)
+        return cls(signing, facts, out_path, sequence=codec in ("png", "exr"))
+
     def close(self, writer, changed: np.ndarray) -> str:
         """Finish `writer`: the credential is signed into its temporary output, then renamed."""
         f = self.facts
