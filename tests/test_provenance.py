@@ -245,3 +245,11 @@ def test_run_records_no_credentials_and_signs_with_the_given_certificate(kit, tm
     capsys.readouterr()
     assert main(["credentials", on, "--trust", kit["cafile"], "--require-trusted"]) == 0
     assert "signer trusted" in capsys.readouterr().out
+    # What conform's timeline and EDL carry per render, read from the report.
+    from lipflap.provenance.summary import edl_comment, from_report
+    s_on, s_off = from_report(rep_on), from_report(rep_off)
+    assert s_on["lip_synced"] and s_on["credential"] == "signed" and s_on["identity_source"]
+    assert edl_comment(s_on) == ("* LIPFLAP: LIP-SYNCED (lower face redrawn to match dubbed audio, "
+                                 "language es); C2PA credential embedded, signed by lipflap test signer")
+    assert edl_comment(s_off).endswith("no C2PA credential (--no-credentials)")
+    assert from_report(str(tmp_path / "absent.json")) is None
