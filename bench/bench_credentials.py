@@ -67,7 +67,7 @@ def main() -> int:
     cred = report["disclosure"]["credential"]
 
     # The signing step alone, on the finished render (the facts as the run had them).
-    from lipflap.provenance import Disclosure, Facts
+    from lipflap.provenance import Facts
     facts = Facts(engine="lipflap", version="bench", language="es", source=shot, dub=a.audio,
                   shapes=None, mode="full", fps="25/1", first=0, last=a.frames - 1,
                   changed=report["disclosure"]["frames_changed"],
