@@ -91,6 +91,11 @@ def sync_figures(output_landmarks: Sequence, expected: Expected) -> tuple[dict, 
         "face_found": figure("face_found", found, frames=n),
         "mouth_aperture_range": figure("mouth_aperture_range", span),
     }
+    tim = sync.timing_figures(measured, expected.phones, expected.fps)
+    if tim is not None:
+        figs["timing_lag_frames"] = figure("timing_lag_frames", tim["lag"],
+                                           best_r=round(tim["best_r"], 4), r_by_lag=tim["r_by_lag"])
+        figs["timing_r0"] = figure("timing_r0", tim["r0"])
     for f in figs.values():
         if "from_" in f:
             f["events_from"] = f.pop("from_")
@@ -115,11 +120,21 @@ def fidelity_figures(fid: dict | None) -> dict:
                                         activity_ratio=_r(fid["activity_ratio"])),
         "lower_face_colour_shift": figure("lower_face_colour_shift", fid.get("colour_shift"),
                                           max=_r(fid.get("colour_shift_max"))),
+        **_shape_figure(fid.get("shape")),
         "frames_dropped": figure("frames_dropped", fid["frames_dropped"], at=fid["dropped_at"],
                                  source_frames=fid["frames_source"], **timing),
         "frames_added": figure("frames_added", fid["frames_added"], at=fid["added_at"],
                                output_frames=fid["frames_output"], **timing),
     }
+
+
+def _shape_figure(shape: dict | None) -> dict:
+    if not shape:
+        return {}
+    return {"lip_shape_outside": figure(
+        "lip_shape_outside", shape["fraction"], frames_measured=shape["frames_measured"],
+        per_feature={k: round(v, 4) for k, v in shape["per_feature"].items()},
+        source_range=shape["range"])}
 
 
 def _psnr_figure(fid: dict) -> dict:
@@ -160,6 +175,9 @@ def flagged_ranges(events: list[dict], series: dict, fid: dict | None,
             marks.append((i, i, "a source frame is missing before this frame", "frames_dropped"))
         for i in fid.get("added_at", []):
             marks.append((i, i, "this frame repeats the previous source frame", "frames_added"))
+        for i, words in ((fid.get("shape") or {}).get("frames") or {}).items():
+            marks.append((int(i), int(i), "lips outside the actor's own range: " + ", ".join(words),
+                          "lip_shape_outside"))
     marks.sort(key=lambda m: (m[2], m[0]))
     merged: list[list] = []
     for a, b, text, fig in marks:
@@ -229,13 +247,12 @@ def quick_report(output, track, source=None, *, fidelity: FidelityMeter | dict |
 
 def source_range(source: str, n_output: int, start: int | None = None,
                  end: int | None = None) -> tuple[int, int]:
-    """The source frames (inclusive) the output was rendered from: the whole file by default;
-    from `start` on, as many frames as the output has (or to `end`)."""
+    """The source frames (inclusive) the output was rendered from: from `start` (default 0), as
+    many frames as the output has (or to `end`). Never the whole file by default: a render of
+    the first 250 frames of a longer source read as 50 frames dropped."""
     from ..media.decode import check_range
     from ..media.probe import probe
     si = probe(source)
-    if start is None and end is None:
-        return 0, si.frame_count - 1
     a = int(start or 0)
     b = int(end) if end is not None else min(si.frame_count - 1, a + n_output - 1)
     return check_range(si, a, b)
@@ -244,10 +261,15 @@ def source_range(source: str, n_output: int, start: int | None = None,
 def measure_fidelity_files(output: str, source: str, source_landmarks: Sequence, *,
                            progress=None, keep: set[int] | None = None,
                            kept: dict | None = None,
-                           source_frames: tuple[int, int] | None = None) -> dict:
+                           source_frames: tuple[int, int] | None = None,
+                           output_landmarks: Sequence | None = None,
+                           source_shape_landmarks: Sequence | None = None) -> dict:
     """Decode output and source side by side into a FidelityMeter (output frame i against source
     frame source_frames[0] + i). Frames whose index is in `keep` are stored in
-    `kept[index] = (source_image, output_image)` for the contact sheet."""
+    `kept[index] = (source_image, output_image)` for the contact sheet. With the output's own
+    landmarks, the lips of every output frame are measured against the actor's range in the
+    source (lipflap.qc.shape) into result["shape"]."""
+    from .shape import lip_features, outliers
     from ..media.decode import read_frames
     from ..media.probe import probe
     oi, si = probe(output), probe(source)
@@ -261,6 +283,8 @@ def measure_fidelity_files(output: str, source: str, source_landmarks: Sequence,
     if progress is not None:
         progress.start("qc fidelity", n)
     it_o, it_s = read_frames(output, info=oi), read_frames(source, s0, s1, info=si)
+    src_feat: list = []
+    out_feat: dict = {}
     for i in range(n):
         fo = next(it_o, None) if i < oi.frame_count else None
         fs = next(it_s, None) if i < n_src else None
@@ -268,11 +292,22 @@ def measure_fidelity_files(output: str, source: str, source_landmarks: Sequence,
         is_ = fs.image if fs is not None else None
         lm = source_landmarks[i] if i < len(source_landmarks) else None
         meter.add(io, is_, lm)
+        if output_landmarks is not None:
+            slm = lm if source_shape_landmarks is None else (
+                source_shape_landmarks[i] if i < len(source_shape_landmarks) else None)
+            if is_ is not None and slm is not None:
+                src_feat.append(lip_features(slm, is_))
+            olm = output_landmarks[i] if i < len(output_landmarks) else None
+            if io is not None:
+                out_feat[i] = lip_features(olm, io) if olm is not None else None
         if keep and i in keep and kept is not None:
             kept[i] = (is_, io)
         if progress is not None:
             progress.advance()
-    return meter.result()
+    res = meter.result()
+    if output_landmarks is not None:
+        res["shape"] = outliers(out_feat, src_feat)
+    return res
 
 
 def measure_video(video: str, track, *, source: str | None = None, output_analysis=None,
@@ -306,7 +341,10 @@ def measure_video(video: str, track, *, source: str | None = None, output_analys
             source_analysis = analyze_video(source, s0, s1, face=face, progress=progress)
         src_lms = landmarks_of(source_analysis)[0]
         fid = measure_fidelity_files(video, source, src_lms, progress=progress, keep=keep,
-                                     kept=kept, source_frames=(s0, s1))
+                                     kept=kept, source_frames=(s0, s1), output_landmarks=lms,
+                                     # unsmoothed, as the output's are: smoothing narrows the
+                                     # actor's range and would flag frames that are in it
+                                     source_shape_landmarks=landmarks_of(source_analysis, raw=True)[0])
         meta = {"source_frames": [s0, s1], **(meta or {})}
     elif keep:
         for f in read_frames(video, info=info):
