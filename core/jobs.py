@@ -374,13 +374,18 @@ def run_job(job: Job, progress) -> dict:
     for k, (off, p) in enumerate(plans):
         which[off:off + p.n] = k
 
+    qc_px = _qc_sampler(track, n)
+
     def synth(fr):
         i = fr.index - lo
         k = which[i]
         off, p = plans[k]
+        patch = None
         if active[i] and looks[k] is not None:
-            return k, render_frame(p, libs[k], looks[k], i - off, fr)
-        return k, None
+            patch = render_frame(p, libs[k], looks[k], i - off, fr)
+        if qc_px is not None:   # quick QC re-tracks the output's pixels (lipflap.qc.pixels)
+            qc_px.add(i, fr, patch, looks[k].peak if looks[k] is not None else None, lms[i])
+        return k, patch
 
     def write(fr, k, patch):
         if mode == "patch":
@@ -457,7 +462,7 @@ def run_job(job: Job, progress) -> dict:
         "timing_s": {k: round(v, 3) for k, v in timing.items()},
     }
     t = time.perf_counter()
-    report["qc"] = _qc(plans, lms, track, n, warnings)
+    report["qc"] = _qc(qc_px, track, n, warnings)
     report["timing_s"]["qc"] = round(time.perf_counter() - t, 3)
     report["timing_s"]["total"] = round(time.perf_counter() - t0, 3)
     if job.report:
@@ -518,30 +523,25 @@ def _sync_summary(plans, params, n) -> dict:
     }
 
 
-def _qc(plans, lms, track, n, warnings) -> dict | None:
-    """The QC helper's quick report on the rendered geometry, when lipflap.qc is installed."""
+def _qc_sampler(track, n):
+    """The quick QC's sampler of the output's pixels, when lipflap.qc is installed."""
     try:
-        from .qc.measure import quick_report
+        from .qc.pixels import OutputSampler
     except ImportError:
         return None
-    rendered = list(lms)
-    for off, p in plans:
-        for i in range(p.n):
-            lm = lms[off + i]
-            if lm is None or not p.active[i]:
-                continue
-            t = p.targets(i)
-            if t is None:
-                continue
-            # The analysis's own arrays take the rendered points: this is their last use, and a
-            # copy of every frame's landmarks would grow with the shot's length.
-            lm[p.model.region] = t[:len(p.model.region)]
+    return OutputSampler(track, n)
+
+
+def _qc(sampler, track, n, warnings) -> dict | None:
+    """The QC helper's quick report, measured on the output's pixels as they were written."""
+    if sampler is None:
+        return None
+    from .qc.pixels import quick_report_from_pixels
     try:
-        q = quick_report(rendered, track, n_frames=n)
+        return quick_report_from_pixels(sampler, track, n)
     except Exception as e:  # noqa: BLE001 - the render is finished; a failed check must not undo it
         warnings.append(f"the quick sync check could not run ({type(e).__name__}: {e}); run "
                         f"`lipflap qc` on the output.")
         return None
-    if isinstance(q, dict):
-        q.setdefault("measured_on", "rendered target landmarks (run `lipflap qc` for the output's pixels)")
-    return q
+    finally:
+        sampler.close()

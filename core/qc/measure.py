@@ -59,9 +59,11 @@ def _analyze(path: str, progress=None, *, audio_path: str | None = None, face: s
     return analyze_video(path, face=face, audio_path=audio_path, progress=progress)
 
 
-def sync_figures(output_landmarks: Sequence, expected: Expected) -> tuple[dict, dict]:
+def sync_figures(output_landmarks: Sequence, expected: Expected,
+                 sampled: np.ndarray | None = None) -> tuple[dict, dict]:
     """Figures measured from the output's landmarks alone (sync, phonetics, face found), and the
-    series/events behind them."""
+    series/events behind them. `sampled`: (n,) bool of the frames that were tracked at all (the
+    run's quick QC re-tracks a subsample); the others are "not measured", not "no face"."""
     n = len(output_landmarks)
     measured = sync.measured_aperture(output_landmarks)
     norm = sync.normalize(measured)
@@ -70,7 +72,10 @@ def sync_figures(output_landmarks: Sequence, expected: Expected) -> tuple[dict, 
         exp = np.concatenate([exp, np.full(n - len(exp), np.nan)])
     corr = sync.offset_correlation(measured, exp)
     phon, results = sync.phonetic_figures(norm, expected)
-    found = float(np.mean(np.isfinite(measured))) if n else None
+    if sampled is None:
+        found = float(np.mean(np.isfinite(measured))) if n else None
+    else:
+        found = float(np.mean(np.isfinite(measured[sampled]))) if sampled.any() else None
     valid = measured[np.isfinite(measured)]
     span = float(np.percentile(valid, 95) - np.percentile(valid, 5)) if len(valid) >= 5 else None
     figs = {
@@ -88,7 +93,8 @@ def sync_figures(output_landmarks: Sequence, expected: Expected) -> tuple[dict, 
         "pause_rest": figure("pause_rest", phon["pause_rest"]["value"], n=phon["pause_rest"]["n"],
                              unmeasured=phon["pause_rest"]["unmeasured"],
                              from_=expected.events_from),
-        "face_found": figure("face_found", found, frames=n),
+        "face_found": figure("face_found", found,
+                             frames=n if sampled is None else int(sampled.sum())),
         "mouth_aperture_range": figure("mouth_aperture_range", span),
     }
     tim = sync.timing_figures(measured, expected.phones, expected.fps)
@@ -150,13 +156,14 @@ def _psnr_figure(fid: dict) -> dict:
 
 
 def flagged_ranges(events: list[dict], series: dict, fid: dict | None,
-                   frame_flags: list[list[str]] | None = None) -> list[dict]:
+                   frame_flags: list[list[str]] | None = None, shape: dict | None = None,
+                   sampled: np.ndarray | None = None) -> list[dict]:
     """Frame ranges a host should mark: no face, missed closures/openings/rests, changed picture
     outside the lower face, dropped or added frames. Adjacent frames of one reason merge."""
     marks: list[tuple[int, int, str, str]] = []
     measured = series["measured_aperture"]
     for i, v in enumerate(measured):
-        if v is None:
+        if v is None and (sampled is None or sampled[i]):
             why = ", ".join(frame_flags[i]) if frame_flags and i < len(frame_flags) and \
                 frame_flags[i] else ""
             marks.append((i, i, "no usable face in the output" + (f" ({why})" if why else ""),
@@ -175,9 +182,11 @@ def flagged_ranges(events: list[dict], series: dict, fid: dict | None,
             marks.append((i, i, "a source frame is missing before this frame", "frames_dropped"))
         for i in fid.get("added_at", []):
             marks.append((i, i, "this frame repeats the previous source frame", "frames_added"))
-        for i, words in ((fid.get("shape") or {}).get("frames") or {}).items():
-            marks.append((int(i), int(i), "lips outside the actor's own range: " + ", ".join(words),
-                          "lip_shape_outside"))
+
+    shape = shape if shape is not None else (fid or {}).get("shape")
+    for i, words in ((shape or {}).get("frames") or {}).items():
+        marks.append((int(i), int(i), "lips outside the actor's own range: " + ", ".join(words),
+                      "lip_shape_outside"))
     marks.sort(key=lambda m: (m[2], m[0]))
     merged: list[list] = []
     for a, b, text, fig in marks:
@@ -190,12 +199,18 @@ def flagged_ranges(events: list[dict], series: dict, fid: dict | None,
 
 
 def assemble(expected: Expected, output_landmarks: Sequence, fid: dict | None = None, *,
-             frame_flags: list[list[str]] | None = None, meta: dict | None = None) -> dict:
-    figs, extra = sync_figures(output_landmarks, expected)
+             frame_flags: list[list[str]] | None = None, meta: dict | None = None,
+             shape: dict | None = None, sampled: np.ndarray | None = None) -> dict:
+    """The report; `shape`: lip shape/colour outliers measured apart from `fid` (the run's
+    quick QC measures them without a fidelity pass)."""
+    figs, extra = sync_figures(output_landmarks, expected, sampled)
     figs.update(fidelity_figures(fid))
+    if shape is not None and "lip_shape_outside" not in figs:
+        figs.update(_shape_figure(shape))
     report = {"lipflap_qc": REPORT_VERSION, **(meta or {}), "fps": expected.fps,
               "frames": len(output_landmarks), "verdict": overall(figs), "figures": figs,
-              "flagged_ranges": flagged_ranges(extra["events"], extra["series"], fid, frame_flags),
+              "flagged_ranges": flagged_ranges(extra["events"], extra["series"], fid, frame_flags,
+                                               shape, sampled),
               "events_from": expected.events_from, "events": extra["events"],
               "series": extra["series"]}
     if fid:
@@ -207,7 +222,8 @@ def assemble(expected: Expected, output_landmarks: Sequence, fid: dict | None = 
 
 def quick_report(output, track, source=None, *, fidelity: FidelityMeter | dict | None = None,
                  source_landmarks=None, n_frames: int | None = None, progress=None,
-                 series: bool = False) -> dict:
+                 series: bool = False, shape: dict | None = None,
+                 sampled: np.ndarray | None = None) -> dict:
     """The QC figures for `lipflap run`'s report, cheaply.
 
     output: the output's ShotAnalysis, its per-frame landmarks ((n, 478, 2) array or list with
@@ -218,6 +234,7 @@ def quick_report(output, track, source=None, *, fidelity: FidelityMeter | dict |
         decoded once to measure it.
     source_landmarks: the source's ShotAnalysis or landmarks (only needed for that decode).
     n_frames: the frame count the output should have (the source range's), default the output's.
+    shape: lip shape/colour outliers already measured (lipflap.qc.pixels.OutputSampler).
     series: keep the per-frame curves (aperture measured/expected, PSNR) in the report; off by
         default so a long job's report stays small (`lipflap qc` keeps them for its plots).
     """
@@ -237,7 +254,7 @@ def quick_report(output, track, source=None, *, fidelity: FidelityMeter | dict |
         src_lms = landmarks_of(source_landmarks)[0] if source_landmarks is not None else \
             landmarks_of(_analyze(os.fspath(source), progress))[0]
         fid = measure_fidelity_files(out_path, os.fspath(source), src_lms, progress=progress)
-    report = assemble(expected, lms, fid, frame_flags=flags)
+    report = assemble(expected, lms, fid, frame_flags=flags, shape=shape, sampled=sampled)
     if not series:
         report.pop("series", None)
         # the met moments are in the figures; keep only the missed ones, which hosts mark
