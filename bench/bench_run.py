@@ -126,7 +126,7 @@ def main() -> int:
     ext = ".mp4" if a.codec == "h264" else ".mov"
     t_plain, c_plain = plain_decode_encode(shot, os.path.join(work, "plain" + ext), a.codec)
 
-    from lipflap.jobs import run_job
+    from lipflap.pipeline import run_job
     from lipflap.jobspec import parse_job
     from lipflap.progress import Progress
     job = parse_job({"video": shot, "audio": dub, "text": text, "language": language,

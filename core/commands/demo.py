@@ -68,7 +68,7 @@ def run_demo(out_dir: str, progress, *, english: str | None = None, spanish: str
              fps: int = FPS, size: int = SIZE) -> dict:
     """Make every demo file in `out_dir`; returns their paths and the QC verdict."""
     from .. import demo_assets as assets
-    from ..jobs import run_job
+    from ..pipeline import run_job
     from ..jobspec import Job, OutputSpec
     from ..mouth.build import track_from_phones
     from ..qc.measure import measure_video

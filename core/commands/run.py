@@ -93,7 +93,7 @@ def job_from_args(args: argparse.Namespace) -> Job:
 
 
 def run(args: argparse.Namespace, progress) -> int:
-    from ..jobs import run_job
+    from ..pipeline import run_job
     job = job_from_args(args)
     report = run_job(job, progress)
     for w in report.get("warnings", []):

@@ -23,7 +23,7 @@ REST_BELOW = 0.25
 def measured_aperture(landmarks) -> np.ndarray:
     """Per-frame lip aperture (lipflap.face's definition) from per-frame landmarks; NaN where a
     frame has no usable face. Accepts a list of (478, 2) arrays / None or an (n, 478, 2) array."""
-    from ..face.landmarks import mouth_aperture
+    from ..face.geometry import mouth_aperture
     out = np.full(len(landmarks), np.nan)
     for i, p in enumerate(landmarks):
         if regions.valid(p):
