@@ -53,8 +53,12 @@ def test_subsample_covers_every_judged_moment():
     tr = _track(30)
     s = set(sample_frames(expected_from_track(tr, 30), 30).tolist())
     for e in expected_from_track(tr, 30).events:
-        if e.kind != "pause":
+        if e.kind == "bilabial":
             assert set(range(max(0, e.start - 1), min(30, e.end + 2))) <= s
+        elif e.kind == "open":
+            assert set(range(e.start, e.end + 1)) <= s
+        else:
+            assert set(range(e.start + 3, e.end - 2)) & s
     assert len(s) < 30
 
 
