@@ -31,9 +31,11 @@ class Written:
 
 
 def render_and_write(job: Job, inputs: Inputs, sp: ShotPlans, lib: Libraries, progress,
-                     disclosure=None) -> Written:
+                     disclosure=None, qc_sampler=None) -> Written:
     """`disclosure` (lipflap.provenance.Disclosure): the container tag it gives is written, and
-    its Content Credential is signed into the finished output before the rename."""
+    its Content Credential is signed into the finished output before the rename. `qc_sampler`:
+    the quick QC's lipflap.qc.pixels.OutputSampler, fed each frame's source and patch as it is
+    synthesised (it re-tracks the output's pixels of a subsample)."""
     info, lo, n, mode = inputs.info, inputs.lo, inputs.n, inputs.mode
     plans, active, libs, looks = sp.plans, sp.active, lib.libs, lib.looks
     audio = None
@@ -61,9 +63,13 @@ def render_and_write(job: Job, inputs: Inputs, sp: ShotPlans, lib: Libraries, pr
         i = fr.index - lo
         k = which[i]
         off, p = plans[k]
+        patch = None
         if active[i] and looks[k] is not None:
-            return k, render_frame(p, libs[k], looks[k], i - off, fr)
-        return k, None
+            patch = render_frame(p, libs[k], looks[k], i - off, fr)
+        if qc_sampler is not None:
+            qc_sampler.add(i, fr, patch, looks[k].peak if looks[k] is not None else None,
+                           sp.landmarks[i])
+        return k, patch
 
     changed = np.zeros(n, bool)  # frames whose face was redrawn, for the disclosure
 

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 from ..contract.jobspec import Job
 from ..provenance import Disclosure, Signing
+from ..qc.pixels import OutputSampler
 from .analysis import analyse
 from .inputs import resolve_inputs
 from .library import build_libraries
@@ -50,13 +51,15 @@ def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
     disclosure = Disclosure.for_job(job, inputs.info, out_path=inputs.out_path, codec=inputs.codec,
                                     mode=inputs.mode, lo=inputs.lo, hi=inputs.hi,
                                     track_source=mouth.source, signing=signing)
+    sampler = OutputSampler(mouth.track, inputs.n)
     with clock.stage("render"):
-        written = render_and_write(job, inputs, shots, libraries, progress, disclosure)
+        written = render_and_write(job, inputs, shots, libraries, progress, disclosure,
+                                   qc_sampler=sampler)
     warnings = inputs.warnings + mouth.warnings + shots.warnings + disclosure.warnings
     report = build_report(job, inputs, analysis, mouth, shots, written, warnings, clock.seconds)
     report["disclosure"] = disclosure.report()
     t = time.perf_counter()
-    report["qc"] = quick_qc(shots, mouth.track, inputs.n, warnings)
+    report["qc"] = quick_qc(sampler, mouth.track, inputs.n, warnings)
     report["timing_s"]["qc"] = round(time.perf_counter() - t, 3)
     report["timing_s"]["total"] = round(time.perf_counter() - clock.t0, 3)
     if job.report:
