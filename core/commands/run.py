@@ -42,6 +42,19 @@ def register(subparsers) -> None:
     p.add_argument("--shapes", help="render this (edited) mouth-shape track JSON instead of one "
                                     "computed from the dub; it is timed like `lipflap visemes "
                                     "DUB` (its time 0 is the dub's start, --audio-offset applies)")
+    d = p.add_argument_group("dialogue: several faces in one run (docs/job.md)")
+    d.add_argument("--voice", action="append", metavar="FACE=AUDIO",
+                   help="this face's own dub (repeat per speaking face); FACE is left, right, "
+                        "centre, a face id or X,Y")
+    d.add_argument("--voice-text", action="append", metavar="FACE=TEXT", dest="voice_text",
+                   help="the script of that face's dub")
+    d.add_argument("--voice-language", action="append", metavar="FACE=L", dest="voice_language",
+                   help="the language of that face's script (default --language)")
+    d.add_argument("--voice-offset", action="append", metavar="FACE=S", dest="voice_offset",
+                   help="seconds into that face's dub where frame --start sits (default 0)")
+    d.add_argument("--cast", help="split one mixed dub (--audio) among faces: NAME=FACE,... for a "
+                                  "script with [NAME] turns, FACE,FACE,... or auto to follow who "
+                                  "talks in the original picture")
     p.add_argument("--report", help="write the report JSON here")
     p.add_argument("--job", help="a job JSON (docs/job.md); options given here override it")
     c = p.add_argument_group("content credentials (C2PA; docs/provenance.md)")
@@ -94,11 +107,91 @@ def job_from_args(args: argparse.Namespace) -> Job:
         out["codec"] = args.codec
     if out:
         data["output"] = out
+    voices = voices_from_args(args)
+    if voices is not None:
+        data["voices"] = voices
+        for k in ("audio", "face", "text", "transcript", "shapes", "audio_offset_s", "cast"):
+            data.pop(k, None)
+    if args.cast is not None:
+        data["cast"] = cast_from_arg(args.cast)
     if not data.get("video"):
         raise JobError("no source video given; name it (lipflap run VIDEO ...) or use --job.")
     if not out.get("path"):
         raise JobError("no output given; use -o OUT (a .mov/.mp4 file, a folder or a %d pattern).")
     return parse_job(data, where=args.job or "command line")
+
+
+def _pairs(values, option: str) -> dict[str, str]:
+    """FACE=VALUE options as {face: value} in the order given; one sentence when malformed."""
+    from ..contract.jobspec import check_face
+    out: dict[str, str] = {}
+    for item in values or []:
+        face, sep, value = item.partition("=")
+        if not sep or not face.strip() or not value:
+            raise JobError(f"{option} {item!r} is not FACE=VALUE; write e.g. {option} left=dub.wav.")
+        face = check_face("command line", face.strip(), option)
+        if face in out:
+            raise JobError(f"{option} names face {face} twice; give each face one value.")
+        out[face] = value
+    return out
+
+
+def voices_from_args(args: argparse.Namespace) -> list[dict] | None:
+    """--voice FACE=AUDIO (with --voice-text/-language/-offset FACE=...) as the job's "voices";
+    None when no --voice is given."""
+    audio = _pairs(args.voice, "--voice")
+    extra = {"text": _pairs(args.voice_text, "--voice-text"),
+             "language": _pairs(args.voice_language, "--voice-language"),
+             "audio_offset_s": _pairs(args.voice_offset, "--voice-offset")}
+    if not audio:
+        given = [k for k, v in (("--voice-text", args.voice_text), ("--voice-language",
+                 args.voice_language), ("--voice-offset", args.voice_offset)) if v]
+        if given:
+            raise JobError(f"{given[0]} needs --voice FACE=AUDIO for the same face.")
+        return None
+    if args.audio or args.cast or args.shapes:
+        raise JobError("--voice gives each face its own dub; leave out --audio, --shapes and "
+                       "--cast (or use --audio MIX with --cast instead of --voice).")
+    voices = []
+    for face, path in audio.items():
+        v: dict = {"face": face, "audio": path}
+        if face in extra["text"]:
+            v["text"] = extra["text"][face]
+        lang = extra["language"].get(face) or args.language
+        if lang:
+            v["language"] = lang
+        if face in extra["audio_offset_s"]:
+            try:
+                v["audio_offset_s"] = float(extra["audio_offset_s"][face])
+            except ValueError:
+                raise JobError(f"--voice-offset {face}={extra['audio_offset_s'][face]!r} is not "
+                               f"a number of seconds.") from None
+        voices.append(v)
+    for key, opt in (("text", "--voice-text"), ("language", "--voice-language"),
+                     ("audio_offset_s", "--voice-offset")):
+        stray = sorted(set(extra[key]) - set(audio))
+        if stray:
+            raise JobError(f"{opt} names face {stray[0]}, which has no --voice; give "
+                           f"--voice {stray[0]}=AUDIO or drop it.")
+    return voices
+
+
+def cast_from_arg(value: str):
+    """--cast: "auto", "left,right" (faces), or "ANNA=left,BEN=right" (script speakers)."""
+    v = value.strip()
+    if v.lower() == "auto":
+        return "auto"
+    items = [p.strip() for p in v.split(",") if p.strip()]
+    if any("=" in p for p in items):
+        cast: dict[str, str] = {}
+        for p in items:
+            name, sep, face = p.partition("=")
+            if not sep or not name.strip() or not face.strip():
+                raise JobError(f"--cast {value!r}: {p!r} is not NAME=FACE; write e.g. --cast "
+                               f"ANNA=left,BEN=right.")
+            cast[name.strip()] = face.strip()
+        return cast
+    return items
 
 
 def run(args: argparse.Namespace, progress) -> int:

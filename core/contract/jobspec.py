@@ -26,6 +26,19 @@ class OutputSpec:
 
 
 @dataclass
+class VoiceSpec:
+    """One character's dub in a dialogue job: whose mouth (`face`, as the job's `face`, or
+    left/right/centre by position) follows which dub, placed and scripted as a one-voice job's."""
+    face: str
+    audio: str | None = None
+    audio_offset_s: float = 0.0
+    text: str | None = None
+    transcript: str | None = None
+    language: str | None = None
+    shapes: str | None = None
+
+
+@dataclass
 class Job:
     video: str
     audio: str | None = None
@@ -44,12 +57,22 @@ class Job:
     strength: float = 1.0
     shapes: str | None = None
     report: str | None = None
+    voices: list[VoiceSpec] | None = None       # one dub per face (docs/job.md, dialogue)
+    cast: dict | list | str | None = None       # one mixed dub: speaker -> face, faces, or "auto"
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d.pop("extra")
+        if self.voices is not None:
+            d["voices"] = [{k: v for k, v in asdict(vs).items() if v is not None}
+                           for vs in self.voices]
         return {k: v for k, v in d.items() if v is not None}
+
+    @property
+    def dialogue(self) -> bool:
+        """Several faces in one run: per-face voices, or one mixed dub with a cast."""
+        return self.voices is not None or self.cast is not None
 
 
 # key -> (accepted python types, human name)
@@ -65,8 +88,17 @@ _FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
     "audio_offset_s": _NUM, "text": _OPT_STR, "transcript": _OPT_STR, "language": _OPT_STR,
     "face": ((str, int), "auto, largest, a face index or \"X,Y\""), "handles": _INT,
     "strength": _NUM, "shapes": _OPT_STR, "report": _OPT_STR,
+    "voices": ((list,), "a list of voice objects {face, audio, audio_offset_s, text, transcript, "
+                        "language, shapes}"),
+    "cast": ((dict, list, str), "\"auto\", a list of faces, or an object speaker -> face"),
 }
 _OUTPUT_FIELDS = {"path": _STR, "mode": _STR, "codec": _OPT_STR}
+_VOICE_FIELDS = {"face": ((str, int), "left, right, centre, a face index or \"X,Y\""),
+                 "audio": _OPT_STR, "audio_offset_s": _NUM, "text": _OPT_STR,
+                 "transcript": _OPT_STR, "language": _OPT_STR, "shapes": _OPT_STR}
+# What a dialogue job says per voice (or once, for a mixed dub) rather than for the whole job.
+_PER_VOICE = ("text", "transcript", "shapes")
+_POSITIONS = ("left", "right", "centre", "center")
 
 
 def _show(value: Any, limit: int = 60) -> str:
@@ -128,11 +160,118 @@ def parse_job(data: Any, where: str = "job") -> Job:
         raise JobError(f"{where}: \"strength\" must be between 0 and 1, not {values['strength']}.")
     if values.get("text") and values.get("transcript"):
         raise JobError(f"{where}: give either \"text\" or \"transcript\", not both.")
+    if "voices" in values:
+        values["voices"] = _parse_voices(where, values)
+    if "cast" in values:
+        values["cast"] = _parse_cast(where, values)
     face = values.get("face", "auto")
     values["face"] = str(face)
     values["audio_offset_s"] = float(values.get("audio_offset_s", 0.0))
     values["strength"] = float(values.get("strength", 1.0))
     return Job(**values)
+
+
+def normal_face(spec) -> str:
+    """A face choice in one spelling, so two voices naming one face are caught ("centre" and
+    "center", " 1" and "1", "3, 4" and "3,4")."""
+    s = str(spec).strip().lower()
+    if s == "center":
+        return "centre"
+    if "," in s:
+        return ",".join(p.strip() for p in s.split(",", 1))
+    return s
+
+
+def check_face(where: str, spec, key: str = "face") -> str:
+    """A voice's face: left/right/centre, a face index or "X,Y"; JobError otherwise."""
+    s = normal_face(spec)
+    ok = s in _POSITIONS or s.isdigit()
+    if "," in s:
+        try:
+            [float(v) for v in s.split(",")]
+            ok = True
+        except ValueError:
+            ok = False
+    if not ok:
+        raise JobError(f"{where}: {key} {_show(spec)} is not a face; give left, right, centre, a "
+                       f"face index from `lipflap analyze`, or \"X,Y\" pixels in the first frame.")
+    return s
+
+
+def _parse_voices(where: str, values: dict) -> list[VoiceSpec]:
+    voices = values["voices"]
+    if not voices:
+        raise JobError(f"{where}: \"voices\" is empty; give one object per speaking face, or "
+                       f"leave the key out for a one-voice job.")
+    clash = [k for k in ("audio", "shapes", "text", "transcript", "cast") if values.get(k)]
+    if clash or ("face" in values and str(values["face"]) != "auto"):
+        what = clash[0] if clash else "face"
+        raise JobError(f"{where}: \"{what}\" belongs inside each of \"voices\" in a dialogue "
+                       f"job; move it into the voice it is for.")
+    out, seen = [], {}
+    for k, v in enumerate(voices):
+        at = f"{where} voices[{k}]"
+        if not isinstance(v, dict):
+            raise JobError(f"{at}: a voice must be an object with \"face\" and \"audio\" (or "
+                           f"\"shapes\"), not {_show(v)}.")
+        unknown = sorted(set(v) - set(_VOICE_FIELDS))
+        if unknown:
+            raise JobError(f"{at}: unknown key(s) {', '.join(_show(u, 40) for u in unknown[:5])}; "
+                           f"a voice accepts {', '.join(_VOICE_FIELDS)}.")
+        for key, value in v.items():
+            _check(at, key, value, _VOICE_FIELDS[key])
+        if "face" not in v:
+            raise JobError(f"{at}: \"face\" is missing; say whose mouth this voice moves "
+                           f"(left, right, centre, a face index or \"X,Y\").")
+        face = check_face(at, v["face"])
+        if face in seen:
+            raise JobError(f"{at}: face {_show(v['face'])} already has voices[{seen[face]}]; give "
+                           f"each face one voice (mix two stems of one character beforehand).")
+        seen[face] = k
+        if not v.get("audio") and not v.get("shapes"):
+            raise JobError(f"{at}: no dub for face {_show(v['face'])}; give its \"audio\" (or "
+                           f"an edited \"shapes\" track).")
+        if v.get("text") and v.get("transcript"):
+            raise JobError(f"{at}: give either \"text\" or \"transcript\", not both.")
+        d = dict(v, face=face)
+        d["audio_offset_s"] = float(v.get("audio_offset_s", 0.0))
+        out.append(VoiceSpec(**d))
+    return out
+
+
+def _parse_cast(where: str, values: dict):
+    """"auto" (every face in the shot), a list of faces, or {speaker: face}; needs one mixed dub."""
+    cast = values["cast"]
+    if not values.get("audio"):
+        raise JobError(f"{where}: \"cast\" splits one mixed dialogue dub among faces; give that "
+                       f"dub as \"audio\".")
+    if values.get("shapes"):
+        raise JobError(f"{where}: \"cast\" needs the mixed dub's sound, not an edited "
+                       f"\"shapes\" track; leave \"shapes\" out.")
+    if isinstance(cast, str):
+        if cast.strip().lower() != "auto":
+            raise JobError(f"{where}: \"cast\" {_show(cast)} is not \"auto\", a list of faces or "
+                           f"an object speaker -> face.")
+        return "auto"
+    if not cast:
+        raise JobError(f"{where}: \"cast\" is empty; name at least two faces, or \"auto\".")
+    faces = list(cast.values()) if isinstance(cast, dict) else list(cast)
+    norm = []
+    for f in faces:
+        if isinstance(f, bool) or not isinstance(f, (str, int)):
+            raise JobError(f"{where}: \"cast\" face {_show(f)} must be a string or an index.")
+        nf = check_face(f"{where} cast", f)
+        if nf in norm:
+            raise JobError(f"{where}: \"cast\" gives face {_show(f)} twice; give each face one "
+                           f"speaker.")
+        norm.append(nf)
+    if isinstance(cast, dict):
+        for name in cast:
+            if not str(name).strip() or any(c in str(name) for c in "[]"):
+                raise JobError(f"{where}: \"cast\" speaker name {_show(name)} must be a plain "
+                               f"name as the script writes it between brackets.")
+        return {str(name).strip(): f for name, f in zip(cast, norm)}
+    return norm
 
 
 def load_job(path: str) -> Job:
@@ -154,10 +293,12 @@ def load_job(path: str) -> Job:
     job = parse_job(data, where=path)
     # Paths in a job are relative to the job file, as a host writing it beside the media expects.
     base = os.path.dirname(os.path.abspath(path))
-    for key in ("video", "audio", "transcript", "shapes", "report"):
-        v = getattr(job, key)
-        if v and not os.path.isabs(v):
-            setattr(job, key, os.path.join(base, v))
+    for obj, keys in [(job, ("video", "audio", "transcript", "shapes", "report"))] + \
+            [(v, ("audio", "transcript", "shapes")) for v in job.voices or []]:
+        for key in keys:
+            v = getattr(obj, key)
+            if v and not os.path.isabs(v):
+                setattr(obj, key, os.path.join(base, v))
     if job.output and not os.path.isabs(job.output.path):
         job.output.path = os.path.join(base, job.output.path)
     return job

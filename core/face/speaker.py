@@ -38,12 +38,15 @@ def parse_face(spec: str | int | None) -> tuple[str, object]:
     s = str(spec).strip().lower()
     if s in ("auto", "largest"):
         return s, None
+    if s in ("left", "right", "centre", "center"):
+        return "position", "centre" if s == "center" else s
     if "," in s:
         x, y = s.split(",", 1)
         return "point", (float(x), float(y))
     if s.isdigit():
         return "id", int(s)
-    raise ValueError(f"--face {spec!r} is not auto, largest, a face index or X,Y")
+    raise ValueError(f"--face {spec!r} is not auto, largest, left, right, centre, a face index "
+                     f"or X,Y")
 
 
 def speech_envelope(wav: np.ndarray, sr: int, times: np.ndarray, win: float = 0.04) -> np.ndarray:
@@ -113,6 +116,20 @@ def choose(cands: list[Candidate], spec, env: np.ndarray | None, rate: float,
             return float(np.nanmean(d)) if np.isfinite(d).any() else math.inf
         c = min(cands, key=dist)
         return c.id, f"face {c.id} is nearest to {x:g},{y:g} (--face {x:g},{y:g})", scores
+    if kind == "position":
+        # By mean centre left to right: the leftmost, the rightmost, or the middle one (of an
+        # even count, the one nearer the faces' mean, left of it on a tie).
+        xs = {c.id: float(np.nanmean(c.centers[:, 0])) if np.isfinite(c.centers[:, 0]).any()
+              else math.inf for c in cands}
+        order = sorted(cands, key=lambda c: (xs[c.id], c.id))
+        if value == "left":
+            c = order[0]
+        elif value == "right":
+            c = order[-1]
+        else:
+            mid = float(np.mean([xs[c.id] for c in order if math.isfinite(xs[c.id])] or [0.0]))
+            c = min(order, key=lambda c: abs(xs[c.id] - mid))
+        return c.id, f"face {c.id} is the {value} one of {len(cands)} (--face {value})", scores
     if kind == "largest":
         c = _largest(cands)
         return c.id, f"face {c.id} is the largest (--face largest)", scores

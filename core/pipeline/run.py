@@ -36,6 +36,10 @@ def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
     """Render `job`; returns the report (also written to job.report when given).
     `signing`: who signs the render's Content Credential (the run command's --sign-cert,
     --no-credentials); None: as the environment or config file says (docs/provenance.md)."""
+    if job.dialogue:
+        # Several faces, each with its own voice (lipflap.pipeline.voices).
+        from .voices import run_dialogue
+        return run_dialogue(job, progress, signing)
     clock = _Clock()
     with clock.stage("probe"):
         inputs = resolve_inputs(job)

@@ -1,0 +1,197 @@
+"""Two-speaker material from two real talking clips, and the per-face measurement (issue 18).
+
+    python bench/two_faces.py make OUTDIR [--left talk_d] [--right talk_f]
+    python bench/two_faces.py measure OUTDIR RENDER.mov [--json OUT.json]
+    python bench/two_faces.py assign OUTDIR REPORT.json
+
+`make` writes into OUTDIR (scratch; never commit footage):
+- two.mp4: the two clips side by side (both 512x512, 25 fps), each person talking throughout;
+- turns.mp4: the same, but each person talks only during their own turn and holds a quiet
+  stretch of their own frames (played back and forth) during the other's: an original shot
+  with turn-taking, for the mixed-dub assignment;
+- voice_L.wav / voice_R.wav: one synthetic eSpeak voice per face (../shared/eval/make_dub.py),
+  taking turns: L speaks first, R after a gap, each padded with silence to the clip's length;
+  their .phones.json mark the other's turn and the padding as pause ("_"), so the yardstick
+  counts a face that moves while the other talks against it;
+- mix.wav: both voices summed (one mixed dialogue stem), and turns.json (when each speaks).
+
+`measure` crops each half of a render (and of two.mp4 as the source) and runs
+../shared/eval/lipeval.py measure on it against its own voice. `assign` reads a mixed-dub run's
+report and gives the share of dub speech time sent to the right face.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import wave
+
+import av
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SHARED = os.path.abspath(os.path.join(HERE, "..", "..", "..", "shared"))
+if not os.path.isdir(SHARED):
+    SHARED = "/work/shared"
+FPS, N, SIZE, SR = 25, 200, 512, 22050
+TEXT_L = "Hola, ¿me pasas el pan? Mamá prepara una tarta de manzana."
+TEXT_R = "Bueno, pero primero abre la puerta, mira quién viene."
+LEAD_L, GAP = 0.4, 0.5
+
+
+def frames_of(path: str) -> list[np.ndarray]:
+    with av.open(path) as c:
+        return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)][:N]
+
+
+def write_video(path: str, frames) -> None:
+    with av.open(path, "w") as c:
+        s = c.add_stream("libx264", rate=FPS)
+        s.width, s.height = frames[0].shape[1], frames[0].shape[0]
+        s.pix_fmt = "yuv420p"
+        s.options = {"crf": "12", "preset": "fast"}
+        for img in frames:
+            for pkt in s.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                c.mux(pkt)
+        for pkt in s.encode():
+            c.mux(pkt)
+
+
+def read_wav(path: str) -> np.ndarray:
+    with wave.open(path) as w:
+        assert w.getframerate() == SR, (path, w.getframerate())
+        return np.frombuffer(w.readframes(w.getnframes()), np.int16).astype(np.float32)
+
+
+def write_wav(path: str, x: np.ndarray) -> None:
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(SR)
+        w.writeframes(np.clip(np.rint(x), -32768, 32767).astype(np.int16).tobytes())
+
+
+def quiet_loop(frames: list[np.ndarray], length: int) -> list[np.ndarray]:
+    """`length` frames of the clip's stillest 10-frame stretch (by pixel change in the lower
+    middle of the frame, where the mouth is), played forward and back."""
+    low = np.array([f[300:420, 180:330].astype(np.float32).mean(axis=2) for f in frames])
+    motion = np.abs(np.diff(low, axis=0)).mean(axis=(1, 2))
+    k = int(np.argmin(np.convolve(motion, np.ones(9), "valid")))
+    seq = list(range(k, k + 10)) + list(range(k + 8, k, -1))
+    return [frames[seq[j % len(seq)]] for j in range(length)]
+
+
+def make(out: str, left: str, right: str) -> None:
+    os.makedirs(out, exist_ok=True)
+    fl = frames_of(os.path.join(SHARED, "media", f"{left}.mp4"))
+    fr = frames_of(os.path.join(SHARED, "media", f"{right}.mp4"))
+    write_video(os.path.join(out, "two.mp4"), [np.hstack([a, b]) for a, b in zip(fl, fr)])
+    dub = os.path.join(SHARED, "eval", "make_dub.py")
+    for side, text in (("L", TEXT_L), ("R", TEXT_R)):
+        subprocess.run([sys.executable, dub, "--voice", "es", "--text", text, "--lead", "0",
+                        "--out", os.path.join(out, f"raw_{side}.wav")], check=True)
+    total = N / FPS
+    raw = {s: read_wav(os.path.join(out, f"raw_{s}.wav")) for s in "LR"}
+    ph = {s: json.load(open(os.path.join(out, f"raw_{s}.phones.json"))) for s in "LR"}
+    start = {"L": LEAD_L, "R": LEAD_L + len(raw["L"]) / SR + GAP}
+    end = {s: start[s] + len(raw[s]) / SR for s in "LR"}
+    assert end["R"] < total - 0.2, f"voices run {end['R']:.2f}s, longer than the clip"
+    mix = np.zeros(int(total * SR))
+    for s in "LR":
+        x = np.zeros(int(total * SR))
+        a = int(start[s] * SR)
+        x[a:a + len(raw[s])] = raw[s]
+        mix += x
+        write_wav(os.path.join(out, f"voice_{s}.wav"), x)
+        phones = [{"phone": "_", "start": 0.0, "end": round(start[s], 4)}] + \
+                 [dict(p, start=round(p["start"] + start[s], 4), end=round(p["end"] + start[s], 4))
+                  for p in ph[s]] + [{"phone": "_", "start": round(end[s], 4), "end": total}]
+        json.dump(phones, open(os.path.join(out, f"voice_{s}.phones.json"), "w"), indent=0)
+    write_wav(os.path.join(out, "mix.wav"), mix * 0.8)
+    turns = {s: [round(start[s], 3), round(end[s], 3)] for s in "LR"}
+    json.dump(turns, open(os.path.join(out, "turns.json"), "w"))
+    # The turn-taking picture: each half talks over its own turn (plus the gap halves), holds a
+    # quiet loop otherwise.
+    cut = int(round((end["L"] + GAP / 2) * FPS))
+    ql, qr = quiet_loop(fl, N), quiet_loop(fr, N)
+    write_video(os.path.join(out, "turns.mp4"),
+                [np.hstack([fl[i] if i < cut else ql[i], fr[i] if i >= cut else qr[i]])
+                 for i in range(N)])
+    print(json.dumps({"out": out, "turns_s": turns, "turn_change_frame": cut}))
+
+
+def crop(src: str, dst: str, side: str) -> None:
+    write_video(dst, [f[:, :SIZE] if side == "L" else f[:, SIZE:] for f in frames_of(src)])
+
+
+def measure(out: str, render: str, json_out: str | None) -> dict:
+    lipeval = os.path.join(SHARED, "eval", "lipeval.py")
+    res = {}
+    for s in "LR":
+        half = f"{os.path.splitext(render)[0]}_{s}.mp4"
+        src = os.path.join(out, f"two_{s}.mp4")
+        crop(render, half, s)
+        if not os.path.exists(src):
+            crop(os.path.join(out, "two.mp4"), src, s)
+        r = subprocess.run([sys.executable, lipeval, "measure", half,
+                            "--audio", os.path.join(out, f"voice_{s}.wav"),
+                            "--phones", os.path.join(out, f"voice_{s}.phones.json"),
+                            "--source", src], check=True, capture_output=True, text=True)
+        m = json.loads(r.stdout)
+        ph, fid = m.get("phonetics", {}), m.get("fidelity", {})
+        res[s] = {"closure": ph.get("bilabial_closure"), "opening": ph.get("open_vowel_opening"),
+                  "rest": ph.get("pause_rest"), "best_lag": ph.get("best_lag"),
+                  "sharpness": fid.get("sharpness_ratio"), "roughness": fid.get("roughness_ratio"),
+                  "raw": m}
+    table = {s: {k: v for k, v in r.items() if k != "raw"} for s, r in res.items()}
+    print(json.dumps(table, indent=1, default=float))
+    if json_out:
+        json.dump(res, open(json_out, "w"), indent=1, default=float)
+    return res
+
+
+def assign(out: str, report: str) -> float:
+    """Share of dub speech frames sent to the face whose voice it is (L = the left face)."""
+    turns = json.load(open(os.path.join(out, "turns.json")))
+    rep = json.load(open(report))
+    labels = [v["face"] for v in rep["voices"]]
+    right = wrong = 0
+    for row in rep["assignment"]["stretches"]:
+        for i in range(row["first"], row["last"] + 1):
+            t = i / FPS
+            truth = "L" if turns["L"][0] - 0.1 <= t < turns["L"][1] + GAP / 2 else "R"
+            want = labels[0] if truth == "L" else labels[-1]
+            if row["faces"] == [want]:
+                right += 1
+            else:
+                wrong += 1
+    share = right / max(1, right + wrong)
+    print(json.dumps({"speech_frames": right + wrong, "right": right, "share": round(share, 4)}))
+    return share
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest="cmd", required=True)
+    m = sub.add_parser("make")
+    m.add_argument("out")
+    m.add_argument("--left", default="talk_d")
+    m.add_argument("--right", default="talk_f")
+    q = sub.add_parser("measure")
+    q.add_argument("out")
+    q.add_argument("render")
+    q.add_argument("--json")
+    a = sub.add_parser("assign")
+    a.add_argument("out")
+    a.add_argument("report")
+    args = p.parse_args()
+    if args.cmd == "make":
+        make(args.out, args.left, args.right)
+    elif args.cmd == "measure":
+        measure(args.out, args.render, args.json)
+    else:
+        assign(args.out, args.report)
+
+
+if __name__ == "__main__":
+    main()
