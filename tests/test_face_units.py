@@ -139,6 +139,12 @@ def test_speaker_choice_rules():
     c1s = Candidate(1, 0.05 + rng.normal(0, 0.0005, n), c1.areas, c1.centers)
     sid, why, _ = choose([c0, c1s], "auto", env, 25.0)
     assert sid == 0 and "no mouth follows the audio" in why
-    for bad in ("left", "1,2,x", ""):
+    # By position (issue 18): left/right by mean centre, centre the one nearest the faces' mean.
+    assert choose([c0, c1], "left", env, 25.0)[0] == 0
+    assert choose([c0, c1], "right", env, 25.0)[0] == 1
+    c2 = Candidate(2, still, c0.areas, np.tile([60.0, 10.0], (n, 1)))
+    assert choose([c0, c1, c2], "centre", env, 25.0)[0] == 2
+    assert choose([c1, c2, c0], "center", env, 25.0)[0] == 2
+    for bad in ("top", "1,2,x", ""):
         with pytest.raises(ValueError):
             parse_face(bad)

@@ -56,7 +56,7 @@ from .report import build_report, quick_qc, write_report
 from .run import _Clock
 
 GUARD = 3                 # frames: a face is left untouched only this far from speech and talking
-OVERLAP = 0.7             # a second mouth moving at this share of the first's activity also talks
+OVERLAP = 0.5             # a second talking mouth moving at half the first's activity talks too
 MIN_TURN_S = 0.4          # a change of speaker inside a stretch of speech lasts at least this
 VAD_RATE = 16000
 
@@ -330,7 +330,14 @@ def owners_by_activity(speech: np.ndarray, activity: np.ndarray, fps: float) -> 
     top = act[best, np.arange(n)]
     for f in range(k):
         both = speech & ~owners[f] & talking(activity[f]) & (act[f] >= OVERLAP * top)
-        for a, b in ranges(both, 0):
+        runs = ranges(both, 0)
+        merged: list[list[int]] = []
+        for a, b in runs:       # dips shorter than MIN_TURN_S inside an overlap are bridged
+            if merged and a - merged[-1][1] - 1 < min_len and speech[merged[-1][1]:a].all():
+                merged[-1][1] = b
+            else:
+                merged.append([a, b])
+        for a, b in merged:
             if b - a + 1 >= min_len:
                 owners[f, a:b + 1] = True
     return owners
