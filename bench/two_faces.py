@@ -138,11 +138,13 @@ def measure(out: str, render: str, json_out: str | None) -> dict:
                             "--phones", os.path.join(out, f"voice_{s}.phones.json"),
                             "--source", src], check=True, capture_output=True, text=True)
         m = json.loads(r.stdout)
-        ph, fid = m.get("phonetics", {}), m.get("fidelity", {})
+        ph, fid, sy = m.get("phonetics", {}), m.get("fidelity", {}), m.get("sync", {})
         res[s] = {"closure": ph.get("bilabial_closure"), "opening": ph.get("open_vowel_opening"),
-                  "rest": ph.get("pause_rest"), "best_lag": ph.get("best_lag"),
-                  "sharpness": fid.get("sharpness_ratio"), "roughness": fid.get("roughness_ratio"),
-                  "raw": m}
+                  "rest": ph.get("pause_rest"), "silence_rest_rate": sy.get("silence_rest_rate"),
+                  "timing_best_lag": ph.get("timing_best_lag"),
+                  "timing_best_r": ph.get("timing_best_r"),
+                  "sharpness": fid.get("mouth_sharpness_ratio_median"),
+                  "roughness": fid.get("mouth_roughness_ratio"), "raw": m}
     table = {s: {k: v for k, v in r.items() if k != "raw"} for s, r in res.items()}
     print(json.dumps(table, indent=1, default=float))
     if json_out:

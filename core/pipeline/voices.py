@@ -205,7 +205,7 @@ def _all_faces(job: Job, tp, inputs: Inputs) -> list[FaceVoice]:
                        f"run).")
     x = {tid: float(np.mean([(s.bbox[0] + s.bbox[2]) / 2 for s in tp.obs[tid].values()]))
          for tid in ids}
-    return [FaceVoice(str(tid), _one_voice_job(job, face=str(tid)))
+    return [FaceVoice(str(tid), _one_voice_job(job, face=str(tid)), inputs=inputs)
             for tid in sorted(ids, key=lambda t: x[t])]
 
 
