@@ -1,4 +1,4 @@
-"""Speed of `lipflap run` as a ratio to the floor any tool pays (DESIGN 7), in one run.
+"""Speed of `lipflap run` as a ratio to the floor any tool pays (docs/speed.md), in one run.
 
     python bench/bench_run.py [--source CLIP] [--audio DUB] [--frames N] [--codec prores_hq]
 

@@ -1,4 +1,4 @@
-"""`lipflap run` against the output contract (DESIGN 3-5), on small generated clips.
+"""`lipflap run` against the output contract (docs/cli.md, docs/job.md, docs/output.md), on small generated clips.
 
 The face clip is scikit-image's astronaut (a real photograph, so Face Mesh finds her), moved a
 little from frame to frame; her mouth is open in the photo, so an edited track with aperture 0

@@ -67,7 +67,7 @@ def _paths(out_dir: str) -> dict[str, str]:
 def run_demo(out_dir: str, progress, *, english: str | None = None, spanish: str | None = None,
              fps: int = FPS, size: int = SIZE) -> dict:
     """Make every demo file in `out_dir`; returns their paths and the QC verdict."""
-    from .. import demo_assets as assets
+    from . import demo_assets as assets
     from ..pipeline import run_job
     from ..contract.jobspec import Job, OutputSpec
     from ..mouth.build import track_from_phones

@@ -1,5 +1,5 @@
 """`lipflap visemes AUDIO -o OUT`: the mouth-shape track of a dub, as JSON, TSV, Rhubarb TSV,
-Nuke curves or OTIO markers (DESIGN.md section 3)."""
+Nuke curves or OTIO markers (docs/cli.md)."""
 from __future__ import annotations
 
 import os

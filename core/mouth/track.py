@@ -1,4 +1,4 @@
-"""The mouth-shape track: one mouth shape per video frame, and its JSON form (DESIGN.md section 3).
+"""The mouth-shape track: one mouth shape per video frame, and its JSON form (docs/cli.md, `lipflap visemes`).
 
 The renderer, the Nuke and OTIO helpers and artists' editors all exchange this JSON, so reading is
 lenient where an edit is plausible (missing viseme/shape keys, only some frames listed, numbers a

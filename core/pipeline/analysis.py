@@ -8,7 +8,7 @@ from ..contract.errors import JobError
 from ..face.analyze import analyze_video
 from ..face.result import ShotAnalysis
 from ..contract.jobspec import Job
-from ..memory import release as release_memory
+from ..media.memory import release as release_memory
 from .inputs import Inputs
 
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..face.result import ShotAnalysis
 from ..contract.jobspec import Job
-from ..memory import release as release_memory
+from ..media.memory import release as release_memory
 from ..render.pipeline import RenderPlan, plan_render
 from .inputs import Inputs, ranges
 
