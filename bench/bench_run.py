@@ -127,8 +127,8 @@ def main() -> int:
     t_plain, c_plain = plain_decode_encode(shot, os.path.join(work, "plain" + ext), a.codec)
 
     from lipflap.pipeline import run_job
-    from lipflap.jobspec import parse_job
-    from lipflap.progress import Progress
+    from lipflap.contract.jobspec import parse_job
+    from lipflap.contract.progress import Progress
     job = parse_job({"video": shot, "audio": dub, "text": text, "language": language,
                      "output": {"path": os.path.join(work, "lipflap" + ext), "codec": a.codec}})
     t, c0 = time.perf_counter(), _cpu()

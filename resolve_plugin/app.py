@@ -12,11 +12,13 @@ import os
 import time
 from dataclasses import dataclass, field
 
+from lipflap_contract.errors import LipflapError as TranscriptError
+from lipflap_contract.rates import rate_string
+from lipflap_contract.transcripts import load as load_transcripts, text_for_clip
+
 from . import placement, settings as settings_mod
-from .timecode import rate_string
 from .timeline import (ClipPlan, PlanError, TimelineInfo, dub_from_audio_track, dub_from_file,
                        plan_clip, record_tc, select_items, timeline_info)
-from .transcripts import TranscriptError, load_transcripts, text_for_clip
 
 
 @dataclass

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from lipflap_contract.errors import LipflapError
+from lipflap_contract.report import RunReport
+
 from .timeline import ClipPlan, TimelineInfo, record_tc
 
 # Clip colours are the README's set (Orange ... Chocolate); there is no "Red" for clips.
@@ -76,24 +79,23 @@ def add_video_track(timeline) -> int:
     return after
 
 
+def run_report(report: dict) -> RunReport:
+    """The engine's report through the contract's one reader; an unreadable one reads as empty
+    (the render is still placed; it just carries no flags)."""
+    try:
+        return RunReport.from_dict(report or {})
+    except LipflapError:
+        return RunReport()
+
+
 def _flagged_ranges(report: dict) -> list[dict]:
-    out = []
-    for r in report.get("flagged_ranges") or report.get("flagged") or []:
-        try:
-            out.append({"start": int(r["start"]), "end": int(r["end"]), "reason": str(r.get("reason", "flagged"))})
-        except (KeyError, TypeError, ValueError):
-            continue
-    return out
+    return [{"start": r.start, "end": r.end, "reason": r.reason} for r in run_report(report).flagged_ranges]
 
 
 def rendered_start(report: dict, plan: ClipPlan) -> int:
     """The file frame index of the render's first frame (handles included)."""
-    rng = report.get("range") or {}
-    # `first` is the first rendered frame with handles; `start` the cut's own first frame.
-    for key in ("first", "start"):
-        if isinstance(rng.get(key), int):
-            return int(rng[key])
-    return plan.source_start
+    rng = run_report(report).range
+    return rng.first if rng is not None else plan.source_start
 
 
 def _media_path(item) -> str:
@@ -181,8 +183,7 @@ def place_render(project, timeline, info: TimelineInfo, plan: ClipPlan, render_p
                                 f"V{track_index}; it is in the media pool, place it by hand.")
     convention.learned = True
     flagged = _flagged_ranges(report)
-    warnings = report.get("warnings") or []
-    item.SetClipColor(COLOR_FLAGGED if (flagged or warnings) else COLOR_OK)
+    item.SetClipColor(COLOR_FLAGGED if run_report(report).has_problems else COLOR_OK)
     markers = []
     for r in flagged:
         lo = max(r["start"], plan.source_start)

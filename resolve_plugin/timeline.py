@@ -13,7 +13,8 @@ import os
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from .timecode import frames_to_tc, parse_rate, tc_to_frames
+from lipflap_contract.rates import parse_rate
+from lipflap_contract.timecode import frames_to_tc, tc_to_frames
 
 
 SOURCE_SLACK = 2   # frames: one for the 19.x start, one for the end's inclusive/exclusive swing

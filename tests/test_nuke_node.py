@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from lipflap import hostclient
+from lipflap import contract as hostclient
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NUKE_DIR = os.path.join(REPO, "nuke_nodes")
@@ -62,7 +62,9 @@ def nk(request, tmp_path, monkeypatch):
     script = tmp_path / "engine.py"
     script.write_text(f"LOG = {str(log)!r}\n" + FAKE_ENGINE)
     monkeypatch.setenv("LIPFLAP_ENGINE", json.dumps([sys.executable, str(script)]))
-    monkeypatch.setitem(sys.modules, "lipflap_hostclient", hostclient)
+    # The node loads the engine's contract folder by path, as it does in Nuke.
+    monkeypatch.delitem(sys.modules, "lipflap_contract", raising=False)
+    monkeypatch.setenv("LIPFLAP_CONTRACT", os.path.dirname(hostclient.__file__))
     plate = tmp_path / "plate shot.mov"
     plate.write_bytes(b"x")
     dub = tmp_path / "dub.wav"

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from lipflap.cli import main
-from lipflap.errors import LipflapError
+from lipflap.contract.errors import LipflapError
 from lipflap.qc.expected import expected_from_track
 from lipflap.qc.fidelity import FidelityMeter
 from lipflap.qc.measure import assemble, pick_sheet_events, sheet_box

@@ -3,8 +3,10 @@ from fractions import Fraction
 
 import pytest
 
+import lipflap_resolve  # noqa: F401 - loads the engine's contract package by path as lipflap_contract
+from lipflap_contract.rates import parse_rate
+from lipflap_contract.timecode import frames_to_tc, tc_to_frames
 from lipflap_resolve import placement
-from lipflap_resolve.timecode import frames_to_tc, parse_rate, tc_to_frames
 from lipflap_resolve.timeline import (PlanError, dub_from_audio_track, dub_from_file, plan_clip, record_tc,
                                       select_items, timeline_info)
 from tests.fakes import resolve as fr
@@ -116,8 +118,14 @@ def test_placement_is_read_back_and_a_collision_is_reported(world, tmp_path):
 
 
 def test_transcripts_share_conforms_format(tmp_path):
-    from lipflap import transcripts as conform_tr
-    from lipflap_resolve.transcripts import load_transcripts, text_for_clip
+    """The script reads transcripts with the contract's one reader, loaded from the engine's folder."""
+    import lipflap_contract
+    from lipflap.contract import transcripts as conform_tr
+    from lipflap_resolve import app
+    from lipflap_resolve.app import load_transcripts, text_for_clip
+    assert load_transcripts is lipflap_contract.transcripts.load
+    assert lipflap_contract.__file__ == conform_tr.__file__.replace("transcripts.py", "__init__.py")
+    assert app.TranscriptError is lipflap_contract.errors.LipflapError
     cases = {
         "t.json": '{"A001_C003": "Hola.", "01:00:12;05": "Adiós."}',
         "l.json": '[{"clip": "A001_C003", "text": "Hola."}, {"record_in": "01:00:12:05", "text": "Adiós."}]',

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from lipflap import hostclient
+from lipflap import contract as hostclient
 from lipflap.install_resolve import MENUS, SCRIPT_NAME, install, scripts_root
 from tests.fakes import fusion_ui as fui
 from tests.fakes import resolve as fr
@@ -128,7 +128,7 @@ def _run_installed(world, tmp_path, monkeypatch, fusion, bmd=None, resolve_globa
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
     install(str(home), "linux", world["engine"])
     script = os.path.join(scripts_root(str(home), "linux"), "Edit", SCRIPT_NAME)
-    for mod in [m for m in sys.modules if m.startswith("lipflap_resolve") or m == "lipflap_hostclient"]:
+    for mod in [m for m in sys.modules if m.startswith("lipflap_resolve") or m.startswith("lipflap_contract")]:
         monkeypatch.delitem(sys.modules, mod)
     g = {"fusion": fusion, "bmd": bmd or fui.Bmd(world["resolve"])}
     g["resolve"] = world["resolve"] if resolve_global else None

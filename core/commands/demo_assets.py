@@ -123,7 +123,7 @@ def write_still_clip(path: str, n_frames: int, fps, *, size: int = 512, codec: s
                      audio: Line | None = None, progress=None) -> str:
     """The portrait with subtle head motion, `n_frames` long, mouth as in the photograph."""
     from ..media.encode import VideoWriter
-    from ..media.rates import parse_rate
+    from ..contract.rates import parse_rate
     rate = parse_rate(fps)
     photo = portrait()
     au = (audio.samples, audio.rate) if audio is not None else None

@@ -9,8 +9,8 @@ import argparse
 import json
 
 from ..cli import add_progress_option
-from ..errors import JobError
-from ..jobspec import CODECS, MODES, Job, OutputSpec, load_job, parse_job
+from ..contract.errors import JobError
+from ..contract.jobspec import CODECS, MODES, Job, OutputSpec, load_job, parse_job
 
 
 def register(subparsers) -> None:

@@ -29,13 +29,13 @@ import av
 import cv2
 import numpy as np
 
-from ..errors import MediaError
+from ..contract.errors import MediaError
 from . import colour
 from .decode import Frame, read_frames
 from .decode import plane_array as _plane_array
 from .probe import VideoInfo, probe
-from .rates import is_drop_frame_rate, parse_rate
-from .timecode import frames_to_tc, tc_to_frames
+from ..contract.rates import is_drop_frame_rate, parse_rate
+from ..contract.timecode import frames_to_tc, tc_to_frames
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from ..errors import LipflapError
-from ..media.rates import parse_rate
+from ..contract.errors import LipflapError
+from ..contract.rates import parse_rate
 from .visemes import PARAMS, SHAPE_TARGET, SHAPES, VISEME_SHAPE, VISEME_TARGET, VISEMES, \
     nearest_shape, nearest_viseme
 

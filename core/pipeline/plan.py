@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..face.result import ShotAnalysis
-from ..jobspec import Job
+from ..contract.jobspec import Job
 from ..media.memory import release as release_memory
 from ..render.pipeline import RenderPlan, plan_render
 from .inputs import Inputs, ranges

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..jobspec import Job
+from ..contract.jobspec import Job
 from ..media.audio_stream import AudioReader
 from ..media.decode import read_frames
 from ..media.encode import VideoWriter

@@ -6,7 +6,7 @@ import os
 import time
 from contextlib import contextmanager
 
-from ..jobspec import Job
+from ..contract.jobspec import Job
 from .analysis import analyse
 from .inputs import resolve_inputs
 from .library import build_libraries

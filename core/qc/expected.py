@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import LipflapError
+from ..contract.errors import LipflapError
 
 BILABIAL = frozenset("pbm")
 # a-like vowels in eSpeak NG's IPA spelling (the yardstick's set, stress and length marks removed

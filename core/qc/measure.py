@@ -19,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import LipflapError
+from ..contract.errors import LipflapError
 from . import regions, sync
 from .expected import Expected, expected_from_track
 from .fidelity import FidelityMeter

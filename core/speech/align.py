@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lipflap.errors import LipflapError
+from lipflap.contract.errors import LipflapError
 from lipflap.speech.dtw import coarse_band, dtw_rows, pool, refine
 from lipflap.speech.espeak import check_language, synthesize
 from lipflap.speech.features import (HOP_S, cmvn, deltas, frame_power, log_mel, mfcc_from_logmel,

@@ -14,9 +14,13 @@ from fractions import Fraction
 from tests.fakes import resolve as fr
 
 # Writes the "render" as {"frames", "fps"} so the fake media pool sees its length and rate.
+# `lipflap timeline` (the OTIO timeline and EDL of the placed renders) is the real command.
 FAKE_ENGINE = textwrap.dedent('''
     import json, sys
     args = sys.argv[1:]
+    if args[0] == "timeline":
+        from lipflap.cli import main
+        sys.exit(main(args))
     job = json.load(open(args[args.index("--job") + 1], encoding="utf-8"))
     if "C004" in job["video"]:
         print("lipflap: error: " + job["video"] + ": frame 12 has no video; re-export the clip.", file=sys.stderr)
