@@ -1,5 +1,8 @@
 """The engine's layout rules, read from the source (no imports of the engine's heavy modules).
 
+- Nothing loose in core/ but the entry points: every other module sits in the package of its
+  stage (media, face, speech, mouth, render, qc, exporters), the contract, the single-job
+  pipeline, conform, commands or install.
 - No function in core/ is longer than 80 lines, argument parsers excepted: a longer function is
   several steps that want names of their own.
 - The single-job pipeline imports what it uses at module top, so a missing module fails at
@@ -21,8 +24,20 @@ MAX_LINES = 80
 KNOWN_LONG = {
     ("render/synth.py", "synthesize"),
     ("render/model.py", "fit_model"),
-    ("conform.py", "conform"),
+    ("conform/cut.py", "conform"),
 }
+
+
+ENTRY_POINTS = {"__init__.py", "__main__.py", "cli.py"}
+PACKAGES = {"commands", "conform", "contract", "exporters", "face", "install", "media", "mouth",
+            "pipeline", "qc", "render", "speech"}
+
+
+def test_nothing_loose_in_core_but_the_entry_points():
+    loose = sorted(p.name for p in CORE.glob("*.py") if p.name not in ENTRY_POINTS)
+    assert not loose, f"move into a package: {loose}"
+    folders = {p.name for p in CORE.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    assert folders == PACKAGES
 
 
 def _functions():
