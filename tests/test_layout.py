@@ -95,7 +95,7 @@ def test_a_missing_qc_module_fails_loudly(monkeypatch):
     before = [m for m in sys.modules if m.startswith("lipflap.pipeline")]
     for name in before:
         monkeypatch.delitem(sys.modules, name)
-    monkeypatch.setitem(sys.modules, "lipflap.qc.measure", None)
+    monkeypatch.setitem(sys.modules, "lipflap.qc.pixels", None)
     try:
         with pytest.raises(ImportError):
             importlib.import_module("lipflap.pipeline.report")

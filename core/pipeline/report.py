@@ -14,7 +14,7 @@ from ..contract.jobspec import Job
 from ..contract.report import REPORT_VERSION, VERSION_KEY
 from ..contract.timecode import frames_to_tc
 from ..face.result import ShotAnalysis
-from ..qc.measure import quick_report
+from ..qc.pixels import quick_report_from_pixels
 from ..render.pipeline import RenderPlan
 from .inputs import Inputs
 from .mouth import MouthShapes
@@ -101,31 +101,18 @@ def sync_summary(plans, params, n) -> dict:
     }
 
 
-def quick_qc(sp: ShotPlans, track, n: int, warnings: list[str]) -> dict | None:
-    """The quick QC figures on the rendered geometry (the rendered target landmarks); a check that
-    fails is a warning, since the render is finished, but a missing module fails loudly (imports
-    are at the top)."""
-    rendered = list(sp.landmarks)
-    for off, p in sp.plans:
-        for i in range(p.n):
-            lm = sp.landmarks[off + i]
-            if lm is None or not p.active[i]:
-                continue
-            t = p.targets(i)
-            if t is None:
-                continue
-            # The analysis's own arrays take the rendered points: this is their last use, and a
-            # copy of every frame's landmarks would grow with the shot's length.
-            lm[p.model.region] = t[:len(p.model.region)]
+def quick_qc(sampler, track, n: int, warnings: list[str]) -> dict | None:
+    """The quick QC figures, measured on the output's pixels as they were written (the sampler the
+    render fed); a check that fails is a warning, since the render is finished, but a missing
+    module fails loudly (imports are at the top)."""
     try:
-        q = quick_report(rendered, track, n_frames=n)
+        return quick_report_from_pixels(sampler, track, n)
     except Exception as e:  # noqa: BLE001 - the render is finished; a failed check must not undo it
         warnings.append(f"the quick sync check could not run ({type(e).__name__}: {e}); run "
                         f"`lipflap qc` on the output.")
         return None
-    if isinstance(q, dict):
-        q.setdefault("measured_on", "rendered target landmarks (run `lipflap qc` for the output's pixels)")
-    return q
+    finally:
+        sampler.close()
 
 
 def write_report(path: str, data: dict) -> None:

@@ -25,6 +25,14 @@ TARGETS: dict[str, tuple] = {
     "mouth_roughness_ratio": ("max", 1.10, 1.25, "<= 1.1 of the source"),
     # lipflap's own: the reshaped skin keeps the source's colour (8-bit levels, largest channel).
     "lower_face_colour_shift": ("max", 3.0, 6.0, "<= 3 levels (8-bit) mean colour change"),
+    # Timing against the dub's phones (+ = mouth after the sound): the picture may lead by up to
+    # two frames, never lag (viewers notice sound leading picture from about 45 ms).
+    "timing_lag_frames": ("band", (-2, 0), (-3, 1), "-2..0 frames (the mouth never after the sound)"),
+    "timing_r0": ("min", 0.8, 0.6, "r >= 0.8 with the phones' opening at lag 0"),
+    # Output frames whose lip thickness, mouth width, jaw drop, lip lightness or chroma leave the
+    # actor's own range in the source (lipflap.qc.shape).
+    "lip_shape_outside": ("max", 0.02, 0.05, "<= 2% of frames outside the actor's own lip "
+                                             "shape and colour range"),
     "frames_dropped": ("max", 0, 0, "none"),
     "frames_added": ("max", 0, 0, "none"),
 }

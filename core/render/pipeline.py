@@ -71,7 +71,7 @@ class RenderPlan:
         if self.lib_pos is None or self.lib_pos[i] < 0:
             return None
         m, lm, pose = self.model, self.landmarks[i], self.poses[i]
-        reg = m.place(lm, pose, self.shape(i), float(self.gap[i]))
+        reg = m.place(lm, pose, self.shape(i), float(self.gap[i]), width=float(self.want[i, 1]))
         return np.vstack([reg, m.ring_points(pose)]).astype(np.float32)
 
     def own(self, i: int) -> np.ndarray | None:
