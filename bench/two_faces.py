@@ -71,11 +71,15 @@ def write_wav(path: str, x: np.ndarray) -> None:
         w.writeframes(np.clip(np.rint(x), -32768, 32767).astype(np.int16).tobytes())
 
 
-def quiet_loop(frames: list[np.ndarray], length: int) -> list[np.ndarray]:
-    """`length` frames of the clip's stillest 10-frame stretch (by pixel change in the lower
-    middle of the frame, where the mouth is), played forward and back."""
-    low = np.array([f[300:420, 180:330].astype(np.float32).mean(axis=2) for f in frames])
-    motion = np.abs(np.diff(low, axis=0)).mean(axis=(1, 2))
+def quiet_loop(clip: str, frames: list[np.ndarray], length: int) -> list[np.ndarray]:
+    """`length` frames of the clip's 10-frame stretch whose lips move least (aperture measured
+    by lipflap's analysis), played forward and back: a listener whose head still moves."""
+    from lipflap.face.analyze import analyze_video
+    from lipflap.face.geometry import mouth_aperture
+    an = analyze_video(clip, 0, len(frames) - 1)
+    ap = np.array([np.nan if f.landmarks is None else mouth_aperture(f.landmarks)
+                   for f in an.frames])
+    motion = np.nan_to_num(np.abs(np.diff(ap)), nan=1.0)
     k = int(np.argmin(np.convolve(motion, np.ones(9), "valid")))
     seq = list(range(k, k + 10)) + list(range(k + 8, k, -1))
     return [frames[seq[j % len(seq)]] for j in range(length)]
@@ -113,7 +117,8 @@ def make(out: str, left: str, right: str) -> None:
     # The turn-taking picture: each half talks over its own turn (plus the gap halves), holds a
     # quiet loop otherwise.
     cut = int(round((end["L"] + GAP / 2) * FPS))
-    ql, qr = quiet_loop(fl, N), quiet_loop(fr, N)
+    ql = quiet_loop(os.path.join(SHARED, "media", f"{left}.mp4"), fl, N)
+    qr = quiet_loop(os.path.join(SHARED, "media", f"{right}.mp4"), fr, N)
     write_video(os.path.join(out, "turns.mp4"),
                 [np.hstack([fl[i] if i < cut else ql[i], fr[i] if i >= cut else qr[i]])
                  for i in range(N)])

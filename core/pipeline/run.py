@@ -4,32 +4,19 @@ from __future__ import annotations
 
 import os
 import time
-from contextlib import contextmanager
 
 from ..contract.jobspec import Job
 from ..provenance import Disclosure, Signing
 from ..qc.pixels import OutputSampler
 from .analysis import analyse
+from .clock import StageClock as _Clock
 from .inputs import resolve_inputs
 from .library import build_libraries
 from .mouth import mouth_shapes, script_text
 from .plan import plan_shots
 from .render import render_and_write
 from .report import build_report, quick_qc, write_report
-
-
-class _Clock:
-    """Seconds per stage, for the report's timing_s."""
-
-    def __init__(self):
-        self.t0 = time.perf_counter()
-        self.seconds: dict[str, float] = {}
-
-    @contextmanager
-    def stage(self, name: str):
-        t = time.perf_counter()
-        yield
-        self.seconds[name] = time.perf_counter() - t
+from .voices import run_dialogue
 
 
 def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
@@ -38,7 +25,6 @@ def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
     --no-credentials); None: as the environment or config file says (docs/provenance.md)."""
     if job.dialogue:
         # Several faces, each with its own voice (lipflap.pipeline.voices).
-        from .voices import run_dialogue
         return run_dialogue(job, progress, signing)
     clock = _Clock()
     with clock.stage("probe"):

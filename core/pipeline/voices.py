@@ -49,11 +49,11 @@ from ..speech.turns import parse_turns, place_turns, script_of
 from ..speech.vad import speech_segments
 from .inputs import Inputs, ranges, resolve_inputs
 from .library import Libraries
+from .clock import StageClock
 from .mouth import MouthShapes, mouth_shapes, script_text
 from .plan import ShotPlans, shots
-from .render import AUDIO_RATE, Written
+from .render import AUDIO_RATE, Written, patch_frame
 from .report import build_report, quick_qc, write_report
-from .run import _Clock
 
 GUARD = 3                 # frames: a face is left untouched only this far from speech and talking
 OVERLAP = 0.5             # a second talking mouth moving at half the first's activity talks too
@@ -98,7 +98,7 @@ def face_voices(job: Job) -> list[FaceVoice]:
 
 
 def run_dialogue(job: Job, progress, signing: Signing | None = None) -> dict:
-    clock = _Clock()
+    clock = StageClock()
     faces = face_voices(job)
     mix = _one_voice_job(job, face="auto")
     with clock.stage("probe"):
@@ -538,7 +538,6 @@ def _audio(inputs: Inputs, faces: list[FaceVoice]):
 def render_faces(job: Job, inputs: Inputs, faces: list[FaceVoice], libs: list[Libraries],
                  progress, disclosure) -> tuple[Written, list[int]]:
     """Decode pass 3: every face's patch per frame, composited together, encoded once."""
-    from .render import patch_frame
     info, lo, n, mode = inputs.info, inputs.lo, inputs.n, inputs.mode
     audio = _audio(inputs, faces)
     dubs = [fv.job.audio for fv in faces if fv.job.audio]
