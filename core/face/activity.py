@@ -16,9 +16,10 @@ from .geometry import mouth_apertures
 
 WINDOW_S = 0.4
 # A mouth moving more than this (eye distances per frame, window mean) is talking. Measured on
-# the development clips (bench/two_faces.py): talk_d/talk_f talking 0.012-0.03, a held listening
-# frame under 0.002 after smoothing.
-TALKING = 0.006
+# the development clips (bench/two_faces.py, talk_d and talk_f): talking 0.012-0.035 (dipping to
+# 0.005 in the speaker's own pauses), the least-moving stretch of a talking clip played back and
+# forth as a listener 0.005-0.009.
+TALKING = 0.009
 
 
 def speaking_activity(apertures: np.ndarray, fps: float, window_s: float = WINDOW_S) -> np.ndarray:

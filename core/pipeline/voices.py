@@ -56,7 +56,7 @@ from .render import AUDIO_RATE, Written, patch_frame
 from .report import build_report, quick_qc, write_report
 
 GUARD = 3                 # frames: a face is left untouched only this far from speech and talking
-OVERLAP = 0.5             # a second talking mouth moving at half the first's activity talks too
+OVERLAP = 0.6             # a second talking mouth moving at 0.6 of the first's activity talks too
 MIN_TURN_S = 0.4          # a change of speaker inside a stretch of speech lasts at least this
 VAD_RATE = 16000
 
@@ -298,7 +298,14 @@ def owners_by_activity(speech: np.ndarray, activity: np.ndarray, fps: float) -> 
     act = np.nan_to_num(activity, nan=0.0)
     best = act.argmax(axis=0)
     min_len = max(1, int(round(MIN_TURN_S * fps)))
+    prev = None
     for a, b in ranges(speech, 0):
+        # Where no original mouth is talking (the actor paused while the dub goes on) the
+        # speech stays with whoever had it: a listener's head motion must not take the line.
+        for i in range(a, b + 1):
+            if prev is not None and act[best[i], i] < TALKING:
+                best[i] = prev
+            prev = best[i]
         seg = best[a:b + 1]
         bounds = list(np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]])) + [len(seg)]
         pieces = [[bounds[j], bounds[j + 1], int(seg[bounds[j]])] for j in range(len(bounds) - 1)]
@@ -323,6 +330,7 @@ def owners_by_activity(speech: np.ndarray, activity: np.ndarray, fps: float) -> 
                 changed = True
         for s, e, w in pieces:
             best[a + s:a + e] = w
+        prev = best[b]
     owners = np.zeros((k, n), bool)
     owners[best, np.arange(n)] = True
     owners &= speech[None, :]
