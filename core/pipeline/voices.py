@@ -32,7 +32,9 @@ import numpy as np
 from ..contract.errors import JobError
 from ..contract.jobspec import Job
 from ..face.activity import TALKING, activity_from_landmarks, talking
-from ..face.analyze import build_analysis, track_frames
+from ..face import cache as cache_mod
+from ..face.analyze import ANALYSIS_VERSION, _code_hash, build_analysis, track_frames
+from ..face.smooth import SmoothParams
 from ..face.result import ShotAnalysis
 from ..media.audio import load_audio
 from ..media.audio_stream import AudioReader
@@ -59,6 +61,7 @@ GUARD = 3                 # frames: a face is left untouched only this far from 
 OVERLAP = 0.6             # a second talking mouth moving at 0.6 of the first's activity talks too
 MIN_TURN_S = 0.4          # a change of speaker inside a stretch of speech lasts at least this
 VAD_RATE = 16000
+DETECT_EVERY = 30         # as analyze_video's default (track_frames is called with it)
 
 
 @dataclass
@@ -173,26 +176,50 @@ def analyse_faces(job: Job, inputs: Inputs, faces: list[FaceVoice], progress) ->
     """One decode and one tracking pass; then each voice's face chosen and smoothed from it.
     A face the range does not show, or two voices landing on one face, is refused."""
     info, lo, hi = inputs.info, inputs.lo, inputs.hi
-    tp = track_frames(prefetched(read_frames(job.video, lo, hi, info=info)), inputs.n,
-                      max_gap=max(10, int(round(2 * float(info.fps)))), progress=progress)
-    if job.cast == "auto":
-        faces = _all_faces(job, tp, inputs)
+    keys = _cache_keys(job, inputs, faces)
+    cached = [cache_mod.load(k, job.video) for k in keys] if keys else []
+    if keys and all(a is not None for a in cached):
+        progress.start("analyze", inputs.n)
+        progress.set(inputs.n)
+        for fv, a in zip(faces, cached):
+            fv.analysis = a
+    else:
+        tp = track_frames(prefetched(read_frames(job.video, lo, hi, info=info)), inputs.n,
+                          detect_every=DETECT_EVERY, max_gap=max(10, int(round(2 * float(info.fps)))), progress=progress)
+        if job.cast == "auto":
+            faces = _all_faces(job, tp, inputs)
+        for k, fv in enumerate(faces):
+            # The fill consumes the pass's records of the face it fills: each voice reads its
+            # own shallow copy, so the choice of every voice sees every face.
+            mine = copy.copy(tp)
+            mine.obs = {tid: dict(by) for tid, by in tp.obs.items()}
+            fv.analysis = build_analysis(mine, path=job.video, fps=info.fps, width=info.width,
+                                         height=info.height, start=lo, end=hi, face=fv.job.face)
+            if keys:
+                cache_mod.store(keys[k], fv.analysis)
+        del tp
     for fv in faces:
-        # The fill consumes the pass's records of the face it fills: each voice reads its own
-        # shallow copy, so the choice of every voice sees every face.
-        mine = copy.copy(tp)
-        mine.obs = {tid: dict(by) for tid, by in tp.obs.items()}
-        a = build_analysis(mine, path=job.video, fps=info.fps, width=info.width,
-                           height=info.height, start=lo, end=hi, face=fv.job.face)
+        a = fv.analysis
         _check_face_found(job, fv, a, lo, hi)
         fv.activity = activity_from_landmarks([f.raw_landmarks for f in a.frames], float(info.fps))
         for f in a.frames:
             f.raw_landmarks = None
-        fv.analysis = a
     _check_distinct(job, faces)
-    del tp
     release_memory()
     return faces
+
+
+def _cache_keys(job: Job, inputs: Inputs, faces: list[FaceVoice]) -> list[str]:
+    """Per face the analysis cache's key (the faces of the whole run in it: one voice's face
+    choice reads the others'); none for "cast": "auto", whose faces the pass itself finds."""
+    if job.cast == "auto":
+        return []
+    specs = [fv.job.face for fv in faces]
+    return [cache_mod.make_key(job.video, {
+        "version": ANALYSIS_VERSION, "code": _code_hash(), "start": inputs.lo, "end": inputs.hi,
+        "face": spec, "dialogue": specs, "detect_every": DETECT_EVERY,
+        "max_gap": max(10, int(round(2 * float(inputs.fps)))),
+        "smooth": vars(SmoothParams())}) for spec in specs]
 
 
 def _all_faces(job: Job, tp, inputs: Inputs) -> list[FaceVoice]:
