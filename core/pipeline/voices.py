@@ -325,12 +325,14 @@ def owners_by_activity(speech: np.ndarray, activity: np.ndarray, fps: float) -> 
     act = np.nan_to_num(activity, nan=0.0)
     best = act.argmax(axis=0)
     min_len = max(1, int(round(MIN_TURN_S * fps)))
-    prev = None
     for a, b in ranges(speech, 0):
-        # Where no original mouth is talking (the actor paused while the dub goes on) the
-        # speech stays with whoever had it: a listener's head motion must not take the line.
+        # A stretch opens with the face that moves most over it and MIN_TURN_S either side (a
+        # dub line starts near, not on, the original's); where no original mouth is talking
+        # (the actor paused while the dub goes on) the speech stays with whoever had it, so a
+        # listener's head motion does not take the line.
+        prev = int(act[:, max(0, a - min_len):b + min_len + 1].mean(axis=1).argmax())
         for i in range(a, b + 1):
-            if prev is not None and act[best[i], i] < TALKING:
+            if act[best[i], i] < TALKING:
                 best[i] = prev
             prev = best[i]
         seg = best[a:b + 1]
@@ -357,7 +359,6 @@ def owners_by_activity(speech: np.ndarray, activity: np.ndarray, fps: float) -> 
                 changed = True
         for s, e, w in pieces:
             best[a + s:a + e] = w
-        prev = best[b]
     owners = np.zeros((k, n), bool)
     owners[best, np.arange(n)] = True
     owners &= speech[None, :]
