@@ -43,14 +43,30 @@ def speaking_activity(apertures: np.ndarray, fps: float, window_s: float = WINDO
     return out
 
 
-def activity_from_landmarks(landmarks: list, fps: float) -> np.ndarray:
-    """`speaking_activity` of per-frame (478, 2) landmarks (None where the face is absent)."""
+def apertures_of(landmarks: list) -> np.ndarray:
+    """Per-frame lip aperture of (478, 2) landmarks (NaN where the face is absent)."""
     n = len(landmarks)
     arr = np.full((n, 478, 2), np.nan)
     for i, lm in enumerate(landmarks):
         if lm is not None:
             arr[i] = np.asarray(lm, float)[:, :2]
-    return speaking_activity(mouth_apertures(arr) if n else np.zeros(0), fps)
+    return mouth_apertures(arr) if n else np.zeros(0)
+
+
+def activity_from_landmarks(landmarks: list, fps: float) -> np.ndarray:
+    """`speaking_activity` of per-frame (478, 2) landmarks (None where the face is absent)."""
+    return speaking_activity(apertures_of(landmarks), fps)
+
+
+def at_rest(apertures: np.ndarray) -> np.ndarray:
+    """(n,) bool: the lips are near their own closed end, as the yardstick counts rest: under a
+    quarter of the way from the face's 5th to its 95th percentile aperture (absent: False)."""
+    ap = np.asarray(apertures, float)
+    ok = np.isfinite(ap)
+    if ok.sum() < 2:
+        return np.zeros(len(ap), bool)
+    lo, hi = np.percentile(ap[ok], 5), np.percentile(ap[ok], 95)
+    return ok & ((np.where(ok, ap, np.inf) - lo) < 0.25 * max(hi - lo, 1e-6))
 
 
 def talking(activity: np.ndarray, threshold: float = TALKING) -> np.ndarray:
