@@ -74,16 +74,16 @@ def test_owners_follow_original_turns_and_flag_overlap():
 
 
 def test_untouched_only_where_silent_and_not_talking():
-    speech = np.zeros(60, bool)
+    speech = np.zeros(70, bool)
     speech[10:20] = True
-    act = np.zeros(60)
+    act = np.zeros(70)
     act[40:50] = 2 * TALKING
     u = untouched_frames(speech, act)
     assert not u[7:23].any() and not u[37:53].any()
     assert u[:6].all() and u[24:36].all() and u[54:].all()
     # Lips held apart while silent are closed, not kept; a kept stretch too short to fade
     # in and out is rendered too.
-    resting = np.ones(60, bool)
+    resting = np.ones(70, bool)
     resting[0:3], resting[28:31] = False, False
     u = untouched_frames(speech, act, resting)
     assert not u[:7].any() and not u[23:37].any() and u[53:].all()
