@@ -3,13 +3,13 @@ renderer learned per shot, and the quick QC figures (docs/report.md). Written be
 under a temporary name and renamed, like the output."""
 from __future__ import annotations
 
-import json
 import os
 from fractions import Fraction
 
 import numpy as np
 
 from ..contract.errors import MediaError
+from ..contract.files import atomic_json
 from ..face.result import ShotAnalysis
 from ..contract.jobspec import Job
 from ..contract.report import REPORT_VERSION, VERSION_KEY
@@ -119,14 +119,9 @@ def write_report(path: str, data: dict) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise MediaError(f"cannot write the report {path}: folder {folder} does not exist.")
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.lipflap-tmp")
     try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1, default=_json_default)
-        os.replace(tmp, path)
+        atomic_json(path, data, indent=1, default=_json_default)
     except OSError as e:
-        if os.path.exists(tmp):
-            os.remove(tmp)
         raise MediaError(f"cannot write the report {path} ({e.strerror}); free space or choose a "
                          f"writable folder for --report.") from None
 
