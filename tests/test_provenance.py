@@ -253,3 +253,36 @@ def test_run_records_no_credentials_and_signs_with_the_given_certificate(kit, tm
                                  "language es); C2PA credential embedded, signed by lipflap test signer")
     assert edl_comment(s_off).endswith("no C2PA credential (--no-credentials)")
     assert from_report(str(tmp_path / "absent.json")) is None
+
+
+def test_conform_timeline_and_edl_carry_the_disclosure(kit, tmp_path):
+    from fractions import Fraction
+
+    import opentimelineio as otio
+    from opentimelineio.opentime import RationalTime, TimeRange
+
+    from lipflap.conform.assemble import assemble, write_edl
+    from lipflap.conform.cut import probe_media
+    from lipflap.conform.plan import ClipJob
+    render, d = _render(kit, str(tmp_path / "A_lipflap_es_v001.mp4"), "h264")
+    rep = tmp_path / "A_lipflap_es_v001.json"
+    rep.write_text(json.dumps({"disclosure": d.report()}))
+    cut = otio.schema.Timeline(name="cut", global_start_time=RationalTime(90000, 25))
+    v1 = otio.schema.Track(name="V1")
+    v1.append(otio.schema.Clip(name="A", media_reference=otio.schema.ExternalReference(target_url=kit["src"]),
+                               source_range=TimeRange(RationalTime(90000, 25), RationalTime(N, 25))))
+    cut.tracks.append(v1)
+    cj = ClipJob(clip_index=0, clip_name="A", track_name="V1", track_index=0, rate=Fraction(25),
+                 record_in=90000, record_out=90000 + N, key="A_lipflap_es_v001", version=1,
+                 media=kit["src"], media_fps=Fraction(25), media_start_tc=90000, cut_first=0,
+                 cut_last=N - 1, status="done", render=render, report=str(rep))
+    tl, bad = assemble(cut, [cj], probe_media, language="es")
+    assert not bad
+    clip = next(c for c in tl.find_clips() if c.name == "A_lipflap_es_v001")
+    disc = clip.metadata["lipflap"]["disclosure"]
+    assert disc["lip_synced"] and disc["credential"] == "signed" and disc["credential_where"] == "embedded"
+    text = open(write_edl(tl, str(tmp_path / "cut.edl"))[0]).read()
+    lines = text.splitlines()
+    at = next(i for i, ln in enumerate(lines) if ln.startswith("* FROM CLIP NAME:"))
+    assert lines[at + 1] == ("* LIPFLAP: LIP-SYNCED (lower face redrawn to match dubbed audio, "
+                             "language es); C2PA credential embedded, signed by lipflap test signer")
