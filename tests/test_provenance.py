@@ -286,3 +286,22 @@ def test_conform_timeline_and_edl_carry_the_disclosure(kit, tmp_path):
     at = next(i for i, ln in enumerate(lines) if ln.startswith("* FROM CLIP NAME:"))
     assert lines[at + 1] == ("* LIPFLAP: LIP-SYNCED (lower face redrawn to match dubbed audio, "
                              "language es); C2PA credential embedded, signed by lipflap test signer")
+
+
+def test_host_placements_carry_the_disclosure(kit, tmp_path, capsys):
+    """Resolve's placements name each render's report; `lipflap timeline` carries the disclosure."""
+    import opentimelineio as otio
+
+    from lipflap.contract.placements import Placement, Placements
+    render, d = _render(kit, str(tmp_path / "B_lipflap_es_v001.mov"), "prores_hq")
+    rep = tmp_path / "B_lipflap_es_v001.json"
+    rep.write_text(json.dumps({"disclosure": d.report()}))
+    pl = Placements(name="Reel 1", rate="25", start=90000, track="lipflap es", language="es",
+                    placements=[Placement(render, 90000, N, 90000, metadata={"report": str(rep)})])
+    pl.save(str(tmp_path / "p.json"))
+    out, edl = tmp_path / "cut.otio", tmp_path / "cut.edl"
+    assert main(["timeline", str(tmp_path / "p.json"), "-o", str(out), "--edl", str(edl),
+                 "--progress", "none"]) == 0
+    clip = otio.adapters.read_from_file(str(out)).find_clips()[0]
+    assert clip.metadata["lipflap"]["disclosure"]["credential"] == "signed"
+    assert "* LIPFLAP: LIP-SYNCED (lower face redrawn" in edl.read_text()

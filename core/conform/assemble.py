@@ -185,6 +185,9 @@ def placements_timeline(pl: Placements, where: str = "placements") -> otio.schem
         for m in p.markers:
             clip.markers.append(flag_marker(m.reason, p.source_in + m.record_in - p.record_in, m.duration, otio_r))
         clip.metadata["lipflap"] = dict(p.metadata)
+        disclosure = _disclosure_of(p.metadata)
+        if disclosure:
+            clip.metadata["lipflap"]["disclosure"] = disclosure
         items.append((p.record_in, p.record_in + p.duration, clip, i))
         ends.append((p.record_in + p.duration, p.render))
     tl = otio.schema.Timeline(name=pl.name, global_start_time=opentime.RationalTime(pl.start, otio_r))
@@ -275,13 +278,19 @@ def write_edl(tl: otio.schema.Timeline, path: str) -> list[str]:
     return paths
 
 
+def _disclosure_of(md) -> dict | None:
+    """A render's disclosure from its `lipflap` metadata: kept there, or read from the report it
+    names (conform's report_path, a host placement's report)."""
+    md = dict(md or {})
+    return md.get("disclosure") or from_report(md.get("report_path") or md.get("report"))
+
+
 def _with_disclosure(lines: list[str], track: otio.schema.Track) -> list[str]:
     """After each event's clip-name comment, a `* LIPFLAP: LIP-SYNCED ...` line for renders whose
     report has a disclosure (clip metadata, or the report it names)."""
     said = {}
     for clip in track.find_clips():
-        md = clip.metadata.get("lipflap", {})
-        s = md.get("disclosure") or from_report(md.get("report_path"))
+        s = _disclosure_of(clip.metadata.get("lipflap", {}))
         if s:
             said[clip.name] = edl_comment(s)
     if not said:
