@@ -305,3 +305,15 @@ def test_host_placements_carry_the_disclosure(kit, tmp_path, capsys):
     clip = otio.adapters.read_from_file(str(out)).find_clips()[0]
     assert clip.metadata["lipflap"]["disclosure"]["credential"] == "signed"
     assert "* LIPFLAP: LIP-SYNCED (lower face redrawn" in edl.read_text()
+
+
+def test_config_file_names_the_trust_anchors(kit, tmp_path):
+    from lipflap.provenance.identity import configured_trust
+    cfg = tmp_path / "signing.json"
+    cfg.write_text(json.dumps({"cert": kit["cert"], "key": kit["key"], "trust": kit["cafile"]}))
+    pem_bytes, path = configured_trust(str(cfg))
+    assert pem_bytes == kit["ca"] and path == kit["cafile"]
+    assert configured_trust(str(tmp_path / "absent.json")) == (None, None)
+    cfg.write_text(json.dumps({"cert": kit["cert"], "key": kit["key"], "trust": "missing.pem"}))
+    with pytest.raises(CredentialError, match="trust anchors"):
+        configured_trust(str(cfg))
