@@ -29,6 +29,14 @@ N = 10
 CHANGED = np.array([0, 0, 1, 1, 1, 1, 0, 0, 1, 0], bool)
 
 
+@pytest.fixture(autouse=True)
+def _no_user_signing_setup(monkeypatch, tmp_path):
+    """The machine's own signing environment and config file stay out of these tests."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.delenv("LIPFLAP_SIGN_CERT", raising=False)
+    monkeypatch.delenv("LIPFLAP_SIGN_KEY", raising=False)
+
+
 @pytest.fixture(scope="module")
 def kit(tmp_path_factory):
     d = tmp_path_factory.mktemp("prov")
