@@ -158,3 +158,26 @@ def test_a_timeline_resolve_will_not_reopen_is_reported(world, tmp_path, monkeyp
                                  placement.EndConvention())
     assert not res.ok and "would not open timeline 'Cut'" in res.message and "place it by hand" in res.message
     assert tl.GetItemListInTrack("video", 2) == [] and world["other"].GetItemListInTrack("video", 2) == []
+
+
+def test_an_unknown_build_reading_endframe_the_other_way_is_learned(world, tmp_path):
+    """A build whose endFrame reading differs from what its version suggests: the first render
+    comes back one frame long or short, is removed, and is placed again the other way."""
+    tl, project = world["tl"], world["project"]
+    if "recordFrame" not in world["profile"].clipinfo_keys:
+        return   # nothing is placed on 18.5 (see test_placement_is_read_back...)
+    info = timeline_info(tl)
+    p = plan_clip(info, 1, select_items(tl, "track", 1)[0][1])
+    render = tmp_path / "r.mov"
+    render.write_text('{"frames": 200, "fps": "%s"}' % world["profile"].clip_rate)
+    track = placement.add_video_track(tl)
+    conv = placement.EndConvention(inclusive=not world["profile"].end_inclusive)
+    report = {"range": {"first": p.source_start, "last": p.source_end, "start": p.source_start, "end": p.source_end}}
+    res = placement.place_render(project, tl, info, p, str(render), report, track, None, "full", conv)
+    assert res.ok, res.message
+    [item] = tl.GetItemListInTrack("video", 2)
+    if p.clip_rate == info.rate:
+        assert conv.inclusive == world["profile"].end_inclusive and conv.learned
+        assert (item.GetStart(), item.GetEnd()) == (p.record_start, p.record_end)
+    else:   # at another rate one frame is within Resolve's own rounding: kept as placed
+        assert item.GetStart() == p.record_start and abs(item.GetEnd() - p.record_end) <= 1
