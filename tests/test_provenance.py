@@ -163,6 +163,9 @@ def test_png_sequence_gets_one_sidecar(kit, tmp_path):
     v = verify(os.path.join(folder, "shot.c2pa"), kit["ca"])
     assert not v.valid and v.frames_missing == ["shot.000007.png"]
     assert any("BROKEN" in line for line in describe(v))
+    # Without its sidecar the sequence has no credential: exit status 1, as for a movie.
+    os.remove(os.path.join(folder, "shot.c2pa"))
+    assert main(["credentials", folder]) == 1
 
 
 def test_no_signing_material_gives_a_labelled_credential_and_one_warning(kit, tmp_path):

@@ -119,9 +119,10 @@ def _find_sidecar(path: str) -> tuple[str | None, str | None]:
         return None, None
     found = sorted(n for n in os.listdir(folder) if n.endswith(SIDECAR_EXT)) if os.path.isdir(folder) else []
     if not found:
+        # Exit status 1, as for a movie without a credential (2 is for a wrong command line).
         raise CredentialError(f"{path}: no {SIDECAR_EXT} credential beside the sequence in {folder}; "
                               f"it was rendered with --no-credentials, or the sidecar was not "
-                              f"copied with the frames.")
+                              f"copied with the frames.", exit_code=1)
     if len(found) > 1:
         stem = base.split("%")[0].split("#")[0].rstrip("._")
         mine = [n for n in found if stem and n == stem + SIDECAR_EXT]
