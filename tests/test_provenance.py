@@ -328,3 +328,26 @@ def test_config_file_names_the_trust_anchors(kit, tmp_path):
     cfg.write_text(json.dumps({"cert": kit["cert"], "key": kit["key"], "trust": "missing.pem"}))
     with pytest.raises(CredentialError, match="trust anchors"):
         configured_trust(str(cfg))
+
+
+def test_a_render_re_signed_downstream_still_shows_lipflaps_edit(kit, tmp_path):
+    """An editor that writes its own credential keeps lipflap's as its ingredient's manifest."""
+    import c2pa
+
+    from lipflap.provenance.sign import context, signer
+    out, _ = _render(kit, str(tmp_path / "r.mp4"), "h264")
+    later = str(tmp_path / "graded.mp4")
+    with context() as ctx, signer(kit["signing"].identity) as s:
+        b = c2pa.Builder({"claim_generator_info": [{"name": "some grading tool", "version": "9"}],
+                          "title": "graded.mp4", "assertions": [{"label": "c2pa.actions.v2", "data": {
+                              "actions": [{"action": "c2pa.opened", "parameters": {"ingredientIds": ["r"]}},
+                                          {"action": "c2pa.color_adjustments"}]}}]}, context=ctx)
+        with b, open(out, "rb") as f:
+            b.add_ingredient({"title": "r.mp4", "relationship": "parentOf", "label": "r"}, "video/mp4", f)
+            f.seek(0)
+            with open(later, "w+b") as dst:
+                b.sign(s, "video/mp4", f, dst)
+    v = verify(later, kit["ca"])
+    assert v.valid and v.generator == "some grading tool 9"
+    assert v.edits["frames_changed"] == [[2, 5], [8, 8]] and "re-signed after lipflap" in v.note
+    assert any(a.get("digitalSourceType") == COMPOSITE_AI for a in v.actions)
