@@ -228,7 +228,7 @@ def render_tracks(tl: otio.schema.Timeline) -> list[otio.schema.Track]:
 def edl_timeline(tl: otio.schema.Timeline, src: otio.schema.Track) -> otio.schema.Timeline:
     """A one-video-track timeline of one render track, for the cmx_3600 writer.
 
-    The writer ignores Timeline.global_start_time (DESIGN.md section 8): record timecode would
+    The writer ignores Timeline.global_start_time (docs/conform.md, adapter traps): record timecode would
     start at 00:00:00:00. Starting the track's source range at minus the record start puts the
     first frame at the timeline's start timecode.
     """
