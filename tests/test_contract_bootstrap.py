@@ -79,7 +79,7 @@ def test_resolve_package_loads_through_the_bootstrap(logged_copy):
 def test_resolve_launcher_loads_contract_and_plugin_through_the_bootstrap(logged_copy, tmp_path, monkeypatch,
                                                                           capsys):
     folder, log = logged_copy
-    from lipflap import install_resolve  # noqa: PLC0415 - imports lipflap_resolve, so unload it again
+    from lipflap.install import resolve as install_resolve  # noqa: PLC0415 - imports lipflap_resolve: unload it
     _unload_contract()
     monkeypatch.setattr(install_resolve, "contract", types.SimpleNamespace(__file__=os.path.join(folder,
                                                                                               "__init__.py")))

@@ -10,10 +10,10 @@ import numpy as np
 
 from ..contract.errors import MediaError
 from ..contract.files import atomic_json
-from ..face.result import ShotAnalysis
 from ..contract.jobspec import Job
 from ..contract.report import REPORT_VERSION, VERSION_KEY
 from ..contract.timecode import frames_to_tc
+from ..face.result import ShotAnalysis
 from ..qc.pixels import quick_report_from_pixels
 from ..render.pipeline import RenderPlan
 from .inputs import Inputs
@@ -116,6 +116,7 @@ def quick_qc(sampler, track, n: int, warnings: list[str]) -> dict | None:
 
 
 def write_report(path: str, data: dict) -> None:
+    """The report, atomically (lipflap.contract.files), or one sentence saying why not."""
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise MediaError(f"cannot write the report {path}: folder {folder} does not exist.")
