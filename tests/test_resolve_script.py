@@ -263,3 +263,20 @@ def test_free_edition_reads_the_settings_file_next_to_the_script(tmp_path, monke
     _run_installed(world, tmp_path, monkeypatch, fui.Fusion(None))
     assert f"from the settings in {cfg / 'resolve_settings.json'}," in capsys.readouterr().out
     assert os.path.isdir(saved_out)
+
+
+def test_launcher_knows_its_folder_with_or_without___file__(tmp_path, capsys):
+    """Where Resolve names the script in __file__ (a copy moved elsewhere included) that folder
+    is the one searched for lipflap_settings.json; without __file__, the folder it was installed to."""
+    install(str(tmp_path / "home"), "linux", ["lipflap"])
+    script = os.path.join(scripts_root(str(tmp_path / "home"), "linux"), "Utility", SCRIPT_NAME)
+    text = open(script, encoding="utf-8").read()
+    g = {"resolve": None, "fusion": None, "bmd": None}
+    exec(compile(text, "<Resolve script>", "exec"), g)  # noqa: S102 - as a host that sets no __file__
+    assert g["SCRIPT_DIR"] == os.path.dirname(script)
+    moved = tmp_path / "elsewhere" / SCRIPT_NAME
+    moved.parent.mkdir()
+    moved.write_text(text, encoding="utf-8")
+    moved_globals = runpy.run_path(str(moved), init_globals={"resolve": None, "fusion": None, "bmd": None})
+    assert moved_globals["SCRIPT_DIR"] == str(moved.parent)
+    assert "Resolve's scripting object is not available" in capsys.readouterr().out
