@@ -101,9 +101,16 @@ def test_curves_combine_both_sources(english):
     both = audio_only.predict_curves(x16, pr.RATE)
     heard = audio_only.phone_curves(pr.recognise(x16), net.times)
     assert len(heard) == len(net) == len(both)
+    # without the read-out: the network's aperture, widened toward the decoder's, never narrowed
+    plain = audio_only.combine(net, heard)
     wider = np.maximum((heard.aperture - net.aperture) / 2, 0) * (1 - net.closure)
-    np.testing.assert_allclose(both.aperture, net.aperture + wider, atol=1e-6)
-    assert np.all(both.aperture >= net.aperture)
+    np.testing.assert_allclose(plain.aperture, net.aperture + wider, atol=1e-6)
+    # with it (the default): the read-out's aperture, shut where the network hears sealed lips
+    # and in the silence before and after the speech, opening in the speech
+    assert both.aperture.min() >= 0.0 and both.aperture.max() <= 1.0
+    assert np.all(both.aperture <= 1.0 - net.closure + 1e-6)
+    assert both.aperture[:30].max() == 0.0 and both.aperture[-30:].max() == 0.0
+    assert both.aperture.max() > 0.5
     np.testing.assert_allclose(both.speech, (net.speech + heard.speech) / 2, atol=1e-6)
     np.testing.assert_array_equal(both.closure, np.maximum(net.closure, heard.closure))
     assert both.classes is net.classes or np.array_equal(both.classes, net.classes)
