@@ -92,6 +92,8 @@ class Clip:
             return
         self.net = audio_only.network_curves(x16, times)
         self.heard = audio_only.phone_curves(phone_recognition.recognise(x16), times)
+        # the read-out is used only where the network is unsure (recorded voices)
+        self.certainty = audio_only.network_certainty(self.net)
 
     def aperture(self, readout) -> np.ndarray:
         """Per-frame aperture of the audio-only track (as `lipflap visemes` makes it) with this
@@ -228,7 +230,8 @@ def main() -> int:
     out["shipped"] = {k: scores(c.truth, predict_aperture(c.x16, c.fps, c.n) if a.cli else
                                 c.aperture(shipped), shifted) for k, c in live.items()}
     print_table(out["shipped"], f"shipped read-out (fit on all nine: in-sample for talk_a-i) "
-                                f"{'by `lipflap visemes` ' if a.cli else ''}{lag_note}")
+                                f"{'by `lipflap visemes` ' if a.cli else ''}{lag_note}",
+                {k: f"network certainty {c.certainty:.2f}" for k, c in live.items()})
     if a.loo:
         out["loo"], picks = leave_one_out(live, shifted)
         print_table(out["loo"], f"leave-one-out: the read-out fit without the clip {lag_note}",

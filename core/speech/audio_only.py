@@ -10,10 +10,11 @@ Two sources:
 - the phones pocketsphinx's English phone decoder hears (lipflap.speech.phone_recognition),
   drawn as curves by lipflap.speech.articulation. Its acoustic model learned from recorded
   voices, which the network never heard.
-The aperture is read out of both sources' curves by a linear map fit to the mouths of real
-speakers (lipflap.speech.aperture_readout), in the dub's own range; the other shapes and the
-speech probability are the two sources' mean, the closure the larger of the two (see
-`combine`). Leave-one-out over nine real speakers (bench/bench_audio_loo.py --loo) the read-out
+On recorded voices the aperture is read out of both sources' curves by a linear map fit to the
+mouths of real speakers (lipflap.speech.aperture_readout), in the dub's own range; on speech the
+network is sure of (synthetic voices like its training data) it stays the network's own. The
+other shapes and the speech probability are the two sources' mean, the closure the larger of
+the two (see `combine`). Leave-one-out over nine real speakers (bench/bench_audio_loo.py --loo) the read-out
 follows the measured mouth at mean r 0.42 where the two sources' curves alone reached 0.33.
 """
 from __future__ import annotations
@@ -240,27 +241,47 @@ def _inside_speech(speech: np.ndarray) -> np.ndarray:
     return np.minimum(gate, np.convolve(np.pad(gate, k // 2, mode="edge"), np.ones(k) / k, "valid"))
 
 
+# How sure the network is of its viseme classes over the dub's speech (the mean of the top class
+# probability where its speech probability passes 0.5) tells speech like its training data from
+# recorded voices: eSpeak NG dubs in es/de/fr/en read 0.71-0.77, the ten real speakers'
+# own speech 0.54-0.64. On the former the network's own aperture is kept (crisp openings and
+# rests: the read-out, fit to real mouths, smooths a short open vowel away there and dropped the
+# rendered opening rate to 0.70-0.89 and the pause rest to 0 on talk_a/talk_c es/de dubs); on
+# the latter the read-out. Between _SURE_LO and _SURE_HI the two are mixed.
+_SURE_LO, _SURE_HI = 0.66, 0.70
+
+
+def network_certainty(net: MouthCurves) -> float:
+    """Mean top viseme-class probability of the network over the frames it hears as speech
+    (0 when none)."""
+    sp = net.speech > 0.5
+    if net.classes is None or not sp.any():
+        return 0.0
+    return float(net.classes[sp].max(axis=1).mean())
+
+
 def combine(net: MouthCurves, heard: MouthCurves,
             readout: aperture_readout.Readout | None = None) -> MouthCurves:
-    """The two sources as one set of curves: the aperture from `readout` (the linear map fit to
-    real mouths, see lipflap.speech.aperture_readout), shut where the network hears sealed lips
-    (the read-out spreads a closure over its +-200 ms kernel; the gate costs 0.002 of the
-    leave-one-out mean r and keeps every bilabial closed); the mean of the two sources' other shapes
-    and speech; the larger closure (each source may add a sealed p the other missed). Classes
-    come from the network (the decoder's English labels are too coarse a guide for other
+    """The two sources as one set of curves: the mean of their shapes other than the aperture,
+    and of their speech; the larger closure (each source may add a sealed p the other missed);
+    the network's classes (the decoder's English labels are too coarse a guide for other
     languages).
 
-    Without a read-out the aperture is the network's, widened toward the mean of the two but
-    never narrowed, nor opened where the network hears sealed lips (the rule before the
-    read-out; the leave-one-out bench keeps it as the baseline)."""
+    The aperture, on speech the network is unsure of (recorded voices, see _SURE_LO): from
+    `readout` (the linear map fit to real mouths, lipflap.speech.aperture_readout), shut where
+    the network hears sealed lips (the read-out spreads a closure over its +-200 ms kernel; the
+    gate costs 0.002 of the leave-one-out mean r) and outside the speech (_inside_speech).
+    On speech it is sure of, and without a read-out: the network's, widened toward the mean of
+    the two sources but never narrowed, nor opened where the network hears sealed lips."""
     mean = {k: ((getattr(net, k) + getattr(heard, k)) / 2).astype(np.float32)
             for k in ("aperture", "width", "rounding", "jaw", "speech")}
-    if readout is not None:
+    wider = np.maximum(mean["aperture"] - net.aperture, 0.0) * (1.0 - net.closure)
+    aperture = net.aperture + wider
+    sure = np.clip((network_certainty(net) - _SURE_LO) / (_SURE_HI - _SURE_LO), 0.0, 1.0)
+    if readout is not None and sure < 1.0:
         gate = (1.0 - net.closure) * _inside_speech(mean["speech"])
-        aperture = (readout(net, heard) * gate).astype(np.float32)
-    else:
-        wider = np.maximum(mean["aperture"] - net.aperture, 0.0) * (1.0 - net.closure)
-        aperture = (net.aperture + wider).astype(np.float32)
-    return MouthCurves(net.hop_s, net.times, aperture, mean["width"], mean["rounding"],
-                       mean["jaw"], np.maximum(net.closure, heard.closure).astype(np.float32),
+        aperture = sure * aperture + (1.0 - sure) * readout(net, heard) * gate
+    return MouthCurves(net.hop_s, net.times, aperture.astype(np.float32), mean["width"],
+                       mean["rounding"], mean["jaw"],
+                       np.maximum(net.closure, heard.closure).astype(np.float32),
                        mean["speech"], net.classes)
