@@ -69,7 +69,7 @@ def clip_data(clip: str, shared: str, cache: str):
         rate = Fraction(fps).limit_denominator(1001)
     wav, sr = lipeval.load_audio(video, 16000)
     # as audio_side.wav16k writes it: int16
-    x = np.round(np.clip(wav, -1, 1) * 32767).astype(np.int16).astype(np.float32) / 32768.0
+    x = (np.clip(wav, -1, 1) * 32767).astype(np.int16).astype(np.float32) / 32768.0
     return rate, truth, x
 
 
