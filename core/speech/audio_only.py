@@ -148,14 +148,12 @@ def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-np.clip(x, -30, 30)))
 
 
-def predict_curves(samples: np.ndarray, rate: int, *, phones: bool = True,
-                   readout: aperture_readout.Readout | None = None) -> MouthCurves:
+def predict_curves(samples: np.ndarray, rate: int, *, phones: bool = True) -> MouthCurves:
     """Mouth curves every 10 ms from mono float samples at any rate (8-96 kHz and beyond).
 
-    `phones=False` leaves out the phone decoder (the network alone, its own aperture).
-    `readout` replaces the shipped aperture read-out (the leave-one-out bench passes one fit
-    without the clip it scores). Stereo (2-D with more than one channel) is refused with a
-    ValueError: mix it down first, so that a channel choice is never made silently.
+    `phones=False` leaves out the phone decoder (the network alone, its own aperture; the
+    aperture read-out needs both sources). Stereo (2-D with more than one channel) is refused
+    with a ValueError: mix it down first, so that a channel choice is never made silently.
     """
     x16, times = prepare(samples, rate)
     mel = af.power_mel(x16)
@@ -165,7 +163,7 @@ def predict_curves(samples: np.ndarray, rate: int, *, phones: bool = True,
     if not phones:
         return net
     heard = phone_curves(phone_recognition.recognise(x16), times)
-    return combine(net, heard, readout if readout is not None else _readout())
+    return combine(net, heard, _readout())
 
 
 def prepare(samples: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
