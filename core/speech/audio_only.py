@@ -13,9 +13,9 @@ Two sources:
 On recorded voices the aperture is read out of both sources' curves by a linear map fit to the
 mouths of real speakers (lipflap.speech.aperture_readout), in the dub's own range; on speech the
 network is sure of (synthetic voices like its training data) it stays the network's own. The
-other shapes and the speech probability are the two sources' mean, the closure the larger of
-the two (see `combine`). Leave-one-out over nine real speakers (bench/bench_audio_loo.py --loo) the read-out
-follows the measured mouth at mean r 0.43 where the two sources' curves alone reached 0.35.
+other shapes are the two sources' mean, the closure the larger of the two (see `combine`).
+Leave-one-out over nine real speakers (bench/bench_audio_loo.py --loo) the read-out follows the
+measured mouth at mean r 0.43 where the two sources' curves alone reached 0.35.
 """
 from __future__ import annotations
 
