@@ -92,3 +92,20 @@ def test_two_voices_on_one_face_are_refused(two, tmp_path, capsys):
     jp.write_text(json.dumps(job))
     assert main(["run", "--job", str(jp), "--progress", "none", "--no-credentials"]) == 2
     assert "are the same face" in capsys.readouterr().err
+
+
+def test_rerun_reads_every_face_from_the_cache(two, tmp_path, monkeypatch):
+    import lipflap.pipeline.voices as voices
+    monkeypatch.setenv("LIPFLAP_CACHE", str(tmp_path / "cache"))
+    job = {"video": two["video"], "end_frame": 5,
+           "voices": [{"face": "left", "shapes": two["shut"]},
+                      {"face": "right", "shapes": two["wide"]}]}
+    jp = tmp_path / "job.json"
+    for k in range(2):
+        jp.write_text(json.dumps(dict(job, output=str(tmp_path / f"o{k}.mov"))))
+        assert main(["run", "--job", str(jp), "--progress", "none", "--no-credentials"]) == 0
+        if k == 0:
+            def no_decode(*a, **kw):
+                raise AssertionError("the second run decoded the shot again")
+            monkeypatch.setattr(voices, "track_frames", no_decode)
+    assert os.path.exists(tmp_path / "o1.mov")
