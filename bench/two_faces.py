@@ -18,6 +18,18 @@
 `measure` crops each half of a render (and of two.mp4 as the source) and runs
 ../shared/eval/lipeval.py measure on it against its own voice. `assign` reads a mixed-dub run's
 report and gives the share of dub speech time sent to the right face.
+
+Measured 2026-12-05 (talk_d left, talk_f right, eSpeak es voices, script-aware; CPU, 2 shared cores):
+- `lipflap run two.mp4 --voice left=voice_L.wav --voice right=voice_R.wav --voice-text ...
+  --language es`: left closure 1.00 (8), opening 1.00 (9), rest 1.00 (3), lag 0 (r 0.87),
+  sharpness 0.87, roughness 0.99; right closure 1.00 (8), opening 1.00 (4), rest 1.00 (2), lag 0
+  (r 0.94), sharpness 0.67, roughness 0.97 (a one-voice run of each face gives the same
+  sharpness: 0.88 left, 0.67 right; the renderer's, not the dialogue's).
+- cost: 26.0-26.6 s CPU for the two-voice run against 20.8-21.1 s for a one-voice run of the
+  same shot (1.25x).
+- mixed stem, `--cast auto` on turns.mp4: 100% of dub speech frames to the right face (talk_d +
+  talk_f, where the thresholds were set; 100% on talk_g + talk_i, held out); `--cast
+  ANNA=left,BEN=right` with a [ANNA]/[BEN] script on two.mp4: 100%.
 """
 from __future__ import annotations
 
