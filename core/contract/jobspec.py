@@ -44,11 +44,19 @@ class Job:
     strength: float = 1.0
     shapes: str | None = None
     report: str | None = None
+    # Who signs the render's Content Credential (docs/provenance.md): the facility's certificate
+    # chain and key (PEM), both or neither (neither: the environment or config file decides);
+    # credentials false is `lipflap run --no-credentials`.
+    sign_cert: str | None = None
+    sign_key: str | None = None
+    credentials: bool = True
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d.pop("extra")
+        if d["credentials"]:
+            d.pop("credentials")  # the default; jobs written before the key stay as they were
         return {k: v for k, v in d.items() if v is not None}
 
 
@@ -58,6 +66,7 @@ _OPT_STR = ((str, type(None)), "a string or null")
 _INT = ((int,), "an integer")
 _OPT_INT = ((int, type(None)), "an integer or null")
 _NUM = ((int, float), "a number")
+_BOOL = ((bool,), "true or false")
 _FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
     "video": _STR, "audio": _OPT_STR, "output": ((dict, str), "an object {path, mode, codec} or a path"),
     "start_frame": _OPT_INT, "end_frame": _OPT_INT, "in_tc": _OPT_STR, "out_tc": _OPT_STR,
@@ -65,6 +74,7 @@ _FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
     "audio_offset_s": _NUM, "text": _OPT_STR, "transcript": _OPT_STR, "language": _OPT_STR,
     "face": ((str, int), "auto, largest, a face index or \"X,Y\""), "handles": _INT,
     "strength": _NUM, "shapes": _OPT_STR, "report": _OPT_STR,
+    "sign_cert": _OPT_STR, "sign_key": _OPT_STR, "credentials": _BOOL,
 }
 _OUTPUT_FIELDS = {"path": _STR, "mode": _STR, "codec": _OPT_STR}
 
@@ -78,7 +88,7 @@ def _show(value: Any, limit: int = 60) -> str:
 def _check(where: str, key: str, value: Any, spec) -> None:
     types, name = spec
     # bool is an int in Python; a host writing true for a frame number is a bug to report.
-    if isinstance(value, bool) or not isinstance(value, types):
+    if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
         raise JobError(f"{where}: \"{key}\" must be {name}, not {_show(value)}; fix the job file.")
     if isinstance(value, float) and not math.isfinite(value):
         raise JobError(f"{where}: \"{key}\" must be a finite number; fix the job file.")
@@ -128,6 +138,12 @@ def parse_job(data: Any, where: str = "job") -> Job:
         raise JobError(f"{where}: \"strength\" must be between 0 and 1, not {values['strength']}.")
     if values.get("text") and values.get("transcript"):
         raise JobError(f"{where}: give either \"text\" or \"transcript\", not both.")
+    if bool(values.get("sign_cert")) != bool(values.get("sign_key")):
+        raise JobError(f"{where}: \"sign_cert\" and \"sign_key\" go together: give the signing "
+                       f"certificate (PEM, with its chain) and its private key (PEM), or neither.")
+    if values.get("credentials") is False and values.get("sign_cert"):
+        raise JobError(f"{where}: \"credentials\": false turns the Content Credential off, so "
+                       f"\"sign_cert\"/\"sign_key\" would sign nothing; give one or the other.")
     face = values.get("face", "auto")
     values["face"] = str(face)
     values["audio_offset_s"] = float(values.get("audio_offset_s", 0.0))
@@ -154,10 +170,17 @@ def load_job(path: str) -> Job:
     job = parse_job(data, where=path)
     # Paths in a job are relative to the job file, as a host writing it beside the media expects.
     base = os.path.dirname(os.path.abspath(path))
-    for key in ("video", "audio", "transcript", "shapes", "report"):
+    for key in ("video", "audio", "transcript", "shapes", "report", "sign_cert", "sign_key"):
         v = getattr(job, key)
         if v and not os.path.isabs(v):
             setattr(job, key, os.path.join(base, v))
+    for key in ("sign_cert", "sign_key"):
+        v = getattr(job, key)
+        if v and not os.path.isfile(v):
+            # Checked here, not at signing time: a farm should fail the job file in a second.
+            raise JobError(f"{path}: \"{key}\" {v} is not a file; give the path of the facility's "
+                           f"{'certificate chain' if key == 'sign_cert' else 'private key'} (PEM), "
+                           f"relative to the job file or absolute.")
     if job.output and not os.path.isabs(job.output.path):
         job.output.path = os.path.join(base, job.output.path)
     return job
