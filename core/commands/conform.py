@@ -38,8 +38,34 @@ def register(sub) -> None:
     p.add_argument("--codec", default="prores_hq",
                    choices=("prores_hq", "prores_4444", "dnxhr_hq", "h264"))
     p.add_argument("--rate", metavar="FPS", help="the frame rate of an EDL (default: its media's)")
+    c = p.add_argument_group("content credentials (C2PA; docs/provenance.md), for every clip's job")
+    c.add_argument("--sign-cert", dest="sign_cert", metavar="CERT.pem",
+                   help="the facility's signing certificate, PEM, its chain after it (default: as "
+                        "`lipflap run`: $LIPFLAP_SIGN_CERT, the user config's lipflap/signing.json, "
+                        "then a throwaway certificate labelled UNVERIFIED)")
+    c.add_argument("--sign-key", dest="sign_key", metavar="KEY.pem",
+                   help="the certificate's private key, PEM")
+    c.add_argument("--no-credentials", dest="no_credentials", action="store_true",
+                   help="sign no C2PA Content Credential on the renders; their reports, container "
+                        "tags, timeline and EDL still say they are lip-synced")
     add_progress_option(p)
     p.set_defaults(func=run)
+
+
+def signing_keys(args: argparse.Namespace) -> dict | None:
+    """The job keys (docs/job.md) the signing options give every clip; None without options.
+    The certificate and key are checked here, once, so a wrong one fails before any clip."""
+    if args.no_credentials:
+        if args.sign_cert or args.sign_key:
+            raise LipflapError("--no-credentials turns the Content Credential off, so --sign-cert/"
+                               "--sign-key would sign nothing; give one or the other.")
+        return {"credentials": False}
+    if not (args.sign_cert or args.sign_key):
+        return None  # each engine process signs as its environment or config file says
+    from ..provenance import Signing
+    cert, key = (os.path.abspath(p) if p else None for p in (args.sign_cert, args.sign_key))
+    Signing.from_options(cert, key, given_by="lipflap conform --sign-cert/--sign-key")
+    return {"sign_cert": cert, "sign_key": key}
 
 
 def run(args: argparse.Namespace, progress) -> int:
@@ -54,14 +80,18 @@ def run(args: argparse.Namespace, progress) -> int:
                   dub_start=args.dub_start, language=args.language, transcripts=args.transcripts,
                   edl_path=args.edl,
                   n_procs=args.jobs, handles=args.handles, codec=args.codec, mode=args.mode,
-                  rate=args.rate, progress=progress)
+                  rate=args.rate, progress=progress, signing=signing_keys(args))
     done = [cj for cj in res.jobs if cj.status == "done"]
     failed = res.failed
+    credentials = res.credentials
     progress.message(f"{len(done)} of {len(res.jobs)} clips rendered; timeline {res.timeline_path}, "
                      f"EDL {', '.join(res.edl_paths)}, job list {res.joblist_path}.")
+    if credentials:
+        progress.message(credentials)
     progress.result({"timeline": res.timeline_path, "edl": res.edl_path, "edls": res.edl_paths,
                      "joblist": res.joblist_path,
                      "renders": [cj.render for cj in done],
+                     "credentials": credentials,
                      "failed": [{"clip": cj.clip_name, "record_in": cj.record_tc, "error": cj.error}
                                 for cj in failed]})
     # Partial success is still a failure for scripts: every clip under the dub must render.

@@ -111,10 +111,10 @@ def job_from_args(args: argparse.Namespace) -> Job:
 def run(args: argparse.Namespace, progress) -> int:
     from ..pipeline import run_job
     from ..provenance import Signing
-    from ..provenance.identity import GIVEN_ON_COMMAND_LINE, job_signer
+    from ..provenance.identity import GIVEN_ON_COMMAND_LINE, JOB_SIGNER
     job = job_from_args(args)
     # Checked before the render: a wrong certificate or key costs seconds, not a render.
-    given_by = GIVEN_ON_COMMAND_LINE if args.sign_cert or args.sign_key else job_signer(args.job)
+    given_by = GIVEN_ON_COMMAND_LINE if args.sign_cert or args.sign_key else JOB_SIGNER
     signing = Signing.from_options(job.sign_cert, job.sign_key, enabled=job.credentials,
                                    given_by=given_by)
     report = run_job(job, progress, signing=signing)

@@ -18,6 +18,7 @@ from ..contract.errors import LipflapError
 from ..contract.naming import output_stem
 from ..contract.progress import Progress
 from ..contract.rates import parse_rate
+from ..contract.report import RunReport, credentials_summary, read_report
 from . import joblist
 from .assemble import assemble, write_timeline
 from .plan import MediaInfo, PlanError, PlanOptions, media_path, plan
@@ -49,6 +50,23 @@ class ConformResult:
     @property
     def failed(self):
         return [cj for cj in self.jobs if cj.status != "done"]
+
+    @property
+    def credentials(self) -> str:
+        return credentials_of(self.jobs)
+
+
+def render_report(cj) -> RunReport:
+    """A finished job's run report; an unreadable one reads as empty (it says nothing)."""
+    try:
+        return read_report(cj.report) if cj.report else RunReport()
+    except LipflapError:
+        return RunReport()
+
+
+def credentials_of(jobs) -> str:
+    """What Content Credentials the finished renders carry, in one sentence ("" for none)."""
+    return credentials_summary(render_report(cj) for cj in jobs if cj.status == "done")
 
 
 @dataclass
@@ -108,7 +126,10 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
             language: str | None = None,
             transcripts: str | None = None, edl_path: str | None = None, n_procs: int = 1,
             handles: int = 8, codec: str = "prores_hq", mode: str = "full", rate: str | None = None,
-            progress: Progress | None = None, cmd: list[str] | None = None) -> ConformResult:
+            progress: Progress | None = None, cmd: list[str] | None = None,
+            signing: dict | None = None) -> ConformResult:
+    """`signing`: job keys (sign_cert, sign_key, credentials; docs/job.md) for every clip still
+    to render, replacing a resumed job list's; None: as the jobs say, else the environment."""
     progress = progress or Progress("none")
     if not os.path.isfile(timeline_path):
         raise LipflapError(f"{timeline_path}: timeline file not found; check the path.")
@@ -127,6 +148,11 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
     if not jobs:
         raise LipflapError(f"{timeline_path}: no video clip lies under the dub; check --dub-track or "
                            f"--dub-audio and that the timeline has video clips.")
+    for cj in jobs:
+        if signing is not None and cj.job is not None and cj.status == "pending":
+            for k in ("sign_cert", "sign_key", "credentials"):
+                cj.job.pop(k, None)
+            cj.job.update(signing)
     for n in notes:
         progress.message(n)
     for cj in jobs:
@@ -150,7 +176,8 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
         for cj in bad:
             progress.message(cj.error)
         edls[:] = write_timeline(tl, out_tl, edl_path)
-        joblist.save(joblist_path, source, jobs, language=language, dub_label=dub_label)
+        joblist.save(joblist_path, source, jobs, language=language, dub_label=dub_label,
+                     credentials=credentials_of(jobs))
 
     write_outputs()
     try:

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 from ..contract.jobspec import Job
 from ..provenance import Disclosure, Signing
-from ..provenance.identity import job_signer
+from ..provenance.identity import JOB_SIGNER
 from ..qc.pixels import OutputSampler
 from .analysis import analyse
 from .inputs import resolve_inputs
@@ -42,7 +42,7 @@ def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
         inputs = resolve_inputs(job)
         # A bad key fails here, before any work; the job's own keys when the caller gives none.
         signing = signing or Signing.from_options(job.sign_cert, job.sign_key,
-                                                  enabled=job.credentials, given_by=job_signer())
+                                                  enabled=job.credentials, given_by=JOB_SIGNER)
     with clock.stage("analyze"):
         analysis = analyse(job, inputs, progress)
     with clock.stage("mouth_track"):

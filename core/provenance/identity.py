@@ -69,11 +69,9 @@ def config_file() -> str:
 
 
 GIVEN_ON_COMMAND_LINE = "command line (--sign-cert/--sign-key)"
-
-
-def job_signer(job_path: str | None = None) -> str:
-    """Where the signing material came from when a job named it (docs/job.md)."""
-    return f"job file {job_path} (sign_cert, sign_key)" if job_path else "job (sign_cert, sign_key)"
+# A job's keys (docs/job.md). Not the job file's path: conform's clips, one job file each, are
+# signed by one identity, and the hosts count renders by where their identity came from.
+JOB_SIGNER = "job (sign_cert, sign_key)"
 
 
 def resolve(cert: str | None = None, key: str | None = None, *,
