@@ -195,24 +195,25 @@ def test_run_job_signs_with_the_jobs_certificate(certs, tmp_path, capsys):
 # ---------------------------------------------------------------- Resolve
 
 @pytest.mark.parametrize("state", STATES)
-def test_resolve_results_name_the_credential(state, certs, tmp_path, monkeypatch):
-    """The controller's summary is the dialog's result text and the last console lines of a run
-    without a dialog (both call it): it names the credential state and the identity's source."""
-    from lipflap_resolve.app import Controller
-    from lipflap_resolve.settings import Settings
+def test_resolve_results_name_the_credential(state, certs, tmp_path, monkeypatch, capsys):
+    """The controller's summary is the console's last lines in a run without a dialog (free 19.1)
+    and the dialog's result text: it names the credential state and the identity's source."""
+    from lipflap_resolve import app
     from tests.fakes import fusion_ui as fui
     from tests.fakes.resolve_world import build
-    from lipflap_resolve import app
     set_state(monkeypatch, state, certs)
     world = build("19.1 free", tmp_path)
     engine = [sys.executable, wrap(tmp_path, world["engine"][1])]
-    logged = []
-    c = Controller(world["resolve"], hostclient, engine=engine, log=logged.append)
-    assert c.start(Settings(scope="track", video_track=1, dub_kind="track", dub_track=1, language="es",
-                            mode="full", codec="prores_hq", handles=0, output_dir=world["out"])) == []
-    c.run_all(0.01)
-    assert_says(c.summary(), state, n=2)
-    assert c.summary() in logged           # the console of the run without a dialog
+    script_dir = tmp_path / "scripts"
+    script_dir.mkdir()
+    (script_dir / "lipflap_settings.json").write_text(json.dumps(
+        {"output_dir": world["out"], "language": "es", "dub_track": 1, "handles": 0}))
+    capsys.readouterr()
+    c = app.main(world["resolve"], fui.Fusion(None), fui.Bmd(world["resolve"]), hostclient, engine=engine,
+                 config_dir=str(tmp_path / "cfg"), script_dir=str(script_dir))
+    out = capsys.readouterr().out
+    assert "2 of 3 clip(s) lip-synced" in out and c.summary() in out
+    assert_says(out.split("2 of 3 clip(s) lip-synced")[1], state, n=2)
     # The dialog (a build with a UIManager) shows the same summary as its result.
     (tmp_path / "studio").mkdir()
     world = build("20 Studio", tmp_path / "studio")

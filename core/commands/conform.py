@@ -64,7 +64,8 @@ def signing_keys(args: argparse.Namespace) -> dict | None:
         return None  # each engine process signs as its environment or config file says
     from ..provenance import Signing
     cert, key = (os.path.abspath(p) if p else None for p in (args.sign_cert, args.sign_key))
-    Signing.from_options(cert, key, given_by="lipflap conform --sign-cert/--sign-key")
+    Signing.from_options(cert, key,
+                         given_by="command line (lipflap conform --sign-cert/--sign-key)")
     return {"sign_cert": cert, "sign_key": key}
 
 
