@@ -39,14 +39,15 @@ WRAPPER = textwrap.dedent('''
         job = json.load(open(job_path, encoding="utf-8"))
     report = args[args.index("--report") + 1] if "--report" in args else job.get("report")
     if code == 0 and args[0] != "timeline" and report and os.path.exists(report):
-        if job.get("credentials") is False or "--no-credentials" in args or os.environ.get("FAKE_NO_CREDENTIALS"):
+        off = job.get("credentials") is False or "--no-credentials" in args
+        if off or os.environ.get("FAKE_NO_CREDENTIALS"):
             cred = {"status": "off", "reason": "--no-credentials"}
         else:
             cert = args[args.index("--sign-cert") + 1] if "--sign-cert" in args else job.get("sign_cert")
             key = args[args.index("--sign-key") + 1] if "--sign-key" in args else job.get("sign_key")
             ident, _ = resolve(cert, key, given_by=JOB_SIGNER)
             cred = dict(ident.summary(), status="local_unverified" if ident.local else "signed",
-                        where="sidecar" if os.path.isdir(job.get("output", {}).get("path", "") or "") else "embedded")
+                        where="embedded")
         with open(report, encoding="utf-8") as f:
             rep = json.load(f)
         rep["disclosure"] = {"lip_synced": True, "description": "lower face redrawn to match dubbed audio",
@@ -139,7 +140,8 @@ def test_credentials_summary_counts_renders_by_state():
         "12 renders carry a signed Content Credential (embedded, signed by Studio Dubbing; "
         "identity: environment (LIPFLAP_SIGN_CERT, LIPFLAP_SIGN_KEY)).")
     assert credentials_summary([signed]).startswith("The render carries a signed Content Credential")
-    mixed = credentials_summary([rep("local_unverified", where="sidecar"), rep("off", reason="--no-credentials"),
+    mixed = credentials_summary([rep("local_unverified", where="sidecar"),
+                                 rep("off", reason="--no-credentials"),
                                  rep("local_unverified", where="sidecar"), RunReport()])
     assert mixed.startswith("2 renders carry a local UNVERIFIED Content Credential (in a .c2pa sidecar")
     assert "; 1 render carries no Content Credential: credentials turned off (--no-credentials" in mixed
