@@ -14,8 +14,9 @@ def register(sub) -> None:
         description="Render every video clip under the dub (one `lipflap run` job per clip, with "
                     "handles), then write a timeline with the renders on a track above the originals "
                     "and a CMX 3600 EDL of the renders. TIMELINE is anything OpenTimelineIO reads "
-                    "(.otio, .edl, ...) or a .lipflap job list. Set LIPFLAP_RUN_CMD to use another "
-                    "engine command.")
+                    "(.otio, .edl, .aaf, FCP 7 .xml, .fcpxml, ...) or a .lipflap job list; an AAF or "
+                    "XML cut is also written back in its own format. Set LIPFLAP_RUN_CMD to use "
+                    "another engine command.")
     p.add_argument("timeline", metavar="TIMELINE")
     p.add_argument("-o", "--outdir", required=True, metavar="OUTDIR",
                    help="folder for renders, reports, jobs, the new timeline and the EDL")
@@ -57,9 +58,12 @@ def run(args: argparse.Namespace, progress) -> int:
                   rate=args.rate, progress=progress)
     done = [cj for cj in res.jobs if cj.status == "done"]
     failed = res.failed
-    progress.message(f"{len(done)} of {len(res.jobs)} clips rendered; timeline {res.timeline_path}, "
-                     f"EDL {', '.join(res.edl_paths)}, job list {res.joblist_path}.")
+    back = f", {res.interchange_path}" if res.interchange_path else ""
+    progress.message(f"{len(done)} of {len(res.jobs)} clips rendered; timeline {res.timeline_path}"
+                     f"{back}, EDL {', '.join(res.edl_paths)}, job list {res.joblist_path}.")
     progress.result({"timeline": res.timeline_path, "edl": res.edl_path, "edls": res.edl_paths,
+                     "interchange": res.interchange_path,
+                     "interchange_warning": res.interchange_warning,
                      "joblist": res.joblist_path,
                      "renders": [cj.render for cj in done],
                      "failed": [{"clip": cj.clip_name, "record_in": cj.record_tc, "error": cj.error}

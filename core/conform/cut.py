@@ -8,7 +8,9 @@ clip so that a crash never loses the renders already done.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from dataclasses import dataclass, field
 
 import opentimelineio as otio
@@ -18,7 +20,7 @@ from ..contract.errors import LipflapError
 from ..contract.naming import output_stem
 from ..contract.progress import Progress
 from ..contract.rates import parse_rate
-from . import joblist
+from . import interchange, joblist
 from .assemble import assemble, write_timeline
 from .plan import MediaInfo, PlanError, PlanOptions, media_path, plan
 from .runner import run_jobs
@@ -45,6 +47,8 @@ class ConformResult:
     jobs: list
     notes: list[str]
     edl_paths: list[str] = field(default_factory=list)  # one per render track, edl_path first
+    interchange_path: str | None = None     # the cut written back as AAF / FCP 7 XML / FCPXML
+    interchange_warning: str | None = None  # what that format's adapter could not carry
 
     @property
     def failed(self):
@@ -73,6 +77,7 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
             raise LipflapError(f"{timeline_path}: cannot read this job list ({e}); write it again "
                                f"with `otioconvert -i CUT -o JOBS.lipflap`.") from None
         source, jobs, notes = jl.timeline, jl.jobs, []
+        source_format = jl.source_format
         language = jl.language
         dub_label = jl.dub_label
         for cj in jobs:
@@ -84,13 +89,23 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
         if stem.endswith(suffix):
             stem = stem[:-len(suffix)]
     else:
+        source_format = os.path.splitext(timeline_path)[1].lower()
+        if interchange.format_of(timeline_path) is None:
+            source_format = None
         source = read_timeline(timeline_path, rate)
+        if source_format and source.global_start_time is None:
+            notes = [f"{timeline_path}: the {interchange.format_of(timeline_path).package} reader "
+                     f"gives this timeline no start timecode, so record timecodes count from "
+                     f"00:00:00:00."]
+        else:
+            notes = []
         opts = PlanOptions(outdir=outdir, language=language, dub_audio=dub_audio, dub_track=dub_track,
                            dub_start=dub_start,
                            handles=handles, codec=codec, mode=mode,
                            transcripts=tr.load(transcripts) if transcripts else {})
         try:
-            jobs, notes = plan(source, opts, probe_media)
+            jobs, plan_notes = plan(source, opts, probe_media)
+            notes += plan_notes
         except PlanError as e:
             raise LipflapError(f"{timeline_path}: {e}") from None
         except (otio.exceptions.OTIOError, ValueError, ArithmeticError) as e:
@@ -126,7 +141,22 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
         for cj in bad:
             progress.message(cj.error)
         edls[:] = write_timeline(tl, out_tl, edl_path)
-        joblist.save(joblist_path, source, jobs, language=language, dub_label=dub_label)
+        joblist.save(joblist_path, source, jobs, language=language, dub_label=dub_label,
+                     source_format=source_format)
+        return tl
+
+    fmt = interchange.format_of("x" + source_format) if source_format else None
+    back_path = os.path.join(outdir, output_stem(stem, language) + source_format) if fmt else None
+
+    def write_back(tl) -> str | None:
+        """The cut in the format it came in; written once at the end (an AAF of a long cut takes
+        seconds, too slow to rewrite after every clip), and on Ctrl-C."""
+        if fmt is None:
+            return None
+        warning = interchange.write_back(tl, back_path, fmt)
+        if warning:
+            progress.message(warning)
+        return warning
 
     write_outputs()
     try:
@@ -134,11 +164,13 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
                  on_done=write_outputs, cmd=cmd)
     except KeyboardInterrupt:
         done = sum(cj.status == "done" for cj in jobs)
+        write_back(write_outputs())
         progress.message(f"interrupted: the {done} finished render(s) are kept in {out_tl} and "
                          f"{edl_path}; resume with `lipflap conform {joblist_path} -o {outdir}`.")
         raise
-    write_outputs()
-    return ConformResult(out_tl, edl_path, joblist_path, jobs, notes, list(edls))
+    warning = write_back(write_outputs())
+    return ConformResult(out_tl, edl_path, joblist_path, jobs, notes, list(edls),
+                         back_path, warning)
 
 
 def _brief(e: Exception, limit: int = 160) -> str:
@@ -151,11 +183,17 @@ def read_timeline(path: str, rate: str | None = None):
     if not os.path.isfile(path):
         raise LipflapError(f"{path}: timeline file not found; check the path.")
     kwargs = {}
+    fmt = interchange.format_of(path)
+    if fmt is not None:
+        interchange.adapter_check(fmt, path)
+        interchange.check_readable(path, fmt)
     if path.lower().endswith(".edl"):
         r = parse_rate(rate) if rate else _edl_rate_from_media(path)
         kwargs["rate"] = float(r)
     try:
-        return otio.adapters.read_from_file(path, media_linker_name=None, **kwargs)
+        # The AAF reader prints what it skips to stdout, which belongs to the progress protocol.
+        with contextlib.redirect_stdout(sys.stderr):
+            return otio.adapters.read_from_file(path, media_linker_name=None, **kwargs)
     except otio.exceptions.NoKnownAdapterForExtensionError:
         raise LipflapError(f"{path}: OpenTimelineIO has no adapter for this extension; export .otio "
                            f"or a CMX 3600 .edl, or install the adapter for it.") from None
