@@ -22,7 +22,7 @@ from ..contract.progress import Progress
 from ..contract.rates import parse_rate
 from . import interchange, joblist
 from .assemble import assemble, write_timeline
-from .plan import MediaInfo, PlanError, PlanOptions, media_path, plan
+from .plan import MediaInfo, PlanError, PlanOptions, claim_path, media_path, plan
 from .runner import run_jobs
 
 
@@ -60,8 +60,20 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
             language: str | None = None,
             transcripts: str | None = None, edl_path: str | None = None, n_procs: int = 1,
             handles: int = 8, codec: str = "prores_hq", mode: str = "full", rate: str | None = None,
-            progress: Progress | None = None, cmd: list[str] | None = None) -> ConformResult:
+            progress: Progress | None = None, cmd: list[str] | None = None,
+            cluster: str | None = None, cpus_per_job: float = 1, path_map: list[str] | None = None,
+            retries: int = 2) -> ConformResult:
+    """Conform a cut; `cluster` (a Ray address) runs the jobs as Ray tasks (ray_runner.py) with
+    `cpus_per_job`, `path_map` (LOCAL=REMOTE items) and `retries` per task, else `n_procs`
+    local processes."""
     progress = progress or Progress("none")
+    if cluster:
+        from .ray_runner import PathMap, import_ray  # noqa: PLC0415 - Ray only when asked for
+        import_ray()  # the one clear error before anything is planned or written
+        maps = PathMap.parse(path_map)
+    elif path_map:
+        raise LipflapError("--path-map translates paths for the nodes of a cluster; give --cluster "
+                           "ADDRESS with it, or leave it out for a local conform.")
     dub_audio = os.path.abspath(dub_audio) if dub_audio else None  # jobs and metadata hold it
     if not os.path.isfile(timeline_path):
         raise LipflapError(f"{timeline_path}: timeline file not found; check the path.")
@@ -137,6 +149,9 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
         return probed[key]
 
     def write_outputs(_cj=None):
+        if _cj is not None and _cj.status == "done":
+            with contextlib.suppress(OSError):
+                os.remove(claim_path(_cj.render))  # the render itself holds its name now
         tl, bad = assemble(source, jobs, probe_once, language=language, dub_label=dub_label)
         for cj in bad:
             progress.message(cj.error)
@@ -160,13 +175,20 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
 
     write_outputs()
     try:
-        run_jobs(jobs, os.path.join(outdir, "jobs"), os.path.join(outdir, "logs"), n_procs, progress,
-                 on_done=write_outputs, cmd=cmd)
+        if cluster:
+            from .ray_runner import run_jobs_ray  # noqa: PLC0415
+            run_jobs_ray(jobs, os.path.join(outdir, "jobs"), os.path.join(outdir, "logs"), progress,
+                         address=cluster, cpus_per_job=cpus_per_job, path_map=maps,
+                         retries=retries, on_done=write_outputs, cmd=cmd)
+        else:
+            run_jobs(jobs, os.path.join(outdir, "jobs"), os.path.join(outdir, "logs"), n_procs,
+                     progress, on_done=write_outputs, cmd=cmd)
     except KeyboardInterrupt:
         done = sum(cj.status == "done" for cj in jobs)
         write_back(write_outputs())
         progress.message(f"interrupted: the {done} finished render(s) are kept in {out_tl} and "
-                         f"{edl_path}; resume with `lipflap conform {joblist_path} -o {outdir}`.")
+                         f"{edl_path}; resume with `lipflap conform {joblist_path} -o {outdir}"
+                         f"{' --cluster ' + cluster if cluster else ''}`.")
         raise
     warning = write_back(write_outputs())
     return ConformResult(out_tl, edl_path, joblist_path, jobs, notes, list(edls),

@@ -84,6 +84,7 @@ class ClipJob:
     dub: str | None = None
     render: str | None = None
     report: str | None = None
+    attempts: list = field(default_factory=list)  # each run of the job: {"node", "pid", "at"}
 
     @property
     def record_tc(self) -> str:
@@ -98,7 +99,7 @@ class ClipJob:
                                             "record_in",
                                             "record_out", "key", "version", "media", "media_start_tc",
                                             "cut_first", "cut_last", "job", "status", "error", "dub",
-                                            "render", "report")}
+                                            "render", "report", "attempts")}
         d["rate"] = f"{self.rate.numerator}/{self.rate.denominator}"
         d["media_fps"] = (f"{self.media_fps.numerator}/{self.media_fps.denominator}"
                           if self.media_fps else None)
@@ -508,7 +509,12 @@ def _name_jobs(jobs: list[ClipJob], opts: PlanOptions, lang: str) -> None:
         base = clip_base(cj.clip_name)
         if counts[base] > 1:
             base = f"{base}_{tc_tag(cj.record_tc)}"
-        cj.version = next_version(opts.outdir, base, lang)
+        version = next_version(opts.outdir, base, lang)
+        # Two conforms of one cut into one folder at once: each render name is claimed by an
+        # exclusive create, so the second takes the next version instead of the same name.
+        while not _claim(opts.outdir, render_stem(base, lang, version) + ext):
+            version += 1
+        cj.version = version
         cj.key = render_stem(base, lang, cj.version)
         cj.render = os.path.join(os.path.abspath(opts.outdir), cj.key + ext)
         cj.report = os.path.join(os.path.abspath(opts.outdir), cj.key + ".json")
@@ -520,6 +526,30 @@ def _name_jobs(jobs: list[ClipJob], opts: PlanOptions, lang: str) -> None:
                 parse_job(cj.job, where=f"job for {cj.where}")
             except LipflapError as e:
                 cj.status, cj.error, cj.job = "failed", str(e), None
+
+
+CLAIM_SUFFIX = ".lipflap-claim"
+
+
+def claim_path(render: str) -> str:
+    """The hidden file that holds a planned render's name until the render exists."""
+    folder, name = os.path.split(render)
+    return os.path.join(folder, f".{name}{CLAIM_SUFFIX}")
+
+
+def _claim(outdir: str, name: str) -> bool:
+    """Claim a render name in `outdir` (False when another plan has it). A folder that cannot
+    be written is left to fail at the render, with the engine's own message."""
+    try:
+        os.makedirs(outdir, exist_ok=True)
+        fd = os.open(claim_path(os.path.join(os.path.abspath(outdir), name)),
+                     os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        return False
+    except OSError:
+        return True
+    os.close(fd)
+    return True
 
 
 def _attach_text(jobs: list[ClipJob], opts: PlanOptions, notes: list[str]) -> None:
