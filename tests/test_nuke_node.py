@@ -243,7 +243,7 @@ def test_other_upstream_graph_is_rendered_to_a_plate_first(nk):
 
 
 def test_installer_block(tmp_path):
-    from lipflap.install_nuke import BEGIN, install
+    from lipflap.install.nuke import BEGIN, install
     home = tmp_path / "home"
     (home / ".nuke").mkdir(parents=True)
     (home / ".nuke" / "init.py").write_text("import nuke\nnuke.pluginAddPath('./gizmos')\n")

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from lipflap import contract as hostclient
-from lipflap.install_resolve import MENUS, SCRIPT_NAME, install, scripts_root
+from lipflap.install.resolve import MENUS, SCRIPT_NAME, install, scripts_root
 from tests.fakes import fusion_ui as fui
 from tests.fakes import resolve as fr
 from tests.fakes.resolve_world import CUT, build, expected_source_range

@@ -12,8 +12,8 @@ import os
 
 import lipflap_nuke
 
-from . import contract
-from .contract.files import atomic_write
+from .. import contract
+from ..contract.files import atomic_write
 
 BEGIN = "# >>> lipflap (added by `lipflap install nuke`) >>>"
 END = "# <<< lipflap <<<"

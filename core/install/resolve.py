@@ -12,8 +12,8 @@ import os
 
 import lipflap_resolve
 
-from . import contract
-from .contract.files import atomic_write
+from .. import contract
+from ..contract.files import atomic_write
 
 SCRIPT_NAME = "lipflap Lip Sync.py"
 MENUS = ("Edit", "Utility")
