@@ -109,3 +109,49 @@ def test_farm_array_script(tmp_path, monkeypatch):
     # Gathering: conform of the job list renders nothing and writes the timeline and EDL.
     res = conform(jl_path, cut.outdir)
     assert [cj.status for cj in res.jobs] == ["done"] * 4 and os.path.isfile(res.edl_path)
+
+
+class _NoTracker:
+    """Stands in for the Ray actor: run_task only calls `.remote` on its methods."""
+    class _M:
+        def __init__(self, calls):
+            self.calls = calls
+
+        def remote(self, *args):
+            self.calls.append(args)
+
+    def __init__(self):
+        self.calls = []
+        self.started = self._M(self.calls)
+        self.progress = self._M([])
+
+
+def test_task_on_a_node_that_cannot_see_a_path(tmp_path):
+    from lipflap.conform.ray_runner import run_task
+    (tmp_path / "jobs").mkdir()
+    (tmp_path / "logs").mkdir()
+    pm = PathMap.parse([f"{tmp_path}=/mnt/nowhere"])
+    job = pm.job({"video": str(tmp_path / "a.mov"), "audio": str(tmp_path / "d.wav"),
+                  "output": {"path": str(tmp_path / "o.mov")}})
+    tracker = _NoTracker()
+    rc, err, node = run_task("k", job, str(tmp_path / "jobs" / "k.json"),
+                             str(tmp_path / "logs" / "k.log"), ["false"], tracker)
+    assert rc == 3 and err.startswith(f"node {node} cannot see the video /mnt/nowhere/a.mov;")
+    assert "--path-map" in err and len(tracker.calls) == 1
+
+
+def test_task_runs_the_engine_and_leaves_no_node_job(tmp_path):
+    """The task body as a node runs it (no Ray): the engine through the parent-death launcher."""
+    from lipflap.conform.cut import probe_media
+    from lipflap.conform.ray_runner import run_task
+    cut = make_cut(tmp_path, "23.976", transition=False)
+    jobs, _ = plan(cut.timeline, PlanOptions(outdir=cut.outdir, language="es",
+                                             dub_track=cut.dub_track), probe_media)
+    cj = jobs[0]
+    os.makedirs(os.path.join(cut.outdir, "jobs"))
+    os.makedirs(os.path.join(cut.outdir, "logs"))
+    job_path = os.path.join(cut.outdir, "jobs", cj.key + ".json")
+    rc, err, node = run_task(cj.key, cj.job, job_path, os.path.join(cut.outdir, "logs", "k.log"),
+                             engine_cmd().split(), _NoTracker())
+    assert rc == 0, err
+    assert os.path.isfile(cj.render) and os.listdir(os.path.join(cut.outdir, "jobs")) == []
