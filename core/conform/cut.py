@@ -127,13 +127,7 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
     `cpus_per_job`, `path_map` (LOCAL=REMOTE items) and `retries` per task, else `n_procs`
     local processes."""
     progress = progress or Progress("none")
-    if cluster:
-        from .ray_runner import PathMap, import_ray  # noqa: PLC0415 - Ray only when asked for
-        import_ray()  # the one clear error before anything is planned or written
-        maps = PathMap.parse(path_map)
-    elif path_map:
-        raise LipflapError("--path-map translates paths for the nodes of a cluster; give --cluster "
-                           "ADDRESS with it, or leave it out for a local conform.")
+    run_all = _runner(n_procs, cluster, cpus_per_job, path_map, retries, cmd, progress)
     if not os.path.isfile(timeline_path):
         raise LipflapError(f"{timeline_path}: timeline file not found; check the path.")
     os.makedirs(outdir, exist_ok=True)
@@ -182,39 +176,51 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
                      source_format=source_format)
         return tl
 
-    fmt = interchange.format_of("x" + source_format) if source_format else None
-    back_path = os.path.join(outdir, output_stem(stem, language) + source_format) if fmt else None
-
-    def write_back(tl) -> str | None:
-        """The cut in the format it came in; written once at the end (an AAF of a long cut takes
-        seconds, too slow to rewrite after every clip), and on Ctrl-C."""
-        if fmt is None:
-            return None
-        warning = interchange.write_back(tl, back_path, fmt)
-        if warning:
-            progress.message(warning)
-        return warning
-
+    back_path = (os.path.join(outdir, output_stem(stem, language) + source_format)
+                 if source_format else None)
     write_outputs()
     try:
-        if cluster:
-            from .ray_runner import run_jobs_ray  # noqa: PLC0415
-            run_jobs_ray(jobs, os.path.join(outdir, "jobs"), os.path.join(outdir, "logs"), progress,
-                         address=cluster, cpus_per_job=cpus_per_job, path_map=maps,
-                         retries=retries, on_done=write_outputs, cmd=cmd)
-        else:
-            run_jobs(jobs, os.path.join(outdir, "jobs"), os.path.join(outdir, "logs"), n_procs,
-                     progress, on_done=write_outputs, cmd=cmd)
+        run_all(jobs, os.path.join(outdir, "jobs"), os.path.join(outdir, "logs"), write_outputs)
     except KeyboardInterrupt:
         done = sum(cj.status == "done" for cj in jobs)
-        write_back(write_outputs())
+        _write_back(write_outputs(), back_path, progress)
         progress.message(f"interrupted: the {done} finished render(s) are kept in {out_tl} and "
                          f"{edl_path}; resume with `lipflap conform {joblist_path} -o {outdir}"
                          f"{' --cluster ' + cluster if cluster else ''}`.")
         raise
-    warning = write_back(write_outputs())
+    warning = _write_back(write_outputs(), back_path, progress)
     return ConformResult(out_tl, edl_path, joblist_path, jobs, notes, list(edls),
                          back_path, warning)
+
+
+def _runner(n_procs: int, cluster: str | None, cpus_per_job: float, path_map: list[str] | None,
+            retries: int, cmd: list[str] | None, progress: Progress):
+    """run(jobs, jobs_dir, logs_dir, on_done): local processes, or Ray tasks on `cluster`. A
+    missing Ray or a bad path map is one error here, before anything is planned or written."""
+    if not cluster:
+        if path_map:
+            raise LipflapError("--path-map translates paths for the nodes of a cluster; give "
+                               "--cluster ADDRESS with it, or leave it out for a local conform.")
+        return lambda jobs, jdir, ldir, on_done: run_jobs(jobs, jdir, ldir, n_procs, progress,
+                                                          on_done=on_done, cmd=cmd)
+    from .ray_runner import PathMap, import_ray, run_jobs_ray  # noqa: PLC0415 - Ray when asked
+    import_ray()
+    maps = PathMap.parse(path_map)
+    return lambda jobs, jdir, ldir, on_done: run_jobs_ray(
+        jobs, jdir, ldir, progress, address=cluster, cpus_per_job=cpus_per_job, path_map=maps,
+        retries=retries, on_done=on_done, cmd=cmd)
+
+
+def _write_back(tl, path: str | None, progress: Progress) -> str | None:
+    """The cut in the format it came in (AAF, FCP 7 XML, FCPXML); returns the one warning. Written
+    at the end and on Ctrl-C, not after every clip: an AAF of a long cut takes seconds."""
+    fmt = interchange.format_of(path) if path else None
+    if fmt is None:
+        return None
+    warning = interchange.write_back(tl, path, fmt)
+    if warning:
+        progress.message(warning)
+    return warning
 
 
 def _brief(e: Exception, limit: int = 160) -> str:
