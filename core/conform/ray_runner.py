@@ -215,6 +215,7 @@ def run_jobs_ray(jobs, jobs_dir: str, logs_dir: str, progress: Progress, *, addr
     progress.start(f"conform {len(pending)} clip{'s' if len(pending) != 1 else ''} on {address}",
                    total)
     refs = {}
+    earlier = {cj.key: list(cj.attempts) for cj in pending}  # a resumed job keeps its history
     for cj in pending:
         os.makedirs(os.path.dirname(cj.render), exist_ok=True)
         job_path = os.path.join(jobs_dir, cj.key + ".json")
@@ -234,7 +235,7 @@ def run_jobs_ray(jobs, jobs_dir: str, logs_dir: str, progress: Progress, *, addr
             done, attempts = ray.get(tracker.snapshot.remote())
             for ref in ready:
                 cj, log_path = refs[ref]
-                cj.attempts = attempts.get(cj.key, [])
+                cj.attempts = earlier[cj.key] + attempts.get(cj.key, [])
                 rc, err = _outcome(ray, ref, cj, retries)
                 _finish(cj, log_path, rc, err, live[cj.key], lock, progress)
                 if on_done is not None:
@@ -254,7 +255,8 @@ def run_jobs_ray(jobs, jobs_dir: str, logs_dir: str, progress: Progress, *, addr
         for cj, _ in refs.values():
             if cj.status == "pending":
                 try:
-                    cj.attempts = ray.get(tracker.snapshot.remote(), timeout=5)[1].get(cj.key, [])
+                    cj.attempts = earlier[cj.key] + ray.get(tracker.snapshot.remote(),
+                                                            timeout=5)[1].get(cj.key, [])
                 except Exception:  # noqa: BLE001
                     pass
         raise
@@ -276,7 +278,7 @@ def _outcome(ray, ref, cj, retries: int) -> tuple[int, str]:
     except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError,
             ray.exceptions.LocalRayletDiedError) as e:
         last = cj.attempts[-1]["node"] if cj.attempts else "an unknown node"
-        return 137, (f"the Ray worker running it died {len(cj.attempts) or retries + 1} time(s), "
+        return 137, (f"the Ray worker running it died {retries + 1} time(s), "
                      f"last on node {last} ({type(e).__name__}); rerun the conform to retry it")
     except ray.exceptions.RayError as e:
         brief = " ".join(str(e).split())[:200]
