@@ -9,6 +9,7 @@ each render at its clip's record frames. What each adapter drops is asserted as 
 from __future__ import annotations
 
 import os
+import subprocess
 
 import opentimelineio as otio
 import pytest
@@ -145,8 +146,20 @@ def test_resumed_job_list_writes_back_the_same_format(tmp_path, fake_engine):
     out = tmp_path / "out"
     res = conform(path, str(out), dub_track="Dub ES", language="es")
     os.remove(res.interchange_path)
+    # A conform killed while writing it left its hidden temporary; the next write removes it.
+    dead = _dead_pid()
+    stale = out / f".cut_lipflap_es.xml.{dead}.partial.xml"
+    stale.write_text("<half")
     res2 = conform(res.joblist_path, str(out))
     assert res2.interchange_path == res.interchange_path and os.path.isfile(res2.interchange_path)
+    assert not stale.exists()
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has ended."""
+    p = subprocess.Popen(["true"])
+    p.wait()
+    return p.pid
 
 
 def test_fcpxml_at_ntsc_rate_is_refused(tmp_path, fake_engine):

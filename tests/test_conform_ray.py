@@ -66,7 +66,7 @@ def test_conform_on_a_local_ray_cluster(tmp_path):
     assert res["ray_frames"] == res["local_frames"] and len(res["local_frames"]) == 4
     # 2. a killed worker
     assert res["kill_rc"] == 0, res["kill_err"]
-    assert res["kill_status"] == ["done"] * 4
+    assert res["kill_status"] == ["done"] * 4 and res["kill_stdout_other"] == []
     assert res["killed_attempts"] == 2 and res["killed_pid"] in res["killed_attempt_pids"]
     assert res["kill_frames"] == res["local_frames"]
     # 3. Ctrl-C and resume
@@ -100,6 +100,14 @@ def _jobs_relative(outdir: str) -> dict:
 def _edl_relative(outdir: str) -> str:
     return open(os.path.join(outdir, "cut_lipflap_es.edl")).read().replace(
         os.path.abspath(outdir), "OUT")
+
+
+def _is_json(line: str) -> bool:
+    try:
+        json.loads(line)
+    except ValueError:
+        return False
+    return True
 
 
 def _engines_running() -> int:
@@ -197,6 +205,8 @@ def scenario(root: str) -> None:
     os.kill(pid, signal.SIGKILL)
     o, e = p.communicate(timeout=240)
     res["kill_rc"], res["kill_err"] = p.returncode, e[-2000:] + o[-2000:]
+    # --progress json: stdout holds protocol lines only (no Ray or worker output mixed in).
+    res["kill_stdout_other"] = [ln for ln in o.splitlines() if ln.strip() and not _is_json(ln)]
     jl = load(os.path.join(out, "cut_lipflap_es.lipflap"))
     res["kill_status"] = [cj.status for cj in jl.jobs]
     killed = [cj for cj in jl.jobs if cj.key.startswith("B001")][0]

@@ -79,6 +79,7 @@ def write_back(tl: otio.schema.Timeline, path: str, fmt: Format) -> str | None:
     naming what the adapter could not carry, or None when it carried everything that matters."""
     adapter_check(fmt, path)
     folder, name = os.path.split(os.path.abspath(path))
+    _remove_dead_temporaries(folder, name)
     tmp = os.path.join(folder, f".{name}.{os.getpid()}.partial{os.path.splitext(name)[1]}")
     said = io.StringIO()
     try:
@@ -100,6 +101,30 @@ def write_back(tl: otio.schema.Timeline, path: str, fmt: Format) -> str | None:
         return None
     return (f"{path}: {fmt.label} ({fmt.package}) could not carry: " + "; ".join(lost)
             + "; all of it is in the .otio (and the flags as * LOC lines in the EDL).")
+
+
+def _remove_dead_temporaries(folder: str, name: str) -> None:
+    """Hidden temporaries of this file left by a conform killed mid-write (its pid is gone)."""
+    pat = re.compile(rf"^\.{re.escape(name)}\.(\d+)\.partial")
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for other in names:
+        m = pat.match(other)
+        if m and not _alive(int(m.group(1))):
+            with contextlib.suppress(OSError):
+                os.remove(os.path.join(folder, other))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # someone else's process: alive
+    return True
 
 
 def _render_rows(tl: otio.schema.Timeline, track) -> list[tuple[int, int]]:

@@ -18,6 +18,7 @@ render names, reports, timeline and EDL are the same; only where the process run
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -191,11 +192,21 @@ def connect(address: str):
     return ray
 
 
-def run_jobs_ray(jobs, jobs_dir: str, logs_dir: str, progress: Progress, *, address: str,
-                 cpus_per_job: float = 1, path_map: PathMap | None = None, retries: int = 2,
-                 on_done=None, cmd: list[str] | None = None) -> None:
+def run_jobs_ray(jobs, jobs_dir: str, logs_dir: str, progress: Progress, **kwargs) -> None:
     """Run every pending job as a Ray task; sets each job's status, error and attempts.
-    `on_done(job)` is called in this thread after each job ends, as in runner.run_jobs."""
+    `on_done(job)` is called in this thread after each job ends, as in runner.run_jobs.
+
+    Ray's driver prints the raylet's messages (a worker died, a task is retried) to whatever
+    sys.stdout is when they arrive; stdout belongs to the progress protocol (Progress holds its
+    own stream), so for the Ray session sys.stdout is stderr, where those messages belong.
+    """
+    with contextlib.redirect_stdout(sys.stderr):
+        _run_jobs_ray(jobs, jobs_dir, logs_dir, progress, **kwargs)
+
+
+def _run_jobs_ray(jobs, jobs_dir: str, logs_dir: str, progress: Progress, *, address: str,
+                  cpus_per_job: float = 1, path_map: PathMap | None = None, retries: int = 2,
+                  on_done=None, cmd: list[str] | None = None) -> None:
     pending = [cj for cj in jobs if cj.status == "pending" and cj.job is not None]
     if not pending:
         return
