@@ -134,7 +134,7 @@ def test_task_on_a_node_that_cannot_see_a_path(tmp_path):
     job = pm.job({"video": str(tmp_path / "a.mov"), "audio": str(tmp_path / "d.wav"),
                   "output": {"path": str(tmp_path / "o.mov")}})
     tracker = _NoTracker()
-    rc, err, node = run_task("k", job, str(tmp_path / "jobs" / "k.json"),
+    rc, err, node, _ = run_task("k", job, str(tmp_path / "jobs" / "k.json"),
                              str(tmp_path / "logs" / "k.log"), ["false"], tracker)
     assert rc == 3 and err.startswith(f"node {node} cannot see the video /mnt/nowhere/a.mov;")
     assert "--path-map" in err and len(tracker.calls) == 1
@@ -151,7 +151,11 @@ def test_task_runs_the_engine_and_leaves_no_node_job(tmp_path):
     os.makedirs(os.path.join(cut.outdir, "jobs"))
     os.makedirs(os.path.join(cut.outdir, "logs"))
     job_path = os.path.join(cut.outdir, "jobs", cj.key + ".json")
-    rc, err, node = run_task(cj.key, cj.job, job_path, os.path.join(cut.outdir, "logs", "k.log"),
-                             engine_cmd().split(), _NoTracker())
+    # An engine that says something first: its messages come back with the result.
+    cmd = ["sh", "-c", 'echo \'{"message": "no face in frames 0-2"}\'; exec "$@"', "_",
+           *engine_cmd().split()]
+    rc, err, node, said = run_task(cj.key, cj.job, job_path, os.path.join(cut.outdir, "logs", "k.log"),
+                                   cmd, _NoTracker())
     assert rc == 0, err
+    assert said == ["no face in frames 0-2"]
     assert os.path.isfile(cj.render) and os.listdir(os.path.join(cut.outdir, "jobs")) == []

@@ -128,8 +128,9 @@ def _die_with_parent_cmd(cmd: list[str]) -> list[str]:
 
 
 def run_task(key: str, job: dict, job_path: str, log_path: str, cmd: list[str] | None,
-             tracker) -> tuple[int, str, str]:
-    """One clip's job on a node: (exit code, error line, node name). Runs inside Ray."""
+             tracker) -> tuple[int, str, str, list[str]]:
+    """One clip's job on a node: (exit code, error line, node name, the engine's messages).
+    Runs inside Ray."""
     from ..contract.client import EngineRun  # noqa: PLC0415
     from .runner import run_command  # noqa: PLC0415
     node = _node_name()
@@ -140,7 +141,7 @@ def run_task(key: str, job: dict, job_path: str, log_path: str, cmd: list[str] |
     for label, path in needed:
         if path and not os.path.exists(path):
             return 3, (f"node {node} cannot see the {label} {path}; mount the shared storage there "
-                       f"at that path, or map it with --path-map LOCAL=REMOTE."), node
+                       f"at that path, or map it with --path-map LOCAL=REMOTE."), node, []
     # The job as this node sees it; the driver's job file (this machine's paths) stays as a
     # local conform writes it, so the translated copy is a hidden file removed afterwards.
     folder, name = os.path.split(job_path)
@@ -148,6 +149,7 @@ def run_task(key: str, job: dict, job_path: str, log_path: str, cmd: list[str] |
     atomic_json(node_job, job)
     engine = _die_with_parent_cmd(list(cmd) if cmd else run_command())
     last = [0.0]
+    messages: list[str] = []
 
     def on_progress(stage: str, done: int, total: int) -> None:
         now = time.monotonic()
@@ -161,17 +163,17 @@ def run_task(key: str, job: dict, job_path: str, log_path: str, cmd: list[str] |
             log.flush()
             try:
                 run = EngineRun(["--job", node_job], engine=engine, on_progress=on_progress,
-                                log=log)
+                                on_message=messages.append, log=log)
             except OSError as e:
                 return 127, (f"cannot start the engine {engine[-1]!r} on node {node} "
-                             f"({e.strerror}); check {RUN_CMD_ENV} there."), node
+                             f"({e.strerror}); check {RUN_CMD_ENV} there."), node, []
             res = run.wait()
     finally:
         try:
             os.remove(node_job)
         except OSError:
             pass
-    return res.returncode, res.error, node
+    return res.returncode, res.error, node, messages
 
 
 # ---------------------------------------------------------------- on the driver
@@ -247,7 +249,7 @@ def _run_jobs_ray(jobs, jobs_dir: str, logs_dir: str, progress: Progress, *, add
             for ref in ready:
                 cj, log_path = refs[ref]
                 cj.attempts = earlier[cj.key] + attempts.get(cj.key, [])
-                rc, err = _outcome(ray, ref, cj, retries)
+                rc, err = _outcome(ray, ref, cj, retries, live[cj.key].messages)
                 _finish(cj, log_path, rc, err, live[cj.key], lock, progress)
                 if on_done is not None:
                     on_done(cj)
@@ -280,10 +282,11 @@ def _run_jobs_ray(jobs, jobs_dir: str, logs_dir: str, progress: Progress, *, add
     progress.set(total)
 
 
-def _outcome(ray, ref, cj, retries: int) -> tuple[int, str]:
-    """A finished task's (exit code, error line); Ray's own failures as one sentence."""
+def _outcome(ray, ref, cj, retries: int, messages: list[str]) -> tuple[int, str]:
+    """A finished task's (exit code, error line), its engine's messages added to `messages`;
+    Ray's own failures as one sentence."""
     try:
-        rc, err, node = ray.get(ref)
+        rc, err, node, said = ray.get(ref)
     except ray.exceptions.TaskCancelledError:
         return 130, "conform was interrupted while this clip rendered."
     except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError,
@@ -294,6 +297,7 @@ def _outcome(ray, ref, cj, retries: int) -> tuple[int, str]:
     except ray.exceptions.RayError as e:
         brief = " ".join(str(e).split())[:200]
         return 1, f"Ray could not run it ({type(e).__name__}: {brief})"
+    messages.extend(said)
     if rc != 0 and node and node not in err:
         err = f"{err} [node {node}]"
     return rc, err
