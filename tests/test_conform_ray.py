@@ -7,7 +7,9 @@ the machine is touched): `ray start --head` otherwise binds to the machine's int
 reads the result it writes. It checks, on the shared 4-clip cut (tests/test_conform_support.py):
 
 1. a conform through Ray gives the same job files, names, versions, EDL and timeline as a local
-   conform, and frame-identical renders (hashes of the decoded frames);
+   conform, and frame-identical renders (hashes of the decoded frames); with a path map the
+   nodes get their paths and the job files keep the driver's; a node that cannot see a mapped
+   path fails every clip with a sentence naming the path and the node;
 2. the Ray worker running one job is killed (SIGKILL) mid-job: the task is retried, every render
    lands, and the job list records two attempts for that clip;
 3. Ctrl-C (SIGINT) during a conform: rc 130, finished renders kept, no engine left running, and
@@ -64,6 +66,12 @@ def test_conform_on_a_local_ray_cluster(tmp_path):
     assert res["ray_jobs"] == res["local_jobs"]          # job files, outdir made relative
     assert res["ray_edl"] == res["local_edl"]
     assert res["ray_frames"] == res["local_frames"] and len(res["local_frames"]) == 4
+    # path maps: the driver's job files keep its own paths; a blind node is named
+    assert res["mapped_status"] == ["done"] * 4
+    assert res["mapped_jobs"] == res["local_jobs"]
+    assert all("node " in ln for ln in res["mapped_logs"])
+    assert all(e and "cannot see the video /nowhere/cut/" in e and "127.0.0.1" in e
+               and "--path-map" in e for e in res["blind_errors"]), res["blind_errors"]
     # 2. a killed worker
     assert res["kill_rc"] == 0, res["kill_err"]
     assert res["kill_status"] == ["done"] * 4 and res["kill_stdout_other"] == []
@@ -176,6 +184,21 @@ def scenario(root: str) -> None:
     res["ray_edl"] = _edl_relative(os.path.join(root, "ray"))
     res["local_frames"] = [_frames_hash(cj.render) for cj in local.jobs]
     res["ray_frames"] = [_frames_hash(cj.render) for cj in on_ray.jobs]
+
+    # 1b. path maps: the nodes see the storage under another name (a symlink here); then a map
+    # to a folder no node has: every clip fails, naming the path and the node.
+    alias = os.path.join(root, "alias")
+    os.symlink(root, alias)
+    mapped = conform(cut.path, os.path.join(root, "mapped"), dub_track=cut.dub_track,
+                     language="es", cluster=address, path_map=[f"{root}={alias}"])
+    res["mapped_status"] = [cj.status for cj in mapped.jobs]
+    res["mapped_jobs"] = _jobs_relative(os.path.join(root, "mapped"))
+    res["mapped_logs"] = [open(os.path.join(root, "mapped", "logs", cj.key + ".log")).readline()
+                          for cj in mapped.jobs]
+    blind = conform(cut.path, os.path.join(root, "blind"), dub_track=cut.dub_track,
+                    language="es", cluster=address, path_map=[f"{root}=/nowhere"])
+    res["blind_errors"] = [cj.error for cj in blind.jobs]
+    lap("path maps")
 
     # 2. kill the worker running B001's job once it has rendered a few frames
     out = os.path.join(root, "kill")
