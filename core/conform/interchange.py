@@ -140,16 +140,17 @@ def not_carried(tl: otio.schema.Timeline, back: otio.schema.Timeline) -> list[st
     rate = timeline_rate(tl)
     vt, bvt = list(tl.video_tracks()), list(back.video_tracks())
     ours = [i for i, t in enumerate(vt) if t.metadata.get("lipflap", {}).get(RENDER_TRACK_KEY)]
+    markers = back_markers = 0
     for i in ours:
         want = _render_rows(tl, vt[i])
         got = _render_rows(back, bvt[i]) if i < len(bvt) else []
         if want != got:
             out.append(f"the renders of track {vt[i].name!r} at their record frames (written back "
                        f"as {len(got)} clip(s), expected {len(want)})")
-        markers = sum(len(c.markers) for c in vt[i].find_clips())
-        back_markers = sum(len(c.markers) for c in bvt[i].find_clips()) if i < len(bvt) else 0
-        if markers > back_markers:
-            out.append(f"{markers - back_markers} of {markers} flag marker(s)")
+        markers += sum(len(c.markers) for c in vt[i].find_clips())
+        back_markers += sum(len(c.markers) for c in bvt[i].find_clips()) if i < len(bvt) else 0
+    if markers > back_markers:
+        out.append(f"{markers - back_markers} of {markers} flag marker(s)")
     names = [t.name for t in tl.tracks]
     kept = {t.name for t in back.tracks}
     dropped = [n for n in names if n and n not in kept]
