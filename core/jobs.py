@@ -332,7 +332,7 @@ def run_job(job: Job, progress) -> dict:
     looks = []
     need = [p for _, p in plans if p.active.any()]
     if need:
-        last = max(int(p.exemplar.max()) + off for off, p in plans if p.active.any())
+        last = max(int(p.lib_frames.max()) + off for off, p in plans if p.active.any())
         progress.start("library", last + 1)
         from .render.pipeline import LibraryBuilder
         builders = [LibraryBuilder(p) for _, p in plans]
@@ -494,7 +494,9 @@ def _plan_summary(first: int, p: RenderPlan) -> dict:
                   "exemplars_used": int(len(set(path.tolist()))),
                   # from one output frame to the next: the next source frame, the same one, or a jump
                   "steps_played_on": int(np.sum(step == 1)), "steps_held": int(np.sum(step == 0)),
-                  "steps_jumped": int(np.sum((step != 1) & (step != 0)))}
+                  "steps_jumped": int(np.sum((step != 1) & (step != 0))),
+                  "atypical_exemplar_frames": [{**r, "start": r["start"] + first, "end": r["end"] + first}
+                                               for r in p.exemplar_flags]}
     return d
 
 

@@ -12,6 +12,7 @@ from typing import Callable, Iterable
 import cv2
 import numpy as np
 
+from . import frame_score
 from . import geometry as g
 from . import select
 from .model import MouthModel, fit_model
@@ -46,6 +47,12 @@ class RenderPlan:
     gap: np.ndarray | None = None       # (n,) float32 target inner-lip gap / IOD
     lib_shapes: np.ndarray | None = None  # (K, P, 2) float32 normalised region of each exemplar
     lib_pos: np.ndarray | None = None   # (n,) int32 library position of exemplar[i], -1
+    usable_idx: np.ndarray | None = None  # range indices the path runs over
+    costs: np.ndarray | None = None     # (len(usable_idx), K) float32 data costs from landmarks
+    trans: np.ndarray | None = None     # (K, K) transition costs
+    # Output frame ranges built from an exemplar the frame scoring found atypical (the shot had
+    # no clean mouth of that shape): [{"start", "end", "reason"}], range indices.
+    exemplar_flags: list = field(default_factory=list)
 
     def shape(self, i: int) -> np.ndarray:
         """Frame i's target mouth: the chosen exemplars' own mouths, smoothed over time
@@ -143,12 +150,7 @@ def plan_render(landmarks: list, usable: np.ndarray, params: np.ndarray, strengt
     del t_shapes, own_shapes
     trans = select.transition_costs(lib, lib_lips)
 
-    lib_pos = np.full(n, -1, np.int32)
-    # Viterbi per run of usable frames: a passed-through frame breaks the chain.
-    breaks = np.flatnonzero(np.diff(idx) > 1) + 1
-    for seg in np.split(np.arange(len(idx)), breaks):
-        if len(seg):
-            lib_pos[idx[seg]] = select.viterbi(costs[seg], trans)
+    lib_pos = _path(n, idx, costs, trans)
     exemplar = np.where(lib_pos >= 0, lib[np.maximum(lib_pos, 0)], -1)
     gap = np.zeros(n, np.float32)
     gap[idx] = t_ap
@@ -160,7 +162,45 @@ def plan_render(landmarks: list, usable: np.ndarray, params: np.ndarray, strengt
     # At strength 0 (or the edge of a ramp) the frame is the source's own: pass it through.
     active = usable & (s * fade > 0)
     return RenderPlan(n, model, active, fade, exemplar, lib, lib_points, want, own_feat,
-                      list(landmarks), poses, gap, lib_shapes, lib_pos)
+                      list(landmarks), poses, gap, lib_shapes, lib_pos, idx,
+                      costs.astype(np.float32), trans)
+
+
+def _path(n: int, idx: np.ndarray, costs: np.ndarray, trans: np.ndarray) -> np.ndarray:
+    """Library position per range frame (-1 off the usable frames): Viterbi per run of usable
+    frames, since a passed-through frame breaks the chain."""
+    lib_pos = np.full(n, -1, np.int32)
+    breaks = np.flatnonzero(np.diff(idx) > 1) + 1
+    for seg in np.split(np.arange(len(idx)), breaks):
+        if len(seg):
+            lib_pos[idx[seg]] = select.viterbi(costs[seg], trans)
+    return lib_pos
+
+
+def rechoose(plan: RenderPlan, scores: dict) -> None:
+    """Choose the exemplar path again with each library frame's pixel scores: a frame the
+    scoring flags (tongue out, clenched teeth, twisted lips, blur) costs FLAG_COST, so it is used
+    only where no clean frame has the shape; output frames built from one are listed in
+    plan.exemplar_flags with the reasons."""
+    if plan.costs is None or not len(plan.lib_frames):
+        return
+    bad = np.array([0.0 if scores.get(int(f)) is None or scores[int(f)].clean
+                    else frame_score.FLAG_COST for f in plan.lib_frames], np.float32)
+    if bad.any():
+        plan.lib_pos = _path(plan.n, plan.usable_idx, plan.costs + bad[None], plan.trans)
+        plan.exemplar = np.where(plan.lib_pos >= 0, plan.lib_frames[np.maximum(plan.lib_pos, 0)], -1)
+    flags = []
+    for i in np.flatnonzero(plan.exemplar >= 0):
+        s = scores.get(int(plan.exemplar[i]))
+        reason = "atypical_exemplar:" + "+".join(s.reasons) if s is not None and s.reasons else ""
+        if not reason:
+            continue
+        if flags and flags[-1]["end"] == i - 1 and flags[-1]["reason"] == reason:
+            flags[-1]["end"] = int(i)
+        else:
+            flags.append({"start": int(i), "end": int(i), "reason": reason})
+    plan.exemplar_flags = flags
+    plan.costs = None        # not needed again; a long shot should not carry it into the render
 
 
 class LibraryBuilder:
@@ -168,9 +208,12 @@ class LibraryBuilder:
 
     def __init__(self, plan: RenderPlan):
         self.plan = plan
-        self.wanted = {int(f) for f in plan.exemplar if f >= 0}
+        # Every library frame is a candidate until its pixels are scored (finish chooses the
+        # path again and drops the crops it does not use).
+        self.wanted = {int(f) for f in plan.lib_frames} if plan.model is not None else set()
         self.last = max(self.wanted) if self.wanted else -1
         self.lib: dict[int, Exemplar] = {}
+        self.scores: dict[int, frame_score.FrameScore] = {}
         self.peak = 255.0
 
     def feed(self, i: int, img) -> None:
@@ -188,11 +231,19 @@ class LibraryBuilder:
             crop = img[y0:y0 + h, x0:x0 + w].copy()
         self.lib[i] = Exemplar(i, crop, x0, y0, pts, _gap(pts, self.plan.model))
         self.peak = 65535.0 if crop.dtype == np.uint16 else 255.0
+        m = self.plan.model
+        self.scores[i] = frame_score.measure(i, crop, pts[:len(m.region)] - [x0, y0], m.region,
+                                             m.lips, self.plan.poses[i], m.ap_max, self.peak)
 
     def finish(self) -> tuple[dict, Look | None]:
         if not self.lib:
             return {}, None
-        return self.lib, _look(self.lib, self.plan.model, self.peak)
+        frame_score.judge(list(self.scores.values()))
+        rechoose(self.plan, self.scores)
+        used = {int(f) for f in self.plan.exemplar if f >= 0}
+        look = _look(self.lib, self.plan.model, self.peak, self.scores)
+        self.lib = {f: e for f, e in self.lib.items() if f in used}
+        return self.lib, look
 
 
 def gather_library(plan: RenderPlan, frames: Iterable[tuple[int, np.ndarray]]) -> tuple[dict, Look | None]:
@@ -210,12 +261,13 @@ def _gap(pts: np.ndarray, model: MouthModel) -> float:
     return float(np.mean([np.linalg.norm(pts[pos[a]] - pts[pos[b]]) for a, b in g.APERTURE_PAIRS]))
 
 
-def _look(lib: dict, model: MouthModel, peak: float) -> Look:
-    """Mouth-interior colours from the most open exemplar (dark cavity; tongue lower down)."""
+def _look(lib: dict, model: MouthModel, peak: float, scores: dict | None = None) -> Look:
+    """Mouth-interior colours from the most open clean exemplar (dark cavity; tongue lower down)."""
     cavity = np.array([0.10, 0.045, 0.045]) * peak
     tongue = np.array([0.30, 0.13, 0.13]) * peak
-    if lib:
-        ex = max(lib.values(), key=lambda e: e.gap)
+    clean = [e for f, e in lib.items() if scores is None or f not in scores or scores[f].clean]
+    if clean:
+        ex = max(clean, key=lambda e: e.gap)
         if ex.gap > 3.0:
             inner = ex.points[:len(model.region)][model.lips[20:]] - [ex.x0, ex.y0]
             m = np.zeros(ex.image.shape[:2], np.uint8)

@@ -20,6 +20,11 @@ JUMP_COST = 6.0
 APERTURE_WEIGHT = 1.0
 UNDER_OPEN_WEIGHT = 2.0
 SELF_DISCOUNT = 0.5
+# A closure built from a parted exemplar squeezes its teeth into a line of white specks along the
+# seam (issue 15, expr_disgusted frame 71): for a closed target (gap under CLOSED_GAP eye
+# distances) an exemplar more open than it costs this much more per unit.
+CLOSED_GAP = 0.01
+OVER_OPEN_CLOSED_WEIGHT = 4.0
 
 
 def choose_library(frames: np.ndarray, shapes: np.ndarray, max_size: int = 96, run: int = 4) -> np.ndarray:
@@ -75,6 +80,8 @@ def data_costs(target_shapes: np.ndarray, target_ap: np.ndarray, lib_shapes: np.
     # costs more than a more open one.
     diff = (target_ap[:, None] - lib_ap[None]) / SIGMA
     cost += APERTURE_WEIGHT * diff ** 2 + UNDER_OPEN_WEIGHT * np.maximum(diff, 0.0) ** 2
+    closed = (target_ap < CLOSED_GAP)[:, None]
+    cost += OVER_OPEN_CLOSED_WEIGHT * closed * np.minimum(diff, 0.0) ** 2
     rows = np.flatnonzero(self_index >= 0)
     cost[rows, self_index[rows]] *= SELF_DISCOUNT
     return cost
