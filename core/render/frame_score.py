@@ -54,6 +54,8 @@ class FrameScore:
     tongue: float = 0.0            # lit lip-red share of its lower half
     twist: float = 0.0             # / mouth width
     sharpness: float = 0.0
+    lip_l: float = float("nan")    # mean CIE L* of the lip band (between outer and inner contours)
+    lip_c: float = float("nan")    # ... and mean chroma
     reasons: list[str] = field(default_factory=list)
 
     @property
@@ -102,6 +104,8 @@ def measure(frame: int, crop: np.ndarray, pts: np.ndarray, region: np.ndarray, l
         return s
     lip_l = float(np.median(lab[..., 0][band]))
     lip_a = float(np.median(lab[..., 1][band]))
+    s.lip_l = float(lab[..., 0][band].mean())
+    s.lip_c = float(np.hypot(lab[..., 1][band], lab[..., 2][band]).mean())
     # Sharpness on the skin round the lips (lips and teeth add edges an open mouth has and a
     # closed one has not): the whole crop less the lips, dilated.
     grey = cv2.cvtColor(crop.astype(np.float32) * (255.0 / float(peak)), cv2.COLOR_RGB2GRAY)
@@ -171,3 +175,13 @@ def judge(scores: list[FrameScore]) -> None:
         if med_sharp > 0 and s.sharpness < BLUR_RATIO * med_sharp:
             r.append("blur")
         s.reasons = r
+
+
+def lip_range(scores: list[FrameScore]) -> np.ndarray | None:
+    """[[L lo, L hi], [chroma lo, chroma hi]] of the lip band over the shot's candidates: the
+    actor's own range, which a rendered mouth must not leave (no darker, paler or more saturated
+    lips than the actor shows). 2nd to 98th percentile, so one odd frame does not widen it."""
+    v = np.array([[s.lip_l, s.lip_c] for s in scores if np.isfinite(s.lip_l)])
+    if len(v) < 5:
+        return None
+    return np.percentile(v, [2, 98], axis=0).T.astype(np.float32)

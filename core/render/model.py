@@ -47,6 +47,7 @@ class MouthModel:
     ring: np.ndarray               # (Q, 2) fixed warp boundary in the normalised space
     tris: np.ndarray               # (T, 3) triangles over region points then ring points
     frames_used: int
+    chin_max: float = float("inf")  # normalised chin height of the actor's widest jaw in the shot
 
     # -- pose -------------------------------------------------------------------------------
     def pose(self, lm: np.ndarray) -> np.ndarray:
@@ -79,9 +80,26 @@ class MouthModel:
         0 means lips touching).
         """
         own = lm[self.region].astype(np.float64)
-        placed = g.apply(g.invert(pose), shape)
+        inv = g.invert(pose)
+        placed = g.apply(inv, shape)
         pts = own + self.follow[:, None] * (placed - own)
-        return self.set_gap(pts, gap * g.interocular(lm))
+        pts = self.set_gap(pts, gap * g.interocular(lm))
+        return self.bound_jaw(pts, pose)
+
+    def bound_jaw(self, pts: np.ndarray, pose: np.ndarray) -> np.ndarray:
+        """Keep the chin within the actor's own range in the shot: a jaw dropped past anything
+        the actor did (an exemplar's open jaw plus a wider gap) is raised back, the points below
+        the mouth in proportion to how far they follow the jaw, so the jaw line never goes past
+        the face (issue 15: a jaw pulled down into the collar)."""
+        pos = self.pos
+        chin = pos[g.CHIN]
+        norm = g.apply(pose, pts)
+        over = float(norm[chin, 1] - self.chin_max)
+        if over <= 0 or self.jaw_follow[chin] <= 0:
+            return pts
+        share = np.clip(self.jaw_follow / self.jaw_follow[chin], 0.0, 1.0)
+        norm[:, 1] -= over * share
+        return g.apply(g.invert(pose), norm)
 
     def set_gap(self, pts: np.ndarray, gap_px: float) -> np.ndarray:
         pos = self.pos
@@ -107,6 +125,13 @@ class MouthModel:
         # The chin goes with the lower lip (a wider opening than the exemplar's drops the jaw).
         pts += np.outer(self.jaw_follow, n) * (float(np.mean(mid)) / 2)
         return pts
+
+    @property
+    def inner_tris(self) -> np.ndarray:
+        """Bool per triangle: the mouth opening's (all corners on the inner lip contour)."""
+        pos = self.pos
+        inner = [pos[i] for i in g.LIPS_INNER]
+        return np.isin(self.tris, inner).all(1)
 
     @property
     def pos(self) -> dict:
@@ -168,6 +193,8 @@ def fit_model(lms: list[np.ndarray]) -> MouthModel:
     closed = ap < np.percentile(ap, 30) + 1e-6
     width_rest = float(np.median(wd[closed])) if closed.any() else float(np.median(wd))
     jaw_lo, jaw_hi = float(np.percentile(chin, 5)), float(np.percentile(chin, 98))
+    # The yardstick's margin of a just noticeable jaw change is 0.01 eye distances.
+    chin_max = float(chin.max()) + 0.005
     if jaw_hi - jaw_lo < 0.02:
         jaw_hi = jaw_lo + 0.02
 
@@ -249,7 +276,7 @@ def fit_model(lms: list[np.ndarray]) -> MouthModel:
                       mean_shape=mean_shape.reshape(-1, 2), modes=modes, mode_sd=mode_sd,
                       feat_mean=feat_mean, coef=coef, ap_max=ap_max, width_rest=width_rest,
                       jaw_lo=jaw_lo, jaw_hi=jaw_hi, gap_profile=profile, follow=follow, jaw_follow=jaw_follow, ring=ring, tris=tris,
-                      frames_used=len(lms))
+                      frames_used=len(lms), chin_max=chin_max)
 
 
 def _lip_aware_mesh(pts: np.ndarray, pos: dict) -> np.ndarray:
