@@ -3,7 +3,9 @@
 The node is a Group of plain Nuke nodes (Read of the render, alpha grow/feather, Premult, Merge
 over the plate, a Switch), so it renders anywhere Nuke does. Analyze and Render start the engine
 as a separate process from a background thread; the UI only hears back through
-nuke.executeInMainThread, so it never blocks on the engine.
+nuke.executeInMainThread, so it never blocks on the engine. Everything that touches Nuke (node
+names, knobs) happens in the main thread; the worker thread only runs the engine and reads files.
+String knobs are read with getText(): .value() would evaluate TCL in them ("[laughs]", "$").
 """
 import json
 import os
@@ -14,7 +16,7 @@ import nuke
 
 import lipflap_nuke_curves as curves
 import lipflap_nuke_engine as engine
-from lipflap_nuke_plate import PlateError, direct_movie_read, find_plate
+from lipflap_nuke_plate import PlateError, direct_movie_read, find_plate, read_range
 
 OUTPUTS = ("patch over plate", "full frame")
 CACHE_CODECS = ("prores_4444", "exr", "png")
@@ -94,13 +96,17 @@ def create():
 
 
 def _default_range(node):
-    read = direct_movie_read(node) if node.input(0) is not None else None
+    """The plate's frames: a movie Read's own range, else the frame range the input passes down."""
+    up = node.input(0)
+    read = direct_movie_read(node) if up is not None else None
     if read is not None:
-        node["range_first"].setValue(int(read["first"].value()))
-        node["range_last"].setValue(int(read["last"].value()))
+        first, last = read_range(read)
+    elif up is not None:
+        first, last = int(up.firstFrame()), int(up.lastFrame())
     else:
-        node["range_first"].setValue(int(nuke.root()["first_frame"].value()))
-        node["range_last"].setValue(int(nuke.root()["last_frame"].value()))
+        first, last = int(nuke.root()["first_frame"].value()), int(nuke.root()["last_frame"].value())
+    node["range_first"].setValue(first)
+    node["range_last"].setValue(last)
 
 
 def _range(node):
@@ -128,15 +134,19 @@ def _fail(node, text):
     nuke.executeInMainThread(show)
 
 
+def _text(node, knob):
+    return str(node[knob].getText()).strip()
+
+
 def _common(node):
-    dub = str(node["dub"].value()).strip()
+    dub = _text(node, "dub")
     if not dub or not os.path.isfile(dub):
         raise PlateError(f"{node.name()}: dub audio {dub or '(empty)'} not found; set the dub audio knob.")
     return dub, float(node["audio_offset"].value()) / _fps()
 
 
 def _work_dir(node):
-    d = str(node["cache_dir"].value()).strip() or os.path.join(tempfile.gettempdir(), "lipflap_nuke")
+    d = _text(node, "cache_dir") or os.path.join(tempfile.gettempdir(), "lipflap_nuke")
     os.makedirs(d, exist_ok=True)
     return d
 
@@ -161,8 +171,8 @@ class _Task:
         return run.wait(30)
 
 
-def _start(target, *args):
-    t = threading.Thread(target=target, args=args, daemon=True)
+def _start(name, target, *args):
+    t = threading.Thread(target=target, args=args, name=f"lipflap: {name}", daemon=True)
     t.start()
     return t
 
@@ -189,17 +199,18 @@ def analyze(node):
     if prep is None:
         return None
     dub, offset_s, first, last, work, plate, hc = prep
-    text = str(node["script_text"].value()).strip()
-    language = str(node["language"].value()).strip()
-    face = str(node["face"].value()).strip() or "auto"
+    text = _text(node, "script_text")
+    language = _text(node, "language")
+    face = _text(node, "face") or "auto"
     fps = curves.fps_json(_fps())
     n = last - first + 1
-    track_path = os.path.join(work, f"{node.name()}_track.json")
-    analysis_path = os.path.join(work, f"{node.name()}_analysis.json")
+    name = node.name()
+    track_path = os.path.join(work, f"{name}_track.json")
+    analysis_path = os.path.join(work, f"{name}_analysis.json")
     _status(node, "analyzing...")
 
     def work_fn():
-        task = _Task(f"lipflap: analyzing {node.name()}")
+        task = _Task(f"lipflap: analyzing {name}")
         res = task.run(hc, ["analyze", plate.path, "-o", analysis_path, "--start", str(plate.file_first),
                             "--end", str(plate.file_first + n - 1), "--face", face], "face analysis")
         if not res.ok:
@@ -224,7 +235,7 @@ def analyze(node):
             warnings = "; ".join(track.get("warnings") or [])
             node["status"].setValue(f"analyzed frames {first}-{last}: {count} keys" + (f" ({warnings})" if warnings else ""))
         nuke.executeInMainThread(apply)
-    return _start(work_fn)
+    return _start(f"analyze {name}", work_fn)
 
 
 def render(node):
@@ -243,7 +254,8 @@ def render(node):
     codec = str(node["cache_codec"].value())
     if full and codec == "prores_4444":
         codec = "prores_hq"
-    language = str(node["language"].value()).strip() or None
+    language = _text(node, "language") or None
+    name = node.name()
     stem = os.path.splitext(os.path.basename(plate.path))[0]
     ext = {"prores_4444": "mov", "prores_hq": "mov", "exr": "", "png": ""}[codec]
     out = hc.next_version_path(work, stem, language, ext)
@@ -252,29 +264,27 @@ def render(node):
     args = ["run", plate.path, "--audio", dub, "--audio-offset", repr(offset_s),
             "--start", str(plate.file_first), "--end", str(plate.file_first + last - first),
             "--shapes", shapes, "--mode", "full" if full else "patch", "--codec", codec,
-            "--face", str(node["face"].value()).strip() or "auto",
+            "--face", _text(node, "face") or "auto",
             "--strength", repr(float(node["strength"].value())), "--report", report, "-o", target]
     _status(node, "rendering...")
 
     def work_fn():
-        res = _Task(f"lipflap: rendering {node.name()}").run(hc, args, "render")
+        res = _Task(f"lipflap: rendering {name}").run(hc, args, "render")
         if not res.ok:
             _fail(node, f"render of {plate.path} frames {first}-{last}: {res.error}")
             return
 
         def apply():
             _load_render(node, target, plate, first, last, full, ext == "")
-            flagged = []
             try:
-                with open(report, encoding="utf-8") as fh:
-                    flagged = json.load(fh).get("flagged_ranges") or []
-            except (OSError, ValueError):
-                pass
-            note = "; ".join(f"{r['start'] - plate.file_first + first}-{r['end'] - plate.file_first + first} "
-                             f"{r.get('reason', '')}" for r in flagged)
+                flagged = hc.read_report(report).flagged_ranges  # the contract's one report reader
+            except hc.LipflapError:
+                flagged = []
+            note = "; ".join(f"{r.start - plate.file_first + first}-{r.end - plate.file_first + first} "
+                             f"{r.reason}" for r in flagged)
             node["status"].setValue(f"rendered {os.path.basename(out)}" + (f"; untouched: {note}" if note else ""))
         nuke.executeInMainThread(apply)
-    return _start(work_fn)
+    return _start(f"render {name}", work_fn)
 
 
 def _load_render(node, target, plate, first, last, full, sequence):
@@ -287,14 +297,18 @@ def _load_render(node, target, plate, first, last, full, sequence):
     if sequence:
         # Sequences are numbered with the source file's frame indexes.
         read["file"].setValue(target.replace("%06d", "######").replace("\\", "/"))
-        read["first"].setValue(plate.file_first)
-        read["last"].setValue(plate.file_first + last - first)
+        lo, hi = plate.file_first, plate.file_first + last - first
         read["frame_mode"].setValue("offset")
         read["frame"].setValue(str(first - plate.file_first))
     else:
+        # A movie's frames are 1..n in Nuke; "start at" puts frame 1 on the plate's first frame.
         read["file"].setValue(target.replace("\\", "/"))
-        read["first"].setValue(1)
-        read["last"].setValue(last - first + 1)
+        lo, hi = 1, last - first + 1
         read["frame_mode"].setValue("start at")
         read["frame"].setValue(str(first))
+    for k, v in (("origfirst", lo), ("origlast", hi), ("first", lo), ("last", hi)):
+        read[k].setValue(v)
+    # Outside the analysed range the patch must vanish, not freeze on its first or last frame.
+    read["before"].setValue("black")
+    read["after"].setValue("black")
     switch["which"].setValue(FULL if full else PATCH)

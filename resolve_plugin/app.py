@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 
+from lipflap_contract.errors import LipflapError as TranscriptError
+from lipflap_contract.rates import rate_string
+from lipflap_contract.transcripts import load as load_transcripts, text_for_clip
+
 from . import placement, settings as settings_mod
-from .timecode import rate_string
 from .timeline import (ClipPlan, PlanError, TimelineInfo, dub_from_audio_track, dub_from_file,
                        plan_clip, record_tc, select_items, timeline_info)
-from .transcripts import TranscriptError, load_transcripts, text_for_clip
 
 
 @dataclass
@@ -53,10 +56,17 @@ class Controller:
             raise PlanError("the project has no current timeline; open one on the Edit page.")
         self.media_pool = project.GetMediaPool()
         self.info: TimelineInfo = timeline_info(self.timeline)
+        try:
+            version = resolve.GetVersion()
+        except AttributeError:
+            version = None
+        self.end_convention = placement.EndConvention.for_version(version)
         self.queue: list[ClipPlan] = []
         self.outcomes: list[ClipOutcome] = []
         self.current = None          # (plan, EngineRun, render path, report path)
         self.progress = (0, 0, "")
+        self.progress_events: list = []
+        self.running = (None, "")   # (record start, name) of the clip the engine works on
         self.track_index = None
         self.bin = None
         self.settings = None
@@ -136,6 +146,8 @@ class Controller:
             job, render, report_path = self.job_for(plan, self.settings)
             job_path = os.path.splitext(render)[0] + ".job.json"
             self.log(f"lipflap: {plan.name}: frames {plan.source_start}-{plan.source_end} -> {os.path.basename(render)}")
+            self.progress = (0, 0, "")
+            self.running = (plan.record_start, plan.name)
             try:
                 run = self.hostclient.run_job(job, job_path, engine=self.engine, on_progress=self._on_progress)
             except (RuntimeError, OSError) as e:
@@ -161,14 +173,16 @@ class Controller:
             self.current[1].cancel()
 
     def _on_progress(self, stage: str, done: int, total: int) -> None:
+        # Called from the engine client's reader thread: only plain assignments and appends here;
+        # hosts read them from their own thread (the dialog's timer, the console loop).
         self.progress = (done, total, stage)
+        self.progress_events.append((*self.running, stage, done, total))
 
     def _fail(self, plan: ClipPlan, message: str) -> None:
         self.log(f"lipflap: {plan.name}: {message}")
-        try:
-            plan.item.SetClipColor(placement.COLOR_FAILED)
-        except Exception:  # noqa: BLE001 - colouring is a courtesy, never a reason to stop
-            pass
+        # SetClipColor answers False for a colour outside the README's set or a locked track.
+        if not plan.item.SetClipColor(placement.COLOR_FAILED):
+            self.log(f"lipflap: {plan.name}: Resolve would not colour the clip {placement.COLOR_FAILED}.")
         self.outcomes.append(ClipOutcome(plan, error=message))
 
     def _collect(self, plan: ClipPlan, result, render: str, report_path: str) -> None:
@@ -185,8 +199,8 @@ class Controller:
             return
         if self.track_index is None:
             self.track_index = placement.add_video_track(self.timeline)
-        placed = placement.place_render(self.media_pool, self.timeline, self.info, plan, render, report,
-                                        self.track_index, self.bin, self.settings.mode)
+        placed = placement.place_render(self.project, self.timeline, self.info, plan, render, report,
+                                        self.track_index, self.bin, self.settings.mode, self.end_convention)
         outcome = ClipOutcome(plan, render, report, placed.ok, "" if placed.ok else placed.message, placed.markers)
         if not placed.ok:
             self.log(f"lipflap: {plan.name}: {placed.message}")
@@ -212,18 +226,94 @@ class Controller:
         return "\n".join(lines)
 
 
+def find_resolve(resolve, fusion, bmd):
+    """Resolve's scripting object: the `resolve` global, else bmd.scriptapp("Resolve") (README,
+    "Using a script"), else fusion.GetResolve(); None when none answers."""
+    if resolve is not None:
+        return resolve
+    for get in (lambda: bmd.scriptapp("Resolve"), lambda: fusion.GetResolve()):
+        try:
+            found = get()
+        except Exception:  # noqa: BLE001 - a missing global or method just means "try the next"
+            found = None
+        if found is not None:
+            return found
+    return None
+
+
+def has_dialogs(fusion) -> bool:
+    """From 19.1 the free edition gives scripts fusion.UIManager = None (measured)."""
+    return fusion is not None and getattr(fusion, "UIManager", None) is not None
+
+
+def sandbox_note() -> str:
+    """The Mac App Store build runs sandboxed (its home is a container): paths outside it fail."""
+    home = os.path.expanduser("~")
+    if sys.platform == "darwin" and "/Library/Containers/" in home:
+        return ("lipflap: this is the Mac App Store build of Resolve, which is sandboxed: files outside "
+                f"{home} may be refused, so keep the footage, the dub and the output folder there, or use "
+                "the build from Blackmagic's website.")
+    return ""
+
+
+def no_dialog_note(resolve, path: str) -> str:
+    edition = "the free edition of DaVinci Resolve" if not is_studio(resolve) else "this DaVinci Resolve"
+    return (f"lipflap: {edition} gives scripts no dialogs (fusion.UIManager is None), so lipflap runs here "
+            f"without one from the settings in {path} (the dialog's keys, e.g. {{\"output_dir\": \"/renders\", "
+            f"\"dub_track\": 2, \"language\": \"es\"}}) and prints its progress in this console; or use the "
+            f"round trip Resolve does natively: File > Export > Timeline (OpenTimelineIO), "
+            f"`lipflap conform CUT.otio -o RENDERS`, then File > Import > Timeline.")
+
+
+def run_without_dialog(controller: Controller, config_dir: str, log=print) -> Controller:
+    """The free edition's run: the last saved settings, progress lines in Resolve's console."""
+    path = settings_mod.settings_path(config_dir)
+    log(no_dialog_note(controller.resolve, path))
+    if not os.path.isfile(path):
+        return controller
+    s = settings_mod.load(config_dir)
+    problems = controller.start(s)
+    if problems:
+        log(f"lipflap: cannot start with {path}: {'; '.join(problems)}.")
+        return controller
+    controller.log = log
+    shown = set()
+
+    def report():
+        while controller.progress_events:
+            at, name, stage, done, total = controller.progress_events.pop(0)
+            quarter = (4 * done // total) if total else 0
+            if total and (at, stage, quarter) not in shown:   # a line per clip, stage and quarter
+                shown.add((at, stage, quarter))
+                log(f"lipflap: {name}: {stage} {done}/{total}")
+    while True:
+        report()
+        if not controller.tick():
+            break
+        time.sleep(0.1)
+    report()
+    return controller
+
+
 def main(resolve, fusion, bmd, hostclient, engine=None, config_dir=None):
-    """Entry point from the installed menu script (Resolve's globals passed in)."""
-    from .dialog import Dialog
+    """Entry point from the installed menu script (Resolve's globals passed in, any may be None)."""
+    resolve = find_resolve(resolve, fusion, bmd)
+    if resolve is None:
+        print("lipflap: Resolve's scripting object is not available here; run lipflap from "
+              "Workspace > Scripts inside DaVinci Resolve.")
+        return None
+    note = sandbox_note()
+    if note:
+        print(note)
     config_dir = config_dir or hostclient.user_config_dir()
     try:
         controller = Controller(resolve, hostclient, engine=engine)
     except PlanError as e:
         print(f"lipflap: {e}")
         return None
-    if not is_studio(resolve):
-        # Everything used here is in the free edition; say so once so nobody hunts for Studio.
-        print("lipflap: running in DaVinci Resolve (free edition): supported.")
+    if not has_dialogs(fusion):
+        return run_without_dialog(controller, config_dir)
+    from .dialog import Dialog  # noqa: PLC0415 - only where there is a UIManager
     dialog = Dialog(fusion, bmd, controller, settings_mod.load(config_dir), config_dir)
     dialog.run()
     return controller

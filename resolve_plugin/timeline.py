@@ -3,8 +3,9 @@
 Everything here reads Resolve's object model and returns plain dataclasses, so it can be tested
 against a fake of that model. Facts of the API relied on (DaVinci Resolve scripting README):
 track indexes are 1-based; GetStart/GetEnd are timeline frame numbers (GetEnd exclusive);
-GetLeftOffset is the clip's in-point in source frames (GetSourceStartFrame can be one off);
-rates come as strings such as "23.976".
+GetLeftOffset counts timeline frames (measured), so the in-point in media frames is it scaled by
+the clip's rate over the timeline's; rates come as strings such as "23.976". docs/hosts.md lists
+every call with its source and version.
 """
 from __future__ import annotations
 
@@ -12,7 +13,11 @@ import os
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from .timecode import frames_to_tc, parse_rate, tc_to_frames
+from lipflap_contract.rates import parse_rate
+from lipflap_contract.timecode import frames_to_tc, tc_to_frames
+
+
+SOURCE_SLACK = 2   # frames: one for the 19.x start, one for the end's inclusive/exclusive swing
 
 
 class PlanError(Exception):
@@ -74,14 +79,13 @@ def _video_items(timeline, track: int) -> list:
 
 
 def in_out_range(timeline) -> tuple[int | None, int | None]:
-    """The timeline's In and Out as frame numbers (Resolve 18.5+); (None, None) when unset."""
+    """The timeline's In and Out as frame numbers; (None, None) when unset. GetMarkInOut is in
+    the README from 19.x on: older builds get a PlanError saying so."""
     getter = getattr(timeline, "GetMarkInOut", None)
     if getter is None:
-        return None, None
-    try:
-        marks = getter() or {}
-    except Exception:  # noqa: BLE001 - older Resolve builds raise for unknown calls
-        return None, None
+        raise PlanError("this Resolve gives scripts no In and Out (that came with Resolve 19); choose "
+                        "'every clip on the track' or 'the clip under the playhead'.")
+    marks = getter() or {}
     video = marks.get("video") or {}
     start, end = video.get("in"), video.get("out")
     if start is None or end is None:
@@ -144,16 +148,19 @@ def plan_clip(info: TimelineInfo, track: int, item) -> ClipPlan:
     plan.source_start = int(round(left * scale)) if scale != 1 else left
     src_len = int(round(duration * scale)) if scale != 1 else duration
     plan.source_end = plan.source_start + src_len - 1
+    # GetSourceStartFrame/EndFrame (README 19.0.2+) only serve to spot speed changes, since they
+    # are measured unreliable: 0/0 on timelines imported from FCP 7 XML, the start one low on
+    # 19.x items at another rate, the end inclusive or exclusive depending on the rates. So: no
+    # check without them or with 0/0, and two frames of slack for those measured errors.
     getter_s = getattr(item, "GetSourceStartFrame", None)
     getter_e = getattr(item, "GetSourceEndFrame", None)
-    if getter_s and getter_e:
+    if getter_s is not None and getter_e is not None:
         try:
-            span = int(getter_e()) - int(getter_s()) + 1
-        except Exception:  # noqa: BLE001
-            span = src_len
-        # Speed changes and retimes make the source span differ from the record span by more
-        # than Resolve's documented one-frame slack: the renders would not line up.
-        if abs(span - src_len) > 1:
+            s_start, s_end = int(getter_s()), int(getter_e())
+        except (TypeError, ValueError):
+            s_start = s_end = 0
+        span = s_end - s_start + 1
+        if (s_start, s_end) != (0, 0) and abs(span - src_len) > SOURCE_SLACK:
             plan.error = (f"{where} has a speed change ({span} source frames over {duration} record "
                           f"frames); lip-sync the clip at 100% speed and retime the render instead.")
     return plan

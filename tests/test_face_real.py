@@ -6,6 +6,7 @@ import av
 import numpy as np
 import pytest
 
+from lipflap.face import geometry as G
 from lipflap.face import landmarks as L
 
 CLIPS = ["talk_a.mp4", "talk_b.mp4", "talk_c.mp4"]
@@ -35,7 +36,7 @@ def test_real_clip_landmarks_stable_and_usable(shared_media, clip):
     # Smoothing never drifts far from what Face Mesh saw.
     assert np.nanmax(np.abs(lm - raw)) < 0.08 * iod
     # The mouth keeps moving after smoothing (speech), nearly as much as before.
-    ap, ap_raw = L.mouth_apertures(lm), L.mouth_apertures(raw)
+    ap, ap_raw = G.mouth_apertures(lm), G.mouth_apertures(raw)
     assert np.nanstd(ap) > 0.8 * np.nanstd(ap_raw)
     assert np.corrcoef(ap, ap_raw)[0, 1] > 0.95
 
@@ -46,12 +47,12 @@ def test_aperture_agrees_with_the_yardstick(shared_media, shared_eval):
     spec.loader.exec_module(lipeval)
     from lipflap.face.analyze import analyze_video
     clip = shared_media / "talk_b.mp4"
-    ours = L.mouth_apertures(analyze_video(clip, use_cache=False).landmarks_array(raw=True))
+    ours = G.mouth_apertures(analyze_video(clip, use_cache=False).landmarks_array(raw=True))
     lms, _ = lipeval.track(str(clip))
     theirs, _ = lipeval.aperture_series(lms)
     # Same definition on the same picture: on a single frame the two agree to the decimal.
     one = np.asarray(lms[10], np.float32)
-    assert abs(L.mouth_aperture(one) - theirs[10]) < 1e-6
+    assert abs(G.mouth_aperture(one) - theirs[10]) < 1e-6
     ok = np.isfinite(ours) & np.isfinite(theirs)
     assert ok.mean() > 0.95
     assert np.corrcoef(ours[ok], theirs[ok])[0, 1] > 0.9

@@ -1,6 +1,7 @@
 """Landmark smoothing on synthetic trajectories with known truth (no MediaPipe needed)."""
 import numpy as np
 
+from lipflap.face import geometry as G
 from lipflap.face import landmarks as L
 from lipflap.face.smooth import runs, smooth_run
 
@@ -75,8 +76,8 @@ def test_fast_lip_closure_survives_smoothing():
             truth[:, i, 1] += opening
     raw = truth + rng.normal(0, 0.5, truth.shape)
     sm = smooth_run(raw, FPS)
-    ap_truth = L.mouth_apertures(truth)
-    ap_sm = L.mouth_apertures(sm)
+    ap_truth = G.mouth_apertures(truth)
+    ap_sm = G.mouth_apertures(sm)
     assert ap_truth[20] < 0.01 and ap_truth[10] > 0.25
     # The closure still reads as closed (yardstick: below 20% of the range) ...
     assert ap_sm[20:22].min() < 0.2 * ap_truth[10], ap_sm[17:25]

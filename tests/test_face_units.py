@@ -4,6 +4,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+from lipflap.face import geometry as G
 from lipflap.face import landmarks as L
 from lipflap.face.result import FrameFace, ShotAnalysis
 
@@ -47,9 +48,9 @@ def test_mouth_aperture_definition():
     p[33], p[263] = (0, 0), (100, 0)
     for a, b in L.INNER_LIP_PAIRS:
         p[a], p[b] = (50, 100), (50, 130)
-    assert L.mouth_aperture(p) == pytest.approx(0.3)
-    assert L.mouth_apertures(p[None])[0] == pytest.approx(0.3)
-    assert np.isnan(L.mouth_aperture(None))
+    assert G.mouth_aperture(p) == pytest.approx(0.3)
+    assert G.mouth_apertures(p[None])[0] == pytest.approx(0.3)
+    assert np.isnan(G.mouth_aperture(None))
     assert set(L.UPPER_INNER_LIP) >= {78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308}
     assert {61, 291, 33, 263, 1} <= set(L.LIPS) | set(L.RIGID) | {33, 263}
 

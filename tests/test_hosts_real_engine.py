@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from lipflap import hostclient
+from lipflap import contract as hostclient
 from tests.fakes import resolve as fr
 
 FPS = 25
@@ -45,15 +45,16 @@ def test_resolve_script_with_the_real_engine(clip, tmp_path):
     from lipflap.media.probe import probe
     from lipflap_resolve.app import Controller
     from lipflap_resolve.settings import Settings
-    tl = fr.Timeline(rate="25", start_tc="01:00:00:00", start_frame=90000, video_tracks=1, audio_tracks=1)
-    mpi = fr.MediaPoolItem(clip["face"], fps="25", start_tc="01:00:10:00", frames=N)
-    tl.add("video", 1, fr.TimelineItem(mpi, 90000, 90012, left_offset=4))
-    tl.add("audio", 1, fr.TimelineItem(fr.MediaPoolItem(clip["dub"]), 90000, 90100, left_offset=0))
-    project = fr.Project(tl, frame_counter=lambda p: probe(p).frame_count)
+    profile = fr.PROFILES["20 Studio"]
+    tl = fr.Timeline(profile, rate="25", start_tc="01:00:00:00", start_frame=90000, video_tracks=1, audio_tracks=1)
+    mpi = fr.MediaPoolItem(profile, clip["face"], fps="25", start_tc="01:00:10:00", frames=N)
+    tl.fake_clip("video", 1, mpi, 90000, 90012, 4)
+    tl.fake_clip("audio", 1, fr.MediaPoolItem(profile, clip["dub"], fps="25"), 90000, 90100, 0)
+    project = fr.Project(profile, tl, probe=lambda p: (probe(p).frame_count, "25"))
     out = str(tmp_path / "renders")
     scripts = tmp_path / "dub_es.txt"
     scripts.write_text("[A001 C003.mov]\nhola, mi amigo\n", encoding="utf-8")
-    c = Controller(fr.Resolve(project), hostclient, engine=_engine(), log=lambda s: None)
+    c = Controller(fr.Resolve(profile, project), hostclient, engine=_engine(), log=lambda s: None)
     assert c.start(Settings(output_dir=out, language="es", handles=2, dub_track=1,
                             transcripts=str(scripts))) == []
     [o] = c.run_all(0.2)
@@ -64,6 +65,7 @@ def test_resolve_script_with_the_real_engine(clip, tmp_path):
     assert info.frame_count == 16 and info.start_timecode == "01:00:10:02"  # 12 frames + 2 handles each side
     item = tl.GetItemListInTrack("video", 2)[0]
     assert (item.GetStart(), item.GetEnd(), item.GetLeftOffset()) == (90000, 90012, 2)
+    assert item.GetMediaPoolItem().GetClipProperty("File Path") == o.render
     edl = open(c.summary_paths["EDL"]).read()
     assert "01:00:10:04 01:00:10:16 01:00:00:00 01:00:00:12" in edl
 
@@ -78,13 +80,19 @@ def nk(clip, tmp_path, monkeypatch):
     for m in ("lipflap_nuke_node", "lipflap_nuke_curves", "lipflap_nuke_plate", "lipflap_nuke_engine"):
         sys.modules.pop(m, None)
     monkeypatch.setenv("LIPFLAP_ENGINE", json.dumps(_engine()))
-    monkeypatch.setitem(sys.modules, "lipflap_hostclient", hostclient)
+    # The node loads the engine's contract folder by path, as it does in Nuke.
+    monkeypatch.delitem(sys.modules, "lipflap_contract", raising=False)
+    monkeypatch.setenv("LIPFLAP_CONTRACT", os.path.dirname(hostclient.__file__))
     stub.root()["fps"].setValue(float(FPS))
     import importlib
     node = importlib.import_module("lipflap_nuke_node")
-    read = stub.nodes.Read(file=clip["face"], first=1001, last=1000 + N)
+    stub.media[clip["face"]] = (1, N)
+    read = stub.nodes.Read()
+    read["file"].fromUserText(clip["face"])
+    read["frame_mode"].setValue("start at")
+    read["frame"].setValue("1001")
     g = node.create()
-    g.setInput(0, read)
+    assert g.setInput(0, read)
     g["range_first"].setValue(1003)
     g["range_last"].setValue(1016)
     g["dub"].setValue(clip["dub"])
@@ -102,7 +110,7 @@ def _wait(stub, t):
 
 def test_nuke_node_with_the_real_engine(nk, clip, tmp_path):
     from lipflap.face.analyze import analyze_video
-    from lipflap.face.landmarks import mouth_aperture
+    from lipflap.face.geometry import mouth_aperture
     from lipflap.media.probe import probe
     from lipflap.cli import main
     stub, node, g = nk
@@ -129,9 +137,9 @@ def test_nuke_node_with_the_real_engine(nk, clip, tmp_path):
     _wait(stub, node.render(g))
     assert not stub.messages, stub.messages
     read = g.node("lipflap_render")
-    out = read["file"].value()
+    out = read["file"].getText()
     assert probe(out).frame_count == 14
-    assert (read["first"].value(), read["last"].value(), read["frame"].value()) == (1, 14, "1003")
+    assert stub.read_range(read) == (1003, 1016) and stub.read_shows(read, 1017) is None
     src = analyze_video(clip["face"], 2, 15, use_cache=False)
     res = analyze_video(out, use_cache=False)
     ap_src = np.nanmean([mouth_aperture(f.raw_landmarks) for f in src.frames if f.raw_landmarks is not None])

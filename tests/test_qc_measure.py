@@ -5,7 +5,8 @@ import cv2
 import numpy as np
 import pytest
 
-from lipflap.face.landmarks import INNER_LIP_PAIRS, mouth_aperture
+from lipflap.face.geometry import mouth_aperture
+from lipflap.face.landmarks import INNER_LIP_PAIRS
 from lipflap.mouth.track import MouthFrame, MouthTrack
 from lipflap.qc import regions
 from lipflap.qc.expected import expected_from_track

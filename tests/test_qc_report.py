@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from lipflap.cli import main
-from lipflap.errors import LipflapError
+from lipflap.contract.errors import LipflapError
 from lipflap.qc.expected import expected_from_track
 from lipflap.qc.fidelity import FidelityMeter
 from lipflap.qc.measure import assemble, pick_sheet_events, sheet_box
@@ -90,7 +90,7 @@ def test_json_report_and_bad_extension(tmp_path):
 
 @pytest.fixture(scope="module")
 def portrait_clip(tmp_path_factory):
-    from lipflap import demo_assets
+    from lipflap.commands import demo_assets
     d = tmp_path_factory.mktemp("qc_clip")
     line = demo_assets.speak("Hola, mamá.", "es", lead_s=0.4)
     n = int(np.ceil((line.duration + 0.4) * 25))
@@ -157,9 +157,57 @@ def test_qc_command_on_a_render_of_part_of_the_source(portrait_clip):
     f = json.load(open(out))["figures"]
     assert f["frames_dropped"]["value"] == 0 and f["frames_added"]["value"] == 0
     assert f["psnr_outside_lower_face_db"]["value"] > 40
-    assert main(["qc", part, "--audio", wav, "--source", clip, "--shapes", track, "-o", out,
+    # the render's report beside it says which frames it holds, where it sits in the dub and
+    # what its source and dub are: nothing else needs saying
+    with open(str(d / "part.json"), "w") as fh:
+        json.dump({"input": clip, "output": part, "audio": wav, "fps": "25/1",
+                   "range": {"start": 5, "end": n - 1, "handles": 0, "first": 5, "last": n - 1},
+                   "dub": {"offset_s": 0.2}, "mouth_track": {"shapes_file": track}}, fh)
+    out2 = str(d / "part_qc.json")
+    assert main(["qc", part, "-o", out2, "--progress", "none"]) == 0
+    r = json.load(open(out2))
+    assert r["source_frames"] == [5, n - 1] and r["audio_offset_s"] == pytest.approx(0.2)
+    assert r["figures"]["frames_dropped"]["value"] == 0
+    assert r["figures"]["frames_added"]["value"] == 0
+    assert r["figures"]["psnr_outside_lower_face_db"]["value"] > 40
+
+
+def test_qc_command_on_the_first_frames_of_a_longer_source(portrait_clip):
+    # issue 15: a correct render of frames 0..n-6 of the source read "Frames dropped: 5"
+    # (the whole source was the default range), with no report to say otherwise
+    from lipflap.media.decode import read_frames
+    from lipflap.media.encode import VideoWriter
+    d, clip, wav, track, n = portrait_clip
+    head = str(d / "head.mp4")
+    with VideoWriter(head, codec="h264", fps=25, width=256, height=256) as w:
+        for f in read_frames(clip, 0, n - 6):
+            w.write(f.image)
+    out = str(d / "head.json")
+    assert main(["qc", head, "--audio", wav, "--source", clip, "--shapes", track, "-o", out,
                  "--progress", "none"]) == 0
-    assert json.load(open(out))["figures"]["frames_dropped"]["value"] == 5
+    r = json.load(open(out))
+    assert r["source_frames"] == [0, n - 6]
+    assert r["figures"]["frames_dropped"]["value"] == 0
+
+
+def test_qc_command_takes_the_range_from_the_job(portrait_clip):
+    from lipflap.media.decode import read_frames
+    from lipflap.media.encode import VideoWriter
+    d, clip, wav, track, n = portrait_clip
+    mid = str(d / "mid.mp4")
+    with VideoWriter(mid, codec="h264", fps=25, width=256, height=256) as w:
+        for f in read_frames(clip, 2, n - 3):     # frames 4..n-5 with 2 handles each side
+            w.write(f.image)
+    job = str(d / "mid_job.json")
+    with open(job, "w") as fh:
+        json.dump({"video": clip, "audio": wav, "start_frame": 4, "end_frame": n - 5,
+                   "handles": 2, "audio_offset_s": 0.16, "shapes": track}, fh)
+    out = str(d / "mid_qc.json")
+    assert main(["qc", mid, "--job", job, "-o", out, "--progress", "none"]) == 0
+    r = json.load(open(out))
+    assert r["source_frames"] == [2, n - 3]
+    assert r["audio_offset_s"] == pytest.approx(0.16 - 2 / 25)
+    assert r["figures"]["frames_dropped"]["value"] == 0
 
 
 def test_qc_command_computes_the_track_from_the_script(portrait_clip):

@@ -148,3 +148,27 @@ def test_plan_ramps_into_passed_through_frames(astro_model):
     assert np.all(np.diff(plan.fade[12:12 + RAMP_FRAMES + 2]) >= 0)
     assert 0 < plan.fade[11] < plan.fade[9] <= 1 and plan.fade[0] == 1
     assert plan.targets(12) is None and plan.targets(11) is not None
+
+
+def test_rounded_vowels_narrow_the_mouth_even_where_the_shot_never_rounds(astro_model):
+    # issue 15 item 5: the still photo never narrows its mouth, so no exemplar is narrow; the
+    # bounded width warp still gives rounded frames a narrower mouth than spread ones
+    from lipflap.render.pipeline import plan_render
+    _, lms = astro_model
+    frames = [lms[k % len(lms)] for k in range(20)]
+    u = [0.24, 0.20, 0.95, 0.24]     # rounded (aperture, width, rounding, jaw)
+    i = [0.30, 0.72, 0.00, 0.08]     # spread
+    params = np.array([u if (k // 5) % 2 else i for k in range(20)], float)
+    plan = plan_render(frames, np.ones(20, bool), params)
+    pos = plan.model.pos
+    widths = []
+    for k in range(20):
+        t = plan.targets(k)
+        widths.append(np.linalg.norm(t[pos[61]] - t[pos[291]]) / g.interocular(frames[k]))
+    widths = np.array(widths)
+    rounded = widths[[k for k in range(20) if (k // 5) % 2 and 1 < k % 5 < 4]]
+    spread = widths[[k for k in range(20) if not (k // 5) % 2 and 1 < k % 5 < 4]]
+    assert rounded.mean() / spread.mean() <= 0.9
+    # bounded: never past the warp limit from the photo's own width
+    own = np.mean([g.mouth_width(f) for f in frames])
+    assert widths.min() >= own * 0.84 and widths.max() <= own * 1.16

@@ -1,63 +1,23 @@
-"""The installed Resolve script, run against the fake Resolve and a fake UI, driving an engine."""
+"""The Resolve script against the strict fake, on every profile (version, edition, rates, XML import)."""
 import json
 import os
 import runpy
 import sys
-import textwrap
 
 import pytest
 
-from lipflap import hostclient
+from lipflap import contract as hostclient
 from lipflap.install_resolve import MENUS, SCRIPT_NAME, install, scripts_root
 from tests.fakes import fusion_ui as fui
 from tests.fakes import resolve as fr
+from tests.fakes.resolve_world import CUT, build, expected_source_range
 
-# An engine that honours the CLI contract without rendering pixels: it checks the job, writes
-# the render file, a report with one flagged range, and JSON progress. Clips named *C004* fail
-# the way the real engine fails (one sentence on stderr, exit 2).
-FAKE_ENGINE = textwrap.dedent('''
-    import json, sys
-    args = sys.argv[1:]
-    job = json.load(open(args[args.index("--job") + 1], encoding="utf-8"))
-    if "C004" in job["video"]:
-        print("lipflap: error: " + job["video"] + ": frame 12 has no video; re-export the clip.", file=sys.stderr)
-        sys.exit(2)
-    n = job["end_frame"] - job["start_frame"] + 1
-    h = job.get("handles", 0)
-    lo = max(0, job["start_frame"] - h)
-    for i in range(0, n + 1, max(1, n // 4)):
-        print(json.dumps({"stage": "render", "done": i, "total": n}), flush=True)
-    open(job["output"]["path"], "wb").write(b"render")
-    report = {"range": {"first": lo, "last": job["end_frame"] + h, "start": job["start_frame"],
-                        "end": job["end_frame"], "handles": h},
-              "flagged_ranges": [{"start": job["start_frame"] + 2, "end": job["start_frame"] + 4, "reason": "no_face"}],
-              "warnings": [], "job": job}
-    json.dump(report, open(job["report"], "w"))
-    print(json.dumps({"result": {"output": job["output"]["path"]}}), flush=True)
-''')
+PROFILES = list(fr.PROFILES)
 
 
-@pytest.fixture()
-def world(tmp_path):
-    media = tmp_path / "media dir"
-    media.mkdir()
-    paths = {}
-    for name in ("A001_C003.mov", "A001_C004.mov", "dub_es.wav"):
-        p = media / name
-        p.write_bytes(b"x")
-        paths[name] = str(p)
-    tl = fr.Timeline(rate="23.976", start_tc="01:00:00:00", start_frame=86400, video_tracks=1, audio_tracks=1)
-    a = fr.MediaPoolItem(paths["A001_C003.mov"], fps="23.976")
-    b = fr.MediaPoolItem(paths["A001_C004.mov"], fps="23.976")
-    tl.add("video", 1, fr.TimelineItem(a, 86400, 86448, left_offset=100))
-    tl.add("video", 1, fr.TimelineItem(b, 86448, 86472, left_offset=0))
-    tl.add("video", 1, fr.TimelineItem(a, 86472, 86496, left_offset=400))
-    tl.add("audio", 1, fr.TimelineItem(fr.MediaPoolItem(paths["dub_es.wav"]), 86400, 86600, left_offset=0))
-    project = fr.Project(tl)
-    engine_py = tmp_path / "fake_engine.py"
-    engine_py.write_text(FAKE_ENGINE)
-    return {"tl": tl, "project": project, "resolve": fr.Resolve(project), "paths": paths,
-            "engine": [sys.executable, str(engine_py)], "out": str(tmp_path / "renders")}
+@pytest.fixture(params=PROFILES)
+def world(request, tmp_path):
+    return build(request.param, tmp_path)
 
 
 def _settings(world, **kw):
@@ -68,32 +28,74 @@ def _settings(world, **kw):
     return Settings(**base)
 
 
+def _places(world) -> bool:
+    """Only READMEs with trackIndex/recordFrame (19.x and later) can place at a record frame."""
+    return "recordFrame" in world["profile"].clipinfo_keys
+
+
+def _track(tl, kind, index):
+    return [(it.GetStart(), it.GetEnd(), it.GetMediaPoolItem().GetClipProperty("File Path"))
+            for it in tl.GetItemListInTrack(kind, index) or []]
+
+
 def test_controller_places_renders_and_survives_a_failed_clip(world):
     from lipflap_resolve.app import Controller
-    fr._Recorder.calls = []
+    from lipflap_resolve import placement
+    s0 = world["start"]
+    v1_before = _track(world["tl"], "video", 1)
     c = Controller(world["resolve"], hostclient, engine=world["engine"], log=lambda s: None)
     assert c.start(_settings(world)) == []
     outcomes = c.run_all(0.01)
-    assert [o.placed for o in outcomes] == [True, False, True]
     assert "frame 12 has no video" in outcomes[1].error
     jobs = [json.load(open(os.path.splitext(o.render)[0] + ".job.json")) for o in outcomes if o.render]
-    assert [(j["start_frame"], j["end_frame"]) for j in jobs] == [(100, 147), (400, 423)]
-    assert jobs[0]["fps"] == "24000/1001" and jobs[0]["handles"] == 4
-    assert jobs[0]["audio_offset_s"] == 0 and jobs[1]["audio_offset_s"] == pytest.approx(72 * 1001 / 24000)
+    assert [(j["start_frame"], j["end_frame"]) for j in jobs] == [
+        expected_source_range(world, a, b - a, src) for _, a, b, src in (CUT[0], CUT[2])]
+    assert jobs[0]["handles"] == 4
     assert [os.path.basename(o.render) for o in outcomes if o.render] == [
         "A001_C003_lipflap_es_v001.mov", "A001_C003_lipflap_es_v002.mov"]
-    placed = world["tl"].GetItemListInTrack("video", 2)
-    assert [(it.GetStart(), it.GetEnd(), it.GetLeftOffset()) for it in placed] == [(86400, 86448, 4), (86472, 86496, 4)]
-    assert world["tl"].tracks["video"][0][1].GetClipColor() == "Red"
-    assert sorted(world["tl"].GetMarkers()) == [2, 74]
+    # The failed clip is coloured with a colour Resolve accepts (SetClipColor returned True).
+    failed = world["tl"].GetItemListInTrack("video", 1)[1]
+    assert failed.GetClipColor() == placement.COLOR_FAILED and failed.GetClipColor() in fr.CLIP_COLORS
+    # Placement is checked from what the timeline reports: start, end, track, media pool item.
+    renders = [o.render for o in outcomes if o.render]
+    if _places(world):
+        assert [o.placed for o in outcomes] == [True, False, True]
+        assert _track(world["tl"], "video", 2) == [(s0, s0 + 48, renders[0]), (s0 + 72, s0 + 96, renders[1])]
+        placed = world["tl"].GetItemListInTrack("video", 2)
+        assert [it.GetClipColor() for it in placed] == [placement.COLOR_FLAGGED, placement.COLOR_OK]
+        assert sorted(world["tl"].GetMarkers()) == [2]
+        assert all(m["color"] == "Red" for m in world["tl"].GetMarkers().values())
+    else:
+        # 18.5's clipInfo has no trackIndex/recordFrame: whatever Resolve did is undone and said.
+        assert [o.placed for o in outcomes] == [False, False, False]
+        assert all("place it by hand" in o.error for o in (outcomes[0], outcomes[2]))
+        assert _track(world["tl"], "video", 2) == []
+    assert _track(world["tl"], "video", 1) == v1_before
+    # An OTIO timeline and a CMX 3600 EDL of the renders are written beside them, at record TC.
     edl = open(c.summary_paths["EDL"]).read()
+    assert os.path.isfile(c.summary_paths["OTIO"])
     assert "A001_C003_lipflap_es_v001" in edl and "01:00:00:00 01:00:02:00" in edl
-    assert "* LOC:" in edl
+    assert ("* LOC:" in edl) == _places(world)   # flags travel as the markers that were placed
     # running again never overwrites: the next renders are v003 and v004
     c2 = Controller(world["resolve"], hostclient, engine=world["engine"], log=lambda s: None)
     assert c2.start(_settings(world)) == []
     again = c2.run_all(0.01)
     assert os.path.basename(again[0].render) == "A001_C003_lipflap_es_v003.mov"
+
+
+def test_renders_land_on_the_starting_timeline_when_the_user_switches(world):
+    """AppendToTimeline acts on the current timeline; the user may open another one mid-run."""
+    from lipflap_resolve.app import Controller
+    s0 = world["start"]
+    c = Controller(world["resolve"], hostclient, engine=world["engine"], log=lambda s: None)
+    assert c.start(_settings(world)) == []
+    assert world["project"].SetCurrentTimeline(world["other"])  # the user opens another timeline
+    outcomes = c.run_all(0.01)
+    assert _track(world["other"], "video", 1) == [] and _track(world["other"], "video", 2) == []
+    assert world["project"].GetCurrentTimeline() is world["other"]   # left as the user had it
+    if _places(world):
+        assert [o.placed for o in outcomes] == [True, False, True]
+        assert [(a, b) for a, b, _ in _track(world["tl"], "video", 2)] == [(s0, s0 + 48), (s0 + 72, s0 + 96)]
 
 
 def test_bad_settings_are_reported_not_raised(world):
@@ -119,32 +121,112 @@ def test_installer_layouts(tmp_path, os_name):
     for menu in MENUS:
         text = open(os.path.join(root, menu, SCRIPT_NAME), encoding="utf-8").read()
         compile(text, SCRIPT_NAME, "exec")
-        assert '["/opt/lipflap/bin/lipflap"]' in text and "@" not in text.split('"""')[2].split("def ")[0]
+        assert '["/opt/lipflap/bin/lipflap"]' in text
     assert any("Workspace > Scripts" in line for line in done)
     install(str(home), os_name, [], uninstall=True)
     assert not any(os.path.exists(os.path.join(root, m, SCRIPT_NAME)) for m in MENUS)
 
 
-def test_installed_script_runs_the_dialog_in_resolve(world, tmp_path, monkeypatch):
-    """The launcher as Resolve runs it: Resolve's globals, the dialog, the timer, the engine."""
+def _run_installed(world, tmp_path, monkeypatch, fusion, bmd=None, resolve_global=True):
     home = tmp_path / "home"
-    home.mkdir()
+    home.mkdir(exist_ok=True)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
     install(str(home), "linux", world["engine"])
     script = os.path.join(scripts_root(str(home), "linux"), "Edit", SCRIPT_NAME)
-    ui = fui.UIManager()
-    fui.Dispatcher.script = [fui.set_text("OutputDir", world["out"]), fui.set_text("Language", "es"),
-                             fui.set_value("DubTrack", 1), fui.set_value("Handles", 2), fui.click("Run")]
-    for mod in [m for m in sys.modules if m.startswith("lipflap_resolve") or m == "lipflap_hostclient"]:
+    for mod in [m for m in sys.modules if m.startswith("lipflap_resolve") or m.startswith("lipflap_contract")]:
         monkeypatch.delitem(sys.modules, mod)
-    runpy.run_path(script, init_globals={"resolve": world["resolve"], "fusion": fui.Fusion(ui), "bmd": fui.Bmd()})
-    placed = world["tl"].GetItemListInTrack("video", 2)
-    assert len(placed) == 2
-    saved = json.load(open(tmp_path / "cfg" / "lipflap" / "resolve_settings.json"))
-    assert saved["output_dir"] == world["out"] and saved["handles"] == 2
-    # the next run opens with the remembered settings
-    fui.Dispatcher.script = [lambda win: captured.update({k: w.Text for k, w in win.GetItems().items()})]
-    captured = {}
-    runpy.run_path(script, init_globals={"resolve": world["resolve"], "fusion": fui.Fusion(fui.UIManager()),
-                                         "bmd": fui.Bmd()})
-    assert captured["OutputDir"] == world["out"] and captured["Language"] == "es"
+    g = {"fusion": fusion, "bmd": bmd or fui.Bmd(world["resolve"])}
+    if resolve_global:
+        g["resolve"] = world["resolve"]
+    runpy.run_path(script, init_globals=g)
+
+
+def test_installed_script_in_resolve(world, tmp_path, monkeypatch, capsys):
+    """The launcher as Resolve runs it. With a UIManager: the dialog, its timer and the engine,
+    closed by the user. Without one (free 19.1+): one sentence, then a run from the saved settings."""
+    cfg = tmp_path / "cfg" / "lipflap"
+    if world["profile"].ui_manager:
+        fui.Dispatcher.script = [fui.set_text("OutputDir", world["out"]), fui.set_text("Language", "es"),
+                                 fui.set_value("DubTrack", 1), fui.set_value("Handles", 2), fui.click("Run"),
+                                 fui.WAIT, fui.click("Close")]
+        _run_installed(world, tmp_path, monkeypatch, fui.Fusion(fui.UIManager()))
+        saved = json.load(open(cfg / "resolve_settings.json"))
+        assert saved["output_dir"] == world["out"] and saved["handles"] == 2
+        captured = {}
+        fui.Dispatcher.script = [lambda win: captured.update({k: w.Text for k, w in win.GetItems().items()}),
+                                 fui.click("Close")]
+        _run_installed(world, tmp_path, monkeypatch, fui.Fusion(fui.UIManager()))
+        assert captured["OutputDir"] == world["out"] and captured["Language"] == "es"
+    else:
+        _run_installed(world, tmp_path, monkeypatch, fui.Fusion(None))
+        first = capsys.readouterr().out
+        lines = [ln for ln in first.splitlines() if ln.strip()]
+        assert len(lines) == 1 and "free edition" in lines[0] and "File > Export > Timeline" in lines[0]
+        assert "resolve_settings.json" in lines[0]
+        cfg.mkdir(parents=True, exist_ok=True)
+        (cfg / "resolve_settings.json").write_text(json.dumps(
+            {"output_dir": world["out"], "language": "es", "dub_track": 1, "handles": 2}))
+        _run_installed(world, tmp_path, monkeypatch, fui.Fusion(None))
+        out = capsys.readouterr().out
+        assert "A001_C003.mov: render 24/48" in out and "2 of 3 clip(s) lip-synced" in out
+    n = 2 if "recordFrame" in world["profile"].clipinfo_keys else 0
+    assert len(world["tl"].GetItemListInTrack("video", 2) or []) == n
+
+
+def test_missing_resolve_global_falls_back_to_scriptapp(world, tmp_path, monkeypatch, capsys):
+    from lipflap_resolve import app
+    settings_dir = tmp_path / "cfg2"
+    settings_dir.mkdir()
+    (settings_dir / "resolve_settings.json").write_text(json.dumps(
+        {"output_dir": world["out"], "language": "es", "dub_track": 1, "handles": 0}))
+    fui.Dispatcher.script = [fui.click("Run"), fui.WAIT, fui.click("Close")]
+    ui = fui.UIManager() if world["profile"].ui_manager else None
+    c = app.main(None, fui.Fusion(ui), fui.Bmd(world["resolve"]), hostclient, engine=world["engine"],
+                 config_dir=str(settings_dir))
+    assert c is not None and len(c.outcomes) == 3
+
+
+def test_installed_script_without_the_resolve_global(world, tmp_path, monkeypatch, capsys):
+    """A Resolve that injects no `resolve` global: the launcher must not stop at a NameError."""
+    cfg = tmp_path / "cfg" / "lipflap"
+    cfg.mkdir(parents=True)
+    (cfg / "resolve_settings.json").write_text(json.dumps(
+        {"output_dir": world["out"], "language": "es", "dub_track": 1, "handles": 0}))
+    fui.Dispatcher.script = [fui.click("Run"), fui.WAIT, fui.click("Close")]
+    ui = fui.UIManager() if world["profile"].ui_manager else None
+    _run_installed(world, tmp_path, monkeypatch, fui.Fusion(ui), resolve_global=False)
+    n = 2 if "recordFrame" in world["profile"].clipinfo_keys else 0
+    assert len(world["tl"].GetItemListInTrack("video", 2) or []) == n
+
+
+def test_mac_app_store_sandbox_is_named(world, tmp_path, monkeypatch, capsys):
+    from lipflap_resolve import app
+    monkeypatch.setattr(sys, "platform", "darwin")
+    monkeypatch.setenv("HOME", "/Users/ed/Library/Containers/com.blackmagic-design.DaVinciResolveAppStore/Data")
+    fui.Dispatcher.script = [fui.click("Close")]
+    ui = fui.UIManager() if world["profile"].ui_manager else None
+    app.main(world["resolve"], fui.Fusion(ui), fui.Bmd(world["resolve"]), hostclient, engine=world["engine"],
+             config_dir=str(tmp_path / "cfg"))
+    out = capsys.readouterr().out
+    assert "Mac App Store build" in out and "sandboxed" in out
+
+
+def test_dialog_browse_and_cancel_or_no_dialog_at_all(world, tmp_path):
+    """Browse asks Fusion's RequestDir/RequestFile (None when the user cancels); Cancel stops the
+    queue. Without a UIManager no dialog is built at all."""
+    from lipflap_resolve import app
+    if not world["profile"].ui_manager:
+        assert not app.has_dialogs(fui.Fusion(None))
+        return
+    fusion = fui.Fusion(fui.UIManager())
+    fusion.answers = [world["out"], None]
+    seen = {}
+    fui.Dispatcher.script = [fui.click("BrowseOut"), fui.click("BrowseDub"),
+                             lambda win: seen.update(out=win.GetItems()["OutputDir"].Text,
+                                                     dub=win.GetItems()["DubFile"].Text),
+                             fui.set_value("DubTrack", 1), fui.click("Run"), fui.click("Cancel"), fui.WAIT,
+                             fui.click("Close")]
+    c = app.main(world["resolve"], fusion, fui.Bmd(world["resolve"]), hostclient, engine=world["engine"],
+                 config_dir=str(tmp_path / "cfg"))
+    assert seen == {"out": world["out"], "dub": ""}
+    assert any("cancelled" in o.error for o in c.outcomes)

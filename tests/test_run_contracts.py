@@ -1,4 +1,4 @@
-"""`lipflap run` against the output contract (DESIGN 3-5), on small generated clips.
+"""`lipflap run` against the output contract (docs/cli.md, docs/job.md, docs/output.md), on small generated clips.
 
 The face clip is scikit-image's astronaut (a real photograph, so Face Mesh finds her), moved a
 little from frame to frame; her mouth is open in the photo, so an edited track with aperture 0
@@ -60,7 +60,7 @@ def media(tmp_path_factory):
 
 def _apertures(path):
     from lipflap.face.analyze import analyze_video
-    from lipflap.face.landmarks import mouth_aperture
+    from lipflap.face.geometry import mouth_aperture
     an = analyze_video(path, use_cache=False)
     return np.array([np.nan if f.landmarks is None else mouth_aperture(f.landmarks) for f in an.frames])
 
@@ -177,24 +177,25 @@ def test_versioned_names_never_overwrite(media, tmp_path):
 
 
 def test_atomic_output_on_failure(media, tmp_path, monkeypatch):
-    import lipflap.jobs as jobs
-    from lipflap.jobspec import parse_job
-    from lipflap.progress import Progress
+    import lipflap.pipeline.render as render_stage
+    from lipflap.contract.jobspec import parse_job
+    from lipflap.pipeline import run_job
+    from lipflap.contract.progress import Progress
     calls = {"n": 0}
-    real = jobs.render_frame
+    real = render_stage.render_frame
 
     def failing(*a, **k):
         calls["n"] += 1
         if calls["n"] == 4:
             raise RuntimeError("disk on fire")
         return real(*a, **k)
-    monkeypatch.setattr(jobs, "render_frame", failing)
+    monkeypatch.setattr(render_stage, "render_frame", failing)
     out = tmp_path / "o" / "fail.mov"
     out.parent.mkdir()
     job = parse_job({"video": media["face"], "shapes": media["closed"], "output": str(out),
                      "report": str(tmp_path / "o" / "fail.json")})
     with pytest.raises(RuntimeError):
-        jobs.run_job(job, Progress("none"))
+        run_job(job, Progress("none"))
     assert os.listdir(out.parent) == []
 
 

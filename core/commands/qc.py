@@ -12,7 +12,7 @@ import os
 import sys
 
 from ..cli import add_progress_option
-from ..errors import LipflapError
+from ..contract.errors import LipflapError
 
 
 def register(subparsers) -> None:
@@ -22,23 +22,35 @@ def register(subparsers) -> None:
                     "closures, open vowels, pauses, PSNR outside the lower face, mouth sharpness "
                     "and roughness, dropped frames; each with a pass/warn/fail verdict.")
     p.add_argument("video", metavar="VIDEO", help="the lip-synced video to check")
-    p.add_argument("--audio", required=True, metavar="DUB", help="the dub the video should match")
+    p.add_argument("--audio", metavar="DUB", help="the dub the video should match (default: "
+                   "the render report's or job's dub)")
     p.add_argument("--source", metavar="SRC", help="the source video it was rendered from "
-                   "(enables fidelity figures and the before/after contact sheet)")
+                   "(enables fidelity figures and the before/after contact sheet; default: the "
+                   "render report's or job's video)")
     p.add_argument("--source-start", type=int, metavar="FRAME",
                    help="the source frame the video's frame 0 shows (a render of --start/--end "
-                        "of a longer file); default 0")
+                        "of a longer file); default: the render report's or job's first frame, "
+                        "else 0")
     p.add_argument("--source-end", type=int, metavar="FRAME",
-                   help="the last source frame rendered (inclusive); default: as many frames as "
-                        "the video has from --source-start, or the whole source")
+                   help="the last source frame rendered (inclusive); default: the render "
+                        "report's or job's last frame, else as many frames as the video has "
+                        "from --source-start")
+    p.add_argument("--render-report", metavar="REPORT.json",
+                   help="the report `lipflap run --report` wrote for VIDEO: source, frame range, "
+                        "dub and offset default to what it says (default: VIDEO's name with "
+                        ".json, when that report names VIDEO as its output)")
+    p.add_argument("--job", metavar="JOB.json",
+                   help="the job VIDEO was rendered from: source, range (with handles), dub, "
+                        "offset, script and language default to it")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--text", help="the dub's script, for script-aware timing")
     g.add_argument("--transcript", metavar="FILE", help="the dub's script as a UTF-8 text file")
     p.add_argument("--language", metavar="CODE", help="the dub's eSpeak NG language code (es, de, ...)")
     p.add_argument("--shapes", metavar="TRACK.json",
                    help="the mouth-shape track the video was rendered from (skips computing one)")
-    p.add_argument("--audio-offset", type=float, default=0.0, metavar="SECONDS",
-                   help="where the video's frame 0 sits in DUB (default 0)")
+    p.add_argument("--audio-offset", type=float, metavar="SECONDS",
+                   help="where the video's frame 0 sits in DUB (default: from the render report "
+                        "or job, else 0)")
     p.add_argument("--face", default="auto", help="auto, largest, a face index or X,Y")
     p.add_argument("-o", "--output", required=True, metavar="REPORT",
                    help="report path: .json, or .html (self-contained, with plots)")
@@ -76,11 +88,39 @@ def expected_track(args, fps, n_frames):
                                  n_frames=n_frames, start_s=args.audio_offset)
 
 
+def apply_context(args) -> dict:
+    """Fill the options left out from the render's report or job (the command line wins);
+    returns what was taken from where, for the report."""
+    from ..qc.context import render_context
+    _exists(args.render_report, "the render report")
+    _exists(args.job, "the job file")
+    ctx = render_context(args.video, args.render_report, args.job)
+    taken = {}
+    for opt, val in (("audio", ctx.audio), ("source", ctx.source),
+                     ("source_start", ctx.source_start), ("source_end", ctx.source_end),
+                     ("audio_offset", ctx.audio_offset_s), ("language", ctx.language)):
+        if getattr(args, opt) is None and val is not None:
+            setattr(args, opt, val)
+            taken[opt] = val
+    if args.text is None and args.transcript is None and args.shapes is None:
+        if ctx.text is not None:
+            args.text = taken["text"] = ctx.text
+        elif ctx.shapes and os.path.isfile(ctx.shapes):
+            args.shapes = taken["shapes"] = ctx.shapes
+    if args.audio_offset is None:
+        args.audio_offset = 0.0
+    if args.audio is None:
+        raise LipflapError(f"{args.video}: no dub to check against; give --audio DUB (or "
+                           f"--render-report/--job of the render).")
+    return {"from": ctx.origin, "taken": taken} if taken else {}
+
+
 def run(args, progress) -> int:
     from ..media.probe import probe
     from ..qc.measure import measure_video
     from ..qc.report import write_report
     _exists(args.video, "the video to check")
+    defaults = apply_context(args)
     _exists(args.audio, "the dub audio")
     _exists(args.source, "the source video")
     _exists(args.shapes, "the mouth-shape track")
@@ -105,7 +145,8 @@ def run(args, progress) -> int:
         # already starts at the video's frame 0
         track_start_s=args.audio_offset if args.shapes else 0.0,
         progress=progress, meta={"audio": args.audio, "shapes": args.shapes, "text": args.text,
-                                 "language": args.language, "audio_offset_s": args.audio_offset})
+                                 "language": args.language, "audio_offset_s": args.audio_offset,
+                                 **({"defaults": defaults} if defaults else {})})
     write_report(args.output, report, extras)
     summary = {"report": os.path.abspath(args.output), "verdict": report["verdict"],
                "figures": {k: {"value": f["value"], "verdict": f["verdict"]}

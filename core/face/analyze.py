@@ -17,11 +17,12 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..errors import LipflapError, MediaError
-from ..memory import release as release_memory
+from ..contract.errors import LipflapError, MediaError
+from ..media.memory import release as release_memory
 from . import cache as cache_mod
 from . import landmarks as L
 from .cuts import CutDetector, signature
+from .geometry import eye_distance, mouth_aperture
 from .pose import head_pose
 from .quality import assess, occlusion_scores
 from .result import FrameFace, ShotAnalysis
@@ -138,7 +139,7 @@ def _candidates(tp: TrackingPass, shot_no: int, s: int, e: int) -> list[Candidat
         cen = np.full((n, 2), np.nan)
         for idx, o in by_index.items():
             if s <= idx <= e:
-                ap[idx - s] = L.mouth_aperture(o.lm)
+                ap[idx - s] = mouth_aperture(o.lm)
                 x0, y0, x1, y1 = o.bbox
                 area[idx - s] = (x1 - x0) * (y1 - y0)
                 cen[idx - s] = ((x0 + x1) / 2, (y0 + y1) / 2)
@@ -235,7 +236,7 @@ def _fill_speaker(frames: dict[int, FrameFace], by_index: dict[int, Seen], sid: 
     for a, b in runs(present):
         smooth_run(raw[a:b], rate, sp, out=smooth[a:b])
     k = np.array(idxs) - s
-    iod = np.array([L.eye_distance(raw[j]) for j in k])
+    iod = np.array([eye_distance(raw[j]) for j in k])
     residual = np.array([np.abs(raw[j] - smooth[j]).mean() for j in k]) / np.maximum(iod, 1e-6)
     quality = assess(heights, poses, sharp, None, residual, occlusion=occlusion)
     for j, i in enumerate(idxs):

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from . import landmarks as L
+from .geometry import bbox
 from .mesh import to_uint8
 from .result import FrameFace, ShotAnalysis
 
@@ -107,7 +108,7 @@ def contact_sheet(analysis: ShotAnalysis, out_png, count: int = 12, cols: int = 
         ff = analysis.frame(fr.index)
         img = draw(fr.image, ff, with_caption=False)
         if ff.landmarks is not None:
-            x0, y0, x1, y1 = L.bbox(ff.landmarks)
+            x0, y0, x1, y1 = bbox(ff.landmarks)
             side = 1.6 * max(x1 - x0, y1 - y0)
             cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
             a, b = int(max(0, cx - side / 2)), int(max(0, cy - side / 2))

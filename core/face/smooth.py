@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .landmarks import MOUTH_REGION, RIGID, eye_distance
+from .geometry import eye_distance
+from .landmarks import MOUTH_REGION, RIGID
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from . import landmarks as L
+from .geometry import bbox
 from .mesh import CROP_SIZE, BoxMetrics, Crop, CropMesh, Detection, FaceDetector, cut_crop, make_crop
 from .mesh import _iou as iou
 
@@ -100,7 +101,7 @@ class FaceTracker:
         lm_crop[:, 0] = (lm[:, 0] - crop.x0) / crop.scale
         lm_crop[:, 1] = (lm[:, 1] - crop.y0) / crop.scale
         lm_crop[:, 2] = lm[:, 2] / crop.scale
-        return Observation(lm3=lm, bbox=L.bbox(lm), sharpness=_sharpness(crop_img, lm_crop),
+        return Observation(lm3=lm, bbox=bbox(lm), sharpness=_sharpness(crop_img, lm_crop),
                            mouth_patch=_mouth_patch(crop_img, lm_crop))
 
     def step(self, index: int, img: np.ndarray, force_detect: bool = False,

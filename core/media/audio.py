@@ -1,24 +1,127 @@
-"""Audio as float32 numpy, resampled, aligned to the video's frame clock.
+"""Audio as float32 numpy, resampled, aligned to the video's frame clock: the one audio reader.
 
 Time 0 is the presentation time of video frame 0 when the file has video (so frame i starts at
 i/fps), else the start of the audio stream. Samples are placed by their timestamps (gaps stay
 silent) and resampled with a zero-phase polyphase filter, so a sound at time t lands at output
 sample round(t * rate).
+
+    open_audio(path, stream) -> AudioSource   the stream, seeked and decoded in placed chunks
+    load_audio(path, rate, channels, offset_s, duration_s) -> samples   a whole range at once
+    audio_duration(path) -> (seconds, channels)
+    mix(buf, channels)                          the channel rule both readers share
+
+`lipflap.media.audio_stream.AudioReader` reads the same samples a block at a time on top of
+`open_audio` and `mix`.
 """
 from __future__ import annotations
 
 import math
 import os
 from fractions import Fraction
+from typing import Iterator
 
 import av
 import numpy as np
 from scipy.signal import resample_poly
 
-from ..errors import MediaError
+from ..contract.errors import MediaError
 from .probe import open_input, video_stream
 
-_PAD_S = 0.05  # decoded beyond each end so the resampling filter has context
+PAD_S = 0.05  # decoded beyond each end so the resampling filter has context
+
+
+class AudioSource:
+    """One audio stream of an open file, on the frame clock: `rate` (native Hz), `t0` (seconds on
+    the container clock where time 0 sits), `chunks()` (decoded, placed samples)."""
+
+    def __init__(self, container, stream):
+        self.container = container
+        self.stream = stream
+        self.rate = int(stream.codec_context.sample_rate)
+        self.time_base = stream.time_base or Fraction(1, self.rate)
+        self.t0 = _time_zero(container, stream)
+
+    def seek(self, offset_s: float) -> None:
+        """Position the decoder at or before `offset_s - PAD_S` (frame clock); near the start the
+        stream is read from its beginning."""
+        lo = offset_s - PAD_S
+        if lo + self.t0 > 1.0:
+            try:
+                self.container.seek(int((lo + self.t0 - 0.5) / self.time_base), stream=self.stream,
+                                    backward=True)
+            except av.error.FFmpegError:
+                self.container.seek(0, stream=self.stream, backward=True)
+
+    def chunks(self) -> Iterator[tuple[int, np.ndarray]]:
+        """(native sample position on the frame clock, (channels, n) float32) in decode order,
+        each placed by its timestamp, else following the previous one."""
+        # Packed samples, split here: PyAV counts 9 planes in an 8-channel planar frame and
+        # reads past the last one (a segfault on 7.1 dubs).
+        resampler = av.AudioResampler(format="flt")
+        pos = None
+        for frame in _decode(self.container, self.stream):
+            for rf in resampler.resample(frame):
+                pos = _place(rf, self.time_base, self.t0, self.rate, pos)
+                data = np.ascontiguousarray(rf.to_ndarray().reshape(-1, rf.layout.nb_channels).T,
+                                            np.float32)
+                yield pos, data
+                pos += data.shape[1]
+
+    @property
+    def channel_names(self) -> list[str]:
+        """FFmpeg channel names in file order ("FL", "FR", "FC", ...; "c0".. when unnamed)."""
+        ctx = self.stream.codec_context
+        layout = ctx.layout
+        names = [ch.name for ch in layout.channels] if layout is not None else []
+        n = ctx.channels or len(names) or 1
+        return names if len(names) == n else [f"c{i}" for i in range(n)]
+
+    def close(self) -> None:
+        self.container.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def open_audio(path, stream: int | None = None) -> AudioSource:
+    """The `stream`-th audio stream of `path` (default the first); a file without one, or without
+    that one, is refused here, for every reader."""
+    path = os.fspath(path)
+    c = open_input(path)
+    try:
+        if not c.streams.audio:
+            raise MediaError(f"{path} has no audio stream; give a file with sound.")
+        si = stream or 0
+        if not 0 <= si < len(c.streams.audio):
+            raise MediaError(f"{path} has {len(c.streams.audio)} audio stream(s); stream {si} does "
+                             f"not exist.")
+        return AudioSource(c, c.streams.audio[si])
+    except BaseException:
+        c.close()
+        raise
+
+
+def audio_duration(path) -> tuple[float, int]:
+    """Seconds of sound and channel count of the first audio stream (from the header when it
+    says, else by decoding)."""
+    path = os.fspath(path)
+    with open_audio(path) as src:
+        a, c = src.stream, src.container
+        layout = getattr(a.codec_context, "layout", None)
+        ch = getattr(layout, "nb_channels", None) or getattr(a.codec_context, "channels", 1) or 1
+        if a.duration is not None and a.time_base:
+            return float(a.duration * a.time_base), ch
+        if c.duration:
+            return c.duration / 1e6, ch
+        try:
+            n = sum(fr.samples for fr in c.decode(audio=0))
+        except av.error.FFmpegError as e:
+            raise MediaError(f"{path} is not a readable sound file ({e}); give a WAV, AIFF or "
+                             f"similar.") from None
+        return n / float(a.codec_context.sample_rate), ch
 
 
 def load_audio(path, rate: int = 16000, channels: int = 1, offset_s: float = 0.0,
@@ -29,62 +132,56 @@ def load_audio(path, rate: int = 16000, channels: int = 1, offset_s: float = 0.0
     rate = int(rate)
     if rate <= 0 or channels < 1:
         raise MediaError(f"{path}: cannot load audio at {rate} Hz with {channels} channels.")
-    with open_input(path) as c:
-        if not c.streams.audio:
-            raise MediaError(f"{path} has no audio stream; give a file with sound.")
-        si = stream or 0
-        if si >= len(c.streams.audio) or si < 0:
-            raise MediaError(f"{path} has {len(c.streams.audio)} audio stream(s); stream {si} does "
-                             f"not exist.")
-        a = c.streams.audio[si]
-        sr = int(a.codec_context.sample_rate)
-        atb = a.time_base or Fraction(1, sr)
-        t0 = _time_zero(c, a)
-        lo = offset_s - _PAD_S                    # seconds, on the frame clock
-        hi = None if duration_s is None else offset_s + duration_s + _PAD_S
+    with open_audio(path, stream) as src:
+        sr = src.rate
+        lo = offset_s - PAD_S                     # seconds, on the frame clock
+        hi = None if duration_s is None else offset_s + duration_s + PAD_S
         # Native-rate buffer whose sample 0 sits at native position base (frame clock).
         base = math.floor(lo * sr)
+        src.seek(offset_s)
         chunks: list[tuple[int, np.ndarray]] = []
-        if lo + t0 > 1.0:
-            try:
-                c.seek(int((lo + t0 - 0.5) / atb), stream=a, backward=True)
-            except av.error.FFmpegError:
-                c.seek(0, stream=a, backward=True)
-        # Packed samples, split here: PyAV counts 9 planes in an 8-channel planar frame and
-        # reads past the last one (a segfault on 7.1 dubs).
-        resampler = av.AudioResampler(format="flt")
-        pos = None
-        for frame in _decode(c, a):
-            for rf in resampler.resample(frame):
-                pos = _place(rf, atb, t0, sr, pos)
-                data = rf.to_ndarray().reshape(-1, rf.layout.nb_channels).T
-                chunks.append((pos, data))
-                pos += data.shape[1]
-            if hi is not None and pos is not None and pos > hi * sr:
+        for pos, data in src.chunks():
+            chunks.append((pos, data))
+            if hi is not None and pos + data.shape[1] > hi * sr:
                 break
-        src_ch = chunks[0][1].shape[0] if chunks else (a.codec_context.channels or 1)
-        if duration_s is None:
-            end_native = max((p + d.shape[1] for p, d in chunks), default=base) + int(_PAD_S * sr)
-            duration_s = max(0.0, end_native / sr - _PAD_S - offset_s)
-        top = math.ceil((offset_s + duration_s + _PAD_S) * sr) + 1
-        buf = np.zeros((src_ch, max(0, top - base)), np.float32)
-        for p, d in chunks:
-            a0, a1 = max(p, base), min(p + d.shape[1], top)
-            if a1 > a0:
-                buf[:, a0 - base:a1 - base] = d[:, a0 - p:a1 - p]
-        buf = _mix(buf, channels)
-        ratio = Fraction(rate, sr)
-        if ratio != 1:
-            out = resample_poly(buf, ratio.numerator, ratio.denominator, axis=1).astype(np.float32)
-        else:
-            out = buf
-        n = int(round(duration_s * rate))
-        k0 = int(round((offset_s * sr - base) * rate / sr))
-        seg = out[:, k0:k0 + n]
-        if seg.shape[1] < n:
-            seg = np.pad(seg, ((0, 0), (0, n - seg.shape[1])))
-        seg = np.ascontiguousarray(seg.T)
-        return seg[:, 0].copy() if channels == 1 else seg
+        src_ch = chunks[0][1].shape[0] if chunks else (src.stream.codec_context.channels or 1)
+    if duration_s is None:
+        end_native = max((p + d.shape[1] for p, d in chunks), default=base) + int(PAD_S * sr)
+        duration_s = max(0.0, end_native / sr - PAD_S - offset_s)
+    top = math.ceil((offset_s + duration_s + PAD_S) * sr) + 1
+    buf = np.zeros((src_ch, max(0, top - base)), np.float32)
+    for p, d in chunks:
+        a0, a1 = max(p, base), min(p + d.shape[1], top)
+        if a1 > a0:
+            buf[:, a0 - base:a1 - base] = d[:, a0 - p:a1 - p]
+    buf = mix(buf, channels)
+    ratio = Fraction(rate, sr)
+    if ratio != 1:
+        out = resample_poly(buf, ratio.numerator, ratio.denominator, axis=1).astype(np.float32)
+    else:
+        out = buf
+    n = int(round(duration_s * rate))
+    k0 = int(round((offset_s * sr - base) * rate / sr))
+    seg = out[:, k0:k0 + n]
+    if seg.shape[1] < n:
+        seg = np.pad(seg, ((0, 0), (0, n - seg.shape[1])))
+    seg = np.ascontiguousarray(seg.T)
+    return seg[:, 0].copy() if channels == 1 else seg
+
+
+def mix(buf: np.ndarray, channels: int) -> np.ndarray:
+    """(src channels, n) -> (channels, n): mono is the mean, mono to many repeats, extra channels
+    are dropped and missing ones silent."""
+    src = buf.shape[0]
+    if channels == src:
+        return buf
+    if channels == 1:
+        return buf.mean(axis=0, keepdims=True)
+    if src == 1:
+        return np.repeat(buf, channels, axis=0)
+    if channels < src:
+        return buf[:channels]
+    return np.concatenate([buf, np.zeros((channels - src, buf.shape[1]), buf.dtype)])
 
 
 def _time_zero(c, a) -> float:
@@ -118,15 +215,3 @@ def _decode(c, a):
     except (av.error.FFmpegError, EOFError):
         return
 
-
-def _mix(buf: np.ndarray, channels: int) -> np.ndarray:
-    src = buf.shape[0]
-    if channels == src:
-        return buf
-    if channels == 1:
-        return buf.mean(axis=0, keepdims=True)
-    if src == 1:
-        return np.repeat(buf, channels, axis=0)
-    if channels < src:
-        return buf[:channels]
-    return np.concatenate([buf, np.zeros((channels - src, buf.shape[1]), buf.dtype)])

@@ -12,13 +12,11 @@ import math
 import os
 from fractions import Fraction
 
-import av
 import numpy as np
 from scipy.signal import resample_poly
 
-from ..errors import MediaError
-from .audio import _PAD_S, _decode, _mix, _place, _time_zero
-from .probe import open_input
+from ..contract.errors import MediaError
+from .audio import PAD_S, mix, open_audio
 
 BLOCK_S = 4.0          # output seconds resampled at a time
 MARGIN_NATIVE = 512    # native samples of context each side of a block (>> the filter's half length)
@@ -35,28 +33,14 @@ class AudioReader:
         self.channels = int(channels)
         if self.rate <= 0 or self.channels < 1:
             raise MediaError(f"{self.path}: cannot read audio at {rate} Hz with {channels} channels.")
-        self._c = open_input(self.path)
+        self._src = open_audio(self.path, stream)
         try:
-            if not self._c.streams.audio:
-                raise MediaError(f"{self.path} has no audio stream; give a file with sound.")
-            if not 0 <= stream < len(self._c.streams.audio):
-                raise MediaError(f"{self.path} has {len(self._c.streams.audio)} audio stream(s); "
-                                 f"stream {stream} does not exist.")
-            a = self._c.streams.audio[stream]
-            self.sr = sr = int(a.codec_context.sample_rate)
-            self._atb = a.time_base or Fraction(1, sr)
-            self._t0 = _time_zero(self._c, a)
-            lo = offset_s - _PAD_S
-            if lo + self._t0 > 1.0:
-                try:
-                    self._c.seek(int((lo + self._t0 - 0.5) / self._atb), stream=a, backward=True)
-                except av.error.FFmpegError:
-                    self._c.seek(0, stream=a, backward=True)
+            self.sr = sr = self._src.rate
+            self._src.seek(offset_s)
         except BaseException:
-            self._c.close()
+            self._src.close()
             raise
-        self._frames = _decode(self._c, a)
-        self._resampler = av.AudioResampler(format="flt")
+        self._chunk_iter = self._src.chunks()
         self._pos = None                      # native position after the last decoded chunk
         self._chunks: list[tuple[int, np.ndarray]] = []   # (native position, (ch, n))
         self._src_ch = None
@@ -64,9 +48,9 @@ class AudioReader:
         ratio = Fraction(self.rate, sr)
         self._up, self._down = ratio.numerator, ratio.denominator
         # Output sample J of the whole resampled range sits at native base + J * down / up.
-        self._base = math.floor(lo * sr)
+        self._base = math.floor((offset_s - PAD_S) * sr)
         self._top = None if duration_s is None else \
-            math.ceil((offset_s + duration_s + _PAD_S) * sr) + 1
+            math.ceil((offset_s + duration_s + PAD_S) * sr) + 1
         self._k = int(round((offset_s * sr - self._base) * self.rate / sr))  # next J to give
         self._left = None if duration_s is None else int(round(duration_s * self.rate))
         self._ready = np.zeros((0, self.channels), np.float32)
@@ -75,17 +59,14 @@ class AudioReader:
     def _decode_until(self, native_end: int) -> None:
         while not self._done and (self._pos is None or self._pos < native_end):
             try:
-                frame = next(self._frames)
+                pos, data = next(self._chunk_iter)
             except StopIteration:
                 self._done = True
                 break
-            for rf in self._resampler.resample(frame):
-                self._pos = _place(rf, self._atb, self._t0, self.sr, self._pos)
-                data = rf.to_ndarray().reshape(-1, rf.layout.nb_channels).T
-                if self._src_ch is None:
-                    self._src_ch = data.shape[0]
-                self._chunks.append((self._pos, np.ascontiguousarray(data, np.float32)))
-                self._pos += data.shape[1]
+            if self._src_ch is None:
+                self._src_ch = data.shape[0]
+            self._chunks.append((pos, data))
+            self._pos = pos + data.shape[1]
 
     def _native(self, a: int, b: int) -> np.ndarray:
         """Native samples [a, b) (channels mixed to the output's), zeros where there is none."""
@@ -101,7 +82,7 @@ class AudioReader:
         # Chunks wholly before what any later block needs are dropped.
         keep_from = a
         self._chunks = [(p, d) for p, d in self._chunks if p + d.shape[1] > keep_from]
-        return _mix(buf, self.channels)
+        return mix(buf, self.channels)
 
     # -- output side ----------------------------------------------------------------------
     def _block(self, j0: int, count: int) -> np.ndarray:
@@ -143,7 +124,7 @@ class AudioReader:
 
     def close(self) -> None:
         self._chunks = []
-        self._c.close()
+        self._src.close()
 
     def __enter__(self):
         return self

@@ -33,6 +33,7 @@ _UNKNOWN = (0.02, 0.02, 0.02, 0.02)
 _TAU_BEFORE = 0.06
 _TAU_AFTER = 0.045
 LONG_L_S = 0.09
+OFFGLIDE_DOMINANCE = 0.6
 _TAU = {"vowel": (0.05, 0.04), "consonant": (0.035, 0.03), "closure": (0.025, 0.02)}
 
 
@@ -112,6 +113,11 @@ def segments_from_phones(phones) -> list[Segment]:
         for k, part in enumerate(parts):
             e = end if k == len(parts) - 1 else t + part.share * (end - start)
             dom = np.array(dominance_of(part.features), float)
+            if k > 0 and part.features.kind == "vowel" and parts[k - 1].features.kind == "vowel":
+                # A diphthong's offglide is undershot in speech (the i of "aɪ" is seldom
+                # reached) and must not pull its nucleus shut: in a 70 ms "aɪ" after an m,
+                # a full-strength glide kept the only frame on the a below half open.
+                dom = dom * OFFGLIDE_DOMINANCE
             if part.features.labialised:
                 dom[2] = max(dom[2], 1.5)
             shape = part.shape

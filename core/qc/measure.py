@@ -10,7 +10,7 @@ Two entry points:
 
 Both return the same report dict: {"verdict", "figures": {name: {value, verdict, target, ...}},
 "flagged_ranges": [{start, end, reason, figure}], "events", "series", ...}. Every figure has a
-pass/warn/fail verdict against DESIGN section 6 so hosts can mark shots for manual work.
+pass/warn/fail verdict against docs/quality.md so hosts can mark shots for manual work.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import LipflapError
+from ..contract.errors import LipflapError
 from . import regions, sync
 from .expected import Expected, expected_from_track
 from .fidelity import FidelityMeter
@@ -59,9 +59,11 @@ def _analyze(path: str, progress=None, *, audio_path: str | None = None, face: s
     return analyze_video(path, face=face, audio_path=audio_path, progress=progress)
 
 
-def sync_figures(output_landmarks: Sequence, expected: Expected) -> tuple[dict, dict]:
+def sync_figures(output_landmarks: Sequence, expected: Expected,
+                 sampled: np.ndarray | None = None) -> tuple[dict, dict]:
     """Figures measured from the output's landmarks alone (sync, phonetics, face found), and the
-    series/events behind them."""
+    series/events behind them. `sampled`: (n,) bool of the frames that were tracked at all (the
+    run's quick QC re-tracks a subsample); the others are "not measured", not "no face"."""
     n = len(output_landmarks)
     measured = sync.measured_aperture(output_landmarks)
     norm = sync.normalize(measured)
@@ -70,7 +72,10 @@ def sync_figures(output_landmarks: Sequence, expected: Expected) -> tuple[dict, 
         exp = np.concatenate([exp, np.full(n - len(exp), np.nan)])
     corr = sync.offset_correlation(measured, exp)
     phon, results = sync.phonetic_figures(norm, expected)
-    found = float(np.mean(np.isfinite(measured))) if n else None
+    if sampled is None:
+        found = float(np.mean(np.isfinite(measured))) if n else None
+    else:
+        found = float(np.mean(np.isfinite(measured[sampled]))) if sampled.any() else None
     valid = measured[np.isfinite(measured)]
     span = float(np.percentile(valid, 95) - np.percentile(valid, 5)) if len(valid) >= 5 else None
     figs = {
@@ -88,9 +93,15 @@ def sync_figures(output_landmarks: Sequence, expected: Expected) -> tuple[dict, 
         "pause_rest": figure("pause_rest", phon["pause_rest"]["value"], n=phon["pause_rest"]["n"],
                              unmeasured=phon["pause_rest"]["unmeasured"],
                              from_=expected.events_from),
-        "face_found": figure("face_found", found, frames=n),
+        "face_found": figure("face_found", found,
+                             frames=n if sampled is None else int(sampled.sum())),
         "mouth_aperture_range": figure("mouth_aperture_range", span),
     }
+    tim = sync.timing_figures(measured, expected.phones, expected.fps)
+    if tim is not None:
+        figs["timing_lag_frames"] = figure("timing_lag_frames", tim["lag"],
+                                           best_r=round(tim["best_r"], 4), r_by_lag=tim["r_by_lag"])
+        figs["timing_r0"] = figure("timing_r0", tim["r0"])
     for f in figs.values():
         if "from_" in f:
             f["events_from"] = f.pop("from_")
@@ -115,11 +126,21 @@ def fidelity_figures(fid: dict | None) -> dict:
                                         activity_ratio=_r(fid["activity_ratio"])),
         "lower_face_colour_shift": figure("lower_face_colour_shift", fid.get("colour_shift"),
                                           max=_r(fid.get("colour_shift_max"))),
+        **_shape_figure(fid.get("shape")),
         "frames_dropped": figure("frames_dropped", fid["frames_dropped"], at=fid["dropped_at"],
                                  source_frames=fid["frames_source"], **timing),
         "frames_added": figure("frames_added", fid["frames_added"], at=fid["added_at"],
                                output_frames=fid["frames_output"], **timing),
     }
+
+
+def _shape_figure(shape: dict | None) -> dict:
+    if not shape:
+        return {}
+    return {"lip_shape_outside": figure(
+        "lip_shape_outside", shape["fraction"], frames_measured=shape["frames_measured"],
+        per_feature={k: round(v, 4) for k, v in shape["per_feature"].items()},
+        source_range=shape["range"])}
 
 
 def _psnr_figure(fid: dict) -> dict:
@@ -135,13 +156,14 @@ def _psnr_figure(fid: dict) -> dict:
 
 
 def flagged_ranges(events: list[dict], series: dict, fid: dict | None,
-                   frame_flags: list[list[str]] | None = None) -> list[dict]:
+                   frame_flags: list[list[str]] | None = None, shape: dict | None = None,
+                   sampled: np.ndarray | None = None) -> list[dict]:
     """Frame ranges a host should mark: no face, missed closures/openings/rests, changed picture
     outside the lower face, dropped or added frames. Adjacent frames of one reason merge."""
     marks: list[tuple[int, int, str, str]] = []
     measured = series["measured_aperture"]
     for i, v in enumerate(measured):
-        if v is None:
+        if v is None and (sampled is None or sampled[i]):
             why = ", ".join(frame_flags[i]) if frame_flags and i < len(frame_flags) and \
                 frame_flags[i] else ""
             marks.append((i, i, "no usable face in the output" + (f" ({why})" if why else ""),
@@ -160,6 +182,11 @@ def flagged_ranges(events: list[dict], series: dict, fid: dict | None,
             marks.append((i, i, "a source frame is missing before this frame", "frames_dropped"))
         for i in fid.get("added_at", []):
             marks.append((i, i, "this frame repeats the previous source frame", "frames_added"))
+
+    shape = shape if shape is not None else (fid or {}).get("shape")
+    for i, words in ((shape or {}).get("frames") or {}).items():
+        marks.append((int(i), int(i), "lips outside the actor's own range: " + ", ".join(words),
+                      "lip_shape_outside"))
     marks.sort(key=lambda m: (m[2], m[0]))
     merged: list[list] = []
     for a, b, text, fig in marks:
@@ -172,12 +199,18 @@ def flagged_ranges(events: list[dict], series: dict, fid: dict | None,
 
 
 def assemble(expected: Expected, output_landmarks: Sequence, fid: dict | None = None, *,
-             frame_flags: list[list[str]] | None = None, meta: dict | None = None) -> dict:
-    figs, extra = sync_figures(output_landmarks, expected)
+             frame_flags: list[list[str]] | None = None, meta: dict | None = None,
+             shape: dict | None = None, sampled: np.ndarray | None = None) -> dict:
+    """The report; `shape`: lip shape/colour outliers measured apart from `fid` (the run's
+    quick QC measures them without a fidelity pass)."""
+    figs, extra = sync_figures(output_landmarks, expected, sampled)
     figs.update(fidelity_figures(fid))
+    if shape is not None and "lip_shape_outside" not in figs:
+        figs.update(_shape_figure(shape))
     report = {"lipflap_qc": REPORT_VERSION, **(meta or {}), "fps": expected.fps,
               "frames": len(output_landmarks), "verdict": overall(figs), "figures": figs,
-              "flagged_ranges": flagged_ranges(extra["events"], extra["series"], fid, frame_flags),
+              "flagged_ranges": flagged_ranges(extra["events"], extra["series"], fid, frame_flags,
+                                               shape, sampled),
               "events_from": expected.events_from, "events": extra["events"],
               "series": extra["series"]}
     if fid:
@@ -189,7 +222,8 @@ def assemble(expected: Expected, output_landmarks: Sequence, fid: dict | None = 
 
 def quick_report(output, track, source=None, *, fidelity: FidelityMeter | dict | None = None,
                  source_landmarks=None, n_frames: int | None = None, progress=None,
-                 series: bool = False) -> dict:
+                 series: bool = False, shape: dict | None = None,
+                 sampled: np.ndarray | None = None) -> dict:
     """The QC figures for `lipflap run`'s report, cheaply.
 
     output: the output's ShotAnalysis, its per-frame landmarks ((n, 478, 2) array or list with
@@ -200,6 +234,7 @@ def quick_report(output, track, source=None, *, fidelity: FidelityMeter | dict |
         decoded once to measure it.
     source_landmarks: the source's ShotAnalysis or landmarks (only needed for that decode).
     n_frames: the frame count the output should have (the source range's), default the output's.
+    shape: lip shape/colour outliers already measured (lipflap.qc.pixels.OutputSampler).
     series: keep the per-frame curves (aperture measured/expected, PSNR) in the report; off by
         default so a long job's report stays small (`lipflap qc` keeps them for its plots).
     """
@@ -219,7 +254,7 @@ def quick_report(output, track, source=None, *, fidelity: FidelityMeter | dict |
         src_lms = landmarks_of(source_landmarks)[0] if source_landmarks is not None else \
             landmarks_of(_analyze(os.fspath(source), progress))[0]
         fid = measure_fidelity_files(out_path, os.fspath(source), src_lms, progress=progress)
-    report = assemble(expected, lms, fid, frame_flags=flags)
+    report = assemble(expected, lms, fid, frame_flags=flags, shape=shape, sampled=sampled)
     if not series:
         report.pop("series", None)
         # the met moments are in the figures; keep only the missed ones, which hosts mark
@@ -229,13 +264,12 @@ def quick_report(output, track, source=None, *, fidelity: FidelityMeter | dict |
 
 def source_range(source: str, n_output: int, start: int | None = None,
                  end: int | None = None) -> tuple[int, int]:
-    """The source frames (inclusive) the output was rendered from: the whole file by default;
-    from `start` on, as many frames as the output has (or to `end`)."""
+    """The source frames (inclusive) the output was rendered from: from `start` (default 0), as
+    many frames as the output has (or to `end`). Never the whole file by default: a render of
+    the first 250 frames of a longer source read as 50 frames dropped."""
     from ..media.decode import check_range
     from ..media.probe import probe
     si = probe(source)
-    if start is None and end is None:
-        return 0, si.frame_count - 1
     a = int(start or 0)
     b = int(end) if end is not None else min(si.frame_count - 1, a + n_output - 1)
     return check_range(si, a, b)
@@ -244,10 +278,15 @@ def source_range(source: str, n_output: int, start: int | None = None,
 def measure_fidelity_files(output: str, source: str, source_landmarks: Sequence, *,
                            progress=None, keep: set[int] | None = None,
                            kept: dict | None = None,
-                           source_frames: tuple[int, int] | None = None) -> dict:
+                           source_frames: tuple[int, int] | None = None,
+                           output_landmarks: Sequence | None = None,
+                           source_shape_landmarks: Sequence | None = None) -> dict:
     """Decode output and source side by side into a FidelityMeter (output frame i against source
     frame source_frames[0] + i). Frames whose index is in `keep` are stored in
-    `kept[index] = (source_image, output_image)` for the contact sheet."""
+    `kept[index] = (source_image, output_image)` for the contact sheet. With the output's own
+    landmarks, the lips of every output frame are measured against the actor's range in the
+    source (lipflap.qc.shape) into result["shape"]."""
+    from .shape import lip_features, outliers
     from ..media.decode import read_frames
     from ..media.probe import probe
     oi, si = probe(output), probe(source)
@@ -261,6 +300,8 @@ def measure_fidelity_files(output: str, source: str, source_landmarks: Sequence,
     if progress is not None:
         progress.start("qc fidelity", n)
     it_o, it_s = read_frames(output, info=oi), read_frames(source, s0, s1, info=si)
+    src_feat: list = []
+    out_feat: dict = {}
     for i in range(n):
         fo = next(it_o, None) if i < oi.frame_count else None
         fs = next(it_s, None) if i < n_src else None
@@ -268,11 +309,22 @@ def measure_fidelity_files(output: str, source: str, source_landmarks: Sequence,
         is_ = fs.image if fs is not None else None
         lm = source_landmarks[i] if i < len(source_landmarks) else None
         meter.add(io, is_, lm)
+        if output_landmarks is not None:
+            slm = lm if source_shape_landmarks is None else (
+                source_shape_landmarks[i] if i < len(source_shape_landmarks) else None)
+            if is_ is not None and slm is not None:
+                src_feat.append(lip_features(slm, is_))
+            olm = output_landmarks[i] if i < len(output_landmarks) else None
+            if io is not None:
+                out_feat[i] = lip_features(olm, io) if olm is not None else None
         if keep and i in keep and kept is not None:
             kept[i] = (is_, io)
         if progress is not None:
             progress.advance()
-    return meter.result()
+    res = meter.result()
+    if output_landmarks is not None:
+        res["shape"] = outliers(out_feat, src_feat)
+    return res
 
 
 def measure_video(video: str, track, *, source: str | None = None, output_analysis=None,
@@ -306,7 +358,10 @@ def measure_video(video: str, track, *, source: str | None = None, output_analys
             source_analysis = analyze_video(source, s0, s1, face=face, progress=progress)
         src_lms = landmarks_of(source_analysis)[0]
         fid = measure_fidelity_files(video, source, src_lms, progress=progress, keep=keep,
-                                     kept=kept, source_frames=(s0, s1))
+                                     kept=kept, source_frames=(s0, s1), output_landmarks=lms,
+                                     # unsmoothed, as the output's are: smoothing narrows the
+                                     # actor's range and would flag frames that are in it
+                                     source_shape_landmarks=landmarks_of(source_analysis, raw=True)[0])
         meta = {"source_frames": [s0, s1], **(meta or {})}
     elif keep:
         for f in read_frames(video, info=info):

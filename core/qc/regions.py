@@ -3,7 +3,7 @@
 Two regions, both computed from the SOURCE frame's landmarks so that output and source are cut
 the same way (an identical output then measures exactly 1.0 / 99 dB):
 - the lower face (jaw line from cheek to cheek, closed over the nose tip), dilated by a third of
-  the eye distance: everything outside it must be untouched by a render (DESIGN section 5);
+  the eye distance: everything outside it must be untouched by a render (docs/output.md);
 - the mouth box: the outer lip contour's bounding box with a margin, where sharpness and temporal
   roughness are measured.
 """
@@ -12,6 +12,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..face.geometry import eye_distance
+from ..face.landmarks import EYE_OUTER_CORNERS as EYE_OUTER
+
 # Jaw line from the left cheek (234) round the chin (152) to the right cheek (454), plus the nose
 # tip (1) so the hull reaches up to the nose: the area a lower-face render may change.
 LOWER_FACE = (234, 93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397,
@@ -19,7 +22,6 @@ LOWER_FACE = (234, 93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378
 # Outer lip contour: corners, philtrum, lower-lip bottom and the points between.
 MOUTH_OUTER = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181,
                91, 146)
-EYE_OUTER = (33, 263)
 
 # The dilation that turns the lower-face hull into "the region a render may touch", in eye
 # distances: the renderer feathers its mask beyond the jaw line, so a little margin is fair.
@@ -37,11 +39,6 @@ def valid(landmarks) -> bool:
         return False
     idx = list(LOWER_FACE) + list(MOUTH_OUTER) + list(EYE_OUTER)
     return bool(np.isfinite(p[idx, :2]).all())
-
-
-def eye_distance(landmarks) -> float:
-    p = np.asarray(landmarks, np.float64)
-    return float(np.linalg.norm(p[EYE_OUTER[0], :2] - p[EYE_OUTER[1], :2]))
 
 
 def outside_lower_face(landmarks, shape: tuple[int, int]) -> np.ndarray:

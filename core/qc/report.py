@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from ..errors import LipflapError
+from ..contract.errors import LipflapError
 from . import plots
 from .sheet import contact_sheet
 
@@ -26,6 +26,9 @@ LABELS = {
     "mouth_sharpness_ratio": "Mouth-box sharpness ratio (output / source)",
     "mouth_roughness_ratio": "Mouth-box temporal roughness ratio (output / source)",
     "lower_face_colour_shift": "Lower-face skin colour shift (8-bit levels)",
+    "timing_lag_frames": "Timing: best lag against the phones (frames, + = mouth late)",
+    "timing_r0": "Timing: r with the opening the phones ask for, at lag 0",
+    "lip_shape_outside": "Lip shape or colour outside the range of the source (fraction of frames)",
     "frames_dropped": "Frames dropped",
     "frames_added": "Frames added",
 }

@@ -23,7 +23,7 @@ REST_BELOW = 0.25
 def measured_aperture(landmarks) -> np.ndarray:
     """Per-frame lip aperture (lipflap.face's definition) from per-frame landmarks; NaN where a
     frame has no usable face. Accepts a list of (478, 2) arrays / None or an (n, 478, 2) array."""
-    from ..face.landmarks import mouth_aperture
+    from ..face.geometry import mouth_aperture
     out = np.full(len(landmarks), np.nan)
     for i, p in enumerate(landmarks):
         if regions.valid(p):
@@ -118,3 +118,55 @@ def phonetic_figures(norm: np.ndarray, expected: Expected) -> tuple[dict, list[d
         figs[name] = {"value": float(np.mean(xs)) if xs else None, "n": len(xs),
                       "unmeasured": unmeasured[kind]}
     return figs, results
+
+
+# ---- timing against the phones -------------------------------------------------------------
+# How far each kind of phone opens the mouth, as a rough articulatory prior (what matters is when
+# the mouth opens and closes, not how far): a-like vowels fully, other vowels a little over half,
+# consonants a little, lip closures and pauses not at all.
+OPENING = {"open": 1.0, "vowel": 0.6, "consonant": 0.3, "closed": 0.0}
+_VOWEL_START = "aeiouyɑæɐɒɔəɛɪʊʏøœɘɵɤʌɯɨʉ"
+TIMING_MAX_LAG = 5
+
+
+def phone_opening(phones, fps: float, n: int) -> np.ndarray | None:
+    """(n,) opening expected from timed phones [(phone, t0, t1)] at each frame's middle
+    ((i + 0.5) / fps, the instant it is on screen), blurred by 40 ms; None without speech."""
+    from .expected import BILABIAL, OPEN_VOWELS, PAUSES, _name
+    if not phones or n == 0:
+        return None
+    t = (np.arange(n) + 0.5) / fps
+    out = np.zeros(n)
+    speech = False
+    for ph, t0, t1 in phones:
+        name = _name(ph)
+        if name in PAUSES or name[:1] in BILABIAL:
+            v = OPENING["closed"]
+        elif name.startswith(OPEN_VOWELS):
+            v = OPENING["open"]
+        elif name[:1] in _VOWEL_START:
+            v = OPENING["vowel"]
+        else:
+            v = OPENING["consonant"]
+        speech |= name not in PAUSES
+        out[(t >= t0) & (t < t1)] = v
+    if not speech:
+        return None
+    sigma = 0.04 * fps
+    r = max(1, int(np.ceil(3 * sigma)))
+    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+    return np.convolve(np.pad(out, r, mode="edge"), k / k.sum(), mode="valid")
+
+
+def timing_figures(measured: np.ndarray, phones, fps: float) -> dict | None:
+    """{"lag": best lag in frames (+ = mouth late), "r0": r at lag 0, "best_r", "r_by_lag"} of the
+    measured aperture against the phones' opening; None without phones. Frames without a face
+    (NaN; also frames QC did not re-track) are left out of each correlation."""
+    exp = phone_opening(phones, fps, len(measured))
+    if exp is None:
+        return None
+    rs = offset_correlation(measured, exp, TIMING_MAX_LAG)
+    if rs["best_r"] is None:
+        return None
+    return {"lag": rs["best_offset_frames"], "r0": rs["r_at_0"], "best_r": rs["best_r"],
+            "r_by_lag": {k: None if v is None else round(v, 4) for k, v in rs["r_by_offset"].items()}}

@@ -1,4 +1,4 @@
-"""Pass / warn / fail per figure, against the DESIGN section 6 targets.
+"""Pass / warn / fail per figure, against the targets in docs/quality.md.
 
 "pass" meets the target; "warn" misses it by a margin an editor may accept on a hard shot (worth a
 look); "fail" is a shot for manual work. A figure that could not be measured is "n/a" and does not
@@ -16,7 +16,7 @@ TARGETS: dict[str, tuple] = {
     "open_vowel_opening": ("min", 0.90, 0.75, ">= 0.90 of open vowels open"),
     "pause_rest": ("min", 0.90, 0.75, ">= 0.90 of pause frames at rest"),
     "face_found": ("min", 0.98, 0.90, "a face in >= 98% of frames"),
-    # lipflap's own (not DESIGN section 6): the clip-normalised phonetic rates cannot see a mouth
+    # lipflap's own (not docs/quality.md): the clip-normalised phonetic rates cannot see a mouth
     # that moves too little overall; real speech measured here spans 0.13-0.15 eye distances
     # (5th..95th percentile) on talk_b/talk_c.
     "mouth_aperture_range": ("min", 0.08, 0.05, ">= 0.08 eye distances (5th-95th percentile)"),
@@ -25,6 +25,14 @@ TARGETS: dict[str, tuple] = {
     "mouth_roughness_ratio": ("max", 1.10, 1.25, "<= 1.1 of the source"),
     # lipflap's own: the reshaped skin keeps the source's colour (8-bit levels, largest channel).
     "lower_face_colour_shift": ("max", 3.0, 6.0, "<= 3 levels (8-bit) mean colour change"),
+    # Timing against the dub's phones (+ = mouth after the sound): the picture may lead by up to
+    # two frames, never lag (viewers notice sound leading picture from about 45 ms).
+    "timing_lag_frames": ("band", (-2, 0), (-3, 1), "-2..0 frames (the mouth never after the sound)"),
+    "timing_r0": ("min", 0.8, 0.6, "r >= 0.8 with the phones' opening at lag 0"),
+    # Output frames whose lip thickness, mouth width, jaw drop, lip lightness or chroma leave the
+    # actor's own range in the source (lipflap.qc.shape).
+    "lip_shape_outside": ("max", 0.02, 0.05, "<= 2% of frames outside the actor's own lip "
+                                             "shape and colour range"),
     "frames_dropped": ("max", 0, 0, "none"),
     "frames_added": ("max", 0, 0, "none"),
 }

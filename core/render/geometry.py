@@ -9,12 +9,17 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+# The face measures (eye distance, aperture, mouth width) and their index pairs are the one
+# definition in lipflap.face, under the names the renderer uses.
+from ..face.geometry import eye_distance as interocular  # noqa: F401
+from ..face.geometry import mouth_aperture as aperture  # noqa: F401
+from ..face.geometry import mouth_width  # noqa: F401
+from ..face.landmarks import EYE_OUTER_CORNERS as EYE_OUTER  # noqa: F401
+from ..face.landmarks import INNER_LIP_PAIRS as APERTURE_PAIRS  # noqa: F401
+from ..face.landmarks import MOUTH_CORNERS  # noqa: F401
+
 # Points that do not move when the mouth or jaw moves.
 RIGID = (33, 133, 362, 263, 168, 6, 197, 195, 5, 4, 127, 356, 10, 151)
-EYE_OUTER = (33, 263)
-MOUTH_CORNERS = (61, 291)
-# Inner-lip pairs the yardstick measures aperture on (same definition as lipeval / face.landmarks).
-APERTURE_PAIRS = ((82, 87), (13, 14), (312, 317))
 # Inner lip, upper point -> lower point, corner to corner (corners 78, 308 excluded).
 INNER_PAIRS = ((191, 95), (80, 88), (81, 178), (82, 87), (13, 14), (312, 317), (311, 402),
                (310, 318), (415, 324))
@@ -64,20 +69,6 @@ def invert(m: np.ndarray) -> np.ndarray:
     out[:, :2] = a
     out[:, 2] = -a @ m[:, 2]
     return out
-
-
-def interocular(lm: np.ndarray) -> float:
-    return float(np.linalg.norm(lm[EYE_OUTER[0]] - lm[EYE_OUTER[1]]))
-
-
-def aperture(lm: np.ndarray) -> float:
-    """Inner-lip gap over the outer-eye-corner distance (the yardstick's definition)."""
-    gap = np.mean([np.linalg.norm(lm[a] - lm[b]) for a, b in APERTURE_PAIRS])
-    return float(gap / max(interocular(lm), 1e-6))
-
-
-def mouth_width(lm: np.ndarray) -> float:
-    return float(np.linalg.norm(lm[MOUTH_CORNERS[0]] - lm[MOUTH_CORNERS[1]]) / max(interocular(lm), 1e-6))
 
 
 FACE_SIDES = (234, 454)

@@ -4,7 +4,7 @@ Landmarks are brought into a head-pose-free space by a similarity fit on rigid p
 Procrustes over the shot). In that space the model keeps: the lower-face points that move with the
 mouth and jaw ("region"), their main modes (PCA), the actor's range (closed to widest aperture,
 relaxed width, jaw travel), and a ridge regression from mouth parameters (aperture, width, jaw) to
-the region's shape. A mouth-shape track (DESIGN 3: aperture 0 closed, 1 this speaker's widest) is
+the region's shape. A mouth-shape track (docs/cli.md: aperture 0 closed, 1 this speaker's widest) is
 turned into target landmarks in each output frame's own pose as a change from that frame's own
 mouth, so everything the track does not ask to move stays where the actor had it.
 """
@@ -24,6 +24,15 @@ WIDTH_RELAXED = 0.45
 # Rounding (protrusion) reads in a frontal view mostly as a narrower mouth; the track's width
 # already narrows for rounded visemes, so this is a small extra.
 ROUNDING_NARROWING = 0.05
+# The mouth's width is set to the track's by a horizontal warp of the lips (rounded vowels and w
+# narrow, spread vowels widen) within the actor's own widths in the shot (1st..99th percentile of
+# the corner distance): the exemplars alone seldom narrow a mouth, as speakers round on few frames
+# (measured: rounded/spread width ratio 0.96-1.04 on es/de/fr dubs where the track asked 0.55-0.62).
+# Never more than this factor either way in one frame, whatever the range says; and at least
+# WIDTH_REACH either way of the relaxed width even where the shot shows less (an actor who never
+# rounds in the shot still rounds a "u": a pucker is ~15% narrower than relaxed).
+WIDTH_WARP_MAX = 0.15
+WIDTH_REACH = 0.08
 
 
 @dataclass
@@ -39,6 +48,8 @@ class MouthModel:
     coef: np.ndarray               # (3, 2P) ridge regression: shape change per parameter unit
     ap_max: float                  # raw aperture (gap / IOD) this actor reaches (track aperture 1)
     width_rest: float              # relaxed raw width (corner distance / IOD)
+    width_lo: float                # narrowest raw width the actor shows in the shot (1st pct)
+    width_hi: float                # widest (99th pct)
     jaw_lo: float                  # normalised chin height at rest
     jaw_hi: float                  # ... at the widest
     gap_profile: np.ndarray        # (9,) gap of each inner pair relative to the aperture pairs' mean
@@ -71,18 +82,22 @@ class MouthModel:
     def track_features(self, aperture: float, width: float, rounding: float, jaw: float) -> np.ndarray:
         return np.array([aperture, width - ROUNDING_NARROWING * rounding / WIDTH_SPAN, jaw])
 
-    def place(self, lm: np.ndarray, pose: np.ndarray, shape: np.ndarray, gap: float) -> np.ndarray:
+    def place(self, lm: np.ndarray, pose: np.ndarray, shape: np.ndarray, gap: float,
+              width: float | None = None) -> np.ndarray:
         """Region points in this frame's pixels for a normalised mouth `shape` (an exemplar's).
 
         Points near the mouth and chin take the shape (placed in this frame's head pose); towards
         the edge of the region they stay where this frame has them, so the patch meets the
-        untouched face exactly. Then the inner lips are set to exactly `gap` (inner-lip gap / IOD;
-        0 means lips touching).
+        untouched face exactly. With `width` (the track's width on the model's feature scale,
+        see `track_features`) the lips are narrowed or widened to it (`set_width`). Then the
+        inner lips are set to exactly `gap` (inner-lip gap / IOD; 0 means lips touching).
         """
         own = lm[self.region].astype(np.float64)
         inv = g.invert(pose)
         placed = g.apply(inv, shape)
         pts = own + self.follow[:, None] * (placed - own)
+        if width is not None:
+            pts = self.set_width(pts, self.raw_width(width) * g.interocular(lm))
         pts = self.set_gap(pts, gap * g.interocular(lm))
         return self.bound_jaw(pts, pose)
 
@@ -100,6 +115,30 @@ class MouthModel:
         share = np.clip(self.jaw_follow / self.jaw_follow[chin], 0.0, 1.0)
         norm[:, 1] -= over * share
         return g.apply(g.invert(pose), norm)
+
+    def raw_width(self, width: float) -> float:
+        """Corner distance / IOD for a width on the feature scale, inside the actor's own range
+        (widened to WIDTH_REACH of relaxed)."""
+        raw = self.width_rest * (1.0 + (float(width) - WIDTH_RELAXED) * WIDTH_SPAN)
+        lo = min(self.width_lo, self.width_rest * (1.0 - WIDTH_REACH))
+        hi = max(self.width_hi, self.width_rest * (1.0 + WIDTH_REACH))
+        return float(np.clip(raw, lo, hi))
+
+    def set_width(self, pts: np.ndarray, width_px: float) -> np.ndarray:
+        """Scale the mouth along its corner-to-corner axis about its centre so the corners are
+        `width_px` apart (at most WIDTH_WARP_MAX either way); points follow by their `follow`
+        weight, so the cheeks and the patch's edge stay put."""
+        pos = self.pos
+        left, right = pts[pos[g.MOUTH_CORNERS[0]]], pts[pos[g.MOUTH_CORNERS[1]]]
+        axis = right - left
+        cur = float(np.linalg.norm(axis))
+        if cur < 1e-6 or width_px <= 0:
+            return pts
+        axis /= cur
+        k = float(np.clip(width_px / cur, 1.0 - WIDTH_WARP_MAX, 1.0 + WIDTH_WARP_MAX))
+        centre = (left + right) / 2
+        along = (pts - centre) @ axis
+        return pts + np.outer(self.follow * (k - 1.0) * along, axis)
 
     def set_gap(self, pts: np.ndarray, gap_px: float) -> np.ndarray:
         pos = self.pos
@@ -192,6 +231,7 @@ def fit_model(lms: list[np.ndarray]) -> MouthModel:
     ap_max = max(float(np.percentile(ap, 98)), 0.04)
     closed = ap < np.percentile(ap, 30) + 1e-6
     width_rest = float(np.median(wd[closed])) if closed.any() else float(np.median(wd))
+    width_lo, width_hi = float(np.percentile(wd, 1)), float(np.percentile(wd, 99))
     jaw_lo, jaw_hi = float(np.percentile(chin, 5)), float(np.percentile(chin, 98))
     # The yardstick's margin of a just noticeable jaw change is 0.01 eye distances.
     chin_max = float(chin.max()) + 0.005
@@ -275,6 +315,7 @@ def fit_model(lms: list[np.ndarray]) -> MouthModel:
     return MouthModel(ref_rigid=ref, region=region, lips=lips, lip_weights=lip_weights,
                       mean_shape=mean_shape.reshape(-1, 2), modes=modes, mode_sd=mode_sd,
                       feat_mean=feat_mean, coef=coef, ap_max=ap_max, width_rest=width_rest,
+                      width_lo=width_lo, width_hi=width_hi,
                       jaw_lo=jaw_lo, jaw_hi=jaw_hi, gap_profile=profile, follow=follow, jaw_follow=jaw_follow, ring=ring, tris=tris,
                       frames_used=len(lms), chin_max=chin_max)
 

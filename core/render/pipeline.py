@@ -7,7 +7,7 @@ grow with the shot's length beyond a few numbers per frame.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -32,7 +32,7 @@ MAX_MODEL_FRAMES = 1500
 class RenderPlan:
     """What to render, at a few numbers a frame: the per-frame target and own points are derived
     on demand from the shot's landmarks and the chosen exemplars, so a long shot's plan does not
-    hold a copy of its geometry (DESIGN 7: memory flat in the shot's length)."""
+    hold a copy of its geometry (docs/speed.md: memory flat in the shot's length)."""
     n: int                              # frames in the rendered range
     model: MouthModel | None
     active: np.ndarray                  # (n,) bool: frame gets a synthesised lower face
@@ -81,7 +81,7 @@ class RenderPlan:
         if self.lib_pos is None or self.lib_pos[i] < 0:
             return None
         m, lm, pose = self.model, self.landmarks[i], self.poses[i]
-        reg = m.place(lm, pose, self.shape(i), float(self.gap[i]))
+        reg = m.place(lm, pose, self.shape(i), float(self.gap[i]), width=float(self.want[i, 1]))
         return np.vstack([reg, m.ring_points(pose)]).astype(np.float32)
 
     def own(self, i: int) -> np.ndarray | None:
@@ -250,16 +250,6 @@ class LibraryBuilder:
         look = _look(self.lib, self.plan.model, self.peak, self.scores)
         self.lib = {f: e for f, e in self.lib.items() if f in used}
         return self.lib, look
-
-
-def gather_library(plan: RenderPlan, frames: Iterable[tuple[int, np.ndarray]]) -> tuple[dict, Look | None]:
-    """One pass over (range index, RGB image) pairs, stopping after the last exemplar."""
-    b = LibraryBuilder(plan)
-    for i, img in frames:
-        b.feed(i, img)
-        if i >= b.last:
-            break
-    return b.finish()
 
 
 def _gap(pts: np.ndarray, model: MouthModel) -> float:

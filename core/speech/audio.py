@@ -11,7 +11,8 @@ import os
 
 import numpy as np
 
-from lipflap.errors import MediaError
+from lipflap.contract.errors import MediaError
+from lipflap.media.audio import load_audio, open_audio
 from lipflap.speech.features import frame_power
 
 SPEECH_BAND = (300.0, 3400.0)
@@ -20,8 +21,6 @@ SPEECH_BAND = (300.0, 3400.0)
 def load_speech(path, rate: int = 16000, channel: int | str | None = None,
                 stream: int | None = None) -> tuple[np.ndarray, int]:
     """(samples float32 mono, rate) of the dialogue in `path`."""
-    from lipflap.media.audio import load_audio
-
     path = os.fspath(path)
     names = channel_names(path, stream)
     n_ch = max(1, len(names))
@@ -38,22 +37,8 @@ def load_speech(path, rate: int = 16000, channel: int | str | None = None,
 
 def channel_names(path: str, stream: int | None = None) -> list[str]:
     """FFmpeg channel names of the audio stream in file order ("FL", "FR", "FC", ...)."""
-    from lipflap.media.probe import open_input
-
-    with open_input(path) as c:
-        if not c.streams.audio:
-            raise MediaError(f"{path} has no audio stream; give a file with sound.")
-        si = stream or 0
-        if not 0 <= si < len(c.streams.audio):
-            raise MediaError(f"{path} has {len(c.streams.audio)} audio stream(s); stream {si} "
-                             "does not exist.")
-        ctx = c.streams.audio[si].codec_context
-        layout = ctx.layout
-        names = [ch.name for ch in layout.channels] if layout is not None else []
-        n = ctx.channels or len(names) or 1
-        if len(names) != n:
-            names = [f"c{i}" for i in range(n)]
-        return names
+    with open_audio(path, stream) as src:
+        return src.channel_names
 
 
 def _channel_index(path: str, channel: int | str, names: list[str]) -> int:

@@ -6,9 +6,9 @@ colouring and codec matter less than the spectral shape of the speech itself.
 """
 from __future__ import annotations
 
-from fractions import Fraction
-
 import numpy as np
+
+from .features import mel_filterbank, resample  # noqa: F401 - resample is this module's API too
 
 RATE = 16000
 HOP = 160            # 10 ms
@@ -38,35 +38,6 @@ def to_mono(samples: np.ndarray) -> np.ndarray:
     return x.astype(np.float32, copy=False)
 
 
-def resample(x: np.ndarray, rate: int, target: int = RATE) -> np.ndarray:
-    """Polyphase resampling to `target` Hz (exact ratio for the usual 8-96 kHz rates)."""
-    if rate == target:
-        return x
-    if rate <= 0:
-        raise ValueError(f"sample rate must be positive, got {rate}")
-    from scipy.signal import resample_poly
-    f = Fraction(int(target), int(rate)).limit_denominator(2000)
-    return resample_poly(x, f.numerator, f.denominator).astype(np.float32)
-
-
-def _mel_filters() -> np.ndarray:
-    def hz2mel(f):
-        return 2595.0 * np.log10(1.0 + f / 700.0)
-
-    def mel2hz(m):
-        return 700.0 * (10 ** (m / 2595.0) - 1.0)
-
-    edges = mel2hz(np.linspace(hz2mel(FMIN), hz2mel(FMAX), N_MELS + 2))
-    freqs = np.fft.rfftfreq(NFFT, 1.0 / RATE)
-    fb = np.zeros((NFFT // 2 + 1, N_MELS), np.float32)
-    for m in range(N_MELS):
-        lo, c, hi = edges[m], edges[m + 1], edges[m + 2]
-        up = (freqs - lo) / (c - lo)
-        down = (hi - freqs) / (hi - c)
-        fb[:, m] = np.maximum(0.0, np.minimum(up, down))
-    return fb
-
-
 def _envelope_projection() -> np.ndarray:
     k, n = np.arange(N_CEPS)[:, None], np.arange(N_MELS)[None, :]
     dct = np.cos(np.pi * k * (n + 0.5) / N_MELS) * np.sqrt(2.0 / N_MELS)
@@ -74,7 +45,8 @@ def _envelope_projection() -> np.ndarray:
     return (dct.T @ dct).astype(np.float32)
 
 
-_FB = _mel_filters()
+# (bins, N_MELS): the one filterbank rule, at this model's rate, window and band.
+_FB = np.ascontiguousarray(mel_filterbank(np.fft.rfftfreq(NFFT, 1.0 / RATE), N_MELS, FMIN, FMAX).T)
 ENVELOPE = _envelope_projection()
 
 

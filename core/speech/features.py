@@ -1,4 +1,5 @@
-"""Short-time spectra and MFCCs in numpy (no librosa), for voice activity and alignment.
+"""Short-time spectra, mel filterbanks and MFCCs in numpy (no librosa), for voice activity and
+alignment; `resample` and `mel_filterbank` are also the audio-only model's (audio_features).
 
 Frames are centred: frame k describes the audio around k * hop seconds (the signal is padded by half
 a window at both ends), so a frame index converts to time without an offset.
@@ -13,11 +14,14 @@ HOP_S = 0.010
 WIN_S = 0.025
 
 
-def resample(x: np.ndarray, rate: int, target: int) -> np.ndarray:
-    """Polyphase resampling (anti-aliased) of a mono float signal."""
+def resample(x: np.ndarray, rate: int, target: int = 16000) -> np.ndarray:
+    """Polyphase resampling (anti-aliased, the exact ratio) of a mono float signal: the one
+    resampler of the speech stage (alignment, voice activity, the audio-only model's features)."""
     x = np.asarray(x, dtype=np.float32)
     if rate == target or x.size == 0:
         return x
+    if rate <= 0:
+        raise ValueError(f"sample rate must be positive, got {rate}")
     g = np.gcd(int(rate), int(target))
     return resample_poly(x, target // g, rate // g).astype(np.float32)
 

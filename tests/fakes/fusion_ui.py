@@ -1,10 +1,23 @@
-"""A fake of Fusion's UIManager and bmd.UIDispatcher, enough to drive the Resolve dialog.
+"""A strict fake of Fusion's UIManager and bmd.UIDispatcher, as the Resolve dialog uses them.
 
-Widgets keep their properties as attributes (Text, CurrentIndex, Value, Enabled), ComboBoxes
-their items; handlers are assigned as `win.On.<ID>.<Event> = fn`. RunLoop plays a script of
-user actions, then fires the UI timer until the script stops it, like Resolve's event loop.
+What it follows (Fusion's UI Manager as documented in the Fusion scripting guide and used by
+Resolve's shipped example scripts): ui.<Widget>({props}, [children]) for the documented widget
+kinds only (anything else is an AttributeError, as a missing element is in Resolve);
+ui.Timer({"ID", "Interval"}) with Start/Stop and a "Timeout" event on the dispatcher; handlers
+assigned as `win.On.<ID>.<Event> = fn`; disp.AddWindow, win.GetItems, win.Show/Hide,
+disp.RunLoop/ExitLoop. RunLoop returns only after ExitLoop: it plays the test's script of user
+actions (firing timers when the script says to wait) and raises if the script runs out while the
+loop is still running, because a real user has to close the window; it never clicks Close itself.
+`fusion.RequestDir` / `RequestFile` (Fusion scripting guide) answer from `Fusion.answers`
+(None when the user cancels).
 """
 from __future__ import annotations
+
+import time
+
+WIDGETS = {"VGroup", "HGroup", "VGap", "HGap", "Label", "Button", "CheckBox", "ComboBox", "SpinBox",
+           "DoubleSpinBox", "Slider", "LineEdit", "TextEdit", "Tree", "TreeItem", "TabBar", "Stack",
+           "ColorPicker", "Timer"}
 
 
 class Widget:
@@ -17,20 +30,26 @@ class Widget:
         self.CurrentIndex = 0
         self.Value = 0
         self.Enabled = True
-        self.items = []
+        self._items = []
         for k, v in (props or {}).items():
             setattr(self, k, v)
 
     def AddItem(self, text):
-        self.items.append(text)
+        if self.kind != "ComboBox":
+            raise AttributeError(f"{self.kind} has no AddItem")
+        self._items.append(text)
 
     def Clear(self):
-        self.items = []
+        if self.kind not in ("ComboBox", "TextEdit", "Tree"):
+            raise AttributeError(f"{self.kind} has no Clear")
+        self._items = []
         self.CurrentIndex = 0
 
     @property
     def CurrentText(self):
-        return self.items[self.CurrentIndex] if 0 <= self.CurrentIndex < len(self.items) else ""
+        if self.kind != "ComboBox":
+            raise AttributeError(f"{self.kind} has no CurrentText")
+        return self._items[self.CurrentIndex] if 0 <= self.CurrentIndex < len(self._items) else ""
 
     def walk(self):
         yield self
@@ -70,15 +89,13 @@ class Timer:
 
 
 class UIManager:
-    def __init__(self, with_timer=True):
+    def __init__(self):
         self.timers = []
-        self.with_timer = with_timer
 
     def __getattr__(self, kind):
+        if kind not in WIDGETS:
+            raise AttributeError(f"UIManager has no element {kind}")
         if kind == "Timer":
-            if not self.with_timer:
-                raise AttributeError(kind)
-
             def make_timer(props):
                 t = Timer(props)
                 self.timers.append(t)
@@ -103,8 +120,11 @@ class Window:
         self.shown = False
 
 
+WAIT = object()   # a script step: fire the UI timers until none is running
+
+
 class Dispatcher:
-    """bmd.UIDispatcher(ui). `script` is a list of callables taking the window."""
+    """bmd.UIDispatcher(ui). `script` is a list of callables taking the window, or WAIT."""
 
     script: list = []
     max_ticks = 100000
@@ -119,23 +139,26 @@ class Dispatcher:
         self.window = Window(props, layout)
         return self.window
 
-    def RunLoop(self):
-        self.running = True
-        for action in list(Dispatcher.script):
-            action(self.window)
+    def _fire_timers(self):
         ticks = 0
-        import time
         while self.running and any(t.active for t in self.ui.timers) and ticks < self.max_ticks:
             for t in self.ui.timers:
                 if t.active:
-                    handler = self.On.table.get(t.ID)
-                    handler.events["Timeout"]({"what": "Timeout"})
+                    self.On.table[t.ID].events["Timeout"]({"what": "Timeout"})
             ticks += 1
             time.sleep(0.02)
+
+    def RunLoop(self):
+        self.running = True
+        for action in list(Dispatcher.script):
+            if not self.running:
+                break
+            if action is WAIT:
+                self._fire_timers()
+            else:
+                action(self.window)
         if self.running:
-            close = self.window.On.table.get("Close")
-            if close and close.events.get("Clicked"):
-                close.events["Clicked"]({})
+            raise RuntimeError("RunLoop would wait forever: the test's user never closed the window")
 
     def ExitLoop(self):
         self.running = False
@@ -158,10 +181,27 @@ def set_index(ident, index):
 
 
 class Fusion:
+    """The `fusion` global. `ui` is None for the free edition from 19.1 (measured)."""
+
     def __init__(self, ui):
         self.UIManager = ui
+        self.answers: list = []
+
+    def RequestDir(self, path=None, options=None):
+        return self.answers.pop(0) if self.answers else None
+
+    def RequestFile(self, path=None, options=None):
+        return self.answers.pop(0) if self.answers else None
 
 
 class Bmd:
+    def __init__(self, resolve=None):
+        self._resolve = resolve
+
+    def scriptapp(self, name):
+        return self._resolve if name == "Resolve" else None
+
     def UIDispatcher(self, ui):
+        if ui is None:
+            raise AttributeError("'NoneType' object has no attribute ... (no UIManager)")
         return Dispatcher(ui)

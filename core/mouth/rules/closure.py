@@ -2,8 +2,9 @@
 
 A blend never quite reaches zero, and at 23.976 or 25 fps a 30 ms /p/ may fall between two frame
 instants, so closure is enforced on frames: every frame whose instant lies inside the phone, and
-when there are fewer than needed (1, or 2 for a phone of a frame or longer), the frames
-nearest the phone's span, earlier first (the lips close before the release, which is what sounds).
+when there are fewer than needed (1, or 2 for a phone of a frame or longer), the frame just
+before the phone (the lips close before the release, which is what sounds), and one after it only
+when none before is within a frame.
 """
 from __future__ import annotations
 
@@ -28,16 +29,17 @@ def closure_frames(segs: list, times: np.ndarray, fps: float) -> np.ndarray:
         chosen = list(range(a, b))
         need = 2 if s.duration >= period else 1
         if len(chosen) < need:
-            lo, hi = a - 1, b   # candidates just before and just after the span
-            while len(chosen) < need and (lo >= 0 or hi < len(times)):
-                d_lo = s.start - times[lo] if lo >= 0 else np.inf
-                d_hi = times[hi] - s.end if hi < len(times) else np.inf
-                if d_lo <= d_hi:
-                    chosen.insert(0, lo)
-                    lo -= 1
-                else:
-                    chosen.append(hi)
-                    hi += 1
+            # Frames just before the phone first, however near the one after it is: a seal
+            # shown after its sound reads as late (the lips close ahead of the release, and
+            # viewers forgive a picture that leads far more than one that lags); after the
+            # phone only where nothing before it is within reach.
+            lo, hi = a - 1, b
+            while len(chosen) < need and lo >= 0 and times[lo] > s.start - period:
+                chosen.insert(0, lo)
+                lo -= 1
+            while len(chosen) < need and hi < len(times):
+                chosen.append(hi)
+                hi += 1
         chosen = [c for c in chosen if 0 <= c < len(times)]
         # never reach further than a frame from the phone: a closure far off the sound is worse
         # than a short one

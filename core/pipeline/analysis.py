@@ -1,0 +1,29 @@
+"""Stage 2, picture analysis: faces, landmarks, flags and cuts over the rendered range.
+
+Decode pass 1 (cached by content: a second run of the same range reads the cache).
+"""
+from __future__ import annotations
+
+from ..contract.errors import JobError
+from ..face.analyze import analyze_video
+from ..face.result import ShotAnalysis
+from ..contract.jobspec import Job
+from ..media.memory import release as release_memory
+from .inputs import Inputs
+
+
+def analyse(job: Job, inputs: Inputs, progress) -> ShotAnalysis:
+    """The chosen face's smoothed landmarks per frame; a face id the range lacks is refused."""
+    lo, hi = inputs.lo, inputs.hi
+    analysis = analyze_video(job.video, lo, hi, face=job.face, progress=progress)
+    # The render reads the smoothed landmarks only; the raw ones (kept in the cache for QC and
+    # `lipflap analyze`) would double what a long shot holds through the render.
+    for ff in analysis.frames:
+        ff.raw_landmarks = None
+    release_memory()
+    if str(job.face).strip().isdigit() and int(job.face) not in {int(k) for k in analysis.faces}:
+        # A face id that no shot of the range has is a wrong choice, not a faceless shot.
+        found = ", ".join(str(k) for k in sorted(int(k) for k in analysis.faces)) or "none"
+        raise JobError(f"{job.video}: --face {job.face} is not among the faces found in frames "
+                       f"{lo}-{hi} (ids: {found}; see `lipflap analyze`); give one of them or auto.")
+    return analysis

@@ -1,0 +1,43 @@
+"""Stage 6, exemplar library: the lower-face crops the chosen path uses, copied while the source
+streams past (decode pass 2, which stops at the last exemplar)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..contract.jobspec import Job
+from ..media.decode import read_frames
+from ..render.pipeline import LibraryBuilder
+from .inputs import Inputs
+from .plan import ShotPlans
+
+
+@dataclass
+class Libraries:
+    libs: list[dict]                # per shot: range frame -> exemplar crop
+    looks: list                     # per shot: the mouth interior's colours (Look), None if none
+
+
+def build_libraries(job: Job, inputs: Inputs, sp: ShotPlans, progress) -> Libraries:
+    plans, lo = sp.plans, inputs.lo
+    if not any(p.active.any() for _, p in plans):
+        return Libraries(libs=[{} for _ in plans], looks=[None for _ in plans])
+    # Every library frame is a candidate until its pixels are scored (LibraryBuilder.finish).
+    last = max(int(p.lib_frames.max()) + off for off, p in plans if p.active.any())
+    progress.start("library", last + 1)
+    builders = [LibraryBuilder(p) for _, p in plans]
+    offsets = [off for off, _ in plans]
+    for fr in read_frames(job.video, lo, lo + last, info=inputs.info):
+        progress.advance(1)
+        i = fr.index - lo
+        k = int(np.searchsorted(offsets, i, side="right") - 1)
+        off = plans[k][0]
+        if i - off in builders[k].wanted:
+            builders[k].feed(i - off, fr)
+    libs, looks = [], []
+    for b in builders:
+        lib, look = b.finish()
+        libs.append(lib)
+        looks.append(look)
+    return Libraries(libs=libs, looks=looks)

@@ -1,0 +1,68 @@
+"""`lipflap run`: one job (docs/job.md) from source clip and dub to a finished render and its
+report (docs/report.md), as a short line of stages (see the package's docstring)."""
+from __future__ import annotations
+
+import os
+import time
+from contextlib import contextmanager
+
+from ..contract.jobspec import Job
+from ..provenance import Disclosure, Signing
+from ..qc.pixels import OutputSampler
+from .analysis import analyse
+from .inputs import resolve_inputs
+from .library import build_libraries
+from .mouth import mouth_shapes, script_text
+from .plan import plan_shots
+from .render import render_and_write
+from .report import build_report, quick_qc, write_report
+
+
+class _Clock:
+    """Seconds per stage, for the report's timing_s."""
+
+    def __init__(self):
+        self.t0 = time.perf_counter()
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str):
+        t = time.perf_counter()
+        yield
+        self.seconds[name] = time.perf_counter() - t
+
+
+def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
+    """Render `job`; returns the report (also written to job.report when given).
+    `signing`: who signs the render's Content Credential (the run command's --sign-cert,
+    --no-credentials); None: as the environment or config file says (docs/provenance.md)."""
+    clock = _Clock()
+    with clock.stage("probe"):
+        inputs = resolve_inputs(job)
+        signing = signing or Signing.from_options()  # a bad key fails here, before any work
+    with clock.stage("analyze"):
+        analysis = analyse(job, inputs, progress)
+    with clock.stage("mouth_track"):
+        mouth = mouth_shapes(job, inputs, script_text(job), progress)
+    with clock.stage("plan"):
+        shots = plan_shots(job, inputs, analysis, mouth.params, progress)
+    with clock.stage("library"):
+        libraries = build_libraries(job, inputs, shots, progress)
+    disclosure = Disclosure.for_job(job, inputs.info, out_path=inputs.out_path, codec=inputs.codec,
+                                    mode=inputs.mode, lo=inputs.lo, hi=inputs.hi,
+                                    track_source=mouth.source, signing=signing)
+    sampler = OutputSampler(mouth.track, inputs.n)
+    with clock.stage("render"):
+        written = render_and_write(job, inputs, shots, libraries, progress, disclosure,
+                                   qc_sampler=sampler)
+    warnings = inputs.warnings + mouth.warnings + shots.warnings + disclosure.warnings
+    report = build_report(job, inputs, analysis, mouth, shots, written, warnings, clock.seconds)
+    report["disclosure"] = disclosure.report()
+    t = time.perf_counter()
+    report["qc"] = quick_qc(sampler, mouth.track, inputs.n, warnings)
+    report["timing_s"]["qc"] = round(time.perf_counter() - t, 3)
+    report["timing_s"]["total"] = round(time.perf_counter() - clock.t0, 3)
+    if job.report:
+        write_report(job.report, report)
+        report["report"] = os.path.abspath(job.report)
+    return report

@@ -1,0 +1,156 @@
+"""What a render was made from: the defaults `lipflap qc` takes from the render's report or job.
+
+A render of frames 200-449 of a long source must be compared with those frames, not with the whole
+file (which read as "frames dropped" for every source frame the render never covered). The render's
+own report says exactly which frames it holds (range first..last, handles included), where its
+frame 0 sits in the dub, the source and the dub; a job file says the same before handles are
+clamped to the file. Options given on the command line always win.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, fields
+
+from ..contract.errors import LipflapError
+
+
+@dataclass
+class RenderContext:
+    source: str | None = None
+    source_start: int | None = None     # source frame shown by the video's frame 0
+    source_end: int | None = None       # last source frame rendered (inclusive)
+    audio: str | None = None
+    audio_offset_s: float | None = None  # where the video's frame 0 sits in the dub
+    text: str | None = None
+    language: str | None = None
+    shapes: str | None = None
+    origin: str | None = None           # the file these came from
+
+    def merged_under(self, other: "RenderContext") -> "RenderContext":
+        """This context with its gaps filled from `other`."""
+        return RenderContext(**{f.name: getattr(self, f.name) if getattr(self, f.name) is not None
+                                else getattr(other, f.name) for f in fields(self)})
+
+
+def _read_json(path: str, what: str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError) as e:
+        raise LipflapError(f"{path}: cannot read the {what} ({e}); give the JSON that "
+                           f"`lipflap run` wrote.") from None
+    if not isinstance(data, dict):
+        raise LipflapError(f"{path}: the {what} is not a JSON object; give the JSON that "
+                           f"`lipflap run` wrote.")
+    return data
+
+
+def _same(a: str | None, b: str | None) -> bool:
+    if not a or not b:
+        return False
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+def from_report(path: str, video: str | None = None, *, strict: bool = True) -> RenderContext | None:
+    """The context in a `lipflap run` report. With `video`, a report written for another output
+    is an error when `strict` (it was named), else ignored (None)."""
+    r = _read_json(path, "render report")
+    if "range" not in r or "input" not in r:
+        if strict:
+            raise LipflapError(f"{path} is not a `lipflap run` report (no range or input); give the "
+                               f"file `lipflap run --report` wrote.")
+        return None
+    if video is not None and r.get("output") and not _same(r["output"], video):
+        if strict:
+            raise LipflapError(f"{path} is the report of {r['output']}, not of {video}; give the "
+                               f"report written with this render.")
+        return None
+    rng = r.get("range") or {}
+    first, last, start = rng.get("first"), rng.get("last"), rng.get("start", rng.get("first"))
+    offset = None
+    dub = r.get("dub") or {}
+    if dub.get("offset_s") is not None and first is not None and start is not None:
+        from ..contract.rates import parse_rate
+        fps = parse_rate(r["fps"]) if r.get("fps") else None
+        # the dub offset is that of frame `start`; the video's frame 0 is `first` (handles)
+        offset = float(dub["offset_s"]) + ((first - start) / float(fps) if fps else 0.0)
+    mt = r.get("mouth_track") or {}
+    return RenderContext(source=r.get("input"), source_start=first, source_end=last,
+                         audio=r.get("audio"), audio_offset_s=offset,
+                         language=mt.get("language"), shapes=mt.get("shapes_file"),
+                         origin=os.path.abspath(path))
+
+
+def from_job(path: str) -> RenderContext:
+    """The context in a job file (DESIGN 4): its range with handles, clamped to the source."""
+    from ..contract.jobspec import load_job
+    job = load_job(path)
+    ctx = RenderContext(source=job.video, audio=job.audio, text=job.text, language=job.language,
+                        shapes=job.shapes, origin=os.path.abspath(path))
+    if job.transcript:
+        try:
+            with open(job.transcript, encoding="utf-8") as f:
+                ctx.text = f.read()
+        except (OSError, UnicodeDecodeError) as e:
+            raise LipflapError(f"{job.transcript}: cannot read the job's transcript ({e}); give a "
+                               f"UTF-8 text file.") from None
+    if job.video and os.path.isfile(job.video):
+        from ..media.probe import probe
+        info = probe(job.video)
+        start, end = _job_range(job, info)
+        lo = max(0, start - job.handles)
+        hi = min(info.frame_count - 1, end + job.handles)
+        ctx.source_start, ctx.source_end = lo, hi
+        ctx.audio_offset_s = float(job.audio_offset_s) + (lo - start) / float(info.fps)
+    return ctx
+
+
+def _job_range(job, info) -> tuple[int, int]:
+    """The job's inclusive range within the file (before handles), as `lipflap run` reads it."""
+    n = info.frame_count
+    if job.in_tc or job.out_tc:
+        from ..contract.timecode import tc_to_frames
+        try:
+            start = tc_to_frames(job.in_tc, info.fps, info.drop_frame) - info.start_tc_frames \
+                if job.in_tc else 0
+            end = tc_to_frames(job.out_tc, info.fps, info.drop_frame) - info.start_tc_frames \
+                if job.out_tc else n - 1
+        except Exception:  # noqa: BLE001 - any malformed timecode is the user's to fix
+            raise LipflapError(f"{info.path}: the job's in/out timecodes ({job.in_tc}, "
+                               f"{job.out_tc}) are not the file's timecodes (HH:MM:SS:FF); "
+                               f"fix the job.") from None
+    else:
+        start = 0 if job.start_frame is None else int(job.start_frame)
+        end = n - 1 if job.end_frame is None else int(job.end_frame)
+    if start < 0 or end >= n or start > end:
+        raise LipflapError(f"{info.path}: the job's frames {start}-{end} are outside the file, "
+                           f"which has {n} frames; fix the job's range.")
+    return start, end
+
+
+def report_beside(video: str) -> str | None:
+    """A report `lipflap run` may have written beside the video: the same name with .json."""
+    cand = os.path.splitext(video)[0] + ".json"
+    return cand if os.path.isfile(cand) else None
+
+
+def render_context(video: str, report: str | None = None, job: str | None = None) -> RenderContext:
+    """The render's context from its report (named, or found beside the video and naming it as
+    its output) and/or its job; the report wins where both say something."""
+    ctx = RenderContext()
+    if report:
+        ctx = from_report(report, video, strict=True)
+    else:
+        found = report_beside(video)
+        if found:
+            try:
+                ctx = from_report(found, video, strict=False) or RenderContext()
+            except LipflapError:
+                ctx = RenderContext()   # an unrelated JSON of the same name is not ours to read
+    if job:
+        ctx = ctx.merged_under(from_job(job))
+    return ctx

@@ -1,0 +1,148 @@
+"""`lipflap run`'s quick QC on the output's pixels, from the frames the render already holds.
+
+While the render writes, each output frame is the source frame with the patch blended in; the
+sampler rebuilds only the face's box of that composite (the rest of the frame is the source's),
+re-tracks it with its own Face Mesh and measures the lips there: nothing is decoded again. It
+re-tracks a subsample: every frame of the moments QC judges (p/b/m with a frame either side, open
+vowels, every third frame of pause cores) and every STRIDE-th frame between them for the timing
+curve; frames it skips
+read as "not measured" (NaN), never as closed or open. The source's own lips are measured on the
+same frames, for the actor's shape and colour range.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .expected import expected_from_track
+from .shape import lip_features, outliers
+
+# Between the judged moments, every STRIDE-th frame for the timing curve. Measured at 1080p: 7 ms
+# of CPU per re-tracked frame (Face Mesh on the face box); this sampling re-tracks about 45% of a
+# dense dub's frames, ~3 ms a frame against the ~72 ms of a plain ProRes decode->encode.
+STRIDE = 4
+
+
+def sample_frames(expected, n: int, stride: int = STRIDE) -> np.ndarray:
+    """Sorted frame indices to re-track for an Expected (lipflap.qc.expected)."""
+    want = set(range(0, n, max(1, stride)))
+    for e in expected.events:
+        if e.kind == "pause":
+            # the core QC judges (3 frames in from each end), every third frame
+            want.update(range(max(0, e.start + 3), min(n, e.end - 2), 3))
+        elif e.kind == "bilabial":
+            # the lowest aperture from a frame before to a frame after the phone
+            want.update(range(max(0, e.start - 1), min(n, e.end + 2)))
+        else:
+            # the widest opening: inside the vowel
+            want.update(range(max(0, e.start), min(n, e.end + 1)))
+    return np.array(sorted(i for i in want if 0 <= i < n), int)
+
+
+class OutputSampler:
+    """Feed `add(i, frame, patch, peak, source_landmarks)` for every output frame in order
+    (frame: the source's media Frame or RGB array; patch: the renderer's Patch or None); read
+    `landmarks()` (per frame, None where not re-tracked or no face) and `shape_outliers()`."""
+
+    def __init__(self, track, n: int, stride: int = STRIDE):
+        self.n = n
+        self.want = set(sample_frames(expected_from_track(track, n), n, stride).tolist())
+        self._mesh = None
+        self.lms: list = [None] * n
+        self.out_feat: dict[int, np.ndarray | None] = {}
+        self.src_feat: list = []
+        self.seconds = 0.0          # wall time spent here (a busy machine inflates it)
+        self.cpu_seconds = 0.0      # this thread's CPU time (Face Mesh's own threads not counted)
+        self.tracked = 0
+        self.error: str | None = None
+
+    def add(self, i: int, frame, patch, peak: float | None, source_landmarks) -> None:
+        """Never raises: a sampler that fails stops sampling and says why in `error` (the render
+        it rides on must finish)."""
+        if i not in self.want or source_landmarks is None or self.error is not None:
+            return
+        t0, c0 = time.perf_counter(), time.thread_time()
+        try:
+            self._add(i, frame, patch, peak, source_landmarks)
+        except Exception as e:  # noqa: BLE001 - reported in the QC, never fatal to the render
+            self.error = f"{type(e).__name__}: {e} (frame {i})"
+        self.seconds += time.perf_counter() - t0
+        self.cpu_seconds += time.thread_time() - c0
+
+    def _add(self, i: int, frame, patch, peak: float | None, source_landmarks) -> None:
+        from ..face.mesh import CROP_SIZE, CropMesh, cut_crop, make_crop
+        lm = np.asarray(source_landmarks, np.float64)[:, :2]
+        x0, y0 = lm.min(0)
+        x1, y1 = lm.max(0)
+        crop = make_crop(((x0 + x1) / 2, (y0 + y1) / 2), max(x1 - x0, y1 - y0), CROP_SIZE)
+        wid, hgt = frame.size if hasattr(frame, "size") and not isinstance(frame, np.ndarray) \
+            else (frame.shape[1], frame.shape[0])
+        bx0, by0 = max(0, int(np.floor(crop.x0))), max(0, int(np.floor(crop.y0)))
+        bx1 = min(wid, int(np.ceil(crop.x0 + crop.side)) + 1)
+        by1 = min(hgt, int(np.ceil(crop.y0 + crop.side)) + 1)
+        if bx1 <= bx0 or by1 <= by0:
+            return
+        src = frame.region(bx0, by0, bx1 - bx0, by1 - by0) if hasattr(frame, "region") \
+            else frame[by0:by1, bx0:bx1]
+        src = np.asarray(src)[:, :, :3]
+        out = _composite(src, bx0, by0, patch, peak)
+        if self._mesh is None:
+            self._mesh = CropMesh()
+        local = type(crop)(crop.x0 - bx0, crop.y0 - by0, crop.side, crop.size)
+        # the box is the crop's window clipped to the frame: what lies outside it is outside
+        # the frame, which cut_crop fills with black as it would from the whole frame
+        found = self._mesh.process(cut_crop(out, local), local)
+        self.tracked += 1
+        if found is not None:
+            pts = found[:, :2].astype(np.float64) + [bx0, by0]
+            self.lms[i] = pts
+            self.out_feat[i] = lip_features(pts, out, (bx0, by0))
+        else:
+            self.out_feat[i] = None
+        self.src_feat.append(lip_features(lm, src, (bx0, by0)))
+
+    def landmarks(self) -> list:
+        return self.lms
+
+    def shape_outliers(self) -> dict | None:
+        return outliers(self.out_feat, self.src_feat)
+
+    def close(self) -> None:
+        if self._mesh is not None:
+            self._mesh.close()
+            self._mesh = None
+
+
+def _composite(src: np.ndarray, bx0: int, by0: int, patch, peak: float | None) -> np.ndarray:
+    """The output's pixels in the box: the source with the patch blended as the writer does."""
+    if patch is None or peak is None:
+        return src
+    out = src.astype(np.float32)
+    h, w = patch.alpha.shape
+    ax0, ay0 = max(patch.x0, bx0), max(patch.y0, by0)
+    ax1, ay1 = min(patch.x0 + w, bx0 + src.shape[1]), min(patch.y0 + h, by0 + src.shape[0])
+    if ax1 > ax0 and ay1 > ay0:
+        a = np.clip(patch.alpha[ay0 - patch.y0:ay1 - patch.y0, ax0 - patch.x0:ax1 - patch.x0], 0, 1)
+        p = patch.rgb[ay0 - patch.y0:ay1 - patch.y0, ax0 - patch.x0:ax1 - patch.x0, :3]
+        r = out[ay0 - by0:ay1 - by0, ax0 - bx0:ax1 - bx0]
+        out[ay0 - by0:ay1 - by0, ax0 - bx0:ax1 - bx0] = r + (p - r) * a[:, :, None]
+    top = 65535.0 if src.dtype == np.uint16 else 255.0
+    return np.clip(np.rint(out), 0, top).astype(src.dtype)
+
+
+def quick_report_from_pixels(sampler: OutputSampler, track, n: int) -> dict:
+    """`lipflap run`'s quick QC from a fed sampler: the report of lipflap.qc.measure, measured
+    on the re-tracked output frames, with the lips against the actor's range in the source."""
+    from .measure import quick_report
+    if sampler.error is not None:
+        raise RuntimeError(f"re-tracking the output stopped: {sampler.error}")
+    sampled = np.zeros(n, bool)
+    sampled[[i for i in sampler.want if i < n]] = True
+    q = quick_report(sampler.landmarks(), track, n_frames=n, shape=sampler.shape_outliers(),
+                     sampled=sampled)
+    q["measured_on"] = (f"the output's pixels, re-tracked on {sampler.tracked} of {n} frames "
+                        f"(every moment QC judges, and every {STRIDE}th frame between them)")
+    q["seconds"] = round(sampler.seconds, 3)
+    q["cpu_seconds"] = round(sampler.cpu_seconds, 3)
+    return q

@@ -1,0 +1,85 @@
+"""A small cut on the strict Resolve fake, one per profile, and an engine honouring the CLI contract.
+
+The cut (timeline start 01:00:00:00): on V1 clip A (in-point 100) for 48 timeline frames, clip
+C004 for 24 frames (the engine fails on it), clip A again (in-point 400) for 24 frames; the dub
+on A1 under all of them. A and C004 run at the profile's clip rate on a timeline at its
+timeline rate, so the mixed-rate profiles put a 25 fps clip on 23.976 and 29.97 on 24. The
+engine flags frames 2-4 of renders that start before source frame 300 (the first clip only).
+"""
+from __future__ import annotations
+
+import sys
+import textwrap
+from fractions import Fraction
+
+from tests.fakes import resolve as fr
+
+# Writes the "render" as {"frames", "fps"} so the fake media pool sees its length and rate.
+# `lipflap timeline` (the OTIO timeline and EDL of the placed renders) is the real command.
+FAKE_ENGINE = textwrap.dedent('''
+    import json, sys
+    args = sys.argv[1:]
+    if args[0] == "timeline":
+        from lipflap.cli import main
+        sys.exit(main(args))
+    job = json.load(open(args[args.index("--job") + 1], encoding="utf-8"))
+    if "C004" in job["video"]:
+        print("lipflap: error: " + job["video"] + ": frame 12 has no video; re-export the clip.", file=sys.stderr)
+        sys.exit(2)
+    n = job["end_frame"] - job["start_frame"] + 1
+    h = job.get("handles", 0)
+    lo = max(0, job["start_frame"] - h)
+    hi = job["end_frame"] + h
+    for i in range(0, n + 1, max(1, n // 4)):
+        print(json.dumps({"stage": "render", "done": i, "total": n}), flush=True)
+    fps = {"24000/1001": "23.976", "30000/1001": "29.97"}.get(job["fps"], job["fps"])
+    json.dump({"frames": hi - lo + 1, "fps": fps}, open(job["output"]["path"], "w"))
+    report = {"range": {"first": lo, "last": hi, "start": job["start_frame"], "end": job["end_frame"], "handles": h},
+              "flagged_ranges": ([{"start": job["start_frame"] + 2, "end": job["start_frame"] + 4, "reason": "no_face"}]
+                                 if job["start_frame"] < 300 else []),
+              "warnings": [], "job": job}
+    json.dump(report, open(job["report"], "w"))
+    print(json.dumps({"result": {"output": job["output"]["path"]}}), flush=True)
+''')
+
+CUT = [("A001_C003.mov", 0, 48, 100), ("A001_C004.mov", 48, 72, 0), ("A001_C003.mov", 72, 96, 400)]
+
+
+def nominal(rate: Fraction) -> int:
+    return int(round(rate))
+
+
+def build(profile_name: str, tmp_path):
+    profile = fr.PROFILES[profile_name]
+    media = tmp_path / "media dir"
+    media.mkdir(exist_ok=True)
+    paths = {}
+    for name in ("A001_C003.mov", "A001_C004.mov", "dub_es.wav"):
+        p = media / name
+        p.write_bytes(b"x")
+        paths[name] = str(p)
+    tl_rate = fr._rate(profile.timeline_rate)
+    start = 3600 * nominal(tl_rate)
+    tl = fr.Timeline(profile, "Cut", start_frame=start, video_tracks=1, audio_tracks=1)
+    mpis = {n: fr.MediaPoolItem(profile, paths[n], fps=profile.clip_rate, frames=2000) for n in paths if n.endswith(".mov")}
+    for name, a, b, src in CUT:
+        tl.fake_clip("video", 1, mpis[name], start + a, start + b, src)
+    dub = fr.MediaPoolItem(profile, paths["dub_es.wav"], fps=profile.timeline_rate)
+    tl.fake_clip("audio", 1, dub, start, start + 200, 0)
+    other = fr.Timeline(profile, "Other cut", start_frame=start, video_tracks=2, audio_tracks=1)
+    project = fr.Project(profile, [tl, other])
+    engine_py = tmp_path / "fake_engine.py"
+    engine_py.write_text(FAKE_ENGINE)
+    return {"profile": profile, "tl": tl, "other": other, "project": project, "paths": paths,
+            "resolve": fr.Resolve(profile, project), "start": start,
+            "ratio": fr._rate(profile.clip_rate) / tl_rate,
+            "engine": [sys.executable, str(engine_py)], "out": str(tmp_path / "renders")}
+
+
+def expected_source_range(world, offset: int, length: int, source_in: int):
+    """The media frames a cut item plays: its in-point as Resolve reports it back (timeline
+    frames scaled by the rate ratio) and its length in media frames."""
+    r = world["ratio"]
+    left = round(source_in / r)
+    s = int(round(left * r))
+    return s, s + int(round(length * r)) - 1

@@ -1,0 +1,83 @@
+"""`lipflap run`'s quick QC re-tracks the output's pixels (issue 15, item 7): a render that
+darkens the lips or leaves the mouth shut is caught from what was written, not from the landmarks
+the renderer meant to draw."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lipflap.mouth.track import MouthFrame, MouthTrack
+from lipflap.qc.pixels import OutputSampler, quick_report_from_pixels, sample_frames
+from lipflap.qc.expected import expected_from_track
+from lipflap.render.synth import Patch
+from lipflap.speech.types import Phone
+
+
+@pytest.fixture(scope="module")
+def face():
+    pytest.importorskip("mediapipe")
+    from lipflap import demo_assets
+    from lipflap.face.mesh import CROP_SIZE, CropMesh, cut_crop, make_crop
+    img = demo_assets.portrait_frame(demo_assets.portrait(), 384)
+    # the analysis's landmarks of the still frame
+    from lipflap.face.mesh import FaceDetector
+    det = FaceDetector().detect(img)[0]
+    mesh = CropMesh()
+    lm = mesh.process(cut_crop(img, make_crop(det.center, det.size * 1.2, CROP_SIZE)),
+                      make_crop(det.center, det.size * 1.2, CROP_SIZE))
+    mesh.close()
+    assert lm is not None
+    return img, lm[:, :2].astype(np.float64)
+
+
+def _track(n, fps=25):
+    phones = [Phone("_", 0.0, 0.3), Phone("m", 0.3, 0.42), Phone("ˈa", 0.42, 0.7),
+              Phone("_", 0.7, n / fps)]
+    frames = [MouthFrame(i, i / fps, "sil", "X", 0.0, 0.45, 0.0, 0.0) for i in range(n)]
+    return MouthTrack(fps=fps, frames=frames, phonemes=phones)
+
+
+def _dark_lips_patch(img, lm):
+    import cv2
+    from lipflap.qc.shape import LIPS_OUTER
+    pts = lm[list(LIPS_OUTER)]
+    x0, y0 = np.floor(pts.min(0)).astype(int) - 4
+    x1, y1 = np.ceil(pts.max(0)).astype(int) + 4
+    rgb = img[y0:y1, x0:x1].astype(np.float32) * 0.35
+    alpha = np.zeros((y1 - y0, x1 - x0), np.float32)
+    cv2.fillPoly(alpha, [np.round(pts - [x0, y0]).astype(np.int32)], 1.0)
+    return Patch(int(x0), int(y0), rgb, alpha)
+
+
+def test_subsample_covers_every_judged_moment():
+    tr = _track(30)
+    s = set(sample_frames(expected_from_track(tr, 30), 30).tolist())
+    for e in expected_from_track(tr, 30).events:
+        if e.kind == "bilabial":
+            assert set(range(max(0, e.start - 1), min(30, e.end + 2))) <= s
+        elif e.kind == "open":
+            assert set(range(e.start, e.end + 1)) <= s
+        else:
+            assert set(range(e.start + 3, e.end - 2)) & s
+    assert len(s) < 30
+
+
+def test_quick_qc_sees_dark_lips_and_a_mouth_that_never_opens(face):
+    img, lm = face
+    n = 30
+    tr = _track(n)
+    s = OutputSampler(tr, n)
+    patch = _dark_lips_patch(img, lm)
+    dark = {12, 13, 14}
+    for i in range(n):
+        s.add(i, img, patch if i in dark else None, 255.0, lm)
+    q = quick_report_from_pixels(s, tr, n)
+    s.close()
+    assert "pixels" in q["measured_on"]
+    f = q["figures"]
+    assert f["face_found"]["value"] == 1.0
+    flagged = {i for r in q["flagged_ranges"] if r["figure"] == "lip_shape_outside"
+               for i in range(r["start"], r["end"] + 1)}
+    assert dark & set(s.want) <= flagged and "lips darker" in str(q["flagged_ranges"])
+    # the still portrait never opens on the "a": measured on its pixels, not on a target
+    assert f["open_vowel_opening"]["value"] == 0.0 or f["mouth_aperture_range"]["verdict"] == "fail"
