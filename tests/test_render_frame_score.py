@@ -74,3 +74,30 @@ def test_blurred_frame_is_flagged():
     scores.append(fs.measure(7, cv2.GaussianBlur(img, (0, 0), 2.5), pts, REGION, LIPS, POSE, 0.3, 255.0))
     fs.judge(scores)
     assert "blur" in scores[-1].reasons
+
+
+def test_lip_colour_is_the_frames_and_inside_the_actors_range():
+    import cv2
+    from lipflap.render.synth import Look, _lip_colour
+    img, pts = _mouth("open")
+    dark = img.astype(np.float32).copy()
+    band = np.zeros(img.shape[:2], np.uint8)
+    cv2.fillPoly(band, [np.round(pts[:20]).astype(np.int32)], 1)
+    cv2.fillPoly(band, [np.round(pts[20:]).astype(np.int32)], 0)
+    dark[band > 0] *= 0.55                        # an exemplar's lips much darker than the frame's
+
+    def lab_mean(x):
+        lab = cv2.cvtColor(np.clip(x / 255.0, 0, 1).astype(np.float32), cv2.COLOR_RGB2LAB)
+        inner = cv2.erode(band, np.ones((3, 3), np.uint8)) > 0
+        return lab[inner].mean(0)
+
+    own_l = lab_mean(img.astype(np.float32))[0]
+    look = Look(peak=255.0, cavity=np.zeros(3, np.float32), tongue=np.zeros(3, np.float32),
+                lip_range=np.array([[own_l - 2, own_l + 2], [0.0, 200.0]], np.float32))
+    out = _lip_colour(dark, img.astype(np.float32), pts, pts, 0, 0, look)
+    before, after = lab_mean(dark)[0], lab_mean(out)[0]
+    assert before < own_l - 10
+    assert abs(after - own_l) < 3.0, (before, after, own_l)
+    far = np.ones(img.shape[:2], bool)
+    far[20:100, 30:130] = False
+    assert np.allclose(out[far], dark[far])       # nothing outside the lips moves
