@@ -59,6 +59,10 @@ class MouthModel:
     tris: np.ndarray               # (T, 3) triangles over region points then ring points
     frames_used: int
     chin_max: float = float("inf")  # normalised chin height of the actor's widest jaw in the shot
+    # (lo, hi) thickness of the upper lip (0 to 13) and the lower lip (14 to 17) over the IOD,
+    # the actor's 1st-99th percentile in the shot
+    upper_lip_range: tuple = (0.0, float("inf"))
+    lower_lip_range: tuple = (0.0, float("inf"))
 
     # -- pose -------------------------------------------------------------------------------
     def pose(self, lm: np.ndarray) -> np.ndarray:
@@ -99,7 +103,26 @@ class MouthModel:
         if width is not None:
             pts = self.set_width(pts, self.raw_width(width) * g.interocular(lm))
         pts = self.set_gap(pts, gap * g.interocular(lm))
+        pts = self.bound_lips(pts, g.interocular(lm))
         return self.bound_jaw(pts, pose)
+
+    def bound_lips(self, pts: np.ndarray, iod: float) -> np.ndarray:
+        """Keep each lip's thickness within the actor's own range in the shot: the outer contour
+        is moved along its offset from the inner one (a lip stretched by a wider opening, or
+        swollen by an exemplar's pout, otherwise leaves it: issue 15, lips swelling into a pout
+        on open vowels)."""
+        pos = self.pos
+        pts = pts.copy()
+        for (o_mid, i_mid), outer, inner, (lo, hi) in (
+                ((0, 13), g.OUTER_UPPER, [u for u, _ in g.INNER_PAIRS], self.upper_lip_range),
+                ((17, 14), g.OUTER_LOWER, [d for _, d in g.INNER_PAIRS], self.lower_lip_range)):
+            t = float(np.linalg.norm(pts[pos[o_mid]] - pts[pos[i_mid]])) / max(iod, 1e-6)
+            if t < 1e-6 or lo <= t <= hi:
+                continue
+            f = (lo if t < lo else hi) / t
+            for o, i in zip(outer, inner):
+                pts[pos[o]] = pts[pos[i]] + f * (pts[pos[o]] - pts[pos[i]])
+        return pts
 
     def bound_jaw(self, pts: np.ndarray, pose: np.ndarray) -> np.ndarray:
         """Keep the chin within the actor's own range in the shot: a jaw dropped past anything
@@ -235,6 +258,11 @@ def fit_model(lms: list[np.ndarray]) -> MouthModel:
     jaw_lo, jaw_hi = float(np.percentile(chin, 5)), float(np.percentile(chin, 98))
     # The yardstick's margin of a just noticeable jaw change is 0.01 eye distances.
     chin_max = float(chin.max()) + 0.005
+    iods = np.array([g.interocular(lm) for lm in lms])
+    up_th = np.array([np.linalg.norm(lm[0] - lm[13]) for lm in lms]) / iods
+    low_th = np.array([np.linalg.norm(lm[14] - lm[17]) for lm in lms]) / iods
+    upper_lip_range = (float(np.percentile(up_th, 1)), float(np.percentile(up_th, 99)))
+    lower_lip_range = (float(np.percentile(low_th, 1)), float(np.percentile(low_th, 99)))
     if jaw_hi - jaw_lo < 0.02:
         jaw_hi = jaw_lo + 0.02
 
@@ -317,7 +345,8 @@ def fit_model(lms: list[np.ndarray]) -> MouthModel:
                       feat_mean=feat_mean, coef=coef, ap_max=ap_max, width_rest=width_rest,
                       width_lo=width_lo, width_hi=width_hi,
                       jaw_lo=jaw_lo, jaw_hi=jaw_hi, gap_profile=profile, follow=follow, jaw_follow=jaw_follow, ring=ring, tris=tris,
-                      frames_used=len(lms), chin_max=chin_max)
+                      frames_used=len(lms), chin_max=chin_max,
+                      upper_lip_range=upper_lip_range, lower_lip_range=lower_lip_range)
 
 
 def _lip_aware_mesh(pts: np.ndarray, pos: dict) -> np.ndarray:

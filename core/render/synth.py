@@ -76,13 +76,15 @@ def _poly(shape, pts, x0, y0) -> np.ndarray:
 
 
 def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndarray, model: MouthModel,
-               look: Look, fade: float, is_self: bool) -> Patch | None:
+               look: Look, fade: float, is_self: bool, prev: "Patch | None" = None,
+               prev_share: float = 0.0) -> Patch | None:
     """Build the lower face of `image` (the output frame's source pixels: an RGB array, or a
     media Frame, of which only the patch's box is converted) from exemplar `ex`.
 
     target: (P + Q, 2) wanted region + ring points in this frame; own: the frame's own points (same
-    ring). `fade` scales the alpha (ramps into and out of passed-through ranges). Returns the patch,
-    or None when the face is not in the picture.
+    ring). `fade` scales the alpha (ramps into and out of passed-through ranges). `prev`, the
+    previous frame's patch, is blended into the lips by `prev_share` before the detail match.
+    Returns the patch, or None when the face is not in the picture.
     """
     if hasattr(image, "region"):        # a decoded media Frame: convert only the box used
         wid, hgt = image.size
@@ -191,6 +193,9 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
             keep_teeth = np.clip(1.0 - rows / 0.3, 0, 1)[:, None] * 0.6
             a = (inner * amount * (1 - keep_teeth))[..., None]
         out = out * (1 - a) + fill * a
+
+    if prev is not None and prev_share > 0:
+        _blend_previous(out, x0, y0, lip_soft, prev, prev_share)
 
     # Detail matched per kind of region (lips with lips, moved skin with skin), so an open
     # mouth is not judged against the frame's closed one by its skin.
@@ -302,6 +307,21 @@ def _match_detail(out: np.ndarray, src: np.ndarray, regions: list, lipmask: np.n
     kmap = (ks[0] * soft + ks[1] * (1.0 - soft))[..., None]
     low = cv2.GaussianBlur(out, (0, 0), 1.0)
     return low + kmap * (out - low)
+
+
+def _blend_previous(out: np.ndarray, x0: int, y0: int, mouth: np.ndarray, prev: "Patch",
+                    share: float) -> None:
+    """Blend the previous frame's lips into `out` (in place) where the two boxes overlap."""
+    h, w = mouth.shape
+    ph, pw = prev.alpha.shape
+    ax0, ay0 = max(x0, prev.x0), max(y0, prev.y0)
+    ax1, ay1 = min(x0 + w, prev.x0 + pw), min(y0 + h, prev.y0 + ph)
+    if ax1 <= ax0 or ay1 <= ay0 or prev.mouth is None:
+        return
+    a = (slice(ay0 - y0, ay1 - y0), slice(ax0 - x0, ax1 - x0))
+    b = (slice(ay0 - prev.y0, ay1 - prev.y0), slice(ax0 - prev.x0, ax1 - prev.x0))
+    wgt = (share * np.minimum(mouth[a], prev.mouth[b]))[..., None]
+    out[a] = out[a] * (1 - wgt) + prev.rgb[b] * wgt
 
 
 def _inner_gap(region_pts: np.ndarray, model: MouthModel) -> float:
