@@ -261,8 +261,8 @@ def fit_model(lms: list[np.ndarray]) -> MouthModel:
     iods = np.array([g.interocular(lm) for lm in lms])
     up_th = np.array([np.linalg.norm(lm[0] - lm[13]) for lm in lms]) / iods
     low_th = np.array([np.linalg.norm(lm[14] - lm[17]) for lm in lms]) / iods
-    upper_lip_range = (float(np.percentile(up_th, 1)), float(np.percentile(up_th, 99)))
-    lower_lip_range = (float(np.percentile(low_th, 1)), float(np.percentile(low_th, 99)))
+    upper_lip_range = (float(np.percentile(up_th, 2)), float(np.percentile(up_th, 98)))
+    lower_lip_range = (float(np.percentile(low_th, 2)), float(np.percentile(low_th, 98)))
     if jaw_hi - jaw_lo < 0.02:
         jaw_hi = jaw_lo + 0.02
 

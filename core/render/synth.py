@@ -216,7 +216,7 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
 # fully, fading to none at CARRY_FAR; pixels whose fine-band energy is over EDGE_ENERGY times the
 # skin's median are edges, carried only where the skin did not move.
 CARRY_NEAR = 0.04
-CARRY_FAR = 0.12
+CARRY_FAR = 0.2
 EDGE_ENERGY = 4.0
 
 # Share of the difference between the frame's own lip colour and the exemplar's (after the skin's
@@ -276,7 +276,7 @@ def _lip_colour(out, src, lips_t, lips_own, x0, y0, look: Look) -> np.ndarray:
 # about 0.65 of the fine band's variance), while the skin carries the frame's own fine band.
 # expr_sad (1080p): lips' sharpness ratio 0.76 with 1.25, skin 1.00.
 DETAIL_RANGE = (0.75, 1.25)
-LIP_DETAIL_RANGE = (0.75, 1.7)
+LIP_DETAIL_RANGE = (0.75, 2.0)
 
 
 def _match_detail(out: np.ndarray, src: np.ndarray, regions: list, lipmask: np.ndarray) -> np.ndarray:
