@@ -33,7 +33,10 @@ CLENCH_TEETH = 0.40         # both halves of the opening this much teeth ...
 CLENCH_DARK = 0.30          # ... and less dark gap than this: clenched/bared teeth
 CLOSED_TEETH = 0.30         # or this much teeth with no dark gap at all ...
 CLOSED_DARK = 0.05
-TONGUE_FRAC = 0.25          # lit lip-red share of the opening's lower half
+TONGUE_FRAC = 0.25          # lit lip-red share of the opening's lower half ...
+TONGUE_Z = 3.0              # ... and an outlier among the shot's open candidates (robust z): the
+                            # inside of a mouth is redder against darker lips, so a share alone
+                            # would call every open mouth of some actors a tongue
 TONGUE_MIN_OPEN = 0.15      # the opening must be this open for the share to mean anything
 TWIST_Z = 3.5               # robust z of the twist ...
 TWIST_MIN = 0.06            # ... and at least this share of the mouth width
@@ -162,13 +165,18 @@ def judge(scores: list[FrameScore]) -> None:
     twist = np.array([s.twist for s in scores])
     sharp = np.array([s.sharpness for s in scores])
     z_twist = _robust_z(twist)
+    opened = np.array([s.aperture >= TONGUE_MIN_OPEN for s in scores])
+    tongue = np.array([s.tongue for s in scores])
+    z_tongue = np.zeros(len(scores))
+    if opened.sum() >= 5:
+        z_tongue[opened] = _robust_z(tongue[opened])
     med_sharp = float(np.median(sharp[sharp > 0])) if (sharp > 0).any() else 0.0
     for k, s in enumerate(scores):
         r = []
         if s.aperture >= OPEN_FOR_TEETH and ((s.teeth > CLENCH_TEETH and s.dark < CLENCH_DARK)
                                              or (s.teeth > CLOSED_TEETH and s.dark < CLOSED_DARK)):
             r.append("teeth_clenched")
-        if s.aperture >= TONGUE_MIN_OPEN and s.tongue > TONGUE_FRAC:
+        if s.aperture >= TONGUE_MIN_OPEN and s.tongue > TONGUE_FRAC and z_tongue[k] > TONGUE_Z:
             r.append("tongue")
         if z_twist[k] > TWIST_Z and s.twist > TWIST_MIN:
             r.append("twisted")
