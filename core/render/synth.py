@@ -160,7 +160,7 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
     energy = cv2.GaussianBlur((hp_src ** 2).mean(-1), (0, 0), 2.0)
     ref = float(np.median(energy[skin > 0.5])) if (skin > 0.5).sum() >= 32 else float(np.median(energy))
     plain = np.clip(2.0 - energy / max(EDGE_ENERGY * ref, 1e-6), 0.0, 1.0)
-    lip_soft = cv2.GaussianBlur(lipmask, (0, 0), max(1.0, 0.03 * size))
+    lip_soft = _blur(lipmask, max(1.0, 0.03 * size))     # wide on big faces: on a reduced image
     grain_w = (np.maximum(still, carry * plain) * (1.0 - lip_soft))[..., None]
     out = out + grain_w * (hp_src - hp_out)
 
