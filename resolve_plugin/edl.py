@@ -59,7 +59,7 @@ def build_placements(controller, outcomes) -> Placements:
             metadata={"render": o.render, "source": p.path, "source_range": [p.source_start, p.source_end],
                       "dub": p.dub.path if p.dub else None, "language": lang,
                       "report": os.path.splitext(o.render)[0] + ".json", "sync_score": report.sync_score,
-                      "flagged_ranges": [vars(r).copy() for r in report.flagged_ranges], "placed": o.placed}))
+                      "flagged_ranges": [r.to_dict() for r in report.flagged_ranges], "placed": o.placed}))
         cursor = p.record_end
     return out
 

@@ -11,18 +11,20 @@ from lipflap.contract.report import REPORT_VERSION, Flagged, FrameRange, RunRepo
 RUN = {"input": "/m/a.mov", "output": "/r/a_lipflap_es_v001.mov", "fps": "24000/1001",
        "range": {"start": 10, "end": 40, "handles": 8, "first": 2, "last": 48, "frames": 47},
        "timecodes": {"first": "01:00:00:02", "last": "01:00:02:00"},
-       "flagged_ranges": [{"start": 12, "end": 15, "reason": "no_face"}], "warnings": ["w"],
+       "flagged_ranges": [{"start": 12, "end": 15, "reason": "no_face", "action": "passed_through"}],
+       "warnings": ["w"],
        "qc": {"figures": {"sync_r": {"value": 0.61}}}, "shots": [{"first": 2}], "timing_s": {"total": 1.5}}
 
 
 def test_reads_what_the_engine_writes_and_round_trips():
     rep = RunReport.from_dict(RUN)
     assert rep.version == 1 and rep.range == FrameRange(10, 40, 2, 48, 8, 47)
-    assert rep.flagged_ranges == [Flagged(12, 15, "no_face")] and rep.sync_score == 0.61
+    assert rep.flagged_ranges == [Flagged(12, 15, "no_face", "passed_through")] and rep.sync_score == 0.61
     assert rep.first_timecode == "01:00:00:02" and rep.has_problems
     assert rep.extra == {"shots": [{"first": 2}], "timing_s": {"total": 1.5}}
     again = RunReport.from_json(rep.to_json())
     assert again == rep
+    assert {k: v for k, v in again.to_dict().items() if k != "report_version"} == RUN
     assert json.loads(rep.to_json())["report_version"] == REPORT_VERSION
 
 

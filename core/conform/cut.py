@@ -51,6 +51,58 @@ class ConformResult:
         return [cj for cj in self.jobs if cj.status != "done"]
 
 
+@dataclass
+class _Cut:
+    """A cut ready to run: the source timeline, its jobs, and where its outputs go."""
+    source: otio.schema.Timeline
+    jobs: list
+    notes: list[str]
+    language: str | None
+    dub_label: str | None
+    joblist_path: str
+    stem: str  # the outputs' base name: <stem>_lipflap_<lang>.otio/.edl/.lipflap
+
+
+def _resume(timeline_path: str) -> _Cut:
+    """A job list written by the OTIO adapter or an earlier conform: its jobs, names and dub are
+    already decided, and renders already on disk are never rendered over."""
+    try:
+        jl = joblist.load(timeline_path)
+    except ValueError as e:
+        raise LipflapError(str(e)) from None  # already names the file and what to do
+    except (OSError, KeyError, TypeError) as e:
+        raise LipflapError(f"{timeline_path}: cannot read this job list ({e}); write it again "
+                           f"with `otioconvert -i CUT -o JOBS.lipflap`.") from None
+    for cj in jl.jobs:
+        if cj.status == "pending" and cj.render and os.path.exists(cj.render):
+            cj.status = "done"
+    # Resuming conform's own job list: its outputs keep their names.
+    stem = os.path.splitext(os.path.basename(timeline_path))[0]
+    suffix = output_stem("", jl.language)
+    if stem.endswith(suffix):
+        stem = stem[:-len(suffix)]
+    return _Cut(jl.timeline, jl.jobs, [], jl.language, jl.dub_label, timeline_path, stem)
+
+
+def _plan_cut(timeline_path: str, outdir: str, opts: PlanOptions, rate: str | None) -> _Cut:
+    """Any timeline OTIO reads, planned into one job per clip under the dub."""
+    source = read_timeline(timeline_path, rate)
+    # As the user gave it (planning fills in a dub track found by its name).
+    dub_label = opts.dub_audio or (f"track {opts.dub_track}" if opts.dub_track else None)
+    try:
+        jobs, notes = plan(source, opts, probe_media)
+    except PlanError as e:
+        raise LipflapError(f"{timeline_path}: {e}") from None
+    except (otio.exceptions.OTIOError, ValueError, ArithmeticError) as e:
+        # A malformed item (a clip without any range, a negative time) fails inside OTIO's
+        # own time maths: name the file, not a traceback.
+        raise LipflapError(f"{timeline_path}: the timeline cannot be planned ({_brief(e)}); "
+                           f"check its clips' source ranges and rates, or export it again.") from None
+    stem = os.path.splitext(os.path.basename(timeline_path))[0]
+    return _Cut(source, jobs, notes, opts.language, dub_label,
+                os.path.join(outdir, output_stem(stem, opts.language) + ".lipflap"), stem)
+
+
 def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
             dub_track: str | None = None, dub_start: str | None = None,
             language: str | None = None,
@@ -58,48 +110,20 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
             handles: int = 8, codec: str = "prores_hq", mode: str = "full", rate: str | None = None,
             progress: Progress | None = None, cmd: list[str] | None = None) -> ConformResult:
     progress = progress or Progress("none")
-    dub_audio = os.path.abspath(dub_audio) if dub_audio else None  # jobs and metadata hold it
     if not os.path.isfile(timeline_path):
         raise LipflapError(f"{timeline_path}: timeline file not found; check the path.")
     os.makedirs(outdir, exist_ok=True)
-    stem = os.path.splitext(os.path.basename(timeline_path))[0]
     if timeline_path.lower().endswith(".lipflap"):
-        # A job list written by the OTIO adapter: its jobs, names and dub are already decided.
-        try:
-            jl = joblist.load(timeline_path)
-        except ValueError as e:
-            raise LipflapError(str(e)) from None  # already names the file and what to do
-        except (OSError, KeyError, TypeError) as e:
-            raise LipflapError(f"{timeline_path}: cannot read this job list ({e}); write it again "
-                               f"with `otioconvert -i CUT -o JOBS.lipflap`.") from None
-        source, jobs, notes = jl.timeline, jl.jobs, []
-        language = jl.language
-        dub_label = jl.dub_label
-        for cj in jobs:
-            if cj.status == "pending" and cj.render and os.path.exists(cj.render):
-                cj.status = "done"  # rendered by an earlier run: never render over it
-        joblist_path = timeline_path
-        # Resuming conform's own job list: its outputs keep their names.
-        suffix = output_stem("", language)
-        if stem.endswith(suffix):
-            stem = stem[:-len(suffix)]
+        cut = _resume(timeline_path)
     else:
-        source = read_timeline(timeline_path, rate)
-        opts = PlanOptions(outdir=outdir, language=language, dub_audio=dub_audio, dub_track=dub_track,
-                           dub_start=dub_start,
-                           handles=handles, codec=codec, mode=mode,
+        # The dub's absolute path: jobs and metadata hold it.
+        opts = PlanOptions(outdir=outdir, language=language,
+                           dub_audio=os.path.abspath(dub_audio) if dub_audio else None,
+                           dub_track=dub_track, dub_start=dub_start, handles=handles, codec=codec, mode=mode,
                            transcripts=tr.load(transcripts) if transcripts else {})
-        try:
-            jobs, notes = plan(source, opts, probe_media)
-        except PlanError as e:
-            raise LipflapError(f"{timeline_path}: {e}") from None
-        except (otio.exceptions.OTIOError, ValueError, ArithmeticError) as e:
-            # A malformed item (a clip without any range, a negative time) fails inside OTIO's
-            # own time maths: name the file, not a traceback.
-            raise LipflapError(f"{timeline_path}: the timeline cannot be planned ({_brief(e)}); "
-                               f"check its clips' source ranges and rates, or export it again.") from None
-        dub_label = dub_audio or (f"track {dub_track}" if dub_track else None)
-        joblist_path = os.path.join(outdir, output_stem(stem, language) + ".lipflap")
+        cut = _plan_cut(timeline_path, outdir, opts, rate)
+    source, jobs, notes, language = cut.source, cut.jobs, cut.notes, cut.language
+    dub_label, joblist_path, stem = cut.dub_label, cut.joblist_path, cut.stem
     if not jobs:
         raise LipflapError(f"{timeline_path}: no video clip lies under the dub; check --dub-track or "
                            f"--dub-audio and that the timeline has video clips.")

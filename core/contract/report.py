@@ -1,14 +1,14 @@
 """The run report: what `lipflap run` writes beside a render, and the one reader of it.
 
-The engine writes it (core/jobs.py, `--report` or a job's "report"); conform's assembly, the OTIO
-media linker, the Resolve script and the Nuke node read it through `RunReport` here instead of
-each picking at keys. Frame numbers are 0-based indexes into the source file (the job's own
+The engine writes it (lipflap.pipeline.report, `--report` or a job's "report"; every key in
+docs/report.md); conform's assembly, the OTIO media linker, the Resolve script and the Nuke node
+read it through `RunReport` here instead of each picking at keys. Frame numbers are 0-based indexes into the source file (the job's own
 addressing); the QC section's own ranges count from the output's first frame and stay in `qc`.
 
     {"report_version": 1, "input": ..., "output": ..., "fps": "24000/1001",
      "range": {"start", "end", "handles", "first", "last", "frames"},
      "timecodes": {"first", "last", "start_frame", "file_start"},
-     "flagged_ranges": [{"start", "end", "reason"}], "warnings": [...],
+     "flagged_ranges": [{"start", "end", "reason", "action"}], "warnings": [...],
      "qc": {"figures": {"sync_r": {"value": ...}}, ...} or null, ...}
 
 `report_version` is 1; a report without it was written before versioning and has the same keys.
@@ -39,10 +39,18 @@ class FrameRange:
 
 @dataclass
 class Flagged:
-    """Frames passed through untouched (inclusive file indexes) and why."""
+    """Flagged frames (inclusive file indexes), why, and what the renderer did with them
+    (`rendered`, `passed_through`, `partly_passed_through`; None in reports before it was said)."""
     start: int
     end: int
     reason: str
+    action: str | None = None
+
+    def to_dict(self) -> dict:
+        d = {"start": self.start, "end": self.end, "reason": self.reason}
+        if self.action is not None:
+            d["action"] = self.action
+        return d
 
 
 @dataclass
@@ -84,7 +92,7 @@ class RunReport:
             d[key] = getattr(self, key)
         d["range"] = None if self.range is None else dict(vars(self.range))
         d["timecodes"] = dict(self.timecodes)
-        d["flagged_ranges"] = [dict(vars(r)) for r in self.flagged_ranges]
+        d["flagged_ranges"] = [r.to_dict() for r in self.flagged_ranges]
         d["warnings"] = list(self.warnings)
         return d
 
@@ -160,4 +168,5 @@ def _flagged(e) -> Flagged | None:
     start, end = _int(e.get("start")), _int(e.get("end"))
     if start is None or end is None:
         return None
-    return Flagged(start, end, str(e.get("reason") or "flagged"))
+    action = e.get("action")
+    return Flagged(start, end, str(e.get("reason") or "flagged"), action if isinstance(action, str) else None)
