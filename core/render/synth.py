@@ -157,7 +157,8 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
     hp_sig = 1.0
     hp_src = src - _blur(src, hp_sig)
     hp_out = out - _blur(out, hp_sig)
-    energy = cv2.GaussianBlur((hp_src ** 2).mean(-1), (0, 0), 2.0)
+    hp_grey = cv2.cvtColor(np.ascontiguousarray(hp_src), cv2.COLOR_RGB2GRAY)
+    energy = cv2.GaussianBlur(hp_grey * hp_grey, (0, 0), 2.0)
     ref = float(np.median(energy[skin > 0.5])) if (skin > 0.5).sum() >= 32 else float(np.median(energy))
     plain = np.clip(2.0 - energy / max(EDGE_ENERGY * ref, 1e-6), 0.0, 1.0)
     lip_soft = _blur(lipmask, max(1.0, 0.03 * size))     # wide on big faces: on a reduced image
@@ -238,14 +239,15 @@ def _lip_colour(out, src, lips_t, lips_own, x0, y0, look: Look) -> np.ndarray:
     band_o = (_poly((h, w), lips_own[:20], x0, y0) > 0) & (_poly((h, w), lips_own[20:], x0, y0) == 0)
     if band_t.sum() < 12 or band_o.sum() < 12:
         return out
-    ys, xs = np.nonzero(band_t)
-    by0, by1 = max(ys.min() - 4, 0), min(ys.max() + 5, h)
-    bx0, bx1 = max(xs.min() - 4, 0), min(xs.max() + 5, w)
+    bx, by, bw, bh = cv2.boundingRect(np.round(lips_t[:20] - [x0, y0]).astype(np.int32))
+    by0, by1 = max(by - 4, 0), min(by + bh + 5, h)
+    bx0, bx1 = max(bx - 4, 0), min(bx + bw + 5, w)
     scale = 1.0 / look.peak
     box = np.clip(out[by0:by1, bx0:bx1] * scale, 0, 1)
     lab = cv2.cvtColor(box, cv2.COLOR_RGB2LAB)
-    oy, ox = np.nonzero(band_o)
-    sy0, sy1, sx0, sx1 = oy.min(), oy.max() + 1, ox.min(), ox.max() + 1
+    ox, oy, ow, oh = cv2.boundingRect(np.round(lips_own[:20] - [x0, y0]).astype(np.int32))
+    sy0, sy1 = max(oy - 1, 0), min(oy + oh + 2, h)
+    sx0, sx1 = max(ox - 1, 0), min(ox + ow + 2, w)
     lab_src = cv2.cvtColor(np.clip(src[sy0:sy1, sx0:sx1] * scale, 0, 1).astype(np.float32),
                            cv2.COLOR_RGB2LAB)
     m = band_t[by0:by1, bx0:bx1]
