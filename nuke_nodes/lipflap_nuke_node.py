@@ -277,12 +277,15 @@ def render(node):
         def apply():
             _load_render(node, target, plate, first, last, full, ext == "")
             try:
-                flagged = hc.read_report(report).flagged_ranges  # the contract's one report reader
+                rep = hc.read_report(report)  # the contract's one report reader
             except hc.LipflapError:
-                flagged = []
+                rep = hc.RunReport()
             note = "; ".join(f"{r.start - plate.file_first + first}-{r.end - plate.file_first + first} "
-                             f"{r.reason}" for r in flagged)
-            node["status"].setValue(f"rendered {os.path.basename(out)}" + (f"; untouched: {note}" if note else ""))
+                             f"{r.reason}" for r in rep.flagged_ranges)
+            # That it is lip-synced and who signed its Content Credential (docs/provenance.md).
+            credential = hc.credentials_summary([rep])
+            node["status"].setValue(f"rendered {os.path.basename(out)}: {credential}"
+                                    + (f" Untouched: {note}" if note else ""))
         nuke.executeInMainThread(apply)
     return _start(f"render {name}", work_fn)
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from lipflap_contract.errors import LipflapError as TranscriptError
 from lipflap_contract.rates import rate_string
+from lipflap_contract.report import credentials_summary
 from lipflap_contract.transcripts import load as load_transcripts, text_for_clip
 
 from . import placement, settings as settings_mod
@@ -219,6 +220,11 @@ class Controller:
         failed = [o for o in self.outcomes if o.error]
         lines = [f"lipflap: {ok} of {len(self.outcomes)} clip(s) lip-synced and placed"
                  + (f" on V{self.track_index}" if self.track_index else "") + "."]
+        rendered = [o for o in self.outcomes if o.render]
+        if rendered:
+            # That the renders are lip-synced and who signed their credentials (issue 20): the
+            # dialog's result and the console of a run without one both show this summary.
+            lines.append("  " + credentials_summary(placement.run_report(o.report) for o in rendered))
         for o in failed:
             lines.append(f"  {o.plan.name} at {record_tc(self.info, o.plan.record_start)}: {o.error}")
         for key, path in self.summary_paths.items():

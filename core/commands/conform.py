@@ -14,8 +14,9 @@ def register(sub) -> None:
         description="Render every video clip under the dub (one `lipflap run` job per clip, with "
                     "handles), then write a timeline with the renders on a track above the originals "
                     "and a CMX 3600 EDL of the renders. TIMELINE is anything OpenTimelineIO reads "
-                    "(.otio, .edl, ...) or a .lipflap job list. Set LIPFLAP_RUN_CMD to use another "
-                    "engine command.")
+                    "(.otio, .edl, .aaf, FCP 7 .xml, .fcpxml, ...) or a .lipflap job list; an AAF or "
+                    "XML cut is also written back in its own format. Set LIPFLAP_RUN_CMD to use "
+                    "another engine command.")
     p.add_argument("timeline", metavar="TIMELINE")
     p.add_argument("-o", "--outdir", required=True, metavar="OUTDIR",
                    help="folder for renders, reports, jobs, the new timeline and the EDL")
@@ -38,8 +39,46 @@ def register(sub) -> None:
     p.add_argument("--codec", default="prores_hq",
                    choices=("prores_hq", "prores_4444", "dnxhr_hq", "h264"))
     p.add_argument("--rate", metavar="FPS", help="the frame rate of an EDL (default: its media's)")
+    c = p.add_argument_group("content credentials (C2PA; docs/provenance.md), for every clip's job")
+    c.add_argument("--sign-cert", dest="sign_cert", metavar="CERT.pem",
+                   help="the facility's signing certificate, PEM, its chain after it (default: as "
+                        "`lipflap run`: $LIPFLAP_SIGN_CERT, the user config's lipflap/signing.json, "
+                        "then a throwaway certificate labelled UNVERIFIED)")
+    c.add_argument("--sign-key", dest="sign_key", metavar="KEY.pem",
+                   help="the certificate's private key, PEM")
+    c.add_argument("--no-credentials", dest="no_credentials", action="store_true",
+                   help="sign no C2PA Content Credential on the renders; their reports, container "
+                        "tags, timeline and EDL still say they are lip-synced")
+    farm = p.add_argument_group("on a Ray cluster (pip install 'lipflap[ray]'; docs/conform.md)")
+    farm.add_argument("--cluster", metavar="ADDRESS",
+                      help="run each clip's job as a task on this existing Ray cluster (host:port "
+                           "of its head, or auto); default $RAY_ADDRESS when set, else local processes")
+    farm.add_argument("--cpus-per-job", type=float, default=1, metavar="N",
+                      help="CPUs Ray reserves for each job (1)")
+    farm.add_argument("--path-map", action="append", metavar="LOCAL=REMOTE",
+                      help="this machine's path prefix and the nodes' path of the same storage "
+                           "(repeatable)")
+    farm.add_argument("--retries", type=int, default=2, metavar="N",
+                      help="times a job whose worker or node died is run again (2)")
     add_progress_option(p)
     p.set_defaults(func=run)
+
+
+def signing_keys(args: argparse.Namespace) -> dict | None:
+    """The job keys (docs/job.md) the signing options give every clip; None without options.
+    The certificate and key are checked here, once, so a wrong one fails before any clip."""
+    if args.no_credentials:
+        if args.sign_cert or args.sign_key:
+            raise LipflapError("--no-credentials turns the Content Credential off, so --sign-cert/"
+                               "--sign-key would sign nothing; give one or the other.")
+        return {"credentials": False}
+    if not (args.sign_cert or args.sign_key):
+        return None  # each engine process signs as its environment or config file says
+    from ..provenance import Signing
+    cert, key = (os.path.abspath(p) if p else None for p in (args.sign_cert, args.sign_key))
+    Signing.from_options(cert, key,
+                         given_by="command line (lipflap conform --sign-cert/--sign-key)")
+    return {"sign_cert": cert, "sign_key": key}
 
 
 def run(args: argparse.Namespace, progress) -> int:
@@ -50,19 +89,34 @@ def run(args: argparse.Namespace, progress) -> int:
         raise LipflapError(f"--handles {args.handles}: give 0 or more frames.")
     if args.dub_audio and not os.path.isfile(args.dub_audio):
         raise LipflapError(f"{args.dub_audio}: dub audio not found; check --dub-audio.")
-    res = conform(args.timeline, args.outdir, dub_audio=args.dub_audio, dub_track=args.dub_track,
+    cluster = args.cluster or os.environ.get("RAY_ADDRESS") or None
+    if cluster and not args.cluster:
+        progress.message(f"RAY_ADDRESS is set: running the jobs on the Ray cluster at {cluster}.")
+    if args.cpus_per_job <= 0:
+        raise LipflapError(f"--cpus-per-job {args.cpus_per_job:g}: give more than 0 CPUs.")
+    if args.retries < 0:
+        raise LipflapError(f"--retries {args.retries}: give 0 or more.")
+    res = conform(args.timeline, args.outdir, cluster=cluster, cpus_per_job=args.cpus_per_job,
+                  path_map=args.path_map, retries=args.retries, dub_audio=args.dub_audio, dub_track=args.dub_track,
                   dub_start=args.dub_start, language=args.language, transcripts=args.transcripts,
                   edl_path=args.edl,
                   n_procs=args.jobs, handles=args.handles, codec=args.codec, mode=args.mode,
-                  rate=args.rate, progress=progress)
+                  rate=args.rate, progress=progress, signing=signing_keys(args))
     done = [cj for cj in res.jobs if cj.status == "done"]
     failed = res.failed
-    progress.message(f"{len(done)} of {len(res.jobs)} clips rendered; timeline {res.timeline_path}, "
-                     f"EDL {', '.join(res.edl_paths)}, job list {res.joblist_path}.")
+    credentials = res.credentials
+    back = f", {res.interchange_path}" if res.interchange_path else ""
+    progress.message(f"{len(done)} of {len(res.jobs)} clips rendered; timeline {res.timeline_path}"
+                     f"{back}, EDL {', '.join(res.edl_paths)}, job list {res.joblist_path}.")
+    if credentials:
+        progress.message(credentials)
     progress.result({"timeline": res.timeline_path, "edl": res.edl_path, "edls": res.edl_paths,
+                     "interchange": res.interchange_path,
+                     "interchange_warning": res.interchange_warning,
                      "joblist": res.joblist_path,
                      "renders": [cj.render for cj in done],
-                     "failed": [{"clip": cj.clip_name, "record_in": cj.record_tc, "error": cj.error}
-                                for cj in failed]})
+                     "credentials": credentials,
+                     "failed": [{"clip": cj.clip_name, "record_in": cj.record_tc, "error": cj.error,
+                                 "attempts": len(cj.attempts)} for cj in failed]})
     # Partial success is still a failure for scripts: every clip under the dub must render.
     return 1 if failed else 0

@@ -87,6 +87,12 @@ def job_from_args(args: argparse.Namespace) -> Job:
         "audio_offset_s": args.audio_offset, "face": args.face, "strength": args.strength,
         "shapes": args.shapes, "report": args.report,
     }
+    # The signing options replace the job's signing as a whole (pair, and on or off).
+    if args.sign_cert or args.sign_key or args.no_credentials:
+        for k in ("sign_cert", "sign_key", "credentials"):
+            data.pop(k, None)
+        explicit.update(sign_cert=args.sign_cert, sign_key=args.sign_key,
+                        credentials=False if args.no_credentials else None)
     for k, v in explicit.items():
         if v is not None:
             data[k] = v
@@ -198,9 +204,12 @@ def cast_from_arg(value: str):
 def run(args: argparse.Namespace, progress) -> int:
     from ..pipeline import run_job
     from ..provenance import Signing
+    from ..provenance.identity import GIVEN_ON_COMMAND_LINE, JOB_SIGNER
     job = job_from_args(args)
     # Checked before the render: a wrong certificate or key costs seconds, not a render.
-    signing = Signing.from_options(args.sign_cert, args.sign_key, enabled=not args.no_credentials)
+    given_by = GIVEN_ON_COMMAND_LINE if args.sign_cert or args.sign_key else JOB_SIGNER
+    signing = Signing.from_options(job.sign_cert, job.sign_key, enabled=job.credentials,
+                                   given_by=given_by)
     report = run_job(job, progress, signing=signing)
     for w in report.get("warnings", []):
         progress.message(f"warning: {w}")

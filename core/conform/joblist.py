@@ -4,7 +4,8 @@
      "timeline": {...the source timeline as OTIO JSON...},
      "jobs": [{"key": "A001_C003_lipflap_es_v001", "clip_name": ..., "record_in_tc": ...,
                "job": {...a job (lipflap.contract.jobspec) for `lipflap run --job`...},
-               "status": "pending", "error": null, "render": ..., "report": ...}, ...]}
+               "status": "pending", "error": null, "render": ..., "report": ...}, ...],
+     "credentials": "12 renders carry a signed Content Credential (...)."}   (once any is done)
 
 Each entry's "job" is a complete job for `lipflap run --job`; entries whose clip cannot be
 rendered (missing media, a speed change) have "job": null and say why in "error". A job is
@@ -31,13 +32,19 @@ class JobList:
     jobs: list[ClipJob]
     language: str | None
     dub_label: str | None
+    source_format: str | None = None  # ".aaf", ".xml", ".fcpxml": the cut is written back so
 
 
 def to_string(timeline: otio.schema.Timeline, jobs: list[ClipJob], *, language: str | None,
-              dub_label: str | None) -> str:
+              dub_label: str | None, source_format: str | None = None,
+              credentials: str | None = None) -> str:
     data = {FORMAT_KEY: FORMAT_VERSION, "language": language, "dub": dub_label,
+            "source_format": source_format,
             "timeline": json.loads(otio.adapters.write_to_string(timeline, "otio_json")),
             "jobs": [cj.to_dict() for cj in jobs]}
+    if credentials:
+        # What Content Credentials the finished renders carry (lipflap.contract.report).
+        data["credentials"] = credentials
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -51,7 +58,7 @@ def from_string(text: str, where: str = "job list") -> JobList:
                          f"write one with `otioconvert -i CUT -o JOBS.lipflap`.")
     tl = otio.adapters.read_from_string(json.dumps(data["timeline"]), "otio_json")
     jobs = [ClipJob.from_dict(d) for d in data.get("jobs", [])]
-    return JobList(tl, jobs, data.get("language"), data.get("dub"))
+    return JobList(tl, jobs, data.get("language"), data.get("dub"), data.get("source_format"))
 
 
 def load(path: str) -> JobList:
@@ -65,5 +72,7 @@ def load(path: str) -> JobList:
 
 
 def save(path: str, timeline: otio.schema.Timeline, jobs: list[ClipJob], *, language: str | None,
-         dub_label: str | None) -> None:
-    atomic_write(path, to_string(timeline, jobs, language=language, dub_label=dub_label))
+         dub_label: str | None, source_format: str | None = None,
+         credentials: str | None = None) -> None:
+    atomic_write(path, to_string(timeline, jobs, language=language, dub_label=dub_label,
+                                 source_format=source_format, credentials=credentials))

@@ -26,10 +26,11 @@ from .errors import FormatError, JobError, LipflapError
 from .files import atomic_json, atomic_write
 from .naming import clip_base, next_version_path, safe_name
 from .rates import parse_rate, rate_string
-from .report import RunReport, read_report
+from .report import Disclosure, RunReport, credentials_summary, read_report
 from .timecode import frames_to_tc, tc_to_frames
 
 __all__ = ["EngineResult", "EngineRun", "find_engine", "run_job", "user_config_dir", "write_engine_record",
            "FormatError", "JobError", "LipflapError", "atomic_json", "atomic_write",
            "clip_base", "next_version_path", "safe_name",
-           "parse_rate", "rate_string", "RunReport", "read_report", "frames_to_tc", "tc_to_frames"]
+           "parse_rate", "rate_string", "Disclosure", "RunReport", "credentials_summary", "read_report",
+           "frames_to_tc", "tc_to_frames"]

@@ -57,6 +57,12 @@ class Job:
     strength: float = 1.0
     shapes: str | None = None
     report: str | None = None
+    # Who signs the render's Content Credential (docs/provenance.md): the facility's certificate
+    # chain and key (PEM), both or neither (neither: the environment or config file decides);
+    # credentials false is `lipflap run --no-credentials`.
+    sign_cert: str | None = None
+    sign_key: str | None = None
+    credentials: bool = True
     voices: list[VoiceSpec] | None = None       # one dub per face (docs/job.md, dialogue)
     cast: dict | list | str | None = None       # one mixed dub: speaker -> face, faces, or "auto"
     extra: dict = field(default_factory=dict)
@@ -64,6 +70,8 @@ class Job:
     def to_dict(self) -> dict:
         d = asdict(self)
         d.pop("extra")
+        if d["credentials"]:
+            d.pop("credentials")  # the default; jobs written before the key stay as they were
         if self.voices is not None:
             d["voices"] = [{k: v for k, v in asdict(vs).items() if v is not None}
                            for vs in self.voices]
@@ -81,6 +89,7 @@ _OPT_STR = ((str, type(None)), "a string or null")
 _INT = ((int,), "an integer")
 _OPT_INT = ((int, type(None)), "an integer or null")
 _NUM = ((int, float), "a number")
+_BOOL = ((bool,), "true or false")
 _FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
     "video": _STR, "audio": _OPT_STR, "output": ((dict, str), "an object {path, mode, codec} or a path"),
     "start_frame": _OPT_INT, "end_frame": _OPT_INT, "in_tc": _OPT_STR, "out_tc": _OPT_STR,
@@ -88,6 +97,7 @@ _FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
     "audio_offset_s": _NUM, "text": _OPT_STR, "transcript": _OPT_STR, "language": _OPT_STR,
     "face": ((str, int), "auto, largest, a face index or \"X,Y\""), "handles": _INT,
     "strength": _NUM, "shapes": _OPT_STR, "report": _OPT_STR,
+    "sign_cert": _OPT_STR, "sign_key": _OPT_STR, "credentials": _BOOL,
     "voices": ((list,), "a list of voice objects {face, audio, audio_offset_s, text, transcript, "
                         "language, shapes}"),
     "cast": ((dict, list, str), "\"auto\", a list of faces, or an object speaker -> face"),
@@ -96,8 +106,6 @@ _OUTPUT_FIELDS = {"path": _STR, "mode": _STR, "codec": _OPT_STR}
 _VOICE_FIELDS = {"face": ((str, int), "left, right, centre, a face index or \"X,Y\""),
                  "audio": _OPT_STR, "audio_offset_s": _NUM, "text": _OPT_STR,
                  "transcript": _OPT_STR, "language": _OPT_STR, "shapes": _OPT_STR}
-# What a dialogue job says per voice (or once, for a mixed dub) rather than for the whole job.
-_PER_VOICE = ("text", "transcript", "shapes")
 _POSITIONS = ("left", "right", "centre", "center")
 
 
@@ -110,7 +118,7 @@ def _show(value: Any, limit: int = 60) -> str:
 def _check(where: str, key: str, value: Any, spec) -> None:
     types, name = spec
     # bool is an int in Python; a host writing true for a frame number is a bug to report.
-    if isinstance(value, bool) or not isinstance(value, types):
+    if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
         raise JobError(f"{where}: \"{key}\" must be {name}, not {_show(value)}; fix the job file.")
     if isinstance(value, float) and not math.isfinite(value):
         raise JobError(f"{where}: \"{key}\" must be a finite number; fix the job file.")
@@ -160,6 +168,12 @@ def parse_job(data: Any, where: str = "job") -> Job:
         raise JobError(f"{where}: \"strength\" must be between 0 and 1, not {values['strength']}.")
     if values.get("text") and values.get("transcript"):
         raise JobError(f"{where}: give either \"text\" or \"transcript\", not both.")
+    if bool(values.get("sign_cert")) != bool(values.get("sign_key")):
+        raise JobError(f"{where}: \"sign_cert\" and \"sign_key\" go together: give the signing "
+                       f"certificate (PEM, with its chain) and its private key (PEM), or neither.")
+    if values.get("credentials") is False and values.get("sign_cert"):
+        raise JobError(f"{where}: \"credentials\": false turns the Content Credential off, so "
+                       f"\"sign_cert\"/\"sign_key\" would sign nothing; give one or the other.")
     if "voices" in values:
         values["voices"] = _parse_voices(where, values)
     if "cast" in values:
@@ -293,6 +307,17 @@ def load_job(path: str) -> Job:
     job = parse_job(data, where=path)
     # Paths in a job are relative to the job file, as a host writing it beside the media expects.
     base = os.path.dirname(os.path.abspath(path))
+    for key in ("video", "audio", "transcript", "shapes", "report", "sign_cert", "sign_key"):
+        v = getattr(job, key)
+        if v and not os.path.isabs(v):
+            setattr(job, key, os.path.join(base, v))
+    for key in ("sign_cert", "sign_key"):
+        v = getattr(job, key)
+        if v and not os.path.isfile(v):
+            # Checked here, not at signing time: a farm should fail the job file in a second.
+            raise JobError(f"{path}: \"{key}\" {v} is not a file; give the path of the facility's "
+                           f"{'certificate chain' if key == 'sign_cert' else 'private key'} (PEM), "
+                           f"relative to the job file or absolute.")
     for obj, keys in [(job, ("video", "audio", "transcript", "shapes", "report"))] + \
             [(v, ("audio", "transcript", "shapes")) for v in job.voices or []]:
         for key in keys:

@@ -9,7 +9,12 @@ addressing); the QC section's own ranges count from the output's first frame and
      "range": {"start", "end", "handles", "first", "last", "frames"},
      "timecodes": {"first", "last", "start_frame", "file_start"},
      "flagged_ranges": [{"start", "end", "reason", "action"}], "warnings": [...],
-     "qc": {"figures": {"sync_r": {"value": ...}}, ...} or null, ...}
+     "qc": {"figures": {"sync_r": {"value": ...}}, ...} or null,
+     "disclosure": {"lip_synced": true, "credential": {"status", "where", "signer",
+                    "identity_source", ...}, ...}, ...}
+
+`credentials_summary(reports)` is the one sentence the hosts and conform show about the
+renders' Content Credentials (signed, local UNVERIFIED or off, and where the identity came from).
 
 `report_version` is 1; a report without it was written before versioning and has the same keys.
 A reader meets a newer version with one sentence saying to update the plugin.
@@ -54,6 +59,89 @@ class Flagged:
 
 
 @dataclass
+class Disclosure:
+    """That the render is lip-synced and what its Content Credential is (the report's
+    `disclosure` section, docs/provenance.md). `status`: signed, local_unverified or off (None
+    when the report does not say); `where`: embedded or sidecar; `identity_source`: where the
+    signing identity came from, in words. `raw` is the section as written (hashes, ranges, ...)."""
+    lip_synced: bool = False
+    description: str | None = None
+    status: str | None = None
+    where: str | None = None
+    path: str | None = None
+    signer: str | None = None
+    identity_source: str | None = None
+    reason: str | None = None           # why it is off: --no-credentials
+    verify_with: str | None = None
+    raw: dict = field(default_factory=dict, repr=False)
+
+    _CREDENTIAL_KEYS = ("status", "where", "path", "signer", "identity_source", "reason", "verify_with")
+
+    def to_dict(self) -> dict:
+        d = dict(self.raw)
+        d["lip_synced"] = self.lip_synced
+        if self.description is not None:
+            d["description"] = self.description
+        cred = dict(d.get("credential") or {})
+        cred.update({k: getattr(self, k) for k in self._CREDENTIAL_KEYS if getattr(self, k) is not None})
+        d["credential"] = cred
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Disclosure":
+        cred = d.get("credential") if isinstance(d.get("credential"), dict) else {}
+        return cls(lip_synced=d.get("lip_synced") is True, description=_str(d.get("description")),
+                   raw=dict(d), **{k: _str(cred.get(k)) for k in cls._CREDENTIAL_KEYS})
+
+
+def _signer_name(signer: str | None) -> str:
+    """The signer's common name ("Studio Dubbing" of "Studio Dubbing, Studio")."""
+    return (signer or "").split(",")[0].strip() or "the facility"
+
+
+def _credential_phrase(d: Disclosure | None, n: int, total: int) -> str:
+    """What `n` renders of `total` sharing one credential state carry, in words."""
+    who = "the render" if total == 1 else f"{n} render{'s' if n != 1 else ''}"
+    has = "carries" if total == 1 or n == 1 else "carry"
+    if d is None or d.status not in ("signed", "local_unverified", "off"):
+        whose = ("the render's report says" if total == 1 else
+                 f"{n} render's report says" if n == 1 else f"{n} renders' reports say")
+        return (f"{whose} nothing about Content Credentials (an engine from before them; render "
+                f"again to disclose the lip sync)")
+    if d.status == "off":
+        return (f"{who} {has} no Content Credential: credentials turned off "
+                f"({d.reason or '--no-credentials'}; the report and container tag still say "
+                f"lip-synced)")
+    where = "in a .c2pa sidecar" if d.where == "sidecar" else "embedded"
+    if d.status == "local_unverified":
+        return (f"{who} {has} a local UNVERIFIED Content Credential ({where}, throwaway "
+                f"certificate): set LIPFLAP_SIGN_CERT/LIPFLAP_SIGN_KEY (or --sign-cert/--sign-key) "
+                f"to sign with your facility's identity")
+    return (f"{who} {has} a signed Content Credential ({where}, signed by {_signer_name(d.signer)}; "
+            f"identity: {d.identity_source or 'not recorded'})")
+
+
+def credentials_summary(reports) -> str:
+    """One sentence for a host's or conform's result: which Content Credentials the renders of
+    `reports` (RunReports) carry and where the signing identity came from; "" for no reports.
+    Renders in the same state are counted together, in the order first met."""
+    reports = list(reports)
+    groups: dict = {}
+    for r in reports:
+        d = r.disclosure
+        key = None if d is None else (d.status, d.where if d.status != "off" else None,
+                                      d.signer if d.status == "signed" else None,
+                                      d.identity_source if d.status == "signed" else None)
+        if key not in groups:
+            groups[key] = [d, 0]
+        groups[key][1] += 1
+    if not groups:
+        return ""
+    text = "; ".join(_credential_phrase(d, n, len(reports)) for d, n in groups.values())
+    return text[0].upper() + text[1:] + "."
+
+
+@dataclass
 class RunReport:
     version: int = REPORT_VERSION
     input: str | None = None
@@ -64,6 +152,7 @@ class RunReport:
     flagged_ranges: list[Flagged] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     qc: dict | None = None
+    disclosure: Disclosure | None = None            # None: a report from before disclosures
     extra: dict = field(default_factory=dict)       # the rest (audio, shots, timing_s, ...), kept as written
 
     @property
@@ -94,6 +183,8 @@ class RunReport:
         d["timecodes"] = dict(self.timecodes)
         d["flagged_ranges"] = [r.to_dict() for r in self.flagged_ranges]
         d["warnings"] = list(self.warnings)
+        if self.disclosure is not None:
+            d["disclosure"] = self.disclosure.to_dict()
         return d
 
     def to_json(self) -> str:
@@ -118,6 +209,8 @@ class RunReport:
             flagged_ranges=[f for f in (_flagged(e) for e in _list(data.get("flagged_ranges"))) if f],
             warnings=[str(w) for w in _list(data.get("warnings"))],
             qc=data.get("qc") if isinstance(data.get("qc"), dict) else None,
+            disclosure=Disclosure.from_dict(data["disclosure"])
+            if isinstance(data.get("disclosure"), dict) else None,
             extra={k: v for k, v in data.items() if k not in known})
 
     @classmethod

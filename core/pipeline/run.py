@@ -7,6 +7,7 @@ import time
 
 from ..contract.jobspec import Job
 from ..provenance import Disclosure, Signing
+from ..provenance.identity import JOB_SIGNER
 from ..qc.pixels import OutputSampler
 from .analysis import analyse
 from .clock import StageClock as _Clock
@@ -29,7 +30,9 @@ def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
     clock = _Clock()
     with clock.stage("probe"):
         inputs = resolve_inputs(job)
-        signing = signing or Signing.from_options()  # a bad key fails here, before any work
+        # A bad key fails here, before any work; the job's own keys when the caller gives none.
+        signing = signing or Signing.from_options(job.sign_cert, job.sign_key,
+                                                  enabled=job.credentials, given_by=JOB_SIGNER)
     with clock.stage("analyze"):
         analysis = analyse(job, inputs, progress)
     with clock.stage("mouth_track"):

@@ -44,6 +44,7 @@ from ..media.memory import release as release_memory
 from ..media.prefetch import prefetched
 from ..mouth.track import MouthFrame, MouthTrack
 from ..provenance import Disclosure, Signing
+from ..provenance.identity import JOB_SIGNER
 from ..qc.pixels import OutputSampler
 from ..render.pipeline import REST, LibraryBuilder, plan_render, render_frame
 from ..render.synth import Patch
@@ -115,7 +116,9 @@ def run_dialogue(job: Job, progress, signing: Signing | None = None) -> dict:
             inputs = resolve_inputs(mix)
             for fv in faces:
                 fv.inputs = inputs
-        signing = signing or Signing.from_options()
+        # The job's own keys when the caller gives none, as a one-voice run.
+        signing = signing or Signing.from_options(job.sign_cert, job.sign_key,
+                                                  enabled=job.credentials, given_by=JOB_SIGNER)
     with clock.stage("analyze"):
         faces = analyse_faces(job, inputs, faces, progress)
     with clock.stage("mouth_track"):
@@ -495,7 +498,8 @@ def build_face_libraries(job: Job, inputs: Inputs, faces: list[FaceVoice],
     lo = inputs.lo
     wanted = [(fv, [LibraryBuilder(p) for _, p in fv.plans.plans],
                [off for off, _ in fv.plans.plans]) for fv in faces]
-    lasts = [int(p.exemplar.max()) + off for fv in faces for off, p in fv.plans.plans
+    # As lipflap.pipeline.library: every library frame is a candidate until its pixels are scored.
+    lasts = [int(p.lib_frames.max()) + off for fv in faces for off, p in fv.plans.plans
              if p.active.any()]
     if lasts:
         progress.start("library", max(lasts) + 1)

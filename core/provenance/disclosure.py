@@ -30,11 +30,13 @@ class Signing:
 
     @classmethod
     def from_options(cls, cert: str | None = None, key: str | None = None, *,
-                     enabled: bool = True, env=None, config: str | None = None) -> "Signing":
+                     enabled: bool = True, env=None, config: str | None = None,
+                     given_by: str | None = None) -> "Signing":
         if not enabled:
             return cls(False)
         from .sign import preflight
-        identity, warning = resolve(cert, key, env=env, config=config)
+        identity, warning = resolve(cert, key, env=env, config=config,
+                                    **({"given_by": given_by} if given_by else {}))
         preflight(identity)
         return cls(True, identity, warning)
 

@@ -68,15 +68,23 @@ def config_file() -> str:
     return os.path.join(base, "lipflap", "signing.json")
 
 
+GIVEN_ON_COMMAND_LINE = "command line (--sign-cert/--sign-key)"
+# A job's keys (docs/job.md). Not the job file's path: conform's clips, one job file each, are
+# signed by one identity, and the hosts count renders by where their identity came from.
+JOB_SIGNER = "job (sign_cert, sign_key)"
+
+
 def resolve(cert: str | None = None, key: str | None = None, *,
-            env=None, config: str | None = None) -> tuple[Identity, str | None]:
-    """The identity to sign with and, for the throwaway one, the warning to show once."""
+            env=None, config: str | None = None,
+            given_by: str = GIVEN_ON_COMMAND_LINE) -> tuple[Identity, str | None]:
+    """The identity to sign with and, for the throwaway one, the warning to show once.
+    `given_by`: where `cert` and `key` came from, in words (the command line, a job file)."""
     env = os.environ if env is None else env
     if cert or key:
         if not (cert and key):
             raise CredentialError("--sign-cert and --sign-key go together: give the certificate "
                                   "(PEM, with its chain) and its private key (PEM).")
-        return load(cert, key, "command line (--sign-cert/--sign-key)"), None
+        return load(cert, key, given_by), None
     e_cert, e_key = env.get(ENV_CERT), env.get(ENV_KEY)
     if e_cert or e_key:
         if not (e_cert and e_key):

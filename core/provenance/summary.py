@@ -7,34 +7,35 @@ Standard library only, so anything that reads reports can use it.
 """
 from __future__ import annotations
 
-import json
 import os
+
+from ..contract.errors import LipflapError
+from ..contract.report import RunReport, read_report
 
 
 def from_report(report) -> dict | None:
-    """The per-render disclosure summary, or None for a report without one (an older engine)."""
-    if isinstance(report, (str, os.PathLike)):
-        try:
-            with open(report, encoding="utf-8") as f:
-                report = json.load(f)
-        except (OSError, ValueError):
-            return None
-    disc = report.get("disclosure") if isinstance(report, dict) else None
-    if not isinstance(disc, dict):
+    """The per-render disclosure summary, or None for a report without one (an older engine).
+    Read through the contract's one report reader (`RunReport.disclosure`)."""
+    try:
+        rep = (read_report(os.fspath(report)) if isinstance(report, (str, os.PathLike))
+               else RunReport.from_dict(report))
+    except LipflapError:
         return None
-    cred = disc.get("credential") if isinstance(disc.get("credential"), dict) else {}
+    d = rep.disclosure
+    if d is None:
+        return None
     return {
-        "lip_synced": bool(disc.get("lip_synced")),
-        "statement": disc.get("statement"),
-        "description": disc.get("description"),
-        "digital_source_type": disc.get("digital_source_type"),
-        "frames_changed": disc.get("frames_changed"),
-        "credential": cred.get("status"),            # signed, local_unverified or off
-        "credential_where": cred.get("where"),       # embedded or sidecar
-        "credential_path": cred.get("path"),
-        "signer": cred.get("signer"),
-        "identity_source": cred.get("identity_source"),
-        "verify_with": cred.get("verify_with"),
+        "lip_synced": d.lip_synced,
+        "statement": d.raw.get("statement"),
+        "description": d.description,
+        "digital_source_type": d.raw.get("digital_source_type"),
+        "frames_changed": d.raw.get("frames_changed"),
+        "credential": d.status,                      # signed, local_unverified or off
+        "credential_where": d.where,                 # embedded or sidecar
+        "credential_path": d.path,
+        "signer": d.signer,
+        "identity_source": d.identity_source,
+        "verify_with": d.verify_with,
     }
 
 
