@@ -133,6 +133,17 @@ def _plan_cut(timeline_path: str, outdir: str, opts: PlanOptions, rate: str | No
                 os.path.splitext(timeline_path)[1].lower() if fmt is not None else None)
 
 
+def _apply_signing(jobs, signing: dict | None) -> None:
+    """The signing keys replace each pending job's own (a resumed job list's included)."""
+    if signing is None:
+        return
+    for cj in jobs:
+        if cj.job is not None and cj.status == "pending":
+            for k in ("sign_cert", "sign_key", "credentials"):
+                cj.job.pop(k, None)
+            cj.job.update(signing)
+
+
 def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
             dub_track: str | None = None, dub_start: str | None = None,
             language: str | None = None,
@@ -166,11 +177,7 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
     if not jobs:
         raise LipflapError(f"{timeline_path}: no video clip lies under the dub; check --dub-track or "
                            f"--dub-audio and that the timeline has video clips.")
-    for cj in jobs:
-        if signing is not None and cj.job is not None and cj.status == "pending":
-            for k in ("sign_cert", "sign_key", "credentials"):
-                cj.job.pop(k, None)
-            cj.job.update(signing)
+    _apply_signing(jobs, signing)
     for n in notes:
         progress.message(n)
     for cj in jobs:
