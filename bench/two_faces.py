@@ -19,17 +19,18 @@
 ../shared/eval/lipeval.py measure on it against its own voice. `assign` reads a mixed-dub run's
 report and gives the share of dub speech time sent to the right face.
 
-Measured 2026-12-05 (talk_d left, talk_f right, eSpeak es voices, script-aware; CPU, 2 shared cores):
+Measured 2026-12-05 (talk_d left, talk_f right, eSpeak es voices, script-aware; CPU, 2 shared cores;
+main as of 6165c95 merged):
 - `lipflap run two.mp4 --voice left=voice_L.wav --voice right=voice_R.wav --voice-text ...
   --language es`: left closure 1.00 (8), opening 1.00 (9), rest 1.00 (3), lag 0 (r 0.87),
-  sharpness 0.87, roughness 0.99; right closure 1.00 (8), opening 1.00 (4), rest 1.00 (2), lag 0
-  (r 0.94), sharpness 0.67, roughness 0.97 (a one-voice run of each face gives the same
-  sharpness: 0.88 left, 0.67 right; the renderer's, not the dialogue's).
-- cost: 26.0-26.6 s CPU for the two-voice run against 20.8-21.1 s for a one-voice run of the
-  same shot (1.25x).
+  sharpness 0.87, roughness 0.98; right closure 1.00 (8), opening 1.00 (4), rest 1.00 (2), lag 0
+  (r 0.93), sharpness 0.75, roughness 0.96 (one-voice runs of each face, before that merge: the
+  same sharpness as the two-voice run then, 0.88/0.87 left, 0.67/0.67 right: the renderer's).
+- cost, user+sys CPU seconds of three pairs: two-voice 28.5, 28.0, 28.9 against one-voice 22.8,
+  22.0, 21.7 (1.28x on average; the render stage, two patches and two QC samplers a frame).
 - mixed stem, `--cast auto` on turns.mp4: 100% of dub speech frames to the right face (talk_d +
   talk_f, where the thresholds were set; 100% on talk_g + talk_i, held out); `--cast
-  ANNA=left,BEN=right` with a [ANNA]/[BEN] script on two.mp4: 100%.
+  ANNA=left,BEN=right` with a [ANNA]/[BEN] script on two.mp4: 100% on both pairs.
 """
 from __future__ import annotations
 
