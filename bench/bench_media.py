@@ -8,7 +8,7 @@ Writes a 1080p 25 fps source twice (H.264 4:2:0 8-bit, as from a camera proxy or
 ProRes 422 HQ 10-bit, as from a camera or a master), then measures per output codec:
   decode      frames/s of read_frames with RGB images (uint8 / uint16) for each source
   encode      frames/s of VideoWriter.write() from RGB images in memory (encode only)
-  transcode   frames/s of plain_transcode (decode -> encode, the floor of DESIGN.md section 7)
+  transcode   frames/s of plain_transcode (decode -> encode, the floor of docs/speed.md)
   composite   frames/s of decode -> write_composite with a 480x360 mouth-sized patch
 Run it under `nice`; numbers are wall-clock and depend on what else the machine runs.
 """

@@ -7,7 +7,7 @@
 same picture at two lengths, a dub of the same length and a mouth-shape track covering it, then
 runs `lipflap run SHOT --audio DUB --shapes TRACK -o OUT.mov` on each as a child process (under
 `nice`, empty analysis cache) and reads the child's peak resident memory (ru_maxrss from wait4)
-and CPU time. Memory must be flat in clip length (DESIGN 7): the issue's bound is the long
+and CPU time. Memory must be flat in clip length (docs/speed.md): the issue's bound is the long
 shot's peak within 1.3x of the short shot's. The track is given with --shapes so the figure is
 the picture pipeline's (decode, analysis, plan, library, render, encode) plus the dub's muxing;
 the dub-to-mouth stage is measured separately by `lipflap visemes` on the long dub.
@@ -248,7 +248,7 @@ def make_conform_cut(work: str, shots: int, width: int, height: int, fps: int = 
     import opentimelineio as otio
     from opentimelineio import opentime
 
-    from lipflap.demo_assets import speak
+    from lipflap.commands.demo_assets import speak
     line = speak(FACE_TEXT, "en", lead_s=0.1)
     per = 40
     seg = np.zeros(int(round(per / fps * line.rate)), np.float32)

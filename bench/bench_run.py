@@ -1,4 +1,4 @@
-"""Speed of `lipflap run` as a ratio to the floor any tool pays (DESIGN 7), in one run.
+"""Speed of `lipflap run` as a ratio to the floor any tool pays (docs/speed.md), in one run.
 
     python bench/bench_run.py [--source CLIP] [--audio DUB] [--frames N] [--codec prores_hq]
 
@@ -127,8 +127,8 @@ def main() -> int:
     t_plain, c_plain = plain_decode_encode(shot, os.path.join(work, "plain" + ext), a.codec)
 
     from lipflap.pipeline import run_job
-    from lipflap.jobspec import parse_job
-    from lipflap.progress import Progress
+    from lipflap.contract.jobspec import parse_job
+    from lipflap.contract.progress import Progress
     job = parse_job({"video": shot, "audio": dub, "text": text, "language": language,
                      "output": {"path": os.path.join(work, "lipflap" + ext), "codec": a.codec}})
     t, c0 = time.perf_counter(), _cpu()

@@ -72,7 +72,7 @@ def main() -> int:
     p.add_argument("--cli", action="store_true", help="also time the command in a subprocess")
     a = p.parse_args()
 
-    from lipflap.media.rates import parse_rate
+    from lipflap.contract.rates import parse_rate
     from lipflap.mouth.build import mouth_track_for_audio, track_from_phones
     from lipflap.speech.audio import load_speech
 

@@ -16,11 +16,11 @@ import threading
 import traceback
 
 from . import __version__
-from .errors import LipflapError
-from .progress import Progress
+from .contract.errors import LipflapError
+from .contract.progress import Progress
 
 # Order is the order of --help.
-COMMANDS = ("run", "visemes", "analyze", "conform", "qc", "probe", "demo", "install")
+COMMANDS = ("run", "visemes", "analyze", "conform", "timeline", "qc", "credentials", "probe", "demo", "install")
 
 
 def build_parser() -> argparse.ArgumentParser:

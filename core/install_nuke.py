@@ -1,9 +1,9 @@
 """Installing the Nuke plugin: a marked block in the user's ~/.nuke/init.py.
 
 The block puts the plugin folder on Nuke's plugin path and tells the plugin where the engine and
-its standard-library client are. Studios that manage NUKE_PATH themselves get the equivalent
-environment lines printed instead of editing anything (`--os` layouts only change the home's
-folder name conventions, which for Nuke are the same everywhere: ~/.nuke).
+its standard-library contract package (LIPFLAP_CONTRACT) are. Studios that manage NUKE_PATH
+themselves get the equivalent environment lines printed instead of editing anything (`--os`
+layouts only change the home's folder name conventions, which for Nuke are the same everywhere: ~/.nuke).
 """
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import os
 
 import lipflap_nuke
 
-from . import hostclient
+from . import contract
+from .contract.files import atomic_write
 
 BEGIN = "# >>> lipflap (added by `lipflap install nuke`) >>>"
 END = "# <<< lipflap <<<"
@@ -22,6 +23,11 @@ def plugin_dir() -> str:
     return os.path.dirname(os.path.abspath(lipflap_nuke.__file__))
 
 
+def contract_dir() -> str:
+    """The engine's stdlib-only contract package, which the node loads by path."""
+    return os.path.dirname(os.path.abspath(contract.__file__))
+
+
 def block(engine: list[str]) -> str:
     engine_env = engine[0] if len(engine) == 1 else json.dumps(engine)
     return "\n".join([
@@ -29,7 +35,7 @@ def block(engine: list[str]) -> str:
         "import os as _lipflap_os",
         "import nuke as _lipflap_nuke",
         f"_lipflap_os.environ.setdefault('LIPFLAP_ENGINE', {engine_env!r})",
-        f"_lipflap_os.environ.setdefault('LIPFLAP_HOSTCLIENT', {os.path.abspath(hostclient.__file__)!r})",
+        f"_lipflap_os.environ.setdefault('LIPFLAP_CONTRACT', {contract_dir()!r})",
         f"_lipflap_nuke.pluginAddPath({plugin_dir()!r})",
         END, ""])
 
@@ -62,9 +68,7 @@ def install(home: str, os_name: str, engine: list[str], uninstall: bool = False)
     if new == old:
         return [f"nothing to change in {init}"]
     os.makedirs(nuke_dir, exist_ok=True)
-    with open(init + ".tmp", "w", encoding="utf-8") as f:
-        f.write(new)
-    os.replace(init + ".tmp", init)
+    atomic_write(init, new)
     if uninstall:
         return [f"removed lipflap from {init}"]
     sep = ";" if os_name == "windows" else ":"

@@ -1,7 +1,8 @@
 """Installing the Resolve script into the per-user Fusion/Scripts folders of each OS.
 
-The menu script is the launcher template with three paths filled in: the plugin's own folder,
-the standard-library engine client, and the engine command. It goes into Scripts/Edit and
+The menu script is the launcher template (resolve_plugin/launcher.py.in) with three values filled
+in: the plugin's own folder, the engine's standard-library contract package, and the engine
+command. It goes into Scripts/Edit and
 Scripts/Utility, so it appears under Workspace > Scripts on the Edit page and everywhere else.
 """
 from __future__ import annotations
@@ -11,7 +12,8 @@ import os
 
 import lipflap_resolve
 
-from . import hostclient
+from . import contract
+from .contract.files import atomic_write
 
 SCRIPT_NAME = "lipflap Lip Sync.py"
 MENUS = ("Edit", "Utility")
@@ -29,10 +31,10 @@ def scripts_root(home: str, os_name: str) -> str:
 
 def render_launcher(engine: list[str]) -> str:
     plugin_dir = os.path.dirname(os.path.abspath(lipflap_resolve.__file__))
-    with open(os.path.join(plugin_dir, "launcher.py"), encoding="utf-8") as f:
+    with open(os.path.join(plugin_dir, "launcher.py.in"), encoding="utf-8") as f:
         text = f.read()
     return (text.replace("@PLUGIN_DIR@", plugin_dir)
-                .replace("@HOSTCLIENT@", os.path.abspath(hostclient.__file__))
+                .replace("@CONTRACT_DIR@", os.path.dirname(os.path.abspath(contract.__file__)))
                 .replace("@ENGINE@", json.dumps(engine)))
 
 
@@ -47,10 +49,7 @@ def install(home: str, os_name: str, engine: list[str], uninstall: bool = False)
                 done.append(f"removed {path}")
             continue
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(render_launcher(engine))
-        os.replace(tmp, path)
+        atomic_write(path, render_launcher(engine))
         done.append(f"installed {path}")
     if not uninstall:
         done.append(f"engine: {' '.join(engine)}")

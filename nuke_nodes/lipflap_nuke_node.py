@@ -276,14 +276,12 @@ def render(node):
 
         def apply():
             _load_render(node, target, plate, first, last, full, ext == "")
-            flagged = []
             try:
-                with open(report, encoding="utf-8") as fh:
-                    flagged = json.load(fh).get("flagged_ranges") or []
-            except (OSError, ValueError):
-                pass
-            note = "; ".join(f"{r['start'] - plate.file_first + first}-{r['end'] - plate.file_first + first} "
-                             f"{r.get('reason', '')}" for r in flagged)
+                flagged = hc.read_report(report).flagged_ranges  # the contract's one report reader
+            except hc.LipflapError:
+                flagged = []
+            note = "; ".join(f"{r.start - plate.file_first + first}-{r.end - plate.file_first + first} "
+                             f"{r.reason}" for r in flagged)
             node["status"].setValue(f"rendered {os.path.basename(out)}" + (f"; untouched: {note}" if note else ""))
         nuke.executeInMainThread(apply)
     return _start(f"render {name}", work_fn)

@@ -12,7 +12,7 @@ each render clip:
 Writer arguments (`-A key=value`): dub_audio (with dub_start, the record timecode of its first
 sample, default the timeline's start) or dub_track (default: the one audio track named like
 "dub"), language, outdir (default: beside the job list), handles (8), codec (prores_hq),
-mode (full), transcripts (a file, see lipflap.transcripts), face (auto).
+mode (full), transcripts (a file, see lipflap.contract.transcripts), face (auto).
 """
 from __future__ import annotations
 
@@ -20,24 +20,17 @@ import os
 
 import opentimelineio as otio
 
-from lipflap_otio import joblist
-from lipflap_otio.assemble import assemble
-from lipflap_otio.plan import PlanError, PlanOptions, plan
-
-
-def _probe(path):
-    from lipflap.conform import probe_media
-    return probe_media(path)
+from lipflap.conform import joblist, probe_media
+from lipflap.conform.assemble import assemble
+from lipflap.conform.plan import PlanError, PlanOptions, plan
+from lipflap.contract.transcripts import load as load_transcripts
 
 
 def write_to_file(input_otio, filepath, dub_audio=None, dub_track=None, dub_start=None, language=None,
                   outdir=None, handles=8, codec="prores_hq", mode="full", transcripts=None,
                   face="auto"):
     """Write the job list for the timeline's clips under the dub."""
-    table = {}
-    if transcripts:
-        from lipflap.transcripts import load
-        table = load(str(transcripts))
+    table = load_transcripts(str(transcripts)) if transcripts else {}
     outdir = os.path.abspath(str(outdir) if outdir else os.path.dirname(os.path.abspath(filepath)))
     opts = PlanOptions(outdir=outdir, language=language and str(language),
                        dub_audio=dub_audio and os.path.abspath(str(dub_audio)),
@@ -45,7 +38,7 @@ def write_to_file(input_otio, filepath, dub_audio=None, dub_track=None, dub_star
                        dub_start=dub_start and str(dub_start), handles=int(handles), codec=str(codec),
                        mode=str(mode), face=str(face), transcripts=table)
     try:
-        jobs, _notes = plan(input_otio, opts, _probe)
+        jobs, _notes = plan(input_otio, opts, probe_media)
     except PlanError as e:
         raise otio.exceptions.OTIOError(f"{filepath}: {e}") from None
     label = opts.dub_audio or (f"track {opts.dub_track}" if opts.dub_track else None)
@@ -55,5 +48,5 @@ def write_to_file(input_otio, filepath, dub_audio=None, dub_track=None, dub_star
 def read_from_file(filepath):
     """The job list's timeline with every finished render placed above its clip."""
     jl = joblist.load(filepath)
-    tl, _bad = assemble(jl.timeline, jl.jobs, _probe, language=jl.language, dub_label=jl.dub_label)
+    tl, _bad = assemble(jl.timeline, jl.jobs, probe_media, language=jl.language, dub_label=jl.dub_label)
     return tl

@@ -1,7 +1,8 @@
 """OpenTimelineIO media linker: relink clips to their newest lip-synced render, when one exists.
 
-Renders are named `<clip>_lipflap_<lang>_v<NNN>.<ext>` (DESIGN.md section 5); a clip used more
-than once in a cut has its record-in timecode after its name (`<clip>_<HHMMSSFF>_lipflap_...`).
+Renders are named `<clip>_lipflap_<lang>_v<NNN>.<ext>` by the one naming rule
+(lipflap.contract.naming, which Resolve, Nuke and conform name by); a clip used more than once
+in a cut has its record-in timecode after its name (`<clip>_<HHMMSSFF>_lipflap_...`).
 A render replaces the clip's media only when its own timecode covers the clip's source range,
 so the clip's source range stays valid. Arguments (`otioconvert -m lipflap_relink -M key=value`)
 or environment variables:
@@ -19,15 +20,16 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 
 import opentimelineio as otio
 from opentimelineio import opentime
 
-from lipflap_otio.plan import clip_base, exact_rate, frames_at, media_path, parse_tc, tc_tag
+from lipflap.conform import probe_media
+from lipflap.conform.assemble import report_summary
+from lipflap.conform.plan import exact_rate, frames_at, media_path, read_tc, to_tc
+from lipflap.contract.naming import clip_base, movie_render_re, tc_tag
 
 log = logging.getLogger("lipflap_otio.linker")
-_RENDER = r"^{base}(?:_(?P<tag>\d{{8}}))?_lipflap_(?P<lang>{lang})_v(?P<ver>\d{{3,}})\.(?:mov|mxf|mp4)$"
 
 
 def _arg(args: dict, key: str, env: str):
@@ -45,15 +47,14 @@ def _record_tag(clip, start_tc: str | None) -> str | None:
     if root is clip:
         return None
     rate = exact_rate(clip.trimmed_range().duration.rate)
-    start = parse_tc(start_tc, rate)  # drop-frame at 29.97, as render names are
+    start = read_tc(start_tc, rate)  # in the timeline's mode: drop-frame at 29.97, as render names are
     rr = clip.transformed_time_range(clip.trimmed_range(), root)
-    return tc_tag(start + frames_at(rr.start_time, rate), rate)
+    return tc_tag(to_tc(start + frames_at(rr.start_time, rate), rate))
 
 
 def _covers(path: str, clip) -> tuple[bool, object]:
     """Whether the render's timecode range holds the clip's source range (and its probe)."""
     try:
-        from lipflap.conform import probe_media
         info = probe_media(path)
     except Exception as e:  # noqa: BLE001 - an unreadable render is never linked
         log.warning("lipflap_relink: cannot read %s (%s); not linked", path, e)
@@ -70,7 +71,6 @@ def find_renders(clip, dirs: list[str], language: str | None, tag: str | None) -
     for name in (clip.name, os.path.splitext(os.path.basename(media_path(clip.media_reference) or ""))[0]):
         if name and clip_base(name) not in bases:
             bases.append(clip_base(name))
-    lang = re.escape(language) if language else r"[A-Za-z0-9-]+"
     found = []
     for d in dirs:
         try:
@@ -78,7 +78,7 @@ def find_renders(clip, dirs: list[str], language: str | None, tag: str | None) -
         except OSError:
             continue
         for base in bases:
-            pat = re.compile(_RENDER.format(base=re.escape(base), lang=lang))
+            pat = movie_render_re(base, language)
             for name in names:
                 m = pat.match(name)
                 if m:
@@ -128,8 +128,7 @@ def link_media_reference(in_clip, media_linker_argument_map=None):
             available_range=opentime.TimeRange(opentime.RationalTime(info.start_tc_frames, rate),
                                                opentime.RationalTime(info.frames, rate)))
         report = os.path.splitext(path)[0] + ".json"
-        from lipflap_otio.assemble import read_report
-        score, flagged = read_report(report)
+        score, flagged = report_summary(report)
         in_clip.metadata["lipflap"] = {
             "render_path": os.path.abspath(path), "version": version, "language": lang,
             "report_path": report if os.path.isfile(report) else None, "sync_score": score,

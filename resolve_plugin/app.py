@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 
+from lipflap_contract.errors import LipflapError as TranscriptError
+from lipflap_contract.rates import rate_string
+from lipflap_contract.transcripts import load as load_transcripts, text_for_clip
+
 from . import placement, settings as settings_mod
-from .timecode import rate_string
 from .timeline import (ClipPlan, PlanError, TimelineInfo, dub_from_audio_track, dub_from_file,
                        plan_clip, record_tc, select_items, timeline_info)
-from .transcripts import TranscriptError, load_transcripts, text_for_clip
 
 
 @dataclass
@@ -63,7 +66,7 @@ class Controller:
         self.current = None          # (plan, EngineRun, render path, report path)
         self.progress = (0, 0, "")
         self.progress_events: list = []
-        self.running_name = ""
+        self.running = (None, "")   # (record start, name) of the clip the engine works on
         self.track_index = None
         self.bin = None
         self.settings = None
@@ -144,7 +147,7 @@ class Controller:
             job_path = os.path.splitext(render)[0] + ".job.json"
             self.log(f"lipflap: {plan.name}: frames {plan.source_start}-{plan.source_end} -> {os.path.basename(render)}")
             self.progress = (0, 0, "")
-            self.running_name = f"{plan.name} ({plan.record_start})"
+            self.running = (plan.record_start, plan.name)
             try:
                 run = self.hostclient.run_job(job, job_path, engine=self.engine, on_progress=self._on_progress)
             except (RuntimeError, OSError) as e:
@@ -173,7 +176,7 @@ class Controller:
         # Called from the engine client's reader thread: only plain assignments and appends here;
         # hosts read them from their own thread (the dialog's timer, the console loop).
         self.progress = (done, total, stage)
-        self.progress_events.append((self.running_name, stage, done, total))
+        self.progress_events.append((*self.running, stage, done, total))
 
     def _fail(self, plan: ClipPlan, message: str) -> None:
         self.log(f"lipflap: {plan.name}: {message}")
@@ -245,7 +248,6 @@ def has_dialogs(fusion) -> bool:
 
 def sandbox_note() -> str:
     """The Mac App Store build runs sandboxed (its home is a container): paths outside it fail."""
-    import sys  # noqa: PLC0415
     home = os.path.expanduser("~")
     if sys.platform == "darwin" and "/Library/Containers/" in home:
         return ("lipflap: this is the Mac App Store build of Resolve, which is sandboxed: files outside "
@@ -279,11 +281,11 @@ def run_without_dialog(controller: Controller, config_dir: str, log=print) -> Co
 
     def report():
         while controller.progress_events:
-            name, stage, done, total = controller.progress_events.pop(0)
+            at, name, stage, done, total = controller.progress_events.pop(0)
             quarter = (4 * done // total) if total else 0
-            if total and (name, stage, quarter) not in shown:
-                shown.add((name, stage, quarter))
-                log(f"lipflap: {name.rsplit(' (', 1)[0]}: {stage} {done}/{total}")
+            if total and (at, stage, quarter) not in shown:   # a line per clip, stage and quarter
+                shown.add((at, stage, quarter))
+                log(f"lipflap: {name}: {stage} {done}/{total}")
     while True:
         report()
         if not controller.tick():

@@ -1,43 +1,29 @@
-"""An OTIO timeline and a CMX 3600 EDL of the renders, written beside them.
+"""An OTIO timeline and a CMX 3600 EDL of the renders, written beside them by the engine.
 
-The .otio file is OTIO's own JSON, written here with the standard library (Resolve's Python has
-no OpenTimelineIO); the EDL is made from it by the engine environment's `otioconvert` with the
-otio-cmx3600-adapter, the same code path as `lipflap conform`, so both tools write the same EDL.
-Each event sits at the original clip's record timecode; its source timecode is the render's own;
-flagged frames become markers (`* LOC:` lines).
+Resolve's Python has no OpenTimelineIO, so the script does not write timelines itself: it lists
+where each render sits (a placements file, lipflap_contract.placements, docs/timeline.md) and
+runs `lipflap timeline`, which writes both files with the code `lipflap conform` uses. Each
+render sits at the original clip's record position; its source range is the render's own
+timecode; the flagged frames placed as markers become markers on it.
 """
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import sys
 from fractions import Fraction
 
-from .placement import rendered_start
-from .timecode import tc_to_frames
+from lipflap_contract.placements import PlacedMarker, Placement, Placements
+from lipflap_contract.rates import rate_string
+from lipflap_contract.timecode import tc_to_frames
+
+from .placement import rendered_start, run_report
 
 
-def _rt(value: float, rate: float) -> dict:
-    return {"OTIO_SCHEMA": "RationalTime.1", "rate": rate, "value": float(value)}
-
-
-def _range(start: float, duration: float, rate: float) -> dict:
-    return {"OTIO_SCHEMA": "TimeRange.1", "start_time": _rt(start, rate), "duration": _rt(duration, rate)}
-
-
-def _item(schema: str, name: str, rng: dict, **extra) -> dict:
-    d = {"OTIO_SCHEMA": schema, "metadata": {}, "name": name, "source_range": rng, "effects": [],
-         "markers": [], "enabled": True, "color": None}
-    d.update(extra)
-    return d
-
-
-def render_start_tc_frames(outcome, clip_rate: Fraction) -> int:
+def render_source_in(outcome, clip_rate: Fraction) -> int:
     """The render's own start timecode, as frames: the engine reports it; older reports leave it
     to the source's start TC plus the first rendered frame."""
-    tc = ((outcome.report.get("timecodes") or {}).get("first"))
-    if isinstance(tc, str):
+    tc = run_report(outcome.report).first_timecode
+    if tc is not None:
         try:
             return tc_to_frames(tc, clip_rate)
         except ValueError:
@@ -50,88 +36,57 @@ def render_start_tc_frames(outcome, clip_rate: Fraction) -> int:
     return start + rendered_start(outcome.report, outcome.plan)
 
 
-def _sync_score(report: dict):
-    """r of the output's mouth against the expected track, from the report's QC figures."""
-    qc = report.get("qc")
-    fig = ((qc or {}).get("figures") or {}).get("sync_r") if isinstance(qc, dict) else None
-    return fig.get("value") if isinstance(fig, dict) else None
-
-
-def build_otio(controller, outcomes) -> dict:
+def build_placements(controller, outcomes) -> Placements:
     info = controller.info
     s = controller.settings
-    rate = float(info.rate)
-    children, cursor = [], info.start_frame
+    lang = s.language or None
+    out = Placements(name=f"{info.name} lipflap {s.language or 'dub'}", rate=rate_string(info.rate),
+                     start=info.start_frame, track=f"lipflap {s.language or 'dub'}", language=lang,
+                     metadata={"timeline": info.name})
+    cursor = info.start_frame
     for o in sorted(outcomes, key=lambda o: o.plan.record_start):
         p = o.plan
         if p.record_start < cursor:
             continue  # two clips cannot share a record position on one track
-        if p.record_start > cursor:
-            children.append(_item("Gap.1", "", _range(0, p.record_start - cursor, rate)))
         head = p.source_start - rendered_start(o.report, p)
-        src_in = render_start_tc_frames(o, p.clip_rate) + max(0, head)
-        name = os.path.splitext(os.path.basename(o.render))[0]
-        markers = []
-        for m in o.markers:
-            offset = m["frame"] + info.start_frame - p.record_start
-            markers.append({"OTIO_SCHEMA": "Marker.2", "metadata": {"lipflap": {"reason": m["reason"]}},
-                            "name": f"lipflap: {m['reason']}", "color": "RED", "comment": "",
-                            "marked_range": _range(src_in + offset, m["duration"], rate)})
-        meta = {"lipflap": {"render": o.render, "source": p.path, "source_range": [p.source_start, p.source_end],
-                            "dub": p.dub.path if p.dub else None, "language": s.language or None,
-                            "report": os.path.splitext(o.render)[0] + ".json",
-                            "sync_score": _sync_score(o.report),
-                            "flagged_ranges": o.report.get("flagged_ranges") or [], "placed": o.placed}}
-        clip = _item("Clip.2", name, _range(src_in, p.duration, rate),
-                     media_references={"DEFAULT_MEDIA": {"OTIO_SCHEMA": "ExternalReference.1", "metadata": {},
-                                                         "name": name, "available_range": None,
-                                                         "available_image_bounds": None, "target_url": o.render}},
-                     active_media_reference_key="DEFAULT_MEDIA")
-        clip["metadata"] = meta
-        clip["markers"] = markers
-        children.append(clip)
+        report = run_report(o.report)
+        out.placements.append(Placement(
+            render=o.render, record_in=p.record_start, duration=p.duration,
+            source_in=render_source_in(o, p.clip_rate) + max(0, head),
+            name=os.path.splitext(os.path.basename(o.render))[0],
+            # Resolve's markers count from the timeline's first frame.
+            markers=[PlacedMarker(m["frame"] + info.start_frame, m["duration"], m["reason"]) for m in o.markers],
+            metadata={"render": o.render, "source": p.path, "source_range": [p.source_start, p.source_end],
+                      "dub": p.dub.path if p.dub else None, "language": lang,
+                      "report": os.path.splitext(o.render)[0] + ".json", "sync_score": report.sync_score,
+                      "flagged_ranges": [r.to_dict() for r in report.flagged_ranges], "placed": o.placed}))
         cursor = p.record_end
-    # The cmx_3600 writer ignores global_start_time; a track range starting at minus the record
-    # start makes its record timecodes start where the timeline does.
-    track = _item("Track.1", f"lipflap {s.language or 'dub'}",
-                  _range(-info.start_frame, cursor, rate), kind="Video", children=children)
-    stack = _item("Stack.1", "tracks", None, children=[track])
-    return {"OTIO_SCHEMA": "Timeline.1", "metadata": {"lipflap": {"timeline": info.name}},
-            "name": f"{info.name} lipflap {s.language or 'dub'}", "global_start_time": _rt(info.start_frame, rate),
-            "tracks": stack}
-
-
-def otioconvert_command(engine: list[str]) -> list[str]:
-    exe = engine[0]
-    folder = os.path.dirname(exe)
-    if os.path.basename(exe).lower().startswith("lipflap"):
-        cand = os.path.join(folder, "otioconvert" + (".exe" if sys.platform == "win32" else ""))
-        if os.path.exists(cand):
-            return [cand]
-        py = os.path.join(folder, "python" + (".exe" if sys.platform == "win32" else ""))
-        return [py, "-m", "opentimelineio.console.otioconvert"]
-    return [exe, "-m", "opentimelineio.console.otioconvert"]
+    return out
 
 
 def write_render_list(controller, outcomes) -> dict:
+    """Write `<timeline>_lipflap_<lang>_v<NNN>.otio` and `.edl` through the engine; returns the
+    paths written ({"OTIO": ..., "EDL": ...}), or {} after logging why not."""
     s = controller.settings
     hc = controller.hostclient
     base = os.path.splitext(hc.next_version_path(s.output_dir, controller.info.name, s.language or None, "otio"))[0]
-    otio_path, edl_path = base + ".otio", base + ".edl"
-    with open(otio_path + ".tmp", "w", encoding="utf-8") as f:
-        json.dump(build_otio(controller, outcomes), f, indent=2)
-    os.replace(otio_path + ".tmp", otio_path)
-    out = {"OTIO": otio_path}
-    engine = controller.engine or hc.find_engine()
-    cmd = otioconvert_command(engine) + ["-i", otio_path, "-o", edl_path]
+    otio_path, edl_path, pl_path = base + ".otio", base + ".edl", base + ".placements.json"
+    build_placements(controller, outcomes).save(pl_path)
     try:
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        controller.log(f"lipflap: the EDL was not written ({e}); the OTIO file is at {otio_path}.")
-        return out
-    if r.returncode == 0 and os.path.exists(edl_path):
-        out["EDL"] = edl_path
-    else:
-        last = (r.stderr.strip().splitlines() or ["no message"])[-1]
-        controller.log(f"lipflap: the EDL was not written ({last}); the OTIO file is at {otio_path}.")
-    return out
+        run = hc.EngineRun(["timeline", pl_path, "-o", otio_path, "--edl", edl_path], engine=controller.engine)
+    except (OSError, RuntimeError) as e:
+        controller.log(f"lipflap: the OTIO file and EDL were not written ({e}); the placements are in {pl_path}.")
+        return {}
+    try:
+        res = run.wait(300)
+    except subprocess.TimeoutExpired:
+        run.cancel()
+        controller.log(f"lipflap: the engine took over 5 minutes to write the OTIO file and EDL; the "
+                       f"placements are in {pl_path}.")
+        return {}
+    if not res.ok:
+        controller.log(f"lipflap: the OTIO file and EDL were not written ({res.error}); the placements "
+                       f"are in {pl_path}.")
+        return {}
+    result = res.result if isinstance(res.result, dict) else {}
+    return {"OTIO": result.get("timeline", otio_path), "EDL": result.get("edl", edl_path)}

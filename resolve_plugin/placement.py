@@ -9,7 +9,11 @@ media pool item) and removes anything Resolve put elsewhere.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+
+from lipflap_contract.errors import LipflapError
+from lipflap_contract.report import RunReport
 
 from .timeline import ClipPlan, TimelineInfo, record_tc
 
@@ -52,7 +56,7 @@ def same_timeline(a, b) -> bool:
         return True
     try:
         return a.GetUniqueId() == b.GetUniqueId()
-    except AttributeError:
+    except (AttributeError, TypeError):   # older builds: no GetUniqueId
         return a.GetName() == b.GetName()
 
 
@@ -76,39 +80,43 @@ def add_video_track(timeline) -> int:
     return after
 
 
+def run_report(report: dict) -> RunReport:
+    """The engine's report through the contract's one reader; an unreadable one reads as empty
+    (the render is still placed; it just carries no flags)."""
+    try:
+        return RunReport.from_dict(report or {})
+    except LipflapError:
+        return RunReport()
+
+
 def _flagged_ranges(report: dict) -> list[dict]:
-    out = []
-    for r in report.get("flagged_ranges") or report.get("flagged") or []:
-        try:
-            out.append({"start": int(r["start"]), "end": int(r["end"]), "reason": str(r.get("reason", "flagged"))})
-        except (KeyError, TypeError, ValueError):
-            continue
-    return out
+    return [{"start": r.start, "end": r.end, "reason": r.reason} for r in run_report(report).flagged_ranges]
 
 
 def rendered_start(report: dict, plan: ClipPlan) -> int:
     """The file frame index of the render's first frame (handles included)."""
-    rng = report.get("range") or {}
-    # `first` is the first rendered frame with handles; `start` the cut's own first frame.
-    for key in ("first", "start"):
-        if isinstance(rng.get(key), int):
-            return int(rng[key])
-    return plan.source_start
+    rng = run_report(report).range
+    return rng.first if rng is not None else plan.source_start
 
 
 def _media_path(item) -> str:
     mpi = item.GetMediaPoolItem() if item is not None else None
-    return str(mpi.GetClipProperty("File Path") or "") if mpi else ""
+    path = str(mpi.GetClipProperty("File Path") or "") if mpi else ""
+    return os.path.normcase(os.path.normpath(path)) if path else ""
 
 
 def _where(timeline, item, path):
     """(track, start, end) of `item` as the timeline lists it, or None when it is not on it."""
     start, end = int(item.GetStart()), int(item.GetEnd())
+    path = os.path.normcase(os.path.normpath(os.path.abspath(path)))
     for t in range(1, int(timeline.GetTrackCount("video")) + 1):
         for it in timeline.GetItemListInTrack("video", t) or []:
             if int(it.GetStart()) == start and int(it.GetEnd()) == end and _media_path(it) == path:
                 return t, start, end
     return None
+
+
+NO_SWITCH = object()   # _append could not make the run's timeline current
 
 
 def _append(project, timeline, clip_info):
@@ -117,9 +125,9 @@ def _append(project, timeline, clip_info):
     current = project.GetCurrentTimeline()
     switched = not same_timeline(current, timeline)
     if switched and not project.SetCurrentTimeline(timeline):
-        return None
+        return NO_SWITCH
     try:
-        return project.GetMediaPool().AppendToTimeline([clip_info]) or []
+        return project.GetMediaPool().AppendToTimeline([clip_info])
     finally:
         if switched and current is not None:
             project.SetCurrentTimeline(current)
@@ -131,9 +139,9 @@ def _try(project, timeline, info, plan, mpi, path, head, n, track_index, inclusi
     clip_info = {"mediaPoolItem": mpi, "startFrame": head, "endFrame": head + n - (1 if inclusive else 0),
                  "trackIndex": track_index, "recordFrame": plan.record_start, "mediaType": 1}
     appended = _append(project, timeline, clip_info)
-    if appended is None:
+    if appended is NO_SWITCH:
         return None, f"Resolve would not open timeline '{info.name}' to place the render", 0
-    if not appended:
+    if not isinstance(appended, (list, tuple)) or not appended:
         return None, "Resolve dropped the placement (it drops placements that overlap a clip)", 0
     item = appended[0]
     where = _where(timeline, item, path)
@@ -181,8 +189,7 @@ def place_render(project, timeline, info: TimelineInfo, plan: ClipPlan, render_p
                                 f"V{track_index}; it is in the media pool, place it by hand.")
     convention.learned = True
     flagged = _flagged_ranges(report)
-    warnings = report.get("warnings") or []
-    item.SetClipColor(COLOR_FLAGGED if (flagged or warnings) else COLOR_OK)
+    item.SetClipColor(COLOR_FLAGGED if run_report(report).has_problems else COLOR_OK)
     markers = []
     for r in flagged:
         lo = max(r["start"], plan.source_start)

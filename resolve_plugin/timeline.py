@@ -13,7 +13,8 @@ import os
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from .timecode import frames_to_tc, parse_rate, tc_to_frames
+from lipflap_contract.rates import parse_rate
+from lipflap_contract.timecode import frames_to_tc, tc_to_frames
 
 
 SOURCE_SLACK = 2   # frames: one for the 19.x start, one for the end's inclusive/exclusive swing
@@ -78,15 +79,13 @@ def _video_items(timeline, track: int) -> list:
 
 
 def in_out_range(timeline) -> tuple[int | None, int | None]:
-    """The timeline's In and Out as frame numbers (GetMarkInOut: README 19.x and later); (None, None)
-    when unset or on an older Resolve."""
+    """The timeline's In and Out as frame numbers; (None, None) when unset. GetMarkInOut is in
+    the README from 19.x on: older builds get a PlanError saying so."""
     getter = getattr(timeline, "GetMarkInOut", None)
     if getter is None:
-        return None, None
-    try:
-        marks = getter() or {}
-    except Exception:  # noqa: BLE001 - older Resolve builds raise for unknown calls
-        return None, None
+        raise PlanError("this Resolve gives scripts no In and Out (that came with Resolve 19); choose "
+                        "'every clip on the track' or 'the clip under the playhead'.")
+    marks = getter() or {}
     video = marks.get("video") or {}
     start, end = video.get("in"), video.get("out")
     if start is None or end is None:

@@ -27,7 +27,7 @@ def test_no_command_is_usage_error():
 
 def test_progress_json_lines():
     import io
-    from lipflap.progress import Progress
+    from lipflap.contract.progress import Progress
     out = io.StringIO()
     p = Progress("json", out=out)
     p.start("decode", 3)

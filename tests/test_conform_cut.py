@@ -21,8 +21,8 @@ from test_conform_fakeengine import engine_cmd
 from test_conform_support import make_cut
 
 from lipflap.conform import conform
-from lipflap.errors import LipflapError
-from lipflap.progress import Progress
+from lipflap.contract.errors import LipflapError
+from lipflap.contract.progress import Progress
 
 
 @pytest.fixture

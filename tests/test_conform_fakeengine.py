@@ -1,7 +1,7 @@
 """A small stand-in for `lipflap run --job JOB.json --progress json`, honouring the CLI contract.
 
 Conform's orchestration is tested against this script (LIPFLAP_RUN_CMD) so it does not depend
-on the renderer: it validates the job with lipflap.jobspec, writes the job's frames plus handles
+on the renderer: it validates the job with lipflap.contract.jobspec, writes the job's frames plus handles
 (clamped to the file) as a ProRes .mov via PyAV with the source's timecode at its first frame,
 a report with one flagged range, JSON progress lines and a final {"result": ...}; it writes to a
 temporary name and renames. FAKE_ENGINE_FAIL=<text> makes a job whose video or output path
@@ -27,8 +27,8 @@ def main(argv: list[str]) -> int:
     import av
     from opentimelineio import opentime
 
-    from lipflap.errors import LipflapError
-    from lipflap.jobspec import load_job
+    from lipflap.contract.errors import LipflapError
+    from lipflap.contract.jobspec import load_job
 
     if len(argv) != 4 or argv[0] != "--job" or argv[2:] != ["--progress", "json"]:
         _fail(f"fake engine expects --job JOB.json --progress json, got {argv}")
@@ -77,11 +77,15 @@ def main(argv: list[str]) -> int:
     for p in s.encode():
         oc.mux(p)
     oc.close()
-    report = {"video": job.video, "first_frame": first, "last_frame": last, "frames": n,
+    # The run report as `lipflap run` writes it (lipflap.contract.report), trimmed to what hosts read.
+    report = {"report_version": 1, "input": job.video, "output": out, "fps": f"{fps.numerator}/{fps.denominator}",
+              "range": {"start": job.start_frame, "end": job.end_frame, "handles": h, "first": first,
+                        "last": last, "frames": n},
+              "timecodes": {"first": out_tc}, "warnings": [],
+              "flagged_ranges": [{"start": first, "end": job.start_frame + 1, "reason": "no_face"}],
+              "qc": {"figures": {"sync_r": {"value": 0.87}}},
               "audio_offset_s": job.audio_offset_s, "dub_duration_s": dub_s, "text": job.text,
-              "language": job.language, "sync_score": 0.87,
-              "ranges": [{"start": first, "end": job.start_frame + 1, "status": "no_face"},
-                         {"start": job.start_frame + 2, "end": last, "status": "ok"}]}
+              "language": job.language}
     if job.report:
         with open(job.report, "w") as f:
             json.dump(report, f)
@@ -116,8 +120,10 @@ def test_fake_engine_honours_contract(tmp_path):
     with av.open(str(tmp_path / "out.mov")) as c:
         assert c.streams.video[0].metadata["timecode"] == "01:00:00:02"
         assert sum(1 for _ in c.decode(video=0)) == 11
-    rep = json.loads((tmp_path / "out.json").read_text())
-    assert rep["ranges"][0] == {"start": 2, "end": 6, "status": "no_face"}
+    from lipflap.contract.report import read_report
+    rep = read_report(str(tmp_path / "out.json"))
+    assert (rep.flagged_ranges[0].start, rep.flagged_ranges[0].end, rep.flagged_ranges[0].reason) == (2, 6, "no_face")
+    assert rep.sync_score == 0.87 and rep.range.first == 2
     job["colour"] = 1
     (tmp_path / "job.json").write_text(json.dumps(job))
     r = subprocess.run([sys.executable, ENGINE, "--job", str(tmp_path / "job.json"), "--progress",

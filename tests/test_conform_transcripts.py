@@ -1,10 +1,10 @@
-"""The per-clip transcripts file of `lipflap conform --transcripts` (lipflap.transcripts)."""
+"""The per-clip transcripts file of `lipflap conform --transcripts` (lipflap.contract.transcripts)."""
 import json
 
 import pytest
 
-from lipflap.errors import LipflapError
-from lipflap.transcripts import load, lookup, unused_keys
+from lipflap.contract.errors import LipflapError
+from lipflap.contract.transcripts import load, lookup, unused_keys
 
 
 def test_text_blocks_by_clip_name_and_record_timecode(tmp_path):

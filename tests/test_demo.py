@@ -7,7 +7,7 @@ import os
 import re
 
 from lipflap.media.probe import probe
-from lipflap.progress import Progress
+from lipflap.contract.progress import Progress
 
 
 def test_demo_end_to_end(tmp_path):

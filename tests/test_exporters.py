@@ -4,7 +4,7 @@ from fractions import Fraction
 
 import pytest
 
-from lipflap.errors import LipflapError
+from lipflap.contract.errors import LipflapError
 from lipflap.exporters import ExportOptions, export, format_for_path, render
 from lipflap.mouth.build import track_from_phones
 from lipflap.mouth.track import MouthTrack

@@ -8,8 +8,8 @@ import pytest
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from lipflap.errors import LipflapError
-from lipflap.jobspec import parse_job
+from lipflap.contract.errors import LipflapError
+from lipflap.contract.jobspec import parse_job
 from lipflap.mouth.track import MouthTrack
 
 json_scalars = st.none() | st.booleans() | st.integers(-10 ** 6, 10 ** 6) | \
@@ -95,7 +95,7 @@ def _transcript_text(blocks, prefix):
     st.binary(max_size=80).map(lambda b: ("bytes", b))),
     st.sampled_from(["", "# a comment", "stray text", "\ufeff"]))
 def test_transcripts_reader_never_crashes(tmp_path, kind_data, prefix):
-    from lipflap import transcripts as tr
+    from lipflap.contract import transcripts as tr
     kind, data = kind_data
     path = tmp_path / "transcripts.txt"
     if kind == "text":
@@ -130,7 +130,7 @@ def conform_media(tmp_path_factory):
 
 def _conform_clear(path, outdir, **kw):
     from lipflap.conform import conform
-    from lipflap.progress import Progress
+    from lipflap.contract.progress import Progress
     try:
         res = conform(str(path), str(outdir), n_procs=1, progress=Progress("none"),
                       cmd=[shutil.which("false") or "/bin/false"], **kw)

@@ -114,7 +114,7 @@ def test_conform_with_metacharacter_paths(tmp_path, monkeypatch):
     from test_conform_support import make_cut
 
     from lipflap.conform import conform
-    from lipflap.progress import Progress
+    from lipflap.contract.progress import Progress
     monkeypatch.setenv("LIPFLAP_RUN_CMD", engine_cmd())
     root = tmp_path / WEIRD
     cut = make_cut(root, "23.976", transition=False)

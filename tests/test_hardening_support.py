@@ -72,7 +72,7 @@ def write_video(path, frames, *, codec: str = "libx264", pix_fmt: str = "yuv420p
 @functools.lru_cache(maxsize=1)
 def speech() -> tuple[np.ndarray, int]:
     """The script spoken by eSpeak NG (float32 mono, its own rate), 0.2 s of silence first."""
-    from lipflap.demo_assets import speak
+    from lipflap.commands.demo_assets import speak
     line = speak(TEXT, "en", lead_s=0.2)
     return line.samples.astype(np.float32), int(line.rate)
 

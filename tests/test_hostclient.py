@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from lipflap import hostclient
+from lipflap import contract as hostclient
 
 FAKE = textwrap.dedent('''
     import json, sys, time

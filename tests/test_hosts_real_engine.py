@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from lipflap import hostclient
+from lipflap import contract as hostclient
 from tests.fakes import resolve as fr
 
 FPS = 25
@@ -80,7 +80,9 @@ def nk(clip, tmp_path, monkeypatch):
     for m in ("lipflap_nuke_node", "lipflap_nuke_curves", "lipflap_nuke_plate", "lipflap_nuke_engine"):
         sys.modules.pop(m, None)
     monkeypatch.setenv("LIPFLAP_ENGINE", json.dumps(_engine()))
-    monkeypatch.setitem(sys.modules, "lipflap_hostclient", hostclient)
+    # The node loads the engine's contract folder by path, as it does in Nuke.
+    monkeypatch.delitem(sys.modules, "lipflap_contract", raising=False)
+    monkeypatch.setenv("LIPFLAP_CONTRACT", os.path.dirname(hostclient.__file__))
     stub.root()["fps"].setValue(float(FPS))
     import importlib
     node = importlib.import_module("lipflap_nuke_node")

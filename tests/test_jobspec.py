@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from lipflap.errors import JobError
-from lipflap.jobspec import load_job, parse_job
-from lipflap.media.rates import parse_rate
+from lipflap.contract.errors import JobError
+from lipflap.contract.jobspec import load_job, parse_job
+from lipflap.contract.rates import parse_rate
 from fractions import Fraction
 
 
@@ -62,6 +62,6 @@ def test_rates(text, want):
 
 @pytest.mark.parametrize("bad", ["abc", "0", "-24", "1/0", True])
 def test_bad_rates(bad):
-    from lipflap.errors import LipflapError
+    from lipflap.contract.errors import LipflapError
     with pytest.raises(LipflapError):
         parse_rate(bad)

@@ -3,7 +3,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from lipflap.errors import MediaError
+from lipflap.contract.errors import MediaError
 from lipflap.media.audio import load_audio
 from mediagen import make_clip, make_wav
 

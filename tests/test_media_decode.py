@@ -3,7 +3,7 @@ import os
 import numpy as np
 import pytest
 
-from lipflap.errors import MediaError, RangeError
+from lipflap.contract.errors import MediaError, RangeError
 from lipflap.media.decode import read_frame, read_frames
 from lipflap.media.probe import probe
 from mediagen import frame_image, make_clip, read_index, standard_clips
@@ -137,7 +137,7 @@ def test_damaged_files_give_frames_or_one_clear_error(tmp_path):
     # Cut, bit-flipped and zeroed copies of MOV/MP4/MKV/ProRes clips: probe and decode either
     # work or raise one MediaError sentence; never another exception, never a crash.
     import random
-    from lipflap.errors import LipflapError
+    from lipflap.contract.errors import LipflapError
     from lipflap.media.audio import load_audio
     srcs = [make_clip(tmp_path / "a.mov", fps=25, frames=16, width=160, height=90, audio="tone",
                       faststart=True),

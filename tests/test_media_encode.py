@@ -4,7 +4,7 @@ import av
 import numpy as np
 import pytest
 
-from lipflap.errors import MediaError
+from lipflap.contract.errors import MediaError
 from lipflap.media.audio import load_audio
 from lipflap.media.decode import read_frame, read_frames
 from lipflap.media.encode import VideoWriter, plain_transcode

@@ -3,7 +3,7 @@ import threading
 
 import pytest
 
-from lipflap.errors import MediaError
+from lipflap.contract.errors import MediaError
 from lipflap.media.decode import read_frames
 from lipflap.media.prefetch import prefetched
 from mediagen import make_clip, read_index

@@ -5,7 +5,7 @@ from fractions import Fraction
 
 import pytest
 
-from lipflap.errors import MediaError
+from lipflap.contract.errors import MediaError
 from lipflap.media.probe import probe
 from mediagen import make_clip, make_wav, standard_clips
 

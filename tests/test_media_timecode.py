@@ -2,8 +2,8 @@ from fractions import Fraction
 
 import pytest
 
-from lipflap.errors import LipflapError
-from lipflap.media.timecode import frames_to_tc, tc_to_frames
+from lipflap.contract.errors import LipflapError
+from lipflap.contract.timecode import frames_to_tc, tc_to_frames
 
 NTSC30 = Fraction(30000, 1001)
 NTSC60 = Fraction(60000, 1001)

@@ -253,7 +253,7 @@ def test_for_audio_chooses_script_audio_or_both(monkeypatch):
 
 
 def test_for_audio_errors():
-    from lipflap.errors import LipflapError
+    from lipflap.contract.errors import LipflapError
     from lipflap.mouth.build import mouth_track_for_audio
     x = np.zeros(16000, np.float32)
     with pytest.raises(LipflapError, match="language"):

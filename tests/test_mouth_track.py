@@ -3,7 +3,7 @@ from fractions import Fraction
 
 import pytest
 
-from lipflap.errors import LipflapError
+from lipflap.contract.errors import LipflapError
 from lipflap.mouth.track import MouthFrame, MouthTrack, Phone, fps_to_json
 from lipflap.mouth.visemes import VISEME_TARGET
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from lipflap import hostclient
+from lipflap import contract as hostclient
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NUKE_DIR = os.path.join(REPO, "nuke_nodes")
@@ -33,6 +33,7 @@ FAKE_ENGINE = textwrap.dedent('''
         json.dump({"fps": 24, "frames": frames, "warnings": []}, open(out, "w"))
     elif cmd == "run":
         print(json.dumps({"stage": "render", "done": 1, "total": 1}), flush=True)
+        __import__("os").makedirs(__import__("os").path.dirname(out), exist_ok=True)
         open(out, "wb").write(b"render")
         rep = args[args.index("--report") + 1]
         s = int(args[args.index("--start") + 1])
@@ -62,7 +63,9 @@ def nk(request, tmp_path, monkeypatch):
     script = tmp_path / "engine.py"
     script.write_text(f"LOG = {str(log)!r}\n" + FAKE_ENGINE)
     monkeypatch.setenv("LIPFLAP_ENGINE", json.dumps([sys.executable, str(script)]))
-    monkeypatch.setitem(sys.modules, "lipflap_hostclient", hostclient)
+    # The node loads the engine's contract folder by path, as it does in Nuke.
+    monkeypatch.delitem(sys.modules, "lipflap_contract", raising=False)
+    monkeypatch.setenv("LIPFLAP_CONTRACT", os.path.dirname(hostclient.__file__))
     plate = tmp_path / "plate shot.mov"
     plate.write_bytes(b"x")
     dub = tmp_path / "dub.wav"
@@ -169,6 +172,25 @@ def test_analyze_and_render_from_the_buttons_on_every_kind_of_read(nk):
     assert stub.read_shows(read, first - 1) is None and stub.read_shows(read, last + 1) is None
     assert g.node("result")["which"].value() == node.PATCH
     assert f"{first + 3}-{first + 4} no_face" in g["status"].getText()
+
+
+def test_an_image_sequence_render_is_read_back_on_the_plate_frames(nk):
+    """EXR renders are numbered with the source file's frame indexes: an "offset" Read puts them
+    back on the plate's Nuke frames, black outside."""
+    stub, g = nk["stub"], nk["g"]
+    first, last = nk["range"]
+    index = nk["read"]["first"].value() - 1
+    _press(g, "analyze")
+    _finish(nk)
+    g["cache_codec"].setValue("exr")
+    g["output"].setValue("full frame")
+    _press(g, "render")
+    _finish(nk)
+    read = g.node("lipflap_render")
+    assert read["file"].getText().endswith(".######.exr") and read["frame_mode"].value() == "offset"
+    assert stub.read_range(read) == (first, last)
+    assert stub.read_shows(read, first) == index and stub.read_shows(read, last) == index + last - first
+    assert stub.read_shows(read, first - 1) is None and stub.read_shows(read, last + 1) is None
 
 
 def test_engine_error_reaches_the_artist_without_blocking(nk):

@@ -1,7 +1,9 @@
-"""Planning helpers of lipflap_otio.plan: user timecodes, render names and versions."""
+"""Conform's planning helpers (lipflap.conform.plan): user timecodes, render names and versions."""
 from fractions import Fraction
 
-from lipflap_otio.plan import clip_base, next_version, parse_tc, tc_tag, to_tc
+from lipflap.conform.plan import read_tc as parse_tc
+from lipflap.conform.plan import to_tc
+from lipflap.contract.naming import clip_base, next_version, tc_tag
 
 DF = Fraction(30000, 1001)
 FILM = Fraction(24000, 1001)
@@ -12,7 +14,7 @@ def test_user_timecodes_at_2997_are_drop_frame_labels():
     assert parse_tc("01:00:00:00", DF) == parse_tc("01:00:00;00", DF) == 107892
     assert to_tc(107892, DF) == "01:00:00;00"
     assert parse_tc("01:00:00:00", FILM) == 86400
-    assert tc_tag(parse_tc("01:00:03;08", DF), DF) == "01000308"
+    assert tc_tag(to_tc(parse_tc("01:00:03;08", DF), DF)) == "01000308"
 
 
 def test_render_names_and_versions(tmp_path):
@@ -34,7 +36,7 @@ def test_rates_without_timecode_are_refused(tmp_path):
     import opentimelineio as otio
     import pytest
     from opentimelineio import opentime
-    from lipflap_otio.plan import PlanError, PlanOptions, plan
+    from lipflap.conform.plan import PlanError, PlanOptions, plan
     tl = otio.schema.Timeline(name="odd", global_start_time=opentime.RationalTime(0, 1000.0))
     with pytest.raises(PlanError, match="1000 fps, which has no SMPTE timecode"):
         plan(tl, PlanOptions(outdir=str(tmp_path), dub_audio="x.wav"), probe=None)

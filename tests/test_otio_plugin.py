@@ -59,9 +59,9 @@ def test_otioconvert_round_trip(tmp_path, engine_env):
     assert data["lipflap_joblist"] == 1 and data["language"] == "es"
     entries = data["jobs"]
     assert [e["key"] for e in entries][1:3] == ["A002_C001_lipflap_es_v001", "B001_C007_lipflap_es_v001"]
-    from lipflap.jobspec import parse_job
+    from lipflap.contract.jobspec import parse_job
     for e in entries:
-        job = parse_job(e["job"])  # every job is a valid DESIGN 4 job as written
+        job = parse_job(e["job"])  # every job is a valid docs/job.md job as written
         assert job.output.path.startswith(renders) and job.handles <= 4
         assert e["status"] == "pending"
 

@@ -1,10 +1,10 @@
-"""Reading a run's report into markers and the lipflap metadata (lipflap_otio.assemble)."""
+"""Reading a run's report into markers and the lipflap metadata (lipflap.conform.assemble)."""
 import json
 
 
 def test_report_reader_takes_lipflap_runs_report(tmp_path):
     """Flagged ranges and the sync figure as `lipflap run` writes them (core/jobs.py)."""
-    from lipflap_otio.assemble import read_report
+    from lipflap.conform.assemble import report_summary as read_report
     p = tmp_path / "r.json"
     p.write_text(json.dumps({
         "range": {"start": 10, "end": 40, "first": 2, "last": 48},

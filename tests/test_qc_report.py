@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from lipflap.cli import main
-from lipflap.errors import LipflapError
+from lipflap.contract.errors import LipflapError
 from lipflap.qc.expected import expected_from_track
 from lipflap.qc.fidelity import FidelityMeter
 from lipflap.qc.measure import assemble, pick_sheet_events, sheet_box
@@ -90,7 +90,7 @@ def test_json_report_and_bad_extension(tmp_path):
 
 @pytest.fixture(scope="module")
 def portrait_clip(tmp_path_factory):
-    from lipflap import demo_assets
+    from lipflap.commands import demo_assets
     d = tmp_path_factory.mktemp("qc_clip")
     line = demo_assets.speak("Hola, mamá.", "es", lead_s=0.4)
     n = int(np.ceil((line.duration + 0.4) * 25))

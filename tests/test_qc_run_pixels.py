@@ -16,7 +16,7 @@ from lipflap.speech.types import Phone
 @pytest.fixture(scope="module")
 def face():
     pytest.importorskip("mediapipe")
-    from lipflap import demo_assets
+    from lipflap.commands import demo_assets
     from lipflap.face.mesh import CROP_SIZE, CropMesh, cut_crop, make_crop
     img = demo_assets.portrait_frame(demo_assets.portrait(), 384)
     # the analysis's landmarks of the still frame

@@ -3,8 +3,10 @@ from fractions import Fraction
 
 import pytest
 
+import lipflap_resolve  # noqa: F401 - loads the engine's contract package by path as lipflap_contract
+from lipflap_contract.rates import parse_rate
+from lipflap_contract.timecode import frames_to_tc, tc_to_frames
 from lipflap_resolve import placement
-from lipflap_resolve.timecode import frames_to_tc, parse_rate, tc_to_frames
 from lipflap_resolve.timeline import (PlanError, dub_from_audio_track, dub_from_file, plan_clip, record_tc,
                                       select_items, timeline_info)
 from tests.fakes import resolve as fr
@@ -72,7 +74,11 @@ def test_in_out_and_current_scopes(world):
     if world["profile"].mark_in_out:
         assert [it.GetStart() for _, it in select_items(tl, "inout", 1)] == [world["start"] + 48]
     else:
-        with pytest.raises(PlanError, match="In and Out"):
+        with pytest.raises(PlanError, match="came with Resolve 19"):
+            select_items(tl, "inout", 1)
+    if world["profile"].mark_in_out:
+        tl.mark_in_out = {}
+        with pytest.raises(PlanError, match="no In and Out marks"):
             select_items(tl, "inout", 1)
     tl.current_item = tl.tracks["video"][0][2]
     assert select_items(tl, "current", 1)[0][1] is tl.current_item
@@ -116,8 +122,14 @@ def test_placement_is_read_back_and_a_collision_is_reported(world, tmp_path):
 
 
 def test_transcripts_share_conforms_format(tmp_path):
-    from lipflap import transcripts as conform_tr
-    from lipflap_resolve.transcripts import load_transcripts, text_for_clip
+    """The script reads transcripts with the contract's one reader, loaded from the engine's folder."""
+    import lipflap_contract
+    from lipflap.contract import transcripts as conform_tr
+    from lipflap_resolve import app
+    from lipflap_resolve.app import load_transcripts, text_for_clip
+    assert load_transcripts is lipflap_contract.transcripts.load
+    assert lipflap_contract.__file__ == conform_tr.__file__.replace("transcripts.py", "__init__.py")
+    assert app.TranscriptError is lipflap_contract.errors.LipflapError
     cases = {
         "t.json": '{"A001_C003": "Hola.", "01:00:12;05": "Adiós."}',
         "l.json": '[{"clip": "A001_C003", "text": "Hola."}, {"record_in": "01:00:12:05", "text": "Adiós."}]',
@@ -131,3 +143,41 @@ def test_transcripts_share_conforms_format(tmp_path):
         assert ours == theirs
         assert text_for_clip(ours, "A001_C003.mov", "01:00:00:00") == "Hola."
         assert text_for_clip(ours, "A001_C003.mov", "01:00:12:05") == "Adiós."
+
+
+def test_a_timeline_resolve_will_not_reopen_is_reported(world, tmp_path, monkeypatch):
+    tl, project = world["tl"], world["project"]
+    info = timeline_info(tl)
+    p = plan_clip(info, 1, select_items(tl, "track", 1)[0][1])
+    render = tmp_path / "r.mov"
+    render.write_text('{"frames": 200, "fps": "%s"}' % world["profile"].clip_rate)
+    track = placement.add_video_track(tl)
+    assert project.SetCurrentTimeline(world["other"])
+    monkeypatch.setattr(project, "SetCurrentTimeline", lambda timeline: False)
+    res = placement.place_render(project, tl, info, p, str(render), {}, track, None, "full",
+                                 placement.EndConvention())
+    assert not res.ok and "would not open timeline 'Cut'" in res.message and "place it by hand" in res.message
+    assert tl.GetItemListInTrack("video", 2) == [] and world["other"].GetItemListInTrack("video", 2) == []
+
+
+def test_an_unknown_build_reading_endframe_the_other_way_is_learned(world, tmp_path):
+    """A build whose endFrame reading differs from what its version suggests: the first render
+    comes back one frame long or short, is removed, and is placed again the other way."""
+    tl, project = world["tl"], world["project"]
+    if "recordFrame" not in world["profile"].clipinfo_keys:
+        return   # nothing is placed on 18.5 (see test_placement_is_read_back...)
+    info = timeline_info(tl)
+    p = plan_clip(info, 1, select_items(tl, "track", 1)[0][1])
+    render = tmp_path / "r.mov"
+    render.write_text('{"frames": 200, "fps": "%s"}' % world["profile"].clip_rate)
+    track = placement.add_video_track(tl)
+    conv = placement.EndConvention(inclusive=not world["profile"].end_inclusive)
+    report = {"range": {"first": p.source_start, "last": p.source_end, "start": p.source_start, "end": p.source_end}}
+    res = placement.place_render(project, tl, info, p, str(render), report, track, None, "full", conv)
+    assert res.ok, res.message
+    [item] = tl.GetItemListInTrack("video", 2)
+    if p.clip_rate == info.rate:
+        assert conv.inclusive == world["profile"].end_inclusive and conv.learned
+        assert (item.GetStart(), item.GetEnd()) == (p.record_start, p.record_end)
+    else:   # at another rate one frame is within Resolve's own rounding: kept as placed
+        assert item.GetStart() == p.record_start and abs(item.GetEnd() - p.record_end) <= 1

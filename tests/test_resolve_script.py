@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from lipflap import hostclient
+from lipflap import contract as hostclient
 from lipflap.install_resolve import MENUS, SCRIPT_NAME, install, scripts_root
 from tests.fakes import fusion_ui as fui
 from tests.fakes import resolve as fr
@@ -62,8 +62,8 @@ def test_controller_places_renders_and_survives_a_failed_clip(world):
         assert [o.placed for o in outcomes] == [True, False, True]
         assert _track(world["tl"], "video", 2) == [(s0, s0 + 48, renders[0]), (s0 + 72, s0 + 96, renders[1])]
         placed = world["tl"].GetItemListInTrack("video", 2)
-        assert all(it.GetClipColor() == placement.COLOR_FLAGGED for it in placed)
-        assert sorted(world["tl"].GetMarkers()) == [2, 74]
+        assert [it.GetClipColor() for it in placed] == [placement.COLOR_FLAGGED, placement.COLOR_OK]
+        assert sorted(world["tl"].GetMarkers()) == [2]
         assert all(m["color"] == "Red" for m in world["tl"].GetMarkers().values())
     else:
         # 18.5's clipInfo has no trackIndex/recordFrame: whatever Resolve did is undone and said.
@@ -71,6 +71,11 @@ def test_controller_places_renders_and_survives_a_failed_clip(world):
         assert all("place it by hand" in o.error for o in (outcomes[0], outcomes[2]))
         assert _track(world["tl"], "video", 2) == []
     assert _track(world["tl"], "video", 1) == v1_before
+    # An OTIO timeline and a CMX 3600 EDL of the renders are written beside them, at record TC.
+    edl = open(c.summary_paths["EDL"]).read()
+    assert os.path.isfile(c.summary_paths["OTIO"])
+    assert "A001_C003_lipflap_es_v001" in edl and "01:00:00:00 01:00:02:00" in edl
+    assert ("* LOC:" in edl) == _places(world)   # flags travel as the markers that were placed
     # running again never overwrites: the next renders are v003 and v004
     c2 = Controller(world["resolve"], hostclient, engine=world["engine"], log=lambda s: None)
     assert c2.start(_settings(world)) == []
@@ -128,10 +133,11 @@ def _run_installed(world, tmp_path, monkeypatch, fusion, bmd=None, resolve_globa
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
     install(str(home), "linux", world["engine"])
     script = os.path.join(scripts_root(str(home), "linux"), "Edit", SCRIPT_NAME)
-    for mod in [m for m in sys.modules if m.startswith("lipflap_resolve") or m == "lipflap_hostclient"]:
+    for mod in [m for m in sys.modules if m.startswith("lipflap_resolve") or m.startswith("lipflap_contract")]:
         monkeypatch.delitem(sys.modules, mod)
     g = {"fusion": fusion, "bmd": bmd or fui.Bmd(world["resolve"])}
-    g["resolve"] = world["resolve"] if resolve_global else None
+    if resolve_global:
+        g["resolve"] = world["resolve"]
     runpy.run_path(script, init_globals=g)
 
 
@@ -178,6 +184,19 @@ def test_missing_resolve_global_falls_back_to_scriptapp(world, tmp_path, monkeyp
     c = app.main(None, fui.Fusion(ui), fui.Bmd(world["resolve"]), hostclient, engine=world["engine"],
                  config_dir=str(settings_dir))
     assert c is not None and len(c.outcomes) == 3
+
+
+def test_installed_script_without_the_resolve_global(world, tmp_path, monkeypatch, capsys):
+    """A Resolve that injects no `resolve` global: the launcher must not stop at a NameError."""
+    cfg = tmp_path / "cfg" / "lipflap"
+    cfg.mkdir(parents=True)
+    (cfg / "resolve_settings.json").write_text(json.dumps(
+        {"output_dir": world["out"], "language": "es", "dub_track": 1, "handles": 0}))
+    fui.Dispatcher.script = [fui.click("Run"), fui.WAIT, fui.click("Close")]
+    ui = fui.UIManager() if world["profile"].ui_manager else None
+    _run_installed(world, tmp_path, monkeypatch, fui.Fusion(ui), resolve_global=False)
+    n = 2 if "recordFrame" in world["profile"].clipinfo_keys else 0
+    assert len(world["tl"].GetItemListInTrack("video", 2) or []) == n
 
 
 def test_mac_app_store_sandbox_is_named(world, tmp_path, monkeypatch, capsys):

@@ -1,4 +1,4 @@
-"""`lipflap run` against the output contract (DESIGN 3-5), on small generated clips.
+"""`lipflap run` against the output contract (docs/cli.md, docs/job.md, docs/output.md), on small generated clips.
 
 The face clip is scikit-image's astronaut (a real photograph, so Face Mesh finds her), moved a
 little from frame to frame; her mouth is open in the photo, so an edited track with aperture 0
@@ -178,9 +178,9 @@ def test_versioned_names_never_overwrite(media, tmp_path):
 
 def test_atomic_output_on_failure(media, tmp_path, monkeypatch):
     import lipflap.pipeline.render as render_stage
-    from lipflap.jobspec import parse_job
+    from lipflap.contract.jobspec import parse_job
     from lipflap.pipeline import run_job
-    from lipflap.progress import Progress
+    from lipflap.contract.progress import Progress
     calls = {"n": 0}
     real = render_stage.render_frame
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lipflap.errors import LipflapError
+from lipflap.contract.errors import LipflapError
 from lipflap.speech.align import align_script
 from lipflap.speech.synthdub import make_dub, onset_errors
 from lipflap.speech.types import PAUSE

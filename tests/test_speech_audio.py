@@ -5,7 +5,7 @@ import av
 import numpy as np
 import pytest
 
-from lipflap.errors import LipflapError
+from lipflap.contract.errors import LipflapError
 from lipflap.speech.align import align_script
 from lipflap.speech.audio import load_speech, pick_dialogue
 from lipflap.speech.features import resample

@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from lipflap.errors import LipflapError
+from lipflap.contract.errors import LipflapError
 from lipflap.speech import espeak
 from lipflap.speech.types import PAUSE
 

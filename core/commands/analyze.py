@@ -38,7 +38,7 @@ def register(subparsers) -> None:
 
 
 def run(args, progress) -> int:
-    from ..errors import LipflapError
+    from ..contract.errors import LipflapError
     from ..face.analyze import analyze_video
     from ..face.overlay import contact_sheet, write_preview
 

@@ -5,7 +5,7 @@ import argparse
 import os
 
 from ..cli import add_progress_option
-from ..errors import LipflapError
+from ..contract.errors import LipflapError
 
 
 def register(sub) -> None:

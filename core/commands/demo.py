@@ -16,7 +16,7 @@ import sys
 import time
 
 from ..cli import add_progress_option
-from ..errors import LipflapError
+from ..contract.errors import LipflapError
 
 DEFAULT_DIR = "lipflap_demo"
 FPS = 25
@@ -67,9 +67,9 @@ def _paths(out_dir: str) -> dict[str, str]:
 def run_demo(out_dir: str, progress, *, english: str | None = None, spanish: str | None = None,
              fps: int = FPS, size: int = SIZE) -> dict:
     """Make every demo file in `out_dir`; returns their paths and the QC verdict."""
-    from .. import demo_assets as assets
+    from . import demo_assets as assets
     from ..pipeline import run_job
-    from ..jobspec import Job, OutputSpec
+    from ..contract.jobspec import Job, OutputSpec
     from ..mouth.build import track_from_phones
     from ..qc.measure import measure_video
     from ..qc.report import make_readable, write_report

@@ -12,7 +12,7 @@ import os
 import sys
 
 from ..cli import add_progress_option
-from ..errors import LipflapError
+from ..contract.errors import LipflapError
 
 
 def register(subparsers) -> None:

@@ -1,6 +1,6 @@
 """`lipflap run VIDEO --audio DUB -o OUT`: redraw the speaker's lower face to match the dub.
 
-Options as in DESIGN 3; `--job JOB.json` takes the same keys as JSON (DESIGN 4) and explicit
+Options as in docs/cli.md; `--job JOB.json` takes the same keys as JSON (docs/job.md) and explicit
 command-line options override the job's.
 """
 from __future__ import annotations
@@ -9,8 +9,8 @@ import argparse
 import json
 
 from ..cli import add_progress_option
-from ..errors import JobError
-from ..jobspec import CODECS, MODES, Job, OutputSpec, load_job, parse_job
+from ..contract.errors import JobError
+from ..contract.jobspec import CODECS, MODES, Job, OutputSpec, load_job, parse_job
 
 
 def register(subparsers) -> None:
@@ -43,7 +43,16 @@ def register(subparsers) -> None:
                                     "computed from the dub; it is timed like `lipflap visemes "
                                     "DUB` (its time 0 is the dub's start, --audio-offset applies)")
     p.add_argument("--report", help="write the report JSON here")
-    p.add_argument("--job", help="a job JSON (DESIGN 4); options given here override it")
+    p.add_argument("--job", help="a job JSON (docs/job.md); options given here override it")
+    c = p.add_argument_group("content credentials (C2PA; docs/provenance.md)")
+    c.add_argument("--sign-cert", dest="sign_cert",
+                   help="the facility's signing certificate, PEM, its chain after it (default: "
+                        "$LIPFLAP_SIGN_CERT, then the user config's lipflap/signing.json, then a "
+                        "throwaway certificate labelled UNVERIFIED)")
+    c.add_argument("--sign-key", dest="sign_key", help="the certificate's private key, PEM")
+    c.add_argument("--no-credentials", dest="no_credentials", action="store_true",
+                   help="sign no C2PA Content Credential; the container tag and the report "
+                        "still say the render is lip-synced, and the report records the choice")
     add_progress_option(p)
     p.set_defaults(func=run)
 
@@ -94,8 +103,11 @@ def job_from_args(args: argparse.Namespace) -> Job:
 
 def run(args: argparse.Namespace, progress) -> int:
     from ..pipeline import run_job
+    from ..provenance import Signing
     job = job_from_args(args)
-    report = run_job(job, progress)
+    # Checked before the render: a wrong certificate or key costs seconds, not a render.
+    signing = Signing.from_options(args.sign_cert, args.sign_key, enabled=not args.no_credentials)
+    report = run_job(job, progress, signing=signing)
     for w in report.get("warnings", []):
         progress.message(f"warning: {w}")
     progress.result({"output": report["output"], "report": report.get("report"),

@@ -1,10 +1,10 @@
 """`lipflap visemes AUDIO -o OUT`: the mouth-shape track of a dub, as JSON, TSV, Rhubarb TSV,
-Nuke curves or OTIO markers (DESIGN.md section 3)."""
+Nuke curves or OTIO markers (docs/cli.md)."""
 from __future__ import annotations
 
 import os
 
-from ..errors import LipflapError
+from ..contract.errors import LipflapError
 
 
 def register(subparsers) -> None:
@@ -54,7 +54,7 @@ def run(args, progress) -> int:
         raise LipflapError(f"{args.audio}: give the output file with -o OUT (.json, .tsv, .txt, "
                            f".nk or .otio).")
     from ..exporters import ExportOptions, export, format_for_path
-    from ..media.rates import parse_rate
+    from ..contract.rates import parse_rate
     from ..mouth.build import mouth_track_for_audio
     from ..mouth.track import fps_to_json
 

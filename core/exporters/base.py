@@ -6,7 +6,7 @@ import importlib
 import os
 from dataclasses import dataclass
 
-from ..errors import LipflapError
+from ..contract.errors import LipflapError
 from ..mouth.track import MouthTrack, atomic_write_text
 
 # format name -> module in this package

@@ -1,4 +1,4 @@
-"""lipflap's own track JSON (DESIGN.md section 3), one frame per line so artists can edit and diff
+"""lipflap's own track JSON (docs/cli.md), one frame per line so artists can edit and diff
 it; MouthTrack.load reads it back."""
 from __future__ import annotations
 

@@ -17,8 +17,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..errors import LipflapError, MediaError
-from ..memory import release as release_memory
+from ..contract.errors import LipflapError, MediaError
+from ..media.memory import release as release_memory
 from . import cache as cache_mod
 from . import landmarks as L
 from .cuts import CutDetector, signature

@@ -65,19 +65,6 @@ def speech_envelope(wav: np.ndarray, sr: int, times: np.ndarray, win: float = 0.
     return out
 
 
-def _detrend(x: np.ndarray, rate: float, win_s: float = 0.6) -> np.ndarray:
-    x = np.array(x, float)
-    m = np.isnan(x)
-    if m.all() or (~m).sum() < 2:
-        return x
-    x[m] = np.interp(np.flatnonzero(m), np.flatnonzero(~m), x[~m])
-    k = max(3, int(win_s * rate) | 1)
-    trend = np.convolve(np.pad(x, k // 2, mode="edge"), np.ones(k) / k, mode="valid")
-    y = x - trend
-    y[m] = np.nan
-    return y
-
-
 def speech_match(apertures: np.ndarray, env: np.ndarray, rate: float,
                  shifts: range = range(-2, 5)) -> float:
     """Covariance of mouth motion with the speech envelope over the envelope's std (eye distances

@@ -14,10 +14,10 @@
                                             .write_composite(frame, patch, alpha, x0, y0)
                                             .close() -> path, .abort(); a context manager
     encode.plain_transcode(src, dst, codec, start=0, end=None)   the fidelity reference
-    timecode.tc_to_frames / frames_to_tc    drop-frame correct
-    rates.parse_rate                        "23.976" -> 24000/1001
+
+Timecode and rates are part of the engine-host contract (lipflap.contract.timecode, .rates).
 
 Codecs: prores_hq, prores_4444, dnxhr_hq, h264 (.mov/.mp4), png (16-bit) and exr (half float,
-linear light) sequences. Errors a user can act on are lipflap.errors.MediaError / RangeError.
+linear light) sequences. Errors a user can act on are lipflap.contract.errors.MediaError / RangeError.
 Submodules are imported on demand so `import lipflap.media` stays cheap.
 """

@@ -24,7 +24,7 @@ import av
 import numpy as np
 from scipy.signal import resample_poly
 
-from ..errors import MediaError
+from ..contract.errors import MediaError
 from .probe import open_input, video_stream
 
 PAD_S = 0.05  # decoded beyond each end so the resampling filter has context

@@ -15,7 +15,7 @@ from fractions import Fraction
 import numpy as np
 from scipy.signal import resample_poly
 
-from ..errors import MediaError
+from ..contract.errors import MediaError
 from .audio import PAD_S, mix, open_audio
 
 BLOCK_S = 4.0          # output seconds resampled at a time

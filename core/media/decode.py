@@ -18,7 +18,7 @@ from typing import Iterator
 import av
 import numpy as np
 
-from ..errors import MediaError, RangeError
+from ..contract.errors import MediaError, RangeError
 from . import colour
 from .probe import VideoInfo, open_input, probe, video_stream
 

@@ -4,7 +4,7 @@ Everything goes to a temporary name in the destination folder and is renamed on 
 interrupted run never leaves a file that looks finished; an exception inside `with VideoWriter(...)`
 removes the temporary output.
 
-Fidelity (DESIGN.md section 5): `write_frame(frame)` converts the decoded source frame straight to
+Fidelity (docs/output.md): `write_frame(frame)` converts the decoded source frame straight to
 the output pixel format (YUV to YUV where the output is YUV: no trip through RGB), which is what a
 plain transcode does; `write_composite` starts from that same converted frame and blends the RGB
 patch, converted to the output's format at 16-bit precision, only where alpha > 0 and only in the
@@ -29,13 +29,13 @@ import av
 import cv2
 import numpy as np
 
-from ..errors import MediaError
+from ..contract.errors import MediaError
 from . import colour
 from .decode import Frame, read_frames
 from .decode import plane_array as _plane_array
 from .probe import VideoInfo, probe
-from .rates import is_drop_frame_rate, parse_rate
-from .timecode import frames_to_tc, tc_to_frames
+from ..contract.rates import is_drop_frame_rate, parse_rate
+from ..contract.timecode import frames_to_tc, tc_to_frames
 
 
 @dataclass(frozen=True)
@@ -116,12 +116,14 @@ class VideoWriter:
     Sequences (png, exr) are numbered from `first_frame_number`.
     `audio`: (samples float32 (n,) or (n, ch), rate), muxed as PCM in .mov, AAC in .mp4, or written
     beside a sequence as a WAV; it is cut or padded to the video's length.
+    `metadata`: container tags for a .mov/.mp4 (e.g. the com.lipflap.* disclosure), written as
+    QuickTime mdta keys so names of our own survive; sequences have no container to tag.
     """
 
     def __init__(self, path, *, codec: str, fps, width: int, height: int,
                  like: VideoInfo | None = None, start_timecode=None, first_frame_number: int = 0,
                  alpha: bool = False, audio: tuple[np.ndarray, int] | None = None,
-                 inputs=()):
+                 inputs=(), metadata: dict[str, str] | None = None):
         if codec not in CODECS:
             raise MediaError(f"unknown codec {codec!r}; choose one of {', '.join(CODECS)}.")
         self.path = os.fspath(path)
@@ -157,6 +159,7 @@ class VideoWriter:
         self._n = 0
         self._rgb16 = None
         self._linear_lut = None
+        self._metadata = dict(metadata or {})
         self._closed = False
         self._tmp = None
         self._out = None
@@ -230,7 +233,10 @@ class VideoWriter:
             # Created here: PyAV opens the file only at the first packet, which would turn an
             # unwritable folder into a failure deep inside the render.
             open(self._tmp, "xb").close()
-            out = av.open(self._tmp, "w", format=fmt)
+            # use_metadata_tags: the mov/mp4 muxer drops keys it does not know without it.
+            out = av.open(self._tmp, "w", format=fmt,
+                          options={"movflags": "use_metadata_tags"} if self._metadata else {})
+            out.metadata.update(self._metadata)
         except (av.error.FFmpegError, OSError) as e:
             if os.path.exists(self._tmp):
                 os.remove(self._tmp)
@@ -584,8 +590,11 @@ class VideoWriter:
     def frames_written(self) -> int:
         return self._n
 
-    def close(self) -> str:
-        """Finish the file and rename it to its final name; returns the final path."""
+    def close(self, finish=None) -> str:
+        """Finish the file and rename it to its final name; returns the final path.
+        `finish(tmp, final)`, when given, runs on the finished temporary output just before the
+        rename (tmp: the file, or a sequence's folder of frames; final: the final path or the
+        sequence's final %d pattern), e.g. to sign it; if it raises, nothing is renamed."""
         if self._closed:
             return self.path
         if self._n == 0:
@@ -593,6 +602,8 @@ class VideoWriter:
             raise MediaError(f"{self.path}: no frames were written, so no output was made.")
         try:
             if self._is_rgb:
+                if finish is not None:
+                    finish(self._seq_dir, os.path.join(self._seq_folder, self._seq_base))
                 final = []
                 for name in sorted(os.listdir(self._seq_dir)):
                     dst = os.path.join(self._seq_folder, name)
@@ -609,6 +620,9 @@ class VideoWriter:
                     for pkt in self._as.encode():
                         self._out.mux(pkt)
                 self._out.close()
+                self._out = None
+                if finish is not None:
+                    finish(self._tmp, self.path)
                 os.replace(self._tmp, self.path)
         except (av.error.FFmpegError, OSError) as e:
             self.abort()

@@ -13,10 +13,10 @@ from fractions import Fraction
 
 import av
 
-from ..errors import MediaError
+from ..contract.errors import MediaError
 from . import colour
-from .rates import is_drop_frame_rate
-from .timecode import frames_to_tc, tc_to_frames
+from ..contract.rates import is_drop_frame_rate
+from ..contract.timecode import frames_to_tc, tc_to_frames
 
 
 @dataclass

@@ -13,8 +13,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..errors import LipflapError
-from ..media.rates import parse_rate
+from ..contract.errors import LipflapError
+from ..contract.rates import parse_rate
 from ..speech.types import PAUSE, Phone
 from .phonemes import Features
 from .rules import anticipation, closure, coarticulation, flicker, min_duration, pauses

@@ -1,4 +1,4 @@
-"""The mouth-shape track: one mouth shape per video frame, and its JSON form (DESIGN.md section 3).
+"""The mouth-shape track: one mouth shape per video frame, and its JSON form (docs/cli.md, `lipflap visemes`).
 
 The renderer, the Nuke and OTIO helpers and artists' editors all exchange this JSON, so reading is
 lenient where an edit is plausible (missing viseme/shape keys, only some frames listed, numbers a
@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from ..errors import LipflapError
-from ..media.rates import parse_rate
+from ..contract.errors import LipflapError
+from ..contract.rates import parse_rate
 from .visemes import PARAMS, SHAPE_TARGET, SHAPES, VISEME_SHAPE, VISEME_TARGET, VISEMES, \
     nearest_shape, nearest_viseme
 

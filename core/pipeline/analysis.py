@@ -4,11 +4,11 @@ Decode pass 1 (cached by content: a second run of the same range reads the cache
 """
 from __future__ import annotations
 
-from ..errors import JobError
+from ..contract.errors import JobError
 from ..face.analyze import analyze_video
 from ..face.result import ShotAnalysis
-from ..jobspec import Job
-from ..memory import release as release_memory
+from ..contract.jobspec import Job
+from ..media.memory import release as release_memory
 from .inputs import Inputs
 
 

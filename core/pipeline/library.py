@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..jobspec import Job
+from ..contract.jobspec import Job
 from ..media.decode import read_frames
 from ..render.pipeline import LibraryBuilder
 from .inputs import Inputs

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import MediaError
-from ..jobspec import Job
+from ..contract.errors import MediaError
+from ..contract.jobspec import Job
 from ..mouth.build import mouth_track_for_audio
 from ..mouth.track import MouthTrack
 from ..render.pipeline import REST

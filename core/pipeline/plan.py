@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..face.result import ShotAnalysis
-from ..jobspec import Job
-from ..memory import release as release_memory
+from ..contract.jobspec import Job
+from ..media.memory import release as release_memory
 from ..render.pipeline import RenderPlan, plan_render
 from .inputs import Inputs, ranges
 

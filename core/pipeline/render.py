@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..jobspec import Job
+from ..contract.jobspec import Job
 from ..media.audio_stream import AudioReader
 from ..media.decode import read_frames
 from ..media.encode import VideoWriter
@@ -31,9 +31,11 @@ class Written:
 
 
 def render_and_write(job: Job, inputs: Inputs, sp: ShotPlans, lib: Libraries, progress,
-                     qc_sampler=None) -> Written:
-    """`qc_sampler`: the quick QC's lipflap.qc.pixels.OutputSampler, fed each frame's source and
-    patch as it is synthesised (it re-tracks the output's pixels of a subsample)."""
+                     disclosure=None, qc_sampler=None) -> Written:
+    """`disclosure` (lipflap.provenance.Disclosure): the container tag it gives is written, and
+    its Content Credential is signed into the finished output before the rename. `qc_sampler`:
+    the quick QC's lipflap.qc.pixels.OutputSampler, fed each frame's source and patch as it is
+    synthesised (it re-tracks the output's pixels of a subsample)."""
     info, lo, n, mode = inputs.info, inputs.lo, inputs.n, inputs.mode
     plans, active, libs, looks = sp.plans, sp.active, lib.libs, lib.looks
     audio = None
@@ -46,7 +48,8 @@ def render_and_write(job: Job, inputs: Inputs, sp: ShotPlans, lib: Libraries, pr
         writer = VideoWriter(inputs.out_path, codec=inputs.codec, fps=inputs.fps, width=info.width,
                              height=info.height, like=info, first_frame_number=lo,
                              alpha=(mode == "patch"), audio=audio,
-                             inputs=[p for p in (job.video, job.audio) if p])
+                             inputs=[p for p in (job.video, job.audio) if p],
+                             metadata=disclosure.container_tags if disclosure else None)
     except BaseException:
         if audio is not None:
             audio.close()
@@ -68,7 +71,10 @@ def render_and_write(job: Job, inputs: Inputs, sp: ShotPlans, lib: Libraries, pr
                            sp.landmarks[i])
         return k, patch
 
+    changed = np.zeros(n, bool)  # frames whose face was redrawn, for the disclosure
+
     def write(fr, k, patch):
+        changed[fr.index - lo] = patch is not None
         if mode == "patch":
             writer.write(patch_frame(patch, info.width, info.height, looks[k]))
         elif patch is None:
@@ -88,7 +94,7 @@ def render_and_write(job: Job, inputs: Inputs, sp: ShotPlans, lib: Libraries, pr
                 rendered += _finish_one(pending, write, progress)
         while pending:
             rendered += _finish_one(pending, write, progress)
-        final = writer.close()
+        final = disclosure.close(writer, changed) if disclosure else writer.close()
     except BaseException:
         for _, fut in pending:
             fut.cancel()

@@ -9,10 +9,11 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..errors import MediaError
+from ..contract.errors import MediaError
 from ..face.result import ShotAnalysis
-from ..jobspec import Job
-from ..media.timecode import frames_to_tc
+from ..contract.jobspec import Job
+from ..contract.report import REPORT_VERSION, VERSION_KEY
+from ..contract.timecode import frames_to_tc
 from ..qc.pixels import quick_report_from_pixels
 from ..render.pipeline import RenderPlan
 from .inputs import Inputs
@@ -28,6 +29,7 @@ def build_report(job: Job, inputs: Inputs, analysis: ShotAnalysis, mouth: MouthS
     tc_drop = info.drop_frame
     times, dub_len = inputs.dub_times, inputs.dub_len
     return {
+        VERSION_KEY: REPORT_VERSION,  # read back by lipflap.contract.report.RunReport
         "input": os.path.abspath(job.video),
         "audio": os.path.abspath(job.audio) if job.audio else None,
         "output": written.output,

@@ -6,7 +6,8 @@ import os
 import time
 from contextlib import contextmanager
 
-from ..jobspec import Job
+from ..contract.jobspec import Job
+from ..provenance import Disclosure, Signing
 from ..qc.pixels import OutputSampler
 from .analysis import analyse
 from .inputs import resolve_inputs
@@ -31,11 +32,14 @@ class _Clock:
         self.seconds[name] = time.perf_counter() - t
 
 
-def run_job(job: Job, progress) -> dict:
-    """Render `job`; returns the report (also written to job.report when given)."""
+def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
+    """Render `job`; returns the report (also written to job.report when given).
+    `signing`: who signs the render's Content Credential (the run command's --sign-cert,
+    --no-credentials); None: as the environment or config file says (docs/provenance.md)."""
     clock = _Clock()
     with clock.stage("probe"):
         inputs = resolve_inputs(job)
+        signing = signing or Signing.from_options()  # a bad key fails here, before any work
     with clock.stage("analyze"):
         analysis = analyse(job, inputs, progress)
     with clock.stage("mouth_track"):
@@ -44,11 +48,16 @@ def run_job(job: Job, progress) -> dict:
         shots = plan_shots(job, inputs, analysis, mouth.params, progress)
     with clock.stage("library"):
         libraries = build_libraries(job, inputs, shots, progress)
+    disclosure = Disclosure.for_job(job, inputs.info, out_path=inputs.out_path, codec=inputs.codec,
+                                    mode=inputs.mode, lo=inputs.lo, hi=inputs.hi,
+                                    track_source=mouth.source, signing=signing)
     sampler = OutputSampler(mouth.track, inputs.n)
     with clock.stage("render"):
-        written = render_and_write(job, inputs, shots, libraries, progress, qc_sampler=sampler)
-    warnings = inputs.warnings + mouth.warnings + shots.warnings
+        written = render_and_write(job, inputs, shots, libraries, progress, disclosure,
+                                   qc_sampler=sampler)
+    warnings = inputs.warnings + mouth.warnings + shots.warnings + disclosure.warnings
     report = build_report(job, inputs, analysis, mouth, shots, written, warnings, clock.seconds)
+    report["disclosure"] = disclosure.report()
     t = time.perf_counter()
     report["qc"] = quick_qc(sampler, mouth.track, inputs.n, warnings)
     report["timing_s"]["qc"] = round(time.perf_counter() - t, 3)

@@ -1,4 +1,4 @@
-"""lipflap.qc: the project's own measurement of a lip-sync result (DESIGN section 6).
+"""lipflap.qc: the project's own measurement of a lip-sync result (docs/quality.md).
 
 - `measure.quick_report(output, track, source=None, fidelity=..., ...)`: the figures `lipflap run`
   puts in its report, from what the run already holds (output landmarks, a FidelityMeter);

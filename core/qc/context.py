@@ -12,7 +12,7 @@ import json
 import os
 from dataclasses import dataclass, fields
 
-from ..errors import LipflapError
+from ..contract.errors import LipflapError
 
 
 @dataclass
@@ -74,7 +74,7 @@ def from_report(path: str, video: str | None = None, *, strict: bool = True) -> 
     offset = None
     dub = r.get("dub") or {}
     if dub.get("offset_s") is not None and first is not None and start is not None:
-        from ..media.rates import parse_rate
+        from ..contract.rates import parse_rate
         fps = parse_rate(r["fps"]) if r.get("fps") else None
         # the dub offset is that of frame `start`; the video's frame 0 is `first` (handles)
         offset = float(dub["offset_s"]) + ((first - start) / float(fps) if fps else 0.0)
@@ -87,7 +87,7 @@ def from_report(path: str, video: str | None = None, *, strict: bool = True) -> 
 
 def from_job(path: str) -> RenderContext:
     """The context in a job file (DESIGN 4): its range with handles, clamped to the source."""
-    from ..jobspec import load_job
+    from ..contract.jobspec import load_job
     job = load_job(path)
     ctx = RenderContext(source=job.video, audio=job.audio, text=job.text, language=job.language,
                         shapes=job.shapes, origin=os.path.abspath(path))
@@ -113,7 +113,7 @@ def _job_range(job, info) -> tuple[int, int]:
     """The job's inclusive range within the file (before handles), as `lipflap run` reads it."""
     n = info.frame_count
     if job.in_tc or job.out_tc:
-        from ..media.timecode import tc_to_frames
+        from ..contract.timecode import tc_to_frames
         try:
             start = tc_to_frames(job.in_tc, info.fps, info.drop_frame) - info.start_tc_frames \
                 if job.in_tc else 0

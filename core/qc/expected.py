@@ -1,6 +1,6 @@
 """What the mouth should do: the expected per-frame aperture and the moments QC checks.
 
-The moments ("events") are the DESIGN section 6 ones: bilabial closures (p/b/m), open vowels
+The moments ("events") are the docs/quality.md ones: bilabial closures (p/b/m), open vowels
 (a-like, 60 ms or more) and pauses (300 ms or more). They come from the track's phonemes when it
 has them (a script-aware or synthetic track); otherwise from the track's own frames: runs of the
 closed shape (PP / A) inside speech, runs of wide-open frames, and runs of rest (sil / X).
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import LipflapError
+from ..contract.errors import LipflapError
 
 BILABIAL = frozenset("pbm")
 # a-like vowels in eSpeak NG's IPA spelling (the yardstick's set, stress and length marks removed

@@ -5,7 +5,7 @@ feed it the frames it already holds while writing, and `lipflap qc` can feed it 
 keeps only small per-frame numbers, two mouth crops per stream and a thumbnail per frame, so memory
 stays flat in clip length.
 
-Figures (DESIGN section 6, defined here):
+Figures (docs/quality.md, defined here):
 - PSNR outside the dilated lower face (regions.outside_lower_face), per frame; 99 dB when equal.
 - Mouth-box sharpness ratio: variance of the Laplacian of the grey mouth box (following the lips
   frame by frame), output over source, per frame; the figure is the median over frames (1.0 when equal; blur lowers it, sharpening

@@ -10,7 +10,7 @@ Two entry points:
 
 Both return the same report dict: {"verdict", "figures": {name: {value, verdict, target, ...}},
 "flagged_ranges": [{start, end, reason, figure}], "events", "series", ...}. Every figure has a
-pass/warn/fail verdict against DESIGN section 6 so hosts can mark shots for manual work.
+pass/warn/fail verdict against docs/quality.md so hosts can mark shots for manual work.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import LipflapError
+from ..contract.errors import LipflapError
 from . import regions, sync
 from .expected import Expected, expected_from_track
 from .fidelity import FidelityMeter

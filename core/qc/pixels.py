@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from .expected import expected_from_track
+from .measure import quick_report
 from .shape import lip_features, outliers
 
 # Between the judged moments, every STRIDE-th frame for the timing curve. Measured at 1080p: 7 ms
@@ -134,7 +135,6 @@ def _composite(src: np.ndarray, bx0: int, by0: int, patch, peak: float | None) -
 def quick_report_from_pixels(sampler: OutputSampler, track, n: int) -> dict:
     """`lipflap run`'s quick QC from a fed sampler: the report of lipflap.qc.measure, measured
     on the re-tracked output frames, with the lips against the actor's range in the source."""
-    from .measure import quick_report
     if sampler.error is not None:
         raise RuntimeError(f"re-tracking the output stopped: {sampler.error}")
     sampled = np.zeros(n, bool)

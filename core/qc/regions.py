@@ -3,7 +3,7 @@
 Two regions, both computed from the SOURCE frame's landmarks so that output and source are cut
 the same way (an identical output then measures exactly 1.0 / 99 dB):
 - the lower face (jaw line from cheek to cheek, closed over the nose tip), dilated by a third of
-  the eye distance: everything outside it must be untouched by a render (DESIGN section 5);
+  the eye distance: everything outside it must be untouched by a render (docs/output.md);
 - the mouth box: the outer lip contour's bounding box with a margin, where sharpness and temporal
   roughness are measured.
 """

@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from ..errors import LipflapError
+from ..contract.errors import LipflapError
 from . import plots
 from .sheet import contact_sheet
 

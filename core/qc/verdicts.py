@@ -1,4 +1,4 @@
-"""Pass / warn / fail per figure, against the DESIGN section 6 targets.
+"""Pass / warn / fail per figure, against the targets in docs/quality.md.
 
 "pass" meets the target; "warn" misses it by a margin an editor may accept on a hard shot (worth a
 look); "fail" is a shot for manual work. A figure that could not be measured is "n/a" and does not
@@ -16,7 +16,7 @@ TARGETS: dict[str, tuple] = {
     "open_vowel_opening": ("min", 0.90, 0.75, ">= 0.90 of open vowels open"),
     "pause_rest": ("min", 0.90, 0.75, ">= 0.90 of pause frames at rest"),
     "face_found": ("min", 0.98, 0.90, "a face in >= 98% of frames"),
-    # lipflap's own (not DESIGN section 6): the clip-normalised phonetic rates cannot see a mouth
+    # lipflap's own (not docs/quality.md): the clip-normalised phonetic rates cannot see a mouth
     # that moves too little overall; real speech measured here spans 0.13-0.15 eye distances
     # (5th..95th percentile) on talk_b/talk_c.
     "mouth_aperture_range": ("min", 0.08, 0.05, ">= 0.08 eye distances (5th-95th percentile)"),

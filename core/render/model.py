@@ -4,7 +4,7 @@ Landmarks are brought into a head-pose-free space by a similarity fit on rigid p
 Procrustes over the shot). In that space the model keeps: the lower-face points that move with the
 mouth and jaw ("region"), their main modes (PCA), the actor's range (closed to widest aperture,
 relaxed width, jaw travel), and a ridge regression from mouth parameters (aperture, width, jaw) to
-the region's shape. A mouth-shape track (DESIGN 3: aperture 0 closed, 1 this speaker's widest) is
+the region's shape. A mouth-shape track (docs/cli.md: aperture 0 closed, 1 this speaker's widest) is
 turned into target landmarks in each output frame's own pose as a change from that frame's own
 mouth, so everything the track does not ask to move stays where the actor had it.
 """

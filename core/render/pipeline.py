@@ -7,7 +7,7 @@ grow with the shot's length beyond a few numbers per frame.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -31,7 +31,7 @@ MAX_MODEL_FRAMES = 1500
 class RenderPlan:
     """What to render, at a few numbers a frame: the per-frame target and own points are derived
     on demand from the shot's landmarks and the chosen exemplars, so a long shot's plan does not
-    hold a copy of its geometry (DESIGN 7: memory flat in the shot's length)."""
+    hold a copy of its geometry (docs/speed.md: memory flat in the shot's length)."""
     n: int                              # frames in the rendered range
     model: MouthModel | None
     active: np.ndarray                  # (n,) bool: frame gets a synthesised lower face
@@ -193,16 +193,6 @@ class LibraryBuilder:
         if not self.lib:
             return {}, None
         return self.lib, _look(self.lib, self.plan.model, self.peak)
-
-
-def gather_library(plan: RenderPlan, frames: Iterable[tuple[int, np.ndarray]]) -> tuple[dict, Look | None]:
-    """One pass over (range index, RGB image) pairs, stopping after the last exemplar."""
-    b = LibraryBuilder(plan)
-    for i, img in frames:
-        b.feed(i, img)
-        if i >= b.last:
-            break
-    return b.finish()
 
 
 def _gap(pts: np.ndarray, model: MouthModel) -> float:

@@ -215,14 +215,3 @@ def _match_detail(out: np.ndarray, src: np.ndarray, regions: list, lipmask: np.n
 def _inner_gap(region_pts: np.ndarray, model: MouthModel) -> float:
     pos = {int(k): i for i, k in enumerate(model.region)}
     return float(np.mean([np.linalg.norm(region_pts[pos[a]] - region_pts[pos[b]]) for a, b in g.APERTURE_PAIRS]))
-
-
-def composite(image: np.ndarray, patch: Patch) -> np.ndarray:
-    """Blend a patch into a copy of the frame (used where no encoder-side composite applies)."""
-    out = image.copy()
-    h, w = patch.alpha.shape
-    region = out[patch.y0:patch.y0 + h, patch.x0:patch.x0 + w].astype(np.float32)
-    a = patch.alpha[..., None]
-    blended = region * (1 - a) + patch.rgb * a
-    out[patch.y0:patch.y0 + h, patch.x0:patch.x0 + w] = np.clip(np.round(blended), 0, np.iinfo(image.dtype).max)
-    return out

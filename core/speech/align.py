@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lipflap.errors import LipflapError
+from lipflap.contract.errors import LipflapError
 from lipflap.speech.dtw import coarse_band, dtw_rows, pool, refine
 from lipflap.speech.espeak import check_language, synthesize
 from lipflap.speech.features import (HOP_S, cmvn, deltas, frame_power, log_mel, mfcc_from_logmel,
@@ -72,6 +72,51 @@ def _clean_text(text: str) -> str:
     return " ".join((text or "").split())
 
 
+class _Early(Exception):
+    """An alignment that ends before its last step: silence, or a script that does not fit."""
+
+    def __init__(self, result: AlignmentResult):
+        super().__init__(result.method)
+        self.result = result
+
+
+@dataclass
+class _Dub:
+    """The dub's side of the warp: its speech frames' features."""
+    x: np.ndarray                  # mono samples at ALIGN_RATE
+    duration: float
+    vad: object                    # the dub's voice activity (segments, mask)
+    fmax: float
+    fd: np.ndarray                 # features of every dub frame
+    mask_d: np.ndarray             # speech frames (voice activity, gaps given back later)
+    dub_idx: np.ndarray            # indexes of the speech frames
+    D: np.ndarray                  # features of the speech frames, with edge channels
+    Dc: np.ndarray                 # D pooled for the coarse pass
+
+
+@dataclass
+class _Ref:
+    """The script spoken by eSpeak NG: the reference whose phone times are exact."""
+    samples: np.ndarray
+    phones: list[Phone]
+    vad: object
+    ratio: float                   # dub speech time over reference speech time
+
+
+@dataclass
+class _Warp:
+    """The coarse route from the reference's speech blocks to the dub's, and its scores."""
+    coarse: object                 # DtwPath on pooled blocks
+    opened: bool                   # the route left material out at the ends
+    ref_hop: float                 # the reference's analysis hop (rate-matched)
+    fr: np.ndarray                 # reference features at the chosen formant scale
+    ref_idx: np.ndarray            # indexes of the reference's speech frames
+    Rc: np.ndarray                 # pooled reference speech features
+    rev: float                     # cost of the same sounds in reversed order (unrelated)
+    fit: float
+    score: float
+
+
 def align_script(samples: np.ndarray, rate: int, text: str, language: str,
                  params: AlignParams = AlignParams()) -> AlignmentResult:
     """Time the phones of `text` (eSpeak NG language `language`) on mono `samples` at `rate`."""
@@ -80,6 +125,39 @@ def align_script(samples: np.ndarray, rate: int, text: str, language: str,
         raise LipflapError("the transcript is empty; give the dub's script with --text or "
                            "--transcript, or leave both out to use audio-only recognition.")
     code = check_language(language)
+    try:
+        x, duration, vad = _dub_speech(samples, rate, params)
+        ref = _reference(text, code, x, vad, params)
+        dub = _dub_features(x, duration, vad, rate, params)
+        warp = _coarse_warp(dub, ref, params)
+        warnings: list[str] = []
+        if warp.score > params.mismatch_score:
+            raise _Early(_mismatch(vad.segments, f"the script does not match the audio (fit "
+                                   f"{warp.score:.2f}, limit {params.mismatch_score:.2f}); check "
+                                   "the transcript and language, or use audio-only recognition"))
+        if warp.fit > params.confident_fit:
+            warnings.append(f"the script fits the audio only loosely (fit {warp.score:.2f}); if the "
+                            "mouth looks wrong, check the transcript or try audio-only recognition")
+        path = _fine_warp(dub, warp, params)
+        segments = mask_to_segments(dub.mask_d, HOP_S, duration)
+        speech, phones, frame_target = _carry_phones(ref, dub, warp, path, segments, params,
+                                                     warnings)
+        fallback = _check_segments(speech, phones, segments, path, frame_target, dub, warp,
+                                   params, warnings)
+    except _Early as early:
+        return early.result
+    if fallback:
+        phones = _spread(phones, speech, segments, fallback, duration, params)
+    _enforce_min_durations(phones, params.min_phone_s)
+    missing = _missing_words(speech, phones, params.min_phone_s)
+    if missing:
+        warnings.append(f"{len(missing)} word(s) got no time of their own: "
+                        f"{', '.join(missing[:5])}")
+    return AlignmentResult(phones, list(segments), "script", warnings, fallback)
+
+
+def _dub_speech(samples: np.ndarray, rate: int, params: AlignParams):
+    """(samples at ALIGN_RATE, seconds, voice activity); silence ends the alignment here."""
     x = np.asarray(samples, dtype=np.float32)
     if x.ndim != 1:
         raise ValueError("align_script wants mono samples; see lipflap.speech.audio.load_speech")
@@ -88,9 +166,13 @@ def align_script(samples: np.ndarray, rate: int, text: str, language: str,
     vad = detect_speech(x, ALIGN_RATE, params.vad)
     if not vad.segments:
         phones = [Phone(PAUSE, 0.0, duration)] if duration > 0 else []
-        return AlignmentResult(phones, [], "silence",
-                               ["no speech found in the audio: every frame is a pause"], [])
+        raise _Early(AlignmentResult(phones, [], "silence",
+                                     ["no speech found in the audio: every frame is a pause"], []))
+    return x, duration, vad
 
+
+def _reference(text: str, code: str, x: np.ndarray, vad, params: AlignParams) -> _Ref:
+    """The script spoken by eSpeak NG with the dub's noise added, and the speaking-rate ratio."""
     ref, ref_rate, ref_phones = synthesize(text, code)
     if not any(p.phone != PAUSE for p in ref_phones):
         raise LipflapError("the transcript has no words eSpeak NG can speak in language "
@@ -98,8 +180,6 @@ def align_script(samples: np.ndarray, rate: int, text: str, language: str,
     ref = resample(ref, ref_rate, ALIGN_RATE)
     ref = _add_dub_noise(ref, x, vad)
     ref_vad = detect_speech(ref, ALIGN_RATE, params.vad)
-    fmax = min(7600.0, 0.47 * min(int(rate), ALIGN_RATE))
-
     # Speaking-rate match: analyse the reference at a hop that gives it as many speech frames as
     # the dub has.
     dub_speech = float(vad.mask.sum()) * HOP_S
@@ -107,49 +187,45 @@ def align_script(samples: np.ndarray, rate: int, text: str, language: str,
     if ref_speech <= 0:
         ref_speech = sum(p.duration for p in ref_phones if p.phone != PAUSE)
     ratio = dub_speech / max(ref_speech, 1e-6)
-    warnings: list[str] = []
     lo_r, hi_r = params.rate_ratio_range
     if not lo_r <= ratio <= hi_r:
-        return _mismatch(vad.segments, "the script does not fit the audio: its speech would "
-                         f"last {ref_speech:.1f} s at a normal rate but the dub has "
-                         f"{dub_speech:.1f} s of speech; check the transcript or use audio-only "
-                         "recognition")
+        raise _Early(_mismatch(vad.segments, "the script does not fit the audio: its speech "
+                               f"would last {ref_speech:.1f} s at a normal rate but the dub has "
+                               f"{dub_speech:.1f} s of speech; check the transcript or use "
+                               "audio-only recognition"))
+    return _Ref(ref, ref_phones, ref_vad, ratio)
+
+
+def _dub_features(x: np.ndarray, duration: float, vad, rate: int, params: AlignParams) -> _Dub:
+    fmax = min(7600.0, 0.47 * min(int(rate), ALIGN_RATE))
     power_d, freqs = frame_power(x, ALIGN_RATE, HOP_S)
     mask_d = _fit(vad.mask, len(power_d)).copy()
     fd = _features(power_d, freqs, 1.0, fmax, mask_d, params)
     if mask_d.sum() < 3:
-        return _mismatch(vad.segments, "too little speech to align the script")
+        raise _Early(_mismatch(vad.segments, "too little speech to align the script"))
     dub_idx = np.flatnonzero(mask_d)
     D = _with_edges(fd[dub_idx], dub_idx, params.edge_weight)
-    f = params.pool
-    Dc = pool(D, f)
+    return _Dub(x, duration, vad, fmax, fd, mask_d, dub_idx, D, pool(D, params.pool))
+
+
+def _coarse_warp(dub: _Dub, ref: _Ref, params: AlignParams) -> _Warp:
+    """The coarse route, at the formant scale that warps best; when the open route leaves
+    material out, the rates of the parts that found each other are matched and it warps again."""
+    f, Dc = params.pool, dub.Dc
+    lo_r, hi_r = params.rate_ratio_range
+    ratio = ref.ratio
     for attempt in range(2):
-        opened = False
         ref_hop = HOP_S / ratio
-        power_r, _ = frame_power(ref, ALIGN_RATE, ref_hop)
+        power_r, freqs = frame_power(ref.samples, ALIGN_RATE, ref_hop)
         t_r = np.arange(len(power_r)) * ref_hop
-        at = np.clip(np.round(t_r / HOP_S).astype(int), 0, len(ref_vad.mask) - 1)
-        mask_r = ref_vad.mask[at]
+        at = np.clip(np.round(t_r / HOP_S).astype(int), 0, len(ref.vad.mask) - 1)
+        mask_r = ref.vad.mask[at]
         if mask_r.sum() < 3:
-            return _mismatch(vad.segments, "too little speech to align the script")
+            raise _Early(_mismatch(dub.vad.segments, "too little speech to align the script"))
         ref_idx = np.flatnonzero(mask_r)
-        # Formant scale: the dub's voice (a woman, a child, a large man) has its formants higher or
-        # lower than eSpeak's; the reference's frequency axis is stretched by the factor that warps
-        # best (a vocal-tract-length normalisation chosen on the coarse pass).
-        # Long clips choose the scale on coarser blocks (the choice needs no frame accuracy).
-        fs = f if len(Dc) <= params.scale_search_blocks else f * 3
-        Ds = Dc if fs == f else pool(D, fs)
-        best = None
-        for w in params.formant_scales:
-            fr = _features(power_r, freqs, w, fmax, mask_r, params)
-            Rs = pool(_with_edges(fr[ref_idx], ref_idx, params.edge_weight), fs)
-            route = dtw_rows(Rs, Ds, coarse_band(len(Ds)), step_penalty=params.step_penalty)
-            c = float(route.cost.mean())
-            if best is None or c < best[0]:
-                best = (c, w, fr, route)
-        _, scale, fr, coarse = best
+        fr, coarse = _choose_scale(power_r, freqs, mask_r, ref_idx, dub, params)
         Rc = pool(_with_edges(fr[ref_idx], ref_idx, params.edge_weight), f)
-        if fs != f:
+        if coarse is None:
             coarse = dtw_rows(Rc, Dc, coarse_band(len(Dc)), step_penalty=params.step_penalty)
         cost = float(coarse.cost.mean())
         # Script check: how much better is the script's order than the same sounds reversed?
@@ -157,73 +233,109 @@ def align_script(samples: np.ndarray, rate: int, text: str, language: str,
                              step_penalty=params.step_penalty).cost.mean())
         fit = cost / max(rev, 1e-9)
         # A wrong script also makes the warp wander: count the route's steps off the diagonal.
-        wander = _wander(coarse.target, len(Dc))
-        score = fit + params.wander_weight * wander
-        # Open ends: the script may have words the audio does not (a shot range that starts or ends
-        # inside the dialogue), the audio speech the script does not.  Rows outside cost about what
-        # an unrelated order costs, so only material that matches worse than that is left out.
-        if params.open_cost_ratio:
-            # The band must reach a route that leaves a share of either side out.
-            route = dtw_rows(Rc, Dc, coarse_band(len(Dc), frac=1 - params.min_coverage),
-                             step_penalty=params.step_penalty,
-                             open_cost=params.open_cost_ratio * rev,
-                             skip_cost=params.skip_cost_ratio * rev)
-            inside = (route.target >= 0) & (route.target < len(Dc))
-            tin = route.target[inside]
-            span = int(tin.max() - tin.min() + 1) if inside.any() else 0
-            if inside.mean() < 1.0 or span < len(Dc):
-                if inside.mean() < params.min_coverage or span < params.min_coverage * len(Dc):
-                    return _mismatch(vad.segments, "the script does not match the audio (only "
-                                     f"{inside.mean():.0%} of the script and "
-                                     f"{span / len(Dc):.0%} of the speech found each other); "
-                                     "check the transcript and "
-                                     "language, or use audio-only recognition")
-                # The open route priced leaving material out against warping it in: trust it.
-                coarse, opened = route, True
-                # Fit counts what was left out at its price, so leaving out cannot flatter it.
-                left = (len(Dc) - span) * params.skip_cost_ratio * rev
-                fit = (float(route.cost.sum()) + left) / len(route.cost) / max(rev, 1e-9)
-                score = fit + params.wander_weight * _wander(route.target, len(Dc))
-                # The rate match counted speech that only one side has: match the rates of
-                # the parts that found each other and warp once more.
-                new_ratio = ratio * (span / len(Dc)) / max(inside.mean(), 1e-6)
-                if attempt == 0 and abs(new_ratio / ratio - 1) > 0.1:
-                    ratio = float(np.clip(new_ratio, lo_r, hi_r))
-                    continue
+        warp = _Warp(coarse, False, ref_hop, fr, ref_idx, Rc, rev, fit,
+                     fit + params.wander_weight * _wander(coarse.target, len(Dc)))
+        new_ratio = _open_ends(warp, dub, ratio, params)
+        if attempt == 0 and new_ratio is not None and abs(new_ratio / ratio - 1) > 0.1:
+            ratio = float(np.clip(new_ratio, lo_r, hi_r))
+            continue
         break
-    if score > params.mismatch_score:
-        return _mismatch(vad.segments, f"the script does not match the audio (fit {score:.2f}, "
-                         f"limit {params.mismatch_score:.2f}); check the transcript and language, "
-                         "or use audio-only recognition")
-    if fit > params.confident_fit:
-        warnings.append(f"the script fits the audio only loosely (fit {score:.2f}); if the mouth "
-                        "looks wrong, check the transcript or try audio-only recognition")
-    R = _with_edges(fr[ref_idx], ref_idx, params.edge_weight)
-    path = _fine(R, D, coarse, f, params)
-    # A gap that voice activity cut inside speech (a weak consonant in noise) shows as reference
-    # speech piled onto the dub frames either side of it: give such gaps back to the speech and
-    # warp again.
-    matched = path.target[(path.target >= 0) & (path.target < len(dub_idx))]
-    readmit = _piled_gaps(matched, dub_idx, int(params.readmit_gap_s / HOP_S),
-                          int(params.readmit_pile_s / HOP_S))
-    if readmit:
-        for a, b in readmit:
-            mask_d[a:b] = True
-        dub_idx = np.flatnonzero(mask_d)
-        D = _with_edges(fd[dub_idx], dub_idx, params.edge_weight)
-        Dc = pool(D, f)
-        coarse = dtw_rows(Rc, Dc, coarse_band(len(Dc), frac=1 - params.min_coverage if opened
-                                              else 0.15),
-                          step_penalty=params.step_penalty,
-                          open_cost=params.open_cost_ratio * rev if opened else None,
-                          skip_cost=params.skip_cost_ratio * rev)
-        path = _fine(R, D, coarse, f, params)
-    segments = mask_to_segments(mask_d, HOP_S, duration)
-    seg_limit = params.seg_cost_ratio * rev
+    return warp
 
-    # Carry every reference phone boundary across: reference time -> reference speech frame ->
-    # dub speech frame -> dub time.
-    speech = [p for p in ref_phones if p.phone != PAUSE]
+
+def _choose_scale(power_r, freqs, mask_r, ref_idx, dub: _Dub, params: AlignParams):
+    """(reference features, coarse route or None) at the formant scale that warps best.
+
+    The dub's voice (a woman, a child, a large man) has its formants higher or lower than
+    eSpeak's; the reference's frequency axis is stretched by the factor that warps best (a
+    vocal-tract-length normalisation chosen on the coarse pass). Long clips choose the scale on
+    coarser blocks (the choice needs no frame accuracy); then the route is None, to be warped
+    again on the normal blocks."""
+    f, Dc = params.pool, dub.Dc
+    fs = f if len(Dc) <= params.scale_search_blocks else f * 3
+    Ds = Dc if fs == f else pool(dub.D, fs)
+    best = None
+    for w in params.formant_scales:
+        fr = _features(power_r, freqs, w, dub.fmax, mask_r, params)
+        Rs = pool(_with_edges(fr[ref_idx], ref_idx, params.edge_weight), fs)
+        route = dtw_rows(Rs, Ds, coarse_band(len(Ds)), step_penalty=params.step_penalty)
+        c = float(route.cost.mean())
+        if best is None or c < best[0]:
+            best = (c, w, fr, route)
+    _, _, fr, coarse = best
+    return fr, (coarse if fs == f else None)
+
+
+def _open_ends(warp: _Warp, dub: _Dub, ratio: float, params: AlignParams) -> float | None:
+    """Open ends: the script may have words the audio does not (a shot range that starts or ends
+    inside the dialogue), the audio speech the script does not. Rows outside cost about what an
+    unrelated order costs, so only material that matches worse than that is left out. Updates
+    `warp` when the open route is taken; returns the rate ratio of the parts that found each
+    other then (None otherwise)."""
+    if not params.open_cost_ratio:
+        return None
+    Dc, rev = dub.Dc, warp.rev
+    # The band must reach a route that leaves a share of either side out.
+    route = dtw_rows(warp.Rc, Dc, coarse_band(len(Dc), frac=1 - params.min_coverage),
+                     step_penalty=params.step_penalty,
+                     open_cost=params.open_cost_ratio * rev,
+                     skip_cost=params.skip_cost_ratio * rev)
+    inside = (route.target >= 0) & (route.target < len(Dc))
+    tin = route.target[inside]
+    span = int(tin.max() - tin.min() + 1) if inside.any() else 0
+    if inside.mean() >= 1.0 and span >= len(Dc):
+        return None
+    if inside.mean() < params.min_coverage or span < params.min_coverage * len(Dc):
+        raise _Early(_mismatch(dub.vad.segments, "the script does not match the audio (only "
+                               f"{inside.mean():.0%} of the script and "
+                               f"{span / len(Dc):.0%} of the speech found each other); "
+                               "check the transcript and "
+                               "language, or use audio-only recognition"))
+    # The open route priced leaving material out against warping it in: trust it.
+    warp.coarse, warp.opened = route, True
+    # Fit counts what was left out at its price, so leaving out cannot flatter it.
+    left = (len(Dc) - span) * params.skip_cost_ratio * rev
+    warp.fit = (float(route.cost.sum()) + left) / len(route.cost) / max(rev, 1e-9)
+    warp.score = warp.fit + params.wander_weight * _wander(route.target, len(Dc))
+    # The rate match counted speech that only one side has: match the rates of the parts that
+    # found each other (the caller warps once more).
+    return ratio * (span / len(Dc)) / max(inside.mean(), 1e-6)
+
+
+def _fine_warp(dub: _Dub, warp: _Warp, params: AlignParams):
+    """The frame-accurate route. A gap that voice activity cut inside speech (a weak consonant in
+    noise) shows as reference speech piled onto the dub frames either side of it: such gaps are
+    given back to the speech (dub.mask_d, dub.dub_idx, dub.D updated) and warped again."""
+    f = params.pool
+    R = _with_edges(warp.fr[warp.ref_idx], warp.ref_idx, params.edge_weight)
+    path = _fine(R, dub.D, warp.coarse, f, params)
+    matched = path.target[(path.target >= 0) & (path.target < len(dub.dub_idx))]
+    readmit = _piled_gaps(matched, dub.dub_idx, int(params.readmit_gap_s / HOP_S),
+                          int(params.readmit_pile_s / HOP_S))
+    if not readmit:
+        return path
+    for a, b in readmit:
+        dub.mask_d[a:b] = True
+    dub.dub_idx = np.flatnonzero(dub.mask_d)
+    dub.D = _with_edges(dub.fd[dub.dub_idx], dub.dub_idx, params.edge_weight)
+    dub.Dc = pool(dub.D, f)
+    rev = warp.rev
+    coarse = dtw_rows(warp.Rc, dub.Dc,
+                      coarse_band(len(dub.Dc), frac=1 - params.min_coverage if warp.opened
+                                  else 0.15),
+                      step_penalty=params.step_penalty,
+                      open_cost=params.open_cost_ratio * rev if warp.opened else None,
+                      skip_cost=params.skip_cost_ratio * rev)
+    return _fine(R, dub.D, coarse, f, params)
+
+
+def _carry_phones(ref: _Ref, dub: _Dub, warp: _Warp, path, segments, params: AlignParams,
+                  warnings: list[str]):
+    """Every reference phone boundary carried across: reference time -> reference speech frame ->
+    dub speech frame -> dub time. Returns (the script's speech phones placed, all phones with
+    pauses, each route row's dub speech frame or -1 outside)."""
+    speech = [p for p in ref.phones if p.phone != PAUSE]
+    ref_hop, ref_idx, dub_idx = warp.ref_hop, warp.ref_idx, dub.dub_idx
     m = len(dub_idx)
     rows_of = np.clip(np.searchsorted(ref_idx, [p.start / ref_hop for p in speech]), 0,
                       len(ref_idx) - 1)
@@ -245,41 +357,25 @@ def align_script(samples: np.ndarray, rate: int, text: str, language: str,
             ends[k] = max(ends[k], onsets[k] + p.duration * HOP_S / ref_hop)
     _words_start_after_pauses(speech, onsets, ends, segments, params.word_snap_s)
     onsets = np.maximum.accumulate(onsets)
-    phones = _build(speech, onsets, ends, segments, duration, params)
-
-    # Per-segment checks and fallback.
+    phones = _build(speech, onsets, ends, segments, dub.duration, params)
     seg_of_dub_frame = _segment_index(dub_idx * HOP_S, segments)
-    frame_seg = np.where(inside_rows, seg_of_dub_frame[target], -1)
+    return speech, phones, np.where(inside_rows, seg_of_dub_frame[target], -1)
+
+
+def _check_segments(speech, phones, segments, path, frame_seg, dub: _Dub, warp: _Warp,
+                    params: AlignParams, warnings: list[str]) -> list[int]:
+    """Per-segment checks: the segments whose alignment is not trusted (their phones are spread
+    evenly instead), each with a warning; most speech failing ends the alignment as a mismatch."""
     fallback: list[int] = []
     body = [p for p in phones if p.phone != PAUSE]   # in the order of `speech`
-    ratio = HOP_S / ref_hop
     for s, (a, b) in enumerate(segments):
         rows = frame_seg == s
         idx = [i for i, p in enumerate(body) if a - 1e-6 <= p.start < b]
         inside = [body[i] for i in idx]
         if not rows.any() and not inside and b - a <= 0.3:
             continue   # a short burst nothing was put on (a breath, a click)
-        seg_cost = float(path.cost[rows].mean()) if rows.any() else np.inf
-        reasons = []
-        if seg_cost > seg_limit:
-            reasons.append(f"warp cost {seg_cost / rev:.2f} of an unrelated order's")
-        short = sum(p.duration < params.min_phone_s for p in inside)
-        if inside and short > max(1, params.short_frac_max * len(inside)):
-            reasons.append(f"{short} of {len(inside)} phones shorter than "
-                           f"{params.min_phone_s * 1000:.0f} ms")
-        long_ = [p for p in inside if p.duration > params.max_phone_s]
-        if long_:
-            reasons.append(f"phone '{long_[0].phone}' lasts {long_[0].duration:.2f} s")
-        if not inside and b - a > 0.3:
-            reasons.append("the script has no words for it")
-        if inside:
-            # Speaking rate inside the segment against the clip's: a script with words the audio
-            # lacks crams them into some segment, one with missing words stretches others.
-            expect = sum(speech[i].duration for i in idx) * ratio
-            span = max(min(b, inside[-1].end) - inside[0].start, 1e-3)
-            local = expect / span
-            if expect > 0.25 and not (1 / params.local_rate_max <= local <= params.local_rate_max):
-                reasons.append(f"speech {local:.1f}x as fast as in the rest of the clip")
+        reasons = _segment_reasons(speech, idx, inside, a, b, path.cost[rows] if rows.any()
+                                   else None, warp, params)
         if reasons:
             fallback.append(s)
             what = "phones spread evenly over the segment" if inside else "no script phones there"
@@ -289,16 +385,38 @@ def align_script(samples: np.ndarray, rate: int, text: str, language: str,
         fb_time = sum(segments[s][1] - segments[s][0] for s in fallback)
         if fb_time > 0.5 * sum(b - a for a, b in segments):
             seg_notes = [w for w in warnings if w.startswith("speech ")]
-            return _mismatch(segments, "the script does not match the audio (most speech "
-                             "failed the alignment checks); check the transcript and language, or "
-                             "use audio-only recognition", seg_notes)
-        phones = _spread(phones, speech, segments, fallback, duration, params)
-    _enforce_min_durations(phones, params.min_phone_s)
-    missing = _missing_words(speech, phones, params.min_phone_s)
-    if missing:
-        warnings.append(f"{len(missing)} word(s) got no time of their own: "
-                        f"{', '.join(missing[:5])}")
-    return AlignmentResult(phones, list(segments), "script", warnings, fallback)
+            raise _Early(_mismatch(segments, "the script does not match the audio (most speech "
+                                   "failed the alignment checks); check the transcript and "
+                                   "language, or use audio-only recognition", seg_notes))
+    return fallback
+
+
+def _segment_reasons(speech, idx, inside, a: float, b: float, costs, warp: _Warp,
+                     params: AlignParams) -> list[str]:
+    """Why one segment's alignment is not trusted (empty: it is)."""
+    rev = warp.rev
+    reasons = []
+    seg_cost = float(costs.mean()) if costs is not None else np.inf
+    if seg_cost > params.seg_cost_ratio * rev:
+        reasons.append(f"warp cost {seg_cost / rev:.2f} of an unrelated order's")
+    short = sum(p.duration < params.min_phone_s for p in inside)
+    if inside and short > max(1, params.short_frac_max * len(inside)):
+        reasons.append(f"{short} of {len(inside)} phones shorter than "
+                       f"{params.min_phone_s * 1000:.0f} ms")
+    long_ = [p for p in inside if p.duration > params.max_phone_s]
+    if long_:
+        reasons.append(f"phone '{long_[0].phone}' lasts {long_[0].duration:.2f} s")
+    if not inside and b - a > 0.3:
+        reasons.append("the script has no words for it")
+    if inside:
+        # Speaking rate inside the segment against the clip's: a script with words the audio
+        # lacks crams them into some segment, one with missing words stretches others.
+        expect = sum(speech[i].duration for i in idx) * (HOP_S / warp.ref_hop)
+        span = max(min(b, inside[-1].end) - inside[0].start, 1e-3)
+        local = expect / span
+        if expect > 0.25 and not (1 / params.local_rate_max <= local <= params.local_rate_max):
+            reasons.append(f"speech {local:.1f}x as fast as in the rest of the clip")
+    return reasons
 
 
 def _wander(target: np.ndarray, m: int) -> float:

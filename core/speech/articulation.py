@@ -16,10 +16,18 @@ import unicodedata
 
 import numpy as np
 
-VISEMES = ["sil", "PP", "FF", "TH", "DD", "kk", "CH", "SS", "nn", "RR", "aa", "E", "ih", "oh", "ou"]
+from lipflap.mouth.visemes import VISEMES as _VISEMES
+
+# The one viseme list (lipflap.mouth.visemes); the networks' class outputs are in this order.
+VISEMES = list(_VISEMES)
 V = {name: i for i, name in enumerate(VISEMES)}
 
 # symbol: (aperture, width, rounding, jaw, weight, viseme)
+# These per-symbol targets are the ones the four audio-only networks were trained on, so they
+# stay this module's own until the networks are retrained: derived from the script path's table
+# instead (lipflap.mouth.phonemes.target_of over mouth.visemes, "a" opening 0.90 rather than
+# 1.00), the phone curves disagree with the networks they are averaged with, and the audio-side
+# r at offset 0 fell on all nine talk_* clips (mean 0.327 -> 0.310; talk_a/b/c 0.451 -> 0.443).
 _VOWELS = {
     "i": (0.25, 0.85, 0.0, 0.20, "ih"), "y": (0.20, 0.25, 0.90, 0.20, "ou"),
     "ɨ": (0.25, 0.60, 0.0, 0.20, "ih"), "ʉ": (0.20, 0.30, 0.80, 0.20, "ou"),

@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from lipflap.errors import MediaError
+from lipflap.contract.errors import MediaError
 from lipflap.media.audio import load_audio, open_audio
 from lipflap.speech.features import frame_power
 

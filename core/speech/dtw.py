@@ -36,59 +36,94 @@ def dtw_rows(ref: np.ndarray, tgt: np.ndarray, band: int, *, step_penalty: float
     n, m = len(ref), len(tgt)
     if n == 0 or m == 0:
         raise ValueError("dtw_rows needs two non-empty sequences")
+    lo, hi = _band(n, m, band, centre, open_cost is not None)
+    ends = None if open_cost is None else _OpenEnds(n, m, open_cost, skip_cost)
+    prev, back = _forward(_RowCosts(ref, tgt, lo, hi), lo, hi, m, step_penalty, ends)
+    path = _trace_back(prev, back, lo, n, m, ends)
+    # Local costs along the route, recomputed (cheaper than keeping every row's band); rows
+    # outside the target cost open_cost.
+    inside = (path >= 0) & (path < m)
+    cost = np.full(n, float(open_cost) if ends is not None else 0.0)
+    diff = ref[inside].astype(np.float64) - tgt[path[inside]].astype(np.float64)
+    cost[inside] = np.sqrt((diff ** 2).sum(axis=1))
+    return DtwPath(path, cost)
+
+
+def _band(n: int, m: int, band: int, centre: np.ndarray | None,
+          opened: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the target frames [lo, hi) the path may visit."""
     if centre is None:
         centre = np.arange(n) * ((m - 1) / max(n - 1, 1))
     # The band must at least contain a feasible path: at row i the target is at most 2i.
     lo = np.clip(np.floor(centre - band).astype(np.int64), 0, m - 1)
     hi = np.clip(np.ceil(centre + band).astype(np.int64) + 1, 1, m)
-    opened = open_cost is not None
     if opened:
         lo[0] = 0
-        per_frame = float(open_cost if skip_cost is None else skip_cost)
-        skip = per_frame * np.arange(m)                  # cost of skipping the first j frames
-        skip_end = per_frame * (m - 1 - np.arange(m))
-        after = np.inf
-        after_from = np.full(n, -1, np.int64)             # -1: was already after; else the cell
     else:
         lo[0], hi[0] = 0, 1
         lo = np.minimum(lo, np.minimum(2 * np.arange(n), m - 1))
         hi[-1] = m
     # Rows need overlapping reach: keep lo non-decreasing and hi non-decreasing.
-    lo = np.maximum.accumulate(lo)
-    hi = np.maximum.accumulate(hi)
-    full = None
-    if n * m <= 6_000_000:
-        # Small enough: one matrix product gives every local cost (BLAS beats per-row work).
-        r64 = ref.astype(np.float32)
-        t64 = tgt.astype(np.float32)
-        d2 = (r64 ** 2).sum(1)[:, None] + (t64 ** 2).sum(1)[None, :] - 2.0 * (r64 @ t64.T)
-        full = np.sqrt(np.maximum(d2, 0.0))
-    else:
-        tgt_sq = (tgt.astype(np.float64) ** 2).sum(axis=1)
-    blk_start = blk_end = 0
-    ba = 0
-    blk = None
+    return np.maximum.accumulate(lo), np.maximum.accumulate(hi)
+
+
+class _OpenEnds:
+    """The prices and the running state of open ends: rows outside the target, frames skipped."""
+
+    def __init__(self, n: int, m: int, open_cost: float, skip_cost: float | None):
+        self.open_cost = open_cost
+        per_frame = float(open_cost if skip_cost is None else skip_cost)
+        self.skip = per_frame * np.arange(m)                  # cost of skipping the first j frames
+        self.skip_end = per_frame * (m - 1 - np.arange(m))
+        self.after = np.inf
+        self.after_from = np.full(n, -1, np.int64)      # -1: was already after; else the cell
+
+
+class _RowCosts:
+    """Local (Euclidean) costs of one row's band: one matrix product for small problems, else
+    blocks of 64 rows over their joint band (BLAS beats per-row work)."""
+
+    def __init__(self, ref: np.ndarray, tgt: np.ndarray, lo: np.ndarray, hi: np.ndarray):
+        self.ref, self.tgt, self.lo, self.hi = ref, tgt, lo, hi
+        n, m = len(ref), len(tgt)
+        self.full = None
+        if n * m <= 6_000_000:
+            r64 = ref.astype(np.float32)
+            t64 = tgt.astype(np.float32)
+            d2 = (r64 ** 2).sum(1)[:, None] + (t64 ** 2).sum(1)[None, :] - 2.0 * (r64 @ t64.T)
+            self.full = np.sqrt(np.maximum(d2, 0.0))
+        else:
+            self.tgt_sq = (tgt.astype(np.float64) ** 2).sum(axis=1)
+        self.blk_start = self.blk_end = self.ba = 0
+        self.blk = None
+
+    def row(self, i: int) -> np.ndarray:
+        a, b = self.lo[i], self.hi[i]
+        if self.full is not None:
+            return self.full[i, a:b].astype(np.float64)
+        if i >= self.blk_end:
+            self.blk_start, self.blk_end = i, min(len(self.ref), i + 64)
+            self.ba, bb = self.lo[self.blk_start], self.hi[self.blk_end - 1]
+            r = self.ref[self.blk_start:self.blk_end].astype(np.float64)
+            d2 = (self.tgt_sq[None, self.ba:bb] + (r ** 2).sum(1)[:, None]
+                  - 2.0 * (r @ self.tgt[self.ba:bb].astype(np.float64).T))
+            self.blk = np.sqrt(np.maximum(d2, 0.0))
+        return self.blk[i - self.blk_start, a - self.ba:b - self.ba]
+
+
+def _forward(costs: _RowCosts, lo: np.ndarray, hi: np.ndarray, m: int, step_penalty: float,
+             ends: _OpenEnds | None) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Accumulated costs of the last row (prev[j + 2] at target j) and each row's choices."""
     inf = np.inf
     prev = np.full(m + 2, inf)   # prev[j + 2] holds row i-1 at target j (2 guard cells)
     cur = np.full(m + 2, inf)
     back: list[np.ndarray] = []   # int8 choices per row (the band only): n * band bytes
-    for i in range(n):
+    for i in range(len(lo)):
         a, b = lo[i], hi[i]
-        if full is not None:
-            c = full[i, a:b].astype(np.float64)
-        else:
-            if i >= blk_end:
-                # Costs for a block of rows at once: one matrix product over their joint band.
-                blk_start, blk_end = i, min(n, i + 64)
-                ba, bb = lo[blk_start], hi[blk_end - 1]
-                r = ref[blk_start:blk_end].astype(np.float64)
-                d2 = (tgt_sq[None, ba:bb] + (r ** 2).sum(1)[:, None]
-                      - 2.0 * (r @ tgt[ba:bb].astype(np.float64).T))
-                blk = np.sqrt(np.maximum(d2, 0.0))
-            c = blk[i - blk_start, a - ba:b - ba]
+        c = costs.row(i)
         if i == 0:
-            if opened:
-                cur[2 + a:2 + b] = c + skip[a:b]
+            if ends is not None:
+                cur[2 + a:2 + b] = c + ends.skip[a:b]
                 back.append(np.full(b - a, 3, np.int8))
             else:
                 cur[2 + a:2 + b] = np.where(np.arange(a, b) == 0, c, inf)
@@ -104,39 +139,49 @@ def dtw_rows(ref: np.ndarray, tgt: np.ndarray, band: int, *, step_penalty: float
             sel = two < best
             best[sel] = two[sel]
             k[sel] = 2
-            if opened:
-                # Enter here after i rows outside before the target and j frames skipped.
-                enter = i * open_cost + skip[a:b]
-                sel = enter < best
-                best[sel] = enter[sel]
-                k[sel] = 3
-                # Leave: rows from i on stay after the target, the frames after j skipped.
-                pa, pb = lo[i - 1], hi[i - 1]
-                leave = prev[2 + pa:2 + pb] + skip_end[pa:pb]
-                jl = int(np.argmin(leave))
-                if leave[jl] < after:
-                    after = leave[jl]
-                    after_from[i] = pa + jl
-                after += open_cost
+            if ends is not None:
+                _open_step(ends, prev, best, k, i, a, b, lo[i - 1], hi[i - 1])
             cur[2 + a:2 + b] = best + c
             back.append(k)
         # Clear the old row's band so the buffer can serve as the next row (inf outside bands).
         if i > 0:
             prev[2 + lo[i - 1]:2 + hi[i - 1]] = inf
         prev, cur = cur, prev
+    return prev, back
+
+
+def _open_step(ends: _OpenEnds, prev, best, k, i: int, a: int, b: int, pa: int, pb: int) -> None:
+    """Row i with open ends: entering here from outside, and leaving after the previous row."""
+    # Enter here after i rows outside before the target and j frames skipped.
+    enter = i * ends.open_cost + ends.skip[a:b]
+    sel = enter < best
+    best[sel] = enter[sel]
+    k[sel] = 3
+    # Leave: rows from i on stay after the target, the frames after j skipped.
+    leave = prev[2 + pa:2 + pb] + ends.skip_end[pa:pb]
+    jl = int(np.argmin(leave))
+    if leave[jl] < ends.after:
+        ends.after = leave[jl]
+        ends.after_from[i] = pa + jl
+    ends.after += ends.open_cost
+
+
+def _trace_back(prev: np.ndarray, back: list[np.ndarray], lo: np.ndarray, n: int, m: int,
+                ends: _OpenEnds | None) -> np.ndarray:
+    """The target frame of each reference row (-1 before the target, m after it)."""
     path = np.empty(n, np.int64)
     i = n - 1
-    if opened:
-        final = prev[2:] + skip_end
+    if ends is not None:
+        final = prev[2:] + ends.skip_end
         j = int(np.argmin(final))
-        if after < final[j]:
+        if ends.after < final[j]:
             # Trailing rows lie after the target: walk back to the row that left it.
-            while i >= 0 and after_from[i] < 0:
+            while i >= 0 and ends.after_from[i] < 0:
                 path[i] = m
                 i -= 1
             if i >= 0:
                 path[i] = m
-                j = int(after_from[i])
+                j = int(ends.after_from[i])
                 i -= 1
     else:
         # Trace back from the last target frame.
@@ -151,13 +196,7 @@ def dtw_rows(ref: np.ndarray, tgt: np.ndarray, band: int, *, step_penalty: float
             break
         j = max(j - step, 0)
         i -= 1
-    # Local costs along the route, recomputed (cheaper than keeping every row's band); rows
-    # outside the target cost open_cost.
-    inside = (path >= 0) & (path < m)
-    cost = np.full(n, float(open_cost) if opened else 0.0)
-    diff = ref[inside].astype(np.float64) - tgt[path[inside]].astype(np.float64)
-    cost[inside] = np.sqrt((diff ** 2).sum(axis=1))
-    return DtwPath(path, cost)
+    return path
 
 
 def pool(feat: np.ndarray, factor: int) -> np.ndarray:

@@ -13,7 +13,7 @@ import threading
 
 import numpy as np
 
-from lipflap.errors import LipflapError
+from lipflap.contract.errors import LipflapError
 from lipflap.speech.types import PAUSE, Phone
 
 # speak_lib.h constants

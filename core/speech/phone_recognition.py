@@ -17,7 +17,7 @@ import threading
 
 import numpy as np
 
-from lipflap.errors import LipflapError
+from lipflap.contract.errors import LipflapError
 
 RATE = 16000
 FRAME_S = 0.01

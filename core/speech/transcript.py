@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from lipflap.errors import LipflapError
+from lipflap.contract.errors import LipflapError
 
 
 def read_transcript(path) -> str:

@@ -122,11 +122,3 @@ def _drop_short(mask: np.ndarray, min_len: int) -> np.ndarray:
 def mask_to_segments(mask: np.ndarray, hop: float, duration: float) -> list[tuple[float, float]]:
     """Frame mask -> (start, end) seconds; frame k covers [k*hop - hop/2, k*hop + hop/2)."""
     return [(max(0.0, (a - 0.5) * hop), min(duration, (b - 0.5) * hop)) for a, b in _runs(mask)]
-
-
-def segments_to_mask(segments: list[tuple[float, float]], n_frames: int, hop: float) -> np.ndarray:
-    t = np.arange(n_frames) * hop
-    mask = np.zeros(n_frames, bool)
-    for a, b in segments:
-        mask |= (t >= a) & (t < b)
-    return mask

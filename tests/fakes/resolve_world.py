@@ -3,7 +3,8 @@
 The cut (timeline start 01:00:00:00): on V1 clip A (in-point 100) for 48 timeline frames, clip
 C004 for 24 frames (the engine fails on it), clip A again (in-point 400) for 24 frames; the dub
 on A1 under all of them. A and C004 run at the profile's clip rate on a timeline at its
-timeline rate, so the mixed-rate profiles put a 25 fps clip on 23.976 and 29.97 on 24.
+timeline rate, so the mixed-rate profiles put a 25 fps clip on 23.976 and 29.97 on 24. The
+engine flags frames 2-4 of renders that start before source frame 300 (the first clip only).
 """
 from __future__ import annotations
 
@@ -14,9 +15,13 @@ from fractions import Fraction
 from tests.fakes import resolve as fr
 
 # Writes the "render" as {"frames", "fps"} so the fake media pool sees its length and rate.
+# `lipflap timeline` (the OTIO timeline and EDL of the placed renders) is the real command.
 FAKE_ENGINE = textwrap.dedent('''
     import json, sys
     args = sys.argv[1:]
+    if args[0] == "timeline":
+        from lipflap.cli import main
+        sys.exit(main(args))
     job = json.load(open(args[args.index("--job") + 1], encoding="utf-8"))
     if "C004" in job["video"]:
         print("lipflap: error: " + job["video"] + ": frame 12 has no video; re-export the clip.", file=sys.stderr)
@@ -30,7 +35,8 @@ FAKE_ENGINE = textwrap.dedent('''
     fps = {"24000/1001": "23.976", "30000/1001": "29.97"}.get(job["fps"], job["fps"])
     json.dump({"frames": hi - lo + 1, "fps": fps}, open(job["output"]["path"], "w"))
     report = {"range": {"first": lo, "last": hi, "start": job["start_frame"], "end": job["end_frame"], "handles": h},
-              "flagged_ranges": [{"start": job["start_frame"] + 2, "end": job["start_frame"] + 4, "reason": "no_face"}],
+              "flagged_ranges": ([{"start": job["start_frame"] + 2, "end": job["start_frame"] + 4, "reason": "no_face"}]
+                                 if job["start_frame"] < 300 else []),
               "warnings": [], "job": job}
     json.dump(report, open(job["report"], "w"))
     print(json.dumps({"result": {"output": job["output"]["path"]}}), flush=True)

@@ -27,3 +27,8 @@ class JobError(LipflapError):
 
 class RangeError(LipflapError):
     """A frame range or timecode outside the media."""
+
+
+class FormatError(LipflapError, ValueError):
+    """A frame rate or timecode label that does not parse (also a ValueError, so host code that
+    catches ValueError around a parse keeps working)."""

@@ -3,7 +3,7 @@
     {"lipflap_joblist": 1, "language": "es", "dub": "dub_es.wav",
      "timeline": {...the source timeline as OTIO JSON...},
      "jobs": [{"key": "A001_C003_lipflap_es_v001", "clip_name": ..., "record_in_tc": ...,
-               "job": {...DESIGN.md section 4 job, for `lipflap run --job`...},
+               "job": {...a job (lipflap.contract.jobspec) for `lipflap run --job`...},
                "status": "pending", "error": null, "render": ..., "report": ...}, ...]}
 
 Each entry's "job" is a complete job for `lipflap run --job`; entries whose clip cannot be
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import opentimelineio as otio
 
+from ..contract.files import atomic_write
 from .plan import ClipJob
 
 FORMAT_KEY = "lipflap_joblist"
@@ -65,5 +66,4 @@ def load(path: str) -> JobList:
 
 def save(path: str, timeline: otio.schema.Timeline, jobs: list[ClipJob], *, language: str | None,
          dub_label: str | None) -> None:
-    from .assemble import atomic_write
     atomic_write(path, to_string(timeline, jobs, language=language, dub_label=dub_label))

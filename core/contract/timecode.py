@@ -4,13 +4,25 @@ Timecode counts in the nominal integer rate (24 for 23.976, 30 for 29.97). Drop-
 the 30000/1001 family) skips frame *labels* 00 and 01 (04 at 59.94: 00-03) at the start of every
 minute except every tenth, so the label stays within a frame of wall-clock time; no picture is
 dropped. The separator before the frames is ';' (or ',' / '.') for drop-frame, ':' otherwise.
+
+This is the project's one timecode pair: the engine, conform, the OTIO plugin and the Resolve and
+Nuke plugins all label and read timecode here. It agrees with OpenTimelineIO's
+`opentime.to_timecode`/`from_timecode` on every valid label (tests/test_contract_timecode.py),
+and differs where OTIO is lenient, on purpose:
+- a drop-frame label that does not exist (`00:01:00;00` at 29.97) is refused with one sentence;
+  OTIO reads it as the next frame;
+- labels wrap at midnight: frame 24 h is `00:00:00:00` (as OTIO), a negative count is labelled
+  from the day before (OTIO refuses it); reading accepts hours up to 99 without wrapping (as OTIO:
+  `24:00:00:00` is frame 24 h), so a label read back gives the frame count modulo one day;
+- at 29.97 and 59.94 non-drop, OTIO 0.18's `to_timecode` wraps at the drop-frame day (the frame
+  after 23:58:33:17 at 29.97 is labelled 00:00:00:00); here a non-drop clock runs to 23:59:59:29.
 """
 from __future__ import annotations
 
 import re
 from fractions import Fraction
 
-from ..errors import LipflapError
+from .errors import FormatError
 from .rates import is_drop_frame_rate, nominal_fps, parse_rate
 
 _TC = re.compile(r"^\s*(-)?(\d{1,2})[:;.,](\d{2})[:;.,](\d{2})([:;.,])(\d{2,3})\s*$")
@@ -29,7 +41,7 @@ def tc_to_frames(tc: str, rate, drop: bool | None = None) -> int:
     rate = parse_rate(rate)
     m = _TC.match(str(tc))
     if not m:
-        raise LipflapError(f"timecode {tc!r} is not HH:MM:SS:FF; write e.g. 01:00:00:00 "
+        raise FormatError(f"timecode {tc!r} is not HH:MM:SS:FF; write e.g. 01:00:00:00 "
                            f"(or 00:59:59;29 for drop-frame).")
     neg, hh, mm, ss, sep, ff = m.groups()
     hh, mm, ss, ff = int(hh), int(mm), int(ss), int(ff)
@@ -37,17 +49,17 @@ def tc_to_frames(tc: str, rate, drop: bool | None = None) -> int:
         drop = sep in ";,."
     fps = nominal_fps(rate)
     if mm > 59 or ss > 59 or ff >= fps:
-        raise LipflapError(f"timecode {tc!r} is out of range at {fps} frames per second "
+        raise FormatError(f"timecode {tc!r} is out of range at {fps} frames per second "
                            f"(minutes and seconds 0-59, frames 0-{fps - 1}).")
     if drop and not is_drop_frame_rate(rate):
-        raise LipflapError(f"timecode {tc!r} is drop-frame but the rate {rate} has no drop-frame "
+        raise FormatError(f"timecode {tc!r} is drop-frame but the rate {rate} has no drop-frame "
                            f"timecode; use ':' before the frames.")
     total_minutes = 60 * hh + mm
     n = (total_minutes * 60 + ss) * fps + ff
     if drop:
         d = _drop_per_minute(rate)
         if ss == 0 and ff < d and mm % 10 != 0:
-            raise LipflapError(f"timecode {tc!r} does not exist in drop-frame (frames 00-{d - 1:02d} "
+            raise FormatError(f"timecode {tc!r} does not exist in drop-frame (frames 00-{d - 1:02d} "
                                f"are skipped at the start of each minute not divisible by 10).")
         n -= d * (total_minutes - total_minutes // 10)
     return -n if neg else n
@@ -60,7 +72,7 @@ def frames_to_tc(n: int, rate, drop: bool = False) -> str:
     n = int(n)
     if drop:
         if not is_drop_frame_rate(rate):
-            raise LipflapError(f"rate {rate} has no drop-frame timecode.")
+            raise FormatError(f"rate {rate} has no drop-frame timecode.")
         d = _drop_per_minute(rate)
         per_10min = fps * 600 - d * 9
         per_min = fps * 60 - d

@@ -1,22 +1,24 @@
-"""Driving the engine from a host (Resolve, Nuke, conform): standard library only.
+"""Driving the engine from a host (Resolve, Nuke, conform's runner): standard library only.
 
 Hosts embed their own Python and must never import torch or mediapipe, so this module imports
-nothing outside the standard library; Resolve's and Nuke's plugins load it by file path from the
-engine's installation (recorded by `lipflap install`). The engine always runs as a separate
-process through the CLI contract, so a crash or a heavy dependency never takes the host down.
+nothing outside the standard library; Resolve's and Nuke's plugins load the contract package it
+belongs to by path from the engine's installation (recorded by `lipflap install`). The engine
+always runs as a separate process through the CLI contract, so a crash or a heavy dependency
+never takes the host down.
 """
 from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
 import sys
 import threading
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, TextIO
+
+from .files import atomic_json
 
 ENGINE_FILE = "lipflap_engine.json"
 
@@ -69,39 +71,8 @@ def find_engine(search_dirs: list[str] | None = None) -> list[str]:
 def write_engine_record(folder: str, command: list[str]) -> str:
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, ENGINE_FILE)
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump({"command": command}, f, indent=2)
-    os.replace(tmp, path)
+    atomic_json(path, {"command": command})
     return path
-
-
-_VERSION_RE = re.compile(r"_v(\d{3,})$")
-
-
-def safe_name(text: str) -> str:
-    """A file-name-safe form of a clip name or language code."""
-    s = re.sub(r"[^\w.-]+", "_", text, flags=re.UNICODE).strip("._")
-    return s or "clip"
-
-
-def next_version_path(folder: str, clip: str, lang: str | None, ext: str) -> str:
-    """`<clip>_lipflap_<lang>_v<NNN>.<ext>` in folder, one above the highest version present.
-
-    Versions count across extensions and image-sequence folders, so a re-render never overwrites
-    and v002 always means the second render of that clip and language.
-    """
-    stem = f"{safe_name(clip)}_lipflap_{safe_name(lang or 'und')}"
-    highest = 0
-    if os.path.isdir(folder):
-        for name in os.listdir(folder):
-            base = name.split(".", 1)[0]
-            if base.startswith(stem + "_v"):
-                m = _VERSION_RE.search(base)
-                if m and base[:m.start()] == stem:
-                    highest = max(highest, int(m.group(1)))
-    ext = ext.lstrip(".")
-    return os.path.join(folder, f"{stem}_v{highest + 1:03d}" + (f".{ext}" if ext else ""))
 
 
 @dataclass
@@ -119,18 +90,23 @@ class EngineResult:
 class EngineRun:
     """One engine process started with `--progress json`, read line by line.
 
-    on_progress(stage, done, total) is called from a reader thread; hosts marshal it to their UI
-    thread themselves (nuke.executeInMainThread, Resolve's dispatcher).
+    on_progress(stage, done, total) and on_message(text) are called from a reader thread; hosts
+    marshal them to their UI thread themselves (nuke.executeInMainThread, Resolve's dispatcher).
+    `log`, when given, receives the engine's stderr lines and any stdout line that is not JSON
+    (prefixed `[stdout] `) as they arrive. Popen's OSError (no such engine) reaches the caller.
     """
 
     def __init__(self, args: list[str], engine: list[str] | None = None,
                  on_progress: Callable[[str, int, int], None] | None = None,
-                 on_message: Callable[[str], None] | None = None, cwd: str | None = None):
+                 on_message: Callable[[str], None] | None = None, cwd: str | None = None,
+                 log: TextIO | None = None):
         self.cmd = list(engine or find_engine()) + list(args)
         if "--progress" not in args:
             self.cmd += ["--progress", "json"]
         self.on_progress = on_progress
         self.on_message = on_message
+        self.log = log
+        self._log_lock = threading.Lock()
         kwargs: dict = {}
         if sys.platform == "win32":
             kwargs["creationflags"] = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
@@ -159,6 +135,7 @@ class EngineRun:
                 obj = json.loads(line)
             except ValueError:
                 self._messages.append(line)
+                self._log(f"[stdout] {line}")
                 continue
             if not isinstance(obj, dict):
                 continue
@@ -175,6 +152,13 @@ class EngineRun:
         assert self.proc.stderr is not None
         for line in self.proc.stderr:
             self._stderr.append(line.rstrip("\n"))
+            self._log(line.rstrip("\n"))
+
+    def _log(self, line: str) -> None:
+        if self.log is not None:
+            with self._log_lock:
+                self.log.write(line + "\n")
+                self.log.flush()
 
     def cancel(self) -> None:
         self.cancelled = True
@@ -194,8 +178,7 @@ class EngineRun:
         code = self.proc.wait(timeout)
         for t in self._threads:
             t.join(5)
-        errors = [ln[len("lipflap: error: "):] if ln.startswith("lipflap: error: ") else ln
-                  for ln in self._stderr if ln.strip()]
+        errors = [_unprefixed(ln.strip()) for ln in self._stderr if ln.strip()]
         error = ""
         if code != 0:
             error = ("cancelled" if self.cancelled else
@@ -203,12 +186,18 @@ class EngineRun:
         return EngineResult(code, self._result, error, self._messages)
 
 
+def _unprefixed(line: str) -> str:
+    """An engine error line without the CLI's `lipflap: error: ` (or `lipflap: `) prefix."""
+    for prefix in ("lipflap: error: ", "lipflap: "):
+        if line.startswith(prefix):
+            return line[len(prefix):]
+    return line
+
+
 def run_job(job: dict, job_path: str, engine: list[str] | None = None,
             on_progress: Callable[[str, int, int], None] | None = None) -> EngineRun:
-    """Write `job` (the DESIGN.md section 4 contract) to job_path and start `lipflap run --job`."""
+    """Write `job` (the job contract, lipflap.contract.jobspec) to job_path and start
+    `lipflap run --job`."""
     os.makedirs(os.path.dirname(os.path.abspath(job_path)), exist_ok=True)
-    tmp = job_path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(job, f, indent=2, ensure_ascii=False)
-    os.replace(tmp, job_path)
+    atomic_json(job_path, job)
     return EngineRun(["run", "--job", job_path], engine=engine, on_progress=on_progress)

@@ -1,15 +1,20 @@
-"""Timeline -> lip-sync jobs (DESIGN.md section 4), one per video clip under the dub.
+"""Timeline -> lip-sync jobs (lipflap.contract.jobspec), one per video clip under the dub.
 
 Everything here is timecode arithmetic on an OpenTimelineIO timeline: where each clip sits on
 the record side, which file frames its source range is (via the media's own start timecode, from
 a probe of the file), where that record range sits in the dub, and which render name and version
-it gets (DESIGN.md section 5). Clips that cannot be rendered get an error message on their
+it gets (lipflap.contract.naming). Clips that cannot be rendered get an error message on their
 `ClipJob` instead of a job, so one bad clip never stops the others.
+
+Timecode is the contract's one pair (lipflap.contract.timecode). A timeline at 29.97 or 59.94
+counts in drop-frame (OTIO writes those rates so, and the EDL says FCM: DROP FRAME), so labels
+here are drop-frame there, and a timecode a user types for the timeline (--dub-start,
+timeline_start) is read in the timeline's mode whatever its separator, as the Resolve script reads
+a typed timecode in its timeline's mode.
 """
 from __future__ import annotations
 
 import os
-import re
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
@@ -18,6 +23,13 @@ from typing import Callable
 
 import opentimelineio as otio
 from opentimelineio import opentime
+
+from ..contract.errors import LipflapError
+from ..contract.jobspec import parse_job
+from ..contract.naming import clip_base, next_version, render_stem, tc_tag
+from ..contract.rates import is_drop_frame_rate, parse_rate
+from ..contract.timecode import frames_to_tc, tc_to_frames
+from ..contract.transcripts import lookup, unused_keys
 
 # Containers a movie render may have; conform places movie files (not image sequences).
 MOVIE_CODECS = {"prores_hq": ".mov", "prores_4444": ".mov", "dnxhr_hq": ".mov", "h264": ".mov"}
@@ -45,7 +57,7 @@ class PlanOptions:
     codec: str = "prores_hq"
     mode: str = "full"
     face: str = "auto"
-    transcripts: dict[str, str] = field(default_factory=dict)  # see lipflap.transcripts
+    transcripts: dict[str, str] = field(default_factory=dict)  # see lipflap.contract.transcripts
     dub_start: str | None = None  # record timecode of the dub file's first sample (--dub-audio)
 
 
@@ -66,7 +78,7 @@ class ClipJob:
     media_start_tc: int = 0  # file start timecode in frames at media_fps
     cut_first: int = 0       # file frame indexes (0-based, inclusive) of the cut range
     cut_last: int = 0
-    job: dict | None = None  # DESIGN 4 job for `lipflap run --job`
+    job: dict | None = None  # the job for `lipflap run --job` (lipflap.contract.jobspec)
     status: str = "pending"  # pending | done | failed | refused
     error: str | None = None
     dub: str | None = None
@@ -115,21 +127,16 @@ def otio_rate(rate: Fraction) -> float:
 
 
 def to_tc(frames: int, rate: Fraction) -> str:
-    """SMPTE timecode, or `frame N @ R fps` at rates that have no timecode (OTIO refuses them)."""
-    try:
-        return opentime.to_timecode(opentime.RationalTime(frames, otio_rate(rate)), otio_rate(rate))
-    except ValueError:
+    """A record or source label at `rate` (drop-frame at 29.97/59.94), or `frame N @ R fps` where
+    there is no SMPTE label (a rate OTIO has no timecode for, a negative count)."""
+    if frames < 0 or not opentime.RationalTime.is_valid_timecode_rate(otio_rate(rate)):
         return f"frame {frames} @ {float(rate):g} fps"
+    return frames_to_tc(frames, rate, is_drop_frame_rate(rate))
 
 
-def parse_tc(tc: str, rate: Fraction) -> int:
-    """A timecode typed by a user as frames at `rate`. At 29.97/59.94 it is read as drop-frame
-    whatever the separator, as OTIO writes those rates (to_tc): `01:00:00:00` typed with colons
-    then means the same frame as the `01:00:00;00` this tool prints."""
-    tc = str(tc).strip()
-    if rate.denominator == 1001 and rate.numerator in (30000, 60000) and len(tc) >= 3:
-        tc = tc[:-3] + ";" + tc[-2:]
-    return int(opentime.from_timecode(tc, otio_rate(rate)).value)
+def read_tc(tc: str, rate: Fraction) -> int:
+    """A timecode typed for this timeline, as frames: in the timeline's mode (module docstring)."""
+    return tc_to_frames(tc, rate, drop=is_drop_frame_rate(rate))
 
 
 def frames_at(t: opentime.RationalTime, rate: Fraction) -> int:
@@ -139,7 +146,6 @@ def frames_at(t: opentime.RationalTime, rate: Fraction) -> int:
 
 def exact_rate(rate_float: float) -> Fraction:
     """OTIO's float rate back to the exact rational (23.976023... -> 24000/1001)."""
-    from lipflap.media.rates import parse_rate
     return parse_rate(repr(float(rate_float)))
 
 
@@ -173,41 +179,6 @@ def media_path(ref) -> str | None:
     if url.startswith("file:"):
         return urllib.request.url2pathname(urllib.parse.urlparse(url).path)
     return url
-
-
-# ---------------------------------------------------------------- names and versions
-
-_VIDEO_EXT = re.compile(r"\.(mov|mxf|mp4|m4v|avi|mkv|r3d|braw|ari|dpx|exr)$", re.I)
-
-
-def clip_base(name: str) -> str:
-    """A clip name as a file-name stem: extension dropped, unsafe characters to '_'."""
-    stem = _VIDEO_EXT.sub("", name.strip())
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._")
-    return stem or "clip"
-
-
-def render_name_re(base: str, lang: str) -> re.Pattern:
-    return re.compile(rf"^{re.escape(base)}_lipflap_{re.escape(lang)}_v(\d{{3,}})(\..+)?$")
-
-
-def next_version(outdir: str, base: str, lang: str) -> int:
-    """One more than the highest version of this render on disk: versions are never reused."""
-    pat = render_name_re(base, lang)
-    best = 0
-    try:
-        names = os.listdir(outdir)
-    except FileNotFoundError:
-        names = []
-    for name in names:
-        m = pat.match(name)
-        if m:
-            best = max(best, int(m.group(1)))
-    return best + 1
-
-
-def tc_tag(frames: int, rate: Fraction) -> str:
-    return re.sub(r"[^0-9]", "", to_tc(frames, rate))
 
 
 # ---------------------------------------------------------------- dub
@@ -262,10 +233,9 @@ def dub_file_origin(tl: otio.schema.Timeline, rate: Fraction, opts: PlanOptions)
     """
     if opts.dub_start:
         try:
-            return parse_tc(opts.dub_start, rate)
-        except ValueError:
-            raise PlanError(f"dub start {opts.dub_start!r} is not a timecode at {float(rate):.3f} "
-                            f"fps; write e.g. 01:00:00:00.") from None
+            return read_tc(opts.dub_start, rate)
+        except ValueError as e:
+            raise PlanError(f"dub start: {e}") from None
     if tl.global_start_time is None and any(
             t.source_range is not None and t.source_range.start_time.value < 0 for t in tl.tracks):
         raise PlanError("this timeline (an EDL) has no start timecode, so where the dub file starts "
@@ -460,7 +430,6 @@ def _locate_media(cj: ClipJob, clip, visible: opentime.TimeRange, probe: ProbeFn
     vis_last = vis_first + frames_at(visible.duration, info.fps) - 1
     cj.cut_first, cj.cut_last = first, last
     if vis_first < 0 or vis_last >= info.frames:
-        fps = otio_rate(info.fps)
         have = (f"{to_tc(info.start_tc_frames, info.fps)}-"
                 f"{to_tc(info.start_tc_frames + info.frames - 1, info.fps)}")
         want = (f"{to_tc(vis_first + info.start_tc_frames, info.fps)}-"
@@ -469,7 +438,7 @@ def _locate_media(cj: ClipJob, clip, visible: opentime.TimeRange, probe: ProbeFn
         avail = getattr(ref, "available_range", None)
         if avail is not None and frames_at(avail.start_time, info.fps) != info.start_tc_frames:
             hint = (f" (the timeline says the media starts at "
-                    f"{opentime.to_timecode(avail.start_time.rescaled_to(fps), fps)}, the file's "
+                    f"{to_tc(frames_at(avail.start_time, info.fps), info.fps)}, the file's "
                     f"timecode says {to_tc(info.start_tc_frames, info.fps)})")
         cj.status, cj.error = "failed", (f"{cj.where} uses source {want} but {path} holds only "
                                          f"{have}{hint}; relink the clip to the right media.")
@@ -486,17 +455,15 @@ def _name_jobs(jobs: list[ClipJob], opts: PlanOptions, lang: str) -> None:
     for cj in jobs:
         base = clip_base(cj.clip_name)
         if counts[base] > 1:
-            base = f"{base}_{tc_tag(cj.record_in, cj.rate)}"
+            base = f"{base}_{tc_tag(cj.record_tc)}"
         cj.version = next_version(opts.outdir, base, lang)
-        cj.key = f"{base}_lipflap_{lang}_v{cj.version:03d}"
+        cj.key = render_stem(base, lang, cj.version)
         cj.render = os.path.join(os.path.abspath(opts.outdir), cj.key + ext)
         cj.report = os.path.join(os.path.abspath(opts.outdir), cj.key + ".json")
         if cj.job is not None:
             cj.job["output"] = {"path": cj.render, "mode": opts.mode, "codec": opts.codec}
             cj.job["report"] = cj.report
             # The engine rejects a job that breaks the contract; catch our own mistakes here.
-            from lipflap.errors import LipflapError
-            from lipflap.jobspec import parse_job
             try:
                 parse_job(cj.job, where=f"job for {cj.where}")
             except LipflapError as e:
@@ -506,7 +473,6 @@ def _name_jobs(jobs: list[ClipJob], opts: PlanOptions, lang: str) -> None:
 def _attach_text(jobs: list[ClipJob], opts: PlanOptions, notes: list[str]) -> None:
     if not opts.transcripts:
         return
-    from lipflap.transcripts import lookup, unused_keys
     used: set[str] = set()
     for cj in jobs:
         hit = lookup(opts.transcripts, cj.clip_name, cj.record_tc)

@@ -1,6 +1,8 @@
-"""Per-clip transcripts for `lipflap conform --transcripts FILE`.
+"""Per-clip transcripts: `lipflap conform --transcripts FILE` and the Resolve script's script file.
 
-Each entry is keyed by a clip name (as the timeline names it) or by the record-in timecode of
+The format is documented in docs/conform.md ("Transcripts"); this is its one reader.
+Each entry is keyed by a clip name (as the timeline names it; with or without the media file's
+extension) or by the record-in timecode of
 the clip's cut (timeline timecode, `01:00:12:05`; `;` and `:` are the same here). A record
 timecode wins over a clip name, so a clip used twice can get two texts. Two formats:
 
@@ -19,6 +21,7 @@ with spaces), blank lines and lines starting with `#` are ignored:
 from __future__ import annotations
 
 import json
+import os
 import re
 
 from .errors import LipflapError
@@ -43,6 +46,16 @@ def load(path: str) -> dict[str, str]:
         raise LipflapError(f"{path}: transcripts file not found; check the --transcripts path.") from None
     except UnicodeDecodeError:
         raise LipflapError(f"{path}: the transcripts file is not UTF-8 text; save it as UTF-8.") from None
+    except OSError as e:
+        raise LipflapError(f"{path}: cannot read the transcripts file ({e.strerror}).") from None
+    table = _parse(path, raw)
+    if not table:
+        raise LipflapError(f"{path}: the transcripts file has no entries; write one [CLIP] block per "
+                           f"clip (see \"Transcripts\" in docs/conform.md).")
+    return table
+
+
+def _parse(path: str, raw: str) -> dict[str, str]:
     head = raw.lstrip()
     if head.startswith("{"):
         return _from_json(path, raw)
@@ -124,11 +137,19 @@ def _put(path: str, out: dict[str, str], key: str, text: str) -> None:
 
 
 def lookup(table: dict[str, str], clip_name: str, record_tc: str) -> tuple[str, str] | None:
-    """(key, text) for a clip: its record-in timecode first, then its name."""
-    for key in (_norm(record_tc), clip_name.strip()):
+    """(key, text) for a clip: its record-in timecode first, then its name, then its name without
+    the media file's extension (Resolve names a clip `A001_C003.mov`)."""
+    name = clip_name.strip()
+    for key in (_norm(record_tc), name, os.path.splitext(name)[0]):
         if key in table:
             return key, table[key]
     return None
+
+
+def text_for_clip(table: dict[str, str], clip_name: str, record_tc: str) -> str:
+    """The clip's text, or "" when the file has no entry for it."""
+    hit = lookup(table, clip_name, record_tc)
+    return hit[1] if hit else ""
 
 
 def unused_keys(table: dict[str, str], used: set[str]) -> list[str]:

@@ -1,13 +1,13 @@
 """Frame rates as exact rationals.
 
-Hosts and users write rates as "23.976", "29.97", "24000/1001" or 25; timecode maths needs the
-exact NTSC rationals, so the common decimal spellings map to them.
+Hosts and users write rates as "23.976", "29.97", "24000/1001" or 25 (Resolve also as "29.97 DF");
+timecode maths needs the exact NTSC rationals, so the common decimal spellings map to them.
 """
 from __future__ import annotations
 
 from fractions import Fraction
 
-from ..errors import LipflapError
+from .errors import FormatError
 
 _NTSC = {
     "23.976": Fraction(24000, 1001), "23.98": Fraction(24000, 1001),
@@ -21,11 +21,15 @@ def parse_rate(value) -> Fraction:
     if isinstance(value, Fraction):
         rate = value
     elif isinstance(value, bool):
-        raise LipflapError(f"frame rate {value!r} is not a number; give e.g. 24, 23.976 or 24000/1001.")
+        raise FormatError(f"frame rate {value!r} is not a number; give e.g. 24, 23.976 or 24000/1001.")
     elif isinstance(value, int):
         rate = Fraction(value)
     else:
         text = str(value).strip()
+        words = text.split()
+        # Resolve's project settings spell the timecode mode after the rate ("29.97 DF").
+        if len(words) == 2 and words[1].upper() in ("DF", "NDF"):
+            text = words[0]
         for key, exact in _NTSC.items():
             if text == key or (text.replace(".", "", 1).isdigit() and _close(text, key)):
                 return exact
@@ -36,10 +40,10 @@ def parse_rate(value) -> Fraction:
             else:
                 rate = Fraction(text).limit_denominator(1001)
         except (ValueError, ZeroDivisionError):
-            raise LipflapError(f"frame rate {_shown(value)} is not a number; give e.g. 24, 23.976 or "
+            raise FormatError(f"frame rate {_shown(value)} is not a number; give e.g. 24, 23.976 or "
                                f"24000/1001.") from None
     if rate <= 0 or rate > 1000:
-        raise LipflapError(f"frame rate {_shown(value)} is out of range; give a rate between 1 and 1000 fps.")
+        raise FormatError(f"frame rate {_shown(value)} is out of range; give a rate between 1 and 1000 fps.")
     return rate
 
 
@@ -65,3 +69,8 @@ def is_drop_frame_rate(rate: Fraction) -> bool:
 def nominal_fps(rate: Fraction) -> int:
     """The integer frames-per-second a timecode counts in (24 for 23.976, 30 for 29.97)."""
     return int(round(float(rate)))
+
+
+def rate_string(rate: Fraction) -> str:
+    """The exact spelling of a rate for a job or a report: "24000/1001", or "25" when whole."""
+    return f"{rate.numerator}/{rate.denominator}" if rate.denominator != 1 else str(rate.numerator)

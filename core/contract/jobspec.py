@@ -1,4 +1,4 @@
-"""The job contract (DESIGN.md section 4): what Resolve, Nuke and conform hand the engine.
+"""The job contract (docs/job.md): what Resolve, Nuke and conform hand the engine.
 
 A job is JSON with the same options as `lipflap run`, plus what a host knows (the clip's rate).
 Unknown keys and wrong types are errors, never ignored: a host that misspells a key must hear it

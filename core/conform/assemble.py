@@ -2,80 +2,47 @@
 
 The renders go on a new video track above the originals, each at its clip's record range, with
 the report's flagged ranges as markers and everything a host needs under the clip's `lipflap`
-metadata key. A render's source range is its own timecode, which by the output contract
-(DESIGN.md section 5) is the source clip's; we read it from the file rather than assume it.
+metadata key. A render's source range is its own timecode, which by the output contract is the
+source clip's; we read it from the file rather than assume it. A host's placements
+(lipflap.contract.placements, `lipflap timeline`) become a timeline through the same track
+builder and EDL writer.
 """
 from __future__ import annotations
 
 import copy
-import json
 import os
-import re
-from fractions import Fraction
 
 import opentimelineio as otio
 from opentimelineio import opentime
 
+from ..contract.errors import JobError, LipflapError
+from ..contract.files import atomic_write
+from ..contract.naming import safe_name
+from ..contract.placements import Placements
+from ..contract.rates import is_drop_frame_rate, parse_rate
+from ..contract.report import read_report
 from .plan import RENDER_TRACK_KEY, ClipJob, ProbeFn, otio_rate, timeline_rate, \
     timeline_start, to_tc
 
-# Report entries whose state means "done as asked"; anything else is flagged.
-_OK_STATES = {"ok", "done", "synced", "rendered", "lipsynced", "lip-synced", "processed", "good"}
-
-
-def read_report(path: str | None) -> tuple[float | None, list[dict]]:
-    """(sync score, flagged ranges) from a run's report; ranges are file frame indexes.
-
-    The report lists per frame range what was done and what was not (DESIGN.md section 4); its
-    exact keys are the renderer's, so this accepts the usual spellings: a list under
-    "flagged_ranges" (what `lipflap run` writes), "flagged", "flags", "ranges" or "segments", each
-    with start/end (or start_frame/end_frame, first/last) and a state under "reason", "status",
-    "state", "what" or "flag"; the score is "sync_score", "score" or the QC figure "sync_r".
-    """
+def report_summary(path: str | None) -> tuple[float | None, list[dict]]:
+    """(sync score, flagged ranges) of a run's report, for the `lipflap` metadata; ranges are file
+    frame indexes as {start_frame, end_frame, reason}. No report (or an unreadable one): nothing."""
     if not path or not os.path.isfile(path):
         return None, []
     try:
-        with open(path, encoding="utf-8") as f:
-            rep = json.load(f)
-    except (OSError, ValueError):
+        rep = read_report(path)
+    except LipflapError:
         return None, []
-    if not isinstance(rep, dict):
-        return None, []
-    score = rep.get("sync_score", rep.get("score"))
-    if score is None and isinstance(rep.get("sync"), dict):
-        score = rep["sync"].get("score")
-    qc = rep.get("qc") if isinstance(rep.get("qc"), dict) else {}
-    if score is None:
-        score = qc.get("sync_score")
-    if score is None and isinstance(qc.get("figures"), dict):
-        # lipflap run's report: the QC figure "sync_r" (r of measured vs expected aperture).
-        sync_r = qc["figures"].get("sync_r")
-        score = sync_r.get("value") if isinstance(sync_r, dict) else None
-    score = float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) else None
-    flagged = []
-    # Top-level ranges are file frame indexes (the job's own addressing); the QC section's are
-    # counted from the output's first frame and are not read here.
-    for key in ("flagged_ranges", "flagged", "flags", "ranges", "segments"):
-        for entry in rep.get(key) or []:
-            if not isinstance(entry, dict):
-                continue
-            start = _first(entry, ("start_frame", "start", "first", "in"))
-            end = _first(entry, ("end_frame", "end", "last", "out"))
-            state = _first(entry, ("reason", "status", "state", "what", "flag", "kind"))
-            if start is None or end is None:
-                continue
-            state = str(state if state is not None else key)
-            if state.lower() in _OK_STATES:
-                continue
-            flagged.append({"start_frame": int(start), "end_frame": int(end), "reason": state})
-    return score, flagged
+    return rep.sync_score, [{"start_frame": r.start, "end_frame": r.end, "reason": r.reason}
+                            for r in rep.flagged_ranges]
 
 
-def _first(d: dict, keys):
-    for k in keys:
-        if k in d and d[k] is not None:
-            return d[k]
-    return None
+def flag_marker(reason: str, start: int, frames: int, rate: float) -> otio.schema.Marker:
+    """A red marker over frames [start, start + frames) of a clip's source time."""
+    return otio.schema.Marker(
+        name=reason, color=otio.schema.MarkerColor.RED,
+        marked_range=opentime.TimeRange(opentime.RationalTime(start, rate), opentime.RationalTime(frames, rate)),
+        metadata={"lipflap": {"flagged": True}})
 
 
 def _render_clip(cj: ClipJob, probe: ProbeFn, dub_label: str | None) -> otio.schema.Clip:
@@ -97,7 +64,7 @@ def _render_clip(cj: ClipJob, probe: ProbeFn, dub_label: str | None) -> otio.sch
     clip = otio.schema.Clip(name=cj.key, media_reference=ref,
                             source_range=opentime.TimeRange(opentime.RationalTime(cut_tc, rate),
                                                             opentime.RationalTime(n, rate)))
-    score, flagged = read_report(cj.report)
+    score, flagged = report_summary(cj.report)
     for fl in flagged:
         fl["start_tc"] = to_tc(cj.media_start_tc + fl["start_frame"], fps)
         fl["end_tc"] = to_tc(cj.media_start_tc + fl["end_frame"], fps)
@@ -106,11 +73,7 @@ def _render_clip(cj: ClipJob, probe: ProbeFn, dub_label: str | None) -> otio.sch
         b = min(fl["end_frame"], cj.cut_last)
         if a > b:
             continue
-        clip.markers.append(otio.schema.Marker(
-            name=fl["reason"], color=otio.schema.MarkerColor.RED,
-            marked_range=opentime.TimeRange(opentime.RationalTime(cj.media_start_tc + a, rate),
-                                            opentime.RationalTime(b - a + 1, rate)),
-            metadata={"lipflap": {"flagged": True}}))
+        clip.markers.append(flag_marker(fl["reason"], cj.media_start_tc + a, b - a + 1, rate))
     clip.metadata["lipflap"] = {
         "render_path": cj.render, "version": cj.version, "dub": cj.dub, "dub_source": dub_label,
         "language": (cj.job or {}).get("language"), "report_path": cj.report,
@@ -163,33 +126,69 @@ def assemble(source: otio.schema.Timeline, jobs: list[ClipJob], probe: ProbeFn, 
     between = transitions_between(source)
     kinds = [t.kind for t in tl.tracks]
     at = max((i for i, k in enumerate(kinds) if k == otio.schema.TrackKind.Video), default=-1) + 1
-    otio_r = otio_rate(rate)
     several = len(by_track) > 1
     for ti in sorted(by_track):
-        items = sorted(by_track[ti], key=lambda p: p[0])
         label = f"lipflap {lang}" + (f" {names[ti]}" if several else "")
-        track = otio.schema.Track(name=label, kind=otio.schema.TrackKind.Video,
-                                  metadata={"lipflap": {RENDER_TRACK_KEY: True, "language": language,
-                                                        "source_track": names.get(ti)}})
-        # The track starts at the stack's time 0, which is record frame `start` (EDL-read
-        # timelines have no global start: their start is 0 and the leading gap holds the hour).
-        pos = start
-        prev = None
-        for r0, r1, clip, ci in items:
-            if r0 < pos:
-                raise ValueError(f"renders overlap at record {to_tc(r0, rate)} on one track; this "
-                                 f"is a bug in lipflap conform.")
-            if r0 > pos:
-                track.append(otio.schema.Gap(source_range=opentime.TimeRange(
-                    opentime.RationalTime(0, otio_r), opentime.RationalTime(r0 - pos, otio_r))))
-            elif prev is not None and (prev, ci) in between:
-                # Both sides rendered: keep the editor's transition (the renders hold its frames).
-                track.append(copy.deepcopy(between[(prev, ci)]))
-            track.append(clip)
-            pos, prev = r1, ci
+        track = render_track(by_track[ti], start, rate, label,
+                             {"language": language, "source_track": names.get(ti)}, between)
         tl.tracks.insert(at, track)
         at += 1
     return tl, bad
+
+
+def render_track(items: list, start: int, rate, label: str, metadata: dict,
+                 between: dict | None = None) -> otio.schema.Track:
+    """A render track from (record_in, record_out, clip, clip index) items, with gaps between.
+
+    The track starts at the stack's time 0, which is record frame `start` (EDL-read timelines
+    have no global start: their start is 0 and the leading gap holds the hour). A transition the
+    editor put between two clips that both rendered is kept (the renders hold its frames).
+    """
+    otio_r = otio_rate(rate)
+    track = otio.schema.Track(name=label, kind=otio.schema.TrackKind.Video,
+                              metadata={"lipflap": {RENDER_TRACK_KEY: True, **metadata}})
+    pos, prev = start, None
+    for r0, r1, clip, ci in sorted(items, key=lambda p: p[0]):
+        if r0 < pos:
+            raise ValueError(f"renders overlap at record {to_tc(r0, rate)} on one track; this "
+                             f"is a bug in lipflap conform.")
+        if r0 > pos:
+            track.append(otio.schema.Gap(source_range=opentime.TimeRange(
+                opentime.RationalTime(0, otio_r), opentime.RationalTime(r0 - pos, otio_r))))
+        elif prev is not None and between and (prev, ci) in between:
+            track.append(copy.deepcopy(between[(prev, ci)]))
+        track.append(clip)
+        pos, prev = r1, ci
+    return track
+
+
+def placements_timeline(pl: Placements, where: str = "placements") -> otio.schema.Timeline:
+    """A host's placed renders as a timeline: one render track from `pl.start`, flagged record
+    ranges as markers in each clip's source time, the host's metadata kept."""
+    rate = parse_rate(pl.rate)
+    otio_r = otio_rate(rate)
+    items, ends = [], []
+    for i, p in enumerate(sorted(pl.placements, key=lambda p: p.record_in)):
+        if p.record_in < pl.start:
+            raise JobError(f"{where}: {p.render} is placed at record frame {p.record_in}, before the "
+                           f"timeline's start {pl.start}; give record_in in the numbering of start.")
+        if ends and p.record_in < ends[-1][0]:
+            raise JobError(f"{where}: {p.render} at record {to_tc(p.record_in, rate)} overlaps "
+                           f"{ends[-1][1]}; one track holds one clip at a time, so leave one out.")
+        name = p.name or os.path.splitext(os.path.basename(p.render))[0]
+        clip = otio.schema.Clip(name=name, media_reference=otio.schema.ExternalReference(target_url=p.render),
+                                source_range=opentime.TimeRange(opentime.RationalTime(p.source_in, otio_r),
+                                                                opentime.RationalTime(p.duration, otio_r)))
+        for m in p.markers:
+            clip.markers.append(flag_marker(m.reason, p.source_in + m.record_in - p.record_in, m.duration, otio_r))
+        clip.metadata["lipflap"] = dict(p.metadata)
+        items.append((p.record_in, p.record_in + p.duration, clip, i))
+        ends.append((p.record_in + p.duration, p.render))
+    tl = otio.schema.Timeline(name=pl.name, global_start_time=opentime.RationalTime(pl.start, otio_r))
+    tl.metadata["lipflap"] = dict(pl.metadata)
+    tl.tracks.append(render_track(items, pl.start, rate, pl.track,
+                                  {"language": pl.language, "source_track": None}))
+    return tl
 
 
 def transitions_between(tl: otio.schema.Timeline) -> dict[tuple[int, int], otio.schema.Transition]:
@@ -223,7 +222,7 @@ def render_tracks(tl: otio.schema.Timeline) -> list[otio.schema.Track]:
 def edl_timeline(tl: otio.schema.Timeline, src: otio.schema.Track) -> otio.schema.Timeline:
     """A one-video-track timeline of one render track, for the cmx_3600 writer.
 
-    The writer ignores Timeline.global_start_time (DESIGN.md section 8): record timecode would
+    The writer ignores Timeline.global_start_time (docs/conform.md, adapter traps): record timecode would
     start at 00:00:00:00. Starting the track's source range at minus the record start puts the
     first frame at the timeline's start timecode.
     """
@@ -248,8 +247,7 @@ def edl_paths(tl: otio.schema.Timeline, path: str) -> list[str]:
     stem, ext = os.path.splitext(path)
     out = [path]
     for t in tracks[1:]:
-        label = re.sub(r"[^A-Za-z0-9._-]+", "_", str(t.metadata["lipflap"].get("source_track") or
-                                                     t.name)).strip("_")
+        label = safe_name(str(t.metadata["lipflap"].get("source_track") or t.name))
         out.append(f"{stem}_{label}{ext or '.edl'}")
     return out
 
@@ -258,8 +256,7 @@ def write_edl(tl: otio.schema.Timeline, path: str) -> list[str]:
     """Write the render tracks as CMX 3600 EDLs; returns the paths written."""
     rate = timeline_rate(tl)
     # The adapter writes no frame-code mode; without it a reader cannot tell ';' timecode apart.
-    fcm = "FCM: DROP FRAME" if rate == Fraction(30000, 1001) or rate == Fraction(60000, 1001) \
-        else "FCM: NON-DROP FRAME"
+    fcm = "FCM: DROP FRAME" if is_drop_frame_rate(rate) else "FCM: NON-DROP FRAME"
     tracks = render_tracks(tl)
     paths = edl_paths(tl, path)
     for src, out_path in zip(tracks or [otio.schema.Track()], paths):
@@ -275,9 +272,7 @@ def write_edl(tl: otio.schema.Timeline, path: str) -> list[str]:
     return paths
 
 
-def atomic_write(path: str, text: str) -> None:
-    """Write beside the target and rename, so a crash never leaves a half-written file."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
+def write_timeline(tl: otio.schema.Timeline, otio_path: str, edl_path: str) -> list[str]:
+    """The timeline as OTIO JSON and its render tracks as CMX 3600 EDLs; returns the EDL paths."""
+    atomic_write(otio_path, otio.adapters.write_to_string(tl, "otio_json"))
+    return write_edl(tl, edl_path)

@@ -47,8 +47,8 @@ class Line:
 def speak(text: str, language: str, *, lead_s: float = 0.5, variant: str | None = VOICE_VARIANT,
           rate: int | None = 150) -> Line:
     """Synthesise `text` with `lead_s` of silence before it; phone times shifted to match."""
-    from .speech.espeak import synthesize
-    from .speech.types import PAUSE, Phone
+    from ..speech.espeak import synthesize
+    from ..speech.types import PAUSE, Phone
     samples, sr, phones = synthesize(text, language, rate=rate, variant=variant)
     lead = np.zeros(int(round(lead_s * sr)), np.float32)
     shift = len(lead) / sr
@@ -65,7 +65,7 @@ def speak(text: str, language: str, *, lead_s: float = 0.5, variant: str | None 
 
 def pad_to(line: Line, duration_s: float) -> Line:
     """The line with silence appended up to `duration_s` (the clip's length)."""
-    from .speech.types import PAUSE, Phone
+    from ..speech.types import PAUSE, Phone
     n = int(round(duration_s * line.rate))
     if n <= len(line.samples):
         return line
@@ -122,8 +122,8 @@ def portrait_frame(photo: np.ndarray, size: int, motion=(0.0, 0.0, 0.0, 1.0)) ->
 def write_still_clip(path: str, n_frames: int, fps, *, size: int = 512, codec: str = "h264",
                      audio: Line | None = None, progress=None) -> str:
     """The portrait with subtle head motion, `n_frames` long, mouth as in the photograph."""
-    from .media.encode import VideoWriter
-    from .media.rates import parse_rate
+    from ..media.encode import VideoWriter
+    from ..contract.rates import parse_rate
     rate = parse_rate(fps)
     photo = portrait()
     au = (audio.samples, audio.rate) if audio is not None else None

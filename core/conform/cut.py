@@ -1,0 +1,210 @@
+"""`lipflap conform`: a cut in, lip-synced renders, a new timeline and an EDL out.
+
+Planning (plan.py: which clips, which frames, which dub span) and assembly (assemble.py: the
+render track, markers, the EDL) are OpenTimelineIO work; the runner (runner.py) runs the jobs as
+`lipflap run --job JOB.json` processes, N at a time, with one overall progress bar. This module
+reads the cut, probes media, and rewrites the timeline, EDL and job list after every finished
+clip so that a crash never loses the renders already done.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import opentimelineio as otio
+
+from ..contract import transcripts as tr
+from ..contract.errors import LipflapError
+from ..contract.naming import output_stem
+from ..contract.progress import Progress
+from ..contract.rates import parse_rate
+from . import joblist
+from .assemble import assemble, write_timeline
+from .plan import MediaInfo, PlanError, PlanOptions, media_path, plan
+from .runner import run_jobs
+
+
+# ---------------------------------------------------------------- media
+
+def probe_media(path: str):
+    """A video file's rate, start timecode (as frames, drop-frame aware) and frame count, read
+    by lipflap.media.probe, for planning and for placing renders."""
+    from ..media.probe import probe  # PyAV: loaded when media is read, not on import
+    info = probe(path)
+    return MediaInfo(fps=info.fps, start_tc_frames=int(info.start_tc_frames),
+                     frames=int(info.frame_count))
+
+
+# ---------------------------------------------------------------- the whole conform
+
+@dataclass
+class ConformResult:
+    timeline_path: str
+    edl_path: str
+    joblist_path: str
+    jobs: list
+    notes: list[str]
+    edl_paths: list[str] = field(default_factory=list)  # one per render track, edl_path first
+
+    @property
+    def failed(self):
+        return [cj for cj in self.jobs if cj.status != "done"]
+
+
+@dataclass
+class _Cut:
+    """A cut ready to run: the source timeline, its jobs, and where its outputs go."""
+    source: otio.schema.Timeline
+    jobs: list
+    notes: list[str]
+    language: str | None
+    dub_label: str | None
+    joblist_path: str
+    stem: str  # the outputs' base name: <stem>_lipflap_<lang>.otio/.edl/.lipflap
+
+
+def _resume(timeline_path: str) -> _Cut:
+    """A job list written by the OTIO adapter or an earlier conform: its jobs, names and dub are
+    already decided, and renders already on disk are never rendered over."""
+    try:
+        jl = joblist.load(timeline_path)
+    except ValueError as e:
+        raise LipflapError(str(e)) from None  # already names the file and what to do
+    except (OSError, KeyError, TypeError) as e:
+        raise LipflapError(f"{timeline_path}: cannot read this job list ({e}); write it again "
+                           f"with `otioconvert -i CUT -o JOBS.lipflap`.") from None
+    for cj in jl.jobs:
+        if cj.status == "pending" and cj.render and os.path.exists(cj.render):
+            cj.status = "done"
+    # Resuming conform's own job list: its outputs keep their names.
+    stem = os.path.splitext(os.path.basename(timeline_path))[0]
+    suffix = output_stem("", jl.language)
+    if stem.endswith(suffix):
+        stem = stem[:-len(suffix)]
+    return _Cut(jl.timeline, jl.jobs, [], jl.language, jl.dub_label, timeline_path, stem)
+
+
+def _plan_cut(timeline_path: str, outdir: str, opts: PlanOptions, rate: str | None) -> _Cut:
+    """Any timeline OTIO reads, planned into one job per clip under the dub."""
+    source = read_timeline(timeline_path, rate)
+    # As the user gave it (planning fills in a dub track found by its name).
+    dub_label = opts.dub_audio or (f"track {opts.dub_track}" if opts.dub_track else None)
+    try:
+        jobs, notes = plan(source, opts, probe_media)
+    except PlanError as e:
+        raise LipflapError(f"{timeline_path}: {e}") from None
+    except (otio.exceptions.OTIOError, ValueError, ArithmeticError) as e:
+        # A malformed item (a clip without any range, a negative time) fails inside OTIO's
+        # own time maths: name the file, not a traceback.
+        raise LipflapError(f"{timeline_path}: the timeline cannot be planned ({_brief(e)}); "
+                           f"check its clips' source ranges and rates, or export it again.") from None
+    stem = os.path.splitext(os.path.basename(timeline_path))[0]
+    return _Cut(source, jobs, notes, opts.language, dub_label,
+                os.path.join(outdir, output_stem(stem, opts.language) + ".lipflap"), stem)
+
+
+def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
+            dub_track: str | None = None, dub_start: str | None = None,
+            language: str | None = None,
+            transcripts: str | None = None, edl_path: str | None = None, n_procs: int = 1,
+            handles: int = 8, codec: str = "prores_hq", mode: str = "full", rate: str | None = None,
+            progress: Progress | None = None, cmd: list[str] | None = None) -> ConformResult:
+    progress = progress or Progress("none")
+    if not os.path.isfile(timeline_path):
+        raise LipflapError(f"{timeline_path}: timeline file not found; check the path.")
+    os.makedirs(outdir, exist_ok=True)
+    if timeline_path.lower().endswith(".lipflap"):
+        cut = _resume(timeline_path)
+    else:
+        # The dub's absolute path: jobs and metadata hold it.
+        opts = PlanOptions(outdir=outdir, language=language,
+                           dub_audio=os.path.abspath(dub_audio) if dub_audio else None,
+                           dub_track=dub_track, dub_start=dub_start, handles=handles, codec=codec, mode=mode,
+                           transcripts=tr.load(transcripts) if transcripts else {})
+        cut = _plan_cut(timeline_path, outdir, opts, rate)
+    source, jobs, notes, language = cut.source, cut.jobs, cut.notes, cut.language
+    dub_label, joblist_path, stem = cut.dub_label, cut.joblist_path, cut.stem
+    if not jobs:
+        raise LipflapError(f"{timeline_path}: no video clip lies under the dub; check --dub-track or "
+                           f"--dub-audio and that the timeline has video clips.")
+    for n in notes:
+        progress.message(n)
+    for cj in jobs:
+        if cj.status in ("failed", "refused"):
+            progress.message(cj.error)
+    out_tl = os.path.join(outdir, output_stem(stem, language) + ".otio")
+    edl_path = edl_path or os.path.join(outdir, output_stem(stem, language) + ".edl")
+
+    edls: list[str] = []
+    probed: dict = {}
+
+    def probe_once(path):
+        # The outputs are rewritten after every clip; each render is read once, not once a clip.
+        key = (path, os.path.getmtime(path))
+        if key not in probed:
+            probed[key] = probe_media(path)
+        return probed[key]
+
+    def write_outputs(_cj=None):
+        tl, bad = assemble(source, jobs, probe_once, language=language, dub_label=dub_label)
+        for cj in bad:
+            progress.message(cj.error)
+        edls[:] = write_timeline(tl, out_tl, edl_path)
+        joblist.save(joblist_path, source, jobs, language=language, dub_label=dub_label)
+
+    write_outputs()
+    try:
+        run_jobs(jobs, os.path.join(outdir, "jobs"), os.path.join(outdir, "logs"), n_procs, progress,
+                 on_done=write_outputs, cmd=cmd)
+    except KeyboardInterrupt:
+        done = sum(cj.status == "done" for cj in jobs)
+        progress.message(f"interrupted: the {done} finished render(s) are kept in {out_tl} and "
+                         f"{edl_path}; resume with `lipflap conform {joblist_path} -o {outdir}`.")
+        raise
+    write_outputs()
+    return ConformResult(out_tl, edl_path, joblist_path, jobs, notes, list(edls))
+
+
+def _brief(e: Exception, limit: int = 160) -> str:
+    text = " ".join(f"{type(e).__name__}: {e}".split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def read_timeline(path: str, rate: str | None = None):
+    """Any timeline OpenTimelineIO can read; EDLs get their rate from --rate or their media."""
+    if not os.path.isfile(path):
+        raise LipflapError(f"{path}: timeline file not found; check the path.")
+    kwargs = {}
+    if path.lower().endswith(".edl"):
+        r = parse_rate(rate) if rate else _edl_rate_from_media(path)
+        kwargs["rate"] = float(r)
+    try:
+        return otio.adapters.read_from_file(path, media_linker_name=None, **kwargs)
+    except otio.exceptions.NoKnownAdapterForExtensionError:
+        raise LipflapError(f"{path}: OpenTimelineIO has no adapter for this extension; export .otio "
+                           f"or a CMX 3600 .edl, or install the adapter for it.") from None
+    except Exception as e:  # noqa: BLE001 - adapters raise anything on a malformed file
+        raise LipflapError(f"{path}: OpenTimelineIO cannot read this timeline ({type(e).__name__}: "
+                           f"{e}); check the file or export it again.") from None
+
+
+def _edl_rate_from_media(path: str):
+    """An EDL carries no rate: take it from the media it names, when they all agree."""
+    try:
+        # Only the media paths matter here; any rate that parses the timecodes will do.
+        tl = otio.adapters.read_from_file(path, rate=30000 / 1001, media_linker_name=None,
+                                          ignore_timecode_mismatch=True)
+    except Exception:  # noqa: BLE001
+        raise LipflapError(f"{path}: an EDL carries no frame rate; give --rate (e.g. 23.976).") from None
+    rates = set()
+    for clip in tl.find_clips():
+        p = media_path(clip.media_reference)
+        if p and os.path.isfile(p):
+            try:
+                rates.add(probe_media(p).fps)
+            except LipflapError:
+                continue
+    if len(rates) != 1:
+        raise LipflapError(f"{path}: an EDL carries no frame rate and its media "
+                           f"{'disagree' if rates else 'cannot be read'}; give --rate (e.g. 23.976).")
+    return parse_rate(rates.pop())
