@@ -25,7 +25,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from bench_run import SHARED, _cpu, make_shot  # noqa: E402
+from bench_run import SHARED, _cpu, _peak_rss_mb, make_shot  # noqa: E402
 
 
 def main() -> int:
@@ -36,6 +36,8 @@ def main() -> int:
     ap.add_argument("--frames", type=int, default=125)
     ap.add_argument("--codec", default="prores_hq", choices=("prores_hq", "h264", "png"))
     ap.add_argument("--keep", help="folder to keep the outputs in")
+    ap.add_argument("--no-credentials", action="store_true", dest="off",
+                    help="render without signing (for the peak memory and time without it)")
     a = ap.parse_args()
 
     from lipflap.pipeline import run_job
@@ -56,7 +58,7 @@ def main() -> int:
     cert, keyf = os.path.join(work, "signer.pem"), os.path.join(work, "signer.key")
     open(cert, "wb").write(pem(leaf) + pem(ca))
     open(keyf, "wb").write(key_pem(key))
-    signing = Signing.from_options(cert, keyf)
+    signing = Signing.from_options(cert, keyf, enabled=not a.off)
 
     out = os.path.join(work, {"h264": "out.mp4", "png": "seq"}.get(a.codec, "out.mov"))
     job = parse_job({"video": shot, "audio": a.audio, "language": "es",
@@ -65,6 +67,12 @@ def main() -> int:
     report = run_job(job, Progress("none"), signing=signing)
     t_run, c_run = time.perf_counter() - t, _cpu() - c0
     cred = report["disclosure"]["credential"]
+    peak = _peak_rss_mb()
+    if a.off:
+        print(json.dumps({"frames": a.frames, "codec": a.codec, "credentials": "off",
+                          "run_s": round(t_run, 2), "run_cpu_s": round(c_run, 2),
+                          "peak_rss_mb": round(peak, 1)}, indent=1))
+        return 0
 
     # The signing step alone, on the finished render (the facts as the run had them).
     from lipflap.provenance import Facts
@@ -105,6 +113,7 @@ def main() -> int:
         # On a machine shared with other jobs wall times swell with the neighbours; CPU does not.
         "run_cpu_s": round(c_run, 2), "sign_alone_cpu_s": [round(x, 3) for x in alone_cpu],
         "sign_cpu_pct_of_run_cpu": round(100 * statistics.median(alone_cpu) / c_run, 2),
+        "peak_rss_mb": round(peak, 1),  # of the run, before the repeats below
         "credential": {k: cred.get(k) for k in ("status", "where", "binding", "manifest_bytes")},
         "stages_s": report["timing_s"]}, indent=1))
     return 0

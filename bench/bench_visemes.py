@@ -1,10 +1,17 @@
 """Speed of `lipflap visemes` on a 60 s synthetic dub (eSpeak NG), as a multiple of real time.
 
-    python bench/bench_visemes.py [--seconds 60] [--language es] [--fps 24000/1001] [--cli]
+    python bench/bench_visemes.py [--seconds 60] [--language es] [--fps 24000/1001] [--cli] [--real]
 
 Reports, each as seconds and x real time: the mouth stage alone (timed phones -> track), the
 script-aware path (alignment + mouth), the audio-only path (curves + mouth) and, with --cli, the
 whole command in a subprocess (imports and file I/O included). Target: >= 20x real time.
+
+The network is sure of eSpeak NG speech, so on the synthetic dub the audio-only path keeps its
+own aperture; --real also times it on recorded speech, where the aperture read-out runs: the
+nine real speakers' own audio from ../shared/media joined and looped to --seconds, in this
+process and (with --cli) as a cold `lipflap visemes` command. On a shared machine the CPU
+seconds (this process and its children: the phone decoder forks a worker) are the steadier
+figure; both are printed.
 """
 from __future__ import annotations
 
@@ -54,6 +61,31 @@ def make_dub(seconds: float, language: str, path: str) -> str:
     return " ".join(texts)
 
 
+def real_dub(seconds: float, path: str) -> None:
+    """The real speakers' own speech (talk_a..talk_i), joined and looped to `seconds`."""
+    import av
+    shared = os.environ.get("LIPFLAP_SHARED", os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), "..", "shared"))
+    parts = []
+    for c in "abcdefghi":
+        with av.open(os.path.join(shared, "media", f"talk_{c}.mp4")) as f:
+            res = av.AudioResampler(format="flt", layout="mono", rate=16000)
+            for fr in f.decode(audio=0):
+                parts += [r.to_ndarray().reshape(-1) for r in res.resample(fr)]
+    y = np.concatenate(parts)
+    y = np.tile(y, int(np.ceil(seconds * 16000 / len(y))))[:int(seconds * 16000)]
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes((np.clip(y, -1, 1) * 32767).astype(np.int16).tobytes())
+
+
+def cpu_s() -> float:
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def timed(fn, repeat=1):
     best = np.inf
     out = None
@@ -70,6 +102,8 @@ def main() -> int:
     p.add_argument("--language", default="es")
     p.add_argument("--fps", default="24000/1001")
     p.add_argument("--cli", action="store_true", help="also time the command in a subprocess")
+    p.add_argument("--real", action="store_true",
+                   help="also time audio-only on recorded speech (the read-out path)")
     a = p.parse_args()
 
     from lipflap.contract.rates import parse_rate
@@ -105,6 +139,29 @@ def main() -> int:
             t_cli, r = timed(lambda: subprocess.run(cmd, capture_output=True, text=True))
             results["cli_script_aware"] = {"s": round(t_cli, 3), "x_realtime": round(dur / t_cli, 1),
                                            "rc": r.returncode}
+        if a.real:
+            from lipflap.speech.audio_only import network_certainty, network_curves, prepare
+            rwav = os.path.join(td, "real.wav")
+            real_dub(a.seconds, rwav)
+            x, sr = load_speech(rwav)
+            rdur = len(x) / sr
+            c0 = cpu_s()
+            t_real, _ = timed(lambda: mouth_track_for_audio(x, fps, rate=sr))
+            c_real = cpu_s() - c0
+            results["audio_only_real"] = {
+                "s": round(t_real, 3), "x_realtime": round(rdur / t_real, 1),
+                "cpu_s": round(c_real, 3), "x_realtime_cpu": round(rdur / c_real, 1),
+                "network_certainty": round(network_certainty(network_curves(*prepare(x, sr))), 3)}
+            if a.cli:
+                out = os.path.join(td, "r.json")
+                cmd = [sys.executable, "-m", "lipflap", "visemes", rwav, "-o", out, "--fps", a.fps]
+                c0 = cpu_s()
+                t_cli, r = timed(lambda: subprocess.run(cmd, capture_output=True, text=True))
+                c_cli = cpu_s() - c0
+                results["cli_audio_only_real"] = {
+                    "s": round(t_cli, 3), "x_realtime": round(rdur / t_cli, 1),
+                    "cpu_s": round(c_cli, 3), "x_realtime_cpu": round(rdur / c_cli, 1),
+                    "rc": r.returncode}
     print(json.dumps(results, indent=1))
     return 0
 

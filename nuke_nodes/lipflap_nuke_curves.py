@@ -4,8 +4,6 @@ Track frame i is Nuke frame `first + i`. Curves carry one key per frame, so what
 sees in the curve editor is exactly what renders; edited curves are read back with
 getValueAt, so added, moved or deleted keys all count.
 """
-import json
-
 PARAMS = ("aperture", "width", "rounding", "jaw")
 
 
@@ -41,9 +39,3 @@ def fps_json(fps):
     f = float(fps)
     return int(f) if f.is_integer() else f"{f:.3f}".rstrip("0")
 
-
-def save_track(path: str, track: dict) -> None:
-    import os
-    with open(path + ".tmp", "w", encoding="utf-8") as fh:
-        json.dump(track, fh)
-    os.replace(path + ".tmp", path)

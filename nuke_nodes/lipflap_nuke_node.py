@@ -249,7 +249,7 @@ def render(node):
         return None
     track = curves.read_track(node, first, last, _fps())
     shapes = os.path.join(work, f"{node.name()}_shapes.json")
-    curves.save_track(shapes, track)
+    hc.atomic_json(shapes, track, indent=None)
     full = node["output"].value() == "full frame"
     codec = str(node["cache_codec"].value())
     if full and codec == "prores_4444":

@@ -256,23 +256,31 @@ def sandbox_note() -> str:
     return ""
 
 
-def no_dialog_note(resolve, path: str) -> str:
+def no_dialog_note(resolve, used: str | None, to_write: str, saved: str) -> str:
+    """The free edition's one console sentence: no dialog, which settings file the run uses (or
+    that there is none), how to write one, and the round trip that needs no script."""
     edition = "the free edition of DaVinci Resolve" if not is_studio(resolve) else "this DaVinci Resolve"
+    source = f"from the settings in {used}" if used else "from a settings file, and there is none yet"
+    fallback = f"; without it the dialog's last saved {saved} is used" if saved != to_write else ""
     return (f"lipflap: {edition} gives scripts no dialogs (fusion.UIManager is None), so lipflap runs here "
-            f"without one from the settings in {path} (the dialog's keys, e.g. {{\"output_dir\": \"/renders\", "
-            f"\"dub_track\": 2, \"language\": \"es\"}}) and prints its progress in this console; or use the "
-            f"round trip Resolve does natively: File > Export > Timeline (OpenTimelineIO), "
-            f"`lipflap conform CUT.otio -o RENDERS`, then File > Import > Timeline.")
+            f"without one {source}, printing its progress in this console (to choose the settings, write "
+            f"{to_write} with the dialog's keys, e.g. {{\"output_dir\": \"/renders\", \"dub_track\": 2, "
+            f"\"language\": \"es\"}}, and run the script again{fallback}); or use the round trip Resolve "
+            f"does natively: File > Export > Timeline (OpenTimelineIO), `lipflap conform CUT.otio -o RENDERS`, "
+            f"then File > Import > Timeline.")
 
 
-def run_without_dialog(controller: Controller, config_dir: str, log=print) -> Controller:
-    """The free edition's run: the last saved settings, progress lines in Resolve's console."""
-    path = settings_mod.settings_path(config_dir)
-    log(no_dialog_note(controller.resolve, path))
-    if not os.path.isfile(path):
+def run_without_dialog(controller: Controller, config_dir: str, script_dir: str | None = None,
+                       log=print) -> Controller:
+    """The free edition's run: lipflap_settings.json next to the script, else the last saved
+    settings; progress lines in Resolve's console."""
+    candidates = settings_mod.headless_paths(config_dir, script_dir)
+    path = next((p for p in candidates if os.path.isfile(p)), None)
+    log(no_dialog_note(controller.resolve, path, candidates[0], candidates[-1]))
+    if path is None:
         return controller
-    s = settings_mod.load(config_dir)
-    problems = controller.start(s)
+    s, unusable = settings_mod.read(path)
+    problems = unusable + controller.start(s)
     if problems:
         log(f"lipflap: cannot start with {path}: {'; '.join(problems)}.")
         return controller
@@ -295,8 +303,9 @@ def run_without_dialog(controller: Controller, config_dir: str, log=print) -> Co
     return controller
 
 
-def main(resolve, fusion, bmd, hostclient, engine=None, config_dir=None):
-    """Entry point from the installed menu script (Resolve's globals passed in, any may be None)."""
+def main(resolve, fusion, bmd, hostclient, engine=None, config_dir=None, script_dir=None):
+    """Entry point from the installed menu script (Resolve's globals passed in, any may be None;
+    `script_dir`, the script's own folder, where a run without a dialog looks for its settings)."""
     resolve = find_resolve(resolve, fusion, bmd)
     if resolve is None:
         print("lipflap: Resolve's scripting object is not available here; run lipflap from "
@@ -312,7 +321,7 @@ def main(resolve, fusion, bmd, hostclient, engine=None, config_dir=None):
         print(f"lipflap: {e}")
         return None
     if not has_dialogs(fusion):
-        return run_without_dialog(controller, config_dir)
+        return run_without_dialog(controller, config_dir, script_dir)
     from .dialog import Dialog  # noqa: PLC0415 - only where there is a UIManager
     dialog = Dialog(fusion, bmd, controller, settings_mod.load(config_dir), config_dir)
     dialog.run()

@@ -1,9 +1,15 @@
-"""The dialog's settings, remembered between runs in the user's lipflap config folder."""
+"""The dialog's settings, remembered between runs in the user's lipflap config folder; where
+there is no dialog (the free edition), read from a file next to the script or those saved ones."""
 from __future__ import annotations
 
 import json
 import os
 from dataclasses import asdict, dataclass, fields
+
+from lipflap_contract.files import atomic_json
+
+SCRIPT_SETTINGS = "lipflap_settings.json"   # the free edition's hand-written file, next to the script
+SAVED_NAME = "resolve_settings.json"        # what the dialog saves, in lipflap's config folder
 
 SCOPES = ("track", "inout", "current")
 MODES = ("full", "patch")
@@ -47,26 +53,47 @@ class Settings:
 
 
 def settings_path(config_dir: str) -> str:
-    return os.path.join(config_dir, "resolve_settings.json")
+    return os.path.join(config_dir, SAVED_NAME)
+
+
+def headless_paths(config_dir: str, script_dir: str | None) -> list[str]:
+    """Where a run without a dialog looks for its settings, first found wins: the file next to
+    the script (a user of the free edition writes it by hand), then the dialog's last saved."""
+    return ([os.path.join(script_dir, SCRIPT_SETTINGS)] if script_dir else []) + [settings_path(config_dir)]
 
 
 def load(config_dir: str) -> Settings:
-    try:
-        with open(settings_path(config_dir), encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError):
-        return Settings()
-    known = {f.name: f.type for f in fields(Settings)}
+    """The dialog's last saved settings (defaults where there are none or they are unreadable:
+    the dialog shows every field, so nothing goes unseen)."""
+    return read(settings_path(config_dir))[0]
+
+
+def read(path: str) -> tuple[Settings, list[str]]:
+    """The settings in `path`, and what in it could not be used (a run without a dialog prints
+    that): text that is not JSON, keys the dialog does not have, values of the wrong type, each
+    left at its default."""
     s = Settings()
-    for key, value in (data if isinstance(data, dict) else {}).items():
-        if key in known and isinstance(value, type(getattr(s, key))):
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except OSError:
+        return s, []
+    except ValueError as e:
+        return s, [f"{path} is not JSON ({e})"]
+    if not isinstance(data, dict):
+        return s, [f"{path} holds no {{\"key\": value}} object"]
+    problems = []
+    names = {f.name for f in fields(Settings)}
+    for key, value in data.items():
+        if key not in names:
+            problems.append(f"unknown key {key!r} (known: {', '.join(sorted(names))})")
+        elif not isinstance(value, type(getattr(s, key))):
+            problems.append(f"{key} must be a {type(getattr(s, key)).__name__}, not {value!r}")
+        else:
             setattr(s, key, value)
-    return s
+    return s, problems
 
 
 def save(config_dir: str, s: Settings) -> None:
     os.makedirs(config_dir, exist_ok=True)
-    path = settings_path(config_dir)
-    with open(path + ".tmp", "w", encoding="utf-8") as f:
-        json.dump(asdict(s), f, indent=2)
-    os.replace(path + ".tmp", path)
+    atomic_json(settings_path(config_dir), asdict(s))

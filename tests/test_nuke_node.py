@@ -243,12 +243,14 @@ def test_other_upstream_graph_is_rendered_to_a_plate_first(nk):
 
 
 def test_installer_block(tmp_path):
-    from lipflap.install_nuke import BEGIN, install
+    from lipflap.install.nuke import BEGIN, install
     home = tmp_path / "home"
     (home / ".nuke").mkdir(parents=True)
     (home / ".nuke" / "init.py").write_text("import nuke\nnuke.pluginAddPath('./gizmos')\n")
-    install(str(home), "linux", ["/opt/lipflap/bin/lipflap"])
+    done = install(str(home), "linux", ["/opt/lipflap/bin/lipflap"])
     install(str(home), "linux", ["/opt/lipflap/bin/lipflap"])  # idempotent
+    # The studio line names all three variables the plugin reads (NUKE_PATH, engine, contract).
+    assert f"LIPFLAP_CONTRACT={os.path.dirname(hostclient.__file__)}" in done[-1] and "NUKE_PATH=" in done[-1]
     text = (home / ".nuke" / "init.py").read_text()
     assert text.count(BEGIN) == 1 and "nuke.pluginAddPath('./gizmos')" in text
     assert "LIPFLAP_ENGINE', '/opt/lipflap/bin/lipflap'" in text and NUKE_DIR in text

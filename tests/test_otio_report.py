@@ -3,7 +3,7 @@ import json
 
 
 def test_report_reader_takes_lipflap_runs_report(tmp_path):
-    """Flagged ranges and the sync figure as `lipflap run` writes them (core/jobs.py)."""
+    """Flagged ranges and the sync figure as `lipflap run` writes them (lipflap.pipeline.report)."""
     from lipflap.conform.assemble import report_summary as read_report
     p = tmp_path / "r.json"
     p.write_text(json.dumps({

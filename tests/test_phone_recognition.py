@@ -1,6 +1,8 @@
 """Phones heard by pocketsphinx's phone decoder, and their curves in the audio-only path."""
 from __future__ import annotations
 
+import dataclasses
+
 import os
 import threading
 
@@ -101,9 +103,23 @@ def test_curves_combine_both_sources(english):
     both = audio_only.predict_curves(x16, pr.RATE)
     heard = audio_only.phone_curves(pr.recognise(x16), net.times)
     assert len(heard) == len(net) == len(both)
+    # eSpeak NG speech, like the network's training data: it is sure of it, and the aperture is
+    # its own, widened toward the decoder's, never narrowed (also the rule without a read-out)
+    assert audio_only.network_certainty(net) >= audio_only._SURE_HI
     wider = np.maximum((heard.aperture - net.aperture) / 2, 0) * (1 - net.closure)
     np.testing.assert_allclose(both.aperture, net.aperture + wider, atol=1e-6)
-    assert np.all(both.aperture >= net.aperture)
+    np.testing.assert_allclose(audio_only.combine(net, heard).aperture, both.aperture, atol=1e-6)
+    # the same curves with the network made unsure (as on recorded voices): the read-out's
+    # aperture, shut where the network hears sealed lips and in the silence before and after
+    # the speech, opening in the speech
+    unsure = dataclasses.replace(net, classes=(0.3 * net.classes + 0.7 / net.classes.shape[1]))
+    assert audio_only.network_certainty(unsure) < audio_only._SURE_LO
+    read = audio_only.combine(unsure, heard, audio_only.aperture_readout.load())
+    assert read.aperture.min() >= 0.0 and read.aperture.max() <= 1.0
+    assert not np.allclose(read.aperture, both.aperture, atol=0.05)
+    assert np.all(read.aperture <= 1.0 - net.closure + 1e-6)
+    assert read.aperture[:30].max() == 0.0 and read.aperture[-30:].max() == 0.0
+    assert read.aperture.max() > 0.5
     np.testing.assert_allclose(both.speech, (net.speech + heard.speech) / 2, atol=1e-6)
     np.testing.assert_array_equal(both.closure, np.maximum(net.closure, heard.closure))
     assert both.classes is net.classes or np.array_equal(both.classes, net.classes)

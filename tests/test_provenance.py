@@ -29,6 +29,14 @@ N = 10
 CHANGED = np.array([0, 0, 1, 1, 1, 1, 0, 0, 1, 0], bool)
 
 
+@pytest.fixture(autouse=True)
+def _no_user_signing_setup(monkeypatch, tmp_path):
+    """The machine's own signing environment and config file stay out of these tests."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.delenv("LIPFLAP_SIGN_CERT", raising=False)
+    monkeypatch.delenv("LIPFLAP_SIGN_KEY", raising=False)
+
+
 @pytest.fixture(scope="module")
 def kit(tmp_path_factory):
     d = tmp_path_factory.mktemp("prov")
@@ -155,6 +163,9 @@ def test_png_sequence_gets_one_sidecar(kit, tmp_path):
     v = verify(os.path.join(folder, "shot.c2pa"), kit["ca"])
     assert not v.valid and v.frames_missing == ["shot.000007.png"]
     assert any("BROKEN" in line for line in describe(v))
+    # Without its sidecar the sequence has no credential: exit status 1, as for a movie.
+    os.remove(os.path.join(folder, "shot.c2pa"))
+    assert main(["credentials", folder]) == 1
 
 
 def test_no_signing_material_gives_a_labelled_credential_and_one_warning(kit, tmp_path):
@@ -253,3 +264,90 @@ def test_run_records_no_credentials_and_signs_with_the_given_certificate(kit, tm
                                  "language es); C2PA credential embedded, signed by lipflap test signer")
     assert edl_comment(s_off).endswith("no C2PA credential (--no-credentials)")
     assert from_report(str(tmp_path / "absent.json")) is None
+
+
+def test_conform_timeline_and_edl_carry_the_disclosure(kit, tmp_path):
+    from fractions import Fraction
+
+    import opentimelineio as otio
+    from opentimelineio.opentime import RationalTime, TimeRange
+
+    from lipflap.conform.assemble import assemble, write_edl
+    from lipflap.conform.cut import probe_media
+    from lipflap.conform.plan import ClipJob
+    render, d = _render(kit, str(tmp_path / "A_lipflap_es_v001.mp4"), "h264")
+    rep = tmp_path / "A_lipflap_es_v001.json"
+    rep.write_text(json.dumps({"disclosure": d.report()}))
+    cut = otio.schema.Timeline(name="cut", global_start_time=RationalTime(90000, 25))
+    v1 = otio.schema.Track(name="V1")
+    v1.append(otio.schema.Clip(name="A", media_reference=otio.schema.ExternalReference(target_url=kit["src"]),
+                               source_range=TimeRange(RationalTime(90000, 25), RationalTime(N, 25))))
+    cut.tracks.append(v1)
+    cj = ClipJob(clip_index=0, clip_name="A", track_name="V1", track_index=0, rate=Fraction(25),
+                 record_in=90000, record_out=90000 + N, key="A_lipflap_es_v001", version=1,
+                 media=kit["src"], media_fps=Fraction(25), media_start_tc=90000, cut_first=0,
+                 cut_last=N - 1, status="done", render=render, report=str(rep))
+    tl, bad = assemble(cut, [cj], probe_media, language="es")
+    assert not bad
+    clip = next(c for c in tl.find_clips() if c.name == "A_lipflap_es_v001")
+    disc = clip.metadata["lipflap"]["disclosure"]
+    assert disc["lip_synced"] and disc["credential"] == "signed" and disc["credential_where"] == "embedded"
+    text = open(write_edl(tl, str(tmp_path / "cut.edl"))[0]).read()
+    lines = text.splitlines()
+    at = next(i for i, ln in enumerate(lines) if ln.startswith("* FROM CLIP NAME:"))
+    assert lines[at + 1] == ("* LIPFLAP: LIP-SYNCED (lower face redrawn to match dubbed audio, "
+                             "language es); C2PA credential embedded, signed by lipflap test signer")
+
+
+def test_host_placements_carry_the_disclosure(kit, tmp_path, capsys):
+    """Resolve's placements name each render's report; `lipflap timeline` carries the disclosure."""
+    import opentimelineio as otio
+
+    from lipflap.contract.placements import Placement, Placements
+    render, d = _render(kit, str(tmp_path / "B_lipflap_es_v001.mov"), "prores_hq")
+    rep = tmp_path / "B_lipflap_es_v001.json"
+    rep.write_text(json.dumps({"disclosure": d.report()}))
+    pl = Placements(name="Reel 1", rate="25", start=90000, track="lipflap es", language="es",
+                    placements=[Placement(render, 90000, N, 90000, metadata={"report": str(rep)})])
+    pl.save(str(tmp_path / "p.json"))
+    out, edl = tmp_path / "cut.otio", tmp_path / "cut.edl"
+    assert main(["timeline", str(tmp_path / "p.json"), "-o", str(out), "--edl", str(edl),
+                 "--progress", "none"]) == 0
+    clip = otio.adapters.read_from_file(str(out)).find_clips()[0]
+    assert clip.metadata["lipflap"]["disclosure"]["credential"] == "signed"
+    assert "* LIPFLAP: LIP-SYNCED (lower face redrawn" in edl.read_text()
+
+
+def test_config_file_names_the_trust_anchors(kit, tmp_path):
+    from lipflap.provenance.identity import configured_trust
+    cfg = tmp_path / "signing.json"
+    cfg.write_text(json.dumps({"cert": kit["cert"], "key": kit["key"], "trust": kit["cafile"]}))
+    pem_bytes, path = configured_trust(str(cfg))
+    assert pem_bytes == kit["ca"] and path == kit["cafile"]
+    assert configured_trust(str(tmp_path / "absent.json")) == (None, None)
+    cfg.write_text(json.dumps({"cert": kit["cert"], "key": kit["key"], "trust": "missing.pem"}))
+    with pytest.raises(CredentialError, match="trust anchors"):
+        configured_trust(str(cfg))
+
+
+def test_a_render_re_signed_downstream_still_shows_lipflaps_edit(kit, tmp_path):
+    """An editor that writes its own credential keeps lipflap's as its ingredient's manifest."""
+    import c2pa
+
+    from lipflap.provenance.sign import context, signer
+    out, _ = _render(kit, str(tmp_path / "r.mp4"), "h264")
+    later = str(tmp_path / "graded.mp4")
+    with context() as ctx, signer(kit["signing"].identity) as s:
+        b = c2pa.Builder({"claim_generator_info": [{"name": "some grading tool", "version": "9"}],
+                          "title": "graded.mp4", "assertions": [{"label": "c2pa.actions.v2", "data": {
+                              "actions": [{"action": "c2pa.opened", "parameters": {"ingredientIds": ["r"]}},
+                                          {"action": "c2pa.color_adjustments"}]}}]}, context=ctx)
+        with b, open(out, "rb") as f:
+            b.add_ingredient({"title": "r.mp4", "relationship": "parentOf", "label": "r"}, "video/mp4", f)
+            f.seek(0)
+            with open(later, "w+b") as dst:
+                b.sign(s, "video/mp4", f, dst)
+    v = verify(later, kit["ca"])
+    assert v.valid and v.generator == "some grading tool 9"
+    assert v.edits["frames_changed"] == [[2, 5], [8, 8]] and "re-signed after lipflap" in v.note
+    assert any(a.get("digitalSourceType") == COMPOSITE_AI for a in v.actions)

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from lipflap import contract as hostclient
-from lipflap.install_resolve import MENUS, SCRIPT_NAME, install, scripts_root
+from lipflap.install.resolve import MENUS, SCRIPT_NAME, install, scripts_root
 from tests.fakes import fusion_ui as fui
 from tests.fakes import resolve as fr
 from tests.fakes.resolve_world import CUT, build, expected_source_range
@@ -230,3 +230,53 @@ def test_dialog_browse_and_cancel_or_no_dialog_at_all(world, tmp_path):
                  config_dir=str(tmp_path / "cfg"))
     assert seen == {"out": world["out"], "dub": ""}
     assert any("cancelled" in o.error for o in c.outcomes)
+
+
+def test_free_edition_reads_the_settings_file_next_to_the_script(tmp_path, monkeypatch, capsys):
+    """Free 19.1 (no UIManager): lipflap_settings.json beside the menu script comes before the
+    dialog's saved settings, and the console names the file it used, or the file to write."""
+    world = build("19.1 free", tmp_path)
+    script_dir = os.path.join(scripts_root(str(tmp_path / "home"), "linux"), "Edit")
+    beside = os.path.join(script_dir, "lipflap_settings.json")
+    _run_installed(world, tmp_path, monkeypatch, fui.Fusion(None))      # nothing written yet
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "there is none yet" in lines[0] and f"write {beside} with the dialog's keys" in lines[0]
+    saved_out = str(tmp_path / "saved renders")
+    cfg = tmp_path / "cfg" / "lipflap"
+    cfg.mkdir(parents=True)
+    (cfg / "resolve_settings.json").write_text(json.dumps(
+        {"output_dir": saved_out, "language": "fr", "dub_track": 1, "handles": 2}))
+    with open(beside, "w", encoding="utf-8") as f:
+        json.dump({"output_dir": world["out"], "language": "es", "dub_track": 1, "handles": 2}, f)
+    _run_installed(world, tmp_path, monkeypatch, fui.Fusion(None))
+    out = capsys.readouterr().out
+    assert f"from the settings in {beside}," in out
+    assert "A001_C003.mov: render 24/48" in out and "2 of 3 clip(s) lip-synced" in out
+    assert any("_es_" in n for n in os.listdir(world["out"])) and not os.path.exists(saved_out)
+    assert len(world["tl"].GetItemListInTrack("video", 2) or []) == 2
+    with open(beside, "w", encoding="utf-8") as f:   # a typo is named, not silently dropped
+        json.dump({"ouput_dir": world["out"], "language": "es", "dub_track": 1}, f)
+    _run_installed(world, tmp_path, monkeypatch, fui.Fusion(None))
+    out = capsys.readouterr().out
+    assert f"cannot start with {beside}: unknown key 'ouput_dir'" in out and "choose an output folder" in out
+    os.remove(beside)                                 # without it: the dialog's saved settings
+    _run_installed(world, tmp_path, monkeypatch, fui.Fusion(None))
+    assert f"from the settings in {cfg / 'resolve_settings.json'}," in capsys.readouterr().out
+    assert os.path.isdir(saved_out)
+
+
+def test_launcher_knows_its_folder_with_or_without___file__(tmp_path, capsys):
+    """Where Resolve names the script in __file__ (a copy moved elsewhere included) that folder
+    is the one searched for lipflap_settings.json; without __file__, the folder it was installed to."""
+    install(str(tmp_path / "home"), "linux", ["lipflap"])
+    script = os.path.join(scripts_root(str(tmp_path / "home"), "linux"), "Utility", SCRIPT_NAME)
+    text = open(script, encoding="utf-8").read()
+    g = {"resolve": None, "fusion": None, "bmd": None}
+    exec(compile(text, "<Resolve script>", "exec"), g)  # noqa: S102 - as a host that sets no __file__
+    assert g["SCRIPT_DIR"] == os.path.dirname(script)
+    moved = tmp_path / "elsewhere" / SCRIPT_NAME
+    moved.parent.mkdir()
+    moved.write_text(text, encoding="utf-8")
+    moved_globals = runpy.run_path(str(moved), init_globals={"resolve": None, "fusion": None, "bmd": None})
+    assert moved_globals["SCRIPT_DIR"] == str(moved.parent)
+    assert "Resolve's scripting object is not available" in capsys.readouterr().out

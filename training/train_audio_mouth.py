@@ -30,6 +30,12 @@ More steps fit the synthetic speech better and real speech no better (two 10k-st
 at 6k steps: synthetic validation aperture r up, real-speech correlation down), so the run
 stays short.
 
+On recorded voices the engine does not use these networks' aperture directly: a linear
+read-out fit to real mouths (training/fit_aperture_readout.py, lipflap.speech.aperture_readout)
+turns their curves and the phone decoder's into the aperture. A retrained network changes its
+inputs, so refit the read-out after packing, and judge both with
+`python bench/bench_audio_loo.py --loo` (leave-one-out over nine real speakers).
+
 Without --data the training set is generated first (training/make_data.py, seeded), so the
 whole run is repeatable from the repository and the Debian voices alone; the shipped file is
 those commands' output. A second run of an earlier (nine-voice) command gave a close but not

@@ -39,6 +39,7 @@ def register(subparsers) -> None:
 
 def run(args, progress) -> int:
     from ..contract.errors import LipflapError
+    from ..contract.files import atomic_write
     from ..face.analyze import analyze_video
     from ..face.overlay import contact_sheet, write_preview
 
@@ -54,10 +55,7 @@ def run(args, progress) -> int:
                              audio_path=args.audio, use_cache=not args.no_cache,
                              progress=progress)
     os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
-    tmp = f"{out}.partial"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(analysis.to_json())
-    os.replace(tmp, out)
+    atomic_write(out, analysis.to_json())
     if args.preview:
         write_preview(analysis, args.preview, progress)
     if args.sheet:

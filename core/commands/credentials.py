@@ -22,7 +22,8 @@ def register(subparsers) -> None:
     p.add_argument("file", help="a .mov/.mp4 render, or an image sequence's folder, frame, %%d "
                                 "pattern or .c2pa sidecar")
     p.add_argument("--trust", action="append", default=[], metavar="CA.pem",
-                   help="trust anchors (PEM; the facility's root CA); repeatable")
+                   help="trust anchors (PEM; the facility's root CA); repeatable (default: the "
+                        "\"trust\" file named in the user config's lipflap/signing.json)")
     p.add_argument("--require-trusted", action="store_true", dest="require_trusted",
                    help="also fail (exit 1) when the signer does not chain to --trust")
     p.add_argument("--json", action="store_true", help="print the verdict as JSON")
@@ -39,6 +40,9 @@ def run(args: argparse.Namespace, progress) -> int:
                 anchors += f.read()
         except OSError as e:
             raise CredentialError(f"{path}: cannot read the trust anchors ({e.strerror}).") from None
+    if not args.trust:
+        from ..provenance.identity import configured_trust
+        anchors, _ = configured_trust()
     v = verify(args.file, anchors or None)
     ok = v.found and v.valid and (v.trusted or not args.require_trusted)
     if args.json or progress.mode == "json":

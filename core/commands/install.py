@@ -1,6 +1,6 @@
 """`lipflap install resolve|nuke [--uninstall]`: put a host plugin where the host looks.
 
-Each host has its own installer module (lipflap.install_resolve, lipflap.install_nuke) with
+Each host has its own installer module (lipflap.install.resolve, lipflap.install.nuke) with
 `install(home, os_name, engine, uninstall) -> list[str]` returning what it did, one line each.
 The engine's own command is recorded so the plugin, running in the host's Python, can start it.
 """
@@ -14,7 +14,7 @@ import sys
 from ..cli import add_progress_option
 from ..contract.errors import LipflapError
 
-HOSTS = {"resolve": "lipflap.install_resolve", "nuke": "lipflap.install_nuke"}
+HOSTS = {"resolve": "lipflap.install.resolve", "nuke": "lipflap.install.nuke"}
 
 
 def _available() -> list[str]:

@@ -45,11 +45,12 @@ def register(subparsers) -> None:
     p.add_argument("--report", help="write the report JSON here")
     p.add_argument("--job", help="a job JSON (docs/job.md); options given here override it")
     c = p.add_argument_group("content credentials (C2PA; docs/provenance.md)")
-    c.add_argument("--sign-cert", dest="sign_cert",
+    c.add_argument("--sign-cert", dest="sign_cert", metavar="CERT.pem",
                    help="the facility's signing certificate, PEM, its chain after it (default: "
                         "$LIPFLAP_SIGN_CERT, then the user config's lipflap/signing.json, then a "
                         "throwaway certificate labelled UNVERIFIED)")
-    c.add_argument("--sign-key", dest="sign_key", help="the certificate's private key, PEM")
+    c.add_argument("--sign-key", dest="sign_key", metavar="KEY.pem",
+                   help="the certificate's private key, PEM")
     c.add_argument("--no-credentials", dest="no_credentials", action="store_true",
                    help="sign no C2PA Content Credential; the container tag and the report "
                         "still say the render is lip-synced, and the report records the choice")

@@ -21,6 +21,7 @@ from ..contract.naming import safe_name
 from ..contract.placements import Placements
 from ..contract.rates import is_drop_frame_rate, parse_rate
 from ..contract.report import read_report
+from ..provenance.summary import edl_comment, from_report
 from .plan import RENDER_TRACK_KEY, ClipJob, ProbeFn, otio_rate, timeline_rate, \
     timeline_start, to_tc
 
@@ -79,6 +80,8 @@ def _render_clip(cj: ClipJob, probe: ProbeFn, dub_label: str | None) -> otio.sch
         "language": (cj.job or {}).get("language"), "report_path": cj.report,
         "sync_score": score, "flagged_ranges": flagged, "source_clip": cj.clip_name,
         "source_media": cj.media, "record_in": cj.record_tc,
+        # That the render is lip-synced and where its Content Credential is (lipflap.provenance).
+        "disclosure": from_report(cj.report),
     }
     return clip
 
@@ -182,6 +185,9 @@ def placements_timeline(pl: Placements, where: str = "placements") -> otio.schem
         for m in p.markers:
             clip.markers.append(flag_marker(m.reason, p.source_in + m.record_in - p.record_in, m.duration, otio_r))
         clip.metadata["lipflap"] = dict(p.metadata)
+        disclosure = _disclosure_of(p.metadata)
+        if disclosure:
+            clip.metadata["lipflap"]["disclosure"] = disclosure
         items.append((p.record_in, p.record_in + p.duration, clip, i))
         ends.append((p.record_in + p.duration, p.render))
     tl = otio.schema.Timeline(name=pl.name, global_start_time=opentime.RationalTime(pl.start, otio_r))
@@ -265,11 +271,37 @@ def write_edl(tl: otio.schema.Timeline, path: str) -> list[str]:
             text = f"TITLE: {tl.name}\n" if tl.name else ""  # the writer cannot write zero events
         else:
             text = otio.adapters.write_to_string(edl, "cmx_3600", rate=otio_rate(rate))
-        lines = text.splitlines()
+        lines = _with_disclosure(text.splitlines(), src)
         at = 1 if lines and lines[0].startswith("TITLE:") else 0
         lines.insert(at, fcm)
         atomic_write(out_path, "\n".join(lines) + "\n")
     return paths
+
+
+def _disclosure_of(md) -> dict | None:
+    """A render's disclosure from its `lipflap` metadata: kept there, or read from the report it
+    names (conform's report_path, a host placement's report)."""
+    md = dict(md or {})
+    return md.get("disclosure") or from_report(md.get("report_path") or md.get("report"))
+
+
+def _with_disclosure(lines: list[str], track: otio.schema.Track) -> list[str]:
+    """After each event's clip-name comment, a `* LIPFLAP: LIP-SYNCED ...` line for renders whose
+    report has a disclosure (clip metadata, or the report it names)."""
+    said = {}
+    for clip in track.find_clips():
+        s = _disclosure_of(clip.metadata.get("lipflap", {}))
+        if s:
+            said[clip.name] = edl_comment(s)
+    if not said:
+        return lines
+    out = []
+    for ln in lines:
+        out.append(ln)
+        for tag in ("* FROM CLIP NAME:", "* TO CLIP NAME:"):
+            if ln.startswith(tag) and ln[len(tag):].strip() in said:
+                out.append(said[ln[len(tag):].strip()])
+    return out
 
 
 def write_timeline(tl: otio.schema.Timeline, otio_path: str, edl_path: str) -> list[str]:

@@ -2,8 +2,9 @@
 
 Standard library only (tests/test_contract_package.py imports it with numpy, cv2, av, mediapipe
 and torch blocked). The engine imports it as `lipflap.contract`; Resolve and Nuke load this same
-folder by path as `lipflap_contract` (see resolve_plugin/__init__.py, nuke_nodes/
-lipflap_nuke_engine.py), so there is one copy of each rule:
+folder by path as `lipflap_contract` through the folder's one loader, bootstrap.py (run from
+resolve_plugin/launcher.py.in, resolve_plugin/__init__.py and nuke_nodes/lipflap_nuke_engine.py),
+so there is one copy of each rule:
 
     errors      the user-facing error classes (one sentence: file, frame or timecode, what to do)
     jobspec     the job a host hands `lipflap run --job`, and its validation
@@ -16,16 +17,19 @@ lipflap_nuke_engine.py), so there is one copy of each rule:
     timecode    SMPTE timecode, drop-frame included
     transcripts per-clip script files
     files       the atomic write
+    bootstrap   loading this folder by path (the hosts)
 
 The names below are what hosts call on the loaded package.
 """
 from .client import EngineResult, EngineRun, find_engine, run_job, user_config_dir, write_engine_record
 from .errors import FormatError, JobError, LipflapError
+from .files import atomic_json, atomic_write
 from .naming import clip_base, next_version_path, safe_name
 from .rates import parse_rate, rate_string
 from .report import RunReport, read_report
 from .timecode import frames_to_tc, tc_to_frames
 
 __all__ = ["EngineResult", "EngineRun", "find_engine", "run_job", "user_config_dir", "write_engine_record",
-           "FormatError", "JobError", "LipflapError", "clip_base", "next_version_path", "safe_name",
+           "FormatError", "JobError", "LipflapError", "atomic_json", "atomic_write",
+           "clip_base", "next_version_path", "safe_name",
            "parse_rate", "rate_string", "RunReport", "read_report", "frames_to_tc", "tc_to_frames"]

@@ -4,6 +4,13 @@ The text goes to a hidden temporary name in the target's own folder (a rename is
 within one file system), is flushed to disk (fsync), then renamed over the target with
 os.replace. A crash leaves either the old file or the new one, and at worst a `.NAME.PID.lipflap-tmp`
 beside it, which a failed write removes itself.
+
+Every file the engine and the hosts write whole from memory goes through `atomic_write` /
+`atomic_json` (the hosts as `lipflap_contract.atomic_write` / `atomic_json`). The only other
+renames in the tree are outputs that are never whole in memory, written to a path by something
+else and renamed when it has finished: the movie, image-sequence frames and sidecar WAV that PyAV
+muxes (media/encode.py), the face-analysis cache entry streamed into a zip (face/cache.py), and
+the C2PA SDK's signed copy (provenance/sign.py).
 """
 from __future__ import annotations
 

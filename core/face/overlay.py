@@ -11,6 +11,7 @@ import os
 import cv2
 import numpy as np
 
+from ..contract.files import atomic_write
 from . import landmarks as L
 from .geometry import bbox
 from .mesh import to_uint8
@@ -128,7 +129,8 @@ def contact_sheet(analysis: ShotAnalysis, out_png, count: int = 12, cols: int = 
         rows.append(np.concatenate(row, axis=1))
     sheet = np.concatenate(rows, axis=0)
     os.makedirs(os.path.dirname(os.path.abspath(out_png)), exist_ok=True)
-    tmp = f"{out_png}.tmp.png"
-    cv2.imwrite(tmp, cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
-    os.replace(tmp, out_png)
+    ok, png = cv2.imencode(".png", cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise ValueError(f"{out_png}: the contact sheet could not be encoded as PNG")
+    atomic_write(out_png, png.tobytes())
     return os.fspath(out_png)

@@ -10,13 +10,12 @@ from __future__ import annotations
 import bisect
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
 from ..contract.errors import LipflapError
+from ..contract.files import atomic_write
 from ..contract.rates import parse_rate
 from .visemes import PARAMS, SHAPE_TARGET, SHAPES, VISEME_SHAPE, VISEME_TARGET, VISEMES, \
     nearest_shape, nearest_viseme
@@ -115,23 +114,13 @@ def fps_to_json(fps: Fraction):
 
 
 def atomic_write_text(path: str, text: str) -> None:
-    """Write to a temporary file beside `path` and rename, so no half-written file looks finished."""
-    folder = os.path.dirname(os.path.abspath(path))
+    """`text` written through the project's one atomic write (lipflap.contract.files), so no
+    half-written file looks finished; a folder that cannot take it is one sentence."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".lipflap-", suffix=".part", dir=folder)
+        atomic_write(path, text)
     except OSError as e:
         raise LipflapError(f"{path}: cannot write there ({e.strerror}); choose a writable "
                            f"folder.") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def _r(x: float) -> float:

@@ -5,9 +5,9 @@ Decode pass 1 (cached by content: a second run of the same range reads the cache
 from __future__ import annotations
 
 from ..contract.errors import JobError
+from ..contract.jobspec import Job
 from ..face.analyze import analyze_video
 from ..face.result import ShotAnalysis
-from ..contract.jobspec import Job
 from ..media.memory import release as release_memory
 from .inputs import Inputs
 

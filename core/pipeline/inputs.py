@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..contract.errors import JobError, MediaError, RangeError
-from ..contract.naming import next_version_path
 from ..contract.jobspec import Job
+from ..contract.naming import next_version_path
+from ..contract.rates import parse_rate
+from ..contract.timecode import tc_to_frames
 from ..media.audio import audio_duration
 from ..media.encode import check_frame_size
 from ..media.probe import VideoInfo, probe
-from ..contract.rates import parse_rate
-from ..contract.timecode import tc_to_frames
 
 # Codecs chosen from the output name when --codec is absent: (full frame, patch with alpha).
 _EXT_CODEC = {".mov": ("prores_hq", "prores_4444"), ".mp4": ("h264", None),

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..face.result import ShotAnalysis
 from ..contract.jobspec import Job
+from ..face.result import ShotAnalysis
 from ..media.memory import release as release_memory
 from ..render.pipeline import RenderPlan, plan_render
 from .inputs import Inputs, ranges

@@ -3,17 +3,17 @@ renderer learned per shot, and the quick QC figures (docs/report.md). Written be
 under a temporary name and renamed, like the output."""
 from __future__ import annotations
 
-import json
 import os
 from fractions import Fraction
 
 import numpy as np
 
 from ..contract.errors import MediaError
-from ..face.result import ShotAnalysis
+from ..contract.files import atomic_json
 from ..contract.jobspec import Job
 from ..contract.report import REPORT_VERSION, VERSION_KEY
 from ..contract.timecode import frames_to_tc
+from ..face.result import ShotAnalysis
 from ..qc.pixels import quick_report_from_pixels
 from ..render.pipeline import RenderPlan
 from .inputs import Inputs
@@ -116,17 +116,13 @@ def quick_qc(sampler, track, n: int, warnings: list[str]) -> dict | None:
 
 
 def write_report(path: str, data: dict) -> None:
+    """The report, atomically (lipflap.contract.files), or one sentence saying why not."""
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise MediaError(f"cannot write the report {path}: folder {folder} does not exist.")
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.lipflap-tmp")
     try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1, default=_json_default)
-        os.replace(tmp, path)
+        atomic_json(path, data, indent=1, default=_json_default)
     except OSError as e:
-        if os.path.exists(tmp):
-            os.remove(tmp)
         raise MediaError(f"cannot write the report {path} ({e.strerror}); free space or choose a "
                          f"writable folder for --report.") from None
 

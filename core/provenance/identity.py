@@ -6,7 +6,8 @@ Where the signing material comes from, first match wins:
 1. `--sign-cert CERT.pem --sign-key KEY.pem` on `lipflap run`;
 2. the environment: LIPFLAP_SIGN_CERT and LIPFLAP_SIGN_KEY (paths);
 3. a config file, `<user config dir>/lipflap/signing.json`: {"cert": PATH, "key": PATH}
-   (relative paths are taken from the file's folder);
+   (relative paths are taken from the file's folder; an optional "trust": CA.pem is what
+   `lipflap credentials` trusts when given no --trust);
 4. nothing: a throwaway local CA and leaf made for this run, labelled UNVERIFIED in the
    certificate itself, and one warning. The C2PA SDK refuses a self-signed leaf ("the certificate
    is invalid", c2pa-python 0.38.1), so even the throwaway identity is a CA and a leaf.
@@ -91,6 +92,29 @@ def resolve(cert: str | None = None, key: str | None = None, *,
                    f"{ENV_CERT}/{ENV_KEY} or {path}): the Content Credential is signed with a "
                    "throwaway local certificate labelled UNVERIFIED, which shows what was changed "
                    "but not who changed it; see README 'Signing with your facility's identity'.")
+
+
+def configured_trust(config: str | None = None) -> tuple[bytes | None, str | None]:
+    """(PEM, path) of the trust anchors the config file names as "trust" (the facility's CA,
+    used by `lipflap credentials` when no --trust is given), or (None, None)."""
+    path = config or config_file()
+    if not os.path.exists(path):
+        return None, None
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return None, None
+    trust = data.get("trust") if isinstance(data, dict) else None
+    if not trust:
+        return None, None
+    anchor = os.path.join(os.path.dirname(os.path.abspath(path)), os.path.expanduser(str(trust)))
+    try:
+        with open(anchor, "rb") as f:
+            return f.read(), anchor
+    except OSError as e:
+        raise CredentialError(f"{path} names trust anchors {anchor}, which cannot be read "
+                              f"({e.strerror}); fix the path or remove \"trust\".") from None
 
 
 def _read_config(path: str) -> tuple[str, str]:

@@ -119,9 +119,10 @@ def _find_sidecar(path: str) -> tuple[str | None, str | None]:
         return None, None
     found = sorted(n for n in os.listdir(folder) if n.endswith(SIDECAR_EXT)) if os.path.isdir(folder) else []
     if not found:
+        # Exit status 1, as for a movie without a credential (2 is for a wrong command line).
         raise CredentialError(f"{path}: no {SIDECAR_EXT} credential beside the sequence in {folder}; "
                               f"it was rendered with --no-credentials, or the sidecar was not "
-                              f"copied with the frames.")
+                              f"copied with the frames.", exit_code=1)
     if len(found) > 1:
         stem = base.split("%")[0].split("#")[0].rstrip("._")
         mine = [n for n in found if stem and n == stem + SIDECAR_EXT]
@@ -207,6 +208,21 @@ def _fill(v: Verdict, reader) -> None:
                       "hash": (i.get("metadata") or {}).get("com.lipflap.file_hash")}
                      for i in m.get("ingredients", [])]
     v.edits = _assertion(m, EDITS_LABEL)
+    if v.edits is None:
+        # Re-signed downstream (an editor or a platform that writes its own credential with the
+        # render as an ingredient): lipflap's manifest is still in the store, one step back.
+        store = json.loads(reader.json()).get("manifests", {})
+        for label, other in store.items():
+            edits = _assertion(other, EDITS_LABEL)
+            if edits is not None:
+                v.edits = edits
+                v.actions = v.actions + [
+                    {k: a.get(k) for k in ("action", "description", "digitalSourceType",
+                                           "softwareAgent") if a.get(k) is not None}
+                    for a in (_assertion(other, "c2pa.actions") or {}).get("actions", [])]
+                v.note = (f"re-signed after lipflap by {v.generator or 'another tool'}; lipflap's "
+                          f"record of the edit is its ingredient's manifest {label}")
+                break
 
 
 def describe(v: Verdict) -> list[str]:
@@ -214,6 +230,8 @@ def describe(v: Verdict) -> list[str]:
     if not v.found:
         return [f"{v.path}: NO CREDENTIAL: {v.note}."]
     out = [f"{v.path}: Content Credential ({v.where}{'' if v.where == 'embedded' else ': ' + v.credential})"]
+    if v.note:
+        out.append(f"  note:      {v.note}")
     e = v.edits or {}
     edited = next((a for a in v.actions if a.get("action") == "c2pa.edited"), {})
     out.append(f"  what:      {edited.get('description') or e.get('description') or '(no edit described)'}")

@@ -1,8 +1,9 @@
 """Installing the Resolve script into the per-user Fusion/Scripts folders of each OS.
 
-The menu script is the launcher template (resolve_plugin/launcher.py.in) with three values filled
-in: the plugin's own folder, the engine's standard-library contract package, and the engine
-command. It goes into Scripts/Edit and
+The menu script is the launcher template (resolve_plugin/launcher.py.in) with four values filled
+in: the plugin's own folder, the engine's standard-library contract package, the engine command,
+and the script's own path (where a free-edition run looks for lipflap_settings.json). It goes
+into Scripts/Edit and
 Scripts/Utility, so it appears under Workspace > Scripts on the Edit page and everywhere else.
 """
 from __future__ import annotations
@@ -12,8 +13,8 @@ import os
 
 import lipflap_resolve
 
-from . import contract
-from .contract.files import atomic_write
+from .. import contract
+from ..contract.files import atomic_write
 
 SCRIPT_NAME = "lipflap Lip Sync.py"
 MENUS = ("Edit", "Utility")
@@ -29,13 +30,14 @@ def scripts_root(home: str, os_name: str) -> str:
     return os.path.join(home, ".local", "share", "DaVinciResolve", "Fusion", "Scripts")
 
 
-def render_launcher(engine: list[str]) -> str:
+def render_launcher(engine: list[str], script_path: str) -> str:
     plugin_dir = os.path.dirname(os.path.abspath(lipflap_resolve.__file__))
     with open(os.path.join(plugin_dir, "launcher.py.in"), encoding="utf-8") as f:
         text = f.read()
     return (text.replace("@PLUGIN_DIR@", plugin_dir)
                 .replace("@CONTRACT_DIR@", os.path.dirname(os.path.abspath(contract.__file__)))
-                .replace("@ENGINE@", json.dumps(engine)))
+                .replace("@ENGINE@", json.dumps(engine))
+                .replace("@SCRIPT_PATH@", os.path.abspath(script_path)))
 
 
 def install(home: str, os_name: str, engine: list[str], uninstall: bool = False) -> list[str]:
@@ -49,7 +51,7 @@ def install(home: str, os_name: str, engine: list[str], uninstall: bool = False)
                 done.append(f"removed {path}")
             continue
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        atomic_write(path, render_launcher(engine))
+        atomic_write(path, render_launcher(engine, path))
         done.append(f"installed {path}")
     if not uninstall:
         done.append(f"engine: {' '.join(engine)}")

@@ -12,8 +12,8 @@ import os
 
 import lipflap_nuke
 
-from . import contract
-from .contract.files import atomic_write
+from .. import contract
+from ..contract.files import atomic_write
 
 BEGIN = "# >>> lipflap (added by `lipflap install nuke`) >>>"
 END = "# <<< lipflap <<<"
@@ -75,4 +75,6 @@ def install(home: str, os_name: str, engine: list[str], uninstall: bool = False)
     return [f"added lipflap to {init}",
             f"engine: {' '.join(engine)}",
             "In Nuke: Nodes > lipflap > LipSync (restart Nuke if it was open).",
-            f"Studio setup instead: NUKE_PATH={plugin_dir()}{sep}$NUKE_PATH and LIPFLAP_ENGINE={engine[0] if len(engine) == 1 else json.dumps(engine)}"]
+            f"Studio setup instead: NUKE_PATH={plugin_dir()}{sep}$NUKE_PATH, "
+            f"LIPFLAP_ENGINE={engine[0] if len(engine) == 1 else json.dumps(engine)} and "
+            f"LIPFLAP_CONTRACT={contract_dir()}"]
