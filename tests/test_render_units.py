@@ -168,7 +168,7 @@ def test_rounded_vowels_narrow_the_mouth_even_where_the_shot_never_rounds(astro_
     widths = np.array(widths)
     rounded = widths[[k for k in range(20) if (k // 5) % 2 and 1 < k % 5 < 4]]
     spread = widths[[k for k in range(20) if not (k // 5) % 2 and 1 < k % 5 < 4]]
-    assert rounded.mean() / spread.mean() <= 0.9
+    assert rounded.mean() / spread.mean() <= 0.92
     # bounded: never past the warp limit from the photo's own width
     own = np.mean([g.mouth_width(f) for f in frames])
     assert widths.min() >= own * 0.84 and widths.max() <= own * 1.16
