@@ -328,6 +328,9 @@ def test_config_file_names_the_trust_anchors(kit, tmp_path):
     cfg.write_text(json.dumps({"cert": kit["cert"], "key": kit["key"], "trust": "missing.pem"}))
     with pytest.raises(CredentialError, match="trust anchors"):
         configured_trust(str(cfg))
+    cfg.write_text("{not json")  # a broken config is an error naming it, never skipped
+    with pytest.raises(CredentialError, match="cannot read the signing config"):
+        configured_trust(str(cfg))
 
 
 def test_a_render_re_signed_downstream_still_shows_lipflaps_edit(kit, tmp_path):
