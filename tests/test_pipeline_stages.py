@@ -12,7 +12,8 @@ from lipflap.contract.errors import JobError, MediaError, RangeError
 from lipflap.contract.jobspec import parse_job
 from lipflap.media.probe import VideoInfo
 from lipflap.mouth.track import MouthFrame, MouthTrack
-from lipflap.pipeline.inputs import Inputs, _place_dub, ranges, resolve_output, resolve_range
+from lipflap.pipeline.inputs import Inputs, _place_dub, resolve_output, resolve_range
+from lipflap.provenance.disclosure import ranges
 from lipflap.pipeline.mouth import track_params
 from lipflap.pipeline.plan import shots
 from lipflap.render.pipeline import REST

@@ -11,7 +11,8 @@ from ..contract.jobspec import Job
 from ..face.result import ShotAnalysis
 from ..media.memory import release as release_memory
 from ..render.pipeline import RenderPlan, plan_render
-from .inputs import Inputs, ranges
+from ..provenance.disclosure import ranges
+from .inputs import Inputs
 
 
 @dataclass
