@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 from lipflap_contract.errors import LipflapError as TranscriptError
 from lipflap_contract.rates import rate_string
-from lipflap_contract.report import credentials_summary
+from lipflap_contract.errors import LipflapError
+from lipflap_contract.report import credentials_summary, read_report
 from lipflap_contract.transcripts import load as load_transcripts, text_for_clip
 
 from . import placement, settings as settings_mod
@@ -190,11 +191,7 @@ class Controller:
         if not result.ok:
             self._fail(plan, result.error)
             return
-        try:
-            with open(report_path, encoding="utf-8") as f:
-                report = json.load(f)
-        except (OSError, ValueError):
-            report = result.result if isinstance(result.result, dict) else {}
+        report = self._read_report(plan, report_path)
         if not os.path.exists(render):
             self._fail(plan, f"the engine finished but {render} is missing")
             return
@@ -206,6 +203,16 @@ class Controller:
         if not placed.ok:
             self.log(f"lipflap: {plan.name}: {placed.message}")
         self.outcomes.append(outcome)
+
+    def _read_report(self, plan: ClipPlan, report_path: str) -> dict:
+        """The engine's run report, checked once by the contract's reader; one that cannot be
+        read is said in the console (its flagged ranges would be lost), never skipped silently."""
+        try:
+            report = read_report(report_path)
+        except LipflapError as e:
+            self.log(f"lipflap: {plan.name}: {e} The render is placed without flagged ranges.")
+            return {}
+        return report.to_dict()
 
     def _finish(self) -> None:
         self.finished = True
