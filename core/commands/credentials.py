@@ -45,8 +45,12 @@ def run(args: argparse.Namespace, progress) -> int:
         anchors, _ = configured_trust()
     v = verify(args.file, anchors or None)
     ok = v.found and v.valid and (v.trusted or not args.require_trusted)
-    if args.json or progress.mode == "json":
-        print(json.dumps({**v.to_dict(), "ok": ok}, indent=1))
+    verdict = {**v.to_dict(), "ok": ok}
+    if progress.mode == "json":
+        # The host protocol (docs/cli.md): one object per line, the verdict as the last `result`.
+        progress.result(verdict)
+    elif args.json:
+        print(json.dumps(verdict, indent=1))
     else:
         print("\n".join(describe(v)))
         if v.valid and args.require_trusted and not v.trusted:
