@@ -1,6 +1,13 @@
-"""Wall time of `lipflap conform` on the test cut with --jobs 1 and --jobs 2.
+"""Wall time of `lipflap conform` on the test cut with --jobs 1 and --jobs 2, or local vs Ray.
 
     python bench/bench_conform.py [--engine fake|real] [--kind 23.976|29.97df] [--repeat N]
+    python bench/bench_conform.py --cluster HOST:PORT [--jobs N] [--nodes 1,10,20] [--slots 4]
+
+With --cluster, the same cut is conformed with `--jobs N` local processes and with `--cluster`
+(a running Ray cluster offering N CPUs, `--cpus-per-job 1`), alternately; it prints the Ray
+path's overhead as a share of the local wall time, and projects a 45-minute episode (about 700
+clips at 23.976, ~93 frames each plus 2 x 8 handles) on the given node counts from the measured
+seconds per rendered frame of one slot (engine and conform overhead included).
 
 The cut is tests/test_conform_support.py's (four clips of 64x48 generated media, 84 rendered
 frames with handles). `fake` is the test engine (tests/test_conform_fakeengine.py: decode, ProRes
@@ -28,7 +35,16 @@ def main() -> int:
     ap.add_argument("--engine", choices=("fake", "real"), default="fake")
     ap.add_argument("--kind", choices=("23.976", "29.97df"), default="23.976")
     ap.add_argument("--repeat", type=int, default=3, help="runs per setting; the best is reported")
+    ap.add_argument("--cluster", metavar="ADDRESS", help="compare local processes with this Ray cluster")
+    ap.add_argument("--jobs", type=int, default=2, help="parallel clips, both ways (--cluster)")
+    ap.add_argument("--nodes", default="1,5,10,20", help="node counts for the episode projection")
+    ap.add_argument("--slots", type=int, default=4, help="clips at once per node in the projection")
+    ap.add_argument("--per-frame-ms", type=float, default=376.0,
+                    help="a real engine's wall ms per frame for a second projection (376: a 10 s "
+                         "1080p run, 94 s for 250 frames, docs/reliability.md)")
     args = ap.parse_args()
+    if args.cluster:
+        return compare_cluster(args)
     from test_conform_fakeengine import engine_cmd
     from test_conform_support import make_cut
 
@@ -75,6 +91,71 @@ def main() -> int:
         print(f"  --jobs {jobs}: best wall {wall:.2f} s, CPU {cpu:.2f} s  "
               f"(wall of each run: {', '.join(f'{w:.2f}' for w, _ in runs)})")
     print(f"  speed-up --jobs 2 vs 1: {best[1] / best[2]:.2f}x")
+    return 0
+
+
+def _conform(cut, out, env, extra, lines) -> float:
+    t0 = time.perf_counter()
+    r = subprocess.run([sys.executable, "-m", "lipflap", "conform", cut.path, "-o", out,
+                        "--dub-track", cut.dub_track, "--language", "es", "--transcripts", lines,
+                        "--progress", "none", *extra], capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - t0
+    if r.returncode != 0:
+        raise SystemExit(f"conform {' '.join(extra)} failed:\n{r.stderr}")
+    return wall
+
+
+def compare_cluster(args) -> int:
+    import json
+    from test_conform_fakeengine import engine_cmd
+    from test_conform_support import make_cut
+
+    env = dict(os.environ)
+    if args.engine == "fake":
+        env["LIPFLAP_RUN_CMD"] = engine_cmd()
+    else:
+        env.pop("LIPFLAP_RUN_CMD", None)
+    with tempfile.TemporaryDirectory() as tmp:
+        cut = make_cut(tmp, args.kind)
+        lines = os.path.join(tmp, "lines.txt")
+        with open(lines, "w", encoding="utf-8") as f:
+            f.write("[A001_C003]\nHola, ¿qué tal?\n[A002_C001]\nMuy bien.\n[B001_C007]\nVamos.\n")
+        walls = {"local": [], "ray": []}
+        for k in range(args.repeat):
+            # Alternate, so a change in the machine's load hits both ways alike.
+            for way, extra in (("local", ["--jobs", str(args.jobs)]),
+                               ("ray", ["--cluster", args.cluster, "--cpus-per-job", "1"])):
+                env["LIPFLAP_CACHE"] = os.path.join(tmp, f"cache_{way}_{k}")
+                walls[way].append(_conform(cut, os.path.join(tmp, f"out_{way}_{k}"), env, extra,
+                                           lines))
+        jl = json.load(open(os.path.join(tmp, "out_local_0", "cut_lipflap_es.lipflap")))
+        frames = sum(j["job"]["end_frame"] - j["job"]["start_frame"] + 1 + 2 * j["job"]["handles"]
+                     for j in jl["jobs"] if j["job"])
+        clips = sum(1 for j in jl["jobs"] if j["job"])
+    local, ray = min(walls["local"]), min(walls["ray"])
+    print(f"conform of the test cut ({args.kind}, {clips} clips, {frames} frames with handles, "
+          f"engine {args.engine}), {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
+    print(f"  local --jobs {args.jobs}: best {local:.2f} s  (runs {', '.join(f'{w:.2f}' for w in walls['local'])})")
+    print(f"  --cluster ({args.jobs} CPUs): best {ray:.2f} s  (runs {', '.join(f'{w:.2f}' for w in walls['ray'])})")
+    print(f"  Ray overhead: {ray - local:+.2f} s = {100 * (ray - local) / local:+.1f}% of the local wall time")
+    # One slot's seconds per rendered frame, from the Ray run (its overhead included).
+    per_frame = ray * args.jobs / frames
+    ep_clips, ep_frames = 700, round(45 * 60 * 24000 / 1001) + 700 * 16
+    print(f"  measured {per_frame * 1000:.1f} ms per rendered frame per slot; a 45-minute episode "
+          f"({ep_clips} clips, {ep_frames} frames with handles) at {args.slots} slots per node:")
+    # Ray's cost is per conform, not per clip: importing Ray, connecting, and starting the job's
+    # worker processes (Ray starts workers per driver); a task on a warm worker costs a few ms.
+    fixed = max(ray - local, 0.0)
+    for label, pf in ((f"this run's {per_frame * 1000:.0f} ms/frame", per_frame),
+                      (f"1080p at {args.per_frame_ms:.0f} ms/frame", args.per_frame_ms / 1000)):
+        print(f"    with {label}, plus this run's Ray overhead {fixed:.1f} s once:")
+        for n in (int(x) for x in args.nodes.split(",")):
+            slots = n * args.slots
+            # Whole clips per slot: the last wave of clips sets the end.
+            waves = -(-ep_clips // slots)
+            est = waves * (ep_frames / ep_clips) * pf + fixed
+            print(f"      {n:3d} node(s) x {args.slots} slots: {est / 60:7.1f} min "
+                  f"(Ray overhead {100 * fixed / est:.2f}%)")
     return 0
 
 

@@ -6,7 +6,8 @@ on the renderer: it validates the job with lipflap.contract.jobspec, writes the 
 a report with one flagged range, JSON progress lines and a final {"result": ...}; it writes to a
 temporary name and renames. FAKE_ENGINE_FAIL=<text> makes a job whose video or output path
 contains <text> fail with a one-sentence error; FAKE_ENGINE_CRASH=<text> kills the process
-mid-render (no message, a half-written temporary file left behind).
+mid-render (no message, a half-written temporary file left behind); FAKE_ENGINE_DELAY=<seconds>
+sleeps that long after each frame (a job slow enough to kill or interrupt).
 Run as a script it is the engine; collected by pytest it tests itself.
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from fractions import Fraction
 
 
@@ -58,6 +60,7 @@ def main(argv: list[str]) -> int:
     start_tc = int(opentime.from_timecode(tc, float(fps)).value) + first
     out_tc = opentime.to_timecode(opentime.RationalTime(start_tc, float(fps)), float(fps))
     out = job.output.path
+    delay = float(os.environ.get("FAKE_ENGINE_DELAY", "0") or 0)
     tmp = out + ".partial.mov"
     n = last - first + 1
     print(json.dumps({"stage": "render", "done": 0, "total": n}), flush=True)
@@ -71,6 +74,8 @@ def main(argv: list[str]) -> int:
         for p in s.encode(vf):
             oc.mux(p)
         print(json.dumps({"stage": "render", "done": k + 1, "total": n}), flush=True)
+        if delay:
+            time.sleep(delay)
         if k == n // 2 and os.environ.get("FAKE_ENGINE_CRASH") and (
                 os.environ["FAKE_ENGINE_CRASH"] in job.video or os.environ["FAKE_ENGINE_CRASH"] in out):
             os._exit(9)

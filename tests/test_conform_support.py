@@ -15,8 +15,8 @@ from opentimelineio import opentime
 
 from mediagen import make_clip, make_wav
 
-RATES = {"23.976": Fraction(24000, 1001), "29.97df": Fraction(30000, 1001)}
-# name -> (start timecode at 23.976, at 29.97 DF, frames in the file)
+RATES = {"23.976": Fraction(24000, 1001), "29.97df": Fraction(30000, 1001), "25": Fraction(25)}
+# name -> (start timecode at 23.976 (and 25), at 29.97 DF, frames in the file)
 MEDIA = {"A001_C003": ("14:10:00:00", "14:10:00;00", 90),
          "A002_C001": ("02:00:05:12", "02:00:05;12", 60),
          "B001_C007": ("23:59:50:00", "10:00:59;20", 50)}

@@ -99,3 +99,20 @@ def test_timing_against_the_phones_finds_a_late_mouth():
                    [face_landmarks(0.02 + 0.3 * a) for a in late])
     assert rep["figures"]["timing_lag_frames"]["value"] == 1
     assert rep["figures"]["timing_lag_frames"]["verdict"] == "warn"
+
+
+def test_quick_qc_times_and_ranges_on_the_even_frames_only():
+    # the sample over-represents the judged moments: timing and the aperture range are read on
+    # the evenly spread frames, so frames off the grid cannot move them
+    fps, n = 25.0, 40
+    on_time = phone_opening(PHONES, fps, n)
+    ap = on_time.copy()
+    grid = np.arange(n) % 4 == 0
+    ap[~grid] = np.where(np.arange(n)[~grid] % 2, 1.0, 0.0)   # wild values off the grid
+    lms = [face_landmarks(0.02 + 0.3 * a) for a in ap]
+    exp = expected_from_track(make_track(np.zeros(n), 25, PHONES))
+    rep = assemble(exp, lms, sampled=np.ones(n, bool), uniform=grid)
+    assert rep["figures"]["timing_lag_frames"]["value"] == 0
+    assert rep["figures"]["timing_r0"]["value"] > 0.99
+    loose = assemble(exp, lms, sampled=np.ones(n, bool))
+    assert loose["figures"]["timing_r0"]["value"] < 0.9

@@ -15,8 +15,9 @@ def register(sub) -> None:
         description="Render every video clip under the dub (one `lipflap run` job per clip, with "
                     "handles), then write a timeline with the renders on a track above the originals "
                     "and a CMX 3600 EDL of the renders. TIMELINE is anything OpenTimelineIO reads "
-                    "(.otio, .edl, ...) or a .lipflap job list. Set LIPFLAP_RUN_CMD to use another "
-                    "engine command.")
+                    "(.otio, .edl, .aaf, FCP 7 .xml, .fcpxml, ...) or a .lipflap job list; an AAF or "
+                    "XML cut is also written back in its own format. Set LIPFLAP_RUN_CMD to use "
+                    "another engine command.")
     p.add_argument("timeline", metavar="TIMELINE")
     p.add_argument("-o", "--outdir", required=True, metavar="OUTDIR",
                    help="folder for renders, reports, jobs, the new timeline and the EDL")
@@ -42,6 +43,17 @@ def register(sub) -> None:
     add_credential_options(p, "content credentials (C2PA; docs/provenance.md), for every clip's job",
                            "sign no C2PA Content Credential on the renders; their reports, "
                            "container tags, timeline and EDL still say they are lip-synced")
+    farm = p.add_argument_group("on a Ray cluster (pip install 'lipflap[ray]'; docs/conform.md)")
+    farm.add_argument("--cluster", metavar="ADDRESS",
+                      help="run each clip's job as a task on this existing Ray cluster (host:port "
+                           "of its head, or auto); default $RAY_ADDRESS when set, else local processes")
+    farm.add_argument("--cpus-per-job", type=float, default=1, metavar="N",
+                      help="CPUs Ray reserves for each job (1)")
+    farm.add_argument("--path-map", action="append", metavar="LOCAL=REMOTE",
+                      help="this machine's path prefix and the nodes' path of the same storage "
+                           "(repeatable)")
+    farm.add_argument("--retries", type=int, default=2, metavar="N",
+                      help="times a job whose worker or node died is run again (2)")
     add_progress_option(p)
     p.set_defaults(func=run)
 
@@ -71,7 +83,15 @@ def run(args: argparse.Namespace, progress) -> int:
         raise LipflapError(f"--handles {args.handles}: give 0 or more frames.")
     if args.dub_audio and not os.path.isfile(args.dub_audio):
         raise LipflapError(f"{args.dub_audio}: dub audio not found; check --dub-audio.")
-    res = conform(args.timeline, args.outdir, dub_audio=args.dub_audio, dub_track=args.dub_track,
+    cluster = args.cluster or os.environ.get("RAY_ADDRESS") or None
+    if cluster and not args.cluster:
+        progress.message(f"RAY_ADDRESS is set: running the jobs on the Ray cluster at {cluster}.")
+    if args.cpus_per_job <= 0:
+        raise LipflapError(f"--cpus-per-job {args.cpus_per_job:g}: give more than 0 CPUs.")
+    if args.retries < 0:
+        raise LipflapError(f"--retries {args.retries}: give 0 or more.")
+    res = conform(args.timeline, args.outdir, cluster=cluster, cpus_per_job=args.cpus_per_job,
+                  path_map=args.path_map, retries=args.retries, dub_audio=args.dub_audio, dub_track=args.dub_track,
                   dub_start=args.dub_start, language=args.language, transcripts=args.transcripts,
                   edl_path=args.edl,
                   n_procs=args.jobs, handles=args.handles, codec=args.codec, mode=args.mode,
@@ -79,15 +99,18 @@ def run(args: argparse.Namespace, progress) -> int:
     done = [cj for cj in res.jobs if cj.status == "done"]
     failed = res.failed
     credentials = res.credentials
-    progress.message(f"{len(done)} of {len(res.jobs)} clips rendered; timeline {res.timeline_path}, "
-                     f"EDL {', '.join(res.edl_paths)}, job list {res.joblist_path}.")
+    back = f", {res.interchange_path}" if res.interchange_path else ""
+    progress.message(f"{len(done)} of {len(res.jobs)} clips rendered; timeline {res.timeline_path}"
+                     f"{back}, EDL {', '.join(res.edl_paths)}, job list {res.joblist_path}.")
     if credentials:
         progress.message(credentials)
     progress.result({"timeline": res.timeline_path, "edl": res.edl_path, "edls": res.edl_paths,
+                     "interchange": res.interchange_path,
+                     "interchange_warning": res.interchange_warning,
                      "joblist": res.joblist_path,
                      "renders": [cj.render for cj in done],
                      "credentials": credentials,
-                     "failed": [{"clip": cj.clip_name, "record_in": cj.record_tc, "error": cj.error}
-                                for cj in failed]})
+                     "failed": [{"clip": cj.clip_name, "record_in": cj.record_tc, "error": cj.error,
+                                 "attempts": len(cj.attempts)} for cj in failed]})
     # Partial success is still a failure for scripts: every clip under the dub must render.
     return 1 if failed else 0

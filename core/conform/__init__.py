@@ -9,6 +9,14 @@
 The OpenTimelineIO plugin (`lipflap_otio`: adapter, media linker) is built on this package;
 nothing here imports it.
 """
-from .cut import ConformResult, conform, probe_media, read_timeline
-
 __all__ = ["ConformResult", "conform", "probe_media", "read_timeline"]
+
+
+def __getattr__(name: str):
+    # Loaded on first use, not on import: a Ray worker imports lipflap.conform.ray_runner for
+    # each conform, and cut.py's imports (OTIO, assembly, provenance) cost it ~1.2 s measured
+    # under load, once per worker process.
+    if name in __all__:
+        from . import cut
+        return getattr(cut, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,7 +8,9 @@ clip so that a crash never loses the renders already done.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from dataclasses import dataclass, field
 
 import opentimelineio as otio
@@ -19,9 +21,9 @@ from ..contract.naming import output_stem
 from ..contract.progress import Progress
 from ..contract.rates import parse_rate
 from ..contract.report import RunReport, credentials_summary, read_report
-from . import joblist
+from . import interchange, joblist
 from .assemble import assemble, write_timeline
-from .plan import MediaInfo, PlanError, PlanOptions, media_path, plan
+from .plan import MediaInfo, PlanError, PlanOptions, claim_path, media_path, plan
 from .runner import run_jobs
 
 
@@ -46,6 +48,8 @@ class ConformResult:
     jobs: list
     notes: list[str]
     edl_paths: list[str] = field(default_factory=list)  # one per render track, edl_path first
+    interchange_path: str | None = None     # the cut written back as AAF / FCP 7 XML / FCPXML
+    interchange_warning: str | None = None  # what that format's adapter could not carry
 
     @property
     def failed(self):
@@ -79,6 +83,7 @@ class _Cut:
     dub_label: str | None
     joblist_path: str
     stem: str  # the outputs' base name: <stem>_lipflap_<lang>.otio/.edl/.lipflap
+    source_format: str | None = None  # ".aaf", ".xml", ".fcpxml": written back in that format
 
 
 def _resume(timeline_path: str) -> _Cut:
@@ -99,16 +104,22 @@ def _resume(timeline_path: str) -> _Cut:
     suffix = output_stem("", jl.language)
     if stem.endswith(suffix):
         stem = stem[:-len(suffix)]
-    return _Cut(jl.timeline, jl.jobs, [], jl.language, jl.dub_label, timeline_path, stem)
+    return _Cut(jl.timeline, jl.jobs, [], jl.language, jl.dub_label, timeline_path, stem,
+                jl.source_format)
 
 
 def _plan_cut(timeline_path: str, outdir: str, opts: PlanOptions, rate: str | None) -> _Cut:
     """Any timeline OTIO reads, planned into one job per clip under the dub."""
     source = read_timeline(timeline_path, rate)
+    fmt = interchange.format_of(timeline_path)
+    notes = []
+    if fmt is not None and source.global_start_time is None:
+        notes.append(f"{timeline_path}: the {fmt.package} reader gives this timeline no start "
+                     f"timecode, so record timecodes count from 00:00:00:00.")
     # As the user gave it (planning fills in a dub track found by its name).
     dub_label = opts.dub_audio or (f"track {opts.dub_track}" if opts.dub_track else None)
     try:
-        jobs, notes = plan(source, opts, probe_media)
+        jobs, plan_notes = plan(source, opts, probe_media)
     except PlanError as e:
         raise LipflapError(f"{timeline_path}: {e}") from None
     except (otio.exceptions.OTIOError, ValueError, ArithmeticError) as e:
@@ -117,8 +128,20 @@ def _plan_cut(timeline_path: str, outdir: str, opts: PlanOptions, rate: str | No
         raise LipflapError(f"{timeline_path}: the timeline cannot be planned ({_brief(e)}); "
                            f"check its clips' source ranges and rates, or export it again.") from None
     stem = os.path.splitext(os.path.basename(timeline_path))[0]
-    return _Cut(source, jobs, notes, opts.language, dub_label,
-                os.path.join(outdir, output_stem(stem, opts.language) + ".lipflap"), stem)
+    return _Cut(source, jobs, notes + plan_notes, opts.language, dub_label,
+                os.path.join(outdir, output_stem(stem, opts.language) + ".lipflap"), stem,
+                os.path.splitext(timeline_path)[1].lower() if fmt is not None else None)
+
+
+def _apply_signing(jobs, signing: dict | None) -> None:
+    """The signing keys replace each pending job's own (a resumed job list's included)."""
+    if signing is None:
+        return
+    for cj in jobs:
+        if cj.job is not None and cj.status == "pending":
+            for k in ("sign_cert", "sign_key", "credentials"):
+                cj.job.pop(k, None)
+            cj.job.update(signing)
 
 
 def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
@@ -127,10 +150,15 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
             transcripts: str | None = None, edl_path: str | None = None, n_procs: int = 1,
             handles: int = 8, codec: str = "prores_hq", mode: str = "full", rate: str | None = None,
             progress: Progress | None = None, cmd: list[str] | None = None,
-            signing: dict | None = None) -> ConformResult:
-    """`signing`: job keys (sign_cert, sign_key, credentials; docs/job.md) for every clip still
-    to render, replacing a resumed job list's; None: as the jobs say, else the environment."""
+            cluster: str | None = None, cpus_per_job: float = 1, path_map: list[str] | None = None,
+            retries: int = 2, signing: dict | None = None) -> ConformResult:
+    """Conform a cut; `cluster` (a Ray address) runs the jobs as Ray tasks (ray_runner.py) with
+    `cpus_per_job`, `path_map` (LOCAL=REMOTE items) and `retries` per task, else `n_procs`
+    local processes. `signing`: job keys (sign_cert, sign_key, credentials; docs/job.md) for
+    every clip still to render, replacing a resumed job list's; None: as the jobs say, else
+    the environment."""
     progress = progress or Progress("none")
+    run_all = _runner(n_procs, cluster, cpus_per_job, path_map, retries, cmd, progress)
     if not os.path.isfile(timeline_path):
         raise LipflapError(f"{timeline_path}: timeline file not found; check the path.")
     os.makedirs(outdir, exist_ok=True)
@@ -145,14 +173,11 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
         cut = _plan_cut(timeline_path, outdir, opts, rate)
     source, jobs, notes, language = cut.source, cut.jobs, cut.notes, cut.language
     dub_label, joblist_path, stem = cut.dub_label, cut.joblist_path, cut.stem
+    source_format = cut.source_format
     if not jobs:
         raise LipflapError(f"{timeline_path}: no video clip lies under the dub; check --dub-track or "
                            f"--dub-audio and that the timeline has video clips.")
-    for cj in jobs:
-        if signing is not None and cj.job is not None and cj.status == "pending":
-            for k in ("sign_cert", "sign_key", "credentials"):
-                cj.job.pop(k, None)
-            cj.job.update(signing)
+    _apply_signing(jobs, signing)
     for n in notes:
         progress.message(n)
     for cj in jobs:
@@ -172,24 +197,62 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
         return probed[key]
 
     def write_outputs(_cj=None):
+        if _cj is not None and _cj.status == "done":
+            with contextlib.suppress(OSError):
+                os.remove(claim_path(_cj.render))  # the render itself holds its name now
         tl, bad = assemble(source, jobs, probe_once, language=language, dub_label=dub_label)
         for cj in bad:
             progress.message(cj.error)
         edls[:] = write_timeline(tl, out_tl, edl_path)
         joblist.save(joblist_path, source, jobs, language=language, dub_label=dub_label,
-                     credentials=credentials_of(jobs))
+                     source_format=source_format, credentials=credentials_of(jobs))
+        return tl
 
+    back_path = (os.path.join(outdir, output_stem(stem, language) + source_format)
+                 if source_format else None)
     write_outputs()
     try:
-        run_jobs(jobs, os.path.join(outdir, "jobs"), os.path.join(outdir, "logs"), n_procs, progress,
-                 on_done=write_outputs, cmd=cmd)
+        run_all(jobs, os.path.join(outdir, "jobs"), os.path.join(outdir, "logs"), write_outputs)
     except KeyboardInterrupt:
         done = sum(cj.status == "done" for cj in jobs)
+        _write_back(write_outputs(), back_path, progress)
         progress.message(f"interrupted: the {done} finished render(s) are kept in {out_tl} and "
-                         f"{edl_path}; resume with `lipflap conform {joblist_path} -o {outdir}`.")
+                         f"{edl_path}; resume with `lipflap conform {joblist_path} -o {outdir}"
+                         f"{' --cluster ' + cluster if cluster else ''}`.")
         raise
-    write_outputs()
-    return ConformResult(out_tl, edl_path, joblist_path, jobs, notes, list(edls))
+    warning = _write_back(write_outputs(), back_path, progress)
+    return ConformResult(out_tl, edl_path, joblist_path, jobs, notes, list(edls),
+                         back_path, warning)
+
+
+def _runner(n_procs: int, cluster: str | None, cpus_per_job: float, path_map: list[str] | None,
+            retries: int, cmd: list[str] | None, progress: Progress):
+    """run(jobs, jobs_dir, logs_dir, on_done): local processes, or Ray tasks on `cluster`. A
+    missing Ray or a bad path map is one error here, before anything is planned or written."""
+    if not cluster:
+        if path_map:
+            raise LipflapError("--path-map translates paths for the nodes of a cluster; give "
+                               "--cluster ADDRESS with it, or leave it out for a local conform.")
+        return lambda jobs, jdir, ldir, on_done: run_jobs(jobs, jdir, ldir, n_procs, progress,
+                                                          on_done=on_done, cmd=cmd)
+    from .ray_runner import PathMap, import_ray, run_jobs_ray  # noqa: PLC0415 - Ray when asked
+    import_ray()
+    maps = PathMap.parse(path_map)
+    return lambda jobs, jdir, ldir, on_done: run_jobs_ray(
+        jobs, jdir, ldir, progress, address=cluster, cpus_per_job=cpus_per_job, path_map=maps,
+        retries=retries, on_done=on_done, cmd=cmd)
+
+
+def _write_back(tl, path: str | None, progress: Progress) -> str | None:
+    """The cut in the format it came in (AAF, FCP 7 XML, FCPXML); returns the one warning. Written
+    at the end and on Ctrl-C, not after every clip: an AAF of a long cut takes seconds."""
+    fmt = interchange.format_of(path) if path else None
+    if fmt is None:
+        return None
+    warning = interchange.write_back(tl, path, fmt)
+    if warning:
+        progress.message(warning)
+    return warning
 
 
 def _brief(e: Exception, limit: int = 160) -> str:
@@ -202,11 +265,17 @@ def read_timeline(path: str, rate: str | None = None):
     if not os.path.isfile(path):
         raise LipflapError(f"{path}: timeline file not found; check the path.")
     kwargs = {}
+    fmt = interchange.format_of(path)
+    if fmt is not None:
+        interchange.adapter_check(fmt, path)
+        interchange.check_readable(path, fmt)
     if path.lower().endswith(".edl"):
         r = parse_rate(rate) if rate else _edl_rate_from_media(path)
         kwargs["rate"] = float(r)
     try:
-        return otio.adapters.read_from_file(path, media_linker_name=None, **kwargs)
+        # The AAF reader prints what it skips to stdout, which belongs to the progress protocol.
+        with contextlib.redirect_stdout(sys.stderr):
+            return otio.adapters.read_from_file(path, media_linker_name=None, **kwargs)
     except otio.exceptions.NoKnownAdapterForExtensionError:
         raise LipflapError(f"{path}: OpenTimelineIO has no adapter for this extension; export .otio "
                            f"or a CMX 3600 .edl, or install the adapter for it.") from None

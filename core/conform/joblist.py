@@ -32,11 +32,14 @@ class JobList:
     jobs: list[ClipJob]
     language: str | None
     dub_label: str | None
+    source_format: str | None = None  # ".aaf", ".xml", ".fcpxml": the cut is written back so
 
 
 def to_string(timeline: otio.schema.Timeline, jobs: list[ClipJob], *, language: str | None,
-              dub_label: str | None, credentials: str | None = None) -> str:
+              dub_label: str | None, source_format: str | None = None,
+              credentials: str | None = None) -> str:
     data = {FORMAT_KEY: FORMAT_VERSION, "language": language, "dub": dub_label,
+            "source_format": source_format,
             "timeline": json.loads(otio.adapters.write_to_string(timeline, "otio_json")),
             "jobs": [cj.to_dict() for cj in jobs]}
     if credentials:
@@ -55,7 +58,7 @@ def from_string(text: str, where: str = "job list") -> JobList:
                          f"write one with `otioconvert -i CUT -o JOBS.lipflap`.")
     tl = otio.adapters.read_from_string(json.dumps(data["timeline"]), "otio_json")
     jobs = [ClipJob.from_dict(d) for d in data.get("jobs", [])]
-    return JobList(tl, jobs, data.get("language"), data.get("dub"))
+    return JobList(tl, jobs, data.get("language"), data.get("dub"), data.get("source_format"))
 
 
 def load(path: str) -> JobList:
@@ -69,6 +72,7 @@ def load(path: str) -> JobList:
 
 
 def save(path: str, timeline: otio.schema.Timeline, jobs: list[ClipJob], *, language: str | None,
-         dub_label: str | None, credentials: str | None = None) -> None:
+         dub_label: str | None, source_format: str | None = None,
+         credentials: str | None = None) -> None:
     atomic_write(path, to_string(timeline, jobs, language=language, dub_label=dub_label,
-                                 credentials=credentials))
+                                 source_format=source_format, credentials=credentials))

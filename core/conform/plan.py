@@ -84,6 +84,7 @@ class ClipJob:
     dub: str | None = None
     render: str | None = None
     report: str | None = None
+    attempts: list = field(default_factory=list)  # each run of the job: {"node", "pid", "at"}
 
     @property
     def record_tc(self) -> str:
@@ -98,7 +99,7 @@ class ClipJob:
                                             "record_in",
                                             "record_out", "key", "version", "media", "media_start_tc",
                                             "cut_first", "cut_last", "job", "status", "error", "dub",
-                                            "render", "report")}
+                                            "render", "report", "attempts")}
         d["rate"] = f"{self.rate.numerator}/{self.rate.denominator}"
         d["media_fps"] = (f"{self.media_fps.numerator}/{self.media_fps.denominator}"
                           if self.media_fps else None)
@@ -191,24 +192,76 @@ class DubSpan:
     file_start_s: Fraction  # seconds into the file at record_in
 
 
-def dub_spans(tl: otio.schema.Timeline, rate: Fraction, opts: PlanOptions) -> list[DubSpan] | None:
+def _squash(text: str) -> str:
+    """A name compared loosely: "Dub ES", "dub_es" and "DUB-ES.wav" without extension agree."""
+    return "".join(ch for ch in (text or "").lower() if ch.isalnum())
+
+
+def _track_labels(track) -> list[str]:
+    """What a dub track can be known by when its format keeps no track name (FCP 7 XML reads
+    every track name as "", FCPXML as lane numbers): its clips' names and media file names."""
+    labels = []
+    for clip in track.find_clips():
+        labels.append(clip.name or "")
+        path = media_path(clip.media_reference)
+        if path:
+            labels.append(os.path.splitext(os.path.basename(path))[0])
+    return [x for x in labels if x]
+
+
+def find_dub_track(tl: otio.schema.Timeline, wanted: str | None) -> tuple[object, str]:
+    """The dub's audio track and how it was found (a sentence for the user's notes).
+
+    By name first; where the format dropped track names, by the name of the clips or files on
+    the track (compared without case, spaces or punctuation); `A<n>` picks the n-th audio track.
+    Without a name, the one track whose name, clips or files say "dub".
+    """
+    audio = list(tl.audio_tracks())
+    names = ", ".join(repr(t.name) for t in audio) or "none"
+    # Clip and file names stand in only where the format dropped every track name ("" or lane
+    # numbers); a timeline with named tracks is matched by those names alone.
+    nameless = not any(t.name and not t.name.lstrip("-").isdigit() for t in audio)
+    if wanted:
+        exact = [t for t in audio if t.name == wanted]
+        if exact:
+            return exact[0], f"dub track {wanted!r} found by its track name"
+        loose = [t for t in audio if _squash(t.name) == _squash(wanted)]
+        if len(loose) == 1:
+            return loose[0], f"dub track {wanted!r} found by its track name {loose[0].name!r}"
+        by_clip = [t for t in audio if nameless
+                   and any(_squash(x) == _squash(wanted) for x in _track_labels(t))]
+        if len(by_clip) == 1:
+            i = audio.index(by_clip[0]) + 1
+            return by_clip[0], (f"dub track {wanted!r} found as audio track A{i} by the name of its "
+                                f"clip or file (this format keeps no track names)")
+        if wanted[:1] in "Aa" and wanted[1:].isdigit() and 1 <= int(wanted[1:]) <= len(audio):
+            return audio[int(wanted[1:]) - 1], f"dub track {wanted} taken as audio track {wanted}"
+        raise PlanError(f"timeline {tl.name!r} has no audio track named {wanted!r}, and no one audio "
+                        f"track whose clip or file has that name; its audio tracks are {names} "
+                        f"(give --dub-track A<n> for the n-th audio track).")
+    dubs = [t for t in audio if "dub" in (t.name or "").lower()]
+    if len(dubs) == 1:
+        return dubs[0], f"dub track {dubs[0].name!r} found by its track name"
+    if not dubs and nameless:
+        dubs = [t for t in audio if any("dub" in x.lower() for x in _track_labels(t))]
+        if len(dubs) == 1:
+            i = audio.index(dubs[0]) + 1
+            return dubs[0], (f"dub track found as audio track A{i}: its clip or file name says "
+                             f"\"dub\" (this format keeps no track names)")
+    raise PlanError(f"no dub given; pass --dub-audio FILE or --dub-track NAME (audio tracks in "
+                    f"this timeline: {names}).")
+
+
+def dub_spans(tl: otio.schema.Timeline, rate: Fraction, opts: PlanOptions,
+              notes: list[str] | None = None) -> list[DubSpan] | None:
     """The dub as spans on the record side; None means one file covering the whole timeline."""
     if opts.dub_audio:
         return None
-    if not opts.dub_track:
-        # Without a choice, the one audio track whose name says "dub" is the dub.
-        dubs = [t.name for t in tl.audio_tracks() if "dub" in (t.name or "").lower()]
-        if len(dubs) == 1:
-            opts.dub_track = dubs[0]
-    if not opts.dub_track:
-        names = [t.name for t in tl.audio_tracks()]
-        raise PlanError(f"no dub given; pass --dub-audio FILE or --dub-track NAME (audio tracks in "
-                        f"this timeline: {', '.join(map(repr, names)) or 'none'}).")
-    tracks = [t for t in tl.audio_tracks() if t.name == opts.dub_track]
-    if not tracks:
-        names = [t.name for t in tl.audio_tracks()]
-        raise PlanError(f"timeline {tl.name!r} has no audio track named {opts.dub_track!r}; its audio "
-                        f"tracks are {', '.join(map(repr, names)) or 'none'}.")
+    track, how = find_dub_track(tl, opts.dub_track)
+    if notes is not None and not (opts.dub_track and track.name == opts.dub_track):
+        notes.append(how + ".")
+    opts.dub_track = opts.dub_track or track.name or f"A{list(tl.audio_tracks()).index(track) + 1}"
+    tracks = [track]
     spans = []
     for clip in tracks[0].find_clips():
         if not clip.enabled:
@@ -285,10 +338,10 @@ def plan(tl: otio.schema.Timeline, opts: PlanOptions, probe: ProbeFn) -> tuple[l
         raise PlanError(f"timeline {tl.name!r} runs at {float(rate):g} fps, which has no SMPTE "
                         f"timecode; conform needs a timecode rate (23.976, 24, 25, 29.97, 30, 48, 50, "
                         f"59.94, 60) for its EDL and render names.")
-    spans = dub_spans(tl, rate, opts)
+    notes: list[str] = []
+    spans = dub_spans(tl, rate, opts, notes)
     dub_origin = dub_file_origin(tl, rate, opts) if spans is None else 0
     lang = opts.language or "und"
-    notes: list[str] = []
     jobs: list[ClipJob] = []
     for index, ti, track, clip in video_clips(tl):
         try:
@@ -456,7 +509,12 @@ def _name_jobs(jobs: list[ClipJob], opts: PlanOptions, lang: str) -> None:
         base = clip_base(cj.clip_name)
         if counts[base] > 1:
             base = f"{base}_{tc_tag(cj.record_tc)}"
-        cj.version = next_version(opts.outdir, base, lang)
+        version = next_version(opts.outdir, base, lang)
+        # Two conforms of one cut into one folder at once: each render name is claimed by an
+        # exclusive create, so the second takes the next version instead of the same name.
+        while not _claim(opts.outdir, render_stem(base, lang, version) + ext):
+            version += 1
+        cj.version = version
         cj.key = render_stem(base, lang, cj.version)
         cj.render = os.path.join(os.path.abspath(opts.outdir), cj.key + ext)
         cj.report = os.path.join(os.path.abspath(opts.outdir), cj.key + ".json")
@@ -468,6 +526,30 @@ def _name_jobs(jobs: list[ClipJob], opts: PlanOptions, lang: str) -> None:
                 parse_job(cj.job, where=f"job for {cj.where}")
             except LipflapError as e:
                 cj.status, cj.error, cj.job = "failed", str(e), None
+
+
+CLAIM_SUFFIX = ".lipflap-claim"
+
+
+def claim_path(render: str) -> str:
+    """The hidden file that holds a planned render's name until the render exists."""
+    folder, name = os.path.split(render)
+    return os.path.join(folder, f".{name}{CLAIM_SUFFIX}")
+
+
+def _claim(outdir: str, name: str) -> bool:
+    """Claim a render name in `outdir` (False when another plan has it). A folder that cannot
+    be written is left to fail at the render, with the engine's own message."""
+    try:
+        os.makedirs(outdir, exist_ok=True)
+        fd = os.open(claim_path(os.path.join(os.path.abspath(outdir), name)),
+                     os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        return False
+    except OSError:
+        return True
+    os.close(fd)
+    return True
 
 
 def _attach_text(jobs: list[ClipJob], opts: PlanOptions, notes: list[str]) -> None:

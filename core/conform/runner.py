@@ -9,8 +9,10 @@ from __future__ import annotations
 import importlib.util
 import os
 import shlex
+import socket
 import sys
 import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
@@ -66,6 +68,7 @@ def _run_one(cj, job_path: str, log_path: str, cmd: list[str], live: _Live, lock
             return 127, f"cannot start the engine {cmd[0]!r} ({e.strerror}); check {RUN_CMD_ENV}."
         with lock:
             runs[cj.key] = run
+            cj.attempts.append({"node": socket.gethostname(), "pid": run.proc.pid, "at": time.time()})
         res = run.wait()
         with lock:
             runs.pop(cj.key, None)

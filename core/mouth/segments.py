@@ -20,9 +20,13 @@ _VOWEL = (1.3, 1.0, 1.0, 1.3)
 _CLOSURE = (1.6, 0.6, 0.3, 1.0)   # the closure rule seals the frames; this shapes the approach
 _LABIODENTAL = (3.0, 0.8, 0.4, 1.0)
 _LABIAL_GLIDE = (1.2, 2.0, 2.5, 0.8)
-_SIBILANT = (0.9, 0.9, 0.7, 0.9)
-_TONGUE = (0.45, 0.35, 0.2, 0.5)
-_BACK = (0.3, 0.25, 0.15, 0.35)
+# The jaw rises for tongue consonants (alveolars and sibilants need a high jaw), so their
+# aperture is not all borrowed from the vowels around them: with 0.45/0.3 a "t" between two
+# vowels read as open as the vowels on the output (lipeval phone classes: consonants 0.6 of the
+# range, vowels 0.5-0.6).
+_SIBILANT = (1.2, 0.9, 0.7, 0.9)
+_TONGUE = (0.9, 0.35, 0.2, 0.5)
+_BACK = (0.6, 0.25, 0.15, 0.35)
 _GLOTTAL = (0.05, 0.05, 0.05, 0.05)
 _PAUSE = (1.0, 1.0, 1.0, 1.0)
 _UNKNOWN = (0.02, 0.02, 0.02, 0.02)

@@ -23,7 +23,8 @@ def build_libraries(job: Job, inputs: Inputs, sp: ShotPlans, progress) -> Librar
     plans, lo = sp.plans, inputs.lo
     if not any(p.active.any() for _, p in plans):
         return Libraries(libs=[{} for _ in plans], looks=[None for _ in plans])
-    last = max(int(p.exemplar.max()) + off for off, p in plans if p.active.any())
+    # Every library frame is a candidate until its pixels are scored (LibraryBuilder.finish).
+    last = max(int(p.lib_frames.max()) + off for off, p in plans if p.active.any())
     progress.start("library", last + 1)
     builders = [LibraryBuilder(p) for _, p in plans]
     offsets = [off for off, _ in plans]

@@ -77,7 +77,11 @@ def plan_summary(first: int, p: RenderPlan) -> dict:
                   "exemplars_used": int(len(set(path.tolist()))),
                   # from one output frame to the next: the next source frame, the same one, or a jump
                   "steps_played_on": int(np.sum(step == 1)), "steps_held": int(np.sum(step == 0)),
-                  "steps_jumped": int(np.sum((step != 1) & (step != 0)))}
+                  "steps_jumped": int(np.sum((step != 1) & (step != 0))),
+                  # frames built from an exemplar the frame scoring flagged (no clean one of that
+                  # shape in the shot), with the reasons
+                  "atypical_exemplar_frames": [{**r, "start": r["start"] + first,
+                                                "end": r["end"] + first} for r in p.exemplar_flags]}
     return d
 
 

@@ -60,17 +60,22 @@ def _analyze(path: str, progress=None, *, audio_path: str | None = None, face: s
 
 
 def sync_figures(output_landmarks: Sequence, expected: Expected,
-                 sampled: np.ndarray | None = None) -> tuple[dict, dict]:
+                 sampled: np.ndarray | None = None,
+                 uniform: np.ndarray | None = None) -> tuple[dict, dict]:
     """Figures measured from the output's landmarks alone (sync, phonetics, face found), and the
     series/events behind them. `sampled`: (n,) bool of the frames that were tracked at all (the
-    run's quick QC re-tracks a subsample); the others are "not measured", not "no face"."""
+    run's quick QC re-tracks a subsample); the others are "not measured", not "no face".
+    `uniform`: (n,) bool of the sampled frames spread evenly over the clip: the clip's aperture
+    range and the correlations are taken on them alone (the judged moments, closures and open
+    vowels, are over-represented in the sample and would widen the range and raise r)."""
     n = len(output_landmarks)
     measured = sync.measured_aperture(output_landmarks)
-    norm = sync.normalize(measured)
+    even = measured if uniform is None else np.where(uniform, measured, np.nan)
+    norm = sync.normalize(measured, even)
     exp = expected.aperture[:n]
     if len(exp) < n:
         exp = np.concatenate([exp, np.full(n - len(exp), np.nan)])
-    corr = sync.offset_correlation(measured, exp)
+    corr = sync.offset_correlation(even, exp)
     phon, results = sync.phonetic_figures(norm, expected)
     if sampled is None:
         found = float(np.mean(np.isfinite(measured))) if n else None
@@ -97,7 +102,7 @@ def sync_figures(output_landmarks: Sequence, expected: Expected,
                              frames=n if sampled is None else int(sampled.sum())),
         "mouth_aperture_range": figure("mouth_aperture_range", span),
     }
-    tim = sync.timing_figures(measured, expected.phones, expected.fps)
+    tim = sync.timing_figures(even, expected.phones, expected.fps)
     if tim is not None:
         figs["timing_lag_frames"] = figure("timing_lag_frames", tim["lag"],
                                            best_r=round(tim["best_r"], 4), r_by_lag=tim["r_by_lag"])
@@ -200,10 +205,11 @@ def flagged_ranges(events: list[dict], series: dict, fid: dict | None,
 
 def assemble(expected: Expected, output_landmarks: Sequence, fid: dict | None = None, *,
              frame_flags: list[list[str]] | None = None, meta: dict | None = None,
-             shape: dict | None = None, sampled: np.ndarray | None = None) -> dict:
+             shape: dict | None = None, sampled: np.ndarray | None = None,
+             uniform: np.ndarray | None = None) -> dict:
     """The report; `shape`: lip shape/colour outliers measured apart from `fid` (the run's
     quick QC measures them without a fidelity pass)."""
-    figs, extra = sync_figures(output_landmarks, expected, sampled)
+    figs, extra = sync_figures(output_landmarks, expected, sampled, uniform)
     figs.update(fidelity_figures(fid))
     if shape is not None and "lip_shape_outside" not in figs:
         figs.update(_shape_figure(shape))
@@ -223,7 +229,7 @@ def assemble(expected: Expected, output_landmarks: Sequence, fid: dict | None = 
 def quick_report(output, track, source=None, *, fidelity: FidelityMeter | dict | None = None,
                  source_landmarks=None, n_frames: int | None = None, progress=None,
                  series: bool = False, shape: dict | None = None,
-                 sampled: np.ndarray | None = None) -> dict:
+                 sampled: np.ndarray | None = None, uniform: np.ndarray | None = None) -> dict:
     """The QC figures for `lipflap run`'s report, cheaply.
 
     output: the output's ShotAnalysis, its per-frame landmarks ((n, 478, 2) array or list with
@@ -254,7 +260,8 @@ def quick_report(output, track, source=None, *, fidelity: FidelityMeter | dict |
         src_lms = landmarks_of(source_landmarks)[0] if source_landmarks is not None else \
             landmarks_of(_analyze(os.fspath(source), progress))[0]
         fid = measure_fidelity_files(out_path, os.fspath(source), src_lms, progress=progress)
-    report = assemble(expected, lms, fid, frame_flags=flags, shape=shape, sampled=sampled)
+    report = assemble(expected, lms, fid, frame_flags=flags, shape=shape, sampled=sampled,
+                      uniform=uniform)
     if not series:
         report.pop("series", None)
         # the met moments are in the figures; keep only the missed ones, which hosts mark

@@ -48,6 +48,7 @@ class OutputSampler:
 
     def __init__(self, track, n: int, stride: int = STRIDE):
         self.n = n
+        self.stride = max(1, stride)
         self.want = set(sample_frames(expected_from_track(track, n), n, stride).tolist())
         self._mesh = None
         self.lms: list = [None] * n
@@ -61,11 +62,15 @@ class OutputSampler:
     def add(self, i: int, frame, patch, peak: float | None, source_landmarks) -> None:
         """Never raises: a sampler that fails stops sampling and says why in `error` (the render
         it rides on must finish)."""
-        if i not in self.want or source_landmarks is None or self.error is not None:
+        if source_landmarks is None or self.error is not None:
             return
         t0, c0 = time.perf_counter(), time.thread_time()
         try:
-            self._add(i, frame, patch, peak, source_landmarks)
+            # the actor's own lips on every frame (a small box's pixels, no Face Mesh): their
+            # range from the sample alone was narrower and flagged frames that are in it
+            self.src_feat.append(_source_features(frame, source_landmarks))
+            if i in self.want:
+                self._add(i, frame, patch, peak, source_landmarks)
         except Exception as e:  # noqa: BLE001 - reported in the QC, never fatal to the render
             self.error = f"{type(e).__name__}: {e} (frame {i})"
         self.seconds += time.perf_counter() - t0
@@ -101,7 +106,6 @@ class OutputSampler:
             self.out_feat[i] = lip_features(pts, out, (bx0, by0))
         else:
             self.out_feat[i] = None
-        self.src_feat.append(lip_features(lm, src, (bx0, by0)))
 
     def landmarks(self) -> list:
         return self.lms
@@ -113,6 +117,21 @@ class OutputSampler:
         if self._mesh is not None:
             self._mesh.close()
             self._mesh = None
+
+
+def _source_features(frame, landmarks):
+    """Lip features of a source frame from its landmarks and only the lips' box of its pixels."""
+    from .shape import LIPS_OUTER
+    lm = np.asarray(landmarks, np.float64)[:, :2]
+    pts = lm[list(LIPS_OUTER)]
+    wid, hgt = (frame.shape[1], frame.shape[0]) if isinstance(frame, np.ndarray) else frame.size
+    x0, y0 = np.maximum(np.floor(pts.min(0)).astype(int) - 2, 0)
+    x1, y1 = np.minimum(np.ceil(pts.max(0)).astype(int) + 3, [wid, hgt])
+    if x1 <= x0 or y1 <= y0:
+        return None
+    box = frame.region(x0, y0, x1 - x0, y1 - y0) if hasattr(frame, "region") \
+        else frame[y0:y1, x0:x1]
+    return lip_features(lm, np.asarray(box), (int(x0), int(y0)))
 
 
 def _composite(src: np.ndarray, bx0: int, by0: int, patch, peak: float | None) -> np.ndarray:
@@ -139,8 +158,9 @@ def quick_report_from_pixels(sampler: OutputSampler, track, n: int) -> dict:
         raise RuntimeError(f"re-tracking the output stopped: {sampler.error}")
     sampled = np.zeros(n, bool)
     sampled[[i for i in sampler.want if i < n]] = True
+    uniform = sampled & (np.arange(n) % sampler.stride == 0)
     q = quick_report(sampler.landmarks(), track, n_frames=n, shape=sampler.shape_outliers(),
-                     sampled=sampled)
+                     sampled=sampled, uniform=uniform)
     q["measured_on"] = (f"the output's pixels, re-tracked on {sampler.tracked} of {n} frames "
                         f"(every moment QC judges, and every {STRIDE}th frame between them)")
     q["seconds"] = round(sampler.seconds, 3)

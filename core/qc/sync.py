@@ -32,9 +32,11 @@ def measured_aperture(landmarks) -> np.ndarray:
     return out
 
 
-def normalize(ap: np.ndarray) -> np.ndarray:
-    """The clip's own range mapped to 0..1 (5th..95th percentile); NaN stays NaN."""
-    v = ap[np.isfinite(ap)]
+def normalize(ap: np.ndarray, range_from: np.ndarray | None = None) -> np.ndarray:
+    """The clip's own range mapped to 0..1 (5th..95th percentile of `range_from`, default `ap`
+    itself); NaN stays NaN."""
+    src = ap if range_from is None else range_from
+    v = src[np.isfinite(src)]
     if len(v) < 2:
         return np.full_like(ap, np.nan)
     lo, hi = np.percentile(v, 5), np.percentile(v, 95)

@@ -71,6 +71,22 @@ def invert(m: np.ndarray) -> np.ndarray:
     return out
 
 
+FACE_SIDES = (234, 454)
+NOSE_TIP = 1
+
+
+def head_turn(lm: np.ndarray, pose: np.ndarray) -> np.ndarray:
+    """(yaw, pitch) measures of a face from its landmarks (pixels) and pose (pixels -> the
+    normalised space, IOD 1, roll removed): the nose tip's sideways offset from the middle of the
+    face sides, over the face width (about sin(yaw) / 2), and its height under the eye line
+    (changes with a nod)."""
+    left, right, tip, e0, e1 = apply(pose, lm[[FACE_SIDES[0], FACE_SIDES[1], NOSE_TIP,
+                                               EYE_OUTER[0], EYE_OUTER[1]]])
+    width = max(float(np.linalg.norm(right - left)), 1e-6)
+    yaw = (tip[0] - (left[0] + right[0]) / 2) / width
+    return np.array([yaw, tip[1] - (e0[1] + e1[1]) / 2])
+
+
 def _affine_from_triangles(dst: np.ndarray, src: np.ndarray, ok: np.ndarray) -> np.ndarray:
     """Per triangle, the affine [sx, sy] = M @ [dx, dy, 1] taking dst's corners to src's
     (closed form; degenerate triangles, marked not ok, get the zero map and are never drawn)."""

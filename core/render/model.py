@@ -28,11 +28,16 @@ ROUNDING_NARROWING = 0.05
 # narrow, spread vowels widen) within the actor's own widths in the shot (1st..99th percentile of
 # the corner distance): the exemplars alone seldom narrow a mouth, as speakers round on few frames
 # (measured: rounded/spread width ratio 0.96-1.04 on es/de/fr dubs where the track asked 0.55-0.62).
-# Never more than this factor either way in one frame, whatever the range says; and at least
-# WIDTH_REACH either way of the relaxed width even where the shot shows less (an actor who never
-# rounds in the shot still rounds a "u": a pucker is ~15% narrower than relaxed).
+# Never more than this factor either way in one frame, whatever the range says. WIDTH_INSET
+# (eye distances) inside the actor's own range (1st..99th percentile in the shot), and at least
+# WIDTH_REACH either way of relaxed even where the shot shows less (an actor who never rounds in
+# the shot still rounds a "u"). Measured on talk_f (de): a narrowed mouth re-tracked on the output
+# reads ~0.03-0.04 eye distances narrower than the warp's target: an inset of 0.01 left 4.9% of
+# frames outside the actor's width range (lipeval outside_width), 0.03 left 0.6%, with the
+# rounded/spread ratio at 0.89.
 WIDTH_WARP_MAX = 0.15
-WIDTH_REACH = 0.08
+WIDTH_REACH = 0.05
+WIDTH_INSET = 0.03
 
 
 @dataclass
@@ -58,6 +63,11 @@ class MouthModel:
     ring: np.ndarray               # (Q, 2) fixed warp boundary in the normalised space
     tris: np.ndarray               # (T, 3) triangles over region points then ring points
     frames_used: int
+    chin_max: float = float("inf")  # normalised chin height of the actor's widest jaw in the shot
+    # (lo, hi) thickness of the upper lip (0 to 13) and the lower lip (14 to 17) over the IOD,
+    # the actor's 1st-99th percentile in the shot
+    upper_lip_range: tuple = (0.0, float("inf"))
+    lower_lip_range: tuple = (0.0, float("inf"))
 
     # -- pose -------------------------------------------------------------------------------
     def pose(self, lm: np.ndarray) -> np.ndarray:
@@ -92,18 +102,54 @@ class MouthModel:
         inner lips are set to exactly `gap` (inner-lip gap / IOD; 0 means lips touching).
         """
         own = lm[self.region].astype(np.float64)
-        placed = g.apply(g.invert(pose), shape)
+        inv = g.invert(pose)
+        placed = g.apply(inv, shape)
         pts = own + self.follow[:, None] * (placed - own)
         if width is not None:
             pts = self.set_width(pts, self.raw_width(width) * g.interocular(lm))
-        return self.set_gap(pts, gap * g.interocular(lm))
+        pts = self.set_gap(pts, gap * g.interocular(lm))
+        pts = self.bound_lips(pts, g.interocular(lm))
+        return self.bound_jaw(pts, pose)
+
+    def bound_lips(self, pts: np.ndarray, iod: float) -> np.ndarray:
+        """Keep each lip's thickness within the actor's own range in the shot: the outer contour
+        is moved along its offset from the inner one (a lip stretched by a wider opening, or
+        swollen by an exemplar's pout, otherwise leaves it: issue 15, lips swelling into a pout
+        on open vowels)."""
+        pos = self.pos
+        pts = pts.copy()
+        for (o_mid, i_mid), outer, inner, (lo, hi) in (
+                ((0, 13), g.OUTER_UPPER, [u for u, _ in g.INNER_PAIRS], self.upper_lip_range),
+                ((17, 14), g.OUTER_LOWER, [d for _, d in g.INNER_PAIRS], self.lower_lip_range)):
+            t = float(np.linalg.norm(pts[pos[o_mid]] - pts[pos[i_mid]])) / max(iod, 1e-6)
+            if t < 1e-6 or lo <= t <= hi:
+                continue
+            f = (lo if t < lo else hi) / t
+            for o, i in zip(outer, inner):
+                pts[pos[o]] = pts[pos[i]] + f * (pts[pos[o]] - pts[pos[i]])
+        return pts
+
+    def bound_jaw(self, pts: np.ndarray, pose: np.ndarray) -> np.ndarray:
+        """Keep the chin within the actor's own range in the shot: a jaw dropped past anything
+        the actor did (an exemplar's open jaw plus a wider gap) is raised back, the points below
+        the mouth in proportion to how far they follow the jaw, so the jaw line never goes past
+        the face (issue 15: a jaw pulled down into the collar)."""
+        pos = self.pos
+        chin = pos[g.CHIN]
+        norm = g.apply(pose, pts)
+        over = float(norm[chin, 1] - self.chin_max)
+        if over <= 0 or self.jaw_follow[chin] <= 0:
+            return pts
+        share = np.clip(self.jaw_follow / self.jaw_follow[chin], 0.0, 1.0)
+        norm[:, 1] -= over * share
+        return g.apply(g.invert(pose), norm)
 
     def raw_width(self, width: float) -> float:
         """Corner distance / IOD for a width on the feature scale, inside the actor's own range
         (widened to WIDTH_REACH of relaxed)."""
         raw = self.width_rest * (1.0 + (float(width) - WIDTH_RELAXED) * WIDTH_SPAN)
-        lo = min(self.width_lo, self.width_rest * (1.0 - WIDTH_REACH))
-        hi = max(self.width_hi, self.width_rest * (1.0 + WIDTH_REACH))
+        lo = min(self.width_lo + WIDTH_INSET, self.width_rest * (1.0 - WIDTH_REACH))
+        hi = max(self.width_hi - WIDTH_INSET, self.width_rest * (1.0 + WIDTH_REACH))
         return float(np.clip(raw, lo, hi))
 
     def set_width(self, pts: np.ndarray, width_px: float) -> np.ndarray:
@@ -146,6 +192,13 @@ class MouthModel:
         # The chin goes with the lower lip (a wider opening than the exemplar's drops the jaw).
         pts += np.outer(self.jaw_follow, n) * (float(np.mean(mid)) / 2)
         return pts
+
+    @property
+    def inner_tris(self) -> np.ndarray:
+        """Bool per triangle: the mouth opening's (all corners on the inner lip contour)."""
+        pos = self.pos
+        inner = [pos[i] for i in g.LIPS_INNER]
+        return np.isin(self.tris, inner).all(1)
 
     @property
     def pos(self) -> dict:
@@ -208,6 +261,13 @@ def fit_model(lms: list[np.ndarray]) -> MouthModel:
     width_rest = float(np.median(wd[closed])) if closed.any() else float(np.median(wd))
     width_lo, width_hi = float(np.percentile(wd, 1)), float(np.percentile(wd, 99))
     jaw_lo, jaw_hi = float(np.percentile(chin, 5)), float(np.percentile(chin, 98))
+    # The yardstick's margin of a just noticeable jaw change is 0.01 eye distances.
+    chin_max = float(chin.max()) + 0.005
+    iods = np.array([g.interocular(lm) for lm in lms])
+    up_th = np.array([np.linalg.norm(lm[0] - lm[13]) for lm in lms]) / iods
+    low_th = np.array([np.linalg.norm(lm[14] - lm[17]) for lm in lms]) / iods
+    upper_lip_range = (float(np.percentile(up_th, 2)), float(np.percentile(up_th, 98)))
+    lower_lip_range = (float(np.percentile(low_th, 2)), float(np.percentile(low_th, 98)))
     if jaw_hi - jaw_lo < 0.02:
         jaw_hi = jaw_lo + 0.02
 
@@ -290,7 +350,8 @@ def fit_model(lms: list[np.ndarray]) -> MouthModel:
                       feat_mean=feat_mean, coef=coef, ap_max=ap_max, width_rest=width_rest,
                       width_lo=width_lo, width_hi=width_hi,
                       jaw_lo=jaw_lo, jaw_hi=jaw_hi, gap_profile=profile, follow=follow, jaw_follow=jaw_follow, ring=ring, tris=tris,
-                      frames_used=len(lms))
+                      frames_used=len(lms), chin_max=chin_max,
+                      upper_lip_range=upper_lip_range, lower_lip_range=lower_lip_range)
 
 
 def _lip_aware_mesh(pts: np.ndarray, pos: dict) -> np.ndarray:

@@ -12,6 +12,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from . import frame_score
 from . import geometry as g
 from . import select
 from .model import MouthModel, fit_model
@@ -46,6 +47,15 @@ class RenderPlan:
     gap: np.ndarray | None = None       # (n,) float32 target inner-lip gap / IOD
     lib_shapes: np.ndarray | None = None  # (K, P, 2) float32 normalised region of each exemplar
     lib_pos: np.ndarray | None = None   # (n,) int32 library position of exemplar[i], -1
+    usable_idx: np.ndarray | None = None  # range indices the path runs over
+    costs: np.ndarray | None = None     # (len(usable_idx), K) float32 data costs from landmarks
+    trans: np.ndarray | None = None     # (K, K) transition costs
+    # Output frame ranges built from an exemplar the frame scoring found atypical (the shot had
+    # no clean mouth of that shape): [{"start", "end", "reason"}], range indices.
+    exemplar_flags: list = field(default_factory=list)
+    # The last patch rendered, (range index, Patch): a jump to another exemplar is blended with
+    # it (render_frame is called in frame order by one worker).
+    last_patch: tuple | None = None
 
     def shape(self, i: int) -> np.ndarray:
         """Frame i's target mouth: the chosen exemplars' own mouths, smoothed over time
@@ -120,11 +130,13 @@ def plan_render(landmarks: list, usable: np.ndarray, params: np.ndarray, strengt
     own_feat = np.zeros((n, 3))
     lips = model.region[model.lips]
     own_shapes = np.zeros((len(idx), len(lips), 2), np.float32)
+    turn = np.zeros((len(idx), 2))
     for k, i in enumerate(idx):
         p = model.pose(landmarks[i])
         poses[i] = p
         own_feat[i] = model.features(landmarks[i], p)
         own_shapes[k] = g.apply(p, landmarks[i][lips])
+        turn[k] = g.head_turn(landmarks[i], p)
     track = np.array([model.track_features(*p) for p in params])
     s = float(np.clip(strength, 0.0, 1.0))
     want = own_feat + (s * fade)[:, None] * (track - own_feat)
@@ -139,16 +151,12 @@ def plan_render(landmarks: list, usable: np.ndarray, params: np.ndarray, strengt
     lib_index = np.full(n, -1)
     lib_index[lib] = np.arange(len(lib))
     self_index = lib_index[idx]
-    costs = select.data_costs(t_shapes, t_ap, lib_lips, lib_ap, model.lip_weights, self_index)
+    costs = select.data_costs(t_shapes, t_ap, lib_lips, lib_ap, model.lip_weights, self_index,
+                              turn, turn[pos_in_idx])
     del t_shapes, own_shapes
     trans = select.transition_costs(lib, lib_lips)
 
-    lib_pos = np.full(n, -1, np.int32)
-    # Viterbi per run of usable frames: a passed-through frame breaks the chain.
-    breaks = np.flatnonzero(np.diff(idx) > 1) + 1
-    for seg in np.split(np.arange(len(idx)), breaks):
-        if len(seg):
-            lib_pos[idx[seg]] = select.viterbi(costs[seg], trans)
+    lib_pos = _path(n, idx, costs, trans)
     exemplar = np.where(lib_pos >= 0, lib[np.maximum(lib_pos, 0)], -1)
     gap = np.zeros(n, np.float32)
     gap[idx] = t_ap
@@ -160,7 +168,45 @@ def plan_render(landmarks: list, usable: np.ndarray, params: np.ndarray, strengt
     # At strength 0 (or the edge of a ramp) the frame is the source's own: pass it through.
     active = usable & (s * fade > 0)
     return RenderPlan(n, model, active, fade, exemplar, lib, lib_points, want, own_feat,
-                      list(landmarks), poses, gap, lib_shapes, lib_pos)
+                      list(landmarks), poses, gap, lib_shapes, lib_pos, idx,
+                      costs.astype(np.float32), trans)
+
+
+def _path(n: int, idx: np.ndarray, costs: np.ndarray, trans: np.ndarray) -> np.ndarray:
+    """Library position per range frame (-1 off the usable frames): Viterbi per run of usable
+    frames, since a passed-through frame breaks the chain."""
+    lib_pos = np.full(n, -1, np.int32)
+    breaks = np.flatnonzero(np.diff(idx) > 1) + 1
+    for seg in np.split(np.arange(len(idx)), breaks):
+        if len(seg):
+            lib_pos[idx[seg]] = select.viterbi(costs[seg], trans)
+    return lib_pos
+
+
+def rechoose(plan: RenderPlan, scores: dict) -> None:
+    """Choose the exemplar path again with each library frame's pixel scores: a frame the
+    scoring flags (tongue out, clenched teeth, twisted lips, blur) costs FLAG_COST, so it is used
+    only where no clean frame has the shape; output frames built from one are listed in
+    plan.exemplar_flags with the reasons."""
+    if plan.costs is None or not len(plan.lib_frames):
+        return
+    bad = np.array([0.0 if scores.get(int(f)) is None or scores[int(f)].clean
+                    else frame_score.FLAG_COST for f in plan.lib_frames], np.float32)
+    if bad.any():
+        plan.lib_pos = _path(plan.n, plan.usable_idx, plan.costs + bad[None], plan.trans)
+        plan.exemplar = np.where(plan.lib_pos >= 0, plan.lib_frames[np.maximum(plan.lib_pos, 0)], -1)
+    flags = []
+    for i in np.flatnonzero(plan.exemplar >= 0):
+        s = scores.get(int(plan.exemplar[i]))
+        reason = "atypical_exemplar:" + "+".join(s.reasons) if s is not None and s.reasons else ""
+        if not reason:
+            continue
+        if flags and flags[-1]["end"] == i - 1 and flags[-1]["reason"] == reason:
+            flags[-1]["end"] = int(i)
+        else:
+            flags.append({"start": int(i), "end": int(i), "reason": reason})
+    plan.exemplar_flags = flags
+    plan.costs = None        # not needed again; a long shot should not carry it into the render
 
 
 class LibraryBuilder:
@@ -168,9 +214,12 @@ class LibraryBuilder:
 
     def __init__(self, plan: RenderPlan):
         self.plan = plan
-        self.wanted = {int(f) for f in plan.exemplar if f >= 0}
+        # Every library frame is a candidate until its pixels are scored (finish chooses the
+        # path again and drops the crops it does not use).
+        self.wanted = {int(f) for f in plan.lib_frames} if plan.model is not None else set()
         self.last = max(self.wanted) if self.wanted else -1
         self.lib: dict[int, Exemplar] = {}
+        self.scores: dict[int, frame_score.FrameScore] = {}
         self.peak = 255.0
 
     def feed(self, i: int, img) -> None:
@@ -188,11 +237,19 @@ class LibraryBuilder:
             crop = img[y0:y0 + h, x0:x0 + w].copy()
         self.lib[i] = Exemplar(i, crop, x0, y0, pts, _gap(pts, self.plan.model))
         self.peak = 65535.0 if crop.dtype == np.uint16 else 255.0
+        m = self.plan.model
+        self.scores[i] = frame_score.measure(i, crop, pts[:len(m.region)] - [x0, y0], m.region,
+                                             m.lips, self.plan.poses[i], m.ap_max, self.peak)
 
     def finish(self) -> tuple[dict, Look | None]:
         if not self.lib:
             return {}, None
-        return self.lib, _look(self.lib, self.plan.model, self.peak)
+        frame_score.judge(list(self.scores.values()))
+        rechoose(self.plan, self.scores)
+        used = {int(f) for f in self.plan.exemplar if f >= 0}
+        look = _look(self.lib, self.plan.model, self.peak, self.scores)
+        self.lib = {f: e for f, e in self.lib.items() if f in used}
+        return self.lib, look
 
 
 def _gap(pts: np.ndarray, model: MouthModel) -> float:
@@ -200,13 +257,16 @@ def _gap(pts: np.ndarray, model: MouthModel) -> float:
     return float(np.mean([np.linalg.norm(pts[pos[a]] - pts[pos[b]]) for a, b in g.APERTURE_PAIRS]))
 
 
-def _look(lib: dict, model: MouthModel, peak: float) -> Look:
-    """Mouth-interior colours from the most open exemplar (dark cavity; tongue lower down)."""
+def _look(lib: dict, model: MouthModel, peak: float, scores: dict | None = None) -> Look:
+    """Mouth-interior colours from the most open clean exemplar (dark cavity; tongue lower down)."""
     cavity = np.array([0.10, 0.045, 0.045]) * peak
     tongue = np.array([0.30, 0.13, 0.13]) * peak
-    if lib:
-        ex = max(lib.values(), key=lambda e: e.gap)
+    clean = [e for f, e in lib.items() if scores is None or f not in scores or scores[f].clean]
+    open_ex = None
+    if clean:
+        ex = max(clean, key=lambda e: e.gap)
         if ex.gap > 3.0:
+            open_ex = ex
             inner = ex.points[:len(model.region)][model.lips[20:]] - [ex.x0, ex.y0]
             m = np.zeros(ex.image.shape[:2], np.uint8)
             cv2.fillPoly(m, [np.round(inner).astype(np.int32)], 1)
@@ -219,7 +279,9 @@ def _look(lib: dict, model: MouthModel, peak: float) -> Look:
                 low = px[ys >= np.percentile(ys, 60)]
                 tongue = np.median(low, 0) if len(low) else cavity * 2
                 tongue = np.minimum(tongue, cavity * 3 + 0.05 * peak)
-    return Look(peak=peak, cavity=cavity.astype(np.float32), tongue=tongue.astype(np.float32))
+    lips = frame_score.lip_range(list(scores.values())) if scores else None
+    return Look(peak=peak, cavity=cavity.astype(np.float32), tongue=tongue.astype(np.float32),
+                lip_range=lips, open_ex=open_ex)
 
 
 def render_frame(plan: RenderPlan, lib: dict, look: Look, i: int, image) -> Patch | None:
@@ -230,5 +292,24 @@ def render_frame(plan: RenderPlan, lib: dict, look: Look, i: int, image) -> Patc
     ex = lib.get(int(plan.exemplar[i]))
     if ex is None:
         return None
-    return synthesize(image, ex, plan.targets(i).astype(np.float64), plan.own(i).astype(np.float64),
-                      plan.model, look, float(plan.fade[i]), is_self=int(plan.exemplar[i]) == i)
+    # The previous frame's lips are blended in (steadier lip texture) unless the mouth closes or
+    # opens from a closure there: blending an opening into a closure parts the lips (expr_sad
+    # closure rate 1.00 -> 0.86 when every jump was blended).
+    prev, share = plan.last_patch, 0.0
+    if prev is not None and prev[0] == i - 1 and i > 0:
+        e0, e1 = int(plan.exemplar[i - 1]), int(plan.exemplar[i])
+        if min(float(plan.gap[i - 1]), float(plan.gap[i])) >= select.CLOSED_GAP:
+            share = JUMP_BLEND if e1 not in (e0, e0 + 1) else STEP_BLEND
+    patch = synthesize(image, ex, plan.targets(i).astype(np.float64), plan.own(i).astype(np.float64),
+                       plan.model, look, float(plan.fade[i]), is_self=int(plan.exemplar[i]) == i,
+                       prev=prev[1] if share > 0 else None, prev_share=share)
+    plan.last_patch = (i, patch) if patch is not None else None
+    return patch
+
+
+# A jump to another exemplar changes the lips' texture at once (a pop the roughness measure sees:
+# expr_sad 1.15); on the jump frame the lips are this share the previous frame's, on other open
+# frames STEP_BLEND (expr_disgusted roughness 1.12 -> 1.07 with 0.25; the fine band lost in the
+# blend is given back by the detail match).
+JUMP_BLEND = 0.4
+STEP_BLEND = 0.25

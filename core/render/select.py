@@ -20,6 +20,16 @@ JUMP_COST = 6.0
 APERTURE_WEIGHT = 1.0
 UNDER_OPEN_WEIGHT = 2.0
 SELF_DISCOUNT = 0.5
+# A closure built from a parted exemplar squeezes its teeth into a line of white specks along the
+# seam (issue 15, expr_disgusted frame 71): for a closed target (gap under CLOSED_GAP eye
+# distances) an exemplar more open than it costs this much more per unit.
+CLOSED_GAP = 0.01
+# Head turn and nod: an exemplar at another yaw or pitch shows the mouth from another side, and a
+# 2-D warp cannot turn it (issue 15: too wide a mouth at +20 degrees, twisted lips at -13). One
+# POSE_SIGMA of difference in the turn measures (geometry.head_turn; about 3 degrees) costs one
+# unit.
+POSE_SIGMA = 0.05
+OVER_OPEN_CLOSED_WEIGHT = 4.0
 
 
 def choose_library(frames: np.ndarray, shapes: np.ndarray, max_size: int = 96, run: int = 4) -> np.ndarray:
@@ -59,11 +69,13 @@ def choose_library(frames: np.ndarray, shapes: np.ndarray, max_size: int = 96, r
 
 
 def data_costs(target_shapes: np.ndarray, target_ap: np.ndarray, lib_shapes: np.ndarray,
-               lib_ap: np.ndarray, weights: np.ndarray, self_index: np.ndarray) -> np.ndarray:
+               lib_ap: np.ndarray, weights: np.ndarray, self_index: np.ndarray,
+               target_turn: np.ndarray | None = None, lib_turn: np.ndarray | None = None) -> np.ndarray:
     """(T, K) cost of building target t from exemplar k.
 
     target_shapes (T, P, 2), lib_shapes (K, P, 2) normalised lips; *_ap raw apertures (gap / IOD);
-    self_index[t] is the library position of output frame t's own source frame or -1.
+    self_index[t] is the library position of output frame t's own source frame or -1;
+    *_turn (T, 2) and (K, 2) head turn (yaw, pitch measures) of the output frames and exemplars.
     """
     w = weights / weights.sum()
     cost = np.empty((len(target_shapes), len(lib_shapes)))
@@ -75,6 +87,11 @@ def data_costs(target_shapes: np.ndarray, target_ap: np.ndarray, lib_shapes: np.
     # costs more than a more open one.
     diff = (target_ap[:, None] - lib_ap[None]) / SIGMA
     cost += APERTURE_WEIGHT * diff ** 2 + UNDER_OPEN_WEIGHT * np.maximum(diff, 0.0) ** 2
+    closed = (target_ap < CLOSED_GAP)[:, None]
+    cost += OVER_OPEN_CLOSED_WEIGHT * closed * np.minimum(diff, 0.0) ** 2
+    if target_turn is not None and lib_turn is not None:
+        d = (target_turn[:, None] - lib_turn[None]) / POSE_SIGMA
+        cost += (d ** 2).sum(-1)
     rows = np.flatnonzero(self_index >= 0)
     cost[rows, self_index[rows]] *= SELF_DISCOUNT
     return cost

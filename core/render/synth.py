@@ -33,6 +33,7 @@ class Patch:
     y0: int
     rgb: np.ndarray        # float32 (h, w, 3) in the source's value scale
     alpha: np.ndarray      # float32 (h, w) 0..1
+    mouth: np.ndarray | None = None   # float32 (h, w) 0..1: the lips and opening (from the exemplar)
 
 
 @dataclass
@@ -41,6 +42,10 @@ class Look:
     peak: float                 # 255 or 65535
     cavity: np.ndarray          # (3,) colour of the darkest mouth interior seen in the shot
     tongue: np.ndarray          # (3,) colour of the lower interior
+    # [[L lo, L hi], [chroma lo, chroma hi]] (CIE Lab) of this actor's lips in the shot, or None
+    lip_range: np.ndarray | None = None
+    # the shot's most open clean exemplar: real teeth, tongue and cavity for a wider opening
+    open_ex: "Exemplar | None" = None
 
 
 def crop_box(points: np.ndarray, width: int, height: int, pad: int = 4) -> tuple[int, int, int, int]:
@@ -71,13 +76,15 @@ def _poly(shape, pts, x0, y0) -> np.ndarray:
 
 
 def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndarray, model: MouthModel,
-               look: Look, fade: float, is_self: bool) -> Patch | None:
+               look: Look, fade: float, is_self: bool, prev: "Patch | None" = None,
+               prev_share: float = 0.0) -> Patch | None:
     """Build the lower face of `image` (the output frame's source pixels: an RGB array, or a
     media Frame, of which only the patch's box is converted) from exemplar `ex`.
 
     target: (P + Q, 2) wanted region + ring points in this frame; own: the frame's own points (same
-    ring). `fade` scales the alpha (ramps into and out of passed-through ranges). Returns the patch,
-    or None when the face is not in the picture.
+    ring). `fade` scales the alpha (ramps into and out of passed-through ranges). `prev`, the
+    previous frame's patch, is blended into the lips by `prev_share` before the detail match.
+    Returns the patch, or None when the face is not in the picture.
     """
     if hasattr(image, "region"):        # a decoded media Frame: convert only the box used
         wid, hgt = image.size
@@ -134,20 +141,35 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
     offset = cv2.resize(off, (w, h), interpolation=cv2.INTER_LINEAR)
     out = warped + offset
 
-    # Grain: where the output geometry matches this frame's own (skin that did not move), the
-    # frame's own fine detail replaces the resampled one, so the patch is as sharp as the source.
-    # Within a triangle the displacement from the frame's own geometry is linear, so its corners
-    # bound it: a triangle whose corners moved less than ~1 px keeps the frame's grain.
+    # Grain and fine texture: the frame's own high band replaces the resampled one on the skin,
+    # fully where the geometry did not move (within a triangle the displacement from the frame's
+    # own geometry is linear, so its corners bound it) and, fading out, where it moved by up to
+    # a few percent of the mouth width: grain, pores and stubble are then the frame's own, as
+    # sharp as the source and changing from frame to frame as the source's do (a held exemplar
+    # would freeze them: texture flicker on close-ups, issue 15). Strong edges of the frame
+    # (lip line, jaw line, nostril) are not carried where the geometry moved, where they would
+    # ghost.
     moved = np.linalg.norm(target - own, axis=1)[model.tris].max(1).astype(np.float32)
     disp = cv2.GaussianBlur(moved[tri_id], (0, 0), 2.0)
     still = np.clip(1.5 - disp, 0.0, 1.0)
+    d0, d1 = max(1.5, CARRY_NEAR * size), max(3.0, CARRY_FAR * size)
+    carry = np.clip((d1 - disp) / (d1 - d0), 0.0, 1.0)
     hp_sig = 1.0
     hp_src = src - _blur(src, hp_sig)
     hp_out = out - _blur(out, hp_sig)
-    grain_w = (still * (1.0 - lipmask))[..., None]
+    hp_grey = cv2.cvtColor(np.ascontiguousarray(hp_src), cv2.COLOR_RGB2GRAY)
+    energy = cv2.GaussianBlur(hp_grey * hp_grey, (0, 0), 2.0)
+    ref = float(np.median(energy[skin > 0.5])) if (skin > 0.5).sum() >= 32 else float(np.median(energy))
+    plain = np.clip(2.0 - energy / max(EDGE_ENERGY * ref, 1e-6), 0.0, 1.0)
+    lip_soft = _blur(lipmask, max(1.0, 0.03 * size))     # wide on big faces: on a reduced image
+    grain_w = (np.maximum(still, carry * plain) * (1.0 - lip_soft))[..., None]
     out = out + grain_w * (hp_src - hp_out)
 
-    # Mouth interior where the target opens wider than the exemplar: dark cavity, tongue below.
+    out = _lip_colour(out, src, lips_t, own[:n_reg][model.lips], x0, y0, look)
+
+    # Mouth interior where the target opens wider than the exemplar: the inside of the shot's
+    # most open clean mouth (its own teeth, tongue and cavity, warped into this opening), or,
+    # where the shot has none more open than the exemplar, a dark cavity with the tongue below.
     inner_t = lips_t[20:]
     gap_t = _inner_gap(reg_t, model)
     gap_e = _inner_gap(ex.points[:n_reg], model)
@@ -155,32 +177,108 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
         amount = float(np.clip((gap_t / max(gap_e, 0.5) - 1.3) / 1.2, 0.0, 0.85))
         inner = _poly((h, w), inner_t, x0, y0).astype(np.float32)
         inner = _blur(inner, max(0.6, 0.04 * size))
-        top = inner_t[:, 1].min() - y0
-        bot = inner_t[:, 1].max() - y0
-        rows = np.clip((np.arange(h, dtype=np.float32) - top) / max(bot - top, 1.0), 0, 1)
-        shade = np.clip((rows - 0.45) / 0.55, 0, 1)[:, None, None]
-        fill = look.cavity * (1 - shade) + look.tongue * shade
-        # the exemplar's own teeth stay near the upper lip, the cavity takes the rest
-        keep_teeth = np.clip(1.0 - rows / 0.3, 0, 1)[:, None] * 0.6
-        a = (inner * amount * (1 - keep_teeth))[..., None]
-        out = out * (1 - a) + fill.astype(np.float32) * a
+        op = look.open_ex
+        if op is not None and op.gap > 1.3 * gap_e and op.frame != ex.frame:
+            tris = model.tris[model.inner_tris]
+            ox, oy, ocov = g.triangle_maps(target, op.points - [op.x0, op.y0], tris, x0, y0, w, h)
+            fill = cv2.remap(op.image, ox, oy, cv2.INTER_CUBIC,
+                             borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+            a = (inner * ocov * min(1.0, amount / 0.85))[..., None]
+        else:
+            top = inner_t[:, 1].min() - y0
+            bot = inner_t[:, 1].max() - y0
+            rows = np.clip((np.arange(h, dtype=np.float32) - top) / max(bot - top, 1.0), 0, 1)
+            shade = np.clip((rows - 0.45) / 0.55, 0, 1)[:, None, None]
+            fill = (look.cavity * (1 - shade) + look.tongue * shade).astype(np.float32)
+            # the exemplar's own teeth stay near the upper lip, the cavity takes the rest
+            keep_teeth = np.clip(1.0 - rows / 0.3, 0, 1)[:, None] * 0.6
+            a = (inner * amount * (1 - keep_teeth))[..., None]
+        out = out * (1 - a) + fill * a
+
+    if prev is not None and prev_share > 0:
+        _blend_previous(out, x0, y0, lip_soft, prev, prev_share)
 
     # Detail matched per kind of region (lips with lips, moved skin with skin), so an open
     # mouth is not judged against the frame's closed one by its skin.
     inside = alpha > 0.5
-    out = _match_detail(out, src, [inside & (lipmask > 0), inside & (lipmask == 0) & (still < 0.5)],
-                        lipmask)
+    lips_in = inside & (lipmask > 0)
+    skin_moved = inside & (lipmask == 0) & (still < 0.5)
+    out = _match_detail(out, src, [(lips_in, lips_in), (skin_moved, skin_moved)], lipmask)
 
     if is_self:
         # Same source frame and nearly the same geometry: keep the frame's own pixels.
         alpha = alpha * np.clip(disp / 0.75, 0.0, 1.0)
     alpha *= float(fade)
     out = np.clip(out, 0, look.peak)
-    return Patch(x0, y0, out, alpha.astype(np.float32))
+    return Patch(x0, y0, out, alpha.astype(np.float32), lip_soft.astype(np.float32))
+
+
+# The frame's own fine band is carried onto skin that moved by up to CARRY_NEAR of the mouth width
+# fully, fading to none at CARRY_FAR; pixels whose fine-band energy is over EDGE_ENERGY times the
+# skin's median are edges, carried only where the skin did not move.
+CARRY_NEAR = 0.04
+CARRY_FAR = 0.2
+EDGE_ENERGY = 4.0
+
+# Share of the difference between the frame's own lip colour and the exemplar's (after the skin's
+# light offset) that is taken away: lips pressed, stretched or lit differently in the exemplar
+# differ from the frame's by a few L* levels, which reads as lipstick on closed lips (issue 15).
+LIP_MATCH = 0.6
+
+
+def _lip_colour(out, src, lips_t, lips_own, x0, y0, look: Look) -> np.ndarray:
+    """Lips in the frame's own colour and within the actor's own range.
+
+    The patch's lip band (between the outer and inner contours at the target) is moved towards
+    the mean colour of this frame's own lip band, then its mean L* and chroma are clamped into
+    look.lip_range (the actor's 2nd-98th percentile over the shot), all as one smooth shift of
+    the band, so the lips' own texture stays.
+    """
+    h, w = out.shape[:2]
+    band_t = (_poly((h, w), lips_t[:20], x0, y0) > 0) & (_poly((h, w), lips_t[20:], x0, y0) == 0)
+    band_o = (_poly((h, w), lips_own[:20], x0, y0) > 0) & (_poly((h, w), lips_own[20:], x0, y0) == 0)
+    if band_t.sum() < 12 or band_o.sum() < 12:
+        return out
+    bx, by, bw, bh = cv2.boundingRect(np.round(lips_t[:20] - [x0, y0]).astype(np.int32))
+    by0, by1 = max(by - 4, 0), min(by + bh + 5, h)
+    bx0, bx1 = max(bx - 4, 0), min(bx + bw + 5, w)
+    scale = 1.0 / look.peak
+    box = np.clip(out[by0:by1, bx0:bx1] * scale, 0, 1)
+    lab = cv2.cvtColor(box, cv2.COLOR_RGB2LAB)
+    ox, oy, ow, oh = cv2.boundingRect(np.round(lips_own[:20] - [x0, y0]).astype(np.int32))
+    sy0, sy1 = max(oy - 1, 0), min(oy + oh + 2, h)
+    sx0, sx1 = max(ox - 1, 0), min(ox + ow + 2, w)
+    lab_src = cv2.cvtColor(np.clip(src[sy0:sy1, sx0:sx1] * scale, 0, 1).astype(np.float32),
+                           cv2.COLOR_RGB2LAB)
+    m = band_t[by0:by1, bx0:bx1]
+    want = lab[m].mean(0)
+    want = want + LIP_MATCH * (lab_src[band_o[sy0:sy1, sx0:sx1]].mean(0) - want)
+    if look.lip_range is not None:
+        (l_lo, l_hi), (c_lo, c_hi) = look.lip_range
+        want[0] = np.clip(want[0], l_lo, l_hi)
+        c = float(np.hypot(want[1], want[2]))
+        if c > 1e-3:
+            want[1:] *= float(np.clip(c, c_lo, c_hi)) / c
+    cur = lab[m].mean(0)
+    # L* moves by an offset; chroma by a factor about grey, so the lips' colour texture stays.
+    c_cur = float(np.hypot(cur[1], cur[2]))
+    gain = float(np.hypot(want[1], want[2])) / c_cur if c_cur > 1e-3 else 1.0
+    new = lab.copy()
+    new[..., 0] += want[0] - cur[0]
+    new[..., 1:] = new[..., 1:] * gain + (want[1:] - cur[1:] * gain)
+    soft = cv2.GaussianBlur(m.astype(np.float32), (0, 0), 1.0)[..., None]
+    rgb = cv2.cvtColor(new, cv2.COLOR_LAB2RGB) * look.peak
+    res = out.copy()
+    res[by0:by1, bx0:bx1] = out[by0:by1, bx0:bx1] * (1 - soft) + rgb * soft
+    return res
 
 
 # Per-frame detail matching may move the fine band by at most this factor either way.
+# The lips may gain more: every pixel of them is resampled from the exemplar (one cubic pass keeps
+# about 0.65 of the fine band's variance), while the skin carries the frame's own fine band.
+# expr_sad (1080p): lips' sharpness ratio 0.76 with 1.25, skin 1.00.
 DETAIL_RANGE = (0.75, 1.25)
+LIP_DETAIL_RANGE = (0.75, 2.0)
 
 
 def _match_detail(out: np.ndarray, src: np.ndarray, regions: list, lipmask: np.ndarray) -> np.ndarray:
@@ -188,7 +286,8 @@ def _match_detail(out: np.ndarray, src: np.ndarray, regions: list, lipmask: np.n
 
     Resampling softens, squeezing a mouth shut sharpens; the frame's own texture energy (grain,
     codec softness, motion blur) is the reference, so the mouth is as sharp as its frame and no
-    sharper. `regions` are [lips, moved skin], each matched on its own and blended by the lip
+    sharper. `regions` are [lips, moved skin] as (mask in the patch, mask in the frame) pairs, each
+    matched on its own and blended by the lip
     mask. The change is bounded: a mouth that opens where the frame's was closed may keep some
     extra edges.
     """
@@ -197,12 +296,12 @@ def _match_detail(out: np.ndarray, src: np.ndarray, regions: list, lipmask: np.n
     l_out = cv2.Laplacian(g_out, cv2.CV_32F)
     l_src = cv2.Laplacian(g_src, cv2.CV_32F)
     ks = []
-    for region in regions:
+    for (r_out, r_src), bounds in zip(regions, (LIP_DETAIL_RANGE, DETAIL_RANGE)):
         k = 1.0
-        if region.sum() >= 64:
-            e_out, e_src = float(l_out[region].var()), float(l_src[region].var())
+        if r_out.sum() >= 64 and r_src.sum() >= 64:
+            e_out, e_src = float(l_out[r_out].var()), float(l_src[r_src].var())
             if e_out > 1e-6 and e_src > 1e-6:
-                k = float(np.clip(np.sqrt(e_src / e_out), *DETAIL_RANGE))
+                k = float(np.clip(np.sqrt(e_src / e_out), *bounds))
         ks.append(k)
     if all(abs(k - 1.0) < 0.02 for k in ks):
         return out
@@ -210,6 +309,21 @@ def _match_detail(out: np.ndarray, src: np.ndarray, regions: list, lipmask: np.n
     kmap = (ks[0] * soft + ks[1] * (1.0 - soft))[..., None]
     low = cv2.GaussianBlur(out, (0, 0), 1.0)
     return low + kmap * (out - low)
+
+
+def _blend_previous(out: np.ndarray, x0: int, y0: int, mouth: np.ndarray, prev: "Patch",
+                    share: float) -> None:
+    """Blend the previous frame's lips into `out` (in place) where the two boxes overlap."""
+    h, w = mouth.shape
+    ph, pw = prev.alpha.shape
+    ax0, ay0 = max(x0, prev.x0), max(y0, prev.y0)
+    ax1, ay1 = min(x0 + w, prev.x0 + pw), min(y0 + h, prev.y0 + ph)
+    if ax1 <= ax0 or ay1 <= ay0 or prev.mouth is None:
+        return
+    a = (slice(ay0 - y0, ay1 - y0), slice(ax0 - x0, ax1 - x0))
+    b = (slice(ay0 - prev.y0, ay1 - prev.y0), slice(ax0 - prev.x0, ax1 - prev.x0))
+    wgt = (share * np.minimum(mouth[a], prev.mouth[b]))[..., None]
+    out[a] = out[a] * (1 - wgt) + prev.rgb[b] * wgt
 
 
 def _inner_gap(region_pts: np.ndarray, model: MouthModel) -> float:

@@ -1,0 +1,220 @@
+"""Rebuild the renderer's hard set (issue 15) from ../shared/media: clips and dubs, never committed.
+
+    python bench/hard_set.py [--out scratch/hard] [--only NAME ...]
+    python bench/hard_set.py --run TAG [--only NAME ...]   # render, measure, contact sheet
+
+With --run, each clip already built is rendered with `lipflap run ... --codec prores_4444` into
+OUT/TAG/<name>.mov, measured with lipeval.py (JSON beside it), a contact sheet drawn
+(OUT/TAG/<name>.png), and a table of the issue's figures printed.
+
+Writes OUT/<name>.mp4 (H.264, CRF 12, the source's rate, frames 0..N-1 of the source unless
+noted) and OUT/<name>.dub.wav + .dub.phones.json (../shared/eval/make_dub.py), and prints one
+`lipflap run` / `lipeval.py measure` / `contact_sheet.py` command line per clip. Cases:
+
+- disgusted, sad, surprised: the shared emotional clips (bared teeth; 1080p crying; surprise);
+- talk_e (lively expressions), talk_g (glasses): shared clips, first 5 s;
+- oldfilm: talk_f desaturated to a warm sepia, film grain per frame, scaled to 45% and padded
+  into 640x480 (a small face, saturated-looking lips against a flat tone);
+- selfie: talk_h cropped round the face and scaled up ~3x to 960x960 (a very large face), with
+  fresh sensor noise per frame (phone footage has fine noise the renderer must carry through).
+
+No head-turn footage: the shared clips turn the head little and a turn cannot be faked from a
+frontal clip by 2-D warps without inventing pixels, so this set has none (said in the report).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from fractions import Fraction
+
+import av
+import cv2
+import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED = os.environ.get("LIPFLAP_SHARED", os.path.join(os.path.dirname(REPO), "shared"))
+MEDIA = os.path.join(SHARED, "media")
+EVAL = os.path.join(SHARED, "eval")
+
+TEXT = {
+    "fr": "Bonjour, je vais à Paris. Mon ami Pierre parle beaucoup, mais il ne boit pas.",
+    "de": "Guten Morgen, mein Bruder. Wir bauen ein Boot am Meer, und Mama kommt mit.",
+    "es": "Buenos días, mi amigo. Papá va a la playa, pero mamá no baja.",
+    "de_short": "Mama baut ein Boot. Wo bist du, Papa?",
+}
+
+# name: (source clip, frames, language, text key, derive)
+CASES = {
+    "disgusted": ("expr_disgusted.mp4", 125, "fr", "fr", None),
+    "sad": ("expr_sad.mp4", 112, "de", "de_short", None),
+    "surprised": ("expr_surprised.mp4", 125, "es", "es", None),
+    "talk_e": ("talk_e.mp4", 125, "fr", "fr", None),
+    "talk_g": ("talk_g.mp4", 125, "de", "de", None),
+    "oldfilm": ("talk_f.mp4", 125, "fr", "fr", "oldfilm"),
+    "selfie": ("talk_h.mp4", 125, "de", "de", "selfie"),
+}
+
+
+def _oldfilm(img: np.ndarray, i: int, rng: np.random.Generator) -> np.ndarray:
+    f = img.astype(np.float32) / 255.0
+    grey = f @ np.array([0.299, 0.587, 0.114], np.float32)
+    # 35% of the colour left, toned warm (sepia-ish), slightly lifted blacks and faded highlights
+    sep = np.stack([grey * 1.07, grey * 0.92, grey * 0.74], -1)
+    f = 0.35 * f + 0.65 * sep
+    f = 0.06 + 0.86 * f
+    f *= 1.0 + 0.02 * np.sin(i * 1.7)                      # flicker
+    grain = cv2.GaussianBlur(rng.normal(0, 0.035, f.shape[:2]).astype(np.float32), (0, 0), 0.7)
+    f = np.clip(f + grain[..., None], 0, 1)
+    small = cv2.resize(f, None, fx=0.45, fy=0.45, interpolation=cv2.INTER_AREA)
+    canvas = np.full((480, 640, 3), 0.08, np.float32)
+    h, w = small.shape[:2]
+    y0, x0 = (480 - h) // 2, (640 - w) // 2
+    canvas[y0:y0 + h, x0:x0 + w] = small
+    return np.round(canvas * 255).astype(np.uint8)
+
+
+def _face_box(path: str) -> tuple[int, int, int]:
+    """(cx, cy, side) of a square round the face of the clip's first frame (Face Mesh)."""
+    import mediapipe as mp
+    with av.open(path) as c:
+        img = next(c.decode(video=0)).to_ndarray(format="rgb24")
+    with mp.solutions.face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True) as fm:
+        res = fm.process(img)
+    if not res.multi_face_landmarks:
+        sys.exit(f"{path}: no face in frame 0 to crop a selfie round")
+    h, w = img.shape[:2]
+    pts = np.array([[p.x * w, p.y * h] for p in res.multi_face_landmarks[0].landmark])
+    (x0, y0), (x1, y1) = pts.min(0), pts.max(0)
+    side = int(max(x1 - x0, y1 - y0) * 1.25)
+    return int((x0 + x1) / 2), int((y0 + y1) / 2 + 0.08 * side), side
+
+
+def _selfie(img: np.ndarray, box: tuple[int, int, int], rng: np.random.Generator) -> np.ndarray:
+    cx, cy, side = box
+    h, w = img.shape[:2]
+    x0 = int(np.clip(cx - side // 2, 0, w - side))
+    y0 = int(np.clip(cy - side // 2, 0, h - side))
+    crop = img[y0:y0 + side, x0:x0 + side]
+    big = cv2.resize(crop, (960, 960), interpolation=cv2.INTER_CUBIC).astype(np.float32)
+    noise = rng.normal(0, 3.0, big.shape[:2]).astype(np.float32)
+    big += noise[..., None] + rng.normal(0, 1.2, big.shape).astype(np.float32)
+    return np.clip(np.round(big), 0, 255).astype(np.uint8)
+
+
+def build_clip(name: str, out_dir: str) -> str:
+    src, frames, _, _, derive = CASES[name]
+    path = os.path.join(MEDIA, src)
+    dst = os.path.join(out_dir, f"{name}.mp4")
+    rng = np.random.default_rng(15)
+    box = _face_box(path) if derive == "selfie" else None
+    with av.open(path) as c:
+        vs = c.streams.video[0]
+        rate = vs.average_rate or Fraction(25)
+        out = av.open(dst, "w")
+        st = None
+        for i, f in enumerate(c.decode(video=0)):
+            if i >= frames:
+                break
+            img = f.to_ndarray(format="rgb24")
+            if derive == "oldfilm":
+                img = _oldfilm(img, i, rng)
+            elif derive == "selfie":
+                img = _selfie(img, box, rng)
+            if st is None:
+                st = out.add_stream("libx264", rate=rate)
+                st.width, st.height = img.shape[1] // 2 * 2, img.shape[0] // 2 * 2
+                st.pix_fmt = "yuv420p"
+                st.options = {"crf": "12", "preset": "medium"}
+            img = img[:st.height, :st.width]
+            for p in st.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")):
+                out.mux(p)
+        for p in st.encode():
+            out.mux(p)
+        out.close()
+    return dst
+
+
+def build_dub(name: str, out_dir: str) -> str:
+    _, _, lang, key, _ = CASES[name]
+    dub = os.path.join(out_dir, f"{name}.dub.wav")
+    subprocess.run([sys.executable, os.path.join(EVAL, "make_dub.py"), "--voice", lang,
+                    "--text", TEXT[key], "--out", dub], check=True, stdout=subprocess.DEVNULL)
+    return dub
+
+
+KEYS = ("bilabial_closure", "open_vowel_opening", "pause_rest", "timing_best_lag",
+        "outside_any", "mouth_sharpness_ratio_median", "mouth_roughness_ratio",
+        "psnr_outside_lower_face_db_median")
+
+
+def run_case(name: str, out_dir: str, tag: str, keep: bool = False) -> dict:
+    import json
+    _, _, lang, key, _ = CASES[name]
+    stem = os.path.join(out_dir, name)
+    dst = os.path.join(out_dir, tag)
+    os.makedirs(dst, exist_ok=True)
+    mov = os.path.join(dst, f"{name}.mov")
+    if keep and os.path.exists(mov) and os.path.exists(os.path.join(dst, f"{name}.json")):
+        return _summary(os.path.join(dst, f"{name}.json"))
+    lipflap = os.path.join(os.path.dirname(sys.executable), "lipflap")
+    if not (keep and os.path.exists(mov)):
+        subprocess.run(["nice", "-n", "10", lipflap, "run", f"{stem}.mp4", "--audio", f"{stem}.dub.wav",
+                        "--text", TEXT[key], "--language", lang, "--codec", "prores_4444", "-o", mov,
+                        "--progress", "none", "--report", os.path.join(dst, f"{name}.report.json")],
+                       check=True)
+    js = os.path.join(dst, f"{name}.json")
+    subprocess.run(["nice", "-n", "10", sys.executable, os.path.join(EVAL, "lipeval.py"), "measure",
+                    mov, "--audio", f"{stem}.dub.wav", "--phones", f"{stem}.dub.phones.json",
+                    "--source", f"{stem}.mp4", "--json", js], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    subprocess.run(["nice", "-n", "10", sys.executable, os.path.join(EVAL, "contact_sheet.py"), mov,
+                    f"{stem}.mp4", "--phones", f"{stem}.dub.phones.json", "-o",
+                    os.path.join(dst, f"{name}.png")], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    return _summary(js)
+
+
+def _summary(js: str) -> dict:
+    import json
+    with open(js) as f:
+        res = json.load(f)
+    flat = {}
+    for v in res.values() if isinstance(res, dict) else []:
+        if isinstance(v, dict):
+            flat.update(v)
+    flat.update({k: v for k, v in res.items() if not isinstance(v, dict)})
+    # rates come as [rate, count]
+    return {k: flat[k][0] if isinstance(flat.get(k), list) else flat.get(k) for k in KEYS}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", default=os.path.join(REPO, "scratch", "hard"))
+    p.add_argument("--only", nargs="*")
+    p.add_argument("--run", metavar="TAG")
+    p.add_argument("--keep", action="store_true", help="with --run: reuse renders already made")
+    a = p.parse_args()
+    if a.run:
+        print("clip " + " ".join(KEYS), flush=True)
+        for name in a.only or list(CASES):
+            r = run_case(name, a.out, a.run, a.keep)
+            print(name, " ".join("-" if r[k] is None else f"{r[k]:.3g}" for k in KEYS), flush=True)
+        return
+    if not os.path.isdir(MEDIA):
+        sys.exit(f"{MEDIA}: the shared media folder is missing; set LIPFLAP_SHARED.")
+    os.makedirs(a.out, exist_ok=True)
+    for name in a.only or list(CASES):
+        clip = build_clip(name, a.out)
+        dub = build_dub(name, a.out)
+        lang, key = CASES[name][2], CASES[name][3]
+        stem = os.path.join(a.out, name)
+        print(f"lipflap run {clip} --audio {dub} --text \"{TEXT[key]}\" --language {lang} "
+              f"--codec prores_4444 -o {stem}.out.mov")
+        print(f"  lipeval.py measure {stem}.out.mov --audio {dub} --phones {stem}.dub.phones.json "
+              f"--source {clip}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+"""Is a frame of the actor's own a speech-like mouth? Scores from its pixels and landmarks.
+
+The exemplar library is the only source of mouth pixels the renderer has; a frame with the
+tongue out, teeth clenched behind parted lips (a grimace), twisted lips or motion blur would be
+replayed on ordinary speech sounds (issue 15). Each candidate crop is measured here on its own
+pixels (CIE Lab of the lip band and of the mouth opening, at the frame's landmarks) and landmarks
+(pose-normalised lip geometry), then judged against absolute limits and against the shot's other
+candidates (`judge`), so an actor's habitual look is not an outlier but a grimace is.
+
+Measures (all per frame):
+- interior: fractions of the mouth opening that are dark cavity, teeth (much lighter than the
+  lips, little red) and tongue-red mass (as red as the lips, not dark), the tongue measured in
+  the lower half of the opening where a tongue out lies;
+- twist: the corners' height difference and the lower lip's sideways shift, over mouth width;
+- sharpness: Laplacian variance of the skin round the lips, against the shot's median.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from . import geometry as g
+
+# Limits, tuned on expr_disgusted and talk_e (their frames looked at one by one) and checked on
+# the other clips of the hard set (bench/hard_set.py) without change.
+# expr_disgusted: bared, clenched teeth (frames 53-66, 80-84, 89-104, 111-116) read teeth
+# 0.39-0.58 with dark 0.0-0.29; open speech with both rows of teeth (20-27, 34-35, 85-88) 0.22-0.38
+# with dark 0.09-0.35; the tongue over the lower teeth (28-33) 0.25-0.39, clean frames <= 0.22.
+OPEN_FOR_TEETH = 0.30       # aperture (of this actor's widest) from which the teeth are judged
+CLENCH_TEETH = 0.40         # both halves of the opening this much teeth ...
+CLENCH_DARK = 0.30          # ... and less dark gap than this: clenched/bared teeth
+CLOSED_TEETH = 0.30         # or this much teeth with no dark gap at all ...
+CLOSED_DARK = 0.05
+TONGUE_FRAC = 0.25          # lit lip-red share of the opening's lower half ...
+TONGUE_Z = 3.0              # ... and an outlier among the shot's open candidates (robust z): the
+                            # inside of a mouth is redder against darker lips, so a share alone
+                            # would call every open mouth of some actors a tongue
+TONGUE_MIN_OPEN = 0.15      # the opening must be this open for the share to mean anything
+TWIST_Z = 3.5               # robust z of the twist ...
+TWIST_MIN = 0.06            # ... and at least this share of the mouth width
+BLUR_RATIO = 0.45           # sharpness under this share of the shot's median
+
+# How much a flagged frame costs in the exemplar choice, in data-cost units (select.SIGMA): far
+# more than any shape mismatch of a clean frame, so a flagged frame is used only where no clean
+# frame has the shape at all (then the cleanest is used and the frames are reported).
+FLAG_COST = 400.0
+
+
+@dataclass
+class FrameScore:
+    frame: int
+    aperture: float = 0.0          # of this actor's widest
+    dark: float = 0.0              # share of the opening's central strip
+    teeth: float = 0.0             # the lesser of its upper and lower halves' teeth shares
+    tongue: float = 0.0            # lit lip-red share of its lower half
+    twist: float = 0.0             # / mouth width
+    sharpness: float = 0.0
+    lip_l: float = float("nan")    # mean CIE L* of the lip band (between outer and inner contours)
+    lip_c: float = float("nan")    # ... and mean chroma
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not self.reasons
+
+
+def _lab(img: np.ndarray, peak: float) -> np.ndarray:
+    f = img.astype(np.float32) / float(peak)
+    return cv2.cvtColor(f, cv2.COLOR_RGB2LAB)        # L 0..100, a/b about -100..100
+
+
+def _poly_mask(shape, pts: np.ndarray) -> np.ndarray:
+    m = np.zeros(shape, np.uint8)
+    cv2.fillPoly(m, [np.round(pts * 4).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=2)
+    return m
+
+
+def measure(frame: int, crop: np.ndarray, pts: np.ndarray, region: np.ndarray, lips: np.ndarray,
+            pose: np.ndarray, ap_max: float, peak: float) -> FrameScore:
+    """Measures of one candidate: `crop` its lower-face pixels, `pts` its region points in crop
+    coordinates (model.region order), `lips` the positions of the 20 outer then 20 inner lip
+    points within the region, `pose` the frame's pixel -> normalised similarity."""
+    pos = {int(k): i for i, k in enumerate(region)}
+    outer, inner = pts[lips[:20]], pts[lips[20:]]
+    s = FrameScore(frame)
+    width = float(np.linalg.norm(pts[pos[61]] - pts[pos[291]]))
+    if width < 4:
+        return s
+    gap = float(np.mean([np.linalg.norm(pts[pos[a]] - pts[pos[b]]) for a, b in g.APERTURE_PAIRS]))
+    scale = float(np.sqrt(abs(np.linalg.det(pose[:, :2]))))      # pixels -> eye distances
+    s.aperture = gap * scale / max(ap_max, 1e-6)
+
+    # The lip box at a margin; everything is measured there.
+    x0, y0 = np.maximum(np.floor(outer.min(0)).astype(int) - 2, 0)
+    x1, y1 = np.minimum(np.ceil(outer.max(0)).astype(int) + 3, [crop.shape[1], crop.shape[0]])
+    if x1 - x0 < 6 or y1 - y0 < 4:
+        return s
+    box = crop[y0:y1, x0:x1]
+    lab = _lab(box, peak)
+    o, n = outer - [x0, y0], inner - [x0, y0]
+    m_out = _poly_mask(box.shape[:2], o)
+    m_in = _poly_mask(box.shape[:2], n)
+    band = (m_out > 0) & (m_in == 0)
+    if band.sum() < 12:
+        return s
+    lip_l = float(np.median(lab[..., 0][band]))
+    lip_a = float(np.median(lab[..., 1][band]))
+    s.lip_l = float(lab[..., 0][band].mean())
+    s.lip_c = float(np.hypot(lab[..., 1][band], lab[..., 2][band]).mean())
+    # Sharpness on the skin round the lips (lips and teeth add edges an open mouth has and a
+    # closed one has not): the whole crop less the lips, dilated.
+    grey = cv2.cvtColor(crop.astype(np.float32) * (255.0 / float(peak)), cv2.COLOR_RGB2GRAY)
+    lap = cv2.Laplacian(grey, cv2.CV_32F)
+    k = max(3, int(0.15 * width)) | 1
+    lipz = cv2.dilate(_poly_mask(crop.shape[:2], outer), np.ones((k, k), np.uint8)) > 0
+    skin = ~lipz
+    skin[:2], skin[-2:], skin[:, :2], skin[:, -2:] = False, False, False, False
+    s.sharpness = float(lap[skin].var()) if skin.sum() >= 50 else 0.0
+
+    # Interior: only when the opening has enough pixels to count (a few px gap says nothing).
+    # Judged on the central strip of the opening (the middle half of its width), upper and
+    # lower half apart: clenched teeth fill both halves with teeth and leave no dark gap; a
+    # tongue out over the lower teeth fills the lower half with lit, lip-red mass. The sides of
+    # an opening are shadowed in every mouth and say little.
+    inside = cv2.erode(m_in, np.ones((3, 3), np.uint8)) > 0
+    if inside.sum() >= 25:
+        L, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
+        chroma = np.hypot(a, b)
+        teeth = (L > lip_l + 10) & (a < 0.5 * lip_a + 4) & (chroma < 30)
+        dark = L < 0.55 * lip_l
+        red = (~teeth) & (~dark) & (a > 0.75 * lip_a) & (L > 0.85 * lip_l)
+        cx = float(n[:, 0].mean())
+        half_w = 0.25 * float(n[:, 0].max() - n[:, 0].min())
+        mid_y = float((pts[pos[13], 1] + pts[pos[14], 1]) / 2 - y0)
+        yy, xx = np.mgrid[0:box.shape[0], 0:box.shape[1]]
+        strip = inside & (np.abs(xx - cx) <= half_w)
+        top, bot = strip & (yy < mid_y), strip & (yy >= mid_y)
+        if top.sum() >= 4 and bot.sum() >= 4:
+            s.teeth = float(min(teeth[top].mean(), teeth[bot].mean()))
+            s.dark = float(dark[strip].mean())
+            s.tongue = float(red[bot].mean())
+
+    # Twist, in the head's own frame (pose-normalised): corners at different heights, or the
+    # lower lip's middle off the corners' midpoint.
+    q = g.apply(pose, pts[[pos[61], pos[291], pos[17], pos[0]]])
+    wn = max(float(np.linalg.norm(q[1] - q[0])), 1e-6)
+    tilt = abs(float(q[1, 1] - q[0, 1])) / wn
+    shift = abs(float(q[2, 0] - (q[0, 0] + q[1, 0]) / 2)) / wn
+    s.twist = max(tilt, shift)
+    return s
+
+
+def _robust_z(v: np.ndarray) -> np.ndarray:
+    med = np.median(v)
+    mad = 1.4826 * np.median(np.abs(v - med)) + 1e-6
+    return (v - med) / mad
+
+
+def judge(scores: list[FrameScore]) -> None:
+    """Set each score's reasons: absolute limits, and outliers against the shot's candidates."""
+    if not scores:
+        return
+    twist = np.array([s.twist for s in scores])
+    sharp = np.array([s.sharpness for s in scores])
+    z_twist = _robust_z(twist)
+    opened = np.array([s.aperture >= TONGUE_MIN_OPEN for s in scores])
+    tongue = np.array([s.tongue for s in scores])
+    z_tongue = np.zeros(len(scores))
+    if opened.sum() >= 5:
+        z_tongue[opened] = _robust_z(tongue[opened])
+    med_sharp = float(np.median(sharp[sharp > 0])) if (sharp > 0).any() else 0.0
+    for k, s in enumerate(scores):
+        r = []
+        if s.aperture >= OPEN_FOR_TEETH and ((s.teeth > CLENCH_TEETH and s.dark < CLENCH_DARK)
+                                             or (s.teeth > CLOSED_TEETH and s.dark < CLOSED_DARK)):
+            r.append("teeth_clenched")
+        if s.aperture >= TONGUE_MIN_OPEN and s.tongue > TONGUE_FRAC and z_tongue[k] > TONGUE_Z:
+            r.append("tongue")
+        if z_twist[k] > TWIST_Z and s.twist > TWIST_MIN:
+            r.append("twisted")
+        if med_sharp > 0 and s.sharpness < BLUR_RATIO * med_sharp:
+            r.append("blur")
+        s.reasons = r
+
+
+def lip_range(scores: list[FrameScore]) -> np.ndarray | None:
+    """[[L lo, L hi], [chroma lo, chroma hi]] of the lip band over the shot's candidates: the
+    actor's own range, which a rendered mouth must not leave (no darker, paler or more saturated
+    lips than the actor shows). 2nd to 98th percentile, so one odd frame does not widen it."""
+    v = np.array([[s.lip_l, s.lip_c] for s in scores if np.isfinite(s.lip_l)])
+    if len(v) < 5:
+        return None
+    return np.percentile(v, [2, 98], axis=0).T.astype(np.float32)

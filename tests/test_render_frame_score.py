@@ -1,0 +1,103 @@
+"""Frame scoring for the exemplar library (issue 15 item 1) on drawn mouths with known content."""
+import numpy as np
+import pytest
+
+from lipflap.render import frame_score as fs
+from lipflap.render import geometry as g
+
+REGION = np.array(list(g.LIPS_OUTER) + list(g.LIPS_INNER))
+LIPS = np.arange(40)
+POSE = np.array([[0.01, 0.0, 0.0], [0.0, 0.01, 0.0]])      # 100 px eye distance
+SKIN, LIP = (200, 150, 120), (190, 95, 95)
+
+
+def _ring(cx, cy, a, b):
+    t = np.pi - np.arange(20) * np.pi / 10       # left corner, lower lip, right corner, upper lip
+    return np.stack([cx + a * np.cos(t), cy + b * np.sin(t)], 1)
+
+
+def _mouth(interior: str, gap: float = 14.0):
+    import cv2
+    img = np.zeros((120, 160, 3), np.uint8)
+    img[:] = SKIN
+    rng = np.random.default_rng(0)
+    outer, inner = _ring(80, 60, 40, gap / 2 + 10), _ring(80, 60, 34, gap / 2)
+    cv2.fillPoly(img, [np.round(outer).astype(np.int32)], LIP)
+    m = np.zeros(img.shape[:2], np.uint8)
+    cv2.fillPoly(m, [np.round(inner).astype(np.int32)], 1)
+    ys, xs = np.nonzero(m)
+    if interior == "open":
+        img[ys, xs] = (30, 12, 14)
+        low = ys > 60 + gap / 4
+        img[ys[low], xs[low]] = (90, 40, 45)          # shaded tongue at the back
+    elif interior == "clenched":
+        img[ys, xs] = (235, 232, 222)
+        mid = np.abs(ys - 60) <= 0
+        img[ys[mid], xs[mid]] = (40, 20, 20)          # the line where the teeth meet
+    elif interior == "tongue":
+        img[ys, xs] = (30, 12, 14)
+        low = ys >= 60
+        img[ys[low], xs[low]] = (215, 110, 115)       # lit tongue over the lower teeth
+    img = np.clip(img + rng.normal(0, 2, img.shape), 0, 255).astype(np.uint8)
+    return img, np.vstack([outer, inner])
+
+
+def _score(kind):
+    img, pts = _mouth(kind)
+    return fs.measure(0, img, pts, REGION, LIPS, POSE, 0.3, 255.0)
+
+
+def test_open_mouth_is_clean_and_grimaces_are_not():
+    scores = [_score(k) for k in ("open", "clenched", "tongue")] + [_score("open") for _ in range(5)]
+    fs.judge(scores)
+    assert scores[0].clean, scores[0]
+    assert "teeth_clenched" in scores[1].reasons
+    assert "tongue" in scores[2].reasons
+    assert "teeth_clenched" not in scores[2].reasons and "tongue" not in scores[1].reasons
+
+
+def test_twisted_lips_are_an_outlier_against_the_shot():
+    scores = [_score("open") for _ in range(8)]
+    img, pts = _mouth("open")
+    pts = pts.copy()
+    pts[10, 1] -= 12          # right corner pulled up (outer 291)
+    scores.append(fs.measure(9, img, pts, REGION, LIPS, POSE, 0.3, 255.0))
+    fs.judge(scores)
+    assert "twisted" in scores[-1].reasons
+    assert all(s.clean for s in scores[:-1])
+
+
+def test_blurred_frame_is_flagged():
+    import cv2
+    scores = [_score("open") for _ in range(6)]
+    img, pts = _mouth("open")
+    scores.append(fs.measure(7, cv2.GaussianBlur(img, (0, 0), 2.5), pts, REGION, LIPS, POSE, 0.3, 255.0))
+    fs.judge(scores)
+    assert "blur" in scores[-1].reasons
+
+
+def test_lip_colour_is_the_frames_and_inside_the_actors_range():
+    import cv2
+    from lipflap.render.synth import Look, _lip_colour
+    img, pts = _mouth("open")
+    dark = img.astype(np.float32).copy()
+    band = np.zeros(img.shape[:2], np.uint8)
+    cv2.fillPoly(band, [np.round(pts[:20]).astype(np.int32)], 1)
+    cv2.fillPoly(band, [np.round(pts[20:]).astype(np.int32)], 0)
+    dark[band > 0] *= 0.55                        # an exemplar's lips much darker than the frame's
+
+    def lab_mean(x):
+        lab = cv2.cvtColor(np.clip(x / 255.0, 0, 1).astype(np.float32), cv2.COLOR_RGB2LAB)
+        inner = cv2.erode(band, np.ones((3, 3), np.uint8)) > 0
+        return lab[inner].mean(0)
+
+    own_l = lab_mean(img.astype(np.float32))[0]
+    look = Look(peak=255.0, cavity=np.zeros(3, np.float32), tongue=np.zeros(3, np.float32),
+                lip_range=np.array([[own_l - 2, own_l + 2], [0.0, 200.0]], np.float32))
+    out = _lip_colour(dark, img.astype(np.float32), pts, pts, 0, 0, look)
+    before, after = lab_mean(dark)[0], lab_mean(out)[0]
+    assert before < own_l - 10
+    assert abs(after - own_l) < 3.0, (before, after, own_l)
+    far = np.ones(img.shape[:2], bool)
+    far[20:100, 30:130] = False
+    assert np.allclose(out[far], dark[far])       # nothing outside the lips moves
