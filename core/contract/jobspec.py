@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from .errors import JobError
@@ -50,11 +50,9 @@ class Job:
     sign_cert: str | None = None
     sign_key: str | None = None
     credentials: bool = True
-    extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        d.pop("extra")
         if d["credentials"]:
             d.pop("credentials")  # the default; jobs written before the key stay as they were
         return {k: v for k, v in d.items() if v is not None}
