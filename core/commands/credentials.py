@@ -39,7 +39,8 @@ def run(args: argparse.Namespace, progress) -> int:
             with open(path, "rb") as f:
                 anchors += f.read()
         except OSError as e:
-            raise CredentialError(f"{path}: cannot read the trust anchors ({e.strerror}).") from None
+            raise CredentialError(f"{path}: cannot read the trust anchors ({e.strerror}); give the "
+                                  f"path of the facility's root CA certificate (PEM).") from None
     if not args.trust:
         from ..provenance.identity import configured_trust
         anchors, _ = configured_trust()
