@@ -67,6 +67,12 @@ def test_patches_need_alpha(tmp_path):
     with pytest.raises(JobError, match="alpha"):
         resolve_output(_job(output={"path": str(tmp_path / "o.mov"), "mode": "patch",
                                     "codec": "prores_hq"}), _info(), None)
+    # into a folder too (it was let through there, and the patch lost its alpha)
+    with pytest.raises(JobError, match="alpha"):
+        resolve_output(_job(output={"path": str(tmp_path), "mode": "patch", "codec": "h264"}),
+                       _info(), None)
+    path, codec, _ = resolve_output(_job(output={"path": str(tmp_path), "mode": "patch"}), _info(), "es")
+    assert codec == "prores_4444" and path.endswith("_lipflap_es_v001.mov")
 
 
 def _wav(path, seconds, rate=16000):

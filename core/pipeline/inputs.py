@@ -85,18 +85,18 @@ def resolve_output(job: Job, info, language: str | None) -> tuple[str, str, str]
     codec = job.output.codec
     path = os.path.abspath(job.output.path)
     clip = os.path.splitext(os.path.basename(job.video))[0]
-    if os.path.isdir(path) and not ("%" in os.path.basename(path) or "#" in os.path.basename(path)):
-        if codec is None:
-            codec = "prores_4444" if mode == "patch" else "prores_hq"
+    folder = os.path.isdir(path) and not ("%" in os.path.basename(path) or "#" in os.path.basename(path))
+    if codec is None:
+        codec = (("prores_4444" if mode == "patch" else "prores_hq") if folder else
+                 _codec_from_name(path, os.path.basename(path),
+                                  os.path.splitext(path)[1].lower(), mode))
+    # Checked for a folder too: there a codec without alpha was written without the patch's alpha.
+    if mode == "patch" and codec not in ("prores_4444", "png", "exr"):
+        raise JobError(f"{path}: patch mode needs alpha; use --codec prores_4444, png or exr.")
+    if folder:
         ext = {"png": "", "exr": ""}.get(codec, ".mp4" if codec == "h264" else ".mov")
         # png/exr: a versioned sequence folder, which the writer creates when it finishes.
         return next_version_path(path, clip, language, ext), codec, mode
-    base = os.path.basename(path)
-    ext = os.path.splitext(base)[1].lower()
-    if codec is None:
-        codec = _codec_from_name(path, base, ext, mode)
-    if mode == "patch" and codec not in ("prores_4444", "png", "exr"):
-        raise JobError(f"{path}: patch mode needs alpha; use --codec prores_4444, png or exr.")
     return path, codec, mode
 
 
