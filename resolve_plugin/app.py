@@ -200,7 +200,7 @@ class Controller:
         placed = placement.place_render(self.project, self.timeline, self.info, plan, render, report,
                                         self.track_index, self.bin, self.settings.mode, self.end_convention)
         outcome = ClipOutcome(plan, render, report, placed.ok, "" if placed.ok else placed.message, placed.markers)
-        if not placed.ok:
+        if placed.message:  # why it was not placed, or what Resolve refused on a placed render
             self.log(f"lipflap: {plan.name}: {placed.message}")
         self.outcomes.append(outcome)
 
