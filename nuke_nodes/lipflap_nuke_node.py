@@ -276,16 +276,18 @@ def render(node):
 
         def apply():
             _load_render(node, target, plate, first, last, full, ext == "")
+            unread = ""
             try:
                 rep = hc.read_report(report)  # the contract's one report reader
-            except hc.LipflapError:
-                rep = hc.RunReport()
+            except hc.LipflapError as e:
+                # Said on the node: without the report its flagged ranges are unknown.
+                rep, unread = hc.RunReport(), f" {e}"
             note = "; ".join(f"{r.start - plate.file_first + first}-{r.end - plate.file_first + first} "
                              f"{r.reason}" for r in rep.flagged_ranges)
             # That it is lip-synced and who signed its Content Credential (docs/provenance.md).
             credential = hc.credentials_summary([rep])
             node["status"].setValue(f"rendered {os.path.basename(out)}: {credential}"
-                                    + (f" Untouched: {note}" if note else ""))
+                                    + (f" Untouched: {note}" if note else "") + unread)
         nuke.executeInMainThread(apply)
     return _start(f"render {name}", work_fn)
 

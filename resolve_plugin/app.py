@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 from lipflap_contract.errors import LipflapError as TranscriptError
 from lipflap_contract.rates import rate_string
-from lipflap_contract.report import credentials_summary
+from lipflap_contract.errors import LipflapError
+from lipflap_contract.report import credentials_summary, read_report
 from lipflap_contract.transcripts import load as load_transcripts, text_for_clip
 
 from . import placement, settings as settings_mod
@@ -190,11 +191,7 @@ class Controller:
         if not result.ok:
             self._fail(plan, result.error)
             return
-        try:
-            with open(report_path, encoding="utf-8") as f:
-                report = json.load(f)
-        except (OSError, ValueError):
-            report = result.result if isinstance(result.result, dict) else {}
+        report = self._read_report(plan, report_path)
         if not os.path.exists(render):
             self._fail(plan, f"the engine finished but {render} is missing")
             return
@@ -203,9 +200,19 @@ class Controller:
         placed = placement.place_render(self.project, self.timeline, self.info, plan, render, report,
                                         self.track_index, self.bin, self.settings.mode, self.end_convention)
         outcome = ClipOutcome(plan, render, report, placed.ok, "" if placed.ok else placed.message, placed.markers)
-        if not placed.ok:
+        if placed.message:  # why it was not placed, or what Resolve refused on a placed render
             self.log(f"lipflap: {plan.name}: {placed.message}")
         self.outcomes.append(outcome)
+
+    def _read_report(self, plan: ClipPlan, report_path: str) -> dict:
+        """The engine's run report, checked once by the contract's reader; one that cannot be
+        read is said in the console (its flagged ranges would be lost), never skipped silently."""
+        try:
+            report = read_report(report_path)
+        except LipflapError as e:
+            self.log(f"lipflap: {plan.name}: {e} The render is placed without flagged ranges.")
+            return {}
+        return report.to_dict()
 
     def _finish(self) -> None:
         self.finished = True

@@ -189,7 +189,11 @@ def place_render(project, timeline, info: TimelineInfo, plan: ClipPlan, render_p
                                 f"V{track_index}; it is in the media pool, place it by hand.")
     convention.learned = True
     flagged = _flagged_ranges(report)
-    item.SetClipColor(COLOR_FLAGGED if run_report(report).has_problems else COLOR_OK)
+    # A colour or marker Resolve refuses (a locked track, say) is said, not skipped silently.
+    notes = []
+    color = COLOR_FLAGGED if run_report(report).has_problems else COLOR_OK
+    if not item.SetClipColor(color):
+        notes.append(f"Resolve would not colour the render {color}")
     markers = []
     for r in flagged:
         lo = max(r["start"], plan.source_start)
@@ -205,4 +209,7 @@ def place_render(project, timeline, info: TimelineInfo, plan: ClipPlan, render_p
                 f"({r['reason']}); check them or fix by hand.")
         if timeline.AddMarker(frame_id, MARKER_COLOR, name, note, dur, "lipflap"):
             markers.append({"frame": frame_id, "duration": dur, "reason": r["reason"], "record_tc": record_tc(info, rec)})
-    return Placement(True, "", item, markers)
+        else:
+            notes.append(f"Resolve refused the marker for frames {lo}-{hi} ({r['reason']}) at "
+                         f"{record_tc(info, rec)}; check them by hand")
+    return Placement(True, "; ".join(notes), item, markers)

@@ -37,3 +37,22 @@ def test_progress_json_lines():
     lines = [json.loads(x) for x in out.getvalue().splitlines()]
     assert lines[0] == {"stage": "decode", "done": 0, "total": 3}
     assert lines[-2]["done"] == 3 and lines[-1] == {"result": {"ok": True}}
+
+
+def test_analyze_output_folder_that_cannot_be_made_is_one_sentence_before_any_work(tmp_path):
+    video = tmp_path / "shot.mov"
+    video.write_bytes(b"not decoded: the folder is checked first")
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    r = run("analyze", str(video), "-o", str(blocker / "out" / "a.json"), "--progress", "none")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "cannot create its folder" in r.stderr and "choose a writable -o path" in r.stderr
+
+
+def test_install_keeps_the_progress_json_protocol(tmp_path):
+    """--progress json: stdout is JSON objects only, the installer's actions in the result."""
+    r = run("install", "nuke", "--home", str(tmp_path), "--os", "linux", "--progress", "json")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert all(isinstance(json.loads(line), dict) for line in lines)
+    assert json.loads(lines[-1])["result"]["actions"]

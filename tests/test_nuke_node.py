@@ -37,7 +37,9 @@ FAKE_ENGINE = textwrap.dedent('''
         open(out, "wb").write(b"render")
         rep = args[args.index("--report") + 1]
         s = int(args[args.index("--start") + 1])
-        json.dump({"flagged_ranges": [{"start": s + 3, "end": s + 4, "reason": "no_face"}]}, open(rep, "w"))
+        newer = "newer" in args[args.index("--audio") + 1]   # an engine newer than the plugin
+        json.dump({"report_version": 99 if newer else 1,
+                   "flagged_ranges": [{"start": s + 3, "end": s + 4, "reason": "no_face"}]}, open(rep, "w"))
     print(json.dumps({"result": {}}), flush=True)
 ''')
 
@@ -257,3 +259,19 @@ def test_installer_block(tmp_path):
     compile(text, "init.py", "exec")
     install(str(home), "linux", [], uninstall=True)
     assert (home / ".nuke" / "init.py").read_text() == "import nuke\nnuke.pluginAddPath('./gizmos')\n"
+
+
+def test_a_report_the_node_cannot_read_is_said_on_the_node(nk):
+    """A report from a newer engine: the render is still read in, and the status says why its
+    flagged ranges are unknown (the contract's sentence), instead of showing none."""
+    g = nk["g"]
+    newer = nk["tmp"] / "newer dub.wav"
+    newer.write_bytes(b"x")
+    g["dub"].setValue(str(newer))
+    _press(g, "analyze")
+    _finish(nk)
+    _press(g, "render")
+    _finish(nk)
+    status = g["status"].getText()
+    assert status.startswith("rendered ") and "update the plugin" in status
+    assert "no_face" not in status

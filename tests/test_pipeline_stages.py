@@ -12,7 +12,8 @@ from lipflap.contract.errors import JobError, MediaError, RangeError
 from lipflap.contract.jobspec import parse_job
 from lipflap.media.probe import VideoInfo
 from lipflap.mouth.track import MouthFrame, MouthTrack
-from lipflap.pipeline.inputs import Inputs, _place_dub, ranges, resolve_output, resolve_range
+from lipflap.pipeline.inputs import Inputs, _place_dub, resolve_output, resolve_range
+from lipflap.provenance.disclosure import ranges
 from lipflap.pipeline.mouth import track_params
 from lipflap.pipeline.plan import shots
 from lipflap.render.pipeline import REST
@@ -66,6 +67,12 @@ def test_patches_need_alpha(tmp_path):
     with pytest.raises(JobError, match="alpha"):
         resolve_output(_job(output={"path": str(tmp_path / "o.mov"), "mode": "patch",
                                     "codec": "prores_hq"}), _info(), None)
+    # into a folder too (it was let through there, and the patch lost its alpha)
+    with pytest.raises(JobError, match="alpha"):
+        resolve_output(_job(output={"path": str(tmp_path), "mode": "patch", "codec": "h264"}),
+                       _info(), None)
+    path, codec, _ = resolve_output(_job(output={"path": str(tmp_path), "mode": "patch"}), _info(), "es")
+    assert codec == "prores_4444" and path.endswith("_lipflap_es_v001.mov")
 
 
 def _wav(path, seconds, rate=16000):

@@ -328,6 +328,9 @@ def test_config_file_names_the_trust_anchors(kit, tmp_path):
     cfg.write_text(json.dumps({"cert": kit["cert"], "key": kit["key"], "trust": "missing.pem"}))
     with pytest.raises(CredentialError, match="trust anchors"):
         configured_trust(str(cfg))
+    cfg.write_text("{not json")  # a broken config is an error naming it, never skipped
+    with pytest.raises(CredentialError, match="cannot read the signing config"):
+        configured_trust(str(cfg))
 
 
 def test_a_render_re_signed_downstream_still_shows_lipflaps_edit(kit, tmp_path):
@@ -351,3 +354,15 @@ def test_a_render_re_signed_downstream_still_shows_lipflaps_edit(kit, tmp_path):
     assert v.valid and v.generator == "some grading tool 9"
     assert v.edits["frames_changed"] == [[2, 5], [8, 8]] and "re-signed after lipflap" in v.note
     assert any(a.get("digitalSourceType") == COMPOSITE_AI for a in v.actions)
+
+
+def test_credentials_keeps_the_progress_json_protocol(tmp_path, capsys):
+    """--progress json: one object per line, the verdict as the last `result` (docs/cli.md)."""
+    from lipflap.cli import main
+    odd = tmp_path / "not_a_render.mov"
+    odd.write_bytes(b"x")
+    assert main(["credentials", str(odd), "--progress", "json"]) == 1
+    lines = capsys.readouterr().out.strip().splitlines()
+    last = json.loads(lines[-1])
+    assert all(json.loads(line) for line in lines)
+    assert last["result"]["found"] is False and last["result"]["ok"] is False

@@ -121,6 +121,30 @@ def test_placement_is_read_back_and_a_collision_is_reported(world, tmp_path):
     assert len(tl.GetItemListInTrack("video", 2)) == 1
 
 
+def test_a_marker_resolve_refuses_is_said_on_a_placed_render(world, tmp_path):
+    """Two flagged ranges starting on one frame: Resolve refuses the second marker there (False);
+    the render is placed and the refusal is in its message, not skipped."""
+    tl, project = world["tl"], world["project"]
+    info = timeline_info(tl)
+    p = plan_clip(info, 1, select_items(tl, "track", 1)[0][1])
+    render = tmp_path / "A001_C003_lipflap_es_v001.mov"
+    render.write_text('{"frames": %d, "fps": "%s"}' % (p.source_end - p.source_start + 17,
+                                                       world["profile"].clip_rate))
+    track = placement.add_video_track(tl)
+    flags = [{"start": p.source_start + 20, "end": p.source_start + 29, "reason": "no_face"},
+             {"start": p.source_start + 20, "end": p.source_start + 25, "reason": "occluded"}]
+    report = {"range": {"first": p.source_start - 8, "last": p.source_end + 8, "start": p.source_start,
+                        "end": p.source_end}, "flagged_ranges": flags}
+    conv = placement.EndConvention.for_version(world["resolve"].GetVersion())
+    res = placement.place_render(project, tl, info, p, str(render), report, track,
+                                 placement.find_bin(project.GetMediaPool(), "lipflap es"), "full", conv)
+    if "recordFrame" not in world["profile"].clipinfo_keys:
+        assert not res.ok
+        return
+    assert res.ok and len(res.markers) == 1
+    assert "refused the marker" in res.message and "occluded" in res.message
+
+
 def test_transcripts_share_conforms_format(tmp_path):
     """The script reads transcripts with the contract's one reader, loaded from the engine's folder."""
     import lipflap_contract

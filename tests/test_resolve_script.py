@@ -280,3 +280,23 @@ def test_launcher_knows_its_folder_with_or_without___file__(tmp_path, capsys):
     moved_globals = runpy.run_path(str(moved), init_globals={"resolve": None, "fusion": None, "bmd": None})
     assert moved_globals["SCRIPT_DIR"] == str(moved.parent)
     assert "Resolve's scripting object is not available" in capsys.readouterr().out
+
+
+def test_a_report_the_plugin_cannot_read_is_said_in_the_console(tmp_path):
+    """A missing or newer-version report loses the render's flagged ranges: the console says
+    so with the contract's sentence (e.g. update the plugin), the render is still placed."""
+    from types import SimpleNamespace
+    from lipflap_resolve.app import Controller
+    said = []
+    ctl = Controller.__new__(Controller)
+    ctl.log = said.append
+    plan = SimpleNamespace(name="A001_C003")
+    newer = tmp_path / "newer.json"
+    newer.write_text(json.dumps({"report_version": 99, "flagged_ranges": []}))
+    assert ctl._read_report(plan, str(newer)) == {}
+    assert "update the plugin" in said[-1] and "A001_C003" in said[-1]
+    assert ctl._read_report(plan, str(tmp_path / "absent.json")) == {}
+    assert "cannot read the run report" in said[-1]
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"flagged_ranges": [{"start": 2, "end": 4, "reason": "no_face"}]}))
+    assert ctl._read_report(plan, str(good))["flagged_ranges"][0]["reason"] == "no_face"

@@ -51,11 +51,20 @@ def run(args, progress) -> int:
     if out == os.path.abspath(args.video):
         raise LipflapError(f"refusing to overwrite the input {args.video} with JSON; choose "
                            f"another -o name.")
+    # The folder is made before the analysis: one that cannot be made fails in seconds.
+    try:
+        os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
+    except OSError as e:
+        raise LipflapError(f"{out}: cannot create its folder ({e.strerror}); choose a writable "
+                           f"-o path.") from None
     analysis = analyze_video(args.video, args.start, args.end, face=args.face,
                              audio_path=args.audio, use_cache=not args.no_cache,
                              progress=progress)
-    os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
-    atomic_write(out, analysis.to_json())
+    try:
+        atomic_write(out, analysis.to_json())
+    except OSError as e:
+        raise LipflapError(f"{out}: cannot write the analysis ({e.strerror}); free space or "
+                           f"choose a writable -o path.") from None
     if args.preview:
         write_preview(analysis, args.preview, progress)
     if args.sheet:

@@ -6,6 +6,7 @@ import os
 
 from ..cli import add_progress_option
 from ..contract.errors import LipflapError
+from .run import add_credential_options
 
 
 def register(sub) -> None:
@@ -39,16 +40,9 @@ def register(sub) -> None:
     p.add_argument("--codec", default="prores_hq",
                    choices=("prores_hq", "prores_4444", "dnxhr_hq", "h264"))
     p.add_argument("--rate", metavar="FPS", help="the frame rate of an EDL (default: its media's)")
-    c = p.add_argument_group("content credentials (C2PA; docs/provenance.md), for every clip's job")
-    c.add_argument("--sign-cert", dest="sign_cert", metavar="CERT.pem",
-                   help="the facility's signing certificate, PEM, its chain after it (default: as "
-                        "`lipflap run`: $LIPFLAP_SIGN_CERT, the user config's lipflap/signing.json, "
-                        "then a throwaway certificate labelled UNVERIFIED)")
-    c.add_argument("--sign-key", dest="sign_key", metavar="KEY.pem",
-                   help="the certificate's private key, PEM")
-    c.add_argument("--no-credentials", dest="no_credentials", action="store_true",
-                   help="sign no C2PA Content Credential on the renders; their reports, container "
-                        "tags, timeline and EDL still say they are lip-synced")
+    add_credential_options(p, "content credentials (C2PA; docs/provenance.md), for every clip's job",
+                           "sign no C2PA Content Credential on the renders; their reports, "
+                           "container tags, timeline and EDL still say they are lip-synced")
     farm = p.add_argument_group("on a Ray cluster (pip install 'lipflap[ray]'; docs/conform.md)")
     farm.add_argument("--cluster", metavar="ADDRESS",
                       help="run each clip's job as a task on this existing Ray cluster (host:port "

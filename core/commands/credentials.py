@@ -39,14 +39,19 @@ def run(args: argparse.Namespace, progress) -> int:
             with open(path, "rb") as f:
                 anchors += f.read()
         except OSError as e:
-            raise CredentialError(f"{path}: cannot read the trust anchors ({e.strerror}).") from None
+            raise CredentialError(f"{path}: cannot read the trust anchors ({e.strerror}); give the "
+                                  f"path of the facility's root CA certificate (PEM).") from None
     if not args.trust:
         from ..provenance.identity import configured_trust
         anchors, _ = configured_trust()
     v = verify(args.file, anchors or None)
     ok = v.found and v.valid and (v.trusted or not args.require_trusted)
-    if args.json or progress.mode == "json":
-        print(json.dumps({**v.to_dict(), "ok": ok}, indent=1))
+    verdict = {**v.to_dict(), "ok": ok}
+    if progress.mode == "json":
+        # The host protocol (docs/cli.md): one object per line, the verdict as the last `result`.
+        progress.result(verdict)
+    elif args.json:
+        print(json.dumps(verdict, indent=1))
     else:
         print("\n".join(describe(v)))
         if v.valid and args.require_trusted and not v.trusted:

@@ -60,7 +60,8 @@ def _run(args, progress) -> int:
     except PermissionError as e:
         raise LipflapError(f"{e.filename}: not writable; run as a user who may write there, or "
                            f"pass --home.") from None
-    for line in done:
-        print(line)
+    if progress.mode != "json":  # json: one object per line on stdout, the actions in the result
+        for line in done:
+            print(line)
     progress.result({"host": args.host, "uninstall": args.uninstall, "actions": done})
     return 0

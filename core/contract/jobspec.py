@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from .errors import JobError
@@ -65,11 +65,9 @@ class Job:
     credentials: bool = True
     voices: list[VoiceSpec] | None = None       # one dub per face (docs/job.md, dialogue)
     cast: dict | list | str | None = None       # one mixed dub: speaker -> face, faces, or "auto"
-    extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        d.pop("extra")
         if d["credentials"]:
             d.pop("credentials")  # the default; jobs written before the key stay as they were
         if self.voices is not None:
@@ -124,14 +122,19 @@ def _check(where: str, key: str, value: Any, spec) -> None:
         raise JobError(f"{where}: \"{key}\" must be a finite number; fix the job file.")
 
 
+def _refuse_unknown(where: str, obj: dict, accepted: dict, inside: str, accepts: str) -> None:
+    """JobError naming the first unknown keys of `obj` (a misspelt key is never ignored)."""
+    unknown = sorted(set(obj) - set(accepted))
+    if unknown:
+        raise JobError(f"{where}: unknown key(s) {', '.join(_show(k, 40) for k in unknown[:5])}"
+                       f"{inside}; {accepts}.")
+
+
 def parse_job(data: Any, where: str = "job") -> Job:
     """Validate a decoded job object and return a Job; raises JobError with the offending key."""
     if not isinstance(data, dict):
         raise JobError(f"{where}: a job must be a JSON object with at least \"video\"; fix the job file.")
-    unknown = sorted(set(data) - set(_FIELDS))
-    if unknown:
-        raise JobError(f"{where}: unknown key(s) {', '.join(_show(k, 40) for k in unknown[:5])}; the job contract "
-                       f"accepts {', '.join(sorted(_FIELDS))}.")
+    _refuse_unknown(where, data, _FIELDS, "", f"the job contract accepts {', '.join(sorted(_FIELDS))}")
     if "video" not in data:
         raise JobError(f"{where}: \"video\" is missing; give the source video's path.")
     for key, value in data.items():
@@ -141,10 +144,7 @@ def parse_job(data: Any, where: str = "job") -> Job:
     if isinstance(out, str):
         out = {"path": out}
     if out is not None:
-        unknown = sorted(set(out) - set(_OUTPUT_FIELDS))
-        if unknown:
-            raise JobError(f"{where}: unknown key(s) {', '.join(_show(k, 40) for k in unknown[:5])} in \"output\"; "
-                           f"it accepts path, mode, codec.")
+        _refuse_unknown(where, out, _OUTPUT_FIELDS, ' in "output"', "it accepts path, mode, codec")
         if "path" not in out:
             raise JobError(f"{where}: \"output\" has no \"path\"; give the render's file or folder.")
         for key, value in out.items():

@@ -94,7 +94,7 @@ class Disclosure:
                    raw=dict(d), **{k: _str(cred.get(k)) for k in cls._CREDENTIAL_KEYS})
 
 
-def _signer_name(signer: str | None) -> str:
+def signer_name(signer: str | None) -> str:
     """The signer's common name ("Studio Dubbing" of "Studio Dubbing, Studio")."""
     return (signer or "").split(",")[0].strip() or "the facility"
 
@@ -117,7 +117,7 @@ def _credential_phrase(d: Disclosure | None, n: int, total: int) -> str:
         return (f"{who} {has} a local UNVERIFIED Content Credential ({where}, throwaway "
                 f"certificate): set LIPFLAP_SIGN_CERT/LIPFLAP_SIGN_KEY (or --sign-cert/--sign-key) "
                 f"to sign with your facility's identity")
-    return (f"{who} {has} a signed Content Credential ({where}, signed by {_signer_name(d.signer)}; "
+    return (f"{who} {has} a signed Content Credential ({where}, signed by {signer_name(d.signer)}; "
             f"identity: {d.identity_source or 'not recorded'})")
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..contract.errors import JobError, MediaError, RangeError
+from ..contract.errors import FormatError, JobError, MediaError, RangeError
 from ..contract.jobspec import Job
 from ..contract.naming import next_version_path
 from ..contract.rates import parse_rate
@@ -18,6 +18,7 @@ from ..contract.timecode import tc_to_frames
 from ..media.audio import audio_duration
 from ..media.encode import check_frame_size
 from ..media.probe import VideoInfo, probe
+from ..provenance.disclosure import ranges
 
 # Codecs chosen from the output name when --codec is absent: (full frame, patch with alpha).
 _EXT_CODEC = {".mov": ("prores_hq", "prores_4444"), ".mp4": ("h264", None),
@@ -57,7 +58,7 @@ def resolve_range(job: Job, info) -> tuple[int, int]:
         def tc(value, what):
             try:
                 f = tc_to_frames(value, info.fps, info.drop_frame)
-            except Exception:  # noqa: BLE001 - any malformed timecode is the user's to fix
+            except FormatError:
                 raise RangeError(f"{info.path}: {what} timecode {value!r} is not a timecode "
                                  f"(HH:MM:SS:FF); give the file's own timecode.") from None
             return f - info.start_tc_frames
@@ -84,18 +85,18 @@ def resolve_output(job: Job, info, language: str | None) -> tuple[str, str, str]
     codec = job.output.codec
     path = os.path.abspath(job.output.path)
     clip = os.path.splitext(os.path.basename(job.video))[0]
-    if os.path.isdir(path) and not ("%" in os.path.basename(path) or "#" in os.path.basename(path)):
-        if codec is None:
-            codec = "prores_4444" if mode == "patch" else "prores_hq"
+    folder = os.path.isdir(path) and not ("%" in os.path.basename(path) or "#" in os.path.basename(path))
+    if codec is None:
+        codec = (("prores_4444" if mode == "patch" else "prores_hq") if folder else
+                 _codec_from_name(path, os.path.basename(path),
+                                  os.path.splitext(path)[1].lower(), mode))
+    # Checked for a folder too: there a codec without alpha was written without the patch's alpha.
+    if mode == "patch" and codec not in ("prores_4444", "png", "exr"):
+        raise JobError(f"{path}: patch mode needs alpha; use --codec prores_4444, png or exr.")
+    if folder:
         ext = {"png": "", "exr": ""}.get(codec, ".mp4" if codec == "h264" else ".mov")
         # png/exr: a versioned sequence folder, which the writer creates when it finishes.
         return next_version_path(path, clip, language, ext), codec, mode
-    base = os.path.basename(path)
-    ext = os.path.splitext(base)[1].lower()
-    if codec is None:
-        codec = _codec_from_name(path, base, ext, mode)
-    if mode == "patch" and codec not in ("prores_4444", "png", "exr"):
-        raise JobError(f"{path}: patch mode needs alpha; use --codec prores_4444, png or exr.")
     return path, codec, mode
 
 
@@ -183,16 +184,3 @@ def _place_dub(job: Job, inputs: Inputs) -> None:
             f"{a}-{b}" for a, b in outs) + "; the mouth rests there and the sound is silent.")
         inputs.no_dub = [{"start": a, "end": b, "reason": "no_dub"} for a, b in outs]
 
-
-def ranges(mask: np.ndarray, offset: int) -> list[tuple[int, int]]:
-    """Inclusive (first, last) file indexes of the runs of True in `mask` (index 0 = `offset`)."""
-    out, run = [], None
-    for i, m in enumerate(mask):
-        if m and run is None:
-            run = i
-        if not m and run is not None:
-            out.append((run + offset, i - 1 + offset))
-            run = None
-    if run is not None:
-        out.append((run + offset, len(mask) - 1 + offset))
-    return out

@@ -3,7 +3,6 @@
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,9 +58,10 @@ def mouth_shapes(job: Job, inputs: Inputs, text: str | None, progress) -> MouthS
 def track_params(track: MouthTrack, times: np.ndarray) -> np.ndarray:
     """(n, 4) mouth parameters at dub times `times` (rest outside the track)."""
     out = np.tile(np.array(REST, float), (len(times), 1))
-    fps = float(track.fps)
-    for k, t in enumerate(times):
-        i = int(math.floor(t * fps + 1e-6))
-        if 0 <= i < len(track.frames) and t >= 0:
-            out[k] = track.frames[i].params()
+    if not track.frames:
+        return out
+    times = np.asarray(times, float)
+    i = np.floor(times * float(track.fps) + 1e-6).astype(np.int64)
+    ok = (i >= 0) & (i < len(track.frames)) & (times >= 0)
+    out[ok] = np.array([fr.params() for fr in track.frames], float)[i[ok]]
     return out

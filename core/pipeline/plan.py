@@ -11,7 +11,8 @@ from ..contract.jobspec import Job
 from ..face.result import ShotAnalysis
 from ..media.memory import release as release_memory
 from ..render.pipeline import RenderPlan, plan_render
-from .inputs import Inputs, ranges
+from ..provenance.disclosure import ranges
+from .inputs import Inputs
 
 
 @dataclass
@@ -63,9 +64,10 @@ def _flag(job: Job, inputs: Inputs, analysis: ShotAnalysis, sp: ShotPlans) -> No
                            f"input unchanged.")
     else:
         # Frames passed through that the analysis did not flag (too few to learn from).
-        flagged_idx = {i for r in flagged for i in range(r["start"], r["end"] + 1)}
-        extra = [i + lo for i in np.flatnonzero(~active) if i + lo not in flagged_idx]
-        for a, b in ranges(np.isin(np.arange(lo, hi + 1), extra), lo):
+        unflagged = ~active
+        for r in flagged:
+            unflagged[r["start"] - lo:r["end"] - lo + 1] = False
+        for a, b in ranges(unflagged, lo):
             flagged.append({"start": a, "end": b, "reason": "too_few_face_frames" if job.strength > 0
                             else "strength_0", "action": "passed_through"})
     sp.flagged = flagged

@@ -71,7 +71,7 @@ def render_and_write(job: Job, inputs: Inputs, sp: ShotPlans, lib: Libraries, pr
                            sp.landmarks[i])
         return k, patch
 
-    changed = np.zeros(n, bool)  # frames whose face was redrawn, for the disclosure
+    changed = np.zeros(n, bool)  # frames whose face was redrawn: the disclosure and the count
 
     def write(fr, k, patch):
         changed[fr.index - lo] = patch is not None
@@ -82,7 +82,6 @@ def render_and_write(job: Job, inputs: Inputs, sp: ShotPlans, lib: Libraries, pr
         else:
             writer.write_composite(fr, patch.rgb / looks[k].peak, patch.alpha, patch.x0, patch.y0)
 
-    rendered = 0
     # Synthesis runs one or two frames ahead in a worker thread while this thread decodes and
     # encodes (OpenCV, numpy and the encoders release the GIL), so the stages overlap.
     pending: deque = deque()
@@ -91,9 +90,9 @@ def render_and_write(job: Job, inputs: Inputs, sp: ShotPlans, lib: Libraries, pr
         for fr in read_frames(job.video, lo, inputs.hi, info=info):
             pending.append((fr, pool.submit(synth, fr)))
             while len(pending) > 2:
-                rendered += _finish_one(pending, write, progress)
+                _finish_one(pending, write, progress)
         while pending:
-            rendered += _finish_one(pending, write, progress)
+            _finish_one(pending, write, progress)
         final = disclosure.close(writer, changed) if disclosure else writer.close()
     except BaseException:
         for _, fut in pending:
@@ -104,16 +103,15 @@ def render_and_write(job: Job, inputs: Inputs, sp: ShotPlans, lib: Libraries, pr
         pool.shutdown(wait=True, cancel_futures=True)
         if audio is not None:
             audio.close()
-    return Written(output=final, frames_rendered=rendered)
+    return Written(output=final, frames_rendered=int(changed.sum()))
 
 
-def _finish_one(pending: deque, write, progress) -> int:
-    """Write the oldest frame in flight; 1 when it got a synthesised lower face."""
+def _finish_one(pending: deque, write, progress) -> None:
+    """Write the oldest frame in flight."""
     fr, fut = pending.popleft()
     k, patch = fut.result()
     write(fr, k, patch)
     progress.advance(1)
-    return int(patch is not None)
 
 
 def patch_frame(patch, width: int, height: int, look) -> np.ndarray:

@@ -41,13 +41,14 @@ class Signing:
         return cls(True, identity, warning)
 
 
-def ranges(mask: np.ndarray, offset: int, value: bool = True) -> list[list[int]]:
-    """Inclusive [a, b] runs where mask == value, numbered from `offset`."""
+def ranges(mask: np.ndarray, offset: int, value: bool = True) -> list[tuple[int, int]]:
+    """Inclusive (first, last) runs where mask == value, numbered from `offset` (also the
+    pipeline's flagged and no-dub ranges)."""
     m = np.asarray(mask, bool) == value
     if not m.any():
         return []
     edges = np.flatnonzero(np.diff(np.concatenate([[0], m.astype(np.int8), [0]])))
-    return [[int(a) + offset, int(b) - 1 + offset] for a, b in zip(edges[::2], edges[1::2])]
+    return [(int(a) + offset, int(b) - 1 + offset) for a, b in zip(edges[::2], edges[1::2])]
 
 
 class Disclosure:
@@ -138,8 +139,8 @@ class Disclosure:
             "digital_source_type": COMPOSITE_AI,
             "engine": {"name": f.engine, "version": f.version},
             "language": f.language,
-            "frames_changed": f.changed,
-            "frames_passed_through": f.passed_through,
+            "frames_changed": [list(r) for r in f.changed],
+            "frames_passed_through": [list(r) for r in f.passed_through],
             "input_hashes": {os.path.basename(p): h for p, h in f.hashes.items()},
             "container_tags": self.container_tags,
         }

@@ -23,9 +23,9 @@ import datetime as _dt
 import json
 import os
 import socket
-import sys
 from dataclasses import dataclass
 
+from ..contract.client import user_config_dir
 from ..contract.errors import LipflapError
 
 ENV_CERT = "LIPFLAP_SIGN_CERT"
@@ -58,14 +58,9 @@ class Identity:
 
 
 def config_file() -> str:
-    """The per-user config file that may name the facility's certificate and key."""
-    if sys.platform == "win32":
-        base = os.environ.get("APPDATA") or os.path.expanduser("~")
-    elif sys.platform == "darwin":
-        base = os.path.expanduser("~/Library/Application Support")
-    else:
-        base = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
-    return os.path.join(base, "lipflap", "signing.json")
+    """The per-user config file that may name the facility's certificate and key, in the same
+    per-user folder the hosts' engine client uses (lipflap.contract.client.user_config_dir)."""
+    return os.path.join(user_config_dir(), "signing.json")
 
 
 GIVEN_ON_COMMAND_LINE = "command line (--sign-cert/--sign-key)"
@@ -108,12 +103,7 @@ def configured_trust(config: str | None = None) -> tuple[bytes | None, str | Non
     path = config or config_file()
     if not os.path.exists(path):
         return None, None
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError):
-        return None, None
-    trust = data.get("trust") if isinstance(data, dict) else None
+    trust = _config_json(path).get("trust")
     if not trust:
         return None, None
     anchor = os.path.join(os.path.dirname(os.path.abspath(path)), os.path.expanduser(str(trust)))
@@ -125,14 +115,23 @@ def configured_trust(config: str | None = None) -> tuple[bytes | None, str | Non
                               f"({e.strerror}); fix the path or remove \"trust\".") from None
 
 
-def _read_config(path: str) -> tuple[str, str]:
+def _config_json(path: str) -> dict:
+    """The signing config's object; a config that cannot be read is an error, never skipped."""
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
     except (OSError, ValueError) as e:
         raise CredentialError(f"{path}: cannot read the signing config ({e}); it must be JSON like "
                               f'{{"cert": "facility.pem", "key": "facility.key"}}.') from None
-    if not isinstance(data, dict) or not data.get("cert") or not data.get("key"):
+    if not isinstance(data, dict):
+        raise CredentialError(f'{path}: the signing config must be a JSON object like '
+                              f'{{"cert": "facility.pem", "key": "facility.key"}}; fix the file.')
+    return data
+
+
+def _read_config(path: str) -> tuple[str, str]:
+    data = _config_json(path)
+    if not data.get("cert") or not data.get("key"):
         raise CredentialError(f'{path}: the signing config needs "cert" and "key" (paths to the PEM '
                               f"certificate chain and its private key).")
     folder = os.path.dirname(os.path.abspath(path))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from ..contract.errors import LipflapError
-from ..contract.report import RunReport, read_report
+from ..contract.report import RunReport, read_report, signer_name
 
 
 def from_report(report) -> dict | None:
@@ -47,8 +47,7 @@ def credential_words(s: dict) -> str:
     where = "in a .c2pa sidecar" if s.get("credential_where") == "sidecar" else "embedded"
     if status == "local_unverified":
         return f"C2PA credential {where}, UNVERIFIED local signer"
-    signer = (s.get("signer") or "").split(",")[0].strip() or "the facility"
-    return f"C2PA credential {where}, signed by {signer}"
+    return f"C2PA credential {where}, signed by {signer_name(s.get('signer'))}"
 
 
 def edl_comment(s: dict) -> str:
