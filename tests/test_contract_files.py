@@ -7,7 +7,8 @@ from lipflap.contract import files
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Outputs that are never whole in memory (written to a path by PyAV, a zip stream, the C2PA SDK).
-STREAMED = {"core/media/encode.py", "core/face/cache.py", "core/provenance/sign.py"}
+STREAMED = {"core/media/encode.py", "core/face/cache.py", "core/provenance/sign.py",
+            "core/conform/interchange.py"}
 
 
 def _renamers():

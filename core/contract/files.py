@@ -10,7 +10,8 @@ Every file the engine and the hosts write whole from memory goes through `atomic
 renames in the tree are outputs that are never whole in memory, written to a path by something
 else and renamed when it has finished: the movie, image-sequence frames and sidecar WAV that PyAV
 muxes (media/encode.py), the face-analysis cache entry streamed into a zip (face/cache.py), and
-the C2PA SDK's signed copy (provenance/sign.py).
+the C2PA SDK's signed copy (provenance/sign.py), and the cut an OTIO adapter writes back as
+AAF / FCP 7 XML / FCPXML (conform/interchange.py).
 """
 from __future__ import annotations
 
