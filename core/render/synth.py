@@ -139,7 +139,8 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
     mean_off = ((off * s_skin[..., None]).sum((0, 1)) / max(float(s_skin.sum()), 1.0)).astype(np.float32)
     off = conf * off + (1 - conf) * mean_off
     offset = cv2.resize(off, (w, h), interpolation=cv2.INTER_LINEAR)
-    out = warped + offset
+    out = warped                        # the warped copy is this frame's own: offset in place
+    out += offset
 
     # Grain and fine texture: the frame's own high band replaces the resampled one on the skin,
     # fully where the geometry did not move (within a triangle the displacement from the frame's
