@@ -20,7 +20,7 @@ from ..contract.errors import LipflapError
 from ..contract.naming import output_stem
 from ..contract.progress import Progress
 from ..contract.rates import parse_rate
-from ..contract.report import RunReport, credentials_summary, read_report
+from ..contract.report import RunReport, credentials_summary
 from . import interchange, joblist
 from .assemble import assemble, write_timeline
 from .plan import MediaInfo, PlanError, PlanOptions, claim_path, media_path, plan
@@ -60,17 +60,10 @@ class ConformResult:
         return credentials_of(self.jobs)
 
 
-def render_report(cj) -> RunReport:
-    """A finished job's run report; an unreadable one reads as empty (it says nothing)."""
-    try:
-        return read_report(cj.report) if cj.report else RunReport()
-    except LipflapError:
-        return RunReport()
-
-
 def credentials_of(jobs) -> str:
-    """What Content Credentials the finished renders carry, in one sentence ("" for none)."""
-    return credentials_summary(render_report(cj) for cj in jobs if cj.status == "done")
+    """What Content Credentials the finished renders carry, in one sentence ("" for none); a
+    render whose report could not be read counts as one that says nothing."""
+    return credentials_summary(cj.run_report or RunReport() for cj in jobs if cj.status == "done")
 
 
 @dataclass
@@ -200,6 +193,7 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
         if _cj is not None and _cj.status == "done":
             with contextlib.suppress(OSError):
                 os.remove(claim_path(_cj.render))  # the render itself holds its name now
+            _cj.read_run_report(progress.message)
         tl, bad = assemble(source, jobs, probe_once, language=language, dub_label=dub_label)
         for cj in bad:
             progress.message(cj.error)
@@ -210,6 +204,8 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
 
     back_path = (os.path.join(outdir, output_stem(stem, language) + source_format)
                  if source_format else None)
+    for cj in jobs:  # renders finished by an earlier run of this job list
+        cj.read_run_report(progress.message)
     write_outputs()
     try:
         run_all(jobs, os.path.join(outdir, "jobs"), os.path.join(outdir, "logs"), write_outputs)
