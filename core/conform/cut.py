@@ -171,11 +171,7 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
         raise LipflapError(f"{timeline_path}: no video clip lies under the dub; check --dub-track or "
                            f"--dub-audio and that the timeline has video clips.")
     _apply_signing(jobs, signing)
-    for n in notes:
-        progress.message(n)
-    for cj in jobs:
-        if cj.status in ("failed", "refused"):
-            progress.message(cj.error)
+    _before_running(jobs, notes, progress)
     out_tl = os.path.join(outdir, output_stem(stem, language) + ".otio")
     edl_path = edl_path or os.path.join(outdir, output_stem(stem, language) + ".edl")
 
@@ -204,8 +200,6 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
 
     back_path = (os.path.join(outdir, output_stem(stem, language) + source_format)
                  if source_format else None)
-    for cj in jobs:  # renders finished by an earlier run of this job list
-        cj.read_run_report(progress.message)
     write_outputs()
     try:
         run_all(jobs, os.path.join(outdir, "jobs"), os.path.join(outdir, "logs"), write_outputs)
@@ -219,6 +213,17 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
     warning = _write_back(write_outputs(), back_path, progress)
     return ConformResult(out_tl, edl_path, joblist_path, jobs, notes, list(edls),
                          back_path, warning)
+
+
+def _before_running(jobs, notes: list[str], progress: Progress) -> None:
+    """Say the planning notes and the jobs that already failed, and read the reports of renders
+    an earlier run of this job list finished (once each, said when unreadable)."""
+    for n in notes:
+        progress.message(n)
+    for cj in jobs:
+        if cj.status in ("failed", "refused"):
+            progress.message(cj.error)
+        cj.read_run_report(progress.message)
 
 
 def _runner(n_procs: int, cluster: str | None, cpus_per_job: float, path_map: list[str] | None,
