@@ -25,7 +25,6 @@ MAX_LINES = 80
 # (the renderer's synthesis and model fit): split one, then remove it here.
 KNOWN_LONG = {
     ("render/synth.py", "synthesize"),
-    ("render/model.py", "fit_model"),
 }
 
 
