@@ -16,6 +16,7 @@ mode (full), transcripts (a file, see lipflap.contract.transcripts), face (auto)
 """
 from __future__ import annotations
 
+import logging
 import os
 
 import opentimelineio as otio
@@ -24,6 +25,8 @@ from lipflap.conform import joblist, probe_media
 from lipflap.conform.assemble import assemble
 from lipflap.conform.plan import PlanError, PlanOptions, plan
 from lipflap.contract.transcripts import load as load_transcripts
+
+log = logging.getLogger("lipflap_otio.adapter")
 
 
 def write_to_file(input_otio, filepath, dub_audio=None, dub_track=None, dub_start=None, language=None,
@@ -48,5 +51,7 @@ def write_to_file(input_otio, filepath, dub_audio=None, dub_track=None, dub_star
 def read_from_file(filepath):
     """The job list's timeline with every finished render placed above its clip."""
     jl = joblist.load(filepath)
+    for cj in jl.jobs:
+        cj.read_run_report(log.warning)  # once each: markers, scores and the disclosure
     tl, _bad = assemble(jl.timeline, jl.jobs, probe_media, language=jl.language, dub_label=jl.dub_label)
     return tl

@@ -27,7 +27,9 @@ from opentimelineio import opentime
 from lipflap.conform import probe_media
 from lipflap.conform.assemble import report_summary
 from lipflap.conform.plan import exact_rate, frames_at, media_path, read_tc, to_tc
+from lipflap.contract.errors import LipflapError
 from lipflap.contract.naming import clip_base, movie_render_re, tc_tag
+from lipflap.contract.report import read_report
 
 log = logging.getLogger("lipflap_otio.linker")
 
@@ -128,7 +130,14 @@ def link_media_reference(in_clip, media_linker_argument_map=None):
             available_range=opentime.TimeRange(opentime.RationalTime(info.start_tc_frames, rate),
                                                opentime.RationalTime(info.frames, rate)))
         report = os.path.splitext(path)[0] + ".json"
-        score, flagged = report_summary(report)
+        rep = None
+        if os.path.isfile(report):
+            try:
+                rep = read_report(report)
+            except LipflapError as e:  # relinked all the same; said, never silently empty
+                log.warning("lipflap_relink: %s; clip %r is relinked without its sync score and "
+                            "flagged ranges", str(e).rstrip("."), in_clip.name)
+        score, flagged = report_summary(rep)
         in_clip.metadata["lipflap"] = {
             "render_path": os.path.abspath(path), "version": version, "language": lang,
             "report_path": report if os.path.isfile(report) else None, "sync_score": score,

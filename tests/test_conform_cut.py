@@ -30,6 +30,7 @@ def fake_engine(monkeypatch):
     monkeypatch.setenv("LIPFLAP_RUN_CMD", engine_cmd())
     monkeypatch.delenv("FAKE_ENGINE_FAIL", raising=False)
     monkeypatch.delenv("FAKE_ENGINE_CRASH", raising=False)
+    monkeypatch.delenv("FAKE_ENGINE_REPORT_VERSION", raising=False)
 
 
 def expected_events(cut):
@@ -431,3 +432,30 @@ def test_malformed_clips_fail_clearly(tmp_path, fake_engine):
         status[("V2", "A001_C003", "failed")]
     assert [cj.track_name for cj in res.jobs if cj.status == "done"] == ["V1"] * 4
     assert len(parse_edl_text(open(res.edl_path).read())) == 4
+
+
+def test_unreadable_reports_are_read_once_and_said_once(tmp_path, fake_engine, monkeypatch):
+    """A report conform cannot read (here: from a newer engine) is read once per clip, and the
+    user is told once, naming the report and what to do; good reports still give the markers
+    and the EDL's disclosure."""
+    import io
+
+    from lipflap.contract.report import RunReport
+    reads = []
+    real = RunReport.from_json.__func__
+    monkeypatch.setattr(RunReport, "from_json",
+                        classmethod(lambda cls, text, where="report": (reads.append(where),
+                                                                       real(cls, text, where))[1]))
+    monkeypatch.setenv("FAKE_ENGINE_REPORT_VERSION", "2")
+    cut = make_cut(tmp_path, "23.976", transition=False)
+    out = io.StringIO()
+    res = conform(cut.path, cut.outdir, dub_track=cut.dub_track, language="es", n_procs=1,
+                  progress=Progress("none", out=out, err=out))
+    assert [cj.status for cj in res.jobs] == ["done"] * 4
+    assert sorted(reads) == sorted(cj.report for cj in res.jobs)  # once each, not once a rewrite
+    said = out.getvalue().splitlines()
+    for cj in res.jobs:
+        about = [ln for ln in said if cj.report in ln]
+        assert len(about) == 1, about
+        assert "newer than this plugin reads" in about[0] and "lipflap install" in about[0]
+        assert "LIP-SYNCED" in about[0] and "markers" in about[0]

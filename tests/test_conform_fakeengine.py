@@ -7,7 +7,8 @@ a report with one flagged range, JSON progress lines and a final {"result": ...}
 temporary name and renames. FAKE_ENGINE_FAIL=<text> makes a job whose video or output path
 contains <text> fail with a one-sentence error; FAKE_ENGINE_CRASH=<text> kills the process
 mid-render (no message, a half-written temporary file left behind); FAKE_ENGINE_DELAY=<seconds>
-sleeps that long after each frame (a job slow enough to kill or interrupt).
+sleeps that long after each frame (a job slow enough to kill or interrupt);
+FAKE_ENGINE_REPORT_VERSION=<n> writes that report_version (a report from a newer engine).
 Run as a script it is the engine; collected by pytest it tests itself.
 """
 from __future__ import annotations
@@ -83,7 +84,8 @@ def main(argv: list[str]) -> int:
         oc.mux(p)
     oc.close()
     # The run report as `lipflap run` writes it (lipflap.contract.report), trimmed to what hosts read.
-    report = {"report_version": 1, "input": job.video, "output": out, "fps": f"{fps.numerator}/{fps.denominator}",
+    version = int(os.environ.get("FAKE_ENGINE_REPORT_VERSION", "1") or 1)
+    report = {"report_version": version, "input": job.video, "output": out, "fps": f"{fps.numerator}/{fps.denominator}",
               "range": {"start": job.start_frame, "end": job.end_frame, "handles": h, "first": first,
                         "last": last, "frames": n},
               "timecodes": {"first": out_tc}, "warnings": [],

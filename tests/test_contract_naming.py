@@ -111,3 +111,16 @@ def test_placements_round_trip(tmp_path):
     bad["placements"][0]["duration"] = "24"
     with pytest.raises(JobError, match="placement 1: \"duration\""):
         Placements.from_dict(bad, "p.json")
+
+
+@pytest.mark.parametrize("language", ["pt_BR", "zh.Hans", "sr-Latn", "日本語"])
+def test_any_language_the_name_rule_keeps_is_found_when_none_is_given(language):
+    """language_tag keeps `_` and `.` (and letters of any script); the relinker's any-language
+    pattern must find what it writes, or a `pt_BR` render is never relinked without --language."""
+    from lipflap.contract.naming import movie_render_re, render_stem
+    for tagged in ("A001", "A001_01000012"):
+        name = render_stem(tagged, language, 3) + ".mov"
+        m = movie_render_re("A001").match(name)
+        assert m and m.group("lang") == language and m.group("ver") == "003", name
+        assert movie_render_re("A001", language).match(name)
+    assert not movie_render_re("A001").match("A001_lipflap__v001.mov")

@@ -68,15 +68,30 @@ def test_versions_never_overwrite(tmp_path):
 
 
 def test_engine_lookup_order(tmp_path, monkeypatch):
+    """$LIPFLAP_ENGINE (Nuke's init.py block sets it; Resolve's launcher passes the command it was
+    installed with), then `lipflap` on PATH; no other file is consulted, so a stale one written
+    by something else never starts the wrong engine."""
+    import json
     monkeypatch.delenv("LIPFLAP_ENGINE", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    monkeypatch.setenv("APPDATA", str(tmp_path / "cfg"))
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    cfg = tmp_path / "cfg" / "lipflap"
+    cfg.mkdir(parents=True)
+    (cfg / "lipflap_engine.json").write_text(json.dumps({"command": [sys.executable, "-m", "lipflap"]}))
     with pytest.raises(RuntimeError, match="lipflap install"):
-        hostclient.find_engine([str(tmp_path)])
-    hostclient.write_engine_record(str(tmp_path), [sys.executable, "-m", "lipflap"])
-    assert hostclient.find_engine([str(tmp_path)])[:3] == [sys.executable, "-m", "lipflap"]
+        hostclient.find_engine()
+    (tmp_path / "bin").mkdir()
+    exe = tmp_path / "bin" / "lipflap"
+    exe.write_text("#!/bin/sh\n")
+    exe.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    assert hostclient.find_engine() == [str(exe)]
     monkeypatch.setenv("LIPFLAP_ENGINE", "/x/lipflap")
-    assert hostclient.find_engine([str(tmp_path)]) == ["/x/lipflap"]
+    assert hostclient.find_engine() == ["/x/lipflap"]
+    monkeypatch.setenv("LIPFLAP_ENGINE", json.dumps([sys.executable, "-m", "lipflap"]))
+    assert hostclient.find_engine() == [sys.executable, "-m", "lipflap"]
+    assert not hasattr(hostclient, "write_engine_record")
 
 
 def test_standard_library_only():

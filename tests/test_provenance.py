@@ -257,13 +257,14 @@ def test_run_records_no_credentials_and_signs_with_the_given_certificate(kit, tm
     assert main(["credentials", on, "--trust", kit["cafile"], "--require-trusted"]) == 0
     assert "signer trusted" in capsys.readouterr().out
     # What conform's timeline and EDL carry per render, read from the report.
+    from lipflap.contract.report import RunReport, read_report
     from lipflap.provenance.summary import edl_comment, from_report
-    s_on, s_off = from_report(rep_on), from_report(rep_off)
+    s_on, s_off = from_report(read_report(rep_on)), from_report(read_report(rep_off))
     assert s_on["lip_synced"] and s_on["credential"] == "signed" and s_on["identity_source"]
     assert edl_comment(s_on) == ("* LIPFLAP: LIP-SYNCED (lower face redrawn to match dubbed audio, "
                                  "language es); C2PA credential embedded, signed by lipflap test signer")
     assert edl_comment(s_off).endswith("no C2PA credential (--no-credentials)")
-    assert from_report(str(tmp_path / "absent.json")) is None
+    assert from_report(None) is None and from_report(RunReport()) is None  # an older engine's
 
 
 def test_conform_timeline_and_edl_carry_the_disclosure(kit, tmp_path):
@@ -275,6 +276,7 @@ def test_conform_timeline_and_edl_carry_the_disclosure(kit, tmp_path):
     from lipflap.conform.assemble import assemble, write_edl
     from lipflap.conform.cut import probe_media
     from lipflap.conform.plan import ClipJob
+    from lipflap.contract.report import read_report
     render, d = _render(kit, str(tmp_path / "A_lipflap_es_v001.mp4"), "h264")
     rep = tmp_path / "A_lipflap_es_v001.json"
     rep.write_text(json.dumps({"disclosure": d.report()}))
@@ -286,7 +288,8 @@ def test_conform_timeline_and_edl_carry_the_disclosure(kit, tmp_path):
     cj = ClipJob(clip_index=0, clip_name="A", track_name="V1", track_index=0, rate=Fraction(25),
                  record_in=90000, record_out=90000 + N, key="A_lipflap_es_v001", version=1,
                  media=kit["src"], media_fps=Fraction(25), media_start_tc=90000, cut_first=0,
-                 cut_last=N - 1, status="done", render=render, report=str(rep))
+                 cut_last=N - 1, status="done", render=render, report=str(rep),
+                 run_report=read_report(str(rep)))  # read once when the job finished (cut.py)
     tl, bad = assemble(cut, [cj], probe_media, language="es")
     assert not bad
     clip = next(c for c in tl.find_clips() if c.name == "A_lipflap_es_v001")

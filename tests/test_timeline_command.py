@@ -54,3 +54,21 @@ def test_overlapping_placements_are_refused_in_one_sentence(tmp_path):
     msg = r.stderr.strip()
     assert msg.startswith("lipflap: error: ") and "overlaps" in msg and msg.count("\n") == 0
     assert not (tmp_path / "c.otio").exists()
+
+
+def test_a_report_the_timeline_cannot_read_is_said_once(tmp_path, capsys):
+    """A placement's report from a newer engine: the timeline is written, and the user hears once
+    which report and what to do (the disclosure line is missing from the EDL)."""
+    rep = tmp_path / "B_lipflap_es_v001.json"
+    rep.write_text(json.dumps({"report_version": 99, "disclosure": {"lip_synced": True}}))
+    b = str(tmp_path / "B_lipflap_es_v001.mov")
+    pl_path = tmp_path / "p.json"
+    _placements(tmp_path, items=[Placement(b, 86400, 24, 90000, metadata={"report": str(rep)})]
+                ).save(str(pl_path))
+    out, edl = tmp_path / "cut.otio", tmp_path / "cut.edl"
+    assert main(["timeline", str(pl_path), "-o", str(out), "--edl", str(edl), "--progress", "json"]) == 0
+    said = [json.loads(ln)["message"] for ln in capsys.readouterr().out.splitlines()
+            if "message" in json.loads(ln)]
+    about = [m for m in said if str(rep) in m]
+    assert len(about) == 1 and "lipflap install" in about[0] and "LIP-SYNCED" in about[0]
+    assert "LIP-SYNCED" not in edl.read_text()

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace, progress) -> int:
         if not os.path.isdir(folder):
             raise LipflapError(f"{path}: folder {folder} does not exist; create it or choose another path.")
     try:
-        tl = placements_timeline(pl, where=args.placements)
+        tl = placements_timeline(pl, where=args.placements, warn=progress.message)
         edls = write_timeline(tl, args.output, edl)
     except OSError as e:
         raise LipflapError(f"cannot write {e.filename or args.output} ({e.strerror}); free space or "

@@ -20,19 +20,15 @@ from ..contract.files import atomic_write
 from ..contract.naming import safe_name
 from ..contract.placements import Placements
 from ..contract.rates import is_drop_frame_rate, parse_rate
-from ..contract.report import read_report
+from ..contract.report import RunReport, read_report
 from ..provenance.summary import edl_comment, from_report
 from .plan import RENDER_TRACK_KEY, ClipJob, ProbeFn, otio_rate, timeline_rate, \
     timeline_start, to_tc
 
-def report_summary(path: str | None) -> tuple[float | None, list[dict]]:
-    """(sync score, flagged ranges) of a run's report, for the `lipflap` metadata; ranges are file
-    frame indexes as {start_frame, end_frame, reason}. No report (or an unreadable one): nothing."""
-    if not path or not os.path.isfile(path):
-        return None, []
-    try:
-        rep = read_report(path)
-    except LipflapError:
+def report_summary(rep: RunReport | None) -> tuple[float | None, list[dict]]:
+    """(sync score, flagged ranges) of a run's report already read, for the `lipflap` metadata;
+    ranges are file frame indexes as {start_frame, end_frame, reason}. No report: nothing."""
+    if rep is None:
         return None, []
     return rep.sync_score, [{"start_frame": r.start, "end_frame": r.end, "reason": r.reason}
                             for r in rep.flagged_ranges]
@@ -65,7 +61,7 @@ def _render_clip(cj: ClipJob, probe: ProbeFn, dub_label: str | None) -> otio.sch
     clip = otio.schema.Clip(name=cj.key, media_reference=ref,
                             source_range=opentime.TimeRange(opentime.RationalTime(cut_tc, rate),
                                                             opentime.RationalTime(n, rate)))
-    score, flagged = report_summary(cj.report)
+    score, flagged = report_summary(cj.run_report)  # read once when the job finished
     for fl in flagged:
         fl["start_tc"] = to_tc(cj.media_start_tc + fl["start_frame"], fps)
         fl["end_tc"] = to_tc(cj.media_start_tc + fl["end_frame"], fps)
@@ -81,7 +77,7 @@ def _render_clip(cj: ClipJob, probe: ProbeFn, dub_label: str | None) -> otio.sch
         "sync_score": score, "flagged_ranges": flagged, "source_clip": cj.clip_name,
         "source_media": cj.media, "record_in": cj.record_tc,
         # That the render is lip-synced and where its Content Credential is (lipflap.provenance).
-        "disclosure": from_report(cj.report),
+        "disclosure": from_report(cj.run_report),
     }
     return clip
 
@@ -165,9 +161,12 @@ def render_track(items: list, start: int, rate, label: str, metadata: dict,
     return track
 
 
-def placements_timeline(pl: Placements, where: str = "placements") -> otio.schema.Timeline:
+def placements_timeline(pl: Placements, where: str = "placements",
+                        warn=None) -> otio.schema.Timeline:
     """A host's placed renders as a timeline: one render track from `pl.start`, flagged record
-    ranges as markers in each clip's source time, the host's metadata kept."""
+    ranges as markers in each clip's source time, the host's metadata kept. A report a
+    placement names is read once for its disclosure; `warn(sentence)` hears of one that cannot be
+    read (None: it is an error)."""
     rate = parse_rate(pl.rate)
     otio_r = otio_rate(rate)
     items, ends = [], []
@@ -185,7 +184,7 @@ def placements_timeline(pl: Placements, where: str = "placements") -> otio.schem
         for m in p.markers:
             clip.markers.append(flag_marker(m.reason, p.source_in + m.record_in - p.record_in, m.duration, otio_r))
         clip.metadata["lipflap"] = dict(p.metadata)
-        disclosure = _disclosure_of(p.metadata)
+        disclosure = p.metadata.get("disclosure") or from_report(_host_report(p.metadata, name, warn))
         if disclosure:
             clip.metadata["lipflap"]["disclosure"] = disclosure
         items.append((p.record_in, p.record_in + p.duration, clip, i))
@@ -278,19 +277,28 @@ def write_edl(tl: otio.schema.Timeline, path: str) -> list[str]:
     return paths
 
 
-def _disclosure_of(md) -> dict | None:
-    """A render's disclosure from its `lipflap` metadata: kept there, or read from the report it
-    names (conform's report_path, a host placement's report)."""
-    md = dict(md or {})
-    return md.get("disclosure") or from_report(md.get("report_path") or md.get("report"))
+def _host_report(md: dict, name: str, warn) -> RunReport | None:
+    """The run report a host's placement names (`report`, or conform's `report_path`), read once."""
+    path = md.get("report") or md.get("report_path")
+    if not path:
+        return None
+    try:
+        return read_report(path)
+    except LipflapError as e:
+        if warn is None:
+            raise
+        warn(f"{str(e).rstrip('.')}; until then {name} has no LIP-SYNCED disclosure in the "
+             f"timeline and EDL.")
+        return None
 
 
 def _with_disclosure(lines: list[str], track: otio.schema.Track) -> list[str]:
     """After each event's clip-name comment, a `* LIPFLAP: LIP-SYNCED ...` line for renders whose
-    report has a disclosure (clip metadata, or the report it names)."""
+    `lipflap` metadata carries a disclosure (put there from the report, read once, by
+    _render_clip or placements_timeline)."""
     said = {}
     for clip in track.find_clips():
-        s = _disclosure_of(clip.metadata.get("lipflap", {}))
+        s = (clip.metadata.get("lipflap") or {}).get("disclosure")
         if s:
             said[clip.name] = edl_comment(s)
     if not said:

@@ -20,7 +20,7 @@ from ..contract.errors import LipflapError
 from ..contract.naming import output_stem
 from ..contract.progress import Progress
 from ..contract.rates import parse_rate
-from ..contract.report import RunReport, credentials_summary, read_report
+from ..contract.report import RunReport, credentials_summary
 from . import interchange, joblist
 from .assemble import assemble, write_timeline
 from .plan import MediaInfo, PlanError, PlanOptions, claim_path, media_path, plan
@@ -60,17 +60,10 @@ class ConformResult:
         return credentials_of(self.jobs)
 
 
-def render_report(cj) -> RunReport:
-    """A finished job's run report; an unreadable one reads as empty (it says nothing)."""
-    try:
-        return read_report(cj.report) if cj.report else RunReport()
-    except LipflapError:
-        return RunReport()
-
-
 def credentials_of(jobs) -> str:
-    """What Content Credentials the finished renders carry, in one sentence ("" for none)."""
-    return credentials_summary(render_report(cj) for cj in jobs if cj.status == "done")
+    """What Content Credentials the finished renders carry, in one sentence ("" for none); a
+    render whose report could not be read counts as one that says nothing."""
+    return credentials_summary(cj.run_report or RunReport() for cj in jobs if cj.status == "done")
 
 
 @dataclass
@@ -178,11 +171,7 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
         raise LipflapError(f"{timeline_path}: no video clip lies under the dub; check --dub-track or "
                            f"--dub-audio and that the timeline has video clips.")
     _apply_signing(jobs, signing)
-    for n in notes:
-        progress.message(n)
-    for cj in jobs:
-        if cj.status in ("failed", "refused"):
-            progress.message(cj.error)
+    _before_running(jobs, notes, progress)
     out_tl = os.path.join(outdir, output_stem(stem, language) + ".otio")
     edl_path = edl_path or os.path.join(outdir, output_stem(stem, language) + ".edl")
 
@@ -200,6 +189,7 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
         if _cj is not None and _cj.status == "done":
             with contextlib.suppress(OSError):
                 os.remove(claim_path(_cj.render))  # the render itself holds its name now
+            _cj.read_run_report(progress.message)
         tl, bad = assemble(source, jobs, probe_once, language=language, dub_label=dub_label)
         for cj in bad:
             progress.message(cj.error)
@@ -223,6 +213,17 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
     warning = _write_back(write_outputs(), back_path, progress)
     return ConformResult(out_tl, edl_path, joblist_path, jobs, notes, list(edls),
                          back_path, warning)
+
+
+def _before_running(jobs, notes: list[str], progress: Progress) -> None:
+    """Say the planning notes and the jobs that already failed, and read the reports of renders
+    an earlier run of this job list finished (once each, said when unreadable)."""
+    for n in notes:
+        progress.message(n)
+    for cj in jobs:
+        if cj.status in ("failed", "refused"):
+            progress.message(cj.error)
+        cj.read_run_report(progress.message)
 
 
 def _runner(n_procs: int, cluster: str | None, cpus_per_job: float, path_map: list[str] | None,

@@ -28,6 +28,7 @@ from ..contract.errors import LipflapError
 from ..contract.jobspec import parse_job
 from ..contract.naming import clip_base, next_version, render_stem, tc_tag
 from ..contract.rates import is_drop_frame_rate, parse_rate
+from ..contract.report import RunReport, read_report
 from ..contract.timecode import frames_to_tc, tc_to_frames
 from ..contract.transcripts import lookup, unused_keys
 
@@ -85,10 +86,28 @@ class ClipJob:
     render: str | None = None
     report: str | None = None
     attempts: list = field(default_factory=list)  # each run of the job: {"node", "pid", "at"}
+    # The finished render's report, read once when the job ends (read_run_report) and used by
+    # the timeline, the EDL and the credentials sentence; None: none, or it could not be read.
+    # Not saved in the job list: a resumed conform or the OTIO adapter reads it from `report`.
+    run_report: RunReport | None = field(default=None, repr=False, compare=False)
 
     @property
     def record_tc(self) -> str:
         return to_tc(self.record_in, self.rate)
+
+    def read_run_report(self, warn: Callable[[str], None]) -> None:
+        """Read a finished job's run report once (the contract's one reader) into `run_report`.
+        One that cannot be read (missing, corrupt, from a newer engine) is told to `warn` in one
+        sentence naming the file and what to do, never skipped silently: without it the render
+        has no flag markers and no LIP-SYNCED disclosure."""
+        self.run_report = None
+        if self.status != "done" or not self.report:
+            return
+        try:
+            self.run_report = read_report(self.report)
+        except LipflapError as e:
+            warn(f"{str(e).rstrip('.')}; until then {self.key} has no flag markers and no "
+                 f"LIP-SYNCED disclosure in the timeline and EDL.")
 
     @property
     def where(self) -> str:

@@ -21,7 +21,7 @@ so there is one copy of each rule:
 
 The names below are what hosts call on the loaded package.
 """
-from .client import EngineResult, EngineRun, find_engine, run_job, user_config_dir, write_engine_record
+from .client import EngineResult, EngineRun, find_engine, run_job, user_config_dir
 from .errors import FormatError, JobError, LipflapError
 from .files import atomic_json, atomic_write
 from .naming import clip_base, next_version_path, safe_name
@@ -29,7 +29,7 @@ from .rates import parse_rate, rate_string
 from .report import Disclosure, RunReport, credentials_summary, read_report
 from .timecode import frames_to_tc, tc_to_frames
 
-__all__ = ["EngineResult", "EngineRun", "find_engine", "run_job", "user_config_dir", "write_engine_record",
+__all__ = ["EngineResult", "EngineRun", "find_engine", "run_job", "user_config_dir",
            "FormatError", "JobError", "LipflapError", "atomic_json", "atomic_write",
            "clip_base", "next_version_path", "safe_name",
            "parse_rate", "rate_string", "Disclosure", "RunReport", "credentials_summary", "read_report",

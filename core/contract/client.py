@@ -20,7 +20,6 @@ from typing import Callable, TextIO
 
 from .files import atomic_json
 
-ENGINE_FILE = "lipflap_engine.json"
 
 
 def user_config_dir() -> str:
@@ -32,11 +31,14 @@ def user_config_dir() -> str:
     return os.path.join(os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config"), "lipflap")
 
 
-def find_engine(search_dirs: list[str] | None = None) -> list[str]:
+def find_engine() -> list[str]:
     """The command that starts the engine, e.g. ['/opt/lipflap/.venv/bin/lipflap'].
 
-    Looked up in order: $LIPFLAP_ENGINE, an engine record beside the plugin, the per-user record
-    written by `lipflap install`, then `lipflap` on PATH. Raises RuntimeError saying what to do.
+    $LIPFLAP_ENGINE (a path, or a JSON list for an engine started through its interpreter), then
+    `lipflap` on PATH. `lipflap install nuke` sets $LIPFLAP_ENGINE in the user's init.py and
+    `lipflap install resolve` writes the command into the launcher script, which passes it as
+    `engine=`; no separate engine record is read, so there is one place the command lives per
+    host. Raises RuntimeError saying what to do.
     """
     env = os.environ.get("LIPFLAP_ENGINE")
     if env:
@@ -49,30 +51,12 @@ def find_engine(search_dirs: list[str] | None = None) -> list[str]:
             if isinstance(cmd, list) and cmd and all(isinstance(c, str) for c in cmd):
                 return cmd
         return [env]
-    for d in list(search_dirs or []) + [user_config_dir()]:
-        path = os.path.join(d, ENGINE_FILE)
-        if os.path.isfile(path):
-            try:
-                with open(path, encoding="utf-8") as f:
-                    rec = json.load(f)
-            except (OSError, ValueError):
-                continue
-            cmd = rec.get("command")
-            if isinstance(cmd, list) and cmd and os.path.exists(cmd[0]):
-                return [str(c) for c in cmd]
     found = shutil.which("lipflap")
     if found:
         return [found]
     raise RuntimeError("the lipflap engine was not found; run `lipflap install resolve` or "
                        "`lipflap install nuke` from the engine's environment, or set LIPFLAP_ENGINE "
                        "to the path of its `lipflap` command.")
-
-
-def write_engine_record(folder: str, command: list[str]) -> str:
-    os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, ENGINE_FILE)
-    atomic_json(path, {"command": command})
-    return path
 
 
 @dataclass

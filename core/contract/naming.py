@@ -17,11 +17,16 @@ import unicodedata
 # Extensions a clip name may carry from its media file; dropped from the render's name.
 _VIDEO_EXT = re.compile(r"\.(mov|mxf|mp4|m4v|avi|mkv|r3d|braw|ari|dpx|exr)$", re.I)
 
+# What a name or language code keeps in a file name (letters of any script, digits, `.`, `-`,
+# `_`): safe_name keeps these and movie_render_re finds them, so a `pt_BR` render written by one
+# is found by the other (a narrower finder once missed `_` and `.`).
+_NAME_CHARS = r"\w.-"
+
 
 def safe_name(text: str) -> str:
     """A file-name-safe form of a name or language code: letters (any script), digits, `.`, `-`
     and `_`; every other run becomes one `_`."""
-    s = re.sub(r"[^\w.-]+", "_", unicodedata.normalize("NFC", str(text)), flags=re.UNICODE).strip("._")
+    s = re.sub(rf"[^{_NAME_CHARS}]+", "_", unicodedata.normalize("NFC", str(text)), flags=re.UNICODE).strip("._")
     return s or "clip"
 
 
@@ -53,7 +58,7 @@ def render_name_re(base: str, language: str | None) -> re.Pattern:
 def movie_render_re(base: str, language: str | None = None) -> re.Pattern:
     """Matches a movie render of `base` for `language` (any language when None), with or without
     a record tag; groups `tag` (HHMMSSFF or None), `lang` and `ver`."""
-    lang = re.escape(language_tag(language)) if language else r"[A-Za-z0-9-]+"
+    lang = re.escape(language_tag(language)) if language else rf"[{_NAME_CHARS}]+"
     return re.compile(rf"^{re.escape(base)}(?:_(?P<tag>\d{{8}}))?_lipflap_(?P<lang>{lang})"
                       rf"_v(?P<ver>\d{{3,}})\.(?:mov|mxf|mp4)$")
 

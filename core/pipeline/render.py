@@ -82,18 +82,37 @@ def render_and_write(job: Job, inputs: Inputs, sp: ShotPlans, lib: Libraries, pr
         else:
             writer.write_composite(fr, patch.rgb / looks[k].peak, patch.alpha, patch.x0, patch.y0)
 
-    # Synthesis runs one or two frames ahead in a worker thread while this thread decodes and
-    # encodes (OpenCV, numpy and the encoders release the GIL), so the stages overlap.
+    try:
+        final = stream_frames(read_frames(job.video, lo, inputs.hi, info=info), synth,
+                              lambda fr, got: write(fr, *got), writer, progress,
+                              lambda: disclosure.close(writer, changed) if disclosure else writer.close())
+    finally:
+        if audio is not None:
+            audio.close()
+    return Written(output=final, frames_rendered=int(changed.sum()))
+
+
+def stream_frames(frames, synth, write, writer, progress, close):
+    """Decode, synthesise and encode at once: `synth(frame)` runs one or two frames ahead in a
+    worker thread while this thread decodes and encodes (OpenCV, numpy and the encoders release
+    the GIL, so the stages overlap); `write(frame, synth's result)` takes each frame in order.
+    Returns `close()`; on any failure the writer is aborted (no file that looks finished)."""
     pending: deque = deque()
     pool = ThreadPoolExecutor(max_workers=1)
+
+    def finish_one():
+        fr, fut = pending.popleft()
+        write(fr, fut.result())
+        progress.advance(1)
+
     try:
-        for fr in read_frames(job.video, lo, inputs.hi, info=info):
+        for fr in frames:
             pending.append((fr, pool.submit(synth, fr)))
             while len(pending) > 2:
-                _finish_one(pending, write, progress)
+                finish_one()
         while pending:
-            _finish_one(pending, write, progress)
-        final = disclosure.close(writer, changed) if disclosure else writer.close()
+            finish_one()
+        return close()
     except BaseException:
         for _, fut in pending:
             fut.cancel()
@@ -101,17 +120,6 @@ def render_and_write(job: Job, inputs: Inputs, sp: ShotPlans, lib: Libraries, pr
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-        if audio is not None:
-            audio.close()
-    return Written(output=final, frames_rendered=int(changed.sum()))
-
-
-def _finish_one(pending: deque, write, progress) -> None:
-    """Write the oldest frame in flight."""
-    fr, fut = pending.popleft()
-    k, patch = fut.result()
-    write(fr, k, patch)
-    progress.advance(1)
 
 
 def patch_frame(patch, width: int, height: int, look) -> np.ndarray:

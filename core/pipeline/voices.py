@@ -23,8 +23,6 @@ import copy
 import math
 import os
 import time
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -55,7 +53,7 @@ from .library import Libraries
 from .clock import StageClock
 from .mouth import MouthShapes, mouth_shapes, script_text
 from .plan import ShotPlans, shots
-from .render import AUDIO_RATE, Written, patch_frame
+from .render import AUDIO_RATE, Written, patch_frame, stream_frames
 from .report import build_report, quick_qc, write_report
 
 GUARD = 3                 # frames: a face is left untouched only this far from speech and talking
@@ -640,27 +638,14 @@ def render_faces(job: Job, inputs: Inputs, faces: list[FaceVoice], libs: list[Li
         else:
             writer.write_composite(fr, patch.rgb, patch.alpha, patch.x0, patch.y0)
 
-    rendered = 0
-    pending: deque = deque()
-    pool = ThreadPoolExecutor(max_workers=1)
     try:
-        for fr in read_frames(job.video, lo, inputs.hi, info=info):
-            pending.append((fr, pool.submit(synth, fr)))
-            while len(pending) > 2:
-                rendered += _finish(pending, write, progress)
-        while pending:
-            rendered += _finish(pending, write, progress)
-        final = disclosure.close(writer, changed) if disclosure else writer.close()
-    except BaseException:
-        for _, fut in pending:
-            fut.cancel()
-        writer.abort()
-        raise
+        final = stream_frames(read_frames(job.video, lo, inputs.hi, info=info), synth, write,
+                              writer, progress,
+                              lambda: disclosure.close(writer, changed) if disclosure else writer.close())
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
         if audio is not None:
             audio.close()
-    return Written(output=final, frames_rendered=rendered), per_face
+    return Written(output=final, frames_rendered=int(changed.sum())), per_face
 
 
 class _Unit:
@@ -668,14 +653,6 @@ class _Unit:
 
 
 _UNIT = _Unit()     # merged patches are already in 0..1
-
-
-def _finish(pending: deque, write, progress) -> int:
-    fr, fut = pending.popleft()
-    patch = fut.result()
-    write(fr, patch)
-    progress.advance(1)
-    return int(patch is not None)
 
 
 # -- report -----------------------------------------------------------------------------------

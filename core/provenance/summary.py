@@ -1,26 +1,22 @@
 """What a timeline, an EDL or a host says about a render's disclosure, read from its run report.
 
-    from_report(report dict or path) -> {"lip_synced", "statement", "credential", ...} or None
+    from_report(RunReport or report dict) -> {"lip_synced", "statement", "credential", ...} or None
     edl_comment(summary) -> "* LIPFLAP: ..."     one CMX 3600 comment line
 
 Standard library only, so anything that reads reports can use it.
 """
 from __future__ import annotations
 
-import os
-
-from ..contract.errors import LipflapError
-from ..contract.report import RunReport, read_report, signer_name
+from ..contract.report import RunReport, signer_name
 
 
-def from_report(report) -> dict | None:
-    """The per-render disclosure summary, or None for a report without one (an older engine).
-    Read through the contract's one report reader (`RunReport.disclosure`)."""
-    try:
-        rep = (read_report(os.fspath(report)) if isinstance(report, (str, os.PathLike))
-               else RunReport.from_dict(report))
-    except LipflapError:
+def from_report(report: RunReport | dict | None) -> dict | None:
+    """The per-render disclosure summary of a report already read (`RunReport.disclosure`), or
+    None for no report or one without a disclosure (an older engine). Reading the file, and
+    saying when it cannot be read, is the caller's one job: a failure is never an empty summary."""
+    if report is None:
         return None
+    rep = report if isinstance(report, RunReport) else RunReport.from_dict(report)
     d = rep.disclosure
     if d is None:
         return None

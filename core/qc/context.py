@@ -86,7 +86,7 @@ def from_report(path: str, video: str | None = None, *, strict: bool = True) -> 
 
 
 def from_job(path: str) -> RenderContext:
-    """The context in a job file (DESIGN 4): its range with handles, clamped to the source."""
+    """The context in a job file (docs/job.md): its range with handles, clamped to the source."""
     from ..contract.jobspec import load_job
     job = load_job(path)
     ctx = RenderContext(source=job.video, audio=job.audio, text=job.text, language=job.language,

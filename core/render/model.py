@@ -252,7 +252,52 @@ def fit_model(lms: list[np.ndarray]) -> MouthModel:
     region = _region_indices(mean_all)
     shapes = norm_all[:, region, :].reshape(len(lms), -1)
     mean_shape = shapes.mean(0)
+    pos = {int(k): i for i, k in enumerate(region)}
+    r = _actor_ranges(lms, norm_all)
+    feat_mean, coef = _shape_regression(r, shapes, mean_shape, mean_all, region, pos, len(lms))
+    modes, mode_sd = _shape_modes(shapes - mean_shape, len(lms))
+    profile = _gap_profile(lms)
+    lips_idx = list(g.LIPS_OUTER) + list(g.LIPS_INNER)
+    lips = np.array([pos[i] for i in lips_idx], np.int32)
+    lip_weights = np.array([1.0] * len(g.LIPS_OUTER) + [2.0] * len(g.LIPS_INNER))
+    follow, jaw_follow = _follow_weights(mean_all, region)
+    ring = _warp_ring(mean_all[region])
+    # Triangulate on an opened mouth so the inner-mouth triangles span upper to lower lip.
+    opened = mean_shape.reshape(-1, 2) + ((np.array([1.0, 0.5, 1.0]) - feat_mean) @ coef).reshape(-1, 2)
+    for kk, (up, lo) in enumerate(g.INNER_PAIRS):
+        gap = 0.25 * profile[kk]
+        opened[pos[up], 1] -= gap / 2
+        opened[pos[lo], 1] += gap / 2
+    tris = _lip_aware_mesh(np.vstack([opened, ring]), pos)
+    return MouthModel(ref_rigid=ref, region=region, lips=lips, lip_weights=lip_weights,
+                      mean_shape=mean_shape.reshape(-1, 2), modes=modes, mode_sd=mode_sd,
+                      feat_mean=feat_mean, coef=coef, ap_max=r.ap_max, width_rest=r.width_rest,
+                      width_lo=r.width_lo, width_hi=r.width_hi,
+                      jaw_lo=r.jaw_lo, jaw_hi=r.jaw_hi, gap_profile=profile, follow=follow,
+                      jaw_follow=jaw_follow, ring=ring, tris=tris,
+                      frames_used=len(lms), chin_max=r.chin_max,
+                      upper_lip_range=r.upper_lip_range, lower_lip_range=r.lower_lip_range)
 
+
+@dataclass
+class _Ranges:
+    """What this actor's own frames show: opening, width, jaw and lip thickness, per frame and
+    as the ranges the render is held inside."""
+    ap: np.ndarray
+    wd: np.ndarray
+    chin: np.ndarray
+    ap_max: float
+    width_rest: float
+    width_lo: float
+    width_hi: float
+    jaw_lo: float
+    jaw_hi: float
+    chin_max: float
+    upper_lip_range: tuple
+    lower_lip_range: tuple
+
+
+def _actor_ranges(lms: list[np.ndarray], norm_all: np.ndarray) -> _Ranges:
     ap = np.array([g.aperture(lm) for lm in lms])
     wd = np.array([g.mouth_width(lm) for lm in lms])
     chin = norm_all[:, g.CHIN, 1]
@@ -270,21 +315,25 @@ def fit_model(lms: list[np.ndarray]) -> MouthModel:
     lower_lip_range = (float(np.percentile(low_th, 2)), float(np.percentile(low_th, 98)))
     if jaw_hi - jaw_lo < 0.02:
         jaw_hi = jaw_lo + 0.02
+    return _Ranges(ap, wd, chin, ap_max, width_rest, width_lo, width_hi, jaw_lo, jaw_hi, chin_max,
+                   upper_lip_range, lower_lip_range)
 
-    feats = np.stack([ap / ap_max, WIDTH_RELAXED + (wd / width_rest - 1) / WIDTH_SPAN,
-                      (chin - jaw_lo) / (jaw_hi - jaw_lo)], 1)
+
+def _shape_regression(r: _Ranges, shapes, mean_shape, mean_all, region, pos, n: int):
+    """Opening, width and jaw -> the region's shape offsets, a ridge regression on the shot."""
+    feats = np.stack([r.ap / r.ap_max, WIDTH_RELAXED + (r.wd / r.width_rest - 1) / WIDTH_SPAN,
+                      (r.chin - r.jaw_lo) / (r.jaw_hi - r.jaw_lo)], 1)
     feat_mean = feats.mean(0)
     x = feats - feat_mean
     y = shapes - mean_shape
     # Ridge: a shot with little variety in one parameter must not produce wild coefficients.
-    lam = 0.05 * len(lms)
+    lam = 0.05 * n
     coef = np.linalg.solve(x.T @ x + lam * np.eye(3), x.T @ y)
     # Where the shot never opened much, a regression has nothing to learn opening from: the
     # inner-gap constraint in target_points still opens the lips, and the jaw follows the
     # lower lip by at least this share of the opening.
-    pos = {int(k): i for i, k in enumerate(region)}
     lower = pos[14]
-    if coef[0, 2 * lower + 1] < 0.3 * ap_max:
+    if coef[0, 2 * lower + 1] < 0.3 * r.ap_max:
         jaw_like = np.zeros(len(region))
         for i, k in enumerate(region):
             # points below the mouth drop with the jaw, more the closer they are to the chin line
@@ -293,14 +342,21 @@ def fit_model(lms: list[np.ndarray]) -> MouthModel:
                 jaw_like[i] = 1.0
             elif yy > mean_all[61, 1]:
                 jaw_like[i] = 0.5 * (yy - mean_all[61, 1]) / max(mean_all[14, 1] - mean_all[61, 1], 1e-6)
-        coef[0, 1::2] = np.maximum(coef[0, 1::2], 0.6 * ap_max * jaw_like)
+        coef[0, 1::2] = np.maximum(coef[0, 1::2], 0.6 * r.ap_max * jaw_like)
+    return feat_mean, coef
 
+
+def _shape_modes(y: np.ndarray, n: int):
+    """The principal modes holding 98% of the shot's shape variance, and their spreads."""
     _, sv, vt = np.linalg.svd(y, full_matrices=False)
     var = sv ** 2
     k = int(np.searchsorted(np.cumsum(var) / max(var.sum(), 1e-12), 0.98) + 1)
     k = max(1, min(k, len(sv)))
-    modes, mode_sd = vt[:k], sv[:k] / np.sqrt(max(len(lms) - 1, 1))
+    return vt[:k], sv[:k] / np.sqrt(max(n - 1, 1))
 
+
+def _gap_profile(lms: list[np.ndarray]) -> np.ndarray:
+    """How the inner lips part along the mouth, relative to the middle, on the open frames."""
     gaps = np.array([[np.linalg.norm(lm[a] - lm[b]) for a, b in g.INNER_PAIRS] for lm in lms])
     main = np.array([[np.linalg.norm(lm[a] - lm[b]) for a, b in g.APERTURE_PAIRS] for lm in lms]).mean(1)
     openish = main > np.percentile(main, 75)
@@ -308,14 +364,13 @@ def fit_model(lms: list[np.ndarray]) -> MouthModel:
         profile = (gaps[openish] / main[openish, None]).mean(0)
     else:
         profile = np.array([0.35, 0.7, 0.9, 1.0, 1.05, 1.0, 0.9, 0.7, 0.35])
-    profile = np.clip(profile, 0.05, 1.6)
+    return np.clip(profile, 0.05, 1.6)
 
-    lips_idx = list(g.LIPS_OUTER) + list(g.LIPS_INNER)
-    lips = np.array([pos[i] for i in lips_idx], np.int32)
-    lip_weights = np.array([1.0] * len(g.LIPS_OUTER) + [2.0] * len(g.LIPS_INNER))
 
-    # How far each point follows an exemplar's mouth: fully on the lips and chin, fading to
-    # nothing at the nose base, the cheeks and the sides of the jaw (the patch's edge).
+def _follow_weights(mean_all: np.ndarray, region: np.ndarray):
+    """How far each point follows an exemplar's mouth: fully on the lips and chin, fading to
+    nothing at the nose base, the cheeks and the sides of the jaw (the patch's edge); and how far
+    the points below the lips follow the jaw."""
     mc = (mean_all[61] + mean_all[291]) / 2
     half_w = np.linalg.norm(mean_all[291] - mean_all[61]) / 2
     up_span = max(mc[1] - mean_all[g.NOSE_BASE, 1], 1e-3)
@@ -326,32 +381,17 @@ def fit_model(lms: list[np.ndarray]) -> MouthModel:
     follow = follow * follow * (3 - 2 * follow)      # smoothstep
     lips_set = set(g.LIPS_OUTER) | set(g.LIPS_INNER)
     below = np.array([mean_all[k, 1] > mean_all[14, 1] and int(k) not in lips_set for k in region])
-    jaw_follow = np.where(below, 0.6 * follow, 0.0)
+    return follow, np.where(below, 0.6 * follow, 0.0)
 
-    # Warp boundary: an ellipse around the region, far enough out that the chin can drop and the
-    # mouth can widen without the boundary moving; in the normalised space, so each frame's pose
-    # places it.
-    reg = mean_all[region]
+
+def _warp_ring(reg: np.ndarray) -> np.ndarray:
+    """Warp boundary: an ellipse around the region, far enough out that the chin can drop and the
+    mouth can widen without the boundary moving; in the normalised space, so each frame's pose
+    places it."""
     c = reg.mean(0)
     half = (reg.max(0) - reg.min(0)) / 2
     ang = np.linspace(0, 2 * np.pi, 24, endpoint=False)
-    ring = c + np.stack([np.cos(ang) * (half[0] * 1.25 + 0.12), np.sin(ang) * (half[1] * 1.25 + 0.15)], 1)
-
-    # Triangulate on an opened mouth so the inner-mouth triangles span upper to lower lip.
-    opened = mean_shape.reshape(-1, 2) + ((np.array([1.0, 0.5, 1.0]) - feat_mean) @ coef).reshape(-1, 2)
-    for kk, (up, lo) in enumerate(g.INNER_PAIRS):
-        gap = 0.25 * profile[kk]
-        opened[pos[up], 1] -= gap / 2
-        opened[pos[lo], 1] += gap / 2
-    pts = np.vstack([opened, ring])
-    tris = _lip_aware_mesh(pts, pos)
-    return MouthModel(ref_rigid=ref, region=region, lips=lips, lip_weights=lip_weights,
-                      mean_shape=mean_shape.reshape(-1, 2), modes=modes, mode_sd=mode_sd,
-                      feat_mean=feat_mean, coef=coef, ap_max=ap_max, width_rest=width_rest,
-                      width_lo=width_lo, width_hi=width_hi,
-                      jaw_lo=jaw_lo, jaw_hi=jaw_hi, gap_profile=profile, follow=follow, jaw_follow=jaw_follow, ring=ring, tris=tris,
-                      frames_used=len(lms), chin_max=chin_max,
-                      upper_lip_range=upper_lip_range, lower_lip_range=lower_lip_range)
+    return c + np.stack([np.cos(ang) * (half[0] * 1.25 + 0.12), np.sin(ang) * (half[1] * 1.25 + 0.15)], 1)
 
 
 def _lip_aware_mesh(pts: np.ndarray, pos: dict) -> np.ndarray:
