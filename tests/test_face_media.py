@@ -324,7 +324,7 @@ def test_cli_analyze_writes_json_and_preview(clips, tmp_path):
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1 and "400" in bad.stderr
     worse = subprocess.run([sys.executable, "-m", "lipflap", "analyze", clips["moving"], "-o",
-                            str(tmp_path / "c.json"), "--face", "left"],
+                            str(tmp_path / "c.json"), "--face", "upper"],
                            capture_output=True, text=True, env=env)
     assert worse.returncode != 0 and "--face" in worse.stderr and "Traceback" not in worse.stderr
 
