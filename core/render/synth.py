@@ -110,93 +110,14 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
     src = (image.region(x0, y0, w, h) if hasattr(image, "region")
            else image[y0:y0 + h, x0:x0 + w]).astype(np.float32)
 
-    # Lower-face mask, softened.
-    face = _poly((h, w), hull, x0, y0).astype(np.float32)
-    face *= cov
-    kf = 2 * max(1, int(feather)) + 1
-    alpha = _blur(cv2.erode(face, np.ones((kf, kf), np.uint8)), feather)
-
-    # Skin (not lips, not mouth) where lighting can be compared between exemplar and frame.
-    lips_own = own[:n_reg][model.lips[:20]]
-    lipmask = np.maximum(_poly((h, w), lips_t[:20], x0, y0), _poly((h, w), lips_own, x0, y0))
-    k = max(3, int(0.12 * size)) | 1
-    lipmask = cv2.dilate(lipmask, np.ones((k, k), np.uint8)).astype(np.float32)
-    skin = face * (1.0 - lipmask)
-    # Lighting: a low-frequency offset (normalised convolution over the skin), which moves the
-    # exemplar's shading to the frame's without scaling its texture contrast. Low frequencies
-    # only, so it is estimated on a reduced image.
-    sig = 0.35 * size
-    f = max(1, int(sig / 2.5))
-    small = (max(1, w // f), max(1, h // f))
-    s_skin = cv2.resize(skin, small, interpolation=cv2.INTER_AREA)
-    s_src = cv2.resize(src, small, interpolation=cv2.INTER_AREA) * s_skin[..., None]
-    s_out = cv2.resize(warped, small, interpolation=cv2.INTER_AREA) * s_skin[..., None]
-    ssig = sig / f
-    ws = cv2.GaussianBlur(s_skin, (0, 0), ssig) + 1e-4
-    off = (cv2.GaussianBlur(s_src, (0, 0), ssig) - cv2.GaussianBlur(s_out, (0, 0), ssig)) / ws[..., None]
-    # Far from any skin sample the estimate is noise; fall back to the mean offset there.
-    conf = np.clip(ws / 0.3, 0.0, 1.0)[..., None]
-    mean_off = ((off * s_skin[..., None]).sum((0, 1)) / max(float(s_skin.sum()), 1.0)).astype(np.float32)
-    off = conf * off + (1 - conf) * mean_off
-    offset = cv2.resize(off, (w, h), interpolation=cv2.INTER_LINEAR)
+    alpha, lipmask, skin = _masks(hull, cov, lips_t, own[:n_reg][model.lips[:20]], x0, y0, w, h,
+                                  size, feather)
     out = warped                        # the warped copy is this frame's own: offset in place
-    out += offset
-
-    # Grain and fine texture: the frame's own high band replaces the resampled one on the skin,
-    # fully where the geometry did not move (within a triangle the displacement from the frame's
-    # own geometry is linear, so its corners bound it) and, fading out, where it moved by up to
-    # a few percent of the mouth width: grain, pores and stubble are then the frame's own, as
-    # sharp as the source and changing from frame to frame as the source's do (a held exemplar
-    # would freeze them: texture flicker on close-ups, issue 15). Strong edges of the frame
-    # (lip line, jaw line, nostril) are not carried where the geometry moved, where they would
-    # ghost.
-    moved = np.linalg.norm(target - own, axis=1)[model.tris].max(1).astype(np.float32)
-    disp = cv2.GaussianBlur(moved[tri_id], (0, 0), 2.0)
-    still = np.clip(1.5 - disp, 0.0, 1.0)
-    d0, d1 = max(1.5, CARRY_NEAR * size), max(3.0, CARRY_FAR * size)
-    carry = np.clip((d1 - disp) / (d1 - d0), 0.0, 1.0)
-    hp_sig = 1.0
-    hp_src = src - _blur(src, hp_sig)
-    hp_out = out - _blur(out, hp_sig)
-    hp_grey = cv2.cvtColor(np.ascontiguousarray(hp_src), cv2.COLOR_RGB2GRAY)
-    energy = cv2.GaussianBlur(hp_grey * hp_grey, (0, 0), 2.0)
-    ref = float(np.median(energy[skin > 0.5])) if (skin > 0.5).sum() >= 32 else float(np.median(energy))
-    plain = np.clip(2.0 - energy / max(EDGE_ENERGY * ref, 1e-6), 0.0, 1.0)
-    lip_soft = _blur(lipmask, max(1.0, 0.03 * size))     # wide on big faces: on a reduced image
-    grain_w = (np.maximum(still, carry * plain) * (1.0 - lip_soft))[..., None]
-    hp_src -= hp_out                    # in place, the same sums: out + grain_w * (hp_src - hp_out)
-    hp_src *= grain_w
-    out += hp_src
-
+    out += _light_offset(src, warped, skin, size, w, h)
+    disp, still, lip_soft = _carry_grain(out, src, np.linalg.norm(target - own, axis=1), model,
+                                         tri_id, skin, lipmask, size)
     out = _lip_colour(out, src, lips_t, own[:n_reg][model.lips], x0, y0, look)
-
-    # Mouth interior where the target opens wider than the exemplar: the inside of the shot's
-    # most open clean mouth (its own teeth, tongue and cavity, warped into this opening), or,
-    # where the shot has none more open than the exemplar, a dark cavity with the tongue below.
-    inner_t = lips_t[20:]
-    gap_t = _inner_gap(reg_t, model)
-    gap_e = _inner_gap(ex.points[:n_reg], model)
-    if gap_t > 2.0 and gap_t > 1.3 * gap_e:
-        amount = float(np.clip((gap_t / max(gap_e, 0.5) - 1.3) / 1.2, 0.0, 0.85))
-        inner = _poly((h, w), inner_t, x0, y0).astype(np.float32)
-        inner = _blur(inner, max(0.6, 0.04 * size))
-        op = look.open_ex
-        if op is not None and op.gap > 1.3 * gap_e and op.frame != ex.frame:
-            tris = model.tris[model.inner_tris]
-            ox, oy, ocov = g.triangle_maps(target, op.points - [op.x0, op.y0], tris, x0, y0, w, h)
-            fill = cv2.remap(op.image, ox, oy, cv2.INTER_CUBIC,
-                             borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
-            a = (inner * ocov * min(1.0, amount / 0.85))[..., None]
-        else:
-            top = inner_t[:, 1].min() - y0
-            bot = inner_t[:, 1].max() - y0
-            rows = np.clip((np.arange(h, dtype=np.float32) - top) / max(bot - top, 1.0), 0, 1)
-            shade = np.clip((rows - 0.45) / 0.55, 0, 1)[:, None, None]
-            fill = (look.cavity * (1 - shade) + look.tongue * shade).astype(np.float32)
-            # the exemplar's own teeth stay near the upper lip, the cavity takes the rest
-            keep_teeth = np.clip(1.0 - rows / 0.3, 0, 1)[:, None] * 0.6
-            a = (inner * amount * (1 - keep_teeth))[..., None]
-        out = out * (1 - a) + fill * a
+    out = _mouth_interior(out, target, reg_t, lips_t, ex, model, look, x0, y0, w, h, size)
 
     if prev is not None and prev_share > 0:
         _blend_previous(out, x0, y0, lip_soft, prev, prev_share)
@@ -214,6 +135,101 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
     alpha *= float(fade)
     np.clip(out, 0, look.peak, out=out)
     return Patch(x0, y0, out, alpha.astype(np.float32), lip_soft.astype(np.float32))
+
+
+def _masks(hull, cov, lips_t, lips_own, x0, y0, w, h, size: float, feather: float):
+    """The lower-face alpha (softened), the lips' mask (wanted and own lips, dilated) and the
+    skin (not lips, not mouth) where lighting can be compared between exemplar and frame."""
+    face = _poly((h, w), hull, x0, y0).astype(np.float32)
+    face *= cov
+    kf = 2 * max(1, int(feather)) + 1
+    alpha = _blur(cv2.erode(face, np.ones((kf, kf), np.uint8)), feather)
+    lipmask = np.maximum(_poly((h, w), lips_t[:20], x0, y0), _poly((h, w), lips_own, x0, y0))
+    k = max(3, int(0.12 * size)) | 1
+    lipmask = cv2.dilate(lipmask, np.ones((k, k), np.uint8)).astype(np.float32)
+    return alpha, lipmask, face * (1.0 - lipmask)
+
+
+def _light_offset(src, warped, skin, size: float, w: int, h: int) -> np.ndarray:
+    """Lighting: a low-frequency offset (normalised convolution over the skin), which moves the
+    exemplar's shading to the frame's without scaling its texture contrast. Low frequencies
+    only, so it is estimated on a reduced image."""
+    sig = 0.35 * size
+    f = max(1, int(sig / 2.5))
+    small = (max(1, w // f), max(1, h // f))
+    s_skin = cv2.resize(skin, small, interpolation=cv2.INTER_AREA)
+    s_src = cv2.resize(src, small, interpolation=cv2.INTER_AREA) * s_skin[..., None]
+    s_out = cv2.resize(warped, small, interpolation=cv2.INTER_AREA) * s_skin[..., None]
+    ssig = sig / f
+    ws = cv2.GaussianBlur(s_skin, (0, 0), ssig) + 1e-4
+    off = (cv2.GaussianBlur(s_src, (0, 0), ssig) - cv2.GaussianBlur(s_out, (0, 0), ssig)) / ws[..., None]
+    # Far from any skin sample the estimate is noise; fall back to the mean offset there.
+    conf = np.clip(ws / 0.3, 0.0, 1.0)[..., None]
+    mean_off = ((off * s_skin[..., None]).sum((0, 1)) / max(float(s_skin.sum()), 1.0)).astype(np.float32)
+    off = conf * off + (1 - conf) * mean_off
+    return cv2.resize(off, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def _carry_grain(out, src, moved_pts, model: MouthModel, tri_id, skin, lipmask, size: float):
+    """Grain and fine texture, in place on `out`: the frame's own high band replaces the
+    resampled one on the skin, fully where the geometry did not move (within a triangle the
+    displacement from the frame's own geometry is linear, so its corners bound it) and, fading
+    out, where it moved by up to a few percent of the mouth width: grain, pores and stubble are
+    then the frame's own, as sharp as the source and changing from frame to frame as the
+    source's do (a held exemplar would freeze them: texture flicker on close-ups, issue 15).
+    Strong edges of the frame (lip line, jaw line, nostril) are not carried where the geometry
+    moved, where they would ghost. Returns the displacement, where it is still, and the lips'
+    soft mask."""
+    moved = moved_pts[model.tris].max(1).astype(np.float32)
+    disp = cv2.GaussianBlur(moved[tri_id], (0, 0), 2.0)
+    still = np.clip(1.5 - disp, 0.0, 1.0)
+    d0, d1 = max(1.5, CARRY_NEAR * size), max(3.0, CARRY_FAR * size)
+    carry = np.clip((d1 - disp) / (d1 - d0), 0.0, 1.0)
+    hp_sig = 1.0
+    hp_src = src - _blur(src, hp_sig)
+    hp_out = out - _blur(out, hp_sig)
+    hp_grey = cv2.cvtColor(np.ascontiguousarray(hp_src), cv2.COLOR_RGB2GRAY)
+    energy = cv2.GaussianBlur(hp_grey * hp_grey, (0, 0), 2.0)
+    ref = float(np.median(energy[skin > 0.5])) if (skin > 0.5).sum() >= 32 else float(np.median(energy))
+    plain = np.clip(2.0 - energy / max(EDGE_ENERGY * ref, 1e-6), 0.0, 1.0)
+    lip_soft = _blur(lipmask, max(1.0, 0.03 * size))     # wide on big faces: on a reduced image
+    grain_w = (np.maximum(still, carry * plain) * (1.0 - lip_soft))[..., None]
+    hp_src -= hp_out                    # in place, the same sums: out + grain_w * (hp_src - hp_out)
+    hp_src *= grain_w
+    out += hp_src
+    return disp, still, lip_soft
+
+
+def _mouth_interior(out, target, reg_t, lips_t, ex: Exemplar, model: MouthModel, look: Look,
+                    x0: int, y0: int, w: int, h: int, size: float) -> np.ndarray:
+    """Mouth interior where the target opens wider than the exemplar: the inside of the shot's
+    most open clean mouth (its own teeth, tongue and cavity, warped into this opening), or,
+    where the shot has none more open than the exemplar, a dark cavity with the tongue below."""
+    inner_t = lips_t[20:]
+    gap_t = _inner_gap(reg_t, model)
+    gap_e = _inner_gap(ex.points[:len(model.region)], model)
+    if not (gap_t > 2.0 and gap_t > 1.3 * gap_e):
+        return out
+    amount = float(np.clip((gap_t / max(gap_e, 0.5) - 1.3) / 1.2, 0.0, 0.85))
+    inner = _poly((h, w), inner_t, x0, y0).astype(np.float32)
+    inner = _blur(inner, max(0.6, 0.04 * size))
+    op = look.open_ex
+    if op is not None and op.gap > 1.3 * gap_e and op.frame != ex.frame:
+        tris = model.tris[model.inner_tris]
+        ox, oy, ocov = g.triangle_maps(target, op.points - [op.x0, op.y0], tris, x0, y0, w, h)
+        fill = cv2.remap(op.image, ox, oy, cv2.INTER_CUBIC,
+                         borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+        a = (inner * ocov * min(1.0, amount / 0.85))[..., None]
+    else:
+        top = inner_t[:, 1].min() - y0
+        bot = inner_t[:, 1].max() - y0
+        rows = np.clip((np.arange(h, dtype=np.float32) - top) / max(bot - top, 1.0), 0, 1)
+        shade = np.clip((rows - 0.45) / 0.55, 0, 1)[:, None, None]
+        fill = (look.cavity * (1 - shade) + look.tongue * shade).astype(np.float32)
+        # the exemplar's own teeth stay near the upper lip, the cavity takes the rest
+        keep_teeth = np.clip(1.0 - rows / 0.3, 0, 1)[:, None] * 0.6
+        a = (inner * amount * (1 - keep_teeth))[..., None]
+    return out * (1 - a) + fill * a
 
 
 # The frame's own fine band is carried onto skin that moved by up to CARRY_NEAR of the mouth width
