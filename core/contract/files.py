@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 import os
 
+from .errors import LipflapError
+
 
 def temp_path(path: str) -> str:
     """The temporary name a write of `path` goes through (hidden, per process)."""
@@ -46,3 +48,16 @@ def atomic_write(path: str, data: str | bytes) -> None:
 def atomic_json(path: str, obj, *, indent: int | None = 2, default=None) -> None:
     """`obj` as UTF-8 JSON (non-ASCII kept as is), written atomically."""
     atomic_write(path, json.dumps(obj, indent=indent, ensure_ascii=False, default=default) + "\n")
+
+
+def read_json_object(path: str, what: str, fix: str, error=LipflapError) -> dict:
+    """The JSON object in `path` (a config, a report); `error` (a LipflapError) naming the file,
+    `what` it should be and `fix`, what to do, when it cannot be read or is not an object."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError) as e:
+        raise error(f"{path}: cannot read the {what} ({e}); {fix}") from None
+    if not isinstance(data, dict):
+        raise error(f"{path}: the {what} is not a JSON object; {fix}")
+    return data

@@ -20,13 +20,13 @@ Everything is checked before the render starts, so a wrong key costs seconds, no
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import os
 import socket
 from dataclasses import dataclass
 
 from ..contract.client import user_config_dir
 from ..contract.errors import LipflapError
+from ..contract.files import read_json_object
 
 ENV_CERT = "LIPFLAP_SIGN_CERT"
 ENV_KEY = "LIPFLAP_SIGN_KEY"
@@ -117,16 +117,8 @@ def configured_trust(config: str | None = None) -> tuple[bytes | None, str | Non
 
 def _config_json(path: str) -> dict:
     """The signing config's object; a config that cannot be read is an error, never skipped."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError) as e:
-        raise CredentialError(f"{path}: cannot read the signing config ({e}); it must be JSON like "
-                              f'{{"cert": "facility.pem", "key": "facility.key"}}.') from None
-    if not isinstance(data, dict):
-        raise CredentialError(f'{path}: the signing config must be a JSON object like '
-                              f'{{"cert": "facility.pem", "key": "facility.key"}}; fix the file.')
-    return data
+    return read_json_object(path, "signing config", 'it must be a JSON object like '
+                            '{"cert": "facility.pem", "key": "facility.key"}.', CredentialError)
 
 
 def _read_config(path: str) -> tuple[str, str]:

@@ -8,11 +8,11 @@ clamped to the file. Options given on the command line always win.
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, fields
 
 from ..contract.errors import LipflapError
+from ..contract.files import read_json_object
 
 
 @dataclass
@@ -34,16 +34,7 @@ class RenderContext:
 
 
 def _read_json(path: str, what: str) -> dict:
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError) as e:
-        raise LipflapError(f"{path}: cannot read the {what} ({e}); give the JSON that "
-                           f"`lipflap run` wrote.") from None
-    if not isinstance(data, dict):
-        raise LipflapError(f"{path}: the {what} is not a JSON object; give the JSON that "
-                           f"`lipflap run` wrote.")
-    return data
+    return read_json_object(path, what, "give the JSON that `lipflap run` wrote.")
 
 
 def _same(a: str | None, b: str | None) -> bool:
