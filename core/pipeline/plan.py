@@ -30,22 +30,28 @@ def shots(analysis: ShotAnalysis, lo: int, hi: int) -> list[tuple[int, int]]:
     return [(a, (starts[k + 1] - 1) if k + 1 < len(starts) else hi) for k, a in enumerate(starts)]
 
 
-def plan_shots(job: Job, inputs: Inputs, analysis: ShotAnalysis, params: np.ndarray,
-               progress) -> ShotPlans:
-    lo, hi, n = inputs.lo, inputs.hi, inputs.n
-    progress.start("plan", 1)
-    lms = [ff.landmarks for ff in analysis.frames]
-    usable = np.array([ff.usable for ff in analysis.frames])
+def plan_each_shot(analysis: ShotAnalysis, lms: list, usable: np.ndarray, params: np.ndarray,
+                   lo: int, hi: int, strength) -> ShotPlans:
+    """One render plan per shot in lo..hi, and which frames they redraw."""
     plans: list[tuple[int, RenderPlan]] = []
     for a, b in shots(analysis, lo, hi):
         sl = slice(a - lo, b - lo + 1)
-        plans.append((a - lo, plan_render(lms[sl], usable[sl], params[sl], job.strength)))
-    progress.set(1)
+        plans.append((a - lo, plan_render(lms[sl], usable[sl], params[sl], strength)))
     release_memory()
-    active = np.zeros(n, bool)
+    active = np.zeros(hi - lo + 1, bool)
     for off, p in plans:
         active[off:off + p.n] = p.active
-    out = ShotPlans(plans=plans, landmarks=lms, active=active)
+    return ShotPlans(plans=plans, landmarks=lms, active=active)
+
+
+def plan_shots(job: Job, inputs: Inputs, analysis: ShotAnalysis, params: np.ndarray,
+               progress) -> ShotPlans:
+    lo, hi = inputs.lo, inputs.hi
+    progress.start("plan", 1)
+    lms = [ff.landmarks for ff in analysis.frames]
+    usable = np.array([ff.usable for ff in analysis.frames])
+    out = plan_each_shot(analysis, lms, usable, params, lo, hi, job.strength)
+    progress.set(1)
     _flag(job, inputs, analysis, out)
     return out
 

@@ -44,16 +44,7 @@ def render_and_write(job: Job, inputs: Inputs, sp: ShotPlans, lib: Libraries, pr
         # Streamed beside the picture: a 10-minute dub held whole at 48 kHz is 115 MB a channel.
         audio = AudioReader(job.audio, AUDIO_RATE, ch, offset_s=float(inputs.dub_times[0]),
                             duration_s=n / float(inputs.fps))
-    try:
-        writer = VideoWriter(inputs.out_path, codec=inputs.codec, fps=inputs.fps, width=info.width,
-                             height=info.height, like=info, first_frame_number=lo,
-                             alpha=(mode == "patch"), audio=audio,
-                             inputs=[p for p in (job.video, job.audio) if p],
-                             metadata=disclosure.container_tags if disclosure else None)
-    except BaseException:
-        if audio is not None:
-            audio.close()
-        raise
+    writer = open_writer(inputs, audio, [p for p in (job.video, job.audio) if p], disclosure)
     progress.start("render", n)
     which = np.zeros(n, int)
     for k, (off, p) in enumerate(plans):
@@ -90,6 +81,21 @@ def render_and_write(job: Job, inputs: Inputs, sp: ShotPlans, lib: Libraries, pr
         if audio is not None:
             audio.close()
     return Written(output=final, frames_rendered=int(changed.sum()))
+
+
+def open_writer(inputs: Inputs, audio, sources: list[str], disclosure) -> VideoWriter:
+    """The output's writer, the dub streamed beside the picture and the disclosure's container
+    tags written; `sources` are hashed for the credential. The audio is closed if it fails."""
+    info = inputs.info
+    try:
+        return VideoWriter(inputs.out_path, codec=inputs.codec, fps=inputs.fps, width=info.width,
+                           height=info.height, like=info, first_frame_number=inputs.lo,
+                           alpha=(inputs.mode == "patch"), audio=audio, inputs=sources,
+                           metadata=disclosure.container_tags if disclosure else None)
+    except BaseException:
+        if audio is not None:
+            audio.close()
+        raise
 
 
 def stream_frames(frames, synth, write, writer, progress, close):

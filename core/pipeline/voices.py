@@ -37,14 +37,13 @@ from ..face.result import ShotAnalysis
 from ..media.audio import load_audio
 from ..media.audio_stream import AudioReader
 from ..media.decode import read_frames
-from ..media.encode import VideoWriter
 from ..media.memory import release as release_memory
 from ..media.prefetch import prefetched
 from ..mouth.track import MouthFrame, MouthTrack
 from ..provenance import Disclosure, Signing
 from ..provenance.identity import JOB_SIGNER
 from ..qc.pixels import OutputSampler
-from ..render.pipeline import REST, LibraryBuilder, plan_render, render_frame
+from ..render.pipeline import REST, LibraryBuilder, render_frame
 from ..render.synth import Patch
 from ..speech.turns import parse_turns, place_turns, script_of
 from ..speech.vad import speech_segments
@@ -52,8 +51,8 @@ from .inputs import Inputs, ranges, resolve_inputs
 from .library import Libraries
 from .clock import StageClock
 from .mouth import MouthShapes, mouth_shapes, script_text
-from .plan import ShotPlans, shots
-from .render import AUDIO_RATE, Written, patch_frame, stream_frames
+from .plan import ShotPlans, plan_each_shot
+from .render import AUDIO_RATE, Written, open_writer, patch_frame, stream_frames
 from .report import build_report, quick_qc, write_report
 
 GUARD = 3                 # frames: a face is left untouched only this far from speech and talking
@@ -457,16 +456,9 @@ def plan_face(fv: FaceVoice, progress) -> ShotPlans:
     progress.start("plan", 1)
     lms = [ff.landmarks for ff in analysis.frames]
     usable = np.array([ff.usable for ff in analysis.frames]) & ~fv.untouched
-    plans = []
-    for a, b in shots(analysis, lo, hi):
-        sl = slice(a - lo, b - lo + 1)
-        plans.append((a - lo, plan_render(lms[sl], usable[sl], fv.mouth.params[sl], job.strength)))
+    sp = plan_each_shot(analysis, lms, usable, fv.mouth.params, lo, hi, job.strength)
     progress.set(1)
-    release_memory()
-    active = np.zeros(n, bool)
-    for off, p in plans:
-        active[off:off + p.n] = p.active
-    sp = ShotPlans(plans=plans, landmarks=lms, active=active)
+    active = sp.active
     flagged = [dict(r) for r in analysis.flagged_ranges()] + list(inputs.no_dub)
     talks = fv.speech | talking(fv.activity)
     if not (active & talks).any() and talks.any():
@@ -591,16 +583,7 @@ def render_faces(job: Job, inputs: Inputs, faces: list[FaceVoice], libs: list[Li
     info, lo, n, mode = inputs.info, inputs.lo, inputs.n, inputs.mode
     audio = _audio(inputs, faces)
     dubs = [fv.job.audio for fv in faces if fv.job.audio]
-    try:
-        writer = VideoWriter(inputs.out_path, codec=inputs.codec, fps=inputs.fps, width=info.width,
-                             height=info.height, like=info, first_frame_number=lo,
-                             alpha=(mode == "patch"), audio=audio,
-                             inputs=[job.video] + list(dict.fromkeys(dubs)),
-                             metadata=disclosure.container_tags if disclosure else None)
-    except BaseException:
-        if audio is not None:
-            audio.close()
-        raise
+    writer = open_writer(inputs, audio, [job.video] + list(dict.fromkeys(dubs)), disclosure)
     progress.start("render", n)
     which = []
     for fv in faces:
