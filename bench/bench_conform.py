@@ -45,20 +45,9 @@ def main() -> int:
     args = ap.parse_args()
     if args.cluster:
         return compare_cluster(args)
-    from test_conform_fakeengine import engine_cmd
-    from test_conform_support import make_cut
-
-    env = dict(os.environ)
-    if args.engine == "fake":
-        env["LIPFLAP_RUN_CMD"] = engine_cmd()
-    else:
-        env.pop("LIPFLAP_RUN_CMD", None)
+    env = _engine_env(args)
     with tempfile.TemporaryDirectory() as tmp:
-        cut = make_cut(tmp, args.kind)
-        # Script text for every clip, so the real engine aligns the script rather than listening.
-        lines = os.path.join(tmp, "lines.txt")
-        with open(lines, "w", encoding="utf-8") as f:
-            f.write("[A001_C003]\nHola, ¿qué tal?\n[A002_C001]\nMuy bien.\n[B001_C007]\nVamos.\n")
+        cut, lines = _cut_and_lines(tmp, args)
         results = {}
         for jobs in (1, 2):
             times = []
@@ -105,21 +94,33 @@ def _conform(cut, out, env, extra, lines) -> float:
     return wall
 
 
-def compare_cluster(args) -> int:
-    import json
+def _engine_env(args) -> dict:
+    """The environment the conforms run in: the fake engine, or the real `lipflap run`."""
     from test_conform_fakeengine import engine_cmd
-    from test_conform_support import make_cut
-
     env = dict(os.environ)
     if args.engine == "fake":
         env["LIPFLAP_RUN_CMD"] = engine_cmd()
     else:
         env.pop("LIPFLAP_RUN_CMD", None)
+    return env
+
+
+def _cut_and_lines(tmp: str, args) -> tuple[str, str]:
+    """The test cut, and script text for every clip, so the real engine aligns the script
+    rather than listening."""
+    from test_conform_support import make_cut
+    cut = make_cut(tmp, args.kind)
+    lines = os.path.join(tmp, "lines.txt")
+    with open(lines, "w", encoding="utf-8") as f:
+        f.write("[A001_C003]\nHola, ¿qué tal?\n[A002_C001]\nMuy bien.\n[B001_C007]\nVamos.\n")
+    return cut, lines
+
+
+def compare_cluster(args) -> int:
+    import json
+    env = _engine_env(args)
     with tempfile.TemporaryDirectory() as tmp:
-        cut = make_cut(tmp, args.kind)
-        lines = os.path.join(tmp, "lines.txt")
-        with open(lines, "w", encoding="utf-8") as f:
-            f.write("[A001_C003]\nHola, ¿qué tal?\n[A002_C001]\nMuy bien.\n[B001_C007]\nVamos.\n")
+        cut, lines = _cut_and_lines(tmp, args)
         walls = {"local": [], "ray": []}
         for k in range(args.repeat):
             # Alternate, so a change in the machine's load hits both ways alike.
