@@ -19,6 +19,7 @@ import numpy as np
 
 from ..contract.errors import LipflapError, MediaError
 from ..media.memory import release as release_memory
+from ..media.prefetch import prefetched
 from . import cache as cache_mod
 from . import landmarks as L
 from .cuts import CutDetector, signature
@@ -28,6 +29,7 @@ from .quality import assess, occlusion_scores
 from .result import FrameFace, ShotAnalysis
 from .smooth import SmoothParams, runs, smooth_run
 from .speaker import Candidate, choose, parse_face, speech_envelope
+from .mesh import FaceDetector
 from .track import FaceTracker, Observation
 
 # Bump when the analysis changes what it produces: old cache entries then stop matching. The
@@ -76,44 +78,95 @@ class TrackingPass:
     seconds: float = 0.0
 
 
+@dataclass
+class Early:
+    """What the pass needs of a frame that does not wait for the tracker's result on the frame
+    before: its cut signature, and on the frames the tracker's schedule looks for faces, the
+    detections ({deep: detections}; a look the schedule does not take is simply not used)."""
+    sig: object
+    ready: dict
+
+
+class EarlyLook:
+    """Early per frame, for frames in order. In the decoding thread (track_frames' `ahead`) it
+    takes the signature and the periodic face detection off the tracker's chain, which is what
+    the pass's wall time is: about 0.4 s of the 2 s a 125-frame 1080p shot's pass took, with the
+    second core otherwise half idle (docs/speed.md)."""
+
+    def __init__(self, detect_every: int, min_detection: float):
+        self.detect_every = max(1, detect_every)
+        self.min_detection = min_detection
+        self.first: int | None = None
+        self.detector = None
+
+    def __call__(self, fr) -> Early:
+        img = fr.image
+        sig = signature(img)
+        if self.first is None:
+            self.first = fr.index
+        k = fr.index - self.first
+        ready = {}
+        # The tracker's schedule while it follows faces: a look every detect_every frames from
+        # the first, a deep one every fourth (lipflap.face.track.FaceTracker.step).
+        if not sig.blank and k % self.detect_every == 0:
+            deep = k % (4 * self.detect_every) == 0
+            if self.detector is None:
+                self.detector = FaceDetector(min_score=self.min_detection)
+            ready[deep] = self.detector.detect(img, deep=deep)
+        return Early(sig, ready)
+
+    def close(self) -> None:
+        if self.detector is not None:
+            self.detector.close()
+            self.detector = None
+
+
 def track_frames(frames, n: int, *, detect_every: int = 30, max_gap: int = 50,
-                 progress=None) -> TrackingPass:
-    """Run cut detection and face tracking over an iterable of media Frames (index, image)."""
+                 progress=None, ahead: bool = False, keep=None) -> TrackingPass:
+    """Run cut detection and face tracking over an iterable of media Frames (index, image).
+    `ahead`: decode, convert and take each frame's early look (EarlyLook) in a thread a few frames
+    ahead of the tracker (lipflap.media.prefetch); the result is the same either way.
+    `keep(frame, observations)`: called for every frame after tracking (e.g. to copy pixels
+    while the frame is at hand, lipflap.pipeline.kept)."""
     tp = TrackingPass([], [], [], [])
     tracker = FaceTracker(detect_every=detect_every, max_gap=max_gap)
+    look = EarlyLook(detect_every, tracker.min_detection)
+    stream = prefetched(frames, prepare=look) if ahead else ((f, look(f)) for f in frames)
     cutdet = CutDetector()
     if progress is not None:
         progress.start("analyze", n)
     t0 = time.perf_counter()
     shot = 0
     try:
-        it = iter(frames)
-        cur = next(it, None)
-        cur_sig = signature(cur.image) if cur is not None else None
+        cur, cur_early = next(stream, (None, None))
         first = True
         while cur is not None:
-            nxt = next(it, None)
-            nxt_sig = signature(nxt.image) if nxt is not None else None
-            is_cut = cutdet.decide(cur_sig, nxt_sig)
+            nxt, nxt_early = next(stream, (None, None))
+            nxt_sig = nxt_early.sig if nxt is not None else None
+            is_cut = cutdet.decide(cur_early.sig, nxt_sig)
             if is_cut:
                 tracker.reset()
                 tp.cuts.append(cur.index)
                 shot += 1
             obs = tracker.step(cur.index, cur.image, force_detect=is_cut or first,
-                               blank=cur_sig.blank)
+                               blank=cur_early.sig.blank, ready=cur_early.ready)
             first = False
             tp.indexes.append(cur.index)
             tp.times.append(float(cur.time_s))
-            tp.blank.append(cur_sig.blank)
+            tp.blank.append(cur_early.sig.blank)
             tp.seen[cur.index] = [(tid, o.bbox) for tid, o in sorted(obs.items())]
+            if keep is not None:
+                keep(cur, obs)
             for tid, o in obs.items():
                 tp.obs.setdefault(tid, {})[cur.index] = Seen.of(o)
                 tp.shot_of.setdefault(tid, shot)
             if progress is not None:
                 progress.advance()
-            cur, cur_sig = nxt, nxt_sig
+            cur, cur_early = nxt, nxt_early
     finally:
         tp.detections_run = tracker.detections_run
+        stream.close()      # stops the decoding thread before its detector goes
+        look.close()
         tracker.close()
     tp.seconds = time.perf_counter() - t0
     return tp
@@ -269,10 +322,10 @@ def _load_clip_audio(path: str, audio_path, info, start: int, end: int):
 
 def analyze_video(path, start: int = 0, end: int | None = None, *, face="auto", audio_path=None,
                   use_cache: bool = True, progress=None, detect_every: int = 30,
-                  smooth_params: SmoothParams = SmoothParams()) -> ShotAnalysis:
-    """Analyse frames start..end (inclusive, 0-based) of `path`; see the module docstring."""
+                  smooth_params: SmoothParams = SmoothParams(), keep=None) -> ShotAnalysis:
+    """Analyse frames start..end (inclusive, 0-based) of `path`; see the module docstring.
+    `keep`: as track_frames' (not called when the analysis comes from the cache)."""
     from ..media.decode import check_range, read_frames
-    from ..media.prefetch import prefetched
     from ..media.probe import probe
 
     path = os.fspath(path)
@@ -299,10 +352,11 @@ def analyze_video(path, start: int = 0, end: int | None = None, *, face="auto", 
                 progress.set(end - start + 1)
             return hit
     n = end - start + 1
-    # Decoded and converted a few frames ahead in a thread while Face Mesh runs on the last one.
-    tp = track_frames(prefetched(read_frames(path, start, end, info=info)), n,
-                      detect_every=detect_every,
-                      max_gap=max(10, int(round(2 * float(info.fps)))), progress=progress)
+    # Decoded, converted and looked at a few frames ahead in a thread while Face Mesh runs on
+    # the last one.
+    tp = track_frames(read_frames(path, start, end, info=info), n, detect_every=detect_every,
+                      max_gap=max(10, int(round(2 * float(info.fps)))), progress=progress,
+                      ahead=True, keep=keep)
     if len(tp.indexes) != n:
         raise MediaError(f"{path}: decoded {len(tp.indexes)} frames of {start}-{end}; the file may "
                          f"be truncated, re-export it.")

@@ -71,6 +71,7 @@ class FaceTracker:
         self.max_gap = max_gap
         self.max_faces = max_faces
         self.crop_size = crop_size
+        self.min_detection = min_detection
         self.detector = FaceDetector(min_score=min_detection)
         self.tracks: list[Track] = []
         self.next_id = 0
@@ -105,7 +106,9 @@ class FaceTracker:
                            mouth_patch=_mouth_patch(crop_img, lm_crop))
 
     def step(self, index: int, img: np.ndarray, force_detect: bool = False,
-             blank: bool = False) -> dict[int, Observation]:
+             blank: bool = False, ready: dict | None = None) -> dict[int, Observation]:
+        """`ready`: {deep: detections} already found on this very frame (by `detect` with that
+        depth, e.g. in the decoding thread); used where this step would run the same look."""
         obs: dict[int, Observation] = {}
         if blank:
             # Nothing to see; lost faces keep their ids for the gap.
@@ -135,7 +138,8 @@ class FaceTracker:
             deep = force_detect or index - self._last_deep >= deep_interval
             if deep:
                 self._last_deep = index
-            self._detect(index, img, obs, self.detector.detect(img, deep=deep))
+            dets = ready[deep] if ready and deep in ready else self.detector.detect(img, deep=deep)
+            self._detect(index, img, obs, dets)
         else:
             for t in self.tracks:
                 if t.id not in obs and t.missing % 3 == 1:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 _END = object()
 
@@ -20,9 +20,12 @@ class _Failure:
         self.exc = exc
 
 
-def prefetched(frames: Iterable, depth: int = 3, rgb: bool = True) -> Iterator:
+def prefetched(frames: Iterable, depth: int = 3, rgb: bool = True,
+               prepare: Callable | None = None) -> Iterator:
     """The items of `frames` (media Frames), produced in a thread up to `depth` ahead; with
-    `rgb`, each frame's `image` is converted there too."""
+    `rgb`, each frame's `image` is converted there too. With `prepare`, the items are
+    (frame, prepare(frame)) pairs, prepare running in that thread (work on a frame that does not
+    wait for the caller's result on the frame before)."""
     q: queue.Queue = queue.Queue(maxsize=max(1, depth))
     stop = threading.Event()
 
@@ -41,6 +44,8 @@ def prefetched(frames: Iterable, depth: int = 3, rgb: bool = True) -> Iterator:
             for fr in it:
                 if rgb:
                     fr.image  # noqa: B018 - converted here, off the caller's thread
+                if prepare is not None:
+                    fr = (fr, prepare(fr))
                 if not put(fr):
                     break
             else:

@@ -38,7 +38,6 @@ from ..media.audio import load_audio
 from ..media.audio_stream import AudioReader
 from ..media.decode import read_frames
 from ..media.memory import release as release_memory
-from ..media.prefetch import prefetched
 from ..mouth.track import MouthFrame, MouthTrack
 from ..provenance import Disclosure, Signing
 from ..provenance.identity import JOB_SIGNER
@@ -185,8 +184,9 @@ def analyse_faces(job: Job, inputs: Inputs, faces: list[FaceVoice], progress) ->
         for fv, a in zip(faces, cached):
             fv.analysis = a
     else:
-        tp = track_frames(prefetched(read_frames(job.video, lo, hi, info=info)), inputs.n,
-                          detect_every=DETECT_EVERY, max_gap=max(10, int(round(2 * float(info.fps)))), progress=progress)
+        tp = track_frames(read_frames(job.video, lo, hi, info=info), inputs.n,
+                          detect_every=DETECT_EVERY, max_gap=max(10, int(round(2 * float(info.fps)))),
+                          progress=progress, ahead=True)
         if job.cast == "auto":
             faces = _all_faces(job, tp, inputs)
         for k, fv in enumerate(faces):
