@@ -92,7 +92,9 @@ class Match:
                 (self.runner_up is None or self.runner_up - self.distance >= CLOSE_CALL))
 
     def to_dict(self, threshold: float = THRESHOLD) -> dict:
-        return {"character": self.character, "distance": round(self.distance, 3),
+        finite = np.isfinite(self.distance)
+        return {"character": self.character,
+                "distance": round(self.distance, 3) if finite else None,
                 "threshold": threshold, "nearest": self.nearest,
                 "runner_up": None if self.runner_up is None else round(self.runner_up, 3),
                 "sure": self.sure}
