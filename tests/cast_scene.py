@@ -30,6 +30,8 @@ FPS = 25
 SR = 16000
 # Where each character speaks: shot numbers (1-based) of the five.
 SPEAKS = {"ANNA": (1, 3), "BEN": (2, 3, 4)}
+# Who each shot shows, left to right (None: EXTRA, no character of the cast).
+SHOTS_FACES = (("ANNA", "BEN"), ("BEN", "ANNA"), ("ANNA",), ("BEN",), (None,))
 
 
 @dataclass

@@ -302,3 +302,30 @@ def test_cast_command_then_conform_on_real_faces(real_scene, tmp_path, fake_engi
     assert jobs["close_l"].job["audio"] == sc.stems["ANNA"]
     # PERSON_3 has no track: the clip showing only them is not rendered.
     assert [r["clip"] for r in res.cast["not_rendered"]] == ["other"]
+
+
+def test_voice_tracks_in_an_edl_by_clip_name_or_channel(tmp_path, fake_engine):
+    """A CMX 3600 EDL: video and audio events with FROM FILE lines; audio tracks are A1, A2."""
+    cut, cast, stems, _ = small_scene(tmp_path)
+    lines = ["TITLE: scene", "FCM: NON-DROP FRAME", ""]
+    ev = 1
+    for k, name in enumerate(SHOTS):
+        rec = f"01:00:{(k * N) // 25:02d}:{(k * N) % 25:02d}"
+        end = f"01:00:{((k + 1) * N) // 25:02d}:{((k + 1) * N) % 25:02d}"
+        lines += [f"{ev:03d}  {name:8s} V     C        00:00:00:00 00:00:00:{N:02d} {rec} {end}",
+                  f"* FROM CLIP NAME: {name}", f"* FROM FILE: {tmp_path / (name + '.mov')}", ""]
+        ev += 1
+    for ch, c in (("A", "ANNA"), ("A2", "BEN")):
+        lines += [f"{ev:03d}  {c:8s} {ch:5s} C        00:00:00:00 00:00:04:00 01:00:00:00 01:00:04:00",
+                  f"* FROM CLIP NAME: dub_es_{c.lower()}", f"* FROM FILE: {stems[c]}", ""]
+        ev += 1
+    edl = tmp_path / "scene.edl"
+    edl.write_text("\n".join(lines))
+    msgs = Messages()
+    res = conform(str(edl), str(tmp_path / "out"), cast=cast, faces=fake_faces, progress=msgs,
+                  voice_tracks=["Dub ES ANNA=ANNA", "A2=BEN"])
+    jobs = _jobs(res)
+    assert [cj.status for cj in res.jobs] == ["done"] * 4, [cj.error for cj in res.jobs]
+    assert [v["audio"] for v in jobs["two_b"].job["voices"]] == [stems["ANNA"], stems["BEN"]]
+    assert [v["face"] for v in jobs["two_b"].job["voices"]] == ["48,24", "16,24"]
+    assert any("voice track of ANNA" in m and "as audio track A1" in m for m in msgs.said)

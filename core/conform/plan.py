@@ -15,6 +15,7 @@ a typed timecode in its timeline's mode.
 from __future__ import annotations
 
 import os
+import re
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
@@ -241,15 +242,18 @@ def _track_labels(track) -> list[str]:
 def find_dub_track(tl: otio.schema.Timeline, wanted: str | None) -> tuple[object, str]:
     """The dub's audio track and how it was found (a sentence for the user's notes).
 
-    By name first; where the format dropped track names, by the name of the clips or files on
-    the track (compared without case, spaces or punctuation); `A<n>` picks the n-th audio track.
+    By name first; where the format dropped track names (or, an EDL, names them by channel), by
+    the name of the clips or files on the track (compared without case, spaces or punctuation);
+    `A<n>` picks the n-th audio track.
     Without a name, the one track whose name, clips or files say "dub".
     """
     audio = list(tl.audio_tracks())
     names = ", ".join(repr(t.name) for t in audio) or "none"
     # Clip and file names stand in only where the format dropped every track name ("" or lane
     # numbers); a timeline with named tracks is matched by those names alone.
-    nameless = not any(t.name and not t.name.lstrip("-").isdigit() for t in audio)
+    # An EDL's audio tracks are named by channel (A1, A2): no more a name than a lane number.
+    nameless = not any(t.name and not t.name.lstrip("-").isdigit()
+                       and not re.fullmatch(r"A\d+", t.name) for t in audio)
     if wanted:
         exact = [t for t in audio if t.name == wanted]
         if exact:
