@@ -50,12 +50,38 @@ class Flagged:
     end: int
     reason: str
     action: str | None = None
+    face: str | None = None             # a dialogue run's face the range belongs to ("left")
 
     def to_dict(self) -> dict:
         d = {"start": self.start, "end": self.end, "reason": self.reason}
         if self.action is not None:
             d["action"] = self.action
+        if self.face is not None:
+            d["face"] = self.face
         return d
+
+
+@dataclass
+class VoiceFigures:
+    """One face of a dialogue run (the report's `voices[]`, docs/job.md): what it got, its own
+    quick sync figure and its own flagged ranges."""
+    face: str
+    frames_rendered: int | None = None
+    frames_untouched: int | None = None
+    speech_frames: int | None = None
+    sync_r: float | None = None
+    flagged_ranges: list[Flagged] = field(default_factory=list)
+
+    def line(self) -> str:
+        """The face's figures in words, as the hosts show them."""
+        parts = [f"{n} {what}" for n, what in ((self.frames_rendered, "frames redrawn"),
+                                               (self.speech_frames, "with speech"),
+                                               (self.frames_untouched, "left as shot"))
+                 if n is not None]
+        if self.sync_r is not None:
+            parts.append(f"sync r {self.sync_r:.2f}")
+        parts.append(f"{len(self.flagged_ranges)} flagged range(s)")
+        return f"face {self.face}: " + ", ".join(parts)
 
 
 @dataclass
@@ -164,6 +190,23 @@ class RunReport:
         return float(value) if ok else None
 
     @property
+    def voices(self) -> list[VoiceFigures]:
+        """Per face of a dialogue run, its figures and flagged ranges; [] for a one-voice run."""
+        out = []
+        for v in _list(self.extra.get("voices")):
+            if not isinstance(v, dict) or v.get("face") is None:
+                continue
+            fig = (((v.get("qc") or {}).get("figures") or {}).get("sync_r")
+                   if isinstance(v.get("qc"), dict) else None)
+            r = fig.get("value") if isinstance(fig, dict) else None
+            ok = isinstance(r, (int, float)) and not isinstance(r, bool) and math.isfinite(r)
+            out.append(VoiceFigures(
+                str(v["face"]), _int(v.get("frames_rendered")), _int(v.get("frames_untouched")),
+                _int(v.get("speech_frames")), float(r) if ok else None,
+                [f for f in (_flagged(e) for e in _list(v.get("flagged_ranges"))) if f]))
+        return out
+
+    @property
     def first_timecode(self) -> str | None:
         """The render's own start timecode (its first frame, handles included)."""
         tc = self.timecodes.get("first")
@@ -261,5 +304,6 @@ def _flagged(e) -> Flagged | None:
     start, end = _int(e.get("start")), _int(e.get("end"))
     if start is None or end is None:
         return None
-    action = e.get("action")
-    return Flagged(start, end, str(e.get("reason") or "flagged"), action if isinstance(action, str) else None)
+    action, face = e.get("action"), e.get("face")
+    return Flagged(start, end, str(e.get("reason") or "flagged"), action if isinstance(action, str) else None,
+                   None if face is None or isinstance(face, bool) else str(face))
