@@ -13,6 +13,10 @@ addressing); the QC section's own ranges count from the output's first frame and
      "disclosure": {"lip_synced": true, "credential": {"status", "where", "signer",
                     "identity_source", ...}, ...}, ...}
 
+A dialogue run's report adds `"voices": [{"face", "frames_rendered", "frames_untouched",
+"speech_frames", "flagged_ranges", "qc", ...}]` and a `face` on each flagged range (docs/job.md);
+`RunReport.voices` reads them as `VoiceFigures`, whose `line()` is what the hosts show per face.
+
 `credentials_summary(reports)` is the one sentence the hosts and conform show about the
 renders' Content Credentials (signed, local UNVERIFIED or off, and where the identity came from).
 
