@@ -90,3 +90,24 @@ def test_crop_keeps_inside_the_picture_and_scales_to_the_height():
     assert out.shape[0] == 64 and out.shape[2] == 3
     with pytest.raises(ValueError):
         crop(img, (300, 300, 310, 310))
+
+
+@pytest.mark.slow
+def test_the_pictures_face_specs_drive_a_dialogue_run_read_back_per_face(two_shot):
+    """What a host does: the faces' specs from --thumbnails go into a "voices" job, and the run
+    report's per-face figures read back through the contract (RunReport.voices)."""
+    from mediagen import make_wav
+    from lipflap.contract.report import read_report
+    d, video = two_shot
+    assert main(["analyze", video, "-o", str(d / "c.json"), "--thumbnails", str(d / "faces")]) == 0
+    with open(d / "c.json") as f:
+        specs = [t["face"] for t in json.load(f)["thumbnails"]]
+    wav = make_wav(str(d / "dub.wav"), seconds=0.4)
+    job = {"video": video, "output": str(d / "out.mov"), "report": str(d / "out.json"),
+           "voices": [{"face": s, "audio": wav} for s in specs], "credentials": False}
+    (d / "job.json").write_text(json.dumps(job))
+    assert main(["run", "--job", str(d / "job.json")]) == 0
+    faces = read_report(str(d / "out.json")).voices
+    assert [v.face for v in faces] == ["left", "right"]
+    assert all(v.frames_rendered == N and v.line().startswith(f"face {v.face}: {N} frames redrawn")
+               for v in faces)

@@ -45,7 +45,10 @@ FAKE_ENGINE = textwrap.dedent('''
                    "flagged_ranges": [dict(flagged[0], face=faces[-1])],
                    "voices": [{"face": f, "frames_rendered": 40 - 10 * k, "frames_untouched": 10 * k,
                                "speech_frames": 20, "flagged_ranges": flagged if k == len(faces) - 1 else [],
-                               "qc": {"figures": {"sync_r": {"value": 0.9 - 0.2 * k}}}}
+                               "qc": {"verdict": "pass" if k == 0 else "warn",
+                                      "figures": {"sync_r": {"value": 0.9 - 0.2 * k},
+                                                  "bilabial_closure": {"value": 0.96},
+                                                  "pause_rest": {"value": None}}}}
                               for k, f in enumerate(faces)]}, open(raw["report"], "w"))
     print(json.dumps({"result": {}}), flush=True)
 ''')
@@ -145,9 +148,10 @@ def test_render_with_voices_is_one_dialogue_job_and_every_face_its_figures(nk):
     status = g["status"].getText()
     # The flagged range in Nuke frames, naming its face; then each face's own line.
     assert "Untouched: 1004-1005 occluded (right)" in status
-    assert "face left: 40 frames redrawn, 20 with speech, 0 left as shot, sync r 0.90, 0 flagged range(s)" in status
-    assert ("face right: 30 frames redrawn, 20 with speech, 10 left as shot, sync r 0.70, 1 flagged range(s) "
-            "(untouched: 1004-1005 occluded)") in status
+    assert ("face left: 40 frames redrawn, 20 with speech, 0 left as shot, QC pass (sync r 0.90, "
+            "closure 0.96), 0 flagged range(s)") in status
+    assert ("face right: 30 frames redrawn, 20 with speech, 10 left as shot, QC warn (sync r 0.70, "
+            "closure 0.96), 1 flagged range(s) (untouched: 1004-1005 occluded)") in status
     assert g.node("lipflap_render")["file"].getText().endswith("two_shot_lipflap_es_v001.mov")
 
 

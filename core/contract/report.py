@@ -68,13 +68,21 @@ class Flagged:
 @dataclass
 class VoiceFigures:
     """One face of a dialogue run (the report's `voices[]`, docs/job.md): what it got, its own
-    quick sync figure and its own flagged ranges."""
+    quick QC (verdict and figures, measured on the output's pixels) and its own flagged ranges."""
     face: str
     frames_rendered: int | None = None
     frames_untouched: int | None = None
     speech_frames: int | None = None
-    sync_r: float | None = None
+    verdict: str | None = None
+    figures: dict = field(default_factory=dict)    # QC figure name -> finite value
     flagged_ranges: list[Flagged] = field(default_factory=list)
+
+    SHOWN = (("sync_r", "sync r"), ("bilabial_closure", "closure"), ("open_vowel_opening", "opening"),
+             ("pause_rest", "rest"))
+
+    @property
+    def sync_r(self) -> float | None:
+        return self.figures.get("sync_r")
 
     def line(self) -> str:
         """The face's figures in words, as the hosts show them."""
@@ -82,10 +90,23 @@ class VoiceFigures:
                                                (self.speech_frames, "with speech"),
                                                (self.frames_untouched, "left as shot"))
                  if n is not None]
-        if self.sync_r is not None:
-            parts.append(f"sync r {self.sync_r:.2f}")
+        qc = [f"{label} {self.figures[k]:.2f}" for k, label in self.SHOWN if k in self.figures]
+        if self.verdict or qc:
+            parts.append(" ".join(["QC"] + ([self.verdict] if self.verdict else []))
+                         + (f" ({', '.join(qc)})" if qc else ""))
         parts.append(f"{len(self.flagged_ranges)} flagged range(s)")
         return f"face {self.face}: " + ", ".join(parts)
+
+
+def _figures(qc) -> dict:
+    """A QC section's figures with a finite value, {name: value}."""
+    out = {}
+    figs = qc.get("figures") if isinstance(qc, dict) else None
+    for name, fig in (figs.items() if isinstance(figs, dict) else ()):
+        value = fig.get("value") if isinstance(fig, dict) else None
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            out[str(name)] = float(value)
+    return out
 
 
 @dataclass
@@ -200,13 +221,10 @@ class RunReport:
         for v in _list(self.extra.get("voices")):
             if not isinstance(v, dict) or v.get("face") is None:
                 continue
-            fig = (((v.get("qc") or {}).get("figures") or {}).get("sync_r")
-                   if isinstance(v.get("qc"), dict) else None)
-            r = fig.get("value") if isinstance(fig, dict) else None
-            ok = isinstance(r, (int, float)) and not isinstance(r, bool) and math.isfinite(r)
+            qc = v.get("qc") if isinstance(v.get("qc"), dict) else {}
             out.append(VoiceFigures(
                 str(v["face"]), _int(v.get("frames_rendered")), _int(v.get("frames_untouched")),
-                _int(v.get("speech_frames")), float(r) if ok else None,
+                _int(v.get("speech_frames")), _str(qc.get("verdict")), _figures(qc),
                 [f for f in (_flagged(e) for e in _list(v.get("flagged_ranges"))) if f]))
         return out
 
