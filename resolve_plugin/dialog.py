@@ -135,9 +135,14 @@ class Dialog:
             if name and name not in self.track_names:
                 missing.append(str(name))
             it[f"VoiceFace{i}"].Text = str(v.get("face", "")) if v else ""
+        notes = []
         if missing:
-            it["FacesNote"].Text = (f"saved voice track(s) {', '.join(missing)} are not on this timeline; "
-                                    f"choose the characters' tracks again.")
+            notes.append(f"saved voice track(s) {', '.join(missing)} are not on this timeline; choose the "
+                         f"characters' tracks again.")
+        if len(voices) > voices_mod.SLOTS:
+            notes.append(f"the saved settings map {len(voices)} voices and the dialog shows {voices_mod.SLOTS}; "
+                         f"a run from the dialog uses these {voices_mod.SLOTS}.")
+        it["FacesNote"].Text = " ".join(notes)
 
     def _read_voices(self) -> list:
         it, out = self.items, []
@@ -217,7 +222,7 @@ class Dialog:
                 it[f"FaceIcon{i}"].Icon = self.ui.Icon({"File": face.file})
                 it[f"VoiceFace{i}"].Text = face.face
             it[f"FaceText{i}"].Text = face.caption() if face is not None else ""
-        extra = (f" Only the first {voices_mod.SLOTS} are shown; type the others' faces as X,Y."
+        extra = (f" The dialog has {voices_mod.SLOTS} voice rows: the first {voices_mod.SLOTS} faces are shown."
                  if len(faces) > voices_mod.SLOTS else "")
         it["FacesNote"].Text = self.controller.faces_note + extra
 
