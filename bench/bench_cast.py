@@ -18,7 +18,8 @@ triples are held out.
 `scene` turns two_faces.py's material (two.mp4 = talk_d | talk_f, 200 frames; voice_L/voice_R
 eSpeak voices taking turns) into a three-shot cut: two.mp4, the same frames with the sides
 swapped, and a 40-frame close-up of the left speaker while only BEN speaks (off screen). ANNA
-(talk_d) and BEN (talk_f) each get a stem track under the whole cut, and a cast file and a
+(talk_d) and BEN (talk_f) each get a track with one dub clip per shot (their voice_L/voice_R
+under both two-shots, ANNA silent and BEN speaking under the close-up), a cast file, and a
 transcript with [ANNA]/[BEN] turns. It prints the conform command; `measure` then runs
 two_faces.py measure on the straight and the swapped two-shot renders (each face against its
 own voice).
@@ -114,8 +115,12 @@ def scene(out: str) -> None:
     turn_r = json.load(open(os.path.join(out, "turns.json")))["R"][0]
     a = int((turn_r + 0.1) * tf.SR)
     ben_off = wav["R"][a:a + len(quiet)]                 # BEN's line, off screen
-    tf.write_wav(os.path.join(out, "ANNA.wav"), np.concatenate([wav["L"], wav["L"], quiet]))
-    tf.write_wav(os.path.join(out, "BEN.wav"), np.concatenate([wav["R"], wav["R"], ben_off]))
+    # One dub clip per shot on each track (a stem cut at the shots: the same line twice in one
+    # file would let the engine's script alignment find the first copy for both shots).
+    parts = {"ANNA": (wav["L"], wav["L"], quiet), "BEN": (wav["R"], wav["R"], ben_off)}
+    for c, xs in parts.items():
+        for k, x in enumerate(xs, 1):
+            tf.write_wav(os.path.join(out, f"{c}_{k}.wav"), x)
     tl = otio.schema.Timeline(name="scene", global_start_time=otio.opentime.from_timecode(
         "01:00:00:00", FPS))
     v1 = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
@@ -126,9 +131,11 @@ def scene(out: str) -> None:
     tl.tracks.append(v1)
     for c in ("ANNA", "BEN"):
         t = otio.schema.Track(name=f"Dub ES {c}", kind=otio.schema.TrackKind.Audio)
-        ref = otio.schema.ExternalReference(target_url=os.path.abspath(os.path.join(out, f"{c}.wav")))
-        t.append(otio.schema.Clip(name=f"dub_es_{c.lower()}", media_reference=ref,
-                                  source_range=_tr(0, 2 * n + 40)))
+        for k, frames_k in enumerate((n, n, 40), 1):
+            ref = otio.schema.ExternalReference(
+                target_url=os.path.abspath(os.path.join(out, f"{c}_{k}.wav")))
+            t.append(otio.schema.Clip(name=f"dub_es_{c.lower()}", media_reference=ref,
+                                      source_range=_tr(0, frames_k)))
         tl.tracks.append(t)
     otio.adapters.write_to_file(tl, os.path.join(out, "scene.otio"))
     json.dump({"characters": {"ANNA": {"video": "close_l.mp4", "face": "only", "frame": 20},

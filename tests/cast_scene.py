@@ -46,14 +46,11 @@ class Scene:
 
 
 def _frames(path: str, first: int, n: int) -> list[np.ndarray]:
-    out = []
+    """n frames from `first`, or the last n of a shorter clip."""
     with av.open(path) as c:
-        for k, f in enumerate(c.decode(video=0)):
-            if k >= first:
-                out.append(f.to_ndarray(format="rgb24"))
-            if len(out) == n:
-                break
-    return out
+        every = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    first = max(0, min(first, len(every) - n))
+    return every[first:first + n]
 
 
 def _write(path: str, frames: list[np.ndarray]) -> str:

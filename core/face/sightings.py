@@ -13,17 +13,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
 from ..media.decode import read_frames
 from .identity import Signature, signature_of
 from .mesh import to_uint8
+from .thumbnails import crop
 from .track import FaceTracker
 
 SAMPLES = 12
 MIN_SEEN = 3
-THUMB = 160                    # thumbnail height in pixels
 
 
 @dataclass
@@ -86,18 +85,5 @@ def _sighting(tid: int, obs: list, thumbnails: bool) -> Sighting:
                  height=float(heights.mean()), seen=len(obs), signature=sig,
                  best_frame=int(obs[best][0]), best_bbox=tuple(float(v) for v in obs[best][3]))
     if thumbnails:
-        s.thumbnail = thumbnail(obs[best][1], obs[best][3])
+        s.thumbnail = crop(obs[best][1], obs[best][3])   # as `lipflap analyze --thumbnails`
     return s
-
-
-def thumbnail(image: np.ndarray, bbox, height: int = THUMB) -> np.ndarray:
-    """The face with a margin of half its size (hair and chin in view), THUMB pixels high."""
-    h, w = image.shape[:2]
-    x0, y0, x1, y1 = bbox
-    m = 0.5 * max(x1 - x0, y1 - y0)
-    xa, xb = int(max(0, x0 - m)), int(min(w, x1 + m))
-    ya, yb = int(max(0, y0 - m)), int(min(h, y1 + m))
-    crop = to_uint8(image)[ya:yb, xa:xb]
-    scale = height / max(crop.shape[0], 1)
-    return cv2.resize(crop, (max(1, int(round(crop.shape[1] * scale))), height),
-                      interpolation=cv2.INTER_AREA)
