@@ -329,3 +329,23 @@ def test_voice_tracks_in_an_edl_by_clip_name_or_channel(tmp_path, fake_engine):
     assert [v["audio"] for v in jobs["two_b"].job["voices"]] == [stems["ANNA"], stems["BEN"]]
     assert [v["face"] for v in jobs["two_b"].job["voices"]] == ["48,24", "16,24"]
     assert any("voice track of ANNA" in m and "as audio track A1" in m for m in msgs.said)
+
+
+def test_stored_signature_is_used_until_its_reference_is_edited(tmp_path):
+    from lipflap.conform.castfile import load_cast, save_cast
+    small_scene(tmp_path)
+    calls = []
+
+    def counting(video, first, last):
+        calls.append((os.path.basename(video), first, last))
+        return fake_faces(video, first, last)
+    path = str(tmp_path / "cast.json")
+    cast = load_cast(path, counting)
+    assert calls == [] and I.distance(cast.characters["BEN"].signature, LOOKS["BEN"]) < 1e-3
+    data = json.load(open(path))
+    data["characters"]["BEN"]["video"] = "close_r.mov"      # the editor points BEN elsewhere
+    (tmp_path / "cast.json").write_text(json.dumps(data))
+    cast = load_cast(path, counting)
+    assert calls == [("close_r.mov", 0, 19)]
+    save_cast(path, cast)
+    assert load_cast(path, counting) and len(calls) == 1   # stored again, stamped: not seen again
