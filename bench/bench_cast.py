@@ -2,6 +2,7 @@
 dialogue scene measured per face.
 
     python bench/bench_cast.py accuracy OUT [--pairs talk_d+talk_f+talk_g talk_g+talk_i+talk_h ...]
+    python bench/bench_cast.py accuracy OUT --grade     # shots 2-4 colour-graded differently
     python bench/bench_cast.py scene OUT          # after: python bench/two_faces.py make OUT
     python bench/bench_cast.py measure OUT        # after `scene` and the conform it prints
     /work/main/.venv/bin/python bench/bench_cast.py old-path OUT1 /work/main/tests
@@ -49,7 +50,7 @@ TRIPLES = ("talk_d+talk_f+talk_g", "talk_g+talk_i+talk_h", "talk_a+talk_b+talk_e
            "talk_e+talk_h+talk_c", "talk_i+talk_d+talk_b")
 
 
-def accuracy(out: str, triples) -> dict:
+def accuracy(out: str, triples, grade: bool = False) -> dict:
     from lipflap.conform.castfile import load_cast
     from lipflap.conform.casting import Shot, find_cast
     from lipflap.face.identity import match
@@ -58,7 +59,7 @@ def accuracy(out: str, triples) -> dict:
     for t in triples:
         left, right, extra = t.split("+")
         sc = make_scene(os.path.join(out, t), os.path.join(SHARED, "media"), left=left,
-                        right=right, extra=extra, size=256)
+                        right=right, extra=extra, size=256, grade=grade)
         cast = load_cast(sc.cast)
         got = {}
         right_n = total = 0
@@ -199,6 +200,8 @@ def main() -> None:
     a = sub.add_parser("accuracy")
     a.add_argument("out")
     a.add_argument("--pairs", nargs="+", default=list(TRIPLES))
+    a.add_argument("--grade", action="store_true",
+                   help="grade shots 2-4 differently (tests/cast_scene.py GRADES)")
     for name in ("scene", "measure"):
         sub.add_parser(name).add_argument("out")
     o = sub.add_parser("old-path")
@@ -206,7 +209,7 @@ def main() -> None:
     o.add_argument("tests", help="that tree's tests/ folder")
     args = p.parse_args()
     if args.cmd == "accuracy":
-        accuracy(args.out, args.pairs)
+        accuracy(args.out, args.pairs, args.grade)
     elif args.cmd == "old-path":
         old_path(args.out, args.tests)
     elif args.cmd == "scene":

@@ -72,6 +72,17 @@ def _fit(img: np.ndarray, size: int, zoom: float = 1.0) -> np.ndarray:
     return cv2.resize(img[y0:y0 + side, x0:x0 + side], (size, size), interpolation=cv2.INTER_AREA)
 
 
+# Per-shot colour grades (RGB gain, gamma) for `make_scene(grade=True)`: each shot lit and
+# balanced differently, as cuts of a real scene are (warm, cool and darker, flat and brighter).
+GRADES = {"two_b": ((1.12, 1.0, 0.85), 0.9), "close_l": ((0.85, 0.95, 1.1), 1.25),
+          "close_r": ((1.05, 1.05, 1.0), 0.8)}
+
+
+def _graded(img: np.ndarray, gain, gamma: float) -> np.ndarray:
+    x = (img.astype(np.float32) / 255.0) ** gamma * np.asarray(gain, np.float32)
+    return np.clip(x * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
 def _wav(path: str, samples: np.ndarray) -> str:
     pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2")
     with wave.open(path, "wb") as w:
@@ -88,7 +99,8 @@ def _speech(path: str) -> np.ndarray:
 
 
 def make_scene(root, media, *, left: str = "talk_d", right: str = "talk_f",
-               extra: str = "talk_g", size: int = 160, frames: int = 30) -> Scene:
+               extra: str = "talk_g", size: int = 160, frames: int = 30,
+               grade: bool = False) -> Scene:
     root = os.fspath(root)
     os.makedirs(root, exist_ok=True)
     src = {k: os.path.join(os.fspath(media), f"{k}.mp4") for k in (left, right, extra)}
@@ -102,6 +114,9 @@ def make_scene(root, media, *, left: str = "talk_d", right: str = "talk_f",
         "close_r": [_fit(b, size) for b in _frames(src[right], 60, n)],
         "other": [_fit(c, size) for c in _frames(src[extra], 0, n)],
     }
+    if grade:
+        shots = {k: [_graded(f, *GRADES[k]) for f in v] if k in GRADES else v
+                 for k, v in shots.items()}
     paths = [_write(os.path.join(root, f"{k}.mp4"), v) for k, v in shots.items()]
     seconds = n / FPS
     total = int(round(len(paths) * seconds * SR))
