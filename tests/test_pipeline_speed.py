@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from lipflap.media.prefetch import prefetched
-from lipflap.pipeline.kept import LowerFaces, NotKept, keep_box
+from lipflap.pipeline.kept import KeptFrame, LowerFaces, NotKept, keep_box
 
 
 class _Fr:
@@ -131,18 +131,7 @@ def test_library_from_kept_faces_renders_what_the_second_decode_renders(tmp_path
     assert outs["kept"][0] == outs["decoded"][0]
 
 
-def test_kept_planes_convert_to_the_whole_frames_pixels(tmp_path):
-    """Kept from a decoded frame, the box is its YUV planes; read back, the pixels are the whole
-    frame's conversion, and the planes take fewer bytes than the RGB (about half on a 1080p
-    face; here the chroma filter's 16-pixel margin weighs more on a small box)."""
-    from lipflap.media.decode import read_frames
-    from mediagen import make_clip
-    clip = make_clip(tmp_path / "c.mov", frames=3, width=320, height=240)
-    keep = LowerFaces()
-    for fr in read_frames(clip):
-        full = fr.image
-        keep(fr, {0: _Obs(_face(150, 100, 45))})
-        x0, y0, x1, y1 = keep_box(_face(150, 100, 45), 320, 240)
-        got = keep.frame(fr.index).region(x0 + 5, y0 + 4, x1 - x0 - 9, y1 - y0 - 7)
-        assert np.array_equal(got, full[y0 + 4:y1 - 3, x0 + 5:x1 - 4])
-    assert keep.usable and keep.nbytes < 3 * (x1 - x0) * (y1 - y0) * 3
+def test_kept_frame_is_what_the_library_builder_reads():
+    """LibraryBuilder.feed reads `size` and `region` of what it is given (a media Frame or this)."""
+    fr = KeptFrame(3, (64, 48), [(0, 0, np.ones((48, 64, 3), np.uint8))])
+    assert fr.size == (64, 48) and fr.region(1, 2, 3, 4).shape == (4, 3, 3)

@@ -64,25 +64,12 @@ class Frame:
 
         The box is widened by a margin on the chroma grid, so the chroma filter sees the same
         neighbours as in a whole-frame conversion and the pixels are the same."""
-        if self._image is not None:
+        if self._image is not None or self.av_frame is None or self._convert is None:
             return self.image[y0:y0 + h, x0:x0 + w]
-        part = self.region_source(x0, y0, w, h)
-        if part is None:
-            return self.image[y0:y0 + h, x0:x0 + w]
-        sub, ax, ay = part
-        return self._convert(sub)[y0 - ay:y0 - ay + h, x0 - ax:x0 - ax + w]
-
-    def region_source(self, x0: int, y0: int, w: int, h: int):
-        """(sub, ax, ay): the decoded planes of the box (x0, y0, w, h) and the margin around it,
-        as a frame of its own whose top-left pixel is (ax, ay) in this frame, to be converted
-        later with `converter`; None when the frame is not planar YUV or the box is most of it.
-        Kept unconverted it is half the bytes of its 8-bit RGB (4:2:0)."""
-        if self.av_frame is None or self._convert is None:
-            return None
         f = self.av_frame
         fmt = f.format
         if not (fmt.name.startswith("yuv") and len(f.planes) >= 3):
-            return None
+            return self.image[y0:y0 + h, x0:x0 + w]
         sx = max(1, round(f.width / f.planes[1].width))
         sy = max(1, round(f.height / f.planes[1].height))
         m = _REGION_MARGIN
@@ -91,7 +78,7 @@ class Frame:
         bx = min(f.width, -(-(x0 + w + m) // sx) * sx)
         by = min(f.height, -(-(y0 + h + m) // sy) * sy)
         if (bx - ax) * (by - ay) * 2 > f.width * f.height:
-            return None     # most of the frame anyway
+            return self.image[y0:y0 + h, x0:x0 + w]   # most of the frame anyway
         sub = av.VideoFrame(bx - ax, by - ay, fmt.name)
         for i in range(len(f.planes)):
             fx, fy = (sx, sy) if i in (1, 2) else (1, 1)
@@ -99,12 +86,8 @@ class Frame:
             dst = plane_array(sub, i)
             c0 = ax // fx * (src.shape[1] // f.planes[i].width)   # samples per pixel in the row
             dst[:] = src[ay // fy:ay // fy + dst.shape[0], c0:c0 + dst.shape[1]]
-        return sub, ax, ay
-
-    @property
-    def converter(self):
-        """The function this frame's pixels are converted to RGB with."""
-        return self._convert
+        rgb = self._convert(sub)
+        return rgb[y0 - ay:y0 - ay + h, x0 - ax:x0 - ax + w]
 
     def __repr__(self) -> str:
         return f"Frame(index={self.index}, time_s={self.time_s:.6f})"
