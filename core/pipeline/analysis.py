@@ -12,11 +12,10 @@ from ..media.memory import release as release_memory
 from .inputs import Inputs
 
 
-def analyse(job: Job, inputs: Inputs, progress, keep=None) -> ShotAnalysis:
-    """The chosen face's smoothed landmarks per frame; a face id the range lacks is refused.
-    `keep`: lipflap.pipeline.kept.LowerFaces, fed the pass's frames (nothing on a cache hit)."""
+def analyse(job: Job, inputs: Inputs, progress) -> ShotAnalysis:
+    """The chosen face's smoothed landmarks per frame; a face id the range lacks is refused."""
     lo, hi = inputs.lo, inputs.hi
-    analysis = analyze_video(job.video, lo, hi, face=job.face, progress=progress, keep=keep)
+    analysis = analyze_video(job.video, lo, hi, face=job.face, progress=progress)
     # The render reads the smoothed landmarks only; the raw ones (kept in the cache for QC and
     # `lipflap analyze`) would double what a long shot holds through the render.
     for ff in analysis.frames:

@@ -12,7 +12,6 @@ from ..qc.pixels import OutputSampler
 from .analysis import analyse
 from .clock import StageClock as _Clock
 from .inputs import resolve_inputs
-from .kept import LowerFaces
 from .library import build_libraries
 from .mouth import mouth_shapes, script_text
 from .plan import plan_shots
@@ -34,16 +33,14 @@ def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
         # A bad key fails here, before any work; the job's own keys when the caller gives none.
         signing = signing or Signing.from_options(job.sign_cert, job.sign_key,
                                                   enabled=job.credentials, given_by=JOB_SIGNER)
-    kept = LowerFaces()
     with clock.stage("analyze"):
-        analysis = analyse(job, inputs, progress, keep=kept)
+        analysis = analyse(job, inputs, progress)
     with clock.stage("mouth_track"):
         mouth = mouth_shapes(job, inputs, script_text(job), progress)
     with clock.stage("plan"):
         shots = plan_shots(job, inputs, analysis, mouth.params, progress)
     with clock.stage("library"):
-        libraries = build_libraries(job, inputs, shots, progress, kept=kept)
-    kept.clear()        # the library holds the crops it uses; the rest go before the render
+        libraries = build_libraries(job, inputs, shots, progress)
     disclosure = Disclosure.for_job(job, inputs.info, out_path=inputs.out_path, codec=inputs.codec,
                                     mode=inputs.mode, lo=inputs.lo, hi=inputs.hi,
                                     track_source=mouth.source, signing=signing)
