@@ -8,6 +8,7 @@ import numpy as np
 
 from ..contract.jobspec import Job
 from ..media.decode import read_frames
+from ..media.prefetch import prefetched
 from ..render.pipeline import LibraryBuilder
 from .inputs import Inputs
 from .plan import ShotPlans
@@ -28,7 +29,9 @@ def build_libraries(job: Job, inputs: Inputs, sp: ShotPlans, progress) -> Librar
     progress.start("library", last + 1)
     builders = [LibraryBuilder(p) for _, p in plans]
     offsets = [off for off, _ in plans]
-    for fr in read_frames(job.video, lo, lo + last, info=inputs.info):
+    # Decoded a few frames ahead in a thread while the last one's crops are cut and scored (the
+    # pass had the second core half idle); only the crops' boxes are converted to RGB.
+    for fr in prefetched(read_frames(job.video, lo, lo + last, info=inputs.info), rgb=False):
         progress.advance(1)
         i = fr.index - lo
         k = int(np.searchsorted(offsets, i, side="right") - 1)
