@@ -116,8 +116,13 @@ def sync_figures(output_landmarks: Sequence, expected: Expected,
 
 
 def fidelity_figures(fid: dict | None) -> dict:
+    """The figures of a fidelity result: all of them from a FidelityMeter; those it has from the
+    run's quick QC (mouth-box sharpness on the re-tracked frames only)."""
     if not fid:
         return {}
+    if "psnr_db_median" not in fid:
+        return {"mouth_sharpness_ratio": figure("mouth_sharpness_ratio", fid["sharpness_ratio"],
+                                                frames=fid["sharpness_frames"])}
     timing = dict(located=fid.get("timing_located", False))
     return {
         # The value is the median (the yardstick's figure); the verdict also holds the worst
@@ -219,7 +224,7 @@ def assemble(expected: Expected, output_landmarks: Sequence, fid: dict | None = 
                                                shape, sampled),
               "events_from": expected.events_from, "events": extra["events"],
               "series": extra["series"]}
-    if fid:
+    if fid and "psnr_db_per_frame" in fid:
         report["series"]["psnr_db"] = fid["psnr_db_per_frame"]
         if fid.get("size_mismatch"):
             report["size_mismatch"] = fid["size_mismatch"]
