@@ -433,10 +433,10 @@ def table(out: str, tuned: list[str], tag: str = "") -> None:
     danger = {"qc": [], "quick": []}
     print("case".ljust(28) + " ".join(k[:8].rjust(14) for k in crit))
     print(" " * 28 + " ".join("yard/qc/quick".rjust(14) for _ in crit))
+    t = f".{tag}" if tag else ""
     for n in names:
         m = os.path.join(out, "m", n)
         y = yard_verdicts(_load(os.path.join(m, "lipeval.json")))
-        t = f".{tag}" if tag else ""
         q = {"qc": qc_verdicts(_load(os.path.join(m, f"qc{t}.json"))),
              "quick": qc_verdicts(_load(os.path.join(m, f"quick{t}.json")))}
         part = "tuned" if n.split(".")[0] in tuned else "held"
@@ -453,8 +453,8 @@ def table(out: str, tuned: list[str], tag: str = "") -> None:
                 counts[w][k][part][1] += 1
                 if yv == "fail" and qv == "pass":
                     danger[w].append(f"{n}:{k}")
-        tag = ("*" if part == "tuned" else " ") + (" BAD" if cases[n]["expect"] == "bad" else "")
-        print((n + tag)[:28].ljust(28) + " ".join(s.rjust(14) for s in cells))
+        mark = ("*" if part == "tuned" else " ") + (" BAD" if cases[n]["expect"] == "bad" else "")
+        print((n + mark)[:28].ljust(28) + " ".join(s.rjust(14) for s in cells))
     _print_counts(counts, crit, danger)
 
 

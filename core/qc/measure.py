@@ -107,6 +107,11 @@ def sync_figures(output_landmarks: Sequence, expected: Expected,
         figs["timing_lag_frames"] = figure("timing_lag_frames", tim["lag"],
                                            best_r=round(tim["best_r"], 4), r_by_lag=tim["r_by_lag"])
         figs["timing_r0"] = figure("timing_r0", tim["r0"])
+    rnd = sync.rounding_figures(sync.measured_width(output_landmarks), expected.phones,
+                                expected.fps)
+    if rnd is not None:
+        figs["rounding_width_ratio"] = figure("rounding_width_ratio", rnd["ratio"],
+                                              rounded=rnd["rounded"], spread=rnd["spread"])
     for f in figs.values():
         if "from_" in f:
             f["events_from"] = f.pop("from_")
