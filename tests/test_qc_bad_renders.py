@@ -140,3 +140,12 @@ def test_run_quick_qc_fails_a_blurred_lower_face(portrait):
 def lm_sigma(lm: np.ndarray) -> float:
     """A blur a viewer sees at once: a thirtieth of the eye distance (bench_qc_agree's)."""
     return regions.eye_distance(lm) / 30
+
+
+def test_a_mouth_that_follows_no_lag_of_the_dub_fails_timing():
+    # the render checked against another dub: whatever lag correlates best is chance
+    rng = np.random.default_rng(5)
+    ap = np.convolve(rng.random(N), np.ones(3) / 3, mode="same")
+    rep = assemble(_expected(), [face_landmarks(0.02 + 0.3 * a) for a in ap])
+    f = rep["figures"]["timing_lag_frames"]
+    assert f["best_r"] < 0.5 and f["verdict"] == "fail"
