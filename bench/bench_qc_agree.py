@@ -431,6 +431,7 @@ def table(out: str, tuned: list[str], tag: str = "") -> None:
     crit = [c[0] for c in CRITERIA] + ["overall"]
     counts = {q: {k: {"held": [0, 0], "tuned": [0, 0]} for k in crit} for q in ("qc", "quick")}
     danger = {"qc": [], "quick": []}
+    caught = {"qc": [], "quick": []}     # bad renders each QC fails outright
     print("case".ljust(28) + " ".join(k[:8].rjust(14) for k in crit))
     print(" " * 28 + " ".join("yard/qc/quick".rjust(14) for _ in crit))
     t = f".{tag}" if tag else ""
@@ -453,9 +454,16 @@ def table(out: str, tuned: list[str], tag: str = "") -> None:
                 counts[w][k][part][1] += 1
                 if yv == "fail" and qv == "pass":
                     danger[w].append(f"{n}:{k}")
+        if cases[n]["expect"] == "bad":
+            for w in ("qc", "quick"):
+                if q[w]["overall"][0] != "n/a":
+                    caught[w].append(f"{n}:{q[w]['overall'][0]}")
         mark = ("*" if part == "tuned" else " ") + (" BAD" if cases[n]["expect"] == "bad" else "")
         print((n + mark)[:28].ljust(28) + " ".join(s.rjust(14) for s in cells))
     _print_counts(counts, crit, danger)
+    for w, label in (("qc", "lipflap qc"), ("quick", "run's quick QC")):
+        fails = sum(c.endswith(":fail") for c in caught[w])
+        print(f"  {label}: bad renders failed {fails}/{len(caught[w])}: " + " ".join(caught[w]))
 
 
 def _short(v: str) -> str:
