@@ -10,7 +10,7 @@ deliberately bad ones that must fail (issue 15, item 7).
     # 3. measure every case (cached per case: lipeval.json, qc.json, quick.json)
     nice -n 10 python bench/bench_qc_agree.py measure --out scratch/qa
     # 4. the table and the agreement counts (--tuned: the cases thresholds were set on)
-    python bench/bench_qc_agree.py table --out scratch/qa --tuned talk_d talk_f talk_h
+    python bench/bench_qc_agree.py table --out scratch/qa --tag after --tuned 'hard_disgusted*' talk_b
 
 The hard set is built by `python bench/hard_set.py --out scratch/hard` and rendered by
 `python bench/hard_set.py --run TAG`; the talk set is the shared talk_* clips rendered script-aware
@@ -38,6 +38,7 @@ for). "Dangerous" is a QC pass where the yardstick fails.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import math
 import os
@@ -440,7 +441,7 @@ def table(out: str, tuned: list[str], tag: str = "") -> None:
         y = yard_verdicts(_load(os.path.join(m, "lipeval.json")))
         q = {"qc": qc_verdicts(_load(os.path.join(m, f"qc{t}.json"))),
              "quick": qc_verdicts(_load(os.path.join(m, f"quick{t}.json")))}
-        part = "tuned" if n.split(".")[0] in tuned else "held"
+        part = "tuned" if any(fnmatch.fnmatch(n, pat) for pat in tuned) else "held"
         cells = []
         for k in crit:
             yv, yval = y[k]
@@ -504,7 +505,9 @@ def main() -> None:
     m.add_argument("--force", nargs="*", default=[], choices=("lipeval", "qc", "quick"),
                    help="measure these again (after a QC change)")
     t = sub.add_parser("table")
-    t.add_argument("--tuned", nargs="*", default=[])
+    t.add_argument("--tuned", nargs="*", default=[],
+                   help="names (shell patterns) of the cases thresholds were set on; the rest "
+                        "are counted as held out")
     for s in (m, t):
         s.add_argument("--tag", default="", help="QC results as qc.TAG.json / quick.TAG.json "
                        "(one per code version; no tag: qc.json)")
