@@ -25,7 +25,8 @@ transcript with [ANNA]/[BEN] turns. It prints the conform command; `measure` the
 two_faces.py measure on the straight and the swapped two-shot renders (each face against its
 own voice).
 
-Measured 2026-12-05 (CPU, 2 cores shared with other work): see docs/conform.md, "The cast".
+Measured 2026-12-05 (CPU, 2 cores shared with other work): the figures are in docs/conform.md,
+"The cast".
 """
 from __future__ import annotations
 
