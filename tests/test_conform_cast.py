@@ -349,3 +349,15 @@ def test_stored_signature_is_used_until_its_reference_is_edited(tmp_path):
     assert calls == [("close_r.mov", 0, 19)]
     save_cast(path, cast)
     assert load_cast(path, counting) and len(calls) == 1   # stored again, stamped: not seen again
+
+
+def test_conform_command_line_takes_cast_and_voice_tracks(tmp_path, fake_engine, capsys):
+    from lipflap.cli import main
+    cut, cast, _, _ = small_scene(tmp_path)
+    out = str(tmp_path / "out")
+    assert main(["conform", cut, "-o", out, "--voice-track", "Dub ES ANNA=ANNA",
+                 "--progress", "none"]) != 0
+    assert "--voice-track sends a character's dub" in capsys.readouterr().err
+    assert main(["conform", cut, "-o", out, "--cast", cast, "--voice-track", "Dub ES ANNA=ANNA",
+                 "--dub-track", "Dub ES MIX", "--progress", "none"]) != 0
+    assert "leave out --dub-track/--dub-audio" in capsys.readouterr().err
