@@ -277,6 +277,12 @@ def test_cast_command_refuses_to_overwrite(tmp_path, capsys):
     assert main(["cast", str(tmp_path / "x.mov"), "-o", str(tmp_path / "cast.json"),
                  "--progress", "none"]) != 0
     assert "cast.json exists; lipflap cast never writes over a cast file" in capsys.readouterr().err
+    assert main(["cast", str(tmp_path / "x.mov"), "-o", str(tmp_path / "new.json"),
+                 "--threshold", "9", "--progress", "none"]) != 0
+    assert "--threshold 9: give a distance between 0 and 5" in capsys.readouterr().err
+    assert main(["cast", str(tmp_path / "x.mov"), "-o", str(tmp_path / "new.json"),
+                 "--progress", "none"]) != 0
+    assert "x.mov: file not found; give movie files or a cut" in capsys.readouterr().err
 
 
 def test_cast_command_then_conform_on_real_faces(real_scene, tmp_path, fake_engine, capsys):
