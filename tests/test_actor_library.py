@@ -169,3 +169,27 @@ def test_without_a_closure_anywhere_the_frames_are_flagged(astro, monkeypatch):
     plan, _ = _borrowing_plan(lm, img, False, monkeypatch)
     assert plan.borrowed == []
     assert {7, 8, 17} <= set(_frames(r for r in plan.lacking if r["reason"] == "no_clean_closure"))
+
+
+def test_conform_shares_the_other_clips_as_each_ones_library():
+    from fractions import Fraction
+    from lipflap.conform.cut import _share_libraries
+    from lipflap.conform.plan import ClipJob
+    from lipflap.conform.ray_runner import PathMap
+
+    def clip(k, media, **job):
+        cj = ClipJob(k, f"c{k}", "V1", 0, Fraction(25), 100 * k, 100 * k + 50, media=media)
+        cj.job = {"video": media, **job}
+        return cj
+    jobs = [clip(0, "/m/a.mov"), clip(1, "/m/b.mov"), clip(2, "/m/a.mov"),
+            clip(3, "/m/c.mov", voices=[{"face": "left"}]), clip(4, "/m/d.mov")]
+    jobs[4].status = "done"
+    _share_libraries(jobs)
+    assert jobs[0].job["library"] == ["/m/b.mov", "/m/c.mov", "/m/d.mov"]
+    assert jobs[2].job["library"] == jobs[0].job["library"]
+    assert jobs[1].job["library"] == ["/m/a.mov", "/m/c.mov", "/m/d.mov"]
+    assert "library" not in jobs[3].job and "library" not in jobs[4].job    # dialogue, done
+    parse_job(jobs[0].job)
+    # on a Ray cluster the library's paths are mapped as the video's are
+    mapped = PathMap.parse(["/m=/net/m"]).job(jobs[0].job)
+    assert mapped["library"] == ["/net/m/b.mov", "/net/m/c.mov", "/net/m/d.mov"]

@@ -137,6 +137,19 @@ def _apply_signing(jobs, signing: dict | None) -> None:
             cj.job.update(signing)
 
 
+def _share_libraries(jobs) -> None:
+    """--share-library: each one-voice clip still to render gets the other clips' media as its
+    actor library (docs/cli.md); the engine keeps the files showing the same actor and leaves
+    out the others with a warning naming the file."""
+    media = sorted({os.path.abspath(cj.media) for cj in jobs if cj.media})
+    for cj in jobs:
+        if cj.job is None or cj.status != "pending" or "voices" in cj.job or "cast" in cj.job:
+            continue
+        others = [m for m in media if m != os.path.abspath(cj.job["video"])]
+        if others:
+            cj.job["library"] = others
+
+
 def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
             dub_track: str | None = None, dub_start: str | None = None,
             language: str | None = None,
@@ -144,12 +157,14 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
             handles: int = 8, codec: str = "prores_hq", mode: str = "full", rate: str | None = None,
             progress: Progress | None = None, cmd: list[str] | None = None,
             cluster: str | None = None, cpus_per_job: float = 1, path_map: list[str] | None = None,
-            retries: int = 2, signing: dict | None = None) -> ConformResult:
+            retries: int = 2, signing: dict | None = None,
+            share_library: bool = False) -> ConformResult:
     """Conform a cut; `cluster` (a Ray address) runs the jobs as Ray tasks (ray_runner.py) with
     `cpus_per_job`, `path_map` (LOCAL=REMOTE items) and `retries` per task, else `n_procs`
     local processes. `signing`: job keys (sign_cert, sign_key, credentials; docs/job.md) for
     every clip still to render, replacing a resumed job list's; None: as the jobs say, else
-    the environment."""
+    the environment. `share_library`: each clip's job takes the cut's other media as its
+    actor library."""
     progress = progress or Progress("none")
     run_all = _runner(n_procs, cluster, cpus_per_job, path_map, retries, cmd, progress)
     if not os.path.isfile(timeline_path):
@@ -171,6 +186,8 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
         raise LipflapError(f"{timeline_path}: no video clip lies under the dub; check --dub-track or "
                            f"--dub-audio and that the timeline has video clips.")
     _apply_signing(jobs, signing)
+    if share_library:
+        _share_libraries(jobs)
     _before_running(jobs, notes, progress)
     out_tl = os.path.join(outdir, output_stem(stem, language) + ".otio")
     edl_path = edl_path or os.path.join(outdir, output_stem(stem, language) + ".edl")
