@@ -39,10 +39,13 @@ CASES = {
     "disgusted": ("expr_disgusted.mp4", (7, 44), (50, 202), False),
 }
 OTHER = ("talk_f", "talk_d.mp4", (0, 199))     # talk_f's shot, another woman's clip as library
+# talk_f's library as if shot under other light: warmer and darker (a gain per channel), to see
+# that borrowed frames are matched to the shot's light (`--run` renders talk_f with it as "warm").
+WARM_GAIN = np.array([0.95, 0.78, 0.6])
 
 
-def cut(src: str, first: int, last: int, dst: str) -> str:
-    """Frames first..last of src as H.264 CRF 12 at the source's rate."""
+def cut(src: str, first: int, last: int, dst: str, gain: np.ndarray | None = None) -> str:
+    """Frames first..last of src as H.264 CRF 12 at the source's rate (times `gain`)."""
     if os.path.exists(dst):
         return dst
     with av.open(src) as c:
@@ -55,6 +58,8 @@ def cut(src: str, first: int, last: int, dst: str) -> str:
             if i < first:
                 continue
             img = f.to_ndarray(format="rgb24")
+            if gain is not None:
+                img = np.clip(img * gain, 0, 255).astype(np.uint8)
             if st is None:
                 st = out.add_stream("libx264", rate=rate)
                 st.width, st.height = img.shape[1] // 2 * 2, img.shape[0] // 2 * 2
@@ -75,6 +80,8 @@ def build(out: str) -> None:
         cut(os.path.join(MEDIA, clip), *shot, os.path.join(out, f"{name}.mp4"))
         cut(os.path.join(MEDIA, clip), *lib, os.path.join(out, f"{name}.lib.mp4"))
     cut(os.path.join(MEDIA, OTHER[1]), *OTHER[2], os.path.join(out, "other.lib.mp4"))
+    cut(os.path.join(MEDIA, CASES["talk_f"][0]), *CASES["talk_f"][2],
+        os.path.join(out, "talk_f.warm.lib.mp4"), WARM_GAIN)
     dub = os.path.join(out, "dub.wav")
     if not os.path.exists(dub):
         subprocess.run([sys.executable, os.path.join(EVAL, "make_dub.py"), "--voice", LANG,
@@ -146,6 +153,9 @@ def main() -> None:
         lib = render(a.out, name, "with", os.path.join(a.out, f"{name}.lib.mp4"))
         tuned = "tuned" if CASES[name][3] else "held-out"
         print(name, tuned, "without", json.dumps(base), "with", json.dumps(lib), flush=True)
+    if not a.only or "talk_f" in a.only:
+        warm = render(a.out, "talk_f", "warm", os.path.join(a.out, "talk_f.warm.lib.mp4"))
+        print("talk_f with a warmer, darker library", json.dumps(warm), flush=True)
 
 
 if __name__ == "__main__":

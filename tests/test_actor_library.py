@@ -97,17 +97,21 @@ def _closed(lm: np.ndarray) -> np.ndarray:
     return out
 
 
+def _views(lms):
+    return [(np.zeros((8, 8, 3), np.uint8), lm) for lm in lms]
+
+
 def test_same_actor_takes_the_actor_and_refuses_another_face(astro):
     lm, _ = astro
     rng = np.random.default_rng(1)
     shot = [lm + rng.normal(0, 0.3, lm.shape) for _ in range(8)]
     again = [lm * 1.3 + 40 + rng.normal(0, 0.3, lm.shape) for _ in range(8)]   # other framing
-    assert al.same_actor(shot, again)[0]
+    assert al.same_actor(_views(shot), _views(again))[0]
     other = [x.copy() for x in again]
     for x in other:     # a longer nose and wider-set brows: another face's proportions
         x[[1, 2, 4, 5, 98, 327, 195, 197]] += [0, 0.12 * g.interocular(x)]
         x[[70, 105, 107, 336, 334, 300]] *= [1.0, 0.97]
-    ok, why = al.same_actor(shot, other)
+    ok, why = al.same_actor(_views(shot), _views(other))
     assert not ok and "differ" in why
 
 

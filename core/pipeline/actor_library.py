@@ -54,10 +54,11 @@ class Footage:
 
 def load_footage(paths: list[str], video: str, lo: int, hi: int, shot_landmarks: list,
                  progress) -> tuple[list[Footage], list[str]]:
-    """Analyse each library file; keep those showing the shot's actor. Frames lo..hi of the
-    shot's own file (when it is in the library) are left out: they are the shot."""
+    """Analyse each library file; keep those showing the shot's actor (`same_actor` on a few
+    views of each face). Frames lo..hi of the shot's own file (when it is in the library) are
+    left out: they are the shot."""
     out, warnings = [], []
-    shot = [lm for lm in shot_landmarks if lm is not None]
+    shot = views(video, dict(enumerate(shot_landmarks, start=lo)))
     for path in paths:
         a = analyze_video(path, 0, None, face="largest", progress=progress)
         lms = [ff.landmarks if ff.usable else None for ff in a.frames]
@@ -65,18 +66,39 @@ def load_footage(paths: list[str], video: str, lo: int, hi: int, shot_landmarks:
         if os.path.exists(video) and os.path.samefile(path, video):
             for f in range(lo, min(hi, len(lms) - 1) + 1):
                 lms[f] = None
-        found = [lm for lm in lms if lm is not None]
-        if len(found) < 3:
+        if sum(lm is not None for lm in lms) < 3:
             warnings.append(f"{path}: no usable face in the library footage, so it is left out "
                             f"of the actor library; give footage where the actor's face is seen.")
             continue
-        ok, why = same_actor(shot, found)
+        ok, why = same_actor(shot, views(path, dict(enumerate(lms))))
         if not ok:
             warnings.append(f"{path}: the face in this library footage is not the actor of "
                             f"{video} ({why}), so it is left out; give footage of the same actor.")
             continue
         out.append(Footage(path, lms))
     return out, warnings
+
+
+# Identity is judged on this many frames of each face, spread over its usable frames.
+VIEWS = 8
+
+
+def views(path: str, landmarks: dict) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(face crop, its landmarks in the crop) of up to VIEWS usable frames of `path` (file frame
+    -> landmarks or None), evenly spread; the crop holds the face and the hair above it."""
+    usable = [f for f, lm in landmarks.items() if lm is not None]
+    if not usable:
+        return []
+    pick = sorted({usable[int(round(k))] for k in np.linspace(0, len(usable) - 1, VIEWS)})
+    info, out = probe(path), []
+    for f in pick:
+        lm = np.asarray(landmarks[f], np.float64)
+        (x0, y0), (x1, y1) = lm.min(0), lm.max(0)
+        box = np.array([[x0, y0 - 0.5 * (y1 - y0)], [x1, y1]])
+        for fr in read_frames(path, f, f, info=info):
+            bx, by, bw, bh = crop_box(box, fr.size[0], fr.size[1], pad=int(0.2 * (x1 - x0)))
+            out.append((np.array(fr.region(bx, by, bw, bh), copy=True), lm - [bx, by]))
+    return out
 
 
 def _targets(plan: RenderPlan):
@@ -311,9 +333,12 @@ def _mesh_signature(landmarks: list) -> np.ndarray:
 
 
 def same_actor(shot: list, library: list) -> tuple[bool, str]:
-    """Is the library's face the shot's actor? (landmarks of each's usable frames); with the
-    reason in a few words when not."""
-    d = float(np.sqrt(((_mesh_signature(shot) - _mesh_signature(library)) ** 2).sum(1).mean()))
+    """Is the library's face the shot's actor? `shot`, `library`: (face crop, landmarks) views
+    of each (`views`); with the reason in a few words when not."""
+    if not shot or not library:
+        return False, "no face to compare"
+    d = float(np.sqrt(((_mesh_signature([lm for _, lm in shot]) -
+                        _mesh_signature([lm for _, lm in library])) ** 2).sum(1).mean()))
     if d <= SAME_ACTOR_MAX:
         return True, ""
     return False, f"the face's proportions differ by {d:.3f} eye distances, over {SAME_ACTOR_MAX}"
