@@ -197,3 +197,20 @@ def test_conform_shares_the_other_clips_as_each_ones_library():
     # on a Ray cluster the library's paths are mapped as the video's are
     mapped = PathMap.parse(["/m=/net/m"]).job(jobs[0].job)
     assert mapped["library"] == ["/net/m/b.mov", "/net/m/c.mov", "/net/m/d.mov"]
+
+
+def test_library_footage_of_another_face_is_left_out_with_one_sentence(astro, monkeypatch):
+    from types import SimpleNamespace as NS
+    lm, _ = astro
+    faces = {"/lib/same.mov": [lm] * 5, "/lib/other.mov": [lm * 1.1] * 5, "/lib/empty.mov": [None] * 5}
+    monkeypatch.setattr(al, "analyze_video", lambda path, a, z, face, progress: NS(frames=[
+        NS(landmarks=x, usable=x is not None) for x in faces[path]]))
+    monkeypatch.setattr(al, "views", lambda path, lms: [(path, x) for x in lms.values() if x is not None])
+    monkeypatch.setattr(al, "same_actor", lambda shot, lib: (lib[0][0] != "/lib/other.mov", "not alike"))
+    kept, warnings = al.load_footage(list(faces), "/shot.mov", 10, 20, [lm] * 11, None)
+    assert [f.path for f in kept] == ["/lib/same.mov"]
+    assert len(warnings) == 2
+    assert warnings[0].startswith("/lib/other.mov: the face in this library footage is not the actor of "
+                                  "/shot.mov (not alike)")
+    assert warnings[1].startswith("/lib/empty.mov: no usable face")
+    assert all(w.count(". ") == 0 and w.endswith(".") for w in warnings)

@@ -35,7 +35,7 @@ from ..render.synth import Exemplar, crop_box
 # mouth open by about 0.025 eye distances (5 * (gap / 0.01)^2), where squeezing a parted mouth
 # shut starts to show its teeth along the seam (issue 15, expr_disgusted frame 71).
 BORROW_COST = 30.0
-# At most this many candidates per library file and shot are read (lower-face crops only).
+# At most this many candidates per shot are read, over all library files (lower-face crops only).
 MAX_CANDIDATES = 48
 # A frame "lacks a clean shape" when its target is closed and the exemplar it is built from is
 # open by more than this (eye distances), or its target is open (over OPEN_GAP) and the exemplar
@@ -123,10 +123,11 @@ def _describe(plan: RenderPlan, fo: Footage, frames: np.ndarray):
     return poses, region, ap, turn
 
 
-def candidates(plan: RenderPlan, fo: Footage, own_best: np.ndarray, targets) -> np.ndarray:
-    """File frames of `fo` that could supply a shape the shot lacks: a bounded library of its
-    shapes (select.choose_library), kept where one beats the shot's best own cost for some
-    output frame by more than BORROW_COST; at most MAX_CANDIDATES, the largest gains first."""
+def candidates(plan: RenderPlan, fo: Footage, own_best: np.ndarray,
+               targets) -> tuple[np.ndarray, np.ndarray]:
+    """File frames of `fo` that could supply a shape the shot lacks, and by how much: a bounded
+    library of its shapes (select.choose_library), kept where one beats the shot's best own
+    cost for some output frame by more than BORROW_COST; the largest gains first."""
     usable = np.array([f for f, lm in enumerate(fo.landmarks) if lm is not None])
     m = plan.model
     lips = np.array([g.apply(m.pose(fo.landmarks[f]), fo.landmarks[f][m.region[m.lips]])
@@ -139,7 +140,7 @@ def candidates(plan: RenderPlan, fo: Footage, own_best: np.ndarray, targets) -> 
     gain = (own_best[:, None] - cost).max(0)
     keep = np.flatnonzero(gain > 0)
     keep = keep[np.argsort(-gain[keep])][:MAX_CANDIDATES]
-    return np.sort(pick[keep])
+    return pick[keep], gain[keep]
 
 
 def gather(plan: RenderPlan, fo: Footage, frames: np.ndarray, base: int, peak: float):
@@ -225,30 +226,44 @@ def borrow(builder: LibraryBuilder, footage: list[Footage]) -> list[tuple[int, F
                      else frame_score.FLAG_COST for f in plan.lib_frames])
     own_best = (plan.costs + flag[None]).min(1)
     targets = _targets(plan)
-    sources, ex_all, geo_all, base = [], {}, {}, plan.n + 1
-    for fo in footage:
+    sources, base = [], plan.n + 1
+    found = []                              # (gain, file number, frame)
+    for k, fo in enumerate(footage):
         sources.append((base, fo))
-        frames = candidates(plan, fo, own_best, targets)
-        if len(frames):
-            ex, geo = gather(plan, fo, frames, base, builder.peak)
-            gain = colour_gain(builder.lib, ex, m)
-            scores = []
-            for vid, e in ex.items():
-                e.image = _apply_gain(e.image, gain, builder.peak)
-                scores.append(frame_score.measure(
-                    vid, e.image, e.points[:len(m.region)] - [e.x0, e.y0], m.region, m.lips,
-                    geo[vid][3], m.ap_max, builder.peak))
-            # Judged among this file's candidates, as the shot's own are among the shot's.
-            frame_score.judge(scores)
-            for s in scores:
-                if s.clean:
-                    ex_all[s.frame], geo_all[s.frame] = ex[s.frame], geo[s.frame]
-                    builder.scores[s.frame] = s
         base += len(fo.landmarks) + 1
+        frames, gains = candidates(plan, fo, own_best, targets)
+        found += [(float(gn), k, int(f)) for f, gn in zip(frames, gains)]
+    # The largest gains over all files: a folder of footage reads no more crops than one file.
+    found = sorted(found, reverse=True)[:MAX_CANDIDATES]
+    ex_all, geo_all = {}, {}
+    for k, (base, fo) in enumerate(sources):
+        frames = np.array(sorted(f for _, kk, f in found if kk == k), int)
+        if len(frames):
+            ex, geo = _clean_crops(builder, fo, frames, base)
+            ex_all.update(ex)
+            geo_all.update(geo)
     if ex_all:
         _extend(plan, ex_all, geo_all, targets)
         builder.lib.update(ex_all)
     return sources
+
+
+def _clean_crops(builder: LibraryBuilder, fo: Footage, frames: np.ndarray, base: int):
+    """One file's candidate crops in the shot's colour (`colour_gain`), scored like the shot's
+    own frames and judged among this file's candidates; the atypical ones are dropped. Adds
+    the clean ones' scores to the builder's."""
+    m = builder.plan.model
+    ex, geo = gather(builder.plan, fo, frames, base, builder.peak)
+    gain = colour_gain(builder.lib, ex, m)
+    scores = []
+    for vid, e in ex.items():
+        e.image = _apply_gain(e.image, gain, builder.peak)
+        scores.append(frame_score.measure(vid, e.image, e.points[:len(m.region)] - [e.x0, e.y0],
+                                          m.region, m.lips, geo[vid][3], m.ap_max, builder.peak))
+    frame_score.judge(scores)
+    clean = [s.frame for s in scores if s.clean]
+    builder.scores.update({s.frame: s for s in scores if s.clean})
+    return {v: ex[v] for v in clean}, {v: geo[v] for v in clean}
 
 
 def _extend(plan: RenderPlan, ex: dict, geo: dict, targets) -> None:
