@@ -37,6 +37,8 @@ CASES = {
     "talk_h": ("talk_h.mp4", (36, 73), (80, 199), False),
     "talk_c": ("talk_c.mp4", (13, 50), (60, 124), False),
     "disgusted": ("expr_disgusted.mp4", (7, 44), (50, 202), False),
+    # never closes anywhere in the clip: its library has no closure to lend either
+    "surprised": ("expr_surprised.mp4", (78, 115), (120, 309), False),
 }
 OTHER = ("talk_f", "talk_d.mp4", (0, 199))     # talk_f's shot, another woman's clip as library
 # talk_f's library as if shot under other light: warmer and darker (a gain per channel), to see
