@@ -3,10 +3,10 @@ offered to a shot for the mouth shapes its own frames lack (a short shot, or an 
 closes the lips in it).
 
 Each library file is analysed (the content-keyed analysis cache: a second run reads it) and its
-face checked to be the shot's actor (`same_actor`); another person's footage is left out with a
-warning naming the file. Per shot, the library frames that could supply a shape are chosen from
-landmarks alone: those that would beat the shot's best clean own exemplar for some output frame
-by more than BORROW_COST. Only their lower-face crops are read (memory bounded as the shot's own
+face checked to be the shot's actor (`same_actor`, lipflap.face.identity: the mesh and the
+appearance); another person's footage is left out with a warning naming the file. Per shot,
+the library frames that could supply a shape are chosen from landmarks alone: those that would
+beat the shot's best clean own exemplar for some output frame by more than BORROW_COST. Only their lower-face crops are read (memory bounded as the shot's own
 library is), scored like the shot's own frames (frame_score: atypical ones stay out), brought to
 the shot's colour (`colour_gain`: one gain per channel from the skin round the mouth, per file and
 shot) and offered to the exemplar path at BORROW_COST, so a borrowed frame is chosen only where
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..face import identity
 from ..face.analyze import analyze_video
 from ..media.decode import read_frames
 from ..media.probe import probe
@@ -327,33 +328,17 @@ def lacking(plan: RenderPlan) -> list[dict]:
     return out
 
 
-# Identity from the mesh: the eye-line-normalised positions of stable points (eyes, brows, nose,
-# the face's sides above the mouth), median over the frames. Measured on the shared clips: the two
-# halves of one clip differ by 0.002-0.045 (0.086 on talk_i's tilted head), different people by
-# 0.03-0.18 (talk_d against talk_f 0.087-0.100).
-STABLE_POINTS = tuple(g.RIGID) + (70, 105, 107, 336, 334, 300, 159, 145, 386, 374, 1, 2, 98, 327,
-                                  234, 454, 93, 323, 103, 332, 67, 297)
-SAME_ACTOR_MAX = 0.06
-
-
-def _mesh_signature(landmarks: list) -> np.ndarray:
-    sig = []
-    for lm in landmarks:
-        e0, e1 = lm[g.EYE_OUTER[0]].astype(np.float64), lm[g.EYE_OUTER[1]].astype(np.float64)
-        d = float(np.linalg.norm(e1 - e0))
-        v = (e1 - e0) / max(d, 1e-6)
-        rot = np.array([[v[0], v[1]], [-v[1], v[0]]])
-        sig.append((lm[list(STABLE_POINTS)] - (e0 + e1) / 2) @ rot.T / max(d, 1e-6))
-    return np.median(np.array(sig), 0)
-
-
 def same_actor(shot: list, library: list) -> tuple[bool, str]:
     """Is the library's face the shot's actor? `shot`, `library`: (face crop, landmarks) views
-    of each (`views`); with the reason in a few words when not."""
-    if not shot or not library:
-        return False, "no face to compare"
-    d = float(np.sqrt(((_mesh_signature([lm for _, lm in shot]) -
-                        _mesh_signature([lm for _, lm in library])) ** 2).sum(1).mean()))
-    if d <= SAME_ACTOR_MAX:
+    of each (`views`), compared by their identity signatures (lipflap.face.identity: the
+    mesh's rigid proportions, skin and hair colour, upper-face texture); with the reason in a
+    few words when not."""
+    a = identity.signature_of([im for im, _ in shot], [lm for _, lm in shot])
+    b = identity.signature_of([im for im, _ in library], [lm for _, lm in library])
+    if a is None or b is None:
+        return False, "no near-frontal view of the face to compare"
+    d = identity.distance(a, b)
+    if d < identity.THRESHOLD:
         return True, ""
-    return False, f"the face's proportions differ by {d:.3f} eye distances, over {SAME_ACTOR_MAX}"
+    return False, (f"identity distance {d:.2f} from the mesh and appearance, over "
+                   f"{identity.THRESHOLD}")
