@@ -216,3 +216,15 @@ def test_library_footage_of_another_face_is_left_out_with_one_sentence(astro, mo
                                   "/shot.mov (not alike)")
     assert warnings[1].startswith("/lib/empty.mov: no usable face")
     assert all(w.count(". ") == 0 and w.endswith(".") for w in warnings)
+
+
+def test_a_shot_that_never_opens_has_its_openings_flagged(astro):
+    lm, _ = astro
+    rng = np.random.default_rng(2)
+    shot = [_closed(lm) + rng.normal(0, 0.15, lm.shape) for _ in range(20)]
+    params = np.tile([0.0, 0.45, 0.0, 0.0], (20, 1))
+    params[8:12] = [1.0, 0.5, 0.0, 0.8]
+    plan = plan_render(shot, np.ones(20, bool), params)
+    got = al.lacking(plan)
+    assert {9, 10} <= set(_frames(r for r in got if r["reason"] == "no_clean_opening"))
+    assert not set(_frames(got)) & (set(range(0, 6)) | set(range(14, 20)))   # closures are clean

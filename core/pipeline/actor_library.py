@@ -39,10 +39,13 @@ BORROW_COST = 30.0
 # At most this many candidates per shot are read, over all library files (lower-face crops only).
 MAX_CANDIDATES = 48
 # A frame "lacks a clean shape" when its target is closed and the exemplar it is built from is
-# open by more than this (eye distances), or its target is open (over OPEN_GAP) and the exemplar
-# opens less than half as far: the report lists those frames (`no_clean_shape_frames`).
+# open by more than this (eye distances), or its target is open (at least OPEN_SHARE of the
+# actor's widest, and over OPEN_MIN eye distances) and the exemplar opens less than half as far:
+# the report lists those frames (`no_clean_shape_frames`). Relative to the actor's widest, so a
+# shot that never opens (its widest is the model's floor) still has its openings flagged.
 LACK_CLOSED_GAP = 0.03
-OPEN_GAP = 0.05
+OPEN_SHARE = 0.5
+OPEN_MIN = 0.02
 
 
 @dataclass
@@ -314,11 +317,12 @@ def lacking(plan: RenderPlan) -> list[dict]:
     pos = m.pos
     gaps = np.mean([np.linalg.norm(plan.lib_shapes[:, pos[a]] - plan.lib_shapes[:, pos[b]], axis=1)
                     for a, b in g.APERTURE_PAIRS], axis=0)
+    open_gap = max(OPEN_SHARE * m.ap_max, OPEN_MIN)
     out: list[dict] = []
     for i in np.flatnonzero(plan.lib_pos >= 0):
         want, got = float(plan.gap[i]), float(gaps[plan.lib_pos[i]])
         reason = ("no_clean_closure" if want < select.CLOSED_GAP and got > LACK_CLOSED_GAP else
-                  "no_clean_opening" if want > OPEN_GAP and got < 0.5 * want else "")
+                  "no_clean_opening" if want >= open_gap and got < 0.5 * want else "")
         if not reason:
             continue
         if out and out[-1]["end"] == i - 1 and out[-1]["reason"] == reason:
