@@ -83,6 +83,22 @@ def test_forked_pieces_equal_decoding_them_here(english, monkeypatch):
     assert pr.recognise(x, workers=2) == both
 
 
+def test_leaving_early_stops_and_reaps_the_children(english, monkeypatch):
+    """start() forks at once; an error in the caller's work before result() leaves no child."""
+    x16, _ = english
+    x = np.concatenate([x16, x16[::-1] * 0.5, x16])
+    monkeypatch.setattr(pr.threading, "active_count", lambda: 1)
+    pids = []
+    real_fork = os.fork
+    monkeypatch.setattr(pr.os, "fork", lambda: pids.append(real_fork()) or pids[-1])
+    with pytest.raises(ValueError):
+        with pr.start(x, workers=2):
+            raise ValueError("the network failed")
+    assert len(pids) == 1
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pids[0], os.WNOHANG)     # already reaped
+
+
 def test_no_fork_beside_other_threads(english, monkeypatch):
     x16, _ = english
     x = np.concatenate([x16, x16])
