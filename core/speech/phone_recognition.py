@@ -142,7 +142,13 @@ def start(samples16: np.ndarray, workers: int = 2) -> "Pending":
     pieces = list(range(len(cuts) - 1)) if len(x16) else []
     if not parallel or len(pieces) < 2:
         return Pending(x16, cuts, pieces, [])
-    groups = [pieces[k::workers] for k in range(workers)]
+    # one process per piece when there are fewer than two pieces a worker (63 s is 3 pieces:
+    # dealt to 2 processes, one decoded 42 s while the other waited; 3 processes on 2 cores
+    # share them evenly); more pieces are dealt round the workers. The cuts, and so the phones,
+    # are the same either way (the decoder normalises over each piece, so recutting would
+    # change them throughout).
+    procs = len(pieces) if len(pieces) < 2 * workers else workers
+    groups = [pieces[k::procs] for k in range(procs)]
     return Pending(x16, cuts, groups[0], [(_forked(x16, cuts, g), g) for g in groups[1:]])
 
 
