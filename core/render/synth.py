@@ -200,9 +200,20 @@ def _carry_grain(out, src, moved_pts, model: MouthModel, tri_id, skin, lipmask, 
     plain = np.clip(2.0 - energy / max(EDGE_ENERGY * ref, 1e-6), 0.0, 1.0)
     lip_soft = _blur(lipmask, max(1.0, 0.03 * size))     # wide on big faces: on a reduced image
     grain_w = (np.maximum(still, carry * plain) * (1.0 - lip_soft))[..., None]
+    # On the lips only the grain: the part of each fine band within GRAIN_CORE times the skin's
+    # noise level (the frame's sensor noise or film grain, which belongs to the pixel, not to the
+    # face), away from the frame's own edges; the exemplar's lip texture above it stays.
+    core = GRAIN_CORE * 1.4826 * float(np.median(np.abs(hp_grey[skin > 0.5]))) \
+        if (skin > 0.5).sum() >= 32 else 0.0
+    lip_w = (lip_soft * plain)[..., None] if core > 0 else None
+    if lip_w is not None:
+        lip_grain = np.clip(hp_src, -core, core) - np.clip(hp_out, -core, core)
     hp_src -= hp_out                    # in place, the same sums: out + grain_w * (hp_src - hp_out)
     hp_src *= grain_w
     out += hp_src
+    if lip_w is not None:
+        lip_grain *= lip_w
+        out += lip_grain
     return disp, still, lip_soft
 
 
@@ -244,6 +255,9 @@ def _mouth_interior(out, target, reg_t, lips_t, ex: Exemplar, model: MouthModel,
 CARRY_NEAR = 0.04
 CARRY_FAR = 0.2
 EDGE_ENERGY = 4.0
+# The frame's grain is carried onto the lips up to this many times its noise level (robust sigma
+# of the fine band on the skin).
+GRAIN_CORE = 1.5
 
 # Share of the difference between the frame's own lip colour and the exemplar's (after the skin's
 # light offset) that is taken away: lips pressed, stretched or lit differently in the exemplar
@@ -356,6 +370,7 @@ def _detail_gain(l_low: np.ndarray, l_d: np.ndarray, want: float, bounds) -> flo
 # previous frame's lower lip edge as a second contour inside the lower lip when it was blended
 # in place.
 PREV_AGREE = 0.06
+PREV_AGREE_COARSE = 0.1
 # Width of the coarse band of the previous frame that is blended regardless, of the mouth width.
 PREV_COARSE = 0.02
 
@@ -381,17 +396,19 @@ def _blend_previous(out: np.ndarray, x0: int, y0: int, mouth: np.ndarray, prev: 
                        borderValue=0)
     inside = cov & (mx >= 0) & (my >= 0) & (mx <= pw - 1) & (my <= ph - 1)
     cur = out[ly0:ly1, lx0:lx1]
-    # The coarse band (lip shading, the opening's shape) is blended wherever the lips overlap: a
-    # misplaced edge there only softens. The fine band only where the two agree, so no second
-    # contour is drawn.
+    # The coarse band (lip shading, the opening's shape) where the two agree within
+    # PREV_AGREE_COARSE (a misplaced edge there only softens; teeth where the previous frame had
+    # lip are not tinted: selfie f40 showed the lower teeth pink when it was blended regardless),
+    # the fine band only where they agree within PREV_AGREE, so no second contour is drawn.
     sig = max(1.0, PREV_COARSE * size)
     c_cur, c_back = _blur(cur, sig), _blur(back, sig)
-    diff = cv2.GaussianBlur(np.abs(cur - back).mean(2), (0, 0), 1.5)
-    agree = np.clip(1.0 - diff / (PREV_AGREE * peak), 0.0, 1.0)
     wgt = share * np.minimum(mouth[ly0:ly1, lx0:lx1], m_prev) * inside
-    w_fine = (wgt * agree)[..., None].astype(np.float32)
-    wgt = wgt[..., None].astype(np.float32)
-    cur += (c_back - c_cur) * wgt + ((back - c_back) - (cur - c_cur)) * w_fine
+    diff = np.abs(c_cur - c_back).mean(2)
+    w_coarse = (wgt * np.clip(1.0 - diff / (PREV_AGREE_COARSE * peak), 0.0, 1.0))[..., None]
+    diff = cv2.GaussianBlur(np.abs(cur - back).mean(2), (0, 0), 1.5)
+    w_fine = (wgt * np.clip(1.0 - diff / (PREV_AGREE * peak), 0.0, 1.0))[..., None]
+    cur += (c_back - c_cur) * w_coarse.astype(np.float32) \
+        + ((back - c_back) - (cur - c_cur)) * w_fine.astype(np.float32)
 
 
 def _inner_gap(region_pts: np.ndarray, model: MouthModel) -> float:
