@@ -97,3 +97,14 @@ def test_a_phone_touching_the_next_frame_by_a_hair_does_not_seal_it():
     ap, _ = _track(ph, fps, 30)
     assert ap[11] == 0.0 and ap[12] == 0.0   # instants 0.46 and 0.50 inside the m
     assert ap[13] > 0.0                      # 0.52-0.56 on screen: released
+
+
+def test_a_short_vowel_between_two_closures_keeps_its_one_open_frame():
+    # expr_surprised's es dub, "como mamá": m 3.4098-3.4765, a 3.4765-3.5084 (32 ms, frame 87 its
+    # only frame), m 3.5084-3.5752. The second m's seal does not reach back over the a.
+    ph = [Phone("_", 0.0, 3.3), Phone("o", 3.3, 3.4098), Phone("m", 3.4098, 3.4765),
+          Phone("a", 3.4765, 3.5084), Phone("m", 3.5084, 3.5752), Phone("ˈa", 3.5752, 3.6428),
+          Phone("_", 3.6428, 4.3)]
+    ap, _ = _track(ph, 25, 105)
+    assert ap[85] == 0.0 and ap[86] == 0.0 and ap[88] == 0.0
+    assert ap[87] > 0.0

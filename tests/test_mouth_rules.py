@@ -69,7 +69,8 @@ def test_vowel_formed_before_it_sounds_and_rounding_earlier():
     segs = _segs([("a", 0.2), ("s", 0.1), ("t", 0.1), ("u", 0.2)])
     u = segs[3]
     anticipation.anticipate(segs)
-    assert u.vis_start[0] == pytest.approx(u.start - 0.12)   # opening: capped lead
+    assert u.vis_start[0] == pytest.approx(u.start - anticipation.MAX_LEAD_S)   # capped lead
+    assert anticipation.MAX_LEAD_S <= 0.08                    # at most two frames at 25 fps
     assert u.vis_start[2] == pytest.approx(u.start - 0.20)   # rounding: across the cluster
     assert segs[0].vis_start[0] == pytest.approx(0.0)         # nothing before it to anticipate
 
