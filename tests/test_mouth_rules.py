@@ -72,6 +72,7 @@ def test_vowel_formed_before_it_sounds_and_rounding_earlier():
     assert u.vis_start[0] == pytest.approx(u.start - anticipation.MAX_LEAD_S)   # capped lead
     assert anticipation.MAX_LEAD_S <= 0.08                    # at most two frames at 25 fps
     assert u.vis_start[2] == pytest.approx(u.start - 0.20)   # rounding: across the cluster
+    assert u.vis_start[1] == pytest.approx(u.start - 0.20)   # and the narrowing that shows it
     assert segs[0].vis_start[0] == pytest.approx(0.0)         # nothing before it to anticipate
 
 
