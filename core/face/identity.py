@@ -13,8 +13,8 @@ near-frontal view: |yaw| <= 30, |pitch| <= 25 degrees):
   face's size on screen nor its pose changes them;
 - appearance: the face aligned on its eyes (a similarity warp, so zoom and roll drop out), then
   the colour (CIE Lab mean and spread) of its skin (forehead and both cheeks) and of its hair
-  (a band above the forehead and beside the temples), of which the distance reads the spreads
-  and hair against skin (a shot's grade moves the absolute colours), and the texture of its
+  (a band above the forehead and beside the temples), of which the distance reads mostly the
+  spreads and hair against skin (a shot's grade moves the absolute colours), and the texture of its
   upper face (a 4x4 grid of gradient-orientation histograms of eyes, brows and nose).
 
 `distance` is a weighted mean of the parts, each divided by its spread between different people
@@ -215,8 +215,11 @@ def mean_signature(sigs: list[Signature]) -> Signature:
 # Colour weights per component (skin mean, skin spread, hair mean, hair spread, hair minus
 # skin; each L, a, b). A shot's grade and light move the absolute means of skin and hair (same
 # person in differently graded shots up to 1.04 of the scale, bench_cast.py accuracy --grade,
-# against 0.40 ungraded), so only spreads and hair against skin count; lightness weighs half.
-_COLOUR_W = np.array([0, 0, 0, 0.5, 1, 1, 0, 0, 0, 0.5, 1, 1, 0.5, 1, 1], float)
+# against 0.40 ungraded): their lightness counts not at all and their hue (a, b) a quarter,
+# enough to tell skin or hair of another hue (a face with red and blue swapped: 0.48 -> 0.64
+# overall) while a grade moves a person by at most 0.42; spreads and hair against skin count
+# fully, their lightness half.
+_COLOUR_W = np.array([0, 0.25, 0.25, 0.5, 1, 1, 0, 0.25, 0.25, 0.5, 1, 1, 0.5, 1, 1], float)
 
 
 def parts(a: Signature, b: Signature) -> dict[str, float]:
