@@ -223,7 +223,9 @@ def run(args: argparse.Namespace, progress) -> int:
                      "frames_rendered": report["frames_rendered"],
                      "frames_passed_through": report["frames_passed_through"],
                      "warnings": report.get("warnings", [])})
-    if progress.mode != "json":
+    if progress.mode != "json" and report["output"] is None:
+        print(f"lipflap: {report['not_rendered']}")     # a cast job showing none of its voices
+    elif progress.mode != "json":
         print(f"lipflap: wrote {report['output']} ({report['frames_rendered']} frames rendered, "
               f"{report['frames_passed_through']} passed through)"
               + (f"; report {report['report']}" if report.get("report") else ""))
