@@ -47,6 +47,11 @@ TEXT = {
     "de": "Guten Morgen, mein Bruder. Wir bauen ein Boot am Meer, und Mama kommt mit.",
     "es": "Buenos días, mi amigo. Papá va a la playa, pero mamá no baja.",
     "de_short": "Mama baut ein Boot. Wo bist du, Papa?",
+    # about 8 s: the turn clips are 200 frames and their largest turns come late
+    "de_long": "Guten Morgen, mein Bruder. Wir bauen ein Boot am Meer, und Mama kommt mit. Wo bist "
+               "du, Papa? Am Abend essen wir Obst und Brot.",
+    "fr_long": "Bonjour, je vais à Paris. Mon ami Pierre parle beaucoup, mais il ne boit pas. Le "
+               "matin, nous buvons du café au bord de l'eau.",
 }
 
 # name: (source clip, frames, language, text key, derive)
@@ -58,8 +63,8 @@ CASES = {
     "talk_g": ("talk_g.mp4", 125, "de", "de", None),
     "oldfilm": ("talk_f.mp4", 125, "fr", "fr", "oldfilm"),
     "selfie": ("talk_h.mp4", 125, "de", "de", "selfie"),
-    "turn": ("WDA_KatieHill_000.mp4", 200, "de", "de", None),
-    "turn_small": ("WDA_AlexandriaOcasioCortez_000.mp4", 200, "fr", "fr", None),
+    "turn": ("WDA_KatieHill_000.mp4", 200, "de", "de_long", None),
+    "turn_small": ("WDA_AlexandriaOcasioCortez_000.mp4", 200, "fr", "fr_long", None),
 }
 
 # Clips from public repositories: name -> (owner+repo mirror, commit, path in it, licence).

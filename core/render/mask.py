@@ -1,0 +1,114 @@
+"""The blend masks of a synthesised lower face, bounded by the face's own contours.
+
+The patch replaces the "muzzle": the skin between the two nasolabial folds and their continuation
+down to the jaw (the marionette lines), under the nose, and the chin down to the jaw line. Its
+edges lie on the face's own creases and on the jaw line, where a change of shading reads as
+natural, instead of a convex hull whose straight edges cross the cheeks (issue 15: faint diagonal
+seam lines across both cheeks at -13 degrees of yaw) and whose fade reaches past the jaw into the
+collar and the background on a turned head. The polygon is built from this frame's own mesh
+points and from the wanted ones (a dropped or raised chin is covered either way), so it follows
+the head's pose: on a turned head the far fold lies near the silhouette and the far cheek beyond
+it is left as the frame has it.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+# The muzzle's outline, clockwise in the image for a face looking at the camera: under the nose
+# (just below the nostrils), down the fold on the image's right, along the chin's jaw line, up
+# the fold on the image's left. Face Mesh indices; each side mirrors the other.
+UNDER_NOSE = (165, 167, 164, 393, 391)
+FOLD_RIGHT = (436, 432, 422, 424, 431, 395)
+JAW_LINE = (379, 378, 400, 377, 152, 148, 176, 149, 150)
+FOLD_LEFT = (170, 211, 204, 202, 212, 216)
+OUTLINE = UNDER_NOSE + FOLD_RIGHT + JAW_LINE + FOLD_LEFT
+# The face's lower silhouette, cheek to cheek through the chin: the patch never reaches past it
+# by more than the fade below the jaw line.
+SILHOUETTE = (93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397, 288,
+              361, 323)
+# Fade width (Gaussian sigma) over the mouth width: the alpha is 0.5 on the outline and reaches
+# 0.98 two sigmas inside, i.e. 0.09 mouth widths, where the lips still are at least 0.2 mouth
+# widths away (talk_g: the folds lie 0.24 mouth widths out from the corners).
+FADE = 0.045
+# Below the jaw line the outline goes on by this many fade widths, so the jaw line itself is
+# mostly the patch's (alpha 0.84 on it: a dropped chin keeps its edge, a raised one covers the
+# frame's own chin) and the fade lies in the shadow under the chin; past the face's silhouette
+# the alpha is cut to nothing within two such margins (background and collar stay the frame's).
+JAW_MARGIN = 1.0
+
+
+def outline_positions(region: np.ndarray) -> np.ndarray:
+    """Positions within `region` (the renderer's lower-face landmark indices) of the outline's
+    points, in outline order; points the region lacks are left out."""
+    pos = {int(k): i for i, k in enumerate(region)}
+    return np.array([pos[k] for k in OUTLINE if k in pos], np.int32)
+
+
+def silhouette_positions(region: np.ndarray) -> np.ndarray:
+    pos = {int(k): i for i, k in enumerate(region)}
+    return np.array([pos[k] for k in SILHOUETTE if k in pos], np.int32)
+
+
+def _fill(shape, pts: np.ndarray, x0: int, y0: int) -> np.ndarray:
+    m = np.zeros(shape, np.uint8)
+    p = np.round((np.asarray(pts, np.float64) - [x0, y0]) * 16).astype(np.int32)
+    cv2.fillPoly(m, [p], 1, lineType=cv2.LINE_8, shift=4)
+    return m
+
+
+def _below_jaw(pts: np.ndarray, region: np.ndarray, margin: float) -> np.ndarray:
+    """The outline with its jaw-line points pushed `margin` pixels out of the face (away from
+    the muzzle's centre, along the outline's outward normal)."""
+    n_top = len([k for k in UNDER_NOSE + FOLD_RIGHT if k in set(int(r) for r in region)])
+    n_jaw = len([k for k in JAW_LINE if k in set(int(r) for r in region)])
+    out = pts.copy()
+    centre = pts.mean(0)
+    for k in range(n_top, n_top + n_jaw):
+        a, b = pts[k - 1], pts[(k + 1) % len(pts)]
+        t = b - a
+        nrm = np.array([t[1], -t[0]]) / max(float(np.linalg.norm(t)), 1e-6)
+        if (pts[k] - centre) @ nrm < 0:
+            nrm = -nrm
+        out[k] = pts[k] + margin * nrm
+    return out
+
+
+def muzzle(shape: tuple[int, int], region: np.ndarray, wanted: np.ndarray, own: np.ndarray,
+           x0: int, y0: int, size: float) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 (h, w) 0/1 masks: the union of the muzzle at the wanted points and at the frame's
+    own points (region points, frame pixels), the jaw line included with a margin under it; and
+    the face inside either's silhouette, grown by that margin."""
+    order = outline_positions(region)
+    sil = silhouette_positions(region)
+    margin = JAW_MARGIN * FADE * size
+    out = np.zeros(shape, np.uint8)
+    face = np.zeros(shape, np.uint8)
+    for pts in (wanted, own):
+        out |= _fill(shape, _below_jaw(pts[order], region, margin), x0, y0)
+        face |= _fill(shape, pts[sil], x0, y0)
+    k = 2 * int(np.ceil(margin)) + 1
+    face = cv2.dilate(face, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    return out & face, face
+
+
+def blend_masks(region: np.ndarray, wanted: np.ndarray, own: np.ndarray, cov: np.ndarray,
+                lips_t: np.ndarray, lips_own: np.ndarray, x0: int, y0: int, w: int, h: int,
+                size: float):
+    """The lower-face alpha (float32 0..1, faded across the outline), the lips' mask (wanted and
+    own lips, dilated) and the skin (inside the muzzle, not lips) where lighting is compared
+    between exemplar and frame. `cov`: the pixels the warp covers."""
+    face, sil = muzzle((h, w), region, wanted, own, x0, y0, size)
+    face = face.astype(np.float32) * cov
+    sig = max(FADE * size, 0.5)
+    alpha = cv2.GaussianBlur(face, (0, 0), sigmaX=sig, borderType=cv2.BORDER_CONSTANT)
+    # Past the silhouette (grown by the jaw margin) the fade is cut off within another margin:
+    # the far side of a turned head, the collar and the background keep the frame's pixels.
+    alpha *= cv2.GaussianBlur(cv2.erode(sil, np.ones((3, 3), np.uint8)).astype(np.float32),
+                              (0, 0), sigmaX=max(sig * JAW_MARGIN / 2, 0.5))
+    # A fade must not lift pixels the warp does not cover.
+    alpha *= cov
+    lipmask = np.maximum(_fill((h, w), lips_t, x0, y0), _fill((h, w), lips_own, x0, y0))
+    k = max(3, int(0.12 * size)) | 1
+    lipmask = cv2.dilate(lipmask, np.ones((k, k), np.uint8)).astype(np.float32)
+    return alpha, lipmask, face * (1.0 - lipmask)
