@@ -58,19 +58,23 @@ def _fill(shape, pts: np.ndarray, x0: int, y0: int) -> np.ndarray:
 
 
 def _below_jaw(pts: np.ndarray, region: np.ndarray, margin: float) -> np.ndarray:
-    """The outline with its jaw-line points pushed `margin` pixels out of the face (away from
-    the muzzle's centre, along the outline's outward normal)."""
-    n_top = len([k for k in UNDER_NOSE + FOLD_RIGHT if k in set(int(r) for r in region)])
-    n_jaw = len([k for k in JAW_LINE if k in set(int(r) for r in region)])
+    """The outline with its jaw-line points pushed out of the face (along the outline's outward
+    normal) by `margin` pixels under the chin, tapering to nothing at the jaw line's two ends:
+    on a turned head the far end meets the silhouette, and the background beyond it stays the
+    frame's (turn clip, frame 175: a soft smear past the far jaw when the margin was even)."""
+    present = set(int(r) for r in region)
+    n_top = len([k for k in UNDER_NOSE + FOLD_RIGHT if k in present])
+    n_jaw = len([k for k in JAW_LINE if k in present])
     out = pts.copy()
     centre = pts.mean(0)
-    for k in range(n_top, n_top + n_jaw):
+    for j, k in enumerate(range(n_top, n_top + n_jaw)):
         a, b = pts[k - 1], pts[(k + 1) % len(pts)]
         t = b - a
         nrm = np.array([t[1], -t[0]]) / max(float(np.linalg.norm(t)), 1e-6)
         if (pts[k] - centre) @ nrm < 0:
             nrm = -nrm
-        out[k] = pts[k] + margin * nrm
+        taper = np.sin(np.pi * (j + 1) / (n_jaw + 1))
+        out[k] = pts[k] + margin * min(1.0, 1.5 * taper) * nrm
     return out
 
 
