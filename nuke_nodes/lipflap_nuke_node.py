@@ -16,6 +16,7 @@ import nuke
 
 import lipflap_nuke_curves as curves
 import lipflap_nuke_engine as engine
+import lipflap_nuke_voices as voices_tab
 from lipflap_nuke_plate import PlateError, direct_movie_read, find_plate, read_range
 
 OUTPUTS = ("patch over plate", "full frame")
@@ -61,6 +62,7 @@ def create():
         k = _knob(nuke.Double_Knob, p, p, "0..1; edit the curve, then Render.")
         k.setRange(0.0, 1.0)
         g.addKnob(k)
+    voices_tab.add_knobs(g, _knob)
     g.begin()
     try:
         plate = nuke.nodes.Input(name="plate")
@@ -177,11 +179,11 @@ def _start(name, target, *args):
     return t
 
 
-def _prepare(node):
-    """What both buttons need (in the main thread, since a plate may have to be rendered first),
-    or None after telling the artist what is missing."""
+def _prepare(node, one_dub=True):
+    """What the buttons need (in the main thread, since a plate may have to be rendered first),
+    or None after telling the artist what is missing. `one_dub`: the lipflap tab's dub is used."""
     try:
-        dub, offset_s = _common(node)
+        dub, offset_s = _common(node) if one_dub else ("", 0.0)
         first, last = _range(node)
         work = _work_dir(node)
         plate = find_plate(node, first, last, work, nuke)
@@ -192,9 +194,50 @@ def _prepare(node):
     return dub, offset_s, first, last, work, plate, hc
 
 
+def find_faces(node):
+    """Find faces: the engine's analysis of the plate with a picture per face; the Voices tab
+    lists each face's spec, position and picture."""
+    prep = _prepare(node, one_dub=False)
+    if prep is None:
+        return None
+    _, _, first, last, work, plate, hc = prep
+    name = node.name()
+    analysis_path = os.path.join(work, f"{name}_faces.json")
+    pictures = os.path.join(work, f"{name}_faces")
+    _status(node, "finding faces...")
+
+    def work_fn():
+        res = _Task(f"lipflap: finding faces in {name}").run(
+            hc, ["analyze", plate.path, "-o", analysis_path, "--start", str(plate.file_first),
+                 "--end", str(plate.file_first + last - first), "--thumbnails", pictures], "face analysis")
+        if not res.ok:
+            _fail(node, f"face analysis of {plate.path}: {res.error}")
+            return
+        try:
+            lines = voices_tab.faces_text(analysis_path)
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            _fail(node, f"{analysis_path}: the face list cannot be read ({e}); update the engine with "
+                        f"`lipflap install nuke` and press Find faces again.")
+            return
+
+        def apply():
+            node["faces"].setValue("\n".join(lines) or "no face found in these frames")
+            node["status"].setValue(f"found {len(lines)} face(s) in frames {first}-{last}; give each "
+                                    f"voice its face on the voices tab")
+        nuke.executeInMainThread(apply)
+    return _start(f"find faces {name}", work_fn)
+
+
+def _dialogue(node):
+    return bool(voices_tab.read_voices(node, _fps()))
+
+
 def analyze(node):
     """Analyze: the plate's face analysis (cached by the engine) and the dub's mouth-shape track
-    written into the curves."""
+    written into the curves. With voices (dialogue) each face's mouth comes from its own dub at
+    Render, so Analyze finds the faces instead."""
+    if _dialogue(node):
+        return find_faces(node)
     prep = _prepare(node)
     if prep is None:
         return None
@@ -239,7 +282,10 @@ def analyze(node):
 
 
 def render(node):
-    """Render: the (edited) curves as a --shapes track, rendered by the engine, read back in."""
+    """Render: the (edited) curves as a --shapes track, rendered by the engine, read back in;
+    with voices, one dialogue job with every face's own dub."""
+    if _dialogue(node):
+        return _render_voices(node)
     prep = _prepare(node)
     if prep is None:
         return None
@@ -250,17 +296,9 @@ def render(node):
     track = curves.read_track(node, first, last, _fps())
     shapes = os.path.join(work, f"{node.name()}_shapes.json")
     hc.atomic_json(shapes, track, indent=None)
-    full = node["output"].value() == "full frame"
-    codec = str(node["cache_codec"].value())
-    if full and codec == "prores_4444":
-        codec = "prores_hq"
     language = _text(node, "language") or None
     name = node.name()
-    stem = os.path.splitext(os.path.basename(plate.path))[0]
-    ext = {"prores_4444": "mov", "prores_hq": "mov", "exr": "", "png": ""}[codec]
-    out = hc.next_version_path(work, stem, language, ext)
-    target = out if ext else os.path.join(out, os.path.basename(out) + ".%06d." + codec)
-    report = os.path.splitext(out)[0] + ".json" if ext else out + ".json"
+    full, codec, out, target, report, sequence = _output(node, work, plate, language, hc)
     args = ["run", plate.path, "--audio", dub, "--audio-offset", repr(offset_s),
             "--start", str(plate.file_first), "--end", str(plate.file_first + last - first),
             "--shapes", shapes, "--mode", "full" if full else "patch", "--codec", codec,
@@ -273,23 +311,77 @@ def render(node):
         if not res.ok:
             _fail(node, f"render of {plate.path} frames {first}-{last}: {res.error}")
             return
-
-        def apply():
-            _load_render(node, target, plate, first, last, full, ext == "")
-            unread = ""
-            try:
-                rep = hc.read_report(report)  # the contract's one report reader
-            except hc.LipflapError as e:
-                # Said on the node: without the report its flagged ranges are unknown.
-                rep, unread = hc.RunReport(), f" {e}"
-            note = "; ".join(f"{r.start - plate.file_first + first}-{r.end - plate.file_first + first} "
-                             f"{r.reason}" for r in rep.flagged_ranges)
-            # That it is lip-synced and who signed its Content Credential (docs/provenance.md).
-            credential = hc.credentials_summary([rep])
-            node["status"].setValue(f"rendered {os.path.basename(out)}: {credential}"
-                                    + (f" Untouched: {note}" if note else "") + unread)
-        nuke.executeInMainThread(apply)
+        nuke.executeInMainThread(_show_result, (node, hc, target, plate, first, last, full, sequence, out, report))
     return _start(f"render {name}", work_fn)
+
+
+def _output(node, work, plate, language, hc):
+    """(full, codec, out, target, report, sequence) of a render: the cache file or sequence it
+    writes, and its report."""
+    full = node["output"].value() == "full frame"
+    codec = str(node["cache_codec"].value())
+    if full and codec == "prores_4444":
+        codec = "prores_hq"
+    stem = os.path.splitext(os.path.basename(plate.path))[0]
+    ext = {"prores_4444": "mov", "prores_hq": "mov", "exr": "", "png": ""}[codec]
+    out = hc.next_version_path(work, stem, language, ext)
+    target = out if ext else os.path.join(out, os.path.basename(out) + ".%06d." + codec)
+    report = os.path.splitext(out)[0] + ".json" if ext else out + ".json"
+    return full, codec, out, target, report, ext == ""
+
+
+def _render_voices(node):
+    """Render with voices: the dialogue job (docs/job.md) as one engine run; the status gives
+    every face its own figures and flagged ranges."""
+    prep = _prepare(node, one_dub=False)
+    if prep is None:
+        return None
+    _, _, first, last, work, plate, hc = prep
+    import importlib  # noqa: PLC0415 - the contract package is loaded by hostclient() above
+    voices = voices_tab.read_voices(node, _fps())
+    wrong = voices_tab.problems(node.name(), voices, importlib.import_module("lipflap_contract.jobspec"))
+    if wrong:
+        nuke.message("lipflap: " + " ".join(wrong))
+        return None
+    language = _text(node, "language") or None
+    full, codec, out, target, report, sequence = _output(node, work, plate, language, hc)
+    job = voices_tab.job(plate, first, last, voices, language, target, "full" if full else "patch", codec,
+                         float(node["strength"].value()), report, curves.fps_json(_fps()))
+    job_path = os.path.splitext(report)[0] + ".job.json"
+    hc.atomic_json(job_path, job)
+    name = node.name()
+    _status(node, "rendering voices...")
+
+    def work_fn():
+        res = _Task(f"lipflap: rendering {name}").run(hc, ["run", "--job", job_path], "render")
+        if not res.ok:
+            _fail(node, f"render of {plate.path} frames {first}-{last}: {res.error}")
+            return
+        nuke.executeInMainThread(_show_result, (node, hc, target, plate, first, last, full, sequence, out, report))
+    return _start(f"render {name}", work_fn)
+
+
+def _show_result(node, hc, target, plate, first, last, full, sequence, out, report):
+    """Read the render in and say on the node what it is: its credential, then the flagged
+    ranges in Nuke frames (each naming its face in a dialogue run) and every face's figures."""
+    _load_render(node, target, plate, first, last, full, sequence)
+    unread = ""
+    try:
+        rep = hc.read_report(report)  # the contract's one report reader
+    except hc.LipflapError as e:
+        # Said on the node: without the report its flagged ranges are unknown.
+        rep, unread = hc.RunReport(), f" {e}"
+
+    def to_nuke(f):
+        return f - plate.file_first + first
+    note = "; ".join(f"{to_nuke(r.start)}-{to_nuke(r.end)} {r.reason}" + (f" ({r.face})" if r.face else "")
+                     for r in rep.flagged_ranges)
+    # That it is lip-synced and who signed its Content Credential (docs/provenance.md).
+    credential = hc.credentials_summary([rep])
+    faces = voices_tab.status_lines(rep, to_nuke)
+    node["status"].setValue(f"rendered {os.path.basename(out)}: {credential}"
+                            + (f" Untouched: {note}" if note else "") + unread
+                            + "".join("\n" + line for line in faces))
 
 
 def _load_render(node, target, plate, first, last, full, sequence):

@@ -19,7 +19,7 @@ from lipflap_contract.errors import LipflapError
 from lipflap_contract.report import credentials_summary, read_report
 from lipflap_contract.transcripts import load as load_transcripts, text_for_clip
 
-from . import placement, settings as settings_mod
+from . import placement, settings as settings_mod, voices as voices_mod
 from .timeline import (ClipPlan, PlanError, TimelineInfo, dub_from_audio_track, dub_from_file,
                        plan_clip, record_tc, select_items, timeline_info)
 
@@ -75,17 +75,25 @@ class Controller:
         self.cancelled = False
         self.finished = False
         self.summary_paths: dict = {}
+        self.faces: list = []        # the faces of the analysed clip (voices_mod.FaceThumb)
+        self.face_run = None         # (EngineRun, analysis path, plan) while faces are being found
+        self.faces_note = ""         # what the last Find faces found, or why it failed
 
     # -- planning -------------------------------------------------------------------------
     def plan(self, s) -> list[ClipPlan]:
         transcripts = load_transcripts(s.transcripts) if s.transcripts else None
+        # Dialogue: each face's track, found by name once (a missing name stops the start).
+        mapped = voices_mod.mapped_tracks(self.timeline, s.voices) if s.voices else None
         plans = []
         for track, item in select_items(self.timeline, s.scope, s.video_track):
             p = plan_clip(self.info, track, item)
             if not p.error:
                 try:
-                    p.dub = (dub_from_audio_track(self.info, self.timeline, s.dub_track, p)
-                             if s.dub_kind == "track" else dub_from_file(self.info, s.dub_file, s.dub_start_tc, p))
+                    if mapped is not None:
+                        p.voices = voices_mod.clip_voices(self.info, self.timeline, mapped, p)
+                    else:
+                        p.dub = (dub_from_audio_track(self.info, self.timeline, s.dub_track, p)
+                                 if s.dub_kind == "track" else dub_from_file(self.info, s.dub_file, s.dub_start_tc, p))
                 except PlanError as e:
                     p.error = str(e)
             if not p.error and transcripts is not None:
@@ -100,10 +108,14 @@ class Controller:
         render = self.hostclient.next_version_path(s.output_dir, clip, s.language or None, "mov")
         report = os.path.splitext(render)[0] + ".json"
         job = {"video": plan.path, "start_frame": plan.source_start, "end_frame": plan.source_end,
-               "fps": rate_string(plan.clip_rate), "audio": plan.dub.path,
-               "audio_offset_s": round(plan.dub.offset_s, 6),
+               "fps": rate_string(plan.clip_rate),
                "output": {"path": render, "mode": s.mode, "codec": s.codec},
-               "face": s.face, "handles": int(s.handles), "report": report}
+               "handles": int(s.handles), "report": report}
+        if plan.voices:
+            # Dialogue (docs/job.md): the dubs, offsets and faces go inside "voices".
+            job["voices"] = voices_mod.voices_job(plan.voices, s.language)
+        else:
+            job.update({"audio": plan.dub.path, "audio_offset_s": round(plan.dub.offset_s, 6), "face": s.face})
         if s.language:
             job["language"] = s.language
         if getattr(plan, "text", ""):
@@ -129,6 +141,56 @@ class Controller:
         self.cancelled = self.finished = False
         self.bin = placement.find_bin(self.media_pool, f"lipflap {s.language or 'dub'}")
         return []
+
+    # -- the faces of a clip, for mapping voices ---------------------------------------------
+    def start_faces(self, s) -> list[str]:
+        """Start the engine's analysis of the first chosen clip (its faces and their pictures);
+        returns the problems that stop it. `faces_tick` follows it."""
+        if not s.output_dir:
+            return ["choose an output folder first (the face pictures are written there)"]
+        try:
+            # The clips alone: their dubs are not needed to see their faces.
+            plans = [p for p in (plan_clip(self.info, t, it) for t, it in
+                                 select_items(self.timeline, s.scope, s.video_track)) if not p.error]
+        except PlanError as e:
+            return [str(e)]
+        if not plans:
+            return ["no clip with media to find faces in with these settings"]
+        plan = plans[0]
+        analysis, folder = voices_mod.faces_folder(s.output_dir, plan)
+        os.makedirs(folder, exist_ok=True)
+        self.faces, self.faces_note = [], ""
+        try:
+            run = self.hostclient.EngineRun(voices_mod.analysis_args(plan, analysis, folder), engine=self.engine,
+                                            on_progress=self._on_progress)
+        except (RuntimeError, OSError) as e:
+            return [str(e)]
+        self.running = (plan.record_start, plan.name)
+        self.face_run = (run, analysis, plan)
+        return []
+
+    def faces_tick(self) -> bool:
+        """Advance Find faces; False when it is over (`faces` filled, `faces_note` says what)."""
+        if self.face_run is None:
+            return False
+        run, analysis, plan = self.face_run
+        if run.poll() is None:
+            return True
+        self.face_run = None
+        result = run.wait(10)
+        where = f"clip '{plan.name}' at {record_tc(self.info, plan.record_start)}"
+        if not result.ok:
+            self.faces_note = f"finding the faces of {where} failed: {result.error}"
+            return False
+        try:
+            self.faces = voices_mod.read_faces(analysis)
+        except PlanError as e:
+            self.faces_note = str(e)
+            return False
+        self.faces_note = (f"{len(self.faces)} face(s) in {where}: "
+                           + "; ".join(f.caption() for f in self.faces) if self.faces else
+                           f"no face found in {where}; choose a clip that shows the speakers.")
+        return False
 
     def tick(self) -> bool:
         """Advance the work by one step; returns False when everything is done."""
@@ -173,6 +235,8 @@ class Controller:
         self.cancelled = True
         if self.current is not None:
             self.current[1].cancel()
+        if self.face_run is not None:
+            self.face_run[0].cancel()
 
     def _on_progress(self, stage: str, done: int, total: int) -> None:
         # Called from the engine client's reader thread: only plain assignments and appends here;
@@ -232,6 +296,10 @@ class Controller:
             # That the renders are lip-synced and who signed their credentials (issue 20): the
             # dialog's result and the console of a run without one both show this summary.
             lines.append("  " + credentials_summary(placement.run_report(o.report) for o in rendered))
+        for o in rendered:
+            # Dialogue: every face its own figures and flagged ranges (the report's "voices").
+            for v in placement.run_report(o.report).voices:
+                lines.append(f"  {o.plan.name} at {record_tc(self.info, o.plan.record_start)}, {v.line()}")
         for o in failed:
             lines.append(f"  {o.plan.name} at {record_tc(self.info, o.plan.record_start)}: {o.error}")
         for key, path in self.summary_paths.items():

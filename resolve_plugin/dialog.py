@@ -5,7 +5,9 @@ timer polls the engine process so Resolve's UI never blocks on the engine.
 """
 from __future__ import annotations
 
-from . import settings as settings_mod
+import time
+
+from . import settings as settings_mod, voices as voices_mod
 from .settings import CODECS, MODES, SCOPES, Settings
 
 WIN_ID = "lipflapWin"
@@ -13,6 +15,8 @@ SCOPE_LABELS = {"track": "Every clip on video track", "inout": "Clips on video t
                 "current": "The clip under the playhead"}
 DUB_LABELS = {"track": "An audio track of this timeline", "file": "A dub file"}
 MODE_LABELS = {"full": "Full frame (lower face replaced)", "patch": "Patch with alpha (over the original)"}
+NO_VOICE = "(no voice: one dub above)"
+ICON_SIZE = [48, 48]   # px: the face pictures are 128 px high; a row stays compact
 
 
 class Dialog:
@@ -24,6 +28,8 @@ class Dialog:
         self.settings = settings
         self.config_dir = config_dir
         self.timer = None
+        self.face_timer = None
+        self.track_names: list[str] = []
         self.win = self._build()
         self.items = self.win.GetItems()
         self._fill(settings)
@@ -54,6 +60,7 @@ class Dialog:
             self._row("Codec", combo("Codec")),
             self._row("Handles (frames)", spin("Handles", 0, 100)),
             self._row("Face", line("Face")),
+            *self._voice_rows(),
             ui.HGroup({"Weight": 0}, [ui.Label({"Text": "Output folder", "Weight": 0.35}), line("OutputDir"),
                                       browse("BrowseOut")]),
             ui.Label({"ID": "Status", "Text": "Ready.", "WordWrap": True, "Weight": 1}),
@@ -62,7 +69,7 @@ class Dialog:
                                       ui.Button({"ID": "Close", "Text": "Close"})]),
         ])
         win = self.disp.AddWindow({"ID": WIN_ID, "WindowTitle": "lipflap Lip Sync",
-                                   "Geometry": [200, 200, 640, 560]}, layout)
+                                   "Geometry": [200, 200, 720, 820]}, layout)
         win.On.lipflapWin.Close = self._on_close
         win.On.Close.Clicked = self._on_close
         win.On.Run.Clicked = self._on_run
@@ -71,7 +78,26 @@ class Dialog:
         win.On.BrowseDub.Clicked = lambda ev: self._browse("DubFile", folder=False)
         win.On.BrowseTranscripts.Clicked = lambda ev: self._browse("Transcripts", folder=False)
         win.On.BrowseOut.Clicked = lambda ev: self._browse("OutputDir", folder=True)
+        win.On.FindFaces.Clicked = self._on_find_faces
         return win
+
+    def _voice_rows(self):
+        """Dialogue: per speaking face (a row), its picture, its face spec and the audio track of
+        its character's dub. Find faces fills the pictures and specs from the engine's analysis
+        of the first chosen clip; a face can also be typed (left, right, centre, X,Y)."""
+        ui = self.ui
+        rows = [ui.Label({"Text": "Voices per face (dialogue): a character's dub track for each face; "
+                                  "leave every track at 'no voice' for one dub", "WordWrap": True, "Weight": 0}),
+                ui.HGroup({"Weight": 0}, [ui.Button({"ID": "FindFaces", "Text": "Find faces", "Weight": 0.2}),
+                                          ui.Label({"ID": "FacesNote", "Text": "", "WordWrap": True,
+                                                    "Weight": 0.8})])]
+        for i in range(1, voices_mod.SLOTS + 1):
+            rows.append(ui.HGroup({"Weight": 0}, [
+                ui.Button({"ID": f"FaceIcon{i}", "Text": f"{i}", "Flat": True, "IconSize": ICON_SIZE, "Weight": 0.1}),
+                ui.LineEdit({"ID": f"VoiceFace{i}", "Weight": 0.2}),
+                ui.ComboBox({"ID": f"VoiceTrack{i}", "Weight": 0.35}),
+                ui.Label({"ID": f"FaceText{i}", "Text": "", "WordWrap": True, "Weight": 0.35})]))
+        return rows
 
     def _fill(self, s: Settings):
         it = self.items
@@ -88,9 +114,43 @@ class Dialog:
         it["VideoTrack"].Value = s.video_track
         it["DubTrack"].Value = s.dub_track
         it["Handles"].Value = s.handles
+        self._fill_voices(s.voices)
         for ident, value in (("DubFile", s.dub_file), ("DubStartTC", s.dub_start_tc), ("Transcripts", s.transcripts),
                              ("Text", s.text), ("Language", s.language), ("Face", s.face), ("OutputDir", s.output_dir)):
             it[ident].Text = value
+
+    def _fill_voices(self, voices):
+        """The voice rows from the saved mapping; a saved track this timeline lacks is said."""
+        it = self.items
+        self.track_names = [name for _, name in voices_mod.audio_tracks(self.controller.timeline)]
+        missing = []
+        for i in range(1, voices_mod.SLOTS + 1):
+            box = it[f"VoiceTrack{i}"]
+            box.Clear()
+            for label in [NO_VOICE] + self.track_names:
+                box.AddItem(label)
+            v = voices[i - 1] if i <= len(voices) and isinstance(voices[i - 1], dict) else {}
+            name = v.get("track")
+            box.CurrentIndex = self.track_names.index(name) + 1 if name in self.track_names else 0
+            if name and name not in self.track_names:
+                missing.append(str(name))
+            it[f"VoiceFace{i}"].Text = str(v.get("face", "")) if v else ""
+        notes = []
+        if missing:
+            notes.append(f"saved voice track(s) {', '.join(missing)} are not on this timeline; choose the "
+                         f"characters' tracks again.")
+        if len(voices) > voices_mod.SLOTS:
+            notes.append(f"the saved settings map {len(voices)} voices and the dialog shows {voices_mod.SLOTS}; "
+                         f"a run from the dialog uses these {voices_mod.SLOTS}.")
+        it["FacesNote"].Text = " ".join(notes)
+
+    def _read_voices(self) -> list:
+        it, out = self.items, []
+        for i in range(1, voices_mod.SLOTS + 1):
+            index = int(it[f"VoiceTrack{i}"].CurrentIndex)
+            if index > 0:
+                out.append({"track": self.track_names[index - 1], "face": it[f"VoiceFace{i}"].Text.strip()})
+        return out
 
     def _fill_codecs(self, mode: str, codec: str):
         box = self.items["Codec"]
@@ -109,7 +169,7 @@ class Dialog:
                         language=it["Language"].Text.strip(), mode=mode,
                         codec=str(it["Codec"].CurrentText) or CODECS[mode][0],
                         handles=int(it["Handles"].Value), face=it["Face"].Text.strip() or "auto",
-                        output_dir=it["OutputDir"].Text.strip())
+                        output_dir=it["OutputDir"].Text.strip(), voices=self._read_voices())
 
     # -- events ---------------------------------------------------------------------------
     def _status(self, text: str):
@@ -127,8 +187,47 @@ class Dialog:
         mode = MODES[int(self.items["Mode"].CurrentIndex)]
         self._fill_codecs(mode, str(self.items["Codec"].CurrentText))
 
+    def _on_find_faces(self, ev):
+        c = self.controller
+        if c.queue or c.current or c.face_run:
+            return
+        problems = c.start_faces(self.read())
+        if problems:
+            self.items["FacesNote"].Text = "Cannot find faces: " + "; ".join(problems) + "."
+            return
+        self.items["FacesNote"].Text = f"Finding the faces of {c.running[1]}..."
+        timer_factory = getattr(self.ui, "Timer", None)
+        if timer_factory is None:
+            while c.faces_tick():       # no UI timer in this build: wait for the analysis
+                time.sleep(0.1)
+            self._show_faces()
+            return
+        self.face_timer = timer_factory({"ID": "lipflapFaces", "Interval": 250})
+        self.disp.On.lipflapFaces.Timeout = self._on_faces_tick
+        self.face_timer.Start()
+
+    def _on_faces_tick(self, ev):
+        if not self.controller.faces_tick():
+            self.face_timer.Stop()
+            self._show_faces()
+
+    def _show_faces(self):
+        """Each found face in a row, left to right: its picture on the row's button (a ui.Icon,
+        FUX), its face spec, and in words where it is and the picture's path (said in words
+        too, so the row reads right where a build shows no icon)."""
+        it, faces = self.items, self.controller.faces
+        for i in range(1, voices_mod.SLOTS + 1):
+            face = faces[i - 1] if i <= len(faces) else None
+            if face is not None:
+                it[f"FaceIcon{i}"].Icon = self.ui.Icon({"File": face.file})
+                it[f"VoiceFace{i}"].Text = face.face
+            it[f"FaceText{i}"].Text = face.caption() if face is not None else ""
+        extra = (f" The dialog has {voices_mod.SLOTS} voice rows: the first {voices_mod.SLOTS} faces are shown."
+                 if len(faces) > voices_mod.SLOTS else "")
+        it["FacesNote"].Text = self.controller.faces_note + extra
+
     def _on_run(self, ev):
-        if self.controller.queue or self.controller.current:
+        if self.controller.queue or self.controller.current or self.controller.face_run:
             return
         s = self.read()
         problems = self.controller.start(s)
@@ -171,8 +270,9 @@ class Dialog:
 
     def _on_close(self, ev):
         self.controller.cancel()
-        if self.timer is not None:
-            self.timer.Stop()
+        for timer in (self.timer, self.face_timer):
+            if timer is not None:
+                timer.Stop()
         self.disp.ExitLoop()
 
     def run(self):

@@ -90,7 +90,14 @@ def run_report(report: dict) -> RunReport:
 
 
 def _flagged_ranges(report: dict) -> list[dict]:
-    return [{"start": r.start, "end": r.end, "reason": r.reason} for r in run_report(report).flagged_ranges]
+    """The report's flagged ranges; in a dialogue run each names its face, and one range flagged
+    on several faces becomes one marker naming them all (a frame takes one marker)."""
+    merged: dict = {}
+    for r in run_report(report).flagged_ranges:
+        entry = merged.setdefault((r.start, r.end, r.reason), [])
+        if r.face is not None and r.face not in entry:
+            entry.append(r.face)
+    return [{"start": a, "end": b, "reason": why, "faces": faces} for (a, b, why), faces in merged.items()]
 
 
 def rendered_start(report: dict, plan: ClipPlan) -> int:
@@ -204,11 +211,13 @@ def place_render(project, timeline, info: TimelineInfo, plan: ClipPlan, render_p
         rec = plan.record_start + int(round((lo - plan.source_start) * info.rate / plan.clip_rate))
         frame_id = rec - info.start_frame  # timeline markers count from the timeline's first frame
         dur = max(1, int(round((hi - lo + 1) * info.rate / plan.clip_rate)))
-        name = f"lipflap: {r['reason']}"
+        whose = f" (face {', '.join(r['faces'])})" if r["faces"] else ""
+        name = f"lipflap: {r['reason']}{whose}"
         note = (f"{plan.name}: frames {lo}-{hi} ({record_tc(info, rec)}) were passed through untouched "
-                f"({r['reason']}); check them or fix by hand.")
+                f"({r['reason']}{whose}); check them or fix by hand.")
         if timeline.AddMarker(frame_id, MARKER_COLOR, name, note, dur, "lipflap"):
-            markers.append({"frame": frame_id, "duration": dur, "reason": r["reason"], "record_tc": record_tc(info, rec)})
+            markers.append({"frame": frame_id, "duration": dur, "reason": r["reason"] + whose,
+                            "record_tc": record_tc(info, rec)})
         else:
             notes.append(f"Resolve refused the marker for frames {lo}-{hi} ({r['reason']}) at "
                          f"{record_tc(info, rec)}; check them by hand")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
 from lipflap_contract.files import atomic_json
 
@@ -32,6 +32,9 @@ class Settings:
     handles: int = 8
     face: str = "auto"
     output_dir: str = ""
+    # Dialogue: per speaking face the audio track (by name) of its character's dub,
+    # [{"track": "Dub ES ANNA", "face": "left"}, ...]; empty for one dub (dub_kind/dub_track).
+    voices: list = field(default_factory=list)
 
     def problems(self) -> list[str]:
         out = []
@@ -49,6 +52,15 @@ class Settings:
             out.append("choose an output folder for the renders")
         if self.transcripts and not os.path.isfile(self.transcripts):
             out.append(f"transcript file {self.transcripts} not found")
+        if self.voices:
+            from .voices import mapping_problems  # noqa: PLC0415 - only for dialogue settings
+            out += mapping_problems(self.voices)
+            if self.text or self.transcripts:
+                out.append("with voices per face leave the script text and transcripts empty (each "
+                           "face's mouth follows its own track's audio)")
+            if self.face not in ("", "auto"):
+                out.append(f"face {self.face} is for one dub; with voices per face each voice names "
+                           f"its face, so set Face back to auto")
         return out
 
 

@@ -52,6 +52,7 @@ class ClipPlan:
     source_start: int = 0     # 0-based frame index within the file, inclusive
     source_end: int = 0       # inclusive
     dub: DubSource | None = None
+    voices: list = field(default_factory=list)   # dialogue: [(face, DubSource)], instead of `dub`
     text: str = ""            # the dub's script for this clip, when known
     error: str = ""
 

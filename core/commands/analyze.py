@@ -1,6 +1,7 @@
 """`lipflap analyze VIDEO -o ANALYSIS.json`: face analysis of a shot, as JSON (+ review video)."""
 from __future__ import annotations
 
+import json
 import os
 
 
@@ -30,6 +31,10 @@ def register(subparsers) -> None:
                    help="whose landmarks to report: auto (the face whose mouth follows the clip's "
                         "audio; the largest when there is no audio), largest, a face id as listed "
                         "in a previous analysis, or the face nearest pixel X,Y (default auto)")
+    p.add_argument("--thumbnails", metavar="DIR",
+                   help="also write one PNG per tracked face id into DIR (a crop of the frame that "
+                        "shows it best), listed under \"thumbnails\" in the analysis JSON with the "
+                        "face's position and the face spec a job uses for it")
     p.add_argument("--audio", default=None, metavar="AUDIO",
                    help="the clip's own audio when it is in a separate file (for --face auto)")
     p.add_argument("--no-cache", action="store_true", help="analyse again even if cached")
@@ -42,9 +47,10 @@ def run(args, progress) -> int:
     from ..contract.files import atomic_write
     from ..face.analyze import analyze_video
     from ..face.overlay import contact_sheet, write_preview
+    from ..face.thumbnails import write_thumbnails
 
     out = os.path.abspath(args.output)
-    for extra in (args.preview, args.sheet):
+    for extra in (args.preview, args.sheet, args.thumbnails):
         if extra and os.path.abspath(extra) == os.path.abspath(args.video):
             raise LipflapError(f"refusing to overwrite the input {args.video}; choose another "
                                f"output name.")
@@ -60,8 +66,12 @@ def run(args, progress) -> int:
     analysis = analyze_video(args.video, args.start, args.end, face=args.face,
                              audio_path=args.audio, use_cache=not args.no_cache,
                              progress=progress)
+    data = analysis.to_dict()
+    if args.thumbnails:
+        # Written before the JSON, so the JSON never lists a picture that is not there.
+        data["thumbnails"] = write_thumbnails(analysis, args.thumbnails)
     try:
-        atomic_write(out, analysis.to_json())
+        atomic_write(out, json.dumps(data))
     except OSError as e:
         raise LipflapError(f"{out}: cannot write the analysis ({e.strerror}); free space or "
                            f"choose a writable -o path.") from None
@@ -78,6 +88,8 @@ def run(args, progress) -> int:
         summary["preview"] = os.path.abspath(args.preview)
     if args.sheet:
         summary["sheet"] = os.path.abspath(args.sheet)
+    if args.thumbnails:
+        summary["thumbnails"] = data["thumbnails"]
     progress.result(summary)
     if progress.mode != "json":
         print(f"{out}: {usable}/{len(analysis.frames)} frames usable, speaker "

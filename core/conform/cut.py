@@ -236,12 +236,14 @@ def _runner(n_procs: int, cluster: str | None, cpus_per_job: float, path_map: li
                                "--cluster ADDRESS with it, or leave it out for a local conform.")
         return lambda jobs, jdir, ldir, on_done: run_jobs(jobs, jdir, ldir, n_procs, progress,
                                                           on_done=on_done, cmd=cmd)
-    from .ray_runner import PathMap, import_ray, run_jobs_ray  # noqa: PLC0415 - Ray when asked
+    from .ray_runner import Connection, PathMap, import_ray, run_jobs_ray  # noqa: PLC0415
     import_ray()
     maps = PathMap.parse(path_map)
+    # Connected while the cut is planned (see Connection).
+    connection = Connection(cluster, cpus_per_job)
     return lambda jobs, jdir, ldir, on_done: run_jobs_ray(
         jobs, jdir, ldir, progress, address=cluster, cpus_per_job=cpus_per_job, path_map=maps,
-        retries=retries, on_done=on_done, cmd=cmd)
+        retries=retries, on_done=on_done, cmd=cmd, connection=connection)
 
 
 def _write_back(tl, path: str | None, progress: Progress) -> str | None:

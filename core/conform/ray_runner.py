@@ -194,6 +194,70 @@ def connect(address: str):
     return ray
 
 
+def _warm_up() -> int:
+    """A task that does nothing: it makes Ray start one of this conform's worker processes."""
+    return os.getpid()
+
+
+# Worker processes started ahead, at most: a worker costs ~0.5-1 s of start-up (Python, Ray,
+# this module) that would otherwise come after planning; more than a first wave of clips would
+# start workers a small conform never uses.
+WARM_WORKERS_MAX = 16
+
+
+class Connection:
+    """Ray imported and connected in a background thread while conform reads and plans the cut,
+    and the first wave of this conform's worker processes started by no-op tasks meanwhile
+    (Ray starts workers per driver, so each conform pays their start-up once). Measured on this
+    2-core machine with a loopback head: import + connect + the first workers take 1-3 s, about
+    what planning a cut takes, so they overlap instead of adding up. `get()` returns Ray, or
+    raises the connection's one-sentence error."""
+
+    def __init__(self, address: str, cpus_per_job: float):
+        self.address = address
+        self._ray = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._connect, args=(cpus_per_job,),
+                                        name="lipflap-ray-connect", daemon=True)
+        self._thread.start()
+
+    def _connect(self, cpus_per_job: float) -> None:
+        try:
+            # Ray says at connect that it cannot set its SIGTERM handler from this thread; the
+            # driver keeps Python's own, which is what a conform wants (Ctrl-C is handled there).
+            with _quiet_ray_logger():
+                ray = connect(self.address)
+            slots = int(ray.cluster_resources().get("CPU", 0) // max(cpus_per_job, 1e-3))
+            warm = ray.remote(_warm_up).options(num_cpus=cpus_per_job, max_retries=0)
+            self._warm = [warm.remote() for _ in range(max(0, min(slots, WARM_WORKERS_MAX)))]
+            self._ray = ray
+        except BaseException as e:  # noqa: BLE001 - handed to the caller by get()
+            self._error = e
+
+    def get(self):
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._ray
+
+    def close(self) -> None:
+        self._thread.join()
+        if self._ray is not None:
+            self._ray.shutdown()
+
+
+@contextlib.contextmanager
+def _quiet_ray_logger():
+    import logging  # noqa: PLC0415
+    log = logging.getLogger("ray")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
 def run_jobs_ray(jobs, jobs_dir: str, logs_dir: str, progress: Progress, **kwargs) -> None:
     """Run every pending job as a Ray task; sets each job's status, error and attempts.
     `on_done(job)` is called in this thread after each job ends, as in runner.run_jobs.
@@ -208,11 +272,14 @@ def run_jobs_ray(jobs, jobs_dir: str, logs_dir: str, progress: Progress, **kwarg
 
 def _run_jobs_ray(jobs, jobs_dir: str, logs_dir: str, progress: Progress, *, address: str,
                   cpus_per_job: float = 1, path_map: PathMap | None = None, retries: int = 2,
-                  on_done=None, cmd: list[str] | None = None) -> None:
+                  on_done=None, cmd: list[str] | None = None,
+                  connection: Connection | None = None) -> None:
     pending = [cj for cj in jobs if cj.status == "pending" and cj.job is not None]
     if not pending:
+        if connection is not None:
+            connection.close()  # a resumed list with nothing left: no Ray session stays open
         return
-    ray = connect(address)
+    ray = connection.get() if connection is not None else connect(address)
     path_map = path_map or PathMap()
     if cmd is None and os.environ.get(RUN_CMD_ENV):
         from .runner import run_command  # noqa: PLC0415

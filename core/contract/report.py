@@ -13,6 +13,10 @@ addressing); the QC section's own ranges count from the output's first frame and
      "disclosure": {"lip_synced": true, "credential": {"status", "where", "signer",
                     "identity_source", ...}, ...}, ...}
 
+A dialogue run's report adds `"voices": [{"face", "frames_rendered", "frames_untouched",
+"speech_frames", "flagged_ranges", "qc", ...}]` and a `face` on each flagged range (docs/job.md);
+`RunReport.voices` reads them as `VoiceFigures`, whose `line()` is what the hosts show per face.
+
 `credentials_summary(reports)` is the one sentence the hosts and conform show about the
 renders' Content Credentials (signed, local UNVERIFIED or off, and where the identity came from).
 
@@ -50,12 +54,59 @@ class Flagged:
     end: int
     reason: str
     action: str | None = None
+    face: str | None = None             # a dialogue run's face the range belongs to ("left")
 
     def to_dict(self) -> dict:
         d = {"start": self.start, "end": self.end, "reason": self.reason}
         if self.action is not None:
             d["action"] = self.action
+        if self.face is not None:
+            d["face"] = self.face
         return d
+
+
+@dataclass
+class VoiceFigures:
+    """One face of a dialogue run (the report's `voices[]`, docs/job.md): what it got, its own
+    quick QC (verdict and figures, measured on the output's pixels) and its own flagged ranges."""
+    face: str
+    frames_rendered: int | None = None
+    frames_untouched: int | None = None
+    speech_frames: int | None = None
+    verdict: str | None = None
+    figures: dict = field(default_factory=dict)    # QC figure name -> finite value
+    flagged_ranges: list[Flagged] = field(default_factory=list)
+
+    SHOWN = (("sync_r", "sync r"), ("bilabial_closure", "closure"), ("open_vowel_opening", "opening"),
+             ("pause_rest", "rest"))
+
+    @property
+    def sync_r(self) -> float | None:
+        return self.figures.get("sync_r")
+
+    def line(self) -> str:
+        """The face's figures in words, as the hosts show them."""
+        parts = [f"{n} {what}" for n, what in ((self.frames_rendered, "frames redrawn"),
+                                               (self.speech_frames, "with speech"),
+                                               (self.frames_untouched, "left as shot"))
+                 if n is not None]
+        qc = [f"{label} {self.figures[k]:.2f}" for k, label in self.SHOWN if k in self.figures]
+        if self.verdict or qc:
+            parts.append(" ".join(["QC"] + ([self.verdict] if self.verdict else []))
+                         + (f" ({', '.join(qc)})" if qc else ""))
+        parts.append(f"{len(self.flagged_ranges)} flagged range(s)")
+        return f"face {self.face}: " + ", ".join(parts)
+
+
+def _figures(qc) -> dict:
+    """A QC section's figures with a finite value, {name: value}."""
+    out = {}
+    figs = qc.get("figures") if isinstance(qc, dict) else None
+    for name, fig in (figs.items() if isinstance(figs, dict) else ()):
+        value = fig.get("value") if isinstance(fig, dict) else None
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            out[str(name)] = float(value)
+    return out
 
 
 @dataclass
@@ -164,6 +215,20 @@ class RunReport:
         return float(value) if ok else None
 
     @property
+    def voices(self) -> list[VoiceFigures]:
+        """Per face of a dialogue run, its figures and flagged ranges; [] for a one-voice run."""
+        out = []
+        for v in _list(self.extra.get("voices")):
+            if not isinstance(v, dict) or v.get("face") is None:
+                continue
+            qc = v.get("qc") if isinstance(v.get("qc"), dict) else {}
+            out.append(VoiceFigures(
+                str(v["face"]), _int(v.get("frames_rendered")), _int(v.get("frames_untouched")),
+                _int(v.get("speech_frames")), _str(qc.get("verdict")), _figures(qc),
+                [f for f in (_flagged(e) for e in _list(v.get("flagged_ranges"))) if f]))
+        return out
+
+    @property
     def first_timecode(self) -> str | None:
         """The render's own start timecode (its first frame, handles included)."""
         tc = self.timecodes.get("first")
@@ -261,5 +326,6 @@ def _flagged(e) -> Flagged | None:
     start, end = _int(e.get("start")), _int(e.get("end"))
     if start is None or end is None:
         return None
-    action = e.get("action")
-    return Flagged(start, end, str(e.get("reason") or "flagged"), action if isinstance(action, str) else None)
+    action, face = e.get("action"), e.get("face")
+    return Flagged(start, end, str(e.get("reason") or "flagged"), action if isinstance(action, str) else None,
+                   None if face is None or isinstance(face, bool) else str(face))

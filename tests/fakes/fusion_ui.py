@@ -10,6 +10,13 @@ actions (firing timers when the script says to wait) and raises if the script ru
 loop is still running, because a real user has to close the window; it never clicks Close itself.
 `fusion.RequestDir` / `RequestFile` (Fusion scripting guide) answer from `Fusion.answers`
 (None when the user cancels).
+
+`ui.Icon({"File": path})` makes an image a Button shows through its "Icon" and "IconSize"
+properties, set at creation or later (`button.Icon = ui.Icon(...)`): Andrew Hazelden's UI
+Manager Lua & Python examples (Reactor atom com.AndrewHazelden.UIManagerLuaExamples, for
+Fusion 9-18 and Resolve 15-18: `ui:Button{Flat = true, IconSize = {64,64}, Icon =
+ui:Icon{File = ...}}`), community documentation of the UI Manager (docs/hosts.md, FUX). It is not an
+element of a layout: placed as a child, or given without "File", it is refused here.
 """
 from __future__ import annotations
 
@@ -20,11 +27,22 @@ WIDGETS = {"VGroup", "HGroup", "VGap", "HGap", "Label", "Button", "CheckBox", "C
            "ColorPicker", "Timer"}
 
 
+class Icon:
+    """ui.Icon({"File": path}) (FUX): an image for a Button's Icon property."""
+
+    def __init__(self, props):
+        if not isinstance(props, dict) or not isinstance(props.get("File"), str):
+            raise TypeError("ui.Icon takes {\"File\": path}")
+        self.File = props["File"]
+
+
 class Widget:
     def __init__(self, kind, props=None, children=None):
         if isinstance(props, list):
             props, children = {}, props
         self.kind, self.children = kind, children or []
+        if any(isinstance(c, Icon) for c in self.children):
+            raise TypeError("an Icon is a Button's property, not a layout element")
         self.ID = None
         self.Text = ""
         self.CurrentIndex = 0
@@ -33,6 +51,14 @@ class Widget:
         self._items = []
         for k, v in (props or {}).items():
             setattr(self, k, v)
+
+    def __setattr__(self, name, value):
+        # FUX: "Icon" (and its "IconSize") belong to a Button and take a ui.Icon.
+        if name in ("Icon", "IconSize") and self.kind != "Button":
+            raise AttributeError(f"{self.kind} has no {name} (FUX: a Button shows an Icon)")
+        if name == "Icon" and not isinstance(value, Icon):
+            raise TypeError("a Button's Icon is a ui.Icon({\"File\": path})")
+        object.__setattr__(self, name, value)
 
     def AddItem(self, text):
         if self.kind != "ComboBox":
@@ -93,6 +119,8 @@ class UIManager:
         self.timers = []
 
     def __getattr__(self, kind):
+        if kind == "Icon":
+            return Icon
         if kind not in WIDGETS:
             raise AttributeError(f"UIManager has no element {kind}")
         if kind == "Timer":

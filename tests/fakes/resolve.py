@@ -214,6 +214,9 @@ class Timeline(_Obj):
         self.name, self.rate, self.drop = name, rate or profile.timeline_rate, drop
         self.start_tc, self.start_frame = start_tc, start_frame
         self.tracks = {"video": [[] for _ in range(video_tracks)], "audio": [[] for _ in range(audio_tracks)]}
+        # Track names; Resolve's own default is "Audio N" / "Video N" (as its OTIO exports
+        # name them, docs/hosts.md OT); an editor renames them ("Dub ES ANNA").
+        self.track_names = {"video": {}, "audio": {}}
         self.markers = {}
         self.current_item = None
         self.mark_in_out = mark_in_out
@@ -244,6 +247,22 @@ class Timeline(_Obj):
         if kind not in ("audio", "video", "subtitle"):
             return 0
         return len(self.tracks.get(kind, []))
+
+    def GetTrackName(self, kind, index):
+        # README (16.2+): the name of track `index` of "audio", "video" or "subtitle",
+        # 1 <= trackIndex <= GetTrackCount(trackType). Out of range: None (modelled, as
+        # GetItemListInTrack).
+        tracks = self.tracks.get(kind, [])
+        if not 1 <= int(index) <= len(tracks):
+            return None
+        return self.track_names[kind].get(int(index), f"{kind.capitalize()} {int(index)}")
+
+    def SetTrackName(self, kind, index, name):   # README (16.2+) -> Bool; the tests name tracks with it
+        _log(self, "SetTrackName", kind, index, name)
+        if kind not in self.track_names or not 1 <= int(index) <= len(self.tracks[kind]) or not name:
+            return False
+        self.track_names[kind][int(index)] = str(name)
+        return True
 
     def GetItemListInTrack(self, kind, index):   # README: 1 <= index <= GetTrackCount(trackType)
         tracks = self.tracks.get(kind, [])

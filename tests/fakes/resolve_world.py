@@ -22,6 +22,19 @@ FAKE_ENGINE = textwrap.dedent('''
     if args[0] == "timeline":
         from lipflap.cli import main
         sys.exit(main(args))
+    if args[0] == "analyze":   # two faces, as `lipflap analyze --thumbnails` lists them
+        import os
+        out, folder = args[args.index("-o") + 1], args[args.index("--thumbnails") + 1]
+        thumbs = []
+        for fid, pos, x in ((3, "left", 480.0), (1, "right", 1440.0)):
+            png = os.path.join(folder, "face%d.png" % fid)
+            open(png, "wb").write(b"PNG (fake)")
+            thumbs.append({"id": fid, "file": png, "frame": int(args[args.index("--start") + 1]),
+                           "box": [x - 100, 300, x + 100, 560], "centre": [x, 430.0], "shot": 0,
+                           "frames": 10, "position": pos, "face": pos})
+        json.dump({"format": "lipflap-face-analysis", "thumbnails": thumbs}, open(out, "w"))
+        print(json.dumps({"result": {"analysis": out, "thumbnails": thumbs}}), flush=True)
+        sys.exit(0)
     job = json.load(open(args[args.index("--job") + 1], encoding="utf-8"))
     if "C004" in job["video"]:
         print("lipflap: error: " + job["video"] + ": frame 12 has no video; re-export the clip.", file=sys.stderr)
@@ -34,10 +47,17 @@ FAKE_ENGINE = textwrap.dedent('''
         print(json.dumps({"stage": "render", "done": i, "total": n}), flush=True)
     fps = {"24000/1001": "23.976", "30000/1001": "29.97"}.get(job["fps"], job["fps"])
     json.dump({"frames": hi - lo + 1, "fps": fps}, open(job["output"]["path"], "w"))
+    flagged = ([{"start": job["start_frame"] + 2, "end": job["start_frame"] + 4, "reason": "no_face"}]
+               if job["start_frame"] < 300 else [])
     report = {"range": {"first": lo, "last": hi, "start": job["start_frame"], "end": job["end_frame"], "handles": h},
-              "flagged_ranges": ([{"start": job["start_frame"] + 2, "end": job["start_frame"] + 4, "reason": "no_face"}]
-                                 if job["start_frame"] < 300 else []),
-              "warnings": [], "job": job}
+              "flagged_ranges": flagged, "warnings": [], "job": job}
+    if "voices" in job:   # a dialogue report: every face its own figures; flags name their face
+        faces = [v["face"] for v in job["voices"]]
+        report["flagged_ranges"] = [dict(r, face=f) for f in faces for r in flagged]
+        report["voices"] = [{"face": f, "frames_rendered": n - 5 * k, "frames_untouched": 5 * k,
+                             "speech_frames": n // 2, "flagged_ranges": [dict(r) for r in flagged],
+                             "qc": {"figures": {"sync_r": {"value": 0.8 - 0.1 * k}}}}
+                            for k, f in enumerate(faces)]
     json.dump(report, open(job["report"], "w"))
     print(json.dumps({"result": {"output": job["output"]["path"]}}), flush=True)
 ''')
