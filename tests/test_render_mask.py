@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from lipflap.render import mask
+from lipflap.render.synth import _blur
 
 SIZE = 320
 
@@ -37,7 +38,7 @@ def _alpha(lm: np.ndarray, wanted: np.ndarray | None = None):
     lips = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185]
     cov = np.ones((SIZE, SIZE), np.float32)
     alpha, lipmask, skin = mask.blend_masks(region, wanted, own, cov, wanted[lips], own[lips],
-                                            0, 0, SIZE, SIZE, size)
+                                            0, 0, SIZE, SIZE, size, _blur)
     return alpha, lipmask, skin, size
 
 

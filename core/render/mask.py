@@ -57,32 +57,38 @@ def _fill(shape, pts: np.ndarray, x0: int, y0: int) -> np.ndarray:
     return m
 
 
-def _below_jaw(pts: np.ndarray, region: np.ndarray, margin: float) -> np.ndarray:
-    """The outline with its jaw-line points pushed out of the face (along the outline's outward
-    normal) by `margin` pixels under the chin, tapering to nothing at the jaw line's two ends:
-    on a turned head the far end meets the silhouette, and the background beyond it stays the
-    frame's (turn clip, frame 175: a soft smear past the far jaw when the margin was even)."""
-    present = set(int(r) for r in region)
-    n_top = len([k for k in UNDER_NOSE + FOLD_RIGHT if k in present])
-    n_jaw = len([k for k in JAW_LINE if k in present])
+def _pushed_out(pts: np.ndarray, which: range, margin: np.ndarray) -> np.ndarray:
+    """Polygon `pts` with its points `which` moved out of it (along the outline's outward
+    normal, away from its centre) by `margin` pixels each."""
     out = pts.copy()
     centre = pts.mean(0)
-    for j, k in enumerate(range(n_top, n_top + n_jaw)):
+    for j, k in enumerate(which):
         a, b = pts[k - 1], pts[(k + 1) % len(pts)]
         t = b - a
         nrm = np.array([t[1], -t[0]]) / max(float(np.linalg.norm(t)), 1e-6)
         if (pts[k] - centre) @ nrm < 0:
             nrm = -nrm
-        taper = np.sin(np.pi * (j + 1) / (n_jaw + 1))
-        out[k] = pts[k] + margin * min(1.0, 1.5 * taper) * nrm
+        out[k] = pts[k] + margin[j] * nrm
     return out
+
+
+def _below_jaw(pts: np.ndarray, region: np.ndarray, margin: float) -> np.ndarray:
+    """The outline with its jaw-line points pushed out of the face by `margin` pixels under the
+    chin, tapering to nothing at the jaw line's two ends: on a turned head the far end meets
+    the silhouette, and the background beyond it stays the frame's (turn clip, frame 175: a
+    soft smear past the far jaw when the margin was even)."""
+    present = set(int(r) for r in region)
+    n_top = len([k for k in UNDER_NOSE + FOLD_RIGHT if k in present])
+    n_jaw = len([k for k in JAW_LINE if k in present])
+    taper = np.minimum(1.0, 1.5 * np.sin(np.pi * np.arange(1, n_jaw + 1) / (n_jaw + 1)))
+    return _pushed_out(pts, range(n_top, n_top + n_jaw), margin * taper)
 
 
 def muzzle(shape: tuple[int, int], region: np.ndarray, wanted: np.ndarray, own: np.ndarray,
            x0: int, y0: int, size: float) -> tuple[np.ndarray, np.ndarray]:
     """uint8 (h, w) 0/1 masks: the union of the muzzle at the wanted points and at the frame's
     own points (region points, frame pixels), the jaw line included with a margin under it; and
-    the face inside either's silhouette, grown by that margin."""
+    the face inside either's silhouette, pushed out by that margin."""
     order = outline_positions(region)
     sil = silhouette_positions(region)
     margin = JAW_MARGIN * FADE * size
@@ -90,26 +96,26 @@ def muzzle(shape: tuple[int, int], region: np.ndarray, wanted: np.ndarray, own: 
     face = np.zeros(shape, np.uint8)
     for pts in (wanted, own):
         out |= _fill(shape, _below_jaw(pts[order], region, margin), x0, y0)
-        face |= _fill(shape, pts[sil], x0, y0)
-    k = 2 * int(np.ceil(margin)) + 1
-    face = cv2.dilate(face, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+        face |= _fill(shape, _pushed_out(pts[sil], range(len(sil)), np.full(len(sil), margin)), x0, y0)
     return out & face, face
 
 
 def blend_masks(region: np.ndarray, wanted: np.ndarray, own: np.ndarray, cov: np.ndarray,
                 lips_t: np.ndarray, lips_own: np.ndarray, x0: int, y0: int, w: int, h: int,
-                size: float):
+                size: float, blur):
     """The lower-face alpha (float32 0..1, faded across the outline), the lips' mask (wanted and
     own lips, dilated) and the skin (inside the muzzle, not lips) where lighting is compared
-    between exemplar and frame. `cov`: the pixels the warp covers."""
+    between exemplar and frame. `cov`: the pixels the warp covers; `blur(img, sigma)`: the
+    renderer's Gaussian blur (wide ones on a reduced image: 6 against 30 ms for this fade on a
+    1080p face)."""
     face, sil = muzzle((h, w), region, wanted, own, x0, y0, size)
     face = face.astype(np.float32) * cov
     sig = max(FADE * size, 0.5)
-    alpha = cv2.GaussianBlur(face, (0, 0), sigmaX=sig, borderType=cv2.BORDER_CONSTANT)
+    alpha = blur(face, sig)
     # Past the silhouette (grown by the jaw margin) the fade is cut off within another margin:
     # the far side of a turned head, the collar and the background keep the frame's pixels.
-    alpha *= cv2.GaussianBlur(cv2.erode(sil, np.ones((3, 3), np.uint8)).astype(np.float32),
-                              (0, 0), sigmaX=max(sig * JAW_MARGIN / 2, 0.5))
+    alpha *= blur(cv2.erode(sil, np.ones((3, 3), np.uint8)).astype(np.float32),
+                  max(sig * JAW_MARGIN / 2, 0.5))
     # A fade must not lift pixels the warp does not cover.
     alpha *= cov
     lipmask = np.maximum(_fill((h, w), lips_t, x0, y0), _fill((h, w), lips_own, x0, y0))

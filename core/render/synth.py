@@ -112,7 +112,7 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
            else image[y0:y0 + h, x0:x0 + w]).astype(np.float32)
 
     alpha, lipmask, skin = blend_masks(model.region, reg_t, own[:n_reg], cov, lips_t[:20],
-                                       own[:n_reg][model.lips[:20]], x0, y0, w, h, size)
+                                       own[:n_reg][model.lips[:20]], x0, y0, w, h, size, _blur)
     out = warped                        # the warped copy is this frame's own: offset in place
     out += _light_offset(src, warped, skin, size, w, h)
     disp, still, lip_soft = _carry_grain(out, src, np.linalg.norm(target - own, axis=1), model,
