@@ -145,3 +145,17 @@ def test_an_exemplar_is_turned_to_the_frames_pose(astro3d):
     iod = g.interocular(tgt)
     assert err_turned < 0.01 * iod
     assert err_turned < 0.5 * err_plain
+
+
+def test_a_shot_that_does_not_turn_learns_no_turn(astro3d):
+    """Frames that only move and tilt in the picture (no yaw, no nod): whatever turn an output
+    frame is given, its shape moves by under a thousandth of the eye distance."""
+    from lipflap.render.model import fit_model
+    lm = astro3d[:, :2]
+    lms = []
+    for k in range(8):
+        m = cv2.getRotationMatrix2D((160, 150), 2.0 * k - 7, 1.0 + 0.02 * k)
+        lms.append(lm @ m[:, :2].T + m[:, 2] + np.random.default_rng(k).normal(0, 0.2, lm.shape))
+    model = fit_model(lms)
+    for turn in ([0.3, 0.4], [-0.3, 0.5], [0.0, 0.45]):
+        assert np.abs(model.pose_shift(np.array(turn))).max() < 1e-3

@@ -71,8 +71,8 @@ class MouthModel:
     # Head pose in the normalised space: the region's shape change per unit of head turn (yaw,
     # pitch measures of geometry.head_turn), learned on the shot with the mouth parameters; the
     # shot's mean turn and the range of turns it shows (the shift is never extrapolated past it).
-    pose_coef: np.ndarray | None = None   # (2, 2P)
-    turn_mean: np.ndarray | None = None   # (2,)
+    pose_coef: np.ndarray | None = None   # (3, 2P) per turn term (turn_terms)
+    turn_mean: np.ndarray | None = None   # (3,) the shot's mean turn terms
     turn_range: np.ndarray | None = None  # (2, 2) [lo, hi] per measure
     chin_free_max: float = float("inf")   # chin_max with each frame's pose_shift taken off
 
@@ -98,7 +98,7 @@ class MouthModel:
         if self.pose_coef is None or turn is None:
             return np.zeros_like(self.mean_shape)
         t = np.clip(np.asarray(turn, np.float64), self.turn_range[0], self.turn_range[1])
-        return ((t - self.turn_mean) @ self.pose_coef).reshape(-1, 2)
+        return ((turn_terms(t) - self.turn_mean) @ self.pose_coef).reshape(-1, 2)
 
     def predict(self, feat: np.ndarray) -> np.ndarray:
         """Normalised region shape for (aperture, width, jaw)."""
@@ -362,12 +362,21 @@ def _shape_regression(r: _Ranges, shapes, mean_shape, mean_all, region, pos, n: 
     # a turn at a fixed mouth: a turned mouth also reads narrower), while the mouth's own
     # coefficients stay those of the mouth alone (so the choice of exemplars is the same as
     # without it). The turn measures are put on a unit spread for the ridge (a turn of a few
-    # degrees is a few hundredths of them); a shot that hardly turns learns next to nothing from
-    # its noise, and pose_shift never leaves the turns the shot shows.
-    turn_mean = turns.mean(0)
-    t_sd = np.maximum(turns.std(0), TURN_SD_FLOOR)
-    xj = np.hstack([x, (turns - turn_mean) / t_sd])
-    pose_coef = np.linalg.solve(xj.T @ xj + lam * np.eye(5), xj.T @ y)[3:] / t_sd[:, None]
+    # degrees is a few hundredths of them). A shot whose turn spreads less than TURN_SD_LO
+    # learns nothing (its turns are landmark noise: fitted, they moved a still astronaut's
+    # mouth by 0.008 eye distances), one over TURN_SD_HI all; and pose_shift never leaves the
+    # turns the shot shows.
+    terms = turn_terms(turns)
+    turn_mean = terms.mean(0)
+    spread = turns.std(0)[[0, 0, 1]]
+    t_sd = np.maximum(terms.std(0), 1e-6)
+    trust = np.clip((spread - TURN_SD_LO) / (TURN_SD_HI - TURN_SD_LO), 0.0, 1.0)
+    use = trust > 0
+    pose_coef = np.zeros((3, y.shape[1]))
+    if use.any():
+        xj = np.hstack([x, (terms[:, use] - turn_mean[use]) / t_sd[use]])
+        sol = np.linalg.solve(xj.T @ xj + lam * np.eye(xj.shape[1]), xj.T @ y)[3:]
+        pose_coef[use] = sol * (trust[use] / t_sd[use])[:, None]
     # Where the shot never opened much, a regression has nothing to learn opening from: the
     # inner-gap constraint in target_points still opens the lips, and the jaw follows the
     # lower lip by at least this share of the opening.
@@ -385,14 +394,24 @@ def _shape_regression(r: _Ranges, shapes, mean_shape, mean_all, region, pos, n: 
     return feat_mean, coef, pose_coef, turn_mean
 
 
-# Spread of the turn measures below which a shot counts as not turning (about 0.6 degrees of yaw).
-TURN_SD_FLOOR = 0.005
+# Spread (standard deviation) of a turn measure below which a shot counts as not turning, and
+# over which its turns are trusted fully: about 0.7 and 2 degrees of yaw (the turn clip's
+# measure runs -0.33..+0.27 for -22..+22 degrees).
+TURN_SD_LO = 0.01
+TURN_SD_HI = 0.03
+
+
+def turn_terms(turn: np.ndarray) -> np.ndarray:
+    """(..., 3) the terms a head turn changes the lower face by: the yaw measure (the mouth
+    slides toward the turn), its square (it foreshortens either way) and the nod measure."""
+    t = np.asarray(turn, np.float64)
+    return np.stack([t[..., 0], t[..., 0] ** 2, t[..., 1]], -1)
 
 
 def _chin_free_max(r: _Ranges, turns, turn_mean, pose_coef, pos) -> float:
     """The widest jaw of the shot with each frame's head turn taken off (bound_jaw adds the
     output frame's back): the chin is held within what the actor shows at that pose."""
-    shift = (turns - turn_mean) @ pose_coef[:, 2 * pos[g.CHIN] + 1]
+    shift = (turn_terms(turns) - turn_mean) @ pose_coef[:, 2 * pos[g.CHIN] + 1]
     return float((r.chin - shift).max()) + 0.005
 
 
