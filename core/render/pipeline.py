@@ -45,12 +45,12 @@ class RenderPlan:
     landmarks: list | None = None       # per frame (478, 2) or None: the analysis's, not copies
     poses: np.ndarray | None = None     # (n, 2, 3) pixel -> normalised, NaN when unusable
     gap: np.ndarray | None = None       # (n,) float32 target inner-lip gap / IOD
-    lib_shapes: np.ndarray | None = None  # (K, P, 2) float32 normalised region of each exemplar
+    lib_shapes: np.ndarray | None = None  # (K, P, 2) float32 normalised pose-free exemplar regions
     lib_pos: np.ndarray | None = None   # (n,) int32 library position of exemplar[i], -1
     usable_idx: np.ndarray | None = None  # range indices the path runs over
     costs: np.ndarray | None = None     # (len(usable_idx), K) float32 data costs from landmarks
     trans: np.ndarray | None = None     # (K, K) transition costs
-    turns: np.ndarray | None = None     # (n, 2) float32 head turn (geometry.head_turn), 0 off the usable frames
+    turns: np.ndarray | None = None     # (n, 2) float32 geometry.head_turn, 0 off the usable frames
     # Output frame ranges built from an exemplar the frame scoring found atypical (the shot had
     # no clean mouth of that shape): [{"start", "end", "reason"}], range indices.
     exemplar_flags: list = field(default_factory=list)
