@@ -118,7 +118,7 @@ def test_the_renderers_region_holds_every_outline_point():
     lm = np.array([[q.x * SIZE, q.y * SIZE] for q in p])
     model = fit_model([lm, lm + 0.5, lm - 0.5])
     assert len(mask.outline_positions(model.region)) == len(mask.OUTLINE)
-    assert len(mask.silhouette_positions(model.region)) == len(mask.SILHOUETTE)
+    assert len(mask.silhouette_positions(model.region)[0]) == len(mask.SILHOUETTE)
 
 
 def test_an_exemplar_is_turned_to_the_frames_pose(astro3d):

@@ -24,9 +24,15 @@ JAW_LINE = (379, 378, 400, 377, 152, 148, 176, 149, 150)
 FOLD_LEFT = (170, 211, 204, 202, 212, 216)
 OUTLINE = UNDER_NOSE + FOLD_RIGHT + JAW_LINE + FOLD_LEFT
 # The face's lower silhouette, cheek to cheek through the chin: the patch never reaches past it
-# by more than the fade below the jaw line.
+# by more than the fade below the jaw line. Under the chin (CHIN_SPAN) the limit is pushed out
+# by the jaw margin; at the ends of the muzzle's jaw line (150, 379) it is the silhouette; from
+# there up the cheeks it is pulled into the face by the margin, so on a turned head the far
+# corner of the muzzle fades out inside the face, never over the face's edge against the
+# background (turn clip, frame 37: a light nick in the far jaw line where it did).
 SILHOUETTE = (93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397, 288,
               361, 323)
+CHIN_SPAN = (149, 176, 148, 152, 377, 400, 378)
+MUZZLE_ENDS = (150, 379)
 # Fade width (Gaussian sigma) over the mouth width: the alpha is 0.5 on the outline and reaches
 # 0.98 two sigmas inside, i.e. 0.09 mouth widths, where the lips still are at least 0.2 mouth
 # widths away (talk_g: the folds lie 0.24 mouth widths out from the corners).
@@ -45,9 +51,14 @@ def outline_positions(region: np.ndarray) -> np.ndarray:
     return np.array([pos[k] for k in OUTLINE if k in pos], np.int32)
 
 
-def silhouette_positions(region: np.ndarray) -> np.ndarray:
+def silhouette_positions(region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions within `region` of the silhouette's points, and for each how far (in jaw
+    margins) the patch may reach past it: 1 under the chin, 0 at the muzzle's ends, -1 up
+    the cheeks."""
     pos = {int(k): i for i, k in enumerate(region)}
-    return np.array([pos[k] for k in SILHOUETTE if k in pos], np.int32)
+    keep = [k for k in SILHOUETTE if k in pos]
+    reach = [1.0 if k in CHIN_SPAN else 0.0 if k in MUZZLE_ENDS else -1.0 for k in keep]
+    return np.array([pos[k] for k in keep], np.int32), np.array(reach)
 
 
 def _fill(shape, pts: np.ndarray, x0: int, y0: int) -> np.ndarray:
@@ -87,16 +98,16 @@ def _below_jaw(pts: np.ndarray, region: np.ndarray, margin: float) -> np.ndarray
 def muzzle(shape: tuple[int, int], region: np.ndarray, wanted: np.ndarray, own: np.ndarray,
            x0: int, y0: int, size: float) -> tuple[np.ndarray, np.ndarray]:
     """uint8 (h, w) 0/1 masks: the union of the muzzle at the wanted points and at the frame's
-    own points (region points, frame pixels), the jaw line included with a margin under it; and
-    the face inside either's silhouette, pushed out by that margin."""
+    own points (region points, frame pixels), the jaw line included with a margin under it, cut
+    to the face inside either's silhouette (see SILHOUETTE); and that face."""
     order = outline_positions(region)
-    sil = silhouette_positions(region)
+    sil, reach = silhouette_positions(region)
     margin = JAW_MARGIN * FADE * size
     out = np.zeros(shape, np.uint8)
     face = np.zeros(shape, np.uint8)
     for pts in (wanted, own):
         out |= _fill(shape, _below_jaw(pts[order], region, margin), x0, y0)
-        face |= _fill(shape, _pushed_out(pts[sil], range(len(sil)), np.full(len(sil), margin)), x0, y0)
+        face |= _fill(shape, _pushed_out(pts[sil], range(len(sil)), reach * margin), x0, y0)
     return out & face, face
 
 
