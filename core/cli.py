@@ -20,7 +20,7 @@ from .contract.errors import LipflapError
 from .contract.progress import Progress
 
 # Order is the order of --help.
-COMMANDS = ("run", "visemes", "analyze", "conform", "timeline", "qc", "credentials", "probe", "demo", "install")
+COMMANDS = ("run", "visemes", "analyze", "cast", "conform", "timeline", "qc", "credentials", "probe", "demo", "install")
 
 
 def build_parser() -> argparse.ArgumentParser:

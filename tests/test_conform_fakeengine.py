@@ -44,9 +44,10 @@ def main(argv: list[str]) -> int:
         if needle and (needle in job.video or needle in job.output.path):
             if key == "FAKE_ENGINE_FAIL":
                 _fail(f"{job.video}: frame {job.start_frame}: simulated failure; fix the clip.")
-    if not os.path.isfile(job.audio or ""):
-        _fail(f"{job.audio}: dub audio not found.")
-    with av.open(job.audio) as a:
+    audio = job.audio or (job.voices[0].audio if job.voices else None)   # a dialogue job: its first
+    if not os.path.isfile(audio or ""):
+        _fail(f"{audio}: dub audio not found.")
+    with av.open(audio) as a:
         dub_s = float(a.duration / av.time_base) if a.duration else 0.0
     with av.open(job.video) as c:
         vs = c.streams.video[0]

@@ -26,6 +26,13 @@ def register(sub) -> None:
                      help="one dub file for the whole cut; its first sample is the cut's first frame")
     dub.add_argument("--dub-track", metavar="NAME",
                      help="the cut's audio track holding the dub (default: the one track named *dub*)")
+    p.add_argument("--voice-track", action="append", metavar="TRACK=CHARACTER",
+                   help="a character's own dub track (repeatable; needs --cast): each clip's face "
+                        "of that character gets it as its voice")
+    p.add_argument("--cast", metavar="CAST.json",
+                   help="the scene's characters (`lipflap cast` makes one): with --voice-track "
+                        "each gets their track, with one mixed --dub-track the mix is split "
+                        "among the characters each clip shows (docs/conform.md)")
     p.add_argument("--dub-start", metavar="TC",
                    help="record timecode of the --dub-audio file's first sample (default: the "
                         "timeline's start; required for an EDL)")
@@ -95,7 +102,8 @@ def run(args: argparse.Namespace, progress) -> int:
                   dub_start=args.dub_start, language=args.language, transcripts=args.transcripts,
                   edl_path=args.edl,
                   n_procs=args.jobs, handles=args.handles, codec=args.codec, mode=args.mode,
-                  rate=args.rate, progress=progress, signing=signing_keys(args))
+                  rate=args.rate, progress=progress, signing=signing_keys(args),
+                  cast=args.cast, voice_tracks=args.voice_track)
     done = [cj for cj in res.jobs if cj.status == "done"]
     failed = res.failed
     credentials = res.credentials
@@ -110,6 +118,11 @@ def run(args: argparse.Namespace, progress) -> int:
                      "joblist": res.joblist_path,
                      "renders": [cj.render for cj in done],
                      "credentials": credentials,
+                     "cast": None if res.cast is None else {
+                         "file": res.cast["file"],
+                         "clips": [dict(cj.cast, clip=cj.clip_name, record_in=cj.record_tc,
+                                        render=cj.render) for cj in res.jobs if cj.cast],
+                         "not_rendered": res.cast["not_rendered"]},
                      "failed": [{"clip": cj.clip_name, "record_in": cj.record_tc, "error": cj.error,
                                  "attempts": len(cj.attempts)} for cj in failed]})
     # Partial success is still a failure for scripts: every clip under the dub must render.

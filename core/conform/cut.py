@@ -50,6 +50,7 @@ class ConformResult:
     edl_paths: list[str] = field(default_factory=list)  # one per render track, edl_path first
     interchange_path: str | None = None     # the cut written back as AAF / FCP 7 XML / FCPXML
     interchange_warning: str | None = None  # what that format's adapter could not carry
+    cast: dict | None = None                # the cast used and the clips it left unrendered
 
     @property
     def failed(self):
@@ -77,6 +78,7 @@ class _Cut:
     joblist_path: str
     stem: str  # the outputs' base name: <stem>_lipflap_<lang>.otio/.edl/.lipflap
     source_format: str | None = None  # ".aaf", ".xml", ".fcpxml": written back in that format
+    cast: dict | None = None          # cast_summary(): the cast file, tracks, unrendered clips
 
 
 def _resume(timeline_path: str) -> _Cut:
@@ -98,10 +100,11 @@ def _resume(timeline_path: str) -> _Cut:
     if stem.endswith(suffix):
         stem = stem[:-len(suffix)]
     return _Cut(jl.timeline, jl.jobs, [], jl.language, jl.dub_label, timeline_path, stem,
-                jl.source_format)
+                jl.source_format, jl.cast)
 
 
-def _plan_cut(timeline_path: str, outdir: str, opts: PlanOptions, rate: str | None) -> _Cut:
+def _plan_cut(timeline_path: str, outdir: str, opts: PlanOptions, rate: str | None,
+              faces=None) -> _Cut:
     """Any timeline OTIO reads, planned into one job per clip under the dub."""
     source = read_timeline(timeline_path, rate)
     fmt = interchange.format_of(timeline_path)
@@ -111,8 +114,10 @@ def _plan_cut(timeline_path: str, outdir: str, opts: PlanOptions, rate: str | No
                      f"timecode, so record timecodes count from 00:00:00:00.")
     # As the user gave it (planning fills in a dub track found by its name).
     dub_label = opts.dub_audio or (f"track {opts.dub_track}" if opts.dub_track else None)
+    if opts.voice_tracks:
+        dub_label = "tracks " + ", ".join(f"{t}={c}" for t, c in opts.voice_tracks.items())
     try:
-        jobs, plan_notes = plan(source, opts, probe_media)
+        jobs, plan_notes = plan(source, opts, probe_media, faces)
     except PlanError as e:
         raise LipflapError(f"{timeline_path}: {e}") from None
     except (otio.exceptions.OTIOError, ValueError, ArithmeticError) as e:
@@ -123,7 +128,48 @@ def _plan_cut(timeline_path: str, outdir: str, opts: PlanOptions, rate: str | No
     stem = os.path.splitext(os.path.basename(timeline_path))[0]
     return _Cut(source, jobs, notes + plan_notes, opts.language, dub_label,
                 os.path.join(outdir, output_stem(stem, opts.language) + ".lipflap"), stem,
-                os.path.splitext(timeline_path)[1].lower() if fmt is not None else None)
+                os.path.splitext(timeline_path)[1].lower() if fmt is not None else None,
+                cast_summary(opts))
+
+
+def cast_summary(opts: PlanOptions) -> dict | None:
+    """What the job list keeps of a conform's cast (each clip's own record is on its job)."""
+    if opts.cast is None:
+        return None
+    return {"file": opts.cast.path, "characters": sorted(opts.cast.characters),
+            "threshold": opts.cast.threshold, "voice_tracks": opts.voice_tracks,
+            "not_rendered": opts.cast.not_rendered}
+
+
+def cast_options(cast: str | None, voice_tracks: list[str] | None, dub_audio: str | None,
+                 dub_track: str | None, faces=None) -> tuple[object, dict | None]:
+    """The loaded cast and the voice tracks (track -> character), checked against each other."""
+    if voice_tracks and not cast:
+        raise LipflapError("--voice-track sends a character's dub to that character's face, which "
+                           "needs the scene's cast: give --cast CAST.json (make one with "
+                           "`lipflap cast`).")
+    if voice_tracks and (dub_audio or dub_track):
+        raise LipflapError("--voice-track gives each character a dub track; leave out "
+                           "--dub-track/--dub-audio (or use one mixed --dub-track with --cast).")
+    if not cast:
+        return None, None
+    from .castfile import load_cast
+    loaded = load_cast(cast, faces)
+    tracks = {}
+    for item in voice_tracks or []:
+        name, eq, character = item.rpartition("=")
+        name, character = name.strip(), character.strip()
+        if not eq or not name or not character:
+            raise LipflapError(f"--voice-track {item!r} is not TRACK=CHARACTER; write e.g. "
+                               f"--voice-track \"Dub ES ANNA\"=ANNA.")
+        if character not in loaded.characters:
+            raise LipflapError(f"--voice-track {item!r}: {character} is not in the cast file "
+                               f"{cast} (characters: {', '.join(loaded.characters)}); add them "
+                               f"there or fix the name.")
+        if name in tracks:
+            raise LipflapError(f"--voice-track {name!r} is given twice; give each track once.")
+        tracks[name] = character
+    return loaded, tracks or None
 
 
 def _apply_signing(jobs, signing: dict | None) -> None:
@@ -144,12 +190,15 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
             handles: int = 8, codec: str = "prores_hq", mode: str = "full", rate: str | None = None,
             progress: Progress | None = None, cmd: list[str] | None = None,
             cluster: str | None = None, cpus_per_job: float = 1, path_map: list[str] | None = None,
-            retries: int = 2, signing: dict | None = None) -> ConformResult:
+            retries: int = 2, signing: dict | None = None, cast: str | None = None,
+            voice_tracks: list[str] | None = None, faces=None) -> ConformResult:
     """Conform a cut; `cluster` (a Ray address) runs the jobs as Ray tasks (ray_runner.py) with
     `cpus_per_job`, `path_map` (LOCAL=REMOTE items) and `retries` per task, else `n_procs`
     local processes. `signing`: job keys (sign_cert, sign_key, credentials; docs/job.md) for
     every clip still to render, replacing a resumed job list's; None: as the jobs say, else
-    the environment."""
+    the environment. `cast` (a cast file) with `voice_tracks` (TRACK=CHARACTER items) gives
+    each clip the voices of the characters it shows, or with one mixed dub track their cast;
+    `faces(video, first, last)` replaces lipflap.face.sightings.faces_in_clip (tests)."""
     progress = progress or Progress("none")
     run_all = _runner(n_procs, cluster, cpus_per_job, path_map, retries, cmd, progress)
     if not os.path.isfile(timeline_path):
@@ -158,18 +207,17 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
     if timeline_path.lower().endswith(".lipflap"):
         cut = _resume(timeline_path)
     else:
+        loaded, tracks = cast_options(cast, voice_tracks, dub_audio, dub_track, faces)
         # The dub's absolute path: jobs and metadata hold it.
-        opts = PlanOptions(outdir=outdir, language=language,
+        opts = PlanOptions(outdir=outdir, language=language, cast=loaded, voice_tracks=tracks,
                            dub_audio=os.path.abspath(dub_audio) if dub_audio else None,
                            dub_track=dub_track, dub_start=dub_start, handles=handles, codec=codec, mode=mode,
                            transcripts=tr.load(transcripts) if transcripts else {})
-        cut = _plan_cut(timeline_path, outdir, opts, rate)
+        cut = _plan_cut(timeline_path, outdir, opts, rate, faces)
+    _check_planned(timeline_path, cut)
     source, jobs, notes, language = cut.source, cut.jobs, cut.notes, cut.language
     dub_label, joblist_path, stem = cut.dub_label, cut.joblist_path, cut.stem
     source_format = cut.source_format
-    if not jobs:
-        raise LipflapError(f"{timeline_path}: no video clip lies under the dub; check --dub-track or "
-                           f"--dub-audio and that the timeline has video clips.")
     _apply_signing(jobs, signing)
     _before_running(jobs, notes, progress)
     out_tl = os.path.join(outdir, output_stem(stem, language) + ".otio")
@@ -195,7 +243,8 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
             progress.message(cj.error)
         edls[:] = write_timeline(tl, out_tl, edl_path)
         joblist.save(joblist_path, source, jobs, language=language, dub_label=dub_label,
-                     source_format=source_format, credentials=credentials_of(jobs))
+                     source_format=source_format, credentials=credentials_of(jobs),
+                     cast=cut.cast)
         return tl
 
     back_path = (os.path.join(outdir, output_stem(stem, language) + source_format)
@@ -212,7 +261,18 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
         raise
     warning = _write_back(write_outputs(), back_path, progress)
     return ConformResult(out_tl, edl_path, joblist_path, jobs, notes, list(edls),
-                         back_path, warning)
+                         back_path, warning, cut.cast)
+
+
+def _check_planned(timeline_path: str, cut: _Cut) -> None:
+    """A cut with nothing to render is one error saying why."""
+    if not cut.jobs and cut.cast and cut.cast["not_rendered"]:
+        raise LipflapError(f"{timeline_path}: no clip under the dub shows a character of the cast "
+                           f"{cut.cast['file']} with a voice there; check the cast's references "
+                           f"(`lipflap cast`) and the --voice-track names.")
+    if not cut.jobs:
+        raise LipflapError(f"{timeline_path}: no video clip lies under the dub; check --dub-track or "
+                           f"--dub-audio and that the timeline has video clips.")
 
 
 def _before_running(jobs, notes: list[str], progress: Progress) -> None:

@@ -5,7 +5,9 @@
      "jobs": [{"key": "A001_C003_lipflap_es_v001", "clip_name": ..., "record_in_tc": ...,
                "job": {...a job (lipflap.contract.jobspec) for `lipflap run --job`...},
                "status": "pending", "error": null, "render": ..., "report": ...}, ...],
-     "credentials": "12 renders carry a signed Content Credential (...)."}   (once any is done)
+     "credentials": "12 renders carry a signed Content Credential (...).",   (once any is done)
+     "cast": {"file": "cast.json", "characters": [...], "voice_tracks": {...},
+              "not_rendered": [...]}}                     (with --cast; docs/conform.md)
 
 Each entry's "job" is a complete job for `lipflap run --job`; entries whose clip cannot be
 rendered (missing media, a speed change) have "job": null and say why in "error". A job is
@@ -33,15 +35,19 @@ class JobList:
     language: str | None
     dub_label: str | None
     source_format: str | None = None  # ".aaf", ".xml", ".fcpxml": the cut is written back so
+    cast: dict | None = None          # the cast file, its voice tracks, clips left unrendered
 
 
 def to_string(timeline: otio.schema.Timeline, jobs: list[ClipJob], *, language: str | None,
               dub_label: str | None, source_format: str | None = None,
-              credentials: str | None = None) -> str:
+              credentials: str | None = None, cast: dict | None = None) -> str:
     data = {FORMAT_KEY: FORMAT_VERSION, "language": language, "dub": dub_label,
             "source_format": source_format,
             "timeline": json.loads(otio.adapters.write_to_string(timeline, "otio_json")),
             "jobs": [cj.to_dict() for cj in jobs]}
+    if cast:
+        # The scene's cast (lipflap.conform.voicing); each job's own faces are under its "cast".
+        data["cast"] = cast
     if credentials:
         # What Content Credentials the finished renders carry (lipflap.contract.report).
         data["credentials"] = credentials
@@ -58,7 +64,8 @@ def from_string(text: str, where: str = "job list") -> JobList:
                          f"write one with `otioconvert -i CUT -o JOBS.lipflap`.")
     tl = otio.adapters.read_from_string(json.dumps(data["timeline"]), "otio_json")
     jobs = [ClipJob.from_dict(d) for d in data.get("jobs", [])]
-    return JobList(tl, jobs, data.get("language"), data.get("dub"), data.get("source_format"))
+    return JobList(tl, jobs, data.get("language"), data.get("dub"), data.get("source_format"),
+                   data.get("cast"))
 
 
 def load(path: str) -> JobList:
@@ -73,6 +80,6 @@ def load(path: str) -> JobList:
 
 def save(path: str, timeline: otio.schema.Timeline, jobs: list[ClipJob], *, language: str | None,
          dub_label: str | None, source_format: str | None = None,
-         credentials: str | None = None) -> None:
+         credentials: str | None = None, cast: dict | None = None) -> None:
     atomic_write(path, to_string(timeline, jobs, language=language, dub_label=dub_label,
-                                 source_format=source_format, credentials=credentials))
+                                 source_format=source_format, credentials=credentials, cast=cast))

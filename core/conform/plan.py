@@ -15,6 +15,7 @@ a typed timecode in its timeline's mode.
 from __future__ import annotations
 
 import os
+import re
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
@@ -60,6 +61,11 @@ class PlanOptions:
     face: str = "auto"
     transcripts: dict[str, str] = field(default_factory=dict)  # see lipflap.contract.transcripts
     dub_start: str | None = None  # record timecode of the dub file's first sample (--dub-audio)
+    # A scene's cast (lipflap.conform.castfile.Cast): each clip's faces are matched to its
+    # characters, and get their voices (conform.voicing). With voice_tracks (track name ->
+    # character) every character has a dub track of its own; without, the one dub is a mix.
+    cast: object | None = None
+    voice_tracks: dict[str, str] | None = None
 
 
 @dataclass
@@ -86,6 +92,10 @@ class ClipJob:
     render: str | None = None
     report: str | None = None
     attempts: list = field(default_factory=list)  # each run of the job: {"node", "pid", "at"}
+    # Per character track under the clip: {"audio", "audio_offset_s", "track"} (--voice-track).
+    voice_dubs: dict | None = None
+    # Who the clip's faces are (lipflap.conform.voicing): faces, characters, distances, absent.
+    cast: dict | None = None
     # The finished render's report, read once when the job ends (read_run_report) and used by
     # the timeline, the EDL and the credentials sentence; None: none, or it could not be read.
     # Not saved in the job list: a resumed conform or the OTIO adapter reads it from `report`.
@@ -118,7 +128,8 @@ class ClipJob:
                                             "record_in",
                                             "record_out", "key", "version", "media", "media_start_tc",
                                             "cut_first", "cut_last", "job", "status", "error", "dub",
-                                            "render", "report", "attempts")}
+                                            "render", "report", "attempts", "voice_dubs",
+                                            "cast")}
         d["rate"] = f"{self.rate.numerator}/{self.rate.denominator}"
         d["media_fps"] = (f"{self.media_fps.numerator}/{self.media_fps.denominator}"
                           if self.media_fps else None)
@@ -231,15 +242,18 @@ def _track_labels(track) -> list[str]:
 def find_dub_track(tl: otio.schema.Timeline, wanted: str | None) -> tuple[object, str]:
     """The dub's audio track and how it was found (a sentence for the user's notes).
 
-    By name first; where the format dropped track names, by the name of the clips or files on
-    the track (compared without case, spaces or punctuation); `A<n>` picks the n-th audio track.
+    By name first; where the format dropped track names (or, an EDL, names them by channel), by
+    the name of the clips or files on the track (compared without case, spaces or punctuation);
+    `A<n>` picks the n-th audio track.
     Without a name, the one track whose name, clips or files say "dub".
     """
     audio = list(tl.audio_tracks())
     names = ", ".join(repr(t.name) for t in audio) or "none"
     # Clip and file names stand in only where the format dropped every track name ("" or lane
     # numbers); a timeline with named tracks is matched by those names alone.
-    nameless = not any(t.name and not t.name.lstrip("-").isdigit() for t in audio)
+    # An EDL's audio tracks are named by channel (A1, A2): no more a name than a lane number.
+    nameless = not any(t.name and not t.name.lstrip("-").isdigit()
+                       and not re.fullmatch(r"A\d+", t.name) for t in audio)
     if wanted:
         exact = [t for t in audio if t.name == wanted]
         if exact:
@@ -280,9 +294,26 @@ def dub_spans(tl: otio.schema.Timeline, rate: Fraction, opts: PlanOptions,
     if notes is not None and not (opts.dub_track and track.name == opts.dub_track):
         notes.append(how + ".")
     opts.dub_track = opts.dub_track or track.name or f"A{list(tl.audio_tracks()).index(track) + 1}"
-    tracks = [track]
+    return track_spans(tl, track, rate)
+
+
+def voice_spans(tl: otio.schema.Timeline, rate: Fraction, opts: PlanOptions,
+                notes: list[str]) -> dict[str, tuple[str, list[DubSpan]]]:
+    """Per character of --voice-track NAME=CHARACTER: (the track's name, its dub spans), each
+    track found by name as --dub-track finds one, in every format conform reads."""
+    out = {}
+    for name, character in opts.voice_tracks.items():
+        track, how = find_dub_track(tl, name)
+        if track.name != name:
+            notes.append(how.replace("dub track", f"voice track of {character}", 1) + ".")
+        out[character] = (name, track_spans(tl, track, rate))
+    return out
+
+
+def track_spans(tl: otio.schema.Timeline, track, rate: Fraction) -> list[DubSpan]:
+    """The enabled clips of an audio track as spans on the record side."""
     spans = []
-    for clip in tracks[0].find_clips():
+    for clip in track.find_clips():
         if not clip.enabled:
             continue
         path = media_path(clip.media_reference)
@@ -345,9 +376,11 @@ def video_clips(tl: otio.schema.Timeline):
             index += 1
 
 
-def plan(tl: otio.schema.Timeline, opts: PlanOptions, probe: ProbeFn) -> tuple[list[ClipJob], list[str]]:
+def plan(tl: otio.schema.Timeline, opts: PlanOptions, probe: ProbeFn,
+         faces=None) -> tuple[list[ClipJob], list[str]]:
     """One ClipJob per video clip under the dub, and notes for the user (skipped clips, unused
-    transcript entries). Jobs that cannot run carry status failed/refused and an error."""
+    transcript entries). Jobs that cannot run carry status failed/refused and an error. With a
+    cast, `faces(video, first, last)` gives a clip's faces (default lipflap.face.sightings)."""
     if opts.codec not in MOVIE_CODECS:
         raise PlanError(f"codec {opts.codec!r} writes image sequences; conform places movie files, so "
                         f"use one of {', '.join(MOVIE_CODECS)} (render sequences with `lipflap run`).")
@@ -358,8 +391,12 @@ def plan(tl: otio.schema.Timeline, opts: PlanOptions, probe: ProbeFn) -> tuple[l
                         f"timecode; conform needs a timecode rate (23.976, 24, 25, 29.97, 30, 48, 50, "
                         f"59.94, 60) for its EDL and render names.")
     notes: list[str] = []
-    spans = dub_spans(tl, rate, opts, notes)
-    dub_origin = dub_file_origin(tl, rate, opts) if spans is None else 0
+    if opts.voice_tracks:
+        spans = voice_spans(tl, rate, opts, notes)
+        dub_origin = 0
+    else:
+        spans = dub_spans(tl, rate, opts, notes)
+        dub_origin = dub_file_origin(tl, rate, opts) if spans is None else 0
     lang = opts.language or "und"
     jobs: list[ClipJob] = []
     for index, ti, track, clip in video_clips(tl):
@@ -380,6 +417,9 @@ def plan(tl: otio.schema.Timeline, opts: PlanOptions, probe: ProbeFn) -> tuple[l
                             f"be worked out ({type(e).__name__}: {str(e)[:100]}...); give it a source "
                             f"range or its media an available range, or export the timeline again.")
             jobs[:] = [j for j in jobs if j.clip_index != index] + [cj]
+    if opts.cast is not None:
+        from .voicing import cast_clips  # decodes and tracks faces: only when a cast is given
+        jobs[:] = cast_clips(jobs, opts, faces, notes)
     _name_jobs(jobs, opts, lang)
     _attach_text(jobs, opts, notes)
     return jobs, notes
@@ -400,20 +440,31 @@ def _plan_clip(tl, rate, opts, spans, dub_origin, probe, index, ti, track, clip,
     pre = frames_at(trimmed.start_time - visible.start_time, rate)
     post = frames_at(visible.end_time_exclusive() - trimmed.end_time_exclusive(), rate)
     v0, v1 = r0 - pre, r1 + post
-    if spans is not None:
-        under = [s for s in spans if s.record_in < v1 and s.record_out > v0]
-        if not under:
-            notes.append(f"{cj.where} has no dub under it on track {opts.dub_track!r}; not rendered.")
+    if opts.voice_tracks:
+        cj.voice_dubs = {}
+        for character, (name, sp) in spans.items():
+            got = _span_under(cj, sp, name, v0, v1, rate)
+            if cj.error:
+                jobs.append(cj)
+                return
+            if got is not None:
+                cj.voice_dubs[character] = {"audio": os.path.abspath(got[0]) if got[0] else "",
+                                            "audio_offset_s": float(got[1]), "track": name}
+        if not cj.voice_dubs:
+            notes.append(f"{cj.where} has no dub under it on any voice track "
+                         f"({', '.join(repr(t) for t in opts.voice_tracks)}); not rendered.")
             return
-        if len(under) > 1:
-            cj.status, cj.error = "failed", (
-                f"{cj.where} is covered by {len(under)} dub clips on track {opts.dub_track!r}; "
-                f"mix the dub for this range into one file and pass it with --dub-audio.")
+        cj.dub = "; ".join(f"{c}={v['audio']}" for c, v in cj.voice_dubs.items())
+        offset = Fraction(0)
+    elif spans is not None:
+        got = _span_under(cj, spans, opts.dub_track, v0, v1, rate)
+        if cj.error:
             jobs.append(cj)
             return
-        span = under[0]
-        cj.dub = span.path
-        offset = span.file_start_s + Fraction(v0 - span.record_in) / rate
+        if got is None:
+            notes.append(f"{cj.where} has no dub under it on track {opts.dub_track!r}; not rendered.")
+            return
+        cj.dub, offset = got
     else:
         cj.dub = opts.dub_audio
         offset = Fraction(v0 - dub_origin) / rate
@@ -430,19 +481,39 @@ def _plan_clip(tl, rate, opts, spans, dub_origin, probe, index, ti, track, clip,
             f"{cj.where}: its media {cj.media} runs at {float(cj.media_fps):.3f} fps in a "
             f"{float(rate):.3f} fps timeline; conform the media to the timeline rate first.")
         return
-    if not cj.dub or not os.path.isfile(cj.dub):
-        cj.status, cj.error = "failed", (f"{cj.where}: dub audio {cj.dub or '(no path)'} is missing; "
-                                         f"restore the file or relink the dub clip.")
-        return
+    for path in ([v["audio"] for v in cj.voice_dubs.values()] if cj.voice_dubs else [cj.dub]):
+        if not path or not os.path.isfile(path):
+            cj.status, cj.error = "failed", (f"{cj.where}: dub audio {path or '(no path)'} is "
+                                             f"missing; restore the file or relink the dub clip.")
+            return
     cj.job = {"video": os.path.abspath(cj.media), "audio": os.path.abspath(cj.dub),
               "audio_offset_s": float(offset),
               "fps": f"{rate.numerator}/{rate.denominator}",
               "start_frame": cj.cut_first - pre, "end_frame": cj.cut_last + post,
               "face": opts.face, "handles": 0}
+    if cj.voice_dubs:
+        # The voices go in when the clip's faces are known (lipflap.conform.voicing).
+        del cj.job["audio"], cj.job["audio_offset_s"]
     if opts.language:
         cj.job["language"] = opts.language
     first, last = cj.job["start_frame"], cj.job["end_frame"]
     cj.job["handles"] = max(0, min(opts.handles, first, _frames_of(cj, probe) - 1 - last))
+
+
+def _span_under(cj: ClipJob, spans: list[DubSpan], track: str, v0: int, v1: int,
+                rate: Fraction) -> tuple[str, Fraction] | None:
+    """(file, seconds into it at v0) of the one dub clip under record frames v0..v1 on a track;
+    None when none; two or more fail the clip (cj.error)."""
+    under = [s for s in spans if s.record_in < v1 and s.record_out > v0]
+    if not under:
+        return None
+    if len(under) > 1:
+        cj.status, cj.error = "failed", (
+            f"{cj.where} is covered by {len(under)} dub clips on track {track!r}; "
+            f"mix the dub for this range into one file and pass it with --dub-audio.")
+        return None
+    span = under[0]
+    return span.path, span.file_start_s + Fraction(v0 - span.record_in) / rate
 
 
 def _undurable_item(track) -> str | None:
@@ -582,7 +653,10 @@ def _attach_text(jobs: list[ClipJob], opts: PlanOptions, notes: list[str]) -> No
             continue
         key, text = hit
         used.add(key)
-        if cj.job is not None:
+        if cj.job is not None and cj.cast is not None:
+            from .voicing import text_to_voices
+            text_to_voices(cj, text, notes)
+        elif cj.job is not None:
             cj.job["text"] = text
     for key in unused_keys(opts.transcripts, used):
         notes.append(f"transcript entry {key!r} matches no clip under the dub (keys are clip names or "
