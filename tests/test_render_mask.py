@@ -159,3 +159,15 @@ def test_a_shot_that_does_not_turn_learns_no_turn(astro3d):
     model = fit_model(lms)
     for turn in ([0.3, 0.4], [-0.3, 0.5], [0.0, 0.45]):
         assert np.abs(model.pose_shift(np.array(turn))).max() < 1e-3
+
+
+def test_an_upper_lip_raised_to_the_nose_is_not_faded(astro3d):
+    """Bared teeth raise the upper lip up to the nose (expr_disgusted): the whole lip stays
+    inside the patch, not half faded across its edge."""
+    lm = _turned(astro3d, 5.0)
+    up = [0, 37, 39, 40, 185, 267, 269, 270, 409]
+    lm[up, 1] -= 0.8 * (lm[up, 1] - lm[164, 1])
+    alpha, _, _, _ = _alpha(lm)
+    lips = _poly(lm[[61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37,
+                     39, 40, 185]])
+    assert alpha[lips].min() > 0.97

@@ -15,6 +15,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .geometry import LIPS_OUTER
+
 # The muzzle's outline, clockwise in the image for a face looking at the camera: under the nose
 # (just below the nostrils), down the fold on the image's right, along the chin's jaw line, up
 # the fold on the image's left. Face Mesh indices; each side mirrors the other.
@@ -42,6 +44,11 @@ FADE = 0.045
 # frame's own chin) and the fade lies in the shadow under the chin; past the face's silhouette
 # the alpha is cut to nothing within two such margins (background and collar stay the frame's).
 JAW_MARGIN = 1.0
+# The lips with this many fade widths around them are always inside: an upper lip raised up to
+# the nose (expr_disgusted: its top 0.007-0.08 mouth widths under the outline's nose points) is
+# otherwise half faded, a double edge that re-tracks as a thick upper lip (outside_upper_lip
+# 0.008 -> 0.056 before this guard).
+LIP_GUARD = 2.2
 
 
 def outline_positions(region: np.ndarray) -> np.ndarray:
@@ -98,15 +105,20 @@ def _below_jaw(pts: np.ndarray, region: np.ndarray, margin: float) -> np.ndarray
 def muzzle(shape: tuple[int, int], region: np.ndarray, wanted: np.ndarray, own: np.ndarray,
            x0: int, y0: int, size: float) -> tuple[np.ndarray, np.ndarray]:
     """uint8 (h, w) 0/1 masks: the union of the muzzle at the wanted points and at the frame's
-    own points (region points, frame pixels), the jaw line included with a margin under it, cut
+    own points (region points, frame pixels), the jaw line included with a margin under it and
+    the lips with LIP_GUARD fade widths round them, cut
     to the face inside either's silhouette (see SILHOUETTE); and that face."""
     order = outline_positions(region)
     sil, reach = silhouette_positions(region)
+    pos = {int(k): i for i, k in enumerate(region)}
+    lips = [pos[k] for k in LIPS_OUTER]
     margin = JAW_MARGIN * FADE * size
+    guard = np.full(len(lips), LIP_GUARD * FADE * size)
     out = np.zeros(shape, np.uint8)
     face = np.zeros(shape, np.uint8)
     for pts in (wanted, own):
         out |= _fill(shape, _below_jaw(pts[order], region, margin), x0, y0)
+        out |= _fill(shape, _pushed_out(pts[lips], range(len(lips)), guard), x0, y0)
         face |= _fill(shape, _pushed_out(pts[sil], range(len(sil)), reach * margin), x0, y0)
     return out & face, face
 
