@@ -106,8 +106,8 @@ def muzzle(shape: tuple[int, int], region: np.ndarray, wanted: np.ndarray, own: 
            x0: int, y0: int, size: float) -> tuple[np.ndarray, np.ndarray]:
     """uint8 (h, w) 0/1 masks: the union of the muzzle at the wanted points and at the frame's
     own points (region points, frame pixels), the jaw line included with a margin under it and
-    the lips with LIP_GUARD fade widths round them, cut
-    to the face inside either's silhouette (see SILHOUETTE); and that face."""
+    the lips with LIP_GUARD fade widths round them, cut to the face inside either's silhouette
+    (see SILHOUETTE); and that face."""
     order = outline_positions(region)
     sil, reach = silhouette_positions(region)
     pos = {int(k): i for i, k in enumerate(region)}
@@ -135,8 +135,9 @@ def blend_masks(region: np.ndarray, wanted: np.ndarray, own: np.ndarray, cov: np
     face = face.astype(np.float32) * cov
     sig = max(FADE * size, 0.5)
     alpha = blur(face, sig)
-    # Past the silhouette (grown by the jaw margin) the fade is cut off within another margin:
-    # the far side of a turned head, the collar and the background keep the frame's pixels.
+    # Past the face (SILHOUETTE: under the chin a margin beyond it, up the cheeks a margin
+    # inside) the fade is cut off within another half margin: the far side of a turned head,
+    # the collar and the background keep the frame's pixels.
     alpha *= blur(cv2.erode(sil, np.ones((3, 3), np.uint8)).astype(np.float32),
                   max(sig * JAW_MARGIN / 2, 0.5))
     # A fade must not lift pixels the warp does not cover.
