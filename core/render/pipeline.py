@@ -54,6 +54,11 @@ class RenderPlan:
     # Output frame ranges built from an exemplar the frame scoring found atypical (the shot had
     # no clean mouth of that shape): [{"start", "end", "reason"}], range indices.
     exemplar_flags: list = field(default_factory=list)
+    # Output frame ranges built from other footage of the actor (lipflap.pipeline.actor_library):
+    # [{"start", "end", "library", "library_frames"}], and those whose exemplar lacks the shape
+    # asked for: [{"start", "end", "reason"}], range indices.
+    borrowed: list = field(default_factory=list)
+    lacking: list = field(default_factory=list)
     # The last patch rendered, (range index, Patch): a jump to another exemplar is blended with
     # it (render_frame is called in frame order by one worker).
     last_patch: tuple | None = None
@@ -246,13 +251,19 @@ class LibraryBuilder:
         self.scores[i] = frame_score.measure(i, crop, pts[:len(m.region)] - [x0, y0], m.region,
                                              m.lips, self.plan.poses[i], m.ap_max, self.peak)
 
-    def finish(self) -> tuple[dict, Look | None]:
+    def finish(self, extra: Callable[["LibraryBuilder"], None] | None = None
+               ) -> tuple[dict, Look | None]:
+        """Score the crops, choose the path again and keep the crops it uses. `extra(self)`, run
+        once the shot's own frames are scored, may add exemplars from other footage (lib, scores
+        and the plan's library together)."""
         if not self.lib:
             return {}, None
         frame_score.judge(list(self.scores.values()))
+        look = _look(self.lib, self.plan.model, self.peak, self.scores)   # the shot's own look
+        if extra is not None:
+            extra(self)
         rechoose(self.plan, self.scores)
         used = {int(f) for f in self.plan.exemplar if f >= 0}
-        look = _look(self.lib, self.plan.model, self.peak, self.scores)
         self.lib = {f: e for f, e in self.lib.items() if f in used}
         return self.lib, look
 
