@@ -69,6 +69,8 @@ class Job:
     voices: list[VoiceSpec] | None = None       # one dub per face (docs/job.md, dialogue)
     cast: dict | list | str | None = None       # one mixed dub: speaker -> face, faces, or "auto"
     cast_file: str | None = None                # voices by character (docs/job.md, "The cast")
+    # Other footage of the same actor (files or folders of them): exemplar frames the shot lacks
+    library: list[str] | None = None
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -104,6 +106,7 @@ _FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
                         "transcript, language, shapes}"),
     "cast": ((dict, list, str), "\"auto\", a list of faces, or an object speaker -> face"),
     "cast_file": _STR,
+    "library": ((list,), "a list of video files or folders of the same actor's other footage"),
 }
 _OUTPUT_FIELDS = {"path": _STR, "mode": _STR, "codec": _OPT_STR}
 _VOICE_FIELDS = {"face": ((str, int), "left, right, centre, a face index or \"X,Y\""),
@@ -187,6 +190,11 @@ def parse_job(data: Any, where: str = "job") -> Job:
         values["voices"] = _parse_voices(where, values)
     if "cast" in values:
         values["cast"] = _parse_cast(where, values)
+    if "library" in values:
+        if values.get("voices") is not None or values.get("cast") is not None:
+            raise JobError(f"{where}: \"library\" serves one actor's shot; leave it out of a "
+                           f"dialogue job (\"voices\" or \"cast\") or render each face on its own.")
+        values["library"] = _parse_library(where, values["library"])
     face = values.get("face", "auto")
     values["face"] = str(face)
     values["audio_offset_s"] = float(values.get("audio_offset_s", 0.0))
@@ -313,6 +321,15 @@ def _parse_cast(where: str, values: dict):
     return norm
 
 
+def _parse_library(where: str, library: list) -> list[str]:
+    """The actor library: video files or folders of them, each a non-empty string."""
+    for k, v in enumerate(library):
+        if not isinstance(v, str) or not v.strip():
+            raise JobError(f"{where}: \"library\"[{k}] must be the path of a video file or a "
+                           f"folder of them, not {_show(v)}; fix the job file.")
+    return list(library)
+
+
 def load_job(path: str) -> Job:
     """Read and validate a job file."""
     try:
@@ -350,6 +367,8 @@ def load_job(path: str) -> Job:
             v = getattr(obj, key)
             if v and not os.path.isabs(v):
                 setattr(obj, key, os.path.join(base, v))
+    if job.library:
+        job.library = [v if os.path.isabs(v) else os.path.join(base, v) for v in job.library]
     if job.output and not os.path.isabs(job.output.path):
         job.output.path = os.path.join(base, job.output.path)
     return job

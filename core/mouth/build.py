@@ -72,10 +72,12 @@ def _animate_phones(phones: list, times: np.ndarray, fps: Fraction):
     params, owner = coarticulation.blend(segs, times)
     closed = closure.closure_frames(segs, times, float(fps))
     params = closure.apply_closure(params, closed)
+    teeth = closure.labiodental_frames(segs, times, float(fps)) & ~closed
+    params = closure.apply_labiodental(params, teeth)
     own = [segs[o] if o >= 0 else None for o in owner]
     vowel_peak = np.array([s is not None and s.kind == "vowel" and s.start <= t < s.end
                            for s, t in zip(own, times)], bool)
-    protected = closed | vowel_peak
+    protected = closed | teeth | vowel_peak
     params = flicker.remove_param_flickers(params, protected)
 
     labels = []   # (viseme, shape) per frame
@@ -83,6 +85,8 @@ def _animate_phones(phones: list, times: np.ndarray, fps: Fraction):
         s = own[i]
         if closed[i]:
             labels.append(("PP", "A"))
+        elif teeth[i]:
+            labels.append(("FF", "G"))
         elif s is None or (s.kind == "pause" and (s.rest or params[i, 0] < 0.15)):
             labels.append(("sil", "X"))
         elif s.kind == "pause" or s.closure:
