@@ -129,3 +129,12 @@ def test_cast_job_round_trips_and_resolves_paths(scene):
     assert os.path.isabs(job.voices[0].audio)
     again = parse_job(job.to_dict())
     assert again.voices == job.voices and again.cast_file == job.cast_file
+
+
+def test_the_command_says_it_wrote_nothing(scene, capsys):
+    from lipflap.cli import main
+    _job(scene, "extra")
+    assert main(["run", "--job", str(scene / "extra.job.json"), "--progress", "none"]) == 0
+    out = capsys.readouterr()
+    assert f"lipflap: wrote nothing ({N} frames left as they are); report " in out.out
+    assert out.err.count("nothing was rendered and the clip stays as it is") == 1
