@@ -211,7 +211,9 @@ def read_cast(result, cast_path: str) -> list[CastThumb]:
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise PlanError(f"{cast_path}: cannot read the cast file ({e}); press Find faces again.") from None
     result = result if isinstance(result, dict) else {}
-    pngs = {os.path.splitext(os.path.basename(str(p)))[0]: str(p) for p in result.get("thumbnails") or []}
+    # `lipflap cast` lists the pictures as its --thumbnails folder was given: made absolute here.
+    pngs = {os.path.splitext(os.path.basename(str(p)))[0]: os.path.abspath(str(p))
+            for p in result.get("thumbnails") or []}
     seen = result.get("characters") if isinstance(result.get("characters"), dict) else {}
     return [CastThumb(n, pngs.get(n, ""), [str(w) for w in seen.get(n) or []]) for n in names]
 
