@@ -227,7 +227,11 @@ def run(args: argparse.Namespace, progress) -> int:
                      "frames_rendered": report["frames_rendered"],
                      "frames_passed_through": report["frames_passed_through"],
                      "warnings": report.get("warnings", [])})
-    if progress.mode != "json":
+    if progress.mode != "json" and report["output"] is None:
+        # A cast job showing none of its voiced characters (the reason went out as a message).
+        print(f"lipflap: wrote nothing ({report['frames_passed_through']} frames left as they are)"
+              + (f"; report {report['report']}" if report.get("report") else ""))
+    elif progress.mode != "json":
         print(f"lipflap: wrote {report['output']} ({report['frames_rendered']} frames rendered, "
               f"{report['frames_passed_through']} passed through)"
               + (f"; report {report['report']}" if report.get("report") else ""))

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from . import geometry as g
+from .mask import blend_masks
 from .model import MouthModel
 
 # The exemplar's one resampling pass: cubic. Lanczos keeps more of the fine band (expr_disgusted
@@ -117,8 +118,8 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
     src = (image.region(x0, y0, w, h) if hasattr(image, "region")
            else image[y0:y0 + h, x0:x0 + w]).astype(np.float32)
 
-    alpha, lipmask, skin = _masks(hull, cov, lips_t, own[:n_reg][model.lips[:20]], x0, y0, w, h,
-                                  size, feather)
+    alpha, lipmask, skin = blend_masks(model.region, reg_t, own[:n_reg], cov, lips_t[:20],
+                                       own[:n_reg][model.lips[:20]], x0, y0, w, h, size, _blur)
     out = warped                        # the warped copy is this frame's own: offset in place
     out += _light_offset(src, warped, skin, size, w, h)
     disp, still, lip_soft = _carry_grain(out, src, np.linalg.norm(target - own, axis=1), model,
@@ -143,19 +144,6 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
     alpha *= float(fade)
     np.clip(out, 0, look.peak, out=out)
     return Patch(x0, y0, out, alpha.astype(np.float32), lip_soft.astype(np.float32), target)
-
-
-def _masks(hull, cov, lips_t, lips_own, x0, y0, w, h, size: float, feather: float):
-    """The lower-face alpha (softened), the lips' mask (wanted and own lips, dilated) and the
-    skin (not lips, not mouth) where lighting can be compared between exemplar and frame."""
-    face = _poly((h, w), hull, x0, y0).astype(np.float32)
-    face *= cov
-    kf = 2 * max(1, int(feather)) + 1
-    alpha = _blur(cv2.erode(face, np.ones((kf, kf), np.uint8)), feather)
-    lipmask = np.maximum(_poly((h, w), lips_t[:20], x0, y0), _poly((h, w), lips_own, x0, y0))
-    k = max(3, int(0.12 * size)) | 1
-    lipmask = cv2.dilate(lipmask, np.ones((k, k), np.uint8)).astype(np.float32)
-    return alpha, lipmask, face * (1.0 - lipmask)
 
 
 def _light_offset(src, warped, skin, size: float, w: int, h: int) -> np.ndarray:
