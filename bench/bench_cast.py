@@ -7,6 +7,7 @@ dialogue scene measured per face.
     python bench/bench_cast.py measure OUT        # after `scene` and the conform it prints
     /work/main/.venv/bin/python bench/bench_cast.py old-path OUT1 /work/main/tests
     .venv/bin/python bench/bench_cast.py old-path OUT2 tests     # same hashes and jobs?
+    ... old-path OUT tests --cut SCENE/scene.otio --track "Dub ES MIX"   # real faces
 
 `accuracy` builds, per LEFT+RIGHT+EXTRA triple, the five-shot scene of tests/cast_scene.py at
 256 px a face (two-shot, the same two swapped on other frames, LEFT zoomed alone, RIGHT alone,
@@ -25,7 +26,8 @@ transcript with [ANNA]/[BEN] turns. It prints the conform command; `measure` the
 two_faces.py measure on the straight and the swapped two-shot renders (each face against its
 own voice).
 
-Measured 2026-12-05 (CPU, 2 cores shared with other work): see docs/conform.md, "The cast".
+Measured 2026-12-05 (CPU, 2 cores shared with other work): the figures are in docs/conform.md,
+"The cast".
 """
 from __future__ import annotations
 
@@ -169,17 +171,18 @@ def measure(out: str) -> dict:
     return table
 
 
-def old_path(out: str, tests: str) -> dict:
-    """The single --dub-track path, real engine, on tests/test_conform_support.py's cut: each
-    render's decoded-frame hash and its job (run it with this tree's python and main's)."""
+def old_path(out: str, tests: str, cut_path: str | None = None, track: str = "Dub ES") -> dict:
+    """The single --dub-track path, real engine, on tests/test_conform_support.py's cut (or
+    `cut_path`, e.g. a scene of real faces): each render's decoded-frame hash and its job (run
+    it with this tree's python and main's)."""
     import hashlib
     import av
     sys.path.insert(0, tests)
     from test_conform_support import make_cut
     import lipflap
     from lipflap.conform import conform
-    cut = make_cut(out, "25")
-    res = conform(cut.path, os.path.join(out, "r"), dub_track="Dub ES", language="es", handles=2)
+    cut_path = cut_path or make_cut(out, "25").path
+    res = conform(cut_path, os.path.join(out, "r"), dub_track=track, language="es", handles=2)
     rows = {}
     for cj in res.jobs:
         h = hashlib.sha256()
@@ -207,11 +210,13 @@ def main() -> None:
     o = sub.add_parser("old-path")
     o.add_argument("out")
     o.add_argument("tests", help="that tree's tests/ folder")
+    o.add_argument("--cut", help="a cut of real faces instead (e.g. a tests/cast_scene.py scene)")
+    o.add_argument("--track", default="Dub ES", help="its dub track (Dub ES)")
     args = p.parse_args()
     if args.cmd == "accuracy":
         accuracy(args.out, args.pairs, args.grade)
     elif args.cmd == "old-path":
-        old_path(args.out, args.tests)
+        old_path(args.out, args.tests, args.cut, args.track)
     elif args.cmd == "scene":
         scene(args.out)
     else:

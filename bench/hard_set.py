@@ -18,8 +18,12 @@ noted) and OUT/<name>.dub.wav + .dub.phones.json (../shared/eval/make_dub.py), a
 - selfie: talk_h cropped round the face and scaled up ~3x to 960x960 (a very large face), with
   fresh sensor noise per frame (phone footage has fine noise the renderer must carry through).
 
-No head-turn footage: the shared clips turn the head little and a turn cannot be faked from a
-frontal clip by 2-D warps without inventing pixels, so this set has none (said in the report).
+- turn: a public talking-head clip that turns the head about -22 to +22 degrees of yaw (Face Mesh
+  pose; the shared clips turn little and a turn cannot be faked from a frontal clip), and
+  turn_small, one turning -9 to +11: see MIRRORED for where each comes from. They are read from
+  a mirror of the public repository (the `fetch` tool's /work/.mirror, or LIPFLAP_MIRROR) with
+  `git show`, never copied into this repository; a case whose mirror is absent is skipped with
+  a sentence.
 """
 from __future__ import annotations
 
@@ -43,6 +47,11 @@ TEXT = {
     "de": "Guten Morgen, mein Bruder. Wir bauen ein Boot am Meer, und Mama kommt mit.",
     "es": "Buenos días, mi amigo. Papá va a la playa, pero mamá no baja.",
     "de_short": "Mama baut ein Boot. Wo bist du, Papa?",
+    # about 8 s: the turn clips are 200 frames and their largest turns come late
+    "de_long": "Guten Morgen, mein Bruder. Wir bauen ein Boot am Meer, und Mama kommt mit. Wo bist "
+               "du, Papa? Am Abend essen wir Obst und Brot.",
+    "fr_long": "Bonjour, je vais à Paris. Mon ami Pierre parle beaucoup, mais il ne boit pas. Le "
+               "matin, nous buvons du café au bord de l'eau.",
 }
 
 # name: (source clip, frames, language, text key, derive)
@@ -54,7 +63,45 @@ CASES = {
     "talk_g": ("talk_g.mp4", 125, "de", "de", None),
     "oldfilm": ("talk_f.mp4", 125, "fr", "fr", "oldfilm"),
     "selfie": ("talk_h.mp4", 125, "de", "de", "selfie"),
+    "turn": ("WDA_KatieHill_000.mp4", 200, "de", "de_long", None),
+    "turn_small": ("WDA_AlexandriaOcasioCortez_000.mp4", 200, "fr", "fr_long", None),
 }
+
+# Clips from public repositories: name -> (owner+repo mirror, commit, path in it, licence).
+# OpenTalker/SadTalker ships these as head-pose references (HDTF-style 512x512, 25 fps, 200
+# frames, sound); the repository is Apache-2.0 (its LICENSE, third-party parts excepted).
+# Measured yaw (Face Mesh, lipflap.face.pose): turn -22.6..+21.7 (turns left about frames 40-90,
+# right about 140-199), turn_small -9.2..+11.2.
+MIRROR = os.environ.get("LIPFLAP_MIRROR", "/work/.mirror")
+MIRRORED = {
+    "turn": ("OpenTalker+SadTalker", "cd4c046", "examples/ref_video/WDA_KatieHill_000.mp4",
+             "Apache-2.0"),
+    "turn_small": ("OpenTalker+SadTalker", "cd4c046",
+                   "examples/ref_video/WDA_AlexandriaOcasioCortez_000.mp4", "Apache-2.0"),
+}
+
+
+def source_path(name: str, out_dir: str) -> str | None:
+    """The case's source clip: from ../shared/media, or, for a MIRRORED case, extracted from the
+    repository mirror into OUT/src/ (None when the mirror is absent)."""
+    src = CASES[name][0]
+    if name not in MIRRORED:
+        return os.path.join(MEDIA, src)
+    repo, commit, path, _ = MIRRORED[name]
+    git_dir = os.path.join(MIRROR, repo, "repo")
+    dst = os.path.join(out_dir, "src", src)
+    if os.path.exists(dst):
+        return dst
+    if not os.path.isdir(git_dir):
+        return None
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    with open(dst + ".part", "wb") as fh:
+        r = subprocess.run(["git", "--git-dir", git_dir, "show", f"{commit}:{path}"], stdout=fh)
+    if r.returncode != 0:
+        os.remove(dst + ".part")
+        return None
+    os.replace(dst + ".part", dst)
+    return dst
 
 
 def _oldfilm(img: np.ndarray, i: int, rng: np.random.Generator) -> np.ndarray:
@@ -103,9 +150,8 @@ def _selfie(img: np.ndarray, box: tuple[int, int, int], rng: np.random.Generator
     return np.clip(np.round(big), 0, 255).astype(np.uint8)
 
 
-def build_clip(name: str, out_dir: str) -> str:
-    src, frames, _, _, derive = CASES[name]
-    path = os.path.join(MEDIA, src)
+def build_clip(name: str, out_dir: str, path: str) -> str:
+    _, frames, _, _, derive = CASES[name]
     dst = os.path.join(out_dir, f"{name}.mp4")
     rng = np.random.default_rng(15)
     box = _face_box(path) if derive == "selfie" else None
@@ -199,6 +245,9 @@ def main() -> None:
     if a.run:
         print("clip " + " ".join(KEYS), flush=True)
         for name in a.only or list(CASES):
+            if not os.path.exists(os.path.join(a.out, f"{name}.mp4")):
+                print(f"{name}: skipped, {a.out}/{name}.mp4 is not built; run without --run first.")
+                continue
             r = run_case(name, a.out, a.run, a.keep)
             print(name, " ".join("-" if r[k] is None else f"{r[k]:.3g}" for k in KEYS), flush=True)
         return
@@ -206,7 +255,13 @@ def main() -> None:
         sys.exit(f"{MEDIA}: the shared media folder is missing; set LIPFLAP_SHARED.")
     os.makedirs(a.out, exist_ok=True)
     for name in a.only or list(CASES):
-        clip = build_clip(name, a.out)
+        path = source_path(name, a.out)
+        if path is None:
+            repo, _, where, _ = MIRRORED[name]
+            print(f"{name}: skipped, the mirror of {repo.replace('+', '/')} (for {where}) is not "
+                  f"under {MIRROR}; fetch it or set LIPFLAP_MIRROR.")
+            continue
+        clip = build_clip(name, a.out, path)
         dub = build_dub(name, a.out)
         lang, key = CASES[name][2], CASES[name][3]
         stem = os.path.join(a.out, name)

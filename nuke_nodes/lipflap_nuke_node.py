@@ -339,14 +339,16 @@ def _render_voices(node):
     _, _, first, last, work, plate, hc = prep
     import importlib  # noqa: PLC0415 - the contract package is loaded by hostclient() above
     voices = voices_tab.read_voices(node, _fps())
-    wrong = voices_tab.problems(node.name(), voices, importlib.import_module("lipflap_contract.jobspec"))
+    cast_file = _text(node, "cast_file")
+    wrong = voices_tab.problems(node.name(), voices, importlib.import_module("lipflap_contract.jobspec"),
+                                cast_file)
     if wrong:
         nuke.message("lipflap: " + " ".join(wrong))
         return None
     language = _text(node, "language") or None
     full, codec, out, target, report, sequence = _output(node, work, plate, language, hc)
     job = voices_tab.job(plate, first, last, voices, language, target, "full" if full else "patch", codec,
-                         float(node["strength"].value()), report, curves.fps_json(_fps()))
+                         float(node["strength"].value()), report, curves.fps_json(_fps()), cast_file)
     job_path = os.path.splitext(report)[0] + ".job.json"
     hc.atomic_json(job_path, job)
     name = node.name()
@@ -363,14 +365,23 @@ def _render_voices(node):
 
 def _show_result(node, hc, target, plate, first, last, full, sequence, out, report):
     """Read the render in and say on the node what it is: its credential, then the flagged
-    ranges in Nuke frames (each naming its face in a dialogue run) and every face's figures."""
-    _load_render(node, target, plate, first, last, full, sequence)
+    ranges in Nuke frames (each naming its face in a dialogue run) and every face's figures.
+    By character with none of its characters shown the engine renders nothing: the plate passes."""
     unread = ""
     try:
         rep = hc.read_report(report)  # the contract's one report reader
     except hc.LipflapError as e:
         # Said on the node: without the report its flagged ranges are unknown.
         rep, unread = hc.RunReport(), f" {e}"
+    if rep.output is None and rep.extra.get("not_rendered"):
+        node.begin()
+        try:
+            node.node("result")["which"].setValue(PASS)
+        finally:
+            node.end()
+        node["status"].setValue(f"left as it is (the plate passes through): {rep.extra['not_rendered']}")
+        return
+    _load_render(node, target, plate, first, last, full, sequence)
 
     def to_nuke(f):
         return f - plate.file_first + first

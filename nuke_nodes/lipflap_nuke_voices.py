@@ -8,6 +8,11 @@ created once with the node, since Foundry's guide advises static knobs (shown or
 knobs created on the fly (NDK developer guide, "Dynamic Creation of Knobs"). Find faces runs the
 engine's analysis with `--thumbnails` and lists the faces, their positions and pictures.
 String knobs are read with getText(), as typed ("[laughs]" and "$" included).
+
+With a cast file (`lipflap cast`; docs/conform.md, "The cast") each slot's face knob takes a
+character's name instead: the job carries `"cast_file"` and voices by `"character"` (docs/job.md)
+and the engine voices the characters the range shows, listing the others as off screen; when it
+shows none the engine renders nothing and the node passes the plate through.
 """
 import json
 import os
@@ -33,6 +38,9 @@ def add_knobs(g, make):
                    "List the plate's faces with their positions and pictures.",
                    "import lipflap_nuke_node; lipflap_nuke_node.find_faces(nuke.thisNode())"))
     g.addKnob(make(nuke.Text_Knob, "faces", "", "", ""))
+    g.addKnob(make(nuke.File_Knob, "cast_file", "cast file",
+                   "A cast file (lipflap cast): each voice's face is then a character's name "
+                   "(PERSON_1, ANNA...), and only the characters the range shows are lip-synced."))
     for i in range(1, SLOTS + 1):
         n = knob_names(i)
         g.addKnob(make(nuke.Text_Knob, f"voice{i}_divider", f"voice {i}", "", ""))
@@ -42,7 +50,8 @@ def add_knobs(g, make):
         g.addKnob(make(nuke.Multiline_Eval_String_Knob, n["text"], "script text",
                        "This dub's words (optional)."))
         g.addKnob(make(nuke.String_Knob, n["face"], "face",
-                       "left, right, centre, a face index or X,Y (Find faces lists them)."))
+                       "left, right, centre, a face index or X,Y (Find faces lists them); with a "
+                       "cast file, the character's name as the cast file gives it."))
 
 
 def read_voices(node, fps):
@@ -58,9 +67,45 @@ def read_voices(node, fps):
     return out
 
 
-def problems(name, voices, jobspec):
+def cast_names(path):
+    """The character names of a cast file, in its order; ValueError saying why not."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            chars = json.load(f)["characters"]
+        return [str(n) for n in chars]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"cannot read the cast file {path} ({e})") from None
+
+
+def character_problems(name, voices, cast_file):
+    """By character: a cast file that is not there or not a cast, a voice without a character,
+    a name the cast does not have, two voices of one character."""
+    if not os.path.isfile(cast_file):
+        return [f"{name}: cast file {cast_file} not found; set the cast file knob (lipflap cast) or clear it."]
+    try:
+        names = cast_names(cast_file)
+    except ValueError as e:
+        return [f"{name}: {e}; make it again with lipflap cast."]
+    out, seen = [], {}
+    for slot, who, dub, _, _ in voices:
+        if not os.path.isfile(dub):
+            out.append(f"{name}: voice {slot}'s dub {dub} not found; set voice {slot}'s dub audio.")
+        elif who not in names:
+            out.append(f"{name}: voice {slot}'s character {who or '(empty)'} is not in the cast file "
+                       f"(it has {', '.join(names)}); type one of them in voice {slot}'s face.")
+        elif who in seen:
+            out.append(f"{name}: voices {seen[who]} and {slot} both name character {who}; give each "
+                       f"character one voice (mix one character's dubs into one file).")
+        seen.setdefault(who, slot)
+    return out
+
+
+def problems(name, voices, jobspec, cast_file=""):
     """One sentence per voice the engine would refuse, naming the knob and what to do: a dub that
-    is not a file, a face that is not a face, two voices on one face."""
+    is not a file, a face that is not a face, two voices on one face (by character, as
+    character_problems)."""
+    if cast_file:
+        return character_problems(name, voices, cast_file)
     out, seen = [], {}
     for slot, face, dub, _, _ in voices:
         if not os.path.isfile(dub):
@@ -82,15 +127,19 @@ def problems(name, voices, jobspec):
     return out
 
 
-def job(plate, first, last, voices, language, target, mode, codec, strength, report, fps):
-    """The dialogue job (docs/job.md) for `lipflap run --job`."""
+def job(plate, first, last, voices, language, target, mode, codec, strength, report, fps, cast_file=""):
+    """The dialogue job (docs/job.md) for `lipflap run --job`; with a cast file, voices by
+    character."""
+    key = "character" if cast_file else "face"
     out = {"video": plate.path, "start_frame": plate.file_first,
            "end_frame": plate.file_first + last - first, "fps": fps,
-           "voices": [dict({"face": face, "audio": dub, "audio_offset_s": offset_s},
+           "voices": [dict({key: face, "audio": dub, "audio_offset_s": offset_s},
                            **({"text": text} if text else {}))
                       for _, face, dub, offset_s, text in voices],
            "output": {"path": target, "mode": mode, "codec": codec},
            "strength": strength, "report": report}
+    if cast_file:
+        out["cast_file"] = cast_file
     if language:
         out["language"] = language
     return out
@@ -110,8 +159,15 @@ def faces_text(analysis_path):
 
 
 def status_lines(rep, to_nuke):
-    """Per face of a dialogue report: its figures, then its flagged ranges in Nuke frames."""
+    """Per face of a dialogue report: its figures, then its flagged ranges in Nuke frames; by
+    character, whom the engine voiced and who speaks off screen (not lip-synced)."""
+    cast = rep.extra.get("cast") if isinstance(rep.extra.get("cast"), dict) else {}
     out = []
+    if cast.get("shown"):
+        out.append("voiced " + ", ".join(str(c) for c in cast["shown"]))
+    for a in cast.get("absent") or []:
+        if isinstance(a, dict):
+            out.append(f"{a.get('character')} speaks {a.get('speech_s')} s off screen (not lip-synced)")
     for v in rep.voices:
         ranges = ", ".join(f"{to_nuke(r.start)}-{to_nuke(r.end)} {r.reason}" for r in v.flagged_ranges)
         out.append(v.line() + (f" (untouched: {ranges})" if ranges else ""))

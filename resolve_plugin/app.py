@@ -32,6 +32,7 @@ class ClipOutcome:
     placed: bool = False
     error: str = ""
     markers: list = field(default_factory=list)
+    note: str = ""        # a clip the engine left as it is (by character: no voiced character shown)
 
 
 def is_studio(resolve) -> bool:
@@ -78,6 +79,7 @@ class Controller:
         self.faces: list = []        # the faces of the analysed clip (voices_mod.FaceThumb)
         self.face_run = None         # (EngineRun, analysis path, plan) while faces are being found
         self.faces_note = ""         # what the last Find faces found, or why it failed
+        self.cast_file = ""          # the cast the last Find faces by character wrote
 
     # -- planning -------------------------------------------------------------------------
     def plan(self, s) -> list[ClipPlan]:
@@ -112,8 +114,10 @@ class Controller:
                "output": {"path": render, "mode": s.mode, "codec": s.codec},
                "handles": int(s.handles), "report": report}
         if plan.voices:
-            # Dialogue (docs/job.md): the dubs, offsets and faces go inside "voices".
-            job["voices"] = voices_mod.voices_job(plan.voices, s.language)
+            # Dialogue (docs/job.md): the dubs, offsets and faces (or characters) go inside "voices".
+            job["voices"] = voices_mod.voices_job(plan.voices, s.language, by_character=bool(s.cast_file))
+            if s.cast_file:
+                job["cast_file"] = os.path.abspath(s.cast_file)
         else:
             job.update({"audio": plan.dub.path, "audio_offset_s": round(plan.dub.offset_s, 6), "face": s.face})
         if s.language:
@@ -143,9 +147,10 @@ class Controller:
         return []
 
     # -- the faces of a clip, for mapping voices ---------------------------------------------
-    def start_faces(self, s) -> list[str]:
-        """Start the engine's analysis of the first chosen clip (its faces and their pictures);
-        returns the problems that stop it. `faces_tick` follows it."""
+    def start_faces(self, s, by_character: bool = False) -> list[str]:
+        """Start the engine's analysis of the first chosen clip (its faces and their pictures),
+        or (by character) `lipflap cast` over every chosen clip's media; returns the problems that
+        stop it. `faces_tick` follows it."""
         if not s.output_dir:
             return ["choose an output folder first (the face pictures are written there)"]
         try:
@@ -157,16 +162,21 @@ class Controller:
         if not plans:
             return ["no clip with media to find faces in with these settings"]
         plan = plans[0]
-        analysis, folder = voices_mod.faces_folder(s.output_dir, plan)
+        if by_character:
+            folder = voices_mod.cast_folder(s.output_dir)
+            path = os.path.join(folder, "cast.json")
+            args = voices_mod.cast_args(plans, path, folder)
+        else:
+            path, folder = voices_mod.faces_folder(s.output_dir, plan)
+            args = voices_mod.analysis_args(plan, path, folder)
         os.makedirs(folder, exist_ok=True)
-        self.faces, self.faces_note = [], ""
+        self.faces, self.faces_note, self.cast_file = [], "", ""
         try:
-            run = self.hostclient.EngineRun(voices_mod.analysis_args(plan, analysis, folder), engine=self.engine,
-                                            on_progress=self._on_progress)
+            run = self.hostclient.EngineRun(args, engine=self.engine, on_progress=self._on_progress)
         except (RuntimeError, OSError) as e:
             return [str(e)]
-        self.running = (plan.record_start, plan.name)
-        self.face_run = (run, analysis, plan)
+        self.running = (plan.record_start, plan.name if not by_character else f"{len(plans)} clip(s)")
+        self.face_run = (run, path, plans if by_character else plan)
         return []
 
     def faces_tick(self) -> bool:
@@ -178,6 +188,8 @@ class Controller:
             return True
         self.face_run = None
         result = run.wait(10)
+        if isinstance(plan, list):
+            return self._cast_found(result, analysis, plan)
         where = f"clip '{plan.name}' at {record_tc(self.info, plan.record_start)}"
         if not result.ok:
             self.faces_note = f"finding the faces of {where} failed: {result.error}"
@@ -190,6 +202,23 @@ class Controller:
         self.faces_note = (f"{len(self.faces)} face(s) in {where}: "
                            + "; ".join(f.caption() for f in self.faces) if self.faces else
                            f"no face found in {where}; choose a clip that shows the speakers.")
+        return False
+
+    def _cast_found(self, result, cast_path: str, plans) -> bool:
+        """`lipflap cast` is over: `faces` are its characters (voices_mod.CastThumb) and
+        `cast_file` the file the clips' jobs name."""
+        where = f"the media of {len(plans)} chosen clip(s)"
+        if not result.ok:
+            self.faces_note = f"finding the characters in {where} failed: {result.error}"
+            return False
+        try:
+            self.faces = voices_mod.read_cast(result.result, cast_path)
+        except PlanError as e:
+            self.faces_note = str(e)
+            return False
+        self.cast_file = cast_path
+        self.faces_note = (f"{len(self.faces)} character(s) in {where} (cast {cast_path}): "
+                           + "; ".join(f.caption() for f in self.faces))
         return False
 
     def tick(self) -> bool:
@@ -256,6 +285,11 @@ class Controller:
             self._fail(plan, result.error)
             return
         report = self._read_report(plan, report_path)
+        if report.get("output", "") is None and report.get("not_rendered"):
+            # By character, none of the voiced characters is in the clip: nothing to place.
+            self.log(f"lipflap: {plan.name}: {report['not_rendered']}")
+            self.outcomes.append(ClipOutcome(plan, report=report, note=str(report["not_rendered"])))
+            return
         if not os.path.exists(render):
             self._fail(plan, f"the engine finished but {render} is missing")
             return
@@ -300,6 +334,13 @@ class Controller:
             # Dialogue: every face its own figures and flagged ranges (the report's "voices").
             for v in placement.run_report(o.report).voices:
                 lines.append(f"  {o.plan.name} at {record_tc(self.info, o.plan.record_start)}, {v.line()}")
+        for o in rendered:
+            # By character: whom the engine voiced, and who speaks off screen (not lip-synced).
+            for said in voices_mod.cast_outcome_lines(o.report):
+                lines.append(f"  {o.plan.name} at {record_tc(self.info, o.plan.record_start)}: {said}")
+        for o in self.outcomes:
+            if o.note:
+                lines.append(f"  {o.plan.name} at {record_tc(self.info, o.plan.record_start)}: left as it is: {o.note}")
         for o in failed:
             lines.append(f"  {o.plan.name} at {record_tc(self.info, o.plan.record_start)}: {o.error}")
         for key, path in self.summary_paths.items():

@@ -16,6 +16,8 @@ SCOPE_LABELS = {"track": "Every clip on video track", "inout": "Clips on video t
 DUB_LABELS = {"track": "An audio track of this timeline", "file": "A dub file"}
 MODE_LABELS = {"full": "Full frame (lower face replaced)", "patch": "Patch with alpha (over the original)"}
 NO_VOICE = "(no voice: one dub above)"
+VOICE_BY = ("Voices by face position (the first clip's faces)",
+            "Voices by character (the cast over the chosen clips: singles and off-screen lines work)")
 ICON_SIZE = [48, 48]   # px: the face pictures are 128 px high; a row stays compact
 
 
@@ -79,6 +81,7 @@ class Dialog:
         win.On.BrowseTranscripts.Clicked = lambda ev: self._browse("Transcripts", folder=False)
         win.On.BrowseOut.Clicked = lambda ev: self._browse("OutputDir", folder=True)
         win.On.FindFaces.Clicked = self._on_find_faces
+        win.On.BrowseCast.Clicked = lambda ev: self._browse("CastFile", folder=False)
         return win
 
     def _voice_rows(self):
@@ -88,6 +91,10 @@ class Dialog:
         ui = self.ui
         rows = [ui.Label({"Text": "Voices per face (dialogue): a character's dub track for each face; "
                                   "leave every track at 'no voice' for one dub", "WordWrap": True, "Weight": 0}),
+                ui.HGroup({"Weight": 0}, [ui.ComboBox({"ID": "VoiceBy", "Weight": 1})]),
+                ui.HGroup({"Weight": 0}, [ui.Label({"Text": "Cast file (by character)", "Weight": 0.35}),
+                                          ui.LineEdit({"ID": "CastFile", "Weight": 0.55}),
+                                          ui.Button({"ID": "BrowseCast", "Text": "Browse", "Weight": 0.1})]),
                 ui.HGroup({"Weight": 0}, [ui.Button({"ID": "FindFaces", "Text": "Find faces", "Weight": 0.2}),
                                           ui.Label({"ID": "FacesNote", "Text": "", "WordWrap": True,
                                                     "Weight": 0.8})])]
@@ -114,6 +121,10 @@ class Dialog:
         it["VideoTrack"].Value = s.video_track
         it["DubTrack"].Value = s.dub_track
         it["Handles"].Value = s.handles
+        for label in VOICE_BY:
+            it["VoiceBy"].AddItem(label)
+        it["VoiceBy"].CurrentIndex = 1 if s.cast_file else 0
+        it["CastFile"].Text = s.cast_file
         self._fill_voices(s.voices)
         for ident, value in (("DubFile", s.dub_file), ("DubStartTC", s.dub_start_tc), ("Transcripts", s.transcripts),
                              ("Text", s.text), ("Language", s.language), ("Face", s.face), ("OutputDir", s.output_dir)):
@@ -134,7 +145,7 @@ class Dialog:
             box.CurrentIndex = self.track_names.index(name) + 1 if name in self.track_names else 0
             if name and name not in self.track_names:
                 missing.append(str(name))
-            it[f"VoiceFace{i}"].Text = str(v.get("face", "")) if v else ""
+            it[f"VoiceFace{i}"].Text = str(v.get("character", v.get("face", ""))) if v else ""
         notes = []
         if missing:
             notes.append(f"saved voice track(s) {', '.join(missing)} are not on this timeline; choose the "
@@ -144,12 +155,16 @@ class Dialog:
                          f"a run from the dialog uses these {voices_mod.SLOTS}.")
         it["FacesNote"].Text = " ".join(notes)
 
+    def _by_character(self) -> bool:
+        return int(self.items["VoiceBy"].CurrentIndex) == 1
+
     def _read_voices(self) -> list:
         it, out = self.items, []
+        key = "character" if self._by_character() else "face"
         for i in range(1, voices_mod.SLOTS + 1):
             index = int(it[f"VoiceTrack{i}"].CurrentIndex)
             if index > 0:
-                out.append({"track": self.track_names[index - 1], "face": it[f"VoiceFace{i}"].Text.strip()})
+                out.append({"track": self.track_names[index - 1], key: it[f"VoiceFace{i}"].Text.strip()})
         return out
 
     def _fill_codecs(self, mode: str, codec: str):
@@ -169,7 +184,8 @@ class Dialog:
                         language=it["Language"].Text.strip(), mode=mode,
                         codec=str(it["Codec"].CurrentText) or CODECS[mode][0],
                         handles=int(it["Handles"].Value), face=it["Face"].Text.strip() or "auto",
-                        output_dir=it["OutputDir"].Text.strip(), voices=self._read_voices())
+                        output_dir=it["OutputDir"].Text.strip(), voices=self._read_voices(),
+                        cast_file=it["CastFile"].Text.strip() if self._by_character() else "")
 
     # -- events ---------------------------------------------------------------------------
     def _status(self, text: str):
@@ -191,11 +207,12 @@ class Dialog:
         c = self.controller
         if c.queue or c.current or c.face_run:
             return
-        problems = c.start_faces(self.read())
+        problems = c.start_faces(self.read(), by_character=self._by_character())
         if problems:
             self.items["FacesNote"].Text = "Cannot find faces: " + "; ".join(problems) + "."
             return
-        self.items["FacesNote"].Text = f"Finding the faces of {c.running[1]}..."
+        self.items["FacesNote"].Text = (f"Finding the characters of {c.running[1]}..." if self._by_character()
+                                        else f"Finding the faces of {c.running[1]}...")
         timer_factory = getattr(self.ui, "Timer", None)
         if timer_factory is None:
             while c.faces_tick():       # no UI timer in this build: wait for the analysis
@@ -216,13 +233,17 @@ class Dialog:
         FUX), its face spec, and in words where it is and the picture's path (said in words
         too, so the row reads right where a build shows no icon)."""
         it, faces = self.items, self.controller.faces
+        if self.controller.cast_file:
+            it["CastFile"].Text = self.controller.cast_file
         for i in range(1, voices_mod.SLOTS + 1):
             face = faces[i - 1] if i <= len(faces) else None
             if face is not None:
-                it[f"FaceIcon{i}"].Icon = self.ui.Icon({"File": face.file})
-                it[f"VoiceFace{i}"].Text = face.face
+                if face.file:
+                    it[f"FaceIcon{i}"].Icon = self.ui.Icon({"File": face.file})
+                # A face spec (by position) or a character's name (by character).
+                it[f"VoiceFace{i}"].Text = getattr(face, "face", None) or face.name
             it[f"FaceText{i}"].Text = face.caption() if face is not None else ""
-        extra = (f" The dialog has {voices_mod.SLOTS} voice rows: the first {voices_mod.SLOTS} faces are shown."
+        extra = (f" The dialog has {voices_mod.SLOTS} voice rows: the first {voices_mod.SLOTS} are shown."
                  if len(faces) > voices_mod.SLOTS else "")
         it["FacesNote"].Text = self.controller.faces_note + extra
 

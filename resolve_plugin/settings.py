@@ -35,6 +35,9 @@ class Settings:
     # Dialogue: per speaking face the audio track (by name) of its character's dub,
     # [{"track": "Dub ES ANNA", "face": "left"}, ...]; empty for one dub (dub_kind/dub_track).
     voices: list = field(default_factory=list)
+    # By character: the cast file (`lipflap cast`, made by Find faces) and voices
+    # [{"track": "Dub ES ANNA", "character": "PERSON_1"}, ...]; each clip voices whom it shows.
+    cast_file: str = ""
 
     def problems(self) -> list[str]:
         out = []
@@ -52,9 +55,15 @@ class Settings:
             out.append("choose an output folder for the renders")
         if self.transcripts and not os.path.isfile(self.transcripts):
             out.append(f"transcript file {self.transcripts} not found")
+        if self.cast_file:
+            if not os.path.isfile(self.cast_file):
+                out.append(f"cast file {self.cast_file} not found; press Find faces by character again")
+            if not self.voices:
+                out.append("a cast file maps the characters' tracks: choose a track for at least one "
+                           "character, or clear the cast file for one dub")
         if self.voices:
             from .voices import mapping_problems  # noqa: PLC0415 - only for dialogue settings
-            out += mapping_problems(self.voices)
+            out += mapping_problems(self.voices, by_character=bool(self.cast_file))
             if self.text or self.transcripts:
                 out.append("with voices per face leave the script text and transcripts empty (each "
                            "face's mouth follows its own track's audio)")

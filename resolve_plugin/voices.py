@@ -7,6 +7,14 @@ faces come from the engine's analysis of one clip (`lipflap analyze --thumbnails
 picture and the face spec a job uses (`left`, `right`, `centre`, or `"X,Y"`), so the same mapping
 serves every clip of the scene. A mapping is kept as `[{"track": NAME, "face": FACE}]` in the
 dialog's settings, which is also how the free edition (no dialog) gives it.
+
+By character (the cast mode, which is what makes singles and off-screen lines work): Find faces
+runs `lipflap cast` over the chosen clips' media and shows one picture per character (PERSON_1,
+...; the names of the cast file); each track is mapped to a character
+(`[{"track": NAME, "character": "PERSON_1"}]` with the settings' `cast_file`), and every clip's job
+carries the cast file and every character's dub under it (`"cast_file"`, voices by
+`"character"`, docs/job.md): the engine matches the clip's faces to the cast and voices only the
+characters it shows, listing the others as off screen.
 """
 from __future__ import annotations
 
@@ -46,30 +54,38 @@ def audio_tracks(timeline) -> list[tuple[int, str]]:
     return out
 
 
-def mapping_problems(voices) -> list[str]:
+def mapping_problems(voices, by_character: bool = False) -> list[str]:
     """What is wrong with a saved mapping, each in one sentence saying what to do: not a list
-    of {"track", "face"}, a face that is not a face, two voices on one face, one track twice."""
+    of {"track", "face"} (by character: {"track", "character"}), a face that is not a face, two
+    voices on one face or character, one track twice."""
+    key = "character" if by_character else "face"
+    example = "PERSON_1" if by_character else "left"
     if not isinstance(voices, list):
-        return ["voices must be a list of {\"track\": NAME, \"face\": FACE} objects"]
+        return [f"voices must be a list of {{\"track\": NAME, \"{key}\": {key.upper()}}} objects"]
     out, faces, tracks = [], {}, {}
     for k, v in enumerate(voices):
-        if not isinstance(v, dict) or set(v) - {"track", "face"} or not isinstance(v.get("track"), str) \
-                or not v.get("track") or isinstance(v.get("face"), bool) \
-                or not isinstance(v.get("face"), (str, int)) or v.get("face") == "":
-            out.append(f"voice {k + 1} must be {{\"track\": \"audio track name\", \"face\": \"left\"}}, "
-                       f"not {json.dumps(v)[:80]}")
+        if not by_character and isinstance(v, dict) and "character" in v:
+            out.append(f"voice {k + 1} maps its track to character {json.dumps(v['character'])[:40]}, which "
+                       f"needs a cast file: choose voices by character and press Find faces (or set cast_file)")
+            continue
+        if not isinstance(v, dict) or set(v) - {"track", key} or not isinstance(v.get("track"), str) \
+                or not v.get("track") or isinstance(v.get(key), bool) \
+                or not isinstance(v.get(key), (str, int)) or str(v.get(key)).strip() == "":
+            out.append(f"voice {k + 1} must be {{\"track\": \"audio track name\", \"{key}\": "
+                       f"\"{example}\"}}, not {json.dumps(v)[:80]}")
             continue
         try:
-            face = check_face(f"voice {k + 1} ({v['track']})", v["face"])
+            face = (str(v[key]).strip() if by_character
+                    else check_face(f"voice {k + 1} ({v['track']})", v["face"]))
         except JobError as e:
             out.append(str(e).rstrip("."))
             continue
         if face in faces:
-            out.append(f"tracks '{faces[face]}' and '{v['track']}' are both mapped to face {face}; "
-                       f"give each face one track (mix one character's stems into one track)")
+            out.append(f"tracks '{faces[face]}' and '{v['track']}' are both mapped to {key} {face}; "
+                       f"give each {key} one track (mix one character's stems into one track)")
         elif v["track"] in tracks:
-            out.append(f"track '{v['track']}' is mapped to faces {tracks[v['track']]} and {face}; a "
-                       f"character's track goes to one face (use a mixed-dub cast for a shared track)")
+            out.append(f"track '{v['track']}' is mapped to {key}s {tracks[v['track']]} and {face}; a "
+                       f"character's track goes to one {key} (use a mixed-dub cast for a shared track)")
         faces.setdefault(face, v["track"])
         tracks.setdefault(v["track"], face)
     return out
@@ -81,12 +97,13 @@ def mapped_tracks(timeline, voices) -> list[tuple[str, int, str]]:
     tracks = audio_tracks(timeline)
     out = []
     for v in voices:
+        key = "character" if "character" in v else "face"
         index = next((i for i, name in tracks if name == v["track"]), None)
         if index is None:
             listed = ", ".join(f"A{i} '{name}'" for i, name in tracks) or "none"
-            raise PlanError(f"audio track '{v['track']}' (for face {v['face']}) is not on this timeline "
-                            f"(its audio tracks: {listed}); choose one of them for that face.")
-        out.append((str(v["face"]), index, v["track"]))
+            raise PlanError(f"audio track '{v['track']}' (for {key} {v[key]}) is not on this timeline "
+                            f"(its audio tracks: {listed}); choose one of them for that {key}.")
+        out.append((str(v[key]).strip(), index, v["track"]))
     return out
 
 
@@ -108,11 +125,13 @@ def clip_voices(info: TimelineInfo, timeline, mapped, plan) -> list[tuple[str, D
     return out
 
 
-def voices_job(voices: list[tuple[str, DubSource]], language: str) -> list[dict]:
-    """The job's "voices" (docs/job.md): per face its dub and where the clip starts in it."""
+def voices_job(voices: list[tuple[str, DubSource]], language: str, by_character: bool = False) -> list[dict]:
+    """The job's "voices" (docs/job.md): per face (or character) its dub and where the clip
+    starts in it."""
     out = []
-    for face, dub in voices:
-        v = {"face": face, "audio": dub.path, "audio_offset_s": round(dub.offset_s, 6)}
+    for who, dub in voices:
+        v = {"character" if by_character else "face": who, "audio": dub.path,
+             "audio_offset_s": round(dub.offset_s, 6)}
         if language:
             v["language"] = language
         out.append(v)
@@ -151,3 +170,62 @@ def faces_folder(output_dir: str, plan) -> tuple[str, str]:
     stem = f"{os.path.splitext(os.path.basename(plan.path))[0]}_{plan.source_start}-{plan.source_end}"
     folder = os.path.join(output_dir, "lipflap_faces", stem)
     return os.path.join(folder, "analysis.json"), folder
+
+
+# -- the cast over the chosen clips ---------------------------------------------------------------
+
+@dataclass
+class CastThumb:
+    """A character of the cast as the dialog shows it."""
+    name: str              # as the cast file names it (PERSON_1 until the editor renames it)
+    file: str              # its PNG ("" when the engine wrote none)
+    seen_in: list          # "clip (left)", ... as `lipflap cast` reports it
+
+    def caption(self) -> str:
+        where = ", ".join(self.seen_in[:3]) + (f" and {len(self.seen_in) - 3} more" if len(self.seen_in) > 3 else "")
+        return f"{self.name}: seen in {where or 'the chosen clips'}; picture {self.file or '(none)'}"
+
+
+def cast_folder(output_dir: str) -> str:
+    """A new folder for a cast and its pictures (`lipflap cast` never writes over a cast file)."""
+    k = 1
+    while os.path.exists(os.path.join(output_dir, "lipflap_cast", f"cast_{k}")):
+        k += 1
+    return os.path.join(output_dir, "lipflap_cast", f"cast_{k}")
+
+
+def cast_args(plans, cast_path: str, thumbs_dir: str) -> list[str]:
+    """The engine command that groups the faces of the chosen clips' media into characters: each
+    media file once, whole (Resolve's Python has no OpenTimelineIO to hand it the cut's ranges)."""
+    media = list(dict.fromkeys(p.path for p in plans))
+    return ["cast", *media, "-o", cast_path, "--thumbnails", thumbs_dir]
+
+
+def read_cast(result, cast_path: str) -> list[CastThumb]:
+    """The characters `lipflap cast` wrote, in the cast file's order, with their pictures (the
+    result's "thumbnails" paths, named NAME.png) and where each was seen."""
+    try:
+        with open(cast_path, encoding="utf-8") as f:
+            chars = json.load(f)["characters"]
+        names = [str(n) for n in chars]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise PlanError(f"{cast_path}: cannot read the cast file ({e}); press Find faces again.") from None
+    result = result if isinstance(result, dict) else {}
+    # `lipflap cast` lists the pictures as its --thumbnails folder was given: made absolute here.
+    pngs = {os.path.splitext(os.path.basename(str(p)))[0]: os.path.abspath(str(p))
+            for p in result.get("thumbnails") or []}
+    seen = result.get("characters") if isinstance(result.get("characters"), dict) else {}
+    return [CastThumb(n, pngs.get(n, ""), [str(w) for w in seen.get(n) or []]) for n in names]
+
+
+def cast_outcome_lines(report: dict) -> list[str]:
+    """What a run by character said about the clip: the characters it voiced, those it found
+    speaking off screen (not lip-synced), or that it left the clip as it is."""
+    cast = report.get("cast") if isinstance(report.get("cast"), dict) else {}
+    out = []
+    if cast.get("shown"):
+        out.append("voiced " + ", ".join(str(c) for c in cast["shown"]))
+    for a in cast.get("absent") or []:
+        if isinstance(a, dict):
+            out.append(f"{a.get('character')} speaks {a.get('speech_s')} s off screen (not lip-synced)")
+    return out

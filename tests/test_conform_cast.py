@@ -277,6 +277,12 @@ def test_cast_command_refuses_to_overwrite(tmp_path, capsys):
     assert main(["cast", str(tmp_path / "x.mov"), "-o", str(tmp_path / "cast.json"),
                  "--progress", "none"]) != 0
     assert "cast.json exists; lipflap cast never writes over a cast file" in capsys.readouterr().err
+    assert main(["cast", str(tmp_path / "x.mov"), "-o", str(tmp_path / "new.json"),
+                 "--threshold", "9", "--progress", "none"]) != 0
+    assert "--threshold 9: give a distance between 0 and 5" in capsys.readouterr().err
+    assert main(["cast", str(tmp_path / "x.mov"), "-o", str(tmp_path / "new.json"),
+                 "--progress", "none"]) != 0
+    assert "x.mov: file not found; give movie files or a cut" in capsys.readouterr().err
 
 
 def test_cast_command_then_conform_on_real_faces(real_scene, tmp_path, fake_engine, capsys):
@@ -349,3 +355,15 @@ def test_stored_signature_is_used_until_its_reference_is_edited(tmp_path):
     assert calls == [("close_r.mov", 0, 19)]
     save_cast(path, cast)
     assert load_cast(path, counting) and len(calls) == 1   # stored again, stamped: not seen again
+
+
+def test_conform_command_line_takes_cast_and_voice_tracks(tmp_path, fake_engine, capsys):
+    from lipflap.cli import main
+    cut, cast, _, _ = small_scene(tmp_path)
+    out = str(tmp_path / "out")
+    assert main(["conform", cut, "-o", out, "--voice-track", "Dub ES ANNA=ANNA",
+                 "--progress", "none"]) != 0
+    assert "--voice-track sends a character's dub" in capsys.readouterr().err
+    assert main(["conform", cut, "-o", out, "--cast", cast, "--voice-track", "Dub ES ANNA=ANNA",
+                 "--dub-track", "Dub ES MIX", "--progress", "none"]) != 0
+    assert "leave out --dub-track/--dub-audio" in capsys.readouterr().err

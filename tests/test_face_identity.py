@@ -72,7 +72,7 @@ def _sig(g: float, c: float, t: float) -> I.Signature:
     tex[0] = 1.0
     tex[1] = t
     return I.Signature(np.full(231, 1.0 + g * I.GEOMETRY_SCALE),
-                       np.full(15, c * I.COLOUR_SCALE) / I._COLOUR_W, tex / np.linalg.norm(tex), 5)
+                       np.full(15, c * I.COLOUR_SCALE), tex / np.linalg.norm(tex), 5)
 
 
 def test_match_one_to_one_with_unknown():

@@ -1,6 +1,8 @@
 """The LipSync node's voices (issue 18): one set of knobs per face, one dialogue job, every face's
 figures and flagged ranges on the node. Against the strict stub `nuke` and a fake engine that
-honours the CLI contract (it validates the job with the engine's own job parser)."""
+honours the CLI contract (it validates the job with the engine's own job parser). A job by
+character is answered as lipflap.pipeline.characters does: the characters in FAKE_SHOWN are in
+the picture (left to right), the others are listed absent; none shown renders nothing."""
 import importlib
 import json
 import os
@@ -38,10 +40,26 @@ FAKE_ENGINE = textwrap.dedent('''
         raw = json.load(open(path))
         s = job.start_frame
         flagged = [{"start": s + 3, "end": s + 4, "reason": "occluded"}]
+        cast = None
+        if "cast_file" in raw:
+            shown = os.environ.get("FAKE_SHOWN", "").split()
+            mine = [v for v in raw["voices"] if v["character"] in shown]
+            cast = {"cast_file": raw["cast_file"], "shown": [v["character"] for v in mine],
+                    "not_shown": [v["character"] for v in raw["voices"] if v not in mine],
+                    "absent": [{"character": v["character"], "track": os.path.basename(v["audio"]),
+                                "speech_s": 2.5} for v in raw["voices"] if v not in mine]}
+            if not mine:
+                json.dump({"output": None, "frames_rendered": 0, "frames_passed_through": 48,
+                           "not_rendered": raw["video"] + ": no character with a voice in this job is shown "
+                           "here; nothing was rendered and the clip stays as it is.", "cast": cast},
+                          open(raw["report"], "w"))
+                print(json.dumps({"result": {"output": None}}), flush=True)
+                sys.exit(0)
+            raw["voices"] = [dict(v, face="%d,300" % (300 + 600 * k)) for k, v in enumerate(mine)]
         os.makedirs(os.path.dirname(raw["output"]["path"]), exist_ok=True)
         open(raw["output"]["path"], "wb").write(b"render")
         faces = [v["face"] for v in raw["voices"]]
-        json.dump({"report_version": 1,
+        json.dump({"report_version": 1, "cast": cast,
                    "flagged_ranges": [dict(flagged[0], face=faces[-1])],
                    "voices": [{"face": f, "frames_rendered": 40 - 10 * k, "frames_untouched": 10 * k,
                                "speech_frames": 20, "flagged_ranges": flagged if k == len(faces) - 1 else [],
@@ -182,3 +200,66 @@ def test_without_voices_the_one_voice_node_is_unchanged(nk):
     g["dub"].setValue(nk["dubs"]["anna.wav"])
     g["render"].execute()
     assert "press Analyze first" in stub.messages[-1]
+
+
+# -- by character: a cast file, each voice's face knob a character's name --------------------------
+
+def _cast(nk, tmp_path):
+    path = tmp_path / "cast.json"
+    path.write_text(json.dumps({"characters": {n: {"video": nk["plate"], "face": f, "frame": 3}
+                                               for n, f in (("ANNA", "left"), ("BEN", "right"))}}))
+    return str(path)
+
+
+def test_a_single_by_character_voices_whom_it_shows(nk, tmp_path, monkeypatch):
+    """A close-up of Anna with both characters' dubs: Anna is voiced, Ben's lines are said to be
+    off screen (by face position this was "the same face")."""
+    g = nk["g"]
+    monkeypatch.setenv("FAKE_SHOWN", "ANNA")
+    g["cast_file"].setValue(_cast(nk, tmp_path))
+    _voice(g, 1, nk["dubs"]["anna.wav"], "ANNA", offset=12)
+    _voice(g, 2, nk["dubs"]["ben.wav"], "BEN")
+    g["render"].execute()
+    _finish(nk)
+    job = json.load(open(json.load(open(nk["log"]))[-1][2]))
+    assert job["cast_file"] == str(tmp_path / "cast.json")
+    assert [(v["character"], v["audio"]) for v in job["voices"]] == [("ANNA", nk["dubs"]["anna.wav"]),
+                                                                      ("BEN", nk["dubs"]["ben.wav"])]
+    assert all("face" not in v for v in job["voices"])
+    status = g["status"].getText()
+    assert "\nvoiced ANNA" in status and "\nBEN speaks 2.5 s off screen (not lip-synced)" in status
+    assert g.node("result")["which"].value() == 1     # the patch render over the plate is shown
+
+
+def test_no_character_shown_passes_the_plate_through(nk, tmp_path, monkeypatch):
+    g = nk["g"]
+    monkeypatch.setenv("FAKE_SHOWN", "")
+    g["cast_file"].setValue(_cast(nk, tmp_path))
+    _voice(g, 1, nk["dubs"]["ben.wav"], "BEN")
+    g["render"].execute()
+    _finish(nk)
+    assert g["status"].getText().startswith("left as it is (the plate passes through): ")
+    assert g.node("result")["which"].value() == 0
+
+
+@pytest.mark.parametrize("names, said", [
+    (("ANNA", "CARLA"), "voice 2's character CARLA is not in the cast file (it has ANNA, BEN)"),
+    (("ANNA", "ANNA"), "voices 1 and 2 both name character ANNA"),
+    (("ANNA", ""), "voice 2's character (empty) is not in the cast file"),
+])
+def test_characters_the_cast_lacks_are_one_sentence_before_it_runs(nk, tmp_path, names, said):
+    g, stub = nk["g"], nk["stub"]
+    g["cast_file"].setValue(_cast(nk, tmp_path))
+    _voice(g, 1, nk["dubs"]["anna.wav"], names[0])
+    _voice(g, 2, nk["dubs"]["ben.wav"], names[1])
+    g["render"].execute()
+    assert said in stub.messages[-1]
+    assert not os.path.exists(nk["log"])
+
+
+def test_a_missing_cast_file_is_named(nk, tmp_path):
+    g, stub = nk["g"], nk["stub"]
+    g["cast_file"].setValue(str(tmp_path / "nope.json"))
+    _voice(g, 1, nk["dubs"]["anna.wav"], "ANNA")
+    g["render"].execute()
+    assert "cast file" in stub.messages[-1] and "not found; set the cast file knob" in stub.messages[-1]

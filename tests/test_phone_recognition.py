@@ -83,6 +83,42 @@ def test_forked_pieces_equal_decoding_them_here(english, monkeypatch):
     assert pr.recognise(x, workers=2) == both
 
 
+def test_three_pieces_three_processes_same_phones(english, monkeypatch):
+    """Three pieces for two workers: each piece in its own process (no 2:1 share), cut where a
+    two-process run cuts, so the phones are the same."""
+    x16, _ = english
+    x = np.concatenate([x16, x16[::-1] * 0.5, x16])
+    monkeypatch.setattr(pr.threading, "active_count", lambda: 1)
+    real_split = pr.split_points
+    third = len(x) / pr.RATE / 3 + 0.5
+    monkeypatch.setattr(pr, "split_points",
+                        lambda a, pieces=1: real_split(a, max_s=third, pieces=pieces))
+    forks = []
+    real_fork = os.fork
+    monkeypatch.setattr(pr.os, "fork", lambda: forks.append(1) or real_fork())
+    heard = pr.recognise(x, workers=2)
+    assert len(forks) == 2
+    cuts = real_split(x, max_s=third, pieces=2)
+    assert len(cuts) == 4
+    assert heard == pr._decode_pieces(x, cuts, [0, 1, 2])
+
+
+def test_leaving_early_stops_and_reaps_the_children(english, monkeypatch):
+    """start() forks at once; an error in the caller's work before result() leaves no child."""
+    x16, _ = english
+    x = np.concatenate([x16, x16[::-1] * 0.5, x16])
+    monkeypatch.setattr(pr.threading, "active_count", lambda: 1)
+    pids = []
+    real_fork = os.fork
+    monkeypatch.setattr(pr.os, "fork", lambda: pids.append(real_fork()) or pids[-1])
+    with pytest.raises(ValueError):
+        with pr.start(x, workers=2):
+            raise ValueError("the network failed")
+    assert len(pids) == 1
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pids[0], os.WNOHANG)     # already reaped
+
+
 def test_no_fork_beside_other_threads(english, monkeypatch):
     x16, _ = english
     x = np.concatenate([x16, x16])

@@ -34,6 +34,10 @@ def _mouth(interior: str, gap: float = 14.0):
         img[ys, xs] = (235, 232, 222)
         mid = np.abs(ys - 60) <= 0
         img[ys[mid], xs[mid]] = (40, 20, 20)          # the line where the teeth meet
+    elif interior == "apart":
+        img[ys, xs] = (30, 12, 14)
+        rows = np.abs(ys - 60) > gap / 4
+        img[ys[rows], xs[rows]] = (200, 195, 180)     # upper and lower rows of teeth, dark between
     elif interior == "tongue":
         img[ys, xs] = (30, 12, 14)
         low = ys >= 60
@@ -101,3 +105,11 @@ def test_lip_colour_is_the_frames_and_inside_the_actors_range():
     far = np.ones(img.shape[:2], bool)
     far[20:100, 30:130] = False
     assert np.allclose(out[far], dark[far])       # nothing outside the lips moves
+
+
+def test_teeth_rows_apart_are_flagged_and_an_open_mouth_is_not():
+    scores = [_score("apart")] + [_score("open") for _ in range(5)]
+    fs.judge(scores)
+    assert "teeth_apart" in scores[0].reasons, scores[0]
+    assert "teeth_clenched" not in scores[0].reasons
+    assert all("teeth_apart" not in s.reasons for s in scores[1:])

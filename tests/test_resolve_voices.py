@@ -230,3 +230,140 @@ def test_fakes_refuse_what_the_documentation_does_not_give():
     assert tl.GetTrackName("audio", 2) == "Audio 2" and tl.GetTrackName("audio", 3) is None
     with pytest.raises(AttributeError):
         tl.GetTrackNames()                               # not in any README
+
+
+# -- by character: the cast over the chosen clips ------------------------------------------------
+
+BY_CHARACTER = [{"track": ANNA, "character": "PERSON_1"}, {"track": BEN, "character": "PERSON_2"}]
+
+
+def _find_cast(c, world):
+    from lipflap_resolve.settings import Settings
+    assert c.start_faces(Settings(output_dir=world["out"]), by_character=True) == []
+    while c.faces_tick():
+        pass
+    return c.cast_file
+
+
+def test_find_faces_by_character_runs_the_cast_over_the_chosen_clips(world):
+    from lipflap_resolve.app import Controller
+    c = Controller(world["resolve"], hostclient, engine=world["engine"], log=lambda s: None)
+    cast = _find_cast(c, world)
+    assert cast == os.path.join(world["out"], "lipflap_cast", "cast_1", "cast.json") and os.path.isfile(cast)
+    assert [(f.name, os.path.basename(f.file)) for f in c.faces] == [("PERSON_1", "PERSON_1.png"),
+                                                                      ("PERSON_2", "PERSON_2.png")]
+    assert c.faces[1].seen_in == ["A001_C003.mov (right)"]
+    assert c.faces_note.startswith("2 character(s) in the media of 3 chosen clip(s)")
+    # Each media file once (clip A is cut in twice); a second Find faces gets a new folder.
+    assert _find_cast(c, world).endswith(os.path.join("cast_2", "cast.json"))
+
+
+def test_a_single_with_both_tracks_speaking_voices_the_character_it_shows(world):
+    """The third clip is a single of PERSON_1 with both characters' tracks under it: by position
+    this failed ("the same face"); by character the engine voices PERSON_1 and lists PERSON_2's
+    lines as off screen."""
+    from lipflap_resolve.app import Controller
+    c = Controller(world["resolve"], hostclient, engine=world["engine"], log=lambda s: None)
+    cast = _find_cast(c, world)
+    assert c.start(_settings(world, voices=list(BY_CHARACTER), cast_file=cast)) == []
+    outcomes = c.run_all(0.01)
+    first, third = _jobs(outcomes)
+    assert first["cast_file"] == cast and third["cast_file"] == cast
+    assert [v["character"] for v in first["voices"]] == ["PERSON_1"]      # Ben's track is empty there
+    assert [(v["character"], v["audio"]) for v in third["voices"]] == [
+        ("PERSON_1", world["dubs"]["anna_es.wav"]), ("PERSON_2", world["dubs"]["ben_es.wav"])]
+    assert all("face" not in v for j in (first, third) for v in j["voices"])
+    assert [bool(o.render) for o in outcomes] == [True, False, True]
+    summary = c.summary()
+    assert "A001_C003.mov at 01:00:03:00: voiced PERSON_1" in summary
+    assert "A001_C003.mov at 01:00:03:00: PERSON_2 speaks 1.0 s off screen (not lip-synced)" in summary
+
+
+def test_a_clip_showing_no_voiced_character_is_left_as_it_is(world):
+    from lipflap_resolve.app import Controller
+    said = []
+    c = Controller(world["resolve"], hostclient, engine=world["engine"], log=said.append)
+    cast = _find_cast(c, world)
+    assert c.start(_settings(world, voices=[{"track": BEN, "character": "PERSON_2"}], cast_file=cast)) == []
+    outcomes = c.run_all(0.01)
+    third = outcomes[-1]
+    assert not third.error and not third.render and "nothing was rendered and the clip stays as it is" in third.note
+    assert "left as it is:" in c.summary() and c.track_index is None     # no track added for nothing
+
+
+def test_the_engine_takes_the_hosts_character_job(world, tmp_path):
+    from lipflap.contract.jobspec import load_job
+    from lipflap_resolve.app import Controller
+    c = Controller(world["resolve"], hostclient, engine=world["engine"], log=lambda s: None)
+    cast = _find_cast(c, world)
+    assert c.start(_settings(world, voices=list(BY_CHARACTER), cast_file=cast)) == []
+    plan = [p for p in c.queue if not p.error][-1]
+    job, _, _ = c.job_for(plan, c.settings)
+    path = tmp_path / "job.json"
+    path.write_text(json.dumps(job))
+    parsed = load_job(str(path))
+    assert parsed.cast_file == cast and [v.character for v in parsed.voices] == ["PERSON_1", "PERSON_2"]
+
+
+@pytest.mark.parametrize("voices, cast, said", [
+    ([{"track": ANNA, "face": "left"}], True, "voice 1 must be {\"track\": \"audio track name\", \"character\""),
+    ([{"track": ANNA, "character": "A"}, {"track": BEN, "character": "A"}], True,
+     "both mapped to character A"),
+    ([{"track": ANNA, "character": "PERSON_1"}], False, "which needs a cast file"),
+    ([], True, "choose a track for at least one character"),
+])
+def test_a_bad_character_mapping_is_refused(world, voices, cast, said):
+    from lipflap_resolve.app import Controller
+    c = Controller(world["resolve"], hostclient, engine=world["engine"], log=lambda s: None)
+    path = _find_cast(c, world) if cast else ""
+    problems = c.start(_settings(world, voices=voices, cast_file=path))
+    assert any(said in p for p in problems), problems
+    assert any("not found" in p for p in c.start(_settings(world, voices=list(BY_CHARACTER),
+                                                           cast_file=world["out"] + "/none.json")))
+
+
+def test_dialog_finds_the_cast_and_maps_tracks_to_characters(world, tmp_path):
+    from lipflap_resolve import app
+    if not world["profile"].ui_manager:
+        return
+    seen = {}
+
+    def look(win):
+        it = win.GetItems()
+        seen.update(icons=[getattr(it[f"FaceIcon{i}"], "Icon", None) for i in (1, 2, 3)],
+                    names=[it[f"VoiceFace{i}"].Text for i in (1, 2, 3)], cast=it["CastFile"].Text,
+                    text=it["FaceText2"].Text)
+    fui.Dispatcher.script = [fui.set_text("OutputDir", world["out"]), fui.set_text("Language", "es"),
+                             fui.set_index("VoiceBy", 1), fui.click("FindFaces"), fui.WAIT, look,
+                             fui.set_index("VoiceTrack1", 2), fui.set_index("VoiceTrack2", 3),
+                             fui.click("Run"), fui.WAIT, fui.click("Close")]
+    cfg = tmp_path / "cfg"
+    c = app.main(world["resolve"], fui.Fusion(fui.UIManager()), fui.Bmd(world["resolve"]), hostclient,
+                 engine=world["engine"], config_dir=str(cfg))
+    assert [os.path.basename(i.File) for i in seen["icons"][:2]] == ["PERSON_1.png", "PERSON_2.png"]
+    assert seen["icons"][2] is None and seen["names"] == ["PERSON_1", "PERSON_2", ""]
+    assert seen["cast"].endswith(os.path.join("cast_1", "cast.json"))
+    assert seen["text"].startswith("PERSON_2: seen in A001_C003.mov (right)")
+    jobs = _jobs(c.outcomes)
+    assert [[v["character"] for v in j["voices"]] for j in jobs] == [["PERSON_1"], ["PERSON_1", "PERSON_2"]]
+    assert [bool(o.render) for o in c.outcomes] == [True, False, True]
+    saved = json.load(open(cfg / "resolve_settings.json"))
+    assert saved["voices"] == BY_CHARACTER and saved["cast_file"] == seen["cast"]
+
+
+def test_free_edition_maps_characters_from_the_settings_file(tmp_path, capsys):
+    from lipflap_resolve import app
+    from lipflap_resolve.app import Controller
+    world = build("19.1 free", tmp_path)
+    _dialogue(world)
+    cast = _find_cast(Controller(world["resolve"], hostclient, engine=world["engine"], log=lambda s: None), world)
+    cfg = tmp_path / "cfg"
+    cfg.mkdir()
+    (cfg / "resolve_settings.json").write_text(json.dumps(
+        {"output_dir": world["out"], "language": "es", "voices": BY_CHARACTER, "cast_file": cast}))
+    c = app.main(world["resolve"], fui.Fusion(None), fui.Bmd(world["resolve"]), hostclient,
+                 engine=world["engine"], config_dir=str(cfg))
+    out = capsys.readouterr().out
+    assert [[v["character"] for v in j["voices"]] for j in _jobs(c.outcomes)] == [["PERSON_1"],
+                                                                                 ["PERSON_1", "PERSON_2"]]
+    assert "PERSON_2 speaks 1.0 s off screen (not lip-synced)" in out

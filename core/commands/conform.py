@@ -46,6 +46,10 @@ def register(sub) -> None:
     p.add_argument("--mode", choices=("full", "patch"), default="full")
     p.add_argument("--codec", default="prores_hq",
                    choices=("prores_hq", "prores_4444", "dnxhr_hq", "h264"))
+    p.add_argument("--share-library", action="store_true", dest="share_library",
+                   help="offer each clip the cut's other clips as its actor library (run "
+                        "--library): the files showing the same actor supply the mouth shapes a "
+                        "clip lacks; each is analysed once (cached)")
     p.add_argument("--rate", metavar="FPS", help="the frame rate of an EDL (default: its media's)")
     add_credential_options(p, "content credentials (C2PA; docs/provenance.md), for every clip's job",
                            "sign no C2PA Content Credential on the renders; their reports, "
@@ -103,7 +107,8 @@ def run(args: argparse.Namespace, progress) -> int:
                   edl_path=args.edl,
                   n_procs=args.jobs, handles=args.handles, codec=args.codec, mode=args.mode,
                   rate=args.rate, progress=progress, signing=signing_keys(args),
-                  cast=args.cast, voice_tracks=args.voice_track)
+                  cast=args.cast, voice_tracks=args.voice_track,
+                  share_library=args.share_library)
     done = [cj for cj in res.jobs if cj.status == "done"]
     failed = res.failed
     credentials = res.credentials

@@ -42,6 +42,10 @@ def register(subparsers) -> None:
     p.add_argument("--shapes", help="render this (edited) mouth-shape track JSON instead of one "
                                     "computed from the dub; it is timed like `lipflap visemes "
                                     "DUB` (its time 0 is the dub's start, --audio-offset applies)")
+    p.add_argument("--library", action="append", metavar="FILE",
+                   help="other footage of the same actor (a video file, or a folder of them; "
+                        "repeat for more): clean exemplar frames for the shapes the shot lacks, "
+                        "matched to the shot's light")
     d = p.add_argument_group("dialogue: several faces in one run (docs/job.md)")
     d.add_argument("--voice", action="append", metavar="FACE=AUDIO",
                    help="this face's own dub (repeat per speaking face); FACE is left, right, "
@@ -91,7 +95,7 @@ def job_from_args(args: argparse.Namespace) -> Job:
         "language": args.language, "start_frame": args.start, "end_frame": args.end,
         "in_tc": args.in_tc, "out_tc": args.out_tc, "handles": args.handles,
         "audio_offset_s": args.audio_offset, "face": args.face, "strength": args.strength,
-        "shapes": args.shapes, "report": args.report,
+        "shapes": args.shapes, "report": args.report, "library": args.library,
     }
     # The signing options replace the job's signing as a whole (pair, and on or off).
     if args.sign_cert or args.sign_key or args.no_credentials:
@@ -223,7 +227,11 @@ def run(args: argparse.Namespace, progress) -> int:
                      "frames_rendered": report["frames_rendered"],
                      "frames_passed_through": report["frames_passed_through"],
                      "warnings": report.get("warnings", [])})
-    if progress.mode != "json":
+    if progress.mode != "json" and report["output"] is None:
+        # A cast job showing none of its voiced characters (the reason went out as a message).
+        print(f"lipflap: wrote nothing ({report['frames_passed_through']} frames left as they are)"
+              + (f"; report {report['report']}" if report.get("report") else ""))
+    elif progress.mode != "json":
         print(f"lipflap: wrote {report['output']} ({report['frames_rendered']} frames rendered, "
               f"{report['frames_passed_through']} passed through)"
               + (f"; report {report['report']}" if report.get("report") else ""))

@@ -183,9 +183,24 @@ def _apply_signing(jobs, signing: dict | None) -> None:
             cj.job.update(signing)
 
 
+def _share_libraries(jobs, share: bool) -> None:
+    """--share-library: each one-voice clip still to render gets the other clips' media as its
+    actor library (docs/cli.md); the engine keeps the files showing the same actor and leaves
+    out the others with a warning naming the file."""
+    if not share:
+        return
+    media = sorted({os.path.abspath(cj.media) for cj in jobs if cj.media})
+    for cj in jobs:
+        if cj.job is None or cj.status != "pending" or "voices" in cj.job or "cast" in cj.job:
+            continue
+        others = [m for m in media if m != os.path.abspath(cj.job["video"])]
+        if others:
+            cj.job["library"] = others
+
+
 def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
             dub_track: str | None = None, dub_start: str | None = None,
-            language: str | None = None,
+            language: str | None = None, share_library: bool = False,
             transcripts: str | None = None, edl_path: str | None = None, n_procs: int = 1,
             handles: int = 8, codec: str = "prores_hq", mode: str = "full", rate: str | None = None,
             progress: Progress | None = None, cmd: list[str] | None = None,
@@ -219,6 +234,7 @@ def conform(timeline_path: str, outdir: str, *, dub_audio: str | None = None,
     dub_label, joblist_path, stem = cut.dub_label, cut.joblist_path, cut.stem
     source_format = cut.source_format
     _apply_signing(jobs, signing)
+    _share_libraries(jobs, share_library)
     _before_running(jobs, notes, progress)
     out_tl = os.path.join(outdir, output_stem(stem, language) + ".otio")
     edl_path = edl_path or os.path.join(outdir, output_stem(stem, language) + ".edl")

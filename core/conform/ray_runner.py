@@ -83,6 +83,8 @@ class PathMap:
                 out[key] = self.remote(out[key])
         if out.get("output", {}).get("path"):
             out["output"]["path"] = self.remote(out["output"]["path"])
+        if out.get("library"):
+            out["library"] = [self.remote(p) for p in out["library"]]
         return out
 
 

@@ -28,14 +28,17 @@ class OutputSpec:
 @dataclass
 class VoiceSpec:
     """One character's dub in a dialogue job: whose mouth (`face`, as the job's `face`, or
-    left/right/centre by position) follows which dub, placed and scripted as a one-voice job's."""
-    face: str
+    left/right/centre by position; or, in a job with a "cast_file", the `character` of the cast
+    whose face it is wherever the clip shows them) follows which dub, placed and scripted as a
+    one-voice job's."""
+    face: str | None = None
     audio: str | None = None
     audio_offset_s: float = 0.0
     text: str | None = None
     transcript: str | None = None
     language: str | None = None
     shapes: str | None = None
+    character: str | None = None
 
 
 @dataclass
@@ -65,6 +68,9 @@ class Job:
     credentials: bool = True
     voices: list[VoiceSpec] | None = None       # one dub per face (docs/job.md, dialogue)
     cast: dict | list | str | None = None       # one mixed dub: speaker -> face, faces, or "auto"
+    cast_file: str | None = None                # voices by character (docs/job.md, "The cast")
+    # Other footage of the same actor (files or folders of them): exemplar frames the shot lacks
+    library: list[str] | None = None
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -96,12 +102,15 @@ _FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
     "face": ((str, int), "auto, largest, a face index or \"X,Y\""), "handles": _INT,
     "strength": _NUM, "shapes": _OPT_STR, "report": _OPT_STR,
     "sign_cert": _OPT_STR, "sign_key": _OPT_STR, "credentials": _BOOL,
-    "voices": ((list,), "a list of voice objects {face, audio, audio_offset_s, text, transcript, "
-                        "language, shapes}"),
+    "voices": ((list,), "a list of voice objects {face or character, audio, audio_offset_s, text, "
+                        "transcript, language, shapes}"),
     "cast": ((dict, list, str), "\"auto\", a list of faces, or an object speaker -> face"),
+    "cast_file": _STR,
+    "library": ((list,), "a list of video files or folders of the same actor's other footage"),
 }
 _OUTPUT_FIELDS = {"path": _STR, "mode": _STR, "codec": _OPT_STR}
 _VOICE_FIELDS = {"face": ((str, int), "left, right, centre, a face index or \"X,Y\""),
+                 "character": _STR,
                  "audio": _OPT_STR, "audio_offset_s": _NUM, "text": _OPT_STR,
                  "transcript": _OPT_STR, "language": _OPT_STR, "shapes": _OPT_STR}
 _POSITIONS = ("left", "right", "centre", "center")
@@ -174,10 +183,18 @@ def parse_job(data: Any, where: str = "job") -> Job:
     if values.get("credentials") is False and values.get("sign_cert"):
         raise JobError(f"{where}: \"credentials\": false turns the Content Credential off, so "
                        f"\"sign_cert\"/\"sign_key\" would sign nothing; give one or the other.")
+    if values.get("cast_file") is not None and "voices" not in values:
+        raise JobError(f"{where}: \"cast_file\" goes with \"voices\" naming characters "
+                       f"({{\"character\", \"audio\"}}, one per character's dub); add them.")
     if "voices" in values:
         values["voices"] = _parse_voices(where, values)
     if "cast" in values:
         values["cast"] = _parse_cast(where, values)
+    if "library" in values:
+        if values.get("voices") is not None or values.get("cast") is not None:
+            raise JobError(f"{where}: \"library\" serves one actor's shot; leave it out of a "
+                           f"dialogue job (\"voices\" or \"cast\") or render each face on its own.")
+        values["library"] = _parse_library(where, values["library"])
     face = values.get("face", "auto")
     values["face"] = str(face)
     values["audio_offset_s"] = float(values.get("audio_offset_s", 0.0))
@@ -234,23 +251,39 @@ def _parse_voices(where: str, values: dict) -> list[VoiceSpec]:
                            f"a voice accepts {', '.join(_VOICE_FIELDS)}.")
         for key, value in v.items():
             _check(at, key, value, _VOICE_FIELDS[key])
-        if "face" not in v:
-            raise JobError(f"{at}: \"face\" is missing; say whose mouth this voice moves "
-                           f"(left, right, centre, a face index or \"X,Y\").")
-        face = check_face(at, v["face"])
+        face = _voice_face(at, v, bool(values.get("cast_file")))
         if face in seen:
-            raise JobError(f"{at}: face {_show(v['face'])} already has voices[{seen[face]}]; give "
-                           f"each face one voice (mix two stems of one character beforehand).")
+            raise JobError(f"{at}: {'character' if 'character' in v else 'face'} "
+                           f"{_show(v.get('character', v.get('face')))} already has "
+                           f"voices[{seen[face]}]; give each face one voice (mix two stems of "
+                           f"one character beforehand).")
         seen[face] = k
         if not v.get("audio") and not v.get("shapes"):
             raise JobError(f"{at}: no dub for face {_show(v['face'])}; give its \"audio\" (or "
                            f"an edited \"shapes\" track).")
         if v.get("text") and v.get("transcript"):
             raise JobError(f"{at}: give either \"text\" or \"transcript\", not both.")
-        d = dict(v, face=face)
+        d = dict(v) if "character" in v else dict(v, face=face)
         d["audio_offset_s"] = float(v.get("audio_offset_s", 0.0))
         out.append(VoiceSpec(**d))
     return out
+
+
+def _voice_face(where: str, v: dict, cast_file: bool) -> str:
+    """A voice's face as checked, or (a job with a cast file) its character's name."""
+    if cast_file:
+        if "face" in v or not str(v.get("character", "")).strip():
+            raise JobError(f"{where}: a job with a \"cast_file\" names each voice's "
+                           f"\"character\" (as the cast file does), not a \"face\": the clip's "
+                           f"faces are matched to the cast.")
+        return "character " + v["character"].strip()
+    if "character" in v:
+        raise JobError(f"{where}: \"character\" {_show(v['character'])} needs the cast that "
+                       f"knows them; give the job's \"cast_file\" (made by `lipflap cast`).")
+    if "face" not in v:
+        raise JobError(f"{where}: \"face\" is missing; say whose mouth this voice moves "
+                       f"(left, right, centre, a face index or \"X,Y\").")
+    return check_face(where, v["face"])
 
 
 def _parse_cast(where: str, values: dict):
@@ -288,6 +321,15 @@ def _parse_cast(where: str, values: dict):
     return norm
 
 
+def _parse_library(where: str, library: list) -> list[str]:
+    """The actor library: video files or folders of them, each a non-empty string."""
+    for k, v in enumerate(library):
+        if not isinstance(v, str) or not v.strip():
+            raise JobError(f"{where}: \"library\"[{k}] must be the path of a video file or a "
+                           f"folder of them, not {_show(v)}; fix the job file.")
+    return list(library)
+
+
 def load_job(path: str) -> Job:
     """Read and validate a job file."""
     try:
@@ -307,7 +349,8 @@ def load_job(path: str) -> Job:
     job = parse_job(data, where=path)
     # Paths in a job are relative to the job file, as a host writing it beside the media expects.
     base = os.path.dirname(os.path.abspath(path))
-    for key in ("video", "audio", "transcript", "shapes", "report", "sign_cert", "sign_key"):
+    for key in ("video", "audio", "transcript", "shapes", "report", "sign_cert", "sign_key",
+                "cast_file"):
         v = getattr(job, key)
         if v and not os.path.isabs(v):
             setattr(job, key, os.path.join(base, v))
@@ -324,6 +367,8 @@ def load_job(path: str) -> Job:
             v = getattr(obj, key)
             if v and not os.path.isabs(v):
                 setattr(obj, key, os.path.join(base, v))
+    if job.library:
+        job.library = [v if os.path.isabs(v) else os.path.join(base, v) for v in job.library]
     if job.output and not os.path.isabs(job.output.path):
         job.output.path = os.path.join(base, job.output.path)
     return job

@@ -13,8 +13,9 @@ near-frontal view: |yaw| <= 30, |pitch| <= 25 degrees):
   face's size on screen nor its pose changes them;
 - appearance: the face aligned on its eyes (a similarity warp, so zoom and roll drop out), then
   the colour (CIE Lab mean and spread) of its skin (forehead and both cheeks) and of its hair
-  (a band above the forehead and beside the temples), and the texture of its upper face (a
-  4x4 grid of gradient-orientation histograms of eyes, brows and nose).
+  (a band above the forehead and beside the temples), of which the distance reads mostly the
+  spreads and hair against skin (a shot's grade moves the absolute colours), and the texture of its
+  upper face (a 4x4 grid of gradient-orientation histograms of eyes, brows and nose).
 
 `distance` is a weighted mean of the parts, each divided by its spread between different people
 (scales below, measured with bench/bench_cast.py), so one number compares across parts.
@@ -47,10 +48,11 @@ ALIGN = 64                     # aligned face: eye outer corners at (16, 24) and
 # Skin samples (landmark, box half-size in eye distances) and hair boxes in aligned pixels.
 SKIN_POINTS = ((151, 0.12), (50, 0.10), (280, 0.10))
 # Per-part scales: the part's distance between the two development speakers (talk_d and
-# talk_f, bench/bench_cast.py tune: 0.040-0.042, 8.2-9.5, 0.095-0.117), so two people are
-# about 1 in each part; the same speaker's two halves measured 0.010-0.016, 1.0-1.4, 0.010-0.015.
+# talk_f: geometry 0.040-0.042, texture 0.095-0.117 between their clips' halves; colour 9.5-13.3
+# between their faces in bench/bench_cast.py's scene), so two people are about 1 in each part;
+# the same speaker's two halves measured 0.010-0.016 and 0.010-0.015.
 GEOMETRY_SCALE = 0.040
-COLOUR_SCALE = 9.0
+COLOUR_SCALE = 10.0
 TEXTURE_SCALE = 0.10
 WEIGHTS = {"geometry": 0.25, "colour": 0.45, "texture": 0.30}
 # Same speaker about 0.2, two speakers about 1 on the development pair: halfway in ratio.
@@ -210,14 +212,21 @@ def mean_signature(sigs: list[Signature]) -> Signature:
                      t / max(float(np.linalg.norm(t)), 1e-9), int(w.sum()))
 
 
-# Lab lightness moves with a shot's exposure; hue (a, b) much less: L weighs half.
-_COLOUR_W = np.tile([0.5, 1.0, 1.0], 5)
+# Colour weights per component (skin mean, skin spread, hair mean, hair spread, hair minus
+# skin; each L, a, b). A shot's grade and light move the absolute means of skin and hair (same
+# person in differently graded shots up to 1.04 of the scale, bench_cast.py accuracy --grade,
+# against 0.40 ungraded): their lightness counts not at all and their hue (a, b) a quarter,
+# enough to tell skin or hair of another hue (a face with red and blue swapped: 0.48 -> 0.64
+# overall) while a grade moves a person by at most 0.42; spreads and hair against skin count
+# fully, their lightness half.
+_COLOUR_W = np.array([0, 0.25, 0.25, 0.5, 1, 1, 0, 0.25, 0.25, 0.5, 1, 1, 0.5, 1, 1], float)
 
 
 def parts(a: Signature, b: Signature) -> dict[str, float]:
     """Each part's distance over its scale (about 1 between two different people)."""
     g = float(np.sqrt(np.mean((a.geometry - b.geometry) ** 2))) / GEOMETRY_SCALE
-    c = float(np.sqrt(np.mean((_COLOUR_W * (a.colour - b.colour)) ** 2))) / COLOUR_SCALE
+    c = float(np.sqrt(np.sum((_COLOUR_W * (a.colour - b.colour)) ** 2) / np.sum(_COLOUR_W ** 2))
+              ) / COLOUR_SCALE
     t = float(1.0 - np.dot(a.texture, b.texture)) / TEXTURE_SCALE
     return {"geometry": g, "colour": c, "texture": t}
 

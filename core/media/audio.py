@@ -22,10 +22,10 @@ from typing import Iterator
 
 import av
 import numpy as np
-from scipy.signal import resample_poly
 
 from ..contract.errors import MediaError
 from .probe import open_input, video_stream
+from .resample import resample_poly
 
 PAD_S = 0.05  # decoded beyond each end so the resampling filter has context
 

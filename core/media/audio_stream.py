@@ -13,10 +13,10 @@ import os
 from fractions import Fraction
 
 import numpy as np
-from scipy.signal import resample_poly
 
 from ..contract.errors import MediaError
 from .audio import PAD_S, mix, open_audio
+from .resample import resample_poly
 
 BLOCK_S = 4.0          # output seconds resampled at a time
 MARGIN_NATIVE = 512    # native samples of context each side of a block (>> the filter's half length)

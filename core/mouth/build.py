@@ -72,10 +72,12 @@ def _animate_phones(phones: list, times: np.ndarray, fps: Fraction):
     params, owner = coarticulation.blend(segs, times)
     closed = closure.closure_frames(segs, times, float(fps))
     params = closure.apply_closure(params, closed)
+    teeth = closure.labiodental_frames(segs, times, float(fps)) & ~closed
+    params = closure.apply_labiodental(params, teeth)
     own = [segs[o] if o >= 0 else None for o in owner]
     vowel_peak = np.array([s is not None and s.kind == "vowel" and s.start <= t < s.end
                            for s, t in zip(own, times)], bool)
-    protected = closed | vowel_peak
+    protected = closed | teeth | vowel_peak
     params = flicker.remove_param_flickers(params, protected)
 
     labels = []   # (viseme, shape) per frame
@@ -83,6 +85,8 @@ def _animate_phones(phones: list, times: np.ndarray, fps: Fraction):
         s = own[i]
         if closed[i]:
             labels.append(("PP", "A"))
+        elif teeth[i]:
+            labels.append(("FF", "G"))
         elif s is None or (s.kind == "pause" and (s.rest or params[i, 0] < 0.15)):
             labels.append(("sil", "X"))
         elif s.kind == "pause" or s.closure:
@@ -124,8 +128,8 @@ def track_from_curves(curves, fps, n_frames: int | None = None, start_s: float =
 
 
 def _animate_curves(curves, times: np.ndarray, fps: float):
-    params, closed, rest = _frames_from_curves(curves, times, fps)
     probs = _class_probs(curves, times, fps)
+    params, closed, rest = _frames_from_curves(curves, times, fps, _vowel_frames(probs))
     labels = []   # (viseme, shape) per frame
     for i in range(len(times)):
         if closed[i]:
@@ -159,6 +163,22 @@ def _class_probs(curves, times: np.ndarray, fps: float):
     return out
 
 
+# Viseme classes that are vowels: the audio-only counterpart of the script-aware path's vowel
+# frames, which the flicker rule leaves alone.
+_VOWEL_VISEMES = ("aa", "E", "ih", "oh", "ou")
+
+
+def _vowel_frames(probs) -> np.ndarray | None:
+    """Frames the recogniser hears as a vowel (its vowel classes hold half the probability or
+    more), or None without classes. A short vowel between two bilabials ("Mama") is one frame
+    tall at 25 fps: the flicker rule took it for a spike and flattened it, which cost the
+    audio-only opening rate 0.80-0.91 on de/fr dubs where script-aware read 1.00."""
+    if probs is None:
+        return None
+    idx = [VISEMES.index(v) for v in _VOWEL_VISEMES]
+    return probs[:, idx].sum(axis=1) >= 0.5
+
+
 def _resample(ct: np.ndarray, values, times: np.ndarray, width: float,
               peak: bool = False) -> np.ndarray:
     """Mean (or with `peak`, maximum) of a curve over each frame's window (`width` around the
@@ -180,11 +200,18 @@ def _resample(ct: np.ndarray, values, times: np.ndarray, width: float,
     return out
 
 
-def _frames_from_curves(curves, times: np.ndarray, fps: float):
+def _frames_from_curves(curves, times: np.ndarray, fps: float, vowel: np.ndarray | None = None):
     ct = np.asarray(curves.times, float)
     width = 1.0 / fps
     cols = [_resample(ct, getattr(curves, k), times, width)
             for k in ("aperture", "width", "rounding", "jaw")]
+    if vowel is not None and len(times):
+        # a vowel frame shows the vowel's widest opening within its 1/fps, as a closure frame
+        # shows the seal: the mean over the frame halved a 60-100 ms unstressed vowel
+        for k in (0, 3):
+            key = ("aperture", "width", "rounding", "jaw")[k]
+            cols[k] = np.where(vowel, _resample(ct, getattr(curves, key), times, width, peak=True),
+                               cols[k])
     params = np.clip(np.stack(cols, axis=1), 0.0, 1.0) if len(times) else np.zeros((0, 4))
     outside = (times < ct[0] - curves.hop_s) | (times > ct[-1] + curves.hop_s) if len(ct) else \
         np.ones(len(times), bool)
@@ -202,7 +229,8 @@ def _frames_from_curves(curves, times: np.ndarray, fps: float):
         clo = _resample(ct, curves.closure, times, width, peak=True)
         closed = closure.closure_frames_from_curve(clo, params[:, 0], rest < 1.0)
         params = closure.apply_closure(params, closed)
-    params = flicker.remove_param_flickers(params, closed, threshold=0.15)
+    protected = closed if vowel is None else closed | vowel
+    params = flicker.remove_param_flickers(params, protected, threshold=0.15)
     return params, closed, rest
 
 

@@ -281,8 +281,8 @@ def target_of(f: Features) -> tuple[float, float, float, float]:
         # A close vowel still opens the lips past the consonants around it (i about 0.4 of a):
         # from 0.18 (below most consonants' 0.2-0.3) to 0.36 raised the track's correlation
         # with the true phones' opening (lipeval timing r at lag 0) from 0.69-0.77 to 0.77-0.83
-        # on es/de/fr dubs.
-        ap = 0.36 + 0.58 * f.height
+        # on es/de/fr dubs; 0.42 (i about 0.45 of a) with the two-frame closures, +0.001-0.003.
+        ap = 0.42 + 0.58 * f.height
         if f.symbol in ("ə", "ɚ", "@") and not f.stressed:
             ap -= 0.08
         if f.stressed:

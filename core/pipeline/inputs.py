@@ -20,6 +20,10 @@ from ..media.encode import check_frame_size
 from ..media.probe import VideoInfo, probe
 from ..provenance.disclosure import ranges
 
+# What a library folder contributes: its files with these extensions (others are not video).
+VIDEO_EXTENSIONS = (".mov", ".mp4", ".m4v", ".mxf", ".avi", ".mkv", ".webm", ".mpg", ".mpeg",
+                    ".mts", ".m2ts", ".y4m")
+
 # Codecs chosen from the output name when --codec is absent: (full frame, patch with alpha).
 _EXT_CODEC = {".mov": ("prores_hq", "prores_4444"), ".mp4": ("h264", None),
               ".png": ("png", "png"), ".exr": ("exr", "exr")}
@@ -40,6 +44,7 @@ class Inputs:
     dub_len: float | None = None    # seconds of sound in the dub (None: no dub, an edited track)
     dub_channels: int = 1
     no_dub: list[dict] = field(default_factory=list)    # flagged ranges the dub does not reach
+    library: list[str] = field(default_factory=list)    # the actor library's video files
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -139,17 +144,40 @@ def resolve_inputs(job: Job) -> Inputs:
         warnings.append(f"handles were cut to the file's ends: frames {lo}-{hi} are rendered.")
     out_path, codec, mode = resolve_output(job, info, job.language)
     check_frame_size(out_path, codec, info.width, info.height, alpha=(mode == "patch"))
-    _refuse_overwriting_inputs(job, out_path)
+    library = library_files(job.library or [])
+    _refuse_overwriting_inputs(job, out_path, library)
     inputs = Inputs(info=info, start=start, end=end, lo=lo, hi=hi, out_path=out_path, codec=codec,
-                    mode=mode, warnings=warnings,
+                    mode=mode, warnings=warnings, library=library,
                     dub_times=job.audio_offset_s + (np.arange(lo, hi + 1) - start) / float(info.fps))
     if job.audio:
         _place_dub(job, inputs)
     return inputs
 
 
-def _refuse_overwriting_inputs(job: Job, out_path: str) -> None:
-    for other in (job.video, job.audio):
+def library_files(paths: list[str]) -> list[str]:
+    """The actor library's video files: each file given, and a folder's video files (sorted);
+    a missing path or a folder without video is refused."""
+    out: list[str] = []
+    for p in paths:
+        if os.path.isdir(p):
+            found = sorted(os.path.join(p, f) for f in os.listdir(p) if not f.startswith(".")
+                           and os.path.splitext(f)[1].lower() in VIDEO_EXTENSIONS
+                           and os.path.isfile(os.path.join(p, f)))
+            if not found:
+                raise MediaError(f"--library {p}: the folder holds no video files "
+                                 f"({', '.join(VIDEO_EXTENSIONS)}); give a folder of the actor's "
+                                 f"other footage, or the files themselves.")
+            out += [os.path.abspath(f) for f in found]
+        elif os.path.isfile(p):
+            out.append(os.path.abspath(p))
+        else:
+            raise MediaError(f"--library {p}: not found; give a video file of the same actor, or "
+                             f"a folder of them.")
+    return list(dict.fromkeys(out))
+
+
+def _refuse_overwriting_inputs(job: Job, out_path: str, library: list[str] = ()) -> None:
+    for other in (job.video, job.audio, *library):
         if other and os.path.exists(out_path) and os.path.samefile(out_path, other):
             raise JobError(f"refusing to write {out_path}: it is an input of this job; choose "
                            f"another output name.")

@@ -1,5 +1,6 @@
 """Stage 6, exemplar library: the lower-face crops the chosen path uses, copied while the source
-streams past (decode pass 2, which stops at the last exemplar)."""
+streams past (decode pass 2, which stops at the last exemplar), and with `--library` the clean
+frames of the actor's other footage that supply the shapes a shot lacks (actor_library)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from ..contract.jobspec import Job
 from ..media.decode import read_frames
 from ..media.prefetch import prefetched
 from ..render.pipeline import LibraryBuilder
+from . import actor_library
 from .inputs import Inputs
 from .plan import ShotPlans
 
@@ -38,9 +40,16 @@ def build_libraries(job: Job, inputs: Inputs, sp: ShotPlans, progress) -> Librar
         off = plans[k][0]
         if i - off in builders[k].wanted:
             builders[k].feed(i - off, fr)
+    footage = []
+    if inputs.library:
+        footage, warnings = actor_library.load_footage(inputs.library, job.video, inputs.lo,
+                                                       inputs.hi, sp.landmarks, progress)
+        sp.warnings.extend(warnings)
     libs, looks = [], []
     for b in builders:
-        lib, look = b.finish()
+        sources: list = []
+        lib, look = b.finish(lambda bb: sources.extend(actor_library.borrow(bb, footage)))
+        actor_library.mark(b.plan, sources)
         libs.append(lib)
         looks.append(look)
     return Libraries(libs=libs, looks=looks)

@@ -81,7 +81,13 @@ def plan_summary(first: int, p: RenderPlan) -> dict:
                   # frames built from an exemplar the frame scoring flagged (no clean one of that
                   # shape in the shot), with the reasons
                   "atypical_exemplar_frames": [{**r, "start": r["start"] + first,
-                                                "end": r["end"] + first} for r in p.exemplar_flags]}
+                                                "end": r["end"] + first} for r in p.exemplar_flags],
+                  # frames whose exemplar lacks the shape asked for (no clean closure or opening),
+                  # and frames built from the actor library's footage (docs/report.md)
+                  "no_clean_shape_frames": [{**r, "start": r["start"] + first,
+                                             "end": r["end"] + first} for r in p.lacking],
+                  "borrowed_frames": [{**r, "start": r["start"] + first, "end": r["end"] + first}
+                                      for r in p.borrowed]}
     return d
 
 

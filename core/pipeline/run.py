@@ -10,6 +10,7 @@ from ..provenance import Disclosure, Signing
 from ..provenance.identity import JOB_SIGNER
 from ..qc.pixels import OutputSampler
 from .analysis import analyse
+from .characters import run_cast
 from .clock import StageClock as _Clock
 from .inputs import resolve_inputs
 from .library import build_libraries
@@ -24,6 +25,9 @@ def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
     """Render `job`; returns the report (also written to job.report when given).
     `signing`: who signs the render's Content Credential (the run command's --sign-cert,
     --no-credentials); None: as the environment or config file says (docs/provenance.md)."""
+    if job.cast_file:
+        # Voices by character: the clip's faces matched to the cast first (.characters).
+        return run_cast(job, progress, signing, run_job)
     if job.dialogue:
         # Several faces, each with its own voice (lipflap.pipeline.voices).
         return run_dialogue(job, progress, signing)

@@ -15,7 +15,9 @@ import time
 
 import numpy as np
 
+from . import regions
 from .expected import expected_from_track
+from .fidelity import sharpness_ratio
 from .measure import quick_report
 from .shape import lip_features, outliers
 
@@ -54,6 +56,10 @@ class OutputSampler:
         self.lms: list = [None] * n
         self.out_feat: dict[int, np.ndarray | None] = {}
         self.src_feat: list = []
+        # mouth-box sharpness, output over source, on the re-tracked frames (a blurred or smeared
+        # mouth passed this check's every other figure); the box's size is the first frame's
+        self.sharp: list[float] = []
+        self._box_size: tuple[int, int] | None = None
         self.seconds = 0.0          # wall time spent here (a busy machine inflates it)
         self.cpu_seconds = 0.0      # this thread's CPU time (Face Mesh's own threads not counted)
         self.tracked = 0
@@ -93,6 +99,7 @@ class OutputSampler:
             else frame[by0:by1, bx0:bx1]
         src = np.asarray(src)[:, :, :3]
         out = _composite(src, bx0, by0, patch, peak)
+        self._sharpness(out, src, lm, bx0, by0, (hgt, wid))
         if self._mesh is None:
             self._mesh = CropMesh()
         local = type(crop)(crop.x0 - bx0, crop.y0 - by0, crop.side, crop.size)
@@ -106,6 +113,24 @@ class OutputSampler:
             self.out_feat[i] = lip_features(pts, out, (bx0, by0))
         else:
             self.out_feat[i] = None
+
+    def _sharpness(self, out, src, lm, bx0: int, by0: int, shape) -> None:
+        self._box_size = self._box_size or regions.mouth_box_size(lm)
+        box = regions.mouth_box(lm, self._box_size, shape)
+        if box is None:
+            return
+        x0, y0 = max(box[0] - bx0, 0), max(box[1] - by0, 0)
+        x1, y1 = min(box[2] - bx0, src.shape[1]), min(box[3] - by0, src.shape[0])
+        if x1 - x0 >= 8 and y1 - y0 >= 8:
+            r = sharpness_ratio(out[y0:y1, x0:x1], src[y0:y1, x0:x1])
+            if r is not None:
+                self.sharp.append(r)
+
+    def fidelity(self) -> dict | None:
+        """The mouth-box sharpness figure's inputs (lipflap.qc.measure.fidelity_figures)."""
+        if not self.sharp:
+            return None
+        return {"sharpness_ratio": float(np.median(self.sharp)), "sharpness_frames": len(self.sharp)}
 
     def landmarks(self) -> list:
         return self.lms
@@ -174,7 +199,7 @@ def quick_report_from_pixels(sampler: OutputSampler, track, n: int) -> dict:
     sampled[[i for i in sampler.want if i < n]] = True
     uniform = sampled & (np.arange(n) % sampler.stride == 0)
     q = quick_report(sampler.landmarks(), track, n_frames=n, shape=sampler.shape_outliers(),
-                     sampled=sampled, uniform=uniform)
+                     sampled=sampled, uniform=uniform, fidelity=sampler.fidelity())
     q["measured_on"] = (f"the output's pixels, re-tracked on {sampler.tracked} of {n} frames "
                         f"(every moment QC judges, and every {STRIDE}th frame between them)")
     q["seconds"] = round(sampler.seconds, 3)

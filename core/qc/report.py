@@ -28,6 +28,7 @@ LABELS = {
     "lower_face_colour_shift": "Lower-face skin colour shift (8-bit levels)",
     "timing_lag_frames": "Timing: best lag against the phones (frames, + = mouth late)",
     "timing_r0": "Timing: r with the opening the phones ask for, at lag 0",
+    "rounding_width_ratio": "Rounding: mouth width on rounded over spread vowels",
     "lip_shape_outside": "Lip shape or colour outside the range of the source (fraction of frames)",
     "frames_dropped": "Frames dropped",
     "frames_added": "Frames added",

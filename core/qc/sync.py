@@ -172,3 +172,52 @@ def timing_figures(measured: np.ndarray, phones, fps: float) -> dict | None:
         return None
     return {"lag": rs["best_offset_frames"], "r0": rs["r_at_0"], "best_r": rs["best_r"],
             "r_by_lag": {k: None if v is None else round(v, 4) for k, v in rs["r_by_offset"].items()}}
+
+
+# ---- rounding against the phones ------------------------------------------------------------
+# The yardstick's vowel classes (stress and length marks removed): speech narrows the mouth on
+# rounded vowels against spread ones; a renderer that ignores rounding gives a ratio near 1.
+ROUNDED_VOWELS = ("u", "o", "y", "ø", "ɔ", "ʊ", "ʏ", "œ", "ɵ", "ʉ")
+SPREAD_VOWELS = ("i", "e", "ɪ", "ɛ", "ɨ")
+VOWEL_MIN_S = 0.06
+# Judged only where the dub has this many rounded vowels (the issue's rule: fewer is noise).
+MIN_ROUNDED = 3
+MOUTH_CORNERS = (61, 291)
+
+
+def measured_width(landmarks) -> np.ndarray:
+    """Per-frame mouth width (corner to corner over the eye distance); NaN without a face."""
+    out = np.full(len(landmarks), np.nan)
+    for i, p in enumerate(landmarks):
+        if regions.valid(p):
+            p = np.asarray(p, np.float64)[:, :2]
+            iod = regions.eye_distance(p)
+            if iod > 1e-6:
+                out[i] = float(np.linalg.norm(p[MOUTH_CORNERS[0]] - p[MOUTH_CORNERS[1]])) / iod
+    return out
+
+
+def rounding_figures(width: np.ndarray, phones, fps: float) -> dict | None:
+    """{"ratio": mean width on rounded vowels over that on spread vowels, "rounded", "spread"}
+    (vowels of VOWEL_MIN_S or more, the frames each overlaps; frames without a measured width are
+    left out); None where the dub has fewer than MIN_ROUNDED rounded vowels or no spread one."""
+    from .expected import _name
+    n = len(width)
+    rounded, spread = [], []
+    for ph, t0, t1 in phones or []:
+        name = _name(ph)
+        if not name or t1 - t0 < VOWEL_MIN_S:
+            continue
+        a, b = int(np.floor(t0 * fps)), int(np.ceil(t1 * fps))
+        w = width[max(0, a):min(n, b)]
+        w = w[np.isfinite(w)]
+        if not len(w):
+            continue
+        if name.startswith(ROUNDED_VOWELS):
+            rounded.append(float(w.mean()))
+        elif name.startswith(SPREAD_VOWELS):
+            spread.append(float(w.mean()))
+    if len(rounded) < MIN_ROUNDED or not spread:
+        return None
+    return {"ratio": float(np.mean(rounded) / np.mean(spread)), "rounded": len(rounded),
+            "spread": len(spread)}

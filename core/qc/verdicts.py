@@ -21,7 +21,10 @@ TARGETS: dict[str, tuple] = {
     # (5th..95th percentile) on talk_b/talk_c.
     "mouth_aperture_range": ("min", 0.08, 0.05, ">= 0.08 eye distances (5th-95th percentile)"),
     "psnr_outside_lower_face_db": ("min", 45.0, 40.0, ">= 45 dB outside the lower face"),
-    "mouth_sharpness_ratio": ("band", (0.9, 1.15), (0.75, 1.3), "0.9 to 1.15 of the source"),
+    # The issue's and docs/quality.md's band, on the yardstick's own measure (lipflap.qc.fidelity):
+    # 0.87-0.89 is a mouth visibly softer than the source (issue 15's selfie), so below 0.95 asks
+    # for a look and below 0.85 fails (bench_qc_agree's blurred lower faces: 0.02-0.31).
+    "mouth_sharpness_ratio": ("band", (0.95, 1.10), (0.85, 1.25), "0.95 to 1.10 of the source"),
     "mouth_roughness_ratio": ("max", 1.10, 1.25, "<= 1.1 of the source"),
     # lipflap's own: the reshaped skin keeps the source's colour (8-bit levels, largest channel).
     "lower_face_colour_shift": ("max", 3.0, 6.0, "<= 3 levels (8-bit) mean colour change"),
@@ -29,6 +32,9 @@ TARGETS: dict[str, tuple] = {
     # two frames, never lag (viewers notice sound leading picture from about 45 ms).
     "timing_lag_frames": ("band", (-2, 0), (-3, 1), "-2..0 frames (the mouth never after the sound)"),
     "timing_r0": ("min", 0.8, 0.6, "r >= 0.8 with the phones' opening at lag 0"),
+    # Mouth width on rounded vowels over spread ones (u/o/y/ø against i/e), where the dub has 3
+    # or more rounded vowels: speech narrows; the issue measured 0.94-1.01 on renders that did not.
+    "rounding_width_ratio": ("max", 0.92, 0.96, "<= 0.92 (rounded vowels narrower than spread)"),
     # Output frames whose lip thickness, mouth width, jaw drop, lip lightness or chroma leave the
     # actor's own range in the source (lipflap.qc.shape).
     "lip_shape_outside": ("max", 0.02, 0.05, "<= 2% of frames outside the actor's own lip "

@@ -33,6 +33,14 @@ CLENCH_TEETH = 0.40         # both halves of the opening this much teeth ...
 CLENCH_DARK = 0.30          # ... and less dark gap than this: clenched/bared teeth
 CLOSED_TEETH = 0.30         # or this much teeth with no dark gap at all ...
 CLOSED_DARK = 0.05
+# Teeth apart: both rows shown with the mouth open between them (a bared, surprised or disgusted
+# look), judged on the top and bottom thirds of the opening's central strip, "teeth" there being
+# anything lighter than the lips and less red than them (dim teeth count: expr_surprised's read
+# 0.08-0.21 on the absolute teeth test). expr_surprised frames 21-26 (surprise, both rows) read
+# top 0.19-0.82 with bottom 0.38-0.53, its speech frames bottom <= 0.19; expr_disgusted's open
+# speech with both rows 34, 52, 66 read top 0.43-0.63, bottom 0.47-0.69; talk_h (selfie) one frame.
+APART_TOP = 0.15
+APART_BOTTOM = 0.30
 TONGUE_FRAC = 0.25          # lit lip-red share of the opening's lower half ...
 TONGUE_Z = 3.0              # ... and an outlier among the shot's open candidates (robust z): the
                             # inside of a mouth is redder against darker lips, so a share alone
@@ -55,6 +63,7 @@ class FrameScore:
     dark: float = 0.0              # share of the opening's central strip
     teeth: float = 0.0             # the lesser of its upper and lower halves' teeth shares
     tongue: float = 0.0            # lit lip-red share of its lower half
+    rows: tuple = (0.0, 0.0, 0.0)  # teeth-like share of the opening's top, middle, bottom thirds
     twist: float = 0.0             # / mouth width
     sharpness: float = 0.0
     lip_l: float = float("nan")    # mean CIE L* of the lip band (between outer and inner contours)
@@ -141,6 +150,7 @@ def measure(frame: int, crop: np.ndarray, pts: np.ndarray, region: np.ndarray, l
             s.teeth = float(min(teeth[top].mean(), teeth[bot].mean()))
             s.dark = float(dark[strip].mean())
             s.tongue = float(red[bot].mean())
+        s.rows = _teeth_rows(L, chroma, lip_l, float(np.median(chroma[band])), strip, yy)
 
     # Twist, in the head's own frame (pose-normalised): corners at different heights, or the
     # lower lip's middle off the corners' midpoint.
@@ -150,6 +160,18 @@ def measure(frame: int, crop: np.ndarray, pts: np.ndarray, region: np.ndarray, l
     shift = abs(float(q[2, 0] - (q[0, 0] + q[1, 0]) / 2)) / wn
     s.twist = max(tilt, shift)
     return s
+
+
+def _teeth_rows(L, chroma, lip_l: float, lip_c: float, strip, yy) -> tuple:
+    """Teeth-like share (lighter than the lips, less red) of the top, middle and bottom thirds
+    (by row) of the opening's central strip."""
+    ys = yy[strip]
+    if len(ys) < 10:
+        return (0.0, 0.0, 0.0)
+    light = (L > lip_l + 4) & (chroma < 0.8 * lip_c)
+    t, b = np.percentile(ys, 30), np.percentile(ys, 70)
+    parts = (strip & (yy <= t), strip & (yy > t) & (yy < b), strip & (yy >= b))
+    return tuple(float(light[p].mean()) if p.any() else 0.0 for p in parts)
 
 
 def _robust_z(v: np.ndarray) -> np.ndarray:
@@ -176,6 +198,10 @@ def judge(scores: list[FrameScore]) -> None:
         if s.aperture >= OPEN_FOR_TEETH and ((s.teeth > CLENCH_TEETH and s.dark < CLENCH_DARK)
                                              or (s.teeth > CLOSED_TEETH and s.dark < CLOSED_DARK)):
             r.append("teeth_clenched")
+        top, mid, bot = s.rows
+        if s.aperture >= OPEN_FOR_TEETH and top >= APART_TOP and bot >= APART_BOTTOM \
+                and mid < 0.5 * min(top, bot):
+            r.append("teeth_apart")
         if s.aperture >= TONGUE_MIN_OPEN and s.tongue > TONGUE_FRAC and z_tongue[k] > TONGUE_Z:
             r.append("tongue")
         if z_twist[k] > TWIST_Z and s.twist > TWIST_MIN:

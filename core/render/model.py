@@ -68,6 +68,13 @@ class MouthModel:
     # the actor's 1st-99th percentile in the shot
     upper_lip_range: tuple = (0.0, float("inf"))
     lower_lip_range: tuple = (0.0, float("inf"))
+    # Head pose in the normalised space: the region's shape change per unit of head turn (yaw,
+    # pitch measures of geometry.head_turn), learned on the shot with the mouth parameters; the
+    # shot's mean turn and the range of turns it shows (the shift is never extrapolated past it).
+    pose_coef: np.ndarray | None = None   # (3, 2P) per turn term (turn_terms)
+    turn_mean: np.ndarray | None = None   # (3,) the shot's mean turn terms
+    turn_range: np.ndarray | None = None  # (2, 2) [lo, hi] per measure
+    chin_free_max: float = float("inf")   # chin_max with each frame's pose_shift taken off
 
     # -- pose -------------------------------------------------------------------------------
     def pose(self, lm: np.ndarray) -> np.ndarray:
@@ -83,6 +90,16 @@ class MouthModel:
         j = (chin - self.jaw_lo) / max(self.jaw_hi - self.jaw_lo, 1e-6)
         return np.array([a, w, j])
 
+    def pose_shift(self, turn: np.ndarray | None) -> np.ndarray:
+        """(P, 2) normalised shape change of the region from the shot's mean head turn to `turn`
+        (clipped into the turns the shot shows): how the lower face looks turned or nodded in
+        this actor's own frames (the mouth sits further toward the turn than the eyes and temples
+        the pose is fitted on, and foreshortens)."""
+        if self.pose_coef is None or turn is None:
+            return np.zeros_like(self.mean_shape)
+        t = np.clip(np.asarray(turn, np.float64), self.turn_range[0], self.turn_range[1])
+        return ((turn_terms(t) - self.turn_mean) @ self.pose_coef).reshape(-1, 2)
+
     def predict(self, feat: np.ndarray) -> np.ndarray:
         """Normalised region shape for (aperture, width, jaw)."""
         return self.mean_shape + ((np.asarray(feat) - self.feat_mean) @ self.coef).reshape(-1, 2)
@@ -92,7 +109,7 @@ class MouthModel:
         return np.array([aperture, width - ROUNDING_NARROWING * rounding / WIDTH_SPAN, jaw])
 
     def place(self, lm: np.ndarray, pose: np.ndarray, shape: np.ndarray, gap: float,
-              width: float | None = None) -> np.ndarray:
+              width: float | None = None, turn: np.ndarray | None = None) -> np.ndarray:
         """Region points in this frame's pixels for a normalised mouth `shape` (an exemplar's).
 
         Points near the mouth and chin take the shape (placed in this frame's head pose); towards
@@ -100,16 +117,19 @@ class MouthModel:
         untouched face exactly. With `width` (the track's width on the model's feature scale,
         see `track_features`) the lips are narrowed or widened to it (`set_width`). Then the
         inner lips are set to exactly `gap` (inner-lip gap / IOD; 0 means lips touching).
+        With `turn` (this frame's head turn, geometry.head_turn), `shape` is pose-free (an
+        exemplar's shape less its own pose_shift) and is first turned to this frame's pose, and
+        the jaw is held within what the actor shows at this pose.
         """
         own = lm[self.region].astype(np.float64)
         inv = g.invert(pose)
-        placed = g.apply(inv, shape)
+        placed = g.apply(inv, shape + self.pose_shift(turn))
         pts = own + self.follow[:, None] * (placed - own)
         if width is not None:
             pts = self.set_width(pts, self.raw_width(width) * g.interocular(lm))
         pts = self.set_gap(pts, gap * g.interocular(lm))
         pts = self.bound_lips(pts, g.interocular(lm))
-        return self.bound_jaw(pts, pose)
+        return self.bound_jaw(pts, pose, turn)
 
     def bound_lips(self, pts: np.ndarray, iod: float) -> np.ndarray:
         """Keep each lip's thickness within the actor's own range in the shot: the outer contour
@@ -129,15 +149,17 @@ class MouthModel:
                 pts[pos[o]] = pts[pos[i]] + f * (pts[pos[o]] - pts[pos[i]])
         return pts
 
-    def bound_jaw(self, pts: np.ndarray, pose: np.ndarray) -> np.ndarray:
-        """Keep the chin within the actor's own range in the shot: a jaw dropped past anything
-        the actor did (an exemplar's open jaw plus a wider gap) is raised back, the points below
-        the mouth in proportion to how far they follow the jaw, so the jaw line never goes past
-        the face (issue 15: a jaw pulled down into the collar)."""
+    def bound_jaw(self, pts: np.ndarray, pose: np.ndarray, turn: np.ndarray | None = None) -> np.ndarray:
+        """Keep the chin within the actor's own range in the shot (at this head turn, when
+        given: chin_max is then pose-free and the frame's pose_shift moves it): a jaw dropped
+        past anything the actor did (an exemplar's open jaw plus a wider gap) is raised back,
+        the points below the mouth in proportion to how far they follow the jaw, so the jaw line
+        never goes past the face (issue 15: a jaw pulled down into the collar at +20 degrees)."""
         pos = self.pos
         chin = pos[g.CHIN]
         norm = g.apply(pose, pts)
-        over = float(norm[chin, 1] - self.chin_max)
+        limit = self.chin_max if turn is None else self.chin_free_max + self.pose_shift(turn)[chin, 1]
+        over = float(norm[chin, 1] - limit)
         if over <= 0 or self.jaw_follow[chin] <= 0:
             return pts
         share = np.clip(self.jaw_follow / self.jaw_follow[chin], 0.0, 1.0)
@@ -254,7 +276,9 @@ def fit_model(lms: list[np.ndarray]) -> MouthModel:
     mean_shape = shapes.mean(0)
     pos = {int(k): i for i, k in enumerate(region)}
     r = _actor_ranges(lms, norm_all)
-    feat_mean, coef = _shape_regression(r, shapes, mean_shape, mean_all, region, pos, len(lms))
+    turns = np.array([g.head_turn(lm, p) for lm, p in zip(lms, poses)])
+    feat_mean, coef, pose_coef, turn_mean = _shape_regression(r, shapes, mean_shape, mean_all, region,
+                                                              pos, len(lms), turns)
     modes, mode_sd = _shape_modes(shapes - mean_shape, len(lms))
     profile = _gap_profile(lms)
     lips_idx = list(g.LIPS_OUTER) + list(g.LIPS_INNER)
@@ -276,6 +300,9 @@ def fit_model(lms: list[np.ndarray]) -> MouthModel:
                       jaw_lo=r.jaw_lo, jaw_hi=r.jaw_hi, gap_profile=profile, follow=follow,
                       jaw_follow=jaw_follow, ring=ring, tris=tris,
                       frames_used=len(lms), chin_max=r.chin_max,
+                      pose_coef=pose_coef, turn_mean=turn_mean,
+                      turn_range=np.percentile(turns, [1, 99], axis=0),
+                      chin_free_max=_chin_free_max(r, turns, turn_mean, pose_coef, pos),
                       upper_lip_range=r.upper_lip_range, lower_lip_range=r.lower_lip_range)
 
 
@@ -319,8 +346,10 @@ def _actor_ranges(lms: list[np.ndarray], norm_all: np.ndarray) -> _Ranges:
                    upper_lip_range, lower_lip_range)
 
 
-def _shape_regression(r: _Ranges, shapes, mean_shape, mean_all, region, pos, n: int):
-    """Opening, width and jaw -> the region's shape offsets, a ridge regression on the shot."""
+def _shape_regression(r: _Ranges, shapes, mean_shape, mean_all, region, pos, n: int, turns):
+    """Opening, width, jaw and head turn -> the region's shape offsets, a ridge regression on
+    the shot. Returns the mouth parameters' mean and coefficients (3, 2P), and the head turn's
+    coefficients (2, 2P) and mean."""
     feats = np.stack([r.ap / r.ap_max, WIDTH_RELAXED + (r.wd / r.width_rest - 1) / WIDTH_SPAN,
                       (r.chin - r.jaw_lo) / (r.jaw_hi - r.jaw_lo)], 1)
     feat_mean = feats.mean(0)
@@ -329,6 +358,25 @@ def _shape_regression(r: _Ranges, shapes, mean_shape, mean_all, region, pos, n: 
     # Ridge: a shot with little variety in one parameter must not produce wild coefficients.
     lam = 0.05 * n
     coef = np.linalg.solve(x.T @ x + lam * np.eye(3), x.T @ y)
+    # The head turn's effect is learned jointly with the mouth parameters (the partial effect of
+    # a turn at a fixed mouth: a turned mouth also reads narrower), while the mouth's own
+    # coefficients stay those of the mouth alone (so the choice of exemplars is the same as
+    # without it). The turn measures are put on a unit spread for the ridge (a turn of a few
+    # degrees is a few hundredths of them). A shot whose turn spreads less than TURN_SD_LO
+    # learns nothing (its turns are landmark noise: fitted, they moved a still astronaut's
+    # mouth by 0.008 eye distances), one over TURN_SD_HI all; and pose_shift never leaves the
+    # turns the shot shows.
+    terms = turn_terms(turns)
+    turn_mean = terms.mean(0)
+    spread = turns.std(0)[[0, 0, 1]]
+    t_sd = np.maximum(terms.std(0), 1e-6)
+    trust = np.clip((spread - TURN_SD_LO) / (TURN_SD_HI - TURN_SD_LO), 0.0, 1.0)
+    use = trust > 0
+    pose_coef = np.zeros((3, y.shape[1]))
+    if use.any():
+        xj = np.hstack([x, (terms[:, use] - turn_mean[use]) / t_sd[use]])
+        sol = np.linalg.solve(xj.T @ xj + lam * np.eye(xj.shape[1]), xj.T @ y)[3:]
+        pose_coef[use] = sol * (trust[use] / t_sd[use])[:, None]
     # Where the shot never opened much, a regression has nothing to learn opening from: the
     # inner-gap constraint in target_points still opens the lips, and the jaw follows the
     # lower lip by at least this share of the opening.
@@ -343,7 +391,28 @@ def _shape_regression(r: _Ranges, shapes, mean_shape, mean_all, region, pos, n: 
             elif yy > mean_all[61, 1]:
                 jaw_like[i] = 0.5 * (yy - mean_all[61, 1]) / max(mean_all[14, 1] - mean_all[61, 1], 1e-6)
         coef[0, 1::2] = np.maximum(coef[0, 1::2], 0.6 * r.ap_max * jaw_like)
-    return feat_mean, coef
+    return feat_mean, coef, pose_coef, turn_mean
+
+
+# Spread (standard deviation) of a turn measure below which a shot counts as not turning, and
+# over which its turns are trusted fully: about 0.7 and 2 degrees of yaw (the turn clip's
+# measure runs -0.33..+0.27 for -22..+22 degrees).
+TURN_SD_LO = 0.01
+TURN_SD_HI = 0.03
+
+
+def turn_terms(turn: np.ndarray) -> np.ndarray:
+    """(..., 3) the terms a head turn changes the lower face by: the yaw measure (the mouth
+    slides toward the turn), its square (it foreshortens either way) and the nod measure."""
+    t = np.asarray(turn, np.float64)
+    return np.stack([t[..., 0], t[..., 0] ** 2, t[..., 1]], -1)
+
+
+def _chin_free_max(r: _Ranges, turns, turn_mean, pose_coef, pos) -> float:
+    """The widest jaw of the shot with each frame's head turn taken off (bound_jaw adds the
+    output frame's back): the chin is held within what the actor shows at that pose."""
+    shift = (turn_terms(turns) - turn_mean) @ pose_coef[:, 2 * pos[g.CHIN] + 1]
+    return float((r.chin - shift).max()) + 0.005
 
 
 def _shape_modes(y: np.ndarray, n: int):

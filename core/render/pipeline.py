@@ -45,14 +45,20 @@ class RenderPlan:
     landmarks: list | None = None       # per frame (478, 2) or None: the analysis's, not copies
     poses: np.ndarray | None = None     # (n, 2, 3) pixel -> normalised, NaN when unusable
     gap: np.ndarray | None = None       # (n,) float32 target inner-lip gap / IOD
-    lib_shapes: np.ndarray | None = None  # (K, P, 2) float32 normalised region of each exemplar
+    lib_shapes: np.ndarray | None = None  # (K, P, 2) float32 normalised pose-free exemplar regions
     lib_pos: np.ndarray | None = None   # (n,) int32 library position of exemplar[i], -1
     usable_idx: np.ndarray | None = None  # range indices the path runs over
     costs: np.ndarray | None = None     # (len(usable_idx), K) float32 data costs from landmarks
     trans: np.ndarray | None = None     # (K, K) transition costs
+    turns: np.ndarray | None = None     # (n, 2) float32 geometry.head_turn, 0 off the usable frames
     # Output frame ranges built from an exemplar the frame scoring found atypical (the shot had
     # no clean mouth of that shape): [{"start", "end", "reason"}], range indices.
     exemplar_flags: list = field(default_factory=list)
+    # Output frame ranges built from other footage of the actor (lipflap.pipeline.actor_library):
+    # [{"start", "end", "library", "library_frames"}], and those whose exemplar lacks the shape
+    # asked for: [{"start", "end", "reason"}], range indices.
+    borrowed: list = field(default_factory=list)
+    lacking: list = field(default_factory=list)
     # The last patch rendered, (range index, Patch): a jump to another exemplar is blended with
     # it (render_frame is called in frame order by one worker).
     last_patch: tuple | None = None
@@ -81,7 +87,8 @@ class RenderPlan:
         if self.lib_pos is None or self.lib_pos[i] < 0:
             return None
         m, lm, pose = self.model, self.landmarks[i], self.poses[i]
-        reg = m.place(lm, pose, self.shape(i), float(self.gap[i]), width=float(self.want[i, 1]))
+        reg = m.place(lm, pose, self.shape(i), float(self.gap[i]), width=float(self.want[i, 1]),
+                      turn=self.turns[i])
         return np.vstack([reg, m.ring_points(pose)]).astype(np.float32)
 
     def own(self, i: int) -> np.ndarray | None:
@@ -160,7 +167,10 @@ def plan_render(landmarks: list, usable: np.ndarray, params: np.ndarray, strengt
     exemplar = np.where(lib_pos >= 0, lib[np.maximum(lib_pos, 0)], -1)
     gap = np.zeros(n, np.float32)
     gap[idx] = t_ap
-    lib_shapes = np.array([g.apply(poses[f], landmarks[f][model.region])
+    turns = np.zeros((n, 2), np.float32)
+    turns[idx] = turn
+    # Pose-free exemplar shapes: each is turned to the output frame's pose when placed.
+    lib_shapes = np.array([g.apply(poses[f], landmarks[f][model.region]) - model.pose_shift(turns[f])
                            for f in lib], np.float32)
     lib_points = {int(f): np.vstack([landmarks[f][model.region],
                                      model.ring_points(poses[f])])
@@ -169,7 +179,7 @@ def plan_render(landmarks: list, usable: np.ndarray, params: np.ndarray, strengt
     active = usable & (s * fade > 0)
     return RenderPlan(n, model, active, fade, exemplar, lib, lib_points, want, own_feat,
                       list(landmarks), poses, gap, lib_shapes, lib_pos, idx,
-                      costs.astype(np.float32), trans)
+                      costs.astype(np.float32), trans, turns=turns)
 
 
 def _path(n: int, idx: np.ndarray, costs: np.ndarray, trans: np.ndarray) -> np.ndarray:
@@ -241,13 +251,19 @@ class LibraryBuilder:
         self.scores[i] = frame_score.measure(i, crop, pts[:len(m.region)] - [x0, y0], m.region,
                                              m.lips, self.plan.poses[i], m.ap_max, self.peak)
 
-    def finish(self) -> tuple[dict, Look | None]:
+    def finish(self, extra: Callable[["LibraryBuilder"], None] | None = None
+               ) -> tuple[dict, Look | None]:
+        """Score the crops, choose the path again and keep the crops it uses. `extra(self)`, run
+        once the shot's own frames are scored, may add exemplars from other footage (lib, scores
+        and the plan's library together)."""
         if not self.lib:
             return {}, None
         frame_score.judge(list(self.scores.values()))
+        look = _look(self.lib, self.plan.model, self.peak, self.scores)   # the shot's own look
+        if extra is not None:
+            extra(self)
         rechoose(self.plan, self.scores)
         used = {int(f) for f in self.plan.exemplar if f >= 0}
-        look = _look(self.lib, self.plan.model, self.peak, self.scores)
         self.lib = {f: e for f, e in self.lib.items() if f in used}
         return self.lib, look
 

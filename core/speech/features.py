@@ -7,8 +7,8 @@ a window at both ends), so a frame index converts to time without an offset.
 from __future__ import annotations
 
 import numpy as np
-from scipy.fft import dct, rfft
-from scipy.signal import resample_poly
+
+from lipflap.media.resample import resample_poly
 
 HOP_S = 0.010
 WIN_S = 0.025
@@ -44,6 +44,7 @@ def frame_power(x: np.ndarray, rate: int, hop_s: float = HOP_S,
     padded = np.pad(x, (half, half + win))
     starts = np.round(np.arange(n_frames) * hop_s * rate).astype(np.int64)
     window = np.hanning(win).astype(np.float32)[None, :]
+    from scipy.fft import rfft   # here, not at the top: the audio-only path never needs it
     out = np.empty((n_frames, len(freqs)), np.float32)
     step = 2048   # frames per block: keeps memory flat for long clips
     for a in range(0, n_frames, step):
@@ -84,6 +85,7 @@ def mfcc_from_logmel(lm: np.ndarray, n_ceps: int = 13) -> np.ndarray:
     """DCT-II (orthonormal) of log-mel energies, coefficients 0..n_ceps-1."""
     if lm.shape[0] == 0:
         return np.zeros((0, n_ceps), np.float32)
+    from scipy.fft import dct
     return dct(lm, type=2, axis=1, norm="ortho")[:, :n_ceps].astype(np.float32)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import threading
 
 import numpy as np
@@ -125,22 +126,59 @@ def recognise(samples16: np.ndarray, workers: int = 2) -> list[tuple[str, float,
     processes (only from a single-threaded process: forking beside other threads can inherit a
     held lock). A child that fails has its pieces decoded here instead.
     """
+    with start(samples16, workers) as pending:
+        return pending.result()
+
+
+def start(samples16: np.ndarray, workers: int = 2) -> "Pending":
+    """Begin `recognise`: the forked children start decoding now, so the caller can do other work
+    (the network's curves) before `result()` decodes this process's share and collects theirs.
+    Use it as a context manager: leaving it early stops and reaps the children."""
     x16 = np.asarray(samples16, np.float32)
-    if len(x16) == 0:
-        return []
     workers = max(1, int(workers))
     parallel = (workers > 1 and hasattr(os, "fork") and len(x16) >= _PARALLEL_FROM_S * RATE
                 and threading.active_count() == 1)
-    cuts = split_points(x16, pieces=workers if parallel else 1)
-    pieces = list(range(len(cuts) - 1))
+    cuts = split_points(x16, pieces=workers if parallel else 1) if len(x16) else [0, 0]
+    pieces = list(range(len(cuts) - 1)) if len(x16) else []
     if not parallel or len(pieces) < 2:
-        return _decode_pieces(x16, cuts, pieces)
-    groups = [pieces[k::workers] for k in range(workers)]
-    children = [(_forked(x16, cuts, g), g) for g in groups[1:]]
-    found = _decode_pieces(x16, cuts, groups[0])
-    for (pid, fd), g in children:
-        with os.fdopen(fd, "rb") as f:
-            data = f.read()
-        _, status = os.waitpid(pid, 0)
-        found += pickle.loads(data) if status == 0 and data else _decode_pieces(x16, cuts, g)
-    return sorted(found, key=lambda p: p[1])
+        return Pending(x16, cuts, pieces, [])
+    # one process per piece when there are fewer than two pieces a worker (63 s is 3 pieces:
+    # dealt to 2 processes, one decoded 42 s while the other waited; 3 processes on 2 cores
+    # share them evenly); more pieces are dealt round the workers. The cuts, and so the phones,
+    # are the same either way (the decoder normalises over each piece, so recutting would
+    # change them throughout).
+    procs = len(pieces) if len(pieces) < 2 * workers else workers
+    groups = [pieces[k::procs] for k in range(procs)]
+    return Pending(x16, cuts, groups[0], [(_forked(x16, cuts, g), g) for g in groups[1:]])
+
+
+class Pending:
+    """Phones being decoded: this process's pieces and the forked children's (see `start`)."""
+
+    def __init__(self, x16, cuts, own, children):
+        self.x16, self.cuts, self.own, self.children = x16, cuts, own, children
+
+    def result(self) -> list[tuple[str, float, float]]:
+        found = _decode_pieces(self.x16, self.cuts, self.own)
+        while self.children:
+            (pid, fd), g = self.children[0]
+            with os.fdopen(fd, "rb") as f:
+                data = f.read()
+            _, status = os.waitpid(pid, 0)
+            self.children.pop(0)
+            found += pickle.loads(data) if status == 0 and data else \
+                _decode_pieces(self.x16, self.cuts, g)
+        return sorted(found, key=lambda p: p[1])
+
+    def __enter__(self) -> "Pending":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for (pid, fd), _ in self.children:
+            os.close(fd)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.waitpid(pid, 0)
+        self.children = []

@@ -1,5 +1,12 @@
 """A small cut on the strict Resolve fake, one per profile, and an engine honouring the CLI contract.
 
+`cast` answers as `lipflap cast` does (the cast file, NAME.png per character, a message per
+character and the result {"cast", "thumbnails", "characters", "faceless"}): PERSON_1 (left) and
+PERSON_2 (right) of A001_C003.mov. A job by character ("cast_file", voices by "character", as
+lipflap.pipeline.characters answers it): renders before source frame 300 show both characters,
+later ones PERSON_1 alone; a voiced character not shown is listed "absent" (1.0 s of speech);
+none shown renders nothing ("output": null and "not_rendered").
+
 The cut (timeline start 01:00:00:00): on V1 clip A (in-point 100) for 48 timeline frames, clip
 C004 for 24 frames (the engine fails on it), clip A again (in-point 400) for 24 frames; the dub
 on A1 under all of them. A and C004 run at the profile's clip rate on a timeline at its
@@ -35,7 +42,57 @@ FAKE_ENGINE = textwrap.dedent('''
         json.dump({"format": "lipflap-face-analysis", "thumbnails": thumbs}, open(out, "w"))
         print(json.dumps({"result": {"analysis": out, "thumbnails": thumbs}}), flush=True)
         sys.exit(0)
+    if args[0] == "cast":      # as `lipflap cast SHOTS -o CAST --thumbnails DIR`
+        import os
+        out, folder = args[args.index("-o") + 1], args[args.index("--thumbnails") + 1]
+        if os.path.exists(out):
+            print("lipflap: error: " + out + " exists; lipflap cast never writes over a cast file (its "
+                  "names are the editor's work): give another -o or remove it.", file=sys.stderr)
+            sys.exit(2)
+        shots = [a for a in args[1:args.index("-o")]]
+        seen = [s for s in shots if "C003" in s]
+        chars, thumbs, where = {}, [], {}
+        for k, pos in enumerate(("left", "right") if seen else ()):
+            name = "PERSON_%d" % (k + 1)
+            chars[name] = {"video": os.path.relpath(seen[0], os.path.dirname(out)), "face": pos, "frame": 130}
+            png = os.path.join(folder, name + ".png")
+            open(png, "wb").write(b"PNG (fake)")
+            thumbs.append(png)
+            where[name] = ["%s (%s)" % (os.path.basename(s), pos) for s in seen]
+            print(json.dumps({"message": "%s: %s" % (name, ", ".join(where[name]))}), flush=True)
+        json.dump({"characters": chars}, open(out, "w"))
+        faceless = [os.path.basename(s) for s in shots if s not in seen]
+        print(json.dumps({"result": {"cast": os.path.abspath(out), "thumbnails": thumbs,
+                                     "characters": where, "faceless": faceless}}), flush=True)
+        sys.exit(0)
     job = json.load(open(args[args.index("--job") + 1], encoding="utf-8"))
+    record = None
+    if "cast_file" in job:     # voices by character, matched to the faces the clip shows
+        import os
+        names = list(json.load(open(job["cast_file"]))["characters"])
+        shown = names[:2] if job["start_frame"] < 300 else names[:1]
+        centre = dict(zip(names, ("480,430", "1440,430")))
+        mine = [v for v in job["voices"] if v["character"] in shown]
+        record = {"cast_file": job["cast_file"], "shown": [v["character"] for v in mine],
+                  "not_shown": [v["character"] for v in job["voices"] if v not in mine],
+                  "absent": [{"character": v["character"], "track": os.path.basename(v["audio"]),
+                              "speech_s": 1.0} for v in job["voices"] if v not in mine],
+                  "faces": [{"face": centre[c], "character": c} for c in shown]}
+        if not mine:
+            said = job["video"] + ": no character with a voice in this job is shown here; nothing was rendered and the clip stays as it is."
+            print(json.dumps({"message": said}), flush=True)
+            n = job["end_frame"] - job["start_frame"] + 1
+            json.dump({"video": job["video"], "output": None, "frames_rendered": 0, "frames_passed_through": n,
+                       "not_rendered": said, "warnings": [], "cast": record}, open(job["report"], "w"))
+            print(json.dumps({"result": {"output": None, "report": job["report"]}}), flush=True)
+            sys.exit(0)
+        voices = [dict({k: x for k, x in v.items() if k != "character"}, face=centre[v["character"]]) for v in mine]
+        del job["cast_file"]
+        if len(voices) > 1:
+            job["voices"] = voices
+        else:
+            del job["voices"]
+            job.update(voices[0])
     if "C004" in job["video"]:
         print("lipflap: error: " + job["video"] + ": frame 12 has no video; re-export the clip.", file=sys.stderr)
         sys.exit(2)
@@ -58,6 +115,8 @@ FAKE_ENGINE = textwrap.dedent('''
                              "speech_frames": n // 2, "flagged_ranges": [dict(r) for r in flagged],
                              "qc": {"figures": {"sync_r": {"value": 0.8 - 0.1 * k}}}}
                             for k, f in enumerate(faces)]
+    if record is not None:
+        report["cast"] = record
     json.dump(report, open(job["report"], "w"))
     print(json.dumps({"result": {"output": job["output"]["path"]}}), flush=True)
 ''')

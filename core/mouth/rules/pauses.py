@@ -16,19 +16,26 @@ REST_S = 0.30   # the yardstick's pause-rest check starts at 0.30 s; Rhubarb rel
 HOLD_S = 0.12
 # The lips leave the last shape over up to RELEASE_S and open for the next phrase up to ONSET_S
 # ahead of its sound (each at most a quarter of the pause); a relaxed pause takes RELAX_EDGE_S
-# at each side to reach its relaxed pose.
-RELEASE_S = 0.08
-ONSET_S = 0.10
+# at each side to reach its relaxed pose. With 0.08/0.10 the mouth was still half open on the
+# first frame of a pause (issue 15) and 0.04/0.06 raised the track's timing r against the true
+# phones (lipeval timing_r0 on the talk_d/f/h dubs, tuned there; held-out talk_a/b/e/g/i rose too).
+RELEASE_S = 0.04
+ONSET_S = 0.06
+# Audio-only: where speech stops is read from a speech probability that can end a frame early or
+# late, and the curves carry the lips' own way out and in, so they keep the wider 0.08 / 0.10.
+CURVE_RELEASE_S = 0.08
+CURVE_ONSET_S = 0.10
 RELAX_EDGE_S = 0.05
 _REST = np.array(SHAPE_TARGET["X"], float)
 _REST_DOMINANCE = 1.5
 
 
-def rest_edges(dur: float, *, leading: bool, trailing: bool) -> tuple[float, float]:
+def rest_edges(dur: float, *, leading: bool, trailing: bool, release_s: float = RELEASE_S,
+               onset_s: float = ONSET_S) -> tuple[float, float]:
     """Seconds of release and onset at the sides of a resting pause of `dur` seconds: nothing to
     release before the first sound, nothing to open for after the last."""
-    release = 0.0 if leading else min(RELEASE_S, dur / 4)
-    onset = 0.0 if trailing else min(ONSET_S, dur / 4)
+    release = 0.0 if leading else min(release_s, dur / 4)
+    onset = 0.0 if trailing else min(onset_s, dur / 4)
     return release, onset
 
 
@@ -106,8 +113,8 @@ def pause_mask_from_speech(speech: np.ndarray, fps: float, *, threshold: float =
     """Per frame 0 (speech, held pause, or the release and onset at a pause's sides), 0.5 (relax)
     or 1 (rest) from a speech probability per frame; runs at either end of the track rest.
 
-    The release and onset follow rest_in_pauses: the first RELEASE_S and last ONSET_S of a
-    resting pause (the first and last RELAX_EDGE_S of a relaxed one) stay with the curves, which
+    The release and onset follow rest_in_pauses: the first CURVE_RELEASE_S and last CURVE_ONSET_S
+    of a resting pause (the first and last RELAX_EDGE_S of a relaxed one) stay with the curves, which
     carry the lips' own way out of and into speech; only the pause's core is forced to rest.
     """
     quiet = np.asarray(speech, float) < threshold
@@ -124,7 +131,8 @@ def pause_mask_from_speech(speech: np.ndarray, fps: float, *, threshold: float =
         dur = (j - i) / fps
         if i == 0 or j == n or dur >= rest_s:
             release, onset = (int(round(e * fps)) for e in
-                              rest_edges(dur, leading=i == 0, trailing=j == n))
+                              rest_edges(dur, leading=i == 0, trailing=j == n,
+                                         release_s=CURVE_RELEASE_S, onset_s=CURVE_ONSET_S))
             out[i + release:j - onset] = 1.0
         elif dur >= hold_s:
             edge = int(round(relax_edge(dur) * fps))

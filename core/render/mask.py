@@ -1,0 +1,148 @@
+"""The blend masks of a synthesised lower face, bounded by the face's own contours.
+
+The patch replaces the "muzzle": the skin between the two nasolabial folds and their continuation
+down to the jaw (the marionette lines), under the nose, and the chin down to the jaw line. Its
+edges lie on the face's own creases and on the jaw line, where a change of shading reads as
+natural, instead of a convex hull whose straight edges cross the cheeks (issue 15: faint diagonal
+seam lines across both cheeks at -13 degrees of yaw) and whose fade reaches past the jaw into the
+collar and the background on a turned head. The polygon is built from this frame's own mesh
+points and from the wanted ones (a dropped or raised chin is covered either way), so it follows
+the head's pose: on a turned head the far fold lies near the silhouette and the far cheek beyond
+it is left as the frame has it.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .geometry import LIPS_OUTER
+
+# The muzzle's outline, clockwise in the image for a face looking at the camera: under the nose
+# (just below the nostrils), down the fold on the image's right, along the chin's jaw line, up
+# the fold on the image's left. Face Mesh indices; each side mirrors the other.
+UNDER_NOSE = (165, 167, 164, 393, 391)
+FOLD_RIGHT = (436, 432, 422, 424, 431, 395)
+JAW_LINE = (379, 378, 400, 377, 152, 148, 176, 149, 150)
+FOLD_LEFT = (170, 211, 204, 202, 212, 216)
+OUTLINE = UNDER_NOSE + FOLD_RIGHT + JAW_LINE + FOLD_LEFT
+# The face's lower silhouette, cheek to cheek through the chin: the patch never reaches past it
+# by more than the fade below the jaw line. Under the chin (CHIN_SPAN) the limit is pushed out
+# by the jaw margin; at the ends of the muzzle's jaw line (150, 379) it is the silhouette; from
+# there up the cheeks it is pulled into the face by the margin, so on a turned head the far
+# corner of the muzzle fades out inside the face, never over the face's edge against the
+# background (turn clip, frame 37: a light nick in the far jaw line where it did).
+SILHOUETTE = (93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397, 288,
+              361, 323)
+CHIN_SPAN = (149, 176, 148, 152, 377, 400, 378)
+MUZZLE_ENDS = (150, 379)
+# Fade width (Gaussian sigma) over the mouth width: the alpha is 0.5 on the outline and reaches
+# 0.98 two sigmas inside, i.e. 0.09 mouth widths, where the lips still are at least 0.2 mouth
+# widths away (talk_g: the folds lie 0.24 mouth widths out from the corners).
+FADE = 0.045
+# Below the jaw line the outline goes on by this many fade widths, so the jaw line itself is
+# mostly the patch's (alpha 0.84 on it: a dropped chin keeps its edge, a raised one covers the
+# frame's own chin) and the fade lies in the shadow under the chin; past the face's silhouette
+# the alpha is cut to nothing within two such margins (background and collar stay the frame's).
+JAW_MARGIN = 1.0
+# The lips with this many fade widths around them are always inside: an upper lip raised up to
+# the nose (expr_disgusted: its top 0.007-0.08 mouth widths under the outline's nose points) is
+# otherwise half faded, a double edge that re-tracks as a thick upper lip (outside_upper_lip
+# 0.008 -> 0.056 before this guard).
+LIP_GUARD = 2.2
+
+
+def outline_positions(region: np.ndarray) -> np.ndarray:
+    """Positions within `region` (the renderer's lower-face landmark indices) of the outline's
+    points, in outline order; points the region lacks are left out."""
+    pos = {int(k): i for i, k in enumerate(region)}
+    return np.array([pos[k] for k in OUTLINE if k in pos], np.int32)
+
+
+def silhouette_positions(region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions within `region` of the silhouette's points, and for each how far (in jaw
+    margins) the patch may reach past it: 1 under the chin, 0 at the muzzle's ends, -1 up
+    the cheeks."""
+    pos = {int(k): i for i, k in enumerate(region)}
+    keep = [k for k in SILHOUETTE if k in pos]
+    reach = [1.0 if k in CHIN_SPAN else 0.0 if k in MUZZLE_ENDS else -1.0 for k in keep]
+    return np.array([pos[k] for k in keep], np.int32), np.array(reach)
+
+
+def _fill(shape, pts: np.ndarray, x0: int, y0: int) -> np.ndarray:
+    m = np.zeros(shape, np.uint8)
+    p = np.round((np.asarray(pts, np.float64) - [x0, y0]) * 16).astype(np.int32)
+    cv2.fillPoly(m, [p], 1, lineType=cv2.LINE_8, shift=4)
+    return m
+
+
+def _pushed_out(pts: np.ndarray, which: range, margin: np.ndarray) -> np.ndarray:
+    """Polygon `pts` with its points `which` moved out of it (along the outline's outward
+    normal, away from its centre) by `margin` pixels each."""
+    out = pts.copy()
+    centre = pts.mean(0)
+    for j, k in enumerate(which):
+        a, b = pts[k - 1], pts[(k + 1) % len(pts)]
+        t = b - a
+        nrm = np.array([t[1], -t[0]]) / max(float(np.linalg.norm(t)), 1e-6)
+        if (pts[k] - centre) @ nrm < 0:
+            nrm = -nrm
+        out[k] = pts[k] + margin[j] * nrm
+    return out
+
+
+def _below_jaw(pts: np.ndarray, region: np.ndarray, margin: float) -> np.ndarray:
+    """The outline with its jaw-line points pushed out of the face by `margin` pixels under the
+    chin, tapering to nothing at the jaw line's two ends: on a turned head the far end meets
+    the silhouette, and the background beyond it stays the frame's (turn clip, frame 175: a
+    soft smear past the far jaw when the margin was even)."""
+    present = set(int(r) for r in region)
+    n_top = len([k for k in UNDER_NOSE + FOLD_RIGHT if k in present])
+    n_jaw = len([k for k in JAW_LINE if k in present])
+    taper = np.minimum(1.0, 1.5 * np.sin(np.pi * np.arange(1, n_jaw + 1) / (n_jaw + 1)))
+    return _pushed_out(pts, range(n_top, n_top + n_jaw), margin * taper)
+
+
+def muzzle(shape: tuple[int, int], region: np.ndarray, wanted: np.ndarray, own: np.ndarray,
+           x0: int, y0: int, size: float) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 (h, w) 0/1 masks: the union of the muzzle at the wanted points and at the frame's
+    own points (region points, frame pixels), the jaw line included with a margin under it and
+    the lips with LIP_GUARD fade widths round them, cut to the face inside either's silhouette
+    (see SILHOUETTE); and that face."""
+    order = outline_positions(region)
+    sil, reach = silhouette_positions(region)
+    pos = {int(k): i for i, k in enumerate(region)}
+    lips = [pos[k] for k in LIPS_OUTER]
+    margin = JAW_MARGIN * FADE * size
+    guard = np.full(len(lips), LIP_GUARD * FADE * size)
+    out = np.zeros(shape, np.uint8)
+    face = np.zeros(shape, np.uint8)
+    for pts in (wanted, own):
+        out |= _fill(shape, _below_jaw(pts[order], region, margin), x0, y0)
+        out |= _fill(shape, _pushed_out(pts[lips], range(len(lips)), guard), x0, y0)
+        face |= _fill(shape, _pushed_out(pts[sil], range(len(sil)), reach * margin), x0, y0)
+    return out & face, face
+
+
+def blend_masks(region: np.ndarray, wanted: np.ndarray, own: np.ndarray, cov: np.ndarray,
+                lips_t: np.ndarray, lips_own: np.ndarray, x0: int, y0: int, w: int, h: int,
+                size: float, blur):
+    """The lower-face alpha (float32 0..1, faded across the outline), the lips' mask (wanted and
+    own lips, dilated) and the skin (inside the muzzle, not lips) where lighting is compared
+    between exemplar and frame. `cov`: the pixels the warp covers; `blur(img, sigma)`: the
+    renderer's Gaussian blur (wide ones on a reduced image: 6 against 30 ms for this fade on a
+    1080p face)."""
+    face, sil = muzzle((h, w), region, wanted, own, x0, y0, size)
+    face = face.astype(np.float32) * cov
+    sig = max(FADE * size, 0.5)
+    alpha = blur(face, sig)
+    # Past the face (SILHOUETTE: under the chin a margin beyond it, up the cheeks a margin
+    # inside) the fade is cut off within another half margin: the far side of a turned head,
+    # the collar and the background keep the frame's pixels.
+    alpha *= blur(cv2.erode(sil, np.ones((3, 3), np.uint8)).astype(np.float32),
+                  max(sig * JAW_MARGIN / 2, 0.5))
+    # A fade must not lift pixels the warp does not cover.
+    alpha *= cov
+    lipmask = np.maximum(_fill((h, w), lips_t, x0, y0), _fill((h, w), lips_own, x0, y0))
+    k = max(3, int(0.12 * size)) | 1
+    lipmask = cv2.dilate(lipmask, np.ones((k, k), np.uint8)).astype(np.float32)
+    return alpha, lipmask, face * (1.0 - lipmask)
