@@ -161,13 +161,7 @@ def faces_text(analysis_path):
 def status_lines(rep, to_nuke):
     """Per face of a dialogue report: its figures, then its flagged ranges in Nuke frames; by
     character, whom the engine voiced and who speaks off screen (not lip-synced)."""
-    cast = rep.extra.get("cast") if isinstance(rep.extra.get("cast"), dict) else {}
-    out = []
-    if cast.get("shown"):
-        out.append("voiced " + ", ".join(str(c) for c in cast["shown"]))
-    for a in cast.get("absent") or []:
-        if isinstance(a, dict):
-            out.append(f"{a.get('character')} speaks {a.get('speech_s')} s off screen (not lip-synced)")
+    out = list(rep.cast_lines)
     for v in rep.voices:
         ranges = ", ".join(f"{to_nuke(r.start)}-{to_nuke(r.end)} {r.reason}" for r in v.flagged_ranges)
         out.append(v.line() + (f" (untouched: {ranges})" if ranges else ""))

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from lipflap_contract.errors import JobError
 from lipflap_contract.jobspec import check_face
+from lipflap_contract.report import cast_lines
 
 from .timeline import DubSource, PlanError, TimelineInfo, dub_from_audio_track, record_tc
 
@@ -219,13 +220,5 @@ def read_cast(result, cast_path: str) -> list[CastThumb]:
 
 
 def cast_outcome_lines(report: dict) -> list[str]:
-    """What a run by character said about the clip: the characters it voiced, those it found
-    speaking off screen (not lip-synced), or that it left the clip as it is."""
-    cast = report.get("cast") if isinstance(report.get("cast"), dict) else {}
-    out = []
-    if cast.get("shown"):
-        out.append("voiced " + ", ".join(str(c) for c in cast["shown"]))
-    for a in cast.get("absent") or []:
-        if isinstance(a, dict):
-            out.append(f"{a.get('character')} speaks {a.get('speech_s')} s off screen (not lip-synced)")
-    return out
+    """What a run by character said about the clip (the contract's wording, as Nuke's)."""
+    return cast_lines(report.get("cast"))

@@ -192,6 +192,20 @@ def credentials_summary(reports) -> str:
     return text[0].upper() + text[1:] + "."
 
 
+def cast_lines(cast) -> list[str]:
+    """The report's "cast" record of a run by character in words, as both hosts show it: the
+    characters voiced, then each one whose track speaks under the clip off screen."""
+    cast = cast if isinstance(cast, dict) else {}
+    out = []
+    if cast.get("shown"):
+        out.append("voiced " + ", ".join(str(c) for c in cast["shown"]))
+    for a in _list(cast.get("absent")):
+        if isinstance(a, dict):
+            out.append(f"{a.get('character')} speaks {a.get('speech_s')} s off screen "
+                       f"(not lip-synced)")
+    return out
+
+
 @dataclass
 class RunReport:
     version: int = REPORT_VERSION
@@ -227,6 +241,11 @@ class RunReport:
                 _int(v.get("speech_frames")), _str(qc.get("verdict")), _figures(qc),
                 [f for f in (_flagged(e) for e in _list(v.get("flagged_ranges"))) if f]))
         return out
+
+    @property
+    def cast_lines(self) -> list[str]:
+        """A run by character: whom it voiced, who speaks off screen (not lip-synced)."""
+        return cast_lines(self.extra.get("cast"))
 
     @property
     def first_timecode(self) -> str | None:
