@@ -369,3 +369,30 @@ def test_credentials_keeps_the_progress_json_protocol(tmp_path, capsys):
     last = json.loads(lines[-1])
     assert all(json.loads(line) for line in lines)
     assert last["result"]["found"] is False and last["result"]["ok"] is False
+
+
+def test_a_movie_too_large_to_embed_gets_a_sidecar_that_binds_the_file(kit, tmp_path, monkeypatch,
+                                                                        capsys):
+    # Embedding holds about twice the movie in the SDK's memory; above the limit (here 0 bytes)
+    # the credential goes beside the movie, over its streamed hash.
+    from lipflap.provenance import sign as sign_mod
+    monkeypatch.setattr(sign_mod, "EMBED_MAX_BYTES", 0)
+    out, d = _render(kit, str(tmp_path / "long.mov"), "prores_hq")
+    assert os.path.isfile(out + ".c2pa")
+    assert d.report()["credential"]["where"] == "sidecar"
+    v = verify(out, kit["ca"])
+    assert v.found and v.where == "sidecar" and v.valid and v.binding_ok and v.trusted, v.failures
+    assert v.edits["frames_changed"] == [[2, 5], [8, 8]]
+    assert main(["credentials", out, "--trust", kit["cafile"]]) == 0
+    assert "the file is exactly as signed" in capsys.readouterr().out
+    # One flipped byte in the movie breaks it.
+    _flip_video_byte(out)
+    v = verify(out, kit["ca"])
+    assert v.found and not v.valid and not v.binding_ok
+    assert main(["credentials", out, "--trust", kit["cafile"]]) == 1
+    assert "BROKEN (the file was changed" in capsys.readouterr().out
+    # A smaller render of the same name embeds again, and the old sidecar goes.
+    monkeypatch.setattr(sign_mod, "EMBED_MAX_BYTES", 2 << 30)
+    out, _ = _render(kit, out, "prores_hq")
+    assert not os.path.exists(out + ".c2pa")
+    assert verify(out, kit["ca"]).where == "embedded"

@@ -61,7 +61,8 @@ class Disclosure:
         self.sign_s = 0.0
         self.warnings = [signing.warning] if signing.enabled and signing.warning else []
         where = "none (--no-credentials)" if not signing.enabled else (
-            "C2PA sidecar" if sequence else "embedded C2PA Content Credential")
+            "C2PA sidecar" if sequence else
+            "C2PA Content Credential, embedded (in NAME.c2pa beside a render over 512 MiB)")
         if signing.enabled and signing.identity.local:
             where += " (UNVERIFIED local signer)"
         # Sequences have no container to tag: the sidecar and the report carry the statement.

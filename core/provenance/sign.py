@@ -21,6 +21,7 @@ timestamp; readers then check the certificate against the date they verify on.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -29,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from .facts import (DUB_ID, SEQUENCE_LABEL, SHAPES_ID, SOURCE_ID, Facts, ingredient, manifest,
                     mime_of)
+from ..contract.files import atomic_write
 from .identity import CredentialError, Identity
 
 # The frame index has no C2PA format of its own; a MIME type the SDK does not parse makes it
@@ -39,6 +41,14 @@ SIDECAR_EXT = ".c2pa"
 # repeats what the SDK just wrote; `lipflap credentials` and the tests verify instead.
 VERIFY_AFTER_SIGN = False
 _BUF = 1 << 20
+# Embedding makes the C2PA SDK (c2pa-python 0.38.1) hold about twice the movie in memory (measured
+# here: a 91 MB render +194 MB with Builder.sign on file streams, the same with sign_file; a 364 MB
+# one +730 MB), so a long shot could not be signed on a workstation. A movie larger than this gets
+# its credential in a sidecar `<movie>.c2pa` over a streamed SHA-256 of the file instead (as an
+# image sequence does), which costs the same few MB at any length. 512 MiB: about 28 s of 1080p
+# ProRes 422 HQ (the memory bench's 20 s shot is 364 MB), most dubbing shots, and signing then
+# never adds more than ~1.1 GB to a run.
+EMBED_MAX_BYTES = 512 << 20
 
 
 def sdk():
@@ -142,7 +152,13 @@ def _builder_inline(facts, title, fmt, note, ctx, extra):
 
 
 def sign_movie(tmp_path: str, final_path: str, facts: Facts, identity: Identity) -> dict:
-    """Embed the credential in the finished temporary .mov/.mp4 (renamed by the caller)."""
+    """Embed the credential in the finished temporary .mov/.mp4 (renamed by the caller); above
+    EMBED_MAX_BYTES, write it as a sidecar beside the final name instead."""
+    if os.path.getsize(tmp_path) > EMBED_MAX_BYTES:
+        return sign_movie_sidecar(tmp_path, final_path, facts, identity)
+    # A sidecar left by an earlier, larger render of this name would describe another file.
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(final_path + SIDECAR_EXT)
     c2pa = sdk()
     fmt = mime_of(final_path)
     signed = tmp_path + ".signing"
@@ -166,6 +182,37 @@ def sign_movie(tmp_path: str, final_path: str, facts: Facts, identity: Identity)
             os.remove(signed)
     return {"where": "embedded", "path": os.path.abspath(final_path), "binding": "c2pa.hash.bmff.v3",
             "manifest_bytes": len(manifest_bytes)}
+
+
+def sign_movie_sidecar(tmp_path: str, final_path: str, facts: Facts, identity: Identity) -> dict:
+    """The credential of a movie too large to embed (EMBED_MAX_BYTES): `<final>.c2pa`, a manifest
+    over a one-line index (the movie's name, bytes and SHA-256, read in 4 MiB pieces), the same
+    binding and frame-list assertion an image sequence's sidecar carries."""
+    c2pa = sdk()
+    name = os.path.basename(final_path)
+    files = [{"name": name, "bytes": os.path.getsize(tmp_path), "sha256": _sha256(tmp_path)}]
+    seq = {"pattern": name, "frame_count": 1,
+           "binding": "c2pa.hash.data over the file index: name TAB bytes TAB sha256 of the "
+                      "movie (too large to embed without holding it in memory twice)",
+           "frames": files}
+    sidecar = final_path + SIDECAR_EXT
+    try:
+        with context() as ctx, signer(identity) as s:
+            b = _builder(facts, name, INDEX_FORMAT, identity, ctx,
+                         extra=[{"label": SEQUENCE_LABEL, "data": seq}])
+            with b:
+                b.set_no_embed()
+                manifest_bytes = b.sign(s, INDEX_FORMAT, io.BytesIO(frame_index(files)),
+                                        io.BytesIO())
+        atomic_write(sidecar, manifest_bytes)
+    except c2pa.C2paError as e:
+        raise CredentialError(f"{final_path}: the C2PA SDK could not sign the credential ({e}); "
+                              f"run again with --no-credentials to render without one.") from None
+    except OSError as e:
+        raise CredentialError(f"{sidecar}: cannot write the credential ({e.strerror}); free "
+                              f"space in the output folder.") from None
+    return {"where": "sidecar", "path": os.path.abspath(sidecar),
+            "binding": "c2pa.hash.data (file index)", "manifest_bytes": len(manifest_bytes)}
 
 
 def sidecar_path(pattern: str) -> str:

@@ -65,7 +65,12 @@ def verify(path: str, trust_pem: bytes | None = None) -> Verdict:
     if not os.path.isfile(path):
         raise CredentialError(f"{path}: no such file; give a .mov/.mp4 render, or a sequence's "
                               f"folder, frame or .c2pa sidecar.")
-    return _verify_movie(path, trust_pem)
+    v = _verify_movie(path, trust_pem)
+    if not v.found and os.path.isfile(path + SIDECAR_EXT):
+        # A movie too large to embed in carries its credential beside it (sign.EMBED_MAX_BYTES).
+        return _verify_sequence(path, path + SIDECAR_EXT, os.path.dirname(os.path.abspath(path)),
+                                trust_pem)
+    return v
 
 
 # ---- movies ---------------------------------------------------------------------------------
@@ -249,12 +254,14 @@ def describe(v: Verdict) -> list[str]:
     who = f"{v.signer or '?'} (issued by {v.issuer or '?'}), {v.algorithm or '?'}"
     out.append(f"  signed by: {who}{', at ' + v.signed_at if v.signed_at else ', no timestamp'}")
     out.append("  signature: " + ("valid" if v.signature_ok else "INVALID"))
+    # A movie's sidecar (one too large to embed in) binds the file, a sequence's its frames.
+    frames = v.where == "sidecar" and not v.path.lower().endswith((".mov", ".mp4"))
     if v.binding_ok:
-        out.append("  binding:   holds (the " + ("frames are" if v.where == "sidecar" else "file is")
+        out.append("  binding:   holds (the " + ("frames are" if frames else "file is")
                    + " exactly as signed)")
     else:
-        why = ("the file was changed after signing: re-encoded, trimmed or edited"
-               if v.where == "embedded" else "frames changed or missing since signing")
+        why = ("frames changed or missing since signing" if frames else
+               "the file was changed after signing: re-encoded, trimmed or edited")
         out.append(f"  binding:   BROKEN ({why})")
     if v.frames_changed_since_signing:
         out.append(f"  changed frames: {', '.join(v.frames_changed_since_signing[:10])}"
