@@ -188,7 +188,6 @@ def sign_movie_sidecar(tmp_path: str, final_path: str, facts: Facts, identity: I
     """The credential of a movie too large to embed (EMBED_MAX_BYTES): `<final>.c2pa`, a manifest
     over a one-line index (the movie's name, bytes and SHA-256, read in 4 MiB pieces), the same
     binding and frame-list assertion an image sequence's sidecar carries."""
-    c2pa = sdk()
     name = os.path.basename(final_path)
     files = [{"name": name, "bytes": os.path.getsize(tmp_path), "sha256": _sha256(tmp_path)}]
     seq = {"pattern": name, "frame_count": 1,
@@ -196,23 +195,31 @@ def sign_movie_sidecar(tmp_path: str, final_path: str, facts: Facts, identity: I
                       "movie (too large to embed without holding it in memory twice)",
            "frames": files}
     sidecar = final_path + SIDECAR_EXT
+    manifest_bytes = _sign_index(facts, name, identity, seq, final_path)
     try:
-        with context() as ctx, signer(identity) as s:
-            b = _builder(facts, name, INDEX_FORMAT, identity, ctx,
-                         extra=[{"label": SEQUENCE_LABEL, "data": seq}])
-            with b:
-                b.set_no_embed()
-                manifest_bytes = b.sign(s, INDEX_FORMAT, io.BytesIO(frame_index(files)),
-                                        io.BytesIO())
         atomic_write(sidecar, manifest_bytes)
-    except c2pa.C2paError as e:
-        raise CredentialError(f"{final_path}: the C2PA SDK could not sign the credential ({e}); "
-                              f"run again with --no-credentials to render without one.") from None
     except OSError as e:
         raise CredentialError(f"{sidecar}: cannot write the credential ({e.strerror}); free "
                               f"space in the output folder.") from None
     return {"where": "sidecar", "path": os.path.abspath(sidecar),
             "binding": "c2pa.hash.data (file index)", "manifest_bytes": len(manifest_bytes)}
+
+
+def _sign_index(facts: Facts, title: str, identity: Identity, seq: dict, where: str) -> bytes:
+    """A sidecar's manifest: signed over the index of `seq["frames"]` (frame_index), with the
+    frame list as an assertion, embedded in nothing. `where` names the output in an error."""
+    c2pa = sdk()
+    try:
+        with context() as ctx, signer(identity) as s:
+            b = _builder(facts, title, INDEX_FORMAT, identity, ctx,
+                         extra=[{"label": SEQUENCE_LABEL, "data": seq}])
+            with b:
+                b.set_no_embed()
+                return b.sign(s, INDEX_FORMAT, io.BytesIO(frame_index(seq["frames"])),
+                              io.BytesIO())
+    except c2pa.C2paError as e:
+        raise CredentialError(f"{where}: the C2PA SDK could not sign the credential ({e}); run "
+                              f"again with --no-credentials to render without one.") from None
 
 
 def sidecar_path(pattern: str) -> str:
@@ -246,7 +253,6 @@ def frame_index(frames: list[dict]) -> bytes:
 
 def sign_sequence(tmp_dir: str, pattern: str, facts: Facts, identity: Identity) -> dict:
     """Write the sidecar into the writer's temporary folder (it moves with the frames)."""
-    c2pa = sdk()
     rx = frame_regex(pattern)
     names = [n for n in os.listdir(tmp_dir) if rx.match(n)]
     frames = hash_frames(tmp_dir, names)
@@ -256,18 +262,10 @@ def sign_sequence(tmp_dir: str, pattern: str, facts: Facts, identity: Identity) 
            "frames": frames}
     final_sidecar = sidecar_path(pattern)
     tmp_sidecar = os.path.join(tmp_dir, os.path.basename(final_sidecar))
+    manifest_bytes = _sign_index(facts, os.path.basename(pattern), identity, seq, pattern)
     try:
-        with context() as ctx, signer(identity) as s:
-            b = _builder(facts, os.path.basename(pattern), INDEX_FORMAT, identity, ctx,
-                         extra=[{"label": SEQUENCE_LABEL, "data": seq}])
-            with b:
-                b.set_no_embed()
-                manifest_bytes = b.sign(s, INDEX_FORMAT, io.BytesIO(frame_index(frames)), io.BytesIO())
         with open(tmp_sidecar, "wb") as f:
             f.write(manifest_bytes)
-    except c2pa.C2paError as e:
-        raise CredentialError(f"{pattern}: the C2PA SDK could not sign the sequence's credential "
-                              f"({e}); run again with --no-credentials to render without one.") from None
     except OSError as e:
         raise CredentialError(f"{final_sidecar}: cannot write the credential ({e.strerror}); free "
                               f"space in the output folder.") from None
