@@ -111,8 +111,8 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
     if w < 8 or h < 8:
         return None
     # Backward map: output pixel -> exemplar pixel, one pass from the exemplar's pixels.
-    mx, my, cov, tri_id = g.triangle_maps(target, ex.points - [ex.x0, ex.y0], model.tris, x0, y0, w, h,
-                                          with_index=True)
+    mx, my, cov, tri_id = g.triangle_maps(target, _sealed_source(ex.points, target, model) - [ex.x0, ex.y0],
+                                          model.tris, x0, y0, w, h, with_index=True)
     warped = cv2.remap(ex.image, mx, my, RESAMPLE, borderMode=cv2.BORDER_REPLICATE)
     warped = warped.astype(np.float32)
     src = (image.region(x0, y0, w, h) if hasattr(image, "region")
@@ -405,6 +405,35 @@ def _blend_previous(out: np.ndarray, x0: int, y0: int, mouth: np.ndarray, prev: 
     w_fine = (wgt * np.clip(1.0 - diff / (PREV_AGREE * peak), 0.0, 1.0))[..., None]
     cur += (c_back - c_cur) * w_coarse.astype(np.float32) \
         + ((back - c_back) - (cur - c_cur)) * w_fine.astype(np.float32)
+
+
+# A mouth closed from an exemplar whose lips are a little apart: each of the exemplar's inner-lip
+# points is moved into its gap by SEAL of the part of the gap the target closes (half a side), so
+# the two lips meet on the gap's own dark core, sampled from both sides. Mapped at the gap's
+# edges, the upper lip's dark rim met the lower lip's lit rim in one pixel: a hard step that
+# read as a light seam along the closed lips (expr_surprised f8, f53-54, f81, whose lips are
+# never closed in the shot: 48 -> 99 in one row, the exemplar's own gap rises over three).
+SEAL = 1.0
+
+
+def _sealed_source(ex_pts: np.ndarray, target: np.ndarray, model: MouthModel) -> np.ndarray:
+    """The exemplar's points for the warp, its inner-lip pairs drawn together into its gap
+    where the target's gap is narrower (see SEAL); a copy when any moves."""
+    pos = {int(k): i for i, k in enumerate(model.region)}
+    pts = ex_pts
+    for a, b in g.INNER_PAIRS:
+        ia, ib = pos[a], pos[b]
+        v = ex_pts[ib] - ex_pts[ia]
+        ge = float(np.hypot(*v))
+        gt = float(np.hypot(*(target[ib] - target[ia])))
+        if ge < 1.0 or gt >= ge:
+            continue
+        if pts is ex_pts:
+            pts = ex_pts.astype(np.float64, copy=True)
+        d = SEAL * 0.5 * (ge - gt) / ge
+        pts[ia] += d * v
+        pts[ib] -= d * v
+    return pts
 
 
 def _inner_gap(region_pts: np.ndarray, model: MouthModel) -> float:

@@ -1,0 +1,60 @@
+"""A mouth closed from an exemplar whose lips are apart meets on the exemplar's own gap (issue 15:
+a light seam along closed lips when the two lips' rims were butted together)."""
+import numpy as np
+import pytest
+
+from lipflap.render import geometry as g
+from lipflap.render.model import fit_model
+from lipflap.render.synth import _sealed_source
+
+SIZE = 320
+
+
+@pytest.fixture(scope="module")
+def astro():
+    import mediapipe as mp
+    import skimage.data
+    img = np.ascontiguousarray(skimage.data.astronaut()[:320, 64:384])
+    with mp.solutions.face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True) as fm:
+        p = fm.process(img).multi_face_landmarks[0].landmark
+    return np.array([[q.x * SIZE, q.y * SIZE] for q in p])
+
+
+def _points(model, lm):
+    return np.vstack([lm[model.region], model.ring_points(model.pose(lm))])
+
+
+def test_closed_lips_from_parted_ones_meet_on_the_gaps_dark_core(astro):
+    model = fit_model([astro, astro + 0.5, astro - 0.5])
+    mid = np.mean([(astro[a] + astro[b]) / 2 for a, b in g.INNER_PAIRS], 0)
+    # The exemplar: the same face with the lower lip and jaw 5 px lower (lips 5 px apart).
+    ex_lm = astro.copy()
+    low = ex_lm[:, 1] > mid[1] + 0.5
+    ex_lm[low, 1] += 5.0
+    for a, b in g.INNER_PAIRS:
+        ex_lm[b] = ex_lm[a] + [0.0, 5.0]
+    # The target: the lips closed (each inner pair 0.2 px apart about its middle).
+    t_lm = astro.copy()
+    for a, b in g.INNER_PAIRS:
+        c = (astro[a] + astro[b]) / 2
+        t_lm[a], t_lm[b] = c - [0, 0.1], c + [0, 0.1]
+    target, src = _points(model, t_lm), _points(model, ex_lm)
+
+    def jump(source):
+        """Per closed pair, how far apart in the exemplar (px) the pixels just above and just
+        below the closed line are taken from, and where (gap rows from its top)."""
+        mx, my, _ = g.triangle_maps(target, source, model.tris, 0, 0, SIZE, SIZE)
+        out = []
+        for a, b in g.INNER_PAIRS[2:-2]:
+            x, y = np.round((t_lm[a] + t_lm[b]) / 2).astype(int)
+            out.append((my[y + 1, x] - my[y - 1, x], my[y - 1, x] - ex_lm[a][1]))
+        return np.array(out)
+
+    plain, sealed = jump(src), jump(_sealed_source(src, target, model))
+    # butted rims: two pixels apart in the output come from 5 px apart, the gap skipped
+    assert plain[:, 0].min() > 4.5
+    # sealed: the lips meet on the gap's middle, taken from both sides, a crease of its own pixels
+    assert sealed[:, 0].max() < 3.5
+    assert np.all(np.abs(sealed[:, 1] - 2.5) < 2.0)
+    # a target that opens wider than the exemplar leaves its points alone
+    assert _sealed_source(target, src, model) is target
