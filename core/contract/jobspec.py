@@ -15,7 +15,7 @@ from typing import Any
 from .errors import JobError
 
 MODES = ("full", "patch")
-CODECS = ("prores_hq", "prores_4444", "dnxhr_hq", "h264", "png", "exr")
+CODECS = ("prores_hq", "prores_4444", "prores_4444xq", "dnxhr_hq", "h264", "png", "exr")
 
 
 @dataclass
