@@ -58,3 +58,28 @@ def test_closed_lips_from_parted_ones_meet_on_the_gaps_dark_core(astro):
     assert np.all(np.abs(sealed[:, 1] - 2.5) < 2.0)
     # a target that opens wider than the exemplar leaves its points alone
     assert _sealed_source(target, src, model) is target
+
+
+def test_the_mesh_tiles_the_lower_face_once(astro):
+    """No skin triangle reaches over a lip to its inner contour: the mesh's triangles cover the
+    hull of its points exactly once (a skin triangle from under the nose to an inner-lip point
+    lay over the upper lip's strip, a fold that showed as a pale line along the lip's border)."""
+    from lipflap.render.model import _lip_aware_mesh
+    model = fit_model([astro, astro + 0.5, astro - 0.5])
+    pos = {int(k): i for i, k in enumerate(model.region)}
+    pts = _points(model, astro).astype(np.float64)
+    for a, b in g.INNER_PAIRS:                    # a little open, as the model triangulates
+        pts[pos[a], 1] -= 1.0
+        pts[pos[b], 1] += 1.0
+    tris = _lip_aware_mesh(pts, pos)
+    p = pts[tris]
+    area = 0.5 * np.abs((p[:, 1, 0] - p[:, 0, 0]) * (p[:, 2, 1] - p[:, 0, 1])
+                        - (p[:, 2, 0] - p[:, 0, 0]) * (p[:, 1, 1] - p[:, 0, 1]))
+    import cv2
+    hull = cv2.contourArea(cv2.convexHull(pts.astype(np.float32)))
+    assert abs(area.sum() - hull) < 1e-3 * hull
+    inner = {pos[k] for k in g.LIPS_INNER}
+    lips = inner | {pos[k] for k in g.LIPS_OUTER}
+    for t in tris:
+        if inner & set(t.tolist()):
+            assert set(t.tolist()) <= lips
