@@ -83,3 +83,16 @@ def test_the_mesh_tiles_the_lower_face_once(astro):
     for t in tris:
         if inner & set(t.tolist()):
             assert set(t.tolist()) <= lips
+
+
+def test_an_open_mouth_that_narrows_is_not_sealed(astro):
+    """Sealing is for lips that meet: a target gap of a fifth of the mouth's width taken from a
+    slightly wider one keeps the exemplar's inner-lip points (its teeth stay in the opening)."""
+    model = fit_model([astro, astro + 0.5, astro - 0.5])
+    pos = {int(k): i for i, k in enumerate(model.region)}
+    width = float(np.linalg.norm(astro[61] - astro[291]))
+    ex, tgt = _points(model, astro).astype(np.float64), _points(model, astro).astype(np.float64)
+    for a, b in g.INNER_PAIRS:
+        ex[pos[b], 1] = ex[pos[a], 1] + 0.22 * width
+        tgt[pos[b], 1] = tgt[pos[a], 1] + 0.2 * width
+    assert _sealed_source(ex, tgt, model) is ex

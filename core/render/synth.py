@@ -413,24 +413,31 @@ def _blend_previous(out: np.ndarray, x0: int, y0: int, mouth: np.ndarray, prev: 
 # edges, the upper lip's dark rim met the lower lip's lit rim in one pixel: a hard step that
 # read as a light seam along the closed lips (expr_surprised f8, f53-54, f81, whose lips are
 # never closed in the shot: 48 -> 99 in one row, the exemplar's own gap rises over three).
+# Only where the lips meet: fully for a target gap under SEAL_CLOSED mouth widths, fading out by
+# twice that; an open mouth that narrows keeps its lips' rims and squeezes its opening (sealed,
+# expr_disgusted f34 and f103, 31 px gaps from 33 px ones, took a pixel of teeth into each lip).
 SEAL = 1.0
+SEAL_CLOSED = 0.02
 
 
 def _sealed_source(ex_pts: np.ndarray, target: np.ndarray, model: MouthModel) -> np.ndarray:
     """The exemplar's points for the warp, its inner-lip pairs drawn together into its gap
-    where the target's gap is narrower (see SEAL); a copy when any moves."""
+    where the target closes it (see SEAL); a copy when any moves."""
     pos = {int(k): i for i, k in enumerate(model.region)}
+    closed = SEAL_CLOSED * float(np.hypot(*(target[pos[g.MOUTH_CORNERS[1]]]
+                                            - target[pos[g.MOUTH_CORNERS[0]]])))
     pts = ex_pts
     for a, b in g.INNER_PAIRS:
         ia, ib = pos[a], pos[b]
         v = ex_pts[ib] - ex_pts[ia]
         ge = float(np.hypot(*v))
         gt = float(np.hypot(*(target[ib] - target[ia])))
-        if ge < 1.0 or gt >= ge:
+        share = SEAL * float(np.clip(2.0 - gt / max(closed, 1e-6), 0.0, 1.0))
+        if ge < 1.0 or gt >= ge or share <= 0:
             continue
         if pts is ex_pts:
             pts = ex_pts.astype(np.float64, copy=True)
-        d = SEAL * 0.5 * (ge - gt) / ge
+        d = share * 0.5 * (ge - gt) / ge
         pts[ia] += d * v
         pts[ib] -= d * v
     return pts
