@@ -36,9 +36,11 @@ class ClipOutcome:
 
 
 def is_studio(resolve) -> bool:
+    """Whether GetProductName says Studio; a build without the call reads as the free edition
+    (only the wording of the no-dialog sentence depends on it). Other errors surface."""
     try:
         return "studio" in str(resolve.GetProductName()).lower()
-    except Exception:  # noqa: BLE001
+    except AttributeError:
         return False
 
 

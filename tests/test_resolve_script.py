@@ -300,3 +300,18 @@ def test_a_report_the_plugin_cannot_read_is_said_in_the_console(tmp_path):
     good = tmp_path / "good.json"
     good.write_text(json.dumps({"flagged_ranges": [{"start": 2, "end": 4, "reason": "no_face"}]}))
     assert ctl._read_report(plan, str(good))["flagged_ranges"][0]["reason"] == "no_face"
+
+
+def test_the_edition_is_read_from_the_product_name_and_other_errors_surface():
+    from lipflap_resolve.app import is_studio
+
+    class Old:                      # a build without GetProductName: the free edition's wording
+        pass
+
+    class Broken:
+        def GetProductName(self):
+            raise RuntimeError("scripting bridge lost")
+
+    assert is_studio(Old()) is False
+    with pytest.raises(RuntimeError):
+        is_studio(Broken())
