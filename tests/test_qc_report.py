@@ -238,3 +238,20 @@ def test_qc_command_errors_are_one_sentence(tmp_path, capsys):
             w.write(np.zeros((64, 64, 4), np.uint16))
     code = main(["qc", patch, "--audio", str(tmp_path / "a.wav"), "-o", str(tmp_path / "r.json")])
     assert code == 2 and "patch render" in capsys.readouterr().err
+
+
+def test_qc_says_when_the_shapes_track_its_job_names_is_missing(tmp_path):
+    """A job whose "shapes" file is gone: QC computes the track from the dub, and says so (it
+    once switched silently)."""
+    import argparse
+    from lipflap.commands.qc import apply_context
+    job = tmp_path / "job.json"
+    job.write_text(json.dumps({"video": "gone.mov", "audio": "dub.wav", "shapes": "track.json"}))
+    args = argparse.Namespace(video=str(tmp_path / "render.mov"), render_report=None, job=str(job),
+                              audio=None, source=None, source_start=None, source_end=None,
+                              audio_offset=None, language=None, text=None, transcript=None,
+                              shapes=None)
+    got = apply_context(args)
+    assert args.shapes is None and args.audio == str(tmp_path / "dub.wav")
+    [said] = got["warnings"]
+    assert said.startswith(f"{tmp_path / 'track.json'}: the mouth-shape track {job} names is missing")
