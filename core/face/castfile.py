@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from ..contract.errors import LipflapError
 from ..contract.files import atomic_write
-from ..face.identity import THRESHOLD, Signature
+from .identity import THRESHOLD, Signature
 
 REFERENCE_FRAMES = 24
 POSITIONS = ("left", "right", "centre", "center", "only", "largest")
@@ -48,7 +48,7 @@ class Cast:
     characters: dict[str, Character] = field(default_factory=dict)
     threshold: float = THRESHOLD
     # Clips a conform did not render because they show no character with a voice there (their
-    # faces and absent characters, as lipflap.conform.voicing records them).
+    # faces and absent characters, as lipflap.face.castmatch records them).
     not_rendered: list = field(default_factory=list)
 
     def signatures(self) -> dict[str, Signature]:
@@ -145,7 +145,7 @@ def load_cast(path: str, faces=None) -> Cast:
 def reference_signature(path: str, c: Character, faces=None) -> Signature:
     from ..media.probe import probe
     if faces is None:
-        from ..face.sightings import faces_in_clip as faces
+        from .sightings import faces_in_clip as faces
     if not os.path.isfile(c.video):
         raise _bad(path, f"character {c.name}: reference video {c.video} is missing")
     n = probe(c.video).frame_count
