@@ -6,7 +6,7 @@ import os
 import time
 
 from ..contract.jobspec import Job
-from ..provenance import Disclosure, Signing
+from ..provenance import DisclosureWriter, Signing
 from ..provenance.identity import JOB_SIGNER
 from ..qc.pixels import OutputSampler
 from .analysis import analyse
@@ -45,7 +45,7 @@ def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
         shots = plan_shots(job, inputs, analysis, mouth.params, progress)
     with clock.stage("library"):
         libraries = build_libraries(job, inputs, shots, progress)
-    disclosure = Disclosure.for_job(job, inputs.info, out_path=inputs.out_path, codec=inputs.codec,
+    disclosure = DisclosureWriter.for_job(job, inputs.info, out_path=inputs.out_path, codec=inputs.codec,
                                     mode=inputs.mode, lo=inputs.lo, hi=inputs.hi,
                                     track_source=mouth.source, signing=signing)
     sampler = OutputSampler(mouth.track, inputs.n)

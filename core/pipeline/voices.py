@@ -39,7 +39,7 @@ from ..media.audio_stream import AudioReader
 from ..media.decode import read_frames
 from ..media.memory import release as release_memory
 from ..mouth.track import MouthFrame, MouthTrack
-from ..provenance import Disclosure, Signing
+from ..provenance import DisclosureWriter, Signing
 from ..provenance.identity import JOB_SIGNER
 from ..qc.pixels import OutputSampler
 from ..render.pipeline import REST, LibraryBuilder, render_frame
@@ -132,7 +132,7 @@ def run_dialogue(job: Job, progress, signing: Signing | None = None) -> dict:
     with clock.stage("library"):
         libs = build_face_libraries(job, inputs, faces, progress)
     track_source = "+".join(sorted({fv.mouth.source for fv in faces}))
-    disclosure = Disclosure.for_job(_disclosed_job(job, faces), inputs.info,
+    disclosure = DisclosureWriter.for_job(_disclosed_job(job, faces), inputs.info,
                                     out_path=inputs.out_path, codec=inputs.codec, mode=inputs.mode,
                                     lo=inputs.lo, hi=inputs.hi, track_source=track_source,
                                     signing=signing)
