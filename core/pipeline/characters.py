@@ -19,13 +19,12 @@ import os
 from dataclasses import replace
 
 from ..contract.errors import JobError
-from ..contract.jobspec import Job
+from ..contract.jobspec import Job, resolve_range
 from ..face import sightings
 from ..face.castfile import load_cast
 from ..face.castmatch import absent_entry, match_faces, match_line
 from ..media.probe import probe
 from ..speech import vad
-from .inputs import resolve_range
 from .report import write_report
 
 

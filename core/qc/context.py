@@ -78,7 +78,7 @@ def from_report(path: str, video: str | None = None, *, strict: bool = True) -> 
 
 def from_job(path: str) -> RenderContext:
     """The context in a job file (docs/job.md): its range with handles, clamped to the source."""
-    from ..contract.jobspec import load_job
+    from ..contract.jobspec import load_job, resolve_range, with_handles
     job = load_job(path)
     ctx = RenderContext(source=job.video, audio=job.audio, text=job.text, language=job.language,
                         shapes=job.shapes, origin=os.path.abspath(path))
@@ -92,35 +92,11 @@ def from_job(path: str) -> RenderContext:
     if job.video and os.path.isfile(job.video):
         from ..media.probe import probe
         info = probe(job.video)
-        start, end = _job_range(job, info)
-        lo = max(0, start - job.handles)
-        hi = min(info.frame_count - 1, end + job.handles)
+        start, end = resolve_range(job, info)
+        lo, hi = with_handles(job, info, start, end)
         ctx.source_start, ctx.source_end = lo, hi
         ctx.audio_offset_s = float(job.audio_offset_s) + (lo - start) / float(info.fps)
     return ctx
-
-
-def _job_range(job, info) -> tuple[int, int]:
-    """The job's inclusive range within the file (before handles), as `lipflap run` reads it."""
-    n = info.frame_count
-    if job.in_tc or job.out_tc:
-        from ..contract.timecode import tc_to_frames
-        try:
-            start = tc_to_frames(job.in_tc, info.fps, info.drop_frame) - info.start_tc_frames \
-                if job.in_tc else 0
-            end = tc_to_frames(job.out_tc, info.fps, info.drop_frame) - info.start_tc_frames \
-                if job.out_tc else n - 1
-        except Exception:  # noqa: BLE001 - any malformed timecode is the user's to fix
-            raise LipflapError(f"{info.path}: the job's in/out timecodes ({job.in_tc}, "
-                               f"{job.out_tc}) are not the file's timecodes (HH:MM:SS:FF); "
-                               f"fix the job.") from None
-    else:
-        start = 0 if job.start_frame is None else int(job.start_frame)
-        end = n - 1 if job.end_frame is None else int(job.end_frame)
-    if start < 0 or end >= n or start > end:
-        raise LipflapError(f"{info.path}: the job's frames {start}-{end} are outside the file, "
-                           f"which has {n} frames; fix the job's range.")
-    return start, end
 
 
 def report_beside(video: str) -> str | None:
