@@ -21,6 +21,7 @@ job list keeps, and into one line of the conform's messages.
 from __future__ import annotations
 
 from ..contract.errors import LipflapError
+from ..contract.rates import parse_rate
 from ..face.castmatch import absent_entry, match_faces, match_line
 from ..speech import vad
 from .plan import ClipJob, PlanOptions
@@ -63,7 +64,7 @@ def _give_voices(cj: ClipJob, shown: dict, rows: list[dict]) -> bool:
         if s is None:
             speech = vad.speech_seconds(dub["audio"], dub["audio_offset_s"],
                                         (job["end_frame"] - job["start_frame"] + 1)
-                                        / _fps(job["fps"]))
+                                        / float(parse_rate(job["fps"])))
             entry = absent_entry(character, dub["track"], speech)
             if entry:
                 cj.cast["absent"].append(entry)
@@ -90,11 +91,6 @@ def _give_cast(cj: ClipJob, shown: dict) -> bool:
     cj.job.pop("face", None)
     cj.job["cast"] = {character: s.spec for character, s in shown.items()}
     return True
-
-
-def _fps(text: str) -> float:
-    a, _, b = str(text).partition("/")
-    return float(a) / float(b or 1)
 
 
 def text_to_voices(cj: ClipJob, text: str, notes: list[str]) -> None:
