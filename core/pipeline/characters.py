@@ -25,7 +25,7 @@ from ..face.castfile import load_cast
 from ..face.castmatch import absent_entry, match_faces, match_line
 from ..media.probe import probe
 from ..speech import vad
-from .report import write_report
+from .report import save_job_report
 
 
 def cast_voices(job: Job, progress, faces=None) -> tuple[Job | None, dict]:
@@ -90,10 +90,7 @@ def run_cast(job: Job, progress, signing, run_job, faces=None) -> dict:
     else:
         report = run_job(replace(one, report=None), progress, signing)
         report["cast"] = record
-    if job.report:
-        write_report(job.report, report)
-        report["report"] = os.path.abspath(job.report)
-    return report
+    return save_job_report(job, report)
 
 
 def _frames(job: Job) -> int:

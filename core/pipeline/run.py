@@ -2,7 +2,6 @@
 report (docs/report.md), as a short line of stages (see the package's docstring)."""
 from __future__ import annotations
 
-import os
 import time
 
 from ..contract.jobspec import Job
@@ -17,7 +16,7 @@ from .library import build_libraries
 from .mouth import mouth_shapes, script_text
 from .plan import plan_shots
 from .render import render_and_write
-from .report import build_report, quick_qc, write_report
+from .report import build_report, quick_qc, save_job_report
 from .voices import run_dialogue
 
 
@@ -59,7 +58,4 @@ def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
     report["qc"] = quick_qc(sampler, mouth.track, inputs.n, warnings)
     report["timing_s"]["qc"] = round(time.perf_counter() - t, 3)
     report["timing_s"]["total"] = round(time.perf_counter() - clock.t0, 3)
-    if job.report:
-        write_report(job.report, report)
-        report["report"] = os.path.abspath(job.report)
-    return report
+    return save_job_report(job, report)
