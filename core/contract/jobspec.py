@@ -12,7 +12,7 @@ import os
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .errors import FormatError, JobError, RangeError
+from .errors import FormatError, JobError, LipflapError, RangeError
 from .timecode import tc_to_frames
 
 MODES = ("full", "patch")
@@ -407,3 +407,30 @@ def resolve_range(job: Job, info) -> tuple[int, int]:
 def with_handles(job: Job, info, start: int, end: int) -> tuple[int, int]:
     """The frames rendered: the job's range widened by its handles, cut to the file's ends."""
     return max(0, start - job.handles), min(info.frame_count - 1, end + job.handles)
+
+
+def read_cast_file(path: str) -> dict:
+    """A cast file's JSON (`lipflap cast`; docs/conform.md, "The cast"), its "characters" object
+    checked: the one reading every reader shares (the engine's lipflap.face.castfile, and the
+    hosts through cast_names, where a job's voices name characters)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        raise LipflapError(f"{path}: cast file not found; check --cast or make one with "
+                           f"`lipflap cast CLIPS... -o {os.path.basename(path)}`.") from None
+    except (OSError, ValueError) as e:
+        raise cast_error(path, f"not a readable JSON cast file ({e})") from None
+    chars = data.get("characters") if isinstance(data, dict) else None
+    if not isinstance(chars, dict) or not chars:
+        raise cast_error(path, 'no "characters" object naming at least one character')
+    return data
+
+
+def cast_names(path: str) -> list[str]:
+    """The character names of a cast file, in its order."""
+    return [str(n) for n in read_cast_file(path)["characters"]]
+
+
+def cast_error(path: str, what: str) -> LipflapError:
+    return LipflapError(f"{path}: {what}; fix the cast file (docs/conform.md, \"The cast\").")
