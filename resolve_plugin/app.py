@@ -91,6 +91,8 @@ class Controller:
         plans = []
         for track, item in select_items(self.timeline, s.scope, s.video_track):
             p = plan_clip(self.info, track, item)
+            for note in p.notes:
+                self.log(f"lipflap: {note}")
             if not p.error:
                 try:
                     if mapped is not None:
