@@ -96,3 +96,26 @@ def test_an_open_mouth_that_narrows_is_not_sealed(astro):
         ex[pos[b], 1] = ex[pos[a], 1] + 0.22 * width
         tgt[pos[b], 1] = tgt[pos[a], 1] + 0.2 * width
     assert _sealed_source(ex, tgt, model) is ex
+
+
+def test_nothing_is_drawn_from_beyond_the_exemplars_picture(astro):
+    """An exemplar whose picture ends under its mouth (its chin was at the frame's edge): the
+    patch's pixels that would come from below that edge keep the frame's own (alpha 0), where the
+    replicated border drew vertical streaks (selfie f57-66)."""
+    from lipflap.render.synth import Exemplar, Look, crop_box, synthesize
+    model = fit_model([astro, astro + 0.5, astro - 0.5])
+    img = np.random.default_rng(1).integers(90, 170, (SIZE, SIZE, 3)).astype(np.uint8)
+    pts = _points(model, astro)
+    x0, y0, w, h = crop_box(pts, SIZE, SIZE, pad=6)
+    cut = int(astro[152, 1]) - 4 - y0               # the exemplar's picture stops above its chin
+    ex = Exemplar(0, img[y0:y0 + cut, x0:x0 + w].copy(), x0, y0, pts, 0.0)
+    look = Look(peak=255.0, cavity=np.array([20.0, 10, 10], np.float32),
+                tongue=np.array([70.0, 30, 30], np.float32))
+    patch = synthesize(img, ex, pts.astype(np.float64), pts.astype(np.float64), model, look, 1.0,
+                       is_self=False)
+    edge = y0 + cut - patch.y0                      # the picture's last row, in the patch
+    assert patch.alpha[:edge - 2].max() > 0.9
+    assert patch.alpha[edge:].max() == 0.0
+    # faded towards that edge, not cut: no row-to-row step of more than a third
+    col = patch.alpha[:, int(astro[152, 0]) - patch.x0]
+    assert np.abs(np.diff(col[edge - 12:edge + 1])).max() < 0.34

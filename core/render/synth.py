@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from . import geometry as g
-from .mask import blend_masks
+from .mask import FADE, blend_masks
 from .model import MouthModel
 
 # The exemplar's one resampling pass: cubic. Lanczos keeps more of the fine band (expr_disgusted
@@ -120,6 +120,7 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
 
     alpha, lipmask, skin = blend_masks(model.region, reg_t, own[:n_reg], cov, lips_t[:20],
                                        own[:n_reg][model.lips[:20]], x0, y0, w, h, size, _blur)
+    alpha *= _within_picture(ex, mx, my, size)
     out = warped                        # the warped copy is this frame's own: offset in place
     out += _light_offset(src, warped, skin, size, w, h)
     disp, still, lip_soft = _carry_grain(out, src, np.linalg.norm(target - own, axis=1), model,
@@ -144,6 +145,20 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
     alpha *= float(fade)
     np.clip(out, 0, look.peak, out=out)
     return Patch(x0, y0, out, alpha.astype(np.float32), lip_soft.astype(np.float32), target)
+
+
+def _within_picture(ex: Exemplar, mx: np.ndarray, my: np.ndarray, size: float):
+    """1, or where the warp reaches beyond the exemplar's picture (its face met the frame's
+    edge: a close-up's chin) a fade to 0 at that edge over the mask's fade width: the replicated
+    border drew vertical streaks under the chin (selfie f57-66), a hard cut a line."""
+    eh, ew = ex.image.shape[:2]
+    inside = (mx >= -0.5) & (my >= -0.5) & (mx <= ew - 0.5) & (my <= eh - 0.5)
+    if inside.all():
+        return 1.0
+    sig = max(FADE * size, 0.5)
+    k = 2 * int(np.ceil(2 * sig)) + 1
+    core = cv2.erode(inside.astype(np.uint8), np.ones((k, k), np.uint8)).astype(np.float32)
+    return np.minimum(_blur(core, sig), inside)
 
 
 def _light_offset(src, warped, skin, size: float, w: int, h: int) -> np.ndarray:
