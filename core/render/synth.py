@@ -143,6 +143,7 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
         alpha = alpha * np.clip(disp / 0.75, 0.0, 1.0)
     alpha *= float(fade)
     np.clip(out, 0, look.peak, out=out)
+    _keep_lip_range(out, src, alpha, lips_t, x0, y0, look)
     return Patch(x0, y0, out, alpha.astype(np.float32), lip_soft.astype(np.float32), target)
 
 
@@ -285,16 +286,16 @@ def _lip_colour(out, src, lips_t, lips_own, x0, y0, look: Look) -> np.ndarray:
     m = band_t[by0:by1, bx0:bx1]
     want = lab[m].mean(0)
     want = want + LIP_MATCH * (lab_src[band_o[sy0:sy1, sx0:sx1]].mean(0) - want)
-    if look.lip_range is not None:
-        (l_lo, l_hi), (c_lo, c_hi) = look.lip_range
-        want[0] = np.clip(want[0], l_lo, l_hi)
-        c = float(np.hypot(want[1], want[2]))
-        if c > 1e-3:
-            want[1:] *= float(np.clip(c, c_lo, c_hi)) / c
     cur = lab[m].mean(0)
+    if look.lip_range is not None:
+        # The range is of the band's mean per-pixel chroma (as frame_score and the yardstick
+        # measure it), which the shift below scales by about the mean colour's chroma gain.
+        c_after = float(np.hypot(lab[m][:, 1], lab[m][:, 2]).mean()) * _chroma_gain(cur, want)
+        want[0], c_in = _into_range(float(want[0]), c_after, look.lip_range)
+        if c_after > 1e-3:
+            want[1:] *= c_in / c_after
     # L* moves by an offset; chroma by a factor about grey, so the lips' colour texture stays.
-    c_cur = float(np.hypot(cur[1], cur[2]))
-    gain = float(np.hypot(want[1], want[2])) / c_cur if c_cur > 1e-3 else 1.0
+    gain = _chroma_gain(cur, want)
     new = lab.copy()
     new[..., 0] += want[0] - cur[0]
     new[..., 1:] = new[..., 1:] * gain + (want[1:] - cur[1:] * gain)
@@ -303,6 +304,79 @@ def _lip_colour(out, src, lips_t, lips_own, x0, y0, look: Look) -> np.ndarray:
     res = out.copy()
     res[by0:by1, bx0:bx1] = out[by0:by1, bx0:bx1] * (1 - soft) + rgb * soft
     return res
+
+
+def _chroma_gain(cur: np.ndarray, want: np.ndarray) -> float:
+    c_cur = float(np.hypot(cur[1], cur[2]))
+    return float(np.hypot(want[1], want[2])) / c_cur if c_cur > 1e-3 else 1.0
+
+
+def _into_range(l_mean: float, c_mean: float, lip_range) -> tuple[float, float]:
+    """The band's mean L* and mean chroma, each clamped into the actor's own range."""
+    (l_lo, l_hi), (c_lo, c_hi) = lip_range
+    return float(np.clip(l_mean, l_lo, l_hi)), float(np.clip(c_mean, c_lo, c_hi))
+
+
+def _lip_bands(band: np.ndarray) -> list[np.ndarray]:
+    """The lip band and the bands a tracker landing a pixel off would measure: its contours a
+    pixel further out and in (dilated, eroded) and a pixel higher and lower."""
+    k = np.ones((3, 3), np.uint8)
+    b = band.astype(np.uint8)
+    out = [band, cv2.dilate(b, k) > 0, np.roll(band, -1, 0), np.roll(band, 1, 0)]
+    ero = cv2.erode(b, k) > 0
+    return out + ([ero] if ero.sum() >= 12 else [])
+
+
+def _range_step(vals: np.ndarray, lo: float, hi: float) -> float:
+    """The one change that brings every value into [lo, hi] (centres them when they spread wider)."""
+    v_lo, v_hi = float(vals.min()), float(vals.max())
+    if v_hi - v_lo > hi - lo:
+        return (lo + hi) / 2 - (v_lo + v_hi) / 2
+    return max(0.0, lo - v_lo) + min(0.0, hi - v_hi)
+
+
+def _keep_lip_range(out, src, alpha, lips_t, x0, y0, look: Look, tries: int = 3) -> None:
+    """The finished lips, as they will be seen (the patch over the frame by its alpha), kept within
+    the actor's own lip L* and chroma (look.lip_range), in place on `out`.
+
+    _lip_colour sets the colour early, but the mouth interior, the previous frame's lips and the
+    detail match move the band's mean after it (expr_disgusted f86 ended at L* 134.5 of 8-bit
+    against the actor's 98th percentile 131.9). And a re-track of the output lands its contours
+    off the target's: the band is held in range also a pixel out, in, up and down (expr_surprised
+    f21, small lips between bright teeth and dark skin: 105.7 at the target's contours, 107.8 half
+    a pixel up-left, 110.2 a pixel in; lipeval's bound 110.7). A shift of L* and a gain of chroma
+    about grey, smooth over the lips and a pixel round them."""
+    if look.lip_range is None:
+        return
+    h, w = out.shape[:2]
+    band = (_poly((h, w), lips_t[:20], x0, y0) > 0) & (_poly((h, w), lips_t[20:], x0, y0) == 0)
+    if band.sum() < 12:
+        return
+    bx, by, bw, bh = cv2.boundingRect(np.round(lips_t[:20] - [x0, y0]).astype(np.int32))
+    box = (slice(max(by - 4, 0), min(by + bh + 5, h)), slice(max(bx - 4, 0), min(bx + bw + 5, w)))
+    bands = _lip_bands(band[box])
+    a = alpha[box][..., None]
+    a_band = float(alpha[box][bands[1]].mean())
+    if a_band < 0.05:
+        return
+    soft = cv2.GaussianBlur(bands[1].astype(np.float32), (0, 0), 0.7)[..., None]
+    (l_lo, l_hi), (c_lo, c_hi) = look.lip_range
+    scale = 1.0 / look.peak
+    for _ in range(tries):
+        comp = np.clip((out[box] * a + src[box] * (1 - a)) * scale, 0, 1).astype(np.float32)
+        lab = cv2.cvtColor(comp, cv2.COLOR_RGB2LAB)
+        chroma = np.hypot(lab[..., 1], lab[..., 2])
+        ls = np.array([lab[..., 0][m].mean() for m in bands])
+        cs = np.log(np.maximum([chroma[m].mean() for m in bands], 1e-3))
+        d_l = _range_step(ls, l_lo, l_hi)
+        d_c = _range_step(cs, float(np.log(max(c_lo, 1e-3))), float(np.log(max(c_hi, 1e-3))))
+        if abs(d_l) < 0.05 and abs(d_c) < 0.002:
+            return
+        own = cv2.cvtColor(np.clip(out[box] * scale, 0, 1).astype(np.float32), cv2.COLOR_RGB2LAB)
+        own[..., 0] += d_l / a_band
+        own[..., 1:] *= float(np.exp(d_c / a_band))
+        rgb = cv2.cvtColor(own, cv2.COLOR_LAB2RGB) * look.peak
+        out[box] = out[box] * (1 - soft) + rgb * soft
 
 
 # Per-frame detail matching may move the fine band by at most this factor either way.
