@@ -317,14 +317,18 @@ def _into_range(l_mean: float, c_mean: float, lip_range) -> tuple[float, float]:
     return float(np.clip(l_mean, l_lo, l_hi)), float(np.clip(c_mean, c_lo, c_hi))
 
 
-def _lip_bands(band: np.ndarray) -> list[np.ndarray]:
-    """The lip band and the bands a tracker landing a pixel off would measure: its contours a
-    pixel further out and in (dilated, eroded) and a pixel higher and lower."""
-    k = np.ones((3, 3), np.uint8)
-    b = band.astype(np.uint8)
-    out = [band, cv2.dilate(b, k) > 0, np.roll(band, -1, 0), np.roll(band, 1, 0)]
-    ero = cv2.erode(b, k) > 0
-    return out + ([ero] if ero.sum() >= 12 else [])
+# A re-track's lip contours are drawn to whole pixels (lipeval truncates them) and land a fraction
+# of a pixel off the target's: the band is held in range at these offsets (pixels) too.
+BAND_OFFSETS = ((0.0, 0.0), (-0.5, -0.5), (0.5, -0.5), (-0.5, 0.5), (0.5, 0.5))
+
+
+def _lip_bands(shape, lips_t, x0, y0) -> list[np.ndarray]:
+    """The lip band between the outer and inner contours, and the bands at BAND_OFFSETS."""
+    out = []
+    for dx, dy in BAND_OFFSETS:
+        o, i = lips_t[:20] + [dx, dy], lips_t[20:] + [dx, dy]
+        out.append((_poly(shape, o, x0, y0) > 0) & (_poly(shape, i, x0, y0) == 0))
+    return out
 
 
 def _range_step(vals: np.ndarray, lo: float, hi: float) -> float:
@@ -342,24 +346,25 @@ def _keep_lip_range(out, src, alpha, lips_t, x0, y0, look: Look, tries: int = 3)
     _lip_colour sets the colour early, but the mouth interior, the previous frame's lips and the
     detail match move the band's mean after it (expr_disgusted f86 ended at L* 134.5 of 8-bit
     against the actor's 98th percentile 131.9). And a re-track of the output lands its contours
-    off the target's: the band is held in range also a pixel out, in, up and down (expr_surprised
-    f21, small lips between bright teeth and dark skin: 105.7 at the target's contours, 107.8 half
-    a pixel up-left, 110.2 a pixel in; lipeval's bound 110.7). A shift of L* and a gain of chroma
-    about grey, smooth over the lips and a pixel round them."""
+    off the target's: the band is held in range also at half-pixel offsets (expr_surprised f21,
+    small lips between bright teeth and dark skin: L* 105.7 of 8-bit at the target's contours,
+    107.8 half a pixel up-left, the actor's 98th percentile 105.9). A shift of L* and a gain of
+    chroma about grey, smooth over the lips."""
     if look.lip_range is None:
         return
     h, w = out.shape[:2]
-    band = (_poly((h, w), lips_t[:20], x0, y0) > 0) & (_poly((h, w), lips_t[20:], x0, y0) == 0)
-    if band.sum() < 12:
-        return
     bx, by, bw, bh = cv2.boundingRect(np.round(lips_t[:20] - [x0, y0]).astype(np.int32))
-    box = (slice(max(by - 4, 0), min(by + bh + 5, h)), slice(max(bx - 4, 0), min(bx + bw + 5, w)))
-    bands = _lip_bands(band[box])
+    y_lo, x_lo = max(by - 4, 0), max(bx - 4, 0)
+    box = (slice(y_lo, min(by + bh + 5, h)), slice(x_lo, min(bx + bw + 5, w)))
+    bands = _lip_bands(out[box].shape[:2], lips_t, x0 + x_lo, y0 + y_lo)
+    if min(b.sum() for b in bands) < 12:
+        return
     a = alpha[box][..., None]
-    a_band = float(alpha[box][bands[1]].mean())
+    cover = np.logical_or.reduce(bands)
+    a_band = float(alpha[box][cover].mean())
     if a_band < 0.05:
         return
-    soft = cv2.GaussianBlur(bands[1].astype(np.float32), (0, 0), 0.7)[..., None]
+    soft = cv2.GaussianBlur(cover.astype(np.float32), (0, 0), 0.7)[..., None]
     (l_lo, l_hi), (c_lo, c_hi) = look.lip_range
     scale = 1.0 / look.peak
     for _ in range(tries):
