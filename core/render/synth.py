@@ -359,29 +359,37 @@ def _keep_lip_range(out, src, alpha, lips_t, x0, y0, look: Look, tries: int = 3)
     bands = _lip_bands(out[box].shape[:2], lips_t, x0 + x_lo, y0 + y_lo)
     if min(b.sum() for b in bands) < 12:
         return
-    a = alpha[box][..., None]
     cover = np.logical_or.reduce(bands)
     a_band = float(alpha[box][cover].mean())
     if a_band < 0.05:
         return
-    soft = cv2.GaussianBlur(cover.astype(np.float32), (0, 0), 0.7)[..., None]
+    # Only the pixels the shift reaches are converted (the band and its soft edge).
+    soft = cv2.GaussianBlur(cover.astype(np.float32), (0, 0), 0.7)
+    sel = soft > 1e-3
+    wgt, a = soft[sel][:, None], alpha[box][sel][:, None]
+    in_band = [b[sel] for b in bands]
+    px_out, px_src = out[box][sel], src[box][sel]
     (l_lo, l_hi), (c_lo, c_hi) = look.lip_range
     scale = 1.0 / look.peak
+
+    def lab(rgb):
+        return cv2.cvtColor(np.clip(rgb * scale, 0, 1).astype(np.float32)[:, None], cv2.COLOR_RGB2LAB)[:, 0]
+
     for _ in range(tries):
-        comp = np.clip((out[box] * a + src[box] * (1 - a)) * scale, 0, 1).astype(np.float32)
-        lab = cv2.cvtColor(comp, cv2.COLOR_RGB2LAB)
-        chroma = np.hypot(lab[..., 1], lab[..., 2])
-        ls = np.array([lab[..., 0][m].mean() for m in bands])
-        cs = np.log(np.maximum([chroma[m].mean() for m in bands], 1e-3))
+        comp = lab(px_out * a + px_src * (1 - a))
+        chroma = np.hypot(comp[:, 1], comp[:, 2])
+        ls = np.array([comp[m, 0].mean() for m in in_band])
+        cs = np.log(np.maximum([chroma[m].mean() for m in in_band], 1e-3))
         d_l = _range_step(ls, l_lo, l_hi)
         d_c = _range_step(cs, float(np.log(max(c_lo, 1e-3))), float(np.log(max(c_hi, 1e-3))))
         if abs(d_l) < 0.05 and abs(d_c) < 0.002:
-            return
-        own = cv2.cvtColor(np.clip(out[box] * scale, 0, 1).astype(np.float32), cv2.COLOR_RGB2LAB)
-        own[..., 0] += d_l / a_band
-        own[..., 1:] *= float(np.exp(d_c / a_band))
-        rgb = cv2.cvtColor(own, cv2.COLOR_LAB2RGB) * look.peak
-        out[box] = out[box] * (1 - soft) + rgb * soft
+            break
+        own = lab(px_out)
+        own[:, 0] += d_l / a_band
+        own[:, 1:] *= float(np.exp(d_c / a_band))
+        rgb = cv2.cvtColor(own[:, None], cv2.COLOR_LAB2RGB)[:, 0] * look.peak
+        px_out = px_out * (1 - wgt) + rgb * wgt
+    out[box][sel] = px_out
 
 
 # Per-frame detail matching may move the fine band by at most this factor either way.
