@@ -32,8 +32,8 @@ def _band_stats(img, lips):
             for m in _lip_bands(img.shape[:2], lips, 0, 0)]
 
 
-def _look(l_lo, l_hi, c_lo, c_hi):
-    return Look(peak=255.0, cavity=np.zeros(3, np.float32), tongue=np.zeros(3, np.float32),
+def _look(l_lo, l_hi, c_lo, c_hi, peak=255.0):
+    return Look(peak=peak, cavity=np.zeros(3, np.float32), tongue=np.zeros(3, np.float32),
                 lip_range=np.array([[l_lo, l_hi], [c_lo, c_hi]], np.float32))
 
 
@@ -76,3 +76,14 @@ def test_the_range_is_kept_on_the_composite_not_the_patch_alone():
     comp = out * alpha[..., None] + src * (1 - alpha[..., None])
     for l_mean, _ in _band_stats(comp, lips):
         assert 45.0 - 0.3 <= l_mean <= 60.0 + 0.3, l_mean
+
+
+def test_sixteen_bit_sources_are_held_in_range_too():
+    img, lips, band = _scene((120, 20, 40))
+    img16 = img * 257.0
+    look = _look(45.0, 60.0, 20.0, 35.0, peak=65535.0)
+    out = img16.copy()
+    _keep_lip_range(out, img16.copy(), np.ones(img.shape[:2], np.float32), lips, 0, 0, look)
+    for l_mean, c_mean in _band_stats(out / 257.0, lips):
+        assert 45.0 - 0.3 <= l_mean <= 60.0 + 0.3, l_mean
+        assert 20.0 - 0.3 <= c_mean <= 35.0 + 0.3, c_mean
