@@ -19,11 +19,12 @@ SPEECH_BAND = (300.0, 3400.0)
 
 
 def load_speech(path, rate: int = 16000, channel: int | str | None = None,
-                stream: int | None = None) -> tuple[np.ndarray, int]:
+                stream: int | None = None, warn=None) -> tuple[np.ndarray, int]:
     """(samples float32 mono, rate) of the dialogue in `path` (opened once: its channel names and
-    samples come from the one open stream)."""
+    samples come from the one open stream). `warn` is told of undecodable packets
+    (lipflap.media.audio)."""
     path = os.fspath(path)
-    with open_audio(path, stream) as src:
+    with open_audio(path, stream, warn) as src:
         names = src.channel_names
         n_ch = max(1, len(names))
         if channel is not None:
