@@ -84,12 +84,17 @@ class AudioSource:
 
     @property
     def channel_names(self) -> list[str]:
-        """FFmpeg channel names in file order ("FL", "FR", "FC", ...; "c0".. when unnamed)."""
+        """FFmpeg channel names in file order ("FL", "FR", "FC", ...), or unnamed_channels(n) when
+        the file gives none."""
         ctx = self.stream.codec_context
         layout = ctx.layout
         names = [ch.name for ch in layout.channels] if layout is not None else []
         n = ctx.channels or len(names) or 1
-        return names if len(names) == n else [f"c{i}" for i in range(n)]
+        # A layout of unspecified order (a plain 2-channel WAV, as PyAV writes one) names each
+        # channel "NONE".
+        if len(names) != n or any(not name or name == "NONE" for name in names):
+            return unnamed_channels(n)
+        return names
 
     def close(self) -> None:
         self.container.close()
@@ -99,6 +104,11 @@ class AudioSource:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def unnamed_channels(n: int) -> list[str]:
+    """The names of the `n` channels of a file whose layout names none: "c0", "c1", ..."""
+    return [f"c{i}" for i in range(n)]
 
 
 def open_audio(path, stream: int | None = None,
