@@ -247,10 +247,12 @@ class _Damage:
         self.count = 0
         self.first_s: float | None = None
 
-    def add(self, packet) -> None:
+    def add(self, packet, after: bool = False) -> None:
+        """`packet` could not be decoded; `after`: the one after it could not be read."""
         self.count += 1
         if self.count == 1 and packet is not None and packet.pts is not None and packet.time_base:
-            self.first_s = float(packet.pts * packet.time_base) - self.t0
+            end = packet.pts + (packet.duration or 0) if after else packet.pts
+            self.first_s = float(end * packet.time_base) - self.t0
 
     def _at(self) -> str:
         return f"{self.first_s:.2f} s" if self.first_s is not None else "an unknown time"
@@ -288,5 +290,5 @@ def _decode(c, a, damage: _Damage):
         return
     except av.error.FFmpegError:
         # The demuxer gave up (a truncated or damaged file): the rest of the stream is lost.
-        damage.add(packet)
+        damage.add(packet, after=True)
 
