@@ -18,7 +18,7 @@ Measured on the talk set (bench/timing_set.py, script-aware renders, lipeval tim
 0): a p/b sealed on its burst's frame and the frame before (the old rule, MIN_HOLD_S for every
 closure) showed the release a frame after the sound; sealing the closure before the burst raised
 the track's r against the true phones 0.784 -> 0.813 on the eight talk dubs (closure rate 1.00).
-
+"""
 from __future__ import annotations
 
 import numpy as np
