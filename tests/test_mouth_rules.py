@@ -76,6 +76,21 @@ def test_vowel_formed_before_it_sounds_and_rounding_earlier():
     assert segs[0].vis_start[0] == pytest.approx(0.0)         # nothing before it to anticipate
 
 
+@pytest.mark.parametrize("lip", ["p", "m", "f"])
+def test_vowel_opening_not_anticipated_across_the_lips_closing(lip):
+    # "ʁpa": the lips close for the p, so the a opens them only from its release; a tongue
+    # consonant after the lip one still lets the vowel form early
+    segs = _segs([("ɛ", 0.1), ("ʁ", 0.09), (lip, 0.03), ("a", 0.2)])
+    anticipation.anticipate(segs)
+    assert segs[3].vis_start[0] == pytest.approx(segs[3].start)
+    segs = _segs([("ɛ", 0.1), (lip, 0.06), ("l", 0.1), ("a", 0.2)])
+    anticipation.anticipate(segs)
+    assert segs[3].vis_start[0] == pytest.approx(segs[3].start - anticipation.MAX_LEAD_S)
+    segs = _segs([("ɛ", 0.1), (lip, 0.06), ("l", 0.04), ("a", 0.2)])
+    anticipation.anticipate(segs)
+    assert segs[3].vis_start[0] == pytest.approx(segs[2].start)
+
+
 def test_no_anticipation_across_a_pause():
     segs = _segs([("_", 0.3), ("a", 0.2)])
     anticipation.anticipate(segs)
