@@ -408,3 +408,16 @@ def test_prores_4444xq_keeps_grain_that_4444_softens(tmp_path):
                      alpha=True) as vw:
         vw.write(rgba)
     assert probe(tmp_path / "a.mov").pix_fmt.startswith("yuva444p")
+
+
+def test_alpha_of_any_depth_is_one_weight_and_qc_reads_pixels_by_the_same_rule():
+    from lipflap.media.decode import to_float
+    from lipflap.media.encode import _as_alpha
+    from lipflap.qc import fidelity
+    half = [np.full((2, 2), 128, np.uint8), np.full((2, 2), 32896, np.uint16),
+            np.full((2, 2, 3), 128 / 255, np.float64)]
+    for a in half:
+        assert _as_alpha(a).dtype == np.float32 and np.allclose(_as_alpha(a), 128 / 255)
+    assert _as_alpha(np.array([[-0.2, 1.3]])).tolist() == [[0.0, 1.0]]      # float alpha is clipped
+    assert to_float(np.array([[1.3]])).tolist() == [[np.float32(1.3)]]      # pixels are not
+    assert fidelity.to_float is to_float
