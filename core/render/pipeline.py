@@ -193,17 +193,25 @@ def _path(n: int, idx: np.ndarray, costs: np.ndarray, trans: np.ndarray) -> np.n
     return lib_pos
 
 
-def rechoose(plan: RenderPlan, scores: dict) -> None:
+def rechoose(plan: RenderPlan, scores: dict, lib: dict | None = None, peak: float = 255.0) -> None:
     """Choose the exemplar path again with each library frame's pixel scores: a frame the
     scoring flags (tongue out, clenched teeth, twisted lips, blur) costs FLAG_COST, so it is used
     only where no clean frame has the shape; output frames built from one are listed in
-    plan.exemplar_flags with the reasons."""
+    plan.exemplar_flags with the reasons. With the crops (`lib`, frame -> Exemplar, values up to
+    `peak`), a jump between exemplars also costs the texture pop it makes
+    (select.texture_distances)."""
     if plan.costs is None or not len(plan.lib_frames):
         return
     bad = np.array([0.0 if scores.get(int(f)) is None or scores[int(f)].clean
                     else frame_score.FLAG_COST for f in plan.lib_frames], np.float32)
-    if bad.any():
-        plan.lib_pos = _path(plan.n, plan.usable_idx, plan.costs + bad[None], plan.trans)
+    trans = plan.trans
+    if lib is not None and all(int(f) in lib for f in plan.lib_frames):
+        m = plan.model
+        dist = select.texture_distances([lib[int(f)] for f in plan.lib_frames], m.region, m.lips,
+                                        m.tris, peak)
+        trans = select.with_texture_jumps(trans, plan.lib_frames, dist)
+    if bad.any() or trans is not plan.trans:
+        plan.lib_pos = _path(plan.n, plan.usable_idx, plan.costs + bad[None], trans)
         plan.exemplar = np.where(plan.lib_pos >= 0, plan.lib_frames[np.maximum(plan.lib_pos, 0)], -1)
     flags = []
     for i in np.flatnonzero(plan.exemplar >= 0):
@@ -262,7 +270,7 @@ class LibraryBuilder:
         look = _look(self.lib, self.plan.model, self.peak, self.scores)   # the shot's own look
         if extra is not None:
             extra(self)
-        rechoose(self.plan, self.scores)
+        rechoose(self.plan, self.scores, self.lib, self.peak)
         used = {int(f) for f in self.plan.exemplar if f >= 0}
         self.lib = {f: e for f, e in self.lib.items() if f in used}
         return self.lib, look
