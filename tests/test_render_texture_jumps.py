@@ -74,3 +74,18 @@ def test_playing_on_and_holding_stay_free_of_the_texture_cost():
     t = select.with_texture_jumps(trans, frames, dist)
     assert t[0, 1] == trans[0, 1] == 0.0 and t[0, 0] == trans[0, 0]
     assert t[0, 2] == trans[0, 2] + select.APPEAR_WEIGHT * 5.0
+
+
+def test_rendered_opening_eases_but_seals_stay_shut():
+    from lipflap.render.pipeline import _ease_gap
+    gap = np.array([0, 0, 0.2, 0.2, 0, 0, 0.1, 0.16, 0.16, 0.16, 0], np.float32)
+    usable = np.ones(len(gap), bool)
+    eased = _ease_gap(gap, usable)
+    assert (eased[gap < 0.01] == 0).all(), "sealed frames stay shut on their frames"
+    rough = lambda x: np.abs(np.diff(x, 2)).sum() / np.abs(np.diff(x)).sum()
+    assert rough(eased) < rough(gap) - 0.05
+    assert eased[2] == eased[3] and 0.12 < eased[2] < 0.2     # opened, not erased
+    # a passed-through frame breaks the run: nothing is averaged across it
+    usable[5] = False
+    part = _ease_gap(gap, usable)
+    assert part[6] == np.float32(0.25 * 0.1 + 0.5 * 0.1 + 0.25 * 0.16)
