@@ -22,8 +22,8 @@ import json
 import os
 from dataclasses import dataclass
 
-from lipflap_contract.errors import JobError
-from lipflap_contract.jobspec import check_face
+from lipflap_contract.errors import JobError, LipflapError
+from lipflap_contract.jobspec import cast_names, check_face
 from lipflap_contract.report import cast_lines
 
 from .timeline import DubSource, PlanError, TimelineInfo, dub_from_audio_track, record_tc
@@ -206,11 +206,9 @@ def read_cast(result, cast_path: str) -> list[CastThumb]:
     """The characters `lipflap cast` wrote, in the cast file's order, with their pictures (the
     result's "thumbnails" paths, named NAME.png) and where each was seen."""
     try:
-        with open(cast_path, encoding="utf-8") as f:
-            chars = json.load(f)["characters"]
-        names = [str(n) for n in chars]
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise PlanError(f"{cast_path}: cannot read the cast file ({e}); press Find faces again.") from None
+        names = cast_names(cast_path)
+    except LipflapError as e:
+        raise PlanError(f"{e} Then press Find faces again.") from None
     result = result if isinstance(result, dict) else {}
     # `lipflap cast` lists the pictures as its --thumbnails folder was given: made absolute here.
     pngs = {os.path.splitext(os.path.basename(str(p)))[0]: os.path.abspath(str(p))

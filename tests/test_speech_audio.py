@@ -95,3 +95,20 @@ def test_read_transcript(tmp_path):
         read_transcript(empty)
     with pytest.raises(LipflapError, match="cannot read the transcript .*missing.txt"):
         read_transcript(tmp_path / "missing.txt")
+
+
+def test_load_speech_opens_the_file_once(tmp_path, monkeypatch):
+    import lipflap.media.audio as media_audio
+    rate = 16000
+    t = np.arange(rate) / rate
+    path = tmp_path / "st.wav"
+    _write_wav(path, np.stack([np.sin(2 * np.pi * 200 * t), np.sin(2 * np.pi * 300 * t)]) * 0.3,
+               rate, "stereo")
+    opened = []
+    real = media_audio.open_input
+    monkeypatch.setattr(media_audio, "open_input", lambda p: opened.append(p) or real(p))
+    x, r = load_speech(path)
+    assert opened == [str(path)] and r == rate and len(x) == rate
+    opened.clear()
+    right, _ = load_speech(path, channel=1)
+    assert opened == [str(path)] and np.corrcoef(right, 0.3 * np.sin(2 * np.pi * 300 * t))[0, 1] > 0.99

@@ -61,7 +61,7 @@ class PlanOptions:
     face: str = "auto"
     transcripts: dict[str, str] = field(default_factory=dict)  # see lipflap.contract.transcripts
     dub_start: str | None = None  # record timecode of the dub file's first sample (--dub-audio)
-    # A scene's cast (lipflap.conform.castfile.Cast): each clip's faces are matched to its
+    # A scene's cast (lipflap.face.castfile.Cast): each clip's faces are matched to its
     # characters, and get their voices (conform.voicing). With voice_tracks (track name ->
     # character) every character has a dub track of its own; without, the one dub is a mix.
     cast: object | None = None

@@ -7,6 +7,7 @@ sample round(t * rate).
 
     open_audio(path, stream) -> AudioSource   the stream, seeked and decoded in placed chunks
     load_audio(path, rate, channels, offset_s, duration_s) -> samples   a whole range at once
+    read_audio(src, rate, channels, offset_s, duration_s)               the same, from open_audio's
     audio_duration(path) -> (seconds, channels)
     mix(buf, channels)                          the channel rule both readers share
 
@@ -128,23 +129,30 @@ def load_audio(path, rate: int = 16000, channels: int = 1, offset_s: float = 0.0
                duration_s: float | None = None, stream: int | None = None) -> np.ndarray:
     """Samples from `offset_s` for `duration_s` (None: to the end), shape (n,) when mono or
     (n, channels); zero-padded where the request lies outside the audio."""
-    path = os.fspath(path)
+    with open_audio(path, stream) as src:
+        return read_audio(src, rate, channels, offset_s, duration_s)
+
+
+def read_audio(src: AudioSource, rate: int = 16000, channels: int = 1, offset_s: float = 0.0,
+               duration_s: float | None = None) -> np.ndarray:
+    """load_audio's samples from a stream already open (a caller that also reads the stream's
+    channel names opens the file once)."""
     rate = int(rate)
     if rate <= 0 or channels < 1:
-        raise MediaError(f"{path}: cannot load audio at {rate} Hz with {channels} channels.")
-    with open_audio(path, stream) as src:
-        sr = src.rate
-        lo = offset_s - PAD_S                     # seconds, on the frame clock
-        hi = None if duration_s is None else offset_s + duration_s + PAD_S
-        # Native-rate buffer whose sample 0 sits at native position base (frame clock).
-        base = math.floor(lo * sr)
-        src.seek(offset_s)
-        chunks: list[tuple[int, np.ndarray]] = []
-        for pos, data in src.chunks():
-            chunks.append((pos, data))
-            if hi is not None and pos + data.shape[1] > hi * sr:
-                break
-        src_ch = chunks[0][1].shape[0] if chunks else (src.stream.codec_context.channels or 1)
+        raise MediaError(f"{src.container.name}: cannot load audio at {rate} Hz with {channels} "
+                         f"channels.")
+    sr = src.rate
+    lo = offset_s - PAD_S                     # seconds, on the frame clock
+    hi = None if duration_s is None else offset_s + duration_s + PAD_S
+    # Native-rate buffer whose sample 0 sits at native position base (frame clock).
+    base = math.floor(lo * sr)
+    src.seek(offset_s)
+    chunks: list[tuple[int, np.ndarray]] = []
+    for pos, data in src.chunks():
+        chunks.append((pos, data))
+        if hi is not None and pos + data.shape[1] > hi * sr:
+            break
+    src_ch = chunks[0][1].shape[0] if chunks else (src.stream.codec_context.channels or 1)
     if duration_s is None:
         end_native = max((p + d.shape[1] for p, d in chunks), default=base) + int(PAD_S * sr)
         duration_s = max(0.0, end_native / sr - PAD_S - offset_s)

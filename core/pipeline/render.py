@@ -32,7 +32,7 @@ class Written:
 
 def render_and_write(job: Job, inputs: Inputs, sp: ShotPlans, lib: Libraries, progress,
                      disclosure=None, qc_sampler=None) -> Written:
-    """`disclosure` (lipflap.provenance.Disclosure): the container tag it gives is written, and
+    """`disclosure` (lipflap.provenance.DisclosureWriter): the container tag it gives is written, and
     its Content Credential is signed into the finished output before the rename. `qc_sampler`:
     the quick QC's lipflap.qc.pixels.OutputSampler, fed each frame's source and patch as it is
     synthesised (it re-tracks the output's pixels of a subsample)."""

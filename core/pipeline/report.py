@@ -125,6 +125,15 @@ def quick_qc(sampler, track, n: int, warnings: list[str]) -> dict | None:
         sampler.close()
 
 
+def save_job_report(job, report: dict) -> dict:
+    """The run's report, written where the job's `report` says (if it says), and then naming
+    that file under "report"."""
+    if job.report:
+        write_report(job.report, report)
+        report["report"] = os.path.abspath(job.report)
+    return report
+
+
 def write_report(path: str, data: dict) -> None:
     """The report, atomically (lipflap.contract.files), or one sentence saying why not."""
     folder = os.path.dirname(os.path.abspath(path))

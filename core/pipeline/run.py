@@ -2,11 +2,10 @@
 report (docs/report.md), as a short line of stages (see the package's docstring)."""
 from __future__ import annotations
 
-import os
 import time
 
 from ..contract.jobspec import Job
-from ..provenance import Disclosure, Signing
+from ..provenance import DisclosureWriter, Signing
 from ..provenance.identity import JOB_SIGNER
 from ..qc.pixels import OutputSampler
 from .analysis import analyse
@@ -17,7 +16,7 @@ from .library import build_libraries
 from .mouth import mouth_shapes, script_text
 from .plan import plan_shots
 from .render import render_and_write
-from .report import build_report, quick_qc, write_report
+from .report import build_report, quick_qc, save_job_report
 from .voices import run_dialogue
 
 
@@ -45,7 +44,7 @@ def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
         shots = plan_shots(job, inputs, analysis, mouth.params, progress)
     with clock.stage("library"):
         libraries = build_libraries(job, inputs, shots, progress)
-    disclosure = Disclosure.for_job(job, inputs.info, out_path=inputs.out_path, codec=inputs.codec,
+    disclosure = DisclosureWriter.for_job(job, inputs.info, out_path=inputs.out_path, codec=inputs.codec,
                                     mode=inputs.mode, lo=inputs.lo, hi=inputs.hi,
                                     track_source=mouth.source, signing=signing)
     sampler = OutputSampler(mouth.track, inputs.n)
@@ -59,7 +58,4 @@ def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
     report["qc"] = quick_qc(sampler, mouth.track, inputs.n, warnings)
     report["timing_s"]["qc"] = round(time.perf_counter() - t, 3)
     report["timing_s"]["total"] = round(time.perf_counter() - clock.t0, 3)
-    if job.report:
-        write_report(job.report, report)
-        report["report"] = os.path.abspath(job.report)
-    return report
+    return save_job_report(job, report)
