@@ -118,10 +118,14 @@ def transition_costs(lib_frames: np.ndarray, lib_shapes: np.ndarray) -> np.ndarr
 # A jump between exemplars whose mouths look different once drawn at one shape (teeth bared in one
 # and hidden in the other, another shading of the lips) is a pop from one frame to the next: it
 # costs this much per percent of the peak of mean grey difference (texture_distances). The pops,
-# not the shapes, were what set the lips' roughness apart: expr_disgusted 1.121 with the shot's
-# own texture steps, 1.096 built from one exemplar throughout; with this cost 1.108 (43 jumps
-# instead of 51, data cost 9.3 -> 10.5), a higher JUMP_COST alone 1.124.
-APPEAR_WEIGHT = 3.0
+# not the fine band's gain or grain, were what set the roughness apart: expr_disgusted 1.121
+# rendered as main, 1.096 built from one exemplar throughout, 1.118-1.126 with the grain, the
+# detail gain or the previous-frame blend turned off; a higher JUMP_COST alone 1.124. Measured
+# with lipeval, with the opening's easing (pipeline.EASE), weight 0 / 1.5 / 3: expr_surprised
+# roughness (main 1.142) - / 1.095 / 1.089; at 3 the path holds the shot's jaw-drop frames
+# (outside_jaw 0.016 -> 0.040) and the re-tracked timing_r0 falls (talk_e 0.753 / 0.756 / 0.731,
+# selfie 0.792 / 0.785 / 0.770): 1.5 keeps most of the gain.
+APPEAR_WEIGHT = 1.5
 # The exemplars are compared at this mouth width in pixels, over the lips and opening.
 APPEAR_SIZE = 48
 
