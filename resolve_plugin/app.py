@@ -199,7 +199,7 @@ class Controller:
             self.faces_note = f"finding the faces of {where} failed: {result.error}"
             return False
         try:
-            self.faces = voices_mod.read_faces(analysis)
+            self.faces = voices_mod.read_faces(analysis, lambda s: self.log(f"lipflap: {s}"))
         except PlanError as e:
             self.faces_note = str(e)
             return False

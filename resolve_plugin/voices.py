@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from typing import Callable
 
 from lipflap_contract.errors import JobError, LipflapError
 from lipflap_contract.jobspec import cast_names, check_face
@@ -145,8 +146,9 @@ def analysis_args(plan, analysis_path: str, thumbs_dir: str) -> list[str]:
             "--end", str(plan.source_end), "--thumbnails", thumbs_dir]
 
 
-def read_faces(analysis_path: str) -> list[FaceThumb]:
-    """The faces an analysis lists under "thumbnails"; PlanError naming the file otherwise."""
+def read_faces(analysis_path: str, warn: Callable[[str], None]) -> list[FaceThumb]:
+    """The faces an analysis lists under "thumbnails"; PlanError naming the file otherwise. Entries
+    that are not a face picture are left out and told to `warn` in one sentence."""
     try:
         with open(analysis_path, encoding="utf-8") as f:
             data = json.load(f)
@@ -156,13 +158,18 @@ def read_faces(analysis_path: str) -> list[FaceThumb]:
     if not isinstance(thumbs, list):
         raise PlanError(f"{analysis_path} lists no face pictures; update the engine (`lipflap install "
                         f"resolve`) and press Find faces again.")
-    out = []
-    for t in thumbs:
+    out, bad = [], []
+    for k, t in enumerate(thumbs, 1):
         try:
             out.append(FaceThumb(str(t["face"]), int(t["id"]), str(t["file"]),
                                  (float(t["centre"][0]), float(t["centre"][1])), t.get("position")))
         except (KeyError, TypeError, ValueError, IndexError):
-            continue
+            bad.append(str(k))
+    if bad:
+        warn(f"{analysis_path}: face picture entr{'ies' if len(bad) > 1 else 'y'} {', '.join(bad)} "
+             f"(of {len(thumbs)}) under \"thumbnails\" {'are' if len(bad) > 1 else 'is'} not a face "
+             f"(face, id, file, centre) and {'are' if len(bad) > 1 else 'is'} not shown; press Find "
+             f"faces again, and update the engine (`lipflap install resolve`) if it repeats.")
     return out
 
 

@@ -112,3 +112,18 @@ def test_load_speech_opens_the_file_once(tmp_path, monkeypatch):
     opened.clear()
     right, _ = load_speech(path, channel=1)
     assert opened == [str(path)] and np.corrcoef(right, 0.3 * np.sin(2 * np.pi * 300 * t))[0, 1] > 0.99
+
+
+def test_a_file_without_channel_names_asks_for_the_channel_by_number(tmp_path):
+    # PyAV writes a stereo WAV without a channel mask: FFmpeg names its channels "NONE".
+    rate = 16000
+    t = np.arange(rate) / rate
+    path = tmp_path / "plain.wav"
+    _write_wav(path, np.stack([np.sin(2 * np.pi * 200 * t), np.sin(2 * np.pi * 300 * t)]) * 0.3,
+               rate, "stereo")
+    with pytest.raises(LipflapError) as e:
+        load_speech(path, channel="FR")
+    assert str(e.value) == (f"{path} has no channel layout names, so there is no channel 'FR'; "
+                            f"give the channel by its number, 0 to 1.")
+    right, _ = load_speech(path, channel="1")
+    assert np.corrcoef(right, 0.3 * np.sin(2 * np.pi * 300 * t))[0, 1] > 0.99

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..contract.rates import rate_string
 from .facts import COMPOSITE_AI, Facts, container_tags
 from .identity import CredentialError, Identity, resolve
 
@@ -103,7 +104,7 @@ class DisclosureWriter:
                       source=os.path.abspath(job.video),
                       dub=os.path.abspath(job.audio) if job.audio else None,
                       shapes=os.path.abspath(job.shapes) if job.shapes else None, mode=mode,
-                      fps=f"{info.fps.numerator}/{info.fps.denominator}", first=lo, last=hi,
+                      fps=rate_string(info.fps), first=lo, last=hi,
                       timecode_first=frames_to_tc(info.start_tc_frames + lo, info.fps,
                                                   info.drop_frame),
                       track_source=track_source)

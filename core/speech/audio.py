@@ -12,18 +12,19 @@ import os
 import numpy as np
 
 from lipflap.contract.errors import MediaError
-from lipflap.media.audio import open_audio, read_audio
+from lipflap.media.audio import open_audio, read_audio, unnamed_channels
 from lipflap.speech.features import frame_power
 
 SPEECH_BAND = (300.0, 3400.0)
 
 
 def load_speech(path, rate: int = 16000, channel: int | str | None = None,
-                stream: int | None = None) -> tuple[np.ndarray, int]:
+                stream: int | None = None, warn=None) -> tuple[np.ndarray, int]:
     """(samples float32 mono, rate) of the dialogue in `path` (opened once: its channel names and
-    samples come from the one open stream)."""
+    samples come from the one open stream). `warn` is told of undecodable packets
+    (lipflap.media.audio)."""
     path = os.fspath(path)
-    with open_audio(path, stream) as src:
+    with open_audio(path, stream, warn) as src:
         names = src.channel_names
         n_ch = max(1, len(names))
         if channel is not None:
@@ -43,6 +44,9 @@ def _channel_index(path: str, channel: int | str, names: list[str]) -> int:
         want = channel.strip().upper()
         if want in names:
             return names.index(want)
+        if names == unnamed_channels(n):
+            raise MediaError(f"{path} has no channel layout names, so there is no channel "
+                             f"'{channel}'; give the channel by its number, 0 to {n - 1}.")
         raise MediaError(f"{path} has no channel '{channel}' (its channels are "
                          f"{', '.join(names)}); give one of those or a 0-based index.")
     idx = int(channel)
