@@ -323,10 +323,13 @@ def combine(net: MouthCurves, heard: MouthCurves,
 # run of its frames at _HEAD_P or more counts where neither the networks nor the phone decoder
 # reach _FOUND_P (the track's seal threshold, lipflap.mouth.rules.closure) within _HEAD_MARGIN
 # frames of it. Taken as a plain maximum it lengthened and joined the others' closures (a seal a
-# frame early; two runs of "mamá" made one, so one seal fewer). On the synthetic dubs of clips
-# talk_a-e the runs it added peaked at 0.79-0.94 on a real b ("mit Brot", "table") and at
-# 0.54-0.64 elsewhere (Spanish intervocalic β, which script-aware leaves open); _HEAD_P sits
-# between them. Held out, talk_f-i: 0.97 on b, 0.50-0.62 elsewhere.
+# frame early; two runs of "mamá" made one, so one seal fewer). Runs the head alone has, on the
+# synthetic dubs of talk_a-e (make_dub.py, three sentences per language, 135-170 words a
+# minute): 0.96 on the b of "mit Brot" (missed before), 0.71-0.82 on b's already sealed, and at
+# most 0.83 where script-aware is open (Spanish intervocalic β in "bajo": 0.81-0.83; else
+# 0.54-0.66); _HEAD_P sits above them. Held out, talk_f-i: "mit Brot" 0.95-0.98, the rest at most
+# 0.72. A lower bar lets the β through; a head fit without the partial closures of β in its
+# target separated worse (0.92 on "packt die").
 _HEAD_P = 0.85
 _FOUND_P = 0.5
 _HEAD_MARGIN = 3
