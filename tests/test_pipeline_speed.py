@@ -41,3 +41,53 @@ def test_tracking_ahead_gives_the_inline_result():
         assert sorted(inline.obs[tid]) == sorted(ahead.obs[tid])
         for i, o in inline.obs[tid].items():
             assert np.array_equal(o.lm, ahead.obs[tid][i].lm), (tid, i)
+
+
+def _triangle_maps_before(dst_pts, src_pts, tris, x0, y0, w, h):
+    """geometry.triangle_maps as it was before the speed change (int32 raster, float dilation,
+    fancy-indexed gathers): the reference the fast one must equal."""
+    import cv2
+    from lipflap.render.geometry import _affine_from_triangles
+    idx = np.full((h, w), -1, np.int32)
+    d = dst_pts - np.array([x0, y0])
+    areas = np.abs(np.cross(d[tris[:, 1]] - d[tris[:, 0]], d[tris[:, 2]] - d[tris[:, 0]]))
+    edges = np.stack([np.linalg.norm(d[tris[:, a]] - d[tris[:, b]], axis=1)
+                      for a, b in ((0, 1), (1, 2), (2, 0))], 1).max(1)
+    areas = np.where(areas / np.maximum(edges, 1e-6) < 0.6, 0.0, areas)
+    polys = np.round(d[tris] * 16).astype(np.int32)
+    for k in np.argsort(-areas):
+        if areas[k] >= 1e-3:
+            cv2.fillConvexPoly(idx, polys[k], int(k), lineType=cv2.LINE_8, shift=4)
+    mats = _affine_from_triangles(d[tris], src_pts[tris], areas >= 1e-3)
+    for _ in range(2):
+        holes = idx < 0
+        if not holes.any():
+            break
+        grown = cv2.dilate(idx.astype(np.float32), np.ones((3, 3), np.uint8)).astype(np.int32)
+        idx = np.where(holes, grown, idx)
+    covered = idx >= 0
+    safe = np.where(covered, idx, 0)
+    xx = np.arange(w, dtype=np.float32)[None, :]
+    yy = np.arange(h, dtype=np.float32)[:, None]
+    c = mats.reshape(len(tris), 6).astype(np.float32).T
+    return (c[0][safe] * xx + c[1][safe] * yy + c[2][safe],
+            c[3][safe] * xx + c[4][safe] * yy + c[5][safe], covered, safe)
+
+
+def test_triangle_maps_equal_the_implementation_before():
+    """A jittered grid mesh with a sliver (a closing lip) and a folded triangle, partly outside
+    the box: the same maps, coverage and triangle ids, bit for bit."""
+    from scipy.spatial import Delaunay
+    from lipflap.render.geometry import triangle_maps
+    rng = np.random.default_rng(3)
+    gx, gy = np.meshgrid(np.linspace(-10, 170, 10), np.linspace(-5, 125, 8))
+    dst = np.stack([gx.ravel(), gy.ravel()], 1) + rng.normal(0, 3, (80, 2))
+    tris = Delaunay(dst).simplices.astype(np.int32)
+    dst[41] = dst[40] + [0.3, 0.2]           # a sliver: left to a neighbour's map
+    src = dst * 1.1 + rng.normal(0, 2, dst.shape) + [30, 12]
+    for box in ((0, 0, 160, 120), (20, 15, 61, 47)):
+        want = _triangle_maps_before(dst, src, tris, *box)
+        got = triangle_maps(dst, src, tris, *box, with_index=True)
+        for a, b in zip(want, got):
+            assert a.dtype == b.dtype and np.array_equal(a, b)
+        assert got[2].mean() > 0.5
