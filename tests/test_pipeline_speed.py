@@ -91,3 +91,50 @@ def test_triangle_maps_equal_the_implementation_before():
         for a, b in zip(want, got):
             assert a.dtype == b.dtype and np.array_equal(a, b)
         assert got[2].mean() > 0.5
+
+
+class _Rec:
+    def __init__(self):
+        self.calls = []
+
+    def start(self, stage, total):
+        self.calls.append(("start", stage, total))
+
+    def set(self, done):
+        self.calls.append(("set", done))
+
+    def message(self, text):
+        self.calls.append(("message", text))
+
+
+def test_beside_runs_in_a_thread_and_replays_its_progress_after():
+    from lipflap.pipeline.beside import Beside
+    seen = {}
+
+    def stage(a, b, progress):
+        seen["thread"] = threading.current_thread().name
+        progress.start("mouth track", 1)
+        progress.message("note")
+        progress.set(1)
+        return a + b
+    rec = _Rec()
+    job = Beside(stage, 2, 3)
+    rec.start("analyze", 10)              # the stage in front reports while the other runs
+    assert job.result(rec) == 5
+    assert seen["thread"] == "lipflap-beside"
+    assert rec.calls == [("start", "analyze", 10), ("start", "mouth track", 1),
+                         ("message", "note"), ("set", 1)]
+
+
+def test_beside_raises_its_error_in_the_caller():
+    import pytest
+    from lipflap.contract.errors import LipflapError
+    from lipflap.pipeline.beside import Beside
+
+    def stage(progress):
+        progress.start("mouth track", 1)
+        raise LipflapError("dub.wav: bad.")
+    rec = _Rec()
+    with pytest.raises(LipflapError, match="bad"):
+        Beside(stage).result(rec)
+    assert rec.calls == [("start", "mouth track", 1)]

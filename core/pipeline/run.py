@@ -10,6 +10,7 @@ from ..provenance import Disclosure, Signing
 from ..provenance.identity import JOB_SIGNER
 from ..qc.pixels import OutputSampler
 from .analysis import analyse
+from .beside import Beside
 from .characters import run_cast
 from .clock import StageClock as _Clock
 from .inputs import resolve_inputs
@@ -37,10 +38,17 @@ def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
         # A bad key fails here, before any work; the job's own keys when the caller gives none.
         signing = signing or Signing.from_options(job.sign_cert, job.sign_key,
                                                   enabled=job.credentials, given_by=JOB_SIGNER)
+    # The dub's mouth track runs beside the picture analysis (its stage time is what is left of
+    # it once the analysis is done).
+    beside = Beside(mouth_shapes, job, inputs, script_text(job))
     with clock.stage("analyze"):
-        analysis = analyse(job, inputs, progress)
+        try:
+            analysis = analyse(job, inputs, progress)
+        except BaseException:
+            beside.wait()
+            raise
     with clock.stage("mouth_track"):
-        mouth = mouth_shapes(job, inputs, script_text(job), progress)
+        mouth = beside.result(progress)
     with clock.stage("plan"):
         shots = plan_shots(job, inputs, analysis, mouth.params, progress)
     with clock.stage("library"):
