@@ -138,3 +138,22 @@ def test_beside_raises_its_error_in_the_caller():
     with pytest.raises(LipflapError, match="bad"):
         Beside(stage).result(rec)
     assert rec.calls == [("start", "mouth track", 1)]
+
+
+def test_mediapipe_imported_without_its_unused_modules_which_still_work_when_used():
+    """In a fresh process (this one may have imported MediaPipe already): after the lean import
+    neither matplotlib nor sounddevice was loaded, Face Mesh is there, and MediaPipe's drawing
+    helper still reaches the real pyplot on first use."""
+    import subprocess
+    import sys
+    code = ("import sys\n"
+            "from lipflap.face.lean_import import import_mediapipe\n"
+            "mp = import_mediapipe()\n"
+            "assert mp.solutions.face_mesh.FaceMesh and mp.solutions.face_detection\n"
+            "assert not any(m.split('.')[0] in ('matplotlib', 'sounddevice') for m in sys.modules)\n"
+            "from mediapipe.python.solutions import drawing_utils as du\n"
+            "assert du.plt.figure.__module__ == 'matplotlib.pyplot'\n"
+            "import matplotlib.pyplot, matplotlib\n"
+            "assert matplotlib.pyplot.plot is du.plt.plot\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
