@@ -15,7 +15,8 @@ from .inputs import Inputs
 def analyse(job: Job, inputs: Inputs, progress) -> ShotAnalysis:
     """The chosen face's smoothed landmarks per frame; a face id the range lacks is refused."""
     lo, hi = inputs.lo, inputs.hi
-    analysis = analyze_video(job.video, lo, hi, face=job.face, progress=progress)
+    analysis = analyze_video(job.video, lo, hi, face=job.face, progress=progress,
+                             info=inputs.info)
     # The render reads the smoothed landmarks only; the raw ones (kept in the cache for QC and
     # `lipflap analyze`) would double what a long shot holds through the render.
     for ff in analysis.frames:
