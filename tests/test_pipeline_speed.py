@@ -179,3 +179,98 @@ def test_blur_over_the_masks_support_equals_the_whole_blur():
         want = cv2.GaussianBlur(m, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REFLECT)
         got = _blur(m, sigma)
         assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+class _Obs:
+    def __init__(self, lm):
+        self.lm3 = np.concatenate([lm, np.zeros((len(lm), 1))], 1)
+
+
+def _face(cx, cy, r):
+    a = np.linspace(0, 2 * np.pi, 40)
+    return np.stack([cx + r * np.cos(a), cy + r * 1.2 * np.sin(a)], 1)
+
+
+def test_kept_boxes_serve_contained_regions_and_refuse_others():
+    import pytest
+    from lipflap.pipeline.kept import LowerFaces, NotKept, keep_box
+    img = np.arange(240 * 320 * 3, dtype=np.uint32).reshape(240, 320, 3).astype(np.uint16)
+    keep = LowerFaces()
+    keep(_Fr(7, img), {0: _Obs(_face(160, 110, 50))})
+    keep(_Fr(8, img[::-1].copy()), {0: _Obs(_face(150, 100, 40)), 1: _Obs(_face(60, 60, 20))})
+    assert keep.usable and keep.block is not None
+    x0, y0, x1, y1 = keep_box(_face(160, 110, 50), 320, 240)
+    fr = keep.frame(7)
+    assert fr.size == (320, 240)
+    assert np.array_equal(fr.region(x0 + 3, y0 + 2, 20, 10), img[y0 + 2:y0 + 12, x0 + 3:x0 + 23])
+    a0, b0, _, _ = keep_box(_face(60, 60, 20), 320, 240)
+    assert np.array_equal(keep.frame(8).region(a0, b0, 4, 4), img[::-1][b0:b0 + 4, a0:a0 + 4])
+    with pytest.raises(NotKept):
+        fr.region(0, 0, 10, 10)                 # above the lower face
+    with pytest.raises(NotKept):
+        keep.frame(9).region(x0, y0, 5, 5)      # a frame the pass did not keep
+    keep.clear()
+    assert keep.block is None and keep.boxes == {}
+
+
+def test_over_budget_gives_the_block_back_and_keeps_nothing():
+    from lipflap.pipeline.kept import LowerFaces
+    img = np.zeros((240, 320, 3), np.uint8)
+    keep = LowerFaces(budget=60_000)
+    for i in range(10):
+        keep(_Fr(i, img), {0: _Obs(_face(160, 110, 50))})
+    assert keep.over and not keep.usable and keep.boxes == {} and keep.block is None
+
+
+def _picture_md5(path):
+    import hashlib
+    import av
+    h = hashlib.md5()
+    with av.open(str(path)) as c:
+        for f in c.decode(video=0):
+            for p in f.planes:
+                h.update(bytes(p))
+    return h.hexdigest()
+
+
+def test_library_from_kept_faces_renders_what_the_second_decode_renders(tmp_path, monkeypatch):
+    """The same picture whether the library reads the kept lower faces or decodes again."""
+    import json
+    import lipflap.pipeline.run as run_mod
+    from lipflap.contract.jobspec import parse_job
+    from lipflap.contract.progress import Progress
+    from lipflap.media.encode import VideoWriter
+    from lipflap.pipeline import run_job
+    from lipflap.pipeline.kept import LowerFaces
+    from test_run_contracts import FPS, N, _astronaut_frames
+    monkeypatch.setenv("LIPFLAP_CACHE", str(tmp_path / "cache"))
+    face = str(tmp_path / "astro.mov")
+    with VideoWriter(face, codec="h264", fps=FPS, width=320, height=320) as w:
+        for img in _astronaut_frames():
+            w.write(img)
+    shapes = str(tmp_path / "open.json")
+    frames = [{"frame": i, "time": i / FPS, "viseme": "aa", "shape": "D",
+               "aperture": 0.8 * (i % 4 < 2), "width": 0.5, "rounding": 0.0, "jaw": 0.3}
+              for i in range(N)]
+    with open(shapes, "w") as f:
+        json.dump({"fps": FPS, "frames": frames}, f)
+    fed = {}
+    real = run_mod.build_libraries
+
+    def spy(*a, **k):
+        fed["usable"] = k["kept"].usable
+        return real(*a, **k)
+    monkeypatch.setattr(run_mod, "build_libraries", spy)
+    outs = {}
+    for name, budget in (("kept", None), ("decoded", 0)):
+        if budget is not None:
+            monkeypatch.setattr(run_mod, "LowerFaces", lambda: LowerFaces(budget=budget))
+        out = tmp_path / f"{name}.mov"
+        job = parse_job({"video": face, "shapes": shapes, "output": str(out),
+                         "credentials": False})
+        rep = run_job(job, Progress("none"))
+        assert rep["frames_rendered"] > 0
+        outs[name] = (_picture_md5(out), fed["usable"])
+        monkeypatch.setenv("LIPFLAP_CACHE", str(tmp_path / f"cache_{name}"))
+    assert outs["kept"][1] is True and outs["decoded"][1] is False
+    assert outs["kept"][0] == outs["decoded"][0]

@@ -15,6 +15,7 @@ from .beside import Beside
 from .characters import run_cast
 from .clock import StageClock as _Clock
 from .inputs import resolve_inputs
+from .kept import LowerFaces
 from .library import build_libraries
 from .mouth import mouth_shapes, script_text
 from .plan import plan_shots
@@ -54,9 +55,10 @@ def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
     # The dub's mouth track runs beside the picture analysis (its stage time is what is left of
     # it once the analysis is done), and then imports what the plan will need.
     beside = Beside(_mouth_then_imports, job, inputs, script_text(job))
+    kept = LowerFaces()
     with clock.stage("analyze"):
         try:
-            analysis = analyse(job, inputs, progress)
+            analysis = analyse(job, inputs, progress, keep=kept)
         except BaseException:
             beside.wait()
             raise
@@ -65,7 +67,8 @@ def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
     with clock.stage("plan"):
         shots = plan_shots(job, inputs, analysis, mouth.params, progress)
     with clock.stage("library"):
-        libraries = build_libraries(job, inputs, shots, progress)
+        libraries = build_libraries(job, inputs, shots, progress, kept=kept)
+    kept.clear()        # the library holds the crops it uses; the block goes before the render
     disclosure = Disclosure.for_job(job, inputs.info, out_path=inputs.out_path, codec=inputs.codec,
                                     mode=inputs.mode, lo=inputs.lo, hi=inputs.hi,
                                     track_source=mouth.source, signing=signing)
