@@ -156,13 +156,14 @@ def leave_one_out(clips: dict, shifted) -> tuple[dict, dict]:
 
 def predict_aperture(x16: np.ndarray, fps: Fraction, n: int) -> np.ndarray:
     """Per-frame aperture of `lipflap visemes` on these samples, run as the command."""
+    from lipflap.contract.rates import rate_string
     with tempfile.TemporaryDirectory() as td:
         wav, out = os.path.join(td, "a.wav"), os.path.join(td, "v.json")
         with wave.open(wav, "wb") as w:
             w.setnchannels(1); w.setsampwidth(2); w.setframerate(16000)
             w.writeframes(np.round(x16 * 32768).clip(-32768, 32767).astype(np.int16).tobytes())
         subprocess.run([sys.executable, "-m", "lipflap", "visemes", wav, "-o", out, "--fps",
-                        f"{fps.numerator}/{fps.denominator}"], check=True, capture_output=True)
+                        rate_string(fps)], check=True, capture_output=True)
         ap = {f["frame"]: f["aperture"] for f in json.load(open(out))["frames"]}
     return np.array([ap.get(i, 0.0) for i in range(n)])
 

@@ -53,7 +53,7 @@ TRIPLES = ("talk_d+talk_f+talk_g", "talk_g+talk_i+talk_h", "talk_a+talk_b+talk_e
 
 
 def accuracy(out: str, triples, grade: bool = False) -> dict:
-    from lipflap.conform.castfile import load_cast
+    from lipflap.face.castfile import load_cast
     from lipflap.conform.casting import Shot, find_cast
     from lipflap.face.identity import match
     from lipflap.face.sightings import faces_in_clip

@@ -144,12 +144,12 @@ def main() -> int:
     p.add_argument("--repeat", type=int, default=3, help="cold runs per --cli figure (default 3)")
     a = p.parse_args()
 
-    from lipflap.contract.rates import parse_rate
+    from lipflap.contract.rates import parse_rate, rate_string
     from lipflap.mouth.build import mouth_track_for_audio, track_from_phones
     from lipflap.speech.audio import load_speech
 
     fps = parse_rate(a.fps)
-    results = {"seconds": a.seconds, "fps": f"{fps.numerator}/{fps.denominator}"}
+    results = {"seconds": a.seconds, "fps": rate_string(fps)}
     with tempfile.TemporaryDirectory() as td:
         wav = os.path.join(td, "dub.wav")
         text = make_dub(a.seconds, a.language, wav)

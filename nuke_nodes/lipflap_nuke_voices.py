@@ -67,25 +67,16 @@ def read_voices(node, fps):
     return out
 
 
-def cast_names(path):
-    """The character names of a cast file, in its order; ValueError saying why not."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            chars = json.load(f)["characters"]
-        return [str(n) for n in chars]
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise ValueError(f"cannot read the cast file {path} ({e})") from None
-
-
-def character_problems(name, voices, cast_file):
-    """By character: a cast file that is not there or not a cast, a voice without a character,
-    a name the cast does not have, two voices of one character."""
+def character_problems(name, voices, cast_file, jobspec):
+    """By character: a cast file that is not there or not a cast (read by the contract's
+    `jobspec.cast_names`), a voice without a character, a name the cast does not have, two
+    voices of one character."""
     if not os.path.isfile(cast_file):
         return [f"{name}: cast file {cast_file} not found; set the cast file knob (lipflap cast) or clear it."]
     try:
-        names = cast_names(cast_file)
-    except ValueError as e:
-        return [f"{name}: {e}; make it again with lipflap cast."]
+        names = jobspec.cast_names(cast_file)
+    except jobspec.LipflapError as e:
+        return [f"{name}: {e} Or make it again with lipflap cast."]
     out, seen = [], {}
     for slot, who, dub, _, _ in voices:
         if not os.path.isfile(dub):
@@ -105,7 +96,7 @@ def problems(name, voices, jobspec, cast_file=""):
     is not a file, a face that is not a face, two voices on one face (by character, as
     character_problems)."""
     if cast_file:
-        return character_problems(name, voices, cast_file)
+        return character_problems(name, voices, cast_file, jobspec)
     out, seen = [], {}
     for slot, face, dub, _, _ in voices:
         if not os.path.isfile(dub):

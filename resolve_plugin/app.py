@@ -36,9 +36,11 @@ class ClipOutcome:
 
 
 def is_studio(resolve) -> bool:
+    """Whether GetProductName says Studio; a build without the call reads as the free edition
+    (only the wording of the no-dialog sentence depends on it). Other errors surface."""
     try:
         return "studio" in str(resolve.GetProductName()).lower()
-    except Exception:  # noqa: BLE001
+    except AttributeError:
         return False
 
 
@@ -89,6 +91,8 @@ class Controller:
         plans = []
         for track, item in select_items(self.timeline, s.scope, s.video_track):
             p = plan_clip(self.info, track, item)
+            for note in p.notes:
+                self.log(f"lipflap: {note}")
             if not p.error:
                 try:
                     if mapped is not None:
@@ -195,7 +199,7 @@ class Controller:
             self.faces_note = f"finding the faces of {where} failed: {result.error}"
             return False
         try:
-            self.faces = voices_mod.read_faces(analysis)
+            self.faces = voices_mod.read_faces(analysis, lambda s: self.log(f"lipflap: {s}"))
         except PlanError as e:
             self.faces_note = str(e)
             return False

@@ -55,6 +55,7 @@ class ClipPlan:
     voices: list = field(default_factory=list)   # dialogue: [(face, DubSource)], instead of `dub`
     text: str = ""            # the dub's script for this clip, when known
     error: str = ""
+    notes: list = field(default_factory=list)    # what was assumed, one sentence each (logged)
 
     @property
     def duration(self) -> int:
@@ -137,10 +138,14 @@ def plan_clip(info: TimelineInfo, track: int, item) -> ClipPlan:
     if not os.path.exists(path):
         plan.error = f"{where}: media file {path} is offline; relink it and run again."
         return plan
+    fps = mpi.GetClipProperty("FPS") or info.rate
     try:
-        plan.clip_rate = parse_rate(mpi.GetClipProperty("FPS") or info.rate)
+        plan.clip_rate = parse_rate(fps)
     except (ValueError, ZeroDivisionError):
         plan.clip_rate = info.rate
+        plan.notes.append(f"{where}: its media pool FPS {fps!r} is not a frame rate, so its source "
+                          f"frames are counted at the timeline's {float(info.rate):.3f} fps; set the "
+                          f"clip's frame rate in Clip Attributes if the file runs at another.")
     duration = plan.duration
     left = int(item.GetLeftOffset())
     # A clip at another rate than the timeline is conformed by Resolve frame for frame only

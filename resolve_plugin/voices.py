@@ -21,9 +21,10 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from typing import Callable
 
-from lipflap_contract.errors import JobError
-from lipflap_contract.jobspec import check_face
+from lipflap_contract.errors import JobError, LipflapError
+from lipflap_contract.jobspec import cast_names, check_face
 from lipflap_contract.report import cast_lines
 
 from .timeline import DubSource, PlanError, TimelineInfo, dub_from_audio_track, record_tc
@@ -145,8 +146,9 @@ def analysis_args(plan, analysis_path: str, thumbs_dir: str) -> list[str]:
             "--end", str(plan.source_end), "--thumbnails", thumbs_dir]
 
 
-def read_faces(analysis_path: str) -> list[FaceThumb]:
-    """The faces an analysis lists under "thumbnails"; PlanError naming the file otherwise."""
+def read_faces(analysis_path: str, warn: Callable[[str], None]) -> list[FaceThumb]:
+    """The faces an analysis lists under "thumbnails"; PlanError naming the file otherwise. Entries
+    that are not a face picture are left out and told to `warn` in one sentence."""
     try:
         with open(analysis_path, encoding="utf-8") as f:
             data = json.load(f)
@@ -156,13 +158,18 @@ def read_faces(analysis_path: str) -> list[FaceThumb]:
     if not isinstance(thumbs, list):
         raise PlanError(f"{analysis_path} lists no face pictures; update the engine (`lipflap install "
                         f"resolve`) and press Find faces again.")
-    out = []
-    for t in thumbs:
+    out, bad = [], []
+    for k, t in enumerate(thumbs, 1):
         try:
             out.append(FaceThumb(str(t["face"]), int(t["id"]), str(t["file"]),
                                  (float(t["centre"][0]), float(t["centre"][1])), t.get("position")))
         except (KeyError, TypeError, ValueError, IndexError):
-            continue
+            bad.append(str(k))
+    if bad:
+        warn(f"{analysis_path}: face picture entr{'ies' if len(bad) > 1 else 'y'} {', '.join(bad)} "
+             f"(of {len(thumbs)}) under \"thumbnails\" {'are' if len(bad) > 1 else 'is'} not a face "
+             f"(face, id, file, centre) and {'are' if len(bad) > 1 else 'is'} not shown; press Find "
+             f"faces again, and update the engine (`lipflap install resolve`) if it repeats.")
     return out
 
 
@@ -206,11 +213,9 @@ def read_cast(result, cast_path: str) -> list[CastThumb]:
     """The characters `lipflap cast` wrote, in the cast file's order, with their pictures (the
     result's "thumbnails" paths, named NAME.png) and where each was seen."""
     try:
-        with open(cast_path, encoding="utf-8") as f:
-            chars = json.load(f)["characters"]
-        names = [str(n) for n in chars]
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise PlanError(f"{cast_path}: cannot read the cast file ({e}); press Find faces again.") from None
+        names = cast_names(cast_path)
+    except LipflapError as e:
+        raise PlanError(f"{e} Then press Find faces again.") from None
     result = result if isinstance(result, dict) else {}
     # `lipflap cast` lists the pictures as its --thumbnails folder was given: made absolute here.
     pngs = {os.path.splitext(os.path.basename(str(p)))[0]: os.path.abspath(str(p))

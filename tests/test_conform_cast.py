@@ -338,7 +338,7 @@ def test_voice_tracks_in_an_edl_by_clip_name_or_channel(tmp_path, fake_engine):
 
 
 def test_stored_signature_is_used_until_its_reference_is_edited(tmp_path):
-    from lipflap.conform.castfile import load_cast, save_cast
+    from lipflap.face.castfile import load_cast, save_cast
     small_scene(tmp_path)
     calls = []
 

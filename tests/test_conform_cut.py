@@ -23,6 +23,7 @@ from test_conform_support import make_cut
 from lipflap.conform import conform
 from lipflap.contract.errors import LipflapError
 from lipflap.contract.progress import Progress
+from lipflap.contract.rates import rate_string
 
 
 @pytest.fixture
@@ -87,7 +88,7 @@ def test_conform_generated_cut(tmp_path, fake_engine, kind):
         job = json.load(open(os.path.join(cut.outdir, "jobs", cj.key + ".json")))
         assert (job["start_frame"], job["end_frame"], job["handles"]) == (first, last, handles)
         assert job["audio_offset_s"] == pytest.approx(float(Fraction(rec) / rate), abs=1e-6)
-        assert job["fps"] == f"{rate.numerator}/{rate.denominator}" and job["language"] == "es"
+        assert job["fps"] == rate_string(rate) and job["language"] == "es"
         assert job["output"]["path"] == os.path.join(os.path.abspath(cut.outdir), cj.key + ".mov")
 
     # The new timeline: renders on a track right above V1, at the originals' record times, their
@@ -459,3 +460,14 @@ def test_unreadable_reports_are_read_once_and_said_once(tmp_path, fake_engine, m
         assert len(about) == 1, about
         assert "newer than this plugin reads" in about[0] and "lipflap install" in about[0]
         assert "LIP-SYNCED" in about[0] and "markers" in about[0]
+
+
+def test_job_list_spells_rates_one_way_and_reads_the_old_spelling():
+    # The job list is resumed from disk: lists written before rate_string ("25/1") must still read.
+    from lipflap.conform.plan import ClipJob
+    cj = ClipJob(clip_index=0, clip_name="A", track_name="V1", track_index=0, rate=Fraction(25),
+                 record_in=90000, record_out=90010, media_fps=Fraction(24000, 1001))
+    d = cj.to_dict()
+    assert (d["rate"], d["media_fps"]) == ("25", "24000/1001")
+    assert ClipJob.from_dict(json.loads(json.dumps(d))) == cj
+    assert ClipJob.from_dict({**d, "rate": "25/1", "media_fps": "24000/1001"}) == cj

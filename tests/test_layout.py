@@ -81,6 +81,18 @@ def test_pipeline_imports_at_module_top():
                 assert not inner, f"{path.name}: {node.name} imports inside its body"
 
 
+def test_pipeline_does_not_import_conform():
+    """Conform drives single-job runs; the single job reaches nothing of conform (what both
+    need, such as the cast file and the face-to-character match, sits in the stage packages)."""
+    for path in sorted((CORE / "pipeline").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                name = "." * node.level + (node.module or "")
+                assert not (name.startswith("..conform") or name.startswith("lipflap.conform")), \
+                    f"{path.name}:{node.lineno} imports {name}"
+
+
 def test_a_missing_qc_module_fails_loudly(monkeypatch):
     """The report stage must not run without lipflap.qc (it once swallowed the ImportError and
     dropped QC from every report)."""

@@ -89,3 +89,45 @@ def test_offset_past_a_second_uses_seek_and_stays_exact(tmp_path, ext):
         got = onsets(y, 16000)
         want = [(k / 25 - off) * 16000 for k in clicks if 0 <= k / 25 - off < 1.5]
         assert len(got) == len(want) and all(abs(g - w) <= 16 for g, w in zip(got, want))
+
+
+def _flac_with_damage(path, bad, rate=48000, seconds=2.0):
+    """A FLAC stream in Matroska whose packets `bad` ("all" or indexes) are replaced by noise of
+    the same size (FLAC's checksums make each one undecodable)."""
+    import av
+    c = av.open(str(path), "w")
+    s = c.add_stream("flac", rate=rate, layout="mono")
+    t = np.arange(int(seconds * rate)) / rate
+    fr = av.AudioFrame.from_ndarray((0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)[None],
+                                    format="flt", layout="mono")
+    fr.sample_rate, fr.pts = rate, 0
+    rng = np.random.default_rng(0)
+    for i, p in enumerate(list(s.encode(fr)) + list(s.encode(None))):
+        if bad == "all" or i in bad:
+            q = av.Packet(rng.integers(0, 256, p.size, dtype=np.uint8).tobytes())
+            q.pts, q.dts, q.time_base, q.stream, q.duration = p.pts, p.dts, p.time_base, s, p.duration
+            p = q
+        c.mux(p)
+    c.close()
+    return str(path)
+
+
+def test_undecodable_packets_are_told_once_and_a_stream_of_none_is_refused(tmp_path, capsys):
+    from lipflap.media.audio_stream import AudioReader
+    path = _flac_with_damage(tmp_path / "damaged.mka", bad=(10, 11, 12))
+    told = []
+    x = load_audio(path, rate=16000, warn=told.append)
+    assert len(x) == 32000 and np.abs(x[:8000]).max() > 0.2       # the sound before it is there
+    assert told == [f"{path}: 3 audio packets could not be decoded (the first at 0.96 s) and play "
+                    f"as silence; re-export or re-copy the file if that sound matters."]
+    # A reader without warnings of its own says it on stderr, once.
+    load_audio(path, rate=16000)
+    assert capsys.readouterr().err.count("3 audio packets could not be decoded") == 1
+    # The streaming reader (the render's) tells its own `warn`.
+    told.clear()
+    r = AudioReader(path, 16000, offset_s=0.0, duration_s=2.0, warn=told.append)
+    r.read(32000)
+    r.close()
+    assert len(told) == 1 and "3 audio packets" in told[0]
+    with pytest.raises(MediaError, match="none of its audio from 0.00 s on could be decoded"):
+        load_audio(_flac_with_damage(tmp_path / "dead.mka", bad="all"))

@@ -377,3 +377,16 @@ def test_composite_patch_over_the_frame_edges(clips, tmp_path, codec, name):
     img = frames[1].image if codec != "png" else read_frame(
         tmp_path / name / sorted(os.listdir(tmp_path / name))[1], 0).image
     assert img[-13:, -23:].min() > 60000 * (1 if img.dtype == np.uint16 else 255 / 65535)
+
+
+def test_alpha_of_any_depth_is_one_weight_and_qc_reads_pixels_by_the_same_rule():
+    from lipflap.media.decode import to_float
+    from lipflap.media.encode import _as_alpha
+    from lipflap.qc import fidelity
+    half = [np.full((2, 2), 128, np.uint8), np.full((2, 2), 32896, np.uint16),
+            np.full((2, 2, 3), 128 / 255, np.float64)]
+    for a in half:
+        assert _as_alpha(a).dtype == np.float32 and np.allclose(_as_alpha(a), 128 / 255)
+    assert _as_alpha(np.array([[-0.2, 1.3]])).tolist() == [[0.0, 1.0]]      # float alpha is clipped
+    assert to_float(np.array([[1.3]])).tolist() == [[np.float32(1.3)]]      # pixels are not
+    assert fidelity.to_float is to_float

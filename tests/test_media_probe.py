@@ -76,7 +76,7 @@ def test_cli_probe(clips, tmp_path):
     r = _cli(str(clips["h264_25"]))
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
-    assert d["fps"] == "25/1" and d["frame_count"] == 48 and d["start_timecode"] == "01:00:00:00"
+    assert d["fps"] == "25" and d["frame_count"] == 48 and d["start_timecode"] == "01:00:00:00"
     text = tmp_path / "renamed.mov"
     text.write_text("hello")
     for bad in (str(text), str(tmp_path / "nope.mov"), make_wav(tmp_path / "x.wav")):

@@ -4,7 +4,8 @@ from fractions import Fraction
 import pytest
 
 from lipflap.contract.errors import LipflapError
-from lipflap.mouth.track import MouthFrame, MouthTrack, Phone, fps_to_json
+from lipflap.contract.rates import rate_json
+from lipflap.mouth.track import MouthFrame, MouthTrack, Phone
 from lipflap.mouth.visemes import VISEME_TARGET
 
 
@@ -42,7 +43,7 @@ def test_round_trip_exact_contract_keys():
 @pytest.mark.parametrize("fps,written", [(Fraction(24), 24), (Fraction(25), 25),
                                          (Fraction(30000, 1001), "30000/1001")])
 def test_fps_written_as_number_or_rational(fps, written):
-    assert fps_to_json(fps) == written
+    assert rate_json(fps) == written
     assert MouthTrack.from_json(_track(fps).to_json()).fps == fps
 
 

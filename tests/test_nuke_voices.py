@@ -263,3 +263,15 @@ def test_a_missing_cast_file_is_named(nk, tmp_path):
     _voice(g, 1, nk["dubs"]["anna.wav"], "ANNA")
     g["render"].execute()
     assert "cast file" in stub.messages[-1] and "not found; set the cast file knob" in stub.messages[-1]
+
+
+def test_a_cast_file_that_is_not_one_is_the_contracts_sentence(nk, tmp_path):
+    g, stub = nk["g"], nk["stub"]
+    bad = tmp_path / "cast.json"
+    bad.write_text('{"characters": {}}')
+    g["cast_file"].setValue(str(bad))
+    _voice(g, 1, nk["dubs"]["anna.wav"], "ANNA")
+    g["render"].execute()
+    assert (f'{bad}: no "characters" object naming at least one character; fix the cast file'
+            in stub.messages[-1]) and "make it again with lipflap cast" in stub.messages[-1]
+    assert not os.path.exists(nk["log"])

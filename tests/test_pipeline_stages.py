@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from lipflap.contract.errors import JobError, MediaError, RangeError
-from lipflap.contract.jobspec import parse_job
+from lipflap.contract.jobspec import parse_job, resolve_range, with_handles
 from lipflap.media.probe import VideoInfo
 from lipflap.mouth.track import MouthFrame, MouthTrack
-from lipflap.pipeline.inputs import Inputs, _place_dub, resolve_output, resolve_range
+from lipflap.pipeline.inputs import Inputs, _place_dub, resolve_output
 from lipflap.provenance.disclosure import ranges
 from lipflap.pipeline.mouth import track_params
 from lipflap.pipeline.plan import shots
@@ -43,6 +43,9 @@ def test_range_by_frames_and_by_timecode():
         resolve_range(_job(start_frame=10, end_frame=100), info)
     with pytest.raises(RangeError, match="not a timecode"):
         resolve_range(_job(in_tc="soon"), info)
+    # Handles widen the range and stop at the file's ends (run and qc read it this one way).
+    assert with_handles(_job(handles=8), info, 5, 95) == (0, 99)
+    assert with_handles(_job(handles=3), info, 10, 20) == (7, 23)
 
 
 @pytest.mark.parametrize("name, mode, codec", [

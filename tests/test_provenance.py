@@ -1,7 +1,7 @@
 """Content Credentials (C2PA) on renders: signed, read back, verified, and broken on purpose.
 
 The tests make their own throwaway CA and ES256 leaf; renders are tiny generated clips written
-through lipflap's VideoWriter and signed the way `lipflap run` signs them (Disclosure.close).
+through lipflap's VideoWriter and signed the way `lipflap run` signs them (DisclosureWriter.close).
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from lipflap.cli import main
 from lipflap.media.decode import read_frames
 from lipflap.media.encode import VideoWriter
 from lipflap.media.probe import probe
-from lipflap.provenance import CredentialError, Disclosure, Facts, Signing
+from lipflap.provenance import CredentialError, DisclosureWriter, Facts, Signing
 from lipflap.provenance.facts import COMPOSITE_AI
 from lipflap.provenance.identity import key_pem, make_ca_and_leaf, pem
 from lipflap.provenance.verify import describe, verify
@@ -62,9 +62,9 @@ def _facts(kit) -> Facts:
 
 
 def _render(kit, out, codec, signing=None, changed=CHANGED):
-    """Copy the source to `out` in `codec` the way run_job writes, signed by Disclosure.close."""
+    """Copy the source to `out` in `codec` the way run_job writes, signed by DisclosureWriter.close."""
     info = probe(kit["src"])
-    d = Disclosure(signing or kit["signing"], _facts(kit), out, sequence=codec in ("png", "exr"))
+    d = DisclosureWriter(signing or kit["signing"], _facts(kit), out, sequence=codec in ("png", "exr"))
     w = VideoWriter(out, codec=codec, fps=info.fps, width=info.width, height=info.height, like=info,
                     metadata=d.container_tags)
     for fr in read_frames(kit["src"], 0, N - 1, info=info):

@@ -238,3 +238,42 @@ def test_qc_command_errors_are_one_sentence(tmp_path, capsys):
             w.write(np.zeros((64, 64, 4), np.uint16))
     code = main(["qc", patch, "--audio", str(tmp_path / "a.wav"), "-o", str(tmp_path / "r.json")])
     assert code == 2 and "patch render" in capsys.readouterr().err
+
+
+def test_qc_says_when_the_shapes_track_its_job_names_is_missing(tmp_path):
+    """A job whose "shapes" file is gone: QC computes the track from the dub, and says so (it
+    once switched silently)."""
+    import argparse
+    from lipflap.commands.qc import apply_context
+    job = tmp_path / "job.json"
+    job.write_text(json.dumps({"video": "gone.mov", "audio": "dub.wav", "shapes": "track.json"}))
+    args = argparse.Namespace(video=str(tmp_path / "render.mov"), render_report=None, job=str(job),
+                              audio=None, source=None, source_start=None, source_end=None,
+                              audio_offset=None, language=None, text=None, transcript=None,
+                              shapes=None)
+    got = apply_context(args)
+    assert args.shapes is None and args.audio == str(tmp_path / "dub.wav")
+    [said] = got["warnings"]
+    assert said.startswith(f"{tmp_path / 'track.json'}: the mouth-shape track {job} names is missing")
+
+
+def test_qc_reads_the_render_report_through_the_contracts_reader(tmp_path):
+    from lipflap.contract.errors import LipflapError
+    from lipflap.qc.context import from_report
+    rep = tmp_path / "r.json"
+    rep.write_text(json.dumps({"input": "/m/src.mov", "output": str(tmp_path / "out.mov"),
+                               "fps": "25", "audio": "/m/dub.wav", "dub": {"offset_s": 1.0},
+                               "range": {"start": 10, "end": 40, "first": 6, "last": 44},
+                               "mouth_track": {"shapes_file": "/m/t.json", "language": "es"}}))
+    ctx = from_report(str(rep), str(tmp_path / "out.mov"))
+    assert (ctx.source, ctx.source_start, ctx.source_end, ctx.audio) == ("/m/src.mov", 6, 44, "/m/dub.wav")
+    assert ctx.audio_offset_s == pytest.approx(1.0 - 4 / 25) and ctx.shapes == "/m/t.json"
+    with pytest.raises(LipflapError, match="is the report of"):
+        from_report(str(rep), str(tmp_path / "other.mov"))
+    assert from_report(str(rep), str(tmp_path / "other.mov"), strict=False) is None
+    rep.write_text(json.dumps({"report_version": 99}))
+    with pytest.raises(LipflapError, match="newer than"):
+        from_report(str(rep))
+    rep.write_text(json.dumps({"output": "x.mov"}))
+    with pytest.raises(LipflapError, match="not a `lipflap run` report"):
+        from_report(str(rep))

@@ -205,3 +205,17 @@ def test_an_unknown_build_reading_endframe_the_other_way_is_learned(world, tmp_p
         assert (item.GetStart(), item.GetEnd()) == (p.record_start, p.record_end)
     else:   # at another rate one frame is within Resolve's own rounding: kept as placed
         assert item.GetStart() == p.record_start and abs(item.GetEnd() - p.record_end) <= 1
+
+
+def test_a_clip_rate_that_does_not_parse_is_said_not_assumed_silently(world):
+    tl = world["tl"]
+    info = timeline_info(tl)
+    _, item = select_items(tl, "track", 1)[0]
+    mpi = item.GetMediaPoolItem()
+    real = mpi.GetClipProperty
+    mpi.GetClipProperty = lambda key=None: "fast" if key == "FPS" else real(key)   # what the script reads
+    p = plan_clip(info, 1, item)
+    assert p.clip_rate == info.rate   # (a clip at another rate then reads as a speed change too)
+    [note] = p.notes
+    assert f"at {record_tc(info, p.record_start)} on V1: its media pool FPS 'fast' is not a frame rate" in note
+    assert plan_clip(info, 1, select_items(tl, "track", 1)[1][1]).notes == []

@@ -300,3 +300,57 @@ def test_a_report_the_plugin_cannot_read_is_said_in_the_console(tmp_path):
     good = tmp_path / "good.json"
     good.write_text(json.dumps({"flagged_ranges": [{"start": 2, "end": 4, "reason": "no_face"}]}))
     assert ctl._read_report(plan, str(good))["flagged_ranges"][0]["reason"] == "no_face"
+
+
+def test_the_edition_is_read_from_the_product_name_and_other_errors_surface():
+    from lipflap_resolve.app import is_studio
+
+    class Old:                      # a build without GetProductName: the free edition's wording
+        pass
+
+    class Broken:
+        def GetProductName(self):
+            raise RuntimeError("scripting bridge lost")
+
+    assert is_studio(Old()) is False
+    with pytest.raises(RuntimeError):
+        is_studio(Broken())
+
+
+def _edl_controller(logged):
+    from fractions import Fraction
+    from types import SimpleNamespace
+    from lipflap_resolve.timeline import TimelineInfo
+    info = TimelineInfo("Reel 1", Fraction(24), False, 86400, "01:00:00:00")
+    return SimpleNamespace(info=info, settings=SimpleNamespace(language="es"), log=logged.append)
+
+
+def _edl_outcome(name, record_start, record_end, start_tc="01:00:00:00", first=None):
+    from fractions import Fraction
+    from types import SimpleNamespace
+    from lipflap_resolve.app import ClipOutcome
+    from lipflap_resolve.timeline import ClipPlan
+    pool = SimpleNamespace(GetClipProperty=lambda key: start_tc if key == "Start TC" else "")
+    plan = ClipPlan(item=SimpleNamespace(GetMediaPoolItem=lambda: pool), name=name,
+                    path=f"/m/{name}.mov", clip_rate=Fraction(24), record_start=record_start,
+                    record_end=record_end, source_start=10, source_end=10 + record_end - record_start - 1)
+    report = {"range": {"first": 10, "last": plan.source_end}} if first is None else \
+        {"range": {"first": 10, "last": plan.source_end}, "timecodes": {"first": first}}
+    return ClipOutcome(plan, render=f"/r/{name}_lipflap_es_v001.mov", report=report, placed=True)
+
+
+def test_render_list_says_which_render_it_leaves_out_and_which_timecode_it_could_not_read():
+    from lipflap_resolve.edl import build_placements
+    logged = []
+    a = _edl_outcome("A001", 86400, 86448)
+    b = _edl_outcome("B002", 86440, 86500, start_tc="junk")           # overlaps A001
+    c = _edl_outcome("C003", 86500, 86548, start_tc="junk", first="nonsense")
+    out = build_placements(_edl_controller(logged), [c, b, a])
+    assert [p.name for p in out.placements] == ["A001_lipflap_es_v001", "C003_lipflap_es_v001"]
+    assert out.placements[0].source_in == 86400 + 10                  # Start TC + first frame
+    assert out.placements[1].source_in == 10                          # nothing readable: 0 + 10
+    overlap = [m for m in logged if "B002" in m]
+    assert len(overlap) == 1 and "01:00:01:16" in overlap[0] and "A001 at 01:00:00:00" in overlap[0]
+    assert "left out of the EDL" in overlap[0]
+    c_said = [m for m in logged if "C003" in m]
+    assert any("'nonsense'" in m for m in c_said) and any("'junk'" in m for m in c_said)

@@ -367,3 +367,30 @@ def test_free_edition_maps_characters_from_the_settings_file(tmp_path, capsys):
     assert [[v["character"] for v in j["voices"]] for j in _jobs(c.outcomes)] == [["PERSON_1"],
                                                                                  ["PERSON_1", "PERSON_2"]]
     assert "PERSON_2 speaks 1.0 s off screen (not lip-synced)" in out
+
+
+def test_a_cast_file_lipflap_cast_left_broken_is_one_sentence(tmp_path):
+    from lipflap_resolve.timeline import PlanError
+    from lipflap_resolve.voices import read_cast
+    bad = tmp_path / "cast.json"
+    bad.write_text("{not json")
+    with pytest.raises(PlanError, match=r"cast.json: not a readable JSON cast file .*Then press Find faces again\."):
+        read_cast({}, str(bad))
+    bad.write_text(json.dumps({"characters": {"ANNA": {}, "BEN": {}}}))
+    assert [c.name for c in read_cast({}, str(bad))] == ["ANNA", "BEN"]
+
+
+def test_malformed_face_pictures_are_left_out_in_one_sentence(tmp_path):
+    from lipflap_resolve.voices import read_faces
+    path = tmp_path / "analysis.json"
+    good = {"face": "left", "id": 0, "file": "f0.png", "centre": [100, 80]}
+    path.write_text(json.dumps({"thumbnails": [good, {"face": "right", "id": 1}, "f2.png"]}))
+    told = []
+    faces = read_faces(str(path), told.append)
+    assert [f.face for f in faces] == ["left"]
+    assert told == [f"{path}: face picture entries 2, 3 (of 3) under \"thumbnails\" are not a face "
+                    f"(face, id, file, centre) and are not shown; press Find faces again, and update "
+                    f"the engine (`lipflap install resolve`) if it repeats."]
+    path.write_text(json.dumps({"thumbnails": [good]}))
+    told.clear()
+    assert len(read_faces(str(path), told.append)) == 1 and told == []

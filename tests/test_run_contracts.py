@@ -277,3 +277,17 @@ def test_timecode_range_and_deep_source(media, tmp_path):
     r = json.load(open(rep))
     assert (r["range"]["start"], r["range"]["end"]) == (3, 9)
     assert r["frames_rendered"] >= 5
+
+
+@pytest.mark.parametrize("edited", [True, False])
+def test_a_damaged_dub_is_one_warning_in_the_report(media, tmp_path, edited):
+    # Read twice in a run (the mouth track, the muxed sound); told once, by the reading of all of it.
+    from test_media_audio import _flac_with_damage
+    dub = _flac_with_damage(tmp_path / "dub.mka", bad=(3, 4), seconds=1.0)
+    rep = str(tmp_path / "d.json")
+    args = ["run", media["face"], "--audio", dub, "-o", str(tmp_path / "d.mov"), "--report", rep,
+            "--progress", "none"]
+    assert main(args + (["--shapes", media["closed"]] if edited else [])) == 0
+    said = [w for w in json.load(open(rep))["warnings"] if "could not be decoded" in w]
+    assert said == [f"{dub}: 2 audio packets could not be decoded (the first at 0.29 s) and play as "
+                    f"silence; re-export or re-copy the file if that sound matters."]

@@ -102,3 +102,19 @@ def test_bad_text_and_language():
         align_script(x, 22050, "hola", "xx")
     with pytest.raises(LipflapError, match="no words"):
         align_script(x, 22050, "...", "es")
+
+
+def test_a_loose_fit_warning_gives_the_fit_it_tested(monkeypatch):
+    """The loose-fit warning is decided on the route's fit: it must print that number (it once
+    printed the mismatch score, fit plus wander, labelled as the fit)."""
+    from lipflap.speech import align
+    from lipflap.speech.align import AlignParams
+    seen = []
+    real = align._coarse_warp
+    monkeypatch.setattr(align, "_coarse_warp", lambda *a: seen.append(real(*a)) or seen[-1])
+    dub = make_dub(SCRIPTS["es"][:1], "es", seed=3)
+    res = align_script(dub.samples, dub.rate, dub.text, "es", AlignParams(confident_fit=0.0))
+    warp = seen[-1]
+    assert warp.score != pytest.approx(warp.fit, abs=0.005)   # the two numbers differ here
+    loose = [w for w in res.warnings if "only loosely" in w]
+    assert loose and f"(fit {warp.fit:.2f}, above 0.00)" in loose[0]

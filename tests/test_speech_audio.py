@@ -95,3 +95,35 @@ def test_read_transcript(tmp_path):
         read_transcript(empty)
     with pytest.raises(LipflapError, match="cannot read the transcript .*missing.txt"):
         read_transcript(tmp_path / "missing.txt")
+
+
+def test_load_speech_opens_the_file_once(tmp_path, monkeypatch):
+    import lipflap.media.audio as media_audio
+    rate = 16000
+    t = np.arange(rate) / rate
+    path = tmp_path / "st.wav"
+    _write_wav(path, np.stack([np.sin(2 * np.pi * 200 * t), np.sin(2 * np.pi * 300 * t)]) * 0.3,
+               rate, "stereo")
+    opened = []
+    real = media_audio.open_input
+    monkeypatch.setattr(media_audio, "open_input", lambda p: opened.append(p) or real(p))
+    x, r = load_speech(path)
+    assert opened == [str(path)] and r == rate and len(x) == rate
+    opened.clear()
+    right, _ = load_speech(path, channel=1)
+    assert opened == [str(path)] and np.corrcoef(right, 0.3 * np.sin(2 * np.pi * 300 * t))[0, 1] > 0.99
+
+
+def test_a_file_without_channel_names_asks_for_the_channel_by_number(tmp_path):
+    # PyAV writes a stereo WAV without a channel mask: FFmpeg names its channels "NONE".
+    rate = 16000
+    t = np.arange(rate) / rate
+    path = tmp_path / "plain.wav"
+    _write_wav(path, np.stack([np.sin(2 * np.pi * 200 * t), np.sin(2 * np.pi * 300 * t)]) * 0.3,
+               rate, "stereo")
+    with pytest.raises(LipflapError) as e:
+        load_speech(path, channel="FR")
+    assert str(e.value) == (f"{path} has no channel layout names, so there is no channel 'FR'; "
+                            f"give the channel by its number, 0 to 1.")
+    right, _ = load_speech(path, channel="1")
+    assert np.corrcoef(right, 0.3 * np.sin(2 * np.pi * 300 * t))[0, 1] > 0.99

@@ -70,3 +70,22 @@ def test_a_pause_in_a_clean_dub_with_digital_silence_is_found():
     assert len(segs) == 2, segs
     first_end = 0.3 + len(x) / rate
     assert first_end - 0.05 <= segs[0][1] <= first_end + 0.2
+
+
+def test_speech_seconds_of_a_track_under_a_clip(tmp_path):
+    """A dub track's seconds of speech in a window (how a character off screen is found to speak
+    under a clip): speech there, none in the silence after it."""
+    import wave
+    from lipflap.speech.vad import speech_seconds
+    dub = make_dub(SENTENCES[:1], "es", snr_db=30, seed=5)
+    x = np.concatenate([dub.samples, np.zeros(2 * dub.rate, np.float32)])
+    path = str(tmp_path / "track.wav")
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(dub.rate)
+        w.writeframes((np.clip(x, -1, 1) * 32767).astype("<i2").tobytes())
+    spoken = sum(p.duration for p in dub.phones if p.phone != PAUSE)
+    got = speech_seconds(path, 0.0, len(dub.samples) / dub.rate)
+    assert 0.7 * spoken <= got <= len(dub.samples) / dub.rate
+    assert speech_seconds(path, len(dub.samples) / dub.rate + 0.2, 1.5) == 0.0

@@ -69,7 +69,7 @@ def test_two_shown_characters_get_their_faces(scene):
 
 def test_a_single_gets_only_its_characters_voice(scene, monkeypatch):
     # BEN speaks 1.4 s under ANNA's close-up: left out, listed, said; ANNA's is a one-voice run.
-    monkeypatch.setattr("lipflap.conform.voicing.speech_seconds",
+    monkeypatch.setattr("lipflap.speech.vad.speech_seconds",
                         lambda audio, off, dur: 1.4 if audio.endswith("BEN.wav") else 0.0)
     ran = []
 

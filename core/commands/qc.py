@@ -90,7 +90,8 @@ def expected_track(args, fps, n_frames):
 
 def apply_context(args) -> dict:
     """Fill the options left out from the render's report or job (the command line wins);
-    returns what was taken from where, for the report."""
+    returns what was taken from where, for the report, and a sentence under "warnings" for what
+    was named there but could not be taken."""
     from ..qc.context import render_context
     _exists(args.render_report, "the render report")
     _exists(args.job, "the job file")
@@ -102,17 +103,23 @@ def apply_context(args) -> dict:
         if getattr(args, opt) is None and val is not None:
             setattr(args, opt, val)
             taken[opt] = val
+    said = []
     if args.text is None and args.transcript is None and args.shapes is None:
         if ctx.text is not None:
             args.text = taken["text"] = ctx.text
         elif ctx.shapes and os.path.isfile(ctx.shapes):
             args.shapes = taken["shapes"] = ctx.shapes
+        elif ctx.shapes:
+            said.append(f"{ctx.shapes}: the mouth-shape track {ctx.origin} names is missing, so "
+                        f"the track the video should follow is computed from the dub instead; "
+                        f"give --shapes with the track it was rendered from to check against it.")
     if args.audio_offset is None:
         args.audio_offset = 0.0
     if args.audio is None:
         raise LipflapError(f"{args.video}: no dub to check against; give --audio DUB (or "
                            f"--render-report/--job of the render).")
-    return {"from": ctx.origin, "taken": taken} if taken else {}
+    out = {"from": ctx.origin, "taken": taken} if taken else {}
+    return dict(out, warnings=said) if said else out
 
 
 def run(args, progress) -> int:
@@ -121,6 +128,8 @@ def run(args, progress) -> int:
     from ..qc.report import write_report
     _exists(args.video, "the video to check")
     defaults = apply_context(args)
+    for sentence in defaults.get("warnings", ()):
+        progress.message(sentence)
     _exists(args.audio, "the dub audio")
     _exists(args.source, "the source video")
     _exists(args.shapes, "the mouth-shape track")

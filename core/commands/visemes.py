@@ -54,9 +54,8 @@ def run(args, progress) -> int:
         raise LipflapError(f"{args.audio}: give the output file with -o OUT (.json, .tsv, .txt, "
                            f".nk or .otio).")
     from ..exporters import ExportOptions, export, format_for_path
-    from ..contract.rates import parse_rate
+    from ..contract.rates import parse_rate, rate_json
     from ..mouth.build import mouth_track_for_audio
-    from ..mouth.track import fps_to_json
 
     audio, out = args.audio, args.output
     fmt = args.format or format_for_path(out)
@@ -90,6 +89,6 @@ def run(args, progress) -> int:
                          node_name="lipflap_" + os.path.splitext(os.path.basename(out))[0])
     export(track, out, fmt, opts)
     progress.result({"output": os.path.abspath(out), "format": fmt, "frames": len(track.frames),
-                     "fps": fps_to_json(fps), "source": track.source,
+                     "fps": rate_json(fps), "source": track.source,
                      "warnings": track.warnings})
     return 0

@@ -20,7 +20,7 @@ import cv2
 
 from ..contract.errors import LipflapError
 from ..face.identity import THRESHOLD, group, mean_signature
-from .castfile import Cast, Character, save_cast
+from ..face.castfile import Cast, Character, save_cast
 
 TIMELINES = (".otio", ".otioz", ".edl", ".aaf", ".xml", ".fcpxml")
 

@@ -153,7 +153,7 @@ def cast_options(cast: str | None, voice_tracks: list[str] | None, dub_audio: st
                            "--dub-track/--dub-audio (or use one mixed --dub-track with --cast).")
     if not cast:
         return None, None
-    from .castfile import load_cast
+    from ..face.castfile import load_cast
     loaded = load_cast(cast, faces)
     tracks = {}
     for item in voice_tracks or []:

@@ -28,7 +28,7 @@ from opentimelineio import opentime
 from ..contract.errors import LipflapError
 from ..contract.jobspec import parse_job
 from ..contract.naming import clip_base, next_version, render_stem, tc_tag
-from ..contract.rates import is_drop_frame_rate, parse_rate
+from ..contract.rates import is_drop_frame_rate, parse_rate, rate_string
 from ..contract.report import RunReport, read_report
 from ..contract.timecode import frames_to_tc, tc_to_frames
 from ..contract.transcripts import lookup, unused_keys
@@ -61,7 +61,7 @@ class PlanOptions:
     face: str = "auto"
     transcripts: dict[str, str] = field(default_factory=dict)  # see lipflap.contract.transcripts
     dub_start: str | None = None  # record timecode of the dub file's first sample (--dub-audio)
-    # A scene's cast (lipflap.conform.castfile.Cast): each clip's faces are matched to its
+    # A scene's cast (lipflap.face.castfile.Cast): each clip's faces are matched to its
     # characters, and get their voices (conform.voicing). With voice_tracks (track name ->
     # character) every character has a dub track of its own; without, the one dub is a mix.
     cast: object | None = None
@@ -130,9 +130,8 @@ class ClipJob:
                                             "cut_first", "cut_last", "job", "status", "error", "dub",
                                             "render", "report", "attempts", "voice_dubs",
                                             "cast")}
-        d["rate"] = f"{self.rate.numerator}/{self.rate.denominator}"
-        d["media_fps"] = (f"{self.media_fps.numerator}/{self.media_fps.denominator}"
-                          if self.media_fps else None)
+        d["rate"] = rate_string(self.rate)
+        d["media_fps"] = rate_string(self.media_fps) if self.media_fps else None
         d["record_in_tc"] = self.record_tc
         d["record_out_tc"] = to_tc(self.record_out, self.rate)
         return d
@@ -488,7 +487,7 @@ def _plan_clip(tl, rate, opts, spans, dub_origin, probe, index, ti, track, clip,
             return
     cj.job = {"video": os.path.abspath(cj.media), "audio": os.path.abspath(cj.dub),
               "audio_offset_s": float(offset),
-              "fps": f"{rate.numerator}/{rate.denominator}",
+              "fps": rate_string(rate),
               "start_frame": cj.cut_first - pre, "end_frame": cj.cut_last + post,
               "face": opts.face, "handles": 0}
     if cj.voice_dubs:

@@ -20,13 +20,11 @@ job list keeps, and into one line of the conform's messages.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from ..contract.errors import LipflapError
-from ..face.identity import match
+from ..contract.rates import parse_rate
+from ..face.castmatch import absent_entry, match_faces, match_line
+from ..speech import vad
 from .plan import ClipJob, PlanOptions
-
-MIN_SPEECH_S = 0.2         # an absent character's track "speaks" under a clip from this much on
 
 
 def cast_clips(jobs: list[ClipJob], opts: PlanOptions, faces, notes: list[str]) -> list[ClipJob]:
@@ -42,16 +40,12 @@ def cast_clips(jobs: list[ClipJob], opts: PlanOptions, faces, notes: list[str]) 
             continue
         job = cj.job
         seen = faces(job["video"], job["start_frame"], job["end_frame"])
-        got = match({k: s.signature for k, s in enumerate(seen)}, cast.signatures(),
-                    cast.threshold)
-        rows = [dict(face=s.spec, position=s.position, seen=s.seen, voice=None,
-                     **got[k].to_dict(cast.threshold)) for k, s in enumerate(seen)]
-        shown = {got[k].character: s for k, s in enumerate(seen) if got[k].character}
+        rows, shown = match_faces(seen, cast)
         cj.cast = {"mode": "voice tracks" if opts.voice_tracks else "mixed track",
                    "faces": rows, "absent": []}
         keep = (_give_voices(cj, shown, rows) if opts.voice_tracks
                 else _give_cast(cj, shown))
-        notes.append(clip_line(cj))
+        notes.append(match_line(cj.where, cj.cast))
         if keep:
             out.append(cj)
         else:
@@ -68,12 +62,12 @@ def _give_voices(cj: ClipJob, shown: dict, rows: list[dict]) -> bool:
     for character, dub in cj.voice_dubs.items():
         s = shown.get(character)
         if s is None:
-            speech = speech_seconds(dub["audio"], dub["audio_offset_s"],
-                                    (job["end_frame"] - job["start_frame"] + 1)
-                                    / _fps(job["fps"]))
-            if speech >= MIN_SPEECH_S:
-                cj.cast["absent"].append({"character": character, "track": dub["track"],
-                                          "speech_s": round(speech, 2)})
+            speech = vad.speech_seconds(dub["audio"], dub["audio_offset_s"],
+                                        (job["end_frame"] - job["start_frame"] + 1)
+                                        / float(parse_rate(job["fps"])))
+            entry = absent_entry(character, dub["track"], speech)
+            if entry:
+                cj.cast["absent"].append(entry)
             continue
         voices.append({"face": s.spec, "audio": dub["audio"],
                        "audio_offset_s": dub["audio_offset_s"]})
@@ -97,39 +91,6 @@ def _give_cast(cj: ClipJob, shown: dict) -> bool:
     cj.job.pop("face", None)
     cj.job["cast"] = {character: s.spec for character, s in shown.items()}
     return True
-
-
-def _fps(text: str) -> float:
-    a, _, b = str(text).partition("/")
-    return float(a) / float(b or 1)
-
-
-def speech_seconds(audio: str, offset_s: float, duration_s: float) -> float:
-    """Seconds of speech (voice activity) in a dub from offset_s for duration_s."""
-    from ..media.audio import load_audio
-    from ..speech.vad import speech_segments
-    rate = 16000
-    wav = np.asarray(load_audio(audio, rate=rate, offset_s=max(0.0, offset_s),
-                                duration_s=duration_s), np.float32).reshape(-1)
-    return float(sum(b - a for a, b in speech_segments(wav, rate)))
-
-
-def clip_line(cj: ClipJob) -> str:
-    """One sentence: which face got which character, how sure, who speaks off screen."""
-    parts = []
-    for r in cj.cast["faces"]:
-        how = "no clear view" if r["distance"] is None else f"distance {r['distance']:.2f}"
-        if r["character"]:
-            sure = "" if r["sure"] else f", unsure: the next character at {r['runner_up']:.2f}"
-            parts.append(f"{r['position']} face {r['face']} is {r['character']} ({how}{sure})")
-        else:
-            near = f", nearest {r['nearest']}" if r["nearest"] else ""
-            parts.append(f"{r['position']} face {r['face']} is unknown ({how}{near}; left alone)")
-    line = f"{cj.where}: " + ("; ".join(parts) if parts else "no face found")
-    for a in cj.cast["absent"]:
-        line += (f"; {a['character']}'s track {a['track']!r} speaks {a['speech_s']:.1f} s here "
-                 f"but {a['character']} is not in the picture: those lines are not lip-synced")
-    return line + "."
 
 
 def text_to_voices(cj: ClipJob, text: str, notes: list[str]) -> None:

@@ -12,7 +12,8 @@ import os
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .errors import JobError
+from .errors import FormatError, JobError, LipflapError, RangeError
+from .timecode import tc_to_frames
 
 MODES = ("full", "patch")
 CODECS = ("prores_hq", "prores_4444", "dnxhr_hq", "h264", "png", "exr")
@@ -372,3 +373,64 @@ def load_job(path: str) -> Job:
     if job.output and not os.path.isabs(job.output.path):
         job.output.path = os.path.join(base, job.output.path)
     return job
+
+
+def resolve_range(job: Job, info) -> tuple[int, int]:
+    """The job's 0-based inclusive range within the file (before handles): its in/out timecodes
+    on the file's own timecode, else its start/end frames, else the whole file. `info`: the
+    source as lipflap.media.probe sees it (path, frame_count, fps, drop_frame, start_tc_frames,
+    start_timecode)."""
+    n = info.frame_count
+    if job.in_tc or job.out_tc:
+        def tc(value, what):
+            try:
+                f = tc_to_frames(value, info.fps, info.drop_frame)
+            except FormatError:
+                raise RangeError(f"{info.path}: {what} timecode {value!r} is not a timecode "
+                                 f"(HH:MM:SS:FF); give the file's own timecode.") from None
+            return f - info.start_tc_frames
+        start = tc(job.in_tc, "--in") if job.in_tc else 0
+        end = tc(job.out_tc, "--out") if job.out_tc else n - 1
+        if start < 0 or end >= n or start > end:
+            raise RangeError(f"{info.path}: timecodes {job.in_tc or info.start_timecode}-"
+                             f"{job.out_tc or 'end'} fall outside the file, which runs from "
+                             f"{info.start_timecode} for {n} frames; give --in/--out within it.")
+        return start, end
+    start = 0 if job.start_frame is None else job.start_frame
+    end = n - 1 if job.end_frame is None else job.end_frame
+    if start < 0 or end >= n or start > end:
+        raise RangeError(f"{info.path}: frames {start}-{end} are outside the file, which has {n} "
+                         f"frames (0-{n - 1}); give --start/--end within that range.")
+    return start, end
+
+
+def with_handles(job: Job, info, start: int, end: int) -> tuple[int, int]:
+    """The frames rendered: the job's range widened by its handles, cut to the file's ends."""
+    return max(0, start - job.handles), min(info.frame_count - 1, end + job.handles)
+
+
+def read_cast_file(path: str) -> dict:
+    """A cast file's JSON (`lipflap cast`; docs/conform.md, "The cast"), its "characters" object
+    checked: the one reading every reader shares (the engine's lipflap.face.castfile, and the
+    hosts through cast_names, where a job's voices name characters)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        raise LipflapError(f"{path}: cast file not found; check --cast or make one with "
+                           f"`lipflap cast CLIPS... -o {os.path.basename(path)}`.") from None
+    except (OSError, ValueError) as e:
+        raise cast_error(path, f"not a readable JSON cast file ({e})") from None
+    chars = data.get("characters") if isinstance(data, dict) else None
+    if not isinstance(chars, dict) or not chars:
+        raise cast_error(path, 'no "characters" object naming at least one character')
+    return data
+
+
+def cast_names(path: str) -> list[str]:
+    """The character names of a cast file, in its order."""
+    return [str(n) for n in read_cast_file(path)["characters"]]
+
+
+def cast_error(path: str, what: str) -> LipflapError:
+    return LipflapError(f"{path}: {what}; fix the cast file (docs/conform.md, \"The cast\").")

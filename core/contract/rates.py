@@ -74,3 +74,10 @@ def nominal_fps(rate: Fraction) -> int:
 def rate_string(rate: Fraction) -> str:
     """The exact spelling of a rate for a job or a report: "24000/1001", or "25" when whole."""
     return f"{rate.numerator}/{rate.denominator}" if rate.denominator != 1 else str(rate.numerator)
+
+
+def rate_json(rate) -> int | str:
+    """A rate as a JSON value: a whole rate as a number (24), any other as rate_string spells it
+    ("24000/1001"); the mouth-shape track's "fps"."""
+    rate = Fraction(rate)
+    return rate.numerator if rate.denominator == 1 else rate_string(rate)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from ..mouth.track import fps_to_json
+from ..contract.rates import rate_json
 
 FORMAT = "nuke"
 EXTENSIONS = (".nk",)
@@ -31,7 +31,7 @@ def _num(v: float) -> str:
 def render(track, options) -> str:
     first = int(options.first_frame)
     last = first + max(len(track.frames) - 1, 0)
-    fps = fps_to_json(track.fps)
+    fps = rate_json(track.fps)
     lines = [
         "set cut_paste_input [stack 0]",
         "version 13.0 v1",

@@ -7,6 +7,8 @@ import os
 
 import opentimelineio as otio
 
+from ..contract.rates import rate_string
+
 FORMAT = "otio"
 EXTENSIONS = (".otio",)
 
@@ -45,7 +47,7 @@ def build_timeline(track, options) -> otio.schema.Timeline:
     audio.append(clip)
     tl = otio.schema.Timeline(name=name)
     tl.tracks.append(audio)
-    tl.metadata["lipflap"] = {"fps": f"{fps.numerator}/{fps.denominator}", "source": track.source}
+    tl.metadata["lipflap"] = {"fps": rate_string(fps), "source": track.source}
     return tl
 
 

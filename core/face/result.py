@@ -11,6 +11,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..contract.rates import rate_string
 from .landmarks import N_LANDMARKS
 
 FLAGS = ("no_face", "occluded", "profile", "blur", "small", "cut", "low_confidence")
@@ -112,7 +113,7 @@ class ShotAnalysis:
     def to_dict(self) -> dict:
         return {
             "format": "lipflap-face-analysis", "version": FORMAT_VERSION,
-            "path": self.path, "fps": f"{self.fps.numerator}/{self.fps.denominator}",
+            "path": self.path, "fps": rate_string(self.fps),
             "width": self.width, "height": self.height, "start": self.start, "end": self.end,
             "cuts": list(self.cuts), "speaker_id": self.speaker_id,
             "speaker_reason": self.speaker_reason,

@@ -7,18 +7,24 @@ sample round(t * rate).
 
     open_audio(path, stream) -> AudioSource   the stream, seeked and decoded in placed chunks
     load_audio(path, rate, channels, offset_s, duration_s) -> samples   a whole range at once
+    read_audio(src, rate, channels, offset_s, duration_s)               the same, from open_audio's
     audio_duration(path) -> (seconds, channels)
     mix(buf, channels)                          the channel rule both readers share
 
 `lipflap.media.audio_stream.AudioReader` reads the same samples a block at a time on top of
 `open_audio` and `mix`.
+
+Undecodable packets (a damaged dub) are skipped and told once a reading, to the reader's `warn`
+(one sentence naming the file, the time of the first and how many; without `warn`, on stderr);
+a stream of which nothing decodes is refused (MediaError).
 """
 from __future__ import annotations
 
 import math
 import os
+import sys
 from fractions import Fraction
-from typing import Iterator
+from typing import Callable, Iterator
 
 import av
 import numpy as np
@@ -34,12 +40,13 @@ class AudioSource:
     """One audio stream of an open file, on the frame clock: `rate` (native Hz), `t0` (seconds on
     the container clock where time 0 sits), `chunks()` (decoded, placed samples)."""
 
-    def __init__(self, container, stream):
+    def __init__(self, container, stream, warn: Callable[[str], None] | None = None):
         self.container = container
         self.stream = stream
         self.rate = int(stream.codec_context.sample_rate)
         self.time_base = stream.time_base or Fraction(1, self.rate)
         self.t0 = _time_zero(container, stream)
+        self.warn = warn
 
     def seek(self, offset_s: float) -> None:
         """Position the decoder at or before `offset_s - PAD_S` (frame clock); near the start the
@@ -59,22 +66,35 @@ class AudioSource:
         # reads past the last one (a segfault on 7.1 dubs).
         resampler = av.AudioResampler(format="flt")
         pos = None
-        for frame in _decode(self.container, self.stream):
-            for rf in resampler.resample(frame):
-                pos = _place(rf, self.time_base, self.t0, self.rate, pos)
-                data = np.ascontiguousarray(rf.to_ndarray().reshape(-1, rf.layout.nb_channels).T,
-                                            np.float32)
-                yield pos, data
-                pos += data.shape[1]
+        damage = _Damage(self.container.name, self.t0)
+        try:
+            for frame in _decode(self.container, self.stream, damage):
+                for rf in resampler.resample(frame):
+                    pos = _place(rf, self.time_base, self.t0, self.rate, pos)
+                    data = rf.to_ndarray().reshape(-1, rf.layout.nb_channels).T
+                    data = np.ascontiguousarray(data, np.float32)
+                    yield pos, data
+                    pos += data.shape[1]
+            if damage.count and pos is None:
+                raise MediaError(damage.nothing_decoded())
+        finally:
+            # Also when the reader stops early (a range read): what it met is told once.
+            if damage.count and pos is not None:
+                (self.warn or _on_stderr)(damage.sentence())
 
     @property
     def channel_names(self) -> list[str]:
-        """FFmpeg channel names in file order ("FL", "FR", "FC", ...; "c0".. when unnamed)."""
+        """FFmpeg channel names in file order ("FL", "FR", "FC", ...), or unnamed_channels(n) when
+        the file gives none."""
         ctx = self.stream.codec_context
         layout = ctx.layout
         names = [ch.name for ch in layout.channels] if layout is not None else []
         n = ctx.channels or len(names) or 1
-        return names if len(names) == n else [f"c{i}" for i in range(n)]
+        # A layout of unspecified order (a plain 2-channel WAV, as PyAV writes one) names each
+        # channel "NONE".
+        if len(names) != n or any(not name or name == "NONE" for name in names):
+            return unnamed_channels(n)
+        return names
 
     def close(self) -> None:
         self.container.close()
@@ -86,9 +106,15 @@ class AudioSource:
         self.close()
 
 
-def open_audio(path, stream: int | None = None) -> AudioSource:
+def unnamed_channels(n: int) -> list[str]:
+    """The names of the `n` channels of a file whose layout names none: "c0", "c1", ..."""
+    return [f"c{i}" for i in range(n)]
+
+
+def open_audio(path, stream: int | None = None,
+               warn: Callable[[str], None] | None = None) -> AudioSource:
     """The `stream`-th audio stream of `path` (default the first); a file without one, or without
-    that one, is refused here, for every reader."""
+    that one, is refused here, for every reader. `warn` is told of undecodable packets."""
     path = os.fspath(path)
     c = open_input(path)
     try:
@@ -98,7 +124,7 @@ def open_audio(path, stream: int | None = None) -> AudioSource:
         if not 0 <= si < len(c.streams.audio):
             raise MediaError(f"{path} has {len(c.streams.audio)} audio stream(s); stream {si} does "
                              f"not exist.")
-        return AudioSource(c, c.streams.audio[si])
+        return AudioSource(c, c.streams.audio[si], warn)
     except BaseException:
         c.close()
         raise
@@ -125,26 +151,34 @@ def audio_duration(path) -> tuple[float, int]:
 
 
 def load_audio(path, rate: int = 16000, channels: int = 1, offset_s: float = 0.0,
-               duration_s: float | None = None, stream: int | None = None) -> np.ndarray:
+               duration_s: float | None = None, stream: int | None = None,
+               warn: Callable[[str], None] | None = None) -> np.ndarray:
     """Samples from `offset_s` for `duration_s` (None: to the end), shape (n,) when mono or
-    (n, channels); zero-padded where the request lies outside the audio."""
-    path = os.fspath(path)
+    (n, channels); zero-padded where the request lies outside the audio. `warn`: open_audio's."""
+    with open_audio(path, stream, warn) as src:
+        return read_audio(src, rate, channels, offset_s, duration_s)
+
+
+def read_audio(src: AudioSource, rate: int = 16000, channels: int = 1, offset_s: float = 0.0,
+               duration_s: float | None = None) -> np.ndarray:
+    """load_audio's samples from a stream already open (a caller that also reads the stream's
+    channel names opens the file once)."""
     rate = int(rate)
     if rate <= 0 or channels < 1:
-        raise MediaError(f"{path}: cannot load audio at {rate} Hz with {channels} channels.")
-    with open_audio(path, stream) as src:
-        sr = src.rate
-        lo = offset_s - PAD_S                     # seconds, on the frame clock
-        hi = None if duration_s is None else offset_s + duration_s + PAD_S
-        # Native-rate buffer whose sample 0 sits at native position base (frame clock).
-        base = math.floor(lo * sr)
-        src.seek(offset_s)
-        chunks: list[tuple[int, np.ndarray]] = []
-        for pos, data in src.chunks():
-            chunks.append((pos, data))
-            if hi is not None and pos + data.shape[1] > hi * sr:
-                break
-        src_ch = chunks[0][1].shape[0] if chunks else (src.stream.codec_context.channels or 1)
+        raise MediaError(f"{src.container.name}: cannot load audio at {rate} Hz with {channels} "
+                         f"channels.")
+    sr = src.rate
+    lo = offset_s - PAD_S                     # seconds, on the frame clock
+    hi = None if duration_s is None else offset_s + duration_s + PAD_S
+    # Native-rate buffer whose sample 0 sits at native position base (frame clock).
+    base = math.floor(lo * sr)
+    src.seek(offset_s)
+    chunks: list[tuple[int, np.ndarray]] = []
+    for pos, data in src.chunks():
+        chunks.append((pos, data))
+        if hi is not None and pos + data.shape[1] > hi * sr:
+            break
+    src_ch = chunks[0][1].shape[0] if chunks else (src.stream.codec_context.channels or 1)
     if duration_s is None:
         end_native = max((p + d.shape[1] for p, d in chunks), default=base) + int(PAD_S * sr)
         duration_s = max(0.0, end_native / sr - PAD_S - offset_s)
@@ -205,13 +239,56 @@ def _place(frame, atb, t0, sr, pos):
     return 0
 
 
-def _decode(c, a):
+class _Damage:
+    """The undecodable packets of one reading: how many, and the time (frame clock) of the first."""
+
+    def __init__(self, path: str, t0: float):
+        self.path, self.t0 = path, t0
+        self.count = 0
+        self.first_s: float | None = None
+
+    def add(self, packet, after: bool = False) -> None:
+        """`packet` could not be decoded; `after`: the one after it could not be read."""
+        self.count += 1
+        if self.count == 1 and packet is not None and packet.pts is not None and packet.time_base:
+            end = packet.pts + (packet.duration or 0) if after else packet.pts
+            self.first_s = float(end * packet.time_base) - self.t0
+
+    def _at(self) -> str:
+        return f"{self.first_s:.2f} s" if self.first_s is not None else "an unknown time"
+
+    def sentence(self) -> str:
+        n = self.count
+        return (f"{self.path}: {n} audio packet{'s' if n > 1 else ''} could not be decoded (the "
+                f"first at {self._at()}) and play{'' if n > 1 else 's'} as silence; re-export or "
+                f"re-copy the file if that sound matters.")
+
+    def nothing_decoded(self) -> str:
+        return (f"{self.path}: none of its audio from {self._at()} on could be decoded "
+                f"({self.count} damaged packet{'s' if self.count > 1 else ''}); re-export or "
+                f"re-copy the file.")
+
+
+def _on_stderr(sentence: str) -> None:
+    # The reader has no warnings of its own to carry it (a bench, a library caller).
+    print(f"lipflap: warning: {sentence}", file=sys.stderr)
+
+
+def told_elsewhere(sentence: str) -> None:
+    """The `warn` of a reading of a file whose damage another reading of the same run tells."""
+
+
+def _decode(c, a, damage: _Damage):
+    packet = None
     try:
         for packet in c.demux(a):
             try:
                 yield from packet.decode()
             except av.error.InvalidDataError:
-                continue
-    except (av.error.FFmpegError, EOFError):
+                damage.add(packet)
+    except EOFError:
         return
+    except av.error.FFmpegError:
+        # The demuxer gave up (a truncated or damaged file): the rest of the stream is lost.
+        damage.add(packet, after=True)
 

@@ -27,13 +27,13 @@ class AudioReader:
     read in order with `read(n)`; zeros outside the audio and after `duration_s`."""
 
     def __init__(self, path, rate: int, channels: int = 1, offset_s: float = 0.0,
-                 duration_s: float | None = None, stream: int = 0):
+                 duration_s: float | None = None, stream: int = 0, warn=None):
         self.path = os.fspath(path)
         self.rate = int(rate)
         self.channels = int(channels)
         if self.rate <= 0 or self.channels < 1:
             raise MediaError(f"{self.path}: cannot read audio at {rate} Hz with {channels} channels.")
-        self._src = open_audio(self.path, stream)
+        self._src = open_audio(self.path, stream, warn)  # warn: see lipflap.media.audio
         try:
             self.sr = sr = self._src.rate
             self._src.seek(offset_s)

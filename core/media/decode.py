@@ -26,6 +26,17 @@ from .probe import VideoInfo, open_input, probe, video_stream
 _SEEK_BACK = 8
 
 
+def to_float(img) -> np.ndarray:
+    """Pixels as float32 in 0..1 whatever their integer depth (a decoded frame's uint8 or uint16;
+    an 8-bit or 16-bit alpha); floats are returned as float32, unscaled."""
+    a = np.asarray(img)
+    if a.dtype == np.uint8:
+        return a.astype(np.float32) / 255.0
+    if a.dtype == np.uint16:
+        return a.astype(np.float32) / 65535.0
+    return a.astype(np.float32)
+
+
 class Frame:
     """One decoded frame. `image` (HxWx3 RGB) is converted on first access, so passes that only
     need `av_frame` (a plain transcode) do not pay for RGB."""

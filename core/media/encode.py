@@ -31,7 +31,7 @@ import numpy as np
 
 from ..contract.errors import MediaError
 from . import colour
-from .decode import Frame, read_frames
+from .decode import Frame, read_frames, to_float
 from .decode import plane_array as _plane_array
 from .probe import VideoInfo, probe
 from ..contract.rates import is_drop_frame_rate, parse_rate
@@ -797,8 +797,6 @@ def _as_alpha(alpha) -> np.ndarray:
     a = np.asarray(alpha)
     if a.ndim == 3:
         a = a[:, :, 0]
-    if a.dtype == np.uint8:
-        return a.astype(np.float32) / 255.0
-    if a.dtype == np.uint16:
-        return a.astype(np.float32) / 65535.0
-    return np.clip(a.astype(np.float32), 0.0, 1.0)
+    f = to_float(a)
+    # A float alpha is clipped: it weighs patch against frame, and a weight outside 0..1 overshoots.
+    return f if a.dtype in (np.uint8, np.uint16) else np.clip(f, 0.0, 1.0)

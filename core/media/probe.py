@@ -15,7 +15,7 @@ import av
 
 from ..contract.errors import MediaError
 from . import colour
-from ..contract.rates import is_drop_frame_rate
+from ..contract.rates import is_drop_frame_rate, rate_string
 from ..contract.timecode import frames_to_tc, tc_to_frames
 
 
@@ -64,14 +64,10 @@ class VideoInfo:
         d = asdict(self)
         for k in ("first_pts", "start_s", "time_base", "timecode_found"):
             d.pop(k)
-        d["fps"] = _frac_str(self.fps)
+        d["fps"] = rate_string(self.fps)
         d["fps_float"] = float(self.fps)
-        d["pixel_aspect"] = _frac_str(self.pixel_aspect)
+        d["pixel_aspect"] = rate_string(self.pixel_aspect)
         return d
-
-
-def _frac_str(f: Fraction) -> str:
-    return f"{f.numerator}/{f.denominator}"
 
 
 def open_input(path) -> av.container.InputContainer:

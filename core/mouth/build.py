@@ -274,11 +274,11 @@ def mouth_track_for_audio(path_or_samples, fps, *, rate: int | None = None, text
             raise LipflapError("a transcript needs its language: add --language with an eSpeak NG "
                                "code (es, de, fr, ...; `lipflap visemes --list-languages`).")
         language = check_language(language)
-    samples, rate = _load(path_or_samples, rate, progress)
+    warnings: list[str] = []
+    samples, rate = _load(path_or_samples, rate, progress, warnings.append)
     duration = len(samples) / float(rate)
     n = _n_frames(fps, duration, start_s) if n_frames is None else int(n_frames)
     times = frame_times(fps, n, start_s)
-    warnings: list[str] = []
     curves = None
 
     def get_curves():
@@ -341,11 +341,11 @@ def _done(progress) -> None:
         progress.set(1)
 
 
-def _load(path_or_samples, rate, progress):
+def _load(path_or_samples, rate, progress, warn):
     if isinstance(path_or_samples, (str, bytes)) or hasattr(path_or_samples, "__fspath__"):
         from ..speech.audio import load_speech
         _stage(progress, "audio")
-        samples, rate = load_speech(path_or_samples, rate=16000)
+        samples, rate = load_speech(path_or_samples, rate=16000, warn=warn)
         _done(progress)
         return np.asarray(samples, np.float32), int(rate)
     if rate is None:

@@ -113,6 +113,9 @@ _ROUND_LESS = {"\u031c"}                  # ̜ less rounded
 _PALATAL = {"ʲ"}
 _IGNORED_MARKS = set("ʰʱˠˤ̩̯̥̬̪̺̻̠̟̘̙͜͡ʼ̚-~^.|‖̃ʴ˞")
 _PAUSES = {"", "_", "__", "sil", "sp", "pau", " "}
+# A modifier letter eSpeak NG's phoneme events give as a phone of its own (Irish and Lithuanian
+# "ʲ", Latin "ʰ") is the glide or breath it marks, not an unknown sound.
+_LONE_MODIFIER = {"ʲ": "j", "ʰ": "h", "ʷ": "w"}
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,8 @@ def _parse(phone: str) -> tuple[Features, ...]:
         elif segs:
             segs[-1]["mods"].add(ch)
         # a diacritic before any base symbol (rare) is dropped
+    if not segs and text in _LONE_MODIFIER:
+        segs.append({"sym": _LONE_MODIFIER[text], "mods": set()})
     out = []
     for s in segs:
         out.append(_features(s["sym"], s["mods"], stressed, long))

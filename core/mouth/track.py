@@ -16,7 +16,7 @@ from typing import Any
 
 from ..contract.errors import LipflapError
 from ..contract.files import atomic_write
-from ..contract.rates import parse_rate
+from ..contract.rates import parse_rate, rate_json
 from .visemes import PARAMS, SHAPE_TARGET, SHAPES, VISEME_SHAPE, VISEME_TARGET, VISEMES, \
     nearest_shape, nearest_viseme
 
@@ -50,7 +50,7 @@ class MouthTrack:
     # ---- writing -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
-            "fps": fps_to_json(self.fps),
+            "fps": rate_json(self.fps),
             "frames": [{"frame": f.frame, "time": round(f.time, 6), "viseme": f.viseme,
                         "shape": f.shape, "aperture": _r(f.aperture), "width": _r(f.width),
                         "rounding": _r(f.rounding), "jaw": _r(f.jaw)} for f in self.frames],
@@ -103,14 +103,6 @@ class MouthTrack:
     def column(self, key: str):
         import numpy as np
         return np.array([getattr(f, key) for f in self.frames], dtype=float)
-
-
-def fps_to_json(fps: Fraction):
-    """Whole rates as numbers (24), others as an exact rational string ("24000/1001")."""
-    fps = Fraction(fps)
-    if fps.denominator == 1:
-        return fps.numerator
-    return f"{fps.numerator}/{fps.denominator}"
 
 
 def atomic_write_text(path: str, text: str) -> None:

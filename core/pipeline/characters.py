@@ -5,8 +5,8 @@ given its voice (docs/job.md, "Voices by character").
     report = run_cast(job, progress, signing, run_job)   # job2's run, with report["cast"]
 
 The clip's faces are found and matched to the cast exactly as `lipflap conform --cast` does
-(lipflap.face.sightings, lipflap.face.identity.match, lipflap.conform.castfile and .voicing are
-imported, not restated): each face one character or unknown, one to one. A shown character's
+(lipflap.face.sightings, .castfile, .castmatch and lipflap.speech.vad are imported, not
+restated): each face one character or unknown, one to one. A shown character's
 voice moves its face ("X,Y", the face's mean centre); a character the clip does not show is
 left out and listed under "absent" with its seconds of speech here (those lines are off screen,
 not lip-synced), and the match is said in one progress message. One shown voice makes a
@@ -17,17 +17,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-from types import SimpleNamespace
 
-from ..conform import voicing
-from ..conform.castfile import load_cast
 from ..contract.errors import JobError
-from ..contract.jobspec import Job
+from ..contract.jobspec import Job, resolve_range
 from ..face import sightings
-from ..face.identity import match
+from ..face.castfile import load_cast
+from ..face.castmatch import absent_entry, match_faces, match_line
 from ..media.probe import probe
-from .inputs import resolve_range
-from .report import write_report
+from ..speech import vad
+from .report import save_job_report
 
 
 def cast_voices(job: Job, progress, faces=None) -> tuple[Job | None, dict]:
@@ -42,21 +40,18 @@ def cast_voices(job: Job, progress, faces=None) -> tuple[Job | None, dict]:
     info = probe(job.video)
     start, end = resolve_range(job, info)
     seen = faces(job.video, start, end)
-    got = match({k: s.signature for k, s in enumerate(seen)}, cast.signatures(), cast.threshold)
-    rows = [dict(face=s.spec, position=s.position, seen=s.seen, voice=None,
-                 **got[k].to_dict(cast.threshold)) for k, s in enumerate(seen)]
-    shown = {got[k].character: s for k, s in enumerate(seen) if got[k].character}
+    rows, shown = match_faces(seen, cast)
     record = {"cast_file": cast.path, "faces": rows, "shown": [], "absent": [], "not_shown": []}
     voices = []
     for v in job.voices:
         s = shown.get(v.character)
         if s is None:
             record["not_shown"].append(v.character)
-            speech = (voicing.speech_seconds(v.audio, v.audio_offset_s, (end - start + 1) / float(info.fps))
+            speech = (vad.speech_seconds(v.audio, v.audio_offset_s, (end - start + 1) / float(info.fps))
                       if v.audio else 0.0)
-            if speech >= voicing.MIN_SPEECH_S:
-                record["absent"].append({"character": v.character, "track": _track(v),
-                                         "speech_s": round(speech, 2)})
+            entry = absent_entry(v.character, _track(v), speech)
+            if entry:
+                record["absent"].append(entry)
             continue
         record["shown"].append(v.character)
         voices.append(replace(v, face=s.spec, character=None))
@@ -64,7 +59,7 @@ def cast_voices(job: Job, progress, faces=None) -> tuple[Job | None, dict]:
             if r["character"] == v.character:
                 r["voice"] = _track(v)
     where = f"{job.video} frames {start}-{end}"
-    progress.message(voicing.clip_line(SimpleNamespace(where=where, cast=record)))
+    progress.message(match_line(where, record))
     if not voices:
         return None, record
     if len(voices) > 1:
@@ -95,10 +90,7 @@ def run_cast(job: Job, progress, signing, run_job, faces=None) -> dict:
     else:
         report = run_job(replace(one, report=None), progress, signing)
         report["cast"] = record
-    if job.report:
-        write_report(job.report, report)
-        report["report"] = os.path.abspath(job.report)
-    return report
+    return save_job_report(job, report)
 
 
 def _frames(job: Job) -> int:

@@ -10,11 +10,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..contract.errors import FormatError, JobError, MediaError, RangeError
-from ..contract.jobspec import Job
+from ..contract.errors import JobError, MediaError, RangeError
+from ..contract.jobspec import Job, resolve_range, with_handles
 from ..contract.naming import next_version_path
 from ..contract.rates import parse_rate
-from ..contract.timecode import tc_to_frames
 from ..media.audio import audio_duration
 from ..media.encode import check_frame_size
 from ..media.probe import VideoInfo, probe
@@ -54,32 +53,6 @@ class Inputs:
     @property
     def fps(self):
         return self.info.fps
-
-
-def resolve_range(job: Job, info) -> tuple[int, int]:
-    """The job's 0-based inclusive range within the file (before handles)."""
-    n = info.frame_count
-    if job.in_tc or job.out_tc:
-        def tc(value, what):
-            try:
-                f = tc_to_frames(value, info.fps, info.drop_frame)
-            except FormatError:
-                raise RangeError(f"{info.path}: {what} timecode {value!r} is not a timecode "
-                                 f"(HH:MM:SS:FF); give the file's own timecode.") from None
-            return f - info.start_tc_frames
-        start = tc(job.in_tc, "--in") if job.in_tc else 0
-        end = tc(job.out_tc, "--out") if job.out_tc else n - 1
-        if start < 0 or end >= n or start > end:
-            raise RangeError(f"{info.path}: timecodes {job.in_tc or info.start_timecode}-"
-                             f"{job.out_tc or 'end'} fall outside the file, which runs from "
-                             f"{info.start_timecode} for {n} frames; give --in/--out within it.")
-        return start, end
-    start = 0 if job.start_frame is None else job.start_frame
-    end = n - 1 if job.end_frame is None else job.end_frame
-    if start < 0 or end >= n or start > end:
-        raise RangeError(f"{info.path}: frames {start}-{end} are outside the file, which has {n} "
-                         f"frames (0-{n - 1}); give --start/--end within that range.")
-    return start, end
 
 
 def resolve_output(job: Job, info, language: str | None) -> tuple[str, str, str]:
@@ -139,7 +112,7 @@ def resolve_inputs(job: Job) -> Inputs:
     start, end = resolve_range(job, info)
     if job.handles < 0:
         raise JobError(f"--handles must be 0 or more, not {job.handles}.")
-    lo, hi = max(0, start - job.handles), min(info.frame_count - 1, end + job.handles)
+    lo, hi = with_handles(job, info, start, end)
     if job.handles and (lo > start - job.handles or hi < end + job.handles):
         warnings.append(f"handles were cut to the file's ends: frames {lo}-{hi} are rendered.")
     out_path, codec, mode = resolve_output(job, info, job.language)

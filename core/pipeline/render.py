@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..contract.jobspec import Job
+from ..media.audio import told_elsewhere
 from ..media.audio_stream import AudioReader
 from ..media.decode import read_frames
 from ..media.encode import VideoWriter
@@ -32,7 +33,7 @@ class Written:
 
 def render_and_write(job: Job, inputs: Inputs, sp: ShotPlans, lib: Libraries, progress,
                      disclosure=None, qc_sampler=None) -> Written:
-    """`disclosure` (lipflap.provenance.Disclosure): the container tag it gives is written, and
+    """`disclosure` (lipflap.provenance.DisclosureWriter): the container tag it gives is written, and
     its Content Credential is signed into the finished output before the rename. `qc_sampler`:
     the quick QC's lipflap.qc.pixels.OutputSampler, fed each frame's source and patch as it is
     synthesised (it re-tracks the output's pixels of a subsample)."""
@@ -42,8 +43,11 @@ def render_and_write(job: Job, inputs: Inputs, sp: ShotPlans, lib: Libraries, pr
     if job.audio:
         ch = 2 if inputs.dub_channels >= 2 else 1
         # Streamed beside the picture: a 10-minute dub held whole at 48 kHz is 115 MB a channel.
+        # Damage in the dub is told once: by the mouth track, which reads all of it, unless the
+        # track was given (--shapes) and this is the dub's one reading.
         audio = AudioReader(job.audio, AUDIO_RATE, ch, offset_s=float(inputs.dub_times[0]),
-                            duration_s=n / float(inputs.fps))
+                            duration_s=n / float(inputs.fps),
+                            warn=inputs.warnings.append if job.shapes else told_elsewhere)
     writer = open_writer(inputs, audio, [p for p in (job.video, job.audio) if p], disclosure)
     progress.start("render", n)
     which = np.zeros(n, int)

@@ -11,6 +11,7 @@ import numpy as np
 from ..contract.errors import MediaError
 from ..contract.files import atomic_json
 from ..contract.jobspec import Job
+from ..contract.rates import rate_string
 from ..contract.report import REPORT_VERSION, VERSION_KEY
 from ..contract.timecode import frames_to_tc
 from ..face.result import ShotAnalysis
@@ -41,7 +42,7 @@ def build_report(job: Job, inputs: Inputs, analysis: ShotAnalysis, mouth: MouthS
                       "last": frames_to_tc(info.start_tc_frames + hi, fps, tc_drop),
                       "start_frame": frames_to_tc(info.start_tc_frames + start, fps, tc_drop),
                       "file_start": info.start_timecode},
-        "fps": f"{fps.numerator}/{fps.denominator}",
+        "fps": rate_string(fps),
         "size": [info.width, info.height],
         "frames_rendered": int(written.frames_rendered),
         "frames_passed_through": int(n - written.frames_rendered),
@@ -125,6 +126,15 @@ def quick_qc(sampler, track, n: int, warnings: list[str]) -> dict | None:
         sampler.close()
 
 
+def save_job_report(job, report: dict) -> dict:
+    """The run's report, written where the job's `report` says (if it says), and then naming
+    that file under "report"."""
+    if job.report:
+        write_report(job.report, report)
+        report["report"] = os.path.abspath(job.report)
+    return report
+
+
 def write_report(path: str, data: dict) -> None:
     """The report, atomically (lipflap.contract.files), or one sentence saying why not."""
     folder = os.path.dirname(os.path.abspath(path))
@@ -139,7 +149,7 @@ def write_report(path: str, data: dict) -> None:
 
 def _json_default(o):
     if isinstance(o, Fraction):
-        return f"{o.numerator}/{o.denominator}"
+        return rate_string(o)
     if isinstance(o, (np.integer,)):
         return int(o)
     if isinstance(o, (np.floating,)):

@@ -3,11 +3,10 @@ report (docs/report.md), as a short line of stages (see the package's docstring)
 from __future__ import annotations
 
 import importlib
-import os
 import time
 
 from ..contract.jobspec import Job
-from ..provenance import Disclosure, Signing
+from ..provenance import DisclosureWriter, Signing
 from ..provenance.identity import JOB_SIGNER
 from ..qc.pixels import OutputSampler
 from .analysis import analyse
@@ -20,7 +19,7 @@ from .library import build_libraries
 from .mouth import mouth_shapes, script_text
 from .plan import plan_shots
 from .render import render_and_write
-from .report import build_report, quick_qc, write_report
+from .report import build_report, quick_qc, save_job_report
 from .voices import run_dialogue
 
 
@@ -69,7 +68,7 @@ def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
     with clock.stage("library"):
         libraries = build_libraries(job, inputs, shots, progress, kept=kept)
     kept.clear()        # the library holds the crops it uses; the block goes before the render
-    disclosure = Disclosure.for_job(job, inputs.info, out_path=inputs.out_path, codec=inputs.codec,
+    disclosure = DisclosureWriter.for_job(job, inputs.info, out_path=inputs.out_path, codec=inputs.codec,
                                     mode=inputs.mode, lo=inputs.lo, hi=inputs.hi,
                                     track_source=mouth.source, signing=signing)
     sampler = OutputSampler(mouth.track, inputs.n)
@@ -83,7 +82,4 @@ def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
     report["qc"] = quick_qc(sampler, mouth.track, inputs.n, warnings)
     report["timing_s"]["qc"] = round(time.perf_counter() - t, 3)
     report["timing_s"]["total"] = round(time.perf_counter() - clock.t0, 3)
-    if job.report:
-        write_report(job.report, report)
-        report["report"] = os.path.abspath(job.report)
-    return report
+    return save_job_report(job, report)

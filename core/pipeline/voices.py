@@ -39,7 +39,7 @@ from ..media.audio_stream import AudioReader
 from ..media.decode import read_frames
 from ..media.memory import release as release_memory
 from ..mouth.track import MouthFrame, MouthTrack
-from ..provenance import Disclosure, Signing
+from ..provenance import DisclosureWriter, Signing
 from ..provenance.identity import JOB_SIGNER
 from ..qc.pixels import OutputSampler
 from ..render.pipeline import REST, LibraryBuilder, render_frame
@@ -52,7 +52,7 @@ from .clock import StageClock
 from .mouth import MouthShapes, mouth_shapes, script_text
 from .plan import ShotPlans, plan_each_shot
 from .render import AUDIO_RATE, Written, open_writer, patch_frame, stream_frames
-from .report import build_report, quick_qc, write_report
+from .report import build_report, quick_qc, save_job_report
 
 GUARD = 3                 # frames: a face is left untouched only this far from speech and talking
 OVERLAP = 0.6             # a second talking mouth moving at 0.6 of the first's activity talks too
@@ -132,7 +132,7 @@ def run_dialogue(job: Job, progress, signing: Signing | None = None) -> dict:
     with clock.stage("library"):
         libs = build_face_libraries(job, inputs, faces, progress)
     track_source = "+".join(sorted({fv.mouth.source for fv in faces}))
-    disclosure = Disclosure.for_job(_disclosed_job(job, faces), inputs.info,
+    disclosure = DisclosureWriter.for_job(_disclosed_job(job, faces), inputs.info,
                                     out_path=inputs.out_path, codec=inputs.codec, mode=inputs.mode,
                                     lo=inputs.lo, hi=inputs.hi, track_source=track_source,
                                     signing=signing)
@@ -149,10 +149,7 @@ def run_dialogue(job: Job, progress, signing: Signing | None = None) -> dict:
     report = dialogue_report(job, inputs, faces, written, per_face, warnings, clock, assignment)
     report["disclosure"] = disclosure.report()
     report["timing_s"]["total"] = round(time.perf_counter() - clock.t0, 3)
-    if job.report:
-        write_report(job.report, report)
-        report["report"] = os.path.abspath(job.report)
-    return report
+    return save_job_report(job, report)
 
 
 def _same_output(faces: list[FaceVoice]) -> None:

@@ -5,8 +5,8 @@ facility's certificate (sign.py, identity.py), a plain container tag on .mov/.mp
 run report's `disclosure` section (disclosure.py). `lipflap credentials FILE` reads and verifies
 them (verify.py). See docs/provenance.md.
 """
-from .disclosure import Disclosure, Signing
+from .disclosure import DisclosureWriter, Signing
 from .facts import Facts
 from .identity import CredentialError, Identity
 
-__all__ = ["CredentialError", "Disclosure", "Facts", "Identity", "Signing"]
+__all__ = ["CredentialError", "DisclosureWriter", "Facts", "Identity", "Signing"]

@@ -1,7 +1,7 @@
 """One render's disclosure, from the run's options to the signed file and the report section.
 
     signing = Signing.from_options(cert, key, enabled=True)   # before the render: checks the key
-    d = Disclosure(signing, facts, out_path, sequence=False)  # before the writer opens
+    d = DisclosureWriter(signing, facts, out_path, sequence=False)  # before the writer opens
     VideoWriter(..., metadata=d.container_tags)               # the plain container tag
     final = d.close(writer, changed_mask)                     # signs the temporary file, renames
     report["disclosure"] = d.report()
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..contract.rates import rate_string
 from .facts import COMPOSITE_AI, Facts, container_tags
 from .identity import CredentialError, Identity, resolve
 
@@ -51,7 +52,10 @@ def ranges(mask: np.ndarray, offset: int, value: bool = True) -> list[tuple[int,
     return [(int(a) + offset, int(b) - 1 + offset) for a, b in zip(edges[::2], edges[1::2])]
 
 
-class Disclosure:
+class DisclosureWriter:
+    """Makes one render's disclosure: its container tag, its signed Content Credential and its
+    report section (`report()`), which hosts read back as lipflap.contract.report.Disclosure."""
+
     def __init__(self, signing: Signing, facts: Facts, out_path: str, *, sequence: bool):
         self.signing = signing
         self.facts = facts
@@ -89,7 +93,7 @@ class Disclosure:
 
     @classmethod
     def for_job(cls, job, info, *, out_path: str, codec: str, mode: str, lo: int, hi: int,
-                track_source: str | None, signing: Signing | None) -> "Disclosure":
+                track_source: str | None, signing: Signing | None) -> "DisclosureWriter":
         """The disclosure of one `lipflap run` job (a lipflap.contract.jobspec.Job and the source's
         VideoInfo), before its writer opens. `signing` None: as the environment or config says."""
         from .. import __version__
@@ -100,7 +104,7 @@ class Disclosure:
                       source=os.path.abspath(job.video),
                       dub=os.path.abspath(job.audio) if job.audio else None,
                       shapes=os.path.abspath(job.shapes) if job.shapes else None, mode=mode,
-                      fps=f"{info.fps.numerator}/{info.fps.denominator}", first=lo, last=hi,
+                      fps=rate_string(info.fps), first=lo, last=hi,
                       timecode_first=frames_to_tc(info.start_tc_frames + lo, info.fps,
                                                   info.drop_frame),
                       track_source=track_source)

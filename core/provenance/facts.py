@@ -41,7 +41,7 @@ class Facts:
     dub: str | None                     # absolute path of the dub (None: an edited track only)
     shapes: str | None                  # an edited mouth-shape track, when one drove the render
     mode: str                           # "full" frames or an RGBA "patch"
-    fps: str                            # "num/den"
+    fps: str                            # lipflap.contract.rates.rate_string
     first: int                          # source index of the render's first frame
     last: int
     timecode_first: str | None = None

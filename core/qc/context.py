@@ -12,7 +12,8 @@ import os
 from dataclasses import dataclass, fields
 
 from ..contract.errors import LipflapError
-from ..contract.files import read_json_object
+from ..contract.rates import parse_rate
+from ..contract.report import read_report
 
 
 @dataclass
@@ -33,10 +34,6 @@ class RenderContext:
                                 else getattr(other, f.name) for f in fields(self)})
 
 
-def _read_json(path: str, what: str) -> dict:
-    return read_json_object(path, what, "give the JSON that `lipflap run` wrote.")
-
-
 def _same(a: str | None, b: str | None) -> bool:
     if not a or not b:
         return False
@@ -47,38 +44,38 @@ def _same(a: str | None, b: str | None) -> bool:
 
 
 def from_report(path: str, video: str | None = None, *, strict: bool = True) -> RenderContext | None:
-    """The context in a `lipflap run` report. With `video`, a report written for another output
-    is an error when `strict` (it was named), else ignored (None)."""
-    r = _read_json(path, "render report")
-    if "range" not in r or "input" not in r:
+    """The context in a `lipflap run` report (read by the contract's one reader). With `video`, a
+    report written for another output is an error when `strict` (it was named), else ignored
+    (None)."""
+    r = read_report(path)
+    if r.range is None or r.input is None:
         if strict:
             raise LipflapError(f"{path} is not a `lipflap run` report (no range or input); give the "
                                f"file `lipflap run --report` wrote.")
         return None
-    if video is not None and r.get("output") and not _same(r["output"], video):
+    if video is not None and r.output and not _same(r.output, video):
         if strict:
-            raise LipflapError(f"{path} is the report of {r['output']}, not of {video}; give the "
+            raise LipflapError(f"{path} is the report of {r.output}, not of {video}; give the "
                                f"report written with this render.")
         return None
-    rng = r.get("range") or {}
-    first, last, start = rng.get("first"), rng.get("last"), rng.get("start", rng.get("first"))
+    first, last, start = r.range.first, r.range.last, r.range.start
     offset = None
-    dub = r.get("dub") or {}
-    if dub.get("offset_s") is not None and first is not None and start is not None:
-        from ..contract.rates import parse_rate
-        fps = parse_rate(r["fps"]) if r.get("fps") else None
+    dub = r.extra.get("dub") if isinstance(r.extra.get("dub"), dict) else {}
+    if dub.get("offset_s") is not None:
+        fps = parse_rate(r.fps) if r.fps else None
         # the dub offset is that of frame `start`; the video's frame 0 is `first` (handles)
         offset = float(dub["offset_s"]) + ((first - start) / float(fps) if fps else 0.0)
-    mt = r.get("mouth_track") or {}
-    return RenderContext(source=r.get("input"), source_start=first, source_end=last,
-                         audio=r.get("audio"), audio_offset_s=offset,
+    mt = r.extra.get("mouth_track") if isinstance(r.extra.get("mouth_track"), dict) else {}
+    audio = r.extra.get("audio")
+    return RenderContext(source=r.input, source_start=first, source_end=last,
+                         audio=audio if isinstance(audio, str) else None, audio_offset_s=offset,
                          language=mt.get("language"), shapes=mt.get("shapes_file"),
                          origin=os.path.abspath(path))
 
 
 def from_job(path: str) -> RenderContext:
     """The context in a job file (docs/job.md): its range with handles, clamped to the source."""
-    from ..contract.jobspec import load_job
+    from ..contract.jobspec import load_job, resolve_range, with_handles
     job = load_job(path)
     ctx = RenderContext(source=job.video, audio=job.audio, text=job.text, language=job.language,
                         shapes=job.shapes, origin=os.path.abspath(path))
@@ -92,35 +89,11 @@ def from_job(path: str) -> RenderContext:
     if job.video and os.path.isfile(job.video):
         from ..media.probe import probe
         info = probe(job.video)
-        start, end = _job_range(job, info)
-        lo = max(0, start - job.handles)
-        hi = min(info.frame_count - 1, end + job.handles)
+        start, end = resolve_range(job, info)
+        lo, hi = with_handles(job, info, start, end)
         ctx.source_start, ctx.source_end = lo, hi
         ctx.audio_offset_s = float(job.audio_offset_s) + (lo - start) / float(info.fps)
     return ctx
-
-
-def _job_range(job, info) -> tuple[int, int]:
-    """The job's inclusive range within the file (before handles), as `lipflap run` reads it."""
-    n = info.frame_count
-    if job.in_tc or job.out_tc:
-        from ..contract.timecode import tc_to_frames
-        try:
-            start = tc_to_frames(job.in_tc, info.fps, info.drop_frame) - info.start_tc_frames \
-                if job.in_tc else 0
-            end = tc_to_frames(job.out_tc, info.fps, info.drop_frame) - info.start_tc_frames \
-                if job.out_tc else n - 1
-        except Exception:  # noqa: BLE001 - any malformed timecode is the user's to fix
-            raise LipflapError(f"{info.path}: the job's in/out timecodes ({job.in_tc}, "
-                               f"{job.out_tc}) are not the file's timecodes (HH:MM:SS:FF); "
-                               f"fix the job.") from None
-    else:
-        start = 0 if job.start_frame is None else int(job.start_frame)
-        end = n - 1 if job.end_frame is None else int(job.end_frame)
-    if start < 0 or end >= n or start > end:
-        raise LipflapError(f"{info.path}: the job's frames {start}-{end} are outside the file, "
-                           f"which has {n} frames; fix the job's range.")
-    return start, end
 
 
 def report_beside(video: str) -> str | None:

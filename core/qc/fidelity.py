@@ -31,22 +31,13 @@ import math
 import cv2
 import numpy as np
 
+from ..media.decode import to_float
 from . import regions
 
 PSNR_EQUAL = 99.0
 # Thumbnails for frame alignment: 40 px wide, 8-bit grey (about 1 kB a frame per stream, so a
 # feature-length reel stays in the low hundreds of MB).
 THUMB_W = 40
-
-
-def to_float(img: np.ndarray) -> np.ndarray:
-    """An image as float32 in 0..1 whatever its integer depth (8-bit or 16-bit frames)."""
-    a = np.asarray(img)
-    if a.dtype == np.uint8:
-        return a.astype(np.float32) / 255.0
-    if a.dtype == np.uint16:
-        return a.astype(np.float32) / 65535.0
-    return a.astype(np.float32)
 
 
 def grey(img: np.ndarray) -> np.ndarray:

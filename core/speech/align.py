@@ -133,10 +133,12 @@ def align_script(samples: np.ndarray, rate: int, text: str, language: str,
         warnings: list[str] = []
         if warp.score > params.mismatch_score:
             raise _Early(_mismatch(vad.segments, f"the script does not match the audio (fit "
-                                   f"{warp.score:.2f}, limit {params.mismatch_score:.2f}); check "
+                                   f"{warp.fit:.2f} and wander: score {warp.score:.2f}, limit "
+                                   f"{params.mismatch_score:.2f}); check "
                                    "the transcript and language, or use audio-only recognition"))
         if warp.fit > params.confident_fit:
-            warnings.append(f"the script fits the audio only loosely (fit {warp.score:.2f}); if the "
+            warnings.append(f"the script fits the audio only loosely (fit {warp.fit:.2f}, above "
+                            f"{params.confident_fit:.2f}); if the "
                             "mouth looks wrong, check the transcript or try audio-only recognition")
         path = _fine_warp(dub, warp, params)
         segments = mask_to_segments(dub.mask_d, HOP_S, duration)

@@ -12,33 +12,30 @@ import os
 import numpy as np
 
 from lipflap.contract.errors import MediaError
-from lipflap.media.audio import load_audio, open_audio
+from lipflap.media.audio import open_audio, read_audio, unnamed_channels
 from lipflap.speech.features import frame_power
 
 SPEECH_BAND = (300.0, 3400.0)
 
 
 def load_speech(path, rate: int = 16000, channel: int | str | None = None,
-                stream: int | None = None) -> tuple[np.ndarray, int]:
-    """(samples float32 mono, rate) of the dialogue in `path`."""
+                stream: int | None = None, warn=None) -> tuple[np.ndarray, int]:
+    """(samples float32 mono, rate) of the dialogue in `path` (opened once: its channel names and
+    samples come from the one open stream). `warn` is told of undecodable packets
+    (lipflap.media.audio)."""
     path = os.fspath(path)
-    names = channel_names(path, stream)
-    n_ch = max(1, len(names))
-    if channel is not None:
-        idx = _channel_index(path, channel, names)
-        data = load_audio(path, rate=rate, channels=n_ch, stream=stream)
-        data = data[:, None] if data.ndim == 1 else data
-        return np.ascontiguousarray(data[:, idx], dtype=np.float32), rate
-    if n_ch == 1:
-        return load_audio(path, rate=rate, channels=1, stream=stream).astype(np.float32), rate
-    data = load_audio(path, rate=rate, channels=n_ch, stream=stream)
+    with open_audio(path, stream, warn) as src:
+        names = src.channel_names
+        n_ch = max(1, len(names))
+        if channel is not None:
+            idx = _channel_index(path, channel, names)
+            data = read_audio(src, rate=rate, channels=n_ch)
+            data = data[:, None] if data.ndim == 1 else data
+            return np.ascontiguousarray(data[:, idx], dtype=np.float32), rate
+        if n_ch == 1:
+            return read_audio(src, rate=rate, channels=1).astype(np.float32), rate
+        data = read_audio(src, rate=rate, channels=n_ch)
     return pick_dialogue(data, rate, names), rate
-
-
-def channel_names(path: str, stream: int | None = None) -> list[str]:
-    """FFmpeg channel names of the audio stream in file order ("FL", "FR", "FC", ...)."""
-    with open_audio(path, stream) as src:
-        return src.channel_names
 
 
 def _channel_index(path: str, channel: int | str, names: list[str]) -> int:
@@ -47,6 +44,9 @@ def _channel_index(path: str, channel: int | str, names: list[str]) -> int:
         want = channel.strip().upper()
         if want in names:
             return names.index(want)
+        if names == unnamed_channels(n):
+            raise MediaError(f"{path} has no channel layout names, so there is no channel "
+                             f"'{channel}'; give the channel by its number, 0 to {n - 1}.")
         raise MediaError(f"{path} has no channel '{channel}' (its channels are "
                          f"{', '.join(names)}); give one of those or a 0-based index.")
     idx = int(channel)

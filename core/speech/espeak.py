@@ -28,7 +28,6 @@ _EV_WORD = 1
 _EV_PHONEME = 7
 _PARAM_RATE = 1
 _PARAM_PITCH = 3
-_PHONEMES_IPA = 0x02
 _EE_OK = 0
 
 RATE_MIN, RATE_MAX = 80, 450  # words per minute, espeakRATE_MINIMUM/MAXIMUM
@@ -80,9 +79,6 @@ class _Engine:
         lib.espeak_Synth.restype = ctypes.c_int
         lib.espeak_ListVoices.argtypes = [ctypes.c_void_p]
         lib.espeak_ListVoices.restype = ctypes.POINTER(ctypes.POINTER(_Voice))
-        lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int,
-                                              ctypes.c_int]
-        lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
         rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0,
                                      os.path.dirname(self.data_path).encode()
                                      if os.path.basename(self.data_path) == "espeak-ng-data"
@@ -265,30 +261,3 @@ def _phones_from_events(text: str, events: list, n_samples: int, sr: int) -> lis
 
 def _is_switch(name: str) -> bool:
     return len(name) > 2 and name[0] == "(" and name[-1] == ")"
-
-
-def phonemize(text: str, language: str) -> list[str]:
-    """The script's phones in eSpeak IPA spelling, one string per phone, "_" between clauses.
-
-    Uses espeak_TextToPhonemes with a separator, which splits phones the same way as the phoneme
-    events of `synthesize` (no audio is made, so it is fast).
-    """
-    code = check_language(language)
-    sep = "\x01"  # separator between phones; cannot occur in IPA output
-    mode = _PHONEMES_IPA | (ord(sep) << 8)
-    out: list[str] = []
-    with _LOCK:
-        eng = _engine()
-        eng.set_voice(code, None)
-        data = ctypes.create_string_buffer(text.encode("utf-8") + b"\0")
-        ptr = ctypes.c_void_p(ctypes.addressof(data))
-        while ptr.value:
-            chunk = eng.lib.espeak_TextToPhonemes(ctypes.byref(ptr), _CHARS_UTF8, mode)
-            clause = (chunk or b"").decode("utf-8", "replace")
-            phones = [p for w in clause.split(" ") for p in w.split(sep)
-                      if p and not _is_switch(p)]
-            if phones:
-                if out:
-                    out.append(PAUSE)
-                out.extend(phones)
-    return out

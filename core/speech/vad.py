@@ -86,6 +86,16 @@ def speech_segments(samples: np.ndarray, rate: int,
     return detect_speech(samples, rate, params).segments
 
 
+def speech_seconds(audio: str, offset_s: float, duration_s: float) -> float:
+    """Seconds of speech in the sound file `audio` from `offset_s` for `duration_s` (a dub track
+    under a clip: whether its character speaks there)."""
+    from lipflap.media.audio import load_audio
+    rate = 16000
+    wav = np.asarray(load_audio(audio, rate=rate, offset_s=max(0.0, offset_s),
+                                duration_s=duration_s), np.float32).reshape(-1)
+    return float(sum(b - a for a, b in speech_segments(wav, rate)))
+
+
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """[start, end) index runs of True."""
     if mask.size == 0:

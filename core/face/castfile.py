@@ -21,9 +21,9 @@ import json
 import os
 from dataclasses import dataclass, field
 
-from ..contract.errors import LipflapError
 from ..contract.files import atomic_write
-from ..face.identity import THRESHOLD, Signature
+from ..contract.jobspec import cast_error, read_cast_file
+from .identity import THRESHOLD, Signature
 
 REFERENCE_FRAMES = 24
 POSITIONS = ("left", "right", "centre", "center", "only", "largest")
@@ -48,30 +48,17 @@ class Cast:
     characters: dict[str, Character] = field(default_factory=dict)
     threshold: float = THRESHOLD
     # Clips a conform did not render because they show no character with a voice there (their
-    # faces and absent characters, as lipflap.conform.voicing records them).
+    # faces and absent characters, as lipflap.face.castmatch records them).
     not_rendered: list = field(default_factory=list)
 
     def signatures(self) -> dict[str, Signature]:
         return {n: c.signature for n, c in self.characters.items()}
 
 
-def _bad(path: str, what: str) -> LipflapError:
-    return LipflapError(f"{path}: {what}; fix the cast file (docs/conform.md, \"The cast\").")
-
-
 def read_cast(path: str) -> Cast:
     """The cast file as written, references checked, signatures not yet taken."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except FileNotFoundError:
-        raise LipflapError(f"{path}: cast file not found; check --cast or make one with "
-                           f"`lipflap cast CLIPS... -o {os.path.basename(path)}`.") from None
-    except (OSError, ValueError) as e:
-        raise _bad(path, f"not a readable JSON cast file ({e})") from None
-    chars = data.get("characters") if isinstance(data, dict) else None
-    if not isinstance(chars, dict) or not chars:
-        raise _bad(path, 'no "characters" object naming at least one character')
+    data = read_cast_file(path)
+    chars = data["characters"]
     folder = os.path.dirname(os.path.abspath(path))
     cast = Cast(os.path.abspath(path), threshold=float(data.get("threshold", THRESHOLD)))
     for name, ref in chars.items():
@@ -81,16 +68,16 @@ def read_cast(path: str) -> Cast:
 
 def _character(path: str, folder: str, name: str, ref) -> Character:
     if not str(name).strip() or any(c in str(name) for c in "[]="):
-        raise _bad(path, f"character name {name!r} must be a plain name (no [, ] or =)")
+        raise cast_error(path, f"character name {name!r} must be a plain name (no [, ] or =)")
     if not isinstance(ref, dict) or not isinstance(ref.get("video"), str):
-        raise _bad(path, f"character {name} needs {{\"video\", \"face\", \"frame\"}}")
+        raise cast_error(path, f"character {name} needs {{\"video\", \"face\", \"frame\"}}")
     face = str(ref.get("face", "only")).strip().lower()
     if face not in POSITIONS and not _point(face):
-        raise _bad(path, f"character {name}: face {ref.get('face')!r} is not one of "
+        raise cast_error(path, f"character {name}: face {ref.get('face')!r} is not one of "
                          f"{', '.join(POSITIONS)} or X,Y")
     frame = ref.get("frame", 0)
     if isinstance(frame, bool) or not isinstance(frame, int) or frame < 0:
-        raise _bad(path, f"character {name}: frame {frame!r} must be a frame number (0 or more)")
+        raise cast_error(path, f"character {name}: frame {frame!r} must be a frame number (0 or more)")
     video = os.path.normpath(os.path.join(folder, ref["video"]))
     c = Character(str(name), video, face, frame)
     sig = ref.get("signature")
@@ -145,19 +132,19 @@ def load_cast(path: str, faces=None) -> Cast:
 def reference_signature(path: str, c: Character, faces=None) -> Signature:
     from ..media.probe import probe
     if faces is None:
-        from ..face.sightings import faces_in_clip as faces
+        from .sightings import faces_in_clip as faces
     if not os.path.isfile(c.video):
-        raise _bad(path, f"character {c.name}: reference video {c.video} is missing")
+        raise cast_error(path, f"character {c.name}: reference video {c.video} is missing")
     n = probe(c.video).frame_count
     if c.frame >= n:
-        raise _bad(path, f"character {c.name}: frame {c.frame} is past the end of {c.video} "
+        raise cast_error(path, f"character {c.name}: frame {c.frame} is past the end of {c.video} "
                          f"({n} frames)")
     lo, hi = max(0, c.frame - REFERENCE_FRAMES), min(n - 1, c.frame + REFERENCE_FRAMES)
     seen = faces(c.video, lo, hi)
     s = pick(seen, c.face)
     if s is None or s.signature is None:
         found = ", ".join(f"{x.position} at {x.spec}" for x in seen) or "none"
-        raise _bad(path, f"character {c.name}: no {c.face} face with a near-frontal view in "
+        raise cast_error(path, f"character {c.name}: no {c.face} face with a near-frontal view in "
                          f"{c.video} frames {lo}-{hi} (faces found: {found}); give another "
                          f"frame or face")
     return s.signature
