@@ -198,7 +198,7 @@ def test_kept_boxes_serve_contained_regions_and_refuse_others():
     keep = LowerFaces()
     keep(_Fr(7, img), {0: _Obs(_face(160, 110, 50))})
     keep(_Fr(8, img[::-1].copy()), {0: _Obs(_face(150, 100, 40)), 1: _Obs(_face(60, 60, 20))})
-    assert keep.usable and keep.block is not None
+    assert keep.usable and keep.held
     x0, y0, x1, y1 = keep_box(_face(160, 110, 50), 320, 240)
     fr = keep.frame(7)
     assert fr.size == (320, 240)
@@ -209,8 +209,11 @@ def test_kept_boxes_serve_contained_regions_and_refuse_others():
         fr.region(0, 0, 10, 10)                 # above the lower face
     with pytest.raises(NotKept):
         keep.frame(9).region(x0, y0, 5, 5)      # a frame the pass did not keep
+    keep.release(7)
+    with pytest.raises(NotKept):
+        keep.frame(7).region(x0 + 3, y0 + 2, 20, 10)
     keep.clear()
-    assert keep.block is None and keep.boxes == {}
+    assert not keep.held and keep.boxes == {}
 
 
 def test_over_budget_gives_the_block_back_and_keeps_nothing():
@@ -219,7 +222,7 @@ def test_over_budget_gives_the_block_back_and_keeps_nothing():
     keep = LowerFaces(budget=60_000)
     for i in range(10):
         keep(_Fr(i, img), {0: _Obs(_face(160, 110, 50))})
-    assert keep.over and not keep.usable and keep.boxes == {} and keep.block is None
+    assert keep.over and not keep.usable and keep.boxes == {} and not keep.held
 
 
 def _picture_md5(path):

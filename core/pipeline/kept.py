@@ -4,15 +4,18 @@ library is cut from them instead of a second decode of the shot (decode pass 2).
 The analysis pass holds every frame's RGB image for a moment anyway; copying a box around each
 tracked face's lower half costs ~0.1 ms a frame, where the library's decode pass cost ~0.6 s of
 a 125-frame 1080p shot's wall time, on the one chain of stages before the render (docs/speed.md).
-The boxes go into one block of BUDGET_BYTES taken from the system at the first face and given
-back whole (one mapping, not many heap blocks: per-box copies, tried first, left the heap
-fragmented and the pass's resident memory growing after they were dropped). When a shot's boxes
-do not fit, the block is given back at once and the library decodes the shot as before: memory
-stays bounded by the budget whatever the shot's length. The pixels are the decoder's conversion
+The boxes go into one anonymous mapping of BUDGET_BYTES taken from the system at the first
+face, each box on whole pages of its own, so the pages of a box go back to the system as soon as
+the library has copied it or the plan does not want it (per-box heap copies, tried first, left
+the heap fragmented and the pass's resident memory growing after they were dropped). When a
+shot's boxes do not fit, the mapping is given back at once and the library decodes the shot as
+before: memory stays bounded by the budget whatever the shot's length. The pixels are the decoder's conversion
 of the whole frame, which is what the library's region conversion gives
 (lipflap.media.decode.Frame.region), so library and render are the same either way.
 """
 from __future__ import annotations
+
+import mmap
 
 import numpy as np
 
@@ -56,7 +59,7 @@ class LowerFaces:
         self.budget = budget
         self.boxes: dict[int, list] = {}
         self.used = 0
-        self.block: np.ndarray | None = None
+        self._map: mmap.mmap | None = None
         self.size: tuple[int, int] | None = None
         self.over = False           # the budget ran out: nothing is kept
         self.seen = False           # the pass ran (a cached analysis keeps nothing)
@@ -75,29 +78,45 @@ class LowerFaces:
                 continue
             shape = (y1 - y0, x1 - x0) + img.shape[2:]
             nbytes = int(np.prod(shape)) * img.itemsize
-            if self.used + nbytes > self.budget:
+            span = -(-nbytes // mmap.PAGESIZE) * mmap.PAGESIZE
+            if self.used + span > self.budget:
                 self.over = True
                 self.clear()
                 return
-            if self.block is None:
-                self.block = np.empty(self.budget, np.uint8)
-            crop = np.ndarray(shape, img.dtype, buffer=self.block, offset=self.used)
+            if self._map is None:
+                self._map = mmap.mmap(-1, self.budget)   # pages are taken as they are written
+            crop = np.ndarray(shape, img.dtype, buffer=self._map, offset=self.used)
             crop[:] = img[y0:y1, x0:x1]
-            self.used += -(-nbytes // 16) * 16
-            kept.append((x0, y0, crop))
+            kept.append((x0, y0, crop, self.used, span))
+            self.used += span
         self.boxes[frame.index] = kept
 
     @property
     def usable(self) -> bool:
         return self.seen and not self.over and self.size is not None
 
+    @property
+    def held(self) -> bool:
+        """Whether the mapping is still taken from the system."""
+        return self._map is not None
+
     def frame(self, index: int) -> KeptFrame:
-        return KeptFrame(index, self.size, self.boxes.get(index, []))
+        return KeptFrame(index, self.size, [b[:3] for b in self.boxes.get(index, [])])
+
+    def release(self, index: int) -> None:
+        """Give frame `index`'s pages back (copied by the library, or not wanted)."""
+        for _, _, _, offset, span in self.boxes.pop(index, []):
+            self._map.madvise(mmap.MADV_DONTNEED, offset, span)
 
     def clear(self) -> None:
-        """Give the block back (the library copies the crops it keeps)."""
+        """Give the whole mapping back (the library copies the crops it keeps)."""
         self.boxes = {}
-        self.block = None
+        if self._map is not None:
+            m, self._map = self._map, None
+            try:
+                m.close()
+            except BufferError:     # a crop still viewed somewhere: freed with its last view
+                pass
 
 
 def keep_box(lm: np.ndarray, width: int, height: int) -> tuple[int, int, int, int]:

@@ -56,10 +56,14 @@ def _from_kept(plans, lo: int, kept) -> list | None:
     """Builders fed from the kept lower faces, each in frame order as the decode pass feeds
     them; None when a crop the library needs was not kept."""
     builders = [LibraryBuilder(p) for _, p in plans]
+    wanted = {lo + off + f for (off, _), b in zip(plans, builders) for f in b.wanted}
+    for index in [i for i in kept.boxes if i not in wanted]:
+        kept.release(index)
     try:
         for (off, _), b in zip(plans, builders):
             for f in sorted(b.wanted):
                 b.feed(f, kept.frame(lo + off + f))
+                kept.release(lo + off + f)      # copied: its pages go back at once
     except NotKept:
         return None
     return builders
