@@ -278,13 +278,3 @@ def test_library_from_kept_faces_renders_what_the_second_decode_renders(tmp_path
     assert outs["kept"][1] is True and outs["decoded"][1] is False
     assert outs["kept"][0] == outs["decoded"][0]
 
-
-def test_mouth_track_beside_only_where_the_recogniser_would_not_fork():
-    """A dub the audio-only recogniser decodes in forked processes (cut by their number, only
-    from a single-threaded process) keeps its mouth track after the analysis, in the main thread."""
-    from types import SimpleNamespace as NS
-    from lipflap.pipeline.run import FORKS_FROM_S, _beside_ok
-    assert _beside_ok(NS(shapes="t.json"), NS(dub_len=600.0))
-    assert _beside_ok(NS(shapes=None), NS(dub_len=None))
-    assert _beside_ok(NS(shapes=None), NS(dub_len=FORKS_FROM_S - 0.5))
-    assert not _beside_ok(NS(shapes=None), NS(dub_len=FORKS_FROM_S))

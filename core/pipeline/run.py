@@ -9,7 +9,6 @@ from ..contract.jobspec import Job
 from ..provenance import DisclosureWriter, Signing
 from ..provenance.identity import JOB_SIGNER
 from ..qc.pixels import OutputSampler
-from ..speech.phone_recognition import _PARALLEL_FROM_S as FORKS_FROM_S
 from .analysis import analyse
 from .beside import Beside
 from .characters import run_cast
@@ -36,15 +35,6 @@ def _mouth_then_imports(job: Job, inputs, text, progress):
     return mouth
 
 
-def _beside_ok(job: Job, inputs) -> bool:
-    """Whether the mouth track may run in a thread: the audio-only recogniser (used without a
-    script, or where the script does not align) decodes a dub of FORKS_FROM_S or more in forked
-    processes, cut into pieces by their number, only from a single-threaded process; in a
-    thread it would cut the dub otherwise and hear other phones. Shorter dubs, and edited
-    tracks, come out the same either way."""
-    return bool(job.shapes) or inputs.dub_len is None or inputs.dub_len < FORKS_FROM_S
-
-
 def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
     """Render `job`; returns the report (also written to job.report when given).
     `signing`: who signs the render's Content Credential (the run command's --sign-cert,
@@ -62,20 +52,18 @@ def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
         signing = signing or Signing.from_options(job.sign_cert, job.sign_key,
                                                   enabled=job.credentials, given_by=JOB_SIGNER)
     # The dub's mouth track runs beside the picture analysis (its stage time is what is left of
-    # it once the analysis is done), and then imports what the plan will need; see _beside_ok.
-    beside = Beside(_mouth_then_imports, job, inputs, script_text(job)) \
-        if _beside_ok(job, inputs) else None
+    # it once the analysis is done), and then imports what the plan will need. (The audio-only
+    # recogniser cuts a long dub the same from a thread: lipflap.speech.phone_recognition.)
+    beside = Beside(_mouth_then_imports, job, inputs, script_text(job))
     kept = LowerFaces()
     with clock.stage("analyze"):
         try:
             analysis = analyse(job, inputs, progress, keep=kept)
         except BaseException:
-            if beside is not None:
-                beside.wait()
+            beside.wait()
             raise
     with clock.stage("mouth_track"):
-        mouth = beside.result(progress) if beside is not None else \
-            _mouth_then_imports(job, inputs, script_text(job), progress)
+        mouth = beside.result(progress)
     with clock.stage("plan"):
         shots = plan_shots(job, inputs, analysis, mouth.params, progress)
     with clock.stage("library"):
