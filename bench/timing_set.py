@@ -5,6 +5,7 @@ measure on the mouth track alone (no render), for tuning the timing rules in sec
     python bench/timing_set.py build                 # scratch/talk/<clip>.dub.wav + .phones.json
     python bench/timing_set.py run TAG [CLIP ...]    # render + measure into scratch/talk/TAG/
     python bench/timing_set.py track                 # the track's timing r against the true phones
+    python bench/timing_set.py gap TAG [CLIP ...]    # the render's aperture against its plan
 
 Clips and dub languages: talk_d (es), talk_f (fr), talk_h (es) are the ones the timing rules were
 tuned on; talk_a (de), talk_b (fr), talk_e (de), talk_g (de), talk_i (fr) are held out. Only three
@@ -102,6 +103,65 @@ def track() -> None:
           f"held out {np.mean([v for c, v in rs.items() if c not in TUNED]):.3f}")
 
 
+def planned_gap(clip: str, n: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """(gap, exemplar, ap_max): the inner-lip gap / eye distance `lipflap run` plans for each
+    frame of the clip's script-aware render (the render sets its lips to it), the source frame
+    each is built from, and the actor's widest gap (track aperture 1)."""
+    from lipflap.cli import build_parser
+    from lipflap.commands.run import job_from_args
+    from lipflap.pipeline.analysis import analyse
+    from lipflap.pipeline.inputs import resolve_inputs
+    from lipflap.pipeline.mouth import mouth_shapes, script_text
+    from lipflap.pipeline.plan import plan_shots
+
+    class Quiet:
+        def __getattr__(self, name):
+            return lambda *a, **k: None
+
+    lang, stem = LANG[clip], os.path.join(OUT, f"{clip}.dub")
+    args = build_parser().parse_args([
+        "run", os.path.join(MEDIA, f"{clip}.mp4"), "--audio", f"{stem}.wav", "--text",
+        TEXT[lang], "--language", lang, "-o", os.path.join(OUT, "unused.mov"), "--start", "0",
+        "--end", str(n - 1), "--progress", "none"])
+    job, quiet = job_from_args(args), Quiet()
+    inputs = resolve_inputs(job)
+    an = analyse(job, inputs, quiet)
+    mouth = mouth_shapes(job, inputs, script_text(job), quiet)
+    plan = plan_shots(job, inputs, an, mouth.params, quiet).plans[0][1]
+    return np.asarray(plan.gap, float), np.asarray(plan.exemplar), float(plan.model.ap_max)
+
+
+def gap(tag: str, clips: list[str]) -> None:
+    """Per clip: r of the rendered (re-tracked) and the planned aperture with the phones'
+    expected opening and with each other, the rendered/planned ratio by planned opening, and
+    the frames where the render is furthest from its plan."""
+    sys.path.insert(0, EVAL)
+    import lipeval
+    from lipflap.face.geometry import mouth_aperture
+    for clip in clips or list(LANG):
+        n, rate = frames_for(clip)
+        plan, ex, ap_max = planned_gap(clip, n)
+        lms, _ = lipeval.track(os.path.join(OUT, tag, f"{clip}.mov"))
+        out = np.array([mouth_aperture(p) if p is not None else np.nan for p in lms])[:n]
+        with open(os.path.join(OUT, f"{clip}.dub.phones.json")) as f:
+            true = json.load(f)
+        r = {k: lipeval.timing_scores(v, v, float(rate), true)["timing_r0"]
+             for k, v in (("out", out), ("plan", plan[:len(out)]))}
+        rel = plan[:len(out)] / ap_max
+        bins = []
+        for lo, hi in ((0.01, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 9.0)):
+            m = (rel >= lo) & (rel < hi) & np.isfinite(out)
+            if m.any():
+                bins.append(f"{lo:.2f}-{min(hi, 1.0):.2f}: {out[m].mean() / plan[:len(out)][m].mean():.2f}")
+        print(f"{clip} r0 render {r['out']:.3f} plan {r['plan']:.3f}, render~plan "
+              f"{lipeval.corr(out, plan[:len(out)]):.3f}; rendered/planned by planned opening "
+              f"(of the widest) {'; '.join(bins)}")
+        d = out - plan[:len(out)]
+        worst = np.argsort(-np.nan_to_num(np.abs(d)))[:6]
+        print("  furthest: " + ", ".join(f"f{i} plan {plan[i]:.3f} render {out[i]:.3f} (exemplar "
+                                         f"f{ex[i]})" for i in sorted(worst)), flush=True)
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1] if len(sys.argv) > 1 else ""
     if cmd == "build":
@@ -110,5 +170,7 @@ if __name__ == "__main__":
         run(sys.argv[2], sys.argv[3:])
     elif cmd == "track":
         track()
+    elif cmd == "gap" and len(sys.argv) > 2:
+        gap(sys.argv[2], sys.argv[3:])
     else:
         sys.exit(__doc__)

@@ -1,6 +1,7 @@
-"""Lip closures on time (issue 15, item 5): a p/b/m seals the lips on the frames it sounds in,
-held at least two frames at 25 fps, up to two frames ahead of the sound and never after it; an
-f/v puts the lower lip to the teeth the same way; the lips release into the following vowel."""
+"""Lip closures on time (issue 15, item 5): a p/b seals the lips during its closure, the silence
+before its burst, and releases them at the burst; an m seals them on the frames it sounds in; never
+after the sound; an f/v puts the lower lip to the teeth on its frames, held at least two frames at
+25 fps; the lips release into the following vowel."""
 from fractions import Fraction
 
 import numpy as np
@@ -16,31 +17,33 @@ def _track(phones, fps, n):
     return tr.column("aperture"), [f.viseme for f in tr.frames]
 
 
-def test_disgusted_b_after_the_pause_is_closed_on_its_frame():
-    # expr_disgusted's fr dub: /b/ 0.313-0.3275 s, then the nasal vowel. Frame 8 (0.32-0.36 s,
-    # the contact sheet's frame) was open with teeth when only frame 7 was sealed.
+def test_disgusted_b_after_the_pause_is_sealed_before_its_burst_and_released_on_it():
+    # expr_disgusted's fr dub: /b/ 0.313-0.3275 s, then the nasal vowel. Frame 7 (0.28-0.32 s on
+    # screen) holds the closure before the burst; frame 8 (0.32-0.36) shows the release, parting
+    # into the vowel, not yet as open as frame 9.
     ph = [Phone("_", 0.0, 0.313), Phone("b", 0.313, 0.3275), Phone("ɔ̃", 0.3275, 0.4088),
           Phone("ʒ", 0.4088, 0.4842), Phone("ˈu", 0.4842, 0.68), Phone("_", 0.68, 1.2)]
     ap, vis = _track(ph, 25, 30)
-    assert ap[7] == 0.0 and ap[8] == 0.0
-    assert vis[7] == vis[8] == "PP"
-    assert ap[9] > 0.2              # released into the vowel
+    assert ap[7] == 0.0 and vis[7] == "PP"
+    assert 0.2 < ap[8] < ap[9]
 
 
-def test_disgusted_p_between_vowels_is_closed_on_its_frame_never_after():
-    # /p/ 2.3194-2.3398 s ("ami Pierre"): frames 57 and 58 sealed, 56 and 59 open.
+def test_disgusted_p_between_vowels_is_sealed_on_its_closure_never_after():
+    # /p/ 2.3194-2.3398 s ("ami Pierre"), its closure silence 2.29-2.32 s: frame 57 (instant
+    # 2.30) sealed, 58 (instant 2.34, the burst just over) released, 56 open.
     ph = [Phone("_", 0.0, 2.0), Phone("a", 2.0, 2.1649), Phone("m", 2.1649, 2.2259),
           Phone("ˈi", 2.2259, 2.3194), Phone("p", 2.3194, 2.3398), Phone("j", 2.3398, 2.4153),
           Phone("ˈɛ", 2.4153, 2.4849), Phone("ʁ", 2.4849, 2.55), Phone("_", 2.55, 3.2)]
     ap, _ = _track(ph, 25, 80)
-    assert ap[57] == 0.0 and ap[58] == 0.0
-    assert ap[56] > 0.05 and ap[59] > 0.1
+    assert ap[57] == 0.0
+    assert ap[54] == 0.0 and ap[55] == 0.0          # the m, on its own frames
+    assert ap[56] > 0.05 and ap[58] > 0.1
 
 
 @pytest.mark.parametrize("fps", [Fraction(24000, 1001), Fraction(25), Fraction(30000, 1001),
                                  Fraction(50), Fraction(1350, 61)])
 @pytest.mark.parametrize("seed", range(6))
-def test_every_bilabial_lands_on_its_frames_never_after(fps, seed):
+def test_every_bilabial_is_sealed_in_its_closure_never_after(fps, seed):
     rng = np.random.default_rng(seed)
     phones, t = [Phone("_", 0.0, 0.4)], 0.4
     spans = []
@@ -51,24 +54,28 @@ def test_every_bilabial_lands_on_its_frames_never_after(fps, seed):
         c = str(rng.choice(["p", "b", "m"]))
         d = float(rng.uniform(0.012, 0.12))
         phones.append(Phone(c, t, t + d))
-        spans.append((t, t + d))
+        spans.append((c, t, t + d))
         t += d
     phones += [Phone("a", t, t + 0.2), Phone("_", t + 0.2, t + 0.8)]
     n = int((t + 0.8) * float(fps))
     ap, _ = _track(phones, fps, n)
     times = frame_times(fps, n, 0.0)
-    period = 1.0 / float(fps)
-    need = closure.hold_frames(float(fps))
-    for start, end in spans:
-        a, b = closure.own_frames(start, end, times, period)
-        assert b > a
-        assert (ap[a:b] == 0.0).all()                          # on its own frames
-        assert ap[b] > 0.0                                      # never after: released
-        run = a
-        while run > 0 and ap[run - 1] == 0.0:
-            run -= 1
-        assert b - run >= need                                  # held long enough
-        assert (a - run) * period <= 0.08 + 1e-9                # at most two 25 fps frames ahead
+    half = 0.5 / float(fps)
+    for c, start, end in spans:
+        lo, hi = (start, end) if c == "m" else \
+            (start - closure.STOP_CLOSURE_S, max(start, end - closure.STOP_BURST_S))
+        near = np.flatnonzero((times > lo - 2 * half) & (times < end + 2 * half))
+        sealed = near[ap[near] == 0.0]
+        assert len(sealed)                                      # sealed at least one frame
+        # every sealed frame is on screen while the lips are sealed ...
+        assert ((times[sealed] + half > lo) & (times[sealed] - half < hi)).all()
+        # ... never after the sound (on screen before it ends), at most two 25 fps frames ahead
+        assert (times[sealed] - half < end).all()
+        assert (start - times[sealed] <= 0.08 + 1e-9).all()
+        # every frame whose instant lies in the sealed time is sealed
+        assert (ap[(times >= lo) & (times < hi)] == 0.0).all()
+        after = int(np.searchsorted(times - half, end - 1e-9))
+        assert ap[after] > 0.0                                  # released after the sound
 
 
 def test_hold_is_two_frames_at_film_rates_and_longer_at_high_rates():

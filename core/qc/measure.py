@@ -61,7 +61,8 @@ def _analyze(path: str, progress=None, *, audio_path: str | None = None, face: s
 
 def sync_figures(output_landmarks: Sequence, expected: Expected,
                  sampled: np.ndarray | None = None,
-                 uniform: np.ndarray | None = None) -> tuple[dict, dict]:
+                 uniform: np.ndarray | None = None,
+                 timing_weights: np.ndarray | None = None) -> tuple[dict, dict]:
     """Figures measured from the output's landmarks alone (sync, phonetics, face found), and the
     series/events behind them. `sampled`: (n,) bool of the frames that were tracked at all (the
     run's quick QC re-tracks a subsample); the others are "not measured", not "no face".
@@ -102,7 +103,10 @@ def sync_figures(output_landmarks: Sequence, expected: Expected,
                              frames=n if sampled is None else int(sampled.sum())),
         "mouth_aperture_range": figure("mouth_aperture_range", span),
     }
-    tim = sync.timing_figures(even, expected.phones, expected.fps)
+    # with timing_weights the timing r is taken on every re-tracked frame, each weighted for
+    # the frames it stands for (the uniform ones alone varied 0.1 from every frame's r)
+    tim = sync.timing_figures(even if timing_weights is None else measured, expected.phones,
+                              expected.fps, timing_weights)
     if tim is not None:
         figs["timing_lag_frames"] = _lag_figure(tim)
         figs["timing_r0"] = figure("timing_r0", tim["r0"])
@@ -230,10 +234,11 @@ def flagged_ranges(events: list[dict], series: dict, fid: dict | None,
 def assemble(expected: Expected, output_landmarks: Sequence, fid: dict | None = None, *,
              frame_flags: list[list[str]] | None = None, meta: dict | None = None,
              shape: dict | None = None, sampled: np.ndarray | None = None,
-             uniform: np.ndarray | None = None) -> dict:
+             uniform: np.ndarray | None = None,
+             timing_weights: np.ndarray | None = None) -> dict:
     """The report; `shape`: lip shape/colour outliers measured apart from `fid` (the run's
     quick QC measures them without a fidelity pass)."""
-    figs, extra = sync_figures(output_landmarks, expected, sampled, uniform)
+    figs, extra = sync_figures(output_landmarks, expected, sampled, uniform, timing_weights)
     figs.update(fidelity_figures(fid))
     if shape is not None and "lip_shape_outside" not in figs:
         figs.update(_shape_figure(shape))
@@ -253,7 +258,8 @@ def assemble(expected: Expected, output_landmarks: Sequence, fid: dict | None = 
 def quick_report(output, track, source=None, *, fidelity: FidelityMeter | dict | None = None,
                  source_landmarks=None, n_frames: int | None = None, progress=None,
                  series: bool = False, shape: dict | None = None,
-                 sampled: np.ndarray | None = None, uniform: np.ndarray | None = None) -> dict:
+                 sampled: np.ndarray | None = None, uniform: np.ndarray | None = None,
+                 timing_weights: np.ndarray | None = None) -> dict:
     """The QC figures for `lipflap run`'s report, cheaply.
 
     output: the output's ShotAnalysis, its per-frame landmarks ((n, 478, 2) array or list with
@@ -267,6 +273,8 @@ def quick_report(output, track, source=None, *, fidelity: FidelityMeter | dict |
     shape: lip shape/colour outliers already measured (lipflap.qc.pixels.OutputSampler).
     series: keep the per-frame curves (aperture measured/expected, PSNR) in the report; off by
         default so a long job's report stays small (`lipflap qc` keeps them for its plots).
+    sampled, uniform, timing_weights: the frames re-tracked, those spread evenly, and each
+        re-tracked frame's weight in the timing r (lipflap.qc.pixels); None: every frame.
     """
     if isinstance(output, (str, os.PathLike)):
         out_path = os.fspath(output)
@@ -285,7 +293,7 @@ def quick_report(output, track, source=None, *, fidelity: FidelityMeter | dict |
             landmarks_of(_analyze(os.fspath(source), progress))[0]
         fid = measure_fidelity_files(out_path, os.fspath(source), src_lms, progress=progress)
     report = assemble(expected, lms, fid, frame_flags=flags, shape=shape, sampled=sampled,
-                      uniform=uniform)
+                      uniform=uniform, timing_weights=timing_weights)
     if not series:
         report.pop("series", None)
         # the met moments are in the figures; keep only the missed ones, which hosts mark

@@ -28,19 +28,54 @@ STRIDE = 4
 
 
 def sample_frames(expected, n: int, stride: int = STRIDE) -> np.ndarray:
-    """Sorted frame indices to re-track for an Expected (lipflap.qc.expected)."""
-    want = set(range(0, n, max(1, stride)))
+    """Sorted frame indices to re-track for an Expected (lipflap.qc.expected): every frame of
+    the judged moments, every third of a pause's core, every `stride`-th frame."""
+    kind = frame_strata(expected, n)
+    want = set(range(0, n, max(1, stride))) | set(np.flatnonzero(kind == JUDGED).tolist())
     for e in expected.events:
         if e.kind == "pause":
             # the core QC judges (3 frames in from each end), every third frame
-            want.update(range(max(0, e.start + 3), min(n, e.end - 2), 3))
-        elif e.kind == "bilabial":
-            # the lowest aperture from a frame before to a frame after the phone
-            want.update(range(max(0, e.start - 1), min(n, e.end + 2)))
-        else:
-            # the widest opening: inside the vowel
-            want.update(range(max(0, e.start), min(n, e.end + 1)))
+            want.update(i for i in range(max(0, e.start + 3), min(n, e.end - 2), 3)
+                        if kind[i] == PAUSE_CORE)
     return np.array(sorted(i for i in want if 0 <= i < n), int)
+
+
+BETWEEN, PAUSE_CORE, JUDGED = 0, 1, 2
+
+
+def frame_strata(expected, n: int) -> np.ndarray:
+    """(n,) int8 per frame: JUDGED (p/b/m with a frame either side, their lowest aperture; open
+    vowels, their widest opening; every one re-tracked), PAUSE_CORE (3 frames in from each end
+    of a pause, every third re-tracked), else BETWEEN (every STRIDE-th re-tracked)."""
+    kind = np.zeros(n, np.int8)
+    for e in expected.events:
+        if e.kind == "pause":
+            kind[max(0, e.start + 3):max(0, min(n, e.end - 2))] = PAUSE_CORE
+    for e in expected.events:
+        if e.kind == "bilabial":
+            kind[max(0, e.start - 1):max(0, min(n, e.end + 2))] = JUDGED
+        elif e.kind != "pause":
+            kind[max(0, e.start):max(0, min(n, e.end + 1))] = JUDGED
+    return kind
+
+
+def timing_weights(strata: np.ndarray, sampled: np.ndarray) -> np.ndarray:
+    """(n,) weight of each frame in the timing r: a re-tracked frame stands for the frames of
+    its stratum (`frame_strata`) that were not (the stratum's count over its re-tracked count:
+    1 for judged frames, ~3 in pause cores, ~STRIDE between); frames not re-tracked 0.
+
+    The timing r on the evenly spread frames alone (every STRIDE-th, ~27 of 110) differed from
+    the r on every frame by up to 0.1 (talk_g: 0.82 against lipflap qc's 0.72); on all
+    re-tracked frames unweighted, judged moments over-counted, by up to 0.08. Weighted, on nine
+    renders re-tracked on every frame: within 0.048 of every frame's r, 0.018 on average."""
+    sampled = np.asarray(sampled, bool)
+    w = np.zeros(len(sampled))
+    for k in (BETWEEN, PAUSE_CORE, JUDGED):
+        m = strata == k
+        got = m & sampled
+        if got.any():
+            w[got] = float(m.sum()) / float(got.sum())
+    return w
 
 
 class OutputSampler:
@@ -51,7 +86,9 @@ class OutputSampler:
     def __init__(self, track, n: int, stride: int = STRIDE):
         self.n = n
         self.stride = max(1, stride)
-        self.want = set(sample_frames(expected_from_track(track, n), n, stride).tolist())
+        expected = expected_from_track(track, n)
+        self.strata = frame_strata(expected, n)
+        self.want = set(sample_frames(expected, n, stride).tolist())
         self._mesh = None
         self.lms: list = [None] * n
         self.out_feat: dict[int, np.ndarray | None] = {}
@@ -199,7 +236,8 @@ def quick_report_from_pixels(sampler: OutputSampler, track, n: int) -> dict:
     sampled[[i for i in sampler.want if i < n]] = True
     uniform = sampled & (np.arange(n) % sampler.stride == 0)
     q = quick_report(sampler.landmarks(), track, n_frames=n, shape=sampler.shape_outliers(),
-                     sampled=sampled, uniform=uniform, fidelity=sampler.fidelity())
+                     sampled=sampled, uniform=uniform, fidelity=sampler.fidelity(),
+                     timing_weights=timing_weights(sampler.strata[:n], sampled))
     q["measured_on"] = (f"the output's pixels, re-tracked on {sampler.tracked} of {n} frames "
                         f"(every moment QC judges, and every {STRIDE}th frame between them)")
     q["seconds"] = round(sampler.seconds, 3)

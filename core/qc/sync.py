@@ -45,26 +45,39 @@ def normalize(ap: np.ndarray, range_from: np.ndarray | None = None) -> np.ndarra
     return (ap - lo) / (hi - lo)
 
 
-def pearson(a: np.ndarray, b: np.ndarray) -> float | None:
+def pearson(a: np.ndarray, b: np.ndarray, w: np.ndarray | None = None) -> float | None:
+    """r of a and b over the frames where both are finite; with `w`, each frame weighted (the
+    frames of weight 0 left out)."""
     m = np.isfinite(a) & np.isfinite(b)
+    if w is not None:
+        m &= np.asarray(w) > 0
     if m.sum() < 5:
         return None
     a, b = a[m], b[m]
     if a.std() < 1e-12 or b.std() < 1e-12:
         return 0.0
-    return float(np.corrcoef(a, b)[0, 1])
+    if w is None:
+        return float(np.corrcoef(a, b)[0, 1])
+    w = np.asarray(w, np.float64)[m]
+    w = w / w.sum()
+    da, db = a - (w * a).sum(), b - (w * b).sum()
+    den = np.sqrt((w * da * da).sum() * (w * db * db).sum())
+    return float((w * da * db).sum() / den) if den > 1e-24 else 0.0
 
 
-def offset_correlation(measured: np.ndarray, expected: np.ndarray, max_offset: int = MAX_OFFSET) -> dict:
-    """r at each offset s in -max..max, where measured[i + s] is compared with expected[i]."""
+def offset_correlation(measured: np.ndarray, expected: np.ndarray, max_offset: int = MAX_OFFSET,
+                       weights: np.ndarray | None = None) -> dict:
+    """r at each offset s in -max..max, where measured[i + s] is compared with expected[i];
+    `weights` (per measured frame) as in `pearson`."""
     n = min(len(measured), len(expected))
     m, e = measured[:n], expected[:n]
+    w = None if weights is None else np.asarray(weights, np.float64)[:n]
     rs: dict[int, float | None] = {}
     for s in range(-max_offset, max_offset + 1):
         if s >= 0:
-            rs[s] = pearson(m[s:], e[:n - s])
+            rs[s] = pearson(m[s:], e[:n - s], None if w is None else w[s:])
         else:
-            rs[s] = pearson(m[:n + s], e[-s:])
+            rs[s] = pearson(m[:n + s], e[-s:], None if w is None else w[:n + s])
     scored = {s: r for s, r in rs.items() if r is not None}
     if not scored:
         return {"best_r": None, "best_offset_frames": None, "r_at_0": None, "r_by_offset": rs}
@@ -160,14 +173,16 @@ def phone_opening(phones, fps: float, n: int) -> np.ndarray | None:
     return np.convolve(np.pad(out, r, mode="edge"), k / k.sum(), mode="valid")
 
 
-def timing_figures(measured: np.ndarray, phones, fps: float) -> dict | None:
+def timing_figures(measured: np.ndarray, phones, fps: float,
+                   weights: np.ndarray | None = None) -> dict | None:
     """{"lag": best lag in frames (+ = mouth late), "r0": r at lag 0, "best_r", "r_by_lag"} of the
     measured aperture against the phones' opening; None without phones. Frames without a face
-    (NaN; also frames QC did not re-track) are left out of each correlation."""
+    (NaN; also frames QC did not re-track) are left out of each correlation; `weights` (per
+    frame) make a sample stand for all frames (lipflap.qc.pixels.timing_weights)."""
     exp = phone_opening(phones, fps, len(measured))
     if exp is None:
         return None
-    rs = offset_correlation(measured, exp, TIMING_MAX_LAG)
+    rs = offset_correlation(measured, exp, TIMING_MAX_LAG, weights)
     if rs["best_r"] is None:
         return None
     return {"lag": rs["best_offset_frames"], "r0": rs["r_at_0"], "best_r": rs["best_r"],
