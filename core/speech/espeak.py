@@ -14,6 +14,7 @@ import threading
 import numpy as np
 
 from lipflap.contract.errors import LipflapError
+from lipflap.speech.espeak_state import SynthState
 from lipflap.speech.types import PAUSE, Phone
 
 # speak_lib.h constants
@@ -88,6 +89,8 @@ class _Engine:
             raise LipflapError(f"eSpeak NG could not load its data from {self.data_path}; "
                                "reinstall the espeakng-loader package.")
         self.lib = lib
+        # Taken before any synthesis: every call starts from this state (see espeak_state).
+        self.state = SynthState(lib, espeakng_loader.get_library_path())
         self.sample_rate = int(rate)
         self.default_rate = lib.espeak_GetParameter(_PARAM_RATE, 0)
         self.default_pitch = lib.espeak_GetParameter(_PARAM_PITCH, 0)
@@ -146,6 +149,8 @@ class _Engine:
         # Re-register every time: anything else in the process that drives the same library
         # (e.g. eval/make_dub.py) replaces the global callback.
         self.lib.espeak_SetSynthCallback(self._callback)
+        # The same text, voice and settings give the same samples whatever was spoken before.
+        self.state.restore()
         data = text.encode("utf-8") + b"\0"
         buf = ctypes.create_string_buffer(data, len(data))
         err = self.lib.espeak_Synth(buf, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
