@@ -44,3 +44,14 @@ def test_alignment_of_one_dub_repeats_in_one_process():
     again = align_script(dub.samples, dub.rate, dub.text, "es")
     assert [(p.phone, p.start, p.end, p.word) for p in first.phones] == \
            [(p.phone, p.start, p.end, p.word) for p in again.phones]
+
+
+def test_a_setting_left_in_the_library_does_not_leak():
+    # Another user of the library in the process (eval/make_dub.py drives it directly) may leave
+    # pitch range, word gap or punctuation set; every call sets them all again.
+    from lipflap.speech.espeak import _engine
+    first = synthesize(TEXT, "en")
+    lib = _engine().lib
+    for param, value in [(4, 90), (7, 20), (5, 1), (2, 40)]:  # range, wordgap, punctuation, volume
+        lib.espeak_SetParameter(param, value, 0)
+    assert _same(first, synthesize(TEXT, "en"))
