@@ -115,3 +115,29 @@ def test_a_short_vowel_between_two_closures_keeps_its_one_open_frame():
     ap, _ = _track(ph, 25, 105)
     assert ap[85] == 0.0 and ap[86] == 0.0 and ap[88] == 0.0
     assert ap[87] > 0.0
+
+
+def test_a_one_frame_stop_closure_is_approached_by_a_narrowing_frame():
+    # A p between two long open a's seals one 25 fps frame (24, instant 0.98 s, in its closure
+    # silence 0.97-1.00 s). Real lips close over 50-80 ms, so frame 23 is already on its way shut:
+    # no wider than APPROACH_CAP, not sealed; the release (25) is not narrowed, and an m, which
+    # holds several frames and is blended into, gets no extra narrowing.
+    ph = [Phone("_", 0.0, 0.6), Phone("ˈa", 0.6, 1.0), Phone("p", 1.0, 1.02),
+          Phone("ˈa", 1.02, 1.4), Phone("m", 1.4, 1.47), Phone("ˈa", 1.47, 1.8),
+          Phone("_", 1.8, 2.4)]
+    ap, _ = _track(ph, 25, 60)
+    assert ap[24] == 0.0 and ap[22] > 0.9
+    assert 0.2 < ap[23] <= closure.APPROACH_CAP < 0.6 * ap[22]
+    assert ap[25] > 0.4
+    before_m = int(np.flatnonzero(ap[30:40] == 0.0)[0]) + 30 - 1
+    assert ap[before_m] > 0.5
+
+
+def test_a_vowels_only_frame_before_a_stop_is_not_narrowed():
+    # A 32 ms a between m and p keeps its one open frame: the approach never takes it.
+    ph = [Phone("_", 0.0, 0.5), Phone("m", 0.5, 0.58), Phone("a", 0.58, 0.612),
+          Phone("p", 0.612, 0.632), Phone("ˈa", 0.632, 0.9), Phone("_", 0.9, 1.4)]
+    times = frame_times(Fraction(25), 40, 0.0)
+    segs_ap, _ = _track(ph, 25, 40)
+    own = closure.own_frames(0.58, 0.612, times, 0.04)
+    assert own[1] - own[0] == 1 and segs_ap[own[0]] > 0.2

@@ -79,6 +79,7 @@ def _animate_phones(phones: list, times: np.ndarray, fps: Fraction):
                            for s, t in zip(own, times)], bool)
     protected = closed | teeth | vowel_peak
     params = flicker.remove_param_flickers(params, protected)
+    params = closure.apply_approach(params, closure.approach_frames(segs, times, float(fps), closed))
 
     labels = []   # (viseme, shape) per frame
     for i in range(n):
