@@ -15,6 +15,8 @@ import numpy as np
 from . import frame_score
 from . import geometry as g
 from . import select
+from . import seen
+from ..face.mesh import CropMesh
 from .model import MouthModel, fit_model
 from .synth import Exemplar, Look, Patch, crop_box, synthesize
 
@@ -193,17 +195,27 @@ def _path(n: int, idx: np.ndarray, costs: np.ndarray, trans: np.ndarray) -> np.n
     return lib_pos
 
 
-def rechoose(plan: RenderPlan, scores: dict) -> None:
+def rechoose(plan: RenderPlan, scores: dict, still: dict | None = None) -> None:
     """Choose the exemplar path again with each library frame's pixel scores: a frame the
     scoring flags (tongue out, clenched teeth, twisted lips, blur) costs FLAG_COST, so it is used
     only where no clean frame has the shape; output frames built from one are listed in
-    plan.exemplar_flags with the reasons."""
+    plan.exemplar_flags with the reasons. `still` (library frame -> aperture seen on its own,
+    seen.still_aperture) rematches the exemplars whose tracked opening was off."""
     if plan.costs is None or not len(plan.lib_frames):
         return
     bad = np.array([0.0 if scores.get(int(f)) is None or scores[int(f)].clean
                     else frame_score.FLAG_COST for f in plan.lib_frames], np.float32)
-    if bad.any():
-        plan.lib_pos = _path(plan.n, plan.usable_idx, plan.costs + bad[None], plan.trans)
+    costs, again = plan.costs + bad[None], bool(bad.any())
+    if still:
+        # the shot's own frames only (borrowed ones, past plan.n, were not seen on their own)
+        st = np.array([still.get(int(f), np.nan) for f in plan.lib_frames])
+        lib_ap = np.array([g.aperture(plan.landmarks[int(f)]) if np.isfinite(v) else 0.0
+                           for f, v in zip(plan.lib_frames, st)])
+        delta = select.seen_aperture_delta(plan.gap[plan.usable_idx].astype(np.float64), lib_ap, st)
+        costs += delta.astype(np.float32)
+        again = again or bool(delta.any())
+    if again:
+        plan.lib_pos = _path(plan.n, plan.usable_idx, costs, plan.trans)
         plan.exemplar = np.where(plan.lib_pos >= 0, plan.lib_frames[np.maximum(plan.lib_pos, 0)], -1)
     flags = []
     for i in np.flatnonzero(plan.exemplar >= 0):
@@ -230,6 +242,8 @@ class LibraryBuilder:
         self.last = max(self.wanted) if self.wanted else -1
         self.lib: dict[int, Exemplar] = {}
         self.scores: dict[int, frame_score.FrameScore] = {}
+        self.still: dict[int, float] = {}       # seen.still_aperture of each library frame
+        self._mesh = None
         self.peak = 255.0
 
     def feed(self, i: int, img) -> None:
@@ -250,6 +264,9 @@ class LibraryBuilder:
         m = self.plan.model
         self.scores[i] = frame_score.measure(i, crop, pts[:len(m.region)] - [x0, y0], m.region,
                                              m.lips, self.plan.poses[i], m.ap_max, self.peak)
+        if self._mesh is None:
+            self._mesh = CropMesh(still=True)
+        self.still[i] = seen.still_aperture(self._mesh, img, self.plan.landmarks[i])
 
     def finish(self, extra: Callable[["LibraryBuilder"], None] | None = None
                ) -> tuple[dict, Look | None]:
@@ -262,7 +279,10 @@ class LibraryBuilder:
         look = _look(self.lib, self.plan.model, self.peak, self.scores)   # the shot's own look
         if extra is not None:
             extra(self)
-        rechoose(self.plan, self.scores)
+        if self._mesh is not None:
+            self._mesh.close()
+            self._mesh = None
+        rechoose(self.plan, self.scores, self.still)
         used = {int(f) for f in self.plan.exemplar if f >= 0}
         self.lib = {f: e for f, e in self.lib.items() if f in used}
         return self.lib, look

@@ -1,0 +1,69 @@
+"""An exemplar is matched by the opening its pixels show, not only by its tracked landmarks
+(issue 15: talk_g's exemplars f57-58 tracked at 0.028-0.036 and rendered 0.06-0.11)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lipflap.render import geometry as g
+from lipflap.render import select
+
+
+@pytest.fixture(scope="module")
+def astro():
+    import cv2
+    import mediapipe as mp
+    import skimage.data
+    img = np.ascontiguousarray(skimage.data.astronaut()[:320, 64:384])
+    fm = mp.solutions.face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True)
+    lms = []
+    for k in range(6):
+        m = cv2.getRotationMatrix2D((160, 150), 2.0 * k - 5, 1.0 + 0.02 * k)
+        im = cv2.warpAffine(img, m, (320, 320), borderMode=cv2.BORDER_REFLECT)
+        p = fm.process(im).multi_face_landmarks[0].landmark
+        lms.append(np.array([[q.x * 320, q.y * 320] for q in p]))
+    return img, lms
+
+
+def test_still_aperture_reads_the_pixels_not_the_landmarks_given(astro):
+    from lipflap.face.mesh import CropMesh
+    from lipflap.render.seen import still_aperture
+    img, _ = astro
+    mesh = CropMesh(still=True)
+    try:
+        own = still_aperture(mesh, img, _landmarks(img))
+        lagging = _landmarks(img)
+        for a, b in g.APERTURE_PAIRS:          # landmarks that say the lips are 0.1 IOD apart
+            lagging[b, 1] += 0.1 * g.interocular(lagging)
+        assert still_aperture(mesh, img, lagging) == pytest.approx(own, abs=0.01)
+        assert abs(g.aperture(lagging) - own) > 0.05
+    finally:
+        mesh.close()
+
+
+def _landmarks(img):
+    import mediapipe as mp
+    fm = mp.solutions.face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True)
+    p = fm.process(img).multi_face_landmarks[0].landmark
+    return np.array([[q.x * img.shape[1], q.y * img.shape[0]] for q in p])
+
+
+def test_seen_delta_ignores_tracker_noise_and_counts_a_lag():
+    t = np.array([0.0, 0.03, 0.10])
+    lib = np.array([0.02, 0.03, 0.03])
+    d = select.seen_aperture_delta(t, lib, np.array([0.03, np.nan, 0.09]))
+    assert np.all(d[:, :2] == 0), "within SEEN_MARGIN or not seen: no change"
+    assert d[0, 2] > 0 and d[1, 2] > 0 and d[2, 2] < 0, "the exemplar is as open as it looks"
+
+
+def test_rechoose_avoids_exemplars_whose_pixels_are_more_open(astro):
+    from lipflap.render.pipeline import plan_render, rechoose
+    _, lms = astro
+    rng = np.random.default_rng(0)
+    frames = [lms[k % len(lms)] + rng.normal(0, 0.2, lms[0].shape) for k in range(24)]
+    plan = plan_render(frames, np.ones(24, bool), np.tile([0.0, 0.45, 0.0, 0.0], (24, 1)))
+    assert (plan.exemplar[:12] < 12).any()
+    # frames 0-11 show a mouth open 0.1 IOD wider than their landmarks say (a lagging track)
+    still = {int(f): g.aperture(frames[int(f)]) + (0.1 if f < 12 else 0.0) for f in plan.lib_frames}
+    rechoose(plan, {}, still)
+    assert (plan.exemplar >= 12).all(), "a closed mouth is not built from a frame that is open"
