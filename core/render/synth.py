@@ -143,6 +143,7 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
         alpha = alpha * np.clip(disp / 0.75, 0.0, 1.0)
     alpha *= float(fade)
     np.clip(out, 0, look.peak, out=out)
+    _keep_lip_range(out, src, alpha, lips_t, x0, y0, look)
     return Patch(x0, y0, out, alpha.astype(np.float32), lip_soft.astype(np.float32), target)
 
 
@@ -285,16 +286,16 @@ def _lip_colour(out, src, lips_t, lips_own, x0, y0, look: Look) -> np.ndarray:
     m = band_t[by0:by1, bx0:bx1]
     want = lab[m].mean(0)
     want = want + LIP_MATCH * (lab_src[band_o[sy0:sy1, sx0:sx1]].mean(0) - want)
-    if look.lip_range is not None:
-        (l_lo, l_hi), (c_lo, c_hi) = look.lip_range
-        want[0] = np.clip(want[0], l_lo, l_hi)
-        c = float(np.hypot(want[1], want[2]))
-        if c > 1e-3:
-            want[1:] *= float(np.clip(c, c_lo, c_hi)) / c
     cur = lab[m].mean(0)
+    if look.lip_range is not None:
+        # The range is of the band's mean per-pixel chroma (as frame_score and the yardstick
+        # measure it), which the shift below scales by about the mean colour's chroma gain.
+        c_after = float(np.hypot(lab[m][:, 1], lab[m][:, 2]).mean()) * _chroma_gain(cur, want)
+        want[0], c_in = _into_range(float(want[0]), c_after, look.lip_range)
+        if c_after > 1e-3:
+            want[1:] *= c_in / c_after
     # L* moves by an offset; chroma by a factor about grey, so the lips' colour texture stays.
-    c_cur = float(np.hypot(cur[1], cur[2]))
-    gain = float(np.hypot(want[1], want[2])) / c_cur if c_cur > 1e-3 else 1.0
+    gain = _chroma_gain(cur, want)
     new = lab.copy()
     new[..., 0] += want[0] - cur[0]
     new[..., 1:] = new[..., 1:] * gain + (want[1:] - cur[1:] * gain)
@@ -303,6 +304,92 @@ def _lip_colour(out, src, lips_t, lips_own, x0, y0, look: Look) -> np.ndarray:
     res = out.copy()
     res[by0:by1, bx0:bx1] = out[by0:by1, bx0:bx1] * (1 - soft) + rgb * soft
     return res
+
+
+def _chroma_gain(cur: np.ndarray, want: np.ndarray) -> float:
+    c_cur = float(np.hypot(cur[1], cur[2]))
+    return float(np.hypot(want[1], want[2])) / c_cur if c_cur > 1e-3 else 1.0
+
+
+def _into_range(l_mean: float, c_mean: float, lip_range) -> tuple[float, float]:
+    """The band's mean L* and mean chroma, each clamped into the actor's own range."""
+    (l_lo, l_hi), (c_lo, c_hi) = lip_range
+    return float(np.clip(l_mean, l_lo, l_hi)), float(np.clip(c_mean, c_lo, c_hi))
+
+
+# A re-track's lip contours are drawn to whole pixels (lipeval truncates them) and land a fraction
+# of a pixel off the target's: the band is held in range at these offsets (pixels) too.
+BAND_OFFSETS = ((0.0, 0.0), (-0.5, -0.5), (0.5, -0.5), (-0.5, 0.5), (0.5, 0.5))
+
+
+def _lip_bands(shape, lips_t, x0, y0) -> list[np.ndarray]:
+    """The lip band between the outer and inner contours, and the bands at BAND_OFFSETS."""
+    out = []
+    for dx, dy in BAND_OFFSETS:
+        o, i = lips_t[:20] + [dx, dy], lips_t[20:] + [dx, dy]
+        out.append((_poly(shape, o, x0, y0) > 0) & (_poly(shape, i, x0, y0) == 0))
+    return out
+
+
+def _range_step(vals: np.ndarray, lo: float, hi: float) -> float:
+    """The one change that brings every value into [lo, hi] (centres them when they spread wider)."""
+    v_lo, v_hi = float(vals.min()), float(vals.max())
+    if v_hi - v_lo > hi - lo:
+        return (lo + hi) / 2 - (v_lo + v_hi) / 2
+    return max(0.0, lo - v_lo) + min(0.0, hi - v_hi)
+
+
+def _keep_lip_range(out, src, alpha, lips_t, x0, y0, look: Look, tries: int = 3) -> None:
+    """The finished lips, as they will be seen (the patch over the frame by its alpha), kept within
+    the actor's own lip L* and chroma (look.lip_range), in place on `out`.
+
+    _lip_colour sets the colour early, but the mouth interior, the previous frame's lips and the
+    detail match move the band's mean after it (expr_disgusted f86 ended at L* 134.5 of 8-bit
+    against the actor's 98th percentile 131.9). And a re-track of the output lands its contours
+    off the target's: the band is held in range also at half-pixel offsets (expr_surprised f21,
+    small lips between bright teeth and dark skin: L* 105.7 of 8-bit at the target's contours,
+    107.8 half a pixel up-left, the actor's 98th percentile 105.9). A shift of L* and a gain of
+    chroma about grey, smooth over the lips."""
+    if look.lip_range is None:
+        return
+    h, w = out.shape[:2]
+    bx, by, bw, bh = cv2.boundingRect(np.round(lips_t[:20] - [x0, y0]).astype(np.int32))
+    y_lo, x_lo = max(by - 4, 0), max(bx - 4, 0)
+    box = (slice(y_lo, min(by + bh + 5, h)), slice(x_lo, min(bx + bw + 5, w)))
+    bands = _lip_bands(out[box].shape[:2], lips_t, x0 + x_lo, y0 + y_lo)
+    if min(b.sum() for b in bands) < 12:
+        return
+    cover = np.logical_or.reduce(bands)
+    a_band = float(alpha[box][cover].mean())
+    if a_band < 0.05:
+        return
+    # Only the pixels the shift reaches are converted (the band and its soft edge).
+    soft = cv2.GaussianBlur(cover.astype(np.float32), (0, 0), 0.7)
+    sel = soft > 1e-3
+    wgt, a = soft[sel][:, None], alpha[box][sel][:, None]
+    in_band = [b[sel] for b in bands]
+    px_out, px_src = out[box][sel], src[box][sel]
+    (l_lo, l_hi), (c_lo, c_hi) = look.lip_range
+    scale = 1.0 / look.peak
+
+    def lab(rgb):
+        return cv2.cvtColor(np.clip(rgb * scale, 0, 1).astype(np.float32)[:, None], cv2.COLOR_RGB2LAB)[:, 0]
+
+    for _ in range(tries):
+        comp = lab(px_out * a + px_src * (1 - a))
+        chroma = np.hypot(comp[:, 1], comp[:, 2])
+        ls = np.array([comp[m, 0].mean() for m in in_band])
+        cs = np.log(np.maximum([chroma[m].mean() for m in in_band], 1e-3))
+        d_l = _range_step(ls, l_lo, l_hi)
+        d_c = _range_step(cs, float(np.log(max(c_lo, 1e-3))), float(np.log(max(c_hi, 1e-3))))
+        if abs(d_l) < 0.05 and abs(d_c) < 0.002:
+            break
+        own = lab(px_out)
+        own[:, 0] += d_l / a_band
+        own[:, 1:] *= float(np.exp(d_c / a_band))
+        rgb = cv2.cvtColor(own[:, None], cv2.COLOR_LAB2RGB)[:, 0] * look.peak
+        px_out = px_out * (1 - wgt) + rgb * wgt
+    out[box][sel] = px_out
 
 
 # Per-frame detail matching may move the fine band by at most this factor either way.

@@ -1,0 +1,93 @@
+"""Which frames of a render leave the actor's own lip/mouth/jaw range, and by which feature.
+
+    python bench/lip_range_diag.py OUTPUT.mov SOURCE.mp4 [--frames N] [--all]
+
+Re-tracks both videos with the yardstick's own tracker (../shared/eval/lipeval.py `track`),
+measures each frame with its `_lip_features` (upper and lower lip thickness, mouth width, jaw
+drop over the eye distance; lip L* and chroma) and prints the source's bounds as `shape_outliers`
+draws them (1st-99th percentile widened by max(10% of the range, one just noticeable step)), then
+one line per output frame outside them (every frame with --all): the feature, the value, the
+bound, and the source frame's own value for comparison. Landmarks are cached beside the output
+(NAME.lms.npz) so a second look is fast.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import numpy as np
+
+EVAL = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                    "shared", "eval")
+sys.path.insert(0, os.environ.get("LIPFLAP_EVAL", EVAL))
+import lipeval  # noqa: E402  (the yardstick, read-only)
+
+MARGIN = np.array([0.01, 0.01, 0.01, 0.01, 3.0, 3.0])
+
+
+def _tracked(path: str, frames: int | None) -> list:
+    cache = os.path.splitext(path)[0] + ".lms.npz"
+    if os.path.exists(cache) and os.path.getmtime(cache) > os.path.getmtime(path):
+        z = np.load(cache)
+        lms = [None if not ok else p for ok, p in zip(z["ok"], z["p"])]
+    else:
+        lms, _ = lipeval.track(path)
+        ok = np.array([p is not None for p in lms])
+        p = np.array([q if q is not None else np.zeros((478, 2), np.float32) for q in lms])
+        np.savez_compressed(cache, ok=ok, p=p)
+    return lms[:frames] if frames else lms
+
+
+def features(video: str, lms: list) -> list:
+    import av
+    out = []
+    with av.open(video) as c:
+        for i, fr in enumerate(c.decode(video=0)):
+            if i >= len(lms):
+                break
+            p = lms[i]
+            out.append(None if p is None else
+                       lipeval._lip_features(p, fr.to_ndarray(format="rgb24").astype(np.float32)))
+    return out
+
+
+def bounds(f_src: list) -> tuple[np.ndarray, np.ndarray]:
+    fs = np.array([f for f in f_src if f is not None])
+    lo, hi = np.percentile(fs, 1, axis=0), np.percentile(fs, 99, axis=0)
+    m = np.maximum(0.1 * (hi - lo), MARGIN)
+    return lo - m, hi + m
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("output")
+    p.add_argument("source")
+    p.add_argument("--frames", type=int)
+    p.add_argument("--all", action="store_true")
+    a = p.parse_args()
+    lo_out = _tracked(a.output, a.frames)
+    n = len(lo_out)
+    lo_src = _tracked(a.source, n)
+    f_o, f_s = features(a.output, lo_out), features(a.source, lo_src)
+    lo, hi = bounds(f_s)
+    names = lipeval.SHAPE_NAMES
+    print("bounds " + "  ".join(f"{k}[{l:.3f},{h:.3f}]" for k, l, h in zip(names, lo, hi)))
+    bad = 0
+    for i, f in enumerate(f_o):
+        if f is None:
+            continue
+        out = (f < lo) | (f > hi)
+        bad += bool(out.any())
+        if not (out.any() or a.all):
+            continue
+        s = f_s[i] if i < len(f_s) and f_s[i] is not None else np.full(6, np.nan)
+        parts = [f"{k}={v:.3f}{'!' if o else ''}(src {sv:.3f})"
+                 for k, v, o, sv in zip(names, f, out, s) if o or a.all]
+        print(f"{i:4d} " + " ".join(parts))
+    valid = sum(f is not None for f in f_o)
+    print(f"outside_any {bad / max(valid, 1):.3f} ({bad}/{valid})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""The finished lips stay within the actor's own lip lightness and chroma (issue 15: lips never
+darker or more saturated than the actor's own range), also where a re-track's contours land a
+pixel off the target's."""
+import cv2
+import numpy as np
+
+from lipflap.render.synth import Look, _keep_lip_range, _lip_bands, _poly
+
+
+def _ellipse(cx, cy, ax, ay, n=20):
+    t = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    return np.stack([cx + ax * np.cos(t), cy + ay * np.sin(t)], 1)
+
+
+def _scene(lip_rgb):
+    """A skin-coloured crop with a lip band of `lip_rgb` round a dark opening; lips_t as the
+    renderer passes them (20 outer, then 20 inner points)."""
+    img = np.full((80, 120, 3), (200, 160, 140), np.float32)
+    lips = np.vstack([_ellipse(60, 40, 34, 16), _ellipse(60, 40, 24, 6)])
+    outer = _poly(img.shape[:2], lips[:20], 0, 0) > 0
+    inner = _poly(img.shape[:2], lips[20:], 0, 0) > 0
+    img[outer] = lip_rgb
+    img[inner] = (40, 20, 20)
+    rng = np.random.default_rng(3)
+    img += rng.normal(0, 2.0, img.shape).astype(np.float32)     # texture that must survive
+    return img, lips, outer & ~inner
+
+
+def _band_stats(img, lips):
+    lab = cv2.cvtColor(np.clip(img / 255.0, 0, 1).astype(np.float32), cv2.COLOR_RGB2LAB)
+    return [(float(lab[..., 0][m].mean()), float(np.hypot(lab[..., 1][m], lab[..., 2][m]).mean()))
+            for m in _lip_bands(img.shape[:2], lips, 0, 0)]
+
+
+def _look(l_lo, l_hi, c_lo, c_hi, peak=255.0):
+    return Look(peak=peak, cavity=np.zeros(3, np.float32), tongue=np.zeros(3, np.float32),
+                lip_range=np.array([[l_lo, l_hi], [c_lo, c_hi]], np.float32))
+
+
+def test_too_dark_and_saturated_lips_come_back_into_the_actors_range():
+    img, lips, band = _scene((120, 20, 40))            # dark, saturated "lipstick"
+    src = img.copy()
+    before = _band_stats(img, lips)
+    assert before[0][0] < 40 and before[0][1] > 45
+    look = _look(45.0, 60.0, 20.0, 35.0)
+    out = img.copy()
+    _keep_lip_range(out, src, np.ones(img.shape[:2], np.float32), lips, 0, 0, look)
+    for l_mean, c_mean in _band_stats(out, lips):      # the band and at half-pixel offsets
+        assert 45.0 - 0.3 <= l_mean <= 60.0 + 0.3, l_mean
+        assert 20.0 - 0.3 <= c_mean <= 35.0 + 0.3, c_mean
+    far = np.ones(img.shape[:2], bool)
+    far[15:66, 20:101] = False
+    assert np.array_equal(out[far], img[far])          # nothing away from the lips moves
+    # the lips' own texture stays (a shift and a gain, not a flat fill)
+    assert out[band].std(0).min() > 1.0
+
+
+def test_lips_inside_the_range_are_left_alone():
+    img, lips, band = _scene((190, 110, 110))
+    l_mean, c_mean = _band_stats(img, lips)[0]
+    stats = np.array(_band_stats(img, lips))
+    look = _look(stats[:, 0].min() - 2, stats[:, 0].max() + 2, stats[:, 1].min() - 2,
+                 stats[:, 1].max() + 2)
+    out = img.copy()
+    _keep_lip_range(out, img.copy(), np.ones(img.shape[:2], np.float32), lips, 0, 0, look)
+    assert np.array_equal(out, img)
+
+
+def test_the_range_is_kept_on_the_composite_not_the_patch_alone():
+    img, lips, band = _scene((120, 20, 40))
+    src = _scene((200, 120, 120))[0]                   # the frame's own, lighter lips
+    alpha = np.full(img.shape[:2], 0.5, np.float32)
+    look = _look(45.0, 60.0, 20.0, 35.0)
+    out = img.copy()
+    _keep_lip_range(out, src, alpha, lips, 0, 0, look)
+    comp = out * alpha[..., None] + src * (1 - alpha[..., None])
+    for l_mean, _ in _band_stats(comp, lips):
+        assert 45.0 - 0.3 <= l_mean <= 60.0 + 0.3, l_mean
+
+
+def test_sixteen_bit_sources_are_held_in_range_too():
+    img, lips, band = _scene((120, 20, 40))
+    img16 = img * 257.0
+    look = _look(45.0, 60.0, 20.0, 35.0, peak=65535.0)
+    out = img16.copy()
+    _keep_lip_range(out, img16.copy(), np.ones(img.shape[:2], np.float32), lips, 0, 0, look)
+    for l_mean, c_mean in _band_stats(out / 257.0, lips):
+        assert 45.0 - 0.3 <= l_mean <= 60.0 + 0.3, l_mean
+        assert 20.0 - 0.3 <= c_mean <= 35.0 + 0.3, c_mean
