@@ -26,10 +26,9 @@ def astro():
 
 
 def test_still_aperture_reads_the_pixels_not_the_landmarks_given(astro):
-    from lipflap.face.mesh import CropMesh
-    from lipflap.render.seen import still_aperture
+    from lipflap.render.seen import still_aperture, still_mesh
     img, _ = astro
-    mesh = CropMesh(still=True)
+    mesh = still_mesh()
     try:
         own = still_aperture(mesh, img, _landmarks(img))
         lagging = _landmarks(img)

@@ -248,13 +248,11 @@ class CropMesh:
     the previous frame is off only by the face's acceleration, not its speed.
     """
 
-    def __init__(self, min_detection: float = 0.5, min_tracking: float = 0.5, still: bool = False):
-        """still: every crop on its own (no ROI carried from the previous one), for frames
-        that are not a sequence."""
+    def __init__(self, min_detection: float = 0.5, min_tracking: float = 0.5):
         mp = _quiet_import()
         with native_stderr_silenced():
             self._fm = mp.solutions.face_mesh.FaceMesh(
-                static_image_mode=still, max_num_faces=1, refine_landmarks=True,
+                static_image_mode=False, max_num_faces=1, refine_landmarks=True,
                 min_detection_confidence=min_detection, min_tracking_confidence=min_tracking)
             # The graph's threads log as they start; one blank inference waits them out.
             self._fm.process(np.zeros((CROP_SIZE, CROP_SIZE, 3), np.uint8))

@@ -16,7 +16,6 @@ from . import frame_score
 from . import geometry as g
 from . import select
 from . import seen
-from ..face.mesh import CropMesh
 from .model import MouthModel, fit_model
 from .synth import Exemplar, Look, Patch, crop_box, synthesize
 
@@ -265,7 +264,7 @@ class LibraryBuilder:
         self.scores[i] = frame_score.measure(i, crop, pts[:len(m.region)] - [x0, y0], m.region,
                                              m.lips, self.plan.poses[i], m.ap_max, self.peak)
         if self._mesh is None:
-            self._mesh = CropMesh(still=True)
+            self._mesh = seen.still_mesh()
         self.still[i] = seen.still_aperture(self._mesh, img, self.plan.landmarks[i])
 
     def finish(self, extra: Callable[["LibraryBuilder"], None] | None = None

@@ -1,9 +1,9 @@
 """An exemplar's mouth opening as a still image shows it.
 
 The shot's landmarks come from Face Mesh in tracking mode, which can lag a mouth that opens
-after a closure: talk_g frames 57-58 track at a gap of 0.028-0.036 eye distances where each
-frame seen on its own reads 0.079-0.098 (the yardstick's re-track of a render built from them
-read 0.06-0.11 where 0.02-0.035 was asked). The warp moves the exemplar's landmarks to the
+after a closure: talk_g frames 56-58 track at a gap of 0.016-0.036 eye distances where each
+frame looked at on its own reads 0.079-0.098 (the yardstick's re-track of a render built from
+them read 0.06-0.11 where 0.02-0.035 was asked). The warp moves the exemplar's landmarks to the
 target, so the rendered opening is off by as much as the exemplar's landmarks were: each library
 frame is looked at once more on its own, and the exemplar choice uses that opening.
 """
@@ -12,24 +12,42 @@ from __future__ import annotations
 import numpy as np
 
 from ..face.geometry import mouth_aperture
-from ..face.mesh import CROP_SIZE, CropMesh, cut_crop, make_crop
+from ..face.mesh import _quiet_import, native_stderr_silenced, to_uint8
+
+# Side of the box a library frame is looked at in, of the face's landmark extent, clipped to the
+# frame and at the frame's resolution (Face Mesh finds the face and takes its own crop, as in the
+# whole frame: talk_g f50-95 read the same as the whole frame to 0.001; through the tracker's
+# 384-pixel crop, or with the box padded black past the frame's edge, f54-58 read 0.03-0.04 off).
+STILL_BOX = 2.5
 
 
-def still_aperture(mesh: CropMesh, frame, landmarks: np.ndarray) -> float:
+def still_mesh():
+    """A Face Mesh that looks at each image on its own (no region carried from the last)."""
+    mp = _quiet_import()
+    with native_stderr_silenced():
+        return mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1,
+                                               refine_landmarks=True, min_detection_confidence=0.4)
+
+
+def still_aperture(mesh, frame, landmarks: np.ndarray) -> float:
     """Inner-lip gap / eye distance of `frame` (RGB array, or a media Frame of which only the
-    face's box is converted) tracked on its own around its shot `landmarks`; NaN when Face Mesh
-    finds no face there."""
+    face's box is converted) looked at on its own around its shot `landmarks`; NaN when Face
+    Mesh finds no face there."""
     lm = np.asarray(landmarks, np.float64)[:, :2]
     (x0, y0), (x1, y1) = lm.min(0), lm.max(0)
-    crop = make_crop(((x0 + x1) / 2, (y0 + y1) / 2), max(x1 - x0, y1 - y0), CROP_SIZE)
+    half = 0.5 * STILL_BOX * max(x1 - x0, y1 - y0)
     wid, hgt = (frame.size if hasattr(frame, "region") else (frame.shape[1], frame.shape[0]))
-    bx0, by0 = max(0, int(np.floor(crop.x0))), max(0, int(np.floor(crop.y0)))
-    bx1 = min(wid, int(np.ceil(crop.x0 + crop.side)) + 1)
-    by1 = min(hgt, int(np.ceil(crop.y0 + crop.side)) + 1)
-    if bx1 <= bx0 or by1 <= by0:
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    bx0, by0 = max(0, int(cx - half)), max(0, int(cy - half))
+    bx1, by1 = min(wid, int(cx + half)), min(hgt, int(cy + half))
+    if bx1 - bx0 < 16 or by1 - by0 < 16:
         return float("nan")
     box = frame.region(bx0, by0, bx1 - bx0, by1 - by0) if hasattr(frame, "region") \
         else frame[by0:by1, bx0:bx1]
-    local = type(crop)(crop.x0 - bx0, crop.y0 - by0, crop.side, crop.size)
-    found = mesh.process(cut_crop(np.asarray(box)[:, :, :3], local), local)
-    return float("nan") if found is None else mouth_aperture(found[:, :2])
+    box = np.ascontiguousarray(to_uint8(np.asarray(box)[:, :, :3]))
+    res = mesh.process(box)
+    if not res.multi_face_landmarks:
+        return float("nan")
+    h, w = box.shape[:2]
+    pts = np.array([[q.x * w, q.y * h] for q in res.multi_face_landmarks[0].landmark])
+    return mouth_aperture(pts)
