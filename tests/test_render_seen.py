@@ -64,5 +64,5 @@ def test_rechoose_avoids_exemplars_whose_pixels_are_more_open(astro):
     assert (plan.exemplar[:12] < 12).any()
     # frames 0-11 show a mouth open 0.1 IOD wider than their landmarks say (a lagging track)
     still = {int(f): g.aperture(frames[int(f)]) + (0.1 if f < 12 else 0.0) for f in plan.lib_frames}
-    rechoose(plan, {}, still)
+    rechoose(plan, {}, still=still)
     assert (plan.exemplar >= 12).all(), "a closed mouth is not built from a frame that is open"

@@ -286,7 +286,8 @@ def _extend(plan: RenderPlan, ex: dict, geo: dict, targets) -> None:
     plan.lib_shapes = np.concatenate([plan.lib_shapes, region])
     plan.lib_points.update({int(v): ex[v].points for v in ids})
     plan.trans = select.transition_costs(plan.lib_frames, plan.lib_shapes[:, m.lips])
-    # The path over the larger library (rechoose chooses it again only when a frame is flagged).
+    # The path over the larger library (rechoose chooses it again once the crops are read, with
+    # the flagged frames' cost and the texture pops between exemplars).
     plan.lib_pos = _path(plan.n, plan.usable_idx, plan.costs, plan.trans)
     plan.exemplar = np.where(plan.lib_pos >= 0, plan.lib_frames[np.maximum(plan.lib_pos, 0)], -1)
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from . import geometry as g
+
 # One unit of data cost: lips off by 1% of the inter-ocular distance on average.
 SIGMA = 0.01
 HOLD_COST = 1.0
@@ -135,6 +137,69 @@ def transition_costs(lib_frames: np.ndarray, lib_shapes: np.ndarray) -> np.ndarr
         if j is not None:
             trans[i, j] = 0.0
     return trans
+
+
+# A jump between exemplars whose mouths look different once drawn at one shape (teeth bared in one
+# and hidden in the other, another shading of the lips) is a pop from one frame to the next: it
+# costs this much per percent of the peak of mean grey difference (texture_distances). The pops,
+# not the fine band's gain or grain, were what set the roughness apart: expr_disgusted 1.121
+# rendered as main, 1.096 built from one exemplar throughout, 1.118-1.126 with the grain, the
+# detail gain or the previous-frame blend turned off; a higher JUMP_COST alone 1.124. Measured
+# with lipeval, with the opening's easing (pipeline.EASE), weight 0 / 1.5 / 3: expr_surprised
+# roughness (main 1.142) - / 1.095 / 1.089; at 3 the path holds the shot's jaw-drop frames
+# (outside_jaw 0.016 -> 0.040) and the re-tracked timing_r0 falls (talk_e 0.753 / 0.756 / 0.731,
+# selfie 0.792 / 0.785 / 0.770): 1.5 keeps most of the gain.
+APPEAR_WEIGHT = 1.5
+# The exemplars are compared at this mouth width in pixels, over the lips and opening.
+APPEAR_SIZE = 48
+
+
+def texture_distances(exemplars: list, region: np.ndarray, lips: np.ndarray, tris: np.ndarray,
+                      peak: float) -> np.ndarray:
+    """(K, K) mean absolute grey difference (percent of peak, each mouth's mean removed) between
+    the exemplars' lips and mouth openings, all warped onto one shape: the library's mouth at
+    its upper-quartile opening, APPEAR_SIZE pixels wide. `exemplars` carry .image (crop), .x0,
+    .y0, .points (region then ring, frame pixels) and .gap; region, lips and tris are the mouth
+    model's."""
+    k = len(exemplars)
+    if k < 2:
+        return np.zeros((k, k), np.float32)
+    n_reg = len(region)
+    ref = sorted(exemplars, key=lambda e: e.gap)[int(0.75 * (k - 1))]
+    outer = ref.points[:n_reg][lips[:20]]
+    s = APPEAR_SIZE / max(float(np.linalg.norm(outer[0] - outer[10])), 1.0)
+    w, h = int(1.6 * APPEAR_SIZE), APPEAR_SIZE
+    dst = (ref.points - outer.mean(0)) * s + [0.8 * APPEAR_SIZE, 0.5 * APPEAR_SIZE]
+    inside = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(inside, [np.round(dst[:n_reg][lips[:20]]).astype(np.int32)], 1)
+    inside = cv2.dilate(inside, np.ones((3, 3), np.uint8)) > 0
+    desc = np.empty((k, int(inside.sum())), np.float32)
+    for i, e in enumerate(exemplars):
+        mx, my, _ = g.triangle_maps(dst, e.points - [e.x0, e.y0], tris, 0, 0, w, h)
+        grey = cv2.cvtColor(e.image.astype(np.float32), cv2.COLOR_RGB2GRAY)
+        # each exemplar's own pixels to the descriptor's scale first (no aliasing of grain)
+        sig = 0.5 * float(np.linalg.norm(e.points[:n_reg][lips[0]] - e.points[:n_reg][lips[10]])) \
+            / APPEAR_SIZE
+        grey = cv2.GaussianBlur(grey, (0, 0), max(0.5, sig))
+        v = cv2.remap(grey, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[inside]
+        desc[i] = v - v.mean()
+    dist = np.empty((k, k), np.float32)
+    for i in range(k):              # row by row: (K, K, pixels) at once is tens of MB
+        dist[i] = np.abs(desc - desc[i]).mean(1)
+    return dist * (100.0 / peak)
+
+
+def with_texture_jumps(trans: np.ndarray, lib_frames: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    """Transition costs with the texture pop of each jump added (APPEAR_WEIGHT per percent);
+    holding an exemplar and playing on to the next source frame stay as they were."""
+    extra = APPEAR_WEIGHT * dist.astype(np.float64)
+    np.fill_diagonal(extra, 0.0)
+    nxt = {int(f): i for i, f in enumerate(lib_frames)}
+    for i, f in enumerate(lib_frames):
+        j = nxt.get(int(f) + 1)
+        if j is not None:
+            extra[i, j] = 0.0
+    return trans + extra
 
 
 def viterbi(costs: np.ndarray, trans: np.ndarray) -> np.ndarray:

@@ -1,0 +1,91 @@
+"""Exemplar choice that weighs the texture pop of a jump (issue 15 item 4, roughness): two
+exemplars with the same lips but teeth bared in one are far apart, the same mouth in another light
+is not, and the path jumps to the look-alike."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import cv2
+import numpy as np
+
+from lipflap.render import select
+from lipflap.render.model import _delaunay
+
+
+def _mouth(open_px=6.0, cx=60.0, cy=40.0, half=30.0, thick=8.0):
+    """40 lip points (20 outer, 20 inner, corners first and at 10) and a ring around them."""
+    a = np.linspace(0, 2 * np.pi, 20, endpoint=False)
+    outer = np.stack([cx - half * np.cos(a), cy - (np.sin(a) * (thick + open_px / 2))], 1)
+    inner = np.stack([cx - 0.8 * half * np.cos(a), cy - np.sin(a) * open_px / 2], 1)
+    ring = np.stack([cx - 1.6 * half * np.cos(a), cy - 1.6 * (thick + 12) * np.sin(a)], 1)
+    return np.vstack([outer, inner, ring])
+
+
+def _exemplar(points, frame, lip=90.0, cavity=30.0, teeth=False, skin=170.0):
+    img = np.full((80, 120, 3), skin, np.float32)
+    cv2.fillPoly(img, [np.round(points[:20]).astype(np.int32)], (lip, lip, lip))
+    cv2.fillPoly(img, [np.round(points[20:40]).astype(np.int32)], (cavity, cavity, cavity))
+    if teeth:
+        top = int(points[20:40, 1].min())
+        img[top:top + 3, 45:75] = 240.0
+    rng = np.random.default_rng(frame)
+    img += rng.normal(0, 2.0, img.shape).astype(np.float32)     # grain: not a texture jump
+    return SimpleNamespace(image=np.clip(img, 0, 255).astype(np.uint8), x0=0, y0=0,
+                           points=points, gap=6.0, frame=frame)
+
+
+def _model(points):
+    return np.arange(len(points)), np.arange(40), _delaunay(points)
+
+
+def test_texture_distance_sees_teeth_not_light_or_grain():
+    pts = _mouth()
+    region, lips, tris = _model(pts)
+    a = _exemplar(pts, 10)
+    lighter = _exemplar(pts, 30, lip=100.0, cavity=40.0, skin=180.0)
+    teeth = _exemplar(pts, 50, teeth=True)
+    d = select.texture_distances([a, lighter, teeth], region, lips, tris, 255.0)
+    assert d[0, 1] < 1.0, d
+    assert d[0, 2] > 3 * d[0, 1] and d[0, 2] > 2.0, d
+    assert np.allclose(d, d.T, atol=1e-4)
+
+
+def test_path_jumps_to_the_look_alike_not_to_the_pop():
+    pts = _mouth()
+    region, lips, tris = _model(pts)
+    exs = [_exemplar(pts, 10), _exemplar(pts, 30, lip=100.0, cavity=40.0, skin=180.0),
+           _exemplar(pts, 50, teeth=True)]
+    frames = np.array([10, 30, 50])
+    shapes = np.repeat(pts[None, :40], 3, 0)           # one lip shape: only the texture differs
+    trans = select.transition_costs(frames, shapes)
+    # The first three output frames want exemplar 0; the last three want 1 or 2, 2 by a hair.
+    costs = np.array([[0, 9, 9]] * 3 + [[30, 2, 0]] * 3, float)
+    plain = select.viterbi(costs, trans)
+    assert list(plain) == [0, 0, 0, 2, 2, 2]            # shapes alone: the teeth pop in
+    dist = select.texture_distances(exs, region, lips, tris, 255.0)
+    steady = select.viterbi(costs, select.with_texture_jumps(trans, frames, dist))
+    assert list(steady) == [0, 0, 0, 1, 1, 1]
+
+
+def test_playing_on_and_holding_stay_free_of_the_texture_cost():
+    frames = np.array([10, 11, 40])
+    trans = select.transition_costs(frames, np.zeros((3, 40, 2)))
+    dist = np.full((3, 3), 5.0)
+    t = select.with_texture_jumps(trans, frames, dist)
+    assert t[0, 1] == trans[0, 1] == 0.0 and t[0, 0] == trans[0, 0]
+    assert t[0, 2] == trans[0, 2] + select.APPEAR_WEIGHT * 5.0
+
+
+def test_rendered_opening_eases_but_seals_stay_shut():
+    from lipflap.render.pipeline import _ease_gap
+    gap = np.array([0, 0, 0.2, 0.2, 0, 0, 0.1, 0.16, 0.16, 0.16, 0], np.float32)
+    usable = np.ones(len(gap), bool)
+    eased = _ease_gap(gap, usable)
+    assert (eased[gap < 0.01] == 0).all(), "sealed frames stay shut on their frames"
+    rough = lambda x: np.abs(np.diff(x, 2)).sum() / np.abs(np.diff(x)).sum()
+    assert rough(eased) < rough(gap) - 0.05
+    assert eased[2] == eased[3] and 0.12 < eased[2] < 0.2     # opened, not erased
+    # a passed-through frame breaks the run: nothing is averaged across it
+    usable[5] = False
+    part = _ease_gap(gap, usable)
+    assert part[6] == np.float32(0.25 * 0.1 + 0.5 * 0.1 + 0.25 * 0.16)
