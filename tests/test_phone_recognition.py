@@ -173,3 +173,16 @@ def test_real_speech_phone_rate(shared_media):
     per_s = len(spoken) / (len(x16) / pr.RATE)
     assert 6 <= per_s <= 18, per_s         # running speech: about 10-14 phones a second
     assert sum(p[0] in VOWELS for p in spoken) >= 0.25 * len(spoken)
+
+
+def test_from_a_thread_the_same_pieces_are_decoded_here(english, monkeypatch):
+    """Beside another thread (no fork then) a long dub is cut as for the forked children, so
+    the phones are the same (lipflap run's mouth track runs beside the picture analysis)."""
+    x16, _ = english
+    x = np.concatenate([x16, x16[::-1] * 0.5, x16])
+    monkeypatch.setattr(pr.threading, "active_count", lambda: 2)
+    forks = []
+    monkeypatch.setattr(pr.os, "fork", lambda: forks.append(1))
+    heard = pr.recognise(x, workers=2)
+    assert forks == []
+    assert heard == pr._decode_pieces(x, pr.split_points(x, pieces=2), [0, 1])

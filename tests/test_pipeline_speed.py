@@ -41,3 +41,240 @@ def test_tracking_ahead_gives_the_inline_result():
         assert sorted(inline.obs[tid]) == sorted(ahead.obs[tid])
         for i, o in inline.obs[tid].items():
             assert np.array_equal(o.lm, ahead.obs[tid][i].lm), (tid, i)
+
+
+def _triangle_maps_before(dst_pts, src_pts, tris, x0, y0, w, h):
+    """geometry.triangle_maps as it was before the speed change (int32 raster, float dilation,
+    fancy-indexed gathers): the reference the fast one must equal."""
+    import cv2
+    from lipflap.render.geometry import _affine_from_triangles
+    idx = np.full((h, w), -1, np.int32)
+    d = dst_pts - np.array([x0, y0])
+    areas = np.abs(np.cross(d[tris[:, 1]] - d[tris[:, 0]], d[tris[:, 2]] - d[tris[:, 0]]))
+    edges = np.stack([np.linalg.norm(d[tris[:, a]] - d[tris[:, b]], axis=1)
+                      for a, b in ((0, 1), (1, 2), (2, 0))], 1).max(1)
+    areas = np.where(areas / np.maximum(edges, 1e-6) < 0.6, 0.0, areas)
+    polys = np.round(d[tris] * 16).astype(np.int32)
+    for k in np.argsort(-areas):
+        if areas[k] >= 1e-3:
+            cv2.fillConvexPoly(idx, polys[k], int(k), lineType=cv2.LINE_8, shift=4)
+    mats = _affine_from_triangles(d[tris], src_pts[tris], areas >= 1e-3)
+    for _ in range(2):
+        holes = idx < 0
+        if not holes.any():
+            break
+        grown = cv2.dilate(idx.astype(np.float32), np.ones((3, 3), np.uint8)).astype(np.int32)
+        idx = np.where(holes, grown, idx)
+    covered = idx >= 0
+    safe = np.where(covered, idx, 0)
+    xx = np.arange(w, dtype=np.float32)[None, :]
+    yy = np.arange(h, dtype=np.float32)[:, None]
+    c = mats.reshape(len(tris), 6).astype(np.float32).T
+    return (c[0][safe] * xx + c[1][safe] * yy + c[2][safe],
+            c[3][safe] * xx + c[4][safe] * yy + c[5][safe], covered, safe)
+
+
+def test_triangle_maps_equal_the_implementation_before():
+    """A jittered grid mesh with a sliver (a closing lip) and a folded triangle, partly outside
+    the box: the same maps, coverage and triangle ids, bit for bit."""
+    from scipy.spatial import Delaunay
+    from lipflap.render.geometry import triangle_maps
+    rng = np.random.default_rng(3)
+    gx, gy = np.meshgrid(np.linspace(-10, 170, 10), np.linspace(-5, 125, 8))
+    dst = np.stack([gx.ravel(), gy.ravel()], 1) + rng.normal(0, 3, (80, 2))
+    tris = Delaunay(dst).simplices.astype(np.int32)
+    dst[41] = dst[40] + [0.3, 0.2]           # a sliver: left to a neighbour's map
+    src = dst * 1.1 + rng.normal(0, 2, dst.shape) + [30, 12]
+    for box in ((0, 0, 160, 120), (20, 15, 61, 47)):
+        want = _triangle_maps_before(dst, src, tris, *box)
+        got = triangle_maps(dst, src, tris, *box, with_index=True)
+        for a, b in zip(want, got):
+            assert a.dtype == b.dtype and np.array_equal(a, b)
+        assert got[2].mean() > 0.5
+
+
+class _Rec:
+    def __init__(self):
+        self.calls = []
+
+    def start(self, stage, total):
+        self.calls.append(("start", stage, total))
+
+    def set(self, done):
+        self.calls.append(("set", done))
+
+    def message(self, text):
+        self.calls.append(("message", text))
+
+
+def test_beside_runs_in_a_thread_and_replays_its_progress_after():
+    from lipflap.pipeline.beside import Beside
+    seen = {}
+
+    def stage(a, b, progress):
+        seen["thread"] = threading.current_thread().name
+        progress.start("mouth track", 1)
+        progress.message("note")
+        progress.set(1)
+        return a + b
+    rec = _Rec()
+    job = Beside(stage, 2, 3)
+    rec.start("analyze", 10)              # the stage in front reports while the other runs
+    assert job.result(rec) == 5
+    assert seen["thread"] == "lipflap-beside"
+    assert rec.calls == [("start", "analyze", 10), ("start", "mouth track", 1),
+                         ("message", "note"), ("set", 1)]
+
+
+def test_beside_raises_its_error_in_the_caller():
+    import pytest
+    from lipflap.contract.errors import LipflapError
+    from lipflap.pipeline.beside import Beside
+
+    def stage(progress):
+        progress.start("mouth track", 1)
+        raise LipflapError("dub.wav: bad.")
+    rec = _Rec()
+    with pytest.raises(LipflapError, match="bad"):
+        Beside(stage).result(rec)
+    assert rec.calls == [("start", "mouth track", 1)]
+
+
+def test_mediapipe_imported_without_its_unused_modules_which_still_work_when_used():
+    """In a fresh process (this one may have imported MediaPipe already): after the lean import
+    neither matplotlib nor sounddevice was loaded, Face Mesh is there, and MediaPipe's drawing
+    helper still reaches the real pyplot on first use."""
+    import subprocess
+    import sys
+    code = ("import sys\n"
+            "from lipflap.face.lean_import import import_mediapipe\n"
+            "mp = import_mediapipe()\n"
+            "assert mp.solutions.face_mesh.FaceMesh and mp.solutions.face_detection\n"
+            "assert not any(m.split('.')[0] in ('matplotlib', 'sounddevice')\n"
+            "               for m in sys.modules)\n"
+            "from mediapipe.python.solutions import drawing_utils as du\n"
+            "assert du.plt.figure.__module__ == 'matplotlib.pyplot'\n"
+            "import matplotlib.pyplot, matplotlib\n"
+            "assert matplotlib.pyplot.plot is du.plt.plot\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+
+
+def test_blur_over_the_masks_support_equals_the_whole_blur():
+    """Masks touching the border or not, empty, nearly full, and sigmas either side of the
+    reduced-image threshold: the same values as one GaussianBlur over the whole image."""
+    import cv2
+    from lipflap.render.synth import _blur
+    rng = np.random.default_rng(5)
+    cases = []
+    for _ in range(40):
+        h, w = (int(v) for v in rng.integers(60, 260, 2))
+        m = np.zeros((h, w), np.float32)
+        y0, x0 = int(rng.integers(0, h - 10)), int(rng.integers(0, w - 10))
+        y1, x1 = y0 + int(rng.integers(3, h - y0)), x0 + int(rng.integers(3, w - x0))
+        m[y0:y1, x0:x1] = (rng.random((y1 - y0, x1 - x0)) > 0.4)
+        cases.append((m, float(rng.uniform(0.5, 4.9))))
+    cases += [(np.zeros((50, 70), np.float32), 2.0), (np.ones((50, 70), np.float32), 3.0)]
+    for m, sigma in cases:
+        want = cv2.GaussianBlur(m, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REFLECT)
+        got = _blur(m, sigma)
+        assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+class _Obs:
+    def __init__(self, lm):
+        self.lm3 = np.concatenate([lm, np.zeros((len(lm), 1))], 1)
+
+
+def _face(cx, cy, r):
+    a = np.linspace(0, 2 * np.pi, 40)
+    return np.stack([cx + r * np.cos(a), cy + r * 1.2 * np.sin(a)], 1)
+
+
+def test_kept_boxes_serve_contained_regions_and_refuse_others():
+    import pytest
+    from lipflap.pipeline.kept import LowerFaces, NotKept, keep_box
+    img = np.arange(240 * 320 * 3, dtype=np.uint32).reshape(240, 320, 3).astype(np.uint16)
+    keep = LowerFaces()
+    keep(_Fr(7, img), {0: _Obs(_face(160, 110, 50))})
+    keep(_Fr(8, img[::-1].copy()), {0: _Obs(_face(150, 100, 40)), 1: _Obs(_face(60, 60, 20))})
+    assert keep.usable and keep.held
+    x0, y0, x1, y1 = keep_box(_face(160, 110, 50), 320, 240)
+    fr = keep.frame(7)
+    assert fr.size == (320, 240)
+    assert np.array_equal(fr.region(x0 + 3, y0 + 2, 20, 10), img[y0 + 2:y0 + 12, x0 + 3:x0 + 23])
+    a0, b0, _, _ = keep_box(_face(60, 60, 20), 320, 240)
+    assert np.array_equal(keep.frame(8).region(a0, b0, 4, 4), img[::-1][b0:b0 + 4, a0:a0 + 4])
+    with pytest.raises(NotKept):
+        fr.region(0, 0, 10, 10)                 # above the lower face
+    with pytest.raises(NotKept):
+        keep.frame(9).region(x0, y0, 5, 5)      # a frame the pass did not keep
+    keep.release(7)
+    with pytest.raises(NotKept):
+        keep.frame(7).region(x0 + 3, y0 + 2, 20, 10)
+    keep.clear()
+    assert not keep.held and keep.boxes == {}
+
+
+def test_over_budget_gives_the_block_back_and_keeps_nothing():
+    from lipflap.pipeline.kept import LowerFaces
+    img = np.zeros((240, 320, 3), np.uint8)
+    keep = LowerFaces(budget=60_000)
+    for i in range(10):
+        keep(_Fr(i, img), {0: _Obs(_face(160, 110, 50))})
+    assert keep.over and not keep.usable and keep.boxes == {} and not keep.held
+
+
+def _picture_md5(path):
+    import hashlib
+    import av
+    h = hashlib.md5()
+    with av.open(str(path)) as c:
+        for f in c.decode(video=0):
+            for p in f.planes:
+                h.update(bytes(p))
+    return h.hexdigest()
+
+
+def test_library_from_kept_faces_renders_what_the_second_decode_renders(tmp_path, monkeypatch):
+    """The same picture whether the library reads the kept lower faces or decodes again."""
+    import json
+    import lipflap.pipeline.run as run_mod
+    from lipflap.contract.jobspec import parse_job
+    from lipflap.contract.progress import Progress
+    from lipflap.media.encode import VideoWriter
+    from lipflap.pipeline import run_job
+    from lipflap.pipeline.kept import LowerFaces
+    from test_run_contracts import FPS, N, _astronaut_frames
+    monkeypatch.setenv("LIPFLAP_CACHE", str(tmp_path / "cache"))
+    face = str(tmp_path / "astro.mov")
+    with VideoWriter(face, codec="h264", fps=FPS, width=320, height=320) as w:
+        for img in _astronaut_frames():
+            w.write(img)
+    shapes = str(tmp_path / "open.json")
+    frames = [{"frame": i, "time": i / FPS, "viseme": "aa", "shape": "D",
+               "aperture": 0.8 * (i % 4 < 2), "width": 0.5, "rounding": 0.0, "jaw": 0.3}
+              for i in range(N)]
+    with open(shapes, "w") as f:
+        json.dump({"fps": FPS, "frames": frames}, f)
+    fed = {}
+    real = run_mod.build_libraries
+
+    def spy(*a, **k):
+        fed["usable"] = k["kept"].usable
+        return real(*a, **k)
+    monkeypatch.setattr(run_mod, "build_libraries", spy)
+    outs = {}
+    for name, budget in (("kept", None), ("decoded", 0)):
+        if budget is not None:
+            monkeypatch.setattr(run_mod, "LowerFaces", lambda: LowerFaces(budget=budget))
+        out = tmp_path / f"{name}.mov"
+        job = parse_job({"video": face, "shapes": shapes, "output": str(out),
+                         "credentials": False})
+        rep = run_job(job, Progress("none"))
+        assert rep["frames_rendered"] > 0
+        outs[name] = (_picture_md5(out), fed["usable"])
+        monkeypatch.setenv("LIPFLAP_CACHE", str(tmp_path / f"cache_{name}"))
+    assert outs["kept"][1] is True and outs["decoded"][1] is False
+    assert outs["kept"][0] == outs["decoded"][0]
+

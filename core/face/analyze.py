@@ -322,9 +322,11 @@ def _load_clip_audio(path: str, audio_path, info, start: int, end: int):
 
 def analyze_video(path, start: int = 0, end: int | None = None, *, face="auto", audio_path=None,
                   use_cache: bool = True, progress=None, detect_every: int = 30,
-                  smooth_params: SmoothParams = SmoothParams(), keep=None) -> ShotAnalysis:
+                  smooth_params: SmoothParams = SmoothParams(), keep=None,
+                  info=None) -> ShotAnalysis:
     """Analyse frames start..end (inclusive, 0-based) of `path`; see the module docstring.
-    `keep`: as track_frames' (not called when the analysis comes from the cache)."""
+    `keep`: as track_frames' (not called when the analysis comes from the cache). `info`: the
+    file's lipflap.media.probe.VideoInfo when the caller has it (a probe decodes a frame)."""
     from ..media.decode import check_range, read_frames
     from ..media.probe import probe
 
@@ -337,7 +339,7 @@ def analyze_video(path, start: int = 0, end: int | None = None, *, face="auto", 
     if audio_path is not None and not os.path.exists(audio_path):
         raise MediaError(f"{audio_path} does not exist; give the clip's audio file or leave it "
                          f"out.")
-    info = probe(path)
+    info = info if info is not None else probe(path)
     start, end = check_range(info, start, end)
     params = {"version": ANALYSIS_VERSION, "code": _code_hash(), "start": start, "end": end,
               "face": str(face),

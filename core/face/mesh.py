@@ -27,9 +27,9 @@ def _quiet_import():
     # mediapipe logs through absl/glog to stderr on import and graph start; keep the CLI clean.
     os.environ.setdefault("GLOG_minloglevel", "2")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from .lean_import import import_mediapipe
     with native_stderr_silenced():
-        import mediapipe as mp  # noqa: WPS433 - heavy import kept local to the face stage
-    return mp
+        return import_mediapipe()  # heavy import kept local to the face stage
 
 
 @contextlib.contextmanager

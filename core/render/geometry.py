@@ -115,42 +115,55 @@ def triangle_maps(dst_pts: np.ndarray, src_pts: np.ndarray, tris: np.ndarray, x0
     coordinates) and a bool mask of covered pixels (and, with_index, the triangle id per pixel).
     One map means one resampling pass later.
     """
-    idx = np.full((h, w), -1, np.int32)
     d = dst_pts - np.array([x0, y0])
-    # Rasterise triangle ids; draw larger triangles first so thin ones (closing lips) stay visible.
-    areas = np.abs(np.cross(d[tris[:, 1]] - d[tris[:, 0]], d[tris[:, 2]] - d[tris[:, 0]]))
+    p0, p1, p2 = d[tris[:, 0]], d[tris[:, 1]], d[tris[:, 2]]
+    areas = np.abs(np.cross(p1 - p0, p2 - p0))
     # A triangle thinner than about a pixel (the mouth opening of closed lips) has an
     # ill-conditioned inverse map; its few pixels take a neighbour's map instead.
-    edges = np.stack([np.linalg.norm(d[tris[:, a]] - d[tris[:, b]], axis=1)
-                      for a, b in ((0, 1), (1, 2), (2, 0))], 1).max(1)
+    edges = np.sqrt(np.maximum.reduce([((p1 - p0) ** 2).sum(1), ((p2 - p1) ** 2).sum(1),
+                                       ((p0 - p2) ** 2).sum(1)]))
     areas = np.where(areas / np.maximum(edges, 1e-6) < 0.6, 0.0, areas)
+    ok = areas >= 1e-3
+    # Rasterise triangle ids; draw larger triangles first so thin ones (closing lips) stay visible.
     order = np.argsort(-areas)
+    order = order[ok[order]]
     shift = 4
     # all corners to fixed point at once (per triangle it was 1.5 of 5 ms a 1080p frame)
     polys = np.round(d[tris] * (1 << shift)).astype(np.int32)
-    for k in order:
-        if areas[k] < 1e-3:
-            continue
-        cv2.fillConvexPoly(idx, polys[k], int(k), lineType=cv2.LINE_8, shift=shift)
+    # Ids are stored plus one in 16 bits (0: not drawn), so the hole filling below dilates the
+    # raster itself (no float copy); a mesh of more triangles takes the wider type.
+    idx = np.zeros((h, w), np.uint16 if len(tris) < 65535 else np.float32)
+    for k, poly in zip((order + 1).tolist(), polys[order]):
+        cv2.fillConvexPoly(idx, poly, k, lineType=cv2.LINE_8, shift=shift)
     # Affine per triangle: [sx, sy] = A @ [dx, dy, 1]
     n = len(tris)
-    ok = areas >= 1e-3
     mats = _affine_from_triangles(d[tris], src_pts[tris], ok)        # (n, 2, 3)
     # Pixels on shared edges can fall between rasterised triangles: give them a neighbour's map
     # (a hole would otherwise sample an unrelated triangle and show as speckle).
     for _ in range(2):
-        holes = idx < 0
+        holes = idx == 0
         if not holes.any():
             break
-        grown = cv2.dilate(idx.astype(np.float32), np.ones((3, 3), np.uint8)).astype(np.int32)
-        idx = np.where(holes, grown, idx)
-    covered = idx >= 0
-    safe = np.where(covered, idx, 0)
+        np.copyto(idx, cv2.dilate(idx, np.ones((3, 3), np.uint8)), where=holes)
+    covered = idx > 0
+    safe = idx.astype(np.int32)
+    safe -= 1
+    np.maximum(safe, 0, out=safe)
     xx = np.arange(w, dtype=np.float32)[None, :]
     yy = np.arange(h, dtype=np.float32)[:, None]
     c = mats.reshape(n, 6).astype(np.float32).T                      # (6, n)
-    map_x = c[0][safe] * xx + c[1][safe] * yy + c[2][safe]
-    map_y = c[3][safe] * xx + c[4][safe] * yy + c[5][safe]
+
+    def plane(k: int) -> np.ndarray:
+        # c[k] x + c[k+1] y + c[k+2] per pixel, in place (the gathers were most of the time)
+        m = c[k].take(safe)
+        m *= xx
+        t = c[k + 1].take(safe)
+        t *= yy
+        m += t
+        m += c[k + 2].take(safe)
+        return m
+
+    map_x, map_y = plane(0), plane(3)
     if with_index:
         return map_x, map_y, covered, safe
     return map_x, map_y, covered

@@ -14,6 +14,7 @@ import threading
 import numpy as np
 
 from lipflap.contract.errors import LipflapError
+from lipflap.speech.espeak_state import SynthState
 from lipflap.speech.types import PAUSE, Phone
 
 # speak_lib.h constants
@@ -28,6 +29,9 @@ _EV_WORD = 1
 _EV_PHONEME = 7
 _PARAM_RATE = 1
 _PARAM_PITCH = 3
+# espeakRATE, VOLUME, PITCH, RANGE, PUNCTUATION, CAPITALS, WORDGAP: all set on every call, so a
+# setting left by an earlier call (or by another user of the library in the process) never leaks.
+_PARAMS = (1, 2, 3, 4, 5, 6, 7)
 _EE_OK = 0
 
 RATE_MIN, RATE_MAX = 80, 450  # words per minute, espeakRATE_MINIMUM/MAXIMUM
@@ -88,9 +92,12 @@ class _Engine:
             raise LipflapError(f"eSpeak NG could not load its data from {self.data_path}; "
                                "reinstall the espeakng-loader package.")
         self.lib = lib
+        # Taken before any synthesis: every call starts from this state (see espeak_state).
+        self.state = SynthState(lib, espeakng_loader.get_library_path())
         self.sample_rate = int(rate)
-        self.default_rate = lib.espeak_GetParameter(_PARAM_RATE, 0)
-        self.default_pitch = lib.espeak_GetParameter(_PARAM_PITCH, 0)
+        self.defaults = {p: lib.espeak_GetParameter(p, 0) for p in _PARAMS}
+        self.default_rate = self.defaults[_PARAM_RATE]
+        self.default_pitch = self.defaults[_PARAM_PITCH]
         self._samples: list[bytes] = []
         self._events: list[tuple[int, int, int, int, bytes]] = []
         self._callback = _SynthCallback(self._on_audio)  # kept referenced for the library's sake
@@ -146,6 +153,8 @@ class _Engine:
         # Re-register every time: anything else in the process that drives the same library
         # (e.g. eval/make_dub.py) replaces the global callback.
         self.lib.espeak_SetSynthCallback(self._callback)
+        # The same text, voice and settings give the same samples whatever was spoken before.
+        self.state.restore()
         data = text.encode("utf-8") + b"\0"
         buf = ctypes.create_string_buffer(data, len(data))
         err = self.lib.espeak_Synth(buf, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
@@ -217,8 +226,8 @@ def synthesize(text: str, language: str, *, rate: int | None = None, pitch: int 
         eng.set_voice(code, variant)
         r = eng.default_rate if rate is None else int(np.clip(rate, RATE_MIN, RATE_MAX))
         p = eng.default_pitch if pitch is None else int(np.clip(pitch, 0, 100))
-        eng.lib.espeak_SetParameter(_PARAM_RATE, r, 0)
-        eng.lib.espeak_SetParameter(_PARAM_PITCH, p, 0)
+        for param, value in {**eng.defaults, _PARAM_RATE: r, _PARAM_PITCH: p}.items():
+            eng.lib.espeak_SetParameter(param, value, 0)
         samples, events = eng.synth(text)
         sr = eng.sample_rate
     return samples, sr, _phones_from_events(text, events, len(samples), sr)

@@ -136,9 +136,13 @@ def start(samples16: np.ndarray, workers: int = 2) -> "Pending":
     Use it as a context manager: leaving it early stops and reaps the children."""
     x16 = np.asarray(samples16, np.float32)
     workers = max(1, int(workers))
-    parallel = (workers > 1 and hasattr(os, "fork") and len(x16) >= _PARALLEL_FROM_S * RATE
-                and threading.active_count() == 1)
-    cuts = split_points(x16, pieces=workers if parallel else 1) if len(x16) else [0, 0]
+    long_enough = workers > 1 and len(x16) >= _PARALLEL_FROM_S * RATE
+    # The cuts follow the dub alone, so the phones are the same whether the pieces are decoded
+    # in forked children or here (from a thread of a busy process, which must not fork: a lock
+    # held by another thread would be inherited held; lipflap run's mouth track runs beside
+    # the picture analysis).
+    parallel = long_enough and hasattr(os, "fork") and threading.active_count() == 1
+    cuts = split_points(x16, pieces=workers if long_enough else 1) if len(x16) else [0, 0]
     pieces = list(range(len(cuts) - 1)) if len(x16) else []
     if not parallel or len(pieces) < 2:
         return Pending(x16, cuts, pieces, [])

@@ -1,0 +1,132 @@
+"""Bilabial closures of the audio-only track against the script-aware one, on synthetic dubs.
+
+    python bench/bench_audio_closures.py [--set eval|dev] [--out DIR] [--json FILE]
+
+Dubs come from ../shared/eval/make_dub.py (eSpeak NG, true phone times), written to --out
+(default scratch/closure_dubs) and reused. --set eval: the 27 dubs of issue 21 (talk_a-i x
+es/fr/de; per language three sentences dense in p/b/m, the clip's index picking the sentence
+(k % 3) and the rate (150/135/170 by k // 3); talk_a's track at its 1350/61 fps, the rest at
+25). --set dev: twelve phrases with alveolar + bilabial word joins in de/es/fr/en ("Gast
+bestellt", "buscan bolas", "that big"), none in the closure head's training lists.
+
+Per dub, on the tracks (lipflap.mouth.build.mouth_track_for_audio, no render): lipeval's
+closure / opening / rest rates for audio-only and script-aware; the share of bilabials with a
+sealed (PP) frame of their own within a frame of the phone; and the false seals: frames sealed
+audio-only where script-aware is open (aperture >= 0.2 of its 5-95% range) and seals no frame
+within one. The totals line is the one to quote.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from fractions import Fraction
+
+import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED = os.environ.get("LIPFLAP_SHARED", os.path.join(os.path.dirname(REPO), "shared"))
+EVAL = {
+    "es": ["Papá bebe mucha agua en la playa. Mamá baila con Pablo bajo la palma.",
+           "Mi padre pasa la mañana en el campo. Bárbara compra pan y manzanas.",
+           "El barco para en Málaga. Ana abre la ventana y mira la bahía."],
+    "fr": ["Papa part à la plage avec Paul. Maman mange une pomme dans le parc.",
+           "Le bateau passe sous le pont. Marie prépare la table pour papa.",
+           "Ma sœur a acheté un beau chapeau. Le chat va dans la cabane."],
+    "de": ["Papa baut ein Boot am Main. Mama malt ein Bild im Park.",
+           "Der Ball fällt auf das Dach. Paul macht am Abend Pause.",
+           "Anna badet im Bach. Max packt die Tasche mit Brot und Apfel."],
+}
+DEV = {
+    "de": ["Der Gast bestellt Pommes mit Mayo.", "Nun beginnt der Markt, heute bringt Paul Birnen.",
+           "Sie hat Bananen und Pflaumen gekauft, doch Peter isst Melonen."],
+    "es": ["Usted puede ver el mar desde la ventana.",
+           "Hoy comen pescado, y mañana van por pan blanco.", "Los perros buscan bolas en el parque."],
+    "fr": ["Elle part vite, sans manteau.", "Cette petite fille prend sept bonbons.",
+           "Il doit mettre son bonnet bleu."],
+    "en": ["The cat bit my hand, but it was fun.", "Send me that big red box.",
+           "He sat by the lamp and read his book."],
+}
+RATES = (150, 135, 170)
+
+
+def dubs(which: str) -> list[tuple]:
+    """[(name, text, language, rate, fps)] of the set."""
+    if which == "eval":
+        return [(f"{c}_{lang}", EVAL[lang][k % 3], lang, RATES[k // 3],
+                 Fraction(1350, 61) if c == "a" else Fraction(25))
+                for k, c in enumerate("abcdefghi") for lang in ("es", "fr", "de")]
+    return [(f"{lang}{k}", DEV[lang][k], lang, RATES[k], Fraction(25))
+            for lang in DEV for k in range(3)]
+
+
+def make(out: str, name: str, text: str, lang: str, rate: int) -> tuple[str, list]:
+    wav = os.path.join(out, f"{name}.wav")
+    if not os.path.exists(wav):
+        subprocess.run([sys.executable, os.path.join(SHARED, "eval", "make_dub.py"), "--voice",
+                        lang, "--text", text, "--out", wav, "--rate", str(rate)], check=True,
+                       capture_output=True)
+    with open(wav[:-4] + ".phones.json") as f:
+        return wav, json.load(f)
+
+
+def compare(lipeval, wav, text, lang, phones, fps) -> dict:
+    from lipflap.mouth.build import mouth_track_for_audio
+    tracks = {"audio": mouth_track_for_audio(wav, fps),
+              "script": mouth_track_for_audio(wav, fps, text=text, language=lang)}
+    ap = {k: np.array([f.aperture for f in t.frames]) for k, t in tracks.items()}
+    vis = {k: [f.viseme for f in t.frames] for k, t in tracks.items()}
+    row = {k: lipeval.phonetic_scores(ap[k], float(fps), phones) for k in tracks}
+    for k in tracks:
+        own = [("PP" in vis[k][max(0, int(np.floor(p["start"] * fps)) - 1):
+                               int(np.ceil(p["end"] * fps)) + 2])
+               for p in phones if p["phone"].strip("ˈˌː")[:1] in ("p", "b", "m")]
+        row[k]["sealed_bilabials"] = (float(np.mean(own)) if own else None, len(own))
+    lo, hi = np.percentile(ap["script"], (5, 95))
+    n = min(len(vis["audio"]), len(vis["script"]))
+    row["false_seals"] = [i for i in range(n) if vis["audio"][i] == "PP"
+                          and (ap["script"][i] - lo) / max(hi - lo, 1e-6) >= 0.2
+                          and "PP" not in vis["script"][max(0, i - 1):i + 2]]
+    return row
+
+
+def _rate(rows, side, key):
+    got = [r[side][key] for r in rows if r[side][key][0] is not None]
+    n = sum(g[1] for g in got)
+    return sum(g[0] * g[1] for g in got) / max(n, 1), n
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--set", choices=("eval", "dev"), default="eval")
+    p.add_argument("--out", default=os.path.join(REPO, "scratch", "closure_dubs"))
+    p.add_argument("--json")
+    a = p.parse_args()
+    sys.path.insert(0, os.path.join(SHARED, "eval"))
+    import lipeval  # noqa: E402  (../shared/eval, kept apart from the engine)
+    os.makedirs(a.out, exist_ok=True)
+    rows = []
+    for name, text, lang, rate, fps in dubs(a.set):
+        wav, phones = make(a.out, name, text, lang, rate)
+        row = dict(compare(lipeval, wav, text, lang, phones, fps), name=name)
+        rows.append(row)
+        f = lambda s: " / ".join("-" if s[k][0] is None else f"{s[k][0]:.2f}" for k in
+                                 ("bilabial_closure", "open_vowel_opening", "pause_rest",
+                                  "sealed_bilabials"))
+        print(f"{name:6s} audio {f(row['audio'])}  script {f(row['script'])}  false seals "
+              f"{row['false_seals']}", flush=True)
+    below = [r["name"] for r in rows if (r["audio"]["bilabial_closure"][0] or 1.0) < 1.0]
+    print(f"totals ({a.set}, {len(rows)} dubs): closure below 1.00 audio-only {below}; bilabials "
+          f"sealed audio-only {_rate(rows, 'audio', 'sealed_bilabials')[0]:.3f}, script-aware "
+          f"{_rate(rows, 'script', 'sealed_bilabials')[0]:.3f} of "
+          f"{_rate(rows, 'audio', 'sealed_bilabials')[1]}; false seals "
+          f"{sum(len(r['false_seals']) for r in rows)}")
+    if a.json:
+        with open(a.json, "w") as fh:
+            json.dump(rows, fh)
+
+
+if __name__ == "__main__":
+    main()
