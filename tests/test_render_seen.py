@@ -66,3 +66,69 @@ def test_rechoose_avoids_exemplars_whose_pixels_are_more_open(astro):
     still = {int(f): g.aperture(frames[int(f)]) + (0.1 if f < 12 else 0.0) for f in plan.lib_frames}
     rechoose(plan, {}, still=still)
     assert (plan.exemplar >= 12).all(), "a closed mouth is not built from a frame that is open"
+
+
+def _opened(lm, by):
+    """Landmarks whose inner lips are `by` eye distances further apart than `lm`'s."""
+    out = np.array(lm, np.float64)
+    for _, b in g.APERTURE_PAIRS:
+        out[b, 1] += by * g.interocular(lm)
+    return out
+
+
+def test_only_frames_tracked_near_closed_are_looked_at(astro):
+    from lipflap.render import seen
+    img, _ = astro
+    lm = _landmarks(img)
+    shut = _opened(lm, -g.aperture(lm))         # tracked closed: the lag to look for
+    assert seen.wants_look(shut)
+    assert not seen.wants_look(_opened(shut, seen.LOOK_BELOW + 0.01))
+    assert not seen.wants_look(None)
+
+
+def test_the_analysis_pass_keeps_the_opening_seen_of_near_closed_frames_only(astro):
+    from types import SimpleNamespace as NS
+    from lipflap.render import seen
+    img, _ = astro
+    lm = _landmarks(img)
+    shut, wide = _opened(lm, -g.aperture(lm)), _opened(lm, 0.2)
+    looks = seen.PassLooks()
+    try:
+        looks(NS(index=7, image=img), {1: NS(lm3=shut)})
+        looks(NS(index=8, image=img), {1: NS(lm3=wide)})
+        assert looks.ran and set(looks.gaps) == {7}, "an open track is not looked at"
+        own = g.aperture(lm)
+        assert looks.at(7, shut) == pytest.approx(own, abs=0.03), "the pixels' opening, not the track's"
+        assert np.isnan(looks.at(8, wide))
+        assert np.isnan(looks.at(7, shut + 3 * g.interocular(lm))), "another face: not this one's"
+    finally:
+        looks.close()
+    assert looks._mesh is None
+
+
+def test_library_builder_looks_only_where_the_track_may_lag(astro):
+    from lipflap.render import seen
+    from lipflap.render.pipeline import LibraryBuilder, plan_render
+    img, lms = astro
+    rng = np.random.default_rng(1)
+    frames = []
+    for k in range(16):
+        lm = lms[k % len(lms)] + rng.normal(0, 0.2, lms[0].shape)
+        frames.append(_opened(lm, 0.15) if k % 2 else _opened(lm, -g.aperture(lm)))
+    plan = plan_render(frames, np.ones(16, bool), np.tile([0.0, 0.45, 0.0, 0.0], (16, 1)))
+    b = LibraryBuilder(plan)
+    for f in sorted(b.wanted):
+        b.feed(f, img)
+    assert b.still and all(seen.wants_look(frames[f]) for f in b.still), "open tracks not looked at"
+    assert all(f in b.still for f in b.wanted if seen.wants_look(frames[f]))
+    b.finish()
+    assert b._mesh is None, "finish closes the still Face Mesh"
+    # Given the pass's looks, the builder opens no Face Mesh of its own (a kept lower face has no
+    # whole face to look at).
+    asked = []
+    b2 = LibraryBuilder(plan, lambda i, lm: asked.append(i) or 0.05)
+    for f in sorted(b2.wanted):
+        b2.feed(f, img)
+    assert b2._mesh is None and sorted(asked) == sorted(b2.wanted)
+    assert all(v == 0.05 for v in b2.still.values())
+    b2.close()

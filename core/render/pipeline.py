@@ -274,8 +274,12 @@ def _seen_delta(plan: RenderPlan, still: dict) -> np.ndarray | None:
 class LibraryBuilder:
     """Copies the lower-face crops of the exemplars the path uses while frames stream past."""
 
-    def __init__(self, plan: RenderPlan):
+    def __init__(self, plan: RenderPlan, seen_at: Callable[[int, np.ndarray], float] | None = None):
+        """`seen_at(i, landmarks)`: the opening seen at range frame i in the analysis pass
+        (seen.PassLooks.at); None: the builder looks at the frames itself (the pass did not
+        run, e.g. a cached analysis; then the frames it is fed must hold the whole face)."""
         self.plan = plan
+        self.seen_at = seen_at
         # Every library frame is a candidate until its pixels are scored (finish chooses the
         # path again and drops the crops it does not use).
         self.wanted = {int(f) for f in plan.lib_frames} if plan.model is not None else set()
@@ -304,27 +308,41 @@ class LibraryBuilder:
         m = self.plan.model
         self.scores[i] = frame_score.measure(i, crop, pts[:len(m.region)] - [x0, y0], m.region,
                                              m.lips, self.plan.poses[i], m.ap_max, self.peak)
+        self._look(i, img)
+
+    def _look(self, i: int, img) -> None:
+        """The opening library frame i shows on its own, where its track may lag (seen)."""
+        lm = self.plan.landmarks[i]
+        if self.seen_at is not None:
+            self.still[i] = self.seen_at(i, lm)
+            return
+        if not seen.wants_look(lm):
+            return
         if self._mesh is None:
             self._mesh = seen.still_mesh()
-        # The still look needs the whole face: from kept lower faces this raises NotKept and the
-        # library decodes the shot (pipeline.library); framed within the kept box instead, the
-        # look read talk_g f56-58 0.01-0.03 lower and its timing r0 fell to 0.69 (0.784 whole).
-        self.still[i] = seen.still_aperture(self._mesh, img, self.plan.landmarks[i])
+        # The still look needs the whole face (framed within a kept lower face, it read talk_g
+        # f56-58 0.01-0.03 lower and its timing r0 fell to 0.69, 0.784 whole): here the frames
+        # come from the decode pass.
+        self.still[i] = seen.still_aperture(self._mesh, img, lm)
+
+    def close(self) -> None:
+        """Close the still Face Mesh (finish does; a builder given up on must too)."""
+        if self._mesh is not None:
+            self._mesh.close()
+            self._mesh = None
 
     def finish(self, extra: Callable[["LibraryBuilder"], None] | None = None
                ) -> tuple[dict, Look | None]:
         """Score the crops, choose the path again and keep the crops it uses. `extra(self)`, run
         once the shot's own frames are scored, may add exemplars from other footage (lib, scores
         and the plan's library together)."""
+        self.close()        # every frame has been fed
         if not self.lib:
             return {}, None
         frame_score.judge(list(self.scores.values()))
         look = _look(self.lib, self.plan.model, self.peak, self.scores)   # the shot's own look
         if extra is not None:
             extra(self)
-        if self._mesh is not None:
-            self._mesh.close()
-            self._mesh = None
         rechoose(self.plan, self.scores, self.lib, self.peak, self.still)
         used = {int(f) for f in self.plan.exemplar if f >= 0}
         self.lib = {f: e for f, e in self.lib.items() if f in used}

@@ -15,12 +15,25 @@ import numpy as np
 
 from ..face.geometry import mouth_aperture
 from ..face.mesh import _quiet_import, native_stderr_silenced, to_uint8
+from . import geometry as g
 
 # Side of the box a library frame is looked at in, of the face's landmark extent, clipped to the
 # frame and at the frame's resolution (Face Mesh finds the face and takes its own crop, as in the
 # whole frame: talk_g f50-95 read the same as the whole frame to 0.001; through the tracker's
 # 384-pixel crop, or with the box padded black past the frame's edge, f54-58 read 0.03-0.04 off).
 STILL_BOX = 2.5
+
+# Only a frame whose tracked gap is under LOOK_BELOW eye distances is looked at: the lag is a
+# mouth tracked as (nearly) closed that has opened. Every library frame of talk_d, talk_e and
+# talk_g whose still look differed from its track by more than select.SEEN_MARGIN tracked under
+# 0.077 but one (talk_d f23: 0.095 tracked, 0.132 seen); under 0.08 are 32-43 of their 75-77
+# library frames, under 0.06 20-33 (which misses talk_g f105 and f108).
+LOOK_BELOW = 0.08
+
+
+def wants_look(landmarks) -> bool:
+    """Whether a frame with these tracked landmarks is looked at on its own."""
+    return landmarks is not None and bool(g.aperture(np.asarray(landmarks)[:, :2]) < LOOK_BELOW)
 
 
 def still_mesh():
@@ -58,3 +71,41 @@ def still_aperture(mesh, frame, landmarks: np.ndarray) -> float:
             reads.append(mouth_aperture(np.array([[q.x * w, q.y * h] for q in
                                                   res.multi_face_landmarks[0].landmark])))
     return float(np.mean(reads)) if reads else float("nan")
+
+
+class PassLooks:
+    """The still looks taken during the analysis pass, while each frame is at hand, as a keep hook
+    (`looks(frame, observations)`, lipflap.face.analyze.track_frames): a frame whose tracked gap
+    is under LOOK_BELOW is looked at, and only the opening seen (a float) is kept, so the library
+    needs no whole face (the kept lower faces start below the eyes, lipflap.pipeline.kept) and no
+    second decode. close() once the pass is over."""
+
+    def __init__(self):
+        self.gaps: dict[int, list] = {}     # file index -> [(face centre, IOD, opening seen)]
+        self.ran = False                    # the pass ran (a cached analysis looks at nothing)
+        self._mesh = None
+
+    def __call__(self, frame, observations: dict) -> None:
+        self.ran = True
+        for o in observations.values():
+            lm = np.asarray(o.lm3)[:, :2]
+            if not wants_look(lm):
+                continue
+            if self._mesh is None:
+                self._mesh = still_mesh()
+            self.gaps.setdefault(frame.index, []).append(
+                (lm.mean(0), g.interocular(lm), still_aperture(self._mesh, frame.image, lm)))
+
+    def at(self, index: int, landmarks) -> float:
+        """The opening seen at file frame `index` of the face at `landmarks`; NaN when none was
+        looked at (tracked open enough, or another face)."""
+        lm = np.asarray(landmarks)[:, :2]
+        for centre, iod, value in self.gaps.get(index, []):
+            if np.linalg.norm(centre - lm.mean(0)) < 0.5 * iod:
+                return float(value)
+        return float("nan")
+
+    def close(self) -> None:
+        if self._mesh is not None:
+            self._mesh.close()
+            self._mesh = None
