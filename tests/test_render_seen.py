@@ -132,3 +132,23 @@ def test_library_builder_looks_only_where_the_track_may_lag(astro):
     assert b2._mesh is None and sorted(asked) == sorted(b2.wanted)
     assert all(v == 0.05 for v in b2.still.values())
     b2.close()
+
+
+def test_the_mirrored_look_is_taken_only_where_the_first_differs_from_the_track(astro):
+    from lipflap.render import seen
+    img, _ = astro
+    mesh = seen.still_mesh()
+    calls = []
+
+    class Counting:
+        def process(self, im):
+            calls.append(im.shape)
+            return mesh.process(im)
+    try:
+        lm = _landmarks(img)
+        seen.still_aperture(Counting(), img, lm)
+        assert len(calls) == 1, "the track agrees with the first look: one look"
+        seen.still_aperture(Counting(), img, _opened(lm, 0.1))
+        assert len(calls) == 3, "the track lags the first look: a mirrored second one"
+    finally:
+        mesh.close()
