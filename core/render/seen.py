@@ -86,7 +86,8 @@ def _read(mesh, img: np.ndarray) -> float:
     if not res.multi_face_landmarks:
         return float("nan")
     h, w = img.shape[:2]
-    return mouth_aperture(np.array([[q.x * w, q.y * h] for q in res.multi_face_landmarks[0].landmark]))
+    pts = res.multi_face_landmarks[0].landmark
+    return mouth_aperture(np.array([[q.x * w, q.y * h] for q in pts]))
 
 
 class PassLooks:
