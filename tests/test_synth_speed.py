@@ -1,0 +1,53 @@
+"""The render's synthesis, cut for CPU (issue 15, docs/speed.md): each fast path gives the values
+of the implementation before it, bit for bit, on synthetic patches."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from lipflap.render import synth as S
+
+
+def _match_detail_before(out, src, regions, lipmask):
+    g_out = cv2.cvtColor(np.ascontiguousarray(out), cv2.COLOR_RGB2GRAY)
+    l_d = cv2.Laplacian(g_out, cv2.CV_32F)
+    l_low = cv2.Laplacian(cv2.GaussianBlur(g_out, (0, 0), 1.0), cv2.CV_32F)
+    l_d -= l_low
+    l_src = cv2.Laplacian(cv2.cvtColor(np.ascontiguousarray(src), cv2.COLOR_RGB2GRAY), cv2.CV_32F)
+    ks = []
+    for (r_out, r_src), bounds in zip(regions, (S.LIP_DETAIL_RANGE, S.DETAIL_RANGE)):
+        k = 1.0
+        if r_out.sum() >= 64 and r_src.sum() >= 64:
+            k = S._detail_gain(l_low[r_out], l_d[r_out], float(l_src[r_src].var()), bounds)
+        ks.append(k)
+    if all(abs(k - 1.0) < 0.02 for k in ks):
+        return out
+    soft = cv2.GaussianBlur(lipmask.astype(np.float32), (0, 0), 2.0)
+    kmap = (ks[0] * soft + ks[1] * (1.0 - soft))[..., None]
+    low = cv2.GaussianBlur(out, (0, 0), 1.0)
+    return low + kmap * (out - low)
+
+
+def _patch_case(rng, h, w, edge):
+    """A textured patch and frame, an elliptic lip mask and a skin region; `edge` puts the
+    regions against the image's border."""
+    out = (rng.random((h, w, 3)) * 200 + 20).astype(np.float32)
+    low = cv2.GaussianBlur(out, (0, 0), 1.0)
+    src = low + np.float32(rng.uniform(0.85, 0.95)) * (out - low)   # gains inside their bounds
+    lip = np.zeros((h, w), np.uint8)
+    cy = 3 if edge else h // 2
+    cv2.ellipse(lip, (w // 2, cy), (w // 5, h // 8), 0, 0, 360, 1, -1)
+    inside = np.zeros((h, w), bool)
+    inside[(0 if edge else h // 6):h - h // 5, w // 8:w - (0 if edge else w // 7)] = True
+    lips_in = inside & (lip > 0)
+    skin = inside & (lip == 0) & (rng.random((h, w)) > 0.3)
+    return out, src, [(lips_in, lips_in), (skin, skin)], lip.astype(np.float32)
+
+
+def test_match_detail_over_the_regions_box_equals_the_whole_patch():
+    rng = np.random.default_rng(3)
+    for h, w, edge in ((120, 160, False), (90, 140, True), (200, 130, False), (64, 64, True)):
+        out, src, regions, lip = _patch_case(rng, h, w, edge)
+        want = _match_detail_before(out.copy(), src, regions, lip)
+        got = S._match_detail(out.copy(), src, regions, lip)
+        assert got.dtype == np.float32 and np.array_equal(got, want)
