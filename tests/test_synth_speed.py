@@ -51,3 +51,48 @@ def test_match_detail_over_the_regions_box_equals_the_whole_patch():
         want = _match_detail_before(out.copy(), src, regions, lip)
         got = S._match_detail(out.copy(), src, regions, lip)
         assert got.dtype == np.float32 and np.array_equal(got, want)
+
+
+def _carry_grain_before(out, src, moved_pts, model, tri_id, skin, lipmask, size):
+    moved = moved_pts[model.tris].max(1).astype(np.float32)
+    disp = cv2.GaussianBlur(moved[tri_id], (0, 0), 2.0)
+    still = np.clip(1.5 - disp, 0.0, 1.0)
+    d0, d1 = max(1.5, S.CARRY_NEAR * size), max(3.0, S.CARRY_FAR * size)
+    carry = np.clip((d1 - disp) / (d1 - d0), 0.0, 1.0)
+    hp_src = src - S._blur(src, 1.0)
+    hp_out = out - S._blur(out, 1.0)
+    hp_grey = cv2.cvtColor(np.ascontiguousarray(hp_src), cv2.COLOR_RGB2GRAY)
+    energy = cv2.GaussianBlur(hp_grey * hp_grey, (0, 0), 2.0)
+    ref = float(np.median(energy[skin > 0.5])) if (skin > 0.5).sum() >= 32 else float(np.median(energy))
+    plain = np.clip(2.0 - energy / max(S.EDGE_ENERGY * ref, 1e-6), 0.0, 1.0)
+    lip_soft = S._blur(lipmask, max(1.0, 0.03 * size))
+    grain_w = (np.maximum(still, carry * plain) * (1.0 - lip_soft))[..., None]
+    core = S.GRAIN_CORE * 1.4826 * float(np.median(np.abs(hp_grey[skin > 0.5]))) \
+        if (skin > 0.5).sum() >= 32 else 0.0
+    rows, cols = np.flatnonzero((lip_soft > 0.01).any(1)), np.flatnonzero((lip_soft > 0.01).any(0))
+    res = out + grain_w * (hp_src - hp_out)
+    if core > 0 and len(rows):
+        lb = (slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1))
+        lip_grain = np.clip(hp_src[lb], -core, core) - np.clip(hp_out[lb], -core, core)
+        res[lb] += lip_grain * (lip_soft[lb] * plain[lb])[..., None]
+    return res, disp, still, lip_soft
+
+
+class _Model:
+    def __init__(self, tris):
+        self.tris = tris
+
+
+def test_carry_grain_equals_the_implementation_before():
+    rng = np.random.default_rng(11)
+    for h, w, edge in ((120, 160, False), (90, 140, True), (160, 110, False)):
+        out, src, _, lip = _patch_case(rng, h, w, edge)
+        tris = rng.integers(0, 30, (40, 3))
+        tri_id = rng.integers(0, 40, (h, w)).astype(np.int32)
+        moved = rng.random(30) * rng.choice([0.0, 4.0, 30.0], 30)
+        skin = (rng.random((h, w)) > 0.5).astype(np.float32)
+        want, *rest_w = _carry_grain_before(out, src, moved, _Model(tris), tri_id, skin, lip, 80.0)
+        got = out.copy()
+        rest = S._carry_grain(got, src, moved, _Model(tris), tri_id, skin, lip, 80.0)
+        assert np.array_equal(got, want)
+        assert all(np.array_equal(a, b) for a, b in zip(rest, rest_w))

@@ -100,6 +100,13 @@ def _blur_support(img: np.ndarray, sigma: float) -> np.ndarray:
     return out
 
 
+def _rgb(plane: np.ndarray) -> np.ndarray:
+    """A one-channel plane as three equal channels, to scale an RGB image by it: numpy's
+    broadcast of (h, w, 1) against (h, w, 3) runs an inner loop of 3 (0.5-1.0 ms a 311x456
+    patch, against 0.1 ms merged and multiplied; the same products)."""
+    return cv2.merge((plane, plane, plane))
+
+
 def _poly(shape, pts, x0, y0) -> np.ndarray:
     m = np.zeros(shape, np.uint8)
     p = np.round((pts - [x0, y0]) * 16).astype(np.int32)
@@ -214,7 +221,7 @@ def _carry_grain(out, src, moved_pts, model: MouthModel, tri_id, skin, lipmask, 
     ref = float(np.median(energy[skin > 0.5])) if (skin > 0.5).sum() >= 32 else float(np.median(energy))
     plain = np.clip(2.0 - energy / max(EDGE_ENERGY * ref, 1e-6), 0.0, 1.0)
     lip_soft = _blur(lipmask, max(1.0, 0.03 * size))     # wide on big faces: on a reduced image
-    grain_w = (np.maximum(still, carry * plain) * (1.0 - lip_soft))[..., None]
+    grain_w = np.maximum(still, carry * plain) * (1.0 - lip_soft)
     # On the lips only the grain: the part of each fine band within GRAIN_CORE times the skin's
     # noise level (the frame's sensor noise or film grain, which belongs to the pixel, not to the
     # face), away from the frame's own edges; the exemplar's lip texture above it stays.
@@ -226,9 +233,9 @@ def _carry_grain(out, src, moved_pts, model: MouthModel, tri_id, skin, lipmask, 
         lb = (slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1))
         lip_grain = np.clip(hp_src[lb], -core, core)
         lip_grain -= np.clip(hp_out[lb], -core, core)
-        lip_grain *= (lip_soft[lb] * plain[lb])[..., None]
+        lip_grain *= _rgb(lip_soft[lb] * plain[lb])
     hp_src -= hp_out                    # in place, the same sums: out + grain_w * (hp_src - hp_out)
-    hp_src *= grain_w
+    hp_src *= _rgb(grain_w)
     out += hp_src
     if lip_grain is not None:
         out[lb] += lip_grain
@@ -454,7 +461,7 @@ def _match_detail(out: np.ndarray, src: np.ndarray, regions: list, lipmask: np.n
     if all(abs(k - 1.0) < 0.02 for k in ks):
         return out
     soft = cv2.GaussianBlur(lipmask.astype(np.float32), (0, 0), 2.0)
-    kmap = (ks[0] * soft + ks[1] * (1.0 - soft))[..., None]
+    kmap = _rgb(ks[0] * soft + ks[1] * (1.0 - soft))
     low = cv2.GaussianBlur(out, (0, 0), 1.0)
     d = out - low
     d *= kmap                           # low + kmap * (out - low), with fewer temporaries
