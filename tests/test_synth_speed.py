@@ -96,3 +96,56 @@ def test_carry_grain_equals_the_implementation_before():
         rest = S._carry_grain(got, src, moved, _Model(tris), tri_id, skin, lip, 80.0)
         assert np.array_equal(got, want)
         assert all(np.array_equal(a, b) for a, b in zip(rest, rest_w))
+
+
+def _lip_colour_before(out, src, lips_t, lips_own, x0, y0, look):
+    h, w = out.shape[:2]
+    band_t = (S._poly((h, w), lips_t[:20], x0, y0) > 0) & (S._poly((h, w), lips_t[20:], x0, y0) == 0)
+    band_o = (S._poly((h, w), lips_own[:20], x0, y0) > 0) & (S._poly((h, w), lips_own[20:], x0, y0) == 0)
+    if band_t.sum() < 12 or band_o.sum() < 12:
+        return out
+    bx, by, bw, bh = cv2.boundingRect(np.round(lips_t[:20] - [x0, y0]).astype(np.int32))
+    by0, by1, bx0, bx1 = max(by - 4, 0), min(by + bh + 5, h), max(bx - 4, 0), min(bx + bw + 5, w)
+    scale = 1.0 / look.peak
+    lab = cv2.cvtColor(np.clip(out[by0:by1, bx0:bx1] * scale, 0, 1), cv2.COLOR_RGB2LAB)
+    ox, oy, ow, oh = cv2.boundingRect(np.round(lips_own[:20] - [x0, y0]).astype(np.int32))
+    sy0, sy1, sx0, sx1 = max(oy - 1, 0), min(oy + oh + 2, h), max(ox - 1, 0), min(ox + ow + 2, w)
+    lab_src = cv2.cvtColor(np.clip(src[sy0:sy1, sx0:sx1] * scale, 0, 1).astype(np.float32),
+                           cv2.COLOR_RGB2LAB)
+    m = band_t[by0:by1, bx0:bx1]
+    want = lab[m].mean(0)
+    want = want + S.LIP_MATCH * (lab_src[band_o[sy0:sy1, sx0:sx1]].mean(0) - want)
+    cur = lab[m].mean(0)
+    c_after = float(np.hypot(lab[m][:, 1], lab[m][:, 2]).mean()) * S._chroma_gain(cur, want)
+    want[0], c_in = S._into_range(float(want[0]), c_after, look.lip_range)
+    if c_after > 1e-3:
+        want[1:] *= c_in / c_after
+    gain = S._chroma_gain(cur, want)
+    new = lab.copy()
+    new[..., 0] += want[0] - cur[0]
+    new[..., 1:] = new[..., 1:] * gain + (want[1:] - cur[1:] * gain)
+    soft = cv2.GaussianBlur(m.astype(np.float32), (0, 0), 1.0)[..., None]
+    rgb = cv2.cvtColor(new, cv2.COLOR_LAB2RGB) * look.peak
+    res = out.copy()
+    res[by0:by1, bx0:bx1] = out[by0:by1, bx0:bx1] * (1 - soft) + rgb * soft
+    return res
+
+
+def _lips(cx, cy, rx, ry, gap):
+    t = np.linspace(0, 2 * np.pi, 20, endpoint=False)
+    outer = np.stack([cx + rx * np.cos(t), cy + ry * np.sin(t)], 1)
+    inner = np.stack([cx + 0.7 * rx * np.cos(t), cy + gap * np.sin(t)], 1)
+    return np.concatenate([outer, inner])
+
+
+def test_lip_colour_equals_the_implementation_before():
+    rng = np.random.default_rng(7)
+    for peak, (l_lo, l_hi) in ((255.0, (20.0, 40.0)), (65535.0, (60.0, 90.0))):
+        look = S.Look(peak=peak, cavity=np.zeros(3, np.float32), tongue=np.zeros(3, np.float32),
+                      lip_range=np.array([[l_lo, l_hi], [5.0, 30.0]], np.float32))
+        out = (rng.random((100, 140, 3)) * peak).astype(np.float32)
+        src = (rng.random((100, 140, 3)) * peak).astype(np.float32)
+        lips_t, lips_own = _lips(530.3, 250.6, 30.2, 14.1, 5.3), _lips(528.9, 251.2, 28.7, 12.2, 2.1)
+        want = _lip_colour_before(out.copy(), src, lips_t, lips_own, 460, 200, look)
+        got = S._lip_colour(out.copy(), src, lips_t, lips_own, 460, 200, look)
+        assert not np.array_equal(want, out) and np.array_equal(got, want)

@@ -291,7 +291,7 @@ LIP_MATCH = 0.6
 
 
 def _lip_colour(out, src, lips_t, lips_own, x0, y0, look: Look) -> np.ndarray:
-    """Lips in the frame's own colour and within the actor's own range.
+    """Lips in the frame's own colour and within the actor's own range, in place on `out` (returned).
 
     The patch's lip band (between the outer and inner contours at the target) is moved towards
     the mean colour of this frame's own lip band, then its mean L* and chroma are clamped into
@@ -315,13 +315,14 @@ def _lip_colour(out, src, lips_t, lips_own, x0, y0, look: Look) -> np.ndarray:
     lab_src = cv2.cvtColor(np.clip(src[sy0:sy1, sx0:sx1] * scale, 0, 1).astype(np.float32),
                            cv2.COLOR_RGB2LAB)
     m = band_t[by0:by1, bx0:bx1]
-    want = lab[m].mean(0)
+    lab_m = lab[m]                      # selected once (it was four times: the same values)
+    want = lab_m.mean(0)
     want = want + LIP_MATCH * (lab_src[band_o[sy0:sy1, sx0:sx1]].mean(0) - want)
-    cur = lab[m].mean(0)
+    cur = lab_m.mean(0)
     if look.lip_range is not None:
         # The range is of the band's mean per-pixel chroma (as frame_score and the yardstick
         # measure it), which the shift below scales by about the mean colour's chroma gain.
-        c_after = float(np.hypot(lab[m][:, 1], lab[m][:, 2]).mean()) * _chroma_gain(cur, want)
+        c_after = float(np.hypot(lab_m[:, 1], lab_m[:, 2]).mean()) * _chroma_gain(cur, want)
         want[0], c_in = _into_range(float(want[0]), c_after, look.lip_range)
         if c_after > 1e-3:
             want[1:] *= c_in / c_after
@@ -330,11 +331,11 @@ def _lip_colour(out, src, lips_t, lips_own, x0, y0, look: Look) -> np.ndarray:
     new = lab.copy()
     new[..., 0] += want[0] - cur[0]
     new[..., 1:] = new[..., 1:] * gain + (want[1:] - cur[1:] * gain)
-    soft = cv2.GaussianBlur(m.astype(np.float32), (0, 0), 1.0)[..., None]
+    soft = cv2.GaussianBlur(m.astype(np.float32), (0, 0), 1.0)
     rgb = cv2.cvtColor(new, cv2.COLOR_LAB2RGB) * look.peak
-    res = out.copy()
-    res[by0:by1, bx0:bx1] = out[by0:by1, bx0:bx1] * (1 - soft) + rgb * soft
-    return res
+    # In place (the caller's `out` is the patch's own array), without a copy of the patch.
+    out[by0:by1, bx0:bx1] = out[by0:by1, bx0:bx1] * _rgb(1 - soft) + rgb * _rgb(soft)
+    return out
 
 
 def _chroma_gain(cur: np.ndarray, want: np.ndarray) -> float:
