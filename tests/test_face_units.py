@@ -148,3 +148,23 @@ def test_speaker_choice_rules():
     for bad in ("top", "1,2,x", ""):
         with pytest.raises(ValueError):
             parse_face(bad)
+
+
+def test_mouth_patch_of_a_face_at_the_frames_edge_has_no_padding():
+    """A close-up whose chin leaves the frame: the crop round it is padded black below the frame;
+    the mouth patch the occlusion score compares is sampled from the in-frame part only (its
+    edge repeated), so no black enters it (selfie f96: 94 black pixels read as an occlusion)."""
+    from lipflap.face.mesh import Crop, cut_crop
+    from lipflap.face.track import PATCH_H, PATCH_W, _in_frame, _mouth_patch
+    img = np.full((400, 400, 3), (200, 150, 130), np.uint8)
+    crop = Crop(100.0, 200.0, 300.0, 192)         # the lower third of the window is past the frame
+    crop_img = cut_crop(img, crop)
+    assert (crop_img.sum(2) == 0).any()
+    lm = np.zeros((L.N_LANDMARKS, 3))
+    # mouth corners low in the crop, so the patch below them reaches the padding
+    lm[L.MOUTH_CORNERS[0], :2] = (70, 120)
+    lm[L.MOUTH_CORNERS[1], :2] = (122, 120)
+    plain = _mouth_patch(crop_img, lm)
+    assert plain.shape == (PATCH_H, PATCH_W, 3) and (plain.sum(2) < 60).sum() > 20
+    patch = _mouth_patch(crop_img, lm, _in_frame(img, crop))
+    assert np.abs(patch.astype(int) - (200, 150, 130)).max() <= 2

@@ -16,7 +16,7 @@ from .errors import FormatError, JobError, LipflapError, RangeError
 from .timecode import tc_to_frames
 
 MODES = ("full", "patch")
-CODECS = ("prores_hq", "prores_4444", "dnxhr_hq", "h264", "png", "exr")
+CODECS = ("prores_hq", "prores_4444", "prores_4444xq", "dnxhr_hq", "h264", "png", "exr")
 
 
 @dataclass

@@ -17,7 +17,7 @@
 
 Timecode and rates are part of the engine-host contract (lipflap.contract.timecode, .rates).
 
-Codecs: prores_hq, prores_4444, dnxhr_hq, h264 (.mov/.mp4), png (16-bit) and exr (half float,
+Codecs: prores_hq, prores_4444, prores_4444xq, dnxhr_hq, h264 (.mov/.mp4), png (16-bit) and exr (half float,
 linear light) sequences. Errors a user can act on are lipflap.contract.errors.MediaError / RangeError.
 Submodules are imported on demand so `import lipflap.media` stays cheap.
 """

@@ -69,8 +69,9 @@ def resolve_output(job: Job, info, language: str | None) -> tuple[str, str, str]
                  _codec_from_name(path, os.path.basename(path),
                                   os.path.splitext(path)[1].lower(), mode))
     # Checked for a folder too: there a codec without alpha was written without the patch's alpha.
-    if mode == "patch" and codec not in ("prores_4444", "png", "exr"):
-        raise JobError(f"{path}: patch mode needs alpha; use --codec prores_4444, png or exr.")
+    if mode == "patch" and codec not in ("prores_4444", "prores_4444xq", "png", "exr"):
+        raise JobError(f"{path}: patch mode needs alpha; use --codec prores_4444, prores_4444xq, "
+                       f"png or exr.")
     if folder:
         ext = {"png": "", "exr": ""}.get(codec, ".mp4" if codec == "h264" else ".mov")
         # png/exr: a versioned sequence folder, which the writer creates when it finishes.

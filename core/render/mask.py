@@ -39,11 +39,18 @@ MUZZLE_ENDS = (150, 379)
 # 0.98 two sigmas inside, i.e. 0.09 mouth widths, where the lips still are at least 0.2 mouth
 # widths away (talk_g: the folds lie 0.24 mouth widths out from the corners).
 FADE = 0.045
-# Below the jaw line the outline goes on by this many fade widths, so the jaw line itself is
-# mostly the patch's (alpha 0.84 on it: a dropped chin keeps its edge, a raised one covers the
-# frame's own chin) and the fade lies in the shadow under the chin; past the face's silhouette
-# the alpha is cut to nothing within two such margins (background and collar stay the frame's).
+# Up the cheeks the silhouette is pulled into the face by this many fade widths, and past the
+# (pushed) silhouette the alpha is cut to nothing within two such margins (the far side of a
+# turned head, background and collar stay the frame's).
 JAW_MARGIN = 1.0
+# Under the chin the jaw line and the silhouette are pushed out by CHIN_MARGIN fade widths, so
+# the jaw line is the patch's (a dropped chin keeps its edge, a raised one covers the frame's
+# own chin) and so is the shadow under it, where the fade then lies in the plain neck: the
+# shadow under a chin is about 0.13 mouth widths deep (expr_disgusted: from the chin point to
+# the neck's level 9 px at a 70 px mouth), and where the wanted chin is lower than the frame's
+# the patch must carry that shadow whole; cut within one fade width of the jaw line, the
+# exemplar's darkest row met the frame's lit neck as a hard dark line (expr_disgusted f31, f98).
+CHIN_MARGIN = 3.0
 # The lips with this many fade widths around them are always inside: an upper lip raised up to
 # the nose (expr_disgusted: its top 0.007-0.08 mouth widths under the outline's nose points) is
 # otherwise half faded, a double edge that re-tracks as a thick upper lip (outside_upper_lip
@@ -59,12 +66,13 @@ def outline_positions(region: np.ndarray) -> np.ndarray:
 
 
 def silhouette_positions(region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Positions within `region` of the silhouette's points, and for each how far (in jaw
-    margins) the patch may reach past it: 1 under the chin, 0 at the muzzle's ends, -1 up
-    the cheeks."""
+    """Positions within `region` of the silhouette's points, and for each how far (in fade
+    widths) the patch may reach past it: CHIN_MARGIN under the chin, 0 at the muzzle's ends,
+    -JAW_MARGIN up the cheeks."""
     pos = {int(k): i for i, k in enumerate(region)}
     keep = [k for k in SILHOUETTE if k in pos]
-    reach = [1.0 if k in CHIN_SPAN else 0.0 if k in MUZZLE_ENDS else -1.0 for k in keep]
+    reach = [CHIN_MARGIN if k in CHIN_SPAN else 0.0 if k in MUZZLE_ENDS else -JAW_MARGIN
+             for k in keep]
     return np.array([pos[k] for k in keep], np.int32), np.array(reach)
 
 
@@ -112,14 +120,14 @@ def muzzle(shape: tuple[int, int], region: np.ndarray, wanted: np.ndarray, own: 
     sil, reach = silhouette_positions(region)
     pos = {int(k): i for i, k in enumerate(region)}
     lips = [pos[k] for k in LIPS_OUTER]
-    margin = JAW_MARGIN * FADE * size
+    fade = FADE * size
     guard = np.full(len(lips), LIP_GUARD * FADE * size)
     out = np.zeros(shape, np.uint8)
     face = np.zeros(shape, np.uint8)
     for pts in (wanted, own):
-        out |= _fill(shape, _below_jaw(pts[order], region, margin), x0, y0)
+        out |= _fill(shape, _below_jaw(pts[order], region, CHIN_MARGIN * fade), x0, y0)
         out |= _fill(shape, _pushed_out(pts[lips], range(len(lips)), guard), x0, y0)
-        face |= _fill(shape, _pushed_out(pts[sil], range(len(sil)), reach * margin), x0, y0)
+        face |= _fill(shape, _pushed_out(pts[sil], range(len(sil)), reach * fade), x0, y0)
     return out & face, face
 
 

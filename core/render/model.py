@@ -470,7 +470,14 @@ def _lip_aware_mesh(pts: np.ndarray, pos: dict) -> np.ndarray:
     mouth closes; here the upper lip, the lower lip and the opening are strips between their own
     contours, so setting the gap to anything from 0 up keeps every triangle the right way round.
     """
-    tris = _delaunay(pts)
+    # The skin's Delaunay leaves the inner-lip points out: with them in, a thin upper lip let it
+    # join the points under the nose to the inner lip (393-312-164, 311-393-391: centroids
+    # outside the lips, so kept), triangles lying over the upper lip's strip; its pixels then
+    # took the skin's map, a fold at the lip's border that showed as a pale stepped line along
+    # it on exemplars borrowed from other footage (library_set talk_f f18, f28).
+    inner = np.array([pos[i] for i in g.LIPS_INNER])
+    skin = np.setdiff1d(np.arange(len(pts)), inner)
+    tris = skin[_delaunay(pts[skin])]
     outer = np.array([pts[pos[i]] for i in g.LIPS_OUTER], np.float32)
     cent = pts[tris].mean(1)
     keep = [cv2.pointPolygonTest(outer, (float(x), float(y)), False) < 0 for x, y in cent]

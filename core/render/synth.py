@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from . import geometry as g
-from .mask import blend_masks
+from .mask import FADE, blend_masks
 from .model import MouthModel
 
 # The exemplar's one resampling pass: cubic. Lanczos keeps more of the fine band (expr_disgusted
@@ -142,8 +142,8 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
     if w < 8 or h < 8:
         return None
     # Backward map: output pixel -> exemplar pixel, one pass from the exemplar's pixels.
-    mx, my, cov, tri_id = g.triangle_maps(target, ex.points - [ex.x0, ex.y0], model.tris, x0, y0, w, h,
-                                          with_index=True)
+    mx, my, cov, tri_id = g.triangle_maps(target, _sealed_source(ex.points, target, model) - [ex.x0, ex.y0],
+                                          model.tris, x0, y0, w, h, with_index=True)
     warped = cv2.remap(ex.image, mx, my, RESAMPLE, borderMode=cv2.BORDER_REPLICATE)
     warped = warped.astype(np.float32)
     src = (image.region(x0, y0, w, h) if hasattr(image, "region")
@@ -151,6 +151,7 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
 
     alpha, lipmask, skin = blend_masks(model.region, reg_t, own[:n_reg], cov, lips_t[:20],
                                        own[:n_reg][model.lips[:20]], x0, y0, w, h, size, _blur)
+    alpha *= _within_picture(ex, mx, my, size)
     out = warped                        # the warped copy is this frame's own: offset in place
     out += _light_offset(src, warped, skin, size, w, h)
     disp, still, lip_soft = _carry_grain(out, src, np.linalg.norm(target - own, axis=1), model,
@@ -176,6 +177,20 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
     np.clip(out, 0, look.peak, out=out)
     _keep_lip_range(out, src, alpha, lips_t, x0, y0, look)
     return Patch(x0, y0, out, alpha.astype(np.float32), lip_soft.astype(np.float32), target)
+
+
+def _within_picture(ex: Exemplar, mx: np.ndarray, my: np.ndarray, size: float):
+    """1, or where the warp reaches beyond the exemplar's picture (its face met the frame's
+    edge: a close-up's chin) a fade to 0 at that edge over the mask's fade width: the replicated
+    border drew vertical streaks under the chin (selfie f57-66), a hard cut a line."""
+    eh, ew = ex.image.shape[:2]
+    inside = (mx >= -0.5) & (my >= -0.5) & (mx <= ew - 0.5) & (my <= eh - 0.5)
+    if inside.all():
+        return 1.0
+    sig = max(FADE * size, 0.5)
+    k = 2 * int(np.ceil(2 * sig)) + 1
+    core = cv2.erode(inside.astype(np.uint8), np.ones((k, k), np.uint8)).astype(np.float32)
+    return np.minimum(_blur(core, sig), inside)
 
 
 def _light_offset(src, warped, skin, size: float, w: int, h: int) -> np.ndarray:
@@ -547,6 +562,45 @@ def _blend_previous(out: np.ndarray, x0: int, y0: int, mouth: np.ndarray, prev: 
     w_fine = (wgt * np.clip(1.0 - diff / (PREV_AGREE * peak), 0.0, 1.0))[..., None]
     cur += (c_back - c_cur) * w_coarse.astype(np.float32) \
         + ((back - c_back) - (cur - c_cur)) * w_fine.astype(np.float32)
+
+
+# A mouth closed from an exemplar whose lips are a little apart: each of the exemplar's inner-lip
+# points is moved into its gap by SEAL of the part of the gap the target closes (half a side), so
+# the two lips meet inside the gap, on its own dark pixels sampled from both sides. Mapped at the gap's
+# edges, the upper lip's dark rim met the lower lip's lit rim in one pixel: a hard step that
+# read as a light seam along the closed lips (expr_surprised f8, f53-54, f81, whose lips are
+# never closed in the shot: 48 -> 99 in one row, the exemplar's own gap rises over three).
+# Only where the lips meet: fully for a target gap under SEAL_CLOSED mouth widths, fading out by
+# twice that; an open mouth that narrows keeps its lips' rims and squeezes its opening (sealed,
+# expr_disgusted f34 and f103, 31 px gaps from 33 px ones, took a pixel of teeth into each lip).
+# Half the gap: all of it (SEAL 1, the lips meeting on its middle) drew a crease the tracker
+# reads as parted lips on a small face (oldfilm, a 30 px mouth: one closure of ten lost, 0.8 ->
+# 0.7); at 0.5 oldfilm keeps 0.8 and expr_surprised's closed lips show no step.
+SEAL = 0.5
+SEAL_CLOSED = 0.02
+
+
+def _sealed_source(ex_pts: np.ndarray, target: np.ndarray, model: MouthModel) -> np.ndarray:
+    """The exemplar's points for the warp, its inner-lip pairs drawn together into its gap
+    where the target closes it (see SEAL); a copy when any moves."""
+    pos = {int(k): i for i, k in enumerate(model.region)}
+    closed = SEAL_CLOSED * float(np.hypot(*(target[pos[g.MOUTH_CORNERS[1]]]
+                                            - target[pos[g.MOUTH_CORNERS[0]]])))
+    pts = ex_pts
+    for a, b in g.INNER_PAIRS:
+        ia, ib = pos[a], pos[b]
+        v = ex_pts[ib] - ex_pts[ia]
+        ge = float(np.hypot(*v))
+        gt = float(np.hypot(*(target[ib] - target[ia])))
+        share = SEAL * float(np.clip(2.0 - gt / max(closed, 1e-6), 0.0, 1.0))
+        if ge < 1.0 or gt >= ge or share <= 0:
+            continue
+        if pts is ex_pts:
+            pts = ex_pts.astype(np.float64, copy=True)
+        d = share * 0.5 * (ge - gt) / ge
+        pts[ia] += d * v
+        pts[ib] -= d * v
+    return pts
 
 
 def _inner_gap(region_pts: np.ndarray, model: MouthModel) -> float:
