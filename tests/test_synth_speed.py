@@ -149,3 +149,13 @@ def test_lip_colour_equals_the_implementation_before():
         want = _lip_colour_before(out.copy(), src, lips_t, lips_own, 460, 200, look)
         got = S._lip_colour(out.copy(), src, lips_t, lips_own, 460, 200, look)
         assert not np.array_equal(want, out) and np.array_equal(got, want)
+
+
+def test_channel_mean_and_merged_weights_equal_numpys_broadcast():
+    """_blend_previous's agreement (mean over the colour channels) and its weighted sums."""
+    rng = np.random.default_rng(2)
+    for h, w in ((7, 5), (80, 150), (213, 301)):
+        img = (rng.random((h, w, 3)) * rng.choice([1.0, 255.0, 65535.0])).astype(np.float32)
+        wgt = rng.random((h, w)).astype(np.float32)
+        assert np.array_equal(S._channel_mean(np.abs(img - img[::-1])), np.abs(img - img[::-1]).mean(2))
+        assert np.array_equal(img * S._rgb(wgt), img * wgt[..., None])

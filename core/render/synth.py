@@ -107,6 +107,15 @@ def _rgb(plane: np.ndarray) -> np.ndarray:
     return cv2.merge((plane, plane, plane))
 
 
+def _channel_mean(img: np.ndarray) -> np.ndarray:
+    """img.mean(2) of a float32 (h, w, 3) image, the same sums in the same order ((r + g) + b,
+    then / 3), without numpy's reduction over an axis of 3 (0.43 against 0.03 ms on 120x200)."""
+    s = img[..., 0] + img[..., 1]
+    s += img[..., 2]
+    s /= 3
+    return s
+
+
 def _poly(shape, pts, x0, y0) -> np.ndarray:
     m = np.zeros(shape, np.uint8)
     p = np.round((pts - [x0, y0]) * 16).astype(np.int32)
@@ -556,12 +565,11 @@ def _blend_previous(out: np.ndarray, x0: int, y0: int, mouth: np.ndarray, prev: 
     sig = max(1.0, PREV_COARSE * size)
     c_cur, c_back = _blur(cur, sig), _blur(back, sig)
     wgt = share * np.minimum(mouth[ly0:ly1, lx0:lx1], m_prev) * inside
-    diff = np.abs(c_cur - c_back).mean(2)
-    w_coarse = (wgt * np.clip(1.0 - diff / (PREV_AGREE_COARSE * peak), 0.0, 1.0))[..., None]
-    diff = cv2.GaussianBlur(np.abs(cur - back).mean(2), (0, 0), 1.5)
-    w_fine = (wgt * np.clip(1.0 - diff / (PREV_AGREE * peak), 0.0, 1.0))[..., None]
-    cur += (c_back - c_cur) * w_coarse.astype(np.float32) \
-        + ((back - c_back) - (cur - c_cur)) * w_fine.astype(np.float32)
+    diff = _channel_mean(np.abs(c_cur - c_back))
+    w_coarse = _rgb((wgt * np.clip(1.0 - diff / (PREV_AGREE_COARSE * peak), 0.0, 1.0)).astype(np.float32))
+    diff = cv2.GaussianBlur(_channel_mean(np.abs(cur - back)), (0, 0), 1.5)
+    w_fine = _rgb((wgt * np.clip(1.0 - diff / (PREV_AGREE * peak), 0.0, 1.0)).astype(np.float32))
+    cur += (c_back - c_cur) * w_coarse + ((back - c_back) - (cur - c_cur)) * w_fine
 
 
 # A mouth closed from an exemplar whose lips are a little apart: each of the exemplar's inner-lip
