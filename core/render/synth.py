@@ -233,25 +233,28 @@ def _carry_grain(out, src, moved_pts, model: MouthModel, tri_id, skin, lipmask, 
     moved, where they would ghost. Returns the displacement, where it is still, and the lips'
     soft mask."""
     moved = moved_pts[model.tris].max(1).astype(np.float32)
-    disp = cv2.GaussianBlur(moved[tri_id], (0, 0), 2.0)
+    disp = cv2.GaussianBlur(np.take(moved, tri_id), (0, 0), 2.0)
     still = np.clip(1.5 - disp, 0.0, 1.0)
     d0, d1 = max(1.5, CARRY_NEAR * size), max(3.0, CARRY_FAR * size)
     carry = np.clip((d1 - disp) / (d1 - d0), 0.0, 1.0)
     hp_sig = 1.0
-    hp_src = src - _blur(src, hp_sig)
-    hp_out = out - _blur(out, hp_sig)
+    hp_src, hp_out = _blur(src, hp_sig), _blur(out, hp_sig)     # high bands in the blurs' arrays
+    np.subtract(src, hp_src, out=hp_src)
+    np.subtract(out, hp_out, out=hp_out)
     hp_grey = cv2.cvtColor(np.ascontiguousarray(hp_src), cv2.COLOR_RGB2GRAY)
     energy = cv2.GaussianBlur(hp_grey * hp_grey, (0, 0), 2.0)
-    ref = float(np.median(energy[skin > 0.5])) if (skin > 0.5).sum() >= 32 else float(np.median(energy))
+    on_skin = skin > 0.5
+    enough = np.count_nonzero(on_skin) >= 32
+    ref = float(np.median(energy[on_skin])) if enough else float(np.median(energy))
     plain = np.clip(2.0 - energy / max(EDGE_ENERGY * ref, 1e-6), 0.0, 1.0)
     lip_soft = _blur(lipmask, max(1.0, 0.03 * size))     # wide on big faces: on a reduced image
     grain_w = np.maximum(still, carry * plain) * (1.0 - lip_soft)
     # On the lips only the grain: the part of each fine band within GRAIN_CORE times the skin's
     # noise level (the frame's sensor noise or film grain, which belongs to the pixel, not to the
     # face), away from the frame's own edges; the exemplar's lip texture above it stays.
-    core = GRAIN_CORE * 1.4826 * float(np.median(np.abs(hp_grey[skin > 0.5]))) \
-        if (skin > 0.5).sum() >= 32 else 0.0
-    rows, cols = np.flatnonzero((lip_soft > 0.01).any(1)), np.flatnonzero((lip_soft > 0.01).any(0))
+    core = GRAIN_CORE * 1.4826 * float(np.median(np.abs(hp_grey[on_skin]))) if enough else 0.0
+    on_lips = lip_soft > 0.01
+    rows, cols = np.flatnonzero(on_lips.any(1)), np.flatnonzero(on_lips.any(0))
     lip_grain = None
     if core > 0 and len(rows):
         lb = (slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1))
