@@ -185,7 +185,8 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
     alpha *= float(fade)
     np.clip(out, 0, look.peak, out=out)
     _keep_lip_range(out, src, alpha, lips_t, x0, y0, look)
-    return Patch(x0, y0, out, alpha.astype(np.float32), lip_soft.astype(np.float32), target)
+    return Patch(x0, y0, out, alpha.astype(np.float32, copy=False), lip_soft.astype(np.float32, copy=False),
+                 target)
 
 
 def _within_picture(ex: Exemplar, mx: np.ndarray, my: np.ndarray, size: float):
@@ -460,7 +461,8 @@ LIP_DETAIL_RANGE = (0.75, 2.0)
 
 
 def _match_detail(out: np.ndarray, src: np.ndarray, regions: list, lipmask: np.ndarray) -> np.ndarray:
-    """Give the patch's finest band the energy this frame has in the same place.
+    """Give the patch's finest band the energy this frame has in the same place (in place on
+    `out`, returned).
 
     Resampling softens, squeezing a mouth shut sharpens; the frame's own texture energy (grain,
     codec softness, motion blur) is the reference, so the mouth is as sharp as its frame and no
@@ -491,10 +493,10 @@ def _match_detail(out: np.ndarray, src: np.ndarray, regions: list, lipmask: np.n
     soft = cv2.GaussianBlur(lipmask.astype(np.float32), (0, 0), 2.0)
     kmap = _rgb(ks[0] * soft + ks[1] * (1.0 - soft))
     low = cv2.GaussianBlur(out, (0, 0), 1.0)
-    d = out - low
-    d *= kmap                           # low + kmap * (out - low), with fewer temporaries
-    d += low
-    return d
+    out -= low                          # low + kmap * (out - low), in the patch's own array
+    out *= kmap
+    out += low
+    return out
 
 
 # How far _match_detail's measurement reaches from a pixel: the sigma-1 blur's kernel radius (4,
