@@ -98,7 +98,7 @@ def test_lip_colour_is_the_frames_and_inside_the_actors_range():
     own_l = lab_mean(img.astype(np.float32))[0]
     look = Look(peak=255.0, cavity=np.zeros(3, np.float32), tongue=np.zeros(3, np.float32),
                 lip_range=np.array([[own_l - 2, own_l + 2], [0.0, 200.0]], np.float32))
-    out = _lip_colour(dark, img.astype(np.float32), pts, pts, 0, 0, look)
+    out = _lip_colour(dark.copy(), img.astype(np.float32), pts, pts, 0, 0, look)   # in place
     before, after = lab_mean(dark)[0], lab_mean(out)[0]
     assert before < own_l - 10
     assert abs(after - own_l) < 3.0, (before, after, own_l)

@@ -23,18 +23,21 @@ class Libraries:
     looks: list                     # per shot: the mouth interior's colours (Look), None if none
 
 
-def build_libraries(job: Job, inputs: Inputs, sp: ShotPlans, progress, kept=None) -> Libraries:
+def build_libraries(job: Job, inputs: Inputs, sp: ShotPlans, progress, kept=None,
+                    looks=None) -> Libraries:
     """`kept`: the analysis pass's lower faces (lipflap.pipeline.kept.LowerFaces); when they hold
-    every crop the library needs, the shot is not decoded again."""
+    every crop the library needs, the shot is not decoded again. `looks`: the pass's still looks
+    (lipflap.render.seen.PassLooks); without them the builders look at the frames themselves."""
     plans, lo = sp.plans, inputs.lo
     if not any(p.active.any() for _, p in plans):
         return Libraries(libs=[{} for _ in plans], looks=[None for _ in plans])
     # Every library frame is a candidate until its pixels are scored (LibraryBuilder.finish).
     last = max(int(p.lib_frames.max()) + off for off, p in plans if p.active.any())
     progress.start("library", last + 1)
-    builders = _from_kept(plans, lo, kept) if kept is not None and kept.usable else None
+    made = _makers(plans, lo, looks)
+    builders = _from_kept(made, lo, kept) if kept is not None and kept.usable else None
     if builders is None:
-        builders = _decoded(job, inputs, plans, last, progress)
+        builders = _decoded(job, inputs, made, last, progress)
     else:
         progress.set(last + 1)
     footage = []
@@ -52,10 +55,21 @@ def build_libraries(job: Job, inputs: Inputs, sp: ShotPlans, progress, kept=None
     return Libraries(libs=libs, looks=looks)
 
 
-def _from_kept(plans, lo: int, kept) -> list | None:
+def _makers(plans, lo: int, looks) -> list:
+    """(offset, plan, make) per shot: make() gives a fresh LibraryBuilder, reading the pass's
+    still looks where the pass ran."""
+    def maker(off, plan):
+        if looks is None or not looks.ran:
+            return lambda: LibraryBuilder(plan)
+        return lambda: LibraryBuilder(plan, lambda i, lm: looks.at(lo + off + i, lm))
+    return [(off, p, maker(off, p)) for off, p in plans]
+
+
+def _from_kept(made, lo: int, kept) -> list | None:
     """Builders fed from the kept lower faces, each in frame order as the decode pass feeds
     them; None when a crop the library needs was not kept."""
-    builders = [LibraryBuilder(p) for _, p in plans]
+    plans = [(off, p) for off, p, _ in made]
+    builders = [make() for _, _, make in made]
     wanted = {lo + off + f for (off, _), b in zip(plans, builders) for f in b.wanted}
     for index in [i for i in kept.boxes if i not in wanted]:
         kept.release(index)
@@ -65,22 +79,30 @@ def _from_kept(plans, lo: int, kept) -> list | None:
                 b.feed(f, kept.frame(lo + off + f))
                 kept.release(lo + off + f)      # copied: its pages go back at once
     except NotKept:
+        for b in builders:
+            b.close()
         return None
     return builders
 
 
-def _decoded(job: Job, inputs: Inputs, plans, last: int, progress) -> list:
+def _decoded(job: Job, inputs: Inputs, made, last: int, progress) -> list:
     """Builders fed by decoding the shot again up to its last library frame (decode pass 2)."""
     lo = inputs.lo
-    builders = [LibraryBuilder(p) for _, p in plans]
+    plans = [(off, p) for off, p, _ in made]
+    builders = [make() for _, _, make in made]
     offsets = [off for off, _ in plans]
     # Decoded a few frames ahead in a thread while the last one's crops are cut and scored (the
     # pass had the second core half idle); only the crops' boxes are converted to RGB.
-    for fr in prefetched(read_frames(job.video, lo, lo + last, info=inputs.info), rgb=False):
-        progress.advance(1)
-        i = fr.index - lo
-        k = int(np.searchsorted(offsets, i, side="right") - 1)
-        off = plans[k][0]
-        if i - off in builders[k].wanted:
-            builders[k].feed(i - off, fr)
+    try:
+        for fr in prefetched(read_frames(job.video, lo, lo + last, info=inputs.info), rgb=False):
+            progress.advance(1)
+            i = fr.index - lo
+            k = int(np.searchsorted(offsets, i, side="right") - 1)
+            off = plans[k][0]
+            if i - off in builders[k].wanted:
+                builders[k].feed(i - off, fr)
+    except BaseException:
+        for b in builders:
+            b.close()
+        raise
     return builders

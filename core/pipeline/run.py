@@ -9,6 +9,7 @@ from ..contract.jobspec import Job
 from ..provenance import DisclosureWriter, Signing
 from ..provenance.identity import JOB_SIGNER
 from ..qc.pixels import OutputSampler
+from ..render.seen import PassLooks
 from .analysis import analyse
 from .beside import Beside
 from .characters import run_cast
@@ -55,19 +56,22 @@ def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
     # it once the analysis is done), and then imports what the plan will need. (The audio-only
     # recogniser cuts a long dub the same from a thread: lipflap.speech.phone_recognition.)
     beside = Beside(_mouth_then_imports, job, inputs, script_text(job))
-    kept = LowerFaces()
+    kept, looks = LowerFaces(), PassLooks()
     with clock.stage("analyze"):
         try:
-            analysis = analyse(job, inputs, progress, keep=kept)
+            analysis = analyse(job, inputs, progress,
+                               keep=lambda fr, obs: (kept(fr, obs), looks(fr, obs)))
         except BaseException:
             beside.wait()
             raise
+        finally:
+            looks.close()       # the openings seen are kept; the still Face Mesh goes
     with clock.stage("mouth_track"):
         mouth = beside.result(progress)
     with clock.stage("plan"):
         shots = plan_shots(job, inputs, analysis, mouth.params, progress)
     with clock.stage("library"):
-        libraries = build_libraries(job, inputs, shots, progress, kept=kept)
+        libraries = build_libraries(job, inputs, shots, progress, kept=kept, looks=looks)
     kept.clear()        # the library holds the crops it uses; the block goes before the render
     disclosure = DisclosureWriter.for_job(job, inputs.info, out_path=inputs.out_path, codec=inputs.codec,
                                     mode=inputs.mode, lo=inputs.lo, hi=inputs.hi,

@@ -490,17 +490,25 @@ def build_face_libraries(job: Job, inputs: Inputs, faces: list[FaceVoice],
              if p.active.any()]
     if lasts:
         progress.start("library", max(lasts) + 1)
-        for fr in read_frames(job.video, lo, lo + max(lasts), info=inputs.info):
-            progress.advance(1)
-            i = fr.index - lo
-            for fv, builders, offsets in wanted:
-                k = int(np.searchsorted(offsets, i, side="right") - 1)
-                off = fv.plans.plans[k][0]
-                if i - off in builders[k].wanted:
-                    builders[k].feed(i - off, fr)
+        try:
+            for fr in read_frames(job.video, lo, lo + max(lasts), info=inputs.info):
+                progress.advance(1)
+                i = fr.index - lo
+                for fv, builders, offsets in wanted:
+                    k = int(np.searchsorted(offsets, i, side="right") - 1)
+                    off = fv.plans.plans[k][0]
+                    if i - off in builders[k].wanted:
+                        builders[k].feed(i - off, fr)
+        except BaseException:
+            for _, builders, _ in wanted:
+                for b in builders:
+                    b.close()       # their still Face Meshes
+            raise
     out = []
     for fv, builders, _ in wanted:
         if not fv.plans.active.any():
+            for b in builders:
+                b.close()
             out.append(Libraries(libs=[{} for _ in builders], looks=[None for _ in builders]))
             continue
         libs, looks = [], []

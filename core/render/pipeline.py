@@ -15,6 +15,7 @@ import numpy as np
 from . import frame_score
 from . import geometry as g
 from . import select
+from . import seen
 from .model import MouthModel, fit_model
 from .synth import Exemplar, Look, Patch, crop_box, synthesize
 
@@ -219,13 +220,15 @@ def _path(n: int, idx: np.ndarray, costs: np.ndarray, trans: np.ndarray) -> np.n
     return lib_pos
 
 
-def rechoose(plan: RenderPlan, scores: dict, lib: dict | None = None, peak: float = 255.0) -> None:
+def rechoose(plan: RenderPlan, scores: dict, lib: dict | None = None, peak: float = 255.0,
+             still: dict | None = None) -> None:
     """Choose the exemplar path again with each library frame's pixel scores: a frame the
     scoring flags (tongue out, clenched teeth, twisted lips, blur) costs FLAG_COST, so it is used
     only where no clean frame has the shape; output frames built from one are listed in
     plan.exemplar_flags with the reasons. With the crops (`lib`, frame -> Exemplar, values up to
     `peak`), a jump between exemplars also costs the texture pop it makes
-    (select.texture_distances)."""
+    (select.texture_distances). `still` (library frame -> aperture seen on its own,
+    seen.still_aperture) rematches the exemplars whose tracked opening was off."""
     if plan.costs is None or not len(plan.lib_frames):
         return
     bad = np.array([0.0 if scores.get(int(f)) is None or scores[int(f)].clean
@@ -236,8 +239,12 @@ def rechoose(plan: RenderPlan, scores: dict, lib: dict | None = None, peak: floa
         dist = select.texture_distances([lib[int(f)] for f in plan.lib_frames], m.region, m.lips,
                                         m.tris, peak)
         trans = select.with_texture_jumps(trans, plan.lib_frames, dist)
-    if bad.any() or trans is not plan.trans:
-        plan.lib_pos = _path(plan.n, plan.usable_idx, plan.costs + bad[None], trans)
+    seen_delta = _seen_delta(plan, still) if still else None
+    if bad.any() or trans is not plan.trans or seen_delta is not None:
+        costs = plan.costs + bad[None]
+        if seen_delta is not None:
+            costs += seen_delta
+        plan.lib_pos = _path(plan.n, plan.usable_idx, costs, trans)
         plan.exemplar = np.where(plan.lib_pos >= 0, plan.lib_frames[np.maximum(plan.lib_pos, 0)], -1)
     flags = []
     for i in np.flatnonzero(plan.exemplar >= 0):
@@ -253,17 +260,34 @@ def rechoose(plan: RenderPlan, scores: dict, lib: dict | None = None, peak: floa
     plan.costs = None        # not needed again; a long shot should not carry it into the render
 
 
+def _seen_delta(plan: RenderPlan, still: dict) -> np.ndarray | None:
+    """(usable frames, K) float32 change of the data costs when the shot's own library frames
+    are matched by the opening they show on their own (`still`); None when none changes.
+    Borrowed frames (past plan.n) were not looked at on their own."""
+    st = np.array([still.get(int(f), np.nan) for f in plan.lib_frames])
+    lib_ap = np.array([g.aperture(plan.landmarks[int(f)]) if np.isfinite(v) else 0.0
+                       for f, v in zip(plan.lib_frames, st)])
+    delta = select.seen_aperture_delta(plan.gap[plan.usable_idx].astype(np.float64), lib_ap, st)
+    return delta.astype(np.float32) if delta.any() else None
+
+
 class LibraryBuilder:
     """Copies the lower-face crops of the exemplars the path uses while frames stream past."""
 
-    def __init__(self, plan: RenderPlan):
+    def __init__(self, plan: RenderPlan, seen_at: Callable[[int, np.ndarray], float] | None = None):
+        """`seen_at(i, landmarks)`: the opening seen at range frame i in the analysis pass
+        (seen.PassLooks.at); None: the builder looks at the frames itself (the pass did not
+        run, e.g. a cached analysis; then the frames it is fed must hold the whole face)."""
         self.plan = plan
+        self.seen_at = seen_at
         # Every library frame is a candidate until its pixels are scored (finish chooses the
         # path again and drops the crops it does not use).
         self.wanted = {int(f) for f in plan.lib_frames} if plan.model is not None else set()
         self.last = max(self.wanted) if self.wanted else -1
         self.lib: dict[int, Exemplar] = {}
         self.scores: dict[int, frame_score.FrameScore] = {}
+        self.still: dict[int, float] = {}       # seen.still_aperture of each library frame
+        self._mesh = None
         self.peak = 255.0
 
     def feed(self, i: int, img) -> None:
@@ -284,19 +308,42 @@ class LibraryBuilder:
         m = self.plan.model
         self.scores[i] = frame_score.measure(i, crop, pts[:len(m.region)] - [x0, y0], m.region,
                                              m.lips, self.plan.poses[i], m.ap_max, self.peak)
+        self._look(i, img)
+
+    def _look(self, i: int, img) -> None:
+        """The opening library frame i shows on its own, where its track may lag (seen)."""
+        lm = self.plan.landmarks[i]
+        if self.seen_at is not None:
+            self.still[i] = self.seen_at(i, lm)
+            return
+        if not seen.wants_look(lm):
+            return
+        if self._mesh is None:
+            self._mesh = seen.still_mesh()
+        # The still look needs the whole face (framed within a kept lower face, it read talk_g
+        # f56-58 0.01-0.03 lower and its timing r0 fell to 0.69, 0.784 whole): here the frames
+        # come from the decode pass.
+        self.still[i] = seen.still_aperture(self._mesh, img, lm)
+
+    def close(self) -> None:
+        """Close the still Face Mesh (finish does; a builder given up on must too)."""
+        if self._mesh is not None:
+            self._mesh.close()
+            self._mesh = None
 
     def finish(self, extra: Callable[["LibraryBuilder"], None] | None = None
                ) -> tuple[dict, Look | None]:
         """Score the crops, choose the path again and keep the crops it uses. `extra(self)`, run
         once the shot's own frames are scored, may add exemplars from other footage (lib, scores
         and the plan's library together)."""
+        self.close()        # every frame has been fed
         if not self.lib:
             return {}, None
         frame_score.judge(list(self.scores.values()))
         look = _look(self.lib, self.plan.model, self.peak, self.scores)   # the shot's own look
         if extra is not None:
             extra(self)
-        rechoose(self.plan, self.scores, self.lib, self.peak)
+        rechoose(self.plan, self.scores, self.lib, self.peak, self.still)
         used = {int(f) for f in self.plan.exemplar if f >= 0}
         self.lib = {f: e for f, e in self.lib.items() if f in used}
         return self.lib, look

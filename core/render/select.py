@@ -87,16 +87,40 @@ def data_costs(target_shapes: np.ndarray, target_ap: np.ndarray, lib_shapes: np.
     # The inner-lip gap decides how the mouth reads (closed lips, visible teeth): it is matched
     # on its own, on top of the averaged lip shape, and an exemplar less open than the target
     # costs more than a more open one.
-    diff = (target_ap[:, None] - lib_ap[None]) / SIGMA
-    cost += APERTURE_WEIGHT * diff ** 2 + UNDER_OPEN_WEIGHT * np.maximum(diff, 0.0) ** 2
-    closed = (target_ap < CLOSED_GAP)[:, None]
-    cost += OVER_OPEN_CLOSED_WEIGHT * closed * np.minimum(diff, 0.0) ** 2
+    cost += aperture_cost(target_ap, lib_ap)
     if target_turn is not None and lib_turn is not None:
         d = (target_turn[:, None] - lib_turn[None]) / POSE_SIGMA
         cost += (d ** 2).sum(-1)
     rows = np.flatnonzero(self_index >= 0)
     cost[rows, self_index[rows]] *= SELF_DISCOUNT
     return cost
+
+
+def aperture_cost(target_ap: np.ndarray, lib_ap: np.ndarray) -> np.ndarray:
+    """(T, K) cost of the inner-lip gap of exemplar k (gap / IOD) for target t."""
+    diff = (target_ap[:, None] - lib_ap[None]) / SIGMA
+    cost = APERTURE_WEIGHT * diff ** 2 + UNDER_OPEN_WEIGHT * np.maximum(diff, 0.0) ** 2
+    closed = (target_ap < CLOSED_GAP)[:, None]
+    return cost + OVER_OPEN_CLOSED_WEIGHT * closed * np.minimum(diff, 0.0) ** 2
+
+
+# An exemplar whose opening seen on its own (seen.still_aperture) differs from its tracked one by
+# more than SEEN_MARGIN eye distances is matched by the one seen: below it the two readings differ
+# by the trackers' noise (a look and its mirror image differ by up to 0.04 on a just-parted
+# mouth), and choices should not shuffle on noise (at 0.02 talk_d swapped exemplars on 0.025
+# differences, its rounded vowel at frames 92-96 built from a wider mouth: rounding ratio
+# 0.917 -> 0.93).
+SEEN_MARGIN = 0.03
+
+
+def seen_aperture_delta(target_ap: np.ndarray, lib_ap: np.ndarray, still_ap: np.ndarray) -> np.ndarray:
+    """(T, K) change of the aperture cost when each exemplar is matched by the opening it shows
+    on its own (NaN: not seen, no change) rather than by its tracked landmarks."""
+    off = np.isfinite(still_ap) & (np.abs(np.nan_to_num(still_ap) - lib_ap) > SEEN_MARGIN)
+    if not off.any():
+        return np.zeros((len(target_ap), len(lib_ap)))
+    seen = np.where(off, np.nan_to_num(still_ap), lib_ap)
+    return aperture_cost(target_ap, seen) - aperture_cost(target_ap, lib_ap)
 
 
 def transition_costs(lib_frames: np.ndarray, lib_shapes: np.ndarray) -> np.ndarray:

@@ -1,0 +1,154 @@
+"""An exemplar is matched by the opening its pixels show, not only by its tracked landmarks
+(issue 15: talk_g's exemplars f57-58 tracked at 0.028-0.036 and rendered 0.06-0.11)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lipflap.render import geometry as g
+from lipflap.render import select
+
+
+@pytest.fixture(scope="module")
+def astro():
+    import cv2
+    import mediapipe as mp
+    import skimage.data
+    img = np.ascontiguousarray(skimage.data.astronaut()[:320, 64:384])
+    fm = mp.solutions.face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True)
+    lms = []
+    for k in range(6):
+        m = cv2.getRotationMatrix2D((160, 150), 2.0 * k - 5, 1.0 + 0.02 * k)
+        im = cv2.warpAffine(img, m, (320, 320), borderMode=cv2.BORDER_REFLECT)
+        p = fm.process(im).multi_face_landmarks[0].landmark
+        lms.append(np.array([[q.x * 320, q.y * 320] for q in p]))
+    return img, lms
+
+
+def test_still_aperture_reads_the_pixels_not_the_landmarks_given(astro):
+    from lipflap.render.seen import still_aperture, still_mesh
+    img, _ = astro
+    mesh = still_mesh()
+    try:
+        own = still_aperture(mesh, img, _landmarks(img))
+        lagging = _landmarks(img)
+        for a, b in g.APERTURE_PAIRS:          # landmarks that say the lips are 0.1 IOD apart
+            lagging[b, 1] += 0.1 * g.interocular(lagging)
+        assert still_aperture(mesh, img, lagging) == pytest.approx(own, abs=0.01)
+        assert abs(g.aperture(lagging) - own) > 0.05
+    finally:
+        mesh.close()
+
+
+def _landmarks(img):
+    import mediapipe as mp
+    fm = mp.solutions.face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True)
+    p = fm.process(img).multi_face_landmarks[0].landmark
+    return np.array([[q.x * img.shape[1], q.y * img.shape[0]] for q in p])
+
+
+def test_seen_delta_ignores_tracker_noise_and_counts_a_lag():
+    t = np.array([0.0, 0.03, 0.10])
+    lib = np.array([0.02, 0.03, 0.03])
+    d = select.seen_aperture_delta(t, lib, np.array([0.03, np.nan, 0.09]))
+    assert np.all(d[:, :2] == 0), "within SEEN_MARGIN or not seen: no change"
+    assert d[0, 2] > 0 and d[1, 2] > 0 and d[2, 2] < 0, "the exemplar is as open as it looks"
+
+
+def test_rechoose_avoids_exemplars_whose_pixels_are_more_open(astro):
+    from lipflap.render.pipeline import plan_render, rechoose
+    _, lms = astro
+    rng = np.random.default_rng(0)
+    frames = [lms[k % len(lms)] + rng.normal(0, 0.2, lms[0].shape) for k in range(24)]
+    plan = plan_render(frames, np.ones(24, bool), np.tile([0.0, 0.45, 0.0, 0.0], (24, 1)))
+    assert (plan.exemplar[:12] < 12).any()
+    # frames 0-11 show a mouth open 0.1 IOD wider than their landmarks say (a lagging track)
+    still = {int(f): g.aperture(frames[int(f)]) + (0.1 if f < 12 else 0.0) for f in plan.lib_frames}
+    rechoose(plan, {}, still=still)
+    assert (plan.exemplar >= 12).all(), "a closed mouth is not built from a frame that is open"
+
+
+def _opened(lm, by):
+    """Landmarks whose inner lips are `by` eye distances further apart than `lm`'s."""
+    out = np.array(lm, np.float64)
+    for _, b in g.APERTURE_PAIRS:
+        out[b, 1] += by * g.interocular(lm)
+    return out
+
+
+def test_only_frames_tracked_near_closed_are_looked_at(astro):
+    from lipflap.render import seen
+    img, _ = astro
+    lm = _landmarks(img)
+    shut = _opened(lm, -g.aperture(lm))         # tracked closed: the lag to look for
+    assert seen.wants_look(shut)
+    assert not seen.wants_look(_opened(shut, seen.LOOK_BELOW + 0.01))
+    assert not seen.wants_look(None)
+
+
+def test_the_analysis_pass_keeps_the_opening_seen_of_near_closed_frames_only(astro):
+    from types import SimpleNamespace as NS
+    from lipflap.render import seen
+    img, _ = astro
+    lm = _landmarks(img)
+    shut, wide = _opened(lm, -g.aperture(lm)), _opened(lm, 0.2)
+    looks = seen.PassLooks()
+    try:
+        looks(NS(index=7, image=img), {1: NS(lm3=shut)})
+        looks(NS(index=8, image=img), {1: NS(lm3=wide)})
+        assert looks.ran and set(looks.gaps) == {7}, "an open track is not looked at"
+        own = g.aperture(lm)
+        assert looks.at(7, shut) == pytest.approx(own, abs=0.03), "the pixels' opening, not the track's"
+        assert np.isnan(looks.at(8, wide))
+        assert np.isnan(looks.at(7, shut + 3 * g.interocular(lm))), "another face: not this one's"
+    finally:
+        looks.close()
+    assert looks._mesh is None
+
+
+def test_library_builder_looks_only_where_the_track_may_lag(astro):
+    from lipflap.render import seen
+    from lipflap.render.pipeline import LibraryBuilder, plan_render
+    img, lms = astro
+    rng = np.random.default_rng(1)
+    frames = []
+    for k in range(16):
+        lm = lms[k % len(lms)] + rng.normal(0, 0.2, lms[0].shape)
+        frames.append(_opened(lm, 0.15) if k % 2 else _opened(lm, -g.aperture(lm)))
+    plan = plan_render(frames, np.ones(16, bool), np.tile([0.0, 0.45, 0.0, 0.0], (16, 1)))
+    b = LibraryBuilder(plan)
+    for f in sorted(b.wanted):
+        b.feed(f, img)
+    assert b.still and all(seen.wants_look(frames[f]) for f in b.still), "open tracks not looked at"
+    assert all(f in b.still for f in b.wanted if seen.wants_look(frames[f]))
+    b.finish()
+    assert b._mesh is None, "finish closes the still Face Mesh"
+    # Given the pass's looks, the builder opens no Face Mesh of its own (a kept lower face has no
+    # whole face to look at).
+    asked = []
+    b2 = LibraryBuilder(plan, lambda i, lm: asked.append(i) or 0.05)
+    for f in sorted(b2.wanted):
+        b2.feed(f, img)
+    assert b2._mesh is None and sorted(asked) == sorted(b2.wanted)
+    assert all(v == 0.05 for v in b2.still.values())
+    b2.close()
+
+
+def test_the_mirrored_look_is_taken_only_where_the_first_differs_from_the_track(astro):
+    from lipflap.render import seen
+    img, _ = astro
+    mesh = seen.still_mesh()
+    calls = []
+
+    class Counting:
+        def process(self, im):
+            calls.append(im.shape)
+            return mesh.process(im)
+    try:
+        lm = _landmarks(img)
+        seen.still_aperture(Counting(), img, lm)
+        assert len(calls) == 1, "the track agrees with the first look: one look"
+        seen.still_aperture(Counting(), img, _opened(lm, 0.1))
+        assert len(calls) == 3, "the track lags the first look: a mirrored second one"
+    finally:
+        mesh.close()

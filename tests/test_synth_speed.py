@@ -1,0 +1,161 @@
+"""The render's synthesis, cut for CPU (issue 15, docs/speed.md): each fast path gives the values
+of the implementation before it, bit for bit, on synthetic patches."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from lipflap.render import synth as S
+
+
+def _match_detail_before(out, src, regions, lipmask):
+    g_out = cv2.cvtColor(np.ascontiguousarray(out), cv2.COLOR_RGB2GRAY)
+    l_d = cv2.Laplacian(g_out, cv2.CV_32F)
+    l_low = cv2.Laplacian(cv2.GaussianBlur(g_out, (0, 0), 1.0), cv2.CV_32F)
+    l_d -= l_low
+    l_src = cv2.Laplacian(cv2.cvtColor(np.ascontiguousarray(src), cv2.COLOR_RGB2GRAY), cv2.CV_32F)
+    ks = []
+    for (r_out, r_src), bounds in zip(regions, (S.LIP_DETAIL_RANGE, S.DETAIL_RANGE)):
+        k = 1.0
+        if r_out.sum() >= 64 and r_src.sum() >= 64:
+            k = S._detail_gain(l_low[r_out], l_d[r_out], float(l_src[r_src].var()), bounds)
+        ks.append(k)
+    if all(abs(k - 1.0) < 0.02 for k in ks):
+        return out
+    soft = cv2.GaussianBlur(lipmask.astype(np.float32), (0, 0), 2.0)
+    kmap = (ks[0] * soft + ks[1] * (1.0 - soft))[..., None]
+    low = cv2.GaussianBlur(out, (0, 0), 1.0)
+    return low + kmap * (out - low)
+
+
+def _patch_case(rng, h, w, edge):
+    """A textured patch and frame, an elliptic lip mask and a skin region; `edge` puts the
+    regions against the image's border."""
+    out = (rng.random((h, w, 3)) * 200 + 20).astype(np.float32)
+    low = cv2.GaussianBlur(out, (0, 0), 1.0)
+    src = low + np.float32(rng.uniform(0.85, 0.95)) * (out - low)   # gains inside their bounds
+    lip = np.zeros((h, w), np.uint8)
+    cy = 3 if edge else h // 2
+    cv2.ellipse(lip, (w // 2, cy), (w // 5, h // 8), 0, 0, 360, 1, -1)
+    inside = np.zeros((h, w), bool)
+    inside[(0 if edge else h // 6):h - h // 5, w // 8:w - (0 if edge else w // 7)] = True
+    lips_in = inside & (lip > 0)
+    skin = inside & (lip == 0) & (rng.random((h, w)) > 0.3)
+    return out, src, [(lips_in, lips_in), (skin, skin)], lip.astype(np.float32)
+
+
+def test_match_detail_over_the_regions_box_equals_the_whole_patch():
+    rng = np.random.default_rng(3)
+    for h, w, edge in ((120, 160, False), (90, 140, True), (200, 130, False), (64, 64, True)):
+        out, src, regions, lip = _patch_case(rng, h, w, edge)
+        want = _match_detail_before(out.copy(), src, regions, lip)
+        got = S._match_detail(out.copy(), src, regions, lip)
+        assert got.dtype == np.float32 and np.array_equal(got, want)
+
+
+def _carry_grain_before(out, src, moved_pts, model, tri_id, skin, lipmask, size):
+    moved = moved_pts[model.tris].max(1).astype(np.float32)
+    disp = cv2.GaussianBlur(moved[tri_id], (0, 0), 2.0)
+    still = np.clip(1.5 - disp, 0.0, 1.0)
+    d0, d1 = max(1.5, S.CARRY_NEAR * size), max(3.0, S.CARRY_FAR * size)
+    carry = np.clip((d1 - disp) / (d1 - d0), 0.0, 1.0)
+    hp_src = src - S._blur(src, 1.0)
+    hp_out = out - S._blur(out, 1.0)
+    hp_grey = cv2.cvtColor(np.ascontiguousarray(hp_src), cv2.COLOR_RGB2GRAY)
+    energy = cv2.GaussianBlur(hp_grey * hp_grey, (0, 0), 2.0)
+    ref = float(np.median(energy[skin > 0.5])) if (skin > 0.5).sum() >= 32 else float(np.median(energy))
+    plain = np.clip(2.0 - energy / max(S.EDGE_ENERGY * ref, 1e-6), 0.0, 1.0)
+    lip_soft = S._blur(lipmask, max(1.0, 0.03 * size))
+    grain_w = (np.maximum(still, carry * plain) * (1.0 - lip_soft))[..., None]
+    core = S.GRAIN_CORE * 1.4826 * float(np.median(np.abs(hp_grey[skin > 0.5]))) \
+        if (skin > 0.5).sum() >= 32 else 0.0
+    rows, cols = np.flatnonzero((lip_soft > 0.01).any(1)), np.flatnonzero((lip_soft > 0.01).any(0))
+    res = out + grain_w * (hp_src - hp_out)
+    if core > 0 and len(rows):
+        lb = (slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1))
+        lip_grain = np.clip(hp_src[lb], -core, core) - np.clip(hp_out[lb], -core, core)
+        res[lb] += lip_grain * (lip_soft[lb] * plain[lb])[..., None]
+    return res, disp, still, lip_soft
+
+
+class _Model:
+    def __init__(self, tris):
+        self.tris = tris
+
+
+def test_carry_grain_equals_the_implementation_before():
+    rng = np.random.default_rng(11)
+    for h, w, edge in ((120, 160, False), (90, 140, True), (160, 110, False)):
+        out, src, _, lip = _patch_case(rng, h, w, edge)
+        tris = rng.integers(0, 30, (40, 3))
+        tri_id = rng.integers(0, 40, (h, w)).astype(np.int32)
+        moved = rng.random(30) * rng.choice([0.0, 4.0, 30.0], 30)
+        skin = (rng.random((h, w)) > 0.5).astype(np.float32)
+        want, *rest_w = _carry_grain_before(out, src, moved, _Model(tris), tri_id, skin, lip, 80.0)
+        got = out.copy()
+        rest = S._carry_grain(got, src, moved, _Model(tris), tri_id, skin, lip, 80.0)
+        assert np.array_equal(got, want)
+        assert all(np.array_equal(a, b) for a, b in zip(rest, rest_w))
+
+
+def _lip_colour_before(out, src, lips_t, lips_own, x0, y0, look):
+    h, w = out.shape[:2]
+    band_t = (S._poly((h, w), lips_t[:20], x0, y0) > 0) & (S._poly((h, w), lips_t[20:], x0, y0) == 0)
+    band_o = (S._poly((h, w), lips_own[:20], x0, y0) > 0) & (S._poly((h, w), lips_own[20:], x0, y0) == 0)
+    if band_t.sum() < 12 or band_o.sum() < 12:
+        return out
+    bx, by, bw, bh = cv2.boundingRect(np.round(lips_t[:20] - [x0, y0]).astype(np.int32))
+    by0, by1, bx0, bx1 = max(by - 4, 0), min(by + bh + 5, h), max(bx - 4, 0), min(bx + bw + 5, w)
+    scale = 1.0 / look.peak
+    lab = cv2.cvtColor(np.clip(out[by0:by1, bx0:bx1] * scale, 0, 1), cv2.COLOR_RGB2LAB)
+    ox, oy, ow, oh = cv2.boundingRect(np.round(lips_own[:20] - [x0, y0]).astype(np.int32))
+    sy0, sy1, sx0, sx1 = max(oy - 1, 0), min(oy + oh + 2, h), max(ox - 1, 0), min(ox + ow + 2, w)
+    lab_src = cv2.cvtColor(np.clip(src[sy0:sy1, sx0:sx1] * scale, 0, 1).astype(np.float32),
+                           cv2.COLOR_RGB2LAB)
+    m = band_t[by0:by1, bx0:bx1]
+    want = lab[m].mean(0)
+    want = want + S.LIP_MATCH * (lab_src[band_o[sy0:sy1, sx0:sx1]].mean(0) - want)
+    cur = lab[m].mean(0)
+    c_after = float(np.hypot(lab[m][:, 1], lab[m][:, 2]).mean()) * S._chroma_gain(cur, want)
+    want[0], c_in = S._into_range(float(want[0]), c_after, look.lip_range)
+    if c_after > 1e-3:
+        want[1:] *= c_in / c_after
+    gain = S._chroma_gain(cur, want)
+    new = lab.copy()
+    new[..., 0] += want[0] - cur[0]
+    new[..., 1:] = new[..., 1:] * gain + (want[1:] - cur[1:] * gain)
+    soft = cv2.GaussianBlur(m.astype(np.float32), (0, 0), 1.0)[..., None]
+    rgb = cv2.cvtColor(new, cv2.COLOR_LAB2RGB) * look.peak
+    res = out.copy()
+    res[by0:by1, bx0:bx1] = out[by0:by1, bx0:bx1] * (1 - soft) + rgb * soft
+    return res
+
+
+def _lips(cx, cy, rx, ry, gap):
+    t = np.linspace(0, 2 * np.pi, 20, endpoint=False)
+    outer = np.stack([cx + rx * np.cos(t), cy + ry * np.sin(t)], 1)
+    inner = np.stack([cx + 0.7 * rx * np.cos(t), cy + gap * np.sin(t)], 1)
+    return np.concatenate([outer, inner])
+
+
+def test_lip_colour_equals_the_implementation_before():
+    rng = np.random.default_rng(7)
+    for peak, (l_lo, l_hi) in ((255.0, (20.0, 40.0)), (65535.0, (60.0, 90.0))):
+        look = S.Look(peak=peak, cavity=np.zeros(3, np.float32), tongue=np.zeros(3, np.float32),
+                      lip_range=np.array([[l_lo, l_hi], [5.0, 30.0]], np.float32))
+        out = (rng.random((100, 140, 3)) * peak).astype(np.float32)
+        src = (rng.random((100, 140, 3)) * peak).astype(np.float32)
+        lips_t, lips_own = _lips(530.3, 250.6, 30.2, 14.1, 5.3), _lips(528.9, 251.2, 28.7, 12.2, 2.1)
+        want = _lip_colour_before(out.copy(), src, lips_t, lips_own, 460, 200, look)
+        got = S._lip_colour(out.copy(), src, lips_t, lips_own, 460, 200, look)
+        assert not np.array_equal(want, out) and np.array_equal(got, want)
+
+
+def test_channel_mean_and_merged_weights_equal_numpys_broadcast():
+    """_blend_previous's agreement (mean over the colour channels) and its weighted sums."""
+    rng = np.random.default_rng(2)
+    for h, w in ((7, 5), (80, 150), (213, 301)):
+        img = (rng.random((h, w, 3)) * rng.choice([1.0, 255.0, 65535.0])).astype(np.float32)
+        wgt = rng.random((h, w)).astype(np.float32)
+        assert np.array_equal(S._channel_mean(np.abs(img - img[::-1])), np.abs(img - img[::-1]).mean(2))
+        assert np.array_equal(img * S._rgb(wgt), img * wgt[..., None])
