@@ -9,7 +9,8 @@ times[i] - period/2 to times[i] + period/2):
   its closure, the silence before its burst, and releases them at the burst (seal_span): eSpeak
   NG's p/b phones are only the 15-40 ms burst, the 20-40 ms of closure silence before it is
   given to the sound before. At 25 fps a p between vowels is one sealed frame (the one on screen
-  in the silence) and the frame of the burst shows the lips parting into the vowel.
+  in the silence) and the frame of the burst shows the lips parting into the vowel; the frame
+  before that one sealed frame is already closing (approach_frames, APPROACH_CAP).
 - f, v (labiodental_frames): the phone's own frames (instants inside it, and the frame on screen
   at its middle), held at least MIN_HOLD_S (two frames at 24-30 fps), the missing frames taken
   before the phone.
@@ -29,7 +30,9 @@ MIN_HOLD_S = 0.07
 STOP_CLOSURE_S = 0.03
 STOP_BURST_S = 0.02
 # The frame before a stop's single sealed frame opens no further than this (approach_frames).
-APPROACH_CAP = 0.5
+APPROACH_CAP = 0.7
+# ... where the frame before it is open wider than this, so the vowel keeps an open frame.
+APPROACH_OPEN = 0.5
 # Lower lip on the upper teeth (viseme FF's aperture and jaw): a labiodental's frames open no
 # further than this.
 LABIODENTAL_APERTURE = 0.08
@@ -142,11 +145,13 @@ def approach_frames(segs: list, times: np.ndarray, fps: float, closed: np.ndarra
     Lips close over 50-80 ms, but a 25 fps p/b between vowels seals one frame (seal_span), so the
     track went wide open, sealed, wide open: a snap a viewer can miss, and one the yardstick's
     video-mode Face Mesh misses on a small face (hard set oldfilm, 30 px mouth: the p at 1.32 s
-    and at 4.01 s read 0.33 and 0.30 of the aperture range on their sealed frames, closure rate
-    0.80; talk_b 0.90, talk_d 0.89). Capping the frame before at APPROACH_CAP of the widest
-    opening: closure 1.00 on all five (selfie, disgusted stay 1.00); the talk set's timing_r0
-    (b, d, f, g) 0.784 -> 0.768, since its expected opening keeps the vowel wide open up to the
-    burst. A nasal holds its own frames and is blended into, so it needs no approach."""
+    and at 4.01 s read 0.33 and 0.30 of the aperture range on their sealed frames 32 and 99,
+    closure rate 0.80). With the frame before capped at APPROACH_CAP of the widest opening they
+    read 0.11 and 0.01 (closure 1.00; selfie, disgusted stay 1.00); the talk set's timing_r0
+    (talk_b, d, f, g renders) 0.784 -> 0.775, since its expected opening keeps the vowel wide
+    open up to the burst (a cap of 0.5: the same reads, r0 0.769; 0.4 of the frame's own
+    aperture on every seal: 0.763). A nasal holds its own frames and is blended into, so it
+    needs no approach."""
     times, closed = np.asarray(times, float), np.asarray(closed, bool)
     keep = vowel_frames(segs, times, fps)
     mask = np.zeros(len(times), bool)
@@ -163,12 +168,12 @@ def approach_frames(segs: list, times: np.ndarray, fps: float, closed: np.ndarra
 
 
 def apply_approach(params: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Cap the aperture of the `mask` frames at APPROACH_CAP where the frame before is open at
-    least that wide: the vowel keeps its open frame (an English a of 60-80 ms before a p would
+    """Cap the aperture of the `mask` frames at APPROACH_CAP where the frame before is open wider
+    than APPROACH_OPEN: the vowel keeps its open frame (an English a of 60-80 ms before a p would
     otherwise lose its only wide one)."""
     out = params.copy()
     idx = np.flatnonzero(mask)
-    idx = idx[(idx > 0) & (params[np.maximum(idx - 1, 0), 0] >= APPROACH_CAP)]
+    idx = idx[(idx > 0) & (params[np.maximum(idx - 1, 0), 0] > APPROACH_OPEN)]
     out[idx, 0] = np.minimum(out[idx, 0], APPROACH_CAP)
     return out
 
