@@ -5,7 +5,7 @@ import pytest
 
 from lipflap.render import geometry as g
 from lipflap.render.model import fit_model
-from lipflap.render.synth import _sealed_source
+from lipflap.render.synth import Exemplar, _sealed_source
 
 SIZE = 320
 
@@ -22,6 +22,17 @@ def astro():
 
 def _points(model, lm):
     return np.vstack([lm[model.region], model.ring_points(model.pose(lm))])
+
+
+def _exemplar(model, pts, gap_grey):
+    """The exemplar's points over a flat lip-grey picture whose inner-lip polygon (the gap) is
+    `gap_grey`: dark for a mouth cavity, light for teeth."""
+    import cv2
+    pos = {int(k): i for i, k in enumerate(model.region)}
+    img = np.full((SIZE, SIZE, 3), 128, np.uint8)
+    inner = np.array([pts[pos[k]] for k in g.LIPS_INNER], np.float32)
+    cv2.fillPoly(img, [np.round(inner).astype(np.int32)], (gap_grey,) * 3)
+    return Exemplar(frame=0, image=img, x0=0, y0=0, points=pts, gap=5.0)
 
 
 def test_closed_lips_from_parted_ones_meet_on_the_gaps_dark_core(astro):
@@ -50,14 +61,18 @@ def test_closed_lips_from_parted_ones_meet_on_the_gaps_dark_core(astro):
             out.append((my[y + 1, x] - my[y - 1, x], my[y - 1, x] - ex_lm[a][1]))
         return np.array(out)
 
-    plain, sealed = jump(src), jump(_sealed_source(src, target, model))
+    plain, sealed = jump(src), jump(_sealed_source(_exemplar(model, src, 20), target, model))
     # butted rims: two pixels apart in the output come from 5 px apart, the gap skipped
     assert plain[:, 0].min() > 4.5
     # sealed: the lips meet inside the gap, taken from both sides, a crease of its own pixels
     assert np.all(sealed[:, 0] < 0.8 * plain[:, 0])            # measured 0.67-0.70 (SEAL 0.5)
     assert sealed[:, 1].min() > 0.2 and sealed[:, 1].max() < 4.5       # inside the gap
     # a target that opens wider than the exemplar leaves its points alone
-    assert _sealed_source(target, src, model) is target
+    wide = _exemplar(model, target, 20)
+    assert _sealed_source(wide, src, model) is wide.points
+    # teeth in the gap (lighter than the lips): the lips are not drawn together over them
+    teeth = _exemplar(model, src, 240)
+    assert _sealed_source(teeth, target, model) is teeth.points
 
 
 def test_the_mesh_tiles_the_lower_face_once(astro):
@@ -95,7 +110,8 @@ def test_an_open_mouth_that_narrows_is_not_sealed(astro):
     for a, b in g.INNER_PAIRS:
         ex[pos[b], 1] = ex[pos[a], 1] + 0.22 * width
         tgt[pos[b], 1] = tgt[pos[a], 1] + 0.2 * width
-    assert _sealed_source(ex, tgt, model) is ex
+    seen = _exemplar(model, ex, 20)
+    assert _sealed_source(seen, tgt, model) is seen.points
 
 
 def test_nothing_is_drawn_from_beyond_the_exemplars_picture(astro):
