@@ -89,3 +89,13 @@ def test_rendered_opening_eases_but_seals_stay_shut():
     usable[5] = False
     part = _ease_gap(gap, usable)
     assert part[6] == np.float32(0.25 * 0.1 + 0.5 * 0.1 + 0.25 * 0.16)
+
+
+def test_easing_keeps_a_short_vowels_widest_frame():
+    """A vowel with one open frame between two closures keeps its opening (eased, it showed half
+    of it: audio-only talk_g de and talk_a fr lost an open vowel each in lipeval)."""
+    from lipflap.render.pipeline import _ease_gap
+    gap = np.array([0, 0.05, 0.12, 0.3, 0.12, 0.05, 0], np.float32)
+    eased = _ease_gap(gap, np.ones(len(gap), bool))
+    assert eased[3] == np.float32(0.3)
+    assert abs(eased[2] - (0.25 * 0.05 + 0.5 * 0.12 + 0.25 * 0.3)) < 1e-6   # its flanks still ease

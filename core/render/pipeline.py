@@ -192,7 +192,9 @@ def plan_render(landmarks: list, usable: np.ndarray, params: np.ndarray, strengt
 # against the source's own 1.09; with this easing the pixels' roughness ratio (lipeval) fell
 # 1.105 -> 1.069 (expr_disgusted) and 1.137 -> 1.116 (expr_sad), closures, openings, rest and
 # best lag unchanged; the planned track's timing_r0 against the phones is unchanged (talk_e 0.792
-# -> 0.801, selfie 0.800 -> 0.799).
+# -> 0.801, selfie 0.800 -> 0.799). A frame wider than both neighbours (a vowel's widest) keeps its
+# opening: eased, a short vowel between two closures showed half of it (audio-only dubs, lipeval
+# opening: talk_g de 1.00 -> 0.90, talk_a fr 1.00 -> 0.91; with the peak kept 1.00 and 1.00).
 EASE = (0.25, 0.5, 0.25)
 
 
@@ -205,7 +207,8 @@ def _ease_gap(gap: np.ndarray, usable: np.ndarray) -> np.ndarray:
         g = gap[seg].astype(np.float64)
         padded = np.concatenate([g[:1], g, g[-1:]])
         eased = EASE[0] * padded[:-2] + EASE[1] * padded[1:-1] + EASE[2] * padded[2:]
-        out[seg] = np.where(g < select.CLOSED_GAP, g, eased)
+        peak = (g > padded[:-2]) & (g > padded[2:])
+        out[seg] = np.where((g < select.CLOSED_GAP) | peak, g, eased)
     return out
 
 
