@@ -56,3 +56,10 @@ def test_track_invariants(phones, fps, start_s):
     # cues tile the track
     assert t.cues[0][0] == 0 and abs(t.cues[-1][1] - n / float(fps)) < 1e-6
     assert all(abs(a[1] - b[0]) < 1e-9 for a, b in zip(t.cues, t.cues[1:]))
+
+
+def test_a_track_with_no_frames_after_its_start():
+    """A lone p that ends where the track starts has no frames (found by test_track_invariants:
+    the closure's approach rule indexed an empty frame list)."""
+    t = track_from_phones([Phone("p", 0.0, 0.25)], Fraction(24000, 1001), start_s=0.25)
+    assert len(t.frames) == 0

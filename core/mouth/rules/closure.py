@@ -111,6 +111,8 @@ def closure_frames(segs: list, times: np.ndarray, fps: float) -> np.ndarray:
 
 def sealed_by(s, times: np.ndarray, period: float, keep: np.ndarray) -> np.ndarray:
     """Frames the closure segment `s` seals (closure_frames)."""
+    if not len(times):                  # a range with no frames (the track starts after it)
+        return np.arange(0)
     lo, hi = seal_span(s)
     a = int(np.searchsorted(times, lo - 1e-9, side="left"))
     b = int(np.searchsorted(times, hi - 1e-9, side="left"))
