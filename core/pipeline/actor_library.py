@@ -28,7 +28,7 @@ from ..media.decode import read_frames
 from ..media.probe import probe
 from ..render import frame_score, select
 from ..render import geometry as g
-from ..render.pipeline import LibraryBuilder, RenderPlan, _path
+from ..render.pipeline import LibraryBuilder, RenderPlan, _path, reason_spans
 from ..render.synth import Exemplar, crop_box
 
 # A borrowed exemplar costs this much more than the shot's own (data-cost units, select.SIGMA):
@@ -319,18 +319,12 @@ def lacking(plan: RenderPlan) -> list[dict]:
     gaps = np.mean([np.linalg.norm(plan.lib_shapes[:, pos[a]] - plan.lib_shapes[:, pos[b]], axis=1)
                     for a, b in g.APERTURE_PAIRS], axis=0)
     open_gap = max(OPEN_SHARE * m.ap_max, OPEN_MIN)
-    out: list[dict] = []
+    reasons = []
     for i in np.flatnonzero(plan.lib_pos >= 0):
         want, got = float(plan.gap[i]), float(gaps[plan.lib_pos[i]])
-        reason = ("no_clean_closure" if want < select.CLOSED_GAP and got > LACK_CLOSED_GAP else
-                  "no_clean_opening" if want >= open_gap and got < 0.5 * want else "")
-        if not reason:
-            continue
-        if out and out[-1]["end"] == i - 1 and out[-1]["reason"] == reason:
-            out[-1]["end"] = int(i)
-        else:
-            out.append({"start": int(i), "end": int(i), "reason": reason})
-    return out
+        reasons.append((int(i), "no_clean_closure" if want < select.CLOSED_GAP and got > LACK_CLOSED_GAP
+                        else "no_clean_opening" if want >= open_gap and got < 0.5 * want else ""))
+    return reason_spans(reasons)
 
 
 def same_actor(shot: list, library: list) -> tuple[bool, str]:

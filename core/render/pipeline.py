@@ -223,6 +223,20 @@ def _path(n: int, idx: np.ndarray, costs: np.ndarray, trans: np.ndarray) -> np.n
     return lib_pos
 
 
+def reason_spans(reasons) -> list[dict]:
+    """(frame, reason) pairs in frame order -> [{"start", "end", "reason"}], consecutive frames
+    with one reason joined; an empty reason is no flag."""
+    out: list[dict] = []
+    for i, reason in reasons:
+        if not reason:
+            continue
+        if out and out[-1]["end"] == i - 1 and out[-1]["reason"] == reason:
+            out[-1]["end"] = int(i)
+        else:
+            out.append({"start": int(i), "end": int(i), "reason": reason})
+    return out
+
+
 def rechoose(plan: RenderPlan, scores: dict, lib: dict | None = None, peak: float = 255.0,
              still: dict | None = None) -> None:
     """Choose the exemplar path again with each library frame's pixel scores: a frame the
@@ -249,17 +263,12 @@ def rechoose(plan: RenderPlan, scores: dict, lib: dict | None = None, peak: floa
             costs += seen_delta
         plan.lib_pos = _path(plan.n, plan.usable_idx, costs, trans)
         plan.exemplar = np.where(plan.lib_pos >= 0, plan.lib_frames[np.maximum(plan.lib_pos, 0)], -1)
-    flags = []
+    reasons = []
     for i in np.flatnonzero(plan.exemplar >= 0):
         s = scores.get(int(plan.exemplar[i]))
-        reason = "atypical_exemplar:" + "+".join(s.reasons) if s is not None and s.reasons else ""
-        if not reason:
-            continue
-        if flags and flags[-1]["end"] == i - 1 and flags[-1]["reason"] == reason:
-            flags[-1]["end"] = int(i)
-        else:
-            flags.append({"start": int(i), "end": int(i), "reason": reason})
-    plan.exemplar_flags = flags
+        reasons.append((int(i), "atypical_exemplar:" + "+".join(s.reasons)
+                        if s is not None and s.reasons else ""))
+    plan.exemplar_flags = reason_spans(reasons)
     plan.costs = None        # not needed again; a long shot should not carry it into the render
 
 
