@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import cv2
 import numpy as np
 
 from lipflap.render import synth
@@ -88,3 +89,63 @@ def test_the_frames_grain_reaches_the_lips_but_its_edges_do_not():
     assert grain.std() > 1.0
     assert np.corrcoef(grain.ravel(), noise.ravel())[0, 1] > 0.5
     assert np.abs(out[56:80, 30:66] - 128.0).max() < 15.0, "the frame's edge is not carried"
+
+
+def _mouth_model(cx=60.0, cy=50.0, shift=(0.0, 0.0)):
+    """A grid with a 40-point mouth (outer then inner contour, ellipses) in the middle: region is
+    every point, lips the mouth's, tris a Delaunay mesh of them all."""
+    ys, xs = np.mgrid[-10:111:15, -10:131:15]
+    grid = np.stack([xs.ravel(), ys.ravel()], 1).astype(np.float64)
+    t = np.linspace(0, 2 * np.pi, 20, endpoint=False)
+    outer = np.stack([cx + 38 * np.cos(t), cy + 22 * np.sin(t)], 1)
+    inner = np.stack([cx + 30 * np.cos(t), cy + 14 * np.sin(t)], 1)
+    far = np.abs(grid - [cx, cy]) > [44, 28]
+    pts = np.vstack([grid[far.any(1)], outer, inner])
+    n = len(pts)
+    model = SimpleNamespace(region=np.arange(n), lips=np.arange(n - 40, n), tris=_delaunay(pts))
+    return pts + np.asarray(shift), model
+
+
+def _mouth_image(pts, model, inside, h=100, w=120, lip=140.0):
+    img = np.full((h, w, 3), lip, np.float32)
+    m = synth._poly((h, w), pts[model.lips[20:]], 0, 0) > 0
+    img[m] = inside
+    return img, m
+
+
+def test_the_mouths_inside_takes_the_previous_frames_low_band_and_keeps_its_own_fine_band():
+    pts, model = _mouth_model()
+    teeth, m = _mouth_image(pts, model, 230.0)
+    prev = synth.Patch(0, 0, teeth, np.ones(m.shape, np.float32), None, pts)
+    dark, _ = _mouth_image(pts, model, 30.0)
+    rng = np.random.default_rng(1)
+    dark[m] += rng.normal(0, 6.0, (int(m.sum()), 1)).astype(np.float32)   # its own fine texture
+    out = dark.copy()
+    synth._steady_interior(out, 0, 0, pts, prev, model, 0.7)
+    core = np.zeros(m.shape, np.uint8)
+    core[m] = 1
+    core = cv2.erode(core, np.ones((9, 9), np.uint8)) > 0
+    lift = (out - dark)[core].mean()
+    assert 0.7 * 200 * 0.8 < lift <= 0.7 * 200 + 1.0, lift      # the black hole takes the teeth's light
+    # away from the opening's edge by the low band's reach, the fine band is this frame's
+    deep = cv2.erode(core.astype(np.uint8), np.ones((11, 11), np.uint8)) > 0
+    assert deep.sum() > 100
+    fine = lambda img: img - cv2.GaussianBlur(img, (0, 0), synth.INTERIOR_BAND)
+    assert np.abs(fine(out)[deep] - fine(dark)[deep]).mean() < 0.5, "its own fine band stays"
+    lips = cv2.dilate(m.astype(np.uint8), np.ones((11, 11), np.uint8)) == 0
+    assert np.abs(out - dark)[lips].max() < 1e-3, "the lips and skin are not touched"
+
+
+def test_the_previous_inside_follows_the_mouth_and_stays_out_of_the_lips():
+    now, model = _mouth_model()
+    before, _ = _mouth_model(shift=(0.0, -8.0))                 # the mouth was 8 px higher
+    teeth, was = _mouth_image(before, model, 230.0)
+    prev = synth.Patch(0, 0, teeth, np.ones(was.shape, np.float32), None, before)
+    dark, m = _mouth_image(now, model, 30.0)
+    out = dark.copy()
+    synth._steady_interior(out, 0, 0, now, prev, model, 0.7)
+    core = cv2.erode(m.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    assert (out - dark)[core].mean() > 100, "the inside the previous frame had, where it is now"
+    upper_lip = was & ~cv2.dilate(m.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+    assert upper_lip.sum() > 50
+    assert np.abs(out - dark)[upper_lip].max() < 1e-3, "where the old opening was, the lip stays"
