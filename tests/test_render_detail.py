@@ -149,3 +149,41 @@ def test_the_previous_inside_follows_the_mouth_and_stays_out_of_the_lips():
     upper_lip = was & ~cv2.dilate(m.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
     assert upper_lip.sum() > 50
     assert np.abs(out - dark)[upper_lip].max() < 1e-3, "where the old opening was, the lip stays"
+
+
+def test_a_fast_mouth_is_blurred_along_its_motion_and_a_still_one_is_not():
+    pts, model = _mouth_model()
+    img = np.full((100, 120, 3), 150.0, np.float32)
+    img[56:] = 60.0                                   # a horizontal edge across the lower lip
+    rng = np.random.default_rng(2)
+    img += rng.normal(0, 2.0, (100, 120, 1)).astype(np.float32)
+    mouth = np.zeros((100, 120), np.float32)
+    mouth[20:85, 15:105] = 1.0
+    out = img.copy()
+    synth._motion_blur(out, 0, 0, pts, [pts.copy(), pts.copy()], model, mouth)
+    assert np.array_equal(out, img), "a still mouth is left as it is"
+    low = pts.copy()
+    low[pts[:, 1] > 50] += [0.0, 16.0]                # the lower lip drops 16 px by the next frame
+    out = img.copy()
+    synth._motion_blur(out, 0, 0, pts, [pts - (low - pts), low], model, mouth)
+    col = lambda a: cv2.GaussianBlur(a, (0, 0), 1.0)[40:72, 45:75].mean((1, 2))
+    # the edge's steepest step (grey levels a row) is spread over more rows
+    assert np.abs(np.diff(col(out))).max() < 0.6 * np.abs(np.diff(col(img))).max()
+    assert np.abs(out - img)[:, :10].max() == 0, "outside the mouth nothing changes"
+    fine = lambda a: a - cv2.GaussianBlur(a, (0, 0), 1.0)
+    assert np.abs(fine(out) - fine(img))[60:80, 30:90].mean() < 0.3, "the grain stays"
+
+
+def test_the_motion_blur_keeps_a_closed_mouths_seam_where_it_is():
+    pts, model = _mouth_model()
+    lips = np.full((100, 120, 3), 140.0, np.float32)  # closed lips with their seam
+    lips[49:51] = 60.0
+    opened = pts.copy()
+    opened[pts[:, 1] > 50] += [0.0, 20.0]             # wide open before and after
+    opened[(pts[:, 1] < 50) & (pts[:, 1] > 20)] -= [0.0, 6.0]
+    out = lips.copy()
+    synth._motion_blur(out, 0, 0, pts, [opened, opened], model, np.ones((100, 120), np.float32))
+    rows = out[30:70, 40:80].mean((1, 2))
+    assert 19 <= int(np.argmin(rows)) <= 20, "the seam stays where the lips meet"
+    assert rows.min() < 140.0 - 0.3 * 80.0, "and still reads as a line"
+    assert out[:, :, 0].min() >= 60.0 - 1e-3, "nothing darker than the frame's own is drawn"
