@@ -409,9 +409,13 @@ def render_frame(plan: RenderPlan, lib: dict, look: Look, i: int, image) -> Patc
         e0, e1 = int(plan.exemplar[i - 1]), int(plan.exemplar[i])
         if min(float(plan.gap[i - 1]), float(plan.gap[i])) >= select.CLOSED_GAP:
             share = JUMP_BLEND if e1 not in (e0, e0 + 1) else STEP_BLEND
-    # the neighbours' mouths, for the motion blur (synth.SHUTTER)
-    near = tuple(t.astype(np.float64) for t in (plan.targets(j) for j in (i - 1, i + 1)
-                                                  if 0 <= j < plan.n) if t is not None)
+    # The neighbours' mouths, for the motion blur (synth.SHUTTER); not on a sealed frame: lips
+    # that meet stop there, and a seam blurred along the neighbours' opening read as parted
+    # lips on a small face (expr_surprised one-frame p closures f53, f66: re-tracked 0.00 ->
+    # 0.26 and 0.21 of the clip's range, closure 1.00 -> 0.78).
+    near = () if float(plan.gap[i]) < select.CLOSED_GAP else tuple(
+        t.astype(np.float64) for t in (plan.targets(j) for j in (i - 1, i + 1) if 0 <= j < plan.n)
+        if t is not None)
     patch = synthesize(image, ex, plan.targets(i).astype(np.float64), plan.own(i).astype(np.float64),
                        plan.model, look, float(plan.fade[i]), is_self=int(plan.exemplar[i]) == i,
                        prev=prev[1] if share > 0 else None, prev_share=share, neighbours=near)

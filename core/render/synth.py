@@ -634,18 +634,22 @@ def _steady_interior(out: np.ndarray, x0: int, y0: int, target: np.ndarray, prev
 # and the exemplars were still: a camera shows such a motion blurred along its path while the
 # shutter is open. The mouth's low band (Gaussian 1 pixel; the fine band, grain and pores, is
 # the frame's own and stays sharp) is averaged along each pixel's motion towards the frames
-# before and after over SHUTTER of a frame each way, where that path is over BLUR_FROM pixels
-# (fully from one pixel more); samples come from this frame's own patch, so a closed mouth is
-# not opened. Measured in-process on lipeval's mouth box, with the steady interior (shutter /
-# start: roughness, sharpness): expr_sad 1.113, 1.042 without; 0.25 / 0.5 px 1.103, 1.030;
-# 0.35 / 1.0 px 1.098, 1.031; 0.35 / 1.5 px 1.099, 1.031; 0.5 / 1.5 px 1.088, 1.031;
-# expr_disgusted 1.073, 0.985 without; 0.25 / 0.5 px 1.067, 0.974; 0.35 / 1.0 px 1.065, 0.977;
-# 0.35 / 1.5 px 1.068, 0.980; 0.5 / 1.5 px 1.058, 0.974 (its lipeval sharpness is 0.96: the
-# target's floor is 0.95). Over the whole lower face, not only the mouth, the skin lost more
-# sharpness for little more steadiness (expr_disgusted 0.5 / 0.5 px: 0.947).
-SHUTTER = 0.35
+# before and after over SHUTTER of a frame each way (0.5: the whole frame interval, so each
+# frame's blur meets its neighbours' and the motion does not strobe), where that path is over
+# BLUR_FROM pixels (fully from one pixel more); samples come from this frame's own patch, so no
+# opening is drawn where it has none, and a sealed frame is not blurred (pipeline.render_frame).
+# Measured in-process on lipeval's mouth box with the steady interior (roughness ratio,
+# sharpness; lipeval reads about 0.004 lower roughness): expr_sad 1.113, 1.042 without the blur;
+# shutter 0.35 / 0.45 / 0.5: 1.104 / 1.099 / 1.097, sharpness 1.038 each; expr_disgusted 1.073,
+# 0.985 without; 1.070 / 1.065 / 1.062, 0.982 / 0.981 / 0.980 (its lipeval sharpness is 0.96
+# and the target's floor 0.95). Starting at 0.5 px and on sealed frames too, sharpness fell
+# twice as much (expr_sad 1.031); over the whole lower face, not only the mouth, more again
+# (expr_disgusted 0.947 at 0.5).
+# Samples along each path are at most a pixel apart (three at fewer: a fast lower lip's 20 px path
+# drawn with three showed expr_sad's f15 seam as two lines), up to BLUR_SAMPLES.
+SHUTTER = 0.5
 BLUR_FROM = 1.5
-BLUR_SAMPLES = 3
+BLUR_SAMPLES = 16
 
 
 def _motion_blur(out: np.ndarray, x0: int, y0: int, target: np.ndarray, neighbours: list,
@@ -669,16 +673,17 @@ def _motion_blur(out: np.ndarray, x0: int, y0: int, target: np.ndarray, neighbou
                          np.arange(ly0 - sy0, ly1 - sy0, dtype=np.float32))
     acc = low[ly0 - sy0:ly1 - sy0, lx0 - sx0:lx1 - sx0].copy()
     mag = np.zeros((bh, bw), np.float32)
+    n_s = int(np.clip(np.ceil(reach), 3, BLUR_SAMPLES))
     for nb in neighbours:
         mx, my, cov = g.triangle_maps(target, nb - [x0 + sx0, y0 + sy0], model.tris,
                                       x0 + lx0, y0 + ly0, bw, bh)
         dx, dy = (mx - gx) * cov, (my - gy) * cov
         np.maximum(mag, np.hypot(dx, dy) * SHUTTER, out=mag)
-        for k in range(1, BLUR_SAMPLES + 1):
-            s = SHUTTER * k / BLUR_SAMPLES
+        for k in range(1, n_s + 1):
+            s = SHUTTER * k / n_s
             acc += cv2.remap(low, gx - s * dx, gy - s * dy, cv2.INTER_LINEAR,
                              borderMode=cv2.BORDER_REPLICATE)
-    acc /= 1 + BLUR_SAMPLES * len(neighbours)
+    acc /= 1 + n_s * len(neighbours)
     wgt = np.clip(mag - BLUR_FROM, 0.0, 1.0) * np.clip(1.5 * mouth[ly0:ly1, lx0:lx1], 0.0, 1.0)
     if float(wgt.max()) <= 0:
         return
