@@ -151,39 +151,37 @@ def test_the_previous_inside_follows_the_mouth_and_stays_out_of_the_lips():
     assert np.abs(out - dark)[upper_lip].max() < 1e-3, "where the old opening was, the lip stays"
 
 
-def test_a_fast_mouth_is_blurred_along_its_motion_and_a_still_one_is_not():
+def test_the_skin_takes_the_previous_frames_wrinkles_but_not_its_light_grain_or_lips():
     pts, model = _mouth_model()
-    img = np.full((100, 120, 3), 150.0, np.float32)
-    img[56:] = 60.0                                   # a horizontal edge across the lower lip
-    rng = np.random.default_rng(2)
-    img += rng.normal(0, 2.0, (100, 120, 1)).astype(np.float32)
-    mouth = np.zeros((100, 120), np.float32)
-    mouth[20:85, 15:105] = 1.0
-    out = img.copy()
-    synth._motion_blur(out, 0, 0, pts, [pts.copy(), pts.copy()], model, mouth)
-    assert np.array_equal(out, img), "a still mouth is left as it is"
-    low = pts.copy()
-    low[pts[:, 1] > 50] += [0.0, 16.0]                # the lower lip drops 16 px by the next frame
-    out = img.copy()
-    synth._motion_blur(out, 0, 0, pts, [pts - (low - pts), low], model, mouth)
-    col = lambda a: cv2.GaussianBlur(a, (0, 0), 1.0)[40:72, 45:75].mean((1, 2))
-    # the edge's steepest step (grey levels a row) is spread over more rows
-    assert np.abs(np.diff(col(out))).max() < 0.6 * np.abs(np.diff(col(img))).max()
-    assert np.abs(out - img)[:, :10].max() == 0, "outside the mouth nothing changes"
+    h, w = 100, 120
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    fold = 40.0 * np.exp(-((xx - 20) ** 2 + (yy - 85) ** 2) / (2 * 4.0 ** 2))   # a dimple, 4 px
+    rng = np.random.default_rng(4)
+    cur = np.full((h, w, 3), 150.0, np.float32) + rng.normal(0, 3.0, (h, w, 1)).astype(np.float32)
+    before = np.full((h, w, 3), 170.0, np.float32) - fold[..., None]   # brighter, with the dimple
+    lips = np.zeros((h, w), np.float32)
+    lips[25:75, 20:100] = 1.0
+    prev = synth.Patch(0, 0, before, np.ones((h, w), np.float32), None, pts)
+    out = cur.copy()
+    synth._steady_skin(out, 0, 0, pts, prev, model, lips, 80.0)
+    d = (out - cur)[..., 0]
+    assert d[85, 20] < -0.5 * 40 * 0.6, "the dimple comes half over"
+    assert abs(float(d[10:20, 60:110].mean())) < 1.0, "the previous frame's light does not"
+    assert np.abs(d[lips > 0]).max() < 1e-3, "the lips are left alone"
     fine = lambda a: a - cv2.GaussianBlur(a, (0, 0), 1.0)
-    assert np.abs(fine(out) - fine(img))[60:80, 30:90].mean() < 0.3, "the grain stays"
+    assert np.abs(fine(out) - fine(cur))[5:20, 40:110].mean() < 0.3, "this frame's grain stays"
 
 
-def test_the_motion_blur_keeps_a_closed_mouths_seam_where_it_is():
-    pts, model = _mouth_model()
-    lips = np.full((100, 120, 3), 140.0, np.float32)  # closed lips with their seam
-    lips[49:51] = 60.0
-    opened = pts.copy()
-    opened[pts[:, 1] > 50] += [0.0, 20.0]             # wide open before and after
-    opened[(pts[:, 1] < 50) & (pts[:, 1] > 20)] -= [0.0, 6.0]
-    out = lips.copy()
-    synth._motion_blur(out, 0, 0, pts, [opened, opened], model, np.ones((100, 120), np.float32))
-    rows = out[30:70, 40:80].mean((1, 2))
-    assert 19 <= int(np.argmin(rows)) <= 20, "the seam stays where the lips meet"
-    assert rows.min() < 140.0 - 0.3 * 80.0, "and still reads as a line"
-    assert out[:, :, 0].min() >= 60.0 - 1e-3, "nothing darker than the frame's own is drawn"
+def test_the_skin_follows_the_face_from_the_previous_frame():
+    now, model = _mouth_model()
+    before, _ = _mouth_model(shift=(6.0, 0.0))       # the face was 6 px to the right
+    h, w = 100, 120
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    fold = 40.0 * np.exp(-((xx - 26) ** 2 + (yy - 85) ** 2) / (2 * 4.0 ** 2))
+    prev = synth.Patch(0, 0, 150.0 - np.repeat(fold[..., None], 3, 2), np.ones((h, w), np.float32),
+                       None, before)
+    cur = np.full((h, w, 3), 150.0, np.float32)
+    out = cur.copy()
+    synth._steady_skin(out, 0, 0, now, prev, model, np.zeros((h, w), np.float32), 80.0)
+    d = (out - cur)[..., 0]
+    assert int(np.argmin(d[85, 5:50])) + 5 in (19, 20, 21), "the dimple where that skin is now"

@@ -404,21 +404,17 @@ def render_frame(plan: RenderPlan, lib: dict, look: Look, i: int, image) -> Patc
     # The previous frame's lips are blended in (steadier lip texture) unless the mouth closes or
     # opens from a closure there: blending an opening into a closure parts the lips (expr_sad
     # closure rate 1.00 -> 0.86 when every jump was blended).
+    # The skin around them takes the previous frame's in any case (synth.SKIN_SHARE).
     prev, share = plan.last_patch, 0.0
-    if prev is not None and prev[0] == i - 1 and i > 0:
+    if prev is not None and not (prev[0] == i - 1 and i > 0):
+        prev = None
+    if prev is not None:
         e0, e1 = int(plan.exemplar[i - 1]), int(plan.exemplar[i])
         if min(float(plan.gap[i - 1]), float(plan.gap[i])) >= select.CLOSED_GAP:
             share = JUMP_BLEND if e1 not in (e0, e0 + 1) else STEP_BLEND
-    # The neighbours' mouths, for the motion blur (synth.SHUTTER); not on a sealed frame: lips
-    # that meet stop there, and a seam blurred along the neighbours' opening read as parted
-    # lips on a small face (expr_surprised one-frame p closures f53, f66: re-tracked 0.00 ->
-    # 0.26 and 0.21 of the clip's range, closure 1.00 -> 0.78).
-    near = () if float(plan.gap[i]) < select.CLOSED_GAP else tuple(
-        t.astype(np.float64) for t in (plan.targets(j) for j in (i - 1, i + 1) if 0 <= j < plan.n)
-        if t is not None)
     patch = synthesize(image, ex, plan.targets(i).astype(np.float64), plan.own(i).astype(np.float64),
                        plan.model, look, float(plan.fade[i]), is_self=int(plan.exemplar[i]) == i,
-                       prev=prev[1] if share > 0 else None, prev_share=share, neighbours=near)
+                       prev=prev[1] if prev is not None else None, prev_share=share)
     plan.last_patch = (i, patch) if patch is not None else None
     return patch
 

@@ -125,15 +125,14 @@ def _poly(shape, pts, x0, y0) -> np.ndarray:
 
 def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndarray, model: MouthModel,
                look: Look, fade: float, is_self: bool, prev: "Patch | None" = None,
-               prev_share: float = 0.0, neighbours: tuple = ()) -> Patch | None:
+               prev_share: float = 0.0) -> Patch | None:
     """Build the lower face of `image` (the output frame's source pixels: an RGB array, or a
     media Frame, of which only the patch's box is converted) from exemplar `ex`.
 
     target: (P + Q, 2) wanted region + ring points in this frame; own: the frame's own points (same
     ring). `fade` scales the alpha (ramps into and out of passed-through ranges). `prev`, the
-    previous frame's patch, is blended into the lips by `prev_share` before the detail match.
-    `neighbours`: the target points of the frames before and after (those rendered), for the
-    mouth's motion blur.
+    previous frame's patch, is blended into the lips by `prev_share` (none at 0) and into the
+    skin around them (SKIN_SHARE) before the detail match.
     Returns the patch, or None when the face is not in the picture.
     """
     if hasattr(image, "region"):        # a decoded media Frame: convert only the box used
@@ -174,6 +173,8 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
         _blend_previous(out, x0, y0, lip_soft, prev, prev_share, target, model, look.peak,
                         size)
         _steady_interior(out, x0, y0, target, prev, model, INTERIOR_SHARE)
+    if prev is not None:
+        _steady_skin(out, x0, y0, target, prev, model, lip_soft, size)
 
     # Detail matched per kind of region (lips with lips, moved skin with skin), so an open
     # mouth is not judged against the frame's closed one by its skin.
@@ -181,8 +182,6 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
     lips_in = inside & (lipmask > 0)
     skin_moved = inside & (lipmask == 0) & (still < 0.5)
     out = _match_detail(out, src, [(lips_in, lips_in), (skin_moved, skin_moved)], lipmask)
-    if neighbours:
-        _motion_blur(out, x0, y0, target, list(neighbours), model, lip_soft)
 
     if is_self:
         # Same source frame and nearly the same geometry: keep the frame's own pixels.
@@ -593,8 +592,11 @@ def _blend_previous(out: np.ndarray, x0: int, y0: int, mouth: np.ndarray, prev: 
 # 0.979). Share 0.4 / 0.5 / 0.7 on expr_sad: 1.119 / 1.118 / 1.113. A band of 1 pixel took teeth
 # edges with it (expr_disgusted sharpness 0.983 -> 0.962 at share 0.4); of 4 pixels less of the
 # flicker (expr_sad 1.116). The interior's colour statistics alone (mean and contrast matched to
-# its neighbours') 1.127; the whole picture motion-blurred along the mouth's motion (a camera's
-# shutter: what a fast real mouth shows) 1.103-1.123 at a cost of 0.02-0.04 in sharpness.
+# its neighbours') 1.127. The mouth's low band blurred along its motion to the neighbouring frames
+# (a camera's shutter, 0.35-0.5 of a frame each way) took expr_sad's lipeval roughness from 1.109
+# to 1.093, but sharpness with it (talk_e 0.981 -> 0.957, expr_sad 0.967 -> 0.955), and a sealed
+# frame blurred along its neighbours' opening read as parted (expr_surprised closure 0.78): not
+# kept; the skin's steadiness below does more at no cost in sharpness.
 INTERIOR_SHARE = 0.7
 INTERIOR_BAND = 2.5
 
@@ -630,65 +632,41 @@ def _steady_interior(out: np.ndarray, x0: int, y0: int, target: np.ndarray, prev
                                            - cv2.GaussianBlur(box, (0, 0), INTERIOR_BAND))
 
 
-# The dub moves the mouth faster than the shot's frames did (a seal to a full vowel in one frame),
-# and the exemplars were still: a camera shows such a motion blurred along its path while the
-# shutter is open. The mouth's low band (Gaussian 1 pixel; the fine band, grain and pores, is
-# the frame's own and stays sharp) is averaged along each pixel's motion towards the frames
-# before and after over SHUTTER of a frame each way (0.5: the whole frame interval, so each
-# frame's blur meets its neighbours' and the motion does not strobe), where that path is over
-# BLUR_FROM pixels (fully from one pixel more); samples come from this frame's own patch, so no
-# opening is drawn where it has none, and a sealed frame is not blurred (pipeline.render_frame).
-# Measured in-process on lipeval's mouth box with the steady interior (roughness ratio,
-# sharpness; lipeval reads about 0.004 lower roughness): expr_sad 1.113, 1.042 without the blur;
-# shutter 0.35 / 0.45 / 0.5: 1.104 / 1.099 / 1.097, sharpness 1.038 each; expr_disgusted 1.073,
-# 0.985 without; 1.070 / 1.065 / 1.062, 0.982 / 0.981 / 0.980 (its lipeval sharpness is 0.96
-# and the target's floor 0.95). Starting at 0.5 px and on sealed frames too, sharpness fell
-# twice as much (expr_sad 1.031); over the whole lower face, not only the mouth, more again
-# (expr_disgusted 0.947 at 0.5).
-# Samples along each path are at most a pixel apart (three at fewer: a fast lower lip's 20 px path
-# drawn with three showed expr_sad's f15 seam as two lines), up to BLUR_SAMPLES.
-SHUTTER = 0.5
-BLUR_FROM = 1.5
-BLUR_SAMPLES = 16
+# The skin around the mouth (chin, the folds beside it) differs between exemplars in its shading
+# at the scale of wrinkles and dimples, which the light offset (0.35 of the mouth width) leaves:
+# a jump between exemplars, and the dub's mouth jumps every few frames, pops it. Its band between
+# SKIN_BAND pixels and SKIN_COARSE of the mouth width takes SKIN_SHARE of the previous frame's,
+# motion-compensated (the same point of the face), on every frame, sealed or not (the lips are
+# left out); the fine band (grain, pores) and the light stay this frame's. Measured in-process
+# on lipeval's mouth box, with the steady interior (roughness ratio, sharpness, mean first
+# difference in grey levels): expr_sad 1.113 -> 1.091, 1.042 -> 1.041, 3.83 -> 3.67 (the
+# source's 3.74); expr_disgusted 1.073 -> 1.061, 0.985 -> 0.981; talk_e 1.021 -> 1.013, 1.000
+# both. Share 0.7: expr_sad -, expr_disgusted 1.057, talk_e 1.011. The whole low band, light
+# included, 1.089 on expr_sad, to 0.3 of the width 1.090: the wrinkles' band is what pops.
+SKIN_SHARE = 0.5
+SKIN_BAND = 2.5
+SKIN_COARSE = 0.15
 
 
-def _motion_blur(out: np.ndarray, x0: int, y0: int, target: np.ndarray, neighbours: list,
-                 model: MouthModel, mouth: np.ndarray) -> None:
-    """Blur the mouth's low band along its motion to the neighbouring frames' target points
-    (in place on `out`), where the motion is fast (see SHUTTER)."""
-    rows, cols = np.flatnonzero((mouth > 0.01).any(1)), np.flatnonzero((mouth > 0.01).any(0))
-    if not len(rows):
+def _steady_skin(out: np.ndarray, x0: int, y0: int, target: np.ndarray, prev: "Patch",
+                 model: MouthModel, lips: np.ndarray, size: float) -> None:
+    """Blend the previous frame's skin shading band into this frame's patch (in place on `out`),
+    each pixel from the previous patch's pixel at the same point of the face, away from the
+    lips (`lips`, their soft mask) and where the previous patch was drawn."""
+    if prev.points is None or SKIN_SHARE <= 0:
         return
     h, w = out.shape[:2]
-    reach = max(float(np.abs(nb - target).max()) for nb in neighbours) * SHUTTER
-    if reach <= BLUR_FROM:
-        return
-    ly0, ly1, lx0, lx1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-    # the low band over the box and as far as the samples reach
-    m = int(np.ceil(reach)) + 5
-    sy0, sy1, sx0, sx1 = max(ly0 - m, 0), min(ly1 + m, h), max(lx0 - m, 0), min(lx1 + m, w)
-    low = cv2.GaussianBlur(out[sy0:sy1, sx0:sx1], (0, 0), 1.0)
-    bh, bw = ly1 - ly0, lx1 - lx0
-    gx, gy = np.meshgrid(np.arange(lx0 - sx0, lx1 - sx0, dtype=np.float32),
-                         np.arange(ly0 - sy0, ly1 - sy0, dtype=np.float32))
-    acc = low[ly0 - sy0:ly1 - sy0, lx0 - sx0:lx1 - sx0].copy()
-    mag = np.zeros((bh, bw), np.float32)
-    n_s = int(np.clip(np.ceil(reach), 3, BLUR_SAMPLES))
-    for nb in neighbours:
-        mx, my, cov = g.triangle_maps(target, nb - [x0 + sx0, y0 + sy0], model.tris,
-                                      x0 + lx0, y0 + ly0, bw, bh)
-        dx, dy = (mx - gx) * cov, (my - gy) * cov
-        np.maximum(mag, np.hypot(dx, dy) * SHUTTER, out=mag)
-        for k in range(1, n_s + 1):
-            s = SHUTTER * k / n_s
-            acc += cv2.remap(low, gx - s * dx, gy - s * dy, cv2.INTER_LINEAR,
-                             borderMode=cv2.BORDER_REPLICATE)
-    acc /= 1 + n_s * len(neighbours)
-    wgt = np.clip(mag - BLUR_FROM, 0.0, 1.0) * np.clip(1.5 * mouth[ly0:ly1, lx0:lx1], 0.0, 1.0)
+    mx, my, cov = g.triangle_maps(target, prev.points - [prev.x0, prev.y0], model.tris, x0, y0, w, h)
+    back = cv2.remap(prev.rgb, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    drawn = cv2.remap(prev.alpha, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                      borderValue=0)
+    wgt = SKIN_SHARE * (1.0 - np.clip(1.5 * lips, 0.0, 1.0)) * cov * np.clip(drawn, 0.0, 1.0)
     if float(wgt.max()) <= 0:
         return
-    acc -= low[ly0 - sy0:ly1 - sy0, lx0 - sx0:lx1 - sx0]
-    out[ly0:ly1, lx0:lx1] += _rgb(wgt.astype(np.float32)) * acc
+    coarse = max(SKIN_BAND, SKIN_COARSE * size)
+    diff = back - out
+    band = cv2.GaussianBlur(diff, (0, 0), SKIN_BAND) - _blur(diff, coarse)
+    out += _rgb(wgt.astype(np.float32)) * band
 
 
 # A mouth closed from an exemplar whose lips are a little apart: each of the exemplar's inner-lip
