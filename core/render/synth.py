@@ -589,7 +589,10 @@ def _blend_previous(out: np.ndarray, x0: int, y0: int, mouth: np.ndarray, prev: 
 # drawn and the sharpness stays. Measured in-process on lipeval's mouth box (roughness ratio,
 # mouth_activity, sharpness): expr_sad 1.134 -> 1.113 (activity 3.90 -> 3.83 grey levels, the
 # source's 3.74; sharpness 1.041 -> 1.040), expr_disgusted 1.083 -> 1.073 (sharpness 0.983 ->
-# 0.979). Share 0.4 / 0.5 / 0.7 on expr_sad: 1.119 / 1.118 / 1.113. A band of 1 pixel took teeth
+# 0.979). Share 0.4 / 0.5 / 0.7 on expr_sad: 1.119 / 1.118 / 1.113; with the skin's steadiness
+# below 1.094 / 1.091 / 1.091, and at 0.7 the previous frame's teeth showed as a soft glow below
+# this frame's in a dark mouth (expr_sad f86, from f84-85's teeth lower down; fainter at 0.5).
+# A band of 1 pixel took teeth
 # edges with it (expr_disgusted sharpness 0.983 -> 0.962 at share 0.4); of 4 pixels less of the
 # flicker (expr_sad 1.116). The interior's colour statistics alone (mean and contrast matched to
 # its neighbours') 1.127. The mouth's low band blurred along its motion to the neighbouring frames
@@ -597,7 +600,7 @@ def _blend_previous(out: np.ndarray, x0: int, y0: int, mouth: np.ndarray, prev: 
 # to 1.093, but sharpness with it (talk_e 0.981 -> 0.957, expr_sad 0.967 -> 0.955), and a sealed
 # frame blurred along its neighbours' opening read as parted (expr_surprised closure 0.78): not
 # kept; the skin's steadiness below does more at no cost in sharpness.
-INTERIOR_SHARE = 0.7
+INTERIOR_SHARE = 0.5
 INTERIOR_BAND = 2.5
 
 
@@ -641,9 +644,11 @@ def _steady_interior(out: np.ndarray, x0: int, y0: int, target: np.ndarray, prev
 # on lipeval's mouth box, with the steady interior (roughness ratio, sharpness, mean first
 # difference in grey levels): expr_sad 1.113 -> 1.091, 1.042 -> 1.041, 3.83 -> 3.67 (the
 # source's 3.74); expr_disgusted 1.073 -> 1.061, 0.985 -> 0.981; talk_e 1.021 -> 1.013, 1.000
-# both. Share 0.7: expr_sad -, expr_disgusted 1.057, talk_e 1.011. The whole low band, light
-# included, 1.089 on expr_sad, to 0.3 of the width 1.090: the wrinkles' band is what pops.
-SKIN_SHARE = 0.5
+# both. Share 0.7: expr_disgusted 1.057, talk_e 1.011; with the interior's share at 0.5,
+# expr_sad 1.096 at 0.5, 1.091 at 0.7 (3.63, the chin's shading then held from f12 to f18 where
+# it changed every frame). The whole low band, light included, 1.089 on expr_sad, to 0.3 of the
+# width 1.090: the wrinkles' band is what pops.
+SKIN_SHARE = 0.7
 SKIN_BAND = 2.5
 SKIN_COARSE = 0.15
 
