@@ -113,6 +113,11 @@ def _mouth_image(pts, model, inside, h=100, w=120, lip=140.0):
     return img, m
 
 
+def _lip_mask(pts, model, h=100, w=120):
+    """The mouth (outer lip contour, opening included), as the synthesis's soft lip mask is."""
+    return synth._poly((h, w), pts[model.lips[:20]], 0, 0).astype(np.float32)
+
+
 def test_the_mouths_inside_takes_the_previous_frames_low_band_and_keeps_its_own_fine_band():
     pts, model = _mouth_model()
     teeth, m = _mouth_image(pts, model, 230.0)
@@ -121,16 +126,20 @@ def test_the_mouths_inside_takes_the_previous_frames_low_band_and_keeps_its_own_
     rng = np.random.default_rng(1)
     dark[m] += rng.normal(0, 6.0, (int(m.sum()), 1)).astype(np.float32)   # its own fine texture
     out = dark.copy()
-    synth._steady_interior(out, 0, 0, pts, prev, model, 0.7)
+    synth._steady_bands(out, 0, 0, pts, prev, model, _lip_mask(pts, model), 76.0, inside=True)
     core = np.zeros(m.shape, np.uint8)
     core[m] = 1
     core = cv2.erode(core, np.ones((9, 9), np.uint8)) > 0
     lift = (out - dark)[core].mean()
-    assert 0.7 * 200 * 0.8 < lift <= 0.7 * 200 + 1.0, lift      # the black hole takes the teeth's light
+    share = synth.INTERIOR_SHARE
+    assert share * 200 * 0.8 < lift <= share * 200 + 1.0, lift  # the black hole takes the teeth's light
+    still = dark.copy()
+    synth._steady_bands(still, 0, 0, pts, prev, model, _lip_mask(pts, model), 76.0, inside=False)
+    assert np.abs(still - dark).max() < 1e-3, "not across a seal: the lips' mask covers the mouth"
     # away from the opening's edge by the low band's reach, the fine band is this frame's
     deep = cv2.erode(core.astype(np.uint8), np.ones((11, 11), np.uint8)) > 0
     assert deep.sum() > 100
-    fine = lambda img: img - cv2.GaussianBlur(img, (0, 0), synth.INTERIOR_BAND)
+    fine = lambda img: img - cv2.GaussianBlur(img, (0, 0), synth.STEADY_BAND)
     assert np.abs(fine(out)[deep] - fine(dark)[deep]).mean() < 0.5, "its own fine band stays"
     lips = cv2.dilate(m.astype(np.uint8), np.ones((11, 11), np.uint8)) == 0
     assert np.abs(out - dark)[lips].max() < 1e-3, "the lips and skin are not touched"
@@ -143,9 +152,10 @@ def test_the_previous_inside_follows_the_mouth_and_stays_out_of_the_lips():
     prev = synth.Patch(0, 0, teeth, np.ones(was.shape, np.float32), None, before)
     dark, m = _mouth_image(now, model, 30.0)
     out = dark.copy()
-    synth._steady_interior(out, 0, 0, now, prev, model, 0.7)
+    synth._steady_bands(out, 0, 0, now, prev, model, _lip_mask(now, model), 76.0, inside=True)
     core = cv2.erode(m.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
-    assert (out - dark)[core].mean() > 100, "the inside the previous frame had, where it is now"
+    assert (out - dark)[core].mean() > 0.7 * synth.INTERIOR_SHARE * 200, \
+        "the inside the previous frame had, where it is now"
     upper_lip = was & ~cv2.dilate(m.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
     assert upper_lip.sum() > 50
     assert np.abs(out - dark)[upper_lip].max() < 1e-3, "where the old opening was, the lip stays"
@@ -163,11 +173,11 @@ def test_the_skin_takes_the_previous_frames_wrinkles_but_not_its_light_grain_or_
     lips[25:75, 20:100] = 1.0
     prev = synth.Patch(0, 0, before, np.ones((h, w), np.float32), None, pts)
     out = cur.copy()
-    synth._steady_skin(out, 0, 0, pts, prev, model, lips, 80.0)
+    synth._steady_bands(out, 0, 0, pts, prev, model, lips, 80.0, inside=False)
     d = (out - cur)[..., 0]
-    assert d[85, 20] < -0.5 * 40 * 0.6, "the dimple comes half over"
+    assert d[85, 20] < -synth.SKIN_SHARE * 40 * 0.5, "the dimple comes over"
     assert abs(float(d[10:20, 60:110].mean())) < 1.0, "the previous frame's light does not"
-    assert np.abs(d[lips > 0]).max() < 1e-3, "the lips are left alone"
+    assert np.abs(d[29:71, 24:96]).max() < 1e-3, "the lips are left alone"
     fine = lambda a: a - cv2.GaussianBlur(a, (0, 0), 1.0)
     assert np.abs(fine(out) - fine(cur))[5:20, 40:110].mean() < 0.3, "this frame's grain stays"
 
@@ -182,6 +192,7 @@ def test_the_skin_follows_the_face_from_the_previous_frame():
                        None, before)
     cur = np.full((h, w, 3), 150.0, np.float32)
     out = cur.copy()
-    synth._steady_skin(out, 0, 0, now, prev, model, np.zeros((h, w), np.float32), 80.0)
+    synth._steady_bands(out, 0, 0, now, prev, model, np.zeros((h, w), np.float32), 80.0,
+                        inside=False)
     d = (out - cur)[..., 0]
     assert int(np.argmin(d[85, 5:50])) + 5 in (19, 20, 21), "the dimple where that skin is now"

@@ -192,7 +192,7 @@ def test_wide_opening_keeps_lips_and_jaw_in_the_actors_range(astro_model):
 
 def test_the_previous_patch_reaches_a_sealed_frame_for_its_skin_but_not_its_lips(astro_model,
                                                                                   monkeypatch):
-    # the skin around a seal is steadied from the open frame before (synth._steady_skin); the
+    # the skin around a seal is steadied from the open frame before (synth._steady_bands); the
     # lips are not blended across a seal (that parted them)
     from lipflap.render import pipeline as rp
     _, lms = astro_model
