@@ -54,9 +54,10 @@ class CodecSpec:
 # cap are unchanged, so the same profile at the same data budget keeps more of the finest band:
 # plain transcodes of the noisy 960x960 selfie close-up (bench/hard_set.py) read mouth sharpness
 # 0.864 -> 0.884 in 4444 (bytes +0.1%, at the cap either way), 0.951 -> 0.963 in 4444 XQ and
-# 0.763 -> 0.789 in 422 HQ, PSNR outside the lower face +0.05-0.07 dB; the clean talk_g clip
-# reads 0.979 -> 0.984 in 4444 for 1.3% more bytes, below the cap (docs/cli.md, "ProRes data
-# rates", gives the command).
+# 0.763 -> 0.789 in 422 HQ, PSNR outside the lower face +0.04-0.07 dB; the clean talk_g clip
+# reads 0.979 -> 0.984 in 4444 for 1.3% more bytes, below the cap. Hard-set renders in 4444:
+# selfie 0.855 -> 0.875, the six other clips 0.002-0.014 higher, roughness unchanged
+# (docs/cli.md, "ProRes data rates", gives the commands).
 _PRORES = {"vendor": "apl0", "quant_mat": "default"}
 
 CODECS: dict[str, CodecSpec] = {
