@@ -614,7 +614,13 @@ INTERIOR_SHARE = 0.5
 # both. Share 0.7: expr_disgusted 1.057, talk_e 1.011; with the interior's share at 0.5,
 # expr_sad 1.096 at 0.5, 1.091 at 0.7 (3.63, the chin's shading then held from f12 to f18 where
 # it changed every frame). The whole low band, light included, 1.089 on expr_sad, to 0.3 of the
-# width 1.090: the wrinkles' band is what pops.
+# width 1.090: the wrinkles' band is what pops. With both, lipeval (bench/hard_set.py, main
+# 537267f -> these): roughness expr_sad 1.130 -> 1.087, expr_disgusted 1.082 -> 1.060,
+# expr_surprised 1.081 -> 1.057, selfie 1.001 -> 0.994, talk_e 1.022 -> 1.010, turn 1.034 ->
+# 1.021, talk_a 0.989 -> 0.974, talk_g 1.024 -> 1.007; sharpness, closure, opening, rest and
+# timing r0 as they were; mouth activity 2-7% lower, the pops it counted: expr_sad's speech frames
+# still change more than the source's (grey levels a frame, upper / middle / lower third of the
+# mouth box: source 2.91 / 6.08 / 2.92, before 3.11 / 7.91 / 3.63, now 3.05 / 7.47 / 2.98).
 SKIN_SHARE = 0.7
 SKIN_COARSE = 0.15
 # Both bands start at STEADY_BAND pixels (Gaussian), so they are worked out at half resolution,
