@@ -64,8 +64,8 @@ class MouthModel:
     tris: np.ndarray               # (T, 3) triangles over region points then ring points
     frames_used: int
     chin_max: float = float("inf")  # normalised chin height of the actor's widest jaw in the shot
-    # (lo, hi) thickness of the upper lip (0 to 13) and the lower lip (14 to 17) over the IOD,
-    # the actor's 1st-99th percentile in the shot
+    # (lo, hi) thickness of the upper lip (0 to 13) and the lower lip (14 to 17) over the IOD:
+    # the actor's 2nd-98th percentile in the shot, held a re-track's error inside (_held_in)
     upper_lip_range: tuple = (0.0, float("inf"))
     lower_lip_range: tuple = (0.0, float("inf"))
     # Head pose in the normalised space: the region's shape change per unit of head turn (yaw,
@@ -338,12 +338,27 @@ def _actor_ranges(lms: list[np.ndarray], norm_all: np.ndarray) -> _Ranges:
     iods = np.array([g.interocular(lm) for lm in lms])
     up_th = np.array([np.linalg.norm(lm[0] - lm[13]) for lm in lms]) / iods
     low_th = np.array([np.linalg.norm(lm[14] - lm[17]) for lm in lms]) / iods
-    upper_lip_range = (float(np.percentile(up_th, 2)), float(np.percentile(up_th, 98)))
-    lower_lip_range = (float(np.percentile(low_th, 2)), float(np.percentile(low_th, 98)))
+    upper_lip_range = _held_in(up_th)
+    lower_lip_range = _held_in(low_th)
     if jaw_hi - jaw_lo < 0.02:
         jaw_hi = jaw_lo + 0.02
     return _Ranges(ap, wd, chin, ap_max, width_rest, width_lo, width_hi, jaw_lo, jaw_hi, chin_max,
                    upper_lip_range, lower_lip_range)
+
+
+# A re-track of the rendered lips reads each lip's thickness within about +-0.014 eye distances
+# (1 sd) of the planned one (talk_e, re-track less plan: 5th-95th percentile -0.023..+0.017): a
+# lip planned at the edge of the actor's range is read outside it about one frame in four. The
+# planned thickness is held this far inside the range.
+LIP_RETRACK_MARGIN = 0.015
+
+
+def _held_in(thickness: np.ndarray) -> tuple[float, float]:
+    """The range a lip's planned thickness is held in: the actor's 2nd-98th percentile in the
+    shot pulled in at each end by LIP_RETRACK_MARGIN, keeping at least the middle third of it."""
+    lo, hi = float(np.percentile(thickness, 2)), float(np.percentile(thickness, 98))
+    m = min(LIP_RETRACK_MARGIN, (hi - lo) / 3)
+    return lo + m, hi - m
 
 
 def _shape_regression(r: _Ranges, shapes, mean_shape, mean_all, region, pos, n: int, turns):
