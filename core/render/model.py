@@ -346,10 +346,11 @@ def _actor_ranges(lms: list[np.ndarray], norm_all: np.ndarray) -> _Ranges:
                    upper_lip_range, lower_lip_range)
 
 
-# A re-track of the rendered lips reads each lip's thickness within about +-0.014 eye distances
-# (1 sd) of the planned one (talk_e, re-track less plan: 5th-95th percentile -0.023..+0.017): a
-# lip planned at the edge of the actor's range is read outside it about one frame in four. The
-# planned thickness is held this far inside the range.
+# A re-track of the rendered lips (the yardstick's, frame by frame) reads the lower lip's thickness
+# off the planned one by 0.007-0.013 eye distances (1 sd; 5th-95th percentile -0.022..+0.016 on
+# hard talk_e, about +-0.014 on talk-set talk_e, selfie and talk_b): a lip planned at the edge of
+# the actor's range is read outside it about one frame in four. The planned thickness is held this
+# far inside the range.
 LIP_RETRACK_MARGIN = 0.015
 
 
