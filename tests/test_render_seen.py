@@ -152,33 +152,3 @@ def test_the_mirrored_look_is_taken_only_where_the_first_differs_from_the_track(
         assert len(calls) == 3, "the track lags the first look: a mirrored second one"
     finally:
         mesh.close()
-
-
-def test_pass_looks_in_their_thread_equal_the_looks_taken_inline(astro, monkeypatch):
-    from types import SimpleNamespace as NS
-    from lipflap.render import seen
-    img, _ = astro
-    lm = _landmarks(img)
-    tracks = [_opened(lm, -g.aperture(lm) + 0.01 * k) for k in range(6)]
-    mesh = seen.still_mesh()
-    try:
-        inline = [seen.still_aperture(mesh, img, t) for t in tracks]
-    finally:
-        mesh.close()
-    looks = seen.PassLooks(depth=2)
-    try:
-        for k, t in enumerate(tracks):
-            looks(NS(index=k, image=img), {1: NS(lm3=t)})
-        assert [looks.at(k, t) for k, t in enumerate(tracks)] == inline
-    finally:
-        looks.close()
-    assert looks._worker is None and looks._mesh is None
-
-    def broken(*_):
-        raise RuntimeError("no face mesh")
-    monkeypatch.setattr(seen, "still_aperture", broken)
-    looks = seen.PassLooks()
-    looks(NS(index=0, image=img), {1: NS(lm3=tracks[0])})
-    with pytest.raises(RuntimeError, match="no face mesh"):
-        looks.close()
-    assert looks._worker is None

@@ -14,9 +14,6 @@ CPU (looking at every library frame twice cost about 3 s and the kept-face libra
 """
 from __future__ import annotations
 
-import queue
-import threading
-
 import numpy as np
 
 from ..face.geometry import mouth_aperture
@@ -41,10 +38,6 @@ LOOK_BELOW = 0.08
 # LOOK_BELOW, 24 then get it, and one (talk_g f104: tracked 0.059, one look 0.066, both 0.098)
 # comes out on the other side of the margin than with both looks everywhere.
 SECOND_LOOK_FROM = 0.02
-
-# Frames queued for the looks' thread (PassLooks) at most: each holds its RGB image (6 MB at
-# 1080p) until looked at; the tracker waits when the looks fall this far behind.
-LOOK_DEPTH = 4
 
 
 def wants_look(landmarks) -> bool:
@@ -102,71 +95,23 @@ class PassLooks:
     (`looks(frame, observations)`, lipflap.face.analyze.track_frames): a frame whose tracked gap
     is under LOOK_BELOW is looked at, and only the opening seen (a float) is kept, so the library
     needs no whole face (the kept lower faces start below the eyes, lipflap.pipeline.kept) and no
-    second decode. close() once the pass is over.
+    second decode. close() once the pass is over."""
 
-    The looks are taken in a thread of their own, in frame order, up to LOOK_DEPTH frames behind
-    the tracker: they do not wait for the tracker's next frame nor it for them, and Face Mesh
-    releases the GIL, so they use the core the tracking chain leaves idle (on the bench they
-    were 0.45 s of CPU on that chain). The values are the same as taken inline (one Face Mesh,
-    the same frames in the same order); `gaps` and `at` wait for the looks queued so far."""
-
-    def __init__(self, depth: int = LOOK_DEPTH):
-        self._gaps: dict[int, list] = {}    # file index -> [(face centre, IOD, opening seen)]
+    def __init__(self):
+        self.gaps: dict[int, list] = {}     # file index -> [(face centre, IOD, opening seen)]
         self.ran = False                    # the pass ran (a cached analysis looks at nothing)
         self._mesh = None
-        self._queue: queue.Queue = queue.Queue(maxsize=max(1, depth))
-        self._worker: threading.Thread | None = None
-        self._error: BaseException | None = None
 
     def __call__(self, frame, observations: dict) -> None:
         self.ran = True
-        wanted = [lm for lm in (np.asarray(o.lm3)[:, :2] for o in observations.values())
-                  if wants_look(lm)]
-        if not wanted:
-            return
-        self._raise()
-        if self._worker is None:
-            self._worker = threading.Thread(target=self._work, name="lipflap-still-look",
-                                            daemon=True)
-            self._worker.start()
-        # The frame's RGB image is held (not copied) until its looks are taken.
-        self._queue.put((frame.index, frame.image, wanted))
-
-    def _work(self) -> None:
-        while True:
-            item = self._queue.get()
-            try:
-                if item is None:
-                    if self._mesh is not None:
-                        self._mesh.close()
-                        self._mesh = None
-                    return
-                if self._error is None:
-                    self._look(*item)
-            except BaseException as e:  # noqa: BLE001 - raised in the caller's thread
-                self._error = e
-            finally:
-                self._queue.task_done()
-
-    def _look(self, index: int, image, wanted: list) -> None:
-        if self._mesh is None:
-            self._mesh = still_mesh()
-        for lm in wanted:
-            self._gaps.setdefault(index, []).append(
-                (lm.mean(0), g.interocular(lm), still_aperture(self._mesh, image, lm)))
-
-    def _raise(self) -> None:
-        if self._error is not None:
-            e, self._error = self._error, None
-            raise e
-
-    @property
-    def gaps(self) -> dict[int, list]:
-        """file index -> [(face centre, IOD, opening seen)], once the looks queued are taken."""
-        if self._worker is not None:
-            self._queue.join()
-        self._raise()
-        return self._gaps
+        for o in observations.values():
+            lm = np.asarray(o.lm3)[:, :2]
+            if not wants_look(lm):
+                continue
+            if self._mesh is None:
+                self._mesh = still_mesh()
+            self.gaps.setdefault(frame.index, []).append(
+                (lm.mean(0), g.interocular(lm), still_aperture(self._mesh, frame.image, lm)))
 
     def at(self, index: int, landmarks) -> float:
         """The opening seen at file frame `index` of the face at `landmarks`; NaN when none was
@@ -178,12 +123,6 @@ class PassLooks:
         return float("nan")
 
     def close(self) -> None:
-        """Take the looks still queued, end the thread and close the still Face Mesh."""
-        if self._worker is not None:
-            self._queue.put(None)
-            self._worker.join()
-            self._worker = None
-        elif self._mesh is not None:
+        if self._mesh is not None:
             self._mesh.close()
             self._mesh = None
-        self._raise()
