@@ -188,3 +188,21 @@ def test_an_upper_lip_raised_to_the_nose_is_not_faded(astro3d):
     lips = _poly(lm[[61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37,
                      39, 40, 185]])
     assert alpha[lips].min() > 0.97
+
+
+@pytest.mark.parametrize("yaw,drop", [(0.0, 0.0), (20.0, 0.0), (-20.0, 0.0), (0.0, 0.08)])
+def test_alpha_is_zero_outside_the_muzzles_extent(astro3d, yaw, drop):
+    """The synthesis works in a box cut to muzzle_extent (lipflap.render.synth._work_box): no
+    pixel of the alpha may lie outside it, turned head or dropped chin (wanted below own)."""
+    lm = _turned(astro3d, yaw)
+    wanted = lm.copy()
+    size = float(np.linalg.norm(lm[61] - lm[291]))
+    lower = wanted[:, 1] > lm[13, 1]
+    wanted[lower, 1] += drop * 4 * size
+    alpha, _, _, _ = _alpha(lm, wanted)
+    x0, y0, x1, y1 = mask.muzzle_extent(np.arange(468), wanted[:468], lm[:468], size)
+    ys, xs = np.nonzero(alpha > 0)
+    assert len(ys)
+    assert xs.min() >= x0 and xs.max() < x1 and ys.min() >= y0 and ys.max() < y1
+    # and the box is not the whole face: the cheeks beyond the folds are left out
+    assert (x1 - x0) < 0.95 * (lm[:468, 0].max() - lm[:468, 0].min()) + 2 * 0.18 * size

@@ -131,6 +131,29 @@ def muzzle(shape: tuple[int, int], region: np.ndarray, wanted: np.ndarray, own: 
     return out & face, face
 
 
+def muzzle_extent(region: np.ndarray, wanted: np.ndarray, own: np.ndarray,
+                  size: float) -> tuple[float, float, float, float]:
+    """(x0, y0, x1, y1), frame pixels: a box the lower-face alpha of `blend_masks` is zero
+    outside of. The muzzle's outline and the lips (wanted and own), each point widened by the
+    most it is pushed out (the jaw line CHIN_MARGIN fade widths, the lips LIP_GUARD, the rest
+    of the outline not at all), then by the fade's reach: its Gaussian's kernel (4 sigmas) and,
+    where the blur runs on a reduced image, two of its pixels (lipflap.render.synth._blur)."""
+    pos = {int(k): i for i, k in enumerate(region)}
+    fade = FADE * size
+    lo, hi = [], []
+    for keys, push in ((JAW_LINE, CHIN_MARGIN * fade), (LIPS_OUTER, LIP_GUARD * fade),
+                       (UNDER_NOSE + FOLD_RIGHT + FOLD_LEFT, 0.0)):
+        at = [pos[k] for k in keys if k in pos]
+        if at:
+            pts = np.vstack([wanted[at], own[at]])
+            lo.append(pts.min(0) - push)
+            hi.append(pts.max(0) + push)
+    sig = max(fade, 0.5)
+    reach = 4.0 * sig + 2.0 * max(1, int(sig / 2.5)) + 2.0
+    (x0, y0), (x1, y1) = np.min(lo, 0) - reach, np.max(hi, 0) + reach
+    return float(x0), float(y0), float(x1), float(y1)
+
+
 def blend_masks(region: np.ndarray, wanted: np.ndarray, own: np.ndarray, cov: np.ndarray,
                 lips_t: np.ndarray, lips_own: np.ndarray, x0: int, y0: int, w: int, h: int,
                 size: float, blur):
