@@ -206,3 +206,32 @@ def test_alpha_is_zero_outside_the_muzzles_extent(astro3d, yaw, drop):
     assert xs.min() >= x0 and xs.max() < x1 and ys.min() >= y0 and ys.max() < y1
     # and the box is not the whole face: the cheeks beyond the folds are left out
     assert (x1 - x0) < 0.95 * (lm[:468, 0].max() - lm[:468, 0].min()) + 2 * 0.18 * size
+
+
+def _pushed_out_loop(pts, which, margin):
+    """The point-by-point form _pushed_out had (the reference for its vectorised one)."""
+    out = pts.copy()
+    centre = pts.mean(0)
+    for j, k in enumerate(which):
+        a, b = pts[k - 1], pts[(k + 1) % len(pts)]
+        t = b - a
+        nrm = np.array([t[1], -t[0]]) / max(float(np.linalg.norm(t)), 1e-6)
+        if (pts[k] - centre) @ nrm < 0:
+            nrm = -nrm
+        out[k] = pts[k] + margin[j] * nrm
+    return out
+
+
+def test_pushed_out_moves_every_point_as_the_point_by_point_form(astro3d):
+    rng = np.random.default_rng(3)
+    lm = astro3d[:, :2]
+    region = np.arange(468)
+    order = mask.outline_positions(region)
+    for trial in range(20):
+        pts = lm[order] + rng.normal(0, 2.0, (len(order), 2))
+        which = range(3, 3 + rng.integers(1, len(order) - 3)) if trial % 2 else range(len(order))
+        margin = rng.uniform(-5, 12, len(which))
+        got = mask._pushed_out(pts, which, margin)
+        assert np.abs(got - _pushed_out_loop(pts, which, margin)).max() < 1e-9
+    pts = lm[order]
+    assert np.array_equal(mask._pushed_out(pts, range(0), np.zeros(0)), pts)

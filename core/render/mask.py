@@ -85,16 +85,18 @@ def _fill(shape, pts: np.ndarray, x0: int, y0: int) -> np.ndarray:
 
 def _pushed_out(pts: np.ndarray, which: range, margin: np.ndarray) -> np.ndarray:
     """Polygon `pts` with its points `which` moved out of it (along the outline's outward
-    normal, away from its centre) by `margin` pixels each."""
-    out = pts.copy()
-    centre = pts.mean(0)
-    for j, k in enumerate(which):
-        a, b = pts[k - 1], pts[(k + 1) % len(pts)]
-        t = b - a
-        nrm = np.array([t[1], -t[0]]) / max(float(np.linalg.norm(t)), 1e-6)
-        if (pts[k] - centre) @ nrm < 0:
-            nrm = -nrm
-        out[k] = pts[k] + margin[j] * nrm
+    normal, away from its centre) by `margin` pixels each. (All points at once: a loop over
+    them was a third of the blend masks' time, 6 polygons a frame.)"""
+    out = np.array(pts, np.float64)
+    k = np.asarray(which, np.intp)
+    if not len(k):
+        return out
+    t = out[(k + 1) % len(out)] - out[k - 1]
+    nrm = np.stack([t[:, 1], -t[:, 0]], 1)
+    nrm /= np.maximum(np.sqrt(t[:, 0] * t[:, 0] + t[:, 1] * t[:, 1]), 1e-6)[:, None]
+    away = ((out[k] - out.mean(0)) * nrm).sum(1)
+    nrm[away < 0] *= -1
+    out[k] += np.broadcast_to(np.asarray(margin, np.float64), len(k))[:, None] * nrm
     return out
 
 
