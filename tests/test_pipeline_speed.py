@@ -389,3 +389,36 @@ def test_library_from_kept_faces_renders_what_the_second_decode_renders(tmp_path
     assert outs["kept"][1] is True and outs["decoded"][1] is False
     assert outs["kept"][0] == outs["decoded"][0]
 
+
+
+def test_stderr_silenced_from_overlapping_threads_comes_back():
+    """The still looks run behind the tracker, and both may start a Face Mesh (fd 2 silenced)
+    at once: interleaved as A in, B in, A out, B out, fd 2 is silenced throughout and is the
+    original file again at the end (each saving and restoring its own, B restored A's
+    /dev/null for good and the hosts' error sentences were lost)."""
+    import os
+    from lipflap.face.mesh import native_stderr_silenced
+    before = os.fstat(2)
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def a():
+        with native_stderr_silenced():
+            a_in.set()
+            b_in.wait(5)
+        a_out.set()
+
+    def b():
+        a_in.wait(5)
+        with native_stderr_silenced():
+            b_in.set()
+            a_out.wait(5)
+            seen["null_after_a"] = os.fstat(2).st_rdev == os.stat(os.devnull).st_rdev
+    ts = [threading.Thread(target=a), threading.Thread(target=b)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    after = os.fstat(2)
+    assert seen["null_after_a"], "still silenced while B runs"
+    assert (after.st_dev, after.st_ino, after.st_rdev) == (before.st_dev, before.st_ino, before.st_rdev)
