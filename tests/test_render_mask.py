@@ -235,3 +235,14 @@ def test_pushed_out_moves_every_point_as_the_point_by_point_form(astro3d):
         assert np.abs(got - _pushed_out_loop(pts, which, margin)).max() < 1e-9
     pts = lm[order]
     assert np.array_equal(mask._pushed_out(pts, range(0), np.zeros(0)), pts)
+
+
+def test_work_box_is_the_box_cut_to_the_extent_and_its_reach():
+    from lipflap.render.synth import WORK_REACH, _work_box
+    box = (10, 20, 300, 200)
+    x0, y0, w, h = _work_box(box, (100.2, 90.0, 150.0, 140.5))
+    assert (x0, y0) == (100 - WORK_REACH, 90 - WORK_REACH)
+    assert (x0 + w, y0 + h) == (150 + WORK_REACH, 141 + WORK_REACH)
+    assert _work_box(box, (-50.0, -50.0, 1000.0, 1000.0)) == box, "never larger than the box"
+    assert _work_box(box, (float("nan"), 0.0, 1.0, 1.0)) == box
+    assert _work_box(box, (600.0, 600.0, 700.0, 700.0)) == box, "no overlap: the box as it was"

@@ -203,6 +203,8 @@ def _work_box(box: tuple[int, int, int, int], extent) -> tuple[int, int, int, in
     of its pixels), and every full-resolution step of the synthesis, the region conversion and
     the composite paid for it."""
     x0, y0, w, h = box
+    if not np.all(np.isfinite(extent)):
+        return box
     ex0, ey0, ex1, ey1 = extent
     nx0 = max(x0, int(np.floor(ex0)) - WORK_REACH)
     ny0 = max(y0, int(np.floor(ey0)) - WORK_REACH)
