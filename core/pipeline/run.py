@@ -7,6 +7,7 @@ import threading
 import time
 
 from ..contract.jobspec import Job
+from ..face.mesh import _quiet_import
 from ..provenance import DisclosureWriter, Signing
 from ..provenance.identity import JOB_SIGNER
 from ..qc.pixels import OutputSampler
@@ -41,7 +42,6 @@ def _warm_mediapipe() -> None:
     """Import MediaPipe (lipflap.face.lean_import, 0.14 s of CPU) while the inputs are probed:
     the analysis' first frame waits for it otherwise. A failure is left to the analysis, which
     imports it again and says what is wrong."""
-    from ..face.mesh import _quiet_import
     try:
         _quiet_import()
     except Exception:  # noqa: BLE001 - reported by the analysis' own import
