@@ -48,11 +48,33 @@ def _landmarks(img):
 
 
 def test_seen_delta_ignores_tracker_noise_and_counts_a_lag():
-    t = np.array([0.0, 0.03, 0.10])
+    t = np.array([0.02, 0.03, 0.10])
     lib = np.array([0.02, 0.03, 0.03])
     d = select.seen_aperture_delta(t, lib, np.array([0.03, np.nan, 0.09]))
     assert np.all(d[:, :2] == 0), "within SEEN_MARGIN or not seen: no change"
     assert d[0, 2] > 0 and d[1, 2] > 0 and d[2, 2] < 0, "the exemplar is as open as it looks"
+
+
+def test_a_seal_takes_the_exemplar_seen_shut_within_the_margin():
+    # talk_b f94: exemplar A tracked 0.024, seen 0.019 (parted in the picture); B tracked 0.031
+    # (a lagging track), seen 0.003. Both within SEEN_MARGIN of their tracks.
+    lib, still = np.array([0.024, 0.031]), np.array([0.019, 0.003])
+    t = np.array([0.0, 0.05])
+    cost = select.aperture_cost(t, lib) + select.seen_aperture_delta(t, lib, still)
+    assert int(np.argmin(cost[0])) == 1, "a sealed frame is built from the mouth seen shut"
+    assert np.all(select.seen_aperture_delta(t, lib, still)[1] == 0), "an open target: no change"
+    unseen = select.seen_aperture_delta(t, lib, np.array([np.nan, np.nan]))
+    assert np.all(unseen == 0), "not looked at: matched by its track"
+
+
+def test_looking_never_blurs_a_seal_toward_the_parted_exemplar():
+    # oldfilm f99: exemplar A tracked 0.007, seen 0.0025; B tracked 0.019, seen 0.013. Both look
+    # shut-er than tracked; the seal's preference for A must not shrink (at weight 1 it fell from
+    # 15.6 to 8.7 units and the path's continuity took B, which re-tracked open).
+    lib, still, t = np.array([0.007, 0.019]), np.array([0.0025, 0.013]), np.array([0.0])
+    tracked = select.aperture_cost(t, lib)[0]
+    seen = tracked + select.seen_aperture_delta(t, lib, still)[0]
+    assert seen[1] - seen[0] >= tracked[1] - tracked[0]
 
 
 def test_rechoose_avoids_exemplars_whose_pixels_are_more_open(astro):
@@ -152,3 +174,19 @@ def test_the_mirrored_look_is_taken_only_where_the_first_differs_from_the_track(
         assert len(calls) == 3, "the track lags the first look: a mirrored second one"
     finally:
         mesh.close()
+
+
+def test_rechoose_seals_with_a_mouth_seen_shut_within_the_margin(astro):
+    # A sealed track; half the library is seen 0.025 IOD more open than its landmarks say, half
+    # 0.025 less (both under SEEN_MARGIN; talk_b f94's exemplars 17 and 63): the seal is built
+    # from the half seen shut.
+    from lipflap.render.pipeline import plan_render, rechoose
+    _, lms = astro
+    rng = np.random.default_rng(0)
+    frames = [lms[k % len(lms)] + rng.normal(0, 0.2, lms[0].shape) for k in range(24)]
+    plan = plan_render(frames, np.ones(24, bool), np.tile([0.0, 0.45, 0.0, 0.0], (24, 1)))
+    assert (plan.exemplar[:12] < 12).any()
+    still = {int(f): g.aperture(frames[int(f)]) + (0.025 if f < 12 else -0.025)
+             for f in plan.lib_frames}
+    rechoose(plan, {}, still=still)
+    assert (plan.exemplar >= 12).all(), "a seal is not built from a mouth seen parted"
