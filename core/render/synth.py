@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from . import geometry as g
-from .mask import FADE, blend_masks
+from .mask import FADE, blend_masks, muzzle_extent
 from .model import MouthModel
 
 # The exemplar's one resampling pass: cubic. Lanczos keeps more of the fine band (expr_disgusted
@@ -148,7 +148,8 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
     # Work only where the alpha can be non-zero: the hull of wanted and own lower face (the chin
     # may move) plus the feather; the mesh's outer ring lies beyond it.
     hull = cv2.convexHull(np.vstack([reg_t, own[:n_reg]]).astype(np.float32))[:, 0]
-    x0, y0, w, h = crop_box(hull, wid, hgt, pad=int(np.ceil(3 * feather)) + 4)
+    x0, y0, w, h = _work_box(crop_box(hull, wid, hgt, pad=int(np.ceil(3 * feather)) + 4),
+                             muzzle_extent(model.region, reg_t, own[:n_reg], size))
     if w < 8 or h < 8:
         return None
     # Backward map: output pixel -> exemplar pixel, one pass from the exemplar's pixels.
@@ -190,6 +191,31 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
     _keep_lip_range(out, src, alpha, lips_t, x0, y0, look)
     return Patch(x0, y0, out, alpha.astype(np.float32, copy=False), lip_soft.astype(np.float32, copy=False),
                  target)
+
+
+# Pixels kept round the alpha's extent in the working box: the filters a pixel under the alpha
+# reads its neighbours through (the frame's fine band, sigma 1, then its energy and the warp's
+# displacement, sigma 2: OpenCV's kernel radii 4 + 8) see the same pixels as in a larger box.
+WORK_REACH = 14
+
+
+def _work_box(box: tuple[int, int, int, int], extent) -> tuple[int, int, int, int]:
+    """The patch's working box: `box` (the lower face's hull and the feather) cut to where the
+    alpha can be non-zero (mask.muzzle_extent) and WORK_REACH round it. The region's hull spans
+    the cheeks past the muzzle's folds; half the box had alpha 0 on the bench (alpha > 0 on 40%
+    of its pixels), and every full-resolution step of the synthesis, the region conversion and
+    the composite paid for it."""
+    x0, y0, w, h = box
+    if not np.all(np.isfinite(extent)):
+        return box
+    ex0, ey0, ex1, ey1 = extent
+    nx0 = max(x0, int(np.floor(ex0)) - WORK_REACH)
+    ny0 = max(y0, int(np.floor(ey0)) - WORK_REACH)
+    nx1 = min(x0 + w, int(np.ceil(ex1)) + WORK_REACH)
+    ny1 = min(y0 + h, int(np.ceil(ey1)) + WORK_REACH)
+    if nx1 - nx0 < 8 or ny1 - ny0 < 8:
+        return x0, y0, w, h
+    return nx0, ny0, nx1 - nx0, ny1 - ny0
 
 
 def _within_picture(ex: Exemplar, mx: np.ndarray, my: np.ndarray, size: float):
@@ -326,7 +352,8 @@ def _lip_colour(out, src, lips_t, lips_own, x0, y0, look: Look) -> np.ndarray:
 
     The patch's lip band (between the outer and inner contours at the target) is moved towards
     the mean colour of this frame's own lip band, then its mean L* and chroma are clamped into
-    look.lip_range (the actor's 2nd-98th percentile over the shot), all as one smooth shift of
+    held_lip_range(look.lip_range) (the actor's 2nd-98th percentile over the shot, its L* held a
+    re-track's error inside), all as one smooth shift of
     the band, so the lips' own texture stays.
     """
     h, w = out.shape[:2]
@@ -354,7 +381,7 @@ def _lip_colour(out, src, lips_t, lips_own, x0, y0, look: Look) -> np.ndarray:
         # The range is of the band's mean per-pixel chroma (as frame_score and the yardstick
         # measure it), which the shift below scales by about the mean colour's chroma gain.
         c_after = float(np.hypot(lab_m[:, 1], lab_m[:, 2]).mean()) * _chroma_gain(cur, want)
-        want[0], c_in = _into_range(float(want[0]), c_after, look.lip_range)
+        want[0], c_in = _into_range(float(want[0]), c_after, held_lip_range(look.lip_range))
         if c_after > 1e-3:
             want[1:] *= c_in / c_after
     # L* moves by an offset; chroma by a factor about grey, so the lips' colour texture stays.
@@ -372,6 +399,22 @@ def _lip_colour(out, src, lips_t, lips_own, x0, y0, look: Look) -> np.ndarray:
 def _chroma_gain(cur: np.ndarray, want: np.ndarray) -> float:
     c_cur = float(np.hypot(cur[1], cur[2]))
     return float(np.hypot(want[1], want[2])) / c_cur if c_cur > 1e-3 else 1.0
+
+
+# A re-track of the output (the yardstick's, frame by frame) reads the lip band's mean L* off the
+# one at the rendered contours by 1.1-1.7 L* (1 sd), darker by 0.7-0.9 L* on average (its contours
+# fall partly on the dark rims; hard talk_e, talk-set talk_e, selfie): the band's L* is held this
+# far inside the actor's range. Chroma is read within 0.6-0.7 (1 sd), well inside the yardstick's
+# margin of 3, and is held at the range itself.
+LIP_L_MARGIN = 1.0
+
+
+def held_lip_range(lip_range: np.ndarray) -> np.ndarray:
+    """The actor's lip range (look.lip_range) with its L* pulled in by LIP_L_MARGIN at each end,
+    keeping at least the middle third of it."""
+    (l_lo, l_hi), chroma = lip_range
+    m = min(LIP_L_MARGIN, (float(l_hi) - float(l_lo)) / 3)
+    return np.array([[l_lo + m, l_hi - m], chroma], np.float32)
 
 
 def _into_range(l_mean: float, c_mean: float, lip_range) -> tuple[float, float]:
@@ -404,7 +447,7 @@ def _range_step(vals: np.ndarray, lo: float, hi: float) -> float:
 
 def _keep_lip_range(out, src, alpha, lips_t, x0, y0, look: Look, tries: int = 3) -> None:
     """The finished lips, as they will be seen (the patch over the frame by its alpha), kept within
-    the actor's own lip L* and chroma (look.lip_range), in place on `out`.
+    the actor's own lip L* and chroma (held_lip_range of look.lip_range), in place on `out`.
 
     _lip_colour sets the colour early, but the mouth interior, the previous frame's lips and the
     detail match move the band's mean after it (expr_disgusted f86 ended at L* 134.5 of 8-bit
@@ -432,7 +475,7 @@ def _keep_lip_range(out, src, alpha, lips_t, x0, y0, look: Look, tries: int = 3)
     wgt, a = soft[sel][:, None], alpha[box][sel][:, None]
     in_band = [b[sel] for b in bands]
     px_out, px_src = out[box][sel], src[box][sel]
-    (l_lo, l_hi), (c_lo, c_hi) = look.lip_range
+    (l_lo, l_hi), (c_lo, c_hi) = held_lip_range(look.lip_range)
     scale = 1.0 / look.peak
 
     def lab(rgb):
