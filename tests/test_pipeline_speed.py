@@ -140,6 +140,117 @@ def test_beside_raises_its_error_in_the_caller():
     assert rec.calls == [("start", "mouth track", 1)]
 
 
+def test_behind_runs_every_call_in_order_in_its_thread_and_bounds_the_queue():
+    import time
+    from lipflap.pipeline.beside import Behind
+    got, names, ahead = [], set(), []
+
+    def slow(i, x):
+        time.sleep(0.005)
+        names.add(threading.current_thread().name)
+        got.append((i, x))
+    b = Behind(slow, depth=2, name="lipflap-keep")
+    for i in range(12):
+        b(i, i * i)
+        ahead.append(i + 1 - len(got))     # calls made and not yet run
+    b.close()
+    assert got == [(i, i * i) for i in range(12)] and names == {"lipflap-keep"}
+    assert max(ahead) <= 2 + 1, "the caller waits when it is `depth` calls ahead (one running)"
+    b.close()                              # twice is harmless
+
+
+def test_behind_raises_its_error_in_the_caller_and_stops():
+    import pytest
+    from lipflap.pipeline.beside import Behind
+    ran = []
+
+    def fn(i):
+        ran.append(i)
+        if i == 1:
+            raise ValueError("frame 1 bad")
+    b = Behind(fn)
+    b(0)
+    b(1)
+    with pytest.raises(ValueError, match="frame 1"):
+        for i in range(2, 50):
+            b(i)
+        b.close()
+    b.close()
+    assert ran[:2] == [0, 1] and len(ran) == 2, "nothing runs after the error"
+    q = Behind(fn)
+    q(1)
+    q.close(quiet=True)                    # the caller is failing for another reason
+
+
+def test_run_keeps_faces_and_looks_behind_the_tracker_with_the_inline_result(tmp_path, monkeypatch):
+    """run_job hands each analysed frame to the kept faces and the still looks in the keep thread;
+    they hold what the same hooks hold when called inline in the pass."""
+    import lipflap.pipeline.run as run_mod
+    from lipflap.contract.jobspec import parse_job
+    from lipflap.contract.progress import Progress
+    from lipflap.media.encode import VideoWriter
+    from lipflap.pipeline import run_job
+    from lipflap.pipeline.analysis import analyse
+    from lipflap.pipeline.inputs import resolve_inputs
+    from lipflap.pipeline.kept import LowerFaces
+    from lipflap.render.seen import PassLooks
+    from lipflap.render import seen
+    from test_run_contracts import FPS, _astronaut_frames
+    monkeypatch.setattr(seen, "LOOK_BELOW", 1.0)      # every frame is looked at
+    monkeypatch.setenv("LIPFLAP_CACHE", str(tmp_path / "cache"))
+    face = str(tmp_path / "astro.mov")
+    with VideoWriter(face, codec="h264", fps=FPS, width=320, height=320) as w:
+        for k, img in enumerate(_astronaut_frames()):
+            w.write(img)
+    job = parse_job({"video": face, "audio": None, "output": str(tmp_path / "o.mov"),
+                     "shapes": _closed_shapes(tmp_path), "credentials": False})
+    kept, looks = LowerFaces(), PassLooks()
+    analyse(job, resolve_inputs(job), Progress("none"),
+            keep=lambda fr, obs: (kept(fr, obs), looks(fr, obs)))
+    looks.close()
+    threads, held = set(), {}
+
+    class Kept(LowerFaces):
+        def __call__(self, fr, obs):
+            threads.add(threading.current_thread().name)
+            super().__call__(fr, obs)
+
+    def spy(*a, **k):
+        held["boxes"] = {i: [np.array(c) for _, _, c in k["kept"].frame(i)._boxes]
+                         for i in k["kept"].boxes}
+        held["gaps"] = dict(k["looks"].gaps)
+        raise _Stop
+    monkeypatch.setattr(run_mod, "LowerFaces", Kept)
+    monkeypatch.setattr(run_mod, "build_libraries", spy)
+    monkeypatch.setenv("LIPFLAP_CACHE", str(tmp_path / "cache2"))
+    import pytest
+    with pytest.raises(_Stop):
+        run_job(job, Progress("none"))
+    assert threads == {"lipflap-keep"}
+    assert sorted(held["boxes"]) == sorted(kept.boxes) and held["boxes"]
+    for i, boxes in held["boxes"].items():
+        assert all(np.array_equal(a, b[2]) for a, b in zip(boxes, kept.boxes[i]))
+    assert held["gaps"].keys() == looks.gaps.keys() and held["gaps"]
+    for i, v in held["gaps"].items():
+        assert [x[2] for x in v] == [x[2] for x in looks.gaps[i]]
+    kept.clear()
+
+
+class _Stop(Exception):
+    pass
+
+
+def _closed_shapes(tmp_path):
+    import json
+    from test_run_contracts import FPS, N
+    path = str(tmp_path / "closed.json")
+    frames = [{"frame": i, "time": i / FPS, "viseme": "sil", "shape": "X", "aperture": 0.0,
+               "width": 0.5, "rounding": 0.0, "jaw": 0.0} for i in range(N)]
+    with open(path, "w") as f:
+        json.dump({"fps": FPS, "frames": frames}, f)
+    return path
+
+
 def test_mediapipe_imported_without_its_unused_modules_which_still_work_when_used():
     """In a fresh process (this one may have imported MediaPipe already): after the lean import
     neither matplotlib nor sounddevice was loaded, Face Mesh is there, and MediaPipe's drawing
@@ -278,3 +389,36 @@ def test_library_from_kept_faces_renders_what_the_second_decode_renders(tmp_path
     assert outs["kept"][1] is True and outs["decoded"][1] is False
     assert outs["kept"][0] == outs["decoded"][0]
 
+
+
+def test_stderr_silenced_from_overlapping_threads_comes_back():
+    """The still looks run behind the tracker, and both may start a Face Mesh (fd 2 silenced)
+    at once: interleaved as A in, B in, A out, B out, fd 2 is silenced throughout and is the
+    original file again at the end (each saving and restoring its own, B restored A's
+    /dev/null for good and the hosts' error sentences were lost)."""
+    import os
+    from lipflap.face.mesh import native_stderr_silenced
+    before = os.fstat(2)
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def a():
+        with native_stderr_silenced():
+            a_in.set()
+            b_in.wait(5)
+        a_out.set()
+
+    def b():
+        a_in.wait(5)
+        with native_stderr_silenced():
+            b_in.set()
+            a_out.wait(5)
+            seen["null_after_a"] = os.fstat(2).st_rdev == os.stat(os.devnull).st_rdev
+    ts = [threading.Thread(target=a), threading.Thread(target=b)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    after = os.fstat(2)
+    assert seen["null_after_a"], "still silenced while B runs"
+    assert (after.st_dev, after.st_ino, after.st_rdev) == (before.st_dev, before.st_ino, before.st_rdev)

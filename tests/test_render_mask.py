@@ -188,3 +188,61 @@ def test_an_upper_lip_raised_to_the_nose_is_not_faded(astro3d):
     lips = _poly(lm[[61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37,
                      39, 40, 185]])
     assert alpha[lips].min() > 0.97
+
+
+@pytest.mark.parametrize("yaw,drop", [(0.0, 0.0), (20.0, 0.0), (-20.0, 0.0), (0.0, 0.08)])
+def test_alpha_is_zero_outside_the_muzzles_extent(astro3d, yaw, drop):
+    """The synthesis works in a box cut to muzzle_extent (lipflap.render.synth._work_box): no
+    pixel of the alpha may lie outside it, turned head or dropped chin (wanted below own)."""
+    lm = _turned(astro3d, yaw)
+    wanted = lm.copy()
+    size = float(np.linalg.norm(lm[61] - lm[291]))
+    lower = wanted[:, 1] > lm[13, 1]
+    wanted[lower, 1] += drop * 4 * size
+    alpha, _, _, _ = _alpha(lm, wanted)
+    x0, y0, x1, y1 = mask.muzzle_extent(np.arange(468), wanted[:468], lm[:468], size)
+    ys, xs = np.nonzero(alpha > 0)
+    assert len(ys)
+    assert xs.min() >= x0 and xs.max() < x1 and ys.min() >= y0 and ys.max() < y1
+    # and the box is not the whole face: the cheeks beyond the folds are left out
+    assert (x1 - x0) < 0.95 * (lm[:468, 0].max() - lm[:468, 0].min()) + 2 * 0.18 * size
+
+
+def _pushed_out_loop(pts, which, margin):
+    """The point-by-point form _pushed_out had (the reference for its vectorised one)."""
+    out = pts.copy()
+    centre = pts.mean(0)
+    for j, k in enumerate(which):
+        a, b = pts[k - 1], pts[(k + 1) % len(pts)]
+        t = b - a
+        nrm = np.array([t[1], -t[0]]) / max(float(np.linalg.norm(t)), 1e-6)
+        if (pts[k] - centre) @ nrm < 0:
+            nrm = -nrm
+        out[k] = pts[k] + margin[j] * nrm
+    return out
+
+
+def test_pushed_out_moves_every_point_as_the_point_by_point_form(astro3d):
+    rng = np.random.default_rng(3)
+    lm = astro3d[:, :2]
+    region = np.arange(468)
+    order = mask.outline_positions(region)
+    for trial in range(20):
+        pts = lm[order] + rng.normal(0, 2.0, (len(order), 2))
+        which = range(3, 3 + rng.integers(1, len(order) - 3)) if trial % 2 else range(len(order))
+        margin = rng.uniform(-5, 12, len(which))
+        got = mask._pushed_out(pts, which, margin)
+        assert np.abs(got - _pushed_out_loop(pts, which, margin)).max() < 1e-9
+    pts = lm[order]
+    assert np.array_equal(mask._pushed_out(pts, range(0), np.zeros(0)), pts)
+
+
+def test_work_box_is_the_box_cut_to_the_extent_and_its_reach():
+    from lipflap.render.synth import WORK_REACH, _work_box
+    box = (10, 20, 300, 200)
+    x0, y0, w, h = _work_box(box, (100.2, 90.0, 150.0, 140.5))
+    assert (x0, y0) == (100 - WORK_REACH, 90 - WORK_REACH)
+    assert (x0 + w, y0 + h) == (150 + WORK_REACH, 141 + WORK_REACH)
+    assert _work_box(box, (-50.0, -50.0, 1000.0, 1000.0)) == box, "never larger than the box"
+    assert _work_box(box, (float("nan"), 0.0, 1.0, 1.0)) == box
+    assert _work_box(box, (600.0, 600.0, 700.0, 700.0)) == box, "no overlap: the box as it was"

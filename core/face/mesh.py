@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 from dataclasses import dataclass
 
 import cv2
@@ -32,27 +33,43 @@ def _quiet_import():
         return import_mediapipe()  # heavy import kept local to the face stage
 
 
+# fd 2 is the process's: threads that silence it at once (the tracker's Face Mesh, the still
+# looks' behind it, the warm-up import) share one redirection, restored when the last one ends.
+# Each saving and restoring on its own, one thread's restore put back another's /dev/null.
+_SILENCE_LOCK = threading.Lock()
+_silence = {"depth": 0, "saved": None}
+
+
 @contextlib.contextmanager
 def native_stderr_silenced():
     """Send file descriptor 2 to /dev/null for the duration (MediaPipe's C++ code writes its
     start-up chatter - XNNPACK delegate, feedback-manager warnings - straight to fd 2, which the
-    hosts read for error sentences). LIPFLAP_DEBUG=1 keeps it."""
+    hosts read for error sentences). LIPFLAP_DEBUG=1 keeps it. Safe from several threads at
+    once: fd 2 comes back when the last of them is done."""
     if os.environ.get("LIPFLAP_DEBUG"):
         yield
         return
+    with _SILENCE_LOCK:
+        if _silence["depth"] == 0:
+            try:
+                sys.stderr.flush()
+                saved = os.dup(2)
+            except (OSError, ValueError):
+                saved = None
+            if saved is not None:
+                with open(os.devnull, "wb") as null:
+                    os.dup2(null.fileno(), 2)
+            _silence["saved"] = saved
+        _silence["depth"] += 1
     try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):
-        yield
-        return
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
         yield
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+        with _SILENCE_LOCK:
+            _silence["depth"] -= 1
+            if _silence["depth"] == 0 and _silence["saved"] is not None:
+                os.dup2(_silence["saved"], 2)
+                os.close(_silence["saved"])
+                _silence["saved"] = None
 
 
 def to_uint8(img: np.ndarray) -> np.ndarray:

@@ -3,6 +3,7 @@ streams past (decode pass 2, which stops at the last exemplar), and with `--libr
 frames of the actor's other footage that supply the shapes a shot lacks (actor_library)."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,10 @@ from . import actor_library
 from .kept import NotKept
 from .inputs import Inputs
 from .plan import ShotPlans
+
+# Threads the kept lower faces are cut and scored on (the machine's two cores; the stage is on
+# the run's one chain, between the plan and the render).
+FEED_THREADS = 2
 
 
 @dataclass
@@ -73,11 +78,18 @@ def _from_kept(made, lo: int, kept) -> list | None:
     wanted = {lo + off + f for (off, _), b in zip(plans, builders) for f in b.wanted}
     for index in [i for i in kept.boxes if i not in wanted]:
         kept.release(index)
+    def feed(job):
+        b, off, f = job
+        b.feed(f, kept.frame(lo + off + f))
+        kept.release(lo + off + f)      # copied: its pages go back at once
+
+    jobs = [(b, off, f) for (off, _), b in zip(plans, builders) for f in sorted(b.wanted)]
+    # Each frame is cut and scored on its own (frame_score.measure: numpy and OpenCV, which
+    # free the GIL), so two threads share them; the builders keep them in frame order.
     try:
-        for (off, _), b in zip(plans, builders):
-            for f in sorted(b.wanted):
-                b.feed(f, kept.frame(lo + off + f))
-                kept.release(lo + off + f)      # copied: its pages go back at once
+        with ThreadPoolExecutor(max_workers=FEED_THREADS, thread_name_prefix="lipflap-library") as pool:
+            for _ in pool.map(feed, jobs):
+                pass
     except NotKept:
         for b in builders:
             b.close()

@@ -351,6 +351,10 @@ class LibraryBuilder:
         self.close()        # every frame has been fed
         if not self.lib:
             return {}, None
+        # In frame order, whatever order the frames were fed in (the library stage feeds kept
+        # frames from two threads, lipflap.pipeline.library), as a pass in frame order fills them.
+        self.lib, self.scores, self.still = (dict(sorted(d.items()))
+                                             for d in (self.lib, self.scores, self.still))
         frame_score.judge(list(self.scores.values()))
         look = _look(self.lib, self.plan.model, self.peak, self.scores)   # the shot's own look
         if extra is not None:

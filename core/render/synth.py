@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from . import geometry as g
-from .mask import FADE, blend_masks
+from .mask import FADE, blend_masks, muzzle_extent
 from .model import MouthModel
 
 # The exemplar's one resampling pass: cubic. Lanczos keeps more of the fine band (expr_disgusted
@@ -147,7 +147,8 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
     # Work only where the alpha can be non-zero: the hull of wanted and own lower face (the chin
     # may move) plus the feather; the mesh's outer ring lies beyond it.
     hull = cv2.convexHull(np.vstack([reg_t, own[:n_reg]]).astype(np.float32))[:, 0]
-    x0, y0, w, h = crop_box(hull, wid, hgt, pad=int(np.ceil(3 * feather)) + 4)
+    x0, y0, w, h = _work_box(crop_box(hull, wid, hgt, pad=int(np.ceil(3 * feather)) + 4),
+                             muzzle_extent(model.region, reg_t, own[:n_reg], size))
     if w < 8 or h < 8:
         return None
     # Backward map: output pixel -> exemplar pixel, one pass from the exemplar's pixels.
@@ -187,6 +188,31 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
     _keep_lip_range(out, src, alpha, lips_t, x0, y0, look)
     return Patch(x0, y0, out, alpha.astype(np.float32, copy=False), lip_soft.astype(np.float32, copy=False),
                  target)
+
+
+# Pixels kept round the alpha's extent in the working box: the filters a pixel under the alpha
+# reads its neighbours through (the frame's fine band, sigma 1, then its energy and the warp's
+# displacement, sigma 2: OpenCV's kernel radii 4 + 8) see the same pixels as in a larger box.
+WORK_REACH = 14
+
+
+def _work_box(box: tuple[int, int, int, int], extent) -> tuple[int, int, int, int]:
+    """The patch's working box: `box` (the lower face's hull and the feather) cut to where the
+    alpha can be non-zero (mask.muzzle_extent) and WORK_REACH round it. The region's hull spans
+    the cheeks past the muzzle's folds; half the box had alpha 0 on the bench (alpha > 0 on 40%
+    of its pixels), and every full-resolution step of the synthesis, the region conversion and
+    the composite paid for it."""
+    x0, y0, w, h = box
+    if not np.all(np.isfinite(extent)):
+        return box
+    ex0, ey0, ex1, ey1 = extent
+    nx0 = max(x0, int(np.floor(ex0)) - WORK_REACH)
+    ny0 = max(y0, int(np.floor(ey0)) - WORK_REACH)
+    nx1 = min(x0 + w, int(np.ceil(ex1)) + WORK_REACH)
+    ny1 = min(y0 + h, int(np.ceil(ey1)) + WORK_REACH)
+    if nx1 - nx0 < 8 or ny1 - ny0 < 8:
+        return x0, y0, w, h
+    return nx0, ny0, nx1 - nx0, ny1 - ny0
 
 
 def _within_picture(ex: Exemplar, mx: np.ndarray, my: np.ndarray, size: float):
