@@ -6,11 +6,16 @@ frame looked at on its own reads 0.079-0.098 (the yardstick's re-track of a rend
 them read 0.06-0.11 where 0.02-0.035 was asked). The warp moves the exemplar's landmarks to the
 target, so the rendered opening is off by as much as the exemplar's landmarks were: a frame the
 track shows (nearly) closed is looked at once more on its own, and the exemplar choice uses that
-opening. The look is taken in the analysis pass while the frame is at hand (PassLooks), which
-keeps only the opening seen, so the library is still cut from the kept lower faces without a
-second decode; a cached analysis leaves it to the library builder on its decode pass. On the
-bench's source (talk_b, 125 frames) 56 frames are looked at, with 59 Face Mesh reads: 0.5 s of
-CPU (looking at every library frame twice cost about 3 s and the kept-face library).
+opening. The look is taken in the analysis pass while the frame is at hand (PassLooks), from
+the raw tracked landmarks, and only the opening seen is kept: it becomes part of the analysis
+(FrameFace.seen) and of its cache entry, so the library is cut from the kept lower faces without
+a second decode, and a cached run matches exemplars by the very openings a fresh one does. (The
+library builder used to look again on its decode pass after a cached analysis, from the smoothed
+landmarks: talk_b f63 read 0.0017 there and 0.0035 in the pass, 29 frames were looked at against
+28, and near-tie exemplar choices flipped: closure 1.00 fresh, 0.90 cached; 29 of 107 frames of
+its render differed.) On the bench's source (talk_b, 125 frames) 56 frames are looked at, with 59
+Face Mesh reads: 0.5 s of CPU (looking at every library frame twice cost about 3 s and the
+kept-face library).
 """
 from __future__ import annotations
 
@@ -92,35 +97,27 @@ def _read(mesh, img: np.ndarray) -> float:
 
 class PassLooks:
     """The still looks taken during the analysis pass, while each frame is at hand, as a keep hook
-    (`looks(frame, observations)`, lipflap.face.analyze.track_frames): a frame whose tracked gap
-    is under LOOK_BELOW is looked at, and only the opening seen (a float) is kept, so the library
-    needs no whole face (the kept lower faces start below the eyes, lipflap.pipeline.kept) and no
-    second decode. close() once the pass is over."""
+    (`looks(frame, observations)`, lipflap.face.analyze.track_frames): every tracked face whose
+    raw gap is under LOOK_BELOW is looked at in the decoded frame, and only the opening seen (a
+    float) is kept, in `openings` {(file index, face id): opening} for the analysis
+    (ShotAnalysis.add_seen), so the library needs no whole face (the kept lower faces start below
+    the eyes, lipflap.pipeline.kept) and no second decode. The one place looks are taken: every
+    run that renders (one face or a dialogue's several) takes them here. close() once the pass
+    is over."""
 
     def __init__(self):
-        self.gaps: dict[int, list] = {}     # file index -> [(face centre, IOD, opening seen)]
-        self.ran = False                    # the pass ran (a cached analysis looks at nothing)
+        self.openings: dict[tuple[int, int], float] = {}
         self._mesh = None
 
     def __call__(self, frame, observations: dict) -> None:
-        self.ran = True
-        for o in observations.values():
+        for tid, o in observations.items():
             lm = np.asarray(o.lm3)[:, :2]
             if not wants_look(lm):
                 continue
             if self._mesh is None:
                 self._mesh = still_mesh()
-            self.gaps.setdefault(frame.index, []).append(
-                (lm.mean(0), g.interocular(lm), still_aperture(self._mesh, frame.image, lm)))
-
-    def at(self, index: int, landmarks) -> float:
-        """The opening seen at file frame `index` of the face at `landmarks`; NaN when none was
-        looked at (tracked open enough, or another face)."""
-        lm = np.asarray(landmarks)[:, :2]
-        for centre, iod, value in self.gaps.get(index, []):
-            if np.linalg.norm(centre - lm.mean(0)) < 0.5 * iod:
-                return float(value)
-        return float("nan")
+            self.openings[(int(frame.index), int(tid))] = still_aperture(self._mesh, frame.image,
+                                                                         lm)
 
     def close(self) -> None:
         if self._mesh is not None:
