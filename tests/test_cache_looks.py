@@ -125,3 +125,25 @@ def test_an_analysis_without_looks_is_never_handed_to_a_run_that_wants_them(tmp_
     assert len(list((tmp_path / "cache" / "face").glob("*.npz"))) == 2
     again = analyze_video(clip, seen=lambda: asked.append(2) or {})
     assert asked == [1] and again.seen_array()[0] == 0.01, "from the cache, with its looks"
+
+
+def test_a_dialogue_renders_the_same_from_a_cached_analysis(tmp_path, monkeypatch):
+    """Two faces, two voices: each face's exemplars are matched by the looks its own pass took."""
+    import numpy as np
+    import skimage.data
+    from lipflap.media.encode import VideoWriter
+    from lipflap.render import seen
+    monkeypatch.setattr(seen, "LOOK_BELOW", 1.0)
+    img = skimage.data.astronaut()[:320, 64:384]
+    clip = str(tmp_path / "two.mov")
+    with VideoWriter(clip, codec="h264", fps=FPS, width=640, height=320) as w:
+        for i in range(N):
+            w.write(np.hstack([np.roll(img, i // 4, axis=1),
+                               np.roll(img[:, ::-1], -(i // 4), axis=1)]))
+    shapes = _shapes(tmp_path / "shapes.json", N, FPS)
+    (fresh, cached), outs = _fresh_then_cached(
+        tmp_path, monkeypatch, clip,
+        {"voices": [{"face": "left", "shapes": shapes}, {"face": "right", "shapes": shapes}]})
+    assert len(fresh) == 2 and all(f[0] for f in fresh), "both faces' exemplars seen"
+    assert fresh[0][0] != fresh[1][0], "each face its own looks"
+    assert cached == fresh and outs[1] == outs[0]
