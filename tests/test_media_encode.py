@@ -379,35 +379,78 @@ def test_composite_patch_over_the_frame_edges(clips, tmp_path, codec, name):
     assert img[-13:, -23:].min() > 60000 * (1 if img.dtype == np.uint16 else 255 / 65535)
 
 
+def _noisy_frame(h=240, w=320):
+    """A smooth picture under fine sensor-like noise, as the hard set's selfie close-up."""
+    import cv2
+    rng = np.random.default_rng(3)
+    base = cv2.GaussianBlur(rng.uniform(60, 200, (h, w)).astype(np.float32), (0, 0), 6)
+    noise = rng.normal(0, 3.0, (h, w, 1)) + rng.normal(0, 1.2, (h, w, 3))
+    return np.clip(base[..., None] + noise, 0, 255).astype(np.uint8)
+
+
+def _encode_and_measure(path, codec, img):
+    """(packets, finest band kept): the first frame's Laplacian variance over the input's, as
+    lipeval's mouth sharpness reads it."""
+    import cv2
+    with VideoWriter(path, codec=codec, fps=25, width=img.shape[1], height=img.shape[0]) as vw:
+        for _ in range(2):
+            vw.write(img)
+    with av.open(str(path)) as c:
+        packets = [bytes(p) for p in c.demux(video=0) if p.size]
+    with av.open(str(path)) as c:
+        out = next(c.decode(video=0)).to_ndarray(format="rgb24")
+    grey = lambda a: cv2.cvtColor(a, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    return packets, cv2.Laplacian(grey(out), cv2.CV_32F).var() / \
+        cv2.Laplacian(grey(img), cv2.CV_32F).var()
+
+
 def test_prores_4444xq_keeps_grain_that_4444_softens(tmp_path):
     """ProRes 4444 XQ (ap4x) for grainy sources: a frame of fine sensor-like noise keeps its
     finest band (Laplacian variance) in XQ where 4444's budget softens it; both take alpha."""
-    import cv2
-    rng = np.random.default_rng(3)
-    h, w = 240, 320
-    base = cv2.GaussianBlur(rng.uniform(60, 200, (h, w)).astype(np.float32), (0, 0), 6)
-    noise = rng.normal(0, 3.0, (h, w, 1)) + rng.normal(0, 1.2, (h, w, 3))   # as the selfie's
-    img = np.clip(base[..., None] + noise, 0, 255).astype(np.uint8)
+    img = _noisy_frame()
+    h, w = img.shape[:2]
     lap = {}
     for codec in ("prores_4444", "prores_4444xq"):
         path = tmp_path / f"{codec}.mov"
-        with VideoWriter(path, codec=codec, fps=25, width=w, height=h) as vw:
-            for _ in range(2):
-                vw.write(img)
+        _, lap[codec] = _encode_and_measure(path, codec, img)
         with av.open(str(path)) as c:
             assert c.streams.video[0].codec_context.codec_tag == \
                 {"prores_4444": "ap4h", "prores_4444xq": "ap4x"}[codec]
-            out = next(c.decode(video=0)).to_ndarray(format="rgb24")
-        grey = lambda a: cv2.cvtColor(a, cv2.COLOR_RGB2GRAY).astype(np.float32)
-        lap[codec] = cv2.Laplacian(grey(out), cv2.CV_32F).var() / \
-            cv2.Laplacian(grey(img), cv2.CV_32F).var()
-    assert lap["prores_4444xq"] > lap["prores_4444"] + 0.03     # measured 0.89 against 0.84
+    assert lap["prores_4444xq"] > lap["prores_4444"] + 0.03     # measured 0.91 against 0.86
     rgba = np.zeros((h, w, 4), np.uint16)
     rgba[..., 3] = 30000
     with VideoWriter(tmp_path / "a.mov", codec="prores_4444xq", fps=25, width=w, height=h,
                      alpha=True) as vw:
         vw.write(rgba)
     assert probe(tmp_path / "a.mov").pix_fmt.startswith("yuva444p")
+
+
+# prores_ks's per-macroblock bit budget for frames of up to 1620 macroblocks (this test's 300):
+# the profile's data-rate cap, which the quantisation matrix must not raise.
+_PRORES_BITS_PER_MB = {"prores_hq": 1566, "prores_4444": 2350, "prores_4444xq": 3525}
+
+
+@pytest.mark.parametrize("codec", ["prores_hq", "prores_4444", "prores_4444xq"])
+def test_prores_flat_matrix_keeps_more_grain_within_the_same_budget(tmp_path, monkeypatch, codec):
+    """ProRes is written with the codec's flat default matrix (no matrix in the frame header):
+    at the same profile and under the same per-frame cap it keeps more of the finest band than
+    prores_ks's own HQ matrix."""
+    from dataclasses import replace
+    from lipflap.media import encode
+    img = _noisy_frame()
+    packets, kept = _encode_and_measure(tmp_path / "flat.mov", codec, img)
+    mbs = (img.shape[0] // 16) * (img.shape[1] // 16)
+    for pkt in packets:
+        assert pkt[4:8] == b"icpf" and pkt[27] == 0     # frame header: default matrices
+        # the cap plus frame, picture and slice headers (45 slices of 8 bytes)
+        assert len(pkt) <= _PRORES_BITS_PER_MB[codec] * mbs // 8 + 45 * 8 + 64
+    spec = encode.CODECS[codec]
+    monkeypatch.setitem(encode.CODECS, codec,
+                        replace(spec, options={**spec.options, "quant_mat": "hq"}))
+    hq_packets, kept_hq = _encode_and_measure(tmp_path / "hq.mov", codec, img)
+    assert hq_packets[0][27] == 3                        # both matrices carried
+    # measured 0.862 / 0.864 / 0.910 against 0.843 / 0.835 / 0.889
+    assert kept > kept_hq + 0.01
 
 
 def test_alpha_of_any_depth_is_one_weight_and_qc_reads_pixels_by_the_same_rule():

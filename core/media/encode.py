@@ -48,17 +48,28 @@ class CodecSpec:
     ext: str = ".mov"
 
 
+# Every ProRes profile: vendor apl0 so Apple/Resolve treat it as native, and the codec's flat
+# default quantisation matrix (all 4s, what a decoder assumes when a frame carries none) instead
+# of prores_ks's HQ matrix (5-7 on the finest coefficients). The rate control and its per-frame
+# cap are unchanged, so the same profile at the same data budget keeps more of the finest band:
+# plain transcodes of the noisy 960x960 selfie close-up (bench/hard_set.py) read mouth sharpness
+# 0.864 -> 0.884 in 4444 (bytes +0.1%, at the cap either way), 0.951 -> 0.963 in 4444 XQ and
+# 0.763 -> 0.789 in 422 HQ, PSNR outside the lower face +0.04-0.07 dB; the clean talk_g clip
+# reads 0.979 -> 0.984 in 4444 for 1.3% more bytes, below the cap. Hard-set renders in 4444:
+# selfie 0.855 -> 0.875, the six other clips 0.002-0.014 higher, roughness unchanged
+# (docs/cli.md, "ProRes data rates", gives the commands).
+_PRORES = {"vendor": "apl0", "quant_mat": "default"}
+
 CODECS: dict[str, CodecSpec] = {
-    # prores_ks profile 3 = 422 HQ, 4 = 4444; vendor apl0 so Apple/Resolve treat it as native.
-    "prores_hq": CodecSpec("prores_ks", "yuv422p10le", None, {"profile": "3", "vendor": "apl0"}),
+    # prores_ks profile 3 = 422 HQ, 4 = 4444, 5 = 4444 XQ.
+    "prores_hq": CodecSpec("prores_ks", "yuv422p10le", None, {"profile": "3", **_PRORES}),
     "prores_4444": CodecSpec("prores_ks", "yuv444p10le", "yuva444p10le",
-                             {"profile": "4", "vendor": "apl0"}),
+                             {"profile": "4", **_PRORES}),
     # 4444 XQ (ap4x): 1.5x the 4444 data budget, for sources whose grain or sensor noise 4444
-    # softens. A plain transcode of the noisy selfie close-up (bench/hard_set.py) reads mouth
-    # sharpness 0.868 in 4444 and 0.982 in XQ for 1.36x the bytes (PSNR 54.6 vs 63.4 dB); on
-    # clean clips (talk_g, expr_disgusted) both read 0.985-0.990 and XQ is 3-4% larger.
+    # softens: the selfie's plain transcode reads 0.963 in XQ against 0.884 in 4444, for 1.38x
+    # the bytes; on clean clips the two are alike.
     "prores_4444xq": CodecSpec("prores_ks", "yuv444p10le", "yuva444p10le",
-                               {"profile": "5", "vendor": "apl0"}),
+                               {"profile": "5", **_PRORES}),
     "dnxhr_hq": CodecSpec("dnxhd", "yuv422p", None, {"profile": "dnxhr_hq"}),
     "h264": CodecSpec("libx264", "yuv420p", None, {"crf": "16", "preset": "medium"}),
     # zlib level 2: 6x faster than the default on smooth 16-bit frames for ~12% larger files.
