@@ -76,7 +76,8 @@ def _from_kept(made, lo: int, kept) -> list | None:
     wanted = {lo + off + f for (off, _), b in zip(plans, builders) for f in b.wanted}
     for index in [i for i in kept.boxes if i not in wanted]:
         kept.release(index)
-    def feed(job):
+
+    def feed_one(job):
         b, off, f = job
         b.feed(f, kept.frame(lo + off + f))
         kept.release(lo + off + f)      # copied: its pages go back at once
@@ -86,7 +87,7 @@ def _from_kept(made, lo: int, kept) -> list | None:
     # free the GIL), so two threads share them; the builders keep them in frame order.
     try:
         with ThreadPoolExecutor(max_workers=FEED_THREADS, thread_name_prefix="lipflap-library") as pool:
-            for _ in pool.map(feed, jobs):
+            for _ in pool.map(feed_one, jobs):
                 pass
     except NotKept:
         return None
