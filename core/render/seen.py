@@ -11,9 +11,10 @@ the raw tracked landmarks, and only the opening seen is kept: it becomes part of
 (FrameFace.seen) and of its cache entry, so the library is cut from the kept lower faces without
 a second decode, and a cached run matches exemplars by the very openings a fresh one does. (The
 library builder used to look again on its decode pass after a cached analysis, from the smoothed
-landmarks: talk_b f63 read 0.0017 there and 0.0035 in the pass, 29 frames were looked at against
-28, and near-tie exemplar choices flipped: closure 1.00 fresh, 0.90 cached; 29 of 107 frames of
-its render differed.) On the bench's source (talk_b, 125 frames) 56 frames are looked at, with 59
+landmarks: talk_b f63 read 0.0035 there and 0.0017 in the pass, 42 of frames 0-106 were looked at
+against the pass's 43, near-tie exemplar choices flipped and 29 of the 107 frames of its talk-set
+render differed; before render.select's SEAL_SEEN_WEIGHT 2 its closure read 1.00 fresh and 0.90
+cached.) On the bench's source (talk_b, 125 frames) 56 frames are looked at, with 59
 Face Mesh reads: 0.5 s of CPU (looking at every library frame twice cost about 3 s and the
 kept-face library).
 """
@@ -58,22 +59,20 @@ def still_mesh():
                                                refine_landmarks=True, min_detection_confidence=0.4)
 
 
-def still_aperture(mesh, frame, landmarks: np.ndarray) -> float:
-    """Inner-lip gap / eye distance of `frame` (RGB array, or a media Frame of which only the
-    face's box is converted) looked at on its own around its shot `landmarks`; NaN when Face
-    Mesh finds no face there."""
+def still_aperture(mesh, frame: np.ndarray, landmarks: np.ndarray) -> float:
+    """Inner-lip gap / eye distance of `frame` (the analysis pass's decoded RGB image, uint8 or
+    uint16) looked at on its own around its tracked `landmarks`; NaN when Face Mesh finds no
+    face there."""
     lm = np.asarray(landmarks, np.float64)[:, :2]
     (x0, y0), (x1, y1) = lm.min(0), lm.max(0)
     half = 0.5 * STILL_BOX * max(x1 - x0, y1 - y0)
-    wid, hgt = (frame.size if hasattr(frame, "region") else (frame.shape[1], frame.shape[0]))
+    wid, hgt = frame.shape[1], frame.shape[0]
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     bx0, by0 = max(0, int(cx - half)), max(0, int(cy - half))
     bx1, by1 = min(wid, int(cx + half)), min(hgt, int(cy + half))
     if bx1 - bx0 < 16 or by1 - by0 < 16:
         return float("nan")
-    box = frame.region(bx0, by0, bx1 - bx0, by1 - by0) if hasattr(frame, "region") \
-        else frame[by0:by1, bx0:bx1]
-    box = to_uint8(np.asarray(box)[:, :, :3])
+    box = to_uint8(np.asarray(frame[by0:by1, bx0:bx1])[:, :, :3])
     # Looked at twice, as it is and mirrored, where the first look differs from the track by
     # more than SECOND_LOOK_FROM: on a mouth just parted one look alone can be off by 0.03-0.04
     # either way (talk_e f107, closed in the picture, reads 0.057 and, mirrored, 0.025; talk_g
