@@ -359,7 +359,7 @@ def _lip_colour(out, src, lips_t, lips_own, x0, y0, look: Look) -> np.ndarray:
     h, w = out.shape[:2]
     band_t = (_poly((h, w), lips_t[:20], x0, y0) > 0) & (_poly((h, w), lips_t[20:], x0, y0) == 0)
     band_o = (_poly((h, w), lips_own[:20], x0, y0) > 0) & (_poly((h, w), lips_own[20:], x0, y0) == 0)
-    if band_t.sum() < 12 or band_o.sum() < 12:
+    if np.count_nonzero(band_t) < 12 or np.count_nonzero(band_o) < 12:
         return out
     bx, by, bw, bh = cv2.boundingRect(np.round(lips_t[:20] - [x0, y0]).astype(np.int32))
     by0, by1 = max(by - 4, 0), min(by + bh + 5, h)
@@ -481,7 +481,7 @@ def _keep_lip_range(out, src, alpha, lips_t, x0, y0, look: Look, tries: int = 3)
     y_lo, x_lo = max(by - 4, 0), max(bx - 4, 0)
     box = (slice(y_lo, min(by + bh + 5, h)), slice(x_lo, min(bx + bw + 5, w)))
     bands = _lip_bands(out[box].shape[:2], lips_t, x0 + x_lo, y0 + y_lo)
-    if min(b.sum() for b in bands) < 12:
+    if min(np.count_nonzero(b) for b in bands) < 12:
         return
     cover = np.logical_or.reduce(bands)
     a_band = float(alpha[box][cover].mean())
@@ -549,7 +549,7 @@ def _match_detail(out: np.ndarray, src: np.ndarray, regions: list, lipmask: np.n
     ks = []
     for (r_out, r_src), bounds in zip(regions, (LIP_DETAIL_RANGE, DETAIL_RANGE)):
         k = 1.0
-        if r_out.sum() >= 64 and r_src.sum() >= 64:
+        if np.count_nonzero(r_out) >= 64 and np.count_nonzero(r_src) >= 64:
             k = _detail_gain(l_low[r_out], l_d[r_out], float(l_src[r_src].var()), bounds)
         ks.append(k)
     if all(abs(k - 1.0) < 0.02 for k in ks):
