@@ -15,7 +15,7 @@
   counts a face that moves while the other talks against it;
 - mix.wav: both voices summed (one mixed dialogue stem), and turns.json (when each speaks).
 
-`measure` crops each half of a render (and of two.mp4 as the source) and runs
+`measure` crops each half of a render (and of two.mp4 as the source) losslessly (FFV1) and runs
 ../shared/eval/lipeval.py measure on it against its own voice. `assign` reads a mixed-dub run's
 report and gives the share of dub speech time sent to the right face.
 
@@ -138,16 +138,33 @@ def make(out: str, left: str, right: str) -> None:
     print(json.dumps({"out": out, "turns_s": turns, "turn_change_frame": cut}))
 
 
+def write_lossless(path: str, frames) -> None:
+    """FFV1 RGB: the measured half holds exactly the decoded pixels. The H.264 crf 12 copy used
+    before was part of the measurement: a one-voice ProRes 4444 render of talk_f's half read
+    mouth sharpness 0.956 itself and 0.894 through that copy, and the two-voice render's right
+    half 0.893 through it, 0.937 losslessly (2026-12-05)."""
+    with av.open(path, "w") as c:
+        s = c.add_stream("ffv1", rate=FPS)
+        s.width, s.height = frames[0].shape[1], frames[0].shape[0]
+        s.pix_fmt = "bgr0"
+        for img in frames:
+            for pkt in s.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img),
+                                                           format="rgb24")):
+                c.mux(pkt)
+        for pkt in s.encode():
+            c.mux(pkt)
+
+
 def crop(src: str, dst: str, side: str) -> None:
-    write_video(dst, [f[:, :SIZE] if side == "L" else f[:, SIZE:] for f in frames_of(src)])
+    write_lossless(dst, [f[:, :SIZE] if side == "L" else f[:, SIZE:] for f in frames_of(src)])
 
 
 def measure(out: str, render: str, json_out: str | None) -> dict:
     lipeval = os.path.join(SHARED, "eval", "lipeval.py")
     res = {}
     for s in "LR":
-        half = f"{os.path.splitext(render)[0]}_{s}.mp4"
-        src = os.path.join(out, f"two_{s}.mp4")
+        half = f"{os.path.splitext(render)[0]}_{s}.mkv"
+        src = os.path.join(out, f"two_{s}.mkv")
         crop(render, half, s)
         if not os.path.exists(src):
             crop(os.path.join(out, "two.mp4"), src, s)
