@@ -19,15 +19,30 @@
 ../shared/eval/lipeval.py measure on it against its own voice. `assign` reads a mixed-dub run's
 report and gives the share of dub speech time sent to the right face.
 
-Measured 2026-12-05 (talk_d left, talk_f right, eSpeak es voices, script-aware; CPU, 2 shared cores;
-main as of 6165c95 merged):
-- `lipflap run two.mp4 --voice left=voice_L.wav --voice right=voice_R.wav --voice-text ...
-  --language es`: left closure 1.00 (8), opening 1.00 (9), rest 1.00 (3), lag 0 (r 0.87),
-  sharpness 0.87, roughness 0.98; right closure 1.00 (8), opening 1.00 (4), rest 1.00 (2), lag 0
-  (r 0.93), sharpness 0.75, roughness 0.96 (one-voice runs of each face, before that merge: the
-  same sharpness as the two-voice run then, 0.88/0.87 left, 0.67/0.67 right: the renderer's).
-- cost, user+sys CPU seconds of three pairs: two-voice 28.5, 28.0, 28.9 against one-voice 22.8,
-  22.0, 21.7 (1.28x on average; the render stage, two patches and two QC samplers a frame).
+Measured 2026-12-05 21:45-21:58 UTC on main 1781133 (talk_d left, talk_f right, eSpeak es
+voices, script-aware; CPU, 2 shared cores; halves cropped losslessly):
+- `lipflap run two.mp4 --voice left=voice_L.wav --voice right=voice_R.wav --voice-text
+  "left=<TEXT_L>" --voice-text "right=<TEXT_R>" --language es -o run.mov` (ProRes 422 HQ):
+  left closure 1.00 (8), opening 1.00 (9), rest 1.00 (3), lag 0 (r 0.90), sharpness 0.951,
+  roughness 0.999, outside_any 0.00; right closure 1.00 (8), opening 1.00 (4), rest 1.00 (2),
+  lag 0 (r 0.94), sharpness 0.928, roughness 0.972, outside_any 0.00.
+- the same with `--codec prores_4444`: sharpness 0.959 left, 0.937 right, roughness 0.998 and
+  0.972, the rest as above.
+- plain transcodes of two.mp4 (bench_prores.transcode): 422 HQ 0.966 left, 0.958 right; 4444
+  0.977, 0.965: the encoder's share of the loss.
+- one-voice 4444 runs of each half alone (`lipflap run two_R.mkv --audio voice_R.wav --text
+  "<TEXT_R>" --language es --codec prores_4444`, lipeval against two_R.mkv, measure's crop):
+  sharpness right 0.961, left 0.982, roughness 0.987, 1.002; closure, opening, rest 1.00, lag 0.
+  The two-voice render sits 0.02 under them on both faces, spread over the clip rather than one
+  blurred stretch, and no frame of it equals the one-face render's: the two runs show other
+  exemplars. Their analyses of the same face differ (talk_f: widest aperture 0.1686 against
+  0.1712, 84 library frames, 21 exemplars used, 20 steps played on, against 88, 26, 30); the
+  tracking on the 1024x512 frame is the likely cause, not shown. The figures before this date
+  read halves through an H.264 crf 12 copy, which took about 0.06 off a render's mouth
+  sharpness (0.956 -> 0.894 on talk_f's one-face render).
+- earlier (main 6165c95): cost, user+sys CPU seconds of three pairs: two-voice 28.5, 28.0, 28.9
+  against one-voice 22.8, 22.0, 21.7 (1.28x on average; the render stage, two patches and two QC
+  samplers a frame).
 - mixed stem, `--cast auto` on turns.mp4: 100% of dub speech frames to the right face (talk_d +
   talk_f, where the thresholds were set; 100% on talk_g + talk_i, held out); `--cast
   ANNA=left,BEN=right` with a [ANNA]/[BEN] script on two.mp4: 100% on both pairs.
