@@ -36,8 +36,10 @@ voices, script-aware; CPU, 2 shared cores; halves cropped losslessly):
   The two-voice render sits 0.02 under them on both faces, spread over the clip rather than one
   blurred stretch, and no frame of it equals the one-face render's: the two runs show other
   exemplars. Their analyses of the same face differ (talk_f: widest aperture 0.1686 against
-  0.1712, 84 library frames, 21 exemplars used, 20 steps played on, against 88, 26, 30); the
-  tracking on the 1024x512 frame is the likely cause, not shown. The figures before this date
+  0.1712, 84 library frames, 21 exemplars used, 20 steps played on, against 88, 26, 30). The
+  dialogue path itself is not it: `--voice centre=voice_R.wav` on two_R.mkv alone gives the
+  one-voice render (193 of 200 frames equal, the rest within 1 level); the difference comes in
+  with the two-face frame the face is tracked in. The figures before this date
   read halves through an H.264 crf 12 copy, which took about 0.06 off a render's mouth
   sharpness (0.956 -> 0.894 on talk_f's one-face render).
 - earlier (main 6165c95): cost, user+sys CPU seconds of three pairs: two-voice 28.5, 28.0, 28.9
