@@ -39,7 +39,12 @@ voices, script-aware; CPU, 2 shared cores; halves cropped losslessly):
   0.1712, 84 library frames, 21 exemplars used, 20 steps played on, against 88, 26, 30). The
   dialogue path itself is not it: `--voice centre=voice_R.wav` on two_R.mkv alone gives the
   one-voice render (193 of 200 frames equal, the rest within 1 level); the difference comes in
-  with the two-face frame the face is tracked in. The figures before this date
+  with the two-face frame the face is tracked in. lipflap.face.track on frames 0-59: talk_f's
+  landmarks differ from the one-face tracking by 1.47 px (median of each frame's largest, at
+  most 3.4 px), and still by 1.33 px with the left half blacked out, so it is not the
+  neighbour's pixels in Face Mesh's crop but where the detector and the crop land (centre 785
+  vs 273+512, size 318 both): two equally valid tracks, other exemplars, not a render fault.
+  The figures before this date
   read halves through an H.264 crf 12 copy, which took about 0.06 off a render's mouth
   sharpness (0.956 -> 0.894 on talk_f's one-face render).
 - earlier (main 6165c95): cost, user+sys CPU seconds of three pairs: two-voice 28.5, 28.0, 28.9
