@@ -42,8 +42,9 @@ voices, script-aware; CPU, 2 shared cores; halves cropped losslessly):
   with the two-face frame the face is tracked in. lipflap.face.track on frames 0-59: talk_f's
   landmarks differ from the one-face tracking by 1.47 px (median of each frame's largest, at
   most 3.4 px), and still by 1.33 px with the left half blacked out, so it is not the
-  neighbour's pixels in Face Mesh's crop but where the detector and the crop land (centre 785
-  vs 273+512, size 318 both): two equally valid tracks, other exemplars, not a render fault.
+  neighbour's pixels in Face Mesh's crop: the crops agree to a pixel (frame 5: centre x 785 vs
+  273 + 512, size 318), so sub-pixel placement and the detector's windows on a wider frame move
+  the mesh: two equally valid tracks, other exemplars, not a render fault.
   The figures before this date
   read halves through an H.264 crf 12 copy, which took about 0.06 off a render's mouth
   sharpness (0.956 -> 0.894 on talk_f's one-face render).
