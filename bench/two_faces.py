@@ -26,6 +26,8 @@ voices, script-aware; CPU, 2 shared cores; halves cropped losslessly):
   left closure 1.00 (8), opening 1.00 (9), rest 1.00 (3), lag 0 (r 0.90), sharpness 0.951,
   roughness 0.999, outside_any 0.00; right closure 1.00 (8), opening 1.00 (4), rest 1.00 (2),
   lag 0 (r 0.94), sharpness 0.928, roughness 0.972, outside_any 0.00.
+- again after merging main 66d5394 (render synthesis changes), 422 HQ: sharpness 0.952 left,
+  0.929 right, roughness 0.995, 0.966; closure, opening, rest 1.00, lag 0 (r 0.90, 0.94).
 - the same with `--codec prores_4444`: sharpness 0.959 left, 0.937 right, roughness 0.998 and
   0.972, the rest as above.
 - plain transcodes of two.mp4 (bench_prores.transcode): 422 HQ 0.966 left, 0.958 right; 4444
