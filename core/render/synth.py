@@ -365,23 +365,17 @@ def _lip_colour(out, src, lips_t, lips_own, x0, y0, look: Look) -> np.ndarray:
     by0, by1 = max(by - 4, 0), min(by + bh + 5, h)
     bx0, bx1 = max(bx - 4, 0), min(bx + bw + 5, w)
     scale = 1.0 / look.peak
-    m = band_t[by0:by1, bx0:bx1]
-    # Only the pixels the shift reaches are converted to and from L*a*b* (the band and its soft
-    # edge; of the source, its band): the float conversion was 12% of the synthesis on expr_sad
-    # (1080p), and the box's corners and an open mouth's inside take no part. The same values
-    # per pixel (OpenCV's vector and scalar paths differ in the last bits of the way back:
-    # tests/test_synth_speed.py).
-    soft = cv2.GaussianBlur(m.astype(np.float32), (0, 0), 1.0)
-    sel = soft > 0
-    box = out[by0:by1, bx0:bx1]
-    lab = _lab(np.clip(box[sel] * scale, 0, 1))
+    box = np.clip(out[by0:by1, bx0:bx1] * scale, 0, 1)
+    lab = cv2.cvtColor(box, cv2.COLOR_RGB2LAB)
     ox, oy, ow, oh = cv2.boundingRect(np.round(lips_own[:20] - [x0, y0]).astype(np.int32))
     sy0, sy1 = max(oy - 1, 0), min(oy + oh + 2, h)
     sx0, sx1 = max(ox - 1, 0), min(ox + ow + 2, w)
-    lab_src = _lab(np.clip(src[sy0:sy1, sx0:sx1][band_o[sy0:sy1, sx0:sx1]] * scale, 0, 1))
-    lab_m = lab[m[sel]]                 # selected once (it was four times: the same values)
+    lab_src = cv2.cvtColor(np.clip(src[sy0:sy1, sx0:sx1] * scale, 0, 1).astype(np.float32),
+                           cv2.COLOR_RGB2LAB)
+    m = band_t[by0:by1, bx0:bx1]
+    lab_m = lab[m]                      # selected once (it was four times: the same values)
     want = lab_m.mean(0)
-    want = want + LIP_MATCH * (lab_src.mean(0) - want)
+    want = want + LIP_MATCH * (lab_src[band_o[sy0:sy1, sx0:sx1]].mean(0) - want)
     cur = lab_m.mean(0)
     if look.lip_range is not None:
         # The range is of the band's mean per-pixel chroma (as frame_score and the yardstick
@@ -392,20 +386,22 @@ def _lip_colour(out, src, lips_t, lips_own, x0, y0, look: Look) -> np.ndarray:
             want[1:] *= c_in / c_after
     # L* moves by an offset; chroma by a factor about grey, so the lips' colour texture stays.
     gain = _chroma_gain(cur, want)
-    new = lab
-    new[:, 0] += want[0] - cur[0]
-    new[:, 1:] = new[:, 1:] * gain + (want[1:] - cur[1:] * gain)
-    rgb = _lab_rgb(new) * look.peak
-    a = soft[sel][:, None]
+    new = lab.copy()
+    new[..., 0] += want[0] - cur[0]
+    new[..., 1:] = new[..., 1:] * gain + (want[1:] - cur[1:] * gain)
+    soft = cv2.GaussianBlur(m.astype(np.float32), (0, 0), 1.0)
+    rgb = cv2.cvtColor(new, cv2.COLOR_LAB2RGB) * look.peak
     # In place (the caller's `out` is the patch's own array), without a copy of the patch.
-    box[sel] = box[sel] * (1 - a) + rgb * a
+    out[by0:by1, bx0:bx1] = out[by0:by1, bx0:bx1] * _rgb(1 - soft) + rgb * _rgb(soft)
     return out
 
 
 def _lab(px: np.ndarray) -> np.ndarray:
     """CIE L*a*b* of (n, 3) RGB values in 0..1, converted as one row: as a column of one-pixel
     rows OpenCV converts each row on its own, 3x slower than the whole box (0.88 against 0.29 ms,
-    0.18 ms as one row, on 24k pixels)."""
+    0.18 ms as one row, on 24k pixels; _keep_lip_range 2.0 -> 1.5 ms a frame on the bench's
+    replay, 2.8 -> 2.1 on expr_sad's, best of four, busy machine). The same values; the way back
+    differs from a whole image's in the last bits (OpenCV's vector and scalar paths)."""
     return cv2.cvtColor(np.ascontiguousarray(px, np.float32)[None], cv2.COLOR_RGB2LAB)[0]
 
 
