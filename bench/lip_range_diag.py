@@ -7,8 +7,9 @@ measures each frame with its `_lip_features` (upper and lower lip thickness, mou
 drop over the eye distance; lip L* and chroma) and prints the source's bounds as `shape_outliers`
 draws them (1st-99th percentile widened by max(10% of the range, one just noticeable step)), then
 one line per output frame outside them (every frame with --all): the feature, the value, the
-bound, and the source frame's own value for comparison. Landmarks are cached beside the output
-(NAME.lms.npz) so a second look is fast.
+bound, and the source frame's own value for comparison. Landmarks of both are cached in the
+output's folder (or --cache DIR): OUTPUT.lms.npz and SOURCE.source.lms.npz, so a second look is
+fast and nothing is written beside a shared source clip.
 """
 from __future__ import annotations
 
@@ -26,8 +27,8 @@ import lipeval  # noqa: E402  (the yardstick, read-only)
 MARGIN = np.array([0.01, 0.01, 0.01, 0.01, 3.0, 3.0])
 
 
-def _tracked(path: str, frames: int | None) -> list:
-    cache = os.path.splitext(path)[0] + ".lms.npz"
+def _tracked(path: str, frames: int | None, cache: str | None = None) -> list:
+    cache = cache or os.path.splitext(path)[0] + ".lms.npz"
     if os.path.exists(cache) and os.path.getmtime(cache) > os.path.getmtime(path):
         z = np.load(cache)
         lms = [None if not ok else p for ok, p in zip(z["ok"], z["p"])]
@@ -65,10 +66,13 @@ def main() -> None:
     p.add_argument("source")
     p.add_argument("--frames", type=int)
     p.add_argument("--all", action="store_true")
+    p.add_argument("--cache", help="folder for the landmark caches (default: the output's)")
     a = p.parse_args()
+    where = a.cache or os.path.dirname(os.path.abspath(a.output))
+    stem = os.path.splitext(os.path.basename(a.source))[0]
     lo_out = _tracked(a.output, a.frames)
     n = len(lo_out)
-    lo_src = _tracked(a.source, n)
+    lo_src = _tracked(a.source, n, os.path.join(where, f"{stem}.source.lms.npz"))
     f_o, f_s = features(a.output, lo_out), features(a.source, lo_src)
     lo, hi = bounds(f_s)
     names = lipeval.SHAPE_NAMES

@@ -205,8 +205,9 @@ def test_run_keeps_faces_and_looks_behind_the_tracker_with_the_inline_result(tmp
     job = parse_job({"video": face, "audio": None, "output": str(tmp_path / "o.mov"),
                      "shapes": _closed_shapes(tmp_path), "credentials": False})
     kept, looks = LowerFaces(), PassLooks()
-    analyse(job, resolve_inputs(job), Progress("none"),
-            keep=lambda fr, obs: (kept(fr, obs), looks(fr, obs)))
+    inline = analyse(job, resolve_inputs(job), Progress("none"),
+                     keep=lambda fr, obs: (kept(fr, obs), looks(fr, obs)),
+                     seen=lambda: looks.openings)
     looks.close()
     threads, held = set(), {}
 
@@ -218,7 +219,7 @@ def test_run_keeps_faces_and_looks_behind_the_tracker_with_the_inline_result(tmp
     def spy(*a, **k):
         held["boxes"] = {i: [np.array(c) for _, _, c in k["kept"].frame(i)._boxes]
                          for i in k["kept"].boxes}
-        held["gaps"] = dict(k["looks"].gaps)
+        held["seen"] = k["seen"]
         raise _Stop
     monkeypatch.setattr(run_mod, "LowerFaces", Kept)
     monkeypatch.setattr(run_mod, "build_libraries", spy)
@@ -230,9 +231,8 @@ def test_run_keeps_faces_and_looks_behind_the_tracker_with_the_inline_result(tmp
     assert sorted(held["boxes"]) == sorted(kept.boxes) and held["boxes"]
     for i, boxes in held["boxes"].items():
         assert all(np.array_equal(a, b[2]) for a, b in zip(boxes, kept.boxes[i]))
-    assert held["gaps"].keys() == looks.gaps.keys() and held["gaps"]
-    for i, v in held["gaps"].items():
-        assert [x[2] for x in v] == [x[2] for x in looks.gaps[i]]
+    assert np.isfinite(held["seen"]).any()
+    np.testing.assert_array_equal(held["seen"], inline.seen_array())
     kept.clear()
 
 

@@ -3,8 +3,9 @@ darker or more saturated than the actor's own range), also where a re-track's co
 pixel off the target's."""
 import cv2
 import numpy as np
+import pytest
 
-from lipflap.render.synth import Look, _keep_lip_range, _lip_bands, _poly
+from lipflap.render.synth import LIP_L_MARGIN, Look, _keep_lip_range, _lip_bands, _poly, held_lip_range
 
 
 def _ellipse(cx, cy, ax, ay, n=20):
@@ -87,3 +88,25 @@ def test_sixteen_bit_sources_are_held_in_range_too():
     for l_mean, c_mean in _band_stats(out / 257.0, lips):
         assert 45.0 - 0.3 <= l_mean <= 60.0 + 0.3, l_mean
         assert 20.0 - 0.3 <= c_mean <= 35.0 + 0.3, c_mean
+
+
+def test_lips_at_the_edge_of_the_range_are_held_a_retrack_error_inside():
+    # A band just inside the actor's lightest lips (by less than LIP_L_MARGIN) is read lighter
+    # than the actor's range by a re-track whose contours land a little off (talk_e f88-89);
+    # it is moved LIP_L_MARGIN inside, chroma untouched where it is in range.
+    img, lips, band = _scene((190, 110, 110))
+    stats = np.array(_band_stats(img, lips))
+    l_hi = float(stats[:, 0].max()) + 0.3
+    look = _look(l_hi - 15.0, l_hi, stats[:, 1].min() - 5, stats[:, 1].max() + 5)
+    out = img.copy()
+    _keep_lip_range(out, img.copy(), np.ones(img.shape[:2], np.float32), lips, 0, 0, look)
+    after = np.array(_band_stats(out, lips))
+    assert after[:, 0].max() <= l_hi - LIP_L_MARGIN + 0.1, after[:, 0]
+    assert after[:, 0].max() >= l_hi - LIP_L_MARGIN - 0.5      # moved only as far as needed
+    assert np.abs(after[:, 1] - stats[:, 1]).max() < 0.5
+
+
+def test_held_range_keeps_the_middle_third_of_a_narrow_one():
+    held = held_lip_range(np.array([[50.0, 51.5], [20.0, 30.0]], np.float32))
+    assert held[0] == pytest.approx([50.5, 51.0])
+    assert held[1] == pytest.approx([20.0, 30.0])

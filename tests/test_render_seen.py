@@ -116,20 +116,32 @@ def test_the_analysis_pass_keeps_the_opening_seen_of_near_closed_frames_only(ast
     shut, wide = _opened(lm, -g.aperture(lm)), _opened(lm, 0.2)
     looks = seen.PassLooks()
     try:
-        looks(NS(index=7, image=img), {1: NS(lm3=shut)})
+        looks(NS(index=7, image=img), {1: NS(lm3=shut), 2: NS(lm3=wide)})
         looks(NS(index=8, image=img), {1: NS(lm3=wide)})
-        assert looks.ran and set(looks.gaps) == {7}, "an open track is not looked at"
+        assert set(looks.openings) == {(7, 1)}, "an open track is not looked at"
         own = g.aperture(lm)
-        assert looks.at(7, shut) == pytest.approx(own, abs=0.03), "the pixels' opening, not the track's"
-        assert np.isnan(looks.at(8, wide))
-        assert np.isnan(looks.at(7, shut + 3 * g.interocular(lm))), "another face: not this one's"
+        assert looks.openings[(7, 1)] == pytest.approx(own, abs=0.03), \
+            "the pixels' opening, not the track's"
     finally:
         looks.close()
     assert looks._mesh is None
 
 
-def test_library_builder_looks_only_where_the_track_may_lag(astro):
-    from lipflap.render import seen
+def test_the_looks_go_to_each_frame_of_the_face_they_were_taken_of():
+    from fractions import Fraction
+    from lipflap.face.result import FrameFace, ShotAnalysis
+    frames = [FrameFace(index=10, face_id=3), FrameFace(index=11, face_id=4),
+              FrameFace(index=12), FrameFace(index=13, face_id=3)]
+    a = ShotAnalysis("x.mov", Fraction(25), 320, 320, 10, 13, frames)
+    a.add_seen({(10, 3): 0.0123456789012345, (11, 3): 0.5, (12, 3): 0.5})
+    got = a.seen_array()
+    assert got[0] == 0.0123456789012345, "exact, as the pass saw it"
+    assert np.isnan(got[1:]).all(), "another face's look, a faceless frame, one not looked at"
+    back = ShotAnalysis.from_dict(a.to_dict())
+    assert back.seen_array()[0] == got[0] and np.isnan(back.seen_array()[1:]).all()
+
+
+def test_library_builder_matches_by_the_looks_it_is_given_and_takes_none_itself(astro):
     from lipflap.render.pipeline import LibraryBuilder, plan_render
     img, lms = astro
     rng = np.random.default_rng(1)
@@ -138,22 +150,15 @@ def test_library_builder_looks_only_where_the_track_may_lag(astro):
         lm = lms[k % len(lms)] + rng.normal(0, 0.2, lms[0].shape)
         frames.append(_opened(lm, 0.15) if k % 2 else _opened(lm, -g.aperture(lm)))
     plan = plan_render(frames, np.ones(16, bool), np.tile([0.0, 0.45, 0.0, 0.0], (16, 1)))
-    b = LibraryBuilder(plan)
+    seen_at = np.where(np.arange(16) % 2, np.nan, 0.05)
+    b = LibraryBuilder(plan, seen_at)
     for f in sorted(b.wanted):
         b.feed(f, img)
-    assert b.still and all(seen.wants_look(frames[f]) for f in b.still), "open tracks not looked at"
-    assert all(f in b.still for f in b.wanted if seen.wants_look(frames[f]))
-    b.finish()
-    assert b._mesh is None, "finish closes the still Face Mesh"
-    # Given the pass's looks, the builder opens no Face Mesh of its own (a kept lower face has no
-    # whole face to look at).
-    asked = []
-    b2 = LibraryBuilder(plan, lambda i, lm: asked.append(i) or 0.05)
-    for f in sorted(b2.wanted):
-        b2.feed(f, img)
-    assert b2._mesh is None and sorted(asked) == sorted(b2.wanted)
-    assert all(v == 0.05 for v in b2.still.values())
-    b2.close()
+    assert b.still == {f: 0.05 for f in b.wanted if f % 2 == 0}, "NaN: not looked at"
+    plain = LibraryBuilder(plan)
+    for f in sorted(plain.wanted):
+        plain.feed(f, img)
+    assert plain.still == {}, "no looks given: matched by the track alone"
 
 
 def test_the_mirrored_look_is_taken_only_where_the_first_differs_from_the_track(astro):

@@ -117,7 +117,7 @@ def _lip_colour_before(out, src, lips_t, lips_own, x0, y0, look):
     want = want + S.LIP_MATCH * (lab_src[band_o[sy0:sy1, sx0:sx1]].mean(0) - want)
     cur = lab[m].mean(0)
     c_after = float(np.hypot(lab[m][:, 1], lab[m][:, 2]).mean()) * S._chroma_gain(cur, want)
-    want[0], c_in = S._into_range(float(want[0]), c_after, look.lip_range)
+    want[0], c_in = S._into_range(float(want[0]), c_after, S.held_lip_range(look.lip_range))
     if c_after > 1e-3:
         want[1:] *= c_in / c_after
     gain = S._chroma_gain(cur, want)

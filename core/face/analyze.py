@@ -323,10 +323,14 @@ def _load_clip_audio(path: str, audio_path, info, start: int, end: int):
 def analyze_video(path, start: int = 0, end: int | None = None, *, face="auto", audio_path=None,
                   use_cache: bool = True, progress=None, detect_every: int = 30,
                   smooth_params: SmoothParams = SmoothParams(), keep=None,
-                  info=None) -> ShotAnalysis:
+                  info=None, seen=None) -> ShotAnalysis:
     """Analyse frames start..end (inclusive, 0-based) of `path`; see the module docstring.
     `keep`: as track_frames' (not called when the analysis comes from the cache). `info`: the
-    file's lipflap.media.probe.VideoInfo when the caller has it (a probe decodes a frame)."""
+    file's lipflap.media.probe.VideoInfo when the caller has it (a probe decodes a frame).
+    `seen()`: called once the pass is over, the still looks `keep` took in it, {(file index,
+    face id): opening} (lipflap.render.seen.PassLooks): they become the frames' FrameFace.seen
+    and are cached with the analysis, under a key of their own (an analysis without them is
+    never handed to a caller that wants them)."""
     from ..media.decode import check_range, read_frames
     from ..media.probe import probe
 
@@ -344,6 +348,8 @@ def analyze_video(path, start: int = 0, end: int | None = None, *, face="auto", 
     params = {"version": ANALYSIS_VERSION, "code": _code_hash(), "start": start, "end": end,
               "face": str(face),
               "detect_every": detect_every, "smooth": vars(smooth_params)}
+    if seen is not None:
+        params["seen"] = True
     key = None
     if use_cache:
         key = cache_mod.make_key(path, params, audio_path)
@@ -371,6 +377,8 @@ def analyze_video(path, start: int = 0, end: int | None = None, *, face="auto", 
     result.params = dict(params, seconds=round(tp.seconds, 3),
                          detections_run=tp.detections_run)
     del tp
+    if seen is not None:
+        result.add_seen(seen())
     release_memory()
     if use_cache and key is not None:
         cache_mod.store(key, result)

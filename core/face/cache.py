@@ -8,6 +8,13 @@ over 2 GB to load); as arrays they load at their own size. Entries are written a
 to a temporary name and renamed, so a crash never leaves a half entry under a real name; the
 zip's CRC of every member plus a key check inside the entry catch corruption, and a bad entry is
 removed and rebuilt.
+
+An entry says which layout it has (CACHE_FORMAT); one of another layout is a miss, removed and
+rebuilt like a bad one. Format 2 holds each frame's still look (FrameFace.seen) in its JSON at full
+precision: a run from the cache matches exemplars by exactly the openings the analysis pass saw
+(issue 15: looked at again from the smoothed landmarks, talk_b f63 read 0.0035 where the pass
+had seen 0.0017 on the raw ones, 42 of frames 0-106 were looked at where the pass looked at 43,
+and 29 of the 107 frames of its talk-set render differed; none now).
 """
 from __future__ import annotations
 
@@ -25,6 +32,7 @@ from .landmarks import N_LANDMARKS
 from .result import FrameFace, ShotAnalysis
 
 CHUNK = 1 << 20
+CACHE_FORMAT = 2
 
 
 def cache_dir() -> Path:
@@ -73,6 +81,8 @@ def load(key: str, path) -> ShotAnalysis | None:
             meta = json.loads(z["meta"].tobytes().decode("utf-8"))
             if meta.get("cache_key") != key:
                 raise ValueError("key mismatch")
+            if meta.get("format") != CACHE_FORMAT:
+                raise ValueError("an older entry layout")
             lms, raws = z["landmarks"], z["raw_landmarks"]
         d = meta["analysis"]
         frames = d["frames"]
@@ -120,7 +130,7 @@ def _dump(f, key: str, analysis: ShotAnalysis) -> None:
         frames.append(d)
     head = replace(analysis, frames=[]).to_dict()
     head["frames"] = frames
-    meta = json.dumps({"cache_key": key, "analysis": head})
+    meta = json.dumps({"cache_key": key, "format": CACHE_FORMAT, "analysis": head})
     with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
         with zf.open("meta.npy", "w", force_zip64=True) as fh:
             np.lib.format.write_array(fh, np.frombuffer(meta.encode("utf-8"), np.uint8))

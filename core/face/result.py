@@ -30,6 +30,11 @@ class FrameFace:
     flags: list[str] = field(default_factory=list)
     faces: list[tuple[int, tuple[float, float, float, float]]] = field(default_factory=list)
     face_id: int | None = None                  # id of the face the landmarks belong to
+    # Inner-lip gap / eye distance a still-image Face Mesh saw in this frame on its own, where
+    # the face's tracked (raw) gap was near closed (lipflap.render.seen); NaN where not looked at.
+    # Part of the analysis and its cache entry, so a cached run matches exemplars by the very
+    # values a fresh one does.
+    seen: float = float("nan")
 
     @property
     def usable(self) -> bool:
@@ -47,6 +52,7 @@ class FrameFace:
             "faces": [[int(i), [round(float(v), 1) for v in b]] for i, b in self.faces],
             "landmarks": arr(self.landmarks),
             "raw_landmarks": arr(self.raw_landmarks),
+            "seen": float(self.seen) if np.isfinite(self.seen) else None,   # exact (the cache)
         }
 
     @classmethod
@@ -58,7 +64,8 @@ class FrameFace:
                    pose=None if d.get("pose") is None else tuple(float(v) for v in d["pose"]),
                    confidence=float(d.get("confidence", 0.0)), flags=list(d.get("flags", [])),
                    faces=[(int(i), tuple(float(v) for v in b)) for i, b in d.get("faces", [])],
-                   face_id=d.get("face_id"))
+                   face_id=d.get("face_id"),
+                   seen=float("nan") if d.get("seen") is None else float(d["seen"]))
 
 
 @dataclass
@@ -85,6 +92,17 @@ class ShotAnalysis:
             if lm is not None:
                 out[i] = lm
         return out
+
+    def seen_array(self) -> np.ndarray:
+        """(n,) float64 FrameFace.seen of every frame (NaN where not looked at)."""
+        return np.array([f.seen for f in self.frames], np.float64)
+
+    def add_seen(self, openings: dict) -> None:
+        """Give each frame the opening its chosen face was seen at on its own: `openings`
+        {(file index, face id): opening} (lipflap.render.seen.PassLooks.openings)."""
+        for f in self.frames:
+            v = openings.get((f.index, f.face_id)) if f.face_id is not None else None
+            f.seen = float("nan") if v is None else float(v)
 
     def frame(self, index: int) -> FrameFace:
         """The FrameFace of file frame `index`."""

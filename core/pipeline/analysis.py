@@ -12,12 +12,13 @@ from ..media.memory import release as release_memory
 from .inputs import Inputs
 
 
-def analyse(job: Job, inputs: Inputs, progress, keep=None) -> ShotAnalysis:
+def analyse(job: Job, inputs: Inputs, progress, keep=None, seen=None) -> ShotAnalysis:
     """The chosen face's smoothed landmarks per frame; a face id the range lacks is refused.
-    `keep`: lipflap.pipeline.kept.LowerFaces, fed the pass's frames (nothing on a cache hit)."""
+    `keep`: lipflap.pipeline.kept.LowerFaces, fed the pass's frames (nothing on a cache hit);
+    `seen`: the still looks it took, as lipflap.face.analyze.analyze_video's."""
     lo, hi = inputs.lo, inputs.hi
     analysis = analyze_video(job.video, lo, hi, face=job.face, progress=progress,
-                             info=inputs.info, keep=keep)
+                             info=inputs.info, keep=keep, seen=seen)
     # The render reads the smoothed landmarks only; the raw ones (kept in the cache for QC and
     # `lipflap analyze`) would double what a long shot holds through the render.
     for ff in analysis.frames:

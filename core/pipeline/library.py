@@ -29,17 +29,17 @@ class Libraries:
 
 
 def build_libraries(job: Job, inputs: Inputs, sp: ShotPlans, progress, kept=None,
-                    looks=None) -> Libraries:
+                    seen: np.ndarray | None = None) -> Libraries:
     """`kept`: the analysis pass's lower faces (lipflap.pipeline.kept.LowerFaces); when they hold
-    every crop the library needs, the shot is not decoded again. `looks`: the pass's still looks
-    (lipflap.render.seen.PassLooks); without them the builders look at the frames themselves."""
+    every crop the library needs, the shot is not decoded again. `seen`: per range frame the
+    opening the pass's still look saw (ShotAnalysis.seen_array, fresh or from the cache alike)."""
     plans, lo = sp.plans, inputs.lo
     if not any(p.active.any() for _, p in plans):
         return Libraries(libs=[{} for _ in plans], looks=[None for _ in plans])
     # Every library frame is a candidate until its pixels are scored (LibraryBuilder.finish).
     last = max(int(p.lib_frames.max()) + off for off, p in plans if p.active.any())
     progress.start("library", last + 1)
-    made = _makers(plans, lo, looks)
+    made = _makers(plans, seen)
     builders = _from_kept(made, lo, kept) if kept is not None and kept.usable else None
     if builders is None:
         builders = _decoded(job, inputs, made, last, progress)
@@ -60,13 +60,11 @@ def build_libraries(job: Job, inputs: Inputs, sp: ShotPlans, progress, kept=None
     return Libraries(libs=libs, looks=looks)
 
 
-def _makers(plans, lo: int, looks) -> list:
-    """(offset, plan, make) per shot: make() gives a fresh LibraryBuilder, reading the pass's
-    still looks where the pass ran."""
+def _makers(plans, seen) -> list:
+    """(offset, plan, make) per shot: make() gives a fresh LibraryBuilder with the shot's part
+    of the analysis' still looks."""
     def maker(off, plan):
-        if looks is None or not looks.ran:
-            return lambda: LibraryBuilder(plan)
-        return lambda: LibraryBuilder(plan, lambda i, lm: looks.at(lo + off + i, lm))
+        return lambda: LibraryBuilder(plan, None if seen is None else seen[off:off + plan.n])
     return [(off, p, maker(off, p)) for off, p in plans]
 
 
@@ -92,8 +90,6 @@ def _from_kept(made, lo: int, kept) -> list | None:
             for _ in pool.map(feed_one, jobs):
                 pass
     except NotKept:
-        for b in builders:
-            b.close()
         return None
     return builders
 
@@ -106,16 +102,11 @@ def _decoded(job: Job, inputs: Inputs, made, last: int, progress) -> list:
     offsets = [off for off, _ in plans]
     # Decoded a few frames ahead in a thread while the last one's crops are cut and scored (the
     # pass had the second core half idle); only the crops' boxes are converted to RGB.
-    try:
-        for fr in prefetched(read_frames(job.video, lo, lo + last, info=inputs.info), rgb=False):
-            progress.advance(1)
-            i = fr.index - lo
-            k = int(np.searchsorted(offsets, i, side="right") - 1)
-            off = plans[k][0]
-            if i - off in builders[k].wanted:
-                builders[k].feed(i - off, fr)
-    except BaseException:
-        for b in builders:
-            b.close()
-        raise
+    for fr in prefetched(read_frames(job.video, lo, lo + last, info=inputs.info), rgb=False):
+        progress.advance(1)
+        i = fr.index - lo
+        k = int(np.searchsorted(offsets, i, side="right") - 1)
+        off = plans[k][0]
+        if i - off in builders[k].wanted:
+            builders[k].feed(i - off, fr)
     return builders

@@ -76,7 +76,9 @@ def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
     behind = Behind(lambda fr, obs: (kept(fr, obs), looks(fr, obs)), name="lipflap-keep")
     with clock.stage("analyze"):
         try:
-            analysis = analyse(job, inputs, progress, keep=behind)
+            # The looks go into the analysis (and its cache entry) once the last are taken.
+            analysis = analyse(job, inputs, progress, keep=behind,
+                               seen=lambda: (behind.close(), looks.openings)[1])
             behind.close()      # the last frames' copies and looks; their error, if any
         except BaseException:
             behind.close(quiet=True)
@@ -92,7 +94,8 @@ def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
         with clock.stage("plan"):
             shots = plan_shots(job, inputs, analysis, mouth.params, progress)
         with clock.stage("library"):
-            libraries = build_libraries(job, inputs, shots, progress, kept=kept, looks=looks)
+            libraries = build_libraries(job, inputs, shots, progress, kept=kept,
+                                        seen=analysis.seen_array())
         kept.clear()    # the library holds the crops it uses; the block goes before the render
         disclosure = DisclosureWriter.for_job(job, inputs.info, out_path=inputs.out_path,
                                               codec=inputs.codec, mode=inputs.mode, lo=inputs.lo,

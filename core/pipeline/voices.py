@@ -43,6 +43,7 @@ from ..provenance import DisclosureWriter, Signing
 from ..provenance.identity import JOB_SIGNER
 from ..qc.pixels import OutputSampler
 from ..render.pipeline import REST, LibraryBuilder, render_frame
+from ..render.seen import PassLooks
 from ..render.synth import Patch
 from ..speech.turns import parse_turns, place_turns, script_of
 from ..speech.vad import speech_segments
@@ -181,9 +182,16 @@ def analyse_faces(job: Job, inputs: Inputs, faces: list[FaceVoice], progress) ->
         for fv, a in zip(faces, cached):
             fv.analysis = a
     else:
-        tp = track_frames(read_frames(job.video, lo, hi, info=info), inputs.n,
-                          detect_every=DETECT_EVERY, max_gap=max(10, int(round(2 * float(info.fps)))),
-                          progress=progress, ahead=True)
+        # Every face's near-closed mouths looked at in the pass, as one voice's run does
+        # (lipflap.render.seen: one rule for the looks, cached with each face's analysis).
+        looks = PassLooks()
+        try:
+            tp = track_frames(read_frames(job.video, lo, hi, info=info), inputs.n,
+                              detect_every=DETECT_EVERY,
+                              max_gap=max(10, int(round(2 * float(info.fps)))),
+                              progress=progress, ahead=True, keep=looks)
+        finally:
+            looks.close()
         if job.cast == "auto":
             faces = _all_faces(job, tp, inputs)
         for k, fv in enumerate(faces):
@@ -193,6 +201,7 @@ def analyse_faces(job: Job, inputs: Inputs, faces: list[FaceVoice], progress) ->
             mine.obs = {tid: dict(by) for tid, by in tp.obs.items()}
             fv.analysis = build_analysis(mine, path=job.video, fps=info.fps, width=info.width,
                                          height=info.height, start=lo, end=hi, face=fv.job.face)
+            fv.analysis.add_seen(looks.openings)
             if keys:
                 cache_mod.store(keys[k], fv.analysis)
         del tp
@@ -219,7 +228,7 @@ def _cache_keys(job: Job, inputs: Inputs, faces: list[FaceVoice]) -> list[str]:
         "version": ANALYSIS_VERSION, "code": _code_hash(), "start": inputs.lo, "end": inputs.hi,
         "face": spec, "dialogue": specs, "detect_every": DETECT_EVERY,
         "max_gap": max(10, int(round(2 * float(inputs.fps)))),
-        "smooth": vars(SmoothParams())}) for spec in specs]
+        "smooth": vars(SmoothParams()), "seen": True}) for spec in specs]
 
 
 def _all_faces(job: Job, tp, inputs: Inputs) -> list[FaceVoice]:
@@ -483,32 +492,25 @@ def build_face_libraries(job: Job, inputs: Inputs, faces: list[FaceVoice],
                          progress) -> list[Libraries]:
     """Every face's exemplar crops in one decode pass (stopping at the last exemplar of any)."""
     lo = inputs.lo
-    wanted = [(fv, [LibraryBuilder(p) for _, p in fv.plans.plans],
+    wanted = [(fv, [LibraryBuilder(p, fv.analysis.seen_array()[off:off + p.n])
+                    for off, p in fv.plans.plans],
                [off for off, _ in fv.plans.plans]) for fv in faces]
     # As lipflap.pipeline.library: every library frame is a candidate until its pixels are scored.
     lasts = [int(p.lib_frames.max()) + off for fv in faces for off, p in fv.plans.plans
              if p.active.any()]
     if lasts:
         progress.start("library", max(lasts) + 1)
-        try:
-            for fr in read_frames(job.video, lo, lo + max(lasts), info=inputs.info):
-                progress.advance(1)
-                i = fr.index - lo
-                for fv, builders, offsets in wanted:
-                    k = int(np.searchsorted(offsets, i, side="right") - 1)
-                    off = fv.plans.plans[k][0]
-                    if i - off in builders[k].wanted:
-                        builders[k].feed(i - off, fr)
-        except BaseException:
-            for _, builders, _ in wanted:
-                for b in builders:
-                    b.close()       # their still Face Meshes
-            raise
+        for fr in read_frames(job.video, lo, lo + max(lasts), info=inputs.info):
+            progress.advance(1)
+            i = fr.index - lo
+            for fv, builders, offsets in wanted:
+                k = int(np.searchsorted(offsets, i, side="right") - 1)
+                off = fv.plans.plans[k][0]
+                if i - off in builders[k].wanted:
+                    builders[k].feed(i - off, fr)
     out = []
     for fv, builders, _ in wanted:
         if not fv.plans.active.any():
-            for b in builders:
-                b.close()
             out.append(Libraries(libs=[{} for _ in builders], looks=[None for _ in builders]))
             continue
         libs, looks = [], []

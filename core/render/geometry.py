@@ -37,6 +37,7 @@ LIPS_MID = (76, 77, 90, 180, 85, 16, 315, 404, 320, 307, 306, 408, 304, 303, 302
 JAW = (93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397, 288, 361, 323)
 CHIN = 152
 NOSE_BASE = 2
+NOSE_TIP = 1
 
 
 def fit_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:

@@ -64,10 +64,13 @@ class MouthModel:
     tris: np.ndarray               # (T, 3) triangles over region points then ring points
     frames_used: int
     chin_max: float = float("inf")  # normalised chin height of the actor's widest jaw in the shot
-    # (lo, hi) thickness of the upper lip (0 to 13) and the lower lip (14 to 17) over the IOD,
-    # the actor's 1st-99th percentile in the shot
+    # (lo, hi) thickness of the upper lip (0 to 13) and the lower lip (14 to 17) over the IOD:
+    # the actor's 2nd-98th percentile in the shot, held a re-track's error inside (_held_in)
     upper_lip_range: tuple = (0.0, float("inf"))
     lower_lip_range: tuple = (0.0, float("inf"))
+    # shortest nose-tip-to-chin distance over the IOD the chin is held at: the actor's 2nd
+    # percentile in the shot, held a re-track's error inside (_held_in)
+    jaw_len_min: float = 0.0
     # Head pose in the normalised space: the region's shape change per unit of head turn (yaw,
     # pitch measures of geometry.head_turn), learned on the shot with the mouth parameters; the
     # shot's mean turn and the range of turns it shows (the shift is never extrapolated past it).
@@ -129,7 +132,22 @@ class MouthModel:
             pts = self.set_width(pts, self.raw_width(width) * g.interocular(lm))
         pts = self.set_gap(pts, gap * g.interocular(lm))
         pts = self.bound_lips(pts, g.interocular(lm))
-        return self.bound_jaw(pts, pose, turn)
+        return self.bound_jaw(self.hold_jaw_length(pts, lm), pose, turn)
+
+    def hold_jaw_length(self, pts: np.ndarray, lm: np.ndarray) -> np.ndarray:
+        """Keep the chin at least jaw_len_min eye distances from the nose tip: a mouth closed
+        from an open frame raised the chin past anything the actor did (talk_b f0: nose to chin
+        0.906 eye distances, the actor's shortest about 0.92). The chin is lowered along the
+        nose-chin line, the points below the mouth in proportion to how far they follow the
+        jaw (the lips do not), as bound_jaw raises it."""
+        chin = self.pos[g.CHIN]
+        iod = g.interocular(lm)
+        v = pts[chin] - lm[g.NOSE_TIP]
+        d = float(np.linalg.norm(v))
+        if d < 1e-6 or d >= self.jaw_len_min * iod or self.jaw_follow[chin] <= 0:
+            return pts
+        share = np.clip(self.jaw_follow / self.jaw_follow[chin], 0.0, 1.0)
+        return pts + np.outer(share, v * (self.jaw_len_min * iod / d - 1.0))
 
     def bound_lips(self, pts: np.ndarray, iod: float) -> np.ndarray:
         """Keep each lip's thickness within the actor's own range in the shot: the outer contour
@@ -303,7 +321,8 @@ def fit_model(lms: list[np.ndarray]) -> MouthModel:
                       pose_coef=pose_coef, turn_mean=turn_mean,
                       turn_range=np.percentile(turns, [1, 99], axis=0),
                       chin_free_max=_chin_free_max(r, turns, turn_mean, pose_coef, pos),
-                      upper_lip_range=r.upper_lip_range, lower_lip_range=r.lower_lip_range)
+                      upper_lip_range=r.upper_lip_range, lower_lip_range=r.lower_lip_range,
+                      jaw_len_min=r.jaw_len_min)
 
 
 @dataclass
@@ -322,6 +341,7 @@ class _Ranges:
     chin_max: float
     upper_lip_range: tuple
     lower_lip_range: tuple
+    jaw_len_min: float
 
 
 def _actor_ranges(lms: list[np.ndarray], norm_all: np.ndarray) -> _Ranges:
@@ -338,12 +358,31 @@ def _actor_ranges(lms: list[np.ndarray], norm_all: np.ndarray) -> _Ranges:
     iods = np.array([g.interocular(lm) for lm in lms])
     up_th = np.array([np.linalg.norm(lm[0] - lm[13]) for lm in lms]) / iods
     low_th = np.array([np.linalg.norm(lm[14] - lm[17]) for lm in lms]) / iods
-    upper_lip_range = (float(np.percentile(up_th, 2)), float(np.percentile(up_th, 98)))
-    lower_lip_range = (float(np.percentile(low_th, 2)), float(np.percentile(low_th, 98)))
+    upper_lip_range = _held_in(up_th)
+    lower_lip_range = _held_in(low_th)
+    jaw_len_min = _held_in(np.array([np.linalg.norm(lm[g.NOSE_TIP] - lm[g.CHIN]) for lm in lms]) / iods)[0]
     if jaw_hi - jaw_lo < 0.02:
         jaw_hi = jaw_lo + 0.02
     return _Ranges(ap, wd, chin, ap_max, width_rest, width_lo, width_hi, jaw_lo, jaw_hi, chin_max,
-                   upper_lip_range, lower_lip_range)
+                   upper_lip_range, lower_lip_range, jaw_len_min)
+
+
+# A re-track of the rendered face (the yardstick's, frame by frame) reads the lower lip's thickness
+# off the planned one by 0.007-0.013 eye distances (1 sd; 5th-95th percentile -0.022..+0.016 on
+# hard talk_e, about +-0.014 on talk-set talk_e, selfie and talk_b), the nose-to-chin length by
+# 0.015 (talk_b; 0.024 on selfie, whose chin leaves the picture): a shape planned at the edge of
+# the actor's range is read outside it about one frame in four. Planned lip thickness and jaw
+# length are held this far inside the range.
+RETRACK_MARGIN = 0.015
+
+
+def _held_in(values: np.ndarray) -> tuple[float, float]:
+    """The range a planned measure (a lip's thickness, the jaw's length) is held in: the actor's
+    2nd-98th percentile in the shot pulled in at each end by RETRACK_MARGIN, keeping at least the
+    middle third of it."""
+    lo, hi = float(np.percentile(values, 2)), float(np.percentile(values, 98))
+    m = min(RETRACK_MARGIN, (hi - lo) / 3)
+    return lo + m, hi - m
 
 
 def _shape_regression(r: _Ranges, shapes, mean_shape, mean_all, region, pos, n: int, turns):

@@ -15,7 +15,6 @@ import numpy as np
 from . import frame_score
 from . import geometry as g
 from . import select
-from . import seen
 from .model import MouthModel, fit_model
 from .synth import Exemplar, Look, Patch, crop_box, synthesize
 
@@ -286,20 +285,20 @@ def _seen_delta(plan: RenderPlan, still: dict) -> np.ndarray | None:
 class LibraryBuilder:
     """Copies the lower-face crops of the exemplars the path uses while frames stream past."""
 
-    def __init__(self, plan: RenderPlan, seen_at: Callable[[int, np.ndarray], float] | None = None):
-        """`seen_at(i, landmarks)`: the opening seen at range frame i in the analysis pass
-        (seen.PassLooks.at); None: the builder looks at the frames itself (the pass did not
-        run, e.g. a cached analysis; then the frames it is fed must hold the whole face)."""
+    def __init__(self, plan: RenderPlan, seen: np.ndarray | None = None):
+        """`seen`: per range frame of the plan, the opening the analysis pass's still look saw
+        (FrameFace.seen, NaN where it did not look; lipflap.render.seen); None: every exemplar
+        is matched by its track. The builder never looks itself: a fresh and a cached analysis
+        carry the same looks, so the same job chooses the same exemplars either way."""
         self.plan = plan
-        self.seen_at = seen_at
+        self.seen = seen
         # Every library frame is a candidate until its pixels are scored (finish chooses the
         # path again and drops the crops it does not use).
         self.wanted = {int(f) for f in plan.lib_frames} if plan.model is not None else set()
         self.last = max(self.wanted) if self.wanted else -1
         self.lib: dict[int, Exemplar] = {}
         self.scores: dict[int, frame_score.FrameScore] = {}
-        self.still: dict[int, float] = {}       # seen.still_aperture of each library frame
-        self._mesh = None
+        self.still: dict[int, float] = {}       # the opening seen of each library frame
         self.peak = 255.0
 
     def feed(self, i: int, img) -> None:
@@ -320,35 +319,18 @@ class LibraryBuilder:
         m = self.plan.model
         self.scores[i] = frame_score.measure(i, crop, pts[:len(m.region)] - [x0, y0], m.region,
                                              m.lips, self.plan.poses[i], m.ap_max, self.peak)
-        self._look(i, img)
+        self._look(i)
 
-    def _look(self, i: int, img) -> None:
-        """The opening library frame i shows on its own, where its track may lag (seen)."""
-        lm = self.plan.landmarks[i]
-        if self.seen_at is not None:
-            self.still[i] = self.seen_at(i, lm)
-            return
-        if not seen.wants_look(lm):
-            return
-        if self._mesh is None:
-            self._mesh = seen.still_mesh()
-        # The still look needs the whole face (framed within a kept lower face, it read talk_g
-        # f56-58 0.01-0.03 lower and its timing r0 fell to 0.69, 0.784 whole): here the frames
-        # come from the decode pass.
-        self.still[i] = seen.still_aperture(self._mesh, img, lm)
-
-    def close(self) -> None:
-        """Close the still Face Mesh (finish does; a builder given up on must too)."""
-        if self._mesh is not None:
-            self._mesh.close()
-            self._mesh = None
+    def _look(self, i: int) -> None:
+        """The opening library frame i showed on its own where its track may lag (seen)."""
+        if self.seen is not None and np.isfinite(self.seen[i]):
+            self.still[i] = float(self.seen[i])
 
     def finish(self, extra: Callable[["LibraryBuilder"], None] | None = None
                ) -> tuple[dict, Look | None]:
         """Score the crops, choose the path again and keep the crops it uses. `extra(self)`, run
         once the shot's own frames are scored, may add exemplars from other footage (lib, scores
         and the plan's library together)."""
-        self.close()        # every frame has been fed
         if not self.lib:
             return {}, None
         # In frame order, whatever order the frames were fed in (the library stage feeds kept

@@ -6,11 +6,17 @@ frame looked at on its own reads 0.079-0.098 (the yardstick's re-track of a rend
 them read 0.06-0.11 where 0.02-0.035 was asked). The warp moves the exemplar's landmarks to the
 target, so the rendered opening is off by as much as the exemplar's landmarks were: a frame the
 track shows (nearly) closed is looked at once more on its own, and the exemplar choice uses that
-opening. The look is taken in the analysis pass while the frame is at hand (PassLooks), which
-keeps only the opening seen, so the library is still cut from the kept lower faces without a
-second decode; a cached analysis leaves it to the library builder on its decode pass. On the
-bench's source (talk_b, 125 frames) 56 frames are looked at, with 59 Face Mesh reads: 0.5 s of
-CPU (looking at every library frame twice cost about 3 s and the kept-face library).
+opening. The look is taken in the analysis pass while the frame is at hand (PassLooks), from
+the raw tracked landmarks, and only the opening seen is kept: it becomes part of the analysis
+(FrameFace.seen) and of its cache entry, so the library is cut from the kept lower faces without
+a second decode, and a cached run matches exemplars by the very openings a fresh one does. (The
+library builder used to look again on its decode pass after a cached analysis, from the smoothed
+landmarks: talk_b f63 read 0.0035 there and 0.0017 in the pass, 42 of frames 0-106 were looked at
+against the pass's 43, near-tie exemplar choices flipped and 29 of the 107 frames of its talk-set
+render differed; before render.select's SEAL_SEEN_WEIGHT 2 its closure read 1.00 fresh and 0.90
+cached.) On the bench's source (talk_b, 125 frames) 56 frames are looked at, with 59
+Face Mesh reads: 0.5 s of CPU (looking at every library frame twice cost about 3 s and the
+kept-face library).
 """
 from __future__ import annotations
 
@@ -53,22 +59,20 @@ def still_mesh():
                                                refine_landmarks=True, min_detection_confidence=0.4)
 
 
-def still_aperture(mesh, frame, landmarks: np.ndarray) -> float:
-    """Inner-lip gap / eye distance of `frame` (RGB array, or a media Frame of which only the
-    face's box is converted) looked at on its own around its shot `landmarks`; NaN when Face
-    Mesh finds no face there."""
+def still_aperture(mesh, frame: np.ndarray, landmarks: np.ndarray) -> float:
+    """Inner-lip gap / eye distance of `frame` (the analysis pass's decoded RGB image, uint8 or
+    uint16) looked at on its own around its tracked `landmarks`; NaN when Face Mesh finds no
+    face there."""
     lm = np.asarray(landmarks, np.float64)[:, :2]
     (x0, y0), (x1, y1) = lm.min(0), lm.max(0)
     half = 0.5 * STILL_BOX * max(x1 - x0, y1 - y0)
-    wid, hgt = (frame.size if hasattr(frame, "region") else (frame.shape[1], frame.shape[0]))
+    wid, hgt = frame.shape[1], frame.shape[0]
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     bx0, by0 = max(0, int(cx - half)), max(0, int(cy - half))
     bx1, by1 = min(wid, int(cx + half)), min(hgt, int(cy + half))
     if bx1 - bx0 < 16 or by1 - by0 < 16:
         return float("nan")
-    box = frame.region(bx0, by0, bx1 - bx0, by1 - by0) if hasattr(frame, "region") \
-        else frame[by0:by1, bx0:bx1]
-    box = to_uint8(np.asarray(box)[:, :, :3])
+    box = to_uint8(np.asarray(frame[by0:by1, bx0:bx1])[:, :, :3])
     # Looked at twice, as it is and mirrored, where the first look differs from the track by
     # more than SECOND_LOOK_FROM: on a mouth just parted one look alone can be off by 0.03-0.04
     # either way (talk_e f107, closed in the picture, reads 0.057 and, mirrored, 0.025; talk_g
@@ -92,35 +96,27 @@ def _read(mesh, img: np.ndarray) -> float:
 
 class PassLooks:
     """The still looks taken during the analysis pass, while each frame is at hand, as a keep hook
-    (`looks(frame, observations)`, lipflap.face.analyze.track_frames): a frame whose tracked gap
-    is under LOOK_BELOW is looked at, and only the opening seen (a float) is kept, so the library
-    needs no whole face (the kept lower faces start below the eyes, lipflap.pipeline.kept) and no
-    second decode. close() once the pass is over."""
+    (`looks(frame, observations)`, lipflap.face.analyze.track_frames): every tracked face whose
+    raw gap is under LOOK_BELOW is looked at in the decoded frame, and only the opening seen (a
+    float) is kept, in `openings` {(file index, face id): opening} for the analysis
+    (ShotAnalysis.add_seen), so the library needs no whole face (the kept lower faces start below
+    the eyes, lipflap.pipeline.kept) and no second decode. The one place looks are taken: every
+    run that renders (one face or a dialogue's several) takes them here. close() once the pass
+    is over."""
 
     def __init__(self):
-        self.gaps: dict[int, list] = {}     # file index -> [(face centre, IOD, opening seen)]
-        self.ran = False                    # the pass ran (a cached analysis looks at nothing)
+        self.openings: dict[tuple[int, int], float] = {}
         self._mesh = None
 
     def __call__(self, frame, observations: dict) -> None:
-        self.ran = True
-        for o in observations.values():
+        for tid, o in observations.items():
             lm = np.asarray(o.lm3)[:, :2]
             if not wants_look(lm):
                 continue
             if self._mesh is None:
                 self._mesh = still_mesh()
-            self.gaps.setdefault(frame.index, []).append(
-                (lm.mean(0), g.interocular(lm), still_aperture(self._mesh, frame.image, lm)))
-
-    def at(self, index: int, landmarks) -> float:
-        """The opening seen at file frame `index` of the face at `landmarks`; NaN when none was
-        looked at (tracked open enough, or another face)."""
-        lm = np.asarray(landmarks)[:, :2]
-        for centre, iod, value in self.gaps.get(index, []):
-            if np.linalg.norm(centre - lm.mean(0)) < 0.5 * iod:
-                return float(value)
-        return float("nan")
+            self.openings[(int(frame.index), int(tid))] = still_aperture(self._mesh, frame.image,
+                                                                         lm)
 
     def close(self) -> None:
         if self._mesh is not None:

@@ -349,7 +349,8 @@ def _lip_colour(out, src, lips_t, lips_own, x0, y0, look: Look) -> np.ndarray:
 
     The patch's lip band (between the outer and inner contours at the target) is moved towards
     the mean colour of this frame's own lip band, then its mean L* and chroma are clamped into
-    look.lip_range (the actor's 2nd-98th percentile over the shot), all as one smooth shift of
+    held_lip_range(look.lip_range) (the actor's 2nd-98th percentile over the shot, its L* held a
+    re-track's error inside), all as one smooth shift of
     the band, so the lips' own texture stays.
     """
     h, w = out.shape[:2]
@@ -377,7 +378,7 @@ def _lip_colour(out, src, lips_t, lips_own, x0, y0, look: Look) -> np.ndarray:
         # The range is of the band's mean per-pixel chroma (as frame_score and the yardstick
         # measure it), which the shift below scales by about the mean colour's chroma gain.
         c_after = float(np.hypot(lab_m[:, 1], lab_m[:, 2]).mean()) * _chroma_gain(cur, want)
-        want[0], c_in = _into_range(float(want[0]), c_after, look.lip_range)
+        want[0], c_in = _into_range(float(want[0]), c_after, held_lip_range(look.lip_range))
         if c_after > 1e-3:
             want[1:] *= c_in / c_after
     # L* moves by an offset; chroma by a factor about grey, so the lips' colour texture stays.
@@ -395,6 +396,22 @@ def _lip_colour(out, src, lips_t, lips_own, x0, y0, look: Look) -> np.ndarray:
 def _chroma_gain(cur: np.ndarray, want: np.ndarray) -> float:
     c_cur = float(np.hypot(cur[1], cur[2]))
     return float(np.hypot(want[1], want[2])) / c_cur if c_cur > 1e-3 else 1.0
+
+
+# A re-track of the output (the yardstick's, frame by frame) reads the lip band's mean L* off the
+# one at the rendered contours by 1.1-1.7 L* (1 sd), darker by 0.7-0.9 L* on average (its contours
+# fall partly on the dark rims; hard talk_e, talk-set talk_e, selfie): the band's L* is held this
+# far inside the actor's range. Chroma is read within 0.6-0.7 (1 sd), well inside the yardstick's
+# margin of 3, and is held at the range itself.
+LIP_L_MARGIN = 1.0
+
+
+def held_lip_range(lip_range: np.ndarray) -> np.ndarray:
+    """The actor's lip range (look.lip_range) with its L* pulled in by LIP_L_MARGIN at each end,
+    keeping at least the middle third of it."""
+    (l_lo, l_hi), chroma = lip_range
+    m = min(LIP_L_MARGIN, (float(l_hi) - float(l_lo)) / 3)
+    return np.array([[l_lo + m, l_hi - m], chroma], np.float32)
 
 
 def _into_range(l_mean: float, c_mean: float, lip_range) -> tuple[float, float]:
@@ -427,7 +444,7 @@ def _range_step(vals: np.ndarray, lo: float, hi: float) -> float:
 
 def _keep_lip_range(out, src, alpha, lips_t, x0, y0, look: Look, tries: int = 3) -> None:
     """The finished lips, as they will be seen (the patch over the frame by its alpha), kept within
-    the actor's own lip L* and chroma (look.lip_range), in place on `out`.
+    the actor's own lip L* and chroma (held_lip_range of look.lip_range), in place on `out`.
 
     _lip_colour sets the colour early, but the mouth interior, the previous frame's lips and the
     detail match move the band's mean after it (expr_disgusted f86 ended at L* 134.5 of 8-bit
@@ -455,7 +472,7 @@ def _keep_lip_range(out, src, alpha, lips_t, x0, y0, look: Look, tries: int = 3)
     wgt, a = soft[sel][:, None], alpha[box][sel][:, None]
     in_band = [b[sel] for b in bands]
     px_out, px_src = out[box][sel], src[box][sel]
-    (l_lo, l_hi), (c_lo, c_hi) = look.lip_range
+    (l_lo, l_hi), (c_lo, c_hi) = held_lip_range(look.lip_range)
     scale = 1.0 / look.peak
 
     def lab(rgb):
