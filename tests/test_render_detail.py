@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import cv2
 import numpy as np
 
 from lipflap.render import synth
@@ -88,3 +89,110 @@ def test_the_frames_grain_reaches_the_lips_but_its_edges_do_not():
     assert grain.std() > 1.0
     assert np.corrcoef(grain.ravel(), noise.ravel())[0, 1] > 0.5
     assert np.abs(out[56:80, 30:66] - 128.0).max() < 15.0, "the frame's edge is not carried"
+
+
+def _mouth_model(cx=60.0, cy=50.0, shift=(0.0, 0.0)):
+    """A grid with a 40-point mouth (outer then inner contour, ellipses) in the middle: region is
+    every point, lips the mouth's, tris a Delaunay mesh of them all."""
+    ys, xs = np.mgrid[-10:111:15, -10:131:15]
+    grid = np.stack([xs.ravel(), ys.ravel()], 1).astype(np.float64)
+    t = np.linspace(0, 2 * np.pi, 20, endpoint=False)
+    outer = np.stack([cx + 38 * np.cos(t), cy + 22 * np.sin(t)], 1)
+    inner = np.stack([cx + 30 * np.cos(t), cy + 14 * np.sin(t)], 1)
+    far = np.abs(grid - [cx, cy]) > [44, 28]
+    pts = np.vstack([grid[far.any(1)], outer, inner])
+    n = len(pts)
+    model = SimpleNamespace(region=np.arange(n), lips=np.arange(n - 40, n), tris=_delaunay(pts))
+    return pts + np.asarray(shift), model
+
+
+def _mouth_image(pts, model, inside, h=100, w=120, lip=140.0):
+    img = np.full((h, w, 3), lip, np.float32)
+    m = synth._poly((h, w), pts[model.lips[20:]], 0, 0) > 0
+    img[m] = inside
+    return img, m
+
+
+def _lip_mask(pts, model, h=100, w=120):
+    """The mouth (outer lip contour, opening included), as the synthesis's soft lip mask is."""
+    return synth._poly((h, w), pts[model.lips[:20]], 0, 0).astype(np.float32)
+
+
+def test_the_mouths_inside_takes_the_previous_frames_low_band_and_keeps_its_own_fine_band():
+    pts, model = _mouth_model()
+    teeth, m = _mouth_image(pts, model, 230.0)
+    prev = synth.Patch(0, 0, teeth, np.ones(m.shape, np.float32), None, pts)
+    dark, _ = _mouth_image(pts, model, 30.0)
+    rng = np.random.default_rng(1)
+    dark[m] += rng.normal(0, 6.0, (int(m.sum()), 1)).astype(np.float32)   # its own fine texture
+    out = dark.copy()
+    synth._steady_bands(out, 0, 0, pts, prev, model, _lip_mask(pts, model), 76.0, inside=True)
+    core = np.zeros(m.shape, np.uint8)
+    core[m] = 1
+    core = cv2.erode(core, np.ones((9, 9), np.uint8)) > 0
+    lift = (out - dark)[core].mean()
+    share = synth.INTERIOR_SHARE
+    assert share * 200 * 0.8 < lift <= share * 200 + 1.0, lift  # the black hole takes the teeth's light
+    still = dark.copy()
+    synth._steady_bands(still, 0, 0, pts, prev, model, _lip_mask(pts, model), 76.0, inside=False)
+    assert np.abs(still - dark).max() < 1e-3, "not across a seal: the lips' mask covers the mouth"
+    # away from the opening's edge by the low band's reach, the fine band is this frame's
+    deep = cv2.erode(core.astype(np.uint8), np.ones((11, 11), np.uint8)) > 0
+    assert deep.sum() > 100
+    fine = lambda img: img - cv2.GaussianBlur(img, (0, 0), synth.STEADY_BAND)
+    assert np.abs(fine(out)[deep] - fine(dark)[deep]).mean() < 0.5, "its own fine band stays"
+    lips = cv2.dilate(m.astype(np.uint8), np.ones((11, 11), np.uint8)) == 0
+    assert np.abs(out - dark)[lips].max() < 1e-3, "the lips and skin are not touched"
+
+
+def test_the_previous_inside_follows_the_mouth_and_stays_out_of_the_lips():
+    now, model = _mouth_model()
+    before, _ = _mouth_model(shift=(0.0, -8.0))                 # the mouth was 8 px higher
+    teeth, was = _mouth_image(before, model, 230.0)
+    prev = synth.Patch(0, 0, teeth, np.ones(was.shape, np.float32), None, before)
+    dark, m = _mouth_image(now, model, 30.0)
+    out = dark.copy()
+    synth._steady_bands(out, 0, 0, now, prev, model, _lip_mask(now, model), 76.0, inside=True)
+    core = cv2.erode(m.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    assert (out - dark)[core].mean() > 0.7 * synth.INTERIOR_SHARE * 200, \
+        "the inside the previous frame had, where it is now"
+    upper_lip = was & ~cv2.dilate(m.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+    assert upper_lip.sum() > 50
+    assert np.abs(out - dark)[upper_lip].max() < 1e-3, "where the old opening was, the lip stays"
+
+
+def test_the_skin_takes_the_previous_frames_wrinkles_but_not_its_light_grain_or_lips():
+    pts, model = _mouth_model()
+    h, w = 100, 120
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    fold = 40.0 * np.exp(-((xx - 20) ** 2 + (yy - 85) ** 2) / (2 * 4.0 ** 2))   # a dimple, 4 px
+    rng = np.random.default_rng(4)
+    cur = np.full((h, w, 3), 150.0, np.float32) + rng.normal(0, 3.0, (h, w, 1)).astype(np.float32)
+    before = np.full((h, w, 3), 170.0, np.float32) - fold[..., None]   # brighter, with the dimple
+    lips = np.zeros((h, w), np.float32)
+    lips[25:75, 20:100] = 1.0
+    prev = synth.Patch(0, 0, before, np.ones((h, w), np.float32), None, pts)
+    out = cur.copy()
+    synth._steady_bands(out, 0, 0, pts, prev, model, lips, 80.0, inside=False)
+    d = (out - cur)[..., 0]
+    assert d[85, 20] < -synth.SKIN_SHARE * 40 * 0.5, "the dimple comes over"
+    assert abs(float(d[10:20, 60:110].mean())) < 1.0, "the previous frame's light does not"
+    assert np.abs(d[29:71, 24:96]).max() < 1e-3, "the lips are left alone"
+    fine = lambda a: a - cv2.GaussianBlur(a, (0, 0), 1.0)
+    assert np.abs(fine(out) - fine(cur))[5:20, 40:110].mean() < 0.3, "this frame's grain stays"
+
+
+def test_the_skin_follows_the_face_from_the_previous_frame():
+    now, model = _mouth_model()
+    before, _ = _mouth_model(shift=(6.0, 0.0))       # the face was 6 px to the right
+    h, w = 100, 120
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    fold = 40.0 * np.exp(-((xx - 26) ** 2 + (yy - 85) ** 2) / (2 * 4.0 ** 2))
+    prev = synth.Patch(0, 0, 150.0 - np.repeat(fold[..., None], 3, 2), np.ones((h, w), np.float32),
+                       None, before)
+    cur = np.full((h, w, 3), 150.0, np.float32)
+    out = cur.copy()
+    synth._steady_bands(out, 0, 0, now, prev, model, np.zeros((h, w), np.float32), 80.0,
+                        inside=False)
+    d = (out - cur)[..., 0]
+    assert int(np.argmin(d[85, 5:50])) + 5 in (19, 20, 21), "the dimple where that skin is now"

@@ -188,3 +188,30 @@ def test_wide_opening_keeps_lips_and_jaw_in_the_actors_range(astro_model):
     assert model.lower_lip_range[0] - 1e-6 <= low <= model.lower_lip_range[1] + 1e-6
     chin = g.apply(pose, pts[[pos[g.CHIN]]])[0, 1]
     assert chin <= model.chin_max + 1e-6
+
+
+def test_the_previous_patch_reaches_a_sealed_frame_for_its_skin_but_not_its_lips(astro_model,
+                                                                                  monkeypatch):
+    # the skin around a seal is steadied from the open frame before (synth._steady_bands); the
+    # lips are not blended across a seal (that parted them)
+    from lipflap.render import pipeline as rp
+    _, lms = astro_model
+    n = 8
+    params = np.tile([0.8, 0.45, 0.0, 0.0], (n, 1))
+    params[4, 0] = 0.0
+    plan = rp.plan_render([lms[k % len(lms)] for k in range(n)], np.ones(n, bool), params)
+    assert plan.gap[4] < select.CLOSED_GAP <= plan.gap[3]
+    calls = []
+
+    def fake(image, ex, target, own, model, look, fade, is_self, prev=None, prev_share=0.0):
+        calls.append((prev, prev_share))
+        return synth_patch
+    synth_patch = object()
+    monkeypatch.setattr(rp, "synthesize", fake)
+    lib = {int(f): object() for f in plan.exemplar if f >= 0}
+    for i in range(n):
+        rp.render_frame(plan, lib, None, i, None)
+    assert calls[0][0] is None
+    assert calls[3][0] is synth_patch and calls[3][1] > 0           # open after open
+    assert calls[4][0] is synth_patch and calls[4][1] == 0          # the seal: skin only
+    assert calls[5][0] is synth_patch and calls[5][1] == 0          # opening from the seal

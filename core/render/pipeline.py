@@ -390,14 +390,17 @@ def render_frame(plan: RenderPlan, lib: dict, look: Look, i: int, image) -> Patc
     # The previous frame's lips are blended in (steadier lip texture) unless the mouth closes or
     # opens from a closure there: blending an opening into a closure parts the lips (expr_sad
     # closure rate 1.00 -> 0.86 when every jump was blended).
+    # The skin around them takes the previous frame's in any case (synth.SKIN_SHARE).
     prev, share = plan.last_patch, 0.0
-    if prev is not None and prev[0] == i - 1 and i > 0:
+    if prev is not None and not (prev[0] == i - 1 and i > 0):
+        prev = None
+    if prev is not None:
         e0, e1 = int(plan.exemplar[i - 1]), int(plan.exemplar[i])
         if min(float(plan.gap[i - 1]), float(plan.gap[i])) >= select.CLOSED_GAP:
             share = JUMP_BLEND if e1 not in (e0, e0 + 1) else STEP_BLEND
     patch = synthesize(image, ex, plan.targets(i).astype(np.float64), plan.own(i).astype(np.float64),
                        plan.model, look, float(plan.fade[i]), is_self=int(plan.exemplar[i]) == i,
-                       prev=prev[1] if share > 0 else None, prev_share=share)
+                       prev=prev[1] if prev is not None else None, prev_share=share)
     plan.last_patch = (i, patch) if patch is not None else None
     return patch
 

@@ -131,7 +131,8 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
 
     target: (P + Q, 2) wanted region + ring points in this frame; own: the frame's own points (same
     ring). `fade` scales the alpha (ramps into and out of passed-through ranges). `prev`, the
-    previous frame's patch, is blended into the lips by `prev_share` before the detail match.
+    previous frame's patch, is blended into the lips by `prev_share` (none at 0) and into the
+    skin around them (SKIN_SHARE) before the detail match.
     Returns the patch, or None when the face is not in the picture.
     """
     if hasattr(image, "region"):        # a decoded media Frame: convert only the box used
@@ -172,6 +173,8 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
     if prev is not None and prev_share > 0:
         _blend_previous(out, x0, y0, lip_soft, prev, prev_share, target, model, look.peak,
                         size)
+    if prev is not None:
+        _steady_bands(out, x0, y0, target, prev, model, lip_soft, size, inside=prev_share > 0)
 
     # Detail matched per kind of region (lips with lips, moved skin with skin), so an open
     # mouth is not judged against the frame's closed one by its skin.
@@ -618,6 +621,123 @@ def _blend_previous(out: np.ndarray, x0: int, y0: int, mouth: np.ndarray, prev: 
     diff = cv2.GaussianBlur(_channel_mean(np.abs(cur - back)), (0, 0), 1.5)
     w_fine = _rgb((wgt * np.clip(1.0 - diff / (PREV_AGREE * peak), 0.0, 1.0)).astype(np.float32))
     cur += (c_back - c_cur) * w_coarse + ((back - c_back) - (cur - c_cur)) * w_fine
+
+
+# The mouth's inside (teeth, tongue, cavity) of consecutive open frames, built from different
+# exemplars, differs more than the opening's motion: teeth bared in one, a dark cavity in the next
+# (expr_sad f12-17: exemplars 4, 4, 83, -, 102, 77, teeth, teeth, a bright line, teeth, a black
+# hole). Its low band (Gaussian STEADY_BAND pixels) takes INTERIOR_SHARE of the previous frame's,
+# motion-compensated; the fine band (teeth edges, grain) stays this frame's, so no second contour is
+# drawn and the sharpness stays. Measured in-process on lipeval's mouth box (roughness ratio,
+# mouth_activity, sharpness), share 0.7: expr_sad 1.134 -> 1.113 (activity 3.90 -> 3.83 grey
+# levels, the source's 3.74; sharpness 1.041 -> 1.040), expr_disgusted 1.083 -> 1.073 (sharpness
+# 0.983 -> 0.979). Share 0.4 / 0.5 / 0.7 on expr_sad: 1.119 / 1.118 / 1.113; with the skin's
+# steadiness below 1.094 / 1.091 / 1.091, and at 0.7 the previous frame's teeth showed as a soft
+# glow below this frame's in a dark mouth (expr_sad f86, from f84-85's teeth lower down; fainter
+# at 0.5). A band of 1 pixel took teeth
+# edges with it (expr_disgusted sharpness 0.983 -> 0.962 at share 0.4); of 4 pixels less of the
+# flicker (expr_sad 1.116). The interior's colour statistics alone (mean and contrast matched to
+# its neighbours') 1.127. The mouth's low band blurred along its motion to the neighbouring frames
+# (a camera's shutter, 0.35-0.5 of a frame each way) took expr_sad's lipeval roughness from 1.109
+# to 1.093, but sharpness with it (talk_e 0.981 -> 0.957, expr_sad 0.967 -> 0.955), and a sealed
+# frame blurred along its neighbours' opening read as parted (expr_surprised closure 0.78): not
+# kept; the skin's steadiness below does more at no cost in sharpness.
+INTERIOR_SHARE = 0.5
+
+
+# The skin around the mouth (chin, the folds beside it) differs between exemplars in its shading
+# at the scale of wrinkles and dimples, which the light offset (0.35 of the mouth width) leaves:
+# a jump between exemplars, and the dub's mouth jumps every few frames, pops it. Its band between
+# STEADY_BAND pixels and SKIN_COARSE of the mouth width takes SKIN_SHARE of the previous frame's,
+# motion-compensated (the same point of the face), on every frame, sealed or not (the lips are
+# left out); the fine band (grain, pores) and the light stay this frame's. Measured in-process
+# on lipeval's mouth box, share 0.5 with the steady interior at 0.7 (roughness ratio, sharpness,
+# mean first difference in grey levels): expr_sad 1.113 -> 1.091, 1.042 -> 1.041, 3.83 -> 3.67 (the
+# source's 3.74); expr_disgusted 1.073 -> 1.061, 0.985 -> 0.981; talk_e 1.021 -> 1.013, 1.000
+# both. Share 0.7: expr_disgusted 1.057, talk_e 1.011; with the interior's share at 0.5,
+# expr_sad 1.096 at 0.5, 1.091 at 0.7 (3.63, the chin's shading then held from f12 to f18 where
+# it changed every frame). The whole low band, light included, 1.089 on expr_sad, to 0.3 of the
+# width 1.090: the wrinkles' band is what pops. With both, lipeval (bench/hard_set.py, main
+# 537267f -> these): roughness expr_sad 1.130 -> 1.087, expr_disgusted 1.082 -> 1.060,
+# expr_surprised 1.081 -> 1.057, selfie 1.001 -> 0.994, talk_e 1.022 -> 1.010, turn 1.034 ->
+# 1.021, talk_a 0.989 -> 0.974, talk_g 1.024 -> 1.007; sharpness, closure, opening, rest and
+# timing r0 as they were; mouth activity 2-7% lower, the pops it counted: expr_sad's speech frames
+# still change more than the source's (grey levels a frame, upper / middle / lower third of the
+# mouth box: source 2.91 / 6.08 / 2.92, before 3.11 / 7.91 / 3.63, now 3.05 / 7.47 / 2.98).
+SKIN_SHARE = 0.7
+SKIN_COARSE = 0.15
+# Both bands start at STEADY_BAND pixels (Gaussian), so they are worked out at half resolution,
+# the interior's and the skin's together on one map of the previous patch: render_frame's CPU
+# time, best of three on a busy machine, expr_sad (1080p) 34.8 -> 41.1 ms a frame (at full
+# resolution one by one 37.0 -> 48.9), expr_disgusted 7.0 -> 8.5; roughness the same.
+STEADY_BAND = 2.5
+STEADY_REDUCE = 2
+
+
+def _steady_bands(out: np.ndarray, x0: int, y0: int, target: np.ndarray, prev: "Patch",
+                  model: MouthModel, lips: np.ndarray, size: float, inside: bool) -> None:
+    """Blend the previous frame's skin shading band (SKIN_SHARE, away from the lips: `lips`,
+    their soft mask) and, with `inside`, its mouth interior's low band (INTERIOR_SHARE, where
+    both frames are open) into this frame's patch, in place on `out`; each pixel from the
+    previous patch's pixel at the same point of the face, where the previous patch was drawn.
+    Each band is taken from its own region's pixels only (normalised convolution: the teeth do
+    not tint the chin, nor the lips the teeth). The bands are smooth at STEADY_REDUCE times less
+    resolution: worked out there and brought back; the weights are the full resolution's."""
+    if prev.points is None:
+        return
+    f = STEADY_REDUCE
+    h, w = out.shape[:2]
+    ph, pw = prev.rgb.shape[:2]
+    small, p_small = (max(1, w // f), max(1, h // f)), (max(1, pw // f), max(1, ph // f))
+    # pixel centres of the reduced images in the full ones' coordinates: u -> (u + 0.5) s - 0.5
+    s_cur = np.array([w / small[0], h / small[1]])
+    s_prev = np.array([pw / p_small[0], ph / p_small[1]])
+    mx, my, cov = g.triangle_maps((target - [x0, y0] + 0.5) / s_cur - 0.5,
+                                  (prev.points - [prev.x0, prev.y0] + 0.5) / s_prev - 0.5,
+                                  model.tris, 0, 0, small[0], small[1])
+
+    def reduced_prev(img, border=cv2.BORDER_REPLICATE):
+        return cv2.remap(cv2.resize(img, p_small, interpolation=cv2.INTER_AREA), mx, my,
+                         cv2.INTER_LINEAR, borderMode=border, borderValue=0)
+
+    def full(img):
+        return cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)
+
+    def band_of(diff, m, lo, hi=None):
+        """Gaussian lo minus hi (pixels) of diff over the pixels of mask m only."""
+        m = m.astype(np.float32)
+        dm = diff * _rgb(m)
+        band = cv2.GaussianBlur(dm, (0, 0), lo) / _rgb(cv2.GaussianBlur(m, (0, 0), lo) + 1e-3)
+        if hi is not None:
+            band -= _blur(dm, hi) / _rgb(_blur(m, hi) + 1e-3)
+        return band
+
+    drawn = full(np.clip(reduced_prev(prev.alpha, cv2.BORDER_CONSTANT), 0.0, 1.0) * cov)
+    skin = 1.0 - np.clip(1.5 * lips, 0.0, 1.0)
+    diff = reduced_prev(prev.rgb) - cv2.resize(out, small, interpolation=cv2.INTER_AREA)
+    band = band_of(diff, cv2.resize(skin, small, interpolation=cv2.INTER_AREA),
+                   STEADY_BAND / f, max(STEADY_BAND, SKIN_COARSE * size) / f)
+    out += _rgb((SKIN_SHARE * skin * drawn).astype(np.float32)) * full(band)
+    if not inside or INTERIOR_SHARE <= 0:
+        return
+    n_reg, k = len(model.region), np.ones((3, 3), np.uint8)
+    now = cv2.erode(_poly((h, w), target[:n_reg][model.lips[20:]], x0, y0), k)
+    was = cv2.erode(_poly((ph, pw), prev.points[:n_reg][model.lips[20:]], prev.x0, prev.y0), k)
+    if cv2.countNonZero(now) < 12 or cv2.countNonZero(was) < 12:
+        return
+    both = cv2.resize(now.astype(np.float32), small, interpolation=cv2.INTER_AREA) * \
+        reduced_prev(was.astype(np.float32), cv2.BORDER_CONSTANT)
+    low = band_of(diff, both > 0.5, STEADY_BAND / f)
+    # back to full resolution only over the opening's box
+    bx, by, bw, bh = cv2.boundingRect(now)
+    by0, by1, bx0, bx1 = max(by - 3, 0), min(by + bh + 3, h), max(bx - 3, 0), min(bx + bw + 3, w)
+    gx, gy = np.meshgrid((np.arange(bx0, bx1, dtype=np.float32) + 0.5) / s_cur[0] - 0.5,
+                         (np.arange(by0, by1, dtype=np.float32) + 0.5) / s_cur[1] - 0.5)
+    up = lambda img: cv2.remap(img, gx.astype(np.float32), gy.astype(np.float32), cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REPLICATE)
+    soft = cv2.GaussianBlur(now[by0:by1, bx0:bx1].astype(np.float32), (0, 0), 1.0)
+    wgt = INTERIOR_SHARE * soft * np.clip(up(both), 0.0, 1.0) * drawn[by0:by1, bx0:bx1]
+    out[by0:by1, bx0:bx1] += _rgb(wgt.astype(np.float32)) * up(low)
 
 
 # A mouth closed from an exemplar whose lips are a little apart: each of the exemplar's inner-lip
