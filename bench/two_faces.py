@@ -15,19 +15,44 @@
   counts a face that moves while the other talks against it;
 - mix.wav: both voices summed (one mixed dialogue stem), and turns.json (when each speaks).
 
-`measure` crops each half of a render (and of two.mp4 as the source) and runs
+`measure` crops each half of a render (and of two.mp4 as the source) losslessly (FFV1) and runs
 ../shared/eval/lipeval.py measure on it against its own voice. `assign` reads a mixed-dub run's
 report and gives the share of dub speech time sent to the right face.
 
-Measured 2026-12-05 (talk_d left, talk_f right, eSpeak es voices, script-aware; CPU, 2 shared cores;
-main as of 6165c95 merged):
-- `lipflap run two.mp4 --voice left=voice_L.wav --voice right=voice_R.wav --voice-text ...
-  --language es`: left closure 1.00 (8), opening 1.00 (9), rest 1.00 (3), lag 0 (r 0.87),
-  sharpness 0.87, roughness 0.98; right closure 1.00 (8), opening 1.00 (4), rest 1.00 (2), lag 0
-  (r 0.93), sharpness 0.75, roughness 0.96 (one-voice runs of each face, before that merge: the
-  same sharpness as the two-voice run then, 0.88/0.87 left, 0.67/0.67 right: the renderer's).
-- cost, user+sys CPU seconds of three pairs: two-voice 28.5, 28.0, 28.9 against one-voice 22.8,
-  22.0, 21.7 (1.28x on average; the render stage, two patches and two QC samplers a frame).
+Measured 2026-12-05 21:45-21:58 UTC on main 1781133 (talk_d left, talk_f right, eSpeak es
+voices, script-aware; CPU, 2 shared cores; halves cropped losslessly):
+- `lipflap run two.mp4 --voice left=voice_L.wav --voice right=voice_R.wav --voice-text
+  "left=<TEXT_L>" --voice-text "right=<TEXT_R>" --language es -o run.mov` (ProRes 422 HQ):
+  left closure 1.00 (8), opening 1.00 (9), rest 1.00 (3), lag 0 (r 0.90), sharpness 0.951,
+  roughness 0.999, outside_any 0.00; right closure 1.00 (8), opening 1.00 (4), rest 1.00 (2),
+  lag 0 (r 0.94), sharpness 0.928, roughness 0.972, outside_any 0.00.
+- again after merging main 66d5394 (render synthesis changes), 422 HQ: sharpness 0.952 left,
+  0.929 right, roughness 0.995, 0.966; closure, opening, rest 1.00, lag 0 (r 0.90, 0.94).
+- the same with `--codec prores_4444`: sharpness 0.959 left, 0.937 right, roughness 0.998 and
+  0.972, the rest as above.
+- plain transcodes of two.mp4 (bench_prores.transcode): 422 HQ 0.966 left, 0.958 right; 4444
+  0.977, 0.965: the encoder's share of the loss.
+- one-voice 4444 runs of each half alone (`lipflap run two_R.mkv --audio voice_R.wav --text
+  "<TEXT_R>" --language es --codec prores_4444`, lipeval against two_R.mkv, measure's crop):
+  sharpness right 0.961, left 0.982, roughness 0.987, 1.002; closure, opening, rest 1.00, lag 0.
+  The two-voice render sits 0.02 under them on both faces, spread over the clip rather than one
+  blurred stretch, and no frame of it equals the one-face render's: the two runs show other
+  exemplars. Their analyses of the same face differ (talk_f: widest aperture 0.1686 against
+  0.1712, 84 library frames, 21 exemplars used, 20 steps played on, against 88, 26, 30). The
+  dialogue path itself is not it: `--voice centre=voice_R.wav` on two_R.mkv alone gives the
+  one-voice render (193 of 200 frames equal, the rest within 1 level); the difference comes in
+  with the two-face frame the face is tracked in. lipflap.face.track on frames 0-59: talk_f's
+  landmarks differ from the one-face tracking by 1.47 px (median of each frame's largest, at
+  most 3.4 px), and still by 1.33 px with the left half blacked out, so it is not the
+  neighbour's pixels in Face Mesh's crop: the crops agree to a pixel (frame 5: centre x 785 vs
+  273 + 512, size 318), so sub-pixel placement and the detector's windows on a wider frame move
+  the mesh: two equally valid tracks, other exemplars, not a render fault.
+  The figures before this date
+  read halves through an H.264 crf 12 copy, which took about 0.06 off a render's mouth
+  sharpness (0.956 -> 0.894 on talk_f's one-face render).
+- earlier (main 6165c95): cost, user+sys CPU seconds of three pairs: two-voice 28.5, 28.0, 28.9
+  against one-voice 22.8, 22.0, 21.7 (1.28x on average; the render stage, two patches and two QC
+  samplers a frame).
 - mixed stem, `--cast auto` on turns.mp4: 100% of dub speech frames to the right face (talk_d +
   talk_f, where the thresholds were set; 100% on talk_g + talk_i, held out); `--cast
   ANNA=left,BEN=right` with a [ANNA]/[BEN] script on two.mp4: 100% on both pairs.
@@ -138,16 +163,33 @@ def make(out: str, left: str, right: str) -> None:
     print(json.dumps({"out": out, "turns_s": turns, "turn_change_frame": cut}))
 
 
+def write_lossless(path: str, frames) -> None:
+    """FFV1 RGB: the measured half holds exactly the decoded pixels. The H.264 crf 12 copy used
+    before was part of the measurement: a one-voice ProRes 4444 render of talk_f's half read
+    mouth sharpness 0.956 itself and 0.894 through that copy, and the two-voice render's right
+    half 0.893 through it, 0.937 losslessly (2026-12-05)."""
+    with av.open(path, "w") as c:
+        s = c.add_stream("ffv1", rate=FPS)
+        s.width, s.height = frames[0].shape[1], frames[0].shape[0]
+        s.pix_fmt = "bgr0"
+        for img in frames:
+            for pkt in s.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img),
+                                                           format="rgb24")):
+                c.mux(pkt)
+        for pkt in s.encode():
+            c.mux(pkt)
+
+
 def crop(src: str, dst: str, side: str) -> None:
-    write_video(dst, [f[:, :SIZE] if side == "L" else f[:, SIZE:] for f in frames_of(src)])
+    write_lossless(dst, [f[:, :SIZE] if side == "L" else f[:, SIZE:] for f in frames_of(src)])
 
 
 def measure(out: str, render: str, json_out: str | None) -> dict:
     lipeval = os.path.join(SHARED, "eval", "lipeval.py")
     res = {}
     for s in "LR":
-        half = f"{os.path.splitext(render)[0]}_{s}.mp4"
-        src = os.path.join(out, f"two_{s}.mp4")
+        half = f"{os.path.splitext(render)[0]}_{s}.mkv"
+        src = os.path.join(out, f"two_{s}.mkv")
         crop(render, half, s)
         if not os.path.exists(src):
             crop(os.path.join(out, "two.mp4"), src, s)
