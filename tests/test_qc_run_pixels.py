@@ -81,3 +81,36 @@ def test_quick_qc_sees_dark_lips_and_a_mouth_that_never_opens(face):
     assert dark & set(s.want) <= flagged and "lips darker" in str(q["flagged_ranges"])
     # the still portrait never opens on the "a": measured on its pixels, not on a target
     assert f["open_vowel_opening"]["value"] == 0.0 or f["mouth_aperture_range"]["verdict"] == "fail"
+
+
+def test_a_mesh_made_beforehand_re_tracks_the_same_and_its_failure_is_told(face):
+    from lipflap.qc.pixels import WarmMesh
+    img, lm = face
+    n = 30
+    tr = _track(n)
+    patch = _dark_lips_patch(img, lm)
+    runs = []
+    for mesh in (None, WarmMesh()):
+        s = OutputSampler(tr, n, mesh=mesh)
+        for i in range(n):
+            s.add(i, img, patch if i in (12, 13, 14) else None, 255.0, lm)
+        q = quick_report_from_pixels(s, tr, n)
+        runs.append((s.landmarks(), q["figures"], q["flagged_ranges"]))
+        s.close()
+        assert s.error is None and s.tracked == len(s.want)
+    (lm_a, fig_a, fl_a), (lm_b, fig_b, fl_b) = runs
+    assert all((a is None and b is None) or np.array_equal(a, b) for a, b in zip(lm_a, lm_b))
+    assert fig_a == fig_b and fl_a == fl_b
+
+    class Broken(WarmMesh):
+        def __init__(self):
+            from concurrent.futures import Future
+            self._made = Future()
+            self._made.set_exception(RuntimeError("no graph"))
+    s = OutputSampler(tr, n, mesh=Broken())
+    for i in range(n):
+        s.add(i, img, None, 255.0, lm)
+    s.close()
+    assert s.error == "RuntimeError: no graph (frame 0)"
+    with pytest.raises(RuntimeError, match="no graph"):
+        quick_report_from_pixels(s, tr, n)

@@ -10,7 +10,7 @@ from ..contract.jobspec import Job
 from ..face.mesh import _quiet_import
 from ..provenance import DisclosureWriter, Signing
 from ..provenance.identity import JOB_SIGNER
-from ..qc.pixels import OutputSampler
+from ..qc.pixels import OutputSampler, WarmMesh
 from ..render.seen import PassLooks
 from .analysis import analyse
 from .beside import Beside, Behind
@@ -86,21 +86,28 @@ def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
             raise
         finally:
             looks.close()       # the openings seen are kept; the still Face Mesh goes
-    with clock.stage("mouth_track"):
-        mouth = beside.result(progress)
-    with clock.stage("plan"):
-        shots = plan_shots(job, inputs, analysis, mouth.params, progress)
-    with clock.stage("library"):
-        libraries = build_libraries(job, inputs, shots, progress, kept=kept,
-                                    seen=analysis.seen_array())
-    kept.clear()        # the library holds the crops it uses; the block goes before the render
-    disclosure = DisclosureWriter.for_job(job, inputs.info, out_path=inputs.out_path, codec=inputs.codec,
-                                    mode=inputs.mode, lo=inputs.lo, hi=inputs.hi,
-                                    track_source=mouth.source, signing=signing)
-    sampler = OutputSampler(mouth.track, inputs.n)
-    with clock.stage("render"):
-        written = render_and_write(job, inputs, shots, libraries, progress, disclosure,
-                                   qc_sampler=sampler)
+    # The quick QC's Face Mesh starts beside the plan and the library (lipflap.qc.pixels.WarmMesh).
+    qc_mesh = WarmMesh()
+    try:
+        with clock.stage("mouth_track"):
+            mouth = beside.result(progress)
+        with clock.stage("plan"):
+            shots = plan_shots(job, inputs, analysis, mouth.params, progress)
+        with clock.stage("library"):
+            libraries = build_libraries(job, inputs, shots, progress, kept=kept,
+                                        seen=analysis.seen_array())
+        kept.clear()    # the library holds the crops it uses; the block goes before the render
+        disclosure = DisclosureWriter.for_job(job, inputs.info, out_path=inputs.out_path,
+                                              codec=inputs.codec, mode=inputs.mode, lo=inputs.lo,
+                                              hi=inputs.hi, track_source=mouth.source,
+                                              signing=signing)
+        sampler = OutputSampler(mouth.track, inputs.n, mesh=qc_mesh)
+        with clock.stage("render"):
+            written = render_and_write(job, inputs, shots, libraries, progress, disclosure,
+                                       qc_sampler=sampler)
+    except BaseException:
+        qc_mesh.close()
+        raise
     warnings = inputs.warnings + mouth.warnings + shots.warnings + disclosure.warnings
     report = build_report(job, inputs, analysis, mouth, shots, written, warnings, clock.seconds)
     report["disclosure"] = disclosure.report()

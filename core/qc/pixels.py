@@ -11,7 +11,9 @@ same frames, for the actor's shape and colour range.
 """
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import Future
 
 import numpy as np
 
@@ -78,18 +80,52 @@ def timing_weights(strata: np.ndarray, sampled: np.ndarray) -> np.ndarray:
     return w
 
 
+class WarmMesh:
+    """The quick QC's Face Mesh, made on a thread of its own from the moment this is built.
+
+    Made in the render's first sampled frame, its start (the graph, the model and one blank
+    inference: 0.06-0.09 s of wall time on the bench) held up the render's first frame while the
+    encoder had nothing to do; made beside the plan and the library it is ready by then. `get()`
+    gives it (or raises what making it raised, as making it in place would have); `close()`
+    closes it once made, whoever holds it."""
+
+    def __init__(self):
+        from ..face.mesh import CropMesh
+        self._made: Future = Future()
+
+        def make():
+            try:
+                self._made.set_result(CropMesh())
+            except BaseException as e:  # noqa: BLE001 - handed to whoever calls get()
+                self._made.set_exception(e)
+        threading.Thread(target=make, daemon=True, name="lipflap-qc-mesh").start()
+
+    def get(self):
+        return self._made.result()
+
+    def close(self) -> None:
+        try:
+            mesh = self._made.result()
+        except BaseException:  # noqa: BLE001 - nothing was made, nothing to close
+            return
+        mesh.close()
+
+
 class OutputSampler:
     """Feed `add(i, frame, patch, peak, source_landmarks)` for every output frame in order
     (frame: the source's media Frame or RGB array; patch: the renderer's Patch or None); read
-    `landmarks()` (per frame, None where not re-tracked or no face) and `shape_outliers()`."""
+    `landmarks()` (per frame, None where not re-tracked or no face) and `shape_outliers()`.
+    `mesh`: a WarmMesh made earlier to re-track with (closed by `close()`); None: one is made at
+    the first re-tracked frame."""
 
-    def __init__(self, track, n: int, stride: int = STRIDE):
+    def __init__(self, track, n: int, stride: int = STRIDE, mesh: WarmMesh | None = None):
         self.n = n
         self.stride = max(1, stride)
         expected = expected_from_track(track, n)
         self.strata = frame_strata(expected, n)
         self.want = set(sample_frames(expected, n, stride).tolist())
         self._mesh = None
+        self._warm = mesh
         self.lms: list = [None] * n
         self.out_feat: dict[int, np.ndarray | None] = {}
         self.src_feat: list = []
@@ -138,7 +174,7 @@ class OutputSampler:
         out = _composite(src, bx0, by0, patch, peak)
         self._sharpness(out, src, lm, bx0, by0, (hgt, wid))
         if self._mesh is None:
-            self._mesh = CropMesh()
+            self._mesh = self._warm.get() if self._warm is not None else CropMesh()
         local = type(crop)(crop.x0 - bx0, crop.y0 - by0, crop.side, crop.size)
         # the box is the crop's window clipped to the frame: what lies outside it is outside
         # the frame, which cut_crop fills with black as it would from the whole frame
@@ -178,7 +214,9 @@ class OutputSampler:
     def close(self) -> None:
         if self._mesh is not None:
             self._mesh.close()
-            self._mesh = None
+        elif self._warm is not None:
+            self._warm.close()
+        self._mesh = self._warm = None
 
 
 def _source_features(frame, landmarks):
