@@ -77,13 +77,21 @@ def test_looking_never_blurs_a_seal_toward_the_parted_exemplar():
     assert seen[1] - seen[0] >= tracked[1] - tracked[0]
 
 
-def test_rechoose_avoids_exemplars_whose_pixels_are_more_open(astro):
-    from lipflap.render.pipeline import plan_render, rechoose
+def _sealed_plan(astro):
+    """24 jittered copies of the astronaut's landmarks and a plan that seals every frame, whose
+    first half builds some frames from the first half of the library."""
+    from lipflap.render.pipeline import plan_render
     _, lms = astro
     rng = np.random.default_rng(0)
     frames = [lms[k % len(lms)] + rng.normal(0, 0.2, lms[0].shape) for k in range(24)]
     plan = plan_render(frames, np.ones(24, bool), np.tile([0.0, 0.45, 0.0, 0.0], (24, 1)))
     assert (plan.exemplar[:12] < 12).any()
+    return frames, plan
+
+
+def test_rechoose_avoids_exemplars_whose_pixels_are_more_open(astro):
+    from lipflap.render.pipeline import rechoose
+    frames, plan = _sealed_plan(astro)
     # frames 0-11 show a mouth open 0.1 IOD wider than their landmarks say (a lagging track)
     still = {int(f): g.aperture(frames[int(f)]) + (0.1 if f < 12 else 0.0) for f in plan.lib_frames}
     rechoose(plan, {}, still=still)
@@ -185,12 +193,8 @@ def test_rechoose_seals_with_a_mouth_seen_shut_within_the_margin(astro):
     # A sealed track; half the library is seen 0.025 IOD more open than its landmarks say, half
     # 0.025 less (both under SEEN_MARGIN; talk_b f94's exemplars 17 and 63): the seal is built
     # from the half seen shut.
-    from lipflap.render.pipeline import plan_render, rechoose
-    _, lms = astro
-    rng = np.random.default_rng(0)
-    frames = [lms[k % len(lms)] + rng.normal(0, 0.2, lms[0].shape) for k in range(24)]
-    plan = plan_render(frames, np.ones(24, bool), np.tile([0.0, 0.45, 0.0, 0.0], (24, 1)))
-    assert (plan.exemplar[:12] < 12).any()
+    from lipflap.render.pipeline import rechoose
+    frames, plan = _sealed_plan(astro)
     still = {int(f): g.aperture(frames[int(f)]) + (0.025 if f < 12 else -0.025)
              for f in plan.lib_frames}
     rechoose(plan, {}, still=still)
