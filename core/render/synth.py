@@ -656,7 +656,12 @@ def _blend_previous(out: np.ndarray, x0: int, y0: int, mouth: np.ndarray, prev: 
 # to 1.093, but sharpness with it (talk_e 0.981 -> 0.957, expr_sad 0.967 -> 0.955), and a sealed
 # frame blurred along its neighbours' opening read as parted (expr_surprised closure 0.78): not
 # kept; the skin's steadiness below does more at no cost in sharpness.
-INTERIOR_SHARE = 0.5
+# It also holds the re-tracked opening back: the demo's quick QC (`lipflap demo`, the astronaut)
+# read timing r0 0.740 with no interior share and the skin's at 0.7, 0.681 with the interior's at
+# 0.5 alone, and with both its best lag went from 0 to +1 frame (r 0.711 at 0, 0.717 at +1: a mouth
+# late). At 0.25: best lag 0 (r0 0.727, 0.715 at +1), and expr_sad's lipeval roughness 1.093
+# (1.086 at 0.5, 1.101 at 0; expr_surprised 1.070 at 0.5, 1.086 at 0).
+INTERIOR_SHARE = 0.25
 
 
 # The skin around the mouth (chin, the folds beside it) differs between exemplars in its shading
