@@ -74,11 +74,15 @@ def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
     # tracker, in frame order: the tracker's next frame waits for neither, and the second core
     # is otherwise half idle in the pass (on the bench they were ~0.6 s of CPU on its one chain).
     behind = Behind(lambda fr, obs: (kept(fr, obs), looks(fr, obs)), name="lipflap-keep")
+
+    def looks_taken() -> dict:
+        """The looks go into the analysis (and its cache entry) once the last are taken."""
+        behind.close()
+        return looks.openings
+
     with clock.stage("analyze"):
         try:
-            # The looks go into the analysis (and its cache entry) once the last are taken.
-            analysis = analyse(job, inputs, progress, keep=behind,
-                               seen=lambda: (behind.close(), looks.openings)[1])
+            analysis = analyse(job, inputs, progress, keep=behind, seen=looks_taken)
             behind.close()      # the last frames' copies and looks; their error, if any
         except BaseException:
             behind.close(quiet=True)

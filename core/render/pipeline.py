@@ -391,8 +391,9 @@ def render_frame(plan: RenderPlan, lib: dict, look: Look, i: int, image) -> Patc
     # opens from a closure there: blending an opening into a closure parts the lips (expr_sad
     # closure rate 1.00 -> 0.86 when every jump was blended).
     # The skin around them takes the previous frame's in any case (synth.SKIN_SHARE).
+    # (only the frame just before this one: a gap or a passed-through frame breaks the chain)
     prev, share = plan.last_patch, 0.0
-    if prev is not None and not (prev[0] == i - 1 and i > 0):
+    if prev is not None and (i == 0 or prev[0] != i - 1):
         prev = None
     if prev is not None:
         e0, e1 = int(plan.exemplar[i - 1]), int(plan.exemplar[i])
