@@ -215,3 +215,28 @@ def test_the_previous_patch_reaches_a_sealed_frame_for_its_skin_but_not_its_lips
     assert calls[3][0] is synth_patch and calls[3][1] > 0           # open after open
     assert calls[4][0] is synth_patch and calls[4][1] == 0          # the seal: skin only
     assert calls[5][0] is synth_patch and calls[5][1] == 0          # opening from the seal
+
+
+def test_rounded_vowels_are_built_from_the_actors_own_narrow_mouths(astro_model):
+    # issue 15 item 5 (talk_b: the path built each "u" from a spread exemplar that the warp
+    # narrowed, and the re-tracked output read 0.921 rounded/spread; the actor's own narrow
+    # parted mouths were in the library): frames 18-23 show the mouth 7% narrower with the lower
+    # lip a little lower (a pout), and the rounded frames take them, the spread frames the others
+    from lipflap.render.pipeline import plan_render
+    _, lms = astro_model
+    lips = list(g.LIPS_OUTER) + list(g.LIPS_INNER) + list(g.LIPS_MID)
+    frames = []
+    for k in range(24):
+        lm = lms[k % len(lms)].copy()
+        if k >= 18:
+            mid, axis = (lm[61] + lm[291]) / 2, (lm[291] - lm[61]) / np.linalg.norm(lm[291] - lm[61])
+            lm[lips] -= 0.07 * np.outer((lm[lips] - mid) @ axis, axis)
+            lm[list(g.OUTER_LOWER)] += [0.0, 0.012 * g.interocular(lm)]
+        frames.append(lm)
+    u = [0.9, 0.20, 0.95, 0.5]       # rounded (aperture, width, rounding, jaw), opened as the
+    i = [0.9, 0.72, 0.00, 0.5]       # photo is, spread
+    rounded = [4, 5, 6, 7, 12, 13, 14]
+    params = np.array([u if k in rounded else i for k in range(24)], float)
+    plan = plan_render(frames, np.ones(24, bool), params)
+    assert all(plan.exemplar[k] >= 18 for k in rounded), plan.exemplar
+    assert all(plan.exemplar[k] < 18 for k in range(18) if k not in rounded), plan.exemplar

@@ -107,6 +107,17 @@ class MouthModel:
         """Normalised region shape for (aperture, width, jaw)."""
         return self.mean_shape + ((np.asarray(feat) - self.feat_mean) @ self.coef).reshape(-1, 2)
 
+    def match_lips(self, feat: np.ndarray) -> np.ndarray:
+        """Normalised lip points the exemplars are matched against for (aperture, width, jaw):
+        the predicted shape's lips with the corners as far apart as the render will set them
+        (`raw_width`). The ridge regression shrinks the width's effect to a fraction (the shot's
+        widths vary little against its ridge term): talk_b's lips predicted for a "u" were
+        0.614 eye distances wide and for an "i" 0.641, where the render sets 0.594 and 0.671,
+        so the path built its u from a spread exemplar (0.632) that the warp narrowed, and the
+        re-tracked output read 0.603-0.625 (rounded/spread width ratio 0.921)."""
+        lips = self.predict(feat)[self.lips]
+        return scale_width(lips, lips[0], lips[len(g.LIPS_OUTER) // 2], self.raw_width(feat[1]))
+
     # -- targets ----------------------------------------------------------------------------
     def track_features(self, aperture: float, width: float, rounding: float, jaw: float) -> np.ndarray:
         return np.array([aperture, width - ROUNDING_NARROWING * rounding / WIDTH_SPAN, jaw])
@@ -198,15 +209,11 @@ class MouthModel:
         weight, so the cheeks and the patch's edge stay put."""
         pos = self.pos
         left, right = pts[pos[g.MOUTH_CORNERS[0]]], pts[pos[g.MOUTH_CORNERS[1]]]
-        axis = right - left
-        cur = float(np.linalg.norm(axis))
+        cur = float(np.linalg.norm(right - left))
         if cur < 1e-6 or width_px <= 0:
             return pts
-        axis /= cur
         k = float(np.clip(width_px / cur, 1.0 - WIDTH_WARP_MAX, 1.0 + WIDTH_WARP_MAX))
-        centre = (left + right) / 2
-        along = (pts - centre) @ axis
-        return pts + np.outer(self.follow * (k - 1.0) * along, axis)
+        return scale_width(pts, left.copy(), right.copy(), k * cur, self.follow)
 
     def set_gap(self, pts: np.ndarray, gap_px: float) -> np.ndarray:
         pos = self.pos
@@ -250,6 +257,19 @@ class MouthModel:
     def lip_shape(self, region_pts: np.ndarray, pose: np.ndarray) -> np.ndarray:
         """Normalised lip points (for matching exemplars to targets)."""
         return g.apply(pose, region_pts[self.lips])
+
+
+def scale_width(pts: np.ndarray, left: np.ndarray, right: np.ndarray, width: float,
+                weight: np.ndarray | float = 1.0) -> np.ndarray:
+    """`pts` stretched along the `left`-`right` corner axis about its middle so the corners come
+    `width` apart (each point by its `weight`: 1 moves fully, 0 stays)."""
+    axis = np.asarray(right, np.float64) - left
+    cur = float(np.linalg.norm(axis))
+    if cur < 1e-9 or width <= 0:
+        return pts
+    axis /= cur
+    along = (pts - (np.asarray(left) + right) / 2) @ axis
+    return pts + np.outer(np.asarray(weight) * (width / cur - 1.0) * along, axis)
 
 
 def _procrustes_reference(lms: list[np.ndarray]) -> np.ndarray:

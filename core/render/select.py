@@ -32,6 +32,17 @@ CLOSED_GAP = 0.01
 # unit.
 POSE_SIGMA = 0.05
 OVER_OPEN_CLOSED_WEIGHT = 4.0
+# The mouth's width (corner to corner) is matched on its own too, as the opening is: averaged over
+# forty lip points a 0.04 eye-distance narrower mouth costs under 2 units, less than the lips'
+# other differences, so a "u" was built from a spread exemplar the warp then narrowed (talk_b
+# f12-16, f75-78 from f43, 0.632 wide, for a planned 0.594; the re-tracked output read 0.603-0.625
+# and its rounded/spread width ratio 0.921), though the actor's own narrow parted mouths (f67
+# 0.584, f84 0.611) were in the library. The warp moves the corners' landmarks further than the
+# pixels read: the exemplar's own width is what shows.
+WIDTH_WEIGHT = 1.0
+# Positions of the mouth corners (61, 291) in the lip shapes matched (model.lips: the outer
+# contour from 61, then the inner).
+CORNERS = (0, len(g.LIPS_OUTER) // 2)
 
 
 def choose_library(frames: np.ndarray, shapes: np.ndarray, max_size: int = 96, run: int = 4) -> np.ndarray:
@@ -72,12 +83,15 @@ def choose_library(frames: np.ndarray, shapes: np.ndarray, max_size: int = 96, r
 
 def data_costs(target_shapes: np.ndarray, target_ap: np.ndarray, lib_shapes: np.ndarray,
                lib_ap: np.ndarray, weights: np.ndarray, self_index: np.ndarray,
-               target_turn: np.ndarray | None = None, lib_turn: np.ndarray | None = None) -> np.ndarray:
+               target_turn: np.ndarray | None = None, lib_turn: np.ndarray | None = None,
+               match_width: bool = False) -> np.ndarray:
     """(T, K) cost of building target t from exemplar k.
 
     target_shapes (T, P, 2), lib_shapes (K, P, 2) normalised lips; *_ap raw apertures (gap / IOD);
     self_index[t] is the library position of output frame t's own source frame or -1;
     *_turn (T, 2) and (K, 2) head turn (yaw, pitch measures) of the output frames and exemplars.
+    With `match_width` the shapes are the mouth model's lips (model.lips) and their corner
+    distance is matched on its own too (width_cost).
     """
     w = weights / weights.sum()
     cost = np.empty((len(target_shapes), len(lib_shapes)))
@@ -88,12 +102,21 @@ def data_costs(target_shapes: np.ndarray, target_ap: np.ndarray, lib_shapes: np.
     # on its own, on top of the averaged lip shape, and an exemplar less open than the target
     # costs more than a more open one.
     cost += aperture_cost(target_ap, lib_ap)
+    if match_width:
+        cost += width_cost(target_shapes, lib_shapes)
     if target_turn is not None and lib_turn is not None:
         d = (target_turn[:, None] - lib_turn[None]) / POSE_SIGMA
         cost += (d ** 2).sum(-1)
     rows = np.flatnonzero(self_index >= 0)
     cost[rows, self_index[rows]] *= SELF_DISCOUNT
     return cost
+
+
+def width_cost(target_shapes: np.ndarray, lib_shapes: np.ndarray) -> np.ndarray:
+    """(T, K) cost of exemplar k's corner-to-corner width for target t (normalised lips)."""
+    def width(s):
+        return np.linalg.norm(s[:, CORNERS[0]] - s[:, CORNERS[1]], axis=-1)
+    return WIDTH_WEIGHT * ((width(target_shapes)[:, None] - width(lib_shapes)[None]) / SIGMA) ** 2
 
 
 def aperture_cost(target_ap: np.ndarray, lib_ap: np.ndarray) -> np.ndarray:
