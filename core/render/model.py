@@ -28,16 +28,23 @@ ROUNDING_NARROWING = 0.05
 # narrow, spread vowels widen) within the actor's own widths in the shot (1st..99th percentile of
 # the corner distance): the exemplars alone seldom narrow a mouth, as speakers round on few frames
 # (measured: rounded/spread width ratio 0.96-1.04 on es/de/fr dubs where the track asked 0.55-0.62).
-# Never more than this factor either way in one frame, whatever the range says. WIDTH_INSET
-# (eye distances) inside the actor's own range (1st..99th percentile in the shot), and at least
-# WIDTH_REACH either way of relaxed even where the shot shows less (an actor who never rounds in
-# the shot still rounds a "u"). Measured on talk_f (de): a narrowed mouth re-tracked on the output
-# reads ~0.03-0.04 eye distances narrower than the warp's target: an inset of 0.01 left 4.9% of
-# frames outside the actor's width range (lipeval outside_width), 0.03 left 0.6%, with the
-# rounded/spread ratio at 0.89.
+# Never more than this factor either way in one frame, whatever the range says. The width is held
+# WIDTH_INSET_LO / _HI (eye distances) inside the actor's own range (1st..99th percentile in the
+# shot), and at least WIDTH_REACH either way of relaxed even where the shot shows less (an actor
+# who never rounds in the shot still rounds a "u"). Measured on talk_f (de) when the exemplars were
+# not matched on width: a mouth narrowed by the warp re-tracked ~0.03-0.04 eye distances off its
+# target, and an inset of 0.01 left 4.9% of frames outside the actor's width range (lipeval
+# outside_width), 0.03 left 0.6%. With rounded targets built from the actor's own narrow mouths
+# (select.width_cost) talk_b's narrowed frames re-track within -0.026..+0.019 of the plan, and
+# 0.015 on the narrow side left no frame outside the actor's widths on the talk clips and the hard
+# set (talk_b rounded/spread ratio 0.899 at 0.03 with every frame matched on width, 0.884 at
+# 0.015; its narrowest frame, f10, read 0.559 against the yardstick's bound of 0.554). The wide
+# side stays at 0.03: at 0.015 a spread frame of expr_disgusted (f31) re-tracked past the actor's
+# widest (0.576 against 0.575).
 WIDTH_WARP_MAX = 0.15
 WIDTH_REACH = 0.05
-WIDTH_INSET = 0.03
+WIDTH_INSET_LO = 0.015
+WIDTH_INSET_HI = 0.03
 
 
 @dataclass
@@ -199,8 +206,8 @@ class MouthModel:
         """Corner distance / IOD for a width on the feature scale, inside the actor's own range
         (widened to WIDTH_REACH of relaxed)."""
         raw = self.width_rest * (1.0 + (float(width) - WIDTH_RELAXED) * WIDTH_SPAN)
-        lo = min(self.width_lo + WIDTH_INSET, self.width_rest * (1.0 - WIDTH_REACH))
-        hi = max(self.width_hi - WIDTH_INSET, self.width_rest * (1.0 + WIDTH_REACH))
+        lo = min(self.width_lo + WIDTH_INSET_LO, self.width_rest * (1.0 - WIDTH_REACH))
+        hi = max(self.width_hi - WIDTH_INSET_HI, self.width_rest * (1.0 + WIDTH_REACH))
         return float(np.clip(raw, lo, hi))
 
     def set_width(self, pts: np.ndarray, width_px: float) -> np.ndarray:
