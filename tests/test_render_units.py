@@ -81,6 +81,20 @@ def test_data_costs_prefer_open_enough_exemplars():
     assert c[0, 1] < c[0, 0], "closing a more open mouth beats opening a closed one"
 
 
+def test_width_is_matched_only_for_targets_narrower_than_relaxed():
+    # lips as the model lays them out: 20 outer points from corner 61 (position 0) round to
+    # corner 291 (position 10), then 20 inner; only the corner distance matters here
+    def lips(width):
+        pts = np.zeros((40, 2))
+        pts[select.CORNERS[1], 0] = width
+        return pts
+    lib = np.stack([lips(0.56), lips(0.63)])
+    c = select.width_cost(np.stack([lips(0.57), lips(0.62), lips(0.60)]), lib, relaxed=0.62)
+    assert c[0, 0] < c[0, 1], "a rounded target prefers the narrow exemplar"
+    assert np.all(c[1] == 0), "a relaxed target is not matched on width"
+    assert 0 < c[2, 1] < select.WIDTH_WEIGHT * ((0.63 - 0.60) / select.SIGMA) ** 2, "ramps in"
+
+
 def test_target_shape_keeps_constants_and_softens_steps_within_a_run():
     from lipflap.render.pipeline import RenderPlan
     # exemplar 0 (all zeros) for frames 0-4, exemplar 1 (all ones) for 5-9, frame 10 passed
