@@ -17,7 +17,7 @@ One that names none and writes a full-frame .mov gets the lowest profile of the 
   its shortfall is at least SHORTFALL, a profile is left when most probe frames are.
 - Why 0.02 (shortfall of 3 probe frames; mouth sharpness of plain transcodes, lipeval): the
   selfie 0.47 in 422 HQ (0.789), 0.27 in 4444 (0.884), 0 in XQ (0.963); the same clip with 60%
-  of its noise 0.38 (0.855), 0.13-0.16 (0.898), 0 (XQ); with 35% of it 0.22-0.31 (0.930),
+  of its noise 0.38 (0.855), 0.13-0.16 (0.898), 0 (0.960); with 35% of it 0.22-0.31 (0.930),
   0.01-0.06 (0.930), 0 (0.976): on a close-up a few percent short already costs the mouth, as
   the slices the encoder coarsens are the face's. talk_a (1080p frontal) reads 0.003-0.013 in
   422 HQ and the 1080p crying clip 0.004-0.006, so both stay on 422 HQ; talk_b 0.06-0.09 (422
