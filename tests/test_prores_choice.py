@@ -122,6 +122,17 @@ def test_named_codec_is_honoured_without_a_probe(tmp_path):
     assert patch.codec == "prores_4444" and patch.probe is None
 
 
+def test_a_probe_that_cannot_measure_keeps_the_default_and_says_so(tmp_path, monkeypatch):
+    path = _clip(tmp_path / "grain.mp4", _grain(40, n=3))
+
+    def broken(*a, **k):
+        raise ValueError("the ProRes probe frame is not a ProRes frame (no icpf atom)")
+    monkeypatch.setattr(pc, "row_fill", broken)
+    c = _choose(path)
+    assert c.codec == "prores_hq" and c.automatic and c.probe["profiles"] == []
+    assert c.reason.startswith("the probe could not measure grain.mp4 (the ProRes probe frame")
+
+
 def test_444_source_starts_at_4444(tmp_path):
     c = _choose(_clip(tmp_path / "flat444.mp4", _flat(3), pix_fmt="yuv444p"))
     assert c.codec == "prores_4444" and "4:4:4" in c.reason

@@ -40,7 +40,6 @@ from fractions import Fraction
 import av
 import numpy as np
 
-from ..contract.errors import MediaError
 from . import colour
 from .decode import read_frame, read_frames
 from .encode import CODECS, to_output_format
@@ -96,7 +95,7 @@ def row_fill(packet: bytes, width: int, height: int, profile: str) -> tuple[np.n
     slices) of one progressive ProRes frame as prores_ks writes it (no alpha)."""
     b = bytes(packet)
     if len(b) < 20 or b[4:8] != b"icpf":
-        raise MediaError("the ProRes probe frame is not a ProRes frame (no icpf atom).")
+        raise ValueError("the ProRes probe frame is not a ProRes frame (no icpf atom)")
     pic = 8 + int.from_bytes(b[8:10], "big")           # after the frame header
     pic_hdr = b[pic] >> 3
     n_slices = int.from_bytes(b[pic + 5:pic + 7], "big")
@@ -105,11 +104,11 @@ def row_fill(packet: bytes, width: int, height: int, profile: str) -> tuple[np.n
     mb_w, mb_h = -(-width // 16), -(-height // 16)
     per_row = mb_w // mbs_per_slice + bin(mb_w % mbs_per_slice).count("1")
     if per_row * mb_h != n_slices:
-        raise MediaError(f"the ProRes probe frame has {n_slices} slices, not the {per_row * mb_h} "
-                         f"of a progressive {width}x{height} frame.")
+        raise ValueError(f"the ProRes probe frame has {n_slices} slices, not the {per_row * mb_h} "
+                         f"of a progressive {width}x{height} frame")
     starts = pic + pic_hdr + 2 * n_slices + np.concatenate([[0], np.cumsum(sizes)[:-1]])
     if starts[-1] + sizes[-1] > len(b):
-        raise MediaError("the ProRes probe frame is shorter than its slice table says.")
+        raise ValueError("the ProRes probe frame is shorter than its slice table says")
     arr = np.frombuffer(b, np.uint8)
     head = arr[starts] >> 3                             # each slice's header bytes
     quant = arr[starts + 1].reshape(mb_h, per_row)
@@ -194,11 +193,35 @@ def _climb(info: VideoInfo, lo: int, hi: int) -> CodecChoice:
     start = 0 if _chroma_subsampled(info.pix_fmt) else 1
     idx = probe_indices(lo, hi)
     frames = probe_frames(info, idx)
+    try:
+        profiles, why = _measure(frames, info, LADDER[start:], clip)
+    except (ValueError, av.error.FFmpegError) as e:
+        # Not the source's fault (a decode error has been raised above): keep the default.
+        reason = f"the probe could not measure {clip} ({e}), so {_name(LADDER[start])} is kept"
+        return CodecChoice(LADDER[start], reason, automatic=True,
+                           probe={"frames": idx, "profiles": [], "error": str(e),
+                                  "seconds": round(time.perf_counter() - t0, 3)})
+    chosen = profiles[-1]["codec"]
+    if why is None:
+        reason = (f"{_name(chosen)} holds {clip}'s detail (its data cap reached on "
+                  f"{profiles[-1]['frames_at_cap']} of {len(frames)} probe frames)"
+                  + ("" if start == 0 else "; the source is 4:4:4"))
+    elif 2 * profiles[-1]["frames_at_cap"] > len(frames):
+        reason = f"{why}; 4444 XQ is ProRes's largest data rate"
+    else:
+        reason = why
+    probe = {"frames": idx, "profiles": profiles, "seconds": round(time.perf_counter() - t0, 3)}
+    return CodecChoice(chosen, reason, automatic=True, probe=probe)
+
+
+def _measure(frames, info: VideoInfo, ladder, clip: str) -> tuple[list[dict], str | None]:
+    """Each profile of `ladder` tried in turn until most probe frames fit it: what each
+    measured, and the sentence naming the last profile left (None when the first fits)."""
     yuv = not av.VideoFormat(info.pix_fmt).is_rgb
     matrix = colour.effective_matrix(info.colorspace if yuv else None, info.height)
     finest: dict[str, list[bytes]] = {}     # by pixel format: 4444 and XQ share one coding
     profiles, why = [], None
-    for codec in LADDER[start:]:
+    for codec in ladder:
         spec = CODECS[codec]
         if spec.pix_fmt not in finest:
             rng = colour.effective_range(info.color_range if yuv else None, spec.pix_fmt)
@@ -213,17 +236,7 @@ def _climb(info: VideoInfo, lo: int, hi: int) -> CodecChoice:
             break
         why = (f"{_name(codec)} reached its data cap on {capped} of {len(frames)} probe frames "
                f"of {clip}")
-    chosen = profiles[-1]["codec"]
-    if why is None:
-        reason = (f"{_name(chosen)} holds {clip}'s detail (its data cap reached on "
-                  f"{profiles[-1]['frames_at_cap']} of {len(frames)} probe frames)"
-                  + ("" if start == 0 else "; the source is 4:4:4"))
-    elif 2 * profiles[-1]["frames_at_cap"] > len(frames):
-        reason = f"{why}; 4444 XQ is ProRes's largest data rate"
-    else:
-        reason = why
-    probe = {"frames": idx, "profiles": profiles, "seconds": round(time.perf_counter() - t0, 3)}
-    return CodecChoice(chosen, reason, automatic=True, probe=probe)
+    return profiles, why
 
 
 def _name(codec: str) -> str:
