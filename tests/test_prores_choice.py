@@ -133,6 +133,23 @@ def test_a_probe_that_cannot_measure_keeps_the_default_and_says_so(tmp_path, mon
     assert c.reason.startswith("the probe could not measure grain.mp4 (the ProRes probe frame")
 
 
+@pytest.mark.parametrize("profile,pix_fmt,expected", [("3", "yuv422p10le", "prores_hq"),
+                                                      ("1", "yuv422p10le", "prores_hq"),
+                                                      ("5", "yuv444p10le", "prores_4444xq")])
+def test_prores_source_gets_its_own_profile(tmp_path, profile, pix_fmt, expected):
+    path = str(tmp_path / "master.mov")
+    with av.open(path, "w") as c:
+        s = c.add_stream("prores_ks", rate=25, options={"profile": profile})
+        s.width, s.height, s.pix_fmt = W, H, pix_fmt
+        for img in _grain(40, n=3):
+            for p in s.encode(av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format=pix_fmt)):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    c = _choose(path)
+    assert c.codec == expected and c.probe is None and "master.mov is ProRes" in c.reason
+
+
 def test_444_source_starts_at_4444(tmp_path):
     c = _choose(_clip(tmp_path / "flat444.mp4", _flat(3), pix_fmt="yuv444p"))
     assert c.codec == "prores_4444" and "4:4:4" in c.reason

@@ -24,6 +24,10 @@ One that names none and writes a full-frame .mov gets the lowest profile of the 
   HQ 1.015, 4444 1.049) and the 512x512 head-turn clip 0.11-0.16 (0.989, 0.993) step to 4444.
 - Where it starts: 422 HQ for a chroma-subsampled source (4:2:0, 4:2:2); 4444 for a 4:4:4 or
   RGB source, whose chroma 422 HQ would halve. It stops at 4444 XQ, ProRes's largest rate.
+- A ProRes source is not probed: it gets its own profile back (Proxy, LT and 422 -> 422 HQ), as
+  a finishing editor expects of a render of a ProRes master; its frames fit that profile's
+  budget already, and the probe, which counts the source's own quantisation as detail, would
+  overstate what they need (a clean 422 HQ test clip read short of 422 HQ).
 
 Patch output (alpha) and non-ProRes outputs are not probed: prores_ks gives an alpha file twenty
 times the budget per macroblock (the 4444 patch is coded at its finest quantiser), and H.264, PNG
@@ -59,6 +63,8 @@ _BITS_PER_MB = {"3": (1566, 1216, 1070, 950), "4": (2350, 1828, 1600, 1425),
 _FINEST_QUANT = 1
 # Probe frames further apart than this are each sought; nearer, decoded in one pass.
 SEQUENTIAL_SPAN = 250
+# QuickTime tags of the ProRes profiles the ladder holds (4444 and XQ keep their own).
+_PRORES_TAGS = {"ap4h": "prores_4444", "ap4x": "prores_4444xq"}
 _STILL_CODECS = {"png", "tiff", "dpx", "exr", "bmp", "jpeg2000", "webp", "mjpeg"}   # every profile above LT codes quantisers 1..6 before it overflows
 
 
@@ -187,9 +193,29 @@ def choose_codec(named: str | None, default: str, mode: str, info: VideoInfo, lo
     return _climb(info, lo, hi)
 
 
+def _source_prores(info: VideoInfo) -> str | None:
+    """The ladder profile matching a ProRes source's own (Proxy, LT and 422 -> 422 HQ), or None
+    for a source in another codec."""
+    if info.codec != "prores":
+        return None
+    try:
+        with av.open(info.path) as c:
+            tag = c.streams.video[0].codec_tag
+    except (av.error.FFmpegError, IndexError, OSError):
+        return None
+    return _PRORES_TAGS.get(tag, "prores_hq")
+
+
 def _climb(info: VideoInfo, lo: int, hi: int) -> CodecChoice:
     t0 = time.perf_counter()
     clip = os.path.basename(info.path)
+    same = _source_prores(info)
+    if same is not None:
+        # Its frames were coded within that profile's budget: at the finest step they read
+        # short of it (the source's own quantisation is detail to the probe), while coding them
+        # again at their own profile loses little. A ProRes master gets its profile back.
+        return CodecChoice(same, f"{clip} is ProRes {_name(same)}: the render keeps its profile "
+                                 f"(at least 422 HQ)", automatic=True)
     start = 0 if _chroma_subsampled(info.pix_fmt) else 1
     idx = probe_indices(lo, hi)
     frames = probe_frames(info, idx)
