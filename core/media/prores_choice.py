@@ -21,7 +21,10 @@ One that names none and writes a full-frame .mov gets the lowest profile of the 
   0.01-0.06 (0.930), 0 (0.976): on a close-up a few percent short already costs the mouth, as
   the slices the encoder coarsens are the face's. talk_a (1080p frontal) reads 0.003-0.013 in
   422 HQ and the 1080p crying clip 0.004-0.006, so both stay on 422 HQ; talk_b 0.06-0.09 (422
-  HQ 1.015, 4444 1.049) and the 512x512 head-turn clip 0.11-0.16 (0.989, 0.993) step to 4444.
+  HQ 1.015, 4444 1.049), talk_d 0.10-0.12 (0.994, 1.000) and the 512x512 head-turn clip
+  0.11-0.16 (0.989, 0.993) step to 4444 for little mouth sharpness (talk_d's PSNR outside the
+  lower face 48.5 -> 52.2 dB): a threshold of 0.10-0.15 would keep them on 422 HQ but leave the
+  35%- and 60%-noise selfies in a profile reading 0.93 and 0.90.
 - Where it starts: 422 HQ for a chroma-subsampled source (4:2:0, 4:2:2); 4444 for a 4:4:4 or
   RGB source, whose chroma 422 HQ would halve. It stops at 4444 XQ, ProRes's largest rate.
 - A ProRes source is not probed: it gets its own profile back (Proxy, LT and 422 -> 422 HQ), as
