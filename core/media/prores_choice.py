@@ -63,12 +63,12 @@ SHORTFALL = 0.02
 _MB_TIERS = (1620, 2700, 6075)
 _BITS_PER_MB = {"3": (1566, 1216, 1070, 950), "4": (2350, 1828, 1600, 1425),
                 "5": (3525, 2742, 2400, 2137)}
-_FINEST_QUANT = 1
+_FINEST_QUANT = 1      # 422 HQ, 4444 and XQ code quantisers 1..6 before a slice overflows
 # Probe frames further apart than this are each sought; nearer, decoded in one pass.
 SEQUENTIAL_SPAN = 250
 # QuickTime tags of the ProRes profiles the ladder holds (4444 and XQ keep their own).
 _PRORES_TAGS = {"ap4h": "prores_4444", "ap4x": "prores_4444xq"}
-_STILL_CODECS = {"png", "tiff", "dpx", "exr", "bmp", "jpeg2000", "webp", "mjpeg"}   # every profile above LT codes quantisers 1..6 before it overflows
+_STILL_CODECS = {"png", "tiff", "dpx", "exr", "bmp", "jpeg2000", "webp", "mjpeg"}
 
 
 @dataclass
@@ -82,7 +82,6 @@ class CodecChoice:
     def to_dict(self) -> dict:
         return {"codec": self.codec, "automatic": self.automatic, "reason": self.reason,
                 "probe": self.probe}
-
 
 
 def codec_line(choice: dict) -> str:
