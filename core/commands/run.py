@@ -216,7 +216,7 @@ def cast_from_arg(value: str):
 
 
 def run(args: argparse.Namespace, progress) -> int:
-    from ..media.prores_choice import codec_line
+    from ..media.prores_choice import LADDER, codec_line
     from ..pipeline import run_job
     from ..provenance import Signing
     from ..provenance.identity import GIVEN_ON_COMMAND_LINE, JOB_SIGNER
@@ -227,8 +227,9 @@ def run(args: argparse.Namespace, progress) -> int:
                                    given_by=given_by)
     report = run_job(job, progress, signing=signing)
     choice = report.get("codec_choice")
-    if choice and choice.get("automatic") and choice.get("probe"):
-        progress.message(codec_line(choice))
+    if choice and choice.get("automatic") and report.get("mode") == "full" \
+            and choice.get("codec") in LADDER:
+        progress.message(codec_line(choice))    # the ProRes profile lipflap picked, and why
     for w in report.get("warnings", []):
         progress.message(f"warning: {w}")
     progress.result({"output": report["output"], "report": report.get("report"),
