@@ -159,7 +159,7 @@ def plan_render(landmarks: list, usable: np.ndarray, params: np.ndarray, strengt
     lib_index[lib] = np.arange(len(lib))
     self_index = lib_index[idx]
     costs = select.data_costs(t_shapes, t_ap, lib_lips, lib_ap, model.lip_weights, self_index,
-                              turn, turn[pos_in_idx], match_width=True)
+                              turn, turn[pos_in_idx], relaxed_width=model.width_rest)
     del t_shapes, own_shapes
     trans = select.transition_costs(lib, lib_lips)
 
