@@ -19,8 +19,11 @@ import cv2
 import numpy as np
 
 # A pixel of the band under this share of the band's median L* belongs to the opening when it
-# connects to it (the cavity reads L* 5-20 against lips of 35-55; the lips' own dark rims 25-35).
-OPENING_DARK = 0.5
+# connects to it: the cavity reads L* 5-10 against lips of 35-55. A dark upper lip can read 10-15
+# beside the seam (talk_f, dark lipstick), which 0.5 took for opening: talk_f's lips were then
+# measured lighter than shown and held 2-4 L* darker (f81 out of her range, talk set render);
+# at 0.35 talk_e f88-89 are held as at 0.5 and talk_f f81 is in range.
+OPENING_DARK = 0.35
 # Fewer lip pixels than this left: the band is measured whole (a mouth all opening).
 MIN_LIP_PIXELS = 12
 _K3 = np.ones((3, 3), np.uint8)
