@@ -425,7 +425,9 @@ def _chroma_gain(cur: np.ndarray, want: np.ndarray) -> float:
 # one at the rendered contours by 1.1-1.7 L* (1 sd), darker by 0.7-0.9 L* on average (its contours
 # fall partly on the dark rims; hard talk_e, talk-set talk_e, selfie): the band's L* is held this
 # far inside the actor's range. Chroma is read within 0.6-0.7 (1 sd), well inside the yardstick's
-# margin of 3, and is held at the range itself.
+# margin of 3, and is held at the range itself. (Measured when the guard and the range were of
+# the whole band; both are now of the lips shown (lip_band), and the same margin keeps talk_e's
+# re-tracked lips in her range: 3 of 118 frames out -> 1.)
 LIP_L_MARGIN = 1.0
 
 
