@@ -140,6 +140,8 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
     else:
         hgt, wid = image.shape[:2]
     n_reg = len(model.region)
+    ex_src = _sealed_source(ex, target, model)
+    target = _unfolded(target, ex_src, model)
     reg_t = target[:n_reg]
     lips_t = reg_t[model.lips]
     size = float(np.linalg.norm(lips_t[0] - lips_t[10]))       # mouth width in pixels
@@ -153,10 +155,11 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
     if w < 8 or h < 8:
         return None
     # Backward map: output pixel -> exemplar pixel, one pass from the exemplar's pixels.
-    mx, my, cov, tri_id = g.triangle_maps(target, _sealed_source(ex, target, model) - [ex.x0, ex.y0],
+    mx, my, cov, tri_id = g.triangle_maps(target, ex_src - [ex.x0, ex.y0],
                                           model.tris, x0, y0, w, h, with_index=True)
     warped = cv2.remap(ex.image, mx, my, RESAMPLE, borderMode=cv2.BORDER_REPLICATE)
     warped = warped.astype(np.float32)
+    _soften_tears(warped, mx, my, cov)
     src = (image.region(x0, y0, w, h) if hasattr(image, "region")
            else image[y0:y0 + h, x0:x0 + w]).astype(np.float32)
 
@@ -191,6 +194,69 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
     _keep_lip_range(out, src, alpha, lips_t, x0, y0, look)
     return Patch(x0, y0, out, alpha.astype(np.float32, copy=False), lip_soft.astype(np.float32, copy=False),
                  target)
+
+
+# The skin points next to the lips keep at least this share of their triangles' area in the
+# exemplar (geometry.unfold): a wider opening than the exemplar's raises the upper lip (model
+# set_gap) past the points under the nose, which the warp then turned over (expr_disgusted f98: a
+# row of the philtrum stretched across the top of the upper lip, a pale notch in its edge).
+FOLD_KEEP = 0.3
+
+
+def _unfolded(target: np.ndarray, ex_src: np.ndarray, model: MouthModel) -> np.ndarray:
+    """`target` with the region's skin points next to the lips moved so that no triangle among
+    the region's points turns over against the exemplar's (see FOLD_KEEP)."""
+    n_reg = len(model.region)
+    tris = model.tris
+    in_region = (tris < n_reg).all(1) & ~model.inner_tris
+    lip = np.zeros(len(target), bool)
+    lip[model.lips] = True
+    next_to_lips = np.zeros(len(target), bool)
+    next_to_lips[tris[in_region & lip[tris].any(1)].ravel()] = True
+    movable = next_to_lips & ~lip
+    movable[n_reg:] = False
+    return g.unfold(target, ex_src, tris, movable, in_region, FOLD_KEEP)
+
+
+# Where the warp's map tears (two neighbouring output pixels sample the exemplar more than TEAR
+# times the map's usual step apart: a closed target's lips drawn from a parted exemplar, whose
+# opening collapses to a line, or a triangle too thin to draw that takes a neighbour's map), the
+# two sides meet as a hard, pixel-stepped edge: two-face dialogue frame 130, closed lips from an
+# exemplar tracked 0.040 eye distances open, showed the lower lip's lit surface cut straight
+# against the upper lip's rim, in 1-pixel stairs. There the warped exemplar takes its own blur
+# (TEAR_SIGMA pixels), a soft line as a real lip line is.
+TEAR = 2.0
+TEAR_SIGMA = 0.8
+
+
+def _soften_tears(warped: np.ndarray, mx: np.ndarray, my: np.ndarray, cov: np.ndarray) -> None:
+    """Blur `warped` (in place) where its map (mx, my) jumps between covered neighbours."""
+    sx = np.hypot(np.diff(mx, axis=1), np.diff(my, axis=1))
+    sy = np.hypot(np.diff(mx, axis=0), np.diff(my, axis=0))
+    both_x, both_y = cov[:, 1:] & cov[:, :-1], cov[1:] & cov[:-1]
+    if not both_x.any() or not both_y.any():
+        return
+    lim = TEAR * max(1.0, float(np.median(sx[both_x])), float(np.median(sy[both_y])))
+    jx, jy = (sx > lim) & both_x, (sy > lim) & both_y
+    if not (jx.any() or jy.any()):
+        return
+    tear = np.zeros(mx.shape, bool)
+    tear[:, 1:] |= jx
+    tear[:, :-1] |= jx
+    tear[1:] |= jy
+    tear[:-1] |= jy
+    # only over the tears' box and the blur's reach (OpenCV's radius for sigma 0.8 is 4 pixels,
+    # twice that for the weight's spread and the box's own border)
+    rows, cols = np.flatnonzero(tear.any(1)), np.flatnonzero(tear.any(0))
+    r = 8
+    box = (slice(max(int(rows[0]) - r, 0), int(rows[-1]) + 1 + r),
+           slice(max(int(cols[0]) - r, 0), int(cols[-1]) + 1 + r))
+    part = warped[box]
+    wgt = np.minimum(1.0, 2.0 * cv2.GaussianBlur(tear[box].astype(np.float32), (0, 0), TEAR_SIGMA))
+    soft = cv2.GaussianBlur(part, (0, 0), TEAR_SIGMA, borderType=cv2.BORDER_REFLECT)
+    soft -= part
+    soft *= _rgb(wgt)
+    part += soft
 
 
 # Pixels kept round the alpha's extent in the working box: the filters a pixel under the alpha
