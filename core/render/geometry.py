@@ -184,21 +184,23 @@ def unfold(dst: np.ndarray, src: np.ndarray, tris: np.ndarray, movable: np.ndarr
     when nothing moves."""
     src = np.asarray(src, np.float64)
     base = np.asarray(dst, np.float64)
-    s_area = _signed_areas(src, tris)
+    s_area = signed_areas(src, tris)
     sgn = np.sign(s_area)
-    held = _signed_areas(base, tris) * sgn
+    held = signed_areas(base, tris) * sgn
     scale2 = float(np.abs(held).sum() / max(np.abs(s_area).sum(), 1e-9))
     for share in (keep, keep / 4, 0.02):
         out = _unfold_to(base, tris, movable, check, sgn, share * np.abs(s_area) * scale2, rounds)
         if out is None:
             return dst
-        now = _signed_areas(out, tris) * sgn
+        now = signed_areas(out, tris) * sgn
         if not (check & (now <= 0) & (held > 0)).any():
             return out
     return dst
 
 
-def _signed_areas(p: np.ndarray, tris: np.ndarray) -> np.ndarray:
+def signed_areas(p: np.ndarray, tris: np.ndarray) -> np.ndarray:
+    """(T,) signed area of each triangle of `tris` over points `p`: its sign tells which way round
+    the corners run, to be compared with the same triangle's in another mesh."""
     a, b, c = p[tris[:, 0]], p[tris[:, 1]], p[tris[:, 2]]
     return 0.5 * ((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))
 
@@ -209,7 +211,7 @@ def _unfold_to(base, tris, movable, check, sgn, want, rounds):
     out = None
     for _ in range(rounds):
         cur = base if out is None else out
-        short = np.flatnonzero(todo & (_signed_areas(cur, tris) * sgn < want - 1e-9))
+        short = np.flatnonzero(todo & (signed_areas(cur, tris) * sgn < want - 1e-9))
         if not len(short):
             break
         if out is None:
@@ -218,7 +220,7 @@ def _unfold_to(base, tris, movable, check, sgn, want, rounds):
         for k in short:
             t = tris[k]
             p = out[t]
-            need = sgn[k] * want[k] - float(_signed_areas(p, np.array([[0, 1, 2]]))[0])
+            need = sgn[k] * want[k] - float(signed_areas(p, np.array([[0, 1, 2]]))[0])
             # d(area) / d(corner i) is half the opposite edge turned a quarter round
             e = p[[2, 0, 1]] - p[[1, 2, 0]]
             grad = 0.5 * np.stack([-e[:, 1], e[:, 0]], 1)
