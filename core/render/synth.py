@@ -222,11 +222,15 @@ def _unfolded(target: np.ndarray, ex_src: np.ndarray, model: MouthModel) -> np.n
 # times the map's usual step apart: a closed target's lips drawn from a parted exemplar, whose
 # opening collapses to a line, or a triangle too thin to draw that takes a neighbour's map), the
 # two sides meet as a hard, pixel-stepped edge: two-face dialogue frame 130, closed lips from an
-# exemplar tracked 0.040 eye distances open, showed the lower lip's lit surface cut straight
-# against the upper lip's rim, in 1-pixel stairs. There the warped exemplar takes its own blur
-# (TEAR_SIGMA pixels), a soft line as a real lip line is.
+# exemplar tracked 0.040 eye distances open (seen 0.013), showed the lower lip's lit surface cut
+# straight against the upper lip's rim in 1-pixel stairs; expr_surprised f29-31 and the turn
+# clip's f27 a black stepped line with teeth specks. There the warped exemplar takes its own blur
+# (TEAR_SIGMA pixels), a soft line as a real lip line is. Sigma 0.6 left faint stairs at f130
+# (8x zoom); 0.8 drew expr_surprised's closed lip line faint. The hard line read as detail:
+# expr_surprised's mouth sharpness (Laplacian variance, in-process on its mouth box) 0.993 before,
+# 0.956 at 0.8, 0.971 at 0.7, 0.979 at 0.6.
 TEAR = 2.0
-TEAR_SIGMA = 0.8
+TEAR_SIGMA = 0.7
 
 
 def _soften_tears(warped: np.ndarray, mx: np.ndarray, my: np.ndarray, cov: np.ndarray,
