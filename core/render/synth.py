@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from . import geometry as g
+from .lip_band import shown_lips
 from .mask import FADE, blend_masks, muzzle_extent
 from .model import MouthModel
 
@@ -140,6 +141,8 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
     else:
         hgt, wid = image.shape[:2]
     n_reg = len(model.region)
+    ex_src = _sealed_source(ex, target, model)
+    target = _unfolded(target, ex_src, model)
     reg_t = target[:n_reg]
     lips_t = reg_t[model.lips]
     size = float(np.linalg.norm(lips_t[0] - lips_t[10]))       # mouth width in pixels
@@ -153,10 +156,11 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
     if w < 8 or h < 8:
         return None
     # Backward map: output pixel -> exemplar pixel, one pass from the exemplar's pixels.
-    mx, my, cov, tri_id = g.triangle_maps(target, _sealed_source(ex, target, model) - [ex.x0, ex.y0],
+    mx, my, cov, tri_id = g.triangle_maps(target, ex_src - [ex.x0, ex.y0],
                                           model.tris, x0, y0, w, h, with_index=True)
     warped = cv2.remap(ex.image, mx, my, RESAMPLE, borderMode=cv2.BORDER_REPLICATE)
     warped = warped.astype(np.float32)
+    _soften_tears(warped, mx, my, cov, target, ex_src - [ex.x0, ex.y0], model.tris, x0, y0)
     src = (image.region(x0, y0, w, h) if hasattr(image, "region")
            else image[y0:y0 + h, x0:x0 + w]).astype(np.float32)
 
@@ -191,6 +195,84 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
     _keep_lip_range(out, src, alpha, lips_t, x0, y0, look)
     return Patch(x0, y0, out, alpha.astype(np.float32, copy=False), lip_soft.astype(np.float32, copy=False),
                  target)
+
+
+# The skin points next to the lips keep at least this share of their triangles' area in the
+# exemplar (geometry.unfold): a wider opening than the exemplar's raises the upper lip (model
+# set_gap) past the points under the nose, which the warp then turned over (expr_disgusted f98: a
+# row of the philtrum stretched across the top of the upper lip, a pale notch in its edge).
+FOLD_KEEP = 0.3
+
+
+def _unfolded(target: np.ndarray, ex_src: np.ndarray, model: MouthModel) -> np.ndarray:
+    """`target` with the region's skin points next to the lips moved so that no triangle among
+    the region's points turns over against the exemplar's (see FOLD_KEEP)."""
+    n_reg = len(model.region)
+    tris = model.tris
+    in_region = (tris < n_reg).all(1) & ~model.inner_tris
+    lip = np.zeros(len(target), bool)
+    lip[model.lips] = True
+    next_to_lips = np.zeros(len(target), bool)
+    next_to_lips[tris[in_region & lip[tris].any(1)].ravel()] = True
+    movable = next_to_lips & ~lip
+    movable[n_reg:] = False
+    return g.unfold(target, ex_src, tris, movable, in_region, FOLD_KEEP)
+
+
+# Where the warp's map tears (two neighbouring output pixels sample the exemplar more than TEAR
+# times the map's usual step apart: a closed target's lips drawn from a parted exemplar, whose
+# opening collapses to a line, or a triangle too thin to draw that takes a neighbour's map), the
+# two sides meet as a hard, pixel-stepped edge: two-face dialogue frame 130, closed lips from an
+# exemplar tracked 0.040 eye distances open (seen 0.013), showed the lower lip's lit surface cut
+# straight against the upper lip's rim in 1-pixel stairs; expr_surprised f29-31 and the turn
+# clip's f27 a black stepped line with teeth specks. There the warped exemplar takes its own blur
+# (TEAR_SIGMA pixels), a soft line as a real lip line is. Sigma 0.6 left faint stairs at f130
+# (8x zoom); 0.8 drew expr_surprised's closed lip line faint. The hard line read as detail:
+# expr_surprised's mouth sharpness (Laplacian variance, in-process on its mouth box) 0.993 before,
+# 0.956 at 0.8, 0.971 at 0.7, 0.979 at 0.6.
+TEAR = 2.0
+TEAR_SIGMA = 0.7
+
+
+def _soften_tears(warped: np.ndarray, mx: np.ndarray, my: np.ndarray, cov: np.ndarray,
+                  target: np.ndarray, ex_src: np.ndarray, tris: np.ndarray, x0: int, y0: int) -> None:
+    """Blur `warped` (in place) where its map (mx, my) jumps between covered neighbours. A
+    piecewise-affine map can only tear at a triangle squeezed TEAR times or more against the
+    mesh's overall scale (collapsed, or too thin to draw): only their box is looked at (most
+    frames have none; a whole 1080p patch cost about 7 ms)."""
+    a_t = np.abs(g.signed_areas(target, tris))
+    a_s = np.abs(g.signed_areas(ex_src, tris))
+    usual = float(a_s.sum() / max(a_t.sum(), 1e-9))          # source pixels per output pixel, squared
+    squeezed = a_s > TEAR * TEAR * usual * a_t
+    if not squeezed.any():
+        return
+    lim = TEAR * max(1.0, float(np.sqrt(usual)))
+    pts = target[np.unique(tris[squeezed])] - [x0, y0]
+    h, w = mx.shape
+    r = 8       # the blur's reach (OpenCV's radius for sigma 0.8 is 3) and the weight's spread
+    bx0, by0 = (max(int(v) - r, 0) for v in np.floor(pts.min(0)))
+    bx1, by1 = int(min(np.ceil(pts[:, 0].max()) + r + 1, w)), int(min(np.ceil(pts[:, 1].max()) + r + 1, h))
+    if bx1 - bx0 < 2 or by1 - by0 < 2:
+        return
+    box = (slice(by0, by1), slice(bx0, bx1))
+    bmx, bmy, bcov = mx[box], my[box], cov[box]
+    dx, dy = np.diff(bmx, axis=1), np.diff(bmy, axis=1)
+    jx = (dx * dx + dy * dy > lim * lim) & bcov[:, 1:] & bcov[:, :-1]
+    dx, dy = np.diff(bmx, axis=0), np.diff(bmy, axis=0)
+    jy = (dx * dx + dy * dy > lim * lim) & bcov[1:] & bcov[:-1]
+    if not (jx.any() or jy.any()):
+        return
+    tear = np.zeros(bmx.shape, bool)
+    tear[:, 1:] |= jx
+    tear[:, :-1] |= jx
+    tear[1:] |= jy
+    tear[:-1] |= jy
+    part = warped[box]
+    wgt = np.minimum(1.0, 2.0 * cv2.GaussianBlur(tear.astype(np.float32), (0, 0), TEAR_SIGMA))
+    soft = cv2.GaussianBlur(part, (0, 0), TEAR_SIGMA, borderType=cv2.BORDER_REFLECT)
+    soft -= part
+    soft *= _rgb(wgt)
+    part += soft
 
 
 # Pixels kept round the alpha's extent in the working box: the filters a pixel under the alpha
@@ -351,14 +433,15 @@ def _lip_colour(out, src, lips_t, lips_own, x0, y0, look: Look) -> np.ndarray:
     """Lips in the frame's own colour and within the actor's own range, in place on `out` (returned).
 
     The patch's lip band (between the outer and inner contours at the target) is moved towards
-    the mean colour of this frame's own lip band, then its mean L* and chroma are clamped into
+    the mean colour of this frame's own lips, then its mean L* and chroma are clamped into
     held_lip_range(look.lip_range) (the actor's 2nd-98th percentile over the shot, its L* held a
-    re-track's error inside), all as one smooth shift of
-    the band, so the lips' own texture stays.
+    re-track's error inside), all as one smooth shift of the band, so the lips' own texture
+    stays. Every mean is of the lips each band shows (lip_band.shown_lips), as the range is.
     """
     h, w = out.shape[:2]
-    band_t = (_poly((h, w), lips_t[:20], x0, y0) > 0) & (_poly((h, w), lips_t[20:], x0, y0) == 0)
-    band_o = (_poly((h, w), lips_own[:20], x0, y0) > 0) & (_poly((h, w), lips_own[20:], x0, y0) == 0)
+    inner_t, inner_o = _poly((h, w), lips_t[20:], x0, y0) > 0, _poly((h, w), lips_own[20:], x0, y0) > 0
+    band_t = (_poly((h, w), lips_t[:20], x0, y0) > 0) & ~inner_t
+    band_o = (_poly((h, w), lips_own[:20], x0, y0) > 0) & ~inner_o
     if np.count_nonzero(band_t) < 12 or np.count_nonzero(band_o) < 12:
         return out
     bx, by, bw, bh = cv2.boundingRect(np.round(lips_t[:20] - [x0, y0]).astype(np.int32))
@@ -373,9 +456,13 @@ def _lip_colour(out, src, lips_t, lips_own, x0, y0, look: Look) -> np.ndarray:
     lab_src = cv2.cvtColor(np.clip(src[sy0:sy1, sx0:sx1] * scale, 0, 1).astype(np.float32),
                            cv2.COLOR_RGB2LAB)
     m = band_t[by0:by1, bx0:bx1]
-    lab_m = lab[m]                      # selected once (it was four times: the same values)
+    # Both means over the lips shown (lip_band): the opening that falls inside either band is
+    # not lip colour; the shift below still moves the whole band.
+    lab_m = lab[shown_lips(lab[..., 0], m, inner_t[by0:by1, bx0:bx1])]
+    o_box = (slice(sy0, sy1), slice(sx0, sx1))
     want = lab_m.mean(0)
-    want = want + LIP_MATCH * (lab_src[band_o[sy0:sy1, sx0:sx1]].mean(0) - want)
+    own = lab_src[shown_lips(lab_src[..., 0], band_o[o_box], inner_o[o_box])]
+    want = want + LIP_MATCH * (own.mean(0) - want)
     cur = lab_m.mean(0)
     if look.lip_range is not None:
         # The range is of the band's mean per-pixel chroma (as frame_score and the yardstick
@@ -419,7 +506,9 @@ def _chroma_gain(cur: np.ndarray, want: np.ndarray) -> float:
 # one at the rendered contours by 1.1-1.7 L* (1 sd), darker by 0.7-0.9 L* on average (its contours
 # fall partly on the dark rims; hard talk_e, talk-set talk_e, selfie): the band's L* is held this
 # far inside the actor's range. Chroma is read within 0.6-0.7 (1 sd), well inside the yardstick's
-# margin of 3, and is held at the range itself.
+# margin of 3, and is held at the range itself. (Measured when the guard and the range were of
+# the whole band; both are now of the lips shown (lip_band), and the same margin keeps talk_e's
+# re-tracked lips in her range: 3 of 118 frames out -> 1.)
 LIP_L_MARGIN = 1.0
 
 
@@ -442,12 +531,13 @@ def _into_range(l_mean: float, c_mean: float, lip_range) -> tuple[float, float]:
 BAND_OFFSETS = ((0.0, 0.0), (-0.5, -0.5), (0.5, -0.5), (-0.5, 0.5), (0.5, 0.5))
 
 
-def _lip_bands(shape, lips_t, x0, y0) -> list[np.ndarray]:
-    """The lip band between the outer and inner contours, and the bands at BAND_OFFSETS."""
+def _lip_contours(shape, lips_t, x0, y0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(outer, inner) filled lip contours at each of BAND_OFFSETS, boolean masks: the lip band
+    lies between them."""
     out = []
     for dx, dy in BAND_OFFSETS:
         o, i = lips_t[:20] + [dx, dy], lips_t[20:] + [dx, dy]
-        out.append((_poly(shape, o, x0, y0) > 0) & (_poly(shape, i, x0, y0) == 0))
+        out.append((_poly(shape, o, x0, y0) > 0, _poly(shape, i, x0, y0) > 0))
     return out
 
 
@@ -476,21 +566,28 @@ def _keep_lip_range(out, src, alpha, lips_t, x0, y0, look: Look, tries: int = 3)
     bx, by, bw, bh = cv2.boundingRect(np.round(lips_t[:20] - [x0, y0]).astype(np.int32))
     y_lo, x_lo = max(by - 4, 0), max(bx - 4, 0)
     box = (slice(y_lo, min(by + bh + 5, h)), slice(x_lo, min(bx + bw + 5, w)))
-    bands = _lip_bands(out[box].shape[:2], lips_t, x0 + x_lo, y0 + y_lo)
+    contours = _lip_contours(out[box].shape[:2], lips_t, x0 + x_lo, y0 + y_lo)
+    bands = [o & ~i for o, i in contours]
     if min(np.count_nonzero(b) for b in bands) < 12:
         return
     cover = np.logical_or.reduce(bands)
     a_band = float(alpha[box][cover].mean())
     if a_band < 0.05:
         return
+    scale = 1.0 / look.peak
+    # Each band is measured over the lips it shows (lip_band, on the composite as it will be
+    # seen): the opening that reaches into it is not lip colour; the shift moves the whole band.
+    a_box = alpha[box][..., None]
+    seen = cv2.cvtColor(np.clip((out[box] * a_box + src[box] * (1 - a_box)) * scale, 0, 1)
+                        .astype(np.float32), cv2.COLOR_RGB2LAB)[..., 0]
+    shown = [shown_lips(seen, b, i) for b, (_, i) in zip(bands, contours)]
     # Only the pixels the shift reaches are converted (the band and its soft edge).
     soft = cv2.GaussianBlur(cover.astype(np.float32), (0, 0), 0.7)
     sel = soft > 1e-3
     wgt, a = soft[sel][:, None], alpha[box][sel][:, None]
-    in_band = [b[sel] for b in bands]
+    in_band = [b[sel] for b in shown]
     px_out, px_src = out[box][sel], src[box][sel]
     (l_lo, l_hi), (c_lo, c_hi) = held_lip_range(look.lip_range)
-    scale = 1.0 / look.peak
 
     def lab(rgb):
         return _lab(np.clip(rgb * scale, 0, 1))
