@@ -299,3 +299,15 @@ def test_a_dialogue_run_probes_once_for_its_one_output(tmp_path, monkeypatch):
     assert r["codec_choice"]["codec"] == _choose(video).codec
     assert {v["codec_choice"]["codec"] for v in r["voices"] if "codec_choice" in v} <= \
         {r["codec_choice"]["codec"]}
+
+
+def test_a_fed_probe_that_cannot_measure_keeps_the_default_and_says_so(tmp_path, monkeypatch):
+    path = _clip(tmp_path / "grain.mp4", _grain(40, n=3))
+
+    def broken(*a, **k):
+        raise ValueError("the ProRes probe frame is not a ProRes frame (no icpf atom)")
+    monkeypatch.setattr(pc, "row_fill", broken)
+    fed, own = _fed(path)
+    assert (fed.codec, fed.reason) == (own.codec, own.reason)
+    assert fed.codec == "prores_hq" and fed.reason.startswith("the probe could not measure")
+    assert fed.probe["profiles"] == [] and fed.probe["frames_from"] == "analysis pass"
