@@ -226,3 +226,28 @@ def test_keep_lip_range_equals_the_implementation_before():
         _keep_lip_range_before(want, src, alpha, lips_t, 460, 200, look)
         S._keep_lip_range(got, src, alpha, lips_t, 460, 200, look)
         assert not np.array_equal(want, out) and np.abs(got - want).max() <= 1e-5 * peak
+
+
+def _dark_gap_before(ex, a, b):
+    def grey(pt):
+        x = int(np.clip(round(pt[0] - ex.x0), 1, ex.image.shape[1] - 2))
+        y = int(np.clip(round(pt[1] - ex.y0), 1, ex.image.shape[0] - 2))
+        return float(ex.image[y - 1:y + 2, x - 1:x + 2].mean())
+    v = b - a
+    return grey((a + b) / 2) < min(grey(a - 0.5 * v), grey(b + 0.5 * v))
+
+
+def test_dark_gap_equals_the_implementation_before():
+    """The 3x3 means as an integer sum over the count: the same decisions, including points
+    past the crop's edges (clamped) and equal greys (the comparison is strict)."""
+    rng = np.random.default_rng(3)
+    for dtype, top in ((np.uint8, 256), (np.uint16, 65536)):
+        img = rng.integers(0, top, (40, 60, 3)).astype(dtype)
+        img[10:13, 20:23] = 7                           # a flat patch: equal greys
+        ex = S.Exemplar(0, img, 100, 200, np.zeros((1, 2)), 0.0)
+        for _ in range(3000):
+            a = np.array([100.0, 200.0]) + rng.uniform(-5, 65, 2)
+            b = a + rng.normal(0, 4, 2)
+            assert S._dark_gap(ex, a, b) == _dark_gap_before(ex, a, b)
+        flat = np.array([121.0, 211.0])
+        assert S._dark_gap(ex, flat, flat) == _dark_gap_before(ex, flat, flat) is False
