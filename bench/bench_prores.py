@@ -9,7 +9,10 @@ codec's spec and the given prores_ks options on top (quant_mat, bits_per_mb, mbs
 quantiser (ffmpeg's -q:v). Printed per variant: bytes per frame (mean and largest), that rate
 against Apple's nominal 4444 and 4444 XQ rates (330 and 500 Mb/s at 1920x1080 29.97p, scaled by
 pixel rate), and lipeval's mouth sharpness ratio and PSNR outside the lower face against the
-source. The default variants are the ones docs/cli.md ("ProRes data rates") quotes.
+source, and the shortfall of the automatic choice's three probe frames at that profile (the
+share of their finest-quantiser bits the profile's row budgets cannot hold; lipflap.media.
+prores_choice steps past a profile where most of them are 0.02 or more). The default variants
+are the ones docs/cli.md ("ProRes data rates") quotes.
 """
 from __future__ import annotations
 
@@ -64,6 +67,22 @@ def transcode(src: str, dst: str, codec: str, opts: dict) -> np.ndarray:
         return np.array([p.size for p in c.demux(video=0) if p.size])
 
 
+def probe_shortfall(info, codec: str) -> str:
+    """The automatic choice's measure for `codec` on this clip: the shortfall of its three probe
+    frames (lipflap.media.prores_choice), "-" for a codec it does not probe."""
+    from lipflap.media import colour, prores_choice as pc
+    from lipflap.media.encode import CODECS
+    if codec not in pc.LADDER:
+        return "-"
+    spec = CODECS[codec]
+    frames = pc.probe_frames(info, pc.probe_indices(0, info.frame_count - 1))
+    packets = pc.code_frames(frames, codec, info.width, info.height,
+                             colour.effective_matrix(info.colorspace, info.height),
+                             colour.effective_range(info.color_range, spec.pix_fmt), finest=True)
+    return "/".join(f"{pc.shortfall(p, info.width, info.height, spec.options['profile']):.3f}"
+                    for p in packets)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("clip")
@@ -74,7 +93,8 @@ def main() -> None:
     from lipflap.media.probe import probe
     info = probe(a.clip)
     lms, _ = lipeval.track(a.clip)
-    print("variant bytes_per_frame max vs_apple_4444 vs_apple_xq sharpness psnr_outside_db")
+    print("variant bytes_per_frame max vs_apple_4444 vs_apple_xq sharpness psnr_outside_db "
+          "probe_shortfall")
     with tempfile.TemporaryDirectory(dir=os.path.dirname(os.path.abspath(a.clip))) as tmp:
         for v in a.variant or DEFAULT_VARIANTS:
             name, _, spec = v.partition("=")
@@ -88,7 +108,8 @@ def main() -> None:
                   f"{bits / apple_rate('4444', info.width, info.height):.3f} "
                   f"{bits / apple_rate('xq', info.width, info.height):.3f} "
                   f"{fid['mouth_sharpness_ratio_median']:.4f} "
-                  f"{fid['psnr_outside_lower_face_db_median']:.2f}", flush=True)
+                  f"{fid['psnr_outside_lower_face_db_median']:.2f} {probe_shortfall(info, codec)}",
+                  flush=True)
             os.remove(dst)
 
 

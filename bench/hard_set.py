@@ -1,9 +1,10 @@
 """Rebuild the renderer's hard set (issue 15) from ../shared/media: clips and dubs, never committed.
 
     python bench/hard_set.py [--out scratch/hard] [--only NAME ...]
-    python bench/hard_set.py --run TAG [--only NAME ...]   # render, measure, contact sheet
+    python bench/hard_set.py --run TAG [--only NAME ...] [--codec auto]   # render, measure, sheet
 
-With --run, each clip already built is rendered with `lipflap run ... --codec prores_4444` into
+With --run, each clip already built is rendered with `lipflap run ... --codec prores_4444` (or
+the --codec given; `--codec auto` lets lipflap choose the ProRes profile per clip) into
 OUT/TAG/<name>.mov, measured with lipeval.py (JSON beside it), a contact sheet drawn
 (OUT/TAG/<name>.png), and a table of the issue's figures printed.
 
@@ -190,12 +191,14 @@ def build_dub(name: str, out_dir: str) -> str:
     return dub
 
 
+WRITTEN = ("codec", "probe_s", "kB_per_frame")
 KEYS = ("bilabial_closure", "open_vowel_opening", "pause_rest", "timing_best_lag",
         "outside_any", "mouth_sharpness_ratio_median", "mouth_roughness_ratio",
         "psnr_outside_lower_face_db_median")
 
 
-def run_case(name: str, out_dir: str, tag: str, keep: bool = False) -> dict:
+def run_case(name: str, out_dir: str, tag: str, keep: bool = False,
+             codec: str = "prores_4444") -> dict:
     import json
     _, _, lang, key, _ = CASES[name]
     stem = os.path.join(out_dir, name)
@@ -203,11 +206,12 @@ def run_case(name: str, out_dir: str, tag: str, keep: bool = False) -> dict:
     os.makedirs(dst, exist_ok=True)
     mov = os.path.join(dst, f"{name}.mov")
     if keep and os.path.exists(mov) and os.path.exists(os.path.join(dst, f"{name}.json")):
-        return _summary(os.path.join(dst, f"{name}.json"))
+        return {**_summary(os.path.join(dst, f"{name}.json")),
+                **_written(mov, os.path.join(dst, f"{name}.report.json"))}
     lipflap = os.path.join(os.path.dirname(sys.executable), "lipflap")
     if not (keep and os.path.exists(mov)):
         subprocess.run(["nice", "-n", "10", lipflap, "run", f"{stem}.mp4", "--audio", f"{stem}.dub.wav",
-                        "--text", TEXT[key], "--language", lang, "--codec", "prores_4444", "-o", mov,
+                        "--text", TEXT[key], "--language", lang, "--codec", codec, "-o", mov,
                         "--progress", "none", "--report", os.path.join(dst, f"{name}.report.json")],
                        check=True)
     js = os.path.join(dst, f"{name}.json")
@@ -219,7 +223,20 @@ def run_case(name: str, out_dir: str, tag: str, keep: bool = False) -> dict:
                     f"{stem}.mp4", "--phones", f"{stem}.dub.phones.json", "-o",
                     os.path.join(dst, f"{name}.png")], check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
-    return _summary(js)
+    return {**_summary(js), **_written(mov, os.path.join(dst, f"{name}.report.json"))}
+
+
+def _written(mov: str, report: str) -> dict:
+    """The codec the run wrote (and, chosen automatically, the probe's seconds) and the mean
+    bytes per video frame of the render."""
+    import json
+    with open(report) as f:
+        rep = json.load(f)
+    with av.open(mov) as c:
+        sizes = [p.size for p in c.demux(video=0) if p.size]
+    probe = (rep.get("codec_choice") or {}).get("probe") or {}
+    return {"codec": rep["codec"], "probe_s": probe.get("seconds"),
+            "kB_per_frame": float(np.mean(sizes)) / 1000}
 
 
 def _summary(js: str) -> dict:
@@ -241,15 +258,20 @@ def main() -> None:
     p.add_argument("--only", nargs="*")
     p.add_argument("--run", metavar="TAG")
     p.add_argument("--keep", action="store_true", help="with --run: reuse renders already made")
+    p.add_argument("--codec", default="prores_4444",
+                   help="with --run: the render's --codec (prores_4444, as the hard set's figures "
+                        "were measured; auto: lipflap's own choice, the ProRes profile that holds "
+                        "each clip's detail)")
     a = p.parse_args()
     if a.run:
-        print("clip " + " ".join(KEYS), flush=True)
+        print("clip " + " ".join(KEYS + WRITTEN), flush=True)
         for name in a.only or list(CASES):
             if not os.path.exists(os.path.join(a.out, f"{name}.mp4")):
                 print(f"{name}: skipped, {a.out}/{name}.mp4 is not built; run without --run first.")
                 continue
-            r = run_case(name, a.out, a.run, a.keep)
-            print(name, " ".join("-" if r[k] is None else f"{r[k]:.3g}" for k in KEYS), flush=True)
+            r = run_case(name, a.out, a.run, a.keep, a.codec)
+            print(name, " ".join("-" if r[k] is None else r[k] if isinstance(r[k], str) else
+                                 f"{r[k]:.3g}" for k in KEYS + WRITTEN), flush=True)
         return
     if not os.path.isdir(MEDIA):
         sys.exit(f"{MEDIA}: the shared media folder is missing; set LIPFLAP_SHARED.")

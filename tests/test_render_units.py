@@ -81,6 +81,20 @@ def test_data_costs_prefer_open_enough_exemplars():
     assert c[0, 1] < c[0, 0], "closing a more open mouth beats opening a closed one"
 
 
+def test_width_is_matched_only_for_targets_narrower_than_relaxed():
+    # lips as the model lays them out: 20 outer points from corner 61 (position 0) round to
+    # corner 291 (position 10), then 20 inner; only the corner distance matters here
+    def lips(width):
+        pts = np.zeros((40, 2))
+        pts[select.CORNERS[1], 0] = width
+        return pts
+    lib = np.stack([lips(0.56), lips(0.63)])
+    c = select.width_cost(np.stack([lips(0.57), lips(0.62), lips(0.60)]), lib, relaxed=0.62)
+    assert c[0, 0] < c[0, 1], "a rounded target prefers the narrow exemplar"
+    assert np.all(c[1] == 0), "a relaxed target is not matched on width"
+    assert 0 < c[2, 1] < select.WIDTH_WEIGHT * ((0.63 - 0.60) / select.SIGMA) ** 2, "ramps in"
+
+
 def test_target_shape_keeps_constants_and_softens_steps_within_a_run():
     from lipflap.render.pipeline import RenderPlan
     # exemplar 0 (all zeros) for frames 0-4, exemplar 1 (all ones) for 5-9, frame 10 passed
@@ -215,3 +229,28 @@ def test_the_previous_patch_reaches_a_sealed_frame_for_its_skin_but_not_its_lips
     assert calls[3][0] is synth_patch and calls[3][1] > 0           # open after open
     assert calls[4][0] is synth_patch and calls[4][1] == 0          # the seal: skin only
     assert calls[5][0] is synth_patch and calls[5][1] == 0          # opening from the seal
+
+
+def test_rounded_vowels_are_built_from_the_actors_own_narrow_mouths(astro_model):
+    # issue 15 item 5 (talk_b: the path built each "u" from a spread exemplar that the warp
+    # narrowed, and the re-tracked output read 0.921 rounded/spread; the actor's own narrow
+    # parted mouths were in the library): frames 18-23 show the mouth 7% narrower with the lower
+    # lip a little lower (a pout), and the rounded frames take them, the spread frames the others
+    from lipflap.render.pipeline import plan_render
+    _, lms = astro_model
+    lips = list(g.LIPS_OUTER) + list(g.LIPS_INNER) + list(g.LIPS_MID)
+    frames = []
+    for k in range(24):
+        lm = lms[k % len(lms)].copy()
+        if k >= 18:
+            mid, axis = (lm[61] + lm[291]) / 2, (lm[291] - lm[61]) / np.linalg.norm(lm[291] - lm[61])
+            lm[lips] -= 0.07 * np.outer((lm[lips] - mid) @ axis, axis)
+            lm[list(g.OUTER_LOWER)] += [0.0, 0.012 * g.interocular(lm)]
+        frames.append(lm)
+    u = [0.9, 0.20, 0.95, 0.5]       # rounded (aperture, width, rounding, jaw), opened as the
+    i = [0.9, 0.72, 0.00, 0.5]       # photo is, spread
+    rounded = [4, 5, 6, 7, 12, 13, 14]
+    params = np.array([u if k in rounded else i for k in range(24)], float)
+    plan = plan_render(frames, np.ones(24, bool), params)
+    assert all(plan.exemplar[k] >= 18 for k in rounded), plan.exemplar
+    assert all(plan.exemplar[k] < 18 for k in range(18) if k not in rounded), plan.exemplar

@@ -44,8 +44,10 @@ def register(sub) -> None:
     p.add_argument("--handles", type=int, default=8, metavar="N",
                    help="extra frames rendered each side of a clip, where the media has them (8)")
     p.add_argument("--mode", choices=("full", "patch"), default="full")
-    p.add_argument("--codec", default="prores_hq",
-                   choices=("prores_hq", "prores_4444", "dnxhr_hq", "h264"))
+    p.add_argument("--codec", default="auto",
+                   choices=("auto", "prores_hq", "prores_4444", "prores_4444xq", "dnxhr_hq", "h264"),
+                   help="auto (default): each clip's render picks the ProRes profile that holds "
+                        "its detail, as `lipflap run` does; a named codec is used for every clip")
     p.add_argument("--share-library", action="store_true", dest="share_library",
                    help="offer each clip the cut's other clips as its actor library (run "
                         "--library): the files showing the same actor supply the mouth shapes a "

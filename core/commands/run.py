@@ -10,7 +10,7 @@ import json
 
 from ..cli import add_progress_option
 from ..contract.errors import JobError
-from ..contract.jobspec import CODECS, MODES, Job, OutputSpec, load_job, parse_job
+from ..contract.jobspec import AUTO_CODEC, CODECS, MODES, Job, OutputSpec, load_job, parse_job
 
 
 def register(subparsers) -> None:
@@ -28,8 +28,12 @@ def register(subparsers) -> None:
     g.add_argument("--transcript", help="file with the dub's script (UTF-8)")
     p.add_argument("--language", help="eSpeak NG language code of the script (es, de, fr, ...)")
     p.add_argument("--mode", choices=MODES, help="full frame (default) or an RGBA lower-face patch")
-    p.add_argument("--codec", choices=CODECS, help="default from the output name: .mov -> prores_hq "
-                                                   "(patch: prores_4444), .mp4 -> h264, folder -> png")
+    p.add_argument("--codec", choices=CODECS + (AUTO_CODEC,),
+                   help="auto (default): from the output name, .mov -> the ProRes profile that "
+                        "holds the source's detail (prores_hq, stepped up to prores_4444 or "
+                        "prores_4444xq where a few probe frames reach the encoder's data cap; "
+                        "patch: prores_4444), .mp4 -> h264, folder -> png; a named codec is "
+                        "used as named")
     p.add_argument("--start", type=int, help="first frame, 0-based index within the file")
     p.add_argument("--end", type=int, help="last frame (inclusive)")
     p.add_argument("--in", dest="in_tc", help="first frame as the file's timecode")
@@ -212,6 +216,7 @@ def cast_from_arg(value: str):
 
 
 def run(args: argparse.Namespace, progress) -> int:
+    from ..media.prores_choice import LADDER, codec_line
     from ..pipeline import run_job
     from ..provenance import Signing
     from ..provenance.identity import GIVEN_ON_COMMAND_LINE, JOB_SIGNER
@@ -221,6 +226,10 @@ def run(args: argparse.Namespace, progress) -> int:
     signing = Signing.from_options(job.sign_cert, job.sign_key, enabled=job.credentials,
                                    given_by=given_by)
     report = run_job(job, progress, signing=signing)
+    choice = report.get("codec_choice")
+    if choice and choice.get("automatic") and report.get("mode") == "full" \
+            and choice.get("codec") in LADDER:
+        progress.message(codec_line(choice))    # the ProRes profile lipflap picked, and why
     for w in report.get("warnings", []):
         progress.message(f"warning: {w}")
     progress.result({"output": report["output"], "report": report.get("report"),

@@ -26,7 +26,7 @@ import opentimelineio as otio
 from opentimelineio import opentime
 
 from ..contract.errors import LipflapError
-from ..contract.jobspec import parse_job
+from ..contract.jobspec import AUTO_CODEC, parse_job
 from ..contract.naming import clip_base, next_version, render_stem, tc_tag
 from ..contract.rates import is_drop_frame_rate, parse_rate, rate_string
 from ..contract.report import RunReport, read_report
@@ -34,7 +34,10 @@ from ..contract.timecode import frames_to_tc, tc_to_frames
 from ..contract.transcripts import lookup, unused_keys
 
 # Containers a movie render may have; conform places movie files (not image sequences).
-MOVIE_CODECS = {"prores_hq": ".mov", "prores_4444": ".mov", "dnxhr_hq": ".mov", "h264": ".mov"}
+# "auto": each clip's job names no codec, so its run picks the ProRes profile that holds that
+# clip's detail (lipflap.media.prores_choice).
+MOVIE_CODECS = {"auto": ".mov", "prores_hq": ".mov", "prores_4444": ".mov", "prores_4444xq": ".mov",
+                "dnxhr_hq": ".mov", "h264": ".mov"}
 RENDER_TRACK_KEY = "render_track"
 
 
@@ -56,7 +59,7 @@ class PlanOptions:
     dub_audio: str | None = None
     dub_track: str | None = None
     handles: int = 8
-    codec: str = "prores_hq"
+    codec: str = AUTO_CODEC
     mode: str = "full"
     face: str = "auto"
     transcripts: dict[str, str] = field(default_factory=dict)  # see lipflap.contract.transcripts
@@ -608,7 +611,8 @@ def _name_jobs(jobs: list[ClipJob], opts: PlanOptions, lang: str) -> None:
         cj.render = os.path.join(os.path.abspath(opts.outdir), cj.key + ext)
         cj.report = os.path.join(os.path.abspath(opts.outdir), cj.key + ".json")
         if cj.job is not None:
-            cj.job["output"] = {"path": cj.render, "mode": opts.mode, "codec": opts.codec}
+            cj.job["output"] = {"path": cj.render, "mode": opts.mode,
+                                "codec": None if opts.codec == AUTO_CODEC else opts.codec}
             cj.job["report"] = cj.report
             # The engine rejects a job that breaks the contract; catch our own mistakes here.
             try:

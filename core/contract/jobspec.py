@@ -17,13 +17,16 @@ from .timecode import tc_to_frames
 
 MODES = ("full", "patch")
 CODECS = ("prores_hq", "prores_4444", "prores_4444xq", "dnxhr_hq", "h264", "png", "exr")
+# An output's codec may also be "auto" (or left out): from the output name, and for a full-frame
+# .mov the ProRes profile that holds the source's detail (docs/cli.md, "ProRes data rates").
+AUTO_CODEC = "auto"
 
 
 @dataclass
 class OutputSpec:
     path: str
     mode: str = "full"
-    codec: str | None = None  # None: chosen from the path's extension
+    codec: str | None = None  # None ("auto" in a job): chosen from the path and the source
 
 
 @dataclass
@@ -161,8 +164,11 @@ def parse_job(data: Any, where: str = "job") -> Job:
             _check(f"{where} output", key, value, _OUTPUT_FIELDS[key])
         if out.get("mode", "full") not in MODES:
             raise JobError(f"{where}: output mode {_show(out['mode'])} is not one of {', '.join(MODES)}.")
+        if out.get("codec") == AUTO_CODEC:
+            out = {**out, "codec": None}    # the same as none: lipflap chooses
         if out.get("codec") is not None and out["codec"] not in CODECS:
-            raise JobError(f"{where}: output codec {_show(out['codec'])} is not one of {', '.join(CODECS)}.")
+            raise JobError(f"{where}: output codec {_show(out['codec'])} is not one of "
+                           f"{', '.join(CODECS)} or {AUTO_CODEC}.")
         values["output"] = OutputSpec(**out)
     for key in ("start_frame", "end_frame", "handles"):
         if values.get(key) is not None and values[key] < 0:

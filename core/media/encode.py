@@ -111,6 +111,16 @@ def check_frame_size(path: str, codec: str, width: int, height: int, alpha: bool
                          f"{width}x{height}; use prores_hq for small frames.")
 
 
+def to_output_format(f: av.VideoFrame, pix_fmt: str, matrix: str, rng: str) -> av.VideoFrame:
+    """A decoded source frame in an output pixel format, as a plain transcode converts it."""
+    if _is_yuv(f.format.name):
+        # YUV to YUV: resampling of chroma and bit depth only, matrix and range untouched.
+        return f.reformat(format=pix_fmt)
+    # An RGB source (PNG, EXR, DPX...): into YUV with this output's matrix and range.
+    return f.reformat(format=pix_fmt, dst_colorspace=colour.sws_matrix(matrix),
+                      dst_color_range=colour.SWS_RANGE[rng], src_color_range="JPEG")
+
+
 class _ArrayAudio:
     """Samples already in memory, read in order like a streaming reader; silence past the end."""
 
@@ -453,14 +463,7 @@ class VideoWriter:
         if (f.width, f.height) != (self.width, self.height):
             raise MediaError(f"{self.path}: source frame is {f.width}x{f.height}, the output is "
                              f"{self.width}x{self.height}.")
-        if _is_yuv(f.format.name):
-            # YUV to YUV: resampling of chroma and bit depth only, matrix and range untouched.
-            out = f.reformat(format=self.pix_fmt)
-        else:
-            # An RGB source (PNG, EXR, DPX...): into YUV with this output's matrix and range.
-            out = f.reformat(format=self.pix_fmt, dst_colorspace=colour.sws_matrix(self.matrix),
-                             dst_color_range=colour.SWS_RANGE[self.range],
-                             src_color_range="JPEG")
+        out = to_output_format(f, self.pix_fmt, self.matrix, self.range)
         if copy and out is f:
             out = _copy_frame(f)
         return out

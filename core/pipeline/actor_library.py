@@ -109,7 +109,7 @@ def _targets(plan: RenderPlan):
     """What the path matches exemplars against, per usable output frame: the model's lips for the
     wanted parameters, the wanted gap and the head turn (as plan_render computed them)."""
     m, idx = plan.model, plan.usable_idx
-    t_shapes = np.array([m.predict(plan.want[i])[m.lips] for i in idx], np.float32)
+    t_shapes = np.array([m.match_lips(plan.want[i]) for i in idx], np.float32)
     t_ap = plan.gap[idx].astype(np.float64)
     turn = np.array([g.head_turn(plan.landmarks[i], plan.poses[i]) for i in idx])
     return t_shapes, t_ap, turn
@@ -140,7 +140,8 @@ def candidates(plan: RenderPlan, fo: Footage, own_best: np.ndarray,
     _, region, ap, turn = _describe(plan, fo, pick)
     t_shapes, t_ap, t_turn = targets
     cost = select.data_costs(t_shapes, t_ap, region[:, m.lips], ap, m.lip_weights,
-                             np.full(len(t_ap), -1), t_turn, turn) + BORROW_COST
+                             np.full(len(t_ap), -1), t_turn, turn,
+                             relaxed_width=m.width_rest) + BORROW_COST
     gain = (own_best[:, None] - cost).max(0)
     keep = np.flatnonzero(gain > 0)
     keep = keep[np.argsort(-gain[keep])][:MAX_CANDIDATES]
@@ -280,7 +281,8 @@ def _extend(plan: RenderPlan, ex: dict, geo: dict, targets) -> None:
     turn = np.array([geo[v][2] for v in ids])
     t_shapes, t_ap, t_turn = targets
     cost = select.data_costs(t_shapes, t_ap, region[:, m.lips], ap, m.lip_weights,
-                             np.full(len(t_ap), -1), t_turn, turn) + BORROW_COST
+                             np.full(len(t_ap), -1), t_turn, turn,
+                             relaxed_width=m.width_rest) + BORROW_COST
     plan.costs = np.hstack([plan.costs, cost.astype(np.float32)])
     plan.lib_frames = np.concatenate([plan.lib_frames, ids])
     plan.lib_shapes = np.concatenate([plan.lib_shapes, region])

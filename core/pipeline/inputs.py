@@ -1,7 +1,9 @@
 """Stage 1, resolve inputs: probe the source, fix the range, the output and where the dub sits.
 
-Nothing is decoded here beyond the dub's length; every mistake in the job that can be found
-before the long stages is refused here, with one sentence naming the file and what to do.
+Nothing is decoded here beyond the dub's length and, when the job names no codec for a .mov, the
+few frames that choose its ProRes profile (lipflap.media.prores_choice); every mistake in the job
+that can be found before the long stages is refused here, with one sentence naming the file and
+what to do.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from ..contract.rates import parse_rate
 from ..media.audio import audio_duration
 from ..media.encode import check_frame_size
 from ..media.probe import VideoInfo, probe
+from ..media.prores_choice import choose_codec
 from ..provenance.disclosure import ranges
 
 # What a library folder contributes: its files with these extensions (others are not video).
@@ -45,6 +48,7 @@ class Inputs:
     no_dub: list[dict] = field(default_factory=list)    # flagged ranges the dub does not reach
     library: list[str] = field(default_factory=list)    # the actor library's video files
     warnings: list[str] = field(default_factory=list)
+    codec_choice: dict | None = None    # why this codec (lipflap.media.prores_choice)
 
     @property
     def n(self) -> int:
@@ -125,6 +129,10 @@ def resolve_inputs(job: Job) -> Inputs:
                     dub_times=job.audio_offset_s + (np.arange(lo, hi + 1) - start) / float(info.fps))
     if job.audio:
         _place_dub(job, inputs)
+    # No codec named: the ProRes profile that holds the source's detail (a few frames probed),
+    # once everything cheap has been checked.
+    choice = choose_codec(job.output.codec, codec, mode, info, lo, hi)
+    inputs.codec, inputs.codec_choice = choice.codec, choice.to_dict()
     return inputs
 
 

@@ -36,6 +36,7 @@ def build_report(job: Job, inputs: Inputs, analysis: ShotAnalysis, mouth: MouthS
         "output": written.output,
         "mode": inputs.mode,
         "codec": inputs.codec,
+        "codec_choice": inputs.codec_choice,
         "range": {"start": start, "end": inputs.end, "handles": job.handles, "first": lo, "last": hi,
                   "frames": n},
         "timecodes": {"first": frames_to_tc(info.start_tc_frames + lo, fps, tc_drop),

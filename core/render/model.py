@@ -28,16 +28,23 @@ ROUNDING_NARROWING = 0.05
 # narrow, spread vowels widen) within the actor's own widths in the shot (1st..99th percentile of
 # the corner distance): the exemplars alone seldom narrow a mouth, as speakers round on few frames
 # (measured: rounded/spread width ratio 0.96-1.04 on es/de/fr dubs where the track asked 0.55-0.62).
-# Never more than this factor either way in one frame, whatever the range says. WIDTH_INSET
-# (eye distances) inside the actor's own range (1st..99th percentile in the shot), and at least
-# WIDTH_REACH either way of relaxed even where the shot shows less (an actor who never rounds in
-# the shot still rounds a "u"). Measured on talk_f (de): a narrowed mouth re-tracked on the output
-# reads ~0.03-0.04 eye distances narrower than the warp's target: an inset of 0.01 left 4.9% of
-# frames outside the actor's width range (lipeval outside_width), 0.03 left 0.6%, with the
-# rounded/spread ratio at 0.89.
+# Never more than this factor either way in one frame, whatever the range says. The width is held
+# WIDTH_INSET_LO / _HI (eye distances) inside the actor's own range (1st..99th percentile in the
+# shot), and at least WIDTH_REACH either way of relaxed even where the shot shows less (an actor
+# who never rounds in the shot still rounds a "u"). Measured on talk_f (de) when the exemplars were
+# not matched on width: a mouth narrowed by the warp re-tracked ~0.03-0.04 eye distances off its
+# target, and an inset of 0.01 left 4.9% of frames outside the actor's width range (lipeval
+# outside_width), 0.03 left 0.6%. With rounded targets built from the actor's own narrow mouths
+# (select.width_cost) talk_b's narrowed frames re-track within -0.026..+0.019 of the plan, and
+# 0.015 on the narrow side left no frame outside the actor's widths on the talk clips and the hard
+# set (talk_b rounded/spread ratio 0.899 at 0.03 with every frame matched on width, 0.884 at
+# 0.015; its narrowest frame, f10, read 0.559 against the yardstick's bound of 0.554). The wide
+# side stays at 0.03: at 0.015 a spread frame of expr_disgusted (f31) re-tracked past the actor's
+# widest (0.576 against 0.575).
 WIDTH_WARP_MAX = 0.15
 WIDTH_REACH = 0.05
-WIDTH_INSET = 0.03
+WIDTH_INSET_LO = 0.015
+WIDTH_INSET_HI = 0.03
 
 
 @dataclass
@@ -106,6 +113,17 @@ class MouthModel:
     def predict(self, feat: np.ndarray) -> np.ndarray:
         """Normalised region shape for (aperture, width, jaw)."""
         return self.mean_shape + ((np.asarray(feat) - self.feat_mean) @ self.coef).reshape(-1, 2)
+
+    def match_lips(self, feat: np.ndarray) -> np.ndarray:
+        """Normalised lip points the exemplars are matched against for (aperture, width, jaw):
+        the predicted shape's lips with the corners as far apart as the render will set them
+        (`raw_width`). The ridge regression shrinks the width's effect to a fraction (the shot's
+        widths vary little against its ridge term): talk_b's lips predicted for a "u" were
+        0.614 eye distances wide and for an "i" 0.641, where the render sets 0.594 and 0.671,
+        so the path built its u from a spread exemplar (0.632) that the warp narrowed, and the
+        re-tracked output read 0.603-0.625 (rounded/spread width ratio 0.921)."""
+        lips = self.predict(feat)[self.lips]
+        return scale_width(lips, lips[0], lips[len(g.LIPS_OUTER) // 2], self.raw_width(feat[1]))
 
     # -- targets ----------------------------------------------------------------------------
     def track_features(self, aperture: float, width: float, rounding: float, jaw: float) -> np.ndarray:
@@ -188,8 +206,8 @@ class MouthModel:
         """Corner distance / IOD for a width on the feature scale, inside the actor's own range
         (widened to WIDTH_REACH of relaxed)."""
         raw = self.width_rest * (1.0 + (float(width) - WIDTH_RELAXED) * WIDTH_SPAN)
-        lo = min(self.width_lo + WIDTH_INSET, self.width_rest * (1.0 - WIDTH_REACH))
-        hi = max(self.width_hi - WIDTH_INSET, self.width_rest * (1.0 + WIDTH_REACH))
+        lo = min(self.width_lo + WIDTH_INSET_LO, self.width_rest * (1.0 - WIDTH_REACH))
+        hi = max(self.width_hi - WIDTH_INSET_HI, self.width_rest * (1.0 + WIDTH_REACH))
         return float(np.clip(raw, lo, hi))
 
     def set_width(self, pts: np.ndarray, width_px: float) -> np.ndarray:
@@ -198,15 +216,11 @@ class MouthModel:
         weight, so the cheeks and the patch's edge stay put."""
         pos = self.pos
         left, right = pts[pos[g.MOUTH_CORNERS[0]]], pts[pos[g.MOUTH_CORNERS[1]]]
-        axis = right - left
-        cur = float(np.linalg.norm(axis))
+        cur = float(np.linalg.norm(right - left))
         if cur < 1e-6 or width_px <= 0:
             return pts
-        axis /= cur
         k = float(np.clip(width_px / cur, 1.0 - WIDTH_WARP_MAX, 1.0 + WIDTH_WARP_MAX))
-        centre = (left + right) / 2
-        along = (pts - centre) @ axis
-        return pts + np.outer(self.follow * (k - 1.0) * along, axis)
+        return scale_width(pts, left.copy(), right.copy(), k * cur, self.follow)
 
     def set_gap(self, pts: np.ndarray, gap_px: float) -> np.ndarray:
         pos = self.pos
@@ -250,6 +264,19 @@ class MouthModel:
     def lip_shape(self, region_pts: np.ndarray, pose: np.ndarray) -> np.ndarray:
         """Normalised lip points (for matching exemplars to targets)."""
         return g.apply(pose, region_pts[self.lips])
+
+
+def scale_width(pts: np.ndarray, left: np.ndarray, right: np.ndarray, width: float,
+                weight: np.ndarray | float = 1.0) -> np.ndarray:
+    """`pts` stretched along the `left`-`right` corner axis about its middle so the corners come
+    `width` apart (each point by its `weight`: 1 moves fully, 0 stays)."""
+    axis = np.asarray(right, np.float64) - left
+    cur = float(np.linalg.norm(axis))
+    if cur < 1e-9 or width <= 0:
+        return pts
+    axis /= cur
+    along = (pts - (np.asarray(left) + right) / 2) @ axis
+    return pts + np.outer(np.asarray(weight) * (width / cur - 1.0) * along, axis)
 
 
 def _procrustes_reference(lms: list[np.ndarray]) -> np.ndarray:

@@ -149,7 +149,7 @@ def plan_render(landmarks: list, usable: np.ndarray, params: np.ndarray, strengt
     want = own_feat + (s * fade)[:, None] * (track - own_feat)
 
     # Matching: exemplars against the model's mouth for the wanted parameters.
-    t_shapes = np.array([model.predict(want[i])[model.lips] for i in idx], np.float32)
+    t_shapes = np.array([model.match_lips(want[i]) for i in idx], np.float32)
     t_ap = np.maximum(want[idx, 0], 0.0) * model.ap_max
     lib = select.choose_library(idx, own_shapes.reshape(len(idx), -1), max_size=max_library)
     pos_in_idx = np.searchsorted(idx, lib)
@@ -159,7 +159,7 @@ def plan_render(landmarks: list, usable: np.ndarray, params: np.ndarray, strengt
     lib_index[lib] = np.arange(len(lib))
     self_index = lib_index[idx]
     costs = select.data_costs(t_shapes, t_ap, lib_lips, lib_ap, model.lip_weights, self_index,
-                              turn, turn[pos_in_idx])
+                              turn, turn[pos_in_idx], relaxed_width=model.width_rest)
     del t_shapes, own_shapes
     trans = select.transition_costs(lib, lib_lips)
 

@@ -34,6 +34,23 @@ CLOSED_GAP = 0.01
 # unit.
 POSE_SIGMA = 0.05
 OVER_OPEN_CLOSED_WEIGHT = 4.0
+# A rounded target's width is matched on its own too, as the opening is: averaged over forty lip
+# points a 0.04 eye-distance wider mouth costs under 2 units, less than the lips' other
+# differences, so each "u" of talk_b (f12-16, f75-78) was built from a spread exemplar (f43,
+# 0.632 wide) that the warp narrowed to the planned 0.594, and the re-tracked output read
+# 0.603-0.625 (rounded/spread width ratio 0.921), though the actor's own narrow parted mouths (f67
+# 0.584, f84 0.611) were in the library: the exemplar's own width is what shows. For a target
+# narrower than the actor's relaxed width the exemplar's width is matched, WIDTH_WEIGHT per unit
+# (SIGMA) squared, the weight ramping in over the first WIDTH_RAMP of narrowing (a rounded vowel's
+# target is WIDTH_RAMP or more narrower): matched on width everywhere, the path jumped more
+# (expr_surprised roughness 1.077 -> 1.099); paying only for the part of an exemplar's width above
+# the target, a pause before a "u" took a narrow exemplar whose pixels showed it parted (talk_g
+# f85-89 re-tracked 0.07-0.10 open against a planned 0.025-0.05, timing_r0 0.758 -> 0.702).
+WIDTH_WEIGHT = 1.0
+WIDTH_RAMP = 0.05
+# Positions of the mouth corners (61, 291) in the lip shapes matched (model.lips: the outer
+# contour from 61, then the inner).
+CORNERS = (0, len(g.LIPS_OUTER) // 2)
 
 
 def choose_library(frames: np.ndarray, shapes: np.ndarray, max_size: int = 96, run: int = 4) -> np.ndarray:
@@ -74,12 +91,15 @@ def choose_library(frames: np.ndarray, shapes: np.ndarray, max_size: int = 96, r
 
 def data_costs(target_shapes: np.ndarray, target_ap: np.ndarray, lib_shapes: np.ndarray,
                lib_ap: np.ndarray, weights: np.ndarray, self_index: np.ndarray,
-               target_turn: np.ndarray | None = None, lib_turn: np.ndarray | None = None) -> np.ndarray:
+               target_turn: np.ndarray | None = None, lib_turn: np.ndarray | None = None,
+               relaxed_width: float | None = None) -> np.ndarray:
     """(T, K) cost of building target t from exemplar k.
 
     target_shapes (T, P, 2), lib_shapes (K, P, 2) normalised lips; *_ap raw apertures (gap / IOD);
     self_index[t] is the library position of output frame t's own source frame or -1;
     *_turn (T, 2) and (K, 2) head turn (yaw, pitch measures) of the output frames and exemplars.
+    With `relaxed_width` (the actor's relaxed corner distance / IOD) the shapes are the mouth
+    model's lips (model.lips) and a rounded target's width is matched on its own too (width_cost).
     """
     w = weights / weights.sum()
     cost = np.empty((len(target_shapes), len(lib_shapes)))
@@ -90,12 +110,24 @@ def data_costs(target_shapes: np.ndarray, target_ap: np.ndarray, lib_shapes: np.
     # on its own, on top of the averaged lip shape, and an exemplar less open than the target
     # costs more than a more open one.
     cost += aperture_cost(target_ap, lib_ap)
+    if relaxed_width is not None:
+        cost += width_cost(target_shapes, lib_shapes, relaxed_width)
     if target_turn is not None and lib_turn is not None:
         d = (target_turn[:, None] - lib_turn[None]) / POSE_SIGMA
         cost += (d ** 2).sum(-1)
     rows = np.flatnonzero(self_index >= 0)
     cost[rows, self_index[rows]] *= SELF_DISCOUNT
     return cost
+
+
+def width_cost(target_shapes: np.ndarray, lib_shapes: np.ndarray, relaxed: float) -> np.ndarray:
+    """(T, K) cost of exemplar k's corner-to-corner width for target t (normalised lips), for the
+    targets narrower than `relaxed` (a rounded mouth)."""
+    def width(s):
+        return np.linalg.norm(s[:, CORNERS[0]] - s[:, CORNERS[1]], axis=-1)
+    t = width(target_shapes)
+    ramp = np.clip((relaxed - t) / (WIDTH_RAMP * relaxed), 0.0, 1.0)
+    return WIDTH_WEIGHT * ramp[:, None] * ((width(lib_shapes)[None] - t[:, None]) / SIGMA) ** 2
 
 
 def aperture_cost(target_ap: np.ndarray, lib_ap: np.ndarray) -> np.ndarray:
