@@ -50,6 +50,17 @@ voices, script-aware; CPU, 2 shared cores; halves cropped losslessly):
   The figures before this date
   read halves through an H.264 crf 12 copy, which took about 0.06 off a render's mouth
   sharpness (0.956 -> 0.894 on talk_f's one-face render).
+- the seam seen on frame 130 (right face, closed lips: a thin straight line with 1-pixel steps,
+  absent from the one-face render) was the warp, not the tracking: the two-face library held
+  frame 132, whose lips are tracked 0.040 eye distances apart but seen 0.013 (its inner-lip
+  points lie inside the lower lip), and the path held it over the closure at 130; closing its
+  tracked gap collapsed the opening's triangles, and the map jumped from the upper lip's rim to
+  the middle of the lit lower lip between two pixels. The one-face render's library lacks frame
+  132 and took the shut frame 96. Fixed in the renderer (lipflap.render.synth: the warped
+  exemplar is blurred where its map tears), 2026-12-05 on 163c875 + this branch, 4444, halves
+  lossless: left sharpness 0.959 -> 0.954, right 0.936 -> 0.932 (the hard stepped lines had
+  read as detail), roughness 0.994 / 0.966, closure, opening, rest 1.00, lag 0, outside_any 0
+  on both, unchanged.
 - earlier (main 6165c95): cost, user+sys CPU seconds of three pairs: two-voice 28.5, 28.0, 28.9
   against one-voice 22.8, 22.0, 21.7 (1.28x on average; the render stage, two patches and two QC
   samplers a frame).

@@ -168,3 +168,67 @@ def triangle_maps(dst_pts: np.ndarray, src_pts: np.ndarray, tris: np.ndarray, x0
     if with_index:
         return map_x, map_y, covered, safe
     return map_x, map_y, covered
+
+
+def unfold(dst: np.ndarray, src: np.ndarray, tris: np.ndarray, movable: np.ndarray,
+           check: np.ndarray, keep: float, rounds: int = 40) -> np.ndarray:
+    """`dst` with its `movable` points (bool per point) moved so that no triangle of `check`
+    (bool per triangle) is turned over against `src`: a triangle whose corners run the other way
+    round in dst than in src maps a mirror image of the source, and its neighbours draw over it
+    (a lip raised past the skin points above it stretched a row of that skin across the lip:
+    expr_disgusted f98). Each such triangle gets at least `keep` of its source area (scaled by
+    the two meshes' overall size ratio), its movable corners moved along the area's gradient;
+    triangles sharing a moved point are checked again, up to `rounds` times. Where there is not
+    that much room (the fixed points above close by) a quarter of it, then a sliver, is tried;
+    moves that would turn over a triangle of `check` that was not are never kept. `dst` itself
+    when nothing moves."""
+    src = np.asarray(src, np.float64)
+    base = np.asarray(dst, np.float64)
+    s_area = signed_areas(src, tris)
+    sgn = np.sign(s_area)
+    held = signed_areas(base, tris) * sgn
+    scale2 = float(np.abs(held).sum() / max(np.abs(s_area).sum(), 1e-9))
+    for share in (keep, keep / 4, 0.02):
+        out = _unfold_to(base, tris, movable, check, sgn, share * np.abs(s_area) * scale2, rounds)
+        if out is None:
+            return dst
+        now = signed_areas(out, tris) * sgn
+        if not (check & (now <= 0) & (held > 0)).any():
+            return out
+    return dst
+
+
+def signed_areas(p: np.ndarray, tris: np.ndarray) -> np.ndarray:
+    """(T,) signed area of each triangle of `tris` over points `p`: its sign tells which way round
+    the corners run, to be compared with the same triangle's in another mesh."""
+    a, b, c = p[tris[:, 0]], p[tris[:, 1]], p[tris[:, 2]]
+    return 0.5 * ((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))
+
+
+def _unfold_to(base, tris, movable, check, sgn, want, rounds):
+    """unfold's moves for per-triangle areas `want` (signs `sgn`); None when none is short."""
+    todo = check & movable[tris].any(1) & (sgn != 0)
+    out = None
+    for _ in range(rounds):
+        cur = base if out is None else out
+        short = np.flatnonzero(todo & (signed_areas(cur, tris) * sgn < want - 1e-9))
+        if not len(short):
+            break
+        if out is None:
+            out = base.copy()
+        moved = np.zeros(len(out), bool)
+        for k in short:
+            t = tris[k]
+            p = out[t]
+            need = sgn[k] * want[k] - float(signed_areas(p, np.array([[0, 1, 2]]))[0])
+            # d(area) / d(corner i) is half the opposite edge turned a quarter round
+            e = p[[2, 0, 1]] - p[[1, 2, 0]]
+            grad = 0.5 * np.stack([-e[:, 1], e[:, 0]], 1)
+            grad[~movable[t]] = 0.0
+            g2 = float((grad * grad).sum())
+            if g2 < 1e-12:
+                continue
+            out[t] += grad * (need / g2)
+            moved[t] = True
+        todo = check & movable[tris].any(1) & moved[tris].any(1) & (sgn != 0)
+    return out

@@ -140,6 +140,8 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
     else:
         hgt, wid = image.shape[:2]
     n_reg = len(model.region)
+    ex_src = _sealed_source(ex, target, model)
+    target = _unfolded(target, ex_src, model)
     reg_t = target[:n_reg]
     lips_t = reg_t[model.lips]
     size = float(np.linalg.norm(lips_t[0] - lips_t[10]))       # mouth width in pixels
@@ -153,10 +155,11 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
     if w < 8 or h < 8:
         return None
     # Backward map: output pixel -> exemplar pixel, one pass from the exemplar's pixels.
-    mx, my, cov, tri_id = g.triangle_maps(target, _sealed_source(ex, target, model) - [ex.x0, ex.y0],
+    mx, my, cov, tri_id = g.triangle_maps(target, ex_src - [ex.x0, ex.y0],
                                           model.tris, x0, y0, w, h, with_index=True)
     warped = cv2.remap(ex.image, mx, my, RESAMPLE, borderMode=cv2.BORDER_REPLICATE)
     warped = warped.astype(np.float32)
+    _soften_tears(warped, mx, my, cov, target, ex_src - [ex.x0, ex.y0], model.tris, x0, y0)
     src = (image.region(x0, y0, w, h) if hasattr(image, "region")
            else image[y0:y0 + h, x0:x0 + w]).astype(np.float32)
 
@@ -191,6 +194,84 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
     _keep_lip_range(out, src, alpha, lips_t, x0, y0, look)
     return Patch(x0, y0, out, alpha.astype(np.float32, copy=False), lip_soft.astype(np.float32, copy=False),
                  target)
+
+
+# The skin points next to the lips keep at least this share of their triangles' area in the
+# exemplar (geometry.unfold): a wider opening than the exemplar's raises the upper lip (model
+# set_gap) past the points under the nose, which the warp then turned over (expr_disgusted f98: a
+# row of the philtrum stretched across the top of the upper lip, a pale notch in its edge).
+FOLD_KEEP = 0.3
+
+
+def _unfolded(target: np.ndarray, ex_src: np.ndarray, model: MouthModel) -> np.ndarray:
+    """`target` with the region's skin points next to the lips moved so that no triangle among
+    the region's points turns over against the exemplar's (see FOLD_KEEP)."""
+    n_reg = len(model.region)
+    tris = model.tris
+    in_region = (tris < n_reg).all(1) & ~model.inner_tris
+    lip = np.zeros(len(target), bool)
+    lip[model.lips] = True
+    next_to_lips = np.zeros(len(target), bool)
+    next_to_lips[tris[in_region & lip[tris].any(1)].ravel()] = True
+    movable = next_to_lips & ~lip
+    movable[n_reg:] = False
+    return g.unfold(target, ex_src, tris, movable, in_region, FOLD_KEEP)
+
+
+# Where the warp's map tears (two neighbouring output pixels sample the exemplar more than TEAR
+# times the map's usual step apart: a closed target's lips drawn from a parted exemplar, whose
+# opening collapses to a line, or a triangle too thin to draw that takes a neighbour's map), the
+# two sides meet as a hard, pixel-stepped edge: two-face dialogue frame 130, closed lips from an
+# exemplar tracked 0.040 eye distances open (seen 0.013), showed the lower lip's lit surface cut
+# straight against the upper lip's rim in 1-pixel stairs; expr_surprised f29-31 and the turn
+# clip's f27 a black stepped line with teeth specks. There the warped exemplar takes its own blur
+# (TEAR_SIGMA pixels), a soft line as a real lip line is. Sigma 0.6 left faint stairs at f130
+# (8x zoom); 0.8 drew expr_surprised's closed lip line faint. The hard line read as detail:
+# expr_surprised's mouth sharpness (Laplacian variance, in-process on its mouth box) 0.993 before,
+# 0.956 at 0.8, 0.971 at 0.7, 0.979 at 0.6.
+TEAR = 2.0
+TEAR_SIGMA = 0.7
+
+
+def _soften_tears(warped: np.ndarray, mx: np.ndarray, my: np.ndarray, cov: np.ndarray,
+                  target: np.ndarray, ex_src: np.ndarray, tris: np.ndarray, x0: int, y0: int) -> None:
+    """Blur `warped` (in place) where its map (mx, my) jumps between covered neighbours. A
+    piecewise-affine map can only tear at a triangle squeezed TEAR times or more against the
+    mesh's overall scale (collapsed, or too thin to draw): only their box is looked at (most
+    frames have none; a whole 1080p patch cost about 7 ms)."""
+    a_t = np.abs(g.signed_areas(target, tris))
+    a_s = np.abs(g.signed_areas(ex_src, tris))
+    usual = float(a_s.sum() / max(a_t.sum(), 1e-9))          # source pixels per output pixel, squared
+    squeezed = a_s > TEAR * TEAR * usual * a_t
+    if not squeezed.any():
+        return
+    lim = TEAR * max(1.0, float(np.sqrt(usual)))
+    pts = target[np.unique(tris[squeezed])] - [x0, y0]
+    h, w = mx.shape
+    r = 8       # the blur's reach (OpenCV's radius for sigma 0.8 is 3) and the weight's spread
+    bx0, by0 = (max(int(v) - r, 0) for v in np.floor(pts.min(0)))
+    bx1, by1 = int(min(np.ceil(pts[:, 0].max()) + r + 1, w)), int(min(np.ceil(pts[:, 1].max()) + r + 1, h))
+    if bx1 - bx0 < 2 or by1 - by0 < 2:
+        return
+    box = (slice(by0, by1), slice(bx0, bx1))
+    bmx, bmy, bcov = mx[box], my[box], cov[box]
+    dx, dy = np.diff(bmx, axis=1), np.diff(bmy, axis=1)
+    jx = (dx * dx + dy * dy > lim * lim) & bcov[:, 1:] & bcov[:, :-1]
+    dx, dy = np.diff(bmx, axis=0), np.diff(bmy, axis=0)
+    jy = (dx * dx + dy * dy > lim * lim) & bcov[1:] & bcov[:-1]
+    if not (jx.any() or jy.any()):
+        return
+    tear = np.zeros(bmx.shape, bool)
+    tear[:, 1:] |= jx
+    tear[:, :-1] |= jx
+    tear[1:] |= jy
+    tear[:-1] |= jy
+    part = warped[box]
+    wgt = np.minimum(1.0, 2.0 * cv2.GaussianBlur(tear.astype(np.float32), (0, 0), TEAR_SIGMA))
+    soft = cv2.GaussianBlur(part, (0, 0), TEAR_SIGMA, borderType=cv2.BORDER_REFLECT)
+    soft -= part
+    soft *= _rgb(wgt)
+    part += soft
 
 
 # Pixels kept round the alpha's extent in the working box: the filters a pixel under the alpha
