@@ -123,6 +123,8 @@ def test_descriptors_made_as_the_crops_are_cut_give_the_same_distances():
     wide.gap = 14.0
     more = exs + [wide]
     other = select.appearance_shape([e.points for e in more], [e.gap for e in more], region, lips)
-    assert not other.same(shape) and made.get(10, other) is None
+    assert not other.same(shape) and made.get(exs[0], other) is None
+    # another crop of the same frame (a borrowed exemplar numbered alike): not the made one
+    assert made.get(exs[0], shape) is not None and made.get(_exemplar(pts, 10), shape) is None
     np.testing.assert_array_equal(select.texture_distances(more, region, lips, tris, 255.0, made=made),
                                   select.texture_distances(more, region, lips, tris, 255.0))

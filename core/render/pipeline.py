@@ -346,6 +346,7 @@ class LibraryBuilder:
         if extra is not None:
             extra(self)
         rechoose(self.plan, self.scores, self.lib, self.peak, self.still, self.textures)
+        self.textures = None        # it holds every crop; the unused ones go now
         used = {int(f) for f in self.plan.exemplar if f >= 0}
         self.lib = {f: e for f, e in self.lib.items() if f in used}
         return self.lib, look

@@ -226,7 +226,7 @@ def texture_distances(exemplars: list, region: np.ndarray, lips: np.ndarray, tri
     shape = appearance_shape([e.points for e in exemplars], [e.gap for e in exemplars], region, lips)
     desc = np.empty((k, shape.size), np.float32)
     for i, e in enumerate(exemplars):
-        got = made.get(e.frame, shape) if made is not None else None
+        got = made.get(e, shape) if made is not None else None
         desc[i] = got if got is not None else texture_descriptor(e, shape, region, lips, tris)
     dist = np.empty((k, k), np.float32)
     for i in range(k):              # row by row: (K, K, pixels) at once is tens of MB
@@ -290,15 +290,18 @@ class TextureDescriptors:
     def __init__(self, shape: AppearanceShape, region: np.ndarray, lips: np.ndarray,
                  tris: np.ndarray):
         self.shape, self.region, self.lips, self.tris = shape, region, lips, tris
-        self.made: dict[int, np.ndarray] = {}
+        self.made: dict[int, tuple[np.ndarray, np.ndarray]] = {}   # frame -> (its crop, descriptor)
 
     def add(self, e) -> None:
-        self.made[int(e.frame)] = texture_descriptor(e, self.shape, self.region, self.lips,
-                                                     self.tris)
+        self.made[int(e.frame)] = (e.image, texture_descriptor(e, self.shape, self.region,
+                                                               self.lips, self.tris))
 
-    def get(self, frame: int, shape: AppearanceShape) -> np.ndarray | None:
-        """The descriptor made of library frame `frame`, if it was made on `shape`."""
-        return self.made.get(int(frame)) if shape.same(self.shape) else None
+    def get(self, e, shape: AppearanceShape) -> np.ndarray | None:
+        """The descriptor made of exemplar `e` (the same crop), if it was made on `shape`."""
+        got = self.made.get(int(e.frame))
+        if got is None or got[0] is not e.image or not shape.same(self.shape):
+            return None
+        return got[1]
 
 
 def with_texture_jumps(trans: np.ndarray, lib_frames: np.ndarray, dist: np.ndarray) -> np.ndarray:
