@@ -104,7 +104,8 @@ def test_easing_keeps_a_short_vowels_widest_frame():
 def test_descriptors_made_as_the_crops_are_cut_give_the_same_distances():
     """The library describes each crop as it cuts it (select.TextureDescriptors, on the library's
     threads); texture_distances then gives what it gives describing them all itself, bit for bit,
-    and describes itself any crop made on another shape (a borrowed exemplar moved the reference)."""
+    and describes itself any crop made on another shape (a borrowed exemplar moved the
+    reference)."""
     pts = _mouth()
     region, lips, tris = _model(pts)
     exs = [_exemplar(pts, 10), _exemplar(_mouth(open_px=9.0), 30, lip=100.0),
@@ -126,5 +127,6 @@ def test_descriptors_made_as_the_crops_are_cut_give_the_same_distances():
     assert not other.same(shape) and made.get(exs[0], other) is None
     # another crop of the same frame (a borrowed exemplar numbered alike): not the made one
     assert made.get(exs[0], shape) is not None and made.get(_exemplar(pts, 10), shape) is None
-    np.testing.assert_array_equal(select.texture_distances(more, region, lips, tris, 255.0, made=made),
-                                  select.texture_distances(more, region, lips, tris, 255.0))
+    np.testing.assert_array_equal(
+        select.texture_distances(more, region, lips, tris, 255.0, made=made),
+        select.texture_distances(more, region, lips, tris, 255.0))

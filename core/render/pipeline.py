@@ -237,7 +237,8 @@ def reason_spans(reasons) -> list[dict]:
 
 
 def rechoose(plan: RenderPlan, scores: dict, lib: dict | None = None, peak: float = 255.0,
-             still: dict | None = None, textures: "select.TextureDescriptors | None" = None) -> None:
+             still: dict | None = None,
+             textures: "select.TextureDescriptors | None" = None) -> None:
     """Choose the exemplar path again with each library frame's pixel scores: a frame the
     scoring flags (tongue out, clenched teeth, twisted lips, blur) costs FLAG_COST, so it is used
     only where no clean frame has the shape; output frames built from one are listed in

@@ -223,7 +223,8 @@ def texture_distances(exemplars: list, region: np.ndarray, lips: np.ndarray, tri
     k = len(exemplars)
     if k < 2:
         return np.zeros((k, k), np.float32)
-    shape = appearance_shape([e.points for e in exemplars], [e.gap for e in exemplars], region, lips)
+    shape = appearance_shape([e.points for e in exemplars], [e.gap for e in exemplars], region,
+                             lips)
     desc = np.empty((k, shape.size), np.float32)
     for i, e in enumerate(exemplars):
         got = made.get(e, shape) if made is not None else None
@@ -249,7 +250,8 @@ class AppearanceShape:
         return self.ref.shape == other.ref.shape and bool(np.array_equal(self.ref, other.ref))
 
 
-def appearance_shape(points: list, gaps: list, region: np.ndarray, lips: np.ndarray) -> AppearanceShape:
+def appearance_shape(points: list, gaps: list, region: np.ndarray,
+                     lips: np.ndarray) -> AppearanceShape:
     """The shape of texture_distances for exemplars with these points and inner-lip gaps (in
     their order): the mouth at the upper-quartile opening, APPEAR_SIZE pixels wide. It needs no
     pixels, so the library can describe each crop as it is cut."""
