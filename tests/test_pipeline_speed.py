@@ -422,3 +422,48 @@ def test_stderr_silenced_from_overlapping_threads_comes_back():
     after = os.fstat(2)
     assert seen["null_after_a"], "still silenced while B runs"
     assert (after.st_dev, after.st_ino, after.st_rdev) == (before.st_dev, before.st_ino, before.st_rdev)
+
+
+def test_signer_made_beside_the_probe_still_fails_before_the_analysis(tmp_path, monkeypatch):
+    """The job's signer is made in a thread while the inputs are probed: a bad key still stops
+    the run before any frame is analysed, an input's error is still the one told first, and a
+    good job signs with what that thread made."""
+    import pytest
+    import lipflap.pipeline.run as run_mod
+    from lipflap.contract.errors import LipflapError
+    from lipflap.contract.jobspec import parse_job
+    from lipflap.contract.progress import Progress
+    from lipflap.media.encode import VideoWriter
+    from lipflap.pipeline import run_job
+    from lipflap.provenance.identity import CredentialError
+    from test_run_contracts import FPS, _astronaut_frames
+    monkeypatch.setenv("LIPFLAP_CACHE", str(tmp_path / "cache"))
+    face = str(tmp_path / "astro.mov")
+    with VideoWriter(face, codec="h264", fps=FPS, width=320, height=320) as w:
+        for img in _astronaut_frames():
+            w.write(img)
+    made = []
+
+    def analysed(*a, **k):
+        made.append(threading.current_thread().name)
+        raise _Stop
+    monkeypatch.setattr(run_mod, "analyse", analysed)
+    real = run_mod._signing
+
+    def signing(job, progress):
+        made.append(threading.current_thread().name)
+        return real(job, progress)
+    monkeypatch.setattr(run_mod, "_signing", signing)
+    half = {"video": face, "output": str(tmp_path / "o.mov"), "shapes": _closed_shapes(tmp_path),
+            "sign_cert": str(tmp_path / "no.pem"), "sign_key": str(tmp_path / "no.key")}
+    with pytest.raises(CredentialError, match="no.pem"):
+        run_job(parse_job(half), Progress("none"))
+    assert made == ["lipflap-beside"]           # made beside; the analysis never started
+    with pytest.raises(LipflapError) as e:
+        run_job(parse_job(dict(half, video=str(tmp_path / "missing.mov"))), Progress("none"))
+    assert not isinstance(e.value, CredentialError) and "missing.mov" in str(e.value)
+    made.clear()
+    with pytest.raises(_Stop):
+        run_job(parse_job({k: v for k, v in half.items() if not k.startswith("sign_")}),
+                Progress("none"))
+    assert made == ["lipflap-beside", "MainThread"]

@@ -99,3 +99,34 @@ def test_easing_keeps_a_short_vowels_widest_frame():
     eased = _ease_gap(gap, np.ones(len(gap), bool))
     assert eased[3] == np.float32(0.3)
     assert abs(eased[2] - (0.25 * 0.05 + 0.5 * 0.12 + 0.25 * 0.3)) < 1e-6   # its flanks still ease
+
+
+def test_descriptors_made_as_the_crops_are_cut_give_the_same_distances():
+    """The library describes each crop as it cuts it (select.TextureDescriptors, on the library's
+    threads); texture_distances then gives what it gives describing them all itself, bit for bit,
+    and describes itself any crop made on another shape (a borrowed exemplar moved the
+    reference)."""
+    pts = _mouth()
+    region, lips, tris = _model(pts)
+    exs = [_exemplar(pts, 10), _exemplar(_mouth(open_px=9.0), 30, lip=100.0),
+           _exemplar(_mouth(open_px=3.0), 50, teeth=True)]
+    for e, gap in zip(exs, (6.0, 9.0, 3.0)):
+        e.gap = gap
+    whole = select.texture_distances(exs, region, lips, tris, 255.0)
+    shape = select.appearance_shape([e.points for e in exs], [e.gap for e in exs], region, lips)
+    made = select.TextureDescriptors(shape, region, lips, tris)
+    for e in exs[::-1]:
+        made.add(e)
+    got = select.texture_distances(exs, region, lips, tris, 255.0, made=made)
+    np.testing.assert_array_equal(got, whole)
+    # another reference (a wider mouth joins the library): the made descriptors are not used
+    wide = _exemplar(_mouth(open_px=14.0), 70)
+    wide.gap = 14.0
+    more = exs + [wide]
+    other = select.appearance_shape([e.points for e in more], [e.gap for e in more], region, lips)
+    assert not other.same(shape) and made.get(exs[0], other) is None
+    # another crop of the same frame (a borrowed exemplar numbered alike): not the made one
+    assert made.get(exs[0], shape) is not None and made.get(_exemplar(pts, 10), shape) is None
+    np.testing.assert_array_equal(
+        select.texture_distances(more, region, lips, tris, 255.0, made=made),
+        select.texture_distances(more, region, lips, tris, 255.0))

@@ -238,3 +238,71 @@ def test_keep_lip_range_equals_the_implementation_before():
         _keep_lip_range_before(want, src, alpha, lips_t, 460, 200, look)
         S._keep_lip_range(got, src, alpha, lips_t, 460, 200, look)
         assert not np.array_equal(want, out) and np.abs(got - want).max() <= 1e-5 * peak
+
+
+def _dark_gap_before(ex, a, b):
+    def grey(pt):
+        x = int(np.clip(round(pt[0] - ex.x0), 1, ex.image.shape[1] - 2))
+        y = int(np.clip(round(pt[1] - ex.y0), 1, ex.image.shape[0] - 2))
+        return float(ex.image[y - 1:y + 2, x - 1:x + 2].mean())
+    v = b - a
+    return grey((a + b) / 2) < min(grey(a - 0.5 * v), grey(b + 0.5 * v))
+
+
+def test_dark_gap_equals_the_implementation_before():
+    """The 3x3 means as an integer sum over the count: the same decisions, including points
+    past the crop's edges (clamped) and equal greys (the comparison is strict)."""
+    rng = np.random.default_rng(3)
+    for dtype, top in ((np.uint8, 256), (np.uint16, 65536)):
+        img = rng.integers(0, top, (40, 60, 3)).astype(dtype)
+        img[10:13, 20:23] = 7                           # a flat patch: equal greys
+        ex = S.Exemplar(0, img, 100, 200, np.zeros((1, 2)), 0.0)
+        for _ in range(3000):
+            a = np.array([100.0, 200.0]) + rng.uniform(-5, 65, 2)
+            b = a + rng.normal(0, 4, 2)
+            assert S._dark_gap(ex, a, b) == _dark_gap_before(ex, a, b)
+        flat = np.array([121.0, 211.0])
+        assert S._dark_gap(ex, flat, flat) == _dark_gap_before(ex, flat, flat) is False
+
+
+def _muzzle_before(shape, region, wanted, own, x0, y0, size):
+    from lipflap.render import mask as M
+
+    def below_jaw(pts, margin):
+        present = set(int(r) for r in region)
+        n_top = len([k for k in M.UNDER_NOSE + M.FOLD_RIGHT if k in present])
+        n_jaw = len([k for k in M.JAW_LINE if k in present])
+        taper = np.minimum(1.0, 1.5 * np.sin(np.pi * np.arange(1, n_jaw + 1) / (n_jaw + 1)))
+        return M._pushed_out(pts, range(n_top, n_top + n_jaw), margin * taper)
+    order = M.outline_positions(region)
+    sil, reach = M.silhouette_positions(region)
+    pos = {int(k): i for i, k in enumerate(region)}
+    lips = [pos[k] for k in M.LIPS_OUTER]
+    fade = M.FADE * size
+    guard = np.full(len(lips), M.LIP_GUARD * M.FADE * size)
+    out = np.zeros(shape, np.uint8)
+    face = np.zeros(shape, np.uint8)
+    for pts in (wanted, own):
+        out |= M._fill(shape, below_jaw(pts[order], M.CHIN_MARGIN * fade), x0, y0)
+        out |= M._fill(shape, M._pushed_out(pts[lips], range(len(lips)), guard), x0, y0)
+        face |= M._fill(shape, M._pushed_out(pts[sil], range(len(sil)), reach * fade), x0, y0)
+    return out & face, face
+
+
+def test_muzzle_with_its_layout_worked_out_once_equals_the_implementation_before():
+    """The muzzle's positions within the region come from a cache (mask._layout): the same masks
+    for two regions in turn (the cache keyed by the region's values, not its object)."""
+    from lipflap.render import mask as M
+    rng = np.random.default_rng(5)
+    a = np.linspace(0, 2 * np.pi, 468, endpoint=False)
+    lm = np.stack([200 + 80 * np.cos(a) * (1 + 0.3 * np.sin(7 * a)),
+                   220 + 100 * np.sin(a) * (1 + 0.2 * np.cos(5 * a))], 1)
+    full = np.arange(468)
+    part = np.array(sorted(set(M.OUTLINE) | set(M.SILHOUETTE) | set(M.LIPS_OUTER) | {1, 2, 3}))
+    for region in (full, part, full.astype(np.int32), part):
+        for _ in range(3):
+            wanted = lm[region] + rng.normal(0, 3, (len(region), 2))
+            own = lm[region] + rng.normal(0, 3, (len(region), 2))
+            got = M.muzzle((400, 420), region, wanted, own, 5, 10, 60.0)
+            want = _muzzle_before((400, 420), region, wanted, own, 5, 10, 60.0)
+            assert all(np.array_equal(g, w) for g, w in zip(got, want))

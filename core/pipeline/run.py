@@ -48,6 +48,16 @@ def _warm_mediapipe() -> None:
         pass
 
 
+def _signing(job: Job, progress) -> Signing:
+    """The job's signer: its own keys, or as the environment or config file says (a bad key
+    raises here). Made in a thread while the inputs are probed (its keys read or a throwaway
+    made, the C2PA SDK imported and a few bytes signed: ~0.15 s of CPU on the run's one chain
+    before any frame is analysed); still before any frame is, and an input's error is still
+    raised first, a bad key's right after it."""
+    return Signing.from_options(job.sign_cert, job.sign_key, enabled=job.credentials,
+                                given_by=JOB_SIGNER)
+
+
 def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
     """Render `job`; returns the report (also written to job.report when given).
     `signing`: who signs the render's Content Credential (the run command's --sign-cert,
@@ -61,10 +71,11 @@ def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
     clock = _Clock()
     threading.Thread(target=_warm_mediapipe, daemon=True, name="lipflap-warm").start()
     with clock.stage("probe"):
-        inputs = resolve_inputs(job)
         # A bad key fails here, before any work; the job's own keys when the caller gives none.
-        signing = signing or Signing.from_options(job.sign_cert, job.sign_key,
-                                                  enabled=job.credentials, given_by=JOB_SIGNER)
+        # The signer is made while the inputs are probed (_signing).
+        signer = None if signing else Beside(_signing, job)
+        inputs = resolve_inputs(job)
+        signing = signing or signer.result(progress)
     # The dub's mouth track runs beside the picture analysis (its stage time is what is left of
     # it once the analysis is done), and then imports what the plan will need. (The audio-only
     # recogniser cuts a long dub the same from a thread: lipflap.speech.phone_recognition.)

@@ -237,14 +237,16 @@ def reason_spans(reasons) -> list[dict]:
 
 
 def rechoose(plan: RenderPlan, scores: dict, lib: dict | None = None, peak: float = 255.0,
-             still: dict | None = None) -> None:
+             still: dict | None = None,
+             textures: "select.TextureDescriptors | None" = None) -> None:
     """Choose the exemplar path again with each library frame's pixel scores: a frame the
     scoring flags (tongue out, clenched teeth, twisted lips, blur) costs FLAG_COST, so it is used
     only where no clean frame has the shape; output frames built from one are listed in
     plan.exemplar_flags with the reasons. With the crops (`lib`, frame -> Exemplar, values up to
     `peak`), a jump between exemplars also costs the texture pop it makes
     (select.texture_distances). `still` (library frame -> aperture seen on its own,
-    seen.still_aperture) rematches the exemplars whose tracked opening was off."""
+    seen.still_aperture) rematches the exemplars whose tracked opening was off. `textures`: the
+    crops' texture descriptors made as they were cut (select.TextureDescriptors)."""
     if plan.costs is None or not len(plan.lib_frames):
         return
     bad = np.array([0.0 if scores.get(int(f)) is None or scores[int(f)].clean
@@ -253,7 +255,7 @@ def rechoose(plan: RenderPlan, scores: dict, lib: dict | None = None, peak: floa
     if lib is not None and all(int(f) in lib for f in plan.lib_frames):
         m = plan.model
         dist = select.texture_distances([lib[int(f)] for f in plan.lib_frames], m.region, m.lips,
-                                        m.tris, peak)
+                                        m.tris, peak, made=textures)
         trans = select.with_texture_jumps(trans, plan.lib_frames, dist)
     seen_delta = _seen_delta(plan, still) if still else None
     if bad.any() or trans is not plan.trans or seen_delta is not None:
@@ -300,6 +302,7 @@ class LibraryBuilder:
         self.scores: dict[int, frame_score.FrameScore] = {}
         self.still: dict[int, float] = {}       # the opening seen of each library frame
         self.peak = 255.0
+        self.textures = _textures(plan, self.wanted)
 
     def feed(self, i: int, img) -> None:
         """Range frame i of this plan: RGB uint8 or uint16, or its media Frame (then only the
@@ -316,6 +319,8 @@ class LibraryBuilder:
             crop = img[y0:y0 + h, x0:x0 + w].copy()
         self.lib[i] = Exemplar(i, crop, x0, y0, pts, _gap(pts, self.plan.model))
         self.peak = 65535.0 if crop.dtype == np.uint16 else 255.0
+        if self.textures is not None:
+            self.textures.add(self.lib[i])
         m = self.plan.model
         self.scores[i] = frame_score.measure(i, crop, pts[:len(m.region)] - [x0, y0], m.region,
                                              m.lips, self.plan.poses[i], m.ap_max, self.peak)
@@ -341,10 +346,23 @@ class LibraryBuilder:
         look = _look(self.lib, self.plan.model, self.peak, self.scores)   # the shot's own look
         if extra is not None:
             extra(self)
-        rechoose(self.plan, self.scores, self.lib, self.peak, self.still)
+        rechoose(self.plan, self.scores, self.lib, self.peak, self.still, self.textures)
+        self.textures = None        # it holds every crop; the unused ones go now
         used = {int(f) for f in self.plan.exemplar if f >= 0}
         self.lib = {f: e for f, e in self.lib.items() if f in used}
         return self.lib, look
+
+
+def _textures(plan: RenderPlan, wanted: set) -> "select.TextureDescriptors | None":
+    """Texture descriptors to make as the library's crops are cut, on the shape rechoose will
+    compare them on (its exemplars are the plan's library frames, in that order); None without
+    a library to compare."""
+    if plan.model is None or len(wanted) < 2:
+        return None
+    m = plan.model
+    pts = [plan.lib_points[int(f)] for f in plan.lib_frames]
+    shape = select.appearance_shape(pts, [_gap(p, m) for p in pts], m.region, m.lips)
+    return select.TextureDescriptors(shape, m.region, m.lips, m.tris)
 
 
 def _gap(pts: np.ndarray, model: MouthModel) -> float:

@@ -10,6 +10,8 @@ from flickering.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -211,38 +213,97 @@ APPEAR_SIZE = 48
 
 
 def texture_distances(exemplars: list, region: np.ndarray, lips: np.ndarray, tris: np.ndarray,
-                      peak: float) -> np.ndarray:
+                      peak: float, made: "TextureDescriptors | None" = None) -> np.ndarray:
     """(K, K) mean absolute grey difference (percent of peak, each mouth's mean removed) between
     the exemplars' lips and mouth openings, all warped onto one shape: the library's mouth at
     its upper-quartile opening, APPEAR_SIZE pixels wide. `exemplars` carry .image (crop), .x0,
     .y0, .points (region then ring, frame pixels) and .gap; region, lips and tris are the mouth
-    model's."""
+    model's. `made`: descriptors worked out earlier (as each crop was cut), used where they were
+    made on this same shape; the others are worked out here."""
     k = len(exemplars)
     if k < 2:
         return np.zeros((k, k), np.float32)
-    n_reg = len(region)
-    ref = sorted(exemplars, key=lambda e: e.gap)[int(0.75 * (k - 1))]
-    outer = ref.points[:n_reg][lips[:20]]
-    s = APPEAR_SIZE / max(float(np.linalg.norm(outer[0] - outer[10])), 1.0)
-    w, h = int(1.6 * APPEAR_SIZE), APPEAR_SIZE
-    dst = (ref.points - outer.mean(0)) * s + [0.8 * APPEAR_SIZE, 0.5 * APPEAR_SIZE]
-    inside = np.zeros((h, w), np.uint8)
-    cv2.fillPoly(inside, [np.round(dst[:n_reg][lips[:20]]).astype(np.int32)], 1)
-    inside = cv2.dilate(inside, np.ones((3, 3), np.uint8)) > 0
-    desc = np.empty((k, int(inside.sum())), np.float32)
+    shape = appearance_shape([e.points for e in exemplars], [e.gap for e in exemplars], region,
+                             lips)
+    desc = np.empty((k, shape.size), np.float32)
     for i, e in enumerate(exemplars):
-        mx, my, _ = g.triangle_maps(dst, e.points - [e.x0, e.y0], tris, 0, 0, w, h)
-        grey = cv2.cvtColor(e.image.astype(np.float32), cv2.COLOR_RGB2GRAY)
-        # each exemplar's own pixels to the descriptor's scale first (no aliasing of grain)
-        sig = 0.5 * float(np.linalg.norm(e.points[:n_reg][lips[0]] - e.points[:n_reg][lips[10]])) \
-            / APPEAR_SIZE
-        grey = cv2.GaussianBlur(grey, (0, 0), max(0.5, sig))
-        v = cv2.remap(grey, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[inside]
-        desc[i] = v - v.mean()
+        got = made.get(e, shape) if made is not None else None
+        desc[i] = got if got is not None else texture_descriptor(e, shape, region, lips, tris)
     dist = np.empty((k, k), np.float32)
     for i in range(k):              # row by row: (K, K, pixels) at once is tens of MB
         dist[i] = np.abs(desc - desc[i]).mean(1)
     return dist * (100.0 / peak)
+
+
+@dataclass
+class AppearanceShape:
+    """The one shape the exemplars' mouths are compared on (texture_distances)."""
+    dst: np.ndarray             # (P + Q, 2) the reference's points there
+    inside: np.ndarray          # (h, w) bool: the lips and opening, dilated by a pixel
+    ref: np.ndarray             # the reference exemplar's own points (frame pixels)
+
+    @property
+    def size(self) -> int:
+        return int(self.inside.sum())
+
+    def same(self, other: "AppearanceShape") -> bool:
+        return self.ref.shape == other.ref.shape and bool(np.array_equal(self.ref, other.ref))
+
+
+def appearance_shape(points: list, gaps: list, region: np.ndarray,
+                     lips: np.ndarray) -> AppearanceShape:
+    """The shape of texture_distances for exemplars with these points and inner-lip gaps (in
+    their order): the mouth at the upper-quartile opening, APPEAR_SIZE pixels wide. It needs no
+    pixels, so the library can describe each crop as it is cut."""
+    k = len(points)
+    ref = points[sorted(range(k), key=lambda i: gaps[i])[int(0.75 * (k - 1))]]
+    n_reg = len(region)
+    outer = ref[:n_reg][lips[:20]]
+    s = APPEAR_SIZE / max(float(np.linalg.norm(outer[0] - outer[10])), 1.0)
+    w, h = int(1.6 * APPEAR_SIZE), APPEAR_SIZE
+    dst = (ref - outer.mean(0)) * s + [0.8 * APPEAR_SIZE, 0.5 * APPEAR_SIZE]
+    inside = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(inside, [np.round(dst[:n_reg][lips[:20]]).astype(np.int32)], 1)
+    inside = cv2.dilate(inside, np.ones((3, 3), np.uint8)) > 0
+    return AppearanceShape(dst, inside, ref)
+
+
+def texture_descriptor(e, shape: AppearanceShape, region: np.ndarray, lips: np.ndarray,
+                       tris: np.ndarray) -> np.ndarray:
+    """One exemplar's grey lips and opening warped onto `shape`, its mean removed."""
+    n_reg = len(region)
+    h, w = shape.inside.shape
+    mx, my, _ = g.triangle_maps(shape.dst, e.points - [e.x0, e.y0], tris, 0, 0, w, h)
+    grey = cv2.cvtColor(e.image.astype(np.float32), cv2.COLOR_RGB2GRAY)
+    # each exemplar's own pixels to the descriptor's scale first (no aliasing of grain)
+    sig = 0.5 * float(np.linalg.norm(e.points[:n_reg][lips[0]] - e.points[:n_reg][lips[10]])) \
+        / APPEAR_SIZE
+    grey = cv2.GaussianBlur(grey, (0, 0), max(0.5, sig))
+    v = cv2.remap(grey, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[shape.inside]
+    return v - v.mean()
+
+
+class TextureDescriptors:
+    """Descriptors (texture_descriptor) made as the library's crops are cut, on the two library
+    threads, instead of all at once in texture_distances on the run's one chain between the
+    library and the render (0.2 s of CPU on the bench). The same values: the same function on the
+    same crop and shape."""
+
+    def __init__(self, shape: AppearanceShape, region: np.ndarray, lips: np.ndarray,
+                 tris: np.ndarray):
+        self.shape, self.region, self.lips, self.tris = shape, region, lips, tris
+        self.made: dict[int, tuple[np.ndarray, np.ndarray]] = {}   # frame -> (its crop, descriptor)
+
+    def add(self, e) -> None:
+        self.made[int(e.frame)] = (e.image, texture_descriptor(e, self.shape, self.region,
+                                                               self.lips, self.tris))
+
+    def get(self, e, shape: AppearanceShape) -> np.ndarray | None:
+        """The descriptor made of exemplar `e` (the same crop), if it was made on `shape`."""
+        got = self.made.get(int(e.frame))
+        if got is None or got[0] is not e.image or not shape.same(self.shape):
+            return None
+        return got[1]
 
 
 def with_texture_jumps(trans: np.ndarray, lib_frames: np.ndarray, dist: np.ndarray) -> np.ndarray:
