@@ -15,7 +15,15 @@ The look (render.seen) keeps only how far apart the lips are, not where they mee
 meet is read from the exemplar's own pixels, the darkest point (the shadow of the lip line)
 between each tracked upper and lower inner-lip point. Both points are drawn towards it until the
 gap is the one seen, each keeping its side; the outer lip contour stays, so each lip keeps the
-thickness its pixels show.
+thickness its pixels show. Measured on the hard set (bench/hard_set.py, main at 0cb7801 against
+this): selfie f54 re-tracks a lower lip of 0.123 eye distances (0.098 before; the actor's
+0.094-0.152), its picture a full lower lip on one clean lip line where it was a thin one with its
+shadow set apart; the map's torn pixels that synth._soften_tears blurs fell 99273 -> 59623 over
+the clip (f54 3194 -> 661) and surprised 17443 -> 14056: a closure still shuts the few pixels of
+lip line left between the points, so the blur stays. Closure 1.00 and lag 0 on selfie, surprised,
+turn and disgusted, outside_any as before but turn 0.005 -> 0.010 (f99, an open frame whose
+exemplar is unchanged, re-tracked 0.6 L* lighter than the actor's lightest; its picture is the
+same).
 """
 from __future__ import annotations
 
