@@ -5,25 +5,29 @@ Face Mesh in tracking mode often holds a closed mouth a few pixels open (issue 1
 selfie frame 112, tracked 0.024 eye distances, 7 px, seen on its own at 0.006; frame 116 0.031 and
 0.001; surprised frame 12 0.041 and 0.026). Those exemplars are the ones a closure is built from
 (render.select's SEAL_SEEN_WEIGHT prefers them), and the warp shuts their *tracked* gap: the
-triangles of the opening collapse onto one line, and the top of the lower lip (and the bottom of
-the upper one) that the tracked gap holds goes with them. The re-tracked closure came out thinner
-than the actor's lips (selfie frame 54, a "p" built from frame 112: lower lip 0.0833 eye distances
-against the actor's least 0.0837; outside_any 0.024) and the map tore at the seam (the stepped
-black seam that synth._soften_tears blurs).
+triangles of the opening collapse onto one line, and the strip of lip that the tracked gap holds
+goes with them (frame 112: its lower inner points lie 0.016 eye distances below the dark lip
+line, so its lower lip was warped as 0.124 thick where its pixels show 0.140), and the map tears
+at the seam (the stepped black seam that synth._soften_tears blurs).
 
 The look (render.seen) keeps only how far apart the lips are, not where they meet: where they
 meet is read from the exemplar's own pixels, the darkest point (the shadow of the lip line)
 between each tracked upper and lower inner-lip point. Both points are drawn towards it until the
 gap is the one seen, each keeping its side; the outer lip contour stays, so each lip keeps the
-thickness its pixels show. Measured on the hard set (bench/hard_set.py, main at 0cb7801 against
-this): selfie f54 re-tracks a lower lip of 0.123 eye distances (0.098 before; the actor's
-0.094-0.152), its picture a full lower lip on one clean lip line where it was a thin one with its
-shadow set apart; the map's torn pixels that synth._soften_tears blurs fell 99273 -> 59623 over
-the clip (f54 3194 -> 661) and surprised 17443 -> 14056: a closure still shuts the few pixels of
-lip line left between the points, so the blur stays. Closure 1.00 and lag 0 on selfie, surprised,
-turn and disgusted, outside_any as before but turn 0.005 -> 0.010 (f99, an open frame whose
-exemplar is unchanged, re-tracked 0.6 L* lighter than the actor's lightest; its picture is the
-same).
+thickness its pixels show. The crops of the texture comparison (select.texture_distances) are
+drawn from these points too, so the path compares such an exemplar's lips with lips.
+
+Measured on the hard set (bench/hard_set.py, main at 0cb7801 against this): selfie f54 (a "p")
+re-tracks a lower lip of 0.123 eye distances (0.098 before; the actor's 0.094-0.152), a full lower
+lip on one clean lip line where it was a thin one with its shadow set apart; but that is the
+path's doing (the texture comparison now takes frame 24 there, tracked 0.006 and seen 0.003, over
+112): forced onto 112, the corrected exemplar re-tracks 0.096 and looks as before (its own pressed
+lips, the shadow apart from them; the drawn lip is the target's 0.126 either way). The torn pixels
+_soften_tears blurs fell 99273 -> 59623 over selfie and 17443 -> 14056 over surprised (f54 forced
+onto 112: 3194 -> 3018): a closure still shuts the lip line left between the points, so the blur
+stays. Closure 1.00 and lag 0 on selfie, surprised, turn and disgusted; outside_any as before but
+turn 0.005 -> 0.010 (f99, an open frame whose exemplar is unchanged, re-tracked 0.6 L* lighter
+than the actor's lightest; its picture is the same).
 """
 from __future__ import annotations
 
