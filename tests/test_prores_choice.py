@@ -162,7 +162,7 @@ def test_probe_frames_spread_over_the_range():
 
 
 def test_inputs_carry_the_choice_and_auto_means_none(tmp_path):
-    from lipflap.pipeline.inputs import resolve_inputs
+    from lipflap.pipeline.inputs import resolve_inputs, settle_codec
     video = _clip(tmp_path / "grain.mp4", _grain(40, n=4))
     dub = str(tmp_path / "dub.wav")
     with wave.open(dub, "wb") as w:
@@ -172,10 +172,142 @@ def test_inputs_carry_the_choice_and_auto_means_none(tmp_path):
                      "output": {"path": str(tmp_path / "o.mov"), "codec": "auto"}})
     assert job.output.codec is None
     inputs = resolve_inputs(job)
+    assert inputs.codec_choice is None      # nothing decoded yet: the analysis pass feeds it
+    settle_codec(inputs)                    # none did: its own decode
     assert inputs.codec != "prores_hq" and inputs.codec_choice["codec"] == inputs.codec
+    assert inputs.codec_choice["probe"]["frames_from"] == "own decode"
     assert "reached its data cap" in inputs.codec_choice["reason"]
     named = parse_job({"video": video, "audio": dub, "credentials": False,
                        "output": {"path": str(tmp_path / "o.mov"), "codec": "prores_hq"}})
     inputs = resolve_inputs(named)
+    settle_codec(inputs)
     assert inputs.codec == "prores_hq" and inputs.codec_choice["reason"] == "named by the job"
 
+
+
+def _fed(path, lo=0, hi=None):
+    """A CodecProbe fed by one decode pass over lo..hi, as the analysis feeds it."""
+    from lipflap.media.decode import read_frames
+    info = probe(path)
+    hi = info.frame_count - 1 if hi is None else hi
+    feed = pc.CodecProbe(None, "prores_hq", "full", info, lo, hi)
+    for fr in read_frames(path, lo, hi, info=info):
+        feed.probe(fr)
+    return feed.choice(), pc.choose_codec(None, "prores_hq", "full", info, lo, hi)
+
+
+@pytest.mark.parametrize("frames", [_flat(9), _grain(40, n=9), _grain(12, n=9)])
+def test_a_pass_fed_probe_chooses_as_the_standalone_one(tmp_path, frames):
+    fed, own = _fed(_clip(tmp_path / "c.mp4", frames), 1, 8)
+    assert (fed.codec, fed.reason) == (own.codec, own.reason)
+    assert fed.probe["profiles"] == own.probe["profiles"] and fed.probe["frames"] == [2, 5, 7]
+    assert fed.probe["frames_from"] == "analysis pass" and own.probe["frames_from"] == "own decode"
+    assert fed.probe["cpu_seconds"] >= 0
+
+
+def test_a_named_codec_takes_no_frames(tmp_path):
+    path = _clip(tmp_path / "grain.mp4", _grain(40, n=3))
+    feed = pc.CodecProbe("prores_4444", "prores_hq", "full", probe(path), 0, 2)
+    assert feed.frames == [] and not feed.needs_frames
+    feed.start_own()
+    assert feed.choice().probe is None and feed.choice().codec == "prores_4444"
+
+
+def _astronaut_grain(path, n=8, width=1):
+    """Scikit-image's astronaut (Face Mesh finds her) under heavy grain, losslessly coded:
+    the probe steps 422 HQ up. `width` copies side by side (a two-face dialogue clip)."""
+    import skimage.data
+    img = skimage.data.astronaut()[:256, 96:352].astype(np.float32)
+    rng = np.random.default_rng(5)
+    frames = []
+    for i in range(n):
+        one = np.roll(img, i // 3, axis=1)
+        pic = np.hstack([one if k % 2 == 0 else one[:, ::-1] for k in range(width)])
+        noise = rng.normal(0, 30, pic.shape[:2])[..., None]
+        frames.append(np.clip(pic + noise, 0, 255).astype(np.uint8))
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=25, options={"qp": "0", "preset": "ultrafast"})
+        s.width, s.height, s.pix_fmt = 256 * width, 256, "yuv420p"
+        for f in frames:
+            for p in s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    return str(path)
+
+
+def _closed_track(path, n):
+    import json
+    with open(path, "w") as f:
+        json.dump({"fps": 25, "frames": [{"frame": i, "time": i / 25, "viseme": "sil",
+                                          "shape": "X", "aperture": 0.0, "width": 0.45,
+                                          "rounding": 0.0, "jaw": 0.0} for i in range(n + 4)]}, f)
+    return str(path)
+
+
+def _climbs(monkeypatch):
+    """Each probe the run makes: where its frames came from."""
+    calls = []
+    real = pc._climb
+
+    def counted(info, idx, frames, source):
+        calls.append(source)
+        return real(info, idx, frames, source)
+    monkeypatch.setattr(pc, "_climb", counted)
+    return calls
+
+
+def test_run_takes_the_probe_frames_from_its_analysis_fresh_and_cached(tmp_path, monkeypatch):
+    """`lipflap run`: the probe's frames come from the analysis pass (no decode of their own),
+    and from a decode of its own when the analysis is the cache's; the choice is the standalone
+    probe's both times, and the report says it once."""
+    import json
+    from lipflap.cli import main
+    monkeypatch.setenv("LIPFLAP_CACHE", str(tmp_path / "cache"))
+    video = _astronaut_grain(tmp_path / "astro.mp4")
+    own = _choose(video)
+    track = _closed_track(tmp_path / "closed.json", 8)
+    calls = _climbs(monkeypatch)
+    for k, source in enumerate(("analysis pass", "own decode")):
+        rep = str(tmp_path / f"r{k}.json")
+        assert main(["run", video, "--shapes", track, "-o", str(tmp_path / f"o{k}.mov"),
+                     "--report", rep, "--progress", "none", "--no-credentials"]) == 0
+        choice = json.load(open(rep))["codec_choice"]
+        assert (choice["codec"], choice["reason"]) == (own.codec, own.reason)
+        assert choice["probe"]["frames_from"] == source and calls[-1] == source
+        assert choice["probe"]["profiles"] == own.probe["profiles"]
+        with av.open(str(tmp_path / f"o{k}.mov")) as c:
+            assert c.streams.video[0].codec_tag == {"prores_4444": "ap4h",
+                                                     "prores_4444xq": "ap4x"}[own.codec]
+    assert calls == ["analysis pass", "own decode"]
+
+
+def test_a_dialogue_run_probes_once_for_its_one_output(tmp_path, monkeypatch):
+    import json
+    from lipflap.cli import main
+    monkeypatch.setenv("LIPFLAP_CACHE", str(tmp_path / "cache"))
+    video = _astronaut_grain(tmp_path / "two.mp4", n=6, width=2)
+    track = _closed_track(tmp_path / "closed.json", 6)
+    calls = _climbs(monkeypatch)
+    job = {"video": video, "output": str(tmp_path / "o.mov"), "report": str(tmp_path / "r.json"),
+           "voices": [{"face": "left", "shapes": track}, {"face": "right", "shapes": track}]}
+    (tmp_path / "job.json").write_text(json.dumps(job))
+    assert main(["run", "--job", str(tmp_path / "job.json"), "--progress", "none",
+                 "--no-credentials"]) == 0
+    assert calls == ["analysis pass"]
+    r = json.load(open(tmp_path / "r.json"))
+    assert r["codec_choice"]["codec"] == _choose(video).codec
+    assert {v["codec_choice"]["codec"] for v in r["voices"] if "codec_choice" in v} <= \
+        {r["codec_choice"]["codec"]}
+
+
+def test_a_fed_probe_that_cannot_measure_keeps_the_default_and_says_so(tmp_path, monkeypatch):
+    path = _clip(tmp_path / "grain.mp4", _grain(40, n=3))
+
+    def broken(*a, **k):
+        raise ValueError("the ProRes probe frame is not a ProRes frame (no icpf atom)")
+    monkeypatch.setattr(pc, "row_fill", broken)
+    fed, own = _fed(path)
+    assert (fed.codec, fed.reason) == (own.codec, own.reason)
+    assert fed.codec == "prores_hq" and fed.reason.startswith("the probe could not measure")
+    assert fed.probe["profiles"] == [] and fed.probe["frames_from"] == "analysis pass"

@@ -113,3 +113,19 @@ def test_teeth_rows_apart_are_flagged_and_an_open_mouth_is_not():
     assert "teeth_apart" in scores[0].reasons, scores[0]
     assert "teeth_clenched" not in scores[0].reasons
     assert all("teeth_apart" not in s.reasons for s in scores[1:])
+
+
+def test_lip_colour_is_measured_on_the_lips_shown_not_on_the_opening_in_the_band():
+    # The same lips with the dark opening drawn 1.6x taller than the inner contour (a contour off
+    # the lip edge) read the same lip colour as with the contour on the edge: the range the
+    # renderer holds is of the lips, as it measures the patch's (lipflap.render.lip_band).
+    import cv2
+    img, pts = _mouth("open")
+    on_edge = fs.measure(0, img, pts, REGION, LIPS, POSE, 0.3, 255.0)
+    m = np.zeros(img.shape[:2], np.uint8)
+    cv2.fillPoly(m, [np.round(_ring(80, 60, 34, 7 * 1.6)).astype(np.int32)], 1)
+    off = img.copy()
+    off[m > 0] = (30, 12, 14)
+    s = fs.measure(0, off, pts, REGION, LIPS, POSE, 0.3, 255.0)
+    assert abs(s.lip_l - on_edge.lip_l) < 1.0, (s.lip_l, on_edge.lip_l)
+    assert abs(s.lip_c - on_edge.lip_c) < 1.5, (s.lip_c, on_edge.lip_c)

@@ -5,7 +5,8 @@ import cv2
 import numpy as np
 import pytest
 
-from lipflap.render.synth import LIP_L_MARGIN, Look, _keep_lip_range, _lip_bands, _poly, held_lip_range
+from lipflap.render.lip_band import shown_lips
+from lipflap.render.synth import LIP_L_MARGIN, Look, _keep_lip_range, _lip_contours, _poly, held_lip_range
 
 
 def _ellipse(cx, cy, ax, ay, n=20):
@@ -28,9 +29,14 @@ def _scene(lip_rgb):
 
 
 def _band_stats(img, lips):
+    """Mean L* and chroma of the lips each band shows (lip_band: the opening that reaches into
+    a band at an offset is not lip colour), the band and the bands at BAND_OFFSETS."""
     lab = cv2.cvtColor(np.clip(img / 255.0, 0, 1).astype(np.float32), cv2.COLOR_RGB2LAB)
-    return [(float(lab[..., 0][m].mean()), float(np.hypot(lab[..., 1][m], lab[..., 2][m]).mean()))
-            for m in _lip_bands(img.shape[:2], lips, 0, 0)]
+    out = []
+    for o, i in _lip_contours(img.shape[:2], lips, 0, 0):
+        m = shown_lips(lab[..., 0], o & ~i, i)
+        out.append((float(lab[..., 0][m].mean()), float(np.hypot(lab[..., 1][m], lab[..., 2][m]).mean())))
+    return out
 
 
 def _look(l_lo, l_hi, c_lo, c_hi, peak=255.0):

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 
 from lipflap.render import synth as S
+from lipflap.render.lip_band import shown_lips
 
 
 def _match_detail_before(out, src, regions, lipmask):
@@ -113,10 +114,14 @@ def _lip_colour_before(out, src, lips_t, lips_own, x0, y0, look):
     lab_src = cv2.cvtColor(np.clip(src[sy0:sy1, sx0:sx1] * scale, 0, 1).astype(np.float32),
                            cv2.COLOR_RGB2LAB)
     m = band_t[by0:by1, bx0:bx1]
-    want = lab[m].mean(0)
-    want = want + S.LIP_MATCH * (lab_src[band_o[sy0:sy1, sx0:sx1]].mean(0) - want)
-    cur = lab[m].mean(0)
-    c_after = float(np.hypot(lab[m][:, 1], lab[m][:, 2]).mean()) * S._chroma_gain(cur, want)
+    # both measured over the lips shown (lipflap.render.lip_band)
+    lips = shown_lips(lab[..., 0], m, S._poly((h, w), lips_t[20:], x0, y0)[by0:by1, bx0:bx1] > 0)
+    own = shown_lips(lab_src[..., 0], band_o[sy0:sy1, sx0:sx1],
+                     S._poly((h, w), lips_own[20:], x0, y0)[sy0:sy1, sx0:sx1] > 0)
+    want = lab[lips].mean(0)
+    want = want + S.LIP_MATCH * (lab_src[own].mean(0) - want)
+    cur = lab[lips].mean(0)
+    c_after = float(np.hypot(lab[lips][:, 1], lab[lips][:, 2]).mean()) * S._chroma_gain(cur, want)
     want[0], c_in = S._into_range(float(want[0]), c_after, S.held_lip_range(look.lip_range))
     if c_after > 1e-3:
         want[1:] *= c_in / c_after
@@ -178,20 +183,25 @@ def _keep_lip_range_before(out, src, alpha, lips_t, x0, y0, look, tries=3):
     bx, by, bw, bh = cv2.boundingRect(np.round(lips_t[:20] - [x0, y0]).astype(np.int32))
     y_lo, x_lo = max(by - 4, 0), max(bx - 4, 0)
     box = (slice(y_lo, min(by + bh + 5, h)), slice(x_lo, min(bx + bw + 5, w)))
-    bands = S._lip_bands(out[box].shape[:2], lips_t, x0 + x_lo, y0 + y_lo)
+    contours = S._lip_contours(out[box].shape[:2], lips_t, x0 + x_lo, y0 + y_lo)
+    bands = [o & ~i for o, i in contours]
     if min(b.sum() for b in bands) < 12:
         return
     cover = np.logical_or.reduce(bands)
     a_band = float(alpha[box][cover].mean())
     if a_band < 0.05:
         return
+    scale = 1.0 / look.peak
+    # each band measured over the lips it shows on the composite (lipflap.render.lip_band)
+    seen = out[box] * alpha[box][..., None] + src[box] * (1 - alpha[box][..., None])
+    seen = cv2.cvtColor(np.clip(seen * scale, 0, 1).astype(np.float32), cv2.COLOR_RGB2LAB)[..., 0]
+    shown = [shown_lips(seen, b, i) for b, (_, i) in zip(bands, contours)]
     soft = cv2.GaussianBlur(cover.astype(np.float32), (0, 0), 0.7)
     sel = soft > 1e-3
     wgt, a = soft[sel][:, None], alpha[box][sel][:, None]
-    in_band = [b[sel] for b in bands]
+    in_band = [b[sel] for b in shown]
     px_out, px_src = out[box][sel], src[box][sel]
     (l_lo, l_hi), (c_lo, c_hi) = S.held_lip_range(look.lip_range)
-    scale = 1.0 / look.peak
 
     def lab(rgb):
         return cv2.cvtColor(np.clip(rgb * scale, 0, 1).astype(np.float32)[:, None], cv2.COLOR_RGB2LAB)[:, 0]
@@ -208,7 +218,9 @@ def _keep_lip_range_before(out, src, alpha, lips_t, x0, y0, look, tries=3):
         own = lab(px_out)
         own[:, 0] += d_l / a_band
         own[:, 1:] *= float(np.exp(d_c / a_band))
-        rgb = cv2.cvtColor(own[:, None], cv2.COLOR_LAB2RGB)[:, 0] * look.peak
+        # back as one row (S._lab_rgb, checked above): a column of one-pixel rows takes OpenCV's
+        # other path, which rounds an out-of-gamut pixel 0.5/255 apart
+        rgb = S._lab_rgb(own) * look.peak
         px_out = px_out * (1 - wgt) + rgb * wgt
     out[box][sel] = px_out
 

@@ -1,9 +1,10 @@
 """Stage 1, resolve inputs: probe the source, fix the range, the output and where the dub sits.
 
-Nothing is decoded here beyond the dub's length and, when the job names no codec for a .mov, the
-few frames that choose its ProRes profile (lipflap.media.prores_choice); every mistake in the job
-that can be found before the long stages is refused here, with one sentence naming the file and
-what to do.
+Nothing is decoded here beyond the dub's length; every mistake in the job that can be found
+before the long stages is refused here, with one sentence naming the file and what to do. When the
+job names no codec for a .mov, the ProRes profile is chosen on a few of the range's frames
+(lipflap.media.prores_choice): `codec_probe` takes them from the analysis pass, and
+settle_codec(inputs) fixes the codec before the writer opens.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from ..contract.rates import parse_rate
 from ..media.audio import audio_duration
 from ..media.encode import check_frame_size
 from ..media.probe import VideoInfo, probe
-from ..media.prores_choice import choose_codec
+from ..media.prores_choice import CodecProbe
 from ..provenance.disclosure import ranges
 
 # What a library folder contributes: its files with these extensions (others are not video).
@@ -48,7 +49,8 @@ class Inputs:
     no_dub: list[dict] = field(default_factory=list)    # flagged ranges the dub does not reach
     library: list[str] = field(default_factory=list)    # the actor library's video files
     warnings: list[str] = field(default_factory=list)
-    codec_choice: dict | None = None    # why this codec (lipflap.media.prores_choice)
+    codec_choice: dict | None = None    # why this codec (lipflap.media.prores_choice), once settled
+    codec_probe: CodecProbe | None = None   # feed it the analysis pass's frames; settle_codec
 
     @property
     def n(self) -> int:
@@ -129,11 +131,18 @@ def resolve_inputs(job: Job) -> Inputs:
                     dub_times=job.audio_offset_s + (np.arange(lo, hi + 1) - start) / float(info.fps))
     if job.audio:
         _place_dub(job, inputs)
-    # No codec named: the ProRes profile that holds the source's detail (a few frames probed),
-    # once everything cheap has been checked.
-    choice = choose_codec(job.output.codec, codec, mode, info, lo, hi)
-    inputs.codec, inputs.codec_choice = choice.codec, choice.to_dict()
+    # No codec named: the ProRes profile that holds the source's detail, probed on a few frames
+    # as the analysis pass decodes them (the check above was made for the name's default, whose
+    # frame-size rule is the strictest of the ladder's: 422 HQ's even width).
+    inputs.codec_probe = CodecProbe(job.output.codec, codec, mode, info, lo, hi)
     return inputs
+
+
+def settle_codec(inputs: Inputs) -> None:
+    """The codec the writer takes: the job's, or the probe's choice (waiting for its thread, or
+    decoding the probe frames now when no analysis pass fed it: a cached analysis)."""
+    choice = inputs.codec_probe.choice()
+    inputs.codec, inputs.codec_choice = choice.codec, choice.to_dict()
 
 
 def library_files(paths: list[str]) -> list[str]:

@@ -16,7 +16,7 @@ from .analysis import analyse
 from .beside import Beside, Behind
 from .characters import run_cast
 from .clock import StageClock as _Clock
-from .inputs import resolve_inputs
+from .inputs import resolve_inputs, settle_codec
 from .kept import LowerFaces
 from .library import build_libraries
 from .mouth import mouth_shapes, script_text
@@ -69,11 +69,13 @@ def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
     # it once the analysis is done), and then imports what the plan will need. (The audio-only
     # recogniser cuts a long dub the same from a thread: lipflap.speech.phone_recognition.)
     beside = Beside(_mouth_then_imports, job, inputs, script_text(job))
-    kept, looks = LowerFaces(), PassLooks()
-    # The lower faces are copied and the near-closed mouths looked at in a thread behind the
-    # tracker, in frame order: the tracker's next frame waits for neither, and the second core
-    # is otherwise half idle in the pass (on the bench they were ~0.6 s of CPU on its one chain).
-    behind = Behind(lambda fr, obs: (kept(fr, obs), looks(fr, obs)), name="lipflap-keep")
+    kept, looks, codec = LowerFaces(), PassLooks(), inputs.codec_probe
+    # The lower faces are copied, the near-closed mouths looked at and the ProRes probe's frames
+    # taken in a thread behind the tracker, in frame order: the tracker's next frame waits for
+    # none of them, and the second core is otherwise half idle in the pass (on the bench they
+    # were ~0.6 s of CPU on its one chain; the probe's own decode was 2 s more on the selfie).
+    behind = Behind(lambda fr, obs: (kept(fr, obs), looks(fr, obs), codec.probe(fr)),
+                    name="lipflap-keep")
 
     def looks_taken() -> dict:
         """The looks go into the analysis (and its cache entry) once the last are taken."""
@@ -90,6 +92,8 @@ def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
             raise
         finally:
             looks.close()       # the openings seen are kept; the still Face Mesh goes
+    # A cached analysis decoded nothing: the probe decodes its frames beside the stages below.
+    codec.start_own()
     # The quick QC's Face Mesh starts beside the plan and the library (lipflap.qc.pixels.WarmMesh).
     qc_mesh = WarmMesh()
     try:
@@ -101,6 +105,7 @@ def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
             libraries = build_libraries(job, inputs, shots, progress, kept=kept,
                                         seen=analysis.seen_array())
         kept.clear()    # the library holds the crops it uses; the block goes before the render
+        settle_codec(inputs)
         disclosure = DisclosureWriter.for_job(job, inputs.info, out_path=inputs.out_path,
                                               codec=inputs.codec, mode=inputs.mode, lo=inputs.lo,
                                               hi=inputs.hi, track_source=mouth.source,

@@ -47,7 +47,7 @@ from ..render.seen import PassLooks
 from ..render.synth import Patch
 from ..speech.turns import parse_turns, place_turns, script_of
 from ..speech.vad import speech_segments
-from .inputs import Inputs, ranges, resolve_inputs
+from .inputs import Inputs, ranges, resolve_inputs, settle_codec
 from .library import Libraries
 from .clock import StageClock
 from .mouth import MouthShapes, mouth_shapes, script_text
@@ -118,6 +118,8 @@ def run_dialogue(job: Job, progress, signing: Signing | None = None) -> dict:
                                                   enabled=job.credentials, given_by=JOB_SIGNER)
     with clock.stage("analyze"):
         faces = analyse_faces(job, inputs, faces, progress)
+    # One ProRes choice for the one output, its frames from the pass (a cached one: decoded beside).
+    inputs.codec_probe.start_own()
     with clock.stage("mouth_track"):
         assignment = None
         if job.voices is not None:
@@ -132,6 +134,9 @@ def run_dialogue(job: Job, progress, signing: Signing | None = None) -> dict:
             fv.plans = plan_face(fv, progress)
     with clock.stage("library"):
         libs = build_face_libraries(job, inputs, faces, progress)
+    settle_codec(inputs)
+    for fv in faces:
+        fv.inputs.codec, fv.inputs.codec_choice = inputs.codec, inputs.codec_choice
     track_source = "+".join(sorted({fv.mouth.source for fv in faces}))
     disclosure = DisclosureWriter.for_job(_disclosed_job(job, faces), inputs.info,
                                     out_path=inputs.out_path, codec=inputs.codec, mode=inputs.mode,
@@ -189,7 +194,8 @@ def analyse_faces(job: Job, inputs: Inputs, faces: list[FaceVoice], progress) ->
             tp = track_frames(read_frames(job.video, lo, hi, info=info), inputs.n,
                               detect_every=DETECT_EVERY,
                               max_gap=max(10, int(round(2 * float(info.fps)))),
-                              progress=progress, ahead=True, keep=looks)
+                              progress=progress, ahead=True,
+                              keep=lambda fr, obs: (looks(fr, obs), inputs.codec_probe.probe(fr)))
         finally:
             looks.close()
         if job.cast == "auto":

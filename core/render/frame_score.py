@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from . import geometry as g
+from .lip_band import shown_lips
 
 # Limits, tuned on expr_disgusted and talk_e (their frames looked at one by one) and checked on
 # the other clips of the hard set (bench/hard_set.py) without change.
@@ -116,8 +117,11 @@ def measure(frame: int, crop: np.ndarray, pts: np.ndarray, region: np.ndarray, l
         return s
     lip_l = float(np.median(lab[..., 0][band]))
     lip_a = float(np.median(lab[..., 1][band]))
-    s.lip_l = float(lab[..., 0][band].mean())
-    s.lip_c = float(np.hypot(lab[..., 1][band], lab[..., 2][band]).mean())
+    # The lip colour the range is drawn from, measured as the renderer holds it (lip_band): the
+    # lips shown, not the opening that a contour off the lip edge takes into the band.
+    shown = shown_lips(lab[..., 0], band, m_in > 0)
+    s.lip_l = float(lab[..., 0][shown].mean())
+    s.lip_c = float(np.hypot(lab[..., 1][shown], lab[..., 2][shown]).mean())
     # Sharpness on the skin round the lips (lips and teeth add edges an open mouth has and a
     # closed one has not): the whole crop less the lips, dilated.
     grey = cv2.cvtColor(crop.astype(np.float32) * (255.0 / float(peak)), cv2.COLOR_RGB2GRAY)

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from . import geometry as g
+from .lip_band import shown_lips
 from .mask import FADE, blend_masks, muzzle_extent
 from .model import MouthModel
 
@@ -432,14 +433,15 @@ def _lip_colour(out, src, lips_t, lips_own, x0, y0, look: Look) -> np.ndarray:
     """Lips in the frame's own colour and within the actor's own range, in place on `out` (returned).
 
     The patch's lip band (between the outer and inner contours at the target) is moved towards
-    the mean colour of this frame's own lip band, then its mean L* and chroma are clamped into
+    the mean colour of this frame's own lips, then its mean L* and chroma are clamped into
     held_lip_range(look.lip_range) (the actor's 2nd-98th percentile over the shot, its L* held a
-    re-track's error inside), all as one smooth shift of
-    the band, so the lips' own texture stays.
+    re-track's error inside), all as one smooth shift of the band, so the lips' own texture
+    stays. Every mean is of the lips each band shows (lip_band.shown_lips), as the range is.
     """
     h, w = out.shape[:2]
-    band_t = (_poly((h, w), lips_t[:20], x0, y0) > 0) & (_poly((h, w), lips_t[20:], x0, y0) == 0)
-    band_o = (_poly((h, w), lips_own[:20], x0, y0) > 0) & (_poly((h, w), lips_own[20:], x0, y0) == 0)
+    inner_t, inner_o = _poly((h, w), lips_t[20:], x0, y0) > 0, _poly((h, w), lips_own[20:], x0, y0) > 0
+    band_t = (_poly((h, w), lips_t[:20], x0, y0) > 0) & ~inner_t
+    band_o = (_poly((h, w), lips_own[:20], x0, y0) > 0) & ~inner_o
     if np.count_nonzero(band_t) < 12 or np.count_nonzero(band_o) < 12:
         return out
     bx, by, bw, bh = cv2.boundingRect(np.round(lips_t[:20] - [x0, y0]).astype(np.int32))
@@ -454,9 +456,13 @@ def _lip_colour(out, src, lips_t, lips_own, x0, y0, look: Look) -> np.ndarray:
     lab_src = cv2.cvtColor(np.clip(src[sy0:sy1, sx0:sx1] * scale, 0, 1).astype(np.float32),
                            cv2.COLOR_RGB2LAB)
     m = band_t[by0:by1, bx0:bx1]
-    lab_m = lab[m]                      # selected once (it was four times: the same values)
+    # Both means over the lips shown (lip_band): the opening that falls inside either band is
+    # not lip colour; the shift below still moves the whole band.
+    lab_m = lab[shown_lips(lab[..., 0], m, inner_t[by0:by1, bx0:bx1])]
+    o_box = (slice(sy0, sy1), slice(sx0, sx1))
     want = lab_m.mean(0)
-    want = want + LIP_MATCH * (lab_src[band_o[sy0:sy1, sx0:sx1]].mean(0) - want)
+    own = lab_src[shown_lips(lab_src[..., 0], band_o[o_box], inner_o[o_box])]
+    want = want + LIP_MATCH * (own.mean(0) - want)
     cur = lab_m.mean(0)
     if look.lip_range is not None:
         # The range is of the band's mean per-pixel chroma (as frame_score and the yardstick
@@ -500,7 +506,9 @@ def _chroma_gain(cur: np.ndarray, want: np.ndarray) -> float:
 # one at the rendered contours by 1.1-1.7 L* (1 sd), darker by 0.7-0.9 L* on average (its contours
 # fall partly on the dark rims; hard talk_e, talk-set talk_e, selfie): the band's L* is held this
 # far inside the actor's range. Chroma is read within 0.6-0.7 (1 sd), well inside the yardstick's
-# margin of 3, and is held at the range itself.
+# margin of 3, and is held at the range itself. (Measured when the guard and the range were of
+# the whole band; both are now of the lips shown (lip_band), and the same margin keeps talk_e's
+# re-tracked lips in her range: 3 of 118 frames out -> 1.)
 LIP_L_MARGIN = 1.0
 
 
@@ -523,12 +531,13 @@ def _into_range(l_mean: float, c_mean: float, lip_range) -> tuple[float, float]:
 BAND_OFFSETS = ((0.0, 0.0), (-0.5, -0.5), (0.5, -0.5), (-0.5, 0.5), (0.5, 0.5))
 
 
-def _lip_bands(shape, lips_t, x0, y0) -> list[np.ndarray]:
-    """The lip band between the outer and inner contours, and the bands at BAND_OFFSETS."""
+def _lip_contours(shape, lips_t, x0, y0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(outer, inner) filled lip contours at each of BAND_OFFSETS, boolean masks: the lip band
+    lies between them."""
     out = []
     for dx, dy in BAND_OFFSETS:
         o, i = lips_t[:20] + [dx, dy], lips_t[20:] + [dx, dy]
-        out.append((_poly(shape, o, x0, y0) > 0) & (_poly(shape, i, x0, y0) == 0))
+        out.append((_poly(shape, o, x0, y0) > 0, _poly(shape, i, x0, y0) > 0))
     return out
 
 
@@ -557,21 +566,28 @@ def _keep_lip_range(out, src, alpha, lips_t, x0, y0, look: Look, tries: int = 3)
     bx, by, bw, bh = cv2.boundingRect(np.round(lips_t[:20] - [x0, y0]).astype(np.int32))
     y_lo, x_lo = max(by - 4, 0), max(bx - 4, 0)
     box = (slice(y_lo, min(by + bh + 5, h)), slice(x_lo, min(bx + bw + 5, w)))
-    bands = _lip_bands(out[box].shape[:2], lips_t, x0 + x_lo, y0 + y_lo)
+    contours = _lip_contours(out[box].shape[:2], lips_t, x0 + x_lo, y0 + y_lo)
+    bands = [o & ~i for o, i in contours]
     if min(np.count_nonzero(b) for b in bands) < 12:
         return
     cover = np.logical_or.reduce(bands)
     a_band = float(alpha[box][cover].mean())
     if a_band < 0.05:
         return
+    scale = 1.0 / look.peak
+    # Each band is measured over the lips it shows (lip_band, on the composite as it will be
+    # seen): the opening that reaches into it is not lip colour; the shift moves the whole band.
+    a_box = alpha[box][..., None]
+    seen = cv2.cvtColor(np.clip((out[box] * a_box + src[box] * (1 - a_box)) * scale, 0, 1)
+                        .astype(np.float32), cv2.COLOR_RGB2LAB)[..., 0]
+    shown = [shown_lips(seen, b, i) for b, (_, i) in zip(bands, contours)]
     # Only the pixels the shift reaches are converted (the band and its soft edge).
     soft = cv2.GaussianBlur(cover.astype(np.float32), (0, 0), 0.7)
     sel = soft > 1e-3
     wgt, a = soft[sel][:, None], alpha[box][sel][:, None]
-    in_band = [b[sel] for b in bands]
+    in_band = [b[sel] for b in shown]
     px_out, px_src = out[box][sel], src[box][sel]
     (l_lo, l_hi), (c_lo, c_hi) = held_lip_range(look.lip_range)
-    scale = 1.0 / look.peak
 
     def lab(rgb):
         return _lab(np.clip(rgb * scale, 0, 1))
