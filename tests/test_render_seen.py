@@ -199,26 +199,3 @@ def test_rechoose_seals_with_a_mouth_seen_shut_within_the_margin(astro):
              for f in plan.lib_frames}
     rechoose(plan, {}, still=still)
     assert (plan.exemplar >= 12).all(), "a seal is not built from a mouth seen parted"
-
-
-def test_library_builder_draws_a_mouth_seen_shut_to_its_lip_line(astro):
-    # Issue 15, selfie f54: a closure built from an exemplar tracked parted (0.024) but seen shut
-    # (0.006) shut the tracked gap and took the lips' edges with it. The exemplar the builder
-    # keeps has its inner lips where the pixels close; its outer lips as tracked.
-    from lipflap.render.pipeline import LibraryBuilder, plan_render
-    img, lms = astro
-    rng = np.random.default_rng(2)
-    jittered = [lms[k % len(lms)] + rng.normal(0, 0.2, lms[0].shape) for k in range(16)]
-    frames = [_opened(_opened(lm, -g.aperture(lm)), 0.06 * (k % 2)) for k, lm in enumerate(jittered)]
-    plan = plan_render(frames, np.ones(16, bool), np.tile([0.0, 0.45, 0.0, 0.0], (16, 1)))
-    b = LibraryBuilder(plan, np.where(np.arange(16) % 2, 0.0, np.nan))
-    for f in sorted(b.wanted):
-        b.feed(f, img)
-    parted = [f for f in b.lib if f % 2]
-    assert parted, "the library holds frames tracked parted"
-    pos = {int(k): i for i, k in enumerate(plan.model.region)}
-    outer = [pos[k] for k in g.LIPS_OUTER]
-    for f in parted:
-        iod = g.interocular(frames[f])
-        assert b.lib[f].gap < 0.005 * iod < 0.05 * iod < g.aperture(frames[f]) * iod
-        np.testing.assert_array_equal(b.lib[f].points[outer], plan.lib_points[f][outer])

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import frame_score
 from . import geometry as g
-from . import sealed, select
+from . import select
 from .model import MouthModel, fit_model
 from .synth import Exemplar, Look, Patch, crop_box, synthesize
 
@@ -317,10 +317,6 @@ class LibraryBuilder:
         else:
             x0, y0, w, h = crop_box(pts, img.shape[1], img.shape[0], pad=6)
             crop = img[y0:y0 + h, x0:x0 + w].copy()
-        if self.seen is not None:
-            # Seen shut but tracked parted: warped by its track, a closure thins its lips.
-            pts = sealed.seal_points(pts, crop, x0, y0, self.plan.model.region,
-                                     g.aperture(self.plan.landmarks[i]), float(self.seen[i]))
         self.lib[i] = Exemplar(i, crop, x0, y0, pts, _gap(pts, self.plan.model))
         self.peak = 65535.0 if crop.dtype == np.uint16 else 255.0
         if self.textures is not None:
