@@ -14,7 +14,6 @@ import os
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
-from functools import partial
 
 import numpy as np
 
@@ -30,9 +29,8 @@ from .quality import assess, occlusion_scores
 from .result import FrameFace, ShotAnalysis
 from .smooth import SmoothParams, runs, smooth_run
 from .speaker import Candidate, choose, parse_face, speech_envelope
-from .mesh import CropMesh, FaceDetector
+from .mesh import FaceDetector
 from .track import FaceTracker, Observation
-from .warm import Warm
 
 # Bump when the analysis changes what it produces: old cache entries then stop matching. The
 # cache key also carries a hash of this package's source, so any code change invalidates too.
@@ -95,14 +93,11 @@ class EarlyLook:
     the pass's wall time is: about 0.4 s of the 2 s a 125-frame 1080p shot's pass took, with the
     second core otherwise half idle (docs/speed.md)."""
 
-    def __init__(self, detect_every: int, min_detection: float, warm: Warm | None = None):
-        """`warm`: a Warm making the detector, taken at the first look (made while the first
-        frame is decoded instead of after it)."""
+    def __init__(self, detect_every: int, min_detection: float):
         self.detect_every = max(1, detect_every)
         self.min_detection = min_detection
         self.first: int | None = None
         self.detector = None
-        self._warm = warm
 
     def __call__(self, fr) -> Early:
         img = fr.image
@@ -116,20 +111,11 @@ class EarlyLook:
         if not sig.blank and k % self.detect_every == 0:
             deep = k % (4 * self.detect_every) == 0
             if self.detector is None:
-                self.detector = self._made()
+                self.detector = FaceDetector(min_score=self.min_detection)
             ready[deep] = self.detector.detect(img, deep=deep)
         return Early(sig, ready)
 
-    def _made(self) -> FaceDetector:
-        if self._warm is not None:
-            warm, self._warm = self._warm, None
-            return warm.take()
-        return FaceDetector(min_score=self.min_detection)
-
     def close(self) -> None:
-        if self._warm is not None:
-            self._warm.close()
-            self._warm = None
         if self.detector is not None:
             self.detector.close()
             self.detector = None
@@ -143,13 +129,8 @@ def track_frames(frames, n: int, *, detect_every: int = 30, max_gap: int = 50,
     `keep(frame, observations)`: called for every frame after tracking (e.g. to copy pixels
     while the frame is at hand, lipflap.pipeline.kept)."""
     tp = TrackingPass([], [], [], [])
-    # The detector and the first face's Face Mesh are made on threads from here, beside the
-    # first frame's decode and detection (lipflap.face.warm); closed in the `finally` below.
-    tracker = FaceTracker(detect_every=detect_every, max_gap=max_gap,
-                          spare=Warm(CropMesh, name="lipflap-warm-mesh"))
-    look = EarlyLook(detect_every, tracker.min_detection,
-                     warm=Warm(partial(FaceDetector, min_score=tracker.min_detection),
-                               name="lipflap-warm-detector"))
+    tracker = FaceTracker(detect_every=detect_every, max_gap=max_gap)
+    look = EarlyLook(detect_every, tracker.min_detection)
     stream = prefetched(frames, prepare=look) if ahead else ((f, look(f)) for f in frames)
     cutdet = CutDetector()
     if progress is not None:

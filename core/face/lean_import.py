@@ -10,14 +10,10 @@ from __future__ import annotations
 
 import importlib
 import sys
-import threading
 import types
 
 # Modules MediaPipe's package imports at import time that lipflap's use of it never touches.
 UNUSED = ("matplotlib", "matplotlib.pyplot", "sounddevice")
-# The warm-up import (lipflap.pipeline.run) and the models made on threads (lipflap.face.warm)
-# may import at once: one of them stands the modules in and takes them out.
-_LOCK = threading.Lock()
 
 
 class _Deferred(types.ModuleType):
@@ -33,13 +29,6 @@ class _Deferred(types.ModuleType):
 
 def import_mediapipe():
     """The mediapipe module (imported once per process, as by `import mediapipe`)."""
-    if "mediapipe" in sys.modules:
-        return importlib.import_module("mediapipe")
-    with _LOCK:
-        return _import_lean()
-
-
-def _import_lean():
     if "mediapipe" in sys.modules:
         return importlib.import_module("mediapipe")
     # matplotlib already imported (by the caller's own code): leave its package alone.

@@ -91,10 +91,7 @@ def _sharpness(crop_img: np.ndarray, lm_crop: np.ndarray) -> float:
 
 class FaceTracker:
     def __init__(self, detect_every: int = 30, max_gap: int = 50, max_faces: int = 6,
-                 min_detection: float = 0.5, crop_size: int = CROP_SIZE, spare=None):
-        """`spare`: a lipflap.face.warm.Warm making a CropMesh, taken for the first face found
-        (made beside the first frame's detection instead of after it)."""
-        self._spare = spare
+                 min_detection: float = 0.5, crop_size: int = CROP_SIZE):
         self.detect_every = detect_every
         self.max_gap = max_gap
         self.max_faces = max_faces
@@ -118,9 +115,6 @@ class FaceTracker:
 
     def close(self) -> None:
         self.reset()
-        if self._spare is not None:
-            self._spare.close()
-            self._spare = None
         if self._detector is not None:
             self._detector.close()
             self._detector = None
@@ -133,14 +127,6 @@ class FaceTracker:
         if self._detector is None:
             self._detector = FaceDetector(min_score=self.min_detection)
         return self._detector
-
-    def _new_mesh(self) -> CropMesh:
-        """A fresh Face Mesh: the spare made ahead while there is one (the same model, only made
-        earlier), else one made now."""
-        if self._spare is not None:
-            spare, self._spare = self._spare, None
-            return spare.take()
-        return CropMesh()
 
     # -- one frame -------------------------------------------------------------------------
     def _run_mesh(self, mesh: CropMesh, img: np.ndarray, crop: Crop):
@@ -177,7 +163,7 @@ class FaceTracker:
                 if o is not None:
                     # Face Mesh latched on something else (a neighbour): start it afresh.
                     t.mesh.close()
-                    t.mesh = self._new_mesh()
+                    t.mesh = CropMesh()
                 t.missing += 1
 
         # With nobody tracked, look often (a face may walk in); while tracking, look now and then
@@ -233,7 +219,7 @@ class FaceTracker:
             if match is not None:
                 t = match[1]
                 t.mesh.close()
-                t.mesh = self._new_mesh()
+                t.mesh = CropMesh()
                 o = self._run_mesh(t.mesh, img, make_crop(d.center, d.size * 1.2, self.crop_size))
                 if o is not None and iou(o.bbox, d.bbox) > 0.2:
                     self._update(t, o, index)
@@ -241,7 +227,7 @@ class FaceTracker:
                 continue
             if only_reacquire or len(self.tracks) >= self.max_faces:
                 continue
-            mesh = self._new_mesh()
+            mesh = CropMesh()
             o = self._run_mesh(mesh, img, make_crop(d.center, d.size * 1.2, self.crop_size))
             if o is None or iou(o.bbox, d.bbox) <= 0.2:
                 mesh.close()
