@@ -51,12 +51,35 @@ def wants_look(landmarks) -> bool:
     return landmarks is not None and bool(g.aperture(np.asarray(landmarks)[:, :2]) < LOOK_BELOW)
 
 
-def still_mesh():
+def still_mesh() -> "StillMesh":
     """A Face Mesh that looks at each image on its own (no region carried from the last)."""
     mp = _quiet_import()
     with native_stderr_silenced():
-        return mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1,
-                                               refine_landmarks=True, min_detection_confidence=0.4)
+        return StillMesh(mp.solutions.face_mesh.FaceMesh(
+            static_image_mode=True, max_num_faces=1, refine_landmarks=True,
+            min_detection_confidence=0.4))
+
+
+class StillMesh:
+    """A still-image Face Mesh whose calls keep fd 2 silenced until it has found a face: its
+    landmark models start, and MediaPipe writes two feedback-manager warnings straight to fd 2,
+    with the first image in which it finds one (every fresh analysis of `lipflap demo` and of the
+    hard set showed them on stderr, which the hosts read for errors; 2026-12-06)."""
+
+    def __init__(self, fm):
+        self._fm = fm
+        self._quiet = True
+
+    def process(self, img: np.ndarray):
+        if not self._quiet:
+            return self._fm.process(img)
+        with native_stderr_silenced():
+            res = self._fm.process(img)
+        self._quiet = not res.multi_face_landmarks
+        return res
+
+    def close(self) -> None:
+        self._fm.close()
 
 
 def still_aperture(mesh, frame: np.ndarray, landmarks: np.ndarray) -> float:
