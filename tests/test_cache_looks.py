@@ -42,8 +42,8 @@ def _fresh_then_cached(tmp_path, monkeypatch, clip: str, job: dict):
     chosen: list[list] = []
     real = rp.rechoose
 
-    def spy(plan, scores, lib=None, peak=255.0, still=None):
-        real(plan, scores, lib, peak, still)
+    def spy(plan, scores, lib=None, peak=255.0, still=None, textures=None):
+        real(plan, scores, lib, peak, still, textures)
         chosen[-1].append((dict(still or {}), plan.exemplar.tolist()))
     monkeypatch.setattr(rp, "rechoose", spy)
     outs = []
