@@ -15,13 +15,8 @@ SIZE = 320
 
 
 @pytest.fixture(scope="module")
-def astro():
-    import mediapipe as mp
-    import skimage.data
-    img = np.ascontiguousarray(skimage.data.astronaut()[:320, 64:384])
-    with mp.solutions.face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True) as fm:
-        p = fm.process(img).multi_face_landmarks[0].landmark
-    return np.array([[q.x * SIZE, q.y * SIZE] for q in p])
+def astro(astro_face):
+    return astro_face      # SIZE x SIZE crop (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")
