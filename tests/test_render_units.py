@@ -254,3 +254,25 @@ def test_rounded_vowels_are_built_from_the_actors_own_narrow_mouths(astro_model)
     plan = plan_render(frames, np.ones(24, bool), params)
     assert all(plan.exemplar[k] >= 18 for k in rounded), plan.exemplar
     assert all(plan.exemplar[k] < 18 for k in range(18) if k not in rounded), plan.exemplar
+
+
+def test_a_vowels_widest_frame_is_not_traded_for_a_smoother_path():
+    """talk_a fr audio-only, frames 65-70: a closure, the nasal vowel (its widest frame planned
+    0.052 eye distances open) and a narrowed "ʒy". The exemplar held through the "ʒy" (tracked
+    0.039 open) was held back over the vowel too, whose peak then re-tracked at 0.45 of the
+    range; a more open exemplar (A) that plays on into it must take the vowel."""
+    t_ap = np.array([0.0, 0.038, 0.052, 0.040, 0.036, 0.032])
+    lib_frames = np.array([5, 20, 21])                       # C closed, A open, B (A's next frame)
+    lib_ap = np.array([0.0, 0.06, 0.039])
+    lib_shapes = np.zeros((3, 4, 2))
+    lib_shapes[1, :, 0] = np.sqrt(2.0) * select.SIGMA        # A's lips a little off the targets'
+    t_shapes = np.zeros((len(t_ap), 4, 2))
+    peaks = select.opening_peaks(t_ap)
+    assert np.flatnonzero(peaks).tolist() == [2], "the vowel's widest frame, not the run's ends"
+    trans = select.transition_costs(lib_frames, lib_shapes)
+    args = (t_shapes, t_ap, lib_shapes, lib_ap, np.ones(4), np.full(len(t_ap), -1))
+    held = select.viterbi(select.data_costs(*args), trans)
+    assert lib_frames[held].tolist() == [5, 21, 21, 21, 21, 21], "without the peak: B held over it"
+    path = select.viterbi(select.data_costs(*args, peaks=peaks), trans)
+    assert lib_frames[path[2]] == 20, "the peak is built from an exemplar as open as it"
+    assert lib_frames[path[3:]].tolist() == [21, 21, 21], "and plays on into the rest"

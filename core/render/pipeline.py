@@ -51,6 +51,7 @@ class RenderPlan:
     costs: np.ndarray | None = None     # (len(usable_idx), K) float32 data costs from landmarks
     trans: np.ndarray | None = None     # (K, K) transition costs
     turns: np.ndarray | None = None     # (n, 2) float32 geometry.head_turn, 0 off the usable frames
+    peaks: np.ndarray | None = None     # (n,) bool: the wanted opening's peaks (select.opening_peaks)
     # Output frame ranges built from an exemplar the frame scoring found atypical (the shot had
     # no clean mouth of that shape): [{"start", "end", "reason"}], range indices.
     exemplar_flags: list = field(default_factory=list)
@@ -158,15 +159,17 @@ def plan_render(landmarks: list, usable: np.ndarray, params: np.ndarray, strengt
     lib_index = np.full(n, -1)
     lib_index[lib] = np.arange(len(lib))
     self_index = lib_index[idx]
+    gap = np.zeros(n, np.float32)
+    gap[idx] = t_ap
+    peaks = _opening_peaks(gap, usable)
     costs = select.data_costs(t_shapes, t_ap, lib_lips, lib_ap, model.lip_weights, self_index,
-                              turn, turn[pos_in_idx], relaxed_width=model.width_rest)
+                              turn, turn[pos_in_idx], relaxed_width=model.width_rest,
+                              peaks=peaks[idx])
     del t_shapes, own_shapes
     trans = select.transition_costs(lib, lib_lips)
 
     lib_pos = _path(n, idx, costs, trans)
     exemplar = np.where(lib_pos >= 0, lib[np.maximum(lib_pos, 0)], -1)
-    gap = np.zeros(n, np.float32)
-    gap[idx] = t_ap
     gap = _ease_gap(gap, usable)
     turns = np.zeros((n, 2), np.float32)
     turns[idx] = turn
@@ -180,7 +183,7 @@ def plan_render(landmarks: list, usable: np.ndarray, params: np.ndarray, strengt
     active = usable & (s * fade > 0)
     return RenderPlan(n, model, active, fade, exemplar, lib, lib_points, want, own_feat,
                       list(landmarks), poses, gap, lib_shapes, lib_pos, idx,
-                      costs.astype(np.float32), trans, turns=turns)
+                      costs.astype(np.float32), trans, turns=turns, peaks=peaks)
 
 
 # The rendered opening, eased over time: a 3-tap average of the wanted gap within each run of
@@ -199,16 +202,28 @@ EASE = (0.25, 0.5, 0.25)
 
 def _ease_gap(gap: np.ndarray, usable: np.ndarray) -> np.ndarray:
     out = gap.copy()
-    idx = np.flatnonzero(usable)
-    for seg in np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1):
+    for seg in _runs(usable):
         if len(seg) < 3:
             continue
         g = gap[seg].astype(np.float64)
         padded = np.concatenate([g[:1], g, g[-1:]])
         eased = EASE[0] * padded[:-2] + EASE[1] * padded[1:-1] + EASE[2] * padded[2:]
-        peak = (g > padded[:-2]) & (g > padded[2:])
-        out[seg] = np.where((g < select.CLOSED_GAP) | peak, g, eased)
+        out[seg] = np.where((g < select.CLOSED_GAP) | select.opening_peaks(g), g, eased)
     return out
+
+
+def _opening_peaks(gap: np.ndarray, usable: np.ndarray) -> np.ndarray:
+    """(n,) bool: select.opening_peaks of the wanted gap in each run of usable frames."""
+    out = np.zeros(len(gap), bool)
+    for seg in _runs(usable):
+        out[seg] = select.opening_peaks(gap[seg])
+    return out
+
+
+def _runs(usable: np.ndarray) -> list[np.ndarray]:
+    """The runs of consecutive usable frames (range indices)."""
+    idx = np.flatnonzero(usable)
+    return np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1)
 
 
 def _path(n: int, idx: np.ndarray, costs: np.ndarray, trans: np.ndarray) -> np.ndarray:
@@ -280,7 +295,9 @@ def _seen_delta(plan: RenderPlan, still: dict) -> np.ndarray | None:
     st = np.array([still.get(int(f), np.nan) for f in plan.lib_frames])
     lib_ap = np.array([g.aperture(plan.landmarks[int(f)]) if np.isfinite(v) else 0.0
                        for f, v in zip(plan.lib_frames, st)])
-    delta = select.seen_aperture_delta(plan.gap[plan.usable_idx].astype(np.float64), lib_ap, st)
+    peaks = None if plan.peaks is None else plan.peaks[plan.usable_idx]
+    delta = select.seen_aperture_delta(plan.gap[plan.usable_idx].astype(np.float64), lib_ap, st,
+                                       peaks)
     return delta.astype(np.float32) if delta.any() else None
 
 

@@ -92,7 +92,7 @@ def choose_library(frames: np.ndarray, shapes: np.ndarray, max_size: int = 96, r
 def data_costs(target_shapes: np.ndarray, target_ap: np.ndarray, lib_shapes: np.ndarray,
                lib_ap: np.ndarray, weights: np.ndarray, self_index: np.ndarray,
                target_turn: np.ndarray | None = None, lib_turn: np.ndarray | None = None,
-               relaxed_width: float | None = None) -> np.ndarray:
+               relaxed_width: float | None = None, peaks: np.ndarray | None = None) -> np.ndarray:
     """(T, K) cost of building target t from exemplar k.
 
     target_shapes (T, P, 2), lib_shapes (K, P, 2) normalised lips; *_ap raw apertures (gap / IOD);
@@ -100,6 +100,7 @@ def data_costs(target_shapes: np.ndarray, target_ap: np.ndarray, lib_shapes: np.
     *_turn (T, 2) and (K, 2) head turn (yaw, pitch measures) of the output frames and exemplars.
     With `relaxed_width` (the actor's relaxed corner distance / IOD) the shapes are the mouth
     model's lips (model.lips) and a rounded target's width is matched on its own too (width_cost).
+    `peaks` (T,) bool: the targets at an opening's peak (opening_peaks; see aperture_cost).
     """
     w = weights / weights.sum()
     cost = np.empty((len(target_shapes), len(lib_shapes)))
@@ -109,7 +110,7 @@ def data_costs(target_shapes: np.ndarray, target_ap: np.ndarray, lib_shapes: np.
     # The inner-lip gap decides how the mouth reads (closed lips, visible teeth): it is matched
     # on its own, on top of the averaged lip shape, and an exemplar less open than the target
     # costs more than a more open one.
-    cost += aperture_cost(target_ap, lib_ap)
+    cost += aperture_cost(target_ap, lib_ap, peaks)
     if relaxed_width is not None:
         cost += width_cost(target_shapes, lib_shapes, relaxed_width)
     if target_turn is not None and lib_turn is not None:
@@ -130,10 +131,36 @@ def width_cost(target_shapes: np.ndarray, lib_shapes: np.ndarray, relaxed: float
     return WIDTH_WEIGHT * ramp[:, None] * ((width(lib_shapes)[None] - t[:, None]) / SIGMA) ** 2
 
 
-def aperture_cost(target_ap: np.ndarray, lib_ap: np.ndarray) -> np.ndarray:
-    """(T, K) cost of the inner-lip gap of exemplar k (gap / IOD) for target t."""
+# A vowel is read at its widest frame, and the warp cannot open an exemplar's pixels as far as it
+# opens its landmarks: at an opening's peak (opening_peaks) an exemplar less open than the target
+# costs this much more per unit, so the peak is not traded for a smoother path or for the
+# neighbours' width. talk_a fr audio-only, the nasal vowel at 2.99 s (frame 67, planned gap 0.052
+# eye distances) between m and a rounded "ʒy" (frames 68-72, narrowed): with the exemplars matched
+# on width (width_cost, model.match_lips) the path held one exemplar over 66-72 that is right for
+# the "ʒy" (tracked 0.039 open, 0.556 wide) instead of jumping from a more open one (0.063) after
+# the vowel: 5 units more on frame 67 against 15.7 for the jump. The re-tracked peak read 0.45 of
+# the output's range (the yardstick needs more than 0.45), 0.57 before the width matching.
+PEAK_UNDER_OPEN_WEIGHT = 6.0
+
+
+def opening_peaks(ap: np.ndarray) -> np.ndarray:
+    """(T,) bool: the frames of one run of consecutive frames whose wanted opening (gap / IOD)
+    is above both neighbours' and not sealed (a vowel's widest frame); the run's first and last
+    frames never are."""
+    ap = np.asarray(ap, np.float64)
+    pad = np.concatenate([ap[:1], ap, ap[-1:]])
+    return (ap > pad[:-2]) & (ap > pad[2:]) & (ap >= CLOSED_GAP)
+
+
+def aperture_cost(target_ap: np.ndarray, lib_ap: np.ndarray,
+                  peaks: np.ndarray | None = None) -> np.ndarray:
+    """(T, K) cost of the inner-lip gap of exemplar k (gap / IOD) for target t; `peaks` (T,)
+    bool marks the targets at an opening's peak (PEAK_UNDER_OPEN_WEIGHT)."""
     diff = (target_ap[:, None] - lib_ap[None]) / SIGMA
-    cost = APERTURE_WEIGHT * diff ** 2 + UNDER_OPEN_WEIGHT * np.maximum(diff, 0.0) ** 2
+    under = np.maximum(diff, 0.0) ** 2
+    cost = APERTURE_WEIGHT * diff ** 2 + UNDER_OPEN_WEIGHT * under
+    if peaks is not None:
+        cost += PEAK_UNDER_OPEN_WEIGHT * np.asarray(peaks, bool)[:, None] * under
     closed = (target_ap < CLOSED_GAP)[:, None]
     return cost + OVER_OPEN_CLOSED_WEIGHT * closed * np.minimum(diff, 0.0) ** 2
 
@@ -153,7 +180,8 @@ SEEN_MARGIN = 0.03
 SEAL_SEEN_WEIGHT = 2.0
 
 
-def seen_aperture_delta(target_ap: np.ndarray, lib_ap: np.ndarray, still_ap: np.ndarray) -> np.ndarray:
+def seen_aperture_delta(target_ap: np.ndarray, lib_ap: np.ndarray, still_ap: np.ndarray,
+                        peaks: np.ndarray | None = None) -> np.ndarray:
     """(T, K) change of the aperture cost when each exemplar is matched by the opening it shows
     on its own (NaN: not seen, no change) rather than by its tracked landmarks.
 
@@ -165,14 +193,14 @@ def seen_aperture_delta(target_ap: np.ndarray, lib_ap: np.ndarray, still_ap: np.
     63, tracked 0.033 and seen 0.002-0.003, at 0.00. Which of the two a render took hung on
     SEEN_MARGIN: 63's two readings were 0.031 apart with the analysis pass's looks and 0.030
     with the library builder's (a cached analysis), so the clip's closure read 1.00 or 0.90 by
-    whether its analysis was cached."""
+    whether its analysis was cached. `peaks`: as for aperture_cost."""
     seen = np.isfinite(still_ap)
     off = seen & (np.abs(np.nan_to_num(still_ap) - lib_ap) > SEEN_MARGIN)
     sealed = np.asarray(target_ap) < CLOSED_GAP
     if not off.any() and not (seen.any() and sealed.any()):
         return np.zeros((len(target_ap), len(lib_ap)))
-    delta = aperture_cost(target_ap, np.where(off, np.nan_to_num(still_ap), lib_ap)) \
-        - aperture_cost(target_ap, lib_ap)
+    delta = aperture_cost(target_ap, np.where(off, np.nan_to_num(still_ap), lib_ap), peaks) \
+        - aperture_cost(target_ap, lib_ap, peaks)
     if seen.any() and sealed.any():
         shut = np.asarray(target_ap)[sealed]
         looks = np.where(seen, np.nan_to_num(still_ap), lib_ap)
