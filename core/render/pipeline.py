@@ -295,9 +295,7 @@ def _seen_delta(plan: RenderPlan, still: dict) -> np.ndarray | None:
     st = np.array([still.get(int(f), np.nan) for f in plan.lib_frames])
     lib_ap = np.array([g.aperture(plan.landmarks[int(f)]) if np.isfinite(v) else 0.0
                        for f, v in zip(plan.lib_frames, st)])
-    peaks = None if plan.peaks is None else plan.peaks[plan.usable_idx]
-    delta = select.seen_aperture_delta(plan.gap[plan.usable_idx].astype(np.float64), lib_ap, st,
-                                       peaks)
+    delta = select.seen_aperture_delta(plan.gap[plan.usable_idx].astype(np.float64), lib_ap, st)
     return delta.astype(np.float32) if delta.any() else None
 
 

@@ -100,7 +100,7 @@ def data_costs(target_shapes: np.ndarray, target_ap: np.ndarray, lib_shapes: np.
     *_turn (T, 2) and (K, 2) head turn (yaw, pitch measures) of the output frames and exemplars.
     With `relaxed_width` (the actor's relaxed corner distance / IOD) the shapes are the mouth
     model's lips (model.lips) and a rounded target's width is matched on its own too (width_cost).
-    `peaks` (T,) bool: the targets at an opening's peak (opening_peaks; see aperture_cost).
+    `peaks` (T,) bool: the targets at an opening's peak (opening_peaks; see peak_cost).
     """
     w = weights / weights.sum()
     cost = np.empty((len(target_shapes), len(lib_shapes)))
@@ -110,9 +110,13 @@ def data_costs(target_shapes: np.ndarray, target_ap: np.ndarray, lib_shapes: np.
     # The inner-lip gap decides how the mouth reads (closed lips, visible teeth): it is matched
     # on its own, on top of the averaged lip shape, and an exemplar less open than the target
     # costs more than a more open one.
-    cost += aperture_cost(target_ap, lib_ap, peaks)
+    cost += aperture_cost(target_ap, lib_ap)
     if relaxed_width is not None:
         cost += width_cost(target_shapes, lib_shapes, relaxed_width)
+    if peaks is not None:
+        widths = None if relaxed_width is None else \
+            (corner_width(target_shapes), corner_width(lib_shapes), relaxed_width)
+        cost += peak_cost(target_ap, lib_ap, peaks, widths)
     if target_turn is not None and lib_turn is not None:
         d = (target_turn[:, None] - lib_turn[None]) / POSE_SIGMA
         cost += (d ** 2).sum(-1)
@@ -124,17 +128,26 @@ def data_costs(target_shapes: np.ndarray, target_ap: np.ndarray, lib_shapes: np.
 def width_cost(target_shapes: np.ndarray, lib_shapes: np.ndarray, relaxed: float) -> np.ndarray:
     """(T, K) cost of exemplar k's corner-to-corner width for target t (normalised lips), for the
     targets narrower than `relaxed` (a rounded mouth)."""
-    def width(s):
-        return np.linalg.norm(s[:, CORNERS[0]] - s[:, CORNERS[1]], axis=-1)
-    t = width(target_shapes)
-    ramp = np.clip((relaxed - t) / (WIDTH_RAMP * relaxed), 0.0, 1.0)
-    return WIDTH_WEIGHT * ramp[:, None] * ((width(lib_shapes)[None] - t[:, None]) / SIGMA) ** 2
+    t = corner_width(target_shapes)
+    ramp = width_ramp(t, relaxed)
+    return WIDTH_WEIGHT * ramp[:, None] * ((corner_width(lib_shapes)[None] - t[:, None]) / SIGMA) ** 2
+
+
+def corner_width(shapes: np.ndarray) -> np.ndarray:
+    """(N,) corner-to-corner width of (N, P, 2) normalised lips (model.lips)."""
+    return np.linalg.norm(shapes[:, CORNERS[0]] - shapes[:, CORNERS[1]], axis=-1)
+
+
+def width_ramp(target_width: np.ndarray, relaxed: float) -> np.ndarray:
+    """(T,) 0..1: how far each target counts as narrowed (rounded): 0 at the relaxed width or
+    wider, 1 from WIDTH_RAMP narrower."""
+    return np.clip((relaxed - np.asarray(target_width)) / (WIDTH_RAMP * relaxed), 0.0, 1.0)
 
 
 # A vowel is read at its widest frame, and the warp cannot open an exemplar's pixels as far as it
 # opens its landmarks: at an opening's peak (opening_peaks) an exemplar less open than the target
-# costs this much more per unit, so the peak is not traded for a smoother path or for the
-# neighbours' width. talk_a fr audio-only, the nasal vowel at 2.99 s (frame 67, planned gap 0.052
+# costs this much more per unit (peak_cost), so the peak is not traded for a smoother path or for
+# the neighbours' width. talk_a fr audio-only, the nasal vowel at 2.99 s (frame 67, planned gap 0.052
 # eye distances) between m and a rounded "ʒy" (frames 68-72, narrowed): with the exemplars matched
 # on width (width_cost, model.match_lips) the path held one exemplar over 66-72 that is right for
 # the "ʒy" (tracked 0.039 open, 0.556 wide) instead of jumping from a more open one (0.063) after
@@ -143,6 +156,12 @@ def width_cost(target_shapes: np.ndarray, lib_shapes: np.ndarray, relaxed: float
 # peak is held as strictly as a seal (a seal pays SEAL_SEEN_WEIGHT * (APERTURE_WEIGHT +
 # OVER_OPEN_CLOSED_WEIGHT) = 10 per unit for an exemplar seen open; so does a peak for one less
 # open than it, with the 3 every frame pays). On that path the choice turned between 5 and 5.5.
+# A narrowed (rounded) target's width is not traded for the opening either: counted in full, the
+# weight built talk_b's "on" (frame 9, planned 0.096 open and 0.585 wide) from a mouth 0.094
+# open but 0.604 wide (re-tracked 0.614) over its own narrowest open one (0.074, 0.583), and the
+# rounded/spread width ratio rose 0.884 -> 0.895; the actor shows no mouth as narrow and more
+# open. So a narrowed target asks of each exemplar only the opening some exemplar no wider than
+# it has.
 PEAK_UNDER_OPEN_WEIGHT = 7.0
 
 
@@ -155,15 +174,29 @@ def opening_peaks(ap: np.ndarray) -> np.ndarray:
     return (ap > pad[:-2]) & (ap > pad[2:]) & (ap >= CLOSED_GAP)
 
 
-def aperture_cost(target_ap: np.ndarray, lib_ap: np.ndarray,
-                  peaks: np.ndarray | None = None) -> np.ndarray:
-    """(T, K) cost of the inner-lip gap of exemplar k (gap / IOD) for target t; `peaks` (T,)
-    bool marks the targets at an opening's peak (PEAK_UNDER_OPEN_WEIGHT)."""
+def peak_cost(target_ap: np.ndarray, lib_ap: np.ndarray, peaks: np.ndarray,
+              widths: tuple | None = None) -> np.ndarray:
+    """(T, K) the extra cost, at the targets at an opening's peak (`peaks`, (T,) bool), of
+    exemplar k opening less than target t (gap / IOD, the tracked openings). `widths`: (the
+    targets' widths (T,), the exemplars' (K,), the actor's relaxed width), corner distances /
+    IOD: a target narrowed by width_ramp asks of exemplar k only the opening of the most open
+    exemplar no wider than k."""
+    target_ap, lib_ap = np.asarray(target_ap, np.float64), np.asarray(lib_ap, np.float64)
+    short = np.maximum(target_ap[:, None] - lib_ap[None], 0.0) ** 2
+    if widths is not None:
+        t_w, lib_w, relaxed = widths
+        narrower = lib_w[None, :] <= lib_w[:, None]                   # (k, j): j no wider than k
+        reach = np.where(narrower, lib_ap[None, :], -np.inf).max(1)   # >= lib_ap (j = k)
+        capped = np.maximum(np.minimum(target_ap[:, None], reach[None]) - lib_ap[None], 0.0) ** 2
+        ramp = width_ramp(t_w, relaxed)[:, None]
+        short = (1.0 - ramp) * short + ramp * capped
+    return PEAK_UNDER_OPEN_WEIGHT * np.asarray(peaks, bool)[:, None] * short / SIGMA ** 2
+
+
+def aperture_cost(target_ap: np.ndarray, lib_ap: np.ndarray) -> np.ndarray:
+    """(T, K) cost of the inner-lip gap of exemplar k (gap / IOD) for target t."""
     diff = (target_ap[:, None] - lib_ap[None]) / SIGMA
-    under = np.maximum(diff, 0.0) ** 2
-    cost = APERTURE_WEIGHT * diff ** 2 + UNDER_OPEN_WEIGHT * under
-    if peaks is not None:
-        cost += PEAK_UNDER_OPEN_WEIGHT * np.asarray(peaks, bool)[:, None] * under
+    cost = APERTURE_WEIGHT * diff ** 2 + UNDER_OPEN_WEIGHT * np.maximum(diff, 0.0) ** 2
     closed = (target_ap < CLOSED_GAP)[:, None]
     return cost + OVER_OPEN_CLOSED_WEIGHT * closed * np.minimum(diff, 0.0) ** 2
 
@@ -183,8 +216,7 @@ SEEN_MARGIN = 0.03
 SEAL_SEEN_WEIGHT = 2.0
 
 
-def seen_aperture_delta(target_ap: np.ndarray, lib_ap: np.ndarray, still_ap: np.ndarray,
-                        peaks: np.ndarray | None = None) -> np.ndarray:
+def seen_aperture_delta(target_ap: np.ndarray, lib_ap: np.ndarray, still_ap: np.ndarray) -> np.ndarray:
     """(T, K) change of the aperture cost when each exemplar is matched by the opening it shows
     on its own (NaN: not seen, no change) rather than by its tracked landmarks.
 
@@ -196,14 +228,14 @@ def seen_aperture_delta(target_ap: np.ndarray, lib_ap: np.ndarray, still_ap: np.
     63, tracked 0.033 and seen 0.002-0.003, at 0.00. Which of the two a render took hung on
     SEEN_MARGIN: 63's two readings were 0.031 apart with the analysis pass's looks and 0.030
     with the library builder's (a cached analysis), so the clip's closure read 1.00 or 0.90 by
-    whether its analysis was cached. `peaks`: as for aperture_cost."""
+    whether its analysis was cached."""
     seen = np.isfinite(still_ap)
     off = seen & (np.abs(np.nan_to_num(still_ap) - lib_ap) > SEEN_MARGIN)
     sealed = np.asarray(target_ap) < CLOSED_GAP
     if not off.any() and not (seen.any() and sealed.any()):
         return np.zeros((len(target_ap), len(lib_ap)))
-    delta = aperture_cost(target_ap, np.where(off, np.nan_to_num(still_ap), lib_ap), peaks) \
-        - aperture_cost(target_ap, lib_ap, peaks)
+    delta = aperture_cost(target_ap, np.where(off, np.nan_to_num(still_ap), lib_ap)) \
+        - aperture_cost(target_ap, lib_ap)
     if seen.any() and sealed.any():
         shut = np.asarray(target_ap)[sealed]
         looks = np.where(seen, np.nan_to_num(still_ap), lib_ap)
