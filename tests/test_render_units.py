@@ -282,16 +282,31 @@ def test_a_narrowed_peak_asks_only_the_opening_the_narrow_mouths_have():
     """At a rounded vowel's peak the width is not traded for the opening: talk_b's "on" (frame 9,
     planned 0.096 open, 0.585 wide) took a 0.604-wide mouth over the actor's narrowest open one
     (0.074, 0.583) when the whole shortfall counted. Where a mouth as narrow and more open exists
-    (talk_a fr frame 67: 0.083 open at 0.555 beside the held 0.039 at 0.556) the shortfall counts."""
+    (talk_a fr frame 67: 0.083 open at 0.555 beside the held 0.039 at 0.556) the shortfall
+    counts."""
     relaxed = 0.625
     peak = np.array([True])
     lib_ap, lib_w = np.array([0.074, 0.094]), np.array([0.583, 0.604])
     c = select.peak_cost(np.array([0.096]), lib_ap, peak, (np.array([0.585]), lib_w, relaxed))
     assert np.all(c == 0), "no exemplar as narrow is more open: nothing extra"
-    spread = select.peak_cost(np.array([0.096]), lib_ap, peak, (np.array([relaxed]), lib_w, relaxed))
-    assert spread[0, 0] > 0 and spread[0, 1] < spread[0, 0], "a relaxed target asks the full opening"
+    spread = select.peak_cost(np.array([0.096]), lib_ap, peak,
+                              (np.array([relaxed]), lib_w, relaxed))
+    assert spread[0, 0] > 0 and spread[0, 1] < spread[0, 0], "a relaxed target: the full opening"
     lib_ap, lib_w = np.array([0.039, 0.083]), np.array([0.556, 0.555])
     c = select.peak_cost(np.array([0.052]), lib_ap, peak, (np.array([0.543]), lib_w, 0.574))
-    assert np.isclose(c[0, 0], select.PEAK_UNDER_OPEN_WEIGHT * ((0.052 - 0.039) / select.SIGMA) ** 2)
+    full = select.PEAK_UNDER_OPEN_WEIGHT * ((0.052 - 0.039) / select.SIGMA) ** 2
+    assert np.isclose(c[0, 0], full), "a mouth as narrow and more open exists: the whole shortfall"
     assert c[0, 1] == 0
     assert np.all(select.peak_cost(np.array([0.052]), lib_ap, np.array([False])) == 0)
+
+
+def test_a_peak_takes_the_opening_an_exemplar_is_seen_at():
+    """hard-set talk_e's "u" (frame 77, planned 0.082 open): exemplar A tracked 0.026 but seen
+    0.063 on its own. The peak's extra cost follows the opening seen, as the aperture cost does."""
+    t, peak = np.array([0.082]), np.array([True])
+    lib, still = np.array([0.026, 0.089]), np.array([0.063, np.nan])
+    tracked = select.aperture_cost(t, lib) + select.peak_cost(t, lib, peak)
+    seen = tracked + select.seen_aperture_delta(t, lib, still, peak)
+    full = select.PEAK_UNDER_OPEN_WEIGHT * ((0.082 - 0.063) / select.SIGMA) ** 2
+    assert np.isclose(seen[0, 0] - select.aperture_cost(t, np.array([0.063]))[0, 0], full)
+    assert seen[0, 1] == tracked[0, 1], "not looked at: as tracked"

@@ -287,6 +287,10 @@ def _extend(plan: RenderPlan, ex: dict, geo: dict, targets) -> None:
                              relaxed_width=m.width_rest, peaks=peaks) + BORROW_COST
     plan.costs = np.hstack([plan.costs, cost.astype(np.float32)])
     plan.lib_frames = np.concatenate([plan.lib_frames, ids])
+    if plan.lib_ap is not None:
+        plan.lib_ap = np.concatenate([plan.lib_ap, ap])
+    if plan.lib_widths is not None:
+        plan.lib_widths = np.concatenate([plan.lib_widths, select.corner_width(region[:, m.lips])])
     plan.lib_shapes = np.concatenate([plan.lib_shapes, region])
     plan.lib_points.update({int(v): ex[v].points for v in ids})
     plan.trans = select.transition_costs(plan.lib_frames, plan.lib_shapes[:, m.lips])

@@ -51,7 +51,9 @@ class RenderPlan:
     costs: np.ndarray | None = None     # (len(usable_idx), K) float32 data costs from landmarks
     trans: np.ndarray | None = None     # (K, K) transition costs
     turns: np.ndarray | None = None     # (n, 2) float32 geometry.head_turn, 0 off the usable frames
-    peaks: np.ndarray | None = None     # (n,) bool: the wanted opening's peaks (select.opening_peaks)
+    peaks: np.ndarray | None = None     # (n,) bool: the wanted opening's peaks (opening_peaks)
+    lib_ap: np.ndarray | None = None    # (K,) the library frames' tracked openings (gap / IOD)
+    lib_widths: np.ndarray | None = None  # (K,) their corner widths as matched (corner_width)
     # Output frame ranges built from an exemplar the frame scoring found atypical (the shot had
     # no clean mouth of that shape): [{"start", "end", "reason"}], range indices.
     exemplar_flags: list = field(default_factory=list)
@@ -183,7 +185,8 @@ def plan_render(landmarks: list, usable: np.ndarray, params: np.ndarray, strengt
     active = usable & (s * fade > 0)
     return RenderPlan(n, model, active, fade, exemplar, lib, lib_points, want, own_feat,
                       list(landmarks), poses, gap, lib_shapes, lib_pos, idx,
-                      costs.astype(np.float32), trans, turns=turns, peaks=peaks)
+                      costs.astype(np.float32), trans, turns=turns, peaks=peaks, lib_ap=lib_ap,
+                      lib_widths=select.corner_width(lib_lips))
 
 
 # The rendered opening, eased over time: a 3-tap average of the wanted gap within each run of
@@ -293,9 +296,18 @@ def _seen_delta(plan: RenderPlan, still: dict) -> np.ndarray | None:
     are matched by the opening they show on their own (`still`); None when none changes.
     Borrowed frames (past plan.n) were not looked at on their own."""
     st = np.array([still.get(int(f), np.nan) for f in plan.lib_frames])
-    lib_ap = np.array([g.aperture(plan.landmarks[int(f)]) if np.isfinite(v) else 0.0
-                       for f, v in zip(plan.lib_frames, st)])
-    delta = select.seen_aperture_delta(plan.gap[plan.usable_idx].astype(np.float64), lib_ap, st)
+    if plan.lib_ap is not None:
+        lib_ap = np.asarray(plan.lib_ap, np.float64)
+    else:
+        lib_ap = np.array([g.aperture(plan.landmarks[int(f)]) if np.isfinite(v) else 0.0
+                           for f, v in zip(plan.lib_frames, st)])
+    idx, m = plan.usable_idx, plan.model
+    peaks = None if plan.peaks is None else plan.peaks[idx]
+    widths = None
+    if peaks is not None and plan.lib_widths is not None:
+        widths = (np.array([m.raw_width(plan.want[i, 1]) for i in idx]), plan.lib_widths,
+                  m.width_rest)
+    delta = select.seen_aperture_delta(plan.gap[idx].astype(np.float64), lib_ap, st, peaks, widths)
     return delta.astype(np.float32) if delta.any() else None
 
 

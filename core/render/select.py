@@ -130,7 +130,8 @@ def width_cost(target_shapes: np.ndarray, lib_shapes: np.ndarray, relaxed: float
     targets narrower than `relaxed` (a rounded mouth)."""
     t = corner_width(target_shapes)
     ramp = width_ramp(t, relaxed)
-    return WIDTH_WEIGHT * ramp[:, None] * ((corner_width(lib_shapes)[None] - t[:, None]) / SIGMA) ** 2
+    excess = (corner_width(lib_shapes)[None] - t[:, None]) / SIGMA
+    return WIDTH_WEIGHT * ramp[:, None] * excess ** 2
 
 
 def corner_width(shapes: np.ndarray) -> np.ndarray:
@@ -147,21 +148,21 @@ def width_ramp(target_width: np.ndarray, relaxed: float) -> np.ndarray:
 # A vowel is read at its widest frame, and the warp cannot open an exemplar's pixels as far as it
 # opens its landmarks: at an opening's peak (opening_peaks) an exemplar less open than the target
 # costs this much more per unit (peak_cost), so the peak is not traded for a smoother path or for
-# the neighbours' width. talk_a fr audio-only, the nasal vowel at 2.99 s (frame 67, planned gap 0.052
-# eye distances) between m and a rounded "ʒy" (frames 68-72, narrowed): with the exemplars matched
-# on width (width_cost, model.match_lips) the path held one exemplar over 66-72 that is right for
-# the "ʒy" (tracked 0.039 open, 0.556 wide) instead of jumping from a more open one (0.063) after
-# the vowel: 5 units more on frame 67 against 15.7 for the jump. The re-tracked peak read 0.45 of
-# the output's range (the yardstick needs more than 0.45), 0.57 before the width matching. The
-# peak is held as strictly as a seal (a seal pays SEAL_SEEN_WEIGHT * (APERTURE_WEIGHT +
-# OVER_OPEN_CLOSED_WEIGHT) = 10 per unit for an exemplar seen open; so does a peak for one less
-# open than it, with the 3 every frame pays). On that path the choice turned between 5 and 5.5.
-# A narrowed (rounded) target's width is not traded for the opening either: counted in full, the
-# weight built talk_b's "on" (frame 9, planned 0.096 open and 0.585 wide) from a mouth 0.094
-# open but 0.604 wide (re-tracked 0.614) over its own narrowest open one (0.074, 0.583), and the
-# rounded/spread width ratio rose 0.884 -> 0.895; the actor shows no mouth as narrow and more
-# open. So a narrowed target asks of each exemplar only the opening some exemplar no wider than
-# it has.
+# the neighbours' width. talk_a fr audio-only, the nasal vowel at 2.99 s (frame 67, planned gap
+# 0.052 eye distances, the audio read it as a rounded "oh") between m and a rounded "ʒy" (frames
+# 68-72, narrowed): with the exemplars matched on width (width_cost, model.match_lips) the path
+# held one exemplar over 66-72 that is right for the "ʒy" (tracked 0.039 open, 0.556 wide)
+# instead of jumping from a more open one after the vowel: 5 units more on frame 67 against 15.7
+# for the jump. The re-tracked peak read 0.45 of the output's range (the yardstick needs more
+# than 0.45), 0.57 before the width matching. The peak is held as strictly as a seal (a seal pays
+# SEAL_SEEN_WEIGHT * (APERTURE_WEIGHT + OVER_OPEN_CLOSED_WEIGHT) = 10 per unit for an exemplar
+# seen open; so does a peak for one less open than it, with the 3 every frame pays). On that path
+# the choice turned between 5 and 5.5. A narrowed (rounded) target's width is not traded for the
+# opening either: counted in full, the weight built talk_b's "on" (frame 9, planned 0.096 open
+# and 0.585 wide) from a mouth 0.094 open but 0.604 wide (re-tracked 0.614) over its own
+# narrowest open one (0.074, 0.583), and the rounded/spread width ratio rose 0.884 -> 0.895; the
+# actor shows no mouth as narrow and more open. So a narrowed target asks of each exemplar only
+# the opening some exemplar no wider than it has.
 PEAK_UNDER_OPEN_WEIGHT = 7.0
 
 
@@ -177,7 +178,8 @@ def opening_peaks(ap: np.ndarray) -> np.ndarray:
 def peak_cost(target_ap: np.ndarray, lib_ap: np.ndarray, peaks: np.ndarray,
               widths: tuple | None = None) -> np.ndarray:
     """(T, K) the extra cost, at the targets at an opening's peak (`peaks`, (T,) bool), of
-    exemplar k opening less than target t (gap / IOD, the tracked openings). `widths`: (the
+    exemplar k opening less than target t (gap / IOD; seen_aperture_delta changes it where an
+    exemplar is seen otherwise than tracked). `widths`: (the
     targets' widths (T,), the exemplars' (K,), the actor's relaxed width), corner distances /
     IOD: a target narrowed by width_ramp asks of exemplar k only the opening of the most open
     exemplar no wider than k."""
@@ -216,7 +218,9 @@ SEEN_MARGIN = 0.03
 SEAL_SEEN_WEIGHT = 2.0
 
 
-def seen_aperture_delta(target_ap: np.ndarray, lib_ap: np.ndarray, still_ap: np.ndarray) -> np.ndarray:
+def seen_aperture_delta(target_ap: np.ndarray, lib_ap: np.ndarray, still_ap: np.ndarray,
+                        peaks: np.ndarray | None = None, widths: tuple | None = None
+                        ) -> np.ndarray:
     """(T, K) change of the aperture cost when each exemplar is matched by the opening it shows
     on its own (NaN: not seen, no change) rather than by its tracked landmarks.
 
@@ -228,14 +232,18 @@ def seen_aperture_delta(target_ap: np.ndarray, lib_ap: np.ndarray, still_ap: np.
     63, tracked 0.033 and seen 0.002-0.003, at 0.00. Which of the two a render took hung on
     SEEN_MARGIN: 63's two readings were 0.031 apart with the analysis pass's looks and 0.030
     with the library builder's (a cached analysis), so the clip's closure read 1.00 or 0.90 by
-    whether its analysis was cached."""
+    whether its analysis was cached. With `peaks` (and `widths`, as for peak_cost) the extra cost
+    at an opening's peak changes with the openings seen too."""
     seen = np.isfinite(still_ap)
     off = seen & (np.abs(np.nan_to_num(still_ap) - lib_ap) > SEEN_MARGIN)
     sealed = np.asarray(target_ap) < CLOSED_GAP
     if not off.any() and not (seen.any() and sealed.any()):
         return np.zeros((len(target_ap), len(lib_ap)))
-    delta = aperture_cost(target_ap, np.where(off, np.nan_to_num(still_ap), lib_ap)) \
-        - aperture_cost(target_ap, lib_ap)
+    looks = np.where(off, np.nan_to_num(still_ap), lib_ap)
+    delta = aperture_cost(target_ap, looks) - aperture_cost(target_ap, lib_ap)
+    if peaks is not None and off.any():
+        delta += peak_cost(target_ap, looks, peaks, widths) \
+            - peak_cost(target_ap, lib_ap, peaks, widths)
     if seen.any() and sealed.any():
         shut = np.asarray(target_ap)[sealed]
         looks = np.where(seen, np.nan_to_num(still_ap), lib_ap)
