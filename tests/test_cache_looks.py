@@ -6,6 +6,7 @@ differed from the fresh one in 29 of its 107 frames."""
 from __future__ import annotations
 
 import hashlib
+import os
 import json
 
 import pytest
@@ -147,3 +148,21 @@ def test_a_dialogue_renders_the_same_from_a_cached_analysis(tmp_path, monkeypatc
     assert len(fresh) == 2 and all(f[0] for f in fresh), "both faces' exemplars seen"
     assert fresh[0][0] != fresh[1][0], "each face its own looks"
     assert cached == fresh and outs[1] == outs[0]
+
+
+def test_a_change_to_the_still_looks_code_misses_the_cache(tmp_path):
+    # The still looks (render/seen.py) are cached with the analysis; a change to them reused
+    # stale looks while the key hashed only face/ (found 2026-12-06).
+    import shutil
+    import lipflap
+    from lipflap.face.analyze import CACHED_RENDER_SOURCES, _code_hash
+    pkg = os.path.dirname(lipflap.__file__)
+    shutil.copytree(os.path.join(pkg, "face"), tmp_path / "face")
+    (tmp_path / "render").mkdir()
+    for name in CACHED_RENDER_SOURCES:
+        shutil.copy(os.path.join(pkg, name), tmp_path / name)
+    before = _code_hash(str(tmp_path))
+    assert before == _code_hash()
+    with open(tmp_path / "render" / "seen.py", "a") as fh:
+        fh.write("\n# changed\n")
+    assert _code_hash(str(tmp_path)) != before

@@ -38,13 +38,22 @@ ANALYSIS_VERSION = 2
 AUDIO_RATE = 16000
 
 
-def _code_hash() -> str:
+# The render modules whose output the cache holds beside the face package's: the still looks
+# (render/seen.py, its geometry) are cached with the analysis, so a change there must miss too
+# (it did not: a change to seen.py's box reused the old looks, found 2026-12-06).
+CACHED_RENDER_SOURCES = ("render/seen.py", "render/geometry.py")
+
+
+def _code_hash(root: str | None = None) -> str:
+    """A hash of the source that makes a cached analysis: this package's modules and
+    CACHED_RENDER_SOURCES, under `root` (the lipflap package's folder; this one by default)."""
+    root = root or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    face = os.path.join(root, "face")
+    names = [os.path.join("face", n) for n in sorted(os.listdir(face)) if n.endswith(".py")]
     h = hashlib.sha256()
-    here = os.path.dirname(os.path.abspath(__file__))
-    for name in sorted(os.listdir(here)):
-        if name.endswith(".py"):
-            with open(os.path.join(here, name), "rb") as fh:
-                h.update(name.encode() + b"\0" + fh.read())
+    for name in names + list(CACHED_RENDER_SOURCES):
+        with open(os.path.join(root, name), "rb") as fh:
+            h.update(name.encode() + b"\0" + fh.read())
     return h.hexdigest()[:16]
 
 
