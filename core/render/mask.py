@@ -79,8 +79,10 @@ def silhouette_positions(region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.array([pos[k] for k in keep], np.int32), np.array(reach)
 
 
-def _fill(shape, pts: np.ndarray, x0: int, y0: int) -> np.ndarray:
-    m = np.zeros(shape, np.uint8)
+def _fill(shape, pts: np.ndarray, x0: int, y0: int, into: np.ndarray | None = None) -> np.ndarray:
+    """A 0/1 uint8 mask of polygon `pts` (frame pixels) in the box at (x0, y0); with `into`, drawn
+    onto that mask (the union with what it holds: no mask and no OR pass per polygon)."""
+    m = np.zeros(shape, np.uint8) if into is None else into
     p = np.round((np.asarray(pts, np.float64) - [x0, y0]) * 16).astype(np.int32)
     cv2.fillPoly(m, [p], 1, lineType=cv2.LINE_8, shift=4)
     return m
@@ -160,9 +162,9 @@ def muzzle(shape: tuple[int, int], region: np.ndarray, wanted: np.ndarray, own: 
     out = np.zeros(shape, np.uint8)
     face = np.zeros(shape, np.uint8)
     for pts in (wanted, own):
-        out |= _fill(shape, _below_jaw(pts[order], region, CHIN_MARGIN * fade), x0, y0)
-        out |= _fill(shape, _pushed_out(pts[lips], range(len(lips)), guard), x0, y0)
-        face |= _fill(shape, _pushed_out(pts[sil], range(len(sil)), reach * fade), x0, y0)
+        _fill(shape, _below_jaw(pts[order], region, CHIN_MARGIN * fade), x0, y0, into=out)
+        _fill(shape, _pushed_out(pts[lips], range(len(lips)), guard), x0, y0, into=out)
+        _fill(shape, _pushed_out(pts[sil], range(len(sil)), reach * fade), x0, y0, into=face)
     return out & face, face
 
 
@@ -208,7 +210,7 @@ def blend_masks(region: np.ndarray, wanted: np.ndarray, own: np.ndarray, cov: np
                   max(sig * JAW_MARGIN / 2, 0.5))
     # A fade must not lift pixels the warp does not cover.
     alpha *= cov
-    lipmask = np.maximum(_fill((h, w), lips_t, x0, y0), _fill((h, w), lips_own, x0, y0))
+    lipmask = _fill((h, w), lips_own, x0, y0, into=_fill((h, w), lips_t, x0, y0))
     k = max(3, int(0.12 * size)) | 1
     lipmask = cv2.dilate(lipmask, np.ones((k, k), np.uint8)).astype(np.float32)
     return alpha, lipmask, face * (1.0 - lipmask)
