@@ -346,9 +346,13 @@ def _carry_grain(out, src, moved_pts, model: MouthModel, tri_id, skin, lipmask, 
     soft mask."""
     moved = moved_pts[model.tris].max(1).astype(np.float32)
     disp = cv2.GaussianBlur(np.take(moved, tri_id), (0, 0), 2.0)
-    still = np.clip(1.5 - disp, 0.0, 1.0)
+    # The planes below are worked out in their own arrays (the same operations, no temporaries).
+    still = np.subtract(1.5, disp)
+    np.clip(still, 0.0, 1.0, out=still)
     d0, d1 = max(1.5, CARRY_NEAR * size), max(3.0, CARRY_FAR * size)
-    carry = np.clip((d1 - disp) / (d1 - d0), 0.0, 1.0)
+    carry = np.subtract(d1, disp)
+    carry /= d1 - d0
+    np.clip(carry, 0.0, 1.0, out=carry)
     hp_sig = 1.0
     hp_src, hp_out = _blur(src, hp_sig), _blur(out, hp_sig)     # high bands in the blurs' arrays
     np.subtract(src, hp_src, out=hp_src)
@@ -357,14 +361,24 @@ def _carry_grain(out, src, moved_pts, model: MouthModel, tri_id, skin, lipmask, 
     energy = cv2.GaussianBlur(hp_grey * hp_grey, (0, 0), 2.0)
     on_skin = skin > 0.5
     enough = np.count_nonzero(on_skin) >= 32
-    ref = float(np.median(energy[on_skin])) if enough else float(np.median(energy))
-    plain = np.clip(2.0 - energy / max(EDGE_ENERGY * ref, 1e-6), 0.0, 1.0)
+    ref = _median(energy[on_skin]) if enough else float(np.median(energy))
+    plain = energy                      # 2 - energy / (EDGE_ENERGY ref), clipped, in its array
+    plain /= max(EDGE_ENERGY * ref, 1e-6)
+    np.subtract(2.0, plain, out=plain)
+    np.clip(plain, 0.0, 1.0, out=plain)
     lip_soft = _blur(lipmask, max(1.0, 0.03 * size))     # wide on big faces: on a reduced image
-    grain_w = np.maximum(still, carry * plain) * (1.0 - lip_soft)
+    grain_w = carry                     # max(still, carry * plain) * (1 - lip_soft)
+    grain_w *= plain
+    np.maximum(still, grain_w, out=grain_w)
+    grain_w *= 1.0 - lip_soft
     # On the lips only the grain: the part of each fine band within GRAIN_CORE times the skin's
     # noise level (the frame's sensor noise or film grain, which belongs to the pixel, not to the
     # face), away from the frame's own edges; the exemplar's lip texture above it stays.
-    core = GRAIN_CORE * 1.4826 * float(np.median(np.abs(hp_grey[on_skin]))) if enough else 0.0
+    if enough:
+        fine = hp_grey[on_skin]
+        core = GRAIN_CORE * 1.4826 * _median(np.abs(fine, out=fine))
+    else:
+        core = 0.0
     on_lips = lip_soft > 0.01
     rows, cols = np.flatnonzero(on_lips.any(1)), np.flatnonzero(on_lips.any(0))
     lip_grain = None
@@ -379,6 +393,19 @@ def _carry_grain(out, src, moved_pts, model: MouthModel, tri_id, skin, lipmask, 
     if lip_grain is not None:
         out[lb] += lip_grain
     return disp, still, lip_soft
+
+
+def _median(values: np.ndarray) -> float:
+    """np.median of a 1-d float array of finite values that may be reordered (a temporary): the
+    same order statistics and the same mean of the middle two (in the array's type), partitioned
+    in place, without np.median's copy and overhead (its 40-60k skin pixels, twice a frame)."""
+    n = values.size
+    h = n // 2
+    if n % 2:
+        values.partition(h)
+        return float(values[h])
+    values.partition((h - 1, h))
+    return float((values[h - 1] + values[h]) / 2)
 
 
 def _mouth_interior(out, target, reg_t, lips_t, ex: Exemplar, model: MouthModel, look: Look,
@@ -585,17 +612,19 @@ def _keep_lip_range(out, src, alpha, lips_t, x0, y0, look: Look, tries: int = 3)
     soft = cv2.GaussianBlur(cover.astype(np.float32), (0, 0), 0.7)
     sel = soft > 1e-3
     wgt, a = soft[sel][:, None], alpha[box][sel][:, None]
-    in_band = [b[sel] for b in shown]
+    in_band = [np.flatnonzero(b[sel]) for b in shown]      # the same pixels in the same order
     px_out, px_src = out[box][sel], src[box][sel]
+    seen_src = px_src * (1 - a)         # the frame's share of the composite, the same each try
     (l_lo, l_hi), (c_lo, c_hi) = held_lip_range(look.lip_range)
 
     def lab(rgb):
         return _lab(np.clip(rgb * scale, 0, 1))
 
     for _ in range(tries):
-        comp = lab(px_out * a + px_src * (1 - a))
+        comp = lab(px_out * a + seen_src)
         chroma = np.hypot(comp[:, 1], comp[:, 2])
-        ls = np.array([comp[m, 0].mean() for m in in_band])
+        light = comp[:, 0].copy()
+        ls = np.array([light[m].mean() for m in in_band])
         cs = np.log(np.maximum([chroma[m].mean() for m in in_band], 1e-3))
         d_l = _range_step(ls, l_lo, l_hi)
         d_c = _range_step(cs, float(np.log(max(c_lo, 1e-3))), float(np.log(max(c_hi, 1e-3))))
