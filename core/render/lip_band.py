@@ -18,6 +18,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .median import median_of
+
 # A pixel of the band under this share of the band's median L* belongs to the opening when it
 # connects to it: the cavity reads L* 5-10 against lips of 35-55. A dark upper lip can read 10-15
 # beside the seam (talk_f, dark lipstick), which 0.5 took for opening: talk_f's lips were then
@@ -36,7 +38,7 @@ def shown_lips(lightness: np.ndarray, band: np.ndarray, inner: np.ndarray) -> np
     included: a closed mouth's seam). Boolean masks of `lightness`'s shape."""
     if np.count_nonzero(band) < MIN_LIP_PIXELS:
         return band
-    dark = (lightness < OPENING_DARK * float(np.median(lightness[band]))) & (band | inner)
+    dark = (lightness < OPENING_DARK * median_of(lightness[band])) & (band | inner)
     if not dark.any():
         return band
     n, label = cv2.connectedComponents(dark.astype(np.uint8), connectivity=8)

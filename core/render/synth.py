@@ -15,6 +15,7 @@ import numpy as np
 
 from . import geometry as g
 from .lip_band import shown_lips
+from .median import median_of
 from .mask import FADE, blend_masks, muzzle_extent
 from .model import MouthModel
 
@@ -361,7 +362,7 @@ def _carry_grain(out, src, moved_pts, model: MouthModel, tri_id, skin, lipmask, 
     energy = cv2.GaussianBlur(hp_grey * hp_grey, (0, 0), 2.0)
     on_skin = skin > 0.5
     enough = np.count_nonzero(on_skin) >= 32
-    ref = _median(energy[on_skin]) if enough else float(np.median(energy))
+    ref = median_of(energy[on_skin]) if enough else float(np.median(energy))
     plain = energy                      # 2 - energy / (EDGE_ENERGY ref), clipped, in its array
     plain /= max(EDGE_ENERGY * ref, 1e-6)
     np.subtract(2.0, plain, out=plain)
@@ -376,7 +377,7 @@ def _carry_grain(out, src, moved_pts, model: MouthModel, tri_id, skin, lipmask, 
     # face), away from the frame's own edges; the exemplar's lip texture above it stays.
     if enough:
         fine = hp_grey[on_skin]
-        core = GRAIN_CORE * 1.4826 * _median(np.abs(fine, out=fine))
+        core = GRAIN_CORE * 1.4826 * median_of(np.abs(fine, out=fine))
     else:
         core = 0.0
     on_lips = lip_soft > 0.01
@@ -393,19 +394,6 @@ def _carry_grain(out, src, moved_pts, model: MouthModel, tri_id, skin, lipmask, 
     if lip_grain is not None:
         out[lb] += lip_grain
     return disp, still, lip_soft
-
-
-def _median(values: np.ndarray) -> float:
-    """np.median of a 1-d float array of finite values that may be reordered (a temporary): the
-    same order statistics and the same mean of the middle two (in the array's type), partitioned
-    in place, without np.median's copy and overhead (its 40-60k skin pixels, twice a frame)."""
-    n = values.size
-    h = n // 2
-    if n % 2:
-        values.partition(h)
-        return float(values[h])
-    values.partition((h - 1, h))
-    return float((values[h - 1] + values[h]) / 2)
 
 
 def _mouth_interior(out, target, reg_t, lips_t, ex: Exemplar, model: MouthModel, look: Look,
