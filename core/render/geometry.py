@@ -153,7 +153,7 @@ def triangle_maps(dst_pts: np.ndarray, src_pts: np.ndarray, tris: np.ndarray, x0
             break
         np.copyto(idx, cv2.dilate(idx, np.ones((3, 3), np.uint8)), where=holes)
     covered = idx > 0
-    safe = idx.astype(np.intp)          # numpy's index type: take() would convert int32 six times
+    safe = idx.astype(np.int32)
     safe -= 1
     np.maximum(safe, 0, out=safe)
     xx = np.arange(w, dtype=np.float32)[None, :]
