@@ -18,6 +18,9 @@ noted) and OUT/<name>.dub.wav + .dub.phones.json (../shared/eval/make_dub.py), a
   into 640x480 (a small face, saturated-looking lips against a flat tone);
 - selfie: talk_h cropped round the face and scaled up ~3x to 960x960 (a very large face), with
   fresh sensor noise per frame (phone footage has fine noise the renderer must carry through).
+- sidelight: talk_i relit by a low key from the left: light falls off across the face to about a
+  sixteenth on the far side (in linear light, the edge of the fall-off at the face's middle), warmer on
+  the lit side, with low-light sensor noise; a shadow edge runs through the mouth.
 
 - turn: a public talking-head clip that turns the head about -22 to +22 degrees of yaw (Face Mesh
   pose; the shared clips turn little and a turn cannot be faked from a frontal clip), and
@@ -64,6 +67,7 @@ CASES = {
     "talk_g": ("talk_g.mp4", 125, "de", "de", None),
     "oldfilm": ("talk_f.mp4", 125, "fr", "fr", "oldfilm"),
     "selfie": ("talk_h.mp4", 125, "de", "de", "selfie"),
+    "sidelight": ("talk_i.mp4", 125, "es", "es", "sidelight"),
     "turn": ("WDA_KatieHill_000.mp4", 200, "de", "de_long", None),
     "turn_small": ("WDA_AlexandriaOcasioCortez_000.mp4", 200, "fr", "fr_long", None),
 }
@@ -151,11 +155,24 @@ def _selfie(img: np.ndarray, box: tuple[int, int, int], rng: np.random.Generator
     return np.clip(np.round(big), 0, 255).astype(np.uint8)
 
 
+def _sidelight(img: np.ndarray, box: tuple[int, int, int], rng: np.random.Generator) -> np.ndarray:
+    cx, _, side = box
+    lin = (img.astype(np.float32) / 255.0) ** 2.2
+    x = np.arange(img.shape[1], dtype=np.float32)
+    # key from the left: full on the lit side, ~0.06 (linear) on the far side, the edge across the mouth
+    fall = 0.06 + 0.94 / (1.0 + np.exp((x - cx) / (0.10 * side)))
+    tint = np.stack([1.0 + 0.08 * fall, np.ones_like(fall), 1.0 - 0.10 * fall], -1)
+    lin = lin * (0.85 * fall)[None, :, None] * tint[None]
+    out = lin ** (1 / 2.2) * 255.0
+    out += rng.normal(0, 2.0, out.shape[:2]).astype(np.float32)[..., None]
+    return np.clip(np.round(out), 0, 255).astype(np.uint8)
+
+
 def build_clip(name: str, out_dir: str, path: str) -> str:
     _, frames, _, _, derive = CASES[name]
     dst = os.path.join(out_dir, f"{name}.mp4")
     rng = np.random.default_rng(15)
-    box = _face_box(path) if derive == "selfie" else None
+    box = _face_box(path) if derive in ("selfie", "sidelight") else None
     with av.open(path) as c:
         vs = c.streams.video[0]
         rate = vs.average_rate or Fraction(25)
@@ -169,6 +186,8 @@ def build_clip(name: str, out_dir: str, path: str) -> str:
                 img = _oldfilm(img, i, rng)
             elif derive == "selfie":
                 img = _selfie(img, box, rng)
+            elif derive == "sidelight":
+                img = _sidelight(img, box, rng)
             if st is None:
                 st = out.add_stream("libx264", rate=rate)
                 st.width, st.height = img.shape[1] // 2 * 2, img.shape[0] // 2 * 2
