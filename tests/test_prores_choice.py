@@ -311,3 +311,22 @@ def test_a_fed_probe_that_cannot_measure_keeps_the_default_and_says_so(tmp_path,
     assert (fed.codec, fed.reason) == (own.codec, own.reason)
     assert fed.codec == "prores_hq" and fed.reason.startswith("the probe could not measure")
     assert fed.probe["profiles"] == [] and fed.probe["frames_from"] == "analysis pass"
+
+
+def test_a_profile_a_render_would_overrun_is_left(monkeypatch):
+    # Renders lose more than their source near the cap: the hard set's side-light case, whose
+    # probe frames fell 0.8%, 0%, 0.7% short of 4444, read 0.944 as a 4444 render (0.954 in XQ),
+    # so two frames of three over 0.5% leave the profile; one frame over it keeps it (talk_a).
+    short = {"prores_hq": [0.22, 0.17, 0.21], "prores_4444": [0.0077, 0.0002, 0.0067],
+             "prores_4444xq": [0.0, 0.0, 0.0]}
+    monkeypatch.setattr(pc, "code_frames", lambda frames, codec, *a, **k: [codec] * len(frames))
+    by_profile = {CODECS[c].options["profile"]: c for c in pc.LADDER}
+    monkeypatch.setattr(pc, "shortfall", lambda p, w, h, profile: short[by_profile[profile]].pop(0))
+    info = type("I", (), {"pix_fmt": "yuv420p", "colorspace": None, "color_range": None,
+                          "height": 512, "width": 512})()
+    profiles, why = pc._measure([None] * 3, info, pc.LADDER, "sidelight.mp4")
+    assert [p["codec"] for p in profiles] == list(pc.LADDER)
+    assert "4444 reached its data cap on 2 of 3" in why
+    short.update({"prores_hq": [0.0049, 0.0115, 0.0003]})
+    profiles, why = pc._measure([None] * 3, info, pc.LADDER, "talk_a.mp4")
+    assert [p["codec"] for p in profiles] == ["prores_hq"] and why is None
