@@ -21,7 +21,8 @@ def _clip(path, frames, pix_fmt="yuv420p"):
     """A lossless H.264 clip of the given RGB frames (noise survives exactly)."""
     with av.open(str(path), "w") as c:
         s = c.add_stream("libx264", rate=25, options={"qp": "0", "preset": "ultrafast"})
-        s.width, s.height, s.pix_fmt = W, H, pix_fmt
+        s.height, s.width = frames[0].shape[:2]
+        s.pix_fmt = pix_fmt
         for img in frames:
             for p in s.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
                 c.mux(p)
@@ -225,15 +226,7 @@ def _astronaut_grain(path, n=8, width=1):
         pic = np.hstack([one if k % 2 == 0 else one[:, ::-1] for k in range(width)])
         noise = rng.normal(0, 30, pic.shape[:2])[..., None]
         frames.append(np.clip(pic + noise, 0, 255).astype(np.uint8))
-    with av.open(str(path), "w") as c:
-        s = c.add_stream("libx264", rate=25, options={"qp": "0", "preset": "ultrafast"})
-        s.width, s.height, s.pix_fmt = 256 * width, 256, "yuv420p"
-        for f in frames:
-            for p in s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
-                c.mux(p)
-        for p in s.encode():
-            c.mux(p)
-    return str(path)
+    return _clip(path, frames)
 
 
 def _closed_track(path, n):
