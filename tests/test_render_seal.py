@@ -19,6 +19,25 @@ def _points(model, lm):
     return np.vstack([lm[model.region], model.ring_points(model.pose(lm))])
 
 
+def parted(lm, px):
+    """Landmarks `lm` with the lower lip and jaw `px` lower: every inner-lip pair `px` apart."""
+    mid = np.mean([(lm[a] + lm[b]) / 2 for a, b in g.INNER_PAIRS], 0)
+    out = lm.copy()
+    out[out[:, 1] > mid[1] + 0.5, 1] += px
+    for a, b in g.INNER_PAIRS:
+        out[b] = out[a] + [0.0, px]
+    return out
+
+
+def closed(lm):
+    """Landmarks `lm` with the lips closed: each inner pair 0.2 px apart about its middle."""
+    out = lm.copy()
+    for a, b in g.INNER_PAIRS:
+        c = (lm[a] + lm[b]) / 2
+        out[a], out[b] = c - [0, 0.1], c + [0, 0.1]
+    return out
+
+
 def _exemplar(model, pts, gap_grey):
     """The exemplar's points over a flat lip-grey picture whose inner-lip polygon (the gap) is
     `gap_grey`: dark for a mouth cavity, light for teeth."""
@@ -32,18 +51,9 @@ def _exemplar(model, pts, gap_grey):
 
 def test_closed_lips_from_parted_ones_meet_on_the_gaps_dark_core(astro):
     model = fit_model([astro, astro + 0.5, astro - 0.5])
-    mid = np.mean([(astro[a] + astro[b]) / 2 for a, b in g.INNER_PAIRS], 0)
-    # The exemplar: the same face with the lower lip and jaw 5 px lower (lips 5 px apart).
-    ex_lm = astro.copy()
-    low = ex_lm[:, 1] > mid[1] + 0.5
-    ex_lm[low, 1] += 5.0
-    for a, b in g.INNER_PAIRS:
-        ex_lm[b] = ex_lm[a] + [0.0, 5.0]
-    # The target: the lips closed (each inner pair 0.2 px apart about its middle).
-    t_lm = astro.copy()
-    for a, b in g.INNER_PAIRS:
-        c = (astro[a] + astro[b]) / 2
-        t_lm[a], t_lm[b] = c - [0, 0.1], c + [0, 0.1]
+    # The exemplar: the same face with the lower lip and jaw 5 px lower (lips 5 px apart); the
+    # target: the lips closed.
+    t_lm, ex_lm = closed(astro), parted(astro, 5.0)
     target, src = _points(model, t_lm), _points(model, ex_lm)
 
     def jump(source):

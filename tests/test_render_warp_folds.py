@@ -10,6 +10,7 @@ import pytest
 from lipflap.render import geometry as g
 from lipflap.render import synth as S
 from lipflap.render.model import fit_model
+from test_render_seal import closed, parted
 
 SIZE = 320
 
@@ -72,15 +73,7 @@ def test_closed_lips_from_a_parted_exemplar_meet_softly(astro, model):
     sealed, synth._dark_gap: the gap's middle is lit lower lip): the warp's map jumps across the
     gap, and the upper lip's rim met the lower lip's lit surface in one pixel's step."""
     pos = {int(k): i for i, k in enumerate(model.region)}
-    mid = np.mean([(astro[a] + astro[b]) / 2 for a, b in g.INNER_PAIRS], 0)
-    ex_lm = astro.copy()
-    ex_lm[ex_lm[:, 1] > mid[1] + 0.5, 1] += 8.0
-    for a, b in g.INNER_PAIRS:
-        ex_lm[b] = ex_lm[a] + [0.0, 8.0]
-    t_lm = astro.copy()
-    for a, b in g.INNER_PAIRS:
-        c = (astro[a] + astro[b]) / 2
-        t_lm[a], t_lm[b] = c - [0, 0.1], c + [0, 0.1]
+    ex_lm, t_lm = parted(astro, 8.0), closed(astro)
     src, target = _points(model, ex_lm), _points(model, t_lm)
     # The exemplar's picture: skin, a dark upper lip, a lit lower lip; its lips are seen nearly
     # closed (a dark line under the upper lip) where their tracked gap is 8 px: the lower lip's
