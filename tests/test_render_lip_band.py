@@ -6,32 +6,18 @@ import numpy as np
 
 from lipflap.render.lip_band import shown_lips
 from lipflap.render.synth import Look, _keep_lip_range, _lip_colour, _poly, held_lip_range
+from test_render_lip_range import _scene
 
 LIPS = (205, 130, 130)
-
-
-def _ellipse(cx, cy, ax, ay, n=20):
-    t = np.linspace(0, 2 * np.pi, n, endpoint=False)
-    return np.stack([cx + ax * np.cos(t), cy + ay * np.sin(t)], 1)
 
 
 def _slit_scene(lip_rgb=LIPS):
     """Skin, a lip band round an opening, and a dark slit 3 px high just above the opening,
     inside the contour's upper lip (the opening shows past the contour). Returns the image,
     lips_t (20 outer, 20 inner points), the band, and the lips it shows (band less the slit)."""
-    img = np.full((80, 120, 3), (200, 160, 140), np.float32)
-    lips = np.vstack([_ellipse(60, 40, 34, 16), _ellipse(60, 40, 24, 6)])
-    outer = _poly(img.shape[:2], lips[:20], 0, 0) > 0
-    inner = _poly(img.shape[:2], lips[20:], 0, 0) > 0
-    img[outer] = lip_rgb
-    img[inner] = (25, 12, 12)
-    slit = np.zeros(img.shape[:2], bool)
+    slit = np.zeros((80, 120), bool)
     slit[31:34, 44:77] = True
-    slit &= outer & ~inner
-    img[slit] = (25, 12, 12)
-    rng = np.random.default_rng(5)
-    img += rng.normal(0, 2.0, img.shape).astype(np.float32)
-    band = outer & ~inner
+    img, lips, band = _scene(lip_rgb, opening=(25, 12, 12), slit=slit, seed=5)
     return img, lips, band, band & ~slit
 
 

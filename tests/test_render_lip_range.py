@@ -14,16 +14,19 @@ def _ellipse(cx, cy, ax, ay, n=20):
     return np.stack([cx + ax * np.cos(t), cy + ay * np.sin(t)], 1)
 
 
-def _scene(lip_rgb):
-    """A skin-coloured crop with a lip band of `lip_rgb` round a dark opening; lips_t as the
-    renderer passes them (20 outer, then 20 inner points)."""
+def _scene(lip_rgb, opening=(40, 20, 20), slit=None, seed=3):
+    """A skin-coloured crop with a lip band of `lip_rgb` round an `opening`-coloured opening;
+    lips_t as the renderer passes them (20 outer, then 20 inner points). `slit`: a mask of more
+    opening painted inside the band. Returns the image, lips_t and the band."""
     img = np.full((80, 120, 3), (200, 160, 140), np.float32)
     lips = np.vstack([_ellipse(60, 40, 34, 16), _ellipse(60, 40, 24, 6)])
     outer = _poly(img.shape[:2], lips[:20], 0, 0) > 0
     inner = _poly(img.shape[:2], lips[20:], 0, 0) > 0
     img[outer] = lip_rgb
-    img[inner] = (40, 20, 20)
-    rng = np.random.default_rng(3)
+    img[inner] = opening
+    if slit is not None:
+        img[slit & outer & ~inner] = opening
+    rng = np.random.default_rng(seed)
     img += rng.normal(0, 2.0, img.shape).astype(np.float32)     # texture that must survive
     return img, lips, outer & ~inner
 
