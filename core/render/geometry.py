@@ -156,24 +156,43 @@ def triangle_maps(dst_pts: np.ndarray, src_pts: np.ndarray, tris: np.ndarray, x0
     safe = idx.astype(np.int32)
     safe -= 1
     np.maximum(safe, 0, out=safe)
-    xx = np.arange(w, dtype=np.float32)[None, :]
-    yy = np.arange(h, dtype=np.float32)[:, None]
-    c = mats.reshape(n, 6).astype(np.float32).T                      # (6, n)
-
-    def plane(k: int) -> np.ndarray:
-        # c[k] x + c[k+1] y + c[k+2] per pixel, in place (the gathers were most of the time)
-        m = c[k].take(safe)
-        m *= xx
-        t = c[k + 1].take(safe)
-        t *= yy
-        m += t
-        m += c[k + 2].take(safe)
-        return m
-
-    map_x, map_y = plane(0), plane(3)
+    map_x, map_y = _maps(safe, mats.reshape(n, 6).astype(np.float32).T)
     if with_index:
         return map_x, map_y, covered, safe
     return map_x, map_y, covered
+
+
+def _maps(ids: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """map_x, map_y of each pixel of the raster `ids` (its triangle) given the triangles' affine
+    coefficients c (6, n) in the raster's pixel coordinates."""
+    h, w = ids.shape
+    xx = np.arange(w, dtype=np.float32)[None, :]
+    yy = np.arange(h, dtype=np.float32)[:, None]
+
+    def plane(k: int) -> np.ndarray:
+        # c[k] x + c[k+1] y + c[k+2] per pixel, in place (the gathers were most of the time)
+        m = c[k].take(ids)
+        m *= xx
+        t = c[k + 1].take(ids)
+        t *= yy
+        m += t
+        m += c[k + 2].take(ids)
+        return m
+
+    return plane(0), plane(3)
+
+
+def maps_on_raster(ids: np.ndarray, dst_pts: np.ndarray, src_pts: np.ndarray,
+                   tris: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """triangle_maps' map_x, map_y onto `src_pts` over a triangle raster already drawn for the
+    same destination triangles (triangle_maps(..., with_index=True)'s ids, a box of them, or
+    them sampled on a coarser grid), `dst_pts` in that raster's pixel coordinates: no triangle
+    is drawn again. Drawing the ~250 triangles was half of each map's time; the previous
+    frame's two maps a frame (_blend_previous' lip box, _steady_bands' half resolution) drew
+    them again (docs/speed.md, tenth round)."""
+    ok = np.ones(len(tris), bool)           # triangles too thin to draw are never read
+    mats = _affine_from_triangles(np.asarray(dst_pts, np.float64)[tris], src_pts[tris], ok)
+    return _maps(ids, mats.reshape(len(tris), 6).astype(np.float32).T)
 
 
 def unfold(dst: np.ndarray, src: np.ndarray, tris: np.ndarray, movable: np.ndarray,

@@ -177,9 +177,10 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
 
     if prev is not None and prev_share > 0:
         _blend_previous(out, x0, y0, lip_soft, prev, prev_share, target, model, look.peak,
-                        size)
+                        size, (tri_id, cov))
     if prev is not None:
-        _steady_bands(out, x0, y0, target, prev, model, lip_soft, size, inside=prev_share > 0)
+        _steady_bands(out, x0, y0, target, prev, model, lip_soft, size, inside=prev_share > 0,
+                      raster=(tri_id, cov))
 
     # Detail matched per kind of region (lips with lips, moved skin with skin), so an open
     # mouth is not judged against the frame's closed one by its skin.
@@ -705,6 +706,15 @@ def _detail_gain(l_low: np.ndarray, l_d: np.ndarray, want: float, bounds) -> flo
     return float(np.clip(k, *bounds))
 
 
+def _target_raster(out: np.ndarray, x0: int, y0: int, target: np.ndarray,
+                   model: MouthModel) -> tuple[np.ndarray, np.ndarray]:
+    """(triangle ids, covered) of the target's mesh over the patch `out` at (x0, y0): what
+    synthesize's warp drew, for the previous frame's maps (geometry.maps_on_raster)."""
+    h, w = out.shape[:2]
+    _, _, cov, ids = g.triangle_maps(target, target, model.tris, x0, y0, w, h, with_index=True)
+    return ids, cov
+
+
 # The previous frame's lips are blended in only where, once brought to this frame's geometry, they
 # show the same thing: the weight falls to 0 where the two differ by PREV_AGREE of the peak in
 # the low band (teeth that appear, an exemplar with another lip line): selfie f90 showed the
@@ -718,10 +728,11 @@ PREV_COARSE = 0.02
 
 def _blend_previous(out: np.ndarray, x0: int, y0: int, mouth: np.ndarray, prev: "Patch",
                     share: float, target: np.ndarray, model: MouthModel, peak: float,
-                    size: float) -> None:
+                    size: float, raster: tuple | None = None) -> None:
     """Blend the previous frame's lips into `out` (in place), motion-compensated: each pixel takes
     the previous patch's pixel at the same point of the mouth (the piecewise-affine map from this
-    frame's target geometry to the previous frame's), where the two agree."""
+    frame's target geometry to the previous frame's), where the two agree. `raster`: the
+    patch's (triangle ids, covered) of the target's mesh (_target_raster), drawn when None."""
     if prev.mouth is None or prev.points is None:
         return
     rows, cols = np.flatnonzero((mouth > 0.01).any(1)), np.flatnonzero((mouth > 0.01).any(0))
@@ -729,8 +740,11 @@ def _blend_previous(out: np.ndarray, x0: int, y0: int, mouth: np.ndarray, prev: 
         return
     ly0, ly1, lx0, lx1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
     bw, bh = lx1 - lx0, ly1 - ly0
-    mx, my, cov = g.triangle_maps(target, prev.points - [prev.x0, prev.y0], model.tris,
-                                  x0 + lx0, y0 + ly0, bw, bh)
+    ids, cov = raster if raster is not None else _target_raster(out, x0, y0, target, model)
+    lip_box = (slice(ly0, ly1), slice(lx0, lx1))
+    cov = cov[lip_box]
+    mx, my = g.maps_on_raster(ids[lip_box], target - [x0 + lx0, y0 + ly0],
+                              prev.points - [prev.x0, prev.y0], model.tris)
     ph, pw = prev.alpha.shape
     back = cv2.remap(prev.rgb, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     m_prev = cv2.remap(prev.mouth, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
@@ -808,14 +822,17 @@ STEADY_REDUCE = 2
 
 
 def _steady_bands(out: np.ndarray, x0: int, y0: int, target: np.ndarray, prev: "Patch",
-                  model: MouthModel, lips: np.ndarray, size: float, inside: bool) -> None:
+                  model: MouthModel, lips: np.ndarray, size: float, inside: bool,
+                  raster: tuple | None = None) -> None:
     """Blend the previous frame's skin shading band (SKIN_SHARE, away from the lips: `lips`,
     their soft mask) and, with `inside`, its mouth interior's low band (INTERIOR_SHARE, where
     both frames are open) into this frame's patch, in place on `out`; each pixel from the
     previous patch's pixel at the same point of the face, where the previous patch was drawn.
     Each band is taken from its own region's pixels only (normalised convolution: the teeth do
     not tint the chin, nor the lips the teeth). The bands are smooth at STEADY_REDUCE times less
-    resolution: worked out there and brought back; the weights are the full resolution's."""
+    resolution: worked out there and brought back; the weights are the full resolution's.
+    `raster`: the patch's (triangle ids, covered) of the target's mesh (_target_raster), drawn
+    when None, sampled at the reduced pixels' centres for their map."""
     if prev.points is None:
         return
     f = STEADY_REDUCE
@@ -825,9 +842,15 @@ def _steady_bands(out: np.ndarray, x0: int, y0: int, target: np.ndarray, prev: "
     # pixel centres of the reduced images in the full ones' coordinates: u -> (u + 0.5) s - 0.5
     s_cur = np.array([w / small[0], h / small[1]])
     s_prev = np.array([pw / p_small[0], ph / p_small[1]])
-    mx, my, cov = g.triangle_maps((target - [x0, y0] + 0.5) / s_cur - 0.5,
-                                  (prev.points - [prev.x0, prev.y0] + 0.5) / s_prev - 0.5,
-                                  model.tris, 0, 0, small[0], small[1])
+    # each reduced pixel takes the triangle of the full-resolution pixel its centre falls in
+    # (the map is continuous across the triangles' edges; a triangle too thin to draw at half
+    # resolution keeps its own map here)
+    at = np.ix_(np.minimum(((np.arange(small[1]) + 0.5) * s_cur[1]).astype(np.intp), h - 1),
+                np.minimum(((np.arange(small[0]) + 0.5) * s_cur[0]).astype(np.intp), w - 1))
+    ids, cov = raster if raster is not None else _target_raster(out, x0, y0, target, model)
+    cov = cov[at]
+    mx, my = g.maps_on_raster(ids[at], (target - [x0, y0] + 0.5) / s_cur - 0.5,
+                              (prev.points - [prev.x0, prev.y0] + 0.5) / s_prev - 0.5, model.tris)
 
     def reduced_prev(img, border=cv2.BORDER_REPLICATE):
         return cv2.remap(cv2.resize(img, p_small, interpolation=cv2.INTER_AREA), mx, my,
