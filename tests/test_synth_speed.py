@@ -1,5 +1,6 @@
 """The render's synthesis, cut for CPU (issue 15, docs/speed.md): each fast path gives the values
-of the implementation before it, bit for bit, on synthetic patches."""
+of the implementation before it, bit for bit (or, where a cut regroups the arithmetic, within the
+bound its test states), on synthetic patches."""
 from __future__ import annotations
 
 import cv2
@@ -95,7 +96,10 @@ def test_carry_grain_equals_the_implementation_before():
         want, *rest_w = _carry_grain_before(out, src, moved, _Model(tris), tri_id, skin, lip, 80.0)
         got = out.copy()
         rest = S._carry_grain(got, src, moved, _Model(tris), tri_id, skin, lip, 80.0)
-        assert np.array_equal(got, want)
+        # The fine bands by linearity (one blur of src - out, one of src's grey): the same
+        # values but for float32 rounding, on 8-bit values of 20-220 (tenth round).
+        assert np.abs(got - want).max() < 1e-3, np.abs(got - want).max()
+        assert not np.array_equal(got, out)
         assert all(np.array_equal(a, b) for a, b in zip(rest, rest_w))
 
 
