@@ -324,11 +324,13 @@ def _light_offset(src, warped, skin, size: float, w: int, h: int) -> np.ndarray:
     f = max(1, int(sig / 2.5))
     small = (max(1, w // f), max(1, h // f))
     s_skin = cv2.resize(skin, small, interpolation=cv2.INTER_AREA)
-    s_src = cv2.resize(src, small, interpolation=cv2.INTER_AREA) * s_skin[..., None]
-    s_out = cv2.resize(warped, small, interpolation=cv2.INTER_AREA) * s_skin[..., None]
+    # The frame's and the exemplar's blurs differenced: by linearity one reduction and one blur
+    # of their difference (a full-resolution subtraction, 0.03 ms, against a 3-channel area
+    # reduction, 0.24 ms, on a bench patch).
+    s_diff = cv2.resize(np.subtract(src, warped), small, interpolation=cv2.INTER_AREA) * s_skin[..., None]
     ssig = sig / f
     ws = cv2.GaussianBlur(s_skin, (0, 0), ssig) + 1e-4
-    off = (cv2.GaussianBlur(s_src, (0, 0), ssig) - cv2.GaussianBlur(s_out, (0, 0), ssig)) / ws[..., None]
+    off = cv2.GaussianBlur(s_diff, (0, 0), ssig) / ws[..., None]
     # Far from any skin sample the estimate is noise; fall back to the mean offset there.
     conf = np.clip(ws / 0.3, 0.0, 1.0)[..., None]
     mean_off = ((off * s_skin[..., None]).sum((0, 1)) / max(float(s_skin.sum()), 1.0)).astype(np.float32)
