@@ -777,14 +777,21 @@ def _blend_previous(out: np.ndarray, x0: int, y0: int, mouth: np.ndarray, prev: 
     # PREV_AGREE_COARSE (a misplaced edge there only softens; teeth where the previous frame had
     # lip are not tinted: selfie f40 showed the lower teeth pink when it was blended regardless),
     # the fine band only where they agree within PREV_AGREE, so no second contour is drawn.
+    # Only the two frames' difference and its coarse band enter (the blur is linear: one blur of
+    # back - cur, not one of each).
     sig = max(1.0, PREV_COARSE * size)
-    c_cur, c_back = _blur(cur, sig), _blur(back, sig)
+    d = np.subtract(back, cur)
+    c_d = _blur(d, sig)                 # c_back - c_cur
     wgt = share * np.minimum(mouth[ly0:ly1, lx0:lx1], m_prev) * inside
-    diff = _channel_mean(np.abs(c_cur - c_back))
+    diff = _channel_mean(np.abs(c_d))
     w_coarse = _rgb((wgt * np.clip(1.0 - diff / (PREV_AGREE_COARSE * peak), 0.0, 1.0)).astype(np.float32))
-    diff = cv2.GaussianBlur(_channel_mean(np.abs(cur - back)), (0, 0), 1.5)
+    diff = cv2.GaussianBlur(_channel_mean(np.abs(d)), (0, 0), 1.5)
     w_fine = _rgb((wgt * np.clip(1.0 - diff / (PREV_AGREE * peak), 0.0, 1.0)).astype(np.float32))
-    cur += (c_back - c_cur) * w_coarse + ((back - c_back) - (cur - c_cur)) * w_fine
+    d -= c_d                            # the fine band of back - cur
+    d *= w_fine
+    c_d *= w_coarse
+    d += c_d
+    cur += d
 
 
 # The mouth's inside (teeth, tongue, cavity) of consecutive open frames, built from different
