@@ -273,23 +273,32 @@ def test_mediapipe_imported_without_its_unused_modules_which_still_work_when_use
 
 def test_blur_over_the_masks_support_equals_the_whole_blur():
     """Masks touching the border or not, empty, nearly full, and sigmas either side of the
-    reduced-image threshold: the same values as one GaussianBlur over the whole image."""
+    reduced-image threshold: under it the same values as one GaussianBlur over the whole image;
+    over it (worked out on a reduced image, tenth round) within 0.05 of a mask's step, at the
+    image's edges too (0.038 seen, at sigma 2.5)."""
     import cv2
+    from lipflap.render.mask import REDUCED_SIGMA
     from lipflap.render.synth import _blur
     rng = np.random.default_rng(5)
     cases = []
-    for _ in range(40):
+    for k in range(80):
         h, w = (int(v) for v in rng.integers(60, 260, 2))
         m = np.zeros((h, w), np.float32)
         y0, x0 = int(rng.integers(0, h - 10)), int(rng.integers(0, w - 10))
         y1, x1 = y0 + int(rng.integers(3, h - y0)), x0 + int(rng.integers(3, w - x0))
-        m[y0:y1, x0:x1] = (rng.random((y1 - y0, x1 - x0)) > 0.4)
-        cases.append((m, float(rng.uniform(0.5, 4.9))))
-    cases += [(np.zeros((50, 70), np.float32), 2.0), (np.ones((50, 70), np.float32), 3.0)]
+        m[y0:y1, x0:x1] = (rng.random((y1 - y0, x1 - x0)) > 0.4) if k % 2 else 1.0
+        cases.append((m, float(rng.uniform(0.5, 12.0))))
+    cases += [(np.zeros((50, 70), np.float32), 2.0), (np.ones((50, 70), np.float32), 3.0),
+              (np.zeros((51, 71), np.float32), 6.0), (np.ones((51, 71), np.float32), 6.0)]
     for m, sigma in cases:
         want = cv2.GaussianBlur(m, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REFLECT)
         got = _blur(m, sigma)
-        assert got.dtype == want.dtype and np.array_equal(got, want)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        if sigma < REDUCED_SIGMA:
+            assert np.array_equal(got, want)
+        else:
+            assert np.abs(got - want).max() < 0.05, (sigma, np.abs(got - want).max())
+            assert got.flags.c_contiguous
 
 
 class _Obs:

@@ -168,6 +168,20 @@ def muzzle(shape: tuple[int, int], region: np.ndarray, wanted: np.ndarray, own: 
     return out & face, face
 
 
+# A Gaussian of REDUCED_SIGMA pixels or wider is worked out on a reduced image (the renderer's
+# _blur): by f = sigma / REDUCED_SIGMA pixels, at least 2. Until the tenth round by sigma / 2.5,
+# so blurs of 2.5-5 pixels (on the bench's 146-pixel mouths: the silhouette's cut, the lips'
+# soft mask, the previous lips' coarse band) ran at full resolution with 21-41 taps; reduced by
+# 2 their values differ by ~1-2% of a step's height (linear interpolation between samples 2
+# pixels apart of an edge 2.5 or more pixels wide).
+REDUCED_SIGMA = 2.5
+
+
+def blur_reduction(sigma: float) -> int:
+    """The factor the renderer's blur of `sigma` pixels reduces its image by (1: none)."""
+    return max(2, int(sigma / REDUCED_SIGMA)) if sigma >= REDUCED_SIGMA else 1
+
+
 def muzzle_extent(region: np.ndarray, wanted: np.ndarray, own: np.ndarray,
                   size: float) -> tuple[float, float, float, float]:
     """(x0, y0, x1, y1), frame pixels: a box the lower-face alpha of `blend_masks` is zero
@@ -186,7 +200,7 @@ def muzzle_extent(region: np.ndarray, wanted: np.ndarray, own: np.ndarray,
             lo.append(pts.min(0) - push)
             hi.append(pts.max(0) + push)
     sig = max(fade, 0.5)
-    reach = 4.0 * sig + 2.0 * max(1, int(sig / 2.5)) + 2.0
+    reach = 4.0 * sig + 2.0 * blur_reduction(sig) + 2.0
     (x0, y0), (x1, y1) = np.min(lo, 0) - reach, np.max(hi, 0) + reach
     return float(x0), float(y0), float(x1), float(y1)
 

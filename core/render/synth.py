@@ -16,7 +16,7 @@ import numpy as np
 from . import geometry as g
 from .lip_band import shown_lips
 from .median import median_of
-from .mask import FADE, blend_masks, muzzle_extent
+from .mask import FADE, blend_masks, blur_reduction, muzzle_extent
 from .model import MouthModel
 
 # The exemplar's one resampling pass: cubic. Lanczos keeps more of the fine band (expr_disgusted
@@ -67,17 +67,62 @@ def crop_box(points: np.ndarray, width: int, height: int, pad: int = 4) -> tuple
 
 
 def _blur(img: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian blur; wide ones run on a reduced image (they only carry low frequencies)."""
+    """Gaussian blur; wide ones run on an image reduced by blur_reduction(sigma) (they only
+    carry low frequencies), padded to a whole number of reduced pixels:
+    OpenCV's area reduction by a whole factor is its fast path (0.01 against 0.19 ms for a
+    285x355 mask halved). A one-channel image (a mask) is blurred only over its non-zero
+    pixels' box widened by the blur's reach (zero elsewhere, as the whole blur gives there)."""
     sigma = max(sigma, 0.3)
-    f = int(sigma / 2.5)
+    f = blur_reduction(sigma)
     if f < 2:
         if img.ndim == 2:
             return _blur_support(img, sigma)
         return cv2.GaussianBlur(img, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REFLECT)
+    if img.ndim == 3:
+        return _reduced_blur(img, sigma, f)
+    box = _support(img, int(np.ceil(4 * sigma)) + 2 * f)
+    if box is None:
+        return np.zeros(img.shape, np.float32)
+    if (box[0].stop - box[0].start) * (box[1].stop - box[1].start) > 0.7 * img.size:
+        return _reduced_blur(img, sigma, f)
+    out = np.zeros(img.shape, np.float32)
+    out[box] = _reduced_blur(img[box], sigma, f)
+    return out
+
+
+def _reduced_blur(img: np.ndarray, sigma: float, f: int) -> np.ndarray:
+    """_blur's reduced path. The area reduction and the linear interpolation back spread the
+    image too: about REDUCED_SPREAD f^2 of variance (pixels^2) is taken off the blur's (an
+    edge's blur then within 1.2% of the whole image's at sigma 3.3, 0.3% at 6.6, against 2.8%
+    and 0.8% without)."""
     h, w = img.shape[:2]
-    small = cv2.resize(img, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA)
+    # A side that is not a whole number of reduced pixels is padded with the image's reflection
+    # as far as the kernel reaches (the reduced image's own reflected border would mirror it
+    # about the wrong line: up to 0.2 of a mask's step over the kernel's width).
+    reach = f * int(np.ceil(4 * sigma / f))
+    ph, pw = (-h % f and -h % f + reach), (-w % f and -w % f + reach)
+    sigma = max(sigma * sigma - REDUCED_SPREAD * f * f, 0.25 * f * f) ** 0.5
+    if ph or pw:
+        img = cv2.copyMakeBorder(img, 0, ph, 0, pw, cv2.BORDER_REFLECT)
+    small = cv2.resize(img, ((w + pw) // f, (h + ph) // f), interpolation=cv2.INTER_AREA)
     small = cv2.GaussianBlur(small, (0, 0), sigmaX=sigma / f, borderType=cv2.BORDER_REFLECT)
-    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    up = cv2.resize(small, (w + pw, h + ph), interpolation=cv2.INTER_LINEAR)
+    return up if not (ph or pw) else np.ascontiguousarray(up[:h, :w])
+
+
+REDUCED_SPREAD = 0.25
+
+
+def _support(img: np.ndarray, reach: int) -> tuple[slice, slice] | None:
+    """The box of a one-channel image's non-zero pixels widened by `reach`, within the image;
+    None when it has none."""
+    rows = np.flatnonzero(img.any(1))
+    if not len(rows):
+        return None
+    cols = np.flatnonzero(img.any(0))
+    h, w = img.shape
+    return (slice(max(int(rows[0]) - reach, 0), min(int(rows[-1]) + 1 + reach, h)),
+            slice(max(int(cols[0]) - reach, 0), min(int(cols[-1]) + 1 + reach, w)))
 
 
 def _blur_support(img: np.ndarray, sigma: float) -> np.ndarray:
@@ -86,19 +131,15 @@ def _blur_support(img: np.ndarray, sigma: float) -> np.ndarray:
     third of it); zero elsewhere, which is what the whole blur gives there. The same values bit
     for bit: the box's reflected border only reflects zeros, or is the image's own border
     (tests/test_pipeline_speed.py)."""
-    rows = np.flatnonzero(img.any(1))
-    if not len(rows):
-        return np.zeros(img.shape, img.dtype)
-    cols = np.flatnonzero(img.any(0))
     r = (int(round(sigma * 8 + 1)) | 1) // 2          # OpenCV's kernel radius for float images
+    box = _support(img, r)
+    if box is None:
+        return np.zeros(img.shape, img.dtype)
     h, w = img.shape
-    a, b = max(int(rows[0]) - r, 0), min(int(rows[-1]) + 1 + r, h)
-    c, d = max(int(cols[0]) - r, 0), min(int(cols[-1]) + 1 + r, w)
-    if (b - a) * (d - c) > 0.7 * h * w:
+    if (box[0].stop - box[0].start) * (box[1].stop - box[1].start) > 0.7 * h * w:
         return cv2.GaussianBlur(img, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REFLECT)
-    box = cv2.GaussianBlur(img[a:b, c:d], (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REFLECT)
-    out = np.zeros(img.shape, box.dtype)
-    out[a:b, c:d] = box
+    out = np.zeros(img.shape, img.dtype)
+    out[box] = cv2.GaussianBlur(img[box], (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REFLECT)
     return out
 
 
