@@ -728,7 +728,9 @@ def _match_detail(out: np.ndarray, src: np.ndarray, regions: list, lipmask: np.n
         ks.append(k)
     if all(abs(k - 1.0) < 0.02 for k in ks):
         return out
-    soft = cv2.GaussianBlur(lipmask.astype(np.float32), (0, 0), 2.0)
+    # over the lip mask's box only (_blur_support: a reflected border, where OpenCV's default
+    # reflects about the edge pixel; the two differ by under 1e-4 near the mask's edges)
+    soft = _blur_support(lipmask.astype(np.float32), 2.0)
     kmap = _rgb(ks[0] * soft + ks[1] * (1.0 - soft))
     low = cv2.GaussianBlur(out, (0, 0), 1.0)
     out -= low                          # low + kmap * (out - low), in the patch's own array
