@@ -161,7 +161,8 @@ def test_lip_colour_equals_the_implementation_before():
         lips_t, lips_own = _lips(530.3, 250.6, 30.2, 14.1, 5.3), _lips(528.9, 251.2, 28.7, 12.2, 2.1)
         want = _lip_colour_before(out.copy(), src, lips_t, lips_own, 460, 200, look)
         got = S._lip_colour(out.copy(), src, lips_t, lips_own, 460, 200, look)
-        assert not np.array_equal(want, out) and np.array_equal(got, want)
+        # its means in double (cv2.mean, tenth round): within 1e-3 of 8-bit (1.2e-4 seen)
+        assert not np.array_equal(want, out) and np.abs(got - want).max() < 1e-3 * peak / 255
 
 
 def test_channel_mean_and_merged_weights_equal_numpys_broadcast():
