@@ -663,15 +663,22 @@ def _keep_lip_range(out, src, alpha, lips_t, x0, y0, look: Look, tries: int = 3)
     scale = 1.0 / look.peak
     # Each band is measured over the lips it shows (lip_band, on the composite as it will be
     # seen): the opening that reaches into it is not lip colour; the shift moves the whole band.
-    a_box = alpha[box][..., None]
-    seen = cv2.cvtColor(np.clip((out[box] * a_box + src[box] * (1 - a_box)) * scale, 0, 1)
-                        .astype(np.float32), cv2.COLOR_RGB2LAB)[..., 0]
+    # (src + alpha (out - src): the composite with the alpha as three equal channels; numpy's
+    # broadcast of an (h, w, 1) alpha runs an inner loop of 3; 0.64 -> 0.2 ms a bench frame)
+    seen = out[box] - src[box]
+    seen *= _rgb(alpha[box])
+    seen += src[box]
+    seen *= scale
+    np.clip(seen, 0, 1, out=seen)
+    seen = cv2.cvtColor(seen, cv2.COLOR_RGB2LAB)[..., 0]
     shown = [shown_lips(seen, b, i) for b, (_, i) in zip(bands, contours)]
     # Only the pixels the shift reaches are converted (the band and its soft edge).
     soft = cv2.GaussianBlur(cover.astype(np.float32), (0, 0), 0.7)
     sel = soft > 1e-3
-    wgt, a = soft[sel][:, None], alpha[box][sel][:, None]
-    in_band = [np.flatnonzero(b[sel]) for b in shown]      # the same pixels in the same order
+    wgt, a = _rgb(soft[sel])[:, 0], _rgb(alpha[box][sel])[:, 0]     # (n, 3)
+    # each band's mean by one product: its pixels' share of each (0 or 1 / its count)
+    share = np.array([b[sel] for b in shown], np.float64)
+    share /= share.sum(1, keepdims=True)
     px_out, px_src = out[box][sel], src[box][sel]
     seen_src = px_src * (1 - a)         # the frame's share of the composite, the same each try
     (l_lo, l_hi), (c_lo, c_hi) = held_lip_range(look.lip_range)
@@ -681,10 +688,8 @@ def _keep_lip_range(out, src, alpha, lips_t, x0, y0, look: Look, tries: int = 3)
 
     for _ in range(tries):
         comp = lab(px_out * a + seen_src)
-        chroma = np.hypot(comp[:, 1], comp[:, 2])
-        light = comp[:, 0].copy()
-        ls = np.array([light[m].mean() for m in in_band])
-        cs = np.log(np.maximum([chroma[m].mean() for m in in_band], 1e-3))
+        ls, cs = (share @ np.stack([comp[:, 0], np.hypot(comp[:, 1], comp[:, 2])], 1).astype(np.float64)).T
+        cs = np.log(np.maximum(cs, 1e-3))
         d_l = _range_step(ls, l_lo, l_hi)
         d_c = _range_step(cs, float(np.log(max(c_lo, 1e-3))), float(np.log(max(c_hi, 1e-3))))
         if abs(d_l) < 0.05 and abs(d_c) < 0.002:
