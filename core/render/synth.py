@@ -115,14 +115,14 @@ REDUCED_SPREAD = 0.25
 
 def _support(img: np.ndarray, reach: int) -> tuple[slice, slice] | None:
     """The box of a one-channel image's non-zero pixels widened by `reach`, within the image;
-    None when it has none."""
-    rows = np.flatnonzero(img.any(1))
-    if not len(rows):
+    None when it has none. (OpenCV's bounding box of the non-zero mask: 0.015 against 0.05 ms
+    for numpy's any() over both axes of a float image, five or six masks a frame.)"""
+    x, y, bw, bh = cv2.boundingRect(np.not_equal(img, 0).view(np.uint8))
+    if bw == 0:
         return None
-    cols = np.flatnonzero(img.any(0))
     h, w = img.shape
-    return (slice(max(int(rows[0]) - reach, 0), min(int(rows[-1]) + 1 + reach, h)),
-            slice(max(int(cols[0]) - reach, 0), min(int(cols[-1]) + 1 + reach, w)))
+    return (slice(max(y - reach, 0), min(y + bh + reach, h)),
+            slice(max(x - reach, 0), min(x + bw + reach, w)))
 
 
 def _blur_support(img: np.ndarray, sigma: float) -> np.ndarray:
