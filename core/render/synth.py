@@ -552,10 +552,11 @@ def _lip_colour(out, src, lips_t, lips_own, x0, y0, look: Look) -> np.ndarray:
         if c_after > 1e-3:
             want[1:] *= c_in / c_after
     # L* moves by an offset; chroma by a factor about grey, so the lips' colour texture stays.
+    # (one affine map of the three channels, cv2.transform: numpy's ops on the strided a*, b*
+    # planes were 0.27 ms a bench frame)
     gain = _chroma_gain(cur, want)
-    new = lab.copy()
-    new[..., 0] += want[0] - cur[0]
-    new[..., 1:] = new[..., 1:] * gain + (want[1:] - cur[1:] * gain)
+    shift = np.concatenate([[want[0] - cur[0]], want[1:] - cur[1:] * gain])
+    new = cv2.transform(lab, np.hstack([np.diag([1.0, gain, gain]), shift[:, None]]))
     soft = cv2.GaussianBlur(m.astype(np.float32), (0, 0), 1.0)
     rgb = cv2.cvtColor(new, cv2.COLOR_LAB2RGB) * look.peak
     # In place (the caller's `out` is the patch's own array), without a copy of the patch.
