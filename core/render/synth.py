@@ -410,7 +410,13 @@ def _carry_grain(out, src, moved_pts, model: MouthModel, tri_id, skin, lipmask, 
     energy = cv2.GaussianBlur(hp_grey * hp_grey, (0, 0), 2.0)
     on_skin = skin > 0.5
     enough = np.count_nonzero(on_skin) >= 32
-    ref = median_of(energy[on_skin]) if enough else float(np.median(energy))
+    # The skin's two medians (its energy, its noise level) over every other row and column of
+    # it (a quarter of the 25-40k pixels on the bench; the estimates move by ~1%), all of it
+    # when that leaves fewer than SKIN_SAMPLES.
+    sub = (slice(None, None, 2), slice(None, None, 2))
+    if np.count_nonzero(on_skin[sub]) < SKIN_SAMPLES:
+        sub = (slice(None), slice(None))
+    ref = median_of(energy[sub][on_skin[sub]]) if enough else float(np.median(energy))
     plain = energy                      # 2 - energy / (EDGE_ENERGY ref), clipped, in its array
     plain /= max(EDGE_ENERGY * ref, 1e-6)
     np.subtract(2.0, plain, out=plain)
@@ -424,7 +430,7 @@ def _carry_grain(out, src, moved_pts, model: MouthModel, tri_id, skin, lipmask, 
     # noise level (the frame's sensor noise or film grain, which belongs to the pixel, not to the
     # face), away from the frame's own edges; the exemplar's lip texture above it stays.
     if enough:
-        fine = hp_grey[on_skin]
+        fine = hp_grey[sub][on_skin[sub]]
         core = GRAIN_CORE * 1.4826 * median_of(np.abs(fine, out=fine))
     else:
         core = 0.0
@@ -497,6 +503,9 @@ def _mouth_interior(out, target, reg_t, lips_t, ex: Exemplar, model: MouthModel,
 CARRY_NEAR = 0.04
 CARRY_FAR = 0.2
 EDGE_ENERGY = 4.0
+# The skin's energy and noise medians are taken over every other row and column when that
+# leaves at least this many pixels.
+SKIN_SAMPLES = 2000
 # The frame's grain is carried onto the lips up to this many times its noise level (robust sigma
 # of the fine band on the skin).
 GRAIN_CORE = 1.5
