@@ -61,14 +61,15 @@ def test_match_detail_over_the_regions_box_equals_the_whole_patch():
 
 def _carry_grain_before(out, src, moved_pts, model, tri_id, skin, lipmask, size):
     moved = moved_pts[model.tris].max(1).astype(np.float32)
-    disp = cv2.GaussianBlur(moved[tri_id], (0, 0), 2.0)
+    # the displacement's and the energy's sigma-2 blurs on the image halved (tenth round)
+    disp = S._reduced_blur(moved[tri_id], 2.0, 2)
     still = np.clip(1.5 - disp, 0.0, 1.0)
     d0, d1 = max(1.5, S.CARRY_NEAR * size), max(3.0, S.CARRY_FAR * size)
     carry = np.clip((d1 - disp) / (d1 - d0), 0.0, 1.0)
     hp_src = src - S._blur(src, 1.0)
     hp_out = out - S._blur(out, 1.0)
     hp_grey = cv2.cvtColor(np.ascontiguousarray(hp_src), cv2.COLOR_RGB2GRAY)
-    energy = cv2.GaussianBlur(hp_grey * hp_grey, (0, 0), 2.0)
+    energy = S._reduced_blur(hp_grey * hp_grey, 2.0, 2)
     # the skin's medians over every other row and column (tenth round) when that has enough
     sub = (slice(None, None, 2),) * 2 if (skin[::2, ::2] > 0.5).sum() >= S.SKIN_SAMPLES else (slice(None),) * 2
     ref = float(np.median(energy[sub][skin[sub] > 0.5])) if (skin > 0.5).sum() >= 32 else float(np.median(energy))

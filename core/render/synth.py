@@ -391,7 +391,10 @@ def _carry_grain(out, src, moved_pts, model: MouthModel, tri_id, skin, lipmask, 
     moved, where they would ghost. Returns the displacement, where it is still, and the lips'
     soft mask."""
     moved = moved_pts[model.tris].max(1).astype(np.float32)
-    disp = cv2.GaussianBlur(np.take(moved, tri_id), (0, 0), 2.0)
+    # The displacement's and the fine band's energy's sigma-2 blurs (17 taps) on the image
+    # halved (_reduced_blur): both only weigh the grain; an edge's blur within ~4% of the whole
+    # image's, 0.35 against 0.1 ms each on a bench patch.
+    disp = _reduced_blur(np.take(moved, tri_id), 2.0, 2)
     # The planes below are worked out in their own arrays (the same operations, no temporaries).
     still = np.subtract(1.5, disp)
     np.clip(still, 0.0, 1.0, out=still)
@@ -407,7 +410,7 @@ def _carry_grain(out, src, moved_pts, model: MouthModel, tri_id, skin, lipmask, 
     hp -= cv2.GaussianBlur(hp, (0, 0), HP_SIGMA, borderType=cv2.BORDER_REFLECT)
     grey = cv2.cvtColor(np.ascontiguousarray(src), cv2.COLOR_RGB2GRAY)
     hp_grey = grey - cv2.GaussianBlur(grey, (0, 0), HP_SIGMA, borderType=cv2.BORDER_REFLECT)
-    energy = cv2.GaussianBlur(hp_grey * hp_grey, (0, 0), 2.0)
+    energy = _reduced_blur(hp_grey * hp_grey, 2.0, 2)
     on_skin = skin > 0.5
     enough = np.count_nonzero(on_skin) >= 32
     # The skin's two medians (its energy, its noise level) over every other row and column of
