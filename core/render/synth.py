@@ -537,31 +537,34 @@ def _lip_colour(out, src, lips_t, lips_own, x0, y0, look: Look) -> np.ndarray:
     stays. Every mean is of the lips each band shows (lip_band.shown_lips), as the range is.
     """
     h, w = out.shape[:2]
-    inner_t, inner_o = _poly((h, w), lips_t[20:], x0, y0) > 0, _poly((h, w), lips_own[20:], x0, y0) > 0
-    band_t = (_poly((h, w), lips_t[:20], x0, y0) > 0) & ~inner_t
-    band_o = (_poly((h, w), lips_own[:20], x0, y0) > 0) & ~inner_o
-    if np.count_nonzero(band_t) < 12 or np.count_nonzero(band_o) < 12:
-        return out
     bx, by, bw, bh = cv2.boundingRect(np.round(lips_t[:20] - [x0, y0]).astype(np.int32))
     by0, by1 = max(by - 4, 0), min(by + bh + 5, h)
     bx0, bx1 = max(bx - 4, 0), min(bx + bw + 5, w)
-    scale = 1.0 / look.peak
-    box = np.clip(out[by0:by1, bx0:bx1] * scale, 0, 1)
-    lab = cv2.cvtColor(box, cv2.COLOR_RGB2LAB)
     ox, oy, ow, oh = cv2.boundingRect(np.round(lips_own[:20] - [x0, y0]).astype(np.int32))
     sy0, sy1 = max(oy - 1, 0), min(oy + oh + 2, h)
     sx0, sx1 = max(ox - 1, 0), min(ox + ow + 2, w)
+    if by1 <= by0 or bx1 <= bx0 or sy1 <= sy0 or sx1 <= sx0:
+        return out
+    # The bands drawn in the two lip boxes, not the whole patch (the polygons lie inside them).
+    t_at, o_at = (by1 - by0, bx1 - bx0, x0 + bx0, y0 + by0), (sy1 - sy0, sx1 - sx0, x0 + sx0, y0 + sy0)
+    inner_t = _poly(t_at[:2], lips_t[20:], *t_at[2:]) > 0
+    inner_o = _poly(o_at[:2], lips_own[20:], *o_at[2:]) > 0
+    m = (_poly(t_at[:2], lips_t[:20], *t_at[2:]) > 0) & ~inner_t
+    band_o = (_poly(o_at[:2], lips_own[:20], *o_at[2:]) > 0) & ~inner_o
+    if np.count_nonzero(m) < 12 or np.count_nonzero(band_o) < 12:
+        return out
+    scale = 1.0 / look.peak
+    box = np.clip(out[by0:by1, bx0:bx1] * scale, 0, 1)
+    lab = cv2.cvtColor(box, cv2.COLOR_RGB2LAB)
     lab_src = cv2.cvtColor(np.clip(src[sy0:sy1, sx0:sx1] * scale, 0, 1).astype(np.float32),
                            cv2.COLOR_RGB2LAB)
-    m = band_t[by0:by1, bx0:bx1]
     # Both means over the lips shown (lip_band): the opening that falls inside either band is
     # not lip colour; the shift below still moves the whole band.
-    shown_t = shown_lips(lab[..., 0], m, inner_t[by0:by1, bx0:bx1])
-    o_box = (slice(sy0, sy1), slice(sx0, sx1))
+    shown_t = shown_lips(lab[..., 0], m, inner_t)
     # (the means over a mask by cv2.mean, in double: numpy's mean over the first axis of the
     # (n, 3) pixels runs an inner loop of 3, 0.1-0.2 ms a call on the bench's lips)
     cur = _masked_mean(lab, shown_t)
-    own = _masked_mean(lab_src, shown_lips(lab_src[..., 0], band_o[o_box], inner_o[o_box]))
+    own = _masked_mean(lab_src, shown_lips(lab_src[..., 0], band_o, inner_o))
     want = cur + LIP_MATCH * (own - cur)
     if look.lip_range is not None:
         # The range is of the band's mean per-pixel chroma (as frame_score and the yardstick
@@ -951,8 +954,7 @@ def _steady_bands(out: np.ndarray, x0: int, y0: int, target: np.ndarray, prev: "
     # each reduced pixel takes the triangle of the full-resolution pixel its centre falls in
     # (the map is continuous across the triangles' edges; a triangle too thin to draw at half
     # resolution keeps its own map here)
-    at = np.ix_(np.minimum(np.arange(small[1]) * f + f // 2, h - 1),
-                np.minimum(np.arange(small[0]) * f + f // 2, w - 1))
+    at = (slice(f // 2, small[1] * f, f), slice(f // 2, small[0] * f, f))
     ids, cov = raster if raster is not None else _target_raster(out, x0, y0, target, model)
     cov = cov[at]
     mx, my = g.maps_on_raster(ids[at], (target - [x0, y0] + 0.5) / f - 0.5,
