@@ -168,3 +168,27 @@ def test_mouth_patch_of_a_face_at_the_frames_edge_has_no_padding():
     assert plain.shape == (PATCH_H, PATCH_W, 3) and (plain.sum(2) < 60).sum() > 20
     patch = _mouth_patch(crop_img, lm, _in_frame(img, crop))
     assert np.abs(patch.astype(int) - (200, 150, 130)).max() <= 2
+
+
+def test_occlusion_scores_are_each_patch_against_the_shots_median_look(monkeypatch):
+    """(robust z, mean Lab difference over the ring round the mouth) per patch, against the
+    median Lab patch; a shot over REF_PATCHES takes its reference from that many, spread."""
+    import cv2
+    from lipflap.face import quality
+    rng = np.random.default_rng(3)
+    patches = rng.integers(60, 200, (40,) + quality._MASK.shape + (3,), dtype=np.uint8)
+    patches[17] = 250           # one bright patch: a hand over the mouth
+    lab = np.stack([cv2.cvtColor(p, cv2.COLOR_RGB2LAB) for p in patches]).astype(np.float32)
+
+    def expected(ref):
+        diff = np.abs(lab - ref)[:, quality._MASK].mean(axis=(1, 2))
+        med = np.median(diff)
+        return (diff - med) / (1.4826 * np.median(np.abs(diff - med)) + 1.0), diff
+
+    for limit, pick in ((2000, np.arange(40)), (10, np.round(np.linspace(0, 39, 10)).astype(int))):
+        monkeypatch.setattr(quality, "REF_PATCHES", limit)
+        z, diff = quality.occlusion_scores(patches)
+        ez, ediff = expected(np.median(lab[pick], axis=0).astype(np.float32))
+        np.testing.assert_allclose(diff, ediff, rtol=1e-6)
+        np.testing.assert_allclose(z, ez, rtol=1e-5, atol=1e-5)
+        assert int(np.argmax(z)) == 17

@@ -114,3 +114,39 @@ def test_a_mesh_made_beforehand_re_tracks_the_same_and_its_failure_is_told(face)
     assert s.error == "RuntimeError: no graph (frame 0)"
     with pytest.raises(RuntimeError, match="no graph"):
         quick_report_from_pixels(s, tr, n)
+
+
+def test_held_back_re_tracks_give_what_re_tracking_at_once_gives(face):
+    """The re-tracks held back to the render's end (DEFER_BYTES) re-track the same crops in the
+    same order: the same landmarks, lip features, figures and flags as frame by frame; they run
+    on the tail's own thread once the last frame is in, and never hold more than the budget."""
+    import threading
+    img, lm = face
+    n = 30
+    tr = _track(n)
+    patch = _dark_lips_patch(img, lm)
+    runs, most_held = [], {}
+    for budget in (0, 2 << 20, 64 << 20):
+        s = OutputSampler(tr, n, defer_bytes=budget)
+        tail = []
+        s._retrack = (lambda f: lambda held: (tail.append(threading.current_thread().name),
+                                              f(held)))(s._retrack)
+        held = []
+        for i in range(n):
+            s.add(i, img, patch if i in (12, 13, 14) else None, 255.0, lm)
+            held.append(s._held_bytes)
+        most_held[budget] = max(held[:-1])
+        q = quick_report_from_pixels(s, tr, n)
+        runs.append((s.landmarks(), s.out_feat, q["figures"], q["flagged_ranges"], tail))
+        assert s.error is None and s.tracked == len(s.want)
+        s.close()
+    base = runs[0]
+    for lms, feat, fig, flagged, _ in runs[1:]:
+        assert all((a is None and b is None) or np.array_equal(a, b) for a, b in zip(base[0], lms))
+        assert feat.keys() == base[1].keys()
+        assert all(np.array_equal(feat[i], base[1][i]) for i in feat)
+        assert fig == base[2] and flagged == base[3]
+    assert most_held[0] == 0 and 0 < most_held[2 << 20] <= 2 << 20
+    assert "lipflap-qc-tail" not in runs[0][4]
+    # everything held to the end is re-tracked on the tail's thread
+    assert set(runs[2][4]) == {"lipflap-qc-tail"} and len(runs[2][4]) == len(s.want)

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from concurrent.futures import Future
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -27,6 +29,20 @@ from .shape import lip_features, outliers
 # of CPU per re-tracked frame (Face Mesh on the face box); this sampling re-tracks about 45% of a
 # dense dub's frames, ~3 ms a frame against the ~72 ms of a plain ProRes decode->encode.
 STRIDE = 4
+
+# The render's last ~0.4 s keeps one core busy (the encoder's last frames, then the signature, on
+# one thread; docs/speed.md) while the other has nothing to do. The re-tracks of the last sampled
+# frames are held back to that moment: what a re-track needs is cut from the output's pixels as
+# the frame goes past (Face Mesh's 384 px crop and a box round the lips, ~0.9 MB a frame on the
+# bench's 1080p close-up, 8-bit), at most DEFER_BYTES of it, and re-tracked on a thread of its
+# own once the last frame has come, beside the encoder's end and the signing. 32 MB hold ~37 of
+# the bench's frames, ~0.3 s of one core's re-tracking (Face Mesh and its graph ~8 ms a frame).
+DEFER_BYTES = 32 << 20
+# The lips' box held round the source's lips, in mouth widths each side (1 below: a mouth the dub
+# opens drops its lower lip under the source's): a re-track of the output lands its lips inside it
+# unless it is off by more than the lips' own size, when their colour is read from what it holds.
+LIPS_REACH = 0.5
+LIPS_REACH_BELOW = 1.0
 
 
 def sample_frames(expected, n: int, stride: int = STRIDE) -> np.ndarray:
@@ -116,9 +132,11 @@ class OutputSampler:
     (frame: the source's media Frame or RGB array; patch: the renderer's Patch or None); read
     `landmarks()` (per frame, None where not re-tracked or no face) and `shape_outliers()`.
     `mesh`: a WarmMesh made earlier to re-track with (closed by `close()`); None: one is made at
-    the first re-tracked frame."""
+    the first re-tracked frame. `defer_bytes`: how much the held-back re-tracks may hold (0: each
+    frame is re-tracked as it comes); what they give is the same either way."""
 
-    def __init__(self, track, n: int, stride: int = STRIDE, mesh: WarmMesh | None = None):
+    def __init__(self, track, n: int, stride: int = STRIDE, mesh: WarmMesh | None = None,
+                 defer_bytes: int = DEFER_BYTES):
         self.n = n
         self.stride = max(1, stride)
         expected = expected_from_track(track, n)
@@ -137,26 +155,68 @@ class OutputSampler:
         self.cpu_seconds = 0.0      # this thread's CPU time (Face Mesh's own threads not counted)
         self.tracked = 0
         self.error: str | None = None
+        # Re-tracks held back (Held), oldest first, within `defer_bytes`; the last of them are
+        # re-tracked beside the render's end (see DEFER_BYTES).
+        self.defer_bytes = max(0, int(defer_bytes))
+        self._held: deque = deque()
+        self._held_bytes = 0
+        self._drain: threading.Thread | None = None
 
     def add(self, i: int, frame, patch, peak: float | None, source_landmarks) -> None:
         """Never raises: a sampler that fails stops sampling and says why in `error` (the render
-        it rides on must finish)."""
-        if source_landmarks is None or self.error is not None:
-            return
+        it rides on must finish). The last frame (n - 1) starts the held-back re-tracks on a
+        thread of their own."""
+        if source_landmarks is not None and self.error is None:
+            t0, c0 = time.perf_counter(), time.thread_time()
+            try:
+                # the actor's own lips on every frame (a small box's pixels, no Face Mesh): their
+                # range from the sample alone was narrower and flagged frames that are in it
+                self.src_feat.append(_source_features(frame, source_landmarks))
+                if i in self.want:
+                    held = self._hold(i, frame, patch, peak, source_landmarks)
+                    if held is not None:
+                        self._held.append(held)
+                        self._held_bytes += held.nbytes
+            except Exception as e:  # noqa: BLE001 - reported in the QC, never fatal to the render
+                self.error = f"{type(e).__name__}: {e} (frame {i})"
+            while self._held and self._held_bytes > self.defer_bytes and self.error is None:
+                self._retrack_one()
+            self.seconds += time.perf_counter() - t0
+            self.cpu_seconds += time.thread_time() - c0
+        if i == self.n - 1 and self._held and self._drain is None:
+            self._drain = threading.Thread(target=self._retrack_held, daemon=True,
+                                           name="lipflap-qc-tail")
+            self._drain.start()
+
+    def settle(self) -> None:
+        """Every held-back re-track done (waits for the tail's thread; re-tracks what is still
+        held when the last frame never came)."""
+        if self._drain is not None:
+            self._drain.join()
+        self._retrack_held()
+
+    def _retrack_held(self) -> None:
         t0, c0 = time.perf_counter(), time.thread_time()
-        try:
-            # the actor's own lips on every frame (a small box's pixels, no Face Mesh): their
-            # range from the sample alone was narrower and flagged frames that are in it
-            self.src_feat.append(_source_features(frame, source_landmarks))
-            if i in self.want:
-                self._add(i, frame, patch, peak, source_landmarks)
-        except Exception as e:  # noqa: BLE001 - reported in the QC, never fatal to the render
-            self.error = f"{type(e).__name__}: {e} (frame {i})"
+        while self._held and self.error is None:
+            self._retrack_one()
+        self._held.clear()
+        self._held_bytes = 0
         self.seconds += time.perf_counter() - t0
         self.cpu_seconds += time.thread_time() - c0
 
-    def _add(self, i: int, frame, patch, peak: float | None, source_landmarks) -> None:
-        from ..face.mesh import CROP_SIZE, CropMesh, cut_crop, make_crop
+    def _retrack_one(self) -> None:
+        """The oldest held-back re-track; its failure stops the sampler, naming its frame."""
+        held = self._held.popleft()
+        self._held_bytes -= held.nbytes
+        try:
+            self._retrack(held)
+        except Exception as e:  # noqa: BLE001 - reported in the QC, never fatal to the render
+            self.error = f"{type(e).__name__}: {e} (frame {held.index})"
+
+    def _hold(self, i: int, frame, patch, peak: float | None, source_landmarks) -> "Held | None":
+        """What re-tracking frame i needs, cut from the output's pixels now: Face Mesh's crop
+        and the box round the lips that their colour is read from."""
+        from ..face.mesh import CROP_SIZE, cut_crop, make_crop
         lm = np.asarray(source_landmarks, np.float64)[:, :2]
         x0, y0 = lm.min(0)
         x1, y1 = lm.max(0)
@@ -167,25 +227,32 @@ class OutputSampler:
         bx1 = min(wid, int(np.ceil(crop.x0 + crop.side)) + 1)
         by1 = min(hgt, int(np.ceil(crop.y0 + crop.side)) + 1)
         if bx1 <= bx0 or by1 <= by0:
-            return
+            return None
         src = frame.region(bx0, by0, bx1 - bx0, by1 - by0) if hasattr(frame, "region") \
             else frame[by0:by1, bx0:bx1]
         src = np.asarray(src)[:, :, :3]
         out = _composite(src, bx0, by0, patch, peak)
         self._sharpness(out, src, lm, bx0, by0, (hgt, wid))
-        if self._mesh is None:
-            self._mesh = self._warm.get() if self._warm is not None else CropMesh()
         local = type(crop)(crop.x0 - bx0, crop.y0 - by0, crop.side, crop.size)
         # the box is the crop's window clipped to the frame: what lies outside it is outside
         # the frame, which cut_crop fills with black as it would from the whole frame
-        found = self._mesh.process(cut_crop(out, local), local)
+        image = cut_crop(out, local)
+        lx0, ly0, lx1, ly1 = _lips_reach(lm, out.shape, bx0, by0)
+        lips = out[ly0:ly1, lx0:lx1].copy()
+        return Held(i, image, local, lips, (bx0 + lx0, by0 + ly0), (bx0, by0))
+
+    def _retrack(self, held: "Held") -> None:
+        from ..face.mesh import CropMesh
+        if self._mesh is None:
+            self._mesh = self._warm.get() if self._warm is not None else CropMesh()
+        found = self._mesh.process(held.image, held.crop)
         self.tracked += 1
         if found is not None:
-            pts = found[:, :2].astype(np.float64) + [bx0, by0]
-            self.lms[i] = pts
-            self.out_feat[i] = lip_features(pts, out, (bx0, by0))
+            pts = found[:, :2].astype(np.float64) + held.box_origin
+            self.lms[held.index] = pts
+            self.out_feat[held.index] = lip_features(pts, held.lips, held.lips_origin)
         else:
-            self.out_feat[i] = None
+            self.out_feat[held.index] = None
 
     def _sharpness(self, out, src, lm, bx0: int, by0: int, shape) -> None:
         self._box_size = self._box_size or regions.mouth_box_size(lm)
@@ -201,22 +268,56 @@ class OutputSampler:
 
     def fidelity(self) -> dict | None:
         """The mouth-box sharpness figure's inputs (lipflap.qc.measure.fidelity_figures)."""
+        self.settle()
         if not self.sharp:
             return None
         return {"sharpness_ratio": float(np.median(self.sharp)), "sharpness_frames": len(self.sharp)}
 
     def landmarks(self) -> list:
+        self.settle()
         return self.lms
 
     def shape_outliers(self) -> dict | None:
+        self.settle()
         return outliers(self.out_feat, self.src_feat)
 
     def close(self) -> None:
+        self.settle()
         if self._mesh is not None:
             self._mesh.close()
         elif self._warm is not None:
             self._warm.close()
         self._mesh = self._warm = None
+
+
+@dataclass
+class Held:
+    """A sampled output frame's re-track, held back: Face Mesh's crop of the output (`crop`,
+    the window in the box's pixels) and the output's pixels round the lips from `lips_origin`
+    (x, y, frame pixels); `box_origin` takes the crop's landmarks to frame pixels."""
+    index: int
+    image: np.ndarray
+    crop: object
+    lips: np.ndarray
+    lips_origin: tuple[int, int]
+    box_origin: tuple[int, int]
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.image.nbytes + self.lips.nbytes)
+
+
+def _lips_reach(lm: np.ndarray, shape, bx0: int, by0: int) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) in the output box's pixels (its top-left at bx0, by0 in the frame) of
+    the box round the source's lips that a re-track's lip colour is read from (LIPS_REACH)."""
+    from .shape import LIPS_OUTER
+    pts = lm[list(LIPS_OUTER)]
+    (x0, y0), (x1, y1) = pts.min(0), pts.max(0)
+    side = LIPS_REACH * (x1 - x0)
+    h, w = shape[:2]
+    return (max(0, int(np.floor(x0 - side)) - bx0), max(0, int(np.floor(y0 - side)) - by0),
+            min(w, int(np.ceil(x1 + side)) + 1 - bx0),
+            min(h, int(np.ceil(y1 + LIPS_REACH_BELOW * (x1 - x0))) + 1 - by0))
 
 
 def _source_features(frame, landmarks):
@@ -268,6 +369,7 @@ def _composite(src: np.ndarray, bx0: int, by0: int, patch, peak: float | None) -
 def quick_report_from_pixels(sampler: OutputSampler, track, n: int) -> dict:
     """`lipflap run`'s quick QC from a fed sampler: the report of lipflap.qc.measure, measured
     on the re-tracked output frames, with the lips against the actor's range in the source."""
+    sampler.settle()
     if sampler.error is not None:
         raise RuntimeError(f"re-tracking the output stopped: {sampler.error}")
     sampled = np.zeros(n, bool)
