@@ -396,3 +396,27 @@ def test_a_movie_too_large_to_embed_gets_a_sidecar_that_binds_the_file(kit, tmp_
     out, _ = _render(kit, out, "prores_hq")
     assert not os.path.exists(out + ".c2pa")
     assert verify(out, kit["ca"]).where == "embedded"
+
+
+def test_signing_starts_is_told_once_the_output_is_complete_and_before_it_is_signed(kit, tmp_path):
+    """The render hands the idle core work as the signing starts (the quick QC's held-back
+    re-tracks): `signing_starts` runs after the encoder's last packet is in the finished file and
+    before the credential is signed into it; without signing, before the writer is finished."""
+    import os
+    info = probe(kit["src"])
+    for signing in (kit["signing"], Signing.from_options(None, None, enabled=False)):
+        out = str(tmp_path / f"out_{signing.enabled}.mov")
+        d = DisclosureWriter(signing, _facts(kit), out, sequence=False)
+        w = VideoWriter(out, codec="prores_hq", fps=info.fps, width=info.width,
+                        height=info.height, like=info, metadata=d.container_tags)
+        for fr in read_frames(kit["src"], 0, N - 1, info=info):
+            w.write_frame(fr)
+        seen = []
+        signed = d._sign
+        d._sign = lambda tmp, final: (seen.append(("sign", os.path.getsize(tmp))), signed(tmp, final))
+        d.close(w, CHANGED, signing_starts=lambda: seen.append(("starts", w._out is None)))
+        if signing.enabled:
+            assert [k for k, _ in seen] == ["starts", "sign"] and seen[0][1] is True
+        else:
+            assert seen == [("starts", False)]
+        assert os.path.exists(out)

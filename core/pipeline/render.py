@@ -78,13 +78,23 @@ def render_and_write(job: Job, inputs: Inputs, sp: ShotPlans, lib: Libraries, pr
             writer.write_composite(fr, patch.rgb / looks[k].peak, patch.alpha, patch.x0, patch.y0)
 
     try:
+        # The quick QC's held-back re-tracks run while the output is signed (OutputSampler).
+        tail = qc_sampler.release if qc_sampler is not None else None
         final = stream_frames(read_frames(job.video, lo, inputs.hi, info=info), synth,
                               lambda fr, got: write(fr, *got), writer, progress,
-                              lambda: disclosure.close(writer, changed) if disclosure else writer.close())
+                              lambda: disclosure.close(writer, changed, signing_starts=tail)
+                              if disclosure else _closed(writer, tail))
     finally:
         if audio is not None:
             audio.close()
     return Written(output=final, frames_rendered=int(changed.sum()))
+
+
+def _closed(writer: VideoWriter, tail) -> str:
+    """Finish `writer` (no credential to sign), `tail()` first when given."""
+    if tail is not None:
+        tail()
+    return writer.close()
 
 
 def open_writer(inputs: Inputs, audio, sources: list[str], disclosure) -> VideoWriter:

@@ -110,14 +110,23 @@ class DisclosureWriter:
                       track_source=track_source)
         return cls(signing, facts, out_path, sequence=codec in ("png", "exr"))
 
-    def close(self, writer, changed: np.ndarray) -> str:
-        """Finish `writer`: the credential is signed into its temporary output, then renamed."""
+    def close(self, writer, changed: np.ndarray, signing_starts=None) -> str:
+        """Finish `writer`: the credential is signed into its temporary output, then renamed.
+        `signing_starts()`, when given, is called once the output is complete and before it is
+        signed (without signing, before the writer is finished)."""
         f = self.facts
         f.changed = ranges(changed, f.first, True)
         f.passed_through = ranges(changed, f.first, False)
         if not self.signing.enabled:
+            if signing_starts is not None:
+                signing_starts()
             return writer.close()
-        return writer.close(finish=self._sign)
+
+        def finish(tmp: str, final: str) -> None:
+            if signing_starts is not None:
+                signing_starts()
+            self._sign(tmp, final)
+        return writer.close(finish=finish)
 
     def _sign(self, tmp: str, final: str) -> None:
         from .sign import sign_movie, sign_sequence

@@ -30,13 +30,13 @@ from .shape import lip_features, outliers
 # dense dub's frames, ~3 ms a frame against the ~72 ms of a plain ProRes decode->encode.
 STRIDE = 4
 
-# The render's last ~0.4 s keeps one core busy (the encoder's last frames, then the signature, on
-# one thread; docs/speed.md) while the other has nothing to do. The re-tracks of the last sampled
-# frames are held back to that moment: what a re-track needs is cut from the output's pixels as
-# the frame goes past (Face Mesh's 384 px crop and a box round the lips, ~0.9 MB a frame on the
-# bench's 1080p close-up, 8-bit), at most DEFER_BYTES of it, and re-tracked on a thread of its
-# own once the last frame has come, beside the encoder's end and the signing. 32 MB hold ~37 of
-# the bench's frames, ~0.3 s of one core's re-tracking (Face Mesh and its graph ~8 ms a frame).
+# The render ends with the output's signing, ~0.25-0.3 s on one thread while the other core has
+# nothing to do (docs/speed.md). The re-tracks of the last sampled frames are held back to that
+# moment: what a re-track needs is cut from the output's pixels as the frame goes past (Face
+# Mesh's 384 px crop and a box round the lips, ~0.7 MB a frame on the bench's 1080p close-up,
+# 8-bit), at most DEFER_BYTES of it, and re-tracked on a thread of its own once `release()` is
+# called (the render calls it as the signing starts). 32 MB hold 48 of the bench's frames, ~0.3 s
+# of one core (Face Mesh's call and graph, and the lips' features: ~5 ms a frame).
 DEFER_BYTES = 32 << 20
 # The lips' box held round the source's lips, in mouth widths each side (1 below: a mouth the dub
 # opens drops its lower lip under the source's): a re-track of the output lands its lips inside it
@@ -164,8 +164,7 @@ class OutputSampler:
 
     def add(self, i: int, frame, patch, peak: float | None, source_landmarks) -> None:
         """Never raises: a sampler that fails stops sampling and says why in `error` (the render
-        it rides on must finish). The last frame (n - 1) starts the held-back re-tracks on a
-        thread of their own."""
+        it rides on must finish)."""
         if source_landmarks is not None and self.error is None:
             t0, c0 = time.perf_counter(), time.thread_time()
             try:
@@ -183,7 +182,11 @@ class OutputSampler:
                 self._retrack_one()
             self.seconds += time.perf_counter() - t0
             self.cpu_seconds += time.thread_time() - c0
-        if i == self.n - 1 and self._held and self._drain is None:
+
+    def release(self) -> None:
+        """Re-track what is held back on a thread of its own, beside whatever the caller does
+        next (the render: the output's signing, when one core has nothing else to do)."""
+        if self._held and self._drain is None:
             self._drain = threading.Thread(target=self._retrack_held, daemon=True,
                                            name="lipflap-qc-tail")
             self._drain.start()
