@@ -686,8 +686,8 @@ def _keep_lip_range(out, src, alpha, lips_t, x0, y0, look: Look, tries: int = 3)
     seen += src[box]
     seen *= scale
     np.clip(seen, 0, 1, out=seen)
-    seen = cv2.cvtColor(seen, cv2.COLOR_RGB2LAB)[..., 0]
-    shown = [shown_lips(seen, b, i) for b, (_, i) in zip(bands, contours)]
+    seen = cv2.cvtColor(seen, cv2.COLOR_RGB2LAB)        # also the first try's colours, below
+    shown = [shown_lips(seen[..., 0], b, i) for b, (_, i) in zip(bands, contours)]
     # Only the pixels the shift reaches are converted (the band and its soft edge).
     soft = cv2.GaussianBlur(cover.astype(np.float32), (0, 0), 0.7)
     sel = soft > 1e-3
@@ -695,27 +695,33 @@ def _keep_lip_range(out, src, alpha, lips_t, x0, y0, look: Look, tries: int = 3)
     # each band's mean by one product: its pixels' share of each (0 or 1 / its count)
     share = np.array([b[sel] for b in shown], np.float64)
     share /= share.sum(1, keepdims=True)
-    px_out, px_src = out[box][sel], src[box][sel]
-    seen_src = px_src * (1 - a)         # the frame's share of the composite, the same each try
     (l_lo, l_hi), (c_lo, c_hi) = held_lip_range(look.lip_range)
 
     def lab(rgb):
         return _lab(np.clip(rgb * scale, 0, 1))
 
-    for _ in range(tries):
-        comp = lab(px_out * a + seen_src)
+    # The first try reads the composite's colours converted above; the band's pixels are
+    # gathered (and written back) only when a shift is needed (21 of the bench's 125 frames).
+    comp, px_out = seen[sel], None
+    for t in range(tries):
+        if t:
+            comp = lab(px_out * a + seen_src)
         ls, cs = (share @ np.stack([comp[:, 0], np.hypot(comp[:, 1], comp[:, 2])], 1).astype(np.float64)).T
         cs = np.log(np.maximum(cs, 1e-3))
         d_l = _range_step(ls, l_lo, l_hi)
         d_c = _range_step(cs, float(np.log(max(c_lo, 1e-3))), float(np.log(max(c_hi, 1e-3))))
         if abs(d_l) < 0.05 and abs(d_c) < 0.002:
             break
+        if px_out is None:
+            px_out, px_src = out[box][sel], src[box][sel]
+            seen_src = px_src * (1 - a)     # the frame's share of the composite, the same each try
         own = lab(px_out)
         own[:, 0] += d_l / a_band
         own[:, 1:] *= float(np.exp(d_c / a_band))
         rgb = _lab_rgb(own) * look.peak
         px_out = px_out * (1 - wgt) + rgb * wgt
-    out[box][sel] = px_out
+    if px_out is not None:
+        out[box][sel] = px_out
 
 
 # Per-frame detail matching may move the fine band by at most this factor either way.
