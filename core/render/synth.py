@@ -8,6 +8,7 @@ exemplar did, and a feathered lower-face alpha. The caller composites the patch.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
@@ -365,16 +366,11 @@ def _light_offset(src, warped, skin, size: float, w: int, h: int) -> np.ndarray:
     sig = 0.35 * size
     f = max(1, int(sig / 2.5))
     small = (max(1, w // f), max(1, h // f))
-    # Reduced over whole blocks of f pixels (OpenCV's fast area path: 0.025 against 0.24 ms for
-    # a 285x355 mask by 20, 0.075 against 0.28 ms three channels); the last part-block rows and
-    # columns take the offset of the block beside them (it is smooth over 0.35 mouth widths).
-    cut = (slice(0, min(small[1] * f, h)), slice(0, min(small[0] * f, w)))
-    s_skin = cv2.resize(skin[cut], small, interpolation=cv2.INTER_AREA)
+    s_skin = cv2.resize(skin, small, interpolation=cv2.INTER_AREA)
     # The frame's and the exemplar's blurs differenced: by linearity one reduction and one blur
     # of their difference (a full-resolution subtraction, 0.03 ms, against a 3-channel area
     # reduction, 0.24 ms, on a bench patch).
-    s_diff = cv2.resize(np.subtract(src[cut], warped[cut]), small, interpolation=cv2.INTER_AREA) * \
-        s_skin[..., None]
+    s_diff = cv2.resize(np.subtract(src, warped), small, interpolation=cv2.INTER_AREA) * s_skin[..., None]
     ssig = sig / f
     ws = cv2.GaussianBlur(s_skin, (0, 0), ssig) + 1e-4
     off = cv2.GaussianBlur(s_diff, (0, 0), ssig) / ws[..., None]
@@ -382,10 +378,7 @@ def _light_offset(src, warped, skin, size: float, w: int, h: int) -> np.ndarray:
     conf = np.clip(ws / 0.3, 0.0, 1.0)[..., None]
     mean_off = ((off * s_skin[..., None]).sum((0, 1)) / max(float(s_skin.sum()), 1.0)).astype(np.float32)
     off = conf * off + (1 - conf) * mean_off
-    up = cv2.resize(off, (cut[1].stop, cut[0].stop), interpolation=cv2.INTER_LINEAR)
-    if up.shape[:2] == (h, w):
-        return up
-    return cv2.copyMakeBorder(up, 0, h - up.shape[0], 0, w - up.shape[1], cv2.BORDER_REPLICATE)
+    return cv2.resize(off, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def _carry_grain(out, src, moved_pts, model: MouthModel, tri_id, skin, lipmask, size: float):
@@ -693,8 +686,8 @@ def _keep_lip_range(out, src, alpha, lips_t, x0, y0, look: Look, tries: int = 3)
     seen += src[box]
     seen *= scale
     np.clip(seen, 0, 1, out=seen)
-    seen = cv2.cvtColor(seen, cv2.COLOR_RGB2LAB)[..., 0]
-    shown = [shown_lips(seen, b, i) for b, (_, i) in zip(bands, contours)]
+    seen = cv2.cvtColor(seen, cv2.COLOR_RGB2LAB)        # also the first try's colours, below
+    shown = [shown_lips(seen[..., 0], b, i) for b, (_, i) in zip(bands, contours)]
     # Only the pixels the shift reaches are converted (the band and its soft edge).
     soft = cv2.GaussianBlur(cover.astype(np.float32), (0, 0), 0.7)
     sel = soft > 1e-3
@@ -702,27 +695,33 @@ def _keep_lip_range(out, src, alpha, lips_t, x0, y0, look: Look, tries: int = 3)
     # each band's mean by one product: its pixels' share of each (0 or 1 / its count)
     share = np.array([b[sel] for b in shown], np.float64)
     share /= share.sum(1, keepdims=True)
-    px_out, px_src = out[box][sel], src[box][sel]
-    seen_src = px_src * (1 - a)         # the frame's share of the composite, the same each try
     (l_lo, l_hi), (c_lo, c_hi) = held_lip_range(look.lip_range)
 
     def lab(rgb):
         return _lab(np.clip(rgb * scale, 0, 1))
 
-    for _ in range(tries):
-        comp = lab(px_out * a + seen_src)
+    # The first try reads the composite's colours converted above; the band's pixels are
+    # gathered (and written back) only when a shift is needed (21 of the bench's 125 frames).
+    comp, px_out = seen[sel], None
+    for t in range(tries):
+        if t:
+            comp = lab(px_out * a + seen_src)
         ls, cs = (share @ np.stack([comp[:, 0], np.hypot(comp[:, 1], comp[:, 2])], 1).astype(np.float64)).T
         cs = np.log(np.maximum(cs, 1e-3))
         d_l = _range_step(ls, l_lo, l_hi)
         d_c = _range_step(cs, float(np.log(max(c_lo, 1e-3))), float(np.log(max(c_hi, 1e-3))))
         if abs(d_l) < 0.05 and abs(d_c) < 0.002:
             break
+        if px_out is None:
+            px_out, px_src = out[box][sel], src[box][sel]
+            seen_src = px_src * (1 - a)     # the frame's share of the composite, the same each try
         own = lab(px_out)
         own[:, 0] += d_l / a_band
         own[:, 1:] *= float(np.exp(d_c / a_band))
         rgb = _lab_rgb(own) * look.peak
         px_out = px_out * (1 - wgt) + rgb * wgt
-    out[box][sel] = px_out
+    if px_out is not None:
+        out[box][sel] = px_out
 
 
 # Per-frame detail matching may move the fine band by at most this factor either way.
@@ -924,6 +923,24 @@ STEADY_BAND = 2.5
 STEADY_REDUCE = 2
 
 
+def _whole_blocks(img: np.ndarray, size: tuple[int, int], f: int) -> np.ndarray:
+    """`img` reduced to `size` (w, h) by area over exactly f x f pixels a reduced one (an odd
+    last row or column is left out): OpenCV's area reduction by a whole factor is its fast
+    path, 0.12 against 0.56 ms for a 3-channel 285x355 patch (0.01 against 0.19 ms one channel),
+    and half the bench's patches had an odd side."""
+    return cv2.resize(img[:size[1] * f, :size[0] * f], size, interpolation=cv2.INTER_AREA)
+
+
+def _enlarged(img: np.ndarray, f: int, shape: tuple[int, int]) -> np.ndarray:
+    """_whole_blocks' reduced image brought back to `shape` (h, w): enlarged f times (linear),
+    the rows and columns it left out given their neighbour's value."""
+    h, w = shape
+    up = cv2.resize(img, (img.shape[1] * f, img.shape[0] * f), interpolation=cv2.INTER_LINEAR)
+    if up.shape[:2] == (h, w):
+        return up
+    return cv2.copyMakeBorder(up, 0, h - up.shape[0], 0, w - up.shape[1], cv2.BORDER_REPLICATE)
+
+
 def _steady_bands(out: np.ndarray, x0: int, y0: int, target: np.ndarray, prev: "Patch",
                   model: MouthModel, lips: np.ndarray, size: float, inside: bool,
                   raster: tuple | None = None) -> None:
@@ -942,15 +959,8 @@ def _steady_bands(out: np.ndarray, x0: int, y0: int, target: np.ndarray, prev: "
     h, w = out.shape[:2]
     ph, pw = prev.rgb.shape[:2]
     small, p_small = (max(1, w // f), max(1, h // f)), (max(1, pw // f), max(1, ph // f))
-    # Exactly f full pixels to a reduced one (a patch's odd last row or column is left out of
-    # the reduction and given its neighbour's value back): OpenCV's area reduction by a whole
-    # factor is its fast path, 0.12 against 0.56 ms for a 3-channel 285x355 patch (0.01 against
-    # 0.19 ms one channel), and half the bench's patches had an odd side.
     # pixel centres of the reduced images in the full ones' coordinates: u -> (u + 0.5) f - 0.5
-
-    def reduced(img, size):
-        return cv2.resize(img[:size[1] * f, :size[0] * f], size, interpolation=cv2.INTER_AREA)
-
+    reduced = functools.partial(_whole_blocks, f=f)
     # each reduced pixel takes the triangle of the full-resolution pixel its centre falls in
     # (the map is continuous across the triangles' edges; a triangle too thin to draw at half
     # resolution keeps its own map here)
@@ -964,11 +974,7 @@ def _steady_bands(out: np.ndarray, x0: int, y0: int, target: np.ndarray, prev: "
         return cv2.remap(reduced(img, p_small), mx, my,
                          cv2.INTER_LINEAR, borderMode=border, borderValue=0)
 
-    def full(img):
-        up = cv2.resize(img, (small[0] * f, small[1] * f), interpolation=cv2.INTER_LINEAR)
-        if up.shape[:2] == (h, w):
-            return up
-        return cv2.copyMakeBorder(up, 0, h - up.shape[0], 0, w - up.shape[1], cv2.BORDER_REPLICATE)
+    full = functools.partial(_enlarged, f=f, shape=(h, w))
 
     def band_of(diff, m, lo, hi=None):
         """Gaussian lo minus hi (pixels) of diff over the pixels of mask m only."""
