@@ -36,6 +36,14 @@ def value(table: dict, tag: str | None) -> int | None:
     return _INV[id(table)].get(tag)
 
 
+# Threads swscale converts a frame with. PyAV's default (0: one per core) makes a new scaler
+# with its own worker threads for every frame converted, and every converted box is a new frame:
+# on the bench's 1080p render (docs/speed.md) ~550 threads started and stopped, and a 452x452 box
+# to RGB took 0.54-0.66 ms of CPU against 0.16 on one thread, a 1080p 4:2:0 frame to 4:2:2
+# 10-bit 2.8-3.6 against 2.2 ms. The engine's stages already keep both cores busy; the pixels
+# are the same (tests/test_media_sws_threads.py).
+SWS_THREADS = 1
+
 # swscale's matrix names (av.video.reformatter.Colorspace) for an AVColorSpace name.
 _SWS = {"bt709": "ITU709", "fcc": "FCC", "bt470bg": "ITU601", "smpte170m": "SMPTE170M",
         "smpte240m": "SMPTE240M", "bt2020nc": "BT2020", "bt2020c": "BT2020"}

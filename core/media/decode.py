@@ -143,7 +143,7 @@ def rgb_converter(info: VideoInfo, deep: bool | None = None):
 
     def convert(f: av.VideoFrame) -> np.ndarray:
         return f.to_ndarray(format=fmt, src_colorspace=matrix, src_color_range=rng,
-                            dst_color_range="JPEG")
+                            dst_color_range="JPEG", threads=colour.SWS_THREADS)
     return convert
 
 
@@ -152,7 +152,7 @@ def _float_rgb(f: av.VideoFrame) -> np.ndarray:
     half-to-float path is not exact."""
     name = f.format.name
     if not name.startswith(("gbrpf", "gbrapf")):
-        return f.to_ndarray(format="gbrpf32le")
+        return f.to_ndarray(format="gbrpf32le", threads=colour.SWS_THREADS)
     dtype = np.dtype("<f2") if "f16" in name else np.dtype("<f4")
     out = np.empty((f.height, f.width, 3), np.float32)
     for plane_index, channel in ((0, 1), (1, 2), (2, 0)):   # planes are G, B, R

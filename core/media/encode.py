@@ -115,10 +115,11 @@ def to_output_format(f: av.VideoFrame, pix_fmt: str, matrix: str, rng: str) -> a
     """A decoded source frame in an output pixel format, as a plain transcode converts it."""
     if _is_yuv(f.format.name):
         # YUV to YUV: resampling of chroma and bit depth only, matrix and range untouched.
-        return f.reformat(format=pix_fmt)
+        return f.reformat(format=pix_fmt, threads=colour.SWS_THREADS)
     # An RGB source (PNG, EXR, DPX...): into YUV with this output's matrix and range.
     return f.reformat(format=pix_fmt, dst_colorspace=colour.sws_matrix(matrix),
-                      dst_color_range=colour.SWS_RANGE[rng], src_color_range="JPEG")
+                      dst_color_range=colour.SWS_RANGE[rng], src_color_range="JPEG",
+                      threads=colour.SWS_THREADS)
 
 
 class _ArrayAudio:
@@ -497,7 +498,7 @@ class VideoWriter:
         f.color_range = 2
         return f.reformat(format=self.pix_fmt, dst_colorspace=colour.sws_matrix(self.matrix),
                           dst_color_range=colour.SWS_RANGE[self.range],
-                          src_color_range="JPEG")
+                          src_color_range="JPEG", threads=colour.SWS_THREADS)
 
     # ---- encoding --------------------------------------------------------------------------
 
