@@ -13,7 +13,7 @@ from lipflap.render.lip_band import shown_lips
 def _match_detail_before(out, src, regions, lipmask):
     g_out = cv2.cvtColor(np.ascontiguousarray(out), cv2.COLOR_RGB2GRAY)
     l_d = cv2.Laplacian(g_out, cv2.CV_32F)
-    l_low = cv2.Laplacian(cv2.GaussianBlur(g_out, (0, 0), 1.0), cv2.CV_32F)
+    l_low = cv2.Laplacian(S._gauss(g_out, 1.0), cv2.CV_32F)
     l_d -= l_low
     l_src = cv2.Laplacian(cv2.cvtColor(np.ascontiguousarray(src), cv2.COLOR_RGB2GRAY), cv2.CV_32F)
     ks = []
@@ -24,9 +24,9 @@ def _match_detail_before(out, src, regions, lipmask):
         ks.append(k)
     if all(abs(k - 1.0) < 0.02 for k in ks):
         return out
-    soft = cv2.GaussianBlur(lipmask.astype(np.float32), (0, 0), 2.0)
+    soft = S._gauss(lipmask.astype(np.float32), 2.0)
     kmap = (ks[0] * soft + ks[1] * (1.0 - soft))[..., None]
-    low = cv2.GaussianBlur(out, (0, 0), 1.0)
+    low = S._gauss(out, 1.0)
     return low + kmap * (out - low)
 
 
@@ -34,7 +34,7 @@ def _patch_case(rng, h, w, edge):
     """A textured patch and frame, an elliptic lip mask and a skin region; `edge` puts the
     regions against the image's border."""
     out = (rng.random((h, w, 3)) * 200 + 20).astype(np.float32)
-    low = cv2.GaussianBlur(out, (0, 0), 1.0)
+    low = S._gauss(out, 1.0)
     src = low + np.float32(rng.uniform(0.85, 0.95)) * (out - low)   # gains inside their bounds
     lip = np.zeros((h, w), np.uint8)
     cy = 3 if edge else h // 2
@@ -140,7 +140,7 @@ def _lip_colour_before(out, src, lips_t, lips_own, x0, y0, look):
     new = lab.copy()
     new[..., 0] += want[0] - cur[0]
     new[..., 1:] = new[..., 1:] * gain + (want[1:] - cur[1:] * gain)
-    soft = cv2.GaussianBlur(m.astype(np.float32), (0, 0), 1.0)[..., None]
+    soft = S._gauss(m.astype(np.float32), 1.0)[..., None]
     rgb = cv2.cvtColor(new, cv2.COLOR_LAB2RGB) * look.peak
     res = out.copy()
     res[by0:by1, bx0:bx1] = out[by0:by1, bx0:bx1] * (1 - soft) + rgb * soft
@@ -208,7 +208,7 @@ def _keep_lip_range_before(out, src, alpha, lips_t, x0, y0, look, tries=3):
     seen = out[box] * alpha[box][..., None] + src[box] * (1 - alpha[box][..., None])
     seen = cv2.cvtColor(np.clip(seen * scale, 0, 1).astype(np.float32), cv2.COLOR_RGB2LAB)[..., 0]
     shown = [shown_lips(seen, b, i) for b, (_, i) in zip(bands, contours)]
-    soft = cv2.GaussianBlur(cover.astype(np.float32), (0, 0), 0.7)
+    soft = S._gauss(cover.astype(np.float32), 0.7)
     sel = soft > 1e-3
     wgt, a = soft[sel][:, None], alpha[box][sel][:, None]
     in_band = [b[sel] for b in shown]
@@ -216,7 +216,10 @@ def _keep_lip_range_before(out, src, alpha, lips_t, x0, y0, look, tries=3):
     (l_lo, l_hi), (c_lo, c_hi) = S.held_lip_range(look.lip_range)
 
     def lab(rgb):
-        return cv2.cvtColor(np.clip(rgb * scale, 0, 1).astype(np.float32)[:, None], cv2.COLOR_RGB2LAB)[:, 0]
+        # as one row (S._lab): a column of one-pixel rows takes OpenCV's scalar path, whose
+        # results differ in the last bits from its vector path's, and which pixels fall to which
+        # depends on the row's length (the pixels the band's soft edge selects)
+        return S._lab(np.clip(rgb * scale, 0, 1))
 
     for _ in range(tries):
         comp = lab(px_out * a + px_src * (1 - a))
@@ -249,7 +252,12 @@ def test_keep_lip_range_equals_the_implementation_before():
         want, got = out.copy(), out.copy()
         _keep_lip_range_before(want, src, alpha, lips_t, 460, 200, look)
         S._keep_lip_range(got, src, alpha, lips_t, 460, 200, look)
-        assert not np.array_equal(want, out) and np.abs(got - want).max() <= 1e-5 * peak
+        # within 1e-5 of the peak but for a few pixels at the gamut's edge, which OpenCV's Lab
+        # -> RGB rounds 0.5/255 apart on a difference in the last bits of their L*a*b* (3 of
+        # the 2,700 the first case shifts, with the 3-sigma kernels of the eleventh round)
+        diff = np.abs(got - want).max(2)
+        assert not np.array_equal(want, out) and np.count_nonzero(diff > 1e-5 * peak) <= 5
+        assert diff.max() <= 0.6 / 255 * peak
 
 
 def _dark_gap_before(ex, a, b):
@@ -318,3 +326,20 @@ def test_muzzle_with_its_layout_worked_out_once_equals_the_implementation_before
             got = M.muzzle((400, 420), region, wanted, own, 5, 10, 60.0)
             want = _muzzle_before((400, 420), region, wanted, own, 5, 10, 60.0)
             assert all(np.array_equal(g, w) for g, w in zip(got, want))
+
+
+def test_gauss_is_opencvs_float_blur_within_its_tails():
+    """synth._gauss cuts the kernel at 3 sigma (eleventh round): within 0.3% of the image's range
+    of OpenCV's float kernel (4 sigma), on noise, steps and masks, 3 channels or one."""
+    rng = np.random.default_rng(11)
+    for k in range(12):
+        h, w = (int(v) for v in rng.integers(20, 120, 2))
+        img = (rng.random((h, w, 3) if k % 2 else (h, w)) * 255).astype(np.float32)
+        if k % 3 == 0:
+            img = np.where(img > 127, 255.0, 0.0).astype(np.float32)
+        for sigma in (0.7, 1.0, 1.5, 2.3, 4.0):
+            for border in (cv2.BORDER_REFLECT, cv2.BORDER_REFLECT_101):
+                want = cv2.GaussianBlur(img, (0, 0), sigma, borderType=border)
+                got = S._gauss(img, sigma, border)
+                assert got.shape == want.shape and got.dtype == np.float32
+                assert np.abs(got - want).max() <= 0.003 * 255, (sigma, np.abs(got - want).max())
