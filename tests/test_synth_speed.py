@@ -343,3 +343,18 @@ def test_gauss_is_opencvs_float_blur_within_its_tails():
                 got = S._gauss(img, sigma, border)
                 assert got.shape == want.shape and got.dtype == np.float32
                 assert np.abs(got - want).max() <= 0.003 * 255, (sigma, np.abs(got - want).max())
+
+
+def test_maps_by_table_lookup_equal_numpys_gathers():
+    """geometry._maps gathers the triangles' coefficients by OpenCV's lookup of the ids' low
+    byte (eleventh round): the same maps as numpy's take, either side of 256 and 512 triangles."""
+    from lipflap.render import geometry as G
+    rng = np.random.default_rng(12)
+    for n in (1, 100, 256, 257, 300, 512, 513, 900):
+        ids = rng.integers(0, n, (37, 53)).astype(np.int32 if n % 2 else np.intp)
+        c = rng.normal(0, 50, (6, n)).astype(np.float32)
+        yy, xx = np.mgrid[0:37, 0:53].astype(np.float32)
+        mx, my = G._maps(ids, c)
+        want_x = c[0].take(ids) * xx + c[1].take(ids) * yy + c[2].take(ids)
+        want_y = c[3].take(ids) * xx + c[4].take(ids) * yy + c[5].take(ids)
+        assert np.array_equal(mx, want_x) and np.array_equal(my, want_y), n
