@@ -170,7 +170,7 @@ def _maps(ids: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     h, w = ids.shape
     xx = np.arange(w, dtype=np.float32)[None, :]
     yy = np.arange(h, dtype=np.float32)[:, None]
-    gather = _byte_gather(ids, c.shape[1])
+    gather = id_gather(ids, c.shape[1])
 
     def plane(k: int) -> np.ndarray:
         # c[k] x + c[k+1] y + c[k+2] per pixel, in place (the gathers were most of the time)
@@ -185,7 +185,7 @@ def _maps(ids: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return plane(0), plane(3)
 
 
-def _byte_gather(ids: np.ndarray, n: int):
+def id_gather(ids: np.ndarray, n: int):
     """A function giving table[ids] (a float32 table of n >= ids.max() + 1 entries) for the
     raster `ids`. Up to 512 triangles by OpenCV's table lookup of the ids' low byte, the few
     pixels of ids 256 and over put right after (0.056 against 0.099 ms a gather of a bench
@@ -218,9 +218,9 @@ def maps_on_raster(ids: np.ndarray, dst_pts: np.ndarray, src_pts: np.ndarray,
     them again (docs/speed.md, tenth round)."""
     ok = np.ones(len(tris), bool)           # triangles too thin to draw are never read
     mats = _affine_from_triangles(np.asarray(dst_pts, np.float64)[tris], src_pts[tris], ok)
-    # (the ids, a box or a strided sample of the raster, made numpy's contiguous index type
-    # once: each of the six gathers converted them again)
-    return _maps(np.ascontiguousarray(ids, np.intp), mats.reshape(len(tris), 6).astype(np.float32).T)
+    # (the ids, a box or a strided sample of the raster, made contiguous once for the six
+    # gathers' table lookups)
+    return _maps(np.ascontiguousarray(ids), mats.reshape(len(tris), 6).astype(np.float32).T)
 
 
 def unfold(dst: np.ndarray, src: np.ndarray, tris: np.ndarray, movable: np.ndarray,
