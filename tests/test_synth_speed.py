@@ -358,3 +358,15 @@ def test_maps_by_table_lookup_equal_numpys_gathers():
         want_x = c[0].take(ids) * xx + c[1].take(ids) * yy + c[2].take(ids)
         want_y = c[3].take(ids) * xx + c[4].take(ids) * yy + c[5].take(ids)
         assert np.array_equal(mx, want_x) and np.array_equal(my, want_y), n
+
+
+def test_enlarged_into_one_array_equals_the_replicated_border():
+    """_enlarged enlarges into the corner of one full-size array (eleventh round): the values of
+    the enlargement with its border replicated by copyMakeBorder, either side odd or even."""
+    rng = np.random.default_rng(13)
+    for h, w in ((283, 367), (282, 366), (283, 366), (282, 367), (9, 8)):
+        for shape in ((h // 2, w // 2, 3), (h // 2, w // 2)):
+            img = rng.random(shape).astype(np.float32)
+            up = cv2.resize(img, (w // 2 * 2, h // 2 * 2), interpolation=cv2.INTER_LINEAR)
+            want = cv2.copyMakeBorder(up, 0, h - up.shape[0], 0, w - up.shape[1], cv2.BORDER_REPLICATE)
+            assert np.array_equal(S._enlarged(img, 2, (h, w)), want)

@@ -969,10 +969,18 @@ def _enlarged(img: np.ndarray, f: int, shape: tuple[int, int]) -> np.ndarray:
     """_whole_blocks' reduced image brought back to `shape` (h, w): enlarged f times (linear),
     the rows and columns it left out given their neighbour's value."""
     h, w = shape
-    up = cv2.resize(img, (img.shape[1] * f, img.shape[0] * f), interpolation=cv2.INTER_LINEAR)
-    if up.shape[:2] == (h, w):
-        return up
-    return cv2.copyMakeBorder(up, 0, h - up.shape[0], 0, w - up.shape[1], cv2.BORDER_REPLICATE)
+    sh, sw = img.shape[0] * f, img.shape[1] * f
+    if (sh, sw) == (h, w):
+        return cv2.resize(img, (sw, sh), interpolation=cv2.INTER_LINEAR)
+    # enlarged into the full-size array's corner and its last rows and columns copied from
+    # their neighbour: one full-size array, not two (the replicated border's copy of the whole
+    # was 0.04 ms, and a second fresh 1.2 MB array a bench patch's page faults: 1.25 against
+    # 0.07 ms a call in a loop)
+    up = np.empty((h, w) + img.shape[2:], img.dtype)
+    cv2.resize(img, (sw, sh), dst=up[:sh, :sw], interpolation=cv2.INTER_LINEAR)
+    up[sh:, :sw] = up[sh - 1:sh, :sw]
+    up[:, sw:] = up[:, sw - 1:sw]
+    return up
 
 
 def _steady_bands(out: np.ndarray, x0: int, y0: int, target: np.ndarray, prev: "Patch",
