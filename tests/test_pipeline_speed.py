@@ -476,3 +476,49 @@ def test_signer_made_beside_the_probe_still_fails_before_the_analysis(tmp_path, 
         run_job(parse_job({k: v for k, v in half.items() if not k.startswith("sign_")}),
                 Progress("none"))
     assert made == ["lipflap-beside", "MainThread"]
+
+
+def test_the_dub_waits_for_the_mediapipe_import_to_finish(monkeypatch):
+    # Both are mostly Python under one GIL; the analysis' first frame waits for MediaPipe's.
+    import time
+    from lipflap.pipeline import run as run_mod
+    done = threading.Event()
+
+    def warm():
+        time.sleep(0.2)
+        done.set()
+    seen = []
+    monkeypatch.setattr(run_mod, "mouth_shapes", lambda *a, **k: seen.append(done.is_set()) or "m")
+    monkeypatch.setattr(run_mod, "PLAN_IMPORTS", ())
+    t = threading.Thread(target=warm)
+    t.start()
+    assert run_mod._mouth_then_imports(None, None, None, t, progress=None) == "m"
+    assert seen == [True]
+
+
+_FIRST_LAB = r"""
+import sys, time
+import numpy as np, cv2
+if sys.argv[1] == "warm":
+    from lipflap.pipeline.run import _warm_up
+    _warm_up()
+else:
+    import lipflap.pipeline.run
+t = time.perf_counter()
+cv2.cvtColor(np.zeros((8, 8, 3), np.uint8), cv2.COLOR_RGB2LAB)
+print(time.perf_counter() - t)
+"""
+
+
+def test_warm_up_builds_opencvs_lab_tables_off_the_analysis():
+    # OpenCV builds its 8-bit Lab tables on first use (~89 ms here); the run's warm thread does
+    # it while the inputs are probed, so the analysis' quality scores find them made.
+    import subprocess
+    import sys
+
+    def first_lab(mode):
+        out = subprocess.run([sys.executable, "-c", _FIRST_LAB, mode], capture_output=True,
+                             text=True, timeout=120, check=True)
+        return float(out.stdout.strip().splitlines()[-1])
+    cold, warm = first_lab("cold"), first_lab("warm")
+    assert warm * 4 < cold, (warm, cold)
