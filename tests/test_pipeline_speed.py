@@ -522,3 +522,43 @@ def test_warm_up_builds_opencvs_lab_tables_off_the_analysis():
         return float(out.stdout.strip().splitlines()[-1])
     cold, warm = first_lab("cold"), first_lab("warm")
     assert warm * 4 < cold, (warm, cold)
+
+
+def test_the_first_face_mesh_made_ahead_tracks_as_one_made_in_place(monkeypatch):
+    from test_face_media import moving_frames
+    from lipflap.face import mesh as mesh_mod
+    from lipflap.face import track as track_mod
+    frames, _ = moving_frames()
+    made_on, closed = [], []
+    real_init, real_close = mesh_mod.CropMesh.__init__, mesh_mod.CropMesh.close
+
+    def init(self, *a, **k):
+        made_on.append(threading.current_thread().name)
+        real_init(self, *a, **k)
+
+    def close(self):
+        closed.append(threading.current_thread().name)
+        real_close(self)
+    monkeypatch.setattr(mesh_mod.CropMesh, "__init__", init)
+    monkeypatch.setattr(mesh_mod.CropMesh, "close", close)
+
+    def landmarks(ahead):
+        tr = track_mod.FaceTracker(mesh_ahead=ahead)
+        out = [{k: o.lm3.copy() for k, o in tr.step(i, f, force_detect=i == 0).items()}
+               for i, f in enumerate(frames[:12])]
+        tr.close()
+        return out
+    inplace = landmarks(False)
+    assert "lipflap-mesh-ahead" not in made_on
+    made_on.clear()
+    ahead = landmarks(True)
+    assert made_on[0] == "lipflap-mesh-ahead" and made_on.count("lipflap-mesh-ahead") == 1
+    assert [sorted(a) for a in inplace] == [sorted(b) for b in ahead] and any(inplace)
+    for a, b in zip(inplace, ahead):
+        for k in a:
+            assert np.array_equal(a[k], b[k])
+    # a tracker that never sees a face closes the mesh it made ahead
+    closed.clear()
+    tr = track_mod.FaceTracker(mesh_ahead=True)
+    tr.close()
+    assert len(closed) == 1
