@@ -99,7 +99,7 @@ def measure(frame: int, crop: np.ndarray, pts: np.ndarray, region: np.ndarray, l
     """Measures of one candidate: `crop` its lower-face pixels, `pts` its region points in crop
     coordinates (model.region order), `lips` the positions of the 20 outer then 20 inner lip
     points within the region, `pose` the frame's pixel -> normalised similarity."""
-    pos = {int(k): i for i, k in enumerate(region)}
+    pos = {k: i for i, k in enumerate(np.asarray(region).tolist())}
     outer, inner = pts[lips[:20]], pts[lips[20:]]
     s = FrameScore(frame)
     width = float(np.linalg.norm(pts[pos[61]] - pts[pos[291]]))
@@ -193,11 +193,19 @@ def _interior(s: FrameScore, lab: np.ndarray, inside: np.ndarray, n: np.ndarray,
     xx = np.arange(ix0, ix1)[None, :]
     strip = inside[iy0:iy1, ix0:ix1] & (np.abs(xx - cx) <= half_w)
     top, bot = strip & (yy < mid_y), strip & (yy >= mid_y)
-    if np.count_nonzero(top) >= 4 and np.count_nonzero(bot) >= 4:
-        s.teeth = float(min(teeth[top].mean(), teeth[bot].mean()))
-        s.dark = float(dark[strip].mean())
-        s.tongue = float(red[bot].mean())
+    n_top, n_bot = np.count_nonzero(top), np.count_nonzero(bot)
+    if n_top >= 4 and n_bot >= 4:
+        s.teeth = min(_share(teeth, top, n_top), _share(teeth, bot, n_bot))
+        s.dark = _share(dark, strip)
+        s.tongue = _share(red, bot, n_bot)
     s.rows = _teeth_rows(L, chroma, lip_l, lip_c, strip, yy)
+
+
+def _share(flags: np.ndarray, where: np.ndarray, count: int | None = None) -> float:
+    """flags[where].mean() (booleans: a count over a count, both exact, divided once in
+    float64), without the selection's copy and np.mean's overhead."""
+    count = np.count_nonzero(where) if count is None else count
+    return np.count_nonzero(flags & where) / count
 
 
 def _teeth_rows(L, chroma, lip_l: float, lip_c: float, strip, yy) -> tuple:
@@ -209,7 +217,7 @@ def _teeth_rows(L, chroma, lip_l: float, lip_c: float, strip, yy) -> tuple:
     light = (L > lip_l + 4) & (chroma < 0.8 * lip_c)
     t, b = np.percentile(ys, [30, 70])
     parts = (strip & (yy <= t), strip & (yy > t) & (yy < b), strip & (yy >= b))
-    return tuple(float(light[p].mean()) if p.any() else 0.0 for p in parts)
+    return tuple(_share(light, p) if p.any() else 0.0 for p in parts)
 
 
 def _robust_z(v: np.ndarray) -> np.ndarray:
