@@ -476,3 +476,89 @@ def test_signer_made_beside_the_probe_still_fails_before_the_analysis(tmp_path, 
         run_job(parse_job({k: v for k, v in half.items() if not k.startswith("sign_")}),
                 Progress("none"))
     assert made == ["lipflap-beside", "MainThread"]
+
+
+def test_the_dub_waits_for_the_mediapipe_import_to_finish(monkeypatch):
+    # Both are mostly Python under one GIL; the analysis' first frame waits for MediaPipe's.
+    import time
+    from lipflap.pipeline import run as run_mod
+    done = threading.Event()
+
+    def warm():
+        time.sleep(0.2)
+        done.set()
+    seen = []
+    monkeypatch.setattr(run_mod, "mouth_shapes", lambda *a, **k: seen.append(done.is_set()) or "m")
+    monkeypatch.setattr(run_mod, "PLAN_IMPORTS", ())
+    t = threading.Thread(target=warm)
+    t.start()
+    assert run_mod._mouth_then_imports(None, None, None, t, progress=None) == "m"
+    assert seen == [True]
+
+
+_FIRST_LAB = r"""
+import sys, time
+import numpy as np, cv2
+if sys.argv[1] == "warm":
+    from lipflap.pipeline.run import _warm_up
+    _warm_up()
+else:
+    import lipflap.pipeline.run
+t = time.perf_counter()
+cv2.cvtColor(np.zeros((8, 8, 3), np.uint8), cv2.COLOR_RGB2LAB)
+print(time.perf_counter() - t)
+"""
+
+
+def test_warm_up_builds_opencvs_lab_tables_off_the_analysis():
+    # OpenCV builds its 8-bit Lab tables on first use (~89 ms here); the run's warm thread does
+    # it while the inputs are probed, so the analysis' quality scores find them made.
+    import subprocess
+    import sys
+
+    def first_lab(mode):
+        out = subprocess.run([sys.executable, "-c", _FIRST_LAB, mode], capture_output=True,
+                             text=True, timeout=120, check=True)
+        return float(out.stdout.strip().splitlines()[-1])
+    cold, warm = first_lab("cold"), first_lab("warm")
+    assert warm * 4 < cold, (warm, cold)
+
+
+def test_the_first_face_mesh_made_ahead_tracks_as_one_made_in_place(monkeypatch):
+    from test_face_media import moving_frames
+    from lipflap.face import mesh as mesh_mod
+    from lipflap.face import track as track_mod
+    frames, _ = moving_frames()
+    made_on, closed = [], []
+    real_init, real_close = mesh_mod.CropMesh.__init__, mesh_mod.CropMesh.close
+
+    def init(self, *a, **k):
+        made_on.append(threading.current_thread().name)
+        real_init(self, *a, **k)
+
+    def close(self):
+        closed.append(threading.current_thread().name)
+        real_close(self)
+    monkeypatch.setattr(mesh_mod.CropMesh, "__init__", init)
+    monkeypatch.setattr(mesh_mod.CropMesh, "close", close)
+
+    def landmarks(ahead):
+        tr = track_mod.FaceTracker(mesh_ahead=ahead)
+        out = [{k: o.lm3.copy() for k, o in tr.step(i, f, force_detect=i == 0).items()}
+               for i, f in enumerate(frames[:12])]
+        tr.close()
+        return out
+    inplace = landmarks(False)
+    assert "lipflap-mesh-ahead" not in made_on
+    made_on.clear()
+    ahead = landmarks(True)
+    assert made_on[0] == "lipflap-mesh-ahead" and made_on.count("lipflap-mesh-ahead") == 1
+    assert [sorted(a) for a in inplace] == [sorted(b) for b in ahead] and any(inplace)
+    for a, b in zip(inplace, ahead):
+        for k in a:
+            assert np.array_equal(a[k], b[k])
+    # a tracker that never sees a face closes the mesh it made ahead
+    closed.clear()
+    tr = track_mod.FaceTracker(mesh_ahead=True)
+    tr.close()
+    assert len(closed) == 1

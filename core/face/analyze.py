@@ -138,7 +138,7 @@ def track_frames(frames, n: int, *, detect_every: int = 30, max_gap: int = 50,
     `keep(frame, observations)`: called for every frame after tracking (e.g. to copy pixels
     while the frame is at hand, lipflap.pipeline.kept)."""
     tp = TrackingPass([], [], [], [])
-    tracker = FaceTracker(detect_every=detect_every, max_gap=max_gap)
+    tracker = FaceTracker(detect_every=detect_every, max_gap=max_gap, mesh_ahead=True)
     look = EarlyLook(detect_every, tracker.min_detection)
     stream = prefetched(frames, prepare=look) if ahead else ((f, look(f)) for f in frames)
     cutdet = CutDetector()

@@ -8,6 +8,8 @@ was lost, at a similar size, it gets its old id back. At a cut the caller calls 
 """
 from __future__ import annotations
 
+import threading
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import cv2
@@ -89,9 +91,28 @@ def _sharpness(crop_img: np.ndarray, lm_crop: np.ndarray) -> float:
     return float(cv2.Laplacian(g, cv2.CV_32F).var())
 
 
+def _made_ahead() -> Future:
+    """A CropMesh being made on a thread of its own."""
+    made: Future = Future()
+
+    def make():
+        try:
+            made.set_result(CropMesh())
+        except BaseException as e:  # noqa: BLE001 - handed to whoever takes it
+            made.set_exception(e)
+    threading.Thread(target=make, daemon=True, name="lipflap-mesh-ahead").start()
+    return made
+
+
 class FaceTracker:
     def __init__(self, detect_every: int = 30, max_gap: int = 50, max_faces: int = 6,
-                 min_detection: float = 0.5, crop_size: int = CROP_SIZE):
+                 min_detection: float = 0.5, crop_size: int = CROP_SIZE,
+                 mesh_ahead: bool = False):
+        """`mesh_ahead`: make the first face's Face Mesh on a thread of its own from now on.
+        Made at the first face (the graph, its model and threads: ~44 ms), it was on the
+        analysis' one chain between the first detection and the first landmarks; made from the
+        pass's start it is ready by then (the first frame's detection takes longer)."""
+        self._spare: Future | None = _made_ahead() if mesh_ahead else None
         self.detect_every = detect_every
         self.max_gap = max_gap
         self.max_faces = max_faces
@@ -115,6 +136,12 @@ class FaceTracker:
 
     def close(self) -> None:
         self.reset()
+        if self._spare is not None:
+            try:
+                self._spare.result().close()
+            except Exception:  # noqa: BLE001 - never made: nothing to close
+                pass
+            self._spare = None
         if self._detector is not None:
             self._detector.close()
             self._detector = None
@@ -127,6 +154,17 @@ class FaceTracker:
         if self._detector is None:
             self._detector = FaceDetector(min_score=self.min_detection)
         return self._detector
+
+    def _new_mesh(self) -> CropMesh:
+        """A fresh Face Mesh: the one made ahead while there is one (its failure is made again
+        here, raised where making one in place would raise it)."""
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            try:
+                return spare.result()
+            except Exception:  # noqa: BLE001 - made again below, which raises it
+                pass
+        return CropMesh()
 
     # -- one frame -------------------------------------------------------------------------
     def _run_mesh(self, mesh: CropMesh, img: np.ndarray, crop: Crop):
@@ -163,7 +201,7 @@ class FaceTracker:
                 if o is not None:
                     # Face Mesh latched on something else (a neighbour): start it afresh.
                     t.mesh.close()
-                    t.mesh = CropMesh()
+                    t.mesh = self._new_mesh()
                 t.missing += 1
 
         # With nobody tracked, look often (a face may walk in); while tracking, look now and then
@@ -219,7 +257,7 @@ class FaceTracker:
             if match is not None:
                 t = match[1]
                 t.mesh.close()
-                t.mesh = CropMesh()
+                t.mesh = self._new_mesh()
                 o = self._run_mesh(t.mesh, img, make_crop(d.center, d.size * 1.2, self.crop_size))
                 if o is not None and iou(o.bbox, d.bbox) > 0.2:
                     self._update(t, o, index)
@@ -227,7 +265,7 @@ class FaceTracker:
                 continue
             if only_reacquire or len(self.tracks) >= self.max_faces:
                 continue
-            mesh = CropMesh()
+            mesh = self._new_mesh()
             o = self._run_mesh(mesh, img, make_crop(d.center, d.size * 1.2, self.crop_size))
             if o is None or iou(o.bbox, d.bbox) <= 0.2:
                 mesh.close()

@@ -6,6 +6,9 @@ import importlib
 import threading
 import time
 
+import cv2
+import numpy as np
+
 from ..contract.jobspec import Job
 from ..face.mesh import _quiet_import
 from ..provenance import DisclosureWriter, Signing
@@ -31,21 +34,30 @@ from .voices import run_dialogue
 PLAN_IMPORTS = ("scipy.spatial",)
 
 
-def _mouth_then_imports(job: Job, inputs, text, progress):
+def _mouth_then_imports(job: Job, inputs, text, warm: threading.Thread, progress):
+    # After the MediaPipe import (`warm`): both are mostly Python under one GIL, and the
+    # analysis' first frame waits for MediaPipe, not for the dub (the mouth track is done long
+    # before the analysis: its stage reads 0.0 s on the bench). Started together, the import
+    # ended 0.30-0.34 s into the bench run; started after it, 0.20-0.23 s (two pairs, scratch
+    # head2.py, 2026-12-06 07:25 UTC).
+    warm.join()
     mouth = mouth_shapes(job, inputs, text, progress)
     for name in PLAN_IMPORTS:
         importlib.import_module(name)
     return mouth
 
 
-def _warm_mediapipe() -> None:
+def _warm_up() -> None:
     """Import MediaPipe (lipflap.face.lean_import, 0.14 s of CPU) while the inputs are probed:
     the analysis' first frame waits for it otherwise. A failure is left to the analysis, which
-    imports it again and says what is wrong."""
+    imports it again and says what is wrong. Then OpenCV's 8-bit CIE Lab tables, which OpenCV
+    builds on first use (89 ms of CPU, measured on a 1x1 image): their first use was the
+    analysis' face quality scores (lipflap.face.quality), on the pass's serial end."""
     try:
         _quiet_import()
     except Exception:  # noqa: BLE001 - reported by the analysis' own import
         pass
+    cv2.cvtColor(np.zeros((1, 1, 3), np.uint8), cv2.COLOR_RGB2LAB)
 
 
 def _signing(job: Job, progress) -> Signing:
@@ -69,7 +81,8 @@ def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
         # Several faces, each with its own voice (lipflap.pipeline.voices).
         return run_dialogue(job, progress, signing)
     clock = _Clock()
-    threading.Thread(target=_warm_mediapipe, daemon=True, name="lipflap-warm").start()
+    warm = threading.Thread(target=_warm_up, daemon=True, name="lipflap-warm")
+    warm.start()
     with clock.stage("probe"):
         # A bad key fails here, before any work; the job's own keys when the caller gives none.
         # The signer is made while the inputs are probed (_signing).
@@ -79,7 +92,7 @@ def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
     # The dub's mouth track runs beside the picture analysis (its stage time is what is left of
     # it once the analysis is done), and then imports what the plan will need. (The audio-only
     # recogniser cuts a long dub the same from a thread: lipflap.speech.phone_recognition.)
-    beside = Beside(_mouth_then_imports, job, inputs, script_text(job))
+    beside = Beside(_mouth_then_imports, job, inputs, script_text(job), warm)
     kept, looks, codec = LowerFaces(), PassLooks(), inputs.codec_probe
     # The lower faces are copied, the near-closed mouths looked at and the ProRes probe's frames
     # taken in a thread behind the tracker, in frame order: the tracker's next frame waits for
