@@ -159,3 +159,21 @@ def test_descriptors_made_on_the_part_read_are_the_whole_crops_to_the_bit():
             made.add(e)
             np.testing.assert_array_equal(made.get(e, shape),
                                           select.texture_descriptor(e, shape, region, lips, tris))
+
+
+def test_texture_distances_from_half_the_pairs_are_every_pairs_to_the_bit():
+    """texture_distances works out each pair once (the upper half, mirrored): the same matrix,
+    bit for bit, as every row against every descriptor."""
+    rng = np.random.default_rng(11)
+    pts = _mouth()
+    region, lips, tris = _model(pts)
+    exs = [_exemplar(_mouth(open_px=float(o)), 10 * k, lip=80.0 + 5 * k, teeth=k % 3 == 0)
+           for k, o in enumerate(rng.uniform(2, 12, 9))]
+    for e in exs:
+        e.gap = float(np.linalg.norm(e.points[20 + 5] - e.points[20 + 15]))
+    got = select.texture_distances(exs, region, lips, tris, 255.0)
+    shape = select.appearance_shape([e.points for e in exs], [e.gap for e in exs], region, lips)
+    desc = np.array([select.texture_descriptor(e, shape, region, lips, tris) for e in exs])
+    want = np.array([np.abs(desc - d).mean(1) for d in desc], np.float32) * (100.0 / 255.0)
+    np.testing.assert_array_equal(got, want)
+    assert np.count_nonzero(got) == len(exs) * (len(exs) - 1)

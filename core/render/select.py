@@ -301,8 +301,12 @@ def texture_distances(exemplars: list, region: np.ndarray, lips: np.ndarray, tri
         got = made.get(e, shape) if made is not None else None
         desc[i] = got if got is not None else texture_descriptor(e, shape, region, lips, tris)
     dist = np.empty((k, k), np.float32)
-    for i in range(k):              # row by row: (K, K, pixels) at once is tens of MB
-        dist[i] = np.abs(desc - desc[i]).mean(1)
+    # Row by row ((K, K, pixels) at once is tens of MB), each row from the diagonal on: |a - b|
+    # and |b - a| are the same floats, so the lower half is the upper's mirror to the bit, at
+    # half the work (~5 -> ~2.5 ms for the bench's 83, on the run's one chain).
+    for i in range(k):
+        dist[i, i:] = np.abs(desc[i:] - desc[i]).mean(1)
+        dist[i + 1:, i] = dist[i, i + 1:]
     return dist * (100.0 / peak)
 
 
