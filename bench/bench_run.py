@@ -5,8 +5,7 @@
 Builds a 1920x1080 H.264 shot (the source clip scaled up and centred, default
 ../shared/media/talk_b.mp4; scikit-image's astronaut when that is absent), then times
 1. a plain PyAV decode -> encode of the same frames to the same codec (no RGB, no analysis);
-2. `lipflap run` on it (in-process run_job, with an empty analysis cache so every stage runs, the
-   process set up as the `lipflap` command sets it up).
+2. `lipflap run` on it (in-process run_job, with an empty analysis cache so every stage runs).
 Prints both wall and CPU times, their ratios (target <= 1.5) and the per-stage timing from the
 run's report. On a machine shared with other jobs the CPU ratio is the one to trust.
 """
@@ -148,10 +147,6 @@ def main() -> int:
     from lipflap.pipeline import run_job
     from lipflap.contract.jobspec import parse_job
     from lipflap.contract.progress import Progress
-    from lipflap.media.memory import reuse_freed_pages
-    # The process as the `lipflap` command sets it up (lipflap.cli.main), after the plain
-    # transcode, which keeps the C library's defaults as a plain PyAV script would.
-    reuse_freed_pages()
     stage_cpu = _clock_stage_cpu()
     job = parse_job({"video": shot, "audio": dub, "text": text, "language": language,
                      "output": {"path": os.path.join(work, "lipflap" + ext), "codec": a.codec}})

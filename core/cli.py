@@ -18,7 +18,6 @@ import traceback
 from . import __version__
 from .contract.errors import LipflapError
 from .contract.progress import Progress
-from .media import memory
 
 # Order is the order of --help.
 COMMANDS = ("run", "visemes", "analyze", "cast", "conform", "timeline", "qc", "credentials", "probe", "demo", "install")
@@ -45,8 +44,6 @@ def add_progress_option(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # The command's own process: big freed blocks stay in its heap (lipflap.media.memory).
-    memory.reuse_freed_pages()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
