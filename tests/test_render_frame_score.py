@@ -129,3 +129,80 @@ def test_lip_colour_is_measured_on_the_lips_shown_not_on_the_opening_in_the_band
     s = fs.measure(0, off, pts, REGION, LIPS, POSE, 0.3, 255.0)
     assert abs(s.lip_l - on_edge.lip_l) < 1.0, (s.lip_l, on_edge.lip_l)
     assert abs(s.lip_c - on_edge.lip_c) < 1.5, (s.lip_c, on_edge.lip_c)
+
+
+def _measure_whole_crop(frame, crop, pts, region, lips, pose, ap_max, peak):
+    """frame_score.measure as it was written first, every mask over the whole crop: the
+    reference the measure's boxes must match to the bit."""
+    import cv2
+    from lipflap.render.lip_band import shown_lips
+    pos = {int(k): i for i, k in enumerate(region)}
+    outer, inner = pts[lips[:20]], pts[lips[20:]]
+    s = fs.FrameScore(frame)
+    width = float(np.linalg.norm(pts[pos[61]] - pts[pos[291]]))
+    gap = float(np.mean([np.linalg.norm(pts[pos[a]] - pts[pos[b]]) for a, b in g.APERTURE_PAIRS]))
+    s.aperture = gap * float(np.sqrt(abs(np.linalg.det(pose[:, :2])))) / max(ap_max, 1e-6)
+    x0, y0 = np.maximum(np.floor(outer.min(0)).astype(int) - 2, 0)
+    x1, y1 = np.minimum(np.ceil(outer.max(0)).astype(int) + 3, [crop.shape[1], crop.shape[0]])
+    box = crop[y0:y1, x0:x1]
+    lab = fs._lab(box, peak)
+    o, n = outer - [x0, y0], inner - [x0, y0]
+    m_out, m_in = fs._poly_mask(box.shape[:2], o), fs._poly_mask(box.shape[:2], n)
+    band = (m_out > 0) & (m_in == 0)
+    lip_l = float(np.median(lab[..., 0][band]))
+    lip_a = float(np.median(lab[..., 1][band]))
+    shown = shown_lips(lab[..., 0], band, m_in > 0)
+    s.lip_l = float(lab[..., 0][shown].mean())
+    s.lip_c = float(np.hypot(lab[..., 1][shown], lab[..., 2][shown]).mean())
+    grey = cv2.cvtColor(crop.astype(np.float32) * (255.0 / float(peak)), cv2.COLOR_RGB2GRAY)
+    lap = cv2.Laplacian(grey, cv2.CV_32F)
+    k = max(3, int(0.15 * width)) | 1
+    skin = ~(cv2.dilate(fs._poly_mask(crop.shape[:2], outer), np.ones((k, k), np.uint8)) > 0)
+    skin[:2], skin[-2:], skin[:, :2], skin[:, -2:] = False, False, False, False
+    s.sharpness = float(lap[skin].var()) if skin.sum() >= 50 else 0.0
+    inside = cv2.erode(m_in, np.ones((3, 3), np.uint8)) > 0
+    if inside.sum() >= 25:
+        L, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
+        chroma = np.hypot(a, b)
+        teeth = (L > lip_l + 10) & (a < 0.5 * lip_a + 4) & (chroma < 30)
+        dark = L < 0.55 * lip_l
+        red = (~teeth) & (~dark) & (a > 0.75 * lip_a) & (L > 0.85 * lip_l)
+        cx, half_w = float(n[:, 0].mean()), 0.25 * float(n[:, 0].max() - n[:, 0].min())
+        mid_y = float((pts[pos[13], 1] + pts[pos[14], 1]) / 2 - y0)
+        yy, xx = np.mgrid[0:box.shape[0], 0:box.shape[1]]
+        strip = inside & (np.abs(xx - cx) <= half_w)
+        top, bot = strip & (yy < mid_y), strip & (yy >= mid_y)
+        if top.sum() >= 4 and bot.sum() >= 4:
+            s.teeth = float(min(teeth[top].mean(), teeth[bot].mean()))
+            s.dark = float(dark[strip].mean())
+            s.tongue = float(red[bot].mean())
+        ys = yy[strip]
+        if len(ys) >= 10:
+            light = (L > lip_l + 4) & (chroma < 0.8 * float(np.median(chroma[band])))
+            t, bb = np.percentile(ys, 30), np.percentile(ys, 70)
+            parts = (strip & (yy <= t), strip & (yy > t) & (yy < bb), strip & (yy >= bb))
+            s.rows = tuple(float(light[p].mean()) if p.any() else 0.0 for p in parts)
+    q = g.apply(pose, pts[[pos[61], pos[291], pos[17], pos[0]]])
+    wn = max(float(np.linalg.norm(q[1] - q[0])), 1e-6)
+    s.twist = max(abs(float(q[1, 1] - q[0, 1])) / wn,
+                  abs(float(q[2, 0] - (q[0, 0] + q[1, 0]) / 2)) / wn)
+    return s
+
+
+@pytest.mark.parametrize("kind", ["open", "clenched", "apart", "tongue", "closed"])
+def test_measure_on_its_boxes_is_the_whole_crops_to_the_bit(kind):
+    """The measures are taken on the boxes they read (the lips' dilated zone, the opening) and
+    give what the whole crop gives, bit for bit: the library's exemplars and flags hang on them.
+    A lower face larger than the mouth, the mouth off its middle and near an edge, 8 and 16 bits."""
+    import cv2
+    img, pts = _mouth(kind if kind != "closed" else "open", gap=14.0 if kind != "closed" else 1.0)
+    rng = np.random.default_rng(3)
+    for dx, dy, pad in ((0, 0, 0), (70, 40, 90), (3, 150, 60)):
+        big = rng.integers(0, 255, (img.shape[0] + 2 * pad + dy, img.shape[1] + 2 * pad + dx, 3))
+        big = cv2.GaussianBlur(big.astype(np.uint8), (0, 0), 1.5)       # skin texture to measure
+        big[pad + dy:pad + dy + img.shape[0], pad + dx:pad + dx + img.shape[1]] = img
+        at = pts + [pad + dx, pad + dy]
+        for crop, peak in ((big, 255.0), (big.astype(np.uint16) * 257, 65535.0)):
+            want = _measure_whole_crop(5, crop, at, REGION, LIPS, POSE, 0.3, peak)
+            got = fs.measure(5, crop, at, REGION, LIPS, POSE, 0.3, peak)
+            assert vars(got) == vars(want), (kind, dx, dy, pad, peak)

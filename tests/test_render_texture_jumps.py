@@ -130,3 +130,50 @@ def test_descriptors_made_as_the_crops_are_cut_give_the_same_distances():
     np.testing.assert_array_equal(
         select.texture_distances(more, region, lips, tris, 255.0, made=made),
         select.texture_distances(more, region, lips, tris, 255.0))
+
+
+def test_descriptors_made_on_the_part_read_are_the_whole_crops_to_the_bit():
+    """TextureDescriptors makes grey and blurs only the part of each crop the descriptor reads
+    (with the blur's reach) on a raster drawn once: the same values as texture_descriptor on the
+    whole crop, to the bit, for a mouth small in a large textured lower face, near its edge, in
+    8 and 16 bits, and at a blur wider than the least (a wide mouth)."""
+    rng = np.random.default_rng(7)
+    for dx, dy, pad, half in ((0, 0, 4, 30.0), (150, 90, 120, 30.0), (0, 210, 80, 60.0)):
+        pts = _mouth(half=half, cx=half * 1.8, cy=40.0)
+        region, lips, tris = _model(pts)
+        w = int(pts[:, 0].max()) + 2 * pad + dx + 4
+        h = int(pts[:, 1].max()) + 2 * pad + dy + 4
+        tex = cv2.GaussianBlur(rng.integers(0, 255, (h, w, 3)).astype(np.uint8), (0, 0), 1.0)
+        at = pts + [pad + dx, pad + dy]
+        cv2.fillPoly(tex, [np.round(at[:20]).astype(np.int32)], (90, 60, 60))
+        cv2.fillPoly(tex, [np.round(at[20:40]).astype(np.int32)], (30, 20, 20))
+        exs = []
+        wide = tex[5:, 7:].astype(np.uint16) * 257
+        for k, (img, x0, y0) in enumerate(((tex, 0, 0), (wide, 7, 5))):
+            exs.append(SimpleNamespace(image=np.ascontiguousarray(img), x0=x0, y0=y0,
+                                       points=at, gap=6.0 + k, frame=k))
+        shape = select.appearance_shape([e.points for e in exs], [e.gap for e in exs], region, lips)
+        made = select.TextureDescriptors(shape, region, lips, tris)
+        assert made.ids is not None
+        for e in exs:
+            made.add(e)
+            np.testing.assert_array_equal(made.get(e, shape),
+                                          select.texture_descriptor(e, shape, region, lips, tris))
+
+
+def test_texture_distances_from_half_the_pairs_are_every_pairs_to_the_bit():
+    """texture_distances works out each pair once (the upper half, mirrored): the same matrix,
+    bit for bit, as every row against every descriptor."""
+    rng = np.random.default_rng(11)
+    pts = _mouth()
+    region, lips, tris = _model(pts)
+    exs = [_exemplar(_mouth(open_px=float(o)), 10 * k, lip=80.0 + 5 * k, teeth=k % 3 == 0)
+           for k, o in enumerate(rng.uniform(2, 12, 9))]
+    for e in exs:
+        e.gap = float(np.linalg.norm(e.points[20 + 5] - e.points[20 + 15]))
+    got = select.texture_distances(exs, region, lips, tris, 255.0)
+    shape = select.appearance_shape([e.points for e in exs], [e.gap for e in exs], region, lips)
+    desc = np.array([select.texture_descriptor(e, shape, region, lips, tris) for e in exs])
+    want = np.array([np.abs(desc - d).mean(1) for d in desc], np.float32) * (100.0 / 255.0)
+    np.testing.assert_array_equal(got, want)
+    assert np.count_nonzero(got) == len(exs) * (len(exs) - 1)

@@ -4,8 +4,10 @@ frames of the actor's other footage that supply the shapes a shot lacks (actor_l
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from ..contract.jobspec import Job
@@ -85,13 +87,31 @@ def _from_kept(made, lo: int, kept) -> list | None:
     jobs = [(b, off, f) for (off, _), b in zip(plans, builders) for f in sorted(b.wanted)]
     # Each frame is cut and scored on its own (frame_score.measure: numpy and OpenCV, which
     # free the GIL), so two threads share them; the builders keep them in frame order.
+    pool = ThreadPoolExecutor(max_workers=FEED_THREADS, thread_name_prefix="lipflap-library")
     try:
-        with ThreadPoolExecutor(max_workers=FEED_THREADS, thread_name_prefix="lipflap-library") as pool:
+        with opencv_on_calling_threads(), pool:
             for _ in pool.map(feed_one, jobs):
                 pass
     except NotKept:
         return None
     return builders
+
+
+@contextmanager
+def opencv_on_calling_threads():
+    """OpenCV's calls made on the threads that call them, not split over its worker pool, for
+    the while: the feed's two threads already keep both cores busy, and splitting each crop's
+    small calls (colour conversions, Laplacian, blurs, remaps) over the pool as well only adds its
+    hand-offs: the bench's feed replayed on two threads took 0.25-0.31 s of process CPU with the
+    pool (its worker 0.05-0.07 s of it) against 0.20-0.29 s without (docs/speed.md, eleventh
+    round). OpenCV splits by rows, so the pixels are the same either way. The pool's size is
+    restored after."""
+    n = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(n)
 
 
 def _decoded(job: Job, inputs: Inputs, made, last: int, progress) -> list:

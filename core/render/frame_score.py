@@ -23,6 +23,7 @@ import numpy as np
 
 from . import geometry as g
 from .lip_band import shown_lips
+from .median import median_of
 
 # Limits, tuned on expr_disgusted and talk_e (their frames looked at one by one) and checked on
 # the other clips of the hard set (bench/hard_set.py) without change.
@@ -87,12 +88,18 @@ def _poly_mask(shape, pts: np.ndarray) -> np.ndarray:
     return m
 
 
+# The measures are worked out where they are read, with the same arithmetic on the same pixels
+# as over the whole crop (the results are the same to the bit: tests/test_render_frame_score.py
+# keeps the whole-crop version and compares): the lips' dilated zone on its own box, the
+# opening's masks on the opening's box, the chroma on the pixels it is read at. Over the whole
+# crop they were ~1.8 ms of a ~3 ms candidate at 1080p (the library stage, on the run's one chain
+# between the plan and the render: docs/speed.md, eleventh round).
 def measure(frame: int, crop: np.ndarray, pts: np.ndarray, region: np.ndarray, lips: np.ndarray,
             pose: np.ndarray, ap_max: float, peak: float) -> FrameScore:
     """Measures of one candidate: `crop` its lower-face pixels, `pts` its region points in crop
     coordinates (model.region order), `lips` the positions of the 20 outer then 20 inner lip
     points within the region, `pose` the frame's pixel -> normalised similarity."""
-    pos = {int(k): i for i, k in enumerate(region)}
+    pos = {k: i for i, k in enumerate(np.asarray(region).tolist())}
     outer, inner = pts[lips[:20]], pts[lips[20:]]
     s = FrameScore(frame)
     width = float(np.linalg.norm(pts[pos[61]] - pts[pos[291]]))
@@ -113,48 +120,26 @@ def measure(frame: int, crop: np.ndarray, pts: np.ndarray, region: np.ndarray, l
     m_out = _poly_mask(box.shape[:2], o)
     m_in = _poly_mask(box.shape[:2], n)
     band = (m_out > 0) & (m_in == 0)
-    if band.sum() < 12:
+    if np.count_nonzero(band) < 12:
         return s
-    lip_l = float(np.median(lab[..., 0][band]))
-    lip_a = float(np.median(lab[..., 1][band]))
+    lip_l = median_of(lab[..., 0][band])
+    lip_a = median_of(lab[..., 1][band])
     # The lip colour the range is drawn from, measured as the renderer holds it (lip_band): the
     # lips shown, not the opening that a contour off the lip edge takes into the band.
     shown = shown_lips(lab[..., 0], band, m_in > 0)
     s.lip_l = float(lab[..., 0][shown].mean())
     s.lip_c = float(np.hypot(lab[..., 1][shown], lab[..., 2][shown]).mean())
-    # Sharpness on the skin round the lips (lips and teeth add edges an open mouth has and a
-    # closed one has not): the whole crop less the lips, dilated.
-    grey = cv2.cvtColor(crop.astype(np.float32) * (255.0 / float(peak)), cv2.COLOR_RGB2GRAY)
-    lap = cv2.Laplacian(grey, cv2.CV_32F)
-    k = max(3, int(0.15 * width)) | 1
-    lipz = cv2.dilate(_poly_mask(crop.shape[:2], outer), np.ones((k, k), np.uint8)) > 0
-    skin = ~lipz
-    skin[:2], skin[-2:], skin[:, :2], skin[:, -2:] = False, False, False, False
-    s.sharpness = float(lap[skin].var()) if skin.sum() >= 50 else 0.0
-
+    s.sharpness = _sharpness(crop, outer, width, peak)
     # Interior: only when the opening has enough pixels to count (a few px gap says nothing).
     # Judged on the central strip of the opening (the middle half of its width), upper and
     # lower half apart: clenched teeth fill both halves with teeth and leave no dark gap; a
     # tongue out over the lower teeth fills the lower half with lit, lip-red mass. The sides of
     # an opening are shadowed in every mouth and say little.
     inside = cv2.erode(m_in, np.ones((3, 3), np.uint8)) > 0
-    if inside.sum() >= 25:
-        L, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
-        chroma = np.hypot(a, b)
-        teeth = (L > lip_l + 10) & (a < 0.5 * lip_a + 4) & (chroma < 30)
-        dark = L < 0.55 * lip_l
-        red = (~teeth) & (~dark) & (a > 0.75 * lip_a) & (L > 0.85 * lip_l)
-        cx = float(n[:, 0].mean())
-        half_w = 0.25 * float(n[:, 0].max() - n[:, 0].min())
+    if np.count_nonzero(inside) >= 25:
+        lip_c = median_of(np.hypot(lab[..., 1][band], lab[..., 2][band]))
         mid_y = float((pts[pos[13], 1] + pts[pos[14], 1]) / 2 - y0)
-        yy, xx = np.mgrid[0:box.shape[0], 0:box.shape[1]]
-        strip = inside & (np.abs(xx - cx) <= half_w)
-        top, bot = strip & (yy < mid_y), strip & (yy >= mid_y)
-        if top.sum() >= 4 and bot.sum() >= 4:
-            s.teeth = float(min(teeth[top].mean(), teeth[bot].mean()))
-            s.dark = float(dark[strip].mean())
-            s.tongue = float(red[bot].mean())
-        s.rows = _teeth_rows(L, chroma, lip_l, float(np.median(chroma[band])), strip, yy)
+        _interior(s, lab, inside, n, mid_y, lip_l, lip_a, lip_c)
 
     # Twist, in the head's own frame (pose-normalised): corners at different heights, or the
     # lower lip's middle off the corners' midpoint.
@@ -166,16 +151,73 @@ def measure(frame: int, crop: np.ndarray, pts: np.ndarray, region: np.ndarray, l
     return s
 
 
+def _sharpness(crop: np.ndarray, outer: np.ndarray, width: float, peak: float) -> float:
+    """Laplacian variance of the skin round the lips (lips and teeth add edges an open mouth has
+    and a closed one has not): the whole crop less the lips, dilated, and its two-pixel edge.
+    The lips' zone is drawn and dilated on its own box (a dilation reaches k // 2 pixels; the
+    zone outside that box is empty either way)."""
+    grey = crop.astype(np.float32)
+    if peak != 255.0:
+        grey *= 255.0 / float(peak)
+    lap = cv2.Laplacian(cv2.cvtColor(grey, cv2.COLOR_RGB2GRAY), cv2.CV_32F)
+    k = max(3, int(0.15 * width)) | 1
+    hgt, wid = crop.shape[:2]
+    reach = k // 2 + 1
+    bx0, by0 = np.maximum(np.floor(outer.min(0)).astype(int) - reach, 0)
+    bx1, by1 = np.minimum(np.ceil(outer.max(0)).astype(int) + reach + 1, [wid, hgt])
+    skin = np.ones((hgt, wid), bool)
+    if bx1 > bx0 and by1 > by0:
+        zone = cv2.dilate(_poly_mask((by1 - by0, bx1 - bx0), outer - [bx0, by0]),
+                          np.ones((k, k), np.uint8))
+        skin[by0:by1, bx0:bx1] = zone == 0
+    skin[:2], skin[-2:], skin[:, :2], skin[:, -2:] = False, False, False, False
+    return float(lap[skin].var()) if np.count_nonzero(skin) >= 50 else 0.0
+
+
+def _interior(s: FrameScore, lab: np.ndarray, inside: np.ndarray, n: np.ndarray, mid_y: float,
+              lip_l: float, lip_a: float, lip_c: float) -> None:
+    """The opening's teeth, dark and tongue shares and its teeth rows (s.teeth, s.dark, s.tongue,
+    s.rows), on the box of `inside` (the opening's pixels, eroded; every mask read lies in it).
+    `n`: the inner contour in lab's pixels; `mid_y` the lips' middle row there."""
+    ys, xs = np.nonzero(inside)
+    iy0, iy1, ix0, ix1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
+    sub = lab[iy0:iy1, ix0:ix1]
+    L, a, b = sub[..., 0], sub[..., 1], sub[..., 2]
+    chroma = np.hypot(a, b)
+    teeth = (L > lip_l + 10) & (a < 0.5 * lip_a + 4) & (chroma < 30)
+    dark = L < 0.55 * lip_l
+    red = (~teeth) & (~dark) & (a > 0.75 * lip_a) & (L > 0.85 * lip_l)
+    cx = float(n[:, 0].mean())
+    half_w = 0.25 * float(n[:, 0].max() - n[:, 0].min())
+    yy = np.arange(iy0, iy1)[:, None]
+    xx = np.arange(ix0, ix1)[None, :]
+    strip = inside[iy0:iy1, ix0:ix1] & (np.abs(xx - cx) <= half_w)
+    top, bot = strip & (yy < mid_y), strip & (yy >= mid_y)
+    n_top, n_bot = np.count_nonzero(top), np.count_nonzero(bot)
+    if n_top >= 4 and n_bot >= 4:
+        s.teeth = min(_share(teeth, top, n_top), _share(teeth, bot, n_bot))
+        s.dark = _share(dark, strip)
+        s.tongue = _share(red, bot, n_bot)
+    s.rows = _teeth_rows(L, chroma, lip_l, lip_c, strip, yy)
+
+
+def _share(flags: np.ndarray, where: np.ndarray, count: int | None = None) -> float:
+    """flags[where].mean() (booleans: a count over a count, both exact, divided once in
+    float64), without the selection's copy and np.mean's overhead."""
+    count = np.count_nonzero(where) if count is None else count
+    return np.count_nonzero(flags & where) / count
+
+
 def _teeth_rows(L, chroma, lip_l: float, lip_c: float, strip, yy) -> tuple:
     """Teeth-like share (lighter than the lips, less red) of the top, middle and bottom thirds
-    (by row) of the opening's central strip."""
-    ys = yy[strip]
+    (by row) of the opening's central strip. `yy`: the rows' numbers (a column, broadcast)."""
+    ys = np.broadcast_to(yy, strip.shape)[strip]
     if len(ys) < 10:
         return (0.0, 0.0, 0.0)
     light = (L > lip_l + 4) & (chroma < 0.8 * lip_c)
-    t, b = np.percentile(ys, 30), np.percentile(ys, 70)
+    t, b = np.percentile(ys, [30, 70])
     parts = (strip & (yy <= t), strip & (yy > t) & (yy < b), strip & (yy >= b))
-    return tuple(float(light[p].mean()) if p.any() else 0.0 for p in parts)
+    return tuple(_share(light, p) if p.any() else 0.0 for p in parts)
 
 
 def _robust_z(v: np.ndarray) -> np.ndarray:

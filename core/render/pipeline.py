@@ -393,7 +393,7 @@ def _textures(plan: RenderPlan, wanted: set) -> "select.TextureDescriptors | Non
 
 
 def _gap(pts: np.ndarray, model: MouthModel) -> float:
-    pos = {int(k): i for i, k in enumerate(model.region)}
+    pos = {k: i for i, k in enumerate(np.asarray(model.region).tolist())}
     return float(np.mean([np.linalg.norm(pts[pos[a]] - pts[pos[b]]) for a, b in g.APERTURE_PAIRS]))
 
 
