@@ -12,6 +12,7 @@ import contextlib
 import os
 import sys
 import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 import cv2
@@ -294,3 +295,33 @@ class CropMesh:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self._fm.close()
+
+
+class WarmMesh:
+    """A CropMesh made on a thread of its own from the moment this is built, for a caller that
+    needs it a little later: its start (the graph, the model and one blank inference) is off
+    that caller's chain. The quick QC's (made beside the plan and the library, 0.06-0.09 s of
+    wall time the render's first frame waited for) and the analysis tracker's first face's
+    (lipflap.face.track, ~44 ms between frame 0's detection and its landmarks). `get()` gives
+    it (or raises what making it raised, as making it in place would have); `close()` closes
+    it once made, whoever holds it."""
+
+    def __init__(self, name: str = "lipflap-qc-mesh"):
+        self._made: Future = Future()
+
+        def make():
+            try:
+                self._made.set_result(CropMesh())
+            except BaseException as e:  # noqa: BLE001 - handed to whoever calls get()
+                self._made.set_exception(e)
+        threading.Thread(target=make, daemon=True, name=name).start()
+
+    def get(self) -> "CropMesh":
+        return self._made.result()
+
+    def close(self) -> None:
+        try:
+            mesh = self._made.result()
+        except BaseException:  # noqa: BLE001 - nothing was made, nothing to close
+            return
+        mesh.close()

@@ -8,8 +8,6 @@ was lost, at a similar size, it gets its old id back. At a cut the caller calls 
 """
 from __future__ import annotations
 
-import threading
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import cv2
@@ -17,7 +15,8 @@ import numpy as np
 
 from . import landmarks as L
 from .geometry import bbox
-from .mesh import CROP_SIZE, BoxMetrics, Crop, CropMesh, Detection, FaceDetector, cut_crop, make_crop
+from .mesh import (CROP_SIZE, BoxMetrics, Crop, CropMesh, Detection, FaceDetector, WarmMesh, cut_crop,
+                   make_crop)
 from .mesh import _iou as iou
 
 PATCH_W, PATCH_H = 32, 24
@@ -91,19 +90,6 @@ def _sharpness(crop_img: np.ndarray, lm_crop: np.ndarray) -> float:
     return float(cv2.Laplacian(g, cv2.CV_32F).var())
 
 
-def _made_ahead() -> Future:
-    """A CropMesh being made on a thread of its own."""
-    made: Future = Future()
-
-    def make():
-        try:
-            made.set_result(CropMesh())
-        except BaseException as e:  # noqa: BLE001 - handed to whoever takes it
-            made.set_exception(e)
-    threading.Thread(target=make, daemon=True, name="lipflap-mesh-ahead").start()
-    return made
-
-
 class FaceTracker:
     def __init__(self, detect_every: int = 30, max_gap: int = 50, max_faces: int = 6,
                  min_detection: float = 0.5, crop_size: int = CROP_SIZE,
@@ -112,7 +98,7 @@ class FaceTracker:
         Made at the first face (the graph, its model and threads: ~44 ms), it was on the
         analysis' one chain between the first detection and the first landmarks; made from the
         pass's start it is ready by then (the first frame's detection takes longer)."""
-        self._spare: Future | None = _made_ahead() if mesh_ahead else None
+        self._spare: WarmMesh | None = WarmMesh("lipflap-mesh-ahead") if mesh_ahead else None
         self.detect_every = detect_every
         self.max_gap = max_gap
         self.max_faces = max_faces
@@ -137,10 +123,7 @@ class FaceTracker:
     def close(self) -> None:
         self.reset()
         if self._spare is not None:
-            try:
-                self._spare.result().close()
-            except Exception:  # noqa: BLE001 - never made: nothing to close
-                pass
+            self._spare.close()
             self._spare = None
         if self._detector is not None:
             self._detector.close()
@@ -161,7 +144,7 @@ class FaceTracker:
         spare, self._spare = self._spare, None
         if spare is not None:
             try:
-                return spare.result()
+                return spare.get()
             except Exception:  # noqa: BLE001 - made again below, which raises it
                 pass
         return CropMesh()

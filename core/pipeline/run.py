@@ -10,10 +10,10 @@ import cv2
 import numpy as np
 
 from ..contract.jobspec import Job
-from ..face.mesh import _quiet_import
+from ..face.mesh import WarmMesh, _quiet_import
 from ..provenance import DisclosureWriter, Signing
 from ..provenance.identity import JOB_SIGNER
-from ..qc.pixels import OutputSampler, WarmMesh
+from ..qc.pixels import OutputSampler
 from ..render.seen import PassLooks
 from .analysis import analyse
 from .beside import Beside, Behind
@@ -118,7 +118,7 @@ def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
             looks.close()       # the openings seen are kept; the still Face Mesh goes
     # A cached analysis decoded nothing: the probe decodes its frames beside the stages below.
     codec.start_own()
-    # The quick QC's Face Mesh starts beside the plan and the library (lipflap.qc.pixels.WarmMesh).
+    # The quick QC's Face Mesh starts beside the plan and the library (lipflap.face.mesh.WarmMesh).
     qc_mesh = WarmMesh()
     try:
         with clock.stage("mouth_track"):

@@ -14,11 +14,11 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from concurrent.futures import Future
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..face.mesh import WarmMesh
 from . import regions
 from .expected import expected_from_track
 from .fidelity import sharpness_ratio
@@ -94,37 +94,6 @@ def timing_weights(strata: np.ndarray, sampled: np.ndarray) -> np.ndarray:
         if got.any():
             w[got] = float(m.sum()) / float(got.sum())
     return w
-
-
-class WarmMesh:
-    """The quick QC's Face Mesh, made on a thread of its own from the moment this is built.
-
-    Made in the render's first sampled frame, its start (the graph, the model and one blank
-    inference: 0.06-0.09 s of wall time on the bench) held up the render's first frame while the
-    encoder had nothing to do; made beside the plan and the library it is ready by then. `get()`
-    gives it (or raises what making it raised, as making it in place would have); `close()`
-    closes it once made, whoever holds it."""
-
-    def __init__(self):
-        from ..face.mesh import CropMesh
-        self._made: Future = Future()
-
-        def make():
-            try:
-                self._made.set_result(CropMesh())
-            except BaseException as e:  # noqa: BLE001 - handed to whoever calls get()
-                self._made.set_exception(e)
-        threading.Thread(target=make, daemon=True, name="lipflap-qc-mesh").start()
-
-    def get(self):
-        return self._made.result()
-
-    def close(self) -> None:
-        try:
-            mesh = self._made.result()
-        except BaseException:  # noqa: BLE001 - nothing was made, nothing to close
-            return
-        mesh.close()
 
 
 class OutputSampler:
