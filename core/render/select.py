@@ -343,6 +343,13 @@ def appearance_shape(points: list, gaps: list, region: np.ndarray,
     return AppearanceShape(dst, inside, ref)
 
 
+def _appear_sigma(e, n_reg: int, lips: np.ndarray) -> float:
+    """The blur taking exemplar e's own pixels to the descriptor's scale first (no aliasing of
+    grain): half its mouth width's pixels per descriptor pixel, at least 0.5."""
+    pts = e.points[:n_reg]
+    return max(0.5, 0.5 * float(np.linalg.norm(pts[lips[0]] - pts[lips[10]])) / APPEAR_SIZE)
+
+
 def texture_descriptor(e, shape: AppearanceShape, region: np.ndarray, lips: np.ndarray,
                        tris: np.ndarray) -> np.ndarray:
     """One exemplar's grey lips and opening warped onto `shape`, its mean removed."""
@@ -350,10 +357,7 @@ def texture_descriptor(e, shape: AppearanceShape, region: np.ndarray, lips: np.n
     h, w = shape.inside.shape
     mx, my, _ = g.triangle_maps(shape.dst, e.points - [e.x0, e.y0], tris, 0, 0, w, h)
     grey = cv2.cvtColor(e.image.astype(np.float32), cv2.COLOR_RGB2GRAY)
-    # each exemplar's own pixels to the descriptor's scale first (no aliasing of grain)
-    sig = 0.5 * float(np.linalg.norm(e.points[:n_reg][lips[0]] - e.points[:n_reg][lips[10]])) \
-        / APPEAR_SIZE
-    grey = cv2.GaussianBlur(grey, (0, 0), max(0.5, sig))
+    grey = cv2.GaussianBlur(grey, (0, 0), _appear_sigma(e, n_reg, lips))
     v = cv2.remap(grey, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[shape.inside]
     return v - v.mean()
 
@@ -387,9 +391,7 @@ class TextureDescriptors:
             return texture_descriptor(e, self.shape, self.region, self.lips, self.tris)
         inside, n_reg = self.shape.inside, len(self.region)
         mx, my = g.maps_on_raster(self.ids, self.shape.dst, e.points - [e.x0, e.y0], self.tris)
-        sig = 0.5 * float(np.linalg.norm(e.points[:n_reg][self.lips[0]]
-                                         - e.points[:n_reg][self.lips[10]])) / APPEAR_SIZE
-        sig = max(0.5, sig)
+        sig = _appear_sigma(e, n_reg, self.lips)
         # Read: the pixel under each position and the next (bilinear), within the crop; a blurred
         # pixel takes the grey within the kernel's radius (OpenCV's float kernel: 4 sigma a side).
         # The crop's own edges stay edges, so their reflection and replication are as before.
