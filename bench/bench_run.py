@@ -141,6 +141,11 @@ def main() -> int:
         dub, text, language = _make_dub(work, a.audio, a.text, a.language)
         with open(inputs, "w") as fh:
             json.dump({"dub": dub, "text": text, "language": language}, fh)
+    if a.trial and not (os.path.exists(inputs) and os.path.exists(shot)):
+        print(f"bench_run: --trial needs the shot and inputs.json a run without --trial left in "
+              f"{work}; run without --trial first (or give that folder with --keep).",
+              file=sys.stderr)
+        return 2
     if a.trial or a.repeat <= 1:
         with open(inputs) as fh:
             d = json.load(fh)
