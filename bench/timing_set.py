@@ -8,7 +8,7 @@ measure on the mouth track alone (no render), for tuning the timing rules in sec
     python bench/timing_set.py gap TAG [CLIP ...]    # the render's aperture against its plan
 
 Clips and dub languages: talk_d (es), talk_f (fr), talk_h (es) are the ones the timing rules were
-tuned on; talk_a (de), talk_b (fr), talk_e (de), talk_g (de), talk_i (fr) are held out. Only three
+tuned on; talk_a (de), talk_b (fr), talk_c (es), talk_e (de), talk_g (de), talk_i (fr) are held out. Only three
 dubs exist (es/de/fr texts of bench/hard_set.py), so a held-out clip shares its dub with a tuned one
 at the track level; its render (another face, another rate for talk_a) is its own.
 """
@@ -27,8 +27,8 @@ import numpy as np
 
 from hard_set import EVAL, MEDIA, REPO, TEXT
 
-LANG = {"talk_a": "de", "talk_b": "fr", "talk_d": "es", "talk_e": "de", "talk_f": "fr",
-        "talk_g": "de", "talk_h": "es", "talk_i": "fr"}
+LANG = {"talk_a": "de", "talk_b": "fr", "talk_c": "es", "talk_d": "es", "talk_e": "de",
+        "talk_f": "fr", "talk_g": "de", "talk_h": "es", "talk_i": "fr"}
 TUNED = ("talk_d", "talk_f", "talk_h")
 OUT = os.path.join(REPO, "scratch", "talk")
 KEYS = ("timing_r0", "timing_best_lag", "rounding_width_ratio", "rounded_vowels",
