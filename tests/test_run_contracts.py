@@ -168,12 +168,67 @@ def test_versioned_names_never_overwrite(media, tmp_path):
         assert main(["run", media["face"], "--shapes", media["closed"], "--start", "0", "--end", "3",
                      "-o", str(folder), "--language", "es", "--progress", "none"]) == 0
     names = sorted(os.listdir(folder))
-    assert names == ["astro_lipflap_es_v001.mov", "astro_lipflap_es_v002.mov"]
+    # each render with its report beside it (lipflap.contract.naming.report_path)
+    assert names == ["astro_lipflap_es_v001.json", "astro_lipflap_es_v001.mov",
+                     "astro_lipflap_es_v002.json", "astro_lipflap_es_v002.mov"]
     assert main(["run", media["face"], "--shapes", media["closed"], "--start", "0", "--end", "3",
                  "-o", str(folder), "--progress", "none"]) == 0
     # Unknown language: the shared naming rule's placeholder (hostclient.next_version_path).
     import re
     assert any(re.fullmatch(r"astro_lipflap_(xx|und)_v001\.mov", n) for n in os.listdir(folder))
+
+
+def test_the_report_is_written_beside_the_render_and_qc_finds_it(media, tmp_path, capsys):
+    """No --report: the run's report goes beside the render (its name with .json), where
+    `lipflap qc OUT` reads the source, the range and the dub; never over a file that is not a
+    lipflap report, and a job file says for itself."""
+    out = str(tmp_path / "out.mov")
+    assert main(["run", media["face"], "--audio", media["dub"], "--shapes", media["closed"],
+                 "--start", "2", "--end", "9", "-o", out, "--progress", "none",
+                 "--no-credentials"]) == 0
+    assert "; report " + str(tmp_path / "out.json") in capsys.readouterr().out
+    r = json.load(open(tmp_path / "out.json"))
+    assert r["output"] == out and r["range"]["start"] == 2 and r["range"]["end"] == 9
+    qc = str(tmp_path / "qc.json")
+    # no --audio, --source, its range or --shapes: all from the report beside the render
+    assert main(["qc", out, "-o", qc, "--progress", "none"]) == 0
+    q = json.load(open(qc))
+    assert q["source"] == os.path.abspath(media["face"]) and q["audio"] == media["dub"]
+    assert q["source_frames"] == [2, 9] and q["shapes"] == media["closed"]
+    assert q["figures"]["frames_dropped"]["value"] == 0
+
+    # a file of that name that is not a lipflap report is left alone, and said so
+    other = str(tmp_path / "notes.mov")
+    with open(tmp_path / "notes.json", "w") as fh:
+        fh.write('{"mine": true}')
+    assert main(["run", media["face"], "--shapes", media["closed"], "--start", "0", "--end", "3",
+                 "-o", other, "--progress", "none", "--no-credentials"]) == 0
+    said = capsys.readouterr()
+    assert json.load(open(tmp_path / "notes.json")) == {"mine": True}
+    assert "notes.json exists and is not a lipflap report" in said.err + said.out
+
+    # a report of an earlier render of that name is replaced
+    assert main(["run", media["face"], "--shapes", media["closed"], "--start", "0", "--end", "5",
+                 "-o", out, "--progress", "none", "--no-credentials"]) == 0
+    assert json.load(open(tmp_path / "out.json"))["range"]["end"] == 5
+
+    # a job file without "report" writes none (a host that wants one names it)
+    job = str(tmp_path / "job.json")
+    out2 = str(tmp_path / "byjob.mov")
+    with open(job, "w") as fh:
+        json.dump({"video": media["face"], "shapes": media["closed"], "start_frame": 0, "end_frame": 3,
+                   "output": {"path": out2}, "credentials": False}, fh)
+    assert main(["run", "--job", job, "--progress", "none"]) == 0
+    assert os.path.exists(out2) and not os.path.exists(tmp_path / "byjob.json")
+
+
+def test_report_names_follow_the_render():
+    from lipflap.contract.naming import report_path
+    assert report_path("renders/shot_lipflap_es_v001.mov") == os.path.join("renders", "shot_lipflap_es_v001.json")
+    assert report_path("/r/A001.C002_lipflap_es_v001") == "/r/A001.C002_lipflap_es_v001.json"
+    assert report_path("/r/A001.C002_lipflap_es_v001.MOV") == "/r/A001.C002_lipflap_es_v001.json"
+    assert report_path("out/shot_%04d.png") == os.path.join("out", "shot.json")
+    assert report_path("out/%06d.exr") == "out.json"
 
 
 def test_atomic_output_on_failure(media, tmp_path, monkeypatch):

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 from ..cli import add_progress_option
-from ..contract.errors import JobError
+from ..contract.errors import JobError, LipflapError
 from ..contract.jobspec import AUTO_CODEC, CODECS, MODES, Job, OutputSpec, load_job, parse_job
 
 
@@ -63,7 +64,8 @@ def register(subparsers) -> None:
     d.add_argument("--cast", help="split one mixed dub (--audio) among faces: NAME=FACE,... for a "
                                   "script with [NAME] turns, FACE,FACE,... or auto to follow who "
                                   "talks in the original picture")
-    p.add_argument("--report", help="write the report JSON here")
+    p.add_argument("--report", help="write the report JSON here (default: beside the output, its "
+                                    "name with .json, where `lipflap qc OUT` looks)")
     p.add_argument("--job", help="a job JSON (docs/job.md); options given here override it")
     add_credential_options(p, "content credentials (C2PA; docs/provenance.md)",
                            "sign no C2PA Content Credential; the container tag and the report "
@@ -226,6 +228,8 @@ def run(args: argparse.Namespace, progress) -> int:
     signing = Signing.from_options(job.sign_cert, job.sign_key, enabled=job.credentials,
                                    given_by=given_by)
     report = run_job(job, progress, signing=signing)
+    if not job.report and not args.job and report.get("output"):
+        _report_beside(job, report, progress)
     choice = report.get("codec_choice")
     if choice and choice.get("automatic") and report.get("mode") == "full" \
             and choice.get("codec") in LADDER:
@@ -245,3 +249,37 @@ def run(args: argparse.Namespace, progress) -> int:
               f"{report['frames_passed_through']} passed through)"
               + (f"; report {report['report']}" if report.get("report") else ""))
     return 0
+
+
+def _report_beside(job, report: dict, progress) -> None:
+    """The run's report beside the render when none was named (--report; a job file says for
+    itself): `lipflap qc OUT` finds the source, its range and the dub there (lipflap.contract.
+    naming.report_path). Never over an input or a file that is not a lipflap report; a report that
+    cannot be written is a warning, the render stands."""
+    from ..contract.naming import report_path
+    from ..contract.report import VERSION_KEY
+    from ..pipeline.report import write_report
+    path = os.path.abspath(report_path(report["output"]))
+    inputs = [job.video, job.audio, job.transcript, job.shapes, *(job.library or [])]
+    if os.path.exists(path) and any(p and os.path.exists(p) and os.path.samefile(p, path)
+                                    for p in inputs):
+        progress.message(f"warning: no report written: {path} is an input of this run; give "
+                         f"--report a name of its own.")
+        return
+    if os.path.exists(path):
+        try:
+            with open(path, encoding="utf-8") as fh:
+                old = json.load(fh)
+        except (OSError, ValueError):
+            old = None
+        if not (isinstance(old, dict) and (VERSION_KEY in old or {"input", "output"} <= set(old))):
+            progress.message(f"warning: no report written: {path} exists and is not a lipflap "
+                             f"report; give --report another name.")
+            return
+    try:
+        write_report(path, report)
+    except LipflapError as e:
+        progress.message(f"warning: no report written: {e}")
+        return
+    report["report"] = path
+

@@ -27,7 +27,7 @@ from opentimelineio import opentime
 
 from ..contract.errors import LipflapError
 from ..contract.jobspec import AUTO_CODEC, parse_job
-from ..contract.naming import clip_base, next_version, render_stem, tc_tag
+from ..contract.naming import clip_base, next_version, render_stem, report_path, tc_tag
 from ..contract.rates import is_drop_frame_rate, parse_rate, rate_string
 from ..contract.report import RunReport, read_report
 from ..contract.timecode import frames_to_tc, tc_to_frames
@@ -609,7 +609,7 @@ def _name_jobs(jobs: list[ClipJob], opts: PlanOptions, lang: str) -> None:
         cj.version = version
         cj.key = render_stem(base, lang, cj.version)
         cj.render = os.path.join(os.path.abspath(opts.outdir), cj.key + ext)
-        cj.report = os.path.join(os.path.abspath(opts.outdir), cj.key + ".json")
+        cj.report = report_path(cj.render)
         if cj.job is not None:
             cj.job["output"] = {"path": cj.render, "mode": opts.mode,
                                 "codec": None if opts.codec == AUTO_CODEC else opts.codec}

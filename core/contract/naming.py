@@ -91,3 +91,28 @@ def next_version_path(folder: str, clip: str, language: str | None, ext: str) ->
 def tc_tag(label: str) -> str:
     """The digits of a timecode label (`01:00:12;05` -> `01001205`), as put after a clip's name."""
     return re.sub(r"[^0-9]", "", label)
+
+
+# What a render's file name may end in: the movie containers and the sequences' image formats.
+_RENDER_EXT = re.compile(r"\.(mov|mp4|m4v|mxf|mkv|avi|png|exr|tif|tiff|dpx|jpg|jpeg)", re.I)
+# A %d pattern in a sequence's file name (out_%04d.png), with the one separator before it.
+_SEQ_FIELD = re.compile(r"[._-]?%0?\d*d")
+
+
+def report_path(render: str) -> str:
+    """The report beside a render: its name with `.json` (`shot_lipflap_es_v001.mov` ->
+    `shot_lipflap_es_v001.json`; a sequence folder `shot_lipflap_es_v001/` -> the same .json
+    beside it; a `%d` pattern `out/shot_%04d.png` -> `out/shot.json`, `out/%06d.exr` ->
+    `out.json`). `lipflap run` writes it
+    there unless told another name, conform names each clip's so, and `lipflap qc` looks there."""
+    path = os.path.normpath(render)
+    stem, ext = os.path.splitext(path)
+    if not _RENDER_EXT.fullmatch(ext):
+        # A sequence folder has no extension, and a clip name may hold dots (A001.C002_...).
+        stem = path
+    if "%" in os.path.basename(stem):
+        folder, name = os.path.dirname(stem), _SEQ_FIELD.sub("", os.path.basename(stem))
+        # Frames named by number alone (out/%06d.exr): the report goes beside their folder.
+        stem = os.path.join(folder, name) if name else (folder or "sequence")
+    return stem + ".json"
+

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, fields
 
 from ..contract.errors import LipflapError
+from ..contract.naming import report_path
 from ..contract.rates import parse_rate
 from ..contract.report import read_report
 
@@ -97,8 +98,9 @@ def from_job(path: str) -> RenderContext:
 
 
 def report_beside(video: str) -> str | None:
-    """A report `lipflap run` may have written beside the video: the same name with .json."""
-    cand = os.path.splitext(video)[0] + ".json"
+    """A report `lipflap run` may have written beside the video (lipflap.contract.naming.
+    report_path: the same name with .json)."""
+    cand = report_path(video)
     return cand if os.path.isfile(cand) else None
 
 
