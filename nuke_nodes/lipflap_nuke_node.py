@@ -326,7 +326,7 @@ def _output(node, work, plate, language, hc):
     ext = {"prores_4444": "mov", "prores_hq": "mov", "exr": "", "png": ""}[codec]
     out = hc.next_version_path(work, stem, language, ext)
     target = out if ext else os.path.join(out, os.path.basename(out) + ".%06d." + codec)
-    report = os.path.splitext(out)[0] + ".json" if ext else out + ".json"
+    report = hc.report_path(out)
     return full, codec, out, target, report, ext == ""
 
 

@@ -28,7 +28,7 @@ from lipflap.conform import probe_media
 from lipflap.conform.assemble import report_summary
 from lipflap.conform.plan import exact_rate, frames_at, media_path, read_tc, to_tc
 from lipflap.contract.errors import LipflapError
-from lipflap.contract.naming import clip_base, movie_render_re, tc_tag
+from lipflap.contract.naming import clip_base, movie_render_re, report_path, tc_tag
 from lipflap.contract.report import read_report
 
 log = logging.getLogger("lipflap_otio.linker")
@@ -129,7 +129,7 @@ def link_media_reference(in_clip, media_linker_argument_map=None):
             target_url=os.path.abspath(path),
             available_range=opentime.TimeRange(opentime.RationalTime(info.start_tc_frames, rate),
                                                opentime.RationalTime(info.frames, rate)))
-        report = os.path.splitext(path)[0] + ".json"
+        report = report_path(path)
         rep = None
         if os.path.isfile(report):
             try:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from lipflap_contract.errors import LipflapError as TranscriptError
 from lipflap_contract.rates import rate_string
 from lipflap_contract.errors import LipflapError
+from lipflap_contract.naming import report_path
 from lipflap_contract.report import credentials_summary, read_report
 from lipflap_contract.transcripts import load as load_transcripts, text_for_clip
 
@@ -112,7 +113,7 @@ class Controller:
     def job_for(self, plan: ClipPlan, s) -> tuple[dict, str, str]:
         clip = os.path.splitext(os.path.basename(plan.path))[0]
         render = self.hostclient.next_version_path(s.output_dir, clip, s.language or None, "mov")
-        report = os.path.splitext(render)[0] + ".json"
+        report = report_path(render)
         job = {"video": plan.path, "start_frame": plan.source_start, "end_frame": plan.source_end,
                "fps": rate_string(plan.clip_rate),
                "output": {"path": render, "mode": s.mode, "codec": s.codec},

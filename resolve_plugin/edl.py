@@ -12,6 +12,7 @@ import os
 import subprocess
 from fractions import Fraction
 
+from lipflap_contract.naming import report_path
 from lipflap_contract.placements import PlacedMarker, Placement, Placements
 from lipflap_contract.rates import rate_string
 from lipflap_contract.timecode import tc_to_frames
@@ -80,7 +81,7 @@ def _placement(o, info, say, lang) -> Placement:
         markers=[PlacedMarker(m["frame"] + info.start_frame, m["duration"], m["reason"]) for m in o.markers],
         metadata={"render": o.render, "source": p.path, "source_range": [p.source_start, p.source_end],
                   "dub": p.dub.path if p.dub else None, "language": lang,
-                  "report": os.path.splitext(o.render)[0] + ".json", "sync_score": report.sync_score,
+                  "report": report_path(o.render), "sync_score": report.sync_score,
                   "flagged_ranges": [r.to_dict() for r in report.flagged_ranges], "placed": o.placed})
 
 

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 import lipflap_resolve  # noqa: F401 - loads the engine's contract package by path as lipflap_contract
-from lipflap.contract.naming import clip_base, next_version, next_version_path, safe_name
+from lipflap.contract.naming import clip_base, next_version, next_version_path, report_path, safe_name
 from tests.fakes import resolve as fr
 from tests.mediagen import make_clip
 
@@ -124,3 +124,16 @@ def test_any_language_the_name_rule_keeps_is_found_when_none_is_given(language):
         assert m and m.group("lang") == language and m.group("ver") == "003", name
         assert movie_render_re("A001", language).match(name)
     assert not movie_render_re("A001").match("A001_lipflap__v001.mov")
+
+
+def test_report_names_follow_the_render():
+    """The one rule `lipflap run` writes a render's report by, conform names it by and `lipflap
+    qc`, the hosts and the OTIO linker look for it by."""
+    assert report_path("renders/shot_lipflap_es_v001.mov") == os.path.join(
+        "renders", "shot_lipflap_es_v001.json")
+    assert report_path("/r/A001.C002_lipflap_es_v001") == "/r/A001.C002_lipflap_es_v001.json"
+    assert report_path("/r/A001.C002_lipflap_es_v001.MOV") == "/r/A001.C002_lipflap_es_v001.json"
+    assert report_path("out/shot_%04d.png") == os.path.join("out", "shot.json")
+    assert report_path("out/%06d.exr") == "out.json"
+    # a clip name with dots, rendered as a sequence folder: only a render's extension goes
+    assert report_path("/r/A001.C002_lipflap_es_v001/") == "/r/A001.C002_lipflap_es_v001.json"

@@ -222,15 +222,6 @@ def test_the_report_is_written_beside_the_render_and_qc_finds_it(media, tmp_path
     assert os.path.exists(out2) and not os.path.exists(tmp_path / "byjob.json")
 
 
-def test_report_names_follow_the_render():
-    from lipflap.contract.naming import report_path
-    assert report_path("renders/shot_lipflap_es_v001.mov") == os.path.join("renders", "shot_lipflap_es_v001.json")
-    assert report_path("/r/A001.C002_lipflap_es_v001") == "/r/A001.C002_lipflap_es_v001.json"
-    assert report_path("/r/A001.C002_lipflap_es_v001.MOV") == "/r/A001.C002_lipflap_es_v001.json"
-    assert report_path("out/shot_%04d.png") == os.path.join("out", "shot.json")
-    assert report_path("out/%06d.exr") == "out.json"
-
-
 def test_atomic_output_on_failure(media, tmp_path, monkeypatch):
     import lipflap.pipeline.render as render_stage
     from lipflap.contract.jobspec import parse_job

@@ -24,13 +24,13 @@ The names below are what hosts call on the loaded package.
 from .client import EngineResult, EngineRun, find_engine, run_job, user_config_dir
 from .errors import FormatError, JobError, LipflapError
 from .files import atomic_json, atomic_write
-from .naming import clip_base, next_version_path, safe_name
+from .naming import clip_base, next_version_path, report_path, safe_name
 from .rates import parse_rate, rate_string
 from .report import Disclosure, RunReport, credentials_summary, read_report
 from .timecode import frames_to_tc, tc_to_frames
 
 __all__ = ["EngineResult", "EngineRun", "find_engine", "run_job", "user_config_dir",
            "FormatError", "JobError", "LipflapError", "atomic_json", "atomic_write",
-           "clip_base", "next_version_path", "safe_name",
+           "clip_base", "next_version_path", "report_path", "safe_name",
            "parse_rate", "rate_string", "Disclosure", "RunReport", "credentials_summary", "read_report",
            "frames_to_tc", "tc_to_frames"]
