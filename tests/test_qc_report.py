@@ -222,6 +222,24 @@ def test_qc_command_computes_the_track_from_the_script(portrait_clip):
     assert "psnr_outside_lower_face_db" not in r["figures"]   # no --source, no fidelity
 
 
+def test_qc_reads_a_script_aware_render_against_its_script(portrait_clip):
+    """`lipflap run` with a script writes it into the report beside the render, and `lipflap qc`
+    given only the render judges it against the same phones (not a track heard from the dub)."""
+    d, clip, wav, track, n = portrait_clip
+    out = str(d / "synced.mov")
+    assert main(["run", clip, "--audio", wav, "--text", "Hola, mamá.", "--language", "es", "-o",
+                 out, "--progress", "none", "--no-credentials"]) == 0
+    rep = json.load(open(str(d / "synced.json")))
+    assert rep["mouth_track"]["source"] == "script"
+    assert rep["mouth_track"]["text"] == "Hola, mamá."
+    qc = str(d / "synced_qc.json")
+    assert main(["qc", out, "-o", qc, "--progress", "none"]) == 0
+    r = json.load(open(qc))
+    assert r["text"] == "Hola, mamá." and r["language"] == "es"
+    assert r["events_from"] == "phonemes"
+    assert r["figures"]["bilabial_closure"]["n"] >= 2
+
+
 def test_qc_command_errors_are_one_sentence(tmp_path, capsys):
     code = main(["qc", str(tmp_path / "nope.mov"), "--audio", "x.wav", "-o", "r.json"])
     err = capsys.readouterr().err
@@ -264,8 +282,10 @@ def test_qc_reads_the_render_report_through_the_contracts_reader(tmp_path):
     rep.write_text(json.dumps({"input": "/m/src.mov", "output": str(tmp_path / "out.mov"),
                                "fps": "25", "audio": "/m/dub.wav", "dub": {"offset_s": 1.0},
                                "range": {"start": 10, "end": 40, "first": 6, "last": 44},
-                               "mouth_track": {"shapes_file": "/m/t.json", "language": "es"}}))
+                               "mouth_track": {"shapes_file": "/m/t.json", "language": "es",
+                                               "text": "Hola, mamá."}}))
     ctx = from_report(str(rep), str(tmp_path / "out.mov"))
+    assert ctx.text == "Hola, mamá." and ctx.language == "es"
     assert (ctx.source, ctx.source_start, ctx.source_end, ctx.audio) == ("/m/src.mov", 6, 44, "/m/dub.wav")
     assert ctx.audio_offset_s == pytest.approx(1.0 - 4 / 25) and ctx.shapes == "/m/t.json"
     with pytest.raises(LipflapError, match="is the report of"):

@@ -71,6 +71,7 @@ def from_report(path: str, video: str | None = None, *, strict: bool = True) -> 
     return RenderContext(source=r.input, source_start=first, source_end=last,
                          audio=audio if isinstance(audio, str) else None, audio_offset_s=offset,
                          language=mt.get("language"), shapes=mt.get("shapes_file"),
+                         text=mt.get("text") if isinstance(mt.get("text"), str) else None,
                          origin=os.path.abspath(path))
 
 
