@@ -287,13 +287,14 @@ def test_dark_gap_equals_the_implementation_before():
 
 def _muzzle_before(shape, region, wanted, own, x0, y0, size):
     from lipflap.render import mask as M
+    from test_render_mask import pushed_out
 
     def below_jaw(pts, margin):
         present = set(int(r) for r in region)
         n_top = len([k for k in M.UNDER_NOSE + M.FOLD_RIGHT if k in present])
         n_jaw = len([k for k in M.JAW_LINE if k in present])
         taper = np.minimum(1.0, 1.5 * np.sin(np.pi * np.arange(1, n_jaw + 1) / (n_jaw + 1)))
-        return M._pushed_out(pts, range(n_top, n_top + n_jaw), margin * taper)
+        return pushed_out(pts, range(n_top, n_top + n_jaw), margin * taper)
     order = M.outline_positions(region)
     sil, reach = M.silhouette_positions(region)
     pos = {int(k): i for i, k in enumerate(region)}
@@ -304,8 +305,8 @@ def _muzzle_before(shape, region, wanted, own, x0, y0, size):
     face = np.zeros(shape, np.uint8)
     for pts in (wanted, own):
         out |= M._fill(shape, below_jaw(pts[order], M.CHIN_MARGIN * fade), x0, y0)
-        out |= M._fill(shape, M._pushed_out(pts[lips], range(len(lips)), guard), x0, y0)
-        face |= M._fill(shape, M._pushed_out(pts[sil], range(len(sil)), reach * fade), x0, y0)
+        out |= M._fill(shape, pushed_out(pts[lips], range(len(lips)), guard), x0, y0)
+        face |= M._fill(shape, pushed_out(pts[sil], range(len(sil)), reach * fade), x0, y0)
     return out & face, face
 
 

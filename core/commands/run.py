@@ -257,7 +257,7 @@ def _report_beside(job, report: dict, progress) -> None:
     naming.report_path). Never over an input or a file that is not a lipflap report; a report that
     cannot be written is a warning, the render stands."""
     from ..contract.naming import report_path
-    from ..contract.report import VERSION_KEY
+    from ..contract.report import read_report
     from ..pipeline.report import write_report
     path = os.path.abspath(report_path(report["output"]))
     inputs = [job.video, job.audio, job.transcript, job.shapes, *(job.library or [])]
@@ -268,11 +268,10 @@ def _report_beside(job, report: dict, progress) -> None:
         return
     if os.path.exists(path):
         try:
-            with open(path, encoding="utf-8") as fh:
-                old = json.load(fh)
-        except (OSError, ValueError):
-            old = None
-        if not (isinstance(old, dict) and (VERSION_KEY in old or {"input", "output"} <= set(old))):
+            ours = read_report(path).from_a_run
+        except LipflapError:
+            ours = False
+        if not ours:
             progress.message(f"warning: no report written: {path} exists and is not a lipflap "
                              f"report; give --report another name.")
             return

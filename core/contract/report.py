@@ -221,6 +221,12 @@ class RunReport:
     extra: dict = field(default_factory=dict)       # the rest (audio, shots, timing_s, ...), kept as written
 
     @property
+    def from_a_run(self) -> bool:
+        """Whether this is what `lipflap run` writes (it names its input and range): any other
+        JSON object reads without an error, and without those."""
+        return self.range is not None and self.input is not None
+
+    @property
     def sync_score(self) -> float | None:
         """r of the render's mouth against the expected track (the QC figure sync_r), if measured."""
         fig = ((self.qc or {}).get("figures") or {}).get("sync_r")

@@ -21,6 +21,7 @@ class MouthShapes:
     source: str                     # "script", "audio", "edited", ... (the report's mouth_track)
     params: np.ndarray              # (n, 4) per rendered frame; rest where the dub does not reach
     warnings: list[str] = field(default_factory=list)
+    text: str | None = None         # the script the track followed (source "script"), else None
 
 
 def script_text(job: Job) -> str | None:
@@ -52,7 +53,8 @@ def mouth_shapes(job: Job, inputs: Inputs, text: str | None, progress) -> MouthS
     if job.audio:
         params[(times < 0) | (times >= inputs.dub_len)] = REST
     return MouthShapes(track=track, source=source, params=params,
-                       warnings=list(getattr(track, "warnings", []) or []))
+                       warnings=list(getattr(track, "warnings", []) or []),
+                       text=text if source == "script" else None)
 
 
 def track_params(track: MouthTrack, times: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ from ..face.result import ShotAnalysis
 from ..qc.pixels import quick_report_from_pixels
 from ..render.pipeline import RenderPlan
 from .inputs import Inputs
-from .mouth import MouthShapes, script_text
+from .mouth import MouthShapes
 from .plan import ShotPlans
 from .render import Written
 
@@ -55,7 +55,7 @@ def build_report(job: Job, inputs: Inputs, analysis: ShotAnalysis, mouth: MouthS
         # phones (computed from the dub alone it judged a Spanish intervocalic b, which the
         # script-aware render leaves open as [β], as a missed closure: talk_c f58, 2026-12-06).
         "mouth_track": {"source": mouth.source, "language": job.language,
-                        "text": script_text(job) if mouth.source == "script" else None,
+                        "text": mouth.text,
                         "shapes_file": os.path.abspath(job.shapes) if job.shapes else None},
         "dub": None if not job.audio else {
             "offset_s": job.audio_offset_s, "duration_s": round(dub_len, 4),

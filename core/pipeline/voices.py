@@ -410,7 +410,7 @@ def masked_shapes(whole: MouthShapes, owner: np.ndarray) -> MouthShapes:
     track = MouthTrack(fps=tr.fps, frames=frames, phonemes=phones, cues=[], source=tr.source,
                        warnings=list(tr.warnings))
     return MouthShapes(track=track, source=whole.source, params=params,
-                       warnings=list(whole.warnings))
+                       warnings=list(whole.warnings), text=whole.text)
 
 
 def assignment_table(faces, owners, speech, inputs: Inputs, how: str) -> dict:

@@ -49,7 +49,7 @@ def from_report(path: str, video: str | None = None, *, strict: bool = True) -> 
     report written for another output is an error when `strict` (it was named), else ignored
     (None)."""
     r = read_report(path)
-    if r.range is None or r.input is None:
+    if not r.from_a_run:
         if strict:
             raise LipflapError(f"{path} is not a `lipflap run` report (no range or input); give the "
                                f"file `lipflap run --report` wrote.")

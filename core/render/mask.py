@@ -88,20 +88,6 @@ def _fill(shape, pts: np.ndarray, x0: int, y0: int, into: np.ndarray | None = No
     return m
 
 
-def _pushed_out(pts: np.ndarray, which: range, margin: np.ndarray) -> np.ndarray:
-    """Polygon `pts` with its points `which` moved out of it (along the outline's outward
-    normal, away from its centre) by `margin` pixels each."""
-    out = np.array(pts, np.float64)
-    k = np.asarray(which, np.intp)
-    if not len(k):
-        return out
-    n = len(out)
-    push = np.zeros(n)
-    push[k] = margin
-    idx = np.arange(n)
-    return _push(out, (idx + 1) % n, idx - 1, np.zeros(n, np.intp), np.zeros(1, np.intp), push)
-
-
 def _push(pts: np.ndarray, nxt: np.ndarray, prv: np.ndarray, group: np.ndarray,
           starts: np.ndarray, push: np.ndarray) -> np.ndarray:
     """Polygons laid end to end in `pts` (..., N, 2), each point moved out of its polygon (along
