@@ -72,7 +72,8 @@ def _jaw_case(chin_len: float):
     lm = _face(0.1, 0.06, 1.0)
     region = np.array([g.CHIN, 200, 17])
     model = SimpleNamespace(pos={int(k): i for i, k in enumerate(region)},
-                            jaw_follow=np.array([0.6, 0.3, 0.0]), jaw_len_min=0.9)
+                            jaw_follow=np.array([0.6, 0.3, 0.0]), jaw_len_min=0.9,
+                            jaw_len_max=1.0)
     pts = np.array([[100.0, 110.0 + 100 * chin_len], [90.0, 180.0], [100.0, 162.0]])
     return model, lm, pts
 
@@ -88,3 +89,18 @@ def test_a_chin_raised_past_the_actors_shortest_jaw_is_lowered_to_it():
 def test_a_jaw_within_the_actors_range_is_left_alone():
     model, lm, pts = _jaw_case(0.95)
     assert np.array_equal(MouthModel.hold_jaw_length(model, pts, lm), pts)
+
+
+def test_a_chin_dropped_past_the_actors_longest_jaw_is_raised_to_it():
+    model, lm, pts = _jaw_case(1.08)
+    out = MouthModel.hold_jaw_length(model, pts, lm)
+    assert np.linalg.norm(out[0] - lm[g.NOSE_TIP]) / 100.0 == pytest.approx(1.0)
+    assert out[1] - pts[1] == pytest.approx(0.5 * (out[0] - pts[0]))
+    assert np.array_equal(out[2], pts[2])
+
+
+def test_actor_ranges_hold_the_longest_jaw_in_too():
+    jaws = np.linspace(0.85, 1.05, 40)
+    lms = [_face(0.1, 0.06, j) for j in jaws]
+    r = _actor_ranges(lms, np.stack(lms))
+    assert r.jaw_len_max == pytest.approx(np.percentile(jaws, 98) - RETRACK_MARGIN, abs=1e-6)

@@ -78,6 +78,8 @@ class MouthModel:
     # shortest nose-tip-to-chin distance over the IOD the chin is held at: the actor's 2nd
     # percentile in the shot, held a re-track's error inside (_held_in)
     jaw_len_min: float = 0.0
+    # ... and the longest (98th percentile, held in): the chin of an open vowel is raised to it
+    jaw_len_max: float = float("inf")
     # Head pose in the normalised space: the region's shape change per unit of head turn (yaw,
     # pitch measures of geometry.head_turn), learned on the shot with the mouth parameters; the
     # shot's mean turn and the range of turns it shows (the shift is never extrapolated past it).
@@ -153,19 +155,22 @@ class MouthModel:
         return self.bound_jaw(self.hold_jaw_length(pts, lm), pose, turn)
 
     def hold_jaw_length(self, pts: np.ndarray, lm: np.ndarray) -> np.ndarray:
-        """Keep the chin at least jaw_len_min eye distances from the nose tip: a mouth closed
+        """Keep the chin jaw_len_min..jaw_len_max eye distances from the nose tip. A mouth closed
         from an open frame raised the chin past anything the actor did (talk_b f0: nose to chin
-        0.906 eye distances, the actor's shortest about 0.92). The chin is lowered along the
-        nose-chin line, the points below the mouth in proportion to how far they follow the
-        jaw (the lips do not), as bound_jaw raises it."""
+        0.906 eye distances, the actor's shortest about 0.92); an open vowel built from the
+        actor's widest jaw, planned on bound_jaw's limit (her widest chin height plus 0.005),
+        re-tracked longer than anything she shows (talk_c f60: 0.970 against the yardstick's
+        bound of 0.955). The chin is moved along the nose-chin line, the points below the mouth
+        in proportion to how far they follow the jaw (the lips do not), as bound_jaw moves it."""
         chin = self.pos[g.CHIN]
         iod = g.interocular(lm)
         v = pts[chin] - lm[g.NOSE_TIP]
         d = float(np.linalg.norm(v))
-        if d < 1e-6 or d >= self.jaw_len_min * iod or self.jaw_follow[chin] <= 0:
+        lo, hi = self.jaw_len_min * iod, self.jaw_len_max * iod
+        if d < 1e-6 or lo <= d <= hi or self.jaw_follow[chin] <= 0:
             return pts
         share = np.clip(self.jaw_follow / self.jaw_follow[chin], 0.0, 1.0)
-        return pts + np.outer(share, v * (self.jaw_len_min * iod / d - 1.0))
+        return pts + np.outer(share, v * ((lo if d < lo else hi) / d - 1.0))
 
     def bound_lips(self, pts: np.ndarray, iod: float) -> np.ndarray:
         """Keep each lip's thickness within the actor's own range in the shot: the outer contour
@@ -349,7 +354,7 @@ def fit_model(lms: list[np.ndarray]) -> MouthModel:
                       turn_range=np.percentile(turns, [1, 99], axis=0),
                       chin_free_max=_chin_free_max(r, turns, turn_mean, pose_coef, pos),
                       upper_lip_range=r.upper_lip_range, lower_lip_range=r.lower_lip_range,
-                      jaw_len_min=r.jaw_len_min)
+                      jaw_len_min=r.jaw_len_min, jaw_len_max=r.jaw_len_max)
 
 
 @dataclass
@@ -369,6 +374,7 @@ class _Ranges:
     upper_lip_range: tuple
     lower_lip_range: tuple
     jaw_len_min: float
+    jaw_len_max: float
 
 
 def _actor_ranges(lms: list[np.ndarray], norm_all: np.ndarray) -> _Ranges:
@@ -387,11 +393,12 @@ def _actor_ranges(lms: list[np.ndarray], norm_all: np.ndarray) -> _Ranges:
     low_th = np.array([np.linalg.norm(lm[14] - lm[17]) for lm in lms]) / iods
     upper_lip_range = _held_in(up_th)
     lower_lip_range = _held_in(low_th)
-    jaw_len_min = _held_in(np.array([np.linalg.norm(lm[g.NOSE_TIP] - lm[g.CHIN]) for lm in lms]) / iods)[0]
+    jaw_len_min, jaw_len_max = _held_in(
+        np.array([np.linalg.norm(lm[g.NOSE_TIP] - lm[g.CHIN]) for lm in lms]) / iods)
     if jaw_hi - jaw_lo < 0.02:
         jaw_hi = jaw_lo + 0.02
     return _Ranges(ap, wd, chin, ap_max, width_rest, width_lo, width_hi, jaw_lo, jaw_hi, chin_max,
-                   upper_lip_range, lower_lip_range, jaw_len_min)
+                   upper_lip_range, lower_lip_range, jaw_len_min, jaw_len_max)
 
 
 # A re-track of the rendered face (the yardstick's, frame by frame) reads the lower lip's thickness
