@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lipflap.render.lip_band import shown_lips
-from lipflap.render.synth import LIP_L_MARGIN, Look, _keep_lip_range, _lip_contours, _poly, held_lip_range
+from lipflap.render.synth import LIP_L_MARGIN, LIP_L_MARGIN_DARK, Look, _keep_lip_range, _lip_contours, _poly, held_lip_range
 
 
 def _ellipse(cx, cy, ax, ay, n=20):
@@ -119,3 +119,10 @@ def test_held_range_keeps_the_middle_third_of_a_narrow_one():
     held = held_lip_range(np.array([[50.0, 51.5], [20.0, 30.0]], np.float32))
     assert held[0] == pytest.approx([50.5, 51.0])
     assert held[1] == pytest.approx([20.0, 30.0])
+
+
+def test_the_dark_end_is_held_further_in_than_the_light_end():
+    # A re-track reads lips darker than the rendered contours on average (synth.LIP_L_MARGIN_DARK)
+    held = held_lip_range(np.array([[40.0, 60.0], [20.0, 30.0]], np.float32))
+    assert held[0] == pytest.approx([40.0 + LIP_L_MARGIN_DARK, 60.0 - LIP_L_MARGIN])
+    assert LIP_L_MARGIN_DARK > LIP_L_MARGIN
