@@ -48,6 +48,18 @@ TONGUE_Z = 3.0              # ... and an outlier among the shot's open candidate
                             # inside of a mouth is redder against darker lips, so a share alone
                             # would call every open mouth of some actors a tongue
 TONGUE_MIN_OPEN = 0.15      # the opening must be this open for the share to mean anything
+# Teeth inside the tracked lips: a mouth the tracker reads (nearly) closed, under OPEN_FOR_TEETH of
+# the widest, whose pixels show teeth below or above its inner contour, in what the landmarks call
+# lip. The warp moves those teeth as lip: built from such a frame, a closure or a small opening
+# showed a ghost row of teeth in the lower lip with a second seam under the first (hard turn
+# f108-110 and f181-183, from source f111; f120-121 kept their own teeth through a pause). Measured
+# as the mean thickness (eye distances) over the opening's central strip of the teeth-coloured
+# pixels in the lip band that touch the inner contour; among the frames under OPEN_FOR_TEETH it
+# read over 0.004 on turn f60-61, f111, f120-122, f173, f177, talk_e f165 and talk_f f62 (each
+# seen: teeth below the contour), at most 0.0022 on every such frame of talk_a, c, d, g and h. A
+# frame with the mouth open is not judged: its teeth often spill a few pixels past a contour
+# Face Mesh draws inside the opening (talk_f f30, talk_d f134), which the lip band allows for.
+TEETH_IN_LIPS = 0.004
 TWIST_Z = 3.5               # robust z of the twist ...
 TWIST_MIN = 0.06            # ... and at least this share of the mouth width
 BLUR_RATIO = 0.45           # sharpness under this share of the shot's median
@@ -66,6 +78,7 @@ class FrameScore:
     teeth: float = 0.0             # the lesser of its upper and lower halves' teeth shares
     tongue: float = 0.0            # lit lip-red share of its lower half
     rows: tuple = (0.0, 0.0, 0.0)  # teeth-like share of the opening's top, middle, bottom thirds
+    teeth_in_lips: float = 0.0     # eye distances of teeth in the lip band at the seam (closed mouths)
     twist: float = 0.0             # / mouth width
     sharpness: float = 0.0
     lip_l: float = float("nan")    # mean CIE L* of the lip band (between outer and inner contours)
@@ -140,6 +153,8 @@ def measure(frame: int, crop: np.ndarray, pts: np.ndarray, region: np.ndarray, l
         lip_c = median_of(np.hypot(lab[..., 1][band], lab[..., 2][band]))
         mid_y = float((pts[pos[13], 1] + pts[pos[14], 1]) / 2 - y0)
         _interior(s, lab, inside, n, mid_y, lip_l, lip_a, lip_c)
+    if s.aperture < OPEN_FOR_TEETH:
+        s.teeth_in_lips = _teeth_in_lips(lab, band, m_in, n, width, lip_l, lip_a) * scale
 
     # Twist, in the head's own frame (pose-normalised): corners at different heights, or the
     # lower lip's middle off the corners' midpoint.
@@ -201,6 +216,27 @@ def _interior(s: FrameScore, lab: np.ndarray, inside: np.ndarray, n: np.ndarray,
     s.rows = _teeth_rows(L, chroma, lip_l, lip_c, strip, yy)
 
 
+def _teeth_in_lips(lab: np.ndarray, band: np.ndarray, m_in: np.ndarray, n: np.ndarray,
+                   width: float, lip_l: float, lip_a: float) -> float:
+    """Mean thickness in pixels, over the central columns (0.2 mouth widths either side of the
+    inner contour's middle), of the lip band's teeth-coloured pixels (the rule of _interior) that
+    touch the inner contour, through teeth-coloured pixels in the band (TEETH_IN_LIPS); `lip_l`,
+    `lip_a`: the band's median L* and a*."""
+    L, a = lab[..., 0], lab[..., 1]
+    teeth = band & (L > lip_l + 10) & (a < 0.5 * lip_a + 4) & (np.hypot(a, lab[..., 2]) < 30)
+    if not teeth.any():
+        return 0.0
+    ring = band & (cv2.dilate(m_in, np.ones((3, 3), np.uint8)) > 0)
+    count, label = cv2.connectedComponents(teeth.view(np.uint8), connectivity=8)
+    touching = np.zeros(count, bool)
+    touching[label[teeth & ring]] = True
+    touching[0] = False
+    cx = float(n[:, 0].mean())
+    cols = slice(max(int(np.ceil(cx - 0.2 * width)), 0), max(int(np.floor(cx + 0.2 * width)) + 1, 0))
+    strip = touching[label[:, cols]]
+    return float(np.count_nonzero(strip)) / max(strip.shape[1], 1)
+
+
 def _share(flags: np.ndarray, where: np.ndarray, count: int | None = None) -> float:
     """flags[where].mean() (booleans: a count over a count, both exact, divided once in
     float64), without the selection's copy and np.mean's overhead."""
@@ -254,6 +290,8 @@ def judge(scores: list[FrameScore]) -> None:
             r.append("twisted")
         if med_sharp > 0 and s.sharpness < BLUR_RATIO * med_sharp:
             r.append("blur")
+        if s.aperture < OPEN_FOR_TEETH and s.teeth_in_lips > TEETH_IN_LIPS:
+            r.append("teeth_in_lips")
         s.reasons = r
 
 
