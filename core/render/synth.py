@@ -507,10 +507,30 @@ def _fine_band(img: np.ndarray, box: tuple[slice, slice]) -> np.ndarray:
     return img[box] - low[r.start - a:r.stop - a, c.start - e:c.stop - e]
 
 
+# The most open mouth's inside is squeezed into an opening at most to this share of its own height:
+# squeezed further, its rows of teeth and the cavity between them became thin parallel stripes
+# (hard turn f181-183, a 0.025-0.048 eye-distance opening built from a sealed exemplar; hard
+# talk_e f12-17). A lower opening takes only the top of that mouth's inside (the upper teeth's
+# edge and the dark under it), squeezed this much, as a mouth parted a little shows it.
+INTERIOR_SQUEEZE_MIN = 0.4
+
+
+def _top_of_inside(op: Exemplar, model: MouthModel, gap_t: float) -> np.ndarray:
+    """op's points with its lower inner lip raised towards the upper one, so that the inside
+    between them, squeezed to `gap_t` pixels, is squeezed by INTERIOR_SQUEEZE_MIN and no more."""
+    pts = op.points.copy()
+    keep = min(1.0, gap_t / max(INTERIOR_SQUEEZE_MIN * op.gap, 1e-6))
+    pos = model.pos
+    for up, lo in g.INNER_PAIRS:
+        pts[pos[lo]] = pts[pos[up]] + keep * (pts[pos[lo]] - pts[pos[up]])
+    return pts
+
+
 def _mouth_interior(out, target, reg_t, lips_t, ex: Exemplar, model: MouthModel, look: Look,
                     x0: int, y0: int, w: int, h: int, size: float) -> np.ndarray:
     """Mouth interior where the target opens wider than the exemplar: the inside of the shot's
-    most open clean mouth (its own teeth, tongue and cavity, warped into this opening), or,
+    most open clean mouth (its own teeth, tongue and cavity, warped into this opening; only its
+    top where the opening is under INTERIOR_SQUEEZE_MIN of it: _top_of_inside), or,
     where the shot has none more open than the exemplar, a dark cavity with the tongue below."""
     inner_t = lips_t[20:]
     gap_t = _inner_gap(reg_t, model)
@@ -523,7 +543,8 @@ def _mouth_interior(out, target, reg_t, lips_t, ex: Exemplar, model: MouthModel,
     op = look.open_ex
     if op is not None and op.gap > 1.3 * gap_e and op.frame != ex.frame:
         tris = model.tris[model.inner_tris]
-        ox, oy, ocov = g.triangle_maps(target, op.points - [op.x0, op.y0], tris, x0, y0, w, h)
+        ox, oy, ocov = g.triangle_maps(target, _top_of_inside(op, model, gap_t) - [op.x0, op.y0],
+                                       tris, x0, y0, w, h)
         fill = _resampled(op.image, ox, oy)
         a = (inner * ocov * min(1.0, amount / 0.85))[..., None]
     else:
