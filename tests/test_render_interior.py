@@ -7,6 +7,7 @@ import pytest
 from lipflap.render import geometry as g
 from lipflap.render.model import fit_model
 from lipflap.render.synth import INTERIOR_SQUEEZE_MIN, Exemplar, Look, _inner_gap, _mouth_interior
+from test_render_seal import parted as _parted     # the lower lip and jaw px lower
 
 SIZE = 320
 LIP_GREY = 128
@@ -15,16 +16,6 @@ LIP_GREY = 128
 @pytest.fixture(scope="module")
 def astro(astro_face):
     return astro_face
-
-
-def _parted(lm, px):
-    """The lower lip and jaw `px` lower: every inner-lip pair `px` apart."""
-    mid = np.mean([(lm[a] + lm[b]) / 2 for a, b in g.INNER_PAIRS], 0)
-    out = lm.copy()
-    out[out[:, 1] > mid[1] + 0.5, 1] += px
-    for a, b in g.INNER_PAIRS:
-        out[b] = out[a] + [0.0, px]
-    return out
 
 
 def _points(model, lm):
