@@ -509,9 +509,12 @@ def _fine_band(img: np.ndarray, box: tuple[slice, slice]) -> np.ndarray:
 
 # The most open mouth's inside is squeezed into an opening at most to this share of its own height:
 # squeezed further, its rows of teeth and the cavity between them became thin parallel stripes
-# (hard turn f181-183, a 0.025-0.048 eye-distance opening built from a sealed exemplar; hard
-# talk_e f12-17). A lower opening takes only the top of that mouth's inside (the upper teeth's
-# edge and the dark under it), squeezed this much, as a mouth parted a little shows it.
+# (hard turn f181-183, a 0.025-0.048 eye-distance opening built from a sealed exemplar). A lower
+# opening takes only the top of that mouth's inside (the upper teeth's edge and the dark under it),
+# squeezed this much, as a mouth parted a little shows it. (Hard talk_e's slits, f12-17, look as
+# before: a dark slit with the upper teeth's edge as one bright line. Filled with the dark cavity
+# instead, they were black holes without teeth and the lips re-tracked darker: outside_any 0.016
+# -> 0.032.)
 INTERIOR_SQUEEZE_MIN = 0.4
 
 
