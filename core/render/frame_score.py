@@ -51,8 +51,8 @@ TONGUE_MIN_OPEN = 0.15      # the opening must be this open for the share to mea
 # Teeth inside the tracked lips: a mouth the tracker reads (nearly) closed, under OPEN_FOR_TEETH of
 # the widest, whose pixels show teeth below or above its inner contour, in what the landmarks call
 # lip. The warp moves those teeth as lip: built from such a frame, a closure or a small opening
-# showed a ghost row of teeth in the lower lip with a second seam under the first (hard turn
-# f108-110 and f181-183, from source f111; f120-121 kept their own teeth through a pause). Measured
+# showed teeth fragments in the lower lip with a second seam under the first (hard turn f108,
+# from source f111), and f120-121 kept their own teeth inside closed lips through a pause. Measured
 # as the mean thickness (eye distances) over the opening's central strip of the teeth-coloured
 # pixels in the lip band that touch the inner contour; among the frames under OPEN_FOR_TEETH it
 # read over 0.004 on turn f60-61, f111, f120-122, f173, f177, talk_e f165 and talk_f f62 (each
