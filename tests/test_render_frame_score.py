@@ -242,3 +242,17 @@ def test_teeth_spilling_past_an_open_mouths_contour_are_not_judged():
     fs.judge([s])
     assert s.aperture >= fs.OPEN_FOR_TEETH
     assert s.teeth_in_lips == 0.0 and "teeth_in_lips" not in s.reasons
+
+
+def test_teeth_in_lips_reads_the_same_at_16_bits_and_off_the_crops_corner():
+    """The library's crops come at 8 or 16 bits and anywhere in the frame: the same teeth under
+    the same contour read the same."""
+    img, pts = _closed_with_teeth_below(4)
+    base = fs.measure(0, img, pts, REGION, LIPS, POSE, 0.3, 255.0).teeth_in_lips
+    assert base > fs.TEETH_IN_LIPS
+    deep = fs.measure(0, img.astype(np.uint16) * 257, pts, REGION, LIPS, POSE, 0.3, 65535.0)
+    assert deep.teeth_in_lips == pytest.approx(base, abs=1e-9)
+    big = np.zeros((img.shape[0] + 50, img.shape[1] + 70, 3), np.uint8)
+    big[50:, 70:] = img
+    moved = fs.measure(0, big, pts + [70, 50], REGION, LIPS, POSE, 0.3, 255.0)
+    assert moved.teeth_in_lips == pytest.approx(base, abs=1e-9)
