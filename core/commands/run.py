@@ -281,4 +281,3 @@ def _report_beside(job, report: dict, progress) -> None:
         progress.message(f"warning: no report written: {e}")
         return
     report["report"] = path
-

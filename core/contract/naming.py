@@ -115,4 +115,3 @@ def report_path(render: str) -> str:
         # Frames named by number alone (out/%06d.exr): the report goes beside their folder.
         stem = os.path.join(folder, name) if name else (folder or "sequence")
     return stem + ".json"
-

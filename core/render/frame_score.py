@@ -199,7 +199,7 @@ def _interior(s: FrameScore, lab: np.ndarray, inside: np.ndarray, n: np.ndarray,
     sub = lab[iy0:iy1, ix0:ix1]
     L, a, b = sub[..., 0], sub[..., 1], sub[..., 2]
     chroma = np.hypot(a, b)
-    teeth = (L > lip_l + 10) & (a < 0.5 * lip_a + 4) & (chroma < 30)
+    teeth = _teeth_coloured(L, a, chroma, lip_l, lip_a)
     dark = L < 0.55 * lip_l
     red = (~teeth) & (~dark) & (a > 0.75 * lip_a) & (L > 0.85 * lip_l)
     cx = float(n[:, 0].mean())
@@ -216,14 +216,21 @@ def _interior(s: FrameScore, lab: np.ndarray, inside: np.ndarray, n: np.ndarray,
     s.rows = _teeth_rows(L, chroma, lip_l, lip_c, strip, yy)
 
 
+def _teeth_coloured(L: np.ndarray, a: np.ndarray, chroma: np.ndarray, lip_l: float,
+                    lip_a: float) -> np.ndarray:
+    """Pixels coloured as teeth against lips of median L* `lip_l` and a* `lip_a`: much lighter,
+    little red, little colour."""
+    return (L > lip_l + 10) & (a < 0.5 * lip_a + 4) & (chroma < 30)
+
+
 def _teeth_in_lips(lab: np.ndarray, band: np.ndarray, m_in: np.ndarray, n: np.ndarray,
                    width: float, lip_l: float, lip_a: float) -> float:
     """Mean thickness in pixels, over the central columns (0.2 mouth widths either side of the
-    inner contour's middle), of the lip band's teeth-coloured pixels (the rule of _interior) that
+    inner contour's middle), of the lip band's teeth-coloured pixels (_teeth_coloured) that
     touch the inner contour, through teeth-coloured pixels in the band (TEETH_IN_LIPS); `lip_l`,
     `lip_a`: the band's median L* and a*."""
     L, a = lab[..., 0], lab[..., 1]
-    teeth = band & (L > lip_l + 10) & (a < 0.5 * lip_a + 4) & (np.hypot(a, lab[..., 2]) < 30)
+    teeth = band & _teeth_coloured(L, a, np.hypot(a, lab[..., 2]), lip_l, lip_a)
     if not teeth.any():
         return 0.0
     ring = band & (cv2.dilate(m_in, np.ones((3, 3), np.uint8)) > 0)
