@@ -28,6 +28,8 @@ noted) and OUT/<name>.dub.wav + .dub.phones.json (../shared/eval/make_dub.py), a
   a mirror of the public repository (the `fetch` tool's /work/.mirror, or LIPFLAP_MIRROR) with
   `git show`, never copied into this repository; a case whose mirror is absent is skipped with
   a sentence.
+- smallface: a public frontal clip at 200x278 (eyes ~55 pixels apart; MIRRORED), read the
+  same way: a small, soft face with nothing done to it.
 """
 from __future__ import annotations
 
@@ -70,6 +72,7 @@ CASES = {
     "sidelight": ("talk_i.mp4", 125, "es", "es", "sidelight"),
     "turn": ("WDA_KatieHill_000.mp4", 200, "de", "de_long", None),
     "turn_small": ("WDA_AlexandriaOcasioCortez_000.mp4", 200, "fr", "fr_long", None),
+    "smallface": ("dinet_test19.mp4", 200, "fr", "fr_long", None),
 }
 
 # Clips from public repositories: name -> (owner+repo mirror, commit, path in it, licence).
@@ -83,6 +86,9 @@ MIRRORED = {
              "Apache-2.0"),
     "turn_small": ("OpenTalker+SadTalker", "cd4c046",
                    "examples/ref_video/WDA_AlexandriaOcasioCortez_000.mp4", "Apache-2.0"),
+    # MRzzm/DINet's test clip: a frontal speaker at 200x278, 29.97 fps (eyes ~55 pixels apart),
+    # the small-face case; the repository states no licence (used here, never committed).
+    "smallface": ("MRzzm+DINet", "bd8ed51", "dinet_test19.mp4", "none stated"),
 }
 
 
