@@ -39,8 +39,7 @@ def rate_of(text: str) -> Fraction:
 
 
 def track_r0(stem: str, text: str, lang: str, fps: Fraction, phase: float) -> float:
-    sys.path.insert(0, EVAL)
-    import lipeval
+    import lipeval  # ../shared/eval, put on the path once by main()
     from lipflap.mouth.build import mouth_track_for_audio
     with open(stem + ".phones.json") as f:
         phones = json.load(f)
@@ -60,6 +59,7 @@ def main() -> int:
     ap.add_argument("--phases", default="0,0.01,0.02,0.03", help="seconds, comma-separated")
     a = ap.parse_args()
     phases = [float(x) for x in a.phases.split(",")]
+    sys.path.insert(0, EVAL)
     stems = [(lang, os.path.join(REPO, "scratch", s), TEXT[k]) for lang, s, k in DUBS]
     missing = [s for _, s, _ in stems if not os.path.exists(s + ".wav")]
     if missing:

@@ -47,8 +47,7 @@ def depth(img: np.ndarray, pts: np.ndarray) -> float:
 
 
 def depths(path: str) -> np.ndarray:
-    sys.path.insert(0, EVAL)
-    import lipeval
+    import lipeval  # ../shared/eval, put on the path once by main()
     lms, _ = lipeval.track(path)
     imgs = frames(path)
     return np.array([depth(im, p) if p is not None else np.nan for im, p in zip(imgs, lms)])
@@ -59,6 +58,7 @@ def main() -> int:
         print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
         return 2
     src, out = sys.argv[1], sys.argv[2]
+    sys.path.insert(0, EVAL)
     for p in (src, out):
         if not os.path.exists(p):
             print(f"under_lip: {p} does not exist.", file=sys.stderr)
