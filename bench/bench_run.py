@@ -23,9 +23,15 @@ import tempfile
 import time
 from fractions import Fraction
 
-import av
-import cv2
-import numpy as np
+# What the `lipflap` command sets as it starts (one OpenBLAS thread), before numpy loads: the run
+# here is in-process, and it should run as a user's does.
+from lipflap.commands import process_env
+
+process_env.settle()
+
+import av  # noqa: E402
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.environ.get("LIPFLAP_SHARED", os.path.join(os.path.dirname(REPO), "shared"))

@@ -16,8 +16,12 @@ import threading
 import traceback
 
 from . import __version__
+from .commands import process_env
 from .contract.errors import LipflapError
 from .contract.progress import Progress
+
+# Before any command imports numpy (lipflap.commands.process_env: one OpenBLAS thread).
+process_env.settle()
 
 # Order is the order of --help.
 COMMANDS = ("run", "visemes", "analyze", "cast", "conform", "timeline", "qc", "credentials", "probe", "demo", "install")
