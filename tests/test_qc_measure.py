@@ -243,3 +243,25 @@ def test_track_read_on_the_dub_clock():
     assert exp.fps == 50 and list(np.flatnonzero(exp.aperture > 0.5)) == list(range(20, 30))
     assert [e.start for e in exp.events if e.kind == "open"] == [20]
     assert exp.aperture[-1] == 0.0                 # beyond the track: rest
+
+
+def test_a_timing_r_taken_on_the_sample_says_so():
+    """run's quick QC (timing_weights given) notes that its r0 is a sample's; lipflap qc's, taken
+    on every frame, carries no such note (docs/quality.md 'The quick QC's timing r')."""
+    from lipflap.qc.measure import SAMPLED_R0_NOTE
+    phones = [("_", 0.0, 0.4), ("m", 0.4, 0.52), ("ˈa", 0.52, 0.8), ("_", 0.8, 1.6)]
+    ap = np.zeros(40)
+    ap[13:20] = 0.9
+    track = make_track(ap, 25, phones)
+    lms = np.array([face_landmarks(0.02 + 0.4 * a) for a in ap])
+    every = quick_report(lms, track)["figures"]["timing_r0"]
+    sampled = np.zeros(40, bool)
+    sampled[::2] = True
+    sampled[10:22] = True
+    weights = np.where(sampled, 1.0, 0.0)
+    weights[sampled & (np.arange(40) % 2 == 0) & ~((np.arange(40) >= 10) & (np.arange(40) < 22))] = 2.0
+    on_sample = quick_report(np.where(sampled[:, None, None], lms, np.nan), track, sampled=sampled,
+                             timing_weights=weights)["figures"]["timing_r0"]
+    assert "note" not in every
+    assert on_sample["note"] == SAMPLED_R0_NOTE and "lipflap qc" in on_sample["note"]
+    assert on_sample["value"] is not None and every["value"] is not None
