@@ -3,7 +3,8 @@
 OpenBLAS (numpy's and SciPy's copies) starts a worker per core and, after any call it splits
 between them, keeps the workers spinning in sched_yield for a while before they sleep. lipflap's
 matrices are small (the aligner's, the dub's mouth track, the plan's and the model's fits), so the
-split buys nothing and the spinning takes the second core from the analysis' chain. Measured on
+split buys nothing, and the spinning takes CPU the analysis and other jobs on the machine could
+use (the run's wall time moved less than the host's noise: docs/speed.md). Measured on
 the bench job (`python bench/bench_run.py --repeat 1`, five alternated trials each, 2 vCPUs,
 2026-12-06 16:20-16:30 UTC, docs/speed.md fifteenth round): the run's CPU 24.80-25.15 s (median
 24.82) with one thread against 24.89-26.12 s (median 25.92) without; perf found numpy's worker
