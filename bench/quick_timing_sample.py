@@ -4,8 +4,9 @@
     python bench/quick_timing_sample.py --talk s19          # scratch/talk/s19 (bench/timing_set.py)
 
 On the yardstick's own landmarks of each render (../shared/eval/lipeval.py's tracker, cached in
-the folder's lmcache/), the yardstick's timing r on every frame against the r on the frames the
-quick QC re-tracks (lipflap.qc.pixels.sample_frames): weighted as the quick QC weights them
+the folder's lmcache/), the timing r on every frame (against the phones' opening as QC draws it,
+lipflap.qc.sync.phone_opening: the yardstick's curve) against the r on the frames the quick QC
+re-tracks (lipflap.qc.pixels.sample_frames): weighted as the quick QC weights them
 (timing_weights), unweighted, and with the frames between linearly interpolated. The landmarks
 are the same in every column, so the differences are the sampling's alone (docs/quality.md).
 """
@@ -38,17 +39,6 @@ def talk_cases(tag: str) -> dict:
                        "phones": stem + ".dub.phones.json", "text": TEXT[lang], "language": lang,
                        "start": 0, "end": n - 1}
     return cases
-
-
-def expected_curve(lipeval, phones: list, n: int, rate: float) -> np.ndarray:
-    """The yardstick's expected opening (lipeval.timing_scores' curve, lag 0)."""
-    t = (np.arange(n) + 0.5) / rate
-    exp = np.zeros(n)
-    for ph in phones:
-        cls = lipeval._phone_class(ph["phone"].strip("ˈˌː"))
-        exp[(t >= ph["start"]) & (t < ph["end"])] = lipeval._EXPECT[cls]
-    k = np.exp(-0.5 * (np.arange(-3, 4) / (0.04 * rate)) ** 2)
-    return np.convolve(exp, k / k.sum(), mode="same")
 
 
 def sampled_rs(ap: np.ndarray, exp: np.ndarray, case: dict, fps: float) -> dict:
@@ -86,8 +76,10 @@ def measure(name: str, case: dict, cache: str, lipeval) -> dict:
     with open(case["phones"]) as f:
         phones = json.load(f)
     phones = phones.get("phones", phones) if isinstance(phones, dict) else phones
+    from lipflap.qc.sync import phone_opening
     ap = np.asarray(ap[:n], float)
-    return sampled_rs(ap, expected_curve(lipeval, phones, len(ap), fps), case, fps)
+    exp = phone_opening([(p["phone"], p["start"], p["end"]) for p in phones], fps, len(ap))
+    return sampled_rs(ap, exp, case, fps)
 
 
 def main() -> None:

@@ -23,19 +23,13 @@ from fractions import Fraction
 import numpy as np
 
 from hard_set import EVAL, REPO, TEXT
+from lipflap.contract.rates import parse_rate
 
 # (language, dub stem under scratch/, text key): the distinct dubs of the two sets (talk_a, e and g
 # share the de dub, b, f and i the fr, c, d and h the es).
 DUBS = [("de", "talk/talk_a.dub", "de"), ("fr", "talk/talk_b.dub", "fr"),
         ("es", "talk/talk_c.dub", "es"), ("de", "hard/sad.dub", "de_short"),
         ("de", "hard/turn.dub", "de_long"), ("fr", "hard/turn_small.dub", "fr_long")]
-
-
-def rate_of(text: str) -> Fraction:
-    """23.976 -> 24000/1001, 29.97 -> 30000/1001, 59.94 -> 60000/1001; else the number."""
-    nominal = {"23.976": Fraction(24000, 1001), "29.97": Fraction(30000, 1001),
-               "59.94": Fraction(60000, 1001)}
-    return nominal.get(text, Fraction(text))
 
 
 def track_r0(stem: str, text: str, lang: str, fps: Fraction, phase: float) -> float:
@@ -67,7 +61,7 @@ def main() -> int:
               f"and `python bench/hard_set.py` first.", file=sys.stderr)
         return 2
     for text in a.rates.split(","):
-        fps = rate_of(text)
+        fps = parse_rate(text)   # 23.976 -> 24000/1001, as everywhere in lipflap
         per = {os.path.basename(s): [track_r0(s, t, lang, fps, ph) for ph in phases]
                for lang, s, t in stems}
         allv = [v for vs in per.values() for v in vs]

@@ -27,9 +27,11 @@ BAND = (0.02, 0.12)
 CHIN = (0.25, 0.40)
 
 
-def frames(path: str) -> list[np.ndarray]:
+def frames(path: str):
+    """The video's frames as RGB, one at a time (a 1080p clip held whole is ~6 MB a frame)."""
     with av.open(path) as c:
-        return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+        for f in c.decode(video=0):
+            yield f.to_ndarray(format="rgb24")
 
 
 def depth(img: np.ndarray, pts: np.ndarray) -> float:
@@ -49,8 +51,7 @@ def depth(img: np.ndarray, pts: np.ndarray) -> float:
 def depths(path: str) -> np.ndarray:
     import lipeval  # ../shared/eval, put on the path once by main()
     lms, _ = lipeval.track(path)
-    imgs = frames(path)
-    return np.array([depth(im, p) if p is not None else np.nan for im, p in zip(imgs, lms)])
+    return np.array([depth(im, p) if p is not None else np.nan for im, p in zip(frames(path), lms)])
 
 
 def main() -> int:
