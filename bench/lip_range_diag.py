@@ -93,6 +93,7 @@ def main() -> None:
                         "the quantity the renderer holds")
     a = p.parse_args()
     where = a.cache or os.path.dirname(os.path.abspath(a.output))
+    os.makedirs(where, exist_ok=True)
     stem = os.path.splitext(os.path.basename(a.source))[0]
     lo_out = _tracked(a.output, a.frames)
     n = len(lo_out)
