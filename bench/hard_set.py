@@ -2,6 +2,7 @@
 
     python bench/hard_set.py [--out scratch/hard] [--only NAME ...]
     python bench/hard_set.py --run TAG [--only NAME ...] [--codec auto]   # render, measure, sheet
+    python bench/hard_set.py --run TAG --audio-only ...                    # the same from the sound alone
 
 With --run, each clip already built is rendered with `lipflap run ... --codec prores_4444` (or
 the --codec given; `--codec auto` lets lipflap choose the ProRes profile per clip) into
@@ -248,11 +249,11 @@ def build_dub(name: str, out_dir: str) -> str:
 WRITTEN = ("codec", "probe_s", "kB_per_frame")
 KEYS = ("bilabial_closure", "open_vowel_opening", "pause_rest", "timing_best_lag",
         "outside_any", "mouth_sharpness_ratio_median", "mouth_roughness_ratio",
-        "psnr_outside_lower_face_db_median")
+        "psnr_outside_lower_face_db_median", "timing_r0", "rounding_width_ratio", "rounded_vowels")
 
 
 def run_case(name: str, out_dir: str, tag: str, keep: bool = False,
-             codec: str = "prores_4444") -> dict:
+             codec: str = "prores_4444", audio_only: bool = False) -> dict:
     import json
     _, _, lang, key, _ = CASES[name]
     stem = os.path.join(out_dir, name)
@@ -264,8 +265,9 @@ def run_case(name: str, out_dir: str, tag: str, keep: bool = False,
                 **_written(mov, os.path.join(dst, f"{name}.report.json"))}
     lipflap = os.path.join(os.path.dirname(sys.executable), "lipflap")
     if not (keep and os.path.exists(mov)):
+        script = [] if audio_only else ["--text", TEXT[key], "--language", lang]
         subprocess.run(["nice", "-n", "10", lipflap, "run", f"{stem}.mp4", "--audio", f"{stem}.dub.wav",
-                        "--text", TEXT[key], "--language", lang, "--codec", codec, "-o", mov,
+                        *script, "--codec", codec, "-o", mov,
                         "--progress", "none", "--report", os.path.join(dst, f"{name}.report.json")],
                        check=True)
     js = os.path.join(dst, f"{name}.json")
@@ -312,6 +314,8 @@ def main() -> None:
     p.add_argument("--only", nargs="*")
     p.add_argument("--run", metavar="TAG")
     p.add_argument("--keep", action="store_true", help="with --run: reuse renders already made")
+    p.add_argument("--audio-only", action="store_true",
+                   help="with --run: render from the dub's sound alone (no --text, no --language)")
     p.add_argument("--codec", default="prores_4444",
                    help="with --run: the render's --codec (prores_4444, as the hard set's figures "
                         "were measured; auto: lipflap's own choice, the ProRes profile that holds "
@@ -323,7 +327,7 @@ def main() -> None:
             if not os.path.exists(os.path.join(a.out, f"{name}.mp4")):
                 print(f"{name}: skipped, {a.out}/{name}.mp4 is not built; run without --run first.")
                 continue
-            r = run_case(name, a.out, a.run, a.keep, a.codec)
+            r = run_case(name, a.out, a.run, a.keep, a.codec, a.audio_only)
             print(name, " ".join("-" if r[k] is None else r[k] if isinstance(r[k], str) else
                                  f"{r[k]:.3g}" for k in KEYS + WRITTEN), flush=True)
         return

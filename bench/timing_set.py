@@ -4,6 +4,7 @@ measure on the mouth track alone (no render), for tuning the timing rules in sec
 
     python bench/timing_set.py build                 # scratch/talk/<clip>.dub.wav + .phones.json
     python bench/timing_set.py run TAG [CLIP ...]    # render + measure into scratch/talk/TAG/
+    python bench/timing_set.py run-audio-only TAG [CLIP ...]   # the same from the dub's sound alone
     python bench/timing_set.py track                 # the track's timing r against the true phones
     python bench/timing_set.py gap TAG [CLIP ...]    # the render's aperture against its plan
 
@@ -56,7 +57,7 @@ def frames_for(clip: str) -> tuple[int, Fraction]:
     return min(n, int(math.ceil(dur * rate)) + 2), rate
 
 
-def run(tag: str, clips: list[str]) -> None:
+def run(tag: str, clips: list[str], audio_only: bool = False) -> None:
     dst = os.path.join(OUT, tag)
     os.makedirs(dst, exist_ok=True)
     lipflap = os.path.join(os.path.dirname(sys.executable), "lipflap")
@@ -65,8 +66,9 @@ def run(tag: str, clips: list[str]) -> None:
         lang, (n, _) = LANG[clip], frames_for(clip)
         src, stem = os.path.join(MEDIA, f"{clip}.mp4"), os.path.join(OUT, f"{clip}.dub")
         mov, js = os.path.join(dst, f"{clip}.mov"), os.path.join(dst, f"{clip}.json")
+        script = [] if audio_only else ["--text", TEXT[lang], "--language", lang]
         subprocess.run(["nice", "-n", "10", lipflap, "run", src, "--audio", f"{stem}.wav",
-                        "--text", TEXT[lang], "--language", lang, "--codec", "prores_4444",
+                        *script, "--codec", "prores_4444",
                         "-o", mov, "--start", "0", "--end", str(n - 1), "--progress", "none",
                         "--no-credentials"], check=True)
         subprocess.run(["nice", "-n", "10", sys.executable, os.path.join(EVAL, "lipeval.py"),
@@ -168,6 +170,8 @@ if __name__ == "__main__":
         build()
     elif cmd == "run" and len(sys.argv) > 2:
         run(sys.argv[2], sys.argv[3:])
+    elif cmd == "run-audio-only" and len(sys.argv) > 2:
+        run(sys.argv[2], sys.argv[3:], audio_only=True)
     elif cmd == "track":
         track()
     elif cmd == "gap" and len(sys.argv) > 2:
