@@ -151,3 +151,32 @@ def test_held_back_re_tracks_give_what_re_tracking_at_once_gives(face):
     assert "lipflap-qc-tail" not in runs[0][4]
     # everything held to the end is re-tracked on the tail's thread
     assert set(runs[2][4]) == {"lipflap-qc-tail"} and len(runs[2][4]) == len(s.want)
+
+
+def test_quick_sharpness_is_read_on_every_frame_not_the_re_tracked_sample(face):
+    # A mouth blurred on the frames the sample skips must move the figure: the yardstick and
+    # `lipflap qc` take the median over every frame (a smiling speaker's closed mouths, left out
+    # of the sample, read 0.96 on it against 0.90 on every frame).
+    import cv2
+    from lipflap.qc.shape import LIPS_OUTER
+    from lipflap.mouth.build import track_from_phones
+    img, lm = face
+    n = 60
+    # a long consonant: between the judged moments only every STRIDE-th frame is re-tracked
+    tr = track_from_phones([Phone("_", 0.0, 0.2), Phone("m", 0.2, 0.3), Phone("a", 0.3, 0.5),
+                            Phone("t", 0.5, 2.2), Phone("_", 2.2, n / 25)], 25, n)
+    s = OutputSampler(tr, n)
+    pts = lm[list(LIPS_OUTER)]
+    x0, y0 = np.floor(pts.min(0)).astype(int) - 20
+    x1, y1 = np.ceil(pts.max(0)).astype(int) + 20
+    blurred = cv2.GaussianBlur(img[y0:y1, x0:x1].astype(np.float32), (0, 0), 3.0)
+    patch = Patch(int(x0), int(y0), blurred, np.ones((y1 - y0, x1 - x0), np.float32))
+    skipped = [i for i in range(n) if i not in s.want]
+    assert len(skipped) > n / 2                      # most frames are not re-tracked
+    for i in range(n):
+        s.add(i, img, patch if i in skipped else None, 255.0, lm)
+    fid = s.fidelity()
+    s.close()
+    assert s.error is None
+    assert fid["sharpness_frames"] == n
+    assert fid["sharpness_ratio"] < 0.5              # the blurred majority, not the sharp sample

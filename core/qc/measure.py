@@ -147,7 +147,7 @@ def _lag_figure(tim: dict) -> dict:
 
 def fidelity_figures(fid: dict | None) -> dict:
     """The figures of a fidelity result: all of them from a FidelityMeter; those it has from the
-    run's quick QC (mouth-box sharpness on the re-tracked frames only)."""
+    run's quick QC (mouth-box sharpness on every frame)."""
     if not fid:
         return {}
     if "psnr_db_median" not in fid:
