@@ -7,7 +7,8 @@ Laplacian in one mouth box, output over source. A row of teeth has far more edge
 lips, so where the dub closes a mouth that the source shows open the ratio drops without any blur
 (a smiling speaker whose dub rests her mouth read 0.896: docs/quality.md 'Held out'). This prints
 the ratio's median over all frames (as the yardstick) and over frames grouped by the inner-lip
-gap (13-14 over the eye distance, the yardstick's tracker on both videos): both closed, both open,
+gap (the yardstick's own aperture, `lipeval.aperture_series`, on its tracker's landmarks of both
+videos): both closed, both open,
 source open and output closed, source closed and output open. Like against like is what says
 whether the render is soft.
 """
@@ -27,13 +28,6 @@ sys.path.insert(0, os.environ.get("LIPFLAP_EVAL", EVAL))
 import lipeval  # noqa: E402  (the yardstick, read-only)
 
 
-def _gap(p) -> float:
-    if p is None:
-        return float("nan")
-    iod = np.linalg.norm(p[lipeval.EYE_OUTER[0]] - p[lipeval.EYE_OUTER[1]])
-    return float(np.linalg.norm(p[13] - p[14]) / iod)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("output")
@@ -43,6 +37,7 @@ def main() -> None:
     a = ap.parse_args()
     lm_s, _ = lipeval.track(a.source)
     lm_o, _ = lipeval.track(a.output)
+    gap_s, gap_o = lipeval.aperture_series(lm_s)[0], lipeval.aperture_series(lm_o)[0]
     found = [p for p in lm_s if p is not None]
     if not found:
         sys.exit(f"{a.source}: no face found")
@@ -59,7 +54,7 @@ def main() -> None:
                  .astype(np.float32) for f in (fo, fs)]
             ls = cv2.Laplacian(g[1], cv2.CV_32F).var()
             if ls > 1e-3 and i < len(lm_s) and i < len(lm_o):
-                rows.append((cv2.Laplacian(g[0], cv2.CV_32F).var() / ls, _gap(lm_s[i]), _gap(lm_o[i])))
+                rows.append((cv2.Laplacian(g[0], cv2.CV_32F).var() / ls, gap_s[i], gap_o[i]))
     r = np.array(rows)
     print(f"all frames: median {np.median(r[:, 0]):.3f} ({len(r)})")
     so, sc = r[:, 1] >= a.open, r[:, 1] < a.closed

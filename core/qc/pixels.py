@@ -146,15 +146,25 @@ class OutputSampler:
         if source_landmarks is not None and self.error is None:
             t0, c0 = time.perf_counter(), time.thread_time()
             try:
+                lm = np.asarray(source_landmarks, np.float64)[:, :2]
+                wid, hgt = _frame_size(frame)
+                lips = _lips_box(lm, wid, hgt)
+                self._box_size = self._box_size or regions.mouth_box_size(lm)
+                mouth = regions.mouth_box(lm, self._box_size, (hgt, wid))
+                crop, face = _face_crop(lm, wid, hgt) if i in self.want else (None, None)
+                # one conversion of the frame's pixels for the three boxes (on a re-tracked
+                # frame the face's box holds the other two)
+                lips_px, mouth_px, face_px = _cut_boxes(frame, (lips, mouth, face))
                 # the actor's own lips on every frame (a small box's pixels, no Face Mesh): their
                 # range from the sample alone was narrower and flagged frames that are in it
-                self.src_feat.append(_source_features(frame, source_landmarks))
-                self._sharpness(frame, patch, peak, source_landmarks)
-                if i in self.want:
-                    held = self._hold(i, frame, patch, peak, source_landmarks)
-                    if held is not None:
-                        self._held.append(held)
-                        self._held_bytes += held.nbytes
+                self.src_feat.append(None if lips_px is None else
+                                     lip_features(lm, lips_px, (lips[0], lips[1])))
+                if mouth_px is not None:
+                    self._sharpness(mouth_px[:, :, :3], mouth, patch, peak)
+                if face_px is not None:
+                    held = self._hold(i, face_px[:, :, :3], face, crop, lm, patch, peak)
+                    self._held.append(held)
+                    self._held_bytes += held.nbytes
             except Exception as e:  # noqa: BLE001 - reported in the QC, never fatal to the render
                 self.error = f"{type(e).__name__}: {e} (frame {i})"
             while self._held and self._held_bytes > self.defer_bytes and self.error is None:
@@ -195,24 +205,13 @@ class OutputSampler:
         except Exception as e:  # noqa: BLE001 - reported in the QC, never fatal to the render
             self.error = f"{type(e).__name__}: {e} (frame {held.index})"
 
-    def _hold(self, i: int, frame, patch, peak: float | None, source_landmarks) -> "Held | None":
-        """What re-tracking frame i needs, cut from the output's pixels now: Face Mesh's crop
-        and the box round the lips that their colour is read from."""
-        from ..face.mesh import CROP_SIZE, cut_crop, make_crop
-        lm = np.asarray(source_landmarks, np.float64)[:, :2]
-        x0, y0 = lm.min(0)
-        x1, y1 = lm.max(0)
-        crop = make_crop(((x0 + x1) / 2, (y0 + y1) / 2), max(x1 - x0, y1 - y0), CROP_SIZE)
-        wid, hgt = frame.size if hasattr(frame, "size") and not isinstance(frame, np.ndarray) \
-            else (frame.shape[1], frame.shape[0])
-        bx0, by0 = max(0, int(np.floor(crop.x0))), max(0, int(np.floor(crop.y0)))
-        bx1 = min(wid, int(np.ceil(crop.x0 + crop.side)) + 1)
-        by1 = min(hgt, int(np.ceil(crop.y0 + crop.side)) + 1)
-        if bx1 <= bx0 or by1 <= by0:
-            return None
-        src = frame.region(bx0, by0, bx1 - bx0, by1 - by0) if hasattr(frame, "region") \
-            else frame[by0:by1, bx0:bx1]
-        src = np.asarray(src)[:, :, :3]
+    def _hold(self, i: int, src: np.ndarray, box, crop, lm: np.ndarray, patch,
+              peak: float | None) -> "Held":
+        """What re-tracking frame i needs, cut from the output's pixels now (`src`: the source's
+        pixels in `box`, the face's crop window clipped to the frame): Face Mesh's crop and the
+        box round the lips that their colour is read from."""
+        from ..face.mesh import cut_crop
+        bx0, by0 = box[0], box[1]
         out = _composite(src, bx0, by0, patch, peak)
         local = type(crop)(crop.x0 - bx0, crop.y0 - by0, crop.side, crop.size)
         # the box is the crop's window clipped to the frame: what lies outside it is outside
@@ -235,20 +234,10 @@ class OutputSampler:
         else:
             self.out_feat[held.index] = None
 
-    def _sharpness(self, frame, patch, peak: float | None, source_landmarks) -> None:
-        """The mouth box's sharpness, output over source, on this frame (see the comment above
-        the module's constants)."""
-        lm = np.asarray(source_landmarks, np.float64)[:, :2]
-        wid, hgt = (frame.shape[1], frame.shape[0]) if isinstance(frame, np.ndarray) else frame.size
-        self._box_size = self._box_size or regions.mouth_box_size(lm)
-        box = regions.mouth_box(lm, self._box_size, (hgt, wid))
-        if box is None:
-            return
-        x0, y0, x1, y1 = box
-        src = frame.region(x0, y0, x1 - x0, y1 - y0) if hasattr(frame, "region") \
-            else frame[y0:y1, x0:x1]
-        src = np.asarray(src)[:, :, :3]
-        r = sharpness_ratio(_composite(src, x0, y0, patch, peak), src)
+    def _sharpness(self, src: np.ndarray, box, patch, peak: float | None) -> None:
+        """The mouth box's sharpness, output over source, on this frame (`src`: the source's
+        pixels in `box`; see the comment above the module's constants)."""
+        r = sharpness_ratio(_composite(src, box[0], box[1], patch, peak), src)
         if r is not None:
             self.sharp.append(r)
 
@@ -306,19 +295,46 @@ def _lips_reach(lm: np.ndarray, shape, bx0: int, by0: int) -> tuple[int, int, in
             min(h, int(np.ceil(y1 + LIPS_REACH_BELOW * (x1 - x0))) + 1 - by0))
 
 
-def _source_features(frame, landmarks):
-    """Lip features of a source frame from its landmarks and only the lips' box of its pixels."""
+def _frame_size(frame) -> tuple[int, int]:
+    """(width, height) of a media Frame or an RGB array."""
+    return (frame.shape[1], frame.shape[0]) if isinstance(frame, np.ndarray) else frame.size
+
+
+def _lips_box(lm: np.ndarray, wid: int, hgt: int):
+    """(x0, y0, x1, y1) round the source's lips, in the frame; None where nothing of it is."""
     from .shape import LIPS_OUTER
-    lm = np.asarray(landmarks, np.float64)[:, :2]
     pts = lm[list(LIPS_OUTER)]
-    wid, hgt = (frame.shape[1], frame.shape[0]) if isinstance(frame, np.ndarray) else frame.size
     x0, y0 = np.maximum(np.floor(pts.min(0)).astype(int) - 2, 0)
     x1, y1 = np.minimum(np.ceil(pts.max(0)).astype(int) + 3, [wid, hgt])
-    if x1 <= x0 or y1 <= y0:
-        return None
-    box = frame.region(x0, y0, x1 - x0, y1 - y0) if hasattr(frame, "region") \
-        else frame[y0:y1, x0:x1]
-    return lip_features(lm, np.asarray(box), (int(x0), int(y0)))
+    return None if x1 <= x0 or y1 <= y0 else (int(x0), int(y0), int(x1), int(y1))
+
+
+def _face_crop(lm: np.ndarray, wid: int, hgt: int):
+    """(Face Mesh's crop of the face, its window clipped to the frame as (x0, y0, x1, y1) or
+    None where nothing of it is in the frame)."""
+    from ..face.mesh import CROP_SIZE, make_crop
+    x0, y0 = lm.min(0)
+    x1, y1 = lm.max(0)
+    crop = make_crop(((x0 + x1) / 2, (y0 + y1) / 2), max(x1 - x0, y1 - y0), CROP_SIZE)
+    bx0, by0 = max(0, int(np.floor(crop.x0))), max(0, int(np.floor(crop.y0)))
+    bx1 = min(wid, int(np.ceil(crop.x0 + crop.side)) + 1)
+    by1 = min(hgt, int(np.ceil(crop.y0 + crop.side)) + 1)
+    return crop, (None if bx1 <= bx0 or by1 <= by0 else (bx0, by0, bx1, by1))
+
+
+def _cut_boxes(frame, boxes) -> list:
+    """The pixels of each box (x0, y0, x1, y1; None stays None), cut from one conversion of the
+    box round them all (a media Frame converts only the part asked for, with the same pixels as
+    a whole-frame conversion: lipflap.media.decode.Frame.region)."""
+    real = [b for b in boxes if b is not None]
+    if not real:
+        return [None] * len(boxes)
+    ux0, uy0 = min(b[0] for b in real), min(b[1] for b in real)
+    ux1, uy1 = max(b[2] for b in real), max(b[3] for b in real)
+    whole = np.asarray(frame.region(ux0, uy0, ux1 - ux0, uy1 - uy0) if hasattr(frame, "region")
+                       else frame[uy0:uy1, ux0:ux1])
+    return [None if b is None else whole[b[1] - uy0:b[3] - uy0, b[0] - ux0:b[2] - ux0]
+            for b in boxes]
 
 
 def _composite(src: np.ndarray, bx0: int, by0: int, patch, peak: float | None) -> np.ndarray:
