@@ -13,7 +13,8 @@ Per dub, on the tracks (lipflap.mouth.build.mouth_track_for_audio, no render): l
 closure / opening / rest rates for audio-only and script-aware; the share of bilabials with a
 sealed (PP) frame of their own within a frame of the phone; and the false seals: frames sealed
 audio-only where script-aware is open (aperture >= 0.2 of its 5-95% range) and seals no frame
-within one. The totals line is the one to quote.
+within one; lipeval's timing r0 (the aperture against the phones' expected opening, lag 0) of
+both tracks. The totals line is the one to quote.
 """
 from __future__ import annotations
 
@@ -80,6 +81,8 @@ def compare(lipeval, wav, text, lang, phones, fps) -> dict:
     vis = {k: [f.viseme for f in t.frames] for k, t in tracks.items()}
     row = {k: lipeval.phonetic_scores(ap[k], float(fps), phones) for k in tracks}
     for k in tracks:
+        row[k]["timing_r0"] = lipeval.timing_scores(ap[k], ap[k], float(fps), phones)["timing_r0"]
+    for k in tracks:
         own = [("PP" in vis[k][max(0, int(np.floor(p["start"] * fps)) - 1):
                                int(np.ceil(p["end"] * fps)) + 2])
                for p in phones if p["phone"].strip("ˈˌː")[:1] in ("p", "b", "m")]
@@ -115,14 +118,18 @@ def main():
         f = lambda s: " / ".join("-" if s[k][0] is None else f"{s[k][0]:.2f}" for k in
                                  ("bilabial_closure", "open_vowel_opening", "pause_rest",
                                   "sealed_bilabials"))
-        print(f"{name:6s} audio {f(row['audio'])}  script {f(row['script'])}  false seals "
+        print(f"{name:6s} audio {f(row['audio'])}  script {f(row['script'])}  timing r0 "
+              f"{row['audio']['timing_r0']:.3f} / {row['script']['timing_r0']:.3f}  false seals "
               f"{row['false_seals']}", flush=True)
     below = [r["name"] for r in rows if (r["audio"]["bilabial_closure"][0] or 1.0) < 1.0]
     print(f"totals ({a.set}, {len(rows)} dubs): closure below 1.00 audio-only {below}; bilabials "
           f"sealed audio-only {_rate(rows, 'audio', 'sealed_bilabials')[0]:.3f}, script-aware "
           f"{_rate(rows, 'script', 'sealed_bilabials')[0]:.3f} of "
           f"{_rate(rows, 'audio', 'sealed_bilabials')[1]}; false seals "
-          f"{sum(len(r['false_seals']) for r in rows)}")
+          f"{sum(len(r['false_seals']) for r in rows)}; timing r0 audio-only "
+          f"{np.mean([r['audio']['timing_r0'] for r in rows]):.3f}, script-aware "
+          f"{np.mean([r['script']['timing_r0'] for r in rows]):.3f} (mean), audio-only more than "
+          f"0.05 under on {sum(r['script']['timing_r0'] - r['audio']['timing_r0'] > 0.05 for r in rows)}")
     if a.json:
         with open(a.json, "w") as fh:
             json.dump(rows, fh)

@@ -156,7 +156,27 @@ def test_closure_from_curve_picks_confident_frames():
     speech = np.ones(len(c), bool)
     speech[9:] = False
     m = closure.closure_frames_from_curve(c, ap, speech)
-    assert list(np.flatnonzero(m)) == [2, 3, 7]
+    # the run 2-4 reaches SECOND_SEAL_P on one frame only: one sealed frame, its most closed
+    assert list(np.flatnonzero(m)) == [3, 7]
+
+
+def test_closure_from_curve_reads_frames_at_their_own_instants():
+    # a run whose frames all hear the seal over their 1/fps (the largest over the frame): which
+    # are sealed is read at each frame's own instant; a second only where that is closed enough
+    peak = np.array([0, 0.9, 0.9, 0.9, 0])
+    ap = np.full(5, 0.3)
+    speech = np.ones(5, bool)
+
+    def sealed(instant):
+        m = closure.closure_frames_from_curve(peak, ap, speech, instant=np.array(instant))
+        return list(np.flatnonzero(m))
+
+    assert sealed([0, 0.85, 0.95, 0.3, 0]) == [1, 2]
+    assert sealed([0, 0.3, 0.95, 0.85, 0]) == [2, 3]
+    # the release: the frame after the seal hears it only at its window's edge
+    assert sealed([0, 0.6, 0.95, 0.5, 0]) == [2]
+    # never none: a run whose instants all miss the seal still shows its most closed frame
+    assert sealed([0, 0.2, 0.4, 0.1, 0]) == [2]
 
 
 # ---- flicker and minimum duration -------------------------------------------------------------

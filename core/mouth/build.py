@@ -228,7 +228,8 @@ def _frames_from_curves(curves, times: np.ndarray, fps: float, vowel: np.ndarray
     closed = np.zeros(len(times), bool)
     if getattr(curves, "closure", None) is not None and len(times):
         clo = _resample(ct, curves.closure, times, width, peak=True)
-        closed = closure.closure_frames_from_curve(clo, params[:, 0], rest < 1.0)
+        closed = closure.closure_frames_from_curve(clo, params[:, 0], rest < 1.0,
+                                                   instant=np.interp(times, ct, curves.closure))
         params = closure.apply_closure(params, closed)
     protected = closed if vowel is None else closed | vowel
     params = flicker.remove_param_flickers(params, protected, threshold=0.15)

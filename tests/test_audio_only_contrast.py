@@ -1,0 +1,67 @@
+"""The audio-only path restores the contrast its networks' classes carry: vowels open further,
+rounded vowels narrow (lipflap.speech.audio_only._class_contrast), as far as the network is sure
+of the speech, sealed frames left sealed."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from lipflap.speech import audio_only as ao
+
+
+def _net(classes: np.ndarray, closure: np.ndarray) -> ao.MouthCurves:
+    t = len(classes)
+    flat = np.full(t, 0.3, np.float32)
+    return ao.MouthCurves(0.01, np.arange(t) * 0.01, flat.copy(), np.full(t, 0.5, np.float32),
+                          flat.copy(), flat.copy(), closure.astype(np.float32),
+                          np.ones(t, np.float32), classes.astype(np.float32))
+
+
+def _one_hot(names: list[str]) -> np.ndarray:
+    out = np.zeros((len(names), len(ao.VISEMES)))
+    out[np.arange(len(names)), [ao.VISEMES.index(n) for n in names]] = 1.0
+    return out
+
+
+def test_vowels_open_rounded_narrow_seals_stay():
+    names = ["SS"] * 10 + ["aa"] * 10 + ["ou"] * 10 + ["E"] * 10 + ["PP"] * 10
+    closure = np.r_[np.zeros(40), np.ones(10)]
+    net = _net(_one_hot(names), closure)
+    heard = dataclasses.replace(net, aperture=np.zeros(len(names), np.float32),
+                                closure=np.zeros(len(names), np.float32))
+    assert ao.network_certainty(net) >= ao._SURE_HI
+    out = ao.combine(net, heard)
+    ap, wd = out.aperture, out.width
+    # a consonant keeps the network's opening; every vowel class opens by _VOWEL_OPEN
+    np.testing.assert_allclose(ap[:10], 0.3, atol=1e-6)
+    np.testing.assert_allclose(ap[10:40], 0.3 + ao._VOWEL_OPEN, atol=1e-6)
+    # the sealed frames are not opened by a vowel class's share
+    assert np.all(ap[40:] <= 0.3 + 1e-6)
+    # only the rounded classes narrow, by _ROUND_NARROW
+    np.testing.assert_allclose(wd[20:30], 0.5 - ao._ROUND_NARROW, atol=1e-6)
+    np.testing.assert_allclose(np.r_[wd[:20], wd[30:]], 0.5, atol=1e-6)
+
+
+def test_unsure_network_keeps_its_width():
+    # classes spread thin (a recorded voice): the network is not sure, nothing is sharpened
+    names = ["ou"] * 30
+    cls = 0.2 * _one_hot(names) + 0.8 / len(ao.VISEMES)
+    net = _net(cls, np.zeros(30))
+    assert ao.network_certainty(net) < ao._SURE_LO
+    ap, wd = ao._class_contrast(net, net.aperture, net.width,
+                                sure=0.0)
+    np.testing.assert_array_equal(ap, net.aperture)
+    np.testing.assert_array_equal(wd, net.width)
+    out = ao.combine(net, dataclasses.replace(net))
+    np.testing.assert_allclose(out.width, 0.5, atol=1e-6)
+
+
+def test_rounding_never_narrows_past_the_rounded_viseme():
+    from lipflap.mouth.visemes import VISEME_TARGET
+    floor = VISEME_TARGET["ou"][1]
+    net = _net(_one_hot(["ou"] * 3), np.zeros(3))
+    width = np.array([floor + 0.02, floor + 0.3, floor - 0.05])
+    _, wd = ao._class_contrast(net, net.aperture, width, sure=1.0)
+    # cut to the viseme's width, cut in full, and left as it was where already narrower
+    np.testing.assert_allclose(wd, [floor, floor + 0.3 - ao._ROUND_NARROW, floor - 0.05], atol=1e-6)
