@@ -43,18 +43,22 @@ def test_vowels_open_rounded_narrow_seals_stay():
     np.testing.assert_allclose(np.r_[wd[:20], wd[30:]], 0.5, atol=1e-6)
 
 
-def test_unsure_network_keeps_its_width():
-    # classes spread thin (a recorded voice): the network is not sure, nothing is sharpened
+def test_unsure_network_keeps_its_width_and_the_read_out_its_aperture():
+    # classes spread thin (a recorded voice): the network is not sure of them
     names = ["ou"] * 30
     cls = 0.2 * _one_hot(names) + 0.8 / len(ao.VISEMES)
     net = _net(cls, np.zeros(30))
     assert ao.network_certainty(net) < ao._SURE_LO
-    ap, wd = ao._class_contrast(net, net.aperture, net.width,
-                                sure=0.0)
-    np.testing.assert_array_equal(ap, net.aperture)
+    ap, wd = ao._class_contrast(net, net.aperture, net.width, sure=0.0)
+    # the width is not cut; the network's own aperture carries its contrast...
     np.testing.assert_array_equal(wd, net.width)
-    out = ao.combine(net, dataclasses.replace(net))
+    assert np.all(ap > net.aperture)
+    # ...which the read-out replaces where the network is unsure (recorded voices)
+    heard = dataclasses.replace(net)
+    out = ao.combine(net, heard, ao.aperture_readout.load())
     np.testing.assert_allclose(out.width, 0.5, atol=1e-6)
+    readout = ao.aperture_readout.load()(net, heard) * ao._inside_speech(out.speech)
+    np.testing.assert_allclose(out.aperture, readout, atol=1e-5)
 
 
 def test_rounding_never_narrows_past_the_rounded_viseme():

@@ -297,8 +297,11 @@ def network_certainty(net: MouthCurves) -> float:
 # probability times _VOWEL_OPEN to the aperture (vowels 0.33 -> 0.41 or so, open vowels 0.55 ->
 # 0.65; timing r of the track against the true phones 0.767 -> 0.786, every dub up), the rounded
 # classes' times _ROUND_NARROW off the width (rounded vowels 0.38 -> 0.31, spread 0.64 -> 0.635).
-# Only as far as the network is sure (`sure`): on recorded voices the aperture is the read-out's,
-# fit to real mouths, and the classes are less reliable.
+# The two values bring those class means to script-aware's; fit leaving each dub out they come
+# out 0.12-0.14 and 0.10-0.12 (docs/quality.md 'Closing the gap'). The aperture's contrast is the
+# network's own aperture's, which `combine` weighs against the read-out by `sure`; the width,
+# which has no read-out, is cut as far as the network is sure (on recorded voices its classes are
+# less reliable).
 _VOWEL_OPEN = 0.12
 _ROUND_NARROW = 0.1
 _VOWEL_CLASSES = ("aa", "E", "ih", "oh", "ou")
@@ -310,12 +313,12 @@ def _class_contrast(net: MouthCurves, aperture: np.ndarray, width: np.ndarray,
                     sure: float) -> tuple[np.ndarray, np.ndarray]:
     """(aperture, width) with the vowel and rounded classes' contrast restored (see above);
     sealed frames (the network's closure) stay sealed."""
-    if net.classes is None or sure <= 0.0:
+    if net.classes is None:
         return aperture, width
     names = tuple(net.visemes)
     vowel = net.classes[:, [names.index(v) for v in _VOWEL_CLASSES]].sum(axis=1)
     rounded = net.classes[:, [names.index(v) for v in _ROUNDED_CLASSES]].sum(axis=1)
-    aperture = np.clip(aperture + sure * _VOWEL_OPEN * vowel * (1.0 - net.closure), 0.0, 1.0)
+    aperture = np.clip(aperture + _VOWEL_OPEN * vowel * (1.0 - net.closure), 0.0, 1.0)
     # never past the rounded viseme's own width, where script-aware's narrowest is drawn (its
     # tracks' narrowest frame on those seven dubs: 0.22-0.30): the cut took five frames of the
     # talk_b and smallface dubs to 0.11-0.17
