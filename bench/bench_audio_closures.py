@@ -1,13 +1,15 @@
 """Bilabial closures of the audio-only track against the script-aware one, on synthetic dubs.
 
-    python bench/bench_audio_closures.py [--set eval|dev] [--out DIR] [--json FILE]
+    python bench/bench_audio_closures.py [--set eval|dev|voices] [--out DIR] [--json FILE]
 
 Dubs come from ../shared/eval/make_dub.py (eSpeak NG, true phone times), written to --out
 (default scratch/closure_dubs) and reused. --set eval: the 27 dubs of issue 21 (talk_a-i x
 es/fr/de; per language three sentences dense in p/b/m, the clip's index picking the sentence
 (k % 3) and the rate (150/135/170 by k // 3); talk_a's track at its 1350/61 fps, the rest at
 25). --set dev: twelve phrases with alveolar + bilabial word joins in de/es/fr/en ("Gast
-bestellt", "buscan bolas", "that big"), none in the closure head's training lists.
+bestellt", "buscan bolas", "that big"), none in the closure head's training lists. --set voices:
+twenty de/fr dubs in eSpeak NG's default, f1, f3, f5 and Klatt voices (two texts each, the
+default rate), where the networks' certainty sends the aperture toward the read-out.
 
 Per dub, on the tracks (lipflap.mouth.build.mouth_track_for_audio, no render): lipeval's
 closure / opening / rest rates for audio-only and script-aware; the share of bilabials with a
@@ -51,6 +53,16 @@ DEV = {
            "He sat by the lamp and read his book."],
 }
 RATES = (150, 135, 170)
+# --set voices: eSpeak NG's voice variants (female, Klatt) on two texts per language the other
+# sets do not use. The networks are less sure of these voices, and the aperture leans toward the
+# read-out fit to real mouths (docs/quality.md 'Other eSpeak NG voices').
+VOICES = {
+    "de": ["Paula bringt morgen frisches Obst mit. Wir fahren bald an den Strand.",
+           "Meine Mutter backt heute Brot. Am Abend gehen wir im Park spazieren."],
+    "fr": ["Pierre aime beaucoup le pain chaud. Nous partons demain matin vers la mer.",
+           "Ma mère prépare un bon repas. Le bébé dort dans la belle chambre."],
+}
+VARIANTS = ("", "+f1", "+f3", "+f5", "+klatt")
 
 
 def dubs(which: str) -> list[tuple]:
@@ -59,15 +71,19 @@ def dubs(which: str) -> list[tuple]:
         return [(f"{c}_{lang}", EVAL[lang][k % 3], lang, RATES[k // 3],
                  Fraction(1350, 61) if c == "a" else Fraction(25))
                 for k, c in enumerate("abcdefghi") for lang in ("es", "fr", "de")]
+    if which == "voices":
+        return [(f"v_{lang}{k}{v.replace('+', '_')}", VOICES[lang][k], lang + v, None, Fraction(25))
+                for lang in VOICES for k in range(2) for v in VARIANTS]
     return [(f"{lang}{k}", DEV[lang][k], lang, RATES[k], Fraction(25))
             for lang in DEV for k in range(3)]
 
 
-def make(out: str, name: str, text: str, lang: str, rate: int) -> tuple[str, list]:
+def make(out: str, name: str, text: str, voice: str, rate: int | None) -> tuple[str, list]:
     wav = os.path.join(out, f"{name}.wav")
     if not os.path.exists(wav):
         subprocess.run([sys.executable, os.path.join(SHARED, "eval", "make_dub.py"), "--voice",
-                        lang, "--text", text, "--out", wav, "--rate", str(rate)], check=True,
+                        voice, "--text", text, "--out", wav]
+                       + ([] if rate is None else ["--rate", str(rate)]), check=True,
                        capture_output=True)
     with open(wav[:-4] + ".phones.json") as f:
         return wav, json.load(f)
@@ -103,7 +119,7 @@ def _rate(rows, side, key):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--set", choices=("eval", "dev"), default="eval")
+    p.add_argument("--set", choices=("eval", "dev", "voices"), default="eval")
     p.add_argument("--out", default=os.path.join(REPO, "scratch", "closure_dubs"))
     p.add_argument("--json")
     a = p.parse_args()
@@ -111,8 +127,9 @@ def main():
     import lipeval  # noqa: E402  (../shared/eval, kept apart from the engine)
     os.makedirs(a.out, exist_ok=True)
     rows = []
-    for name, text, lang, rate, fps in dubs(a.set):
-        wav, phones = make(a.out, name, text, lang, rate)
+    for name, text, voice, rate, fps in dubs(a.set):
+        lang = voice.split("+")[0]
+        wav, phones = make(a.out, name, text, voice, rate)
         row = dict(compare(lipeval, wav, text, lang, phones, fps), name=name)
         rows.append(row)
         f = lambda s: " / ".join("-" if s[k][0] is None else f"{s[k][0]:.2f}" for k in

@@ -119,3 +119,22 @@ def test_a_loose_fit_warning_gives_the_fit_it_tested(monkeypatch):
     assert warp.score != pytest.approx(warp.fit, abs=0.005)   # the two numbers differ here
     loose = [w for w in res.warnings if "only loosely" in w]
     assert loose and f"(fit {warp.fit:.2f}, above 0.00)" in loose[0]
+
+
+def test_word_onsets_never_start_inside_a_dub_pause():
+    from lipflap.speech.align import _no_onsets_in_pauses
+    from lipflap.speech.types import Phone
+    segments = [(0.3, 1.8), (2.1, 4.0)]
+    speech = [Phone("t", 1.7, 1.75, "Brot"), Phone("a", 1.75, 1.9, "Am"), Phone("m", 1.9, 2.0, "Am"),
+              Phone("b", 2.2, 2.3, "bei"), Phone("p", 2.5, 2.6, "Park"), Phone("aɪ", 2.6, 2.7, "bei")]
+    # as the warp may place them: "Am" 0.28 s early inside the pause, its m too; a stop-initial
+    # word inside the pause; a word inside speech; a stop inside speech
+    onsets = np.array([1.70, 1.82, 1.95, 1.90, 2.50, 2.60])
+    ends = np.array([1.75, 1.95, 2.20, 1.92, 2.60, 2.70])
+    _no_onsets_in_pauses(speech, onsets, ends, segments, 0.12)
+    assert onsets[0] == 1.70                       # inside speech: as placed
+    assert onsets[1] == pytest.approx(2.1)         # a vowel starts where speech resumes
+    assert onsets[2] == 1.95                       # not a word's first phone: as placed
+    assert onsets[3] == pytest.approx(2.1 - 0.12)  # a stop keeps up to its silent closure
+    assert ends[3] >= onsets[3] + 0.01
+    assert onsets[4] == 2.50 and onsets[5] == 2.60

@@ -55,6 +55,7 @@ class AlignParams:
     short_frac_max: float = 0.5    # ... nor one where more of its phones than this collapsed
     local_rate_max: float = 2.2    # ... nor one spoken this much faster (or slower) than the clip
     word_snap_s: float = 0.03      # see _words_start_after_pauses
+    stop_closure_s: float = 0.12   # see _no_onsets_in_pauses (voice activity's shortest pause)
     edge_weight: float = 2.0       # weight of the speech-run edge channels (see _with_edges)
     open_cost_ratio: float = 1.05  # open ends: cost of leaving a row/frame out, x unrelated cost
     skip_cost_ratio: float = 0.45  # per dub frame left out (a 2-frame step absorbs two per row)
@@ -358,6 +359,7 @@ def _carry_phones(ref: _Ref, dub: _Dub, warp: _Warp, path, segments, params: Ali
         if in_gap:
             ends[k] = max(ends[k], onsets[k] + p.duration * HOP_S / ref_hop)
     _words_start_after_pauses(speech, onsets, ends, segments, params.word_snap_s)
+    _no_onsets_in_pauses(speech, onsets, ends, segments, params.stop_closure_s)
     onsets = np.maximum.accumulate(onsets)
     phones = _build(speech, onsets, ends, segments, dub.duration, params)
     seg_of_dub_frame = _segment_index(dub_idx * HOP_S, segments)
@@ -569,6 +571,29 @@ def _words_start_after_pauses(speech, onsets, ends, segments, snap: float) -> No
         if s + 1 < len(segments) and seg_ends[s] - onsets[k] <= snap:
             onsets[k] = seg_starts[s + 1]
             ends[k] = max(ends[k], onsets[k] + 0.01)
+
+
+def _no_onsets_in_pauses(speech, onsets, ends, segments, closure_s: float) -> None:
+    """A word's first phone whose onset the warp put inside a dub pause starts where speech
+    resumes; a stop may start up to `closure_s` before (its closure is silent), no earlier. The
+    warp cuts the pauses out, so the first frame after one sits next to the last before it, and a
+    word after a pause could take the whole pause: "Am" after "Brot." in an eSpeak NG female
+    voice began 0.28 s early, its open vowel drawn across the silence (script-aware pause rest
+    0.00, timing r0 0.39 against 0.83 in the default voice: bench/bench_audio_closures.py --set
+    voices)."""
+    from lipflap.mouth.phonemes import parse_phone
+    starts = np.array([a for a, _ in segments])
+    ends_s = np.array([b for _, b in segments])
+    for k, p in enumerate(speech):
+        if k > 0 and (p.word is None or speech[k - 1].word == p.word):
+            continue
+        s = int(np.searchsorted(ends_s, onsets[k], side="left"))
+        if s >= len(segments) or onsets[k] >= starts[s] or (s > 0 and onsets[k] <= ends_s[s - 1]):
+            continue
+        parts = parse_phone(p.phone)
+        stop = bool(parts) and parts[0].kind == "consonant" and parts[0].manner == "stop"
+        onsets[k] = max(onsets[k], starts[s] - (closure_s if stop else 0.0))
+        ends[k] = max(ends[k], onsets[k] + 0.01)
 
 
 def _segment_index(times: np.ndarray, segments) -> np.ndarray:
