@@ -122,7 +122,7 @@ def test_a_loose_fit_warning_gives_the_fit_it_tested(monkeypatch):
 
 
 def test_word_onsets_never_start_inside_a_dub_pause():
-    from lipflap.speech.align import _no_onsets_in_pauses
+    from lipflap.speech.align import _words_start_where_speech_resumes
     from lipflap.speech.types import Phone
     segments = [(0.3, 1.8), (2.1, 4.0)]
     speech = [Phone("t", 1.7, 1.75, "Brot"), Phone("a", 1.75, 1.9, "Am"), Phone("m", 1.9, 2.0, "Am"),
@@ -131,10 +131,14 @@ def test_word_onsets_never_start_inside_a_dub_pause():
     # word inside the pause; a word inside speech; a stop inside speech
     onsets = np.array([1.70, 1.82, 1.95, 1.90, 2.50, 2.60])
     ends = np.array([1.75, 1.95, 2.20, 1.92, 2.60, 2.70])
-    _no_onsets_in_pauses(speech, onsets, ends, segments, 0.12)
+    _words_start_where_speech_resumes(speech, onsets, ends, segments, 0.03, 0.12)
     assert onsets[0] == 1.70                       # inside speech: as placed
     assert onsets[1] == pytest.approx(2.1)         # a vowel starts where speech resumes
     assert onsets[2] == 1.95                       # not a word's first phone: as placed
     assert onsets[3] == pytest.approx(2.1 - 0.12)  # a stop keeps up to its silent closure
     assert ends[3] >= onsets[3] + 0.01
     assert onsets[4] == 2.50 and onsets[5] == 2.60
+    # a word's first phone in the last 0.03 s before a pause moves past it
+    on, en = np.array([1.79]), np.array([1.85])
+    _words_start_where_speech_resumes([Phone("a", 1.79, 1.85, "Am")], on, en, segments, 0.03, 0.12)
+    assert on[0] == pytest.approx(2.1)

@@ -54,8 +54,8 @@ class AlignParams:
     #                                trusted (real voices reach 1.1-1.2 on segments that are right)
     short_frac_max: float = 0.5    # ... nor one where more of its phones than this collapsed
     local_rate_max: float = 2.2    # ... nor one spoken this much faster (or slower) than the clip
-    word_snap_s: float = 0.03      # see _words_start_after_pauses
-    stop_closure_s: float = 0.12   # see _no_onsets_in_pauses (voice activity's shortest pause)
+    word_snap_s: float = 0.03      # see _words_start_where_speech_resumes
+    stop_closure_s: float = 0.12   # ... (voice activity's shortest pause)
     edge_weight: float = 2.0       # weight of the speech-run edge channels (see _with_edges)
     open_cost_ratio: float = 1.05  # open ends: cost of leaving a row/frame out, x unrelated cost
     skip_cost_ratio: float = 0.45  # per dub frame left out (a 2-frame step absorbs two per row)
@@ -358,8 +358,8 @@ def _carry_phones(ref: _Ref, dub: _Dub, warp: _Warp, path, segments, params: Ali
         ends[k], _ = _map_time(p.end, ref_hop, ref_idx, target, dub_idx, False)
         if in_gap:
             ends[k] = max(ends[k], onsets[k] + p.duration * HOP_S / ref_hop)
-    _words_start_after_pauses(speech, onsets, ends, segments, params.word_snap_s)
-    _no_onsets_in_pauses(speech, onsets, ends, segments, params.stop_closure_s)
+    _words_start_where_speech_resumes(speech, onsets, ends, segments, params.word_snap_s,
+                                      params.stop_closure_s)
     onsets = np.maximum.accumulate(onsets)
     phones = _build(speech, onsets, ends, segments, dub.duration, params)
     seg_of_dub_frame = _segment_index(dub_idx * HOP_S, segments)
@@ -557,42 +557,33 @@ def _piled_gaps(target: np.ndarray, dub_idx: np.ndarray, max_gap: int,
     return out
 
 
-def _words_start_after_pauses(speech, onsets, ends, segments, snap: float) -> None:
+def _words_start_where_speech_resumes(speech, onsets, ends, segments, snap: float,
+                                      closure_s: float) -> None:
     """A warp cannot tell the last frame before a dub pause from the first after it (they are
-    neighbours once pauses are cut out).  A word's first phone landing in the last `snap` seconds
-    before a pause is moved to where speech resumes: speakers pause between words.  (Moving whole
-    words that would not fit before the pause was tried and measured worse.)"""
+    neighbours once pauses are cut out), so a word's first phone can land at the end of the run
+    before a pause or inside the pause itself. Landing in the last `snap` seconds before a pause,
+    it is moved to where speech resumes: speakers pause between words.  (Moving whole words that
+    would not fit before the pause was tried and measured worse.)  Landing inside a pause (or the
+    silence before the first run), it starts where speech resumes too; a stop may start up to
+    `closure_s` before (its closure is silent), no earlier: "Am" after "Brot." in an eSpeak NG
+    female voice began 0.28 s early, its open vowel drawn across the silence (script-aware pause
+    rest 0.00, timing r0 0.39 against 0.83 in the default voice: bench/bench_audio_closures.py
+    --set voices)."""
+    from lipflap.mouth.phonemes import parse_phone
     seg_starts = np.array([a for a, _ in segments])
     seg_ends = np.array([b for _, b in segments])
     for k, p in enumerate(speech):
         if k > 0 and (p.word is None or speech[k - 1].word == p.word):
             continue
-        s = int(np.searchsorted(seg_ends, onsets[k], side="left"))
-        if s + 1 < len(segments) and seg_ends[s] - onsets[k] <= snap:
+        s = int(np.searchsorted(seg_ends, onsets[k], side="left"))   # runs before s end earlier
+        if s < len(segments) and onsets[k] < seg_starts[s]:
+            parts = parse_phone(p.phone)
+            stop = bool(parts) and parts[0].kind == "consonant" and parts[0].manner == "stop"
+            onsets[k] = max(onsets[k], seg_starts[s] - (closure_s if stop else 0.0))
+        elif s + 1 < len(segments) and seg_ends[s] - onsets[k] <= snap:
             onsets[k] = seg_starts[s + 1]
-            ends[k] = max(ends[k], onsets[k] + 0.01)
-
-
-def _no_onsets_in_pauses(speech, onsets, ends, segments, closure_s: float) -> None:
-    """A word's first phone whose onset the warp put inside a dub pause starts where speech
-    resumes; a stop may start up to `closure_s` before (its closure is silent), no earlier. The
-    warp cuts the pauses out, so the first frame after one sits next to the last before it, and a
-    word after a pause could take the whole pause: "Am" after "Brot." in an eSpeak NG female
-    voice began 0.28 s early, its open vowel drawn across the silence (script-aware pause rest
-    0.00, timing r0 0.39 against 0.83 in the default voice: bench/bench_audio_closures.py --set
-    voices)."""
-    from lipflap.mouth.phonemes import parse_phone
-    starts = np.array([a for a, _ in segments])
-    ends_s = np.array([b for _, b in segments])
-    for k, p in enumerate(speech):
-        if k > 0 and (p.word is None or speech[k - 1].word == p.word):
+        else:
             continue
-        s = int(np.searchsorted(ends_s, onsets[k], side="left"))
-        if s >= len(segments) or onsets[k] >= starts[s] or (s > 0 and onsets[k] <= ends_s[s - 1]):
-            continue
-        parts = parse_phone(p.phone)
-        stop = bool(parts) and parts[0].kind == "consonant" and parts[0].manner == "stop"
-        onsets[k] = max(onsets[k], starts[s] - (closure_s if stop else 0.0))
         ends[k] = max(ends[k], onsets[k] + 0.01)
 
 
