@@ -142,3 +142,28 @@ def test_word_onsets_never_start_inside_a_dub_pause():
     on, en = np.array([1.79]), np.array([1.85])
     _words_start_where_speech_resumes([Phone("a", 1.79, 1.85, "Am")], on, en, segments, 0.03, 0.12)
     assert on[0] == pytest.approx(2.1)
+
+
+def test_a_phrase_ends_where_its_sound_falls_into_a_decay_tail():
+    from lipflap.speech.align import AlignParams, _end_before_decay
+    level = np.full(300, -120.0)     # 10 ms frames
+    level[30:160] = 0.0          # the phrase, vowels at 0 dB
+    level[160:175] = -30.0       # an echo 30 dB under it for 0.15 s, which voice activity keeps
+    segments = [(0.30, 1.75), (2.0, 2.9)]
+    level[200:290] = 0.0
+    p = AlignParams()
+    # the last vowel carried to the run's end by the warp: cut where the tail begins
+    onsets, ends = np.array([1.2, 1.4]), np.array([1.4, 1.75])
+    _end_before_decay(onsets, ends, segments, level, p)
+    assert ends[1] == pytest.approx(1.60) and ends[0] == 1.4
+    # a final quiet sound that begins inside the tail (a fricative, a release) keeps its time
+    onsets, ends = np.array([1.4, 1.62]), np.array([1.62, 1.75])
+    _end_before_decay(onsets, ends, segments, level, p)
+    assert list(ends) == [1.62, 1.75]
+    # a tail under decay_min_s is not one
+    short = level.copy()
+    short[160:175] = 0.0
+    short[171:175] = -30.0
+    onsets, ends = np.array([1.2, 1.4]), np.array([1.4, 1.75])
+    _end_before_decay(onsets, ends, segments, short, p)
+    assert ends[1] == 1.75

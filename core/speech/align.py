@@ -24,8 +24,8 @@ import numpy as np
 from lipflap.contract.errors import LipflapError
 from lipflap.speech.dtw import coarse_band, dtw_rows, pool, refine
 from lipflap.speech.espeak import check_language, synthesize
-from lipflap.speech.features import (HOP_S, cmvn, deltas, frame_power, log_mel, mfcc_from_logmel,
-                                     resample)
+from lipflap.speech.features import (HOP_S, cmvn, deltas, frame_energy_db, frame_power, log_mel,
+                                     mfcc_from_logmel, resample)
 from lipflap.speech.types import PAUSE, AlignmentResult, Phone
 from lipflap.speech.vad import VadParams, detect_speech, mask_to_segments
 
@@ -56,6 +56,8 @@ class AlignParams:
     local_rate_max: float = 2.2    # ... nor one spoken this much faster (or slower) than the clip
     word_snap_s: float = 0.03      # see _words_start_where_speech_resumes
     stop_closure_s: float = 0.12   # ... (voice activity's shortest pause)
+    decay_db: float = 20.0         # see _end_before_decay
+    decay_min_s: float = 0.05
     edge_weight: float = 2.0       # weight of the speech-run edge channels (see _with_edges)
     open_cost_ratio: float = 1.05  # open ends: cost of leaving a row/frame out, x unrelated cost
     skip_cost_ratio: float = 0.45  # per dub frame left out (a 2-frame step absorbs two per row)
@@ -93,6 +95,7 @@ class _Dub:
     dub_idx: np.ndarray            # indexes of the speech frames
     D: np.ndarray                  # features of the speech frames, with edge channels
     Dc: np.ndarray                 # D pooled for the coarse pass
+    level: np.ndarray              # band energy of every dub frame (dB; voice activity's band)
 
 
 @dataclass
@@ -208,7 +211,8 @@ def _dub_features(x: np.ndarray, duration: float, vad, rate: int, params: AlignP
         raise _Early(_mismatch(vad.segments, "too little speech to align the script"))
     dub_idx = np.flatnonzero(mask_d)
     D = _with_edges(fd[dub_idx], dub_idx, params.edge_weight)
-    return _Dub(x, duration, vad, fmax, fd, mask_d, dub_idx, D, pool(D, params.pool))
+    return _Dub(x, duration, vad, fmax, fd, mask_d, dub_idx, D, pool(D, params.pool),
+                frame_energy_db(power_d, freqs))
 
 
 def _coarse_warp(dub: _Dub, ref: _Ref, params: AlignParams) -> _Warp:
@@ -360,6 +364,7 @@ def _carry_phones(ref: _Ref, dub: _Dub, warp: _Warp, path, segments, params: Ali
             ends[k] = max(ends[k], onsets[k] + p.duration * HOP_S / ref_hop)
     _words_start_where_speech_resumes(speech, onsets, ends, segments, params.word_snap_s,
                                       params.stop_closure_s)
+    _end_before_decay(onsets, ends, segments, dub.level, params)
     onsets = np.maximum.accumulate(onsets)
     phones = _build(speech, onsets, ends, segments, dub.duration, params)
     seg_of_dub_frame = _segment_index(dub_idx * HOP_S, segments)
@@ -585,6 +590,34 @@ def _words_start_where_speech_resumes(speech, onsets, ends, segments, snap: floa
         else:
             continue
         ends[k] = max(ends[k], onsets[k] + 0.01)
+
+
+def _end_before_decay(onsets, ends, segments, level: np.ndarray, params: AlignParams) -> None:
+    """A run's last phone ends where the run's sound falls into a decay tail: its last frames,
+    at least `decay_min_s` of them, all more than `decay_db` under the run's loud level (its
+    90th percentile: the vowels') (an
+    echo or a breath after the phrase's last sound, which voice activity counts as speech; the
+    lips have stopped by then). Only a phone that began before the tail is cut, so a phrase-final
+    fricative or release quiet enough to sit in it keeps its time. eSpeak NG's f3 and f5 voices
+    ring on 25-35 dB under the vowel for 0.11-0.15 s after a phrase: the vowel of "repas" was
+    drawn open 0.13 s into the pause (script-aware pause rest 0.00, bench/bench_audio_closures.py
+    --set voices)."""
+    n_min = int(round(params.decay_min_s / HOP_S))
+    for a, b in segments:
+        ia, ib = int(round(a / HOP_S)), min(int(round(b / HOP_S)), len(level))
+        if ib - ia < 2 * n_min:
+            continue
+        run = level[ia:ib]
+        loud = np.flatnonzero(run >= np.percentile(run, 90) - params.decay_db)
+        if not len(loud) or len(run) - (loud[-1] + 1) < n_min:
+            continue
+        tail = (ia + loud[-1] + 1) * HOP_S
+        inside = np.flatnonzero((onsets < b) & (onsets >= a))
+        if not len(inside):
+            continue
+        k = int(inside[-1])
+        if onsets[k] < tail - params.min_phone_s and ends[k] > tail:
+            ends[k] = tail
 
 
 def _segment_index(times: np.ndarray, segments) -> np.ndarray:
