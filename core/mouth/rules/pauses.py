@@ -2,7 +2,8 @@
 
 Thresholds follow the animators' rule Rhubarb Lip Sync uses: a pause under ~0.12 s holds the
 previous shape (the mouth has no time to move), a longer one relaxes part-way to rest, and from
-0.30 s on it rests (Rhubarb relaxes up to 0.35 s; the yardstick checks rest from 0.30 s).
+REST_S (0.27 s) on it rests (Rhubarb relaxes up to 0.35 s; the yardstick checks rest from 0.30 s
+of true pause, which a measured pause can read a little short of).
 Pauses at the edges of the speech always rest. The mouth leaves the last shape and reaches the
 next one with a short release/onset, so rest does not start with a jump.
 """
