@@ -27,7 +27,7 @@ OPEN = ("a", "ɑ", "æ", "ɐ", "ä")
 
 def _speech(lang, lead=0.8, trail=0.8, noise_db=-55.0, seed=0):
     voice, text = SENTENCES[lang]
-    x, sr, phones = espeak_synth.synth(text, voice)
+    x, sr, phones = espeak_synth.synth_isolated(text, voice)
     pad_a, pad_b = np.zeros(int(lead * sr), np.float32), np.zeros(int(trail * sr), np.float32)
     x = np.concatenate([pad_a, x, pad_b])
     rng = np.random.default_rng(seed)
