@@ -31,7 +31,9 @@ FUNCTION_WORDS = ("it", "that", "er", "die", "dann", "sie")
 
 
 def _speech(voice, text, rate=165):
-    x, sr, phones = espeak_synth.synth(text, voice, rate=rate)
+    # in a forked child, as tests/test_audio_only.py: the training wrapper's synthesis in this
+    # process would change the library state the engine's own wrapper works from
+    x, sr, phones = espeak_synth.synth_isolated(text, voice, rate=rate)
     lead = 0.5
     x = np.concatenate([np.zeros(int(lead * sr), np.float32), x, np.zeros(int(lead * sr), np.float32)])
     return x, sr, [(p, a + lead, b + lead) for p, a, b in phones]
