@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lipflap.contract.errors import LipflapError
+from lipflap.mouth.phonemes import parse_phone
 from lipflap.speech.dtw import coarse_band, dtw_rows, pool, refine
 from lipflap.speech.espeak import check_language, synthesize
 from lipflap.speech.features import (HOP_S, cmvn, deltas, frame_energy_db, frame_power, log_mel,
@@ -574,7 +575,6 @@ def _words_start_where_speech_resumes(speech, onsets, ends, segments, snap: floa
     female voice began 0.28 s early, its open vowel drawn across the silence (script-aware pause
     rest 0.00, timing r0 0.39 against 0.83 in the default voice: bench/bench_audio_closures.py
     --set voices)."""
-    from lipflap.mouth.phonemes import parse_phone
     seg_starts = np.array([a for a, _ in segments])
     seg_ends = np.array([b for _, b in segments])
     for k, p in enumerate(speech):
@@ -583,7 +583,7 @@ def _words_start_where_speech_resumes(speech, onsets, ends, segments, snap: floa
         s = int(np.searchsorted(seg_ends, onsets[k], side="left"))   # runs before s end earlier
         if s < len(segments) and onsets[k] < seg_starts[s]:
             parts = parse_phone(p.phone)
-            stop = bool(parts) and parts[0].kind == "consonant" and parts[0].manner == "stop"
+            stop = bool(parts) and parts[0].manner == "stop"
             onsets[k] = max(onsets[k], seg_starts[s] - (closure_s if stop else 0.0))
         elif s + 1 < len(segments) and seg_ends[s] - onsets[k] <= snap:
             onsets[k] = seg_starts[s + 1]
@@ -595,10 +595,10 @@ def _words_start_where_speech_resumes(speech, onsets, ends, segments, snap: floa
 def _end_before_decay(onsets, ends, segments, level: np.ndarray, params: AlignParams) -> None:
     """A run's last phone ends where the run's sound falls into a decay tail: its last frames,
     at least `decay_min_s` of them, all more than `decay_db` under the run's loud level (its
-    90th percentile: the vowels') (an
-    echo or a breath after the phrase's last sound, which voice activity counts as speech; the
-    lips have stopped by then). Only a phone that began before the tail is cut, so a phrase-final
-    fricative or release quiet enough to sit in it keeps its time. eSpeak NG's f3 and f5 voices
+    90th percentile, the vowels'). Such a tail is an echo or a breath after the phrase's last
+    sound, which voice activity counts as speech; the lips have stopped by then. Only a phone
+    that began before the tail is cut, so a phrase-final fricative or release quiet enough to
+    sit in it keeps its time. eSpeak NG's f3 and f5 voices
     ring on 25-35 dB under the vowel for 0.11-0.15 s after a phrase: the vowel of "repas" was
     drawn open 0.13 s into the pause (script-aware pause rest 0.00, bench/bench_audio_closures.py
     --set voices)."""
