@@ -55,16 +55,22 @@ def still_mesh() -> "StillMesh":
     """A Face Mesh that looks at each image on its own (no region carried from the last)."""
     mp = _quiet_import()
     with native_stderr_silenced():
-        return StillMesh(mp.solutions.face_mesh.FaceMesh(
+        fm = mp.solutions.face_mesh.FaceMesh(
             static_image_mode=True, max_num_faces=1, refine_landmarks=True,
-            min_detection_confidence=0.4))
+            min_detection_confidence=0.4)
+        # The graph's threads open its two models after the constructor returns and each writes
+        # a feedback-manager warning to fd 2 as it does; one blank inference waits them out (as
+        # the detector and the tracker's Face Mesh do). Without it both warnings reached stderr
+        # on 16 of 16 starts on a loaded core (the test's capture caught one in CI, 2026-12-06).
+        fm.process(np.zeros((64, 64, 3), np.uint8))
+        return StillMesh(fm)
 
 
 class StillMesh:
-    """A still-image Face Mesh whose calls keep fd 2 silenced until it has found a face: its
-    landmark models start, and MediaPipe writes two feedback-manager warnings straight to fd 2,
-    with the first image in which it finds one (every fresh analysis of `lipflap demo` and of the
-    hard set showed them on stderr, which the hosts read for errors; 2026-12-06)."""
+    """A still-image Face Mesh whose calls keep fd 2 silenced until it has found a face: with the
+    first image in which it finds one, MediaPipe writes its landmark projection's warning straight
+    to fd 2, which the hosts read for errors (its two feedback-manager warnings come as the graph
+    starts, waited out in still_mesh)."""
 
     def __init__(self, fm):
         self._fm = fm
