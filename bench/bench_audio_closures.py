@@ -1,6 +1,6 @@
 """Bilabial closures of the audio-only track against the script-aware one, on synthetic dubs.
 
-    python bench/bench_audio_closures.py [--set eval|dev|voices] [--out DIR] [--json FILE]
+    python bench/bench_audio_closures.py [--set eval|dev|voices|others] [--out DIR] [--json FILE]
 
 Dubs come from ../shared/eval/make_dub.py (eSpeak NG, true phone times), written to --out
 (default scratch/closure_dubs) and reused. --set eval: the 27 dubs of issue 21 (talk_a-i x
@@ -9,7 +9,10 @@ es/fr/de; per language three sentences dense in p/b/m, the clip's index picking 
 25). --set dev: twelve phrases with alveolar + bilabial word joins in de/es/fr/en ("Gast
 bestellt", "buscan bolas", "that big"), none in the closure head's training lists. --set voices:
 twenty de/fr dubs in eSpeak NG's default, f1, f3, f5 and Klatt voices (two texts each, the
-default rate), where the networks' certainty sends the aperture toward the read-out.
+default rate), where the networks' certainty sends the aperture toward the read-out. --set
+others: held out from every choice made on the sets before it, fifteen es/de/fr dubs on one new
+text each in voices and pitches none of them uses (f2, f4, m3; the default voice at pitch 90; f2
+at pitch 80).
 
 Per dub, on the tracks (lipflap.mouth.build.mouth_track_for_audio, no render): lipeval's
 closure / opening / rest rates for audio-only and script-aware; the share of bilabials with a
@@ -63,27 +66,40 @@ VOICES = {
            "Ma mère prépare un bon repas. Le bébé dort dans la belle chambre."],
 }
 VARIANTS = ("", "+f1", "+f3", "+f5", "+klatt")
+# --set others: held out (see the module's docstring); (variant, pitch) pairs.
+OTHERS = {
+    "de": "Bernd und Petra wohnen am Meer. Morgens baden sie oft im Wasser.",
+    "fr": "Bernard porte un panier plein de pommes. Puis il boit un verre de lait.",
+    "es": "Pedro y Blanca viven cerca del mar. Por la tarde pasean en barco.",
+}
+OTHER_VOICES = (("+f2", None), ("+f4", None), ("+m3", None), ("", 90), ("+f2", 80))
 
 
 def dubs(which: str) -> list[tuple]:
-    """[(name, text, language, rate, fps)] of the set."""
+    """[(name, text, voice, rate, pitch, fps)] of the set (None: eSpeak NG's default)."""
     if which == "eval":
-        return [(f"{c}_{lang}", EVAL[lang][k % 3], lang, RATES[k // 3],
+        return [(f"{c}_{lang}", EVAL[lang][k % 3], lang, RATES[k // 3], None,
                  Fraction(1350, 61) if c == "a" else Fraction(25))
                 for k, c in enumerate("abcdefghi") for lang in ("es", "fr", "de")]
     if which == "voices":
-        return [(f"v_{lang}{k}{v.replace('+', '_')}", VOICES[lang][k], lang + v, None, Fraction(25))
-                for lang in VOICES for k in range(2) for v in VARIANTS]
-    return [(f"{lang}{k}", DEV[lang][k], lang, RATES[k], Fraction(25))
+        return [(f"v_{lang}{k}{v.replace('+', '_')}", VOICES[lang][k], lang + v, None, None,
+                 Fraction(25)) for lang in VOICES for k in range(2) for v in VARIANTS]
+    if which == "others":
+        return [(f"o_{lang}{v.replace('+', '_')}{'' if pitch is None else f'_p{pitch}'}",
+                 OTHERS[lang], lang + v, None, pitch, Fraction(25))
+                for lang in OTHERS for v, pitch in OTHER_VOICES]
+    return [(f"{lang}{k}", DEV[lang][k], lang, RATES[k], None, Fraction(25))
             for lang in DEV for k in range(3)]
 
 
-def make(out: str, name: str, text: str, voice: str, rate: int | None) -> tuple[str, list]:
+def make(out: str, name: str, text: str, voice: str, rate: int | None,
+         pitch: int | None = None) -> tuple[str, list]:
     wav = os.path.join(out, f"{name}.wav")
     if not os.path.exists(wav):
         subprocess.run([sys.executable, os.path.join(SHARED, "eval", "make_dub.py"), "--voice",
                         voice, "--text", text, "--out", wav]
-                       + ([] if rate is None else ["--rate", str(rate)]), check=True,
+                       + ([] if rate is None else ["--rate", str(rate)])
+                       + ([] if pitch is None else ["--pitch", str(pitch)]), check=True,
                        capture_output=True)
     with open(wav[:-4] + ".phones.json") as f:
         return wav, json.load(f)
@@ -119,7 +135,7 @@ def _rate(rows, side, key):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--set", choices=("eval", "dev", "voices"), default="eval")
+    p.add_argument("--set", choices=("eval", "dev", "voices", "others"), default="eval")
     p.add_argument("--out", default=os.path.join(REPO, "scratch", "closure_dubs"))
     p.add_argument("--json")
     a = p.parse_args()
@@ -127,9 +143,9 @@ def main():
     import lipeval  # noqa: E402  (../shared/eval, kept apart from the engine)
     os.makedirs(a.out, exist_ok=True)
     rows = []
-    for name, text, voice, rate, fps in dubs(a.set):
+    for name, text, voice, rate, pitch, fps in dubs(a.set):
         lang = voice.split("+")[0]
-        wav, phones = make(a.out, name, text, voice, rate)
+        wav, phones = make(a.out, name, text, voice, rate, pitch)
         row = dict(compare(lipeval, wav, text, lang, phones, fps), name=name)
         rows.append(row)
         f = lambda s: " / ".join("-" if s[k][0] is None else f"{s[k][0]:.2f}" for k in

@@ -12,7 +12,7 @@ import pytest
 from lipflap.contract.errors import LipflapError
 from lipflap.speech.align import align_script
 from lipflap.speech.synthdub import make_dub, onset_errors
-from lipflap.speech.types import PAUSE
+from lipflap.speech.types import PAUSE, Phone
 
 SCRIPTS = {
     "es": ["El perro de mi vecino ladra todas las noches.",
@@ -123,7 +123,6 @@ def test_a_loose_fit_warning_gives_the_fit_it_tested(monkeypatch):
 
 def test_word_onsets_never_start_inside_a_dub_pause():
     from lipflap.speech.align import _words_start_where_speech_resumes
-    from lipflap.speech.types import Phone
     segments = [(0.3, 1.8), (2.1, 4.0)]
     speech = [Phone("t", 1.7, 1.75, "Brot"), Phone("a", 1.75, 1.9, "Am"), Phone("m", 1.9, 2.0, "Am"),
               Phone("b", 2.2, 2.3, "bei"), Phone("p", 2.5, 2.6, "Park"), Phone("aɪ", 2.6, 2.7, "bei")]
@@ -152,18 +151,35 @@ def test_a_phrase_ends_where_its_sound_falls_into_a_decay_tail():
     segments = [(0.30, 1.75), (2.0, 2.9)]
     level[200:290] = 0.0
     p = AlignParams()
+    durations = np.array([0.2, 0.2])
+
+    def phones(*names):
+        return [Phone(n, 0.0, 0.1, "w") for n in names]
     # the last vowel carried to the run's end by the warp: cut where the tail begins
     onsets, ends = np.array([1.2, 1.4]), np.array([1.4, 1.75])
-    _end_before_decay(onsets, ends, segments, level, p)
+    _end_before_decay(phones("t", "a"), onsets, ends, durations, segments, level, p)
     assert ends[1] == pytest.approx(1.60) and ends[0] == 1.4
     # a final quiet sound that begins inside the tail (a fricative, a release) keeps its time
-    onsets, ends = np.array([1.4, 1.62]), np.array([1.62, 1.75])
-    _end_before_decay(onsets, ends, segments, level, p)
-    assert list(ends) == [1.62, 1.75]
+    for quiet in ("s", "t", "n"):
+        onsets, ends = np.array([1.4, 1.62]), np.array([1.62, 1.75])
+        _end_before_decay(phones("a", quiet), onsets, ends, durations, segments, level, p)
+        assert list(onsets) == [1.4, 1.62] and list(ends) == [1.62, 1.75]
+    # a final tap, approximant or vowel cannot be that quiet: it is put back before the tail, as
+    # long as the script's phone, and the vowel before it ends where it now begins
+    for loud in ("ɾ", "l", "j", "ɐ"):
+        onsets, ends = np.array([1.4, 1.62]), np.array([1.62, 1.75])
+        _end_before_decay(phones("eː", loud), onsets, ends, np.array([0.2, 0.03]), segments,
+                          level, p)
+        assert onsets[1] == pytest.approx(1.57) and ends[0] == pytest.approx(1.57), loud
+        assert ends[1] == pytest.approx(1.60)     # and it ends where the tail begins
+    # never before the phone ahead of it has had its shortest length
+    onsets, ends = np.array([1.59, 1.62]), np.array([1.62, 1.75])
+    _end_before_decay(phones("eː", "ɾ"), onsets, ends, np.array([0.2, 0.03]), segments, level, p)
+    assert list(onsets) == [1.59, 1.62]
     # a tail under decay_min_s is not one
     short = level.copy()
     short[160:175] = 0.0
     short[171:175] = -30.0
     onsets, ends = np.array([1.2, 1.4]), np.array([1.4, 1.75])
-    _end_before_decay(onsets, ends, segments, short, p)
+    _end_before_decay(phones("t", "a"), onsets, ends, durations, segments, short, p)
     assert ends[1] == 1.75

@@ -365,7 +365,9 @@ def _carry_phones(ref: _Ref, dub: _Dub, warp: _Warp, path, segments, params: Ali
             ends[k] = max(ends[k], onsets[k] + p.duration * HOP_S / ref_hop)
     _words_start_where_speech_resumes(speech, onsets, ends, segments, params.word_snap_s,
                                       params.stop_closure_s)
-    _end_before_decay(onsets, ends, segments, dub.level, params)
+    _end_before_decay(speech, onsets, ends,
+                      np.array([p.duration * HOP_S / ref_hop for p in speech]), segments,
+                      dub.level, params)
     onsets = np.maximum.accumulate(onsets)
     phones = _build(speech, onsets, ends, segments, dub.duration, params)
     seg_of_dub_frame = _segment_index(dub_idx * HOP_S, segments)
@@ -592,7 +594,8 @@ def _words_start_where_speech_resumes(speech, onsets, ends, segments, snap: floa
         ends[k] = max(ends[k], onsets[k] + 0.01)
 
 
-def _end_before_decay(onsets, ends, segments, level: np.ndarray, params: AlignParams) -> None:
+def _end_before_decay(speech, onsets, ends, durations, segments, level: np.ndarray,
+                      params: AlignParams) -> None:
     """A run's last phone ends where the run's sound falls into a decay tail: its last frames,
     at least `decay_min_s` of them, all more than `decay_db` under the run's loud level (its
     90th percentile, the vowels'). Such a tail is an echo or a breath after the phrase's last
@@ -601,7 +604,15 @@ def _end_before_decay(onsets, ends, segments, level: np.ndarray, params: AlignPa
     sit in it keeps its time. eSpeak NG's f3 and f5 voices
     ring on 25-35 dB under the vowel for 0.11-0.15 s after a phrase: the vowel of "repas" was
     drawn open 0.13 s into the pause (script-aware pause rest 0.00, bench/bench_audio_closures.py
-    --set voices)."""
+    --set voices).
+
+    A last phone that begins inside the tail and is voiced without a closure or a narrowing (a
+    vowel, a tap, trill, approximant or lateral: `_sounds_loud`) cannot be that quiet: the warp
+    matched the echo to it. It is put back before the tail, as long as the script's own phone
+    (at least `min_phone_s`), and the phone before it ends there. German "Meer." in eSpeak NG's
+    f2 voice at pitch 80 (held out, --set others): its final tap was placed at 2.13 s, the tail
+    began at 2.03 (true end 2.026), and the vowel was drawn open 0.10 s into the pause (pause
+    rest 0.67)."""
     n_min = int(round(params.decay_min_s / HOP_S))
     for a, b in segments:
         ia, ib = int(round(a / HOP_S)), min(int(round(b / HOP_S)), len(level))
@@ -616,8 +627,21 @@ def _end_before_decay(onsets, ends, segments, level: np.ndarray, params: AlignPa
         if not len(inside):
             continue
         k = int(inside[-1])
+        if (onsets[k] >= tail - params.min_phone_s and len(inside) > 1
+                and _sounds_loud(speech[k]) and onsets[int(inside[-2])] < tail - 2 * params.min_phone_s):
+            before = onsets[int(inside[-2])] + params.min_phone_s
+            onsets[k] = max(before, tail - max(durations[k], params.min_phone_s))
+            ends[int(inside[-2])] = min(ends[int(inside[-2])], onsets[k])
         if onsets[k] < tail - params.min_phone_s and ends[k] > tail:
             ends[k] = tail
+
+
+def _sounds_loud(phone: Phone) -> bool:
+    """Whether a phone is voiced through an open tract: a vowel, or a tap, trill, approximant or
+    lateral (a stop's closure, a fricative or a nasal's murmur may be quiet)."""
+    parts = parse_phone(phone.phone)
+    return bool(parts) and all(f.kind == "vowel" or f.manner in ("tap", "trill", "approximant",
+                                                                  "lateral") for f in parts)
 
 
 def _segment_index(times: np.ndarray, segments) -> np.ndarray:
