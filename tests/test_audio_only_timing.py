@@ -5,8 +5,13 @@ script-aware track drawn from the same true phones (the issue's bar for audio-on
 within 0.035 on average. Before the networks' class contrast and the seal rule
 (lipflap.speech.audio_only._class_contrast, lipflap.mouth.rules.closure.SECOND_SEAL_P) these
 three read 0.052, 0.050 and 0.046 under (mean 0.049); since, 0.031, 0.024, 0.023.
-Female and Klatt variants of eSpeak NG are a weak spot this does not cover: the networks are
-less sure of them, and the read-out fit to real mouths takes over (docs/quality.md)."""
+Female and Klatt variants of eSpeak NG are a weak spot: the networks are less sure of them, and
+the read-out fit to real mouths takes over where they are least sure (docs/quality.md). Three
+female dubs whose certainty (0.669-0.676) fell inside the blend band of before
+(lipflap.speech.audio_only._SURE_LO/_HI, 0.65-0.69, now 0.65-0.67) are held within 0.05 too:
+0.059, 0.040 and 0.059 under before, 0.042, 0.000 and 0.041 since. Not covered, and still
+0.115-0.140 under: f4 and f5 on "Im Winter trinken wir gerne Tee." (certainty 0.639-0.646, where
+the recorded voices measured reach 0.635)."""
 from __future__ import annotations
 
 import numpy as np
@@ -24,8 +29,16 @@ DUBS = [
 ]
 
 
-def _gap(language: str, sentences: list[str]) -> float:
-    dub = make_dub(sentences, language, variant=None, pitch=None, snr_db=None, hesitation=0.0,
+# (language, sentences, eSpeak NG voice variant) of female dubs at the band's old middle
+FEMALE = [
+    ("de", ["Der Bauer pflanzt Bohnen und Mais.", "Morgen kommt Oma mit dem Bus."], "f4"),
+    ("de", ["Im Winter trinken wir gerne Tee.", "Papa baut einen Schneemann."], "f1"),
+    ("de", ["Der Bauer pflanzt Bohnen und Mais.", "Morgen kommt Oma mit dem Bus."], "f5"),
+]
+
+
+def _gap(language: str, sentences: list[str], variant: str | None = None) -> float:
+    dub = make_dub(sentences, language, variant=variant, pitch=None, snr_db=None, hesitation=0.0,
                    seed=3)
     n = int(np.ceil((dub.phones[-1].end + 0.3) * FPS))
     phones = [(p.phone, p.start, p.end) for p in dub.phones]
@@ -41,3 +54,8 @@ def test_audio_only_timing_within_script_aware():
     gaps = [_gap(lang, text) for lang, text in DUBS]
     assert max(gaps) <= 0.05, gaps
     assert float(np.mean(gaps)) <= 0.035, gaps
+
+
+def test_audio_only_timing_within_script_aware_on_female_voices_at_the_band():
+    gaps = [_gap(lang, text, variant) for lang, text, variant in FEMALE]
+    assert max(gaps) <= 0.05, gaps
