@@ -179,6 +179,30 @@ def test_closure_from_curve_reads_frames_at_their_own_instants():
     assert sealed([0, 0.2, 0.4, 0.1, 0]) == [2]
 
 
+def test_a_phrase_that_starts_with_a_closure_stays_sealed_out_of_the_rest():
+    # frames 0-3 rest, 4-5 the onset (quiet), speech from frame 6 at its instant
+    rest = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0, 0], float)
+    speech_at = np.array([0, 0, 0, 0, 0.05, 0.2, 0.9, 1, 1, 1])
+    clo = np.array([0, 0, 0, 0, 0.05, 0.1, 0.3, 0.1, 0, 0])      # a French "Pierre" burst: 0.3
+    none = np.zeros(len(rest), bool)
+    assert list(np.flatnonzero(closure.onset_seal_frames(clo, rest, speech_at, none))) == [4, 5]
+    # a closure heard well enough to be sealed already (a voiced b or an m) is left as it is
+    heard = none.copy()
+    heard[7] = True
+    assert not closure.onset_seal_frames(clo, rest, speech_at, heard).any()
+    # an onset with no closure heard (a vowel, an alveolar: at most 0.21 measured) opens as it was
+    clo_a = np.array([0, 0, 0, 0, 0.02, 0.05, 0.2, 0.1, 0, 0])
+    assert not closure.onset_seal_frames(clo_a, rest, speech_at, none).any()
+    # the m of "Am" after the vowel has come in is not the onset's: the rule above seals it
+    clo_am = np.array([0, 0, 0, 0, 0.02, 0.05, 0.1, 0.9, 0.1, 0])
+    assert not closure.onset_seal_frames(clo_am, rest, speech_at, none).any()
+    # speech in on the first frame after the rest: nothing between to hold
+    assert not closure.onset_seal_frames(clo, rest, np.array([0, 0, 0, 0, 0.9, 1, 1, 1, 1, 1]),
+                                         none).any()
+    # a relaxed pause (0.5) is not a rest: its lips are apart, the rule above decides
+    assert not closure.onset_seal_frames(clo, np.where(rest > 0, 0.5, 0), speech_at, none).any()
+
+
 # ---- flicker and minimum duration -------------------------------------------------------------
 def test_param_flicker_removed_unless_protected():
     x = np.array([[0.3], [0.3], [0.7], [0.3], [0.3], [0.0], [0.3]], float).repeat(4, axis=1)

@@ -230,6 +230,9 @@ def _frames_from_curves(curves, times: np.ndarray, fps: float, vowel: np.ndarray
         clo = _resample(ct, curves.closure, times, width, peak=True)
         closed = closure.closure_frames_from_curve(clo, params[:, 0], rest < 1.0,
                                                    instant=np.interp(times, ct, curves.closure))
+        if curves.speech is not None:
+            closed |= closure.onset_seal_frames(clo, rest, np.interp(times, ct, curves.speech),
+                                                closed)
         params = closure.apply_closure(params, closed)
     protected = closed if vowel is None else closed | vowel
     params = flicker.remove_param_flickers(params, protected, threshold=0.15)

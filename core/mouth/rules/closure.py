@@ -214,6 +214,46 @@ def apply_closure(params: np.ndarray, mask: np.ndarray) -> np.ndarray:
 SECOND_SEAL_P = 0.8
 
 
+# Audio-only, at a phrase's start: a p or b after a resting pause has no vowel before it, so the
+# networks hear only its burst, and their closure there is often under the 0.5 the seal asks
+# elsewhere (French "Pierre", "Bernard", "Puis" in female voices: 0.28-0.50 at the burst, where the
+# lips of the rest before are sealed anyway). Over the eval, dev and voices sets' phrase onsets
+# (bench/bench_audio_closures.py, true phones; scratch onsetcl.py) the closure within 50 ms of a
+# bilabial onset read 0.31-0.99 and of any other onset at most 0.21 (dev "h") once the m of an
+# onset word ("Am") is left to the rule above; so from a rest, the lips stay sealed until the
+# speech comes in where its closure reaches ONSET_SEAL_P. Where it is wrong the cost is a frame
+# or two of the rest's closed lips held into the onset.
+ONSET_SEAL_P = 0.25
+# The speech probability (at each frame's instant) from which a frame is the phrase's sound: the
+# one the rest is measured with (lipflap.mouth.build's quiet threshold), so the frames held are
+# the rest's own onset (pauses.CURVE_ONSET_S, two or three frames at 25 fps). At 0.5 the two
+# sources' mean, one of them sure and the other not, sat at 0.5 for whole syllables and a
+# phrase's first seven frames were held shut (eval b_fr).
+ONSET_SPEECH_P = 0.3
+
+
+def onset_seal_frames(closure: np.ndarray, rest: np.ndarray, speech_at: np.ndarray,
+                      sealed: np.ndarray) -> np.ndarray:
+    """Audio-only path: the frames that stay sealed out of a resting pause before a phrase that
+    starts with a closure (see ONSET_SEAL_P): those after the last resting frame and before the
+    first frame whose speech probability at its instant reaches ONSET_SPEECH_P, where the closure
+    (each frame's largest over its 1/fps) over them and that frame reaches ONSET_SEAL_P, and
+    where the closure heard elsewhere (`sealed`, closure_frames_from_curve) seals none of them,
+    that first frame or the one after (then the phrase's seal is already shown)."""
+    c = np.asarray(closure, float)
+    rest = np.asarray(rest, float)
+    on = np.asarray(speech_at, float) >= ONSET_SPEECH_P
+    mask = np.zeros(len(c), bool)
+    for r in np.flatnonzero((rest[:-1] >= 1.0) & (rest[1:] < 1.0)):
+        ahead = np.flatnonzero(on[r + 1:])
+        if not len(ahead) or ahead[0] == 0:
+            continue
+        first = r + 1 + int(ahead[0])
+        if c[r + 1:first + 1].max() >= ONSET_SEAL_P and not np.any(sealed[r + 1:first + 2]):
+            mask[r + 1:first] = True
+    return mask
+
+
 def closure_frames_from_curve(closure: np.ndarray, aperture: np.ndarray, speech_mask: np.ndarray,
                               *, threshold: float = 0.5,
                               instant: np.ndarray | None = None) -> np.ndarray:
