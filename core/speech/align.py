@@ -627,11 +627,12 @@ def _end_before_decay(speech, onsets, ends, durations, segments, level: np.ndarr
         if not len(inside):
             continue
         k = int(inside[-1])
-        if (onsets[k] >= tail - params.min_phone_s and len(inside) > 1
-                and _sounds_loud(speech[k]) and onsets[int(inside[-2])] < tail - 2 * params.min_phone_s):
-            before = onsets[int(inside[-2])] + params.min_phone_s
-            onsets[k] = max(before, tail - max(durations[k], params.min_phone_s))
-            ends[int(inside[-2])] = min(ends[int(inside[-2])], onsets[k])
+        j = int(inside[-2]) if len(inside) > 1 else -1
+        if (j >= 0 and onsets[k] >= tail - params.min_phone_s and _sounds_loud(speech[k])
+                and onsets[j] < tail - 2 * params.min_phone_s):
+            onsets[k] = max(onsets[j] + params.min_phone_s,
+                            tail - max(durations[k], params.min_phone_s))
+            ends[j] = min(ends[j], onsets[k])
         if onsets[k] < tail - params.min_phone_s and ends[k] > tail:
             ends[k] = tail
 
