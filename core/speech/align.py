@@ -23,6 +23,7 @@ import numpy as np
 
 from lipflap.contract.errors import LipflapError
 from lipflap.mouth.phonemes import parse_phone
+from lipflap.speech import decay
 from lipflap.speech.dtw import coarse_band, dtw_rows, pool, refine
 from lipflap.speech.espeak import check_language, synthesize
 from lipflap.speech.features import (HOP_S, cmvn, deltas, frame_energy_db, frame_power, log_mel,
@@ -57,8 +58,8 @@ class AlignParams:
     local_rate_max: float = 2.2    # ... nor one spoken this much faster (or slower) than the clip
     word_snap_s: float = 0.03      # see _words_start_where_speech_resumes
     stop_closure_s: float = 0.12   # ... (voice activity's shortest pause)
-    decay_db: float = 20.0         # see _end_before_decay
-    decay_min_s: float = 0.05
+    decay_db: float = decay.DECAY_DB   # see _end_before_decay
+    decay_min_s: float = decay.DECAY_MIN_S
     edge_weight: float = 2.0       # weight of the speech-run edge channels (see _with_edges)
     open_cost_ratio: float = 1.05  # open ends: cost of leaving a row/frame out, x unrelated cost
     skip_cost_ratio: float = 0.45  # per dub frame left out (a 2-frame step absorbs two per row)
@@ -613,16 +614,12 @@ def _end_before_decay(speech, onsets, ends, durations, segments, level: np.ndarr
     f2 voice at pitch 80 (held out, --set others): its final tap was placed at 2.13 s, the tail
     began at 2.03 (true end 2.026), and the vowel was drawn open 0.10 s into the pause (pause
     rest 0.67)."""
-    n_min = int(round(params.decay_min_s / HOP_S))
     for a, b in segments:
-        ia, ib = int(round(a / HOP_S)), min(int(round(b / HOP_S)), len(level))
-        if ib - ia < 2 * n_min:
+        first = decay.tail_start(level, int(round(a / HOP_S)), int(round(b / HOP_S)), HOP_S,
+                                 decay_db=params.decay_db, min_s=params.decay_min_s)
+        if first is None:
             continue
-        run = level[ia:ib]
-        loud = np.flatnonzero(run >= np.percentile(run, 90) - params.decay_db)
-        if not len(loud) or len(run) - (loud[-1] + 1) < n_min:
-            continue
-        tail = (ia + loud[-1] + 1) * HOP_S
+        tail = first * HOP_S
         inside = np.flatnonzero((onsets < b) & (onsets >= a))
         if not len(inside):
             continue

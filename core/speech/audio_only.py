@@ -21,13 +21,14 @@ measured mouth at mean r 0.43 where the two sources' curves alone reached 0.35.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from lipflap.speech import aperture_readout, articulation, closure_head, phone_recognition
+from lipflap.speech import aperture_readout, articulation, closure_head, decay, phone_recognition
 from lipflap.speech import audio_features as af
+from lipflap.speech.features import frame_energy_db, frame_power
 from lipflap.mouth.visemes import VISEME_TARGET
 
 WEIGHTS = Path(__file__).with_name("audio_mouth.npz")
@@ -184,13 +185,50 @@ def predict_curves(samples: np.ndarray, rate: int, *, phones: bool = True) -> Mo
     if len(x16) == 0 or _quiet(mel):
         return rest_curves(times)
     if not phones:
-        return _net_curves(af.features_from_mel(mel), times)
+        return speech_ends_at_decay(_net_curves(af.features_from_mel(mel), times), x16)
     # the decoder's forked children start first and run beside the network (about 0.2 s of the
     # ~1.5 s a minute of dub takes on 2 cores)
     with phone_recognition.start(x16) as pending:
         net = _net_curves(af.features_from_mel(mel), times)
         heard = phone_curves(pending.result(), times)
-    return combine(net, heard, _readout())
+    return speech_ends_at_decay(combine(net, heard, _readout()), x16)
+
+
+# A phrase's speech ends where its sound falls into its decay tail (lipflap.speech.decay): the
+# networks hear a voice's ringing after the phrase as speech, so the pause that follows measured
+# short of a rest. Held-out female dub (o_de_f2_p80, "... am Meer. Morgens ...", a 0.30 s pause)
+# rendered on the turn clip: speech to 2.33 s where the tap ends at 2.026 and the tail begins at
+# 2.03, frames 51-57 drawn 0.12-0.25 open, pause rest 0.33. Speech probability from
+# _DECAY_RUN_P is a run; from its tail on, and through the fall of the probability after it
+# (down to _DECAY_FALL_P), the frames are silence.
+_DECAY_RUN_P = 0.5
+_DECAY_FALL_P = 0.05
+
+
+def speech_ends_at_decay(curves: MouthCurves, x16: np.ndarray) -> MouthCurves:
+    """`curves` with the speech probability 0 in each run's decay tail (see above)."""
+    speech = np.asarray(curves.speech, float)
+    n = len(speech)
+    if not n or not len(x16):
+        return curves
+    power, freqs = frame_power(x16, af.RATE, af.HOP_S)
+    level = frame_energy_db(power, freqs)[:n]
+    level = np.pad(level, (0, n - len(level)), mode="edge")
+    on = np.concatenate([[False], speech >= _DECAY_RUN_P, [False]])
+    starts = np.flatnonzero(on[1:] & ~on[:-1])
+    stops = np.flatnonzero(~on[1:] & on[:-1])
+    out = speech.copy()
+    for a, b in zip(starts, stops):
+        first = decay.tail_start(level, int(a), int(b), af.HOP_S)
+        if first is None:
+            continue
+        k = int(b)
+        while k < n and _DECAY_FALL_P <= speech[k] <= speech[k - 1]:
+            k += 1
+        out[first:k] = 0.0
+    if np.array_equal(out, speech):
+        return curves
+    return replace(curves, speech=out.astype(np.float32))
 
 
 def prepare(samples: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:

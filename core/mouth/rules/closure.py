@@ -235,11 +235,13 @@ ONSET_SPEECH_P = 0.3
 def onset_seal_frames(closure: np.ndarray, rest: np.ndarray, speech_at: np.ndarray,
                       sealed: np.ndarray) -> np.ndarray:
     """Audio-only path: the frames that stay sealed out of a resting pause before a phrase that
-    starts with a closure (see ONSET_SEAL_P): those after the last resting frame and before the
-    first frame whose speech probability at its instant reaches ONSET_SPEECH_P, where the closure
-    (each frame's largest over its 1/fps) over them and that frame reaches ONSET_SEAL_P, and
-    where the closure heard elsewhere (`sealed`, closure_frames_from_curve) seals none of them,
-    that first frame or the one after (then the phrase's seal is already shown)."""
+    starts with a closure: those after the last resting frame and before the first frame whose
+    speech probability at its instant reaches ONSET_SPEECH_P, where the closure (each frame's
+    largest over its 1/fps) over them and that frame reaches ONSET_SEAL_P; where the closure
+    heard elsewhere (`sealed`, closure_frames_from_curve) already seals one of them, that first
+    frame or the one after, every frame from the rest to that seal (the lips do not part in
+    between: an m of "Morgens" after a pause showed them 0.18-0.25 open for two frames, then
+    sealed)."""
     c = np.asarray(closure, float)
     rest = np.asarray(rest, float)
     on = np.asarray(speech_at, float) >= ONSET_SPEECH_P
@@ -249,7 +251,10 @@ def onset_seal_frames(closure: np.ndarray, rest: np.ndarray, speech_at: np.ndarr
         if not len(ahead) or ahead[0] == 0:
             continue
         first = r + 1 + int(ahead[0])
-        if c[r + 1:first + 1].max() >= ONSET_SEAL_P and not np.any(sealed[r + 1:first + 2]):
+        shown = np.flatnonzero(sealed[r + 1:first + 2])
+        if len(shown):
+            mask[r + 1:r + 1 + int(shown[0])] = True
+        elif c[r + 1:first + 1].max() >= ONSET_SEAL_P:
             mask[r + 1:first] = True
     return mask
 
