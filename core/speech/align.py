@@ -358,17 +358,16 @@ def _carry_phones(ref: _Ref, dub: _Dub, warp: _Warp, path, segments, params: Ali
     target = np.clip(path.target, 0, m - 1)
     onsets = np.empty(len(speech))
     ends = np.empty(len(speech))
+    durations = np.array([p.duration * HOP_S / ref_hop for p in speech])   # in dub seconds
     for k, p in enumerate(speech):
         tail = k > 0 and p.word is not None and speech[k - 1].word == p.word
         onsets[k], in_gap = _map_time(p.start, ref_hop, ref_idx, target, dub_idx, True, tail)
         ends[k], _ = _map_time(p.end, ref_hop, ref_idx, target, dub_idx, False)
         if in_gap:
-            ends[k] = max(ends[k], onsets[k] + p.duration * HOP_S / ref_hop)
+            ends[k] = max(ends[k], onsets[k] + durations[k])
     _words_start_where_speech_resumes(speech, onsets, ends, segments, params.word_snap_s,
                                       params.stop_closure_s)
-    _end_before_decay(speech, onsets, ends,
-                      np.array([p.duration * HOP_S / ref_hop for p in speech]), segments,
-                      dub.level, params)
+    _end_before_decay(speech, onsets, ends, durations, segments, dub.level, params)
     onsets = np.maximum.accumulate(onsets)
     phones = _build(speech, onsets, ends, segments, dub.duration, params)
     seg_of_dub_frame = _segment_index(dub_idx * HOP_S, segments)
