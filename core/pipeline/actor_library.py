@@ -28,7 +28,7 @@ from ..media.decode import read_frames
 from ..media.probe import probe
 from ..render import frame_score, select
 from ..render import geometry as g
-from ..render.pipeline import LibraryBuilder, RenderPlan, _path, reason_spans
+from ..render.pipeline import LibraryBuilder, RenderPlan, _path, reason_spans, wanted_widths
 from ..render.synth import Exemplar, crop_box
 
 # A borrowed exemplar costs this much more than the shot's own (data-cost units, select.SIGMA):
@@ -108,13 +108,13 @@ def views(path: str, landmarks: dict) -> list[tuple[np.ndarray, np.ndarray]]:
 def _targets(plan: RenderPlan):
     """What the path matches exemplars against, per usable output frame: the model's lips for the
     wanted parameters, the wanted gap, the head turn and the opening's peaks (as plan_render
-    computed them)."""
+    computed them), and the widths the track asks for (render.pipeline.wanted_widths)."""
     m, idx = plan.model, plan.usable_idx
     t_shapes = np.array([m.match_lips(plan.want[i]) for i in idx], np.float32)
     t_ap = plan.gap[idx].astype(np.float64)
     turn = np.array([g.head_turn(plan.landmarks[i], plan.poses[i]) for i in idx])
     peaks = None if plan.peaks is None else plan.peaks[idx]
-    return t_shapes, t_ap, turn, peaks
+    return t_shapes, t_ap, turn, peaks, wanted_widths(m, plan.want[idx])
 
 
 def _describe(plan: RenderPlan, fo: Footage, frames: np.ndarray):
@@ -140,10 +140,10 @@ def candidates(plan: RenderPlan, fo: Footage, own_best: np.ndarray,
                      for f in usable], np.float32)
     pick = select.choose_library(usable, lips.reshape(len(usable), -1))
     _, region, ap, turn = _describe(plan, fo, pick)
-    t_shapes, t_ap, t_turn, peaks = targets
+    t_shapes, t_ap, t_turn, peaks, wanted = targets
     cost = select.data_costs(t_shapes, t_ap, region[:, m.lips], ap, m.lip_weights,
-                             np.full(len(t_ap), -1), t_turn, turn,
-                             relaxed_width=m.width_rest, peaks=peaks) + BORROW_COST
+                             np.full(len(t_ap), -1), t_turn, turn, relaxed_width=m.width_rest,
+                             peaks=peaks, wanted_widths=wanted) + BORROW_COST
     gain = (own_best[:, None] - cost).max(0)
     keep = np.flatnonzero(gain > 0)
     keep = keep[np.argsort(-gain[keep])][:MAX_CANDIDATES]
@@ -281,10 +281,10 @@ def _extend(plan: RenderPlan, ex: dict, geo: dict, targets) -> None:
     region = np.array([geo[v][0] for v in ids], np.float32)
     ap = np.array([geo[v][1] for v in ids])
     turn = np.array([geo[v][2] for v in ids])
-    t_shapes, t_ap, t_turn, peaks = targets
+    t_shapes, t_ap, t_turn, peaks, wanted = targets
     cost = select.data_costs(t_shapes, t_ap, region[:, m.lips], ap, m.lip_weights,
-                             np.full(len(t_ap), -1), t_turn, turn,
-                             relaxed_width=m.width_rest, peaks=peaks) + BORROW_COST
+                             np.full(len(t_ap), -1), t_turn, turn, relaxed_width=m.width_rest,
+                             peaks=peaks, wanted_widths=wanted) + BORROW_COST
     plan.costs = np.hstack([plan.costs, cost.astype(np.float32)])
     plan.lib_frames = np.concatenate([plan.lib_frames, ids])
     if plan.lib_ap is not None:

@@ -40,7 +40,12 @@ ROUNDING_NARROWING = 0.05
 # set (talk_b rounded/spread ratio 0.899 at 0.03 with every frame matched on width, 0.884 at
 # 0.015; its narrowest frame, f10, read 0.559 against the yardstick's bound of 0.554). The wide
 # side stays at 0.03: at 0.015 a spread frame of expr_disgusted (f31) re-tracked past the actor's
-# widest (0.576 against 0.575).
+# widest (0.576 against 0.575). The inset holds for the reach too: a reach planned without it
+# put vx_radio's rounded frames (a 2 s shot, its narrowest mouth 4% under relaxed) at 0.547 eye
+# distances, re-tracked at 0.530-0.541 against the yardstick's bound of 0.541 (outside_width
+# 0.098); with it, 0 (vx_beard2 0.013 -> 0.007, vx_makeup 0.040 -> 0.033). A shot that never
+# narrows (the still photo of tests/test_render_units.py) still narrows its planned rounded
+# frames 7.5% against spread ones.
 WIDTH_WARP_MAX = 0.15
 WIDTH_REACH = 0.05
 WIDTH_INSET_LO = 0.015
@@ -207,11 +212,14 @@ class MouthModel:
         norm[:, 1] -= over * share
         return g.apply(g.invert(pose), norm)
 
-    def raw_width(self, width: float) -> float:
+    def raw_width(self, width: float, bounded: bool = True) -> float:
         """Corner distance / IOD for a width on the feature scale, inside the actor's own range
-        (widened to WIDTH_REACH of relaxed)."""
+        (widened to WIDTH_REACH of relaxed); with `bounded` False, the width the track asks for
+        (how rounded or spread a target is, whatever the shot allows)."""
         raw = self.width_rest * (1.0 + (float(width) - WIDTH_RELAXED) * WIDTH_SPAN)
-        lo = min(self.width_lo + WIDTH_INSET_LO, self.width_rest * (1.0 - WIDTH_REACH))
+        if not bounded:
+            return float(raw)
+        lo = min(self.width_lo, self.width_rest * (1.0 - WIDTH_REACH)) + WIDTH_INSET_LO
         hi = max(self.width_hi - WIDTH_INSET_HI, self.width_rest * (1.0 + WIDTH_REACH))
         return float(np.clip(raw, lo, hi))
 

@@ -166,7 +166,7 @@ def plan_render(landmarks: list, usable: np.ndarray, params: np.ndarray, strengt
     peaks = _opening_peaks(gap, usable)
     costs = select.data_costs(t_shapes, t_ap, lib_lips, lib_ap, model.lip_weights, self_index,
                               turn, turn[pos_in_idx], relaxed_width=model.width_rest,
-                              peaks=peaks[idx])
+                              peaks=peaks[idx], wanted_widths=wanted_widths(model, want[idx]))
     del t_shapes, own_shapes
     trans = select.transition_costs(lib, lib_lips)
 
@@ -291,6 +291,13 @@ def rechoose(plan: RenderPlan, scores: dict, lib: dict | None = None, peak: floa
     plan.costs = None        # not needed again; a long shot should not carry it into the render
 
 
+def wanted_widths(model: MouthModel, want: np.ndarray) -> np.ndarray:
+    """(T,) the corner distances / IOD the track asks for at each of `want`'s rows (aperture,
+    width, jaw on the model's scales), before the actor's range bounds them: how rounded each
+    target is, for the exemplar choice (select.width_ramp)."""
+    return np.array([model.raw_width(w, bounded=False) for w in want[:, 1]])
+
+
 def _seen_delta(plan: RenderPlan, still: dict) -> np.ndarray | None:
     """(usable frames, K) float32 change of the data costs when the shot's own library frames
     are matched by the opening they show on their own (`still`); None when none changes.
@@ -305,8 +312,7 @@ def _seen_delta(plan: RenderPlan, still: dict) -> np.ndarray | None:
     peaks = None if plan.peaks is None else plan.peaks[idx]
     widths = None
     if peaks is not None and plan.lib_widths is not None:
-        widths = (np.array([m.raw_width(plan.want[i, 1]) for i in idx]), plan.lib_widths,
-                  m.width_rest)
+        widths = (wanted_widths(m, plan.want[idx]), plan.lib_widths, m.width_rest)
     delta = select.seen_aperture_delta(plan.gap[idx].astype(np.float64), lib_ap, st, peaks, widths)
     return delta.astype(np.float32) if delta.any() else None
 

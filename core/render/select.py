@@ -92,7 +92,8 @@ def choose_library(frames: np.ndarray, shapes: np.ndarray, max_size: int = 96, r
 def data_costs(target_shapes: np.ndarray, target_ap: np.ndarray, lib_shapes: np.ndarray,
                lib_ap: np.ndarray, weights: np.ndarray, self_index: np.ndarray,
                target_turn: np.ndarray | None = None, lib_turn: np.ndarray | None = None,
-               relaxed_width: float | None = None, peaks: np.ndarray | None = None) -> np.ndarray:
+               relaxed_width: float | None = None, peaks: np.ndarray | None = None,
+               wanted_widths: np.ndarray | None = None) -> np.ndarray:
     """(T, K) cost of building target t from exemplar k.
 
     target_shapes (T, P, 2), lib_shapes (K, P, 2) normalised lips; *_ap raw apertures (gap / IOD);
@@ -101,6 +102,9 @@ def data_costs(target_shapes: np.ndarray, target_ap: np.ndarray, lib_shapes: np.
     With `relaxed_width` (the actor's relaxed corner distance / IOD) the shapes are the mouth
     model's lips (model.lips) and a rounded target's width is matched on its own too (width_cost).
     `peaks` (T,) bool: the targets at an opening's peak (opening_peaks; see peak_cost).
+    `wanted_widths` (T,): the corner distances / IOD the track asks for before the actor's range
+    bounds them (model.raw_width(..., bounded=False)); they say how far each target counts as
+    rounded (width_ramp). Without them the targets' own (bounded) widths do.
     """
     w = weights / weights.sum()
     cost = np.empty((len(target_shapes), len(lib_shapes)))
@@ -112,10 +116,11 @@ def data_costs(target_shapes: np.ndarray, target_ap: np.ndarray, lib_shapes: np.
     # costs more than a more open one.
     cost += aperture_cost(target_ap, lib_ap)
     if relaxed_width is not None:
-        cost += width_cost(target_shapes, lib_shapes, relaxed_width)
+        cost += width_cost(target_shapes, lib_shapes, relaxed_width, wanted_widths)
     if peaks is not None:
         widths = None if relaxed_width is None else \
-            (corner_width(target_shapes), corner_width(lib_shapes), relaxed_width)
+            (corner_width(target_shapes) if wanted_widths is None else wanted_widths,
+             corner_width(lib_shapes), relaxed_width)
         cost += peak_cost(target_ap, lib_ap, peaks, widths)
     if target_turn is not None and lib_turn is not None:
         d = (target_turn[:, None] - lib_turn[None]) / POSE_SIGMA
@@ -125,11 +130,15 @@ def data_costs(target_shapes: np.ndarray, target_ap: np.ndarray, lib_shapes: np.
     return cost
 
 
-def width_cost(target_shapes: np.ndarray, lib_shapes: np.ndarray, relaxed: float) -> np.ndarray:
+def width_cost(target_shapes: np.ndarray, lib_shapes: np.ndarray, relaxed: float,
+               wanted: np.ndarray | None = None) -> np.ndarray:
     """(T, K) cost of exemplar k's corner-to-corner width for target t (normalised lips), for the
-    targets narrower than `relaxed` (a rounded mouth)."""
+    targets narrower than `relaxed` (a rounded mouth). How far a target counts as rounded is read
+    from `wanted` (T,), the widths the track asks for, where given: a shot whose own narrowest
+    mouth is near its relaxed one bounds a "u" to little narrowing (model.raw_width), and the
+    "u" must still be built from the actor's narrowest exemplars."""
     t = corner_width(target_shapes)
-    ramp = width_ramp(t, relaxed)
+    ramp = width_ramp(t if wanted is None else wanted, relaxed)
     excess = (corner_width(lib_shapes)[None] - t[:, None]) / SIGMA
     return WIDTH_WEIGHT * ramp[:, None] * excess ** 2
 
