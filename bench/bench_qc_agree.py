@@ -397,13 +397,15 @@ def run_quick(c: dict, dst: str, out: str) -> None:
     from lipflap.media.probe import probe
     from lipflap.mouth.build import mouth_track_for_audio
     from lipflap.qc.pixels import OutputSampler, quick_report_from_pixels
+    from lipflap.qc.regions import clip_mouth_box
     from lipflap.render.synth import Patch
     n = c["end"] - c["start"] + 1
     fps = probe(c["output"]).fps
     track = mouth_track_for_audio(c["dub"], fps, text=c["text"], language=c["language"],
                                   n_frames=n)
     lms = source_landmarks(c, os.path.join(out, "cache"))
-    sampler = OutputSampler(track, n)
+    info = probe(c["source"])
+    sampler = OutputSampler(track, n, mouth_box=clip_mouth_box(lms, (info.height, info.width)))
     outs = read_frames(c["output"], deep=False)
     for i, fs in enumerate(read_frames(c["source"], c["start"], c["end"], deep=False)):
         fo = next(outs, None)

@@ -180,3 +180,38 @@ def test_quick_sharpness_is_read_on_every_frame_not_the_re_tracked_sample(face):
     assert s.error is None
     assert fid["sharpness_frames"] == n
     assert fid["sharpness_ratio"] < 0.5              # the blurred majority, not the sharp sample
+
+
+def test_quick_sharpness_is_read_on_the_clips_box_as_lipflap_qc_reads_it(face):
+    # With the clip's box (regions.clip_mouth_box, as `lipflap qc` and the yardstick use) the
+    # quick QC reads sharpness there, not on a box following the lips: a blur in the clip's box
+    # but outside the lips' own box moves the figure only on the clip's box (a held-out clip's
+    # output read 0.957 on the following box against 0.941 in `lipflap qc`).
+    import cv2
+    from lipflap.qc import regions
+    from lipflap.qc.fidelity import sharpness_ratio
+    img, lm = face
+    n = 8
+    tr = _track(n)
+    shape = img.shape[:2]
+    own = regions.mouth_box(lm, regions.mouth_box_size(lm), shape)
+    # the lips moving down the frame over the clip: the clip's box is the union, taller
+    moved = [lm + [0.0, 3.0 * k] for k in range(n)]
+    clip = regions.clip_mouth_box(moved, shape)
+    assert clip[3] > own[3] + 10
+    # blur only the clip box's rows below the first frame's own box
+    y0, y1, x0, x1 = own[3], clip[3], clip[0], clip[2]
+    blurred = cv2.GaussianBlur(img[y0:y1, x0:x1].astype(np.float32), (0, 0), 4.0)
+    patch = Patch(int(x0), int(y0), blurred, np.ones((y1 - y0, x1 - x0), np.float32))
+    out = img.copy()
+    out[y0:y1, x0:x1] = np.rint(blurred).astype(np.uint8)
+    want = sharpness_ratio(out[clip[1]:clip[3], clip[0]:clip[2]], img[clip[1]:clip[3], clip[0]:clip[2]])
+    got = {}
+    for name, box in (("following", None), ("clip", clip)):
+        s = OutputSampler(tr, n, mouth_box=box, defer_bytes=0)
+        for i in range(n):
+            s.add(i, img, patch, 255.0, lm)
+        got[name] = s.fidelity()["sharpness_ratio"]
+        s.close()
+    assert got["clip"] == pytest.approx(want, abs=0.01)
+    assert got["clip"] < 0.95 < got["following"]

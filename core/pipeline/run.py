@@ -14,6 +14,7 @@ from ..face.mesh import WarmMesh, _quiet_import
 from ..provenance import DisclosureWriter, Signing
 from ..provenance.identity import JOB_SIGNER
 from ..qc.pixels import OutputSampler
+from ..qc.regions import clip_mouth_box
 from ..render.seen import PassLooks
 from .analysis import analyse
 from .beside import Beside, Behind
@@ -134,7 +135,8 @@ def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
                                               codec=inputs.codec, mode=inputs.mode, lo=inputs.lo,
                                               hi=inputs.hi, track_source=mouth.source,
                                               signing=signing)
-        sampler = OutputSampler(mouth.track, inputs.n, mesh=qc_mesh)
+        sampler = OutputSampler(mouth.track, inputs.n, mesh=qc_mesh, mouth_box=clip_mouth_box(
+            shots.landmarks, (inputs.info.height, inputs.info.width)))
         with clock.stage("render"):
             written = render_and_write(job, inputs, shots, libraries, progress, disclosure,
                                        qc_sampler=sampler)

@@ -42,6 +42,7 @@ from ..mouth.track import MouthFrame, MouthTrack
 from ..provenance import DisclosureWriter, Signing
 from ..provenance.identity import JOB_SIGNER
 from ..qc.pixels import OutputSampler
+from ..qc.regions import clip_mouth_box
 from ..render.pipeline import REST, LibraryBuilder, render_frame
 from ..render.seen import PassLooks
 from ..render.synth import Patch
@@ -143,7 +144,8 @@ def run_dialogue(job: Job, progress, signing: Signing | None = None) -> dict:
                                     lo=inputs.lo, hi=inputs.hi, track_source=track_source,
                                     signing=signing)
     for fv in faces:
-        fv.sampler = OutputSampler(fv.mouth.track, inputs.n)
+        fv.sampler = OutputSampler(fv.mouth.track, inputs.n, mouth_box=clip_mouth_box(
+            fv.plans.landmarks, (inputs.info.height, inputs.info.width)))
     with clock.stage("render"):
         written, per_face = render_faces(job, inputs, faces, libs, progress, disclosure)
     warnings = list(inputs.warnings) + disclosure.warnings

@@ -114,7 +114,7 @@ class OutputSampler:
     frame is re-tracked as it comes); what they give is the same either way."""
 
     def __init__(self, track, n: int, stride: int = STRIDE, mesh: WarmMesh | None = None,
-                 defer_bytes: int = DEFER_BYTES):
+                 defer_bytes: int = DEFER_BYTES, mouth_box: tuple[int, int, int, int] | None = None):
         self.n = n
         self.stride = max(1, stride)
         expected = expected_from_track(track, n)
@@ -126,8 +126,14 @@ class OutputSampler:
         self.out_feat: dict[int, np.ndarray | None] = {}
         self.src_feat: list = []
         # mouth-box sharpness, output over source, on every frame (a blurred or smeared
-        # mouth passed this check's every other figure); the box's size is the first frame's
+        # mouth passed this check's every other figure), on `mouth_box`, the clip's one box
+        # (regions.clip_mouth_box of the source's landmarks), as `lipflap qc` and the yardstick
+        # read it; without it on a box of the first frame's size following the lips. Following
+        # the lips, the quick QC read 0.957 on a held-out clip's output where `lipflap qc` and
+        # the yardstick read 0.941 and 0.945 on the clip's box (hard set vy_glasses, replayed
+        # by bench/bench_qc_agree.py).
         self.sharp: list[float] = []
+        self.sharp_box = mouth_box
         self._box_size: tuple[int, int] | None = None
         self.seconds = 0.0          # wall time spent here (a busy machine inflates it)
         self.cpu_seconds = 0.0      # this thread's CPU time (Face Mesh's own threads not counted)
@@ -149,8 +155,10 @@ class OutputSampler:
                 lm = np.asarray(source_landmarks, np.float64)[:, :2]
                 wid, hgt = _frame_size(frame)
                 lips = _lips_box(lm, wid, hgt)
-                self._box_size = self._box_size or regions.mouth_box_size(lm)
-                mouth = regions.mouth_box(lm, self._box_size, (hgt, wid))
+                mouth = self.sharp_box
+                if mouth is None:
+                    self._box_size = self._box_size or regions.mouth_box_size(lm)
+                    mouth = regions.mouth_box(lm, self._box_size, (hgt, wid))
                 crop, face = _face_crop(lm, wid, hgt) if i in self.want else (None, None)
                 # one conversion of the frame's pixels for the three boxes (on a re-tracked
                 # frame the face's box holds the other two)
