@@ -39,6 +39,8 @@ noted) and OUT/<name>.dub.wav + .dub.phones.json (../shared/eval/make_dub.py), a
 - vy_*: held out, a second batch of six from the same repository (AOC's address, and generated
   heads: darker skin, glasses and stubble, a squint and head tilt, the Mona Lisa, a tilting
   man), added 2026-12-07 to see whether the renderer generalises; never tuned on.
+- vz_*: held out, a third batch of six from the same repository (a smile with teeth, a head tilt,
+  long hair and stubble, a frown, closed eyes, a stylised CG face), added after vy_*.
 """
 from __future__ import annotations
 
@@ -103,6 +105,16 @@ CASES = {
     "vy_squint": ("vy_squint.mp4", 150, "fr", "fr", None),
     "vy_paint": ("vy_paint.mp4", 150, "es", "es", None),
     "vy_tilt": ("vy_tilt.mp4", 150, "de", "de", None),
+    # Held out, third batch (vz_*): six more of the same repository's samples, added 2026-12-07
+    # after vy_* had been looked at, never tuned on: a woman smiling with teeth, a woman who
+    # tilts her head, a long-haired man with light stubble, a young man frowning, a woman with
+    # her eyes closed and head tilted, a stylised (CG) woman.
+    "vz_teeth": ("vz_teeth.mp4", 150, "fr", "fr", None),
+    "vz_tilt": ("vz_tilt.mp4", 150, "es", "es", None),
+    "vz_longhair": ("vz_longhair.mp4", 150, "es", "es", None),
+    "vz_frown": ("vz_frown.mp4", 150, "fr", "fr", None),
+    "vz_eyes": ("vz_eyes.mp4", 150, "de", "de", None),
+    "vz_cg": ("vz_cg.mp4", 150, "de", "de", None),
 }
 
 # Clips from public repositories: name -> (owner+repo mirror, commit, path in it, licence).
@@ -137,7 +149,13 @@ MIRRORED = {
         "vy_glasses": "test_samples/vasa-1/7/gt.mp4",
         "vy_squint": "test_samples/vasa-1/l8/gt.mp4",
         "vy_paint": "test_samples/emo/talk_mola/gt.mp4",
-        "vy_tilt": "test_samples/vasa-1/5/gt.mp4"}.items()},
+        "vy_tilt": "test_samples/vasa-1/5/gt.mp4",
+        "vz_teeth": "test_samples/vasa-1/9/gt.mp4",
+        "vz_tilt": "test_samples/vasa-1/11/gt.mp4",
+        "vz_longhair": "test_samples/vasa-1/15/gt.mp4",
+        "vz_frown": "test_samples/vasa-1/17/gt.mp4",
+        "vz_eyes": "test_samples/vasa-1/l4/gt.mp4",
+        "vz_cg": "test_samples/emo/talk_kara/gt.mp4"}.items()},
 }
 
 

@@ -348,3 +348,29 @@ def test_a_peak_takes_the_opening_an_exemplar_is_seen_at():
     full = select.PEAK_UNDER_OPEN_WEIGHT * ((0.082 - 0.063) / select.SIGMA) ** 2
     assert np.isclose(seen[0, 0] - select.aperture_cost(t, np.array([0.063]))[0, 0], full)
     assert seen[0, 1] == tracked[0, 1], "not looked at: as tracked"
+
+
+def test_exemplar_pixels_from_beyond_its_jaw_side_are_cut(astro_model):
+    # held-out vz_eyes f55-59: a turned exemplar's dark hair behind its jaw side came in with a
+    # dropped jaw, a smudge inside the face. The patch takes nothing from beyond the exemplar's
+    # own silhouette at the jaw's sides; under the chin's middle it keeps the margin (the shadow
+    # under a chin, mask.CHIN_MARGIN).
+    from lipflap.render import synth
+    from lipflap.render.mask import CHIN_MARGIN, FADE
+    model, lms = astro_model
+    lm = lms[0]
+    ex = synth.Exemplar(0, np.zeros((320, 320, 3), np.uint8), 0, 0,
+                        np.asarray(lm[model.region], np.float64), 0.0)
+    my, mx = np.mgrid[0:320, 0:320].astype(np.float32)
+    lips = lm[model.region][model.lips]
+    size = float(np.linalg.norm(lips[0] - lips[10]))
+    cut = synth._within_exemplar_face(ex, model, mx, my, size)
+    at = lambda p: float(cut[int(round(p[1])), int(round(p[0]))])
+    fade = FADE * size
+    chin, side = lm[152], lm[378]
+    out_chin = chin + [0.0, 0.5 * CHIN_MARGIN * fade]          # under the chin: kept
+    away = side - (lm[13] + lm[14]) / 2
+    out_side = side + away / np.linalg.norm(away) * 0.5 * CHIN_MARGIN * fade   # beyond the side
+    assert at(lm[14] + (chin - lm[14]) * 0.5) > 0.99           # the chin's skin
+    assert at(out_chin) > 0.5
+    assert at(out_side) < 0.05

@@ -17,7 +17,7 @@ import numpy as np
 from . import geometry as g
 from .lip_band import shown_lips
 from .median import median_of
-from .mask import FADE, blend_masks, blur_reduction, muzzle_extent
+from .mask import FADE, JAW_MARGIN, blend_masks, blur_reduction, muzzle_extent, silhouette_positions
 from .model import MouthModel
 
 # The exemplar's one resampling pass: cubic. Lanczos keeps more of the fine band (expr_disgusted
@@ -246,6 +246,7 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
     alpha, lipmask, skin = blend_masks(model.region, reg_t, own[:n_reg], cov, lips_t[:20],
                                        own[:n_reg][model.lips[:20]], x0, y0, w, h, size, _blur)
     alpha *= _within_picture(ex, mx, my, size)
+    alpha *= _within_exemplar_face(ex, model, mx, my, size)
     out = warped                        # the warped copy is this frame's own: offset in place
     out += _light_offset(src, warped, skin, size, w, h)
     disp, still, lip_soft = _carry_grain(out, src, np.linalg.norm(target - own, axis=1), model,
@@ -392,6 +393,46 @@ def _within_picture(ex: Exemplar, mx: np.ndarray, my: np.ndarray, size: float):
     k = 2 * int(np.ceil(2 * sig)) + 1
     core = cv2.erode(inside.astype(np.uint8), np.ones((k, k), np.uint8)).astype(np.float32)
     return np.minimum(_blur(core, sig), inside)
+
+
+# The chin span's outer points (mask.CHIN_SPAN's ends, Face Mesh 149 and 378, with their
+# neighbours 176 and 400), where the exemplar's face is cut at its silhouette itself.
+SIDE_OF_CHIN = (149, 176, 400, 378)
+
+
+def _within_exemplar_face(ex: Exemplar, model: MouthModel, mx: np.ndarray, my: np.ndarray,
+                          size: float):
+    """1 where the warp takes its pixels from inside the exemplar's own face (its silhouette
+    with the frame's reach: a margin past it under the chin, a margin inside it up the cheeks,
+    mask.silhouette_positions), fading to 0 where it takes them from beyond, as blend_masks cuts
+    at the output frame's silhouette. A jaw dropped for an open vowel moved the exemplar's jaw
+    side over the frame's cheek, and the exemplar's dark hair behind its jaw came with it, a
+    dark smudge inside the face (held-out vz_eyes f55-59)."""
+    pos, reach = silhouette_positions(model.region)
+    if len(pos) < 3:
+        return 1.0
+    # Under the chin the margin (the shadow under it) tapers off toward the jaw's sides: there a
+    # turned exemplar's jaw meets the background, which the margin would let through.
+    ids = np.asarray(model.region)[pos]
+    reach = np.where(np.isin(ids, SIDE_OF_CHIN), 0.0, reach)
+    pts = ex.points[pos].astype(np.float64) - [ex.x0, ex.y0]
+    lips = ex.points[model.lips]
+    fade = FADE * max(float(np.linalg.norm(lips[0] - lips[10])), 8.0)
+    # pushed out along the polygon's normals, away from its centre (mask._push, one polygon)
+    t = np.roll(pts, -1, 0) - np.roll(pts, 1, 0)
+    nrm = np.stack([t[:, 1], -t[:, 0]], 1) / np.maximum(np.linalg.norm(t, axis=1), 1e-6)[:, None]
+    nrm[((pts - pts.mean(0)) * nrm).sum(1) < 0] *= -1
+    pts = pts + (reach * fade)[:, None] * nrm
+    eh, ew = ex.image.shape[:2]
+    face = np.zeros((eh, ew), np.uint8)
+    cv2.fillPoly(face, [np.round(pts * 16).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=4)
+    if face.all():
+        return 1.0
+    seen = cv2.remap(face.astype(np.float32), mx, my, cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REPLICATE)
+    sig = max(FADE * size, 0.5)
+    return _blur(cv2.erode((seen > 0.5).astype(np.uint8), np.ones((3, 3), np.uint8))
+                 .astype(np.float32), max(sig * JAW_MARGIN / 2, 0.5))
 
 
 def _light_offset(src, warped, skin, size: float, w: int, h: int) -> np.ndarray:
