@@ -17,7 +17,8 @@ import numpy as np
 from . import geometry as g
 from .lip_band import shown_lips
 from .median import median_of
-from .mask import FADE, JAW_MARGIN, blend_masks, blur_reduction, muzzle_extent, silhouette_positions
+from .mask import (FADE, JAW_MARGIN, _push, blend_masks, blur_reduction, muzzle_extent,
+                   silhouette_positions)
 from .model import MouthModel
 
 # The exemplar's one resampling pass: cubic. Lanczos keeps more of the fine band (expr_disgusted
@@ -418,11 +419,9 @@ def _within_exemplar_face(ex: Exemplar, model: MouthModel, mx: np.ndarray, my: n
     pts = ex.points[pos].astype(np.float64) - [ex.x0, ex.y0]
     lips = ex.points[model.lips]
     fade = FADE * max(float(np.linalg.norm(lips[0] - lips[10])), 8.0)
-    # pushed out along the polygon's normals, away from its centre (mask._push, one polygon)
-    t = np.roll(pts, -1, 0) - np.roll(pts, 1, 0)
-    nrm = np.stack([t[:, 1], -t[:, 0]], 1) / np.maximum(np.linalg.norm(t, axis=1), 1e-6)[:, None]
-    nrm[((pts - pts.mean(0)) * nrm).sum(1) < 0] *= -1
-    pts = pts + (reach * fade)[:, None] * nrm
+    k = np.arange(len(pts))
+    pts = _push(pts, (k + 1) % len(k), (k - 1) % len(k), np.zeros(len(k), int), np.array([0]),
+                reach * fade)
     eh, ew = ex.image.shape[:2]
     face = np.zeros((eh, ew), np.uint8)
     cv2.fillPoly(face, [np.round(pts * 16).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=4)
