@@ -221,7 +221,7 @@ def test_a_bounded_rounded_target_is_still_matched_on_width_in_full():
     target[0, select.CORNERS[1], 0] = 0.588                # drawn 2% under relaxed
     bounded = select.width_cost(target, lips, relaxed)
     asked = select.width_cost(target, lips, relaxed, np.array([0.54]))
-    assert asked[0, 0] > bounded[0, 0] > 0.0               # the spread exemplar costs more
+    assert asked[0, 0] > bounded[0, 0] > 0.0   # the spread exemplar pays the match in full
     assert asked[0, 0] == pytest.approx(select.width_cost(target, lips, relaxed,
                                                           np.array([0.50]))[0, 0])
 
@@ -359,9 +359,11 @@ def test_exemplar_pixels_from_beyond_its_jaw_side_are_cut(astro_model):
     from lipflap.render.mask import CHIN_MARGIN, FADE
     model, lms = astro_model
     lm = lms[0]
-    ex = synth.Exemplar(0, np.zeros((320, 320, 3), np.uint8), 0, 0,
+    # the exemplar's crop starts at (10, 20) in its frame; the output box is the frame itself
+    ex = synth.Exemplar(0, np.zeros((300, 300, 3), np.uint8), 10, 20,
                         np.asarray(lm[model.region], np.float64), 0.0)
     my, mx = np.mgrid[0:320, 0:320].astype(np.float32)
+    mx, my = mx - 10, my - 20
     lips = lm[model.region][model.lips]
     size = float(np.linalg.norm(lips[0] - lips[10]))
     cut = synth._within_exemplar_face(ex, model, mx, my, size)

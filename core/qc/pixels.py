@@ -111,7 +111,9 @@ class OutputSampler:
     `landmarks()` (per frame, None where not re-tracked or no face) and `shape_outliers()`.
     `mesh`: a WarmMesh made earlier to re-track with (closed by `close()`); None: one is made at
     the first re-tracked frame. `defer_bytes`: how much the held-back re-tracks may hold (0: each
-    frame is re-tracked as it comes); what they give is the same either way."""
+    frame is re-tracked as it comes); what they give is the same either way. `mouth_box`: the
+    clip's one box for the mouth-box sharpness (regions.clip_mouth_box of the source's
+    landmarks), as `lipflap qc` reads it; None: a box following the lips."""
 
     def __init__(self, track, n: int, stride: int = STRIDE, mesh: WarmMesh | None = None,
                  defer_bytes: int = DEFER_BYTES, mouth_box: tuple[int, int, int, int] | None = None):

@@ -30,8 +30,9 @@ ROUNDING_NARROWING = 0.05
 # (measured: rounded/spread width ratio 0.96-1.04 on es/de/fr dubs where the track asked 0.55-0.62).
 # Never more than this factor either way in one frame, whatever the range says. The width is held
 # WIDTH_INSET_LO / _HI (eye distances) inside the actor's own range (1st..99th percentile in the
-# shot), and at least WIDTH_REACH either way of relaxed even where the shot shows less (an actor
-# who never rounds in the shot still rounds a "u"). Measured on talk_f (de) when the exemplars were
+# shot). Where the shot shows less, it still reaches WIDTH_REACH over relaxed on the wide side and
+# WIDTH_REACH under relaxed less WIDTH_INSET_LO on the narrow side (an actor who never rounds in
+# the shot still rounds a "u": about 2.4% under relaxed for a relaxed width of 0.575). Measured on talk_f (de) when the exemplars were
 # not matched on width: a mouth narrowed by the warp re-tracked ~0.03-0.04 eye distances off its
 # target, and an inset of 0.01 left 4.9% of frames outside the actor's width range (lipeval
 # outside_width), 0.03 left 0.6%. With rounded targets built from the actor's own narrow mouths
@@ -214,8 +215,9 @@ class MouthModel:
 
     def raw_width(self, width: float, bounded: bool = True) -> float:
         """Corner distance / IOD for a width on the feature scale, inside the actor's own range
-        (widened to WIDTH_REACH of relaxed); with `bounded` False, the width the track asks for
-        (how rounded or spread a target is, whatever the shot allows)."""
+        pulled in by WIDTH_INSET_LO / _HI, and reaching at least WIDTH_REACH under relaxed (less
+        the inset) and over it; with `bounded` False, the width the track asks for (how rounded
+        or spread a target is, whatever the shot allows)."""
         raw = self.width_rest * (1.0 + (float(width) - WIDTH_RELAXED) * WIDTH_SPAN)
         if not bounded:
             return float(raw)

@@ -133,10 +133,12 @@ def data_costs(target_shapes: np.ndarray, target_ap: np.ndarray, lib_shapes: np.
 def width_cost(target_shapes: np.ndarray, lib_shapes: np.ndarray, relaxed: float,
                wanted: np.ndarray | None = None) -> np.ndarray:
     """(T, K) cost of exemplar k's corner-to-corner width for target t (normalised lips), for the
-    targets narrower than `relaxed` (a rounded mouth). How far a target counts as rounded is read
-    from `wanted` (T,), the widths the track asks for, where given: a shot whose own narrowest
-    mouth is near its relaxed one bounds a "u" to little narrowing (model.raw_width), and the
-    "u" must still be built from the actor's narrowest exemplars."""
+    targets narrower than `relaxed` (a rounded mouth): the exemplar's width is matched to the
+    target's drawn (bounded) width, either way. How far a target counts as rounded, the weight of
+    that match, is read from `wanted` (T,), the widths the track asks for, where given: a shot
+    whose own narrowest mouth is near its relaxed one bounds a "u" to little narrowing
+    (model.raw_width), and read from the bounded width the match weighed 0.77 there, and a spread
+    exemplar won (vx_makeup f89-95, re-tracked 0.69-0.73 wide against 0.57-0.65)."""
     t = corner_width(target_shapes)
     ramp = width_ramp(t if wanted is None else wanted, relaxed)
     excess = (corner_width(lib_shapes)[None] - t[:, None]) / SIGMA

@@ -17,8 +17,8 @@ import numpy as np
 from . import geometry as g
 from .lip_band import shown_lips
 from .median import median_of
-from .mask import (FADE, JAW_MARGIN, _push, blend_masks, blur_reduction, muzzle_extent,
-                   silhouette_positions)
+from .mask import (CHIN_SPAN, FADE, JAW_MARGIN, _layout, _push, _region_key, blend_masks,
+                   blur_reduction, muzzle_extent)
 from .model import MouthModel
 
 # The exemplar's one resampling pass: cubic. Lanczos keeps more of the fine band (expr_disgusted
@@ -396,9 +396,9 @@ def _within_picture(ex: Exemplar, mx: np.ndarray, my: np.ndarray, size: float):
     return np.minimum(_blur(core, sig), inside)
 
 
-# The chin span's outer points (mask.CHIN_SPAN's ends, Face Mesh 149 and 378, with their
-# neighbours 176 and 400), where the exemplar's face is cut at its silhouette itself.
-SIDE_OF_CHIN = (149, 176, 400, 378)
+# The chin span's outer points (mask.CHIN_SPAN's two ends each side: Face Mesh 149, 176 and 400,
+# 378), where the exemplar's face is cut at its silhouette itself.
+SIDE_OF_CHIN = CHIN_SPAN[:2] + CHIN_SPAN[-2:]
 
 
 def _within_exemplar_face(ex: Exemplar, model: MouthModel, mx: np.ndarray, my: np.ndarray,
@@ -409,11 +409,12 @@ def _within_exemplar_face(ex: Exemplar, model: MouthModel, mx: np.ndarray, my: n
     at the output frame's silhouette. A jaw dropped for an open vowel moved the exemplar's jaw
     side over the frame's cheek, and the exemplar's dark hair behind its jaw came with it, a
     dark smudge inside the face (held-out vz_eyes f55-59)."""
-    pos, reach = silhouette_positions(model.region)
+    lay = _layout(_region_key(model.region))
+    pos, reach = lay.sil, lay.reach
     if len(pos) < 3:
         return 1.0
-    # Under the chin the margin (the shadow under it) tapers off toward the jaw's sides: there a
-    # turned exemplar's jaw meets the background, which the margin would let through.
+    # Under the chin's middle the margin (the shadow under it) is kept; at the jaw's sides it is
+    # dropped: there a turned exemplar's jaw meets the background, which the margin let through.
     ids = np.asarray(model.region)[pos]
     reach = np.where(np.isin(ids, SIDE_OF_CHIN), 0.0, reach)
     pts = ex.points[pos].astype(np.float64) - [ex.x0, ex.y0]
