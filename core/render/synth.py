@@ -410,29 +410,21 @@ def _within_exemplar_face(ex: Exemplar, model: MouthModel, mx: np.ndarray, my: n
     mask.silhouette_positions), fading to 0 where it takes them from beyond, as blend_masks cuts
     at the output frame's silhouette. A jaw dropped for an open vowel moved the exemplar's jaw
     side over the frame's cheek, and the exemplar's dark hair behind its jaw came with it, a
-    dark smudge inside the face (held-out vz_eyes f55-59).
-
-    Worked out on every CUT_STEP-th pixel of the maps and blurred there: the cut is a fade
-    several pixels wide, and at full resolution its remap, erosion and blur were 1.2-1.6 ms a
-    frame (a 367x251 patch), the bench's run 1.42-1.44 -> 1.54 times a plain transcode."""
+    dark smudge inside the face (held-out vz_eyes f55-59). The exemplar's filled silhouette is
+    made once per exemplar (`Exemplar.face`). Worked out on every third pixel of the maps instead
+    (b9bb926), the cut moved the re-tracked figures of three held-out clips (vx_makeup outside_any
+    0.033 -> 0.060, vy_glasses 0.020 -> 0.027) for a cost that did not show beside the host's swing
+    on the bench (docs/speed.md, twentieth round); it is worked out at full resolution."""
     if ex.face is None:
         ex.face = _exemplar_face(ex, model)
     if ex.face is None:
         return 1.0
-    sig = max(FADE * size, 0.5)
-    cut = max(sig * JAW_MARGIN / 2, 0.5)
-    f = max(1, int(cut))
-    h, w = mx.shape
-    seen = cv2.remap(ex.face, mx[::f, ::f], my[::f, ::f], cv2.INTER_LINEAR,
-                     borderMode=cv2.BORDER_REPLICATE)
-    if f == 1:
-        seen = cv2.erode((seen > 0.5).astype(np.uint8), np.ones((3, 3), np.uint8))
-    else:
-        seen = (seen > 0.5).astype(np.uint8)
-    if seen.all():
+    seen = cv2.remap(ex.face, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    inside = cv2.erode((seen > 0.5).astype(np.uint8), np.ones((3, 3), np.uint8))
+    if inside.all():
         return 1.0
-    small = cv2.GaussianBlur(seen.astype(np.float32), (0, 0), cut / f)
-    return small if f == 1 else cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    sig = max(FADE * size, 0.5)
+    return _blur(inside.astype(np.float32), max(sig * JAW_MARGIN / 2, 0.5))
 
 
 def _exemplar_face(ex: Exemplar, model: MouthModel) -> np.ndarray | None:
