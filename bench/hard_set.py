@@ -37,10 +37,10 @@ noted) and OUT/<name>.dub.wav + .dub.phones.json (../shared/eval/make_dub.py), a
   talking-head systems; four carry a small still of a second face in a corner). MIRRORED says
   where each comes from.
 - vy_*: held out, a second batch of six from the same repository (AOC's address, and generated
-  heads: darker skin, glasses and stubble, a squint and head tilt, the Mona Lisa, a tilting
+  heads: darker skin, glasses and a beard shadow, a squint and head tilt, the Mona Lisa, a tilting
   man), added 2026-12-07 to see whether the renderer generalises; never tuned on.
 - vz_*: held out, a third batch of six from the same repository (a smile with teeth, a head tilt,
-  long hair and stubble, a frown, closed eyes, a stylised CG face), added after vy_*.
+  long hair and a beard shadow, a frown, closed eyes, a stylised CG face), added after vy_*.
 """
 from __future__ import annotations
 
@@ -96,9 +96,9 @@ CASES = {
     "vx_beard2": ("vx_beard2.mp4", 150, "fr", "fr", None),
     # Held out, second batch (vy_*): added 2026-12-07 from the same repository's other samples,
     # rendered and looked at once, never tuned on: a real speaker (AOC, 29.97 fps), and five
-    # generated heads: a darker-skinned woman smiling open-mouthed, a man with glasses and
-    # stubble, a woman who squints and tilts her head, the Mona Lisa (paint, craquelure), a man
-    # who tilts his head.
+    # generated heads: a darker-skinned woman smiling open-mouthed, a man with glasses and a
+    # beard shadow, a woman who squints and tilts her head, the Mona Lisa (paint, craquelure),
+    # a man who tilts his head.
     "vy_aoc": ("vy_aoc.mp4", 137, "fr", "fr", None),
     "vy_dark": ("vy_dark.mp4", 150, "es", "es", None),
     "vy_glasses": ("vy_glasses.mp4", 150, "de", "de", None),
@@ -107,8 +107,8 @@ CASES = {
     "vy_tilt": ("vy_tilt.mp4", 150, "de", "de", None),
     # Held out, third batch (vz_*): six more of the same repository's samples, added 2026-12-07
     # after vy_* had been looked at, never tuned on: a woman smiling with teeth, a woman who
-    # tilts her head, a long-haired man with light stubble, a young man frowning, a woman with
-    # her eyes closed and head tilted, a stylised (CG) woman.
+    # tilts her head, a long-haired man with a light beard shadow, a young man frowning, a
+    # woman with her eyes closed and head tilted, a stylised (CG) woman.
     "vz_teeth": ("vz_teeth.mp4", 150, "fr", "fr", None),
     "vz_tilt": ("vz_tilt.mp4", 150, "es", "es", None),
     "vz_longhair": ("vz_longhair.mp4", 150, "es", "es", None),
