@@ -79,6 +79,27 @@ def silhouette_positions(region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.array([pos[k] for k in keep], np.int32), np.array(reach)
 
 
+# The chin span's outer points, two each side (Face Mesh 149, 176 and 400, 378): an exemplar's
+# own face is cut at its silhouette there, with no chin margin (exemplar_silhouette).
+CHIN_SIDES = CHIN_SPAN[:2] + CHIN_SPAN[-2:]
+
+
+def exemplar_silhouette(region: np.ndarray, points: np.ndarray, size: float) -> np.ndarray | None:
+    """(N, 2) the face's silhouette polygon of an exemplar (its region points, pixels), pushed
+    as the output frame's is (silhouette_positions; `size` its mouth width), except at the chin's
+    sides (CHIN_SIDES), where it is the silhouette itself: under the chin's middle the margin
+    keeps the shadow under it, at the sides a turned exemplar's jaw meets the background, which
+    the margin let through (held-out vz_eyes f55-59). None without a silhouette."""
+    lay = _layout(_region_key(region))
+    if len(lay.sil) < 3:
+        return None
+    ids = np.asarray(region)[lay.sil]
+    reach = np.where(np.isin(ids, CHIN_SIDES), 0.0, lay.reach)
+    k = np.arange(len(lay.sil))
+    return _push(np.asarray(points, np.float64)[lay.sil], (k + 1) % len(k), (k - 1) % len(k),
+                 np.zeros(len(k), int), np.array([0]), FADE * size * reach)
+
+
 def _fill(shape, pts: np.ndarray, x0: int, y0: int, into: np.ndarray | None = None) -> np.ndarray:
     """A 0/1 uint8 mask of polygon `pts` (frame pixels) in the box at (x0, y0); with `into`, drawn
     onto that mask (the union with what it holds: no mask and no OR pass per polygon)."""

@@ -190,10 +190,10 @@ def peak_cost(target_ap: np.ndarray, lib_ap: np.ndarray, peaks: np.ndarray,
               widths: tuple | None = None) -> np.ndarray:
     """(T, K) the extra cost, at the targets at an opening's peak (`peaks`, (T,) bool), of
     exemplar k opening less than target t (gap / IOD; seen_aperture_delta changes it where an
-    exemplar is seen otherwise than tracked). `widths`: (the
-    targets' widths (T,), the exemplars' (K,), the actor's relaxed width), corner distances /
-    IOD: a target narrowed by width_ramp asks of exemplar k only the opening of the most open
-    exemplar no wider than k."""
+    exemplar is seen otherwise than tracked). `widths`: (the widths
+    the targets ask for (T,; data_costs' wanted_widths), the exemplars' (K,), the actor's relaxed
+    width), corner distances / IOD: a target narrowed by width_ramp asks of exemplar k only the
+    opening of the most open exemplar no wider than k."""
     target_ap, lib_ap = np.asarray(target_ap, np.float64), np.asarray(lib_ap, np.float64)
     short = np.maximum(target_ap[:, None] - lib_ap[None], 0.0) ** 2
     if widths is not None:

@@ -17,8 +17,7 @@ import numpy as np
 from . import geometry as g
 from .lip_band import shown_lips
 from .median import median_of
-from .mask import (CHIN_SPAN, FADE, JAW_MARGIN, _layout, _push, _region_key, blend_masks,
-                   blur_reduction, muzzle_extent)
+from .mask import FADE, JAW_MARGIN, blend_masks, blur_reduction, exemplar_silhouette, muzzle_extent
 from .model import MouthModel
 
 # The exemplar's one resampling pass: cubic. Lanczos keeps more of the fine band (expr_disgusted
@@ -398,16 +397,11 @@ def _within_picture(ex: Exemplar, mx: np.ndarray, my: np.ndarray, size: float):
     return np.minimum(_blur(core, sig), inside)
 
 
-# The chin span's outer points (mask.CHIN_SPAN's two ends each side: Face Mesh 149, 176 and 400,
-# 378), where the exemplar's face is cut at its silhouette itself.
-SIDE_OF_CHIN = CHIN_SPAN[:2] + CHIN_SPAN[-2:]
-
-
 def _within_exemplar_face(ex: Exemplar, model: MouthModel, mx: np.ndarray, my: np.ndarray,
                           size: float):
     """1 where the warp takes its pixels from inside the exemplar's own face (its silhouette
     with the frame's reach: a margin past it under the chin, a margin inside it up the cheeks,
-    mask.silhouette_positions), fading to 0 where it takes them from beyond, as blend_masks cuts
+    mask.exemplar_silhouette), fading to 0 where it takes them from beyond, as blend_masks cuts
     at the output frame's silhouette. A jaw dropped for an open vowel moved the exemplar's jaw
     side over the frame's cheek, and the exemplar's dark hair behind its jaw came with it, a
     dark smudge inside the face (held-out vz_eyes f55-59). The exemplar's filled silhouette is
@@ -428,25 +422,16 @@ def _within_exemplar_face(ex: Exemplar, model: MouthModel, mx: np.ndarray, my: n
 
 
 def _exemplar_face(ex: Exemplar, model: MouthModel) -> np.ndarray | None:
-    """float32 (h, w) of the exemplar's crop: 1 inside its silhouette pushed out by the frame's
-    reach rules (none at the jaw's sides, SIDE_OF_CHIN), 0 beyond; None without a silhouette."""
-    lay = _layout(_region_key(model.region))
-    pos, reach = lay.sil, lay.reach
-    if len(pos) < 3:
-        return None
-    # Under the chin's middle the margin (the shadow under it) is kept; at the jaw's sides it is
-    # dropped: there a turned exemplar's jaw meets the background, which the margin let through.
-    ids = np.asarray(model.region)[pos]
-    reach = np.where(np.isin(ids, SIDE_OF_CHIN), 0.0, reach)
-    pts = ex.points[pos].astype(np.float64) - [ex.x0, ex.y0]
+    """float32 (h, w) of the exemplar's crop: 1 inside its own silhouette
+    (mask.exemplar_silhouette), 0 beyond; None without a silhouette."""
     lips = ex.points[model.lips]
-    fade = FADE * max(float(np.linalg.norm(lips[0] - lips[10])), 8.0)
-    k = np.arange(len(pts))
-    pts = _push(pts, (k + 1) % len(k), (k - 1) % len(k), np.zeros(len(k), int), np.array([0]),
-                reach * fade)
-    eh, ew = ex.image.shape[:2]
-    face = np.zeros((eh, ew), np.uint8)
-    cv2.fillPoly(face, [np.round(pts * 16).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=4)
+    poly = exemplar_silhouette(model.region, ex.points[:len(model.region)],
+                               max(float(np.linalg.norm(lips[0] - lips[10])), 8.0))
+    if poly is None:
+        return None
+    face = np.zeros(ex.image.shape[:2], np.uint8)
+    cv2.fillPoly(face, [np.round((poly - [ex.x0, ex.y0]) * 16).astype(np.int32)], 1,
+                 lineType=cv2.LINE_8, shift=4)
     return face.astype(np.float32)
 
 
