@@ -41,6 +41,10 @@ noted) and OUT/<name>.dub.wav + .dub.phones.json (../shared/eval/make_dub.py), a
   man), added 2026-12-07 to see whether the renderer generalises; never tuned on.
 - vz_*: held out, a third batch of six from the same repository (a smile with teeth, a head tilt,
   long hair and a beard shadow, a frown, closed eyes, a stylised CG face), added after vy_*.
+- vw_*: held out, the repository's last seven samples (a generated woman in front of trees who
+  opens wide, an anime-styled face, a woman who winks, a woman who opens to a wide "o", a grey-
+  haired man in a suit, a woman before a blurred background, a woman with a bob), added after
+  vz_*; never tuned on.
 """
 from __future__ import annotations
 
@@ -115,6 +119,16 @@ CASES = {
     "vz_frown": ("vz_frown.mp4", 150, "fr", "fr", None),
     "vz_eyes": ("vz_eyes.mp4", 150, "de", "de", None),
     "vz_cg": ("vz_cg.mp4", 150, "de", "de", None),
+    # Held out, fourth batch (vw_*): the same repository's last seven samples, added 2026-12-07
+    # after vz_* had been looked at, never tuned on (six with a still of a second face in the
+    # lower left corner; vw_anime a drawn, anime-styled face).
+    "vw_emotion": ("vw_emotion.mp4", 137, "fr", "fr", None),
+    "vw_anime": ("vw_anime.mp4", 150, "de", "de", None),
+    "vw_wink": ("vw_wink.mp4", 150, "es", "es", None),
+    "vw_open": ("vw_open.mp4", 150, "fr", "fr", None),
+    "vw_suit": ("vw_suit.mp4", 150, "de", "de", None),
+    "vw_blur": ("vw_blur.mp4", 150, "es", "es", None),
+    "vw_bob": ("vw_bob.mp4", 150, "fr", "fr", None),
 }
 
 # Clips from public repositories: name -> (owner+repo mirror, commit, path in it, licence).
@@ -155,7 +169,14 @@ MIRRORED = {
         "vz_longhair": "test_samples/vasa-1/15/gt.mp4",
         "vz_frown": "test_samples/vasa-1/17/gt.mp4",
         "vz_eyes": "test_samples/vasa-1/l4/gt.mp4",
-        "vz_cg": "test_samples/emo/talk_kara/gt.mp4"}.items()},
+        "vz_cg": "test_samples/emo/talk_kara/gt.mp4",
+        "vw_emotion": "test_samples/emo/talk_emotion/gt.mp4",
+        "vw_anime": "test_samples/emo/talk_yomir/gt.mp4",
+        "vw_wink": "test_samples/vasa-1/10/gt.mp4",
+        "vw_open": "test_samples/vasa-1/12/gt.mp4",
+        "vw_suit": "test_samples/vasa-1/l3/gt.mp4",
+        "vw_blur": "test_samples/vasa-1/l5/gt.mp4",
+        "vw_bob": "test_samples/vasa-1/l7/gt.mp4"}.items()},
 }
 
 
