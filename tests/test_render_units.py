@@ -376,3 +376,68 @@ def test_exemplar_pixels_from_beyond_its_jaw_side_are_cut(astro_model):
     assert at(lm[14] + (chin - lm[14]) * 0.5) > 0.99           # the chin's skin
     assert at(out_chin) > 0.5
     assert at(out_side) < 0.05
+
+
+
+def _chin_raised(model, lm, by: float):
+    """The frame's own points (region and warp ring) and the same with the chin span raised by
+    `by` pixels (a closure wanted over an open mouth)."""
+    own = np.vstack([lm[model.region], model.ring_points(model.pose(lm))]).astype(np.float64)
+    pos = {int(k): i for i, k in enumerate(model.region)}
+    wanted = own.copy()
+    n = len(model.region)
+    top, chin = own[pos[17], 1], own[pos[152], 1]      # under the lower lip, the chin's point
+    # the region's points under the lower lip raised in proportion, the chin by `by`
+    wanted[:n, 1] -= by * np.clip((own[:n, 1] - top) / (chin - top), 0.0, 1.0)
+    return own, wanted, pos
+
+
+def test_light_is_compared_only_where_both_faces_are_face(astro_model):
+    # under a raised chin the frame's own chin skin is not the exemplar's skin (held-out
+    # vw_emotion f53: compared there, the offset lifted the collar to a grey band)
+    from lipflap.render.mask import shared_face
+    model, lms = astro_model
+    lm = lms[0]
+    n = len(model.region)
+    own, wanted, pos = _chin_raised(model, lm, 10.0)
+    size = float(np.linalg.norm(own[:n][model.lips][0] - own[:n][model.lips][10]))
+    both = shared_face((320, 320), model.region, wanted[:n], own[:n], 0, 0, size)
+    at = lambda m, p: int(m[int(round(p[1])), int(round(p[0]))])
+    band = own[pos[152]] - [0.0, 5.0]                       # between the two chins
+    chin = own[pos[14]] + (own[pos[152]] - own[pos[14]]) * 0.3
+    assert at(both, band) == 0
+    assert at(both, chin) == 1
+
+
+def test_a_raised_chin_lifts_the_frames_own_neck_instead_of_leaving_its_chin(astro_model):
+    # held-out vw_emotion f53: a rest wanted over an open mouth raises the chin; the band between
+    # the wanted chin and the frame's own lower one showed the frame's chin skin under the
+    # exemplar's jaw line (a double chin). The frame's neck is drawn up with the chin instead.
+    import cv2
+    from lipflap.render import synth
+    from lipflap.render.mask import exemplar_silhouette
+    model, lms = astro_model
+    lm = lms[0]
+    n = len(model.region)
+    own, wanted, pos = _chin_raised(model, lm, 10.0)
+    size = float(np.linalg.norm(own[:n][model.lips][0] - own[:n][model.lips][10]))
+    sil = exemplar_silhouette(model.region, own[:n], size, chin=False)
+    face = np.zeros((320, 320), np.uint8)
+    cv2.fillPoly(face, [np.round(sil).astype(np.int32)], 1)
+    src = np.where(face[..., None] > 0, 200.0, 20.0).astype(np.float32) * np.ones(3, np.float32)
+    wsil = exemplar_silhouette(model.region, wanted[:n], size, chin=False)
+    wanted_face = np.zeros((320, 320), np.uint8)
+    cv2.fillPoly(wanted_face, [np.round(wsil).astype(np.int32)], 1)
+    alpha = cv2.GaussianBlur(wanted_face.astype(np.float32), (0, 0), 1.5)
+    out = np.full((320, 320, 3), 128.0, np.float32)
+    before = alpha[..., None] * out + (1 - alpha[..., None]) * src
+    a2 = synth._lift_neck(out, alpha.copy(), src, wanted[:n], own[:n], model, 1.0, size,
+                          0, 0, 320, 320)
+    after = a2[..., None] * out + (1 - a2[..., None]) * src
+    y, x = np.round(own[pos[152]] - [0.0, 5.0]).astype(int)[::-1]     # in the band
+    assert before[y, x, 0] > 150                       # the frame's own chin skin was left
+    assert after[y, x, 0] < 60                          # now the frame's collar, drawn up
+    far = np.round(own[pos[152]] + [0.0, 60.0]).astype(int)[::-1]      # well under both chins
+    np.testing.assert_allclose(after[far[0], far[1]], src[far[0], far[1]], atol=1.0)
+    inside = np.round(own[pos[14]] + (own[pos[152]] - own[pos[14]]) * 0.3).astype(int)[::-1]
+    np.testing.assert_allclose(after[inside[0], inside[1]], 128.0, atol=1.0)   # the patch

@@ -84,20 +84,35 @@ def silhouette_positions(region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 CHIN_SIDES = CHIN_SPAN[:2] + CHIN_SPAN[-2:]
 
 
-def exemplar_silhouette(region: np.ndarray, points: np.ndarray, size: float) -> np.ndarray | None:
+def exemplar_silhouette(region: np.ndarray, points: np.ndarray, size: float,
+                        chin: bool = True) -> np.ndarray | None:
     """(N, 2) the face's silhouette polygon of an exemplar (its region points, pixels), pushed
     as the output frame's is (silhouette_positions; `size` its mouth width), except at the chin's
     sides (CHIN_SIDES), where it is the silhouette itself: under the chin's middle the margin
     keeps the shadow under it, at the sides a turned exemplar's jaw meets the background, which
-    the margin let through (held-out vz_eyes f55-59). None without a silhouette."""
+    the margin let through (held-out vz_eyes f55-59). With `chin` False the chin's middle is not
+    pushed either. None without a silhouette."""
     lay = _layout(_region_key(region))
     if len(lay.sil) < 3:
         return None
     ids = np.asarray(region)[lay.sil]
-    reach = np.where(np.isin(ids, CHIN_SIDES), 0.0, lay.reach)
+    reach = np.where(np.isin(ids, CHIN_SIDES if chin else CHIN_SPAN), 0.0, lay.reach)
     k = np.arange(len(lay.sil))
     return _push(np.asarray(points, np.float64)[lay.sil], (k + 1) % len(k), (k - 1) % len(k),
                  np.zeros(len(k), int), np.array([0]), FADE * size * reach)
+
+
+def shared_face(shape: tuple[int, int], region: np.ndarray, wanted: np.ndarray, own: np.ndarray,
+                x0: int, y0: int, size: float) -> np.ndarray | None:
+    """uint8 (h, w) 0/1: where the frame's own face and the wanted one overlap (each its
+    silhouette by exemplar_silhouette's rule, the chin's middle not pushed: the face itself, not
+    the shadow under it; `size` the mouth width), where the exemplar's skin and the frame's can
+    be compared for light. None without a silhouette."""
+    mine = exemplar_silhouette(region, own, size, chin=False)
+    theirs = exemplar_silhouette(region, wanted, size, chin=False)
+    if mine is None or theirs is None:
+        return None
+    return _fill(shape, mine, x0, y0) & _fill(shape, theirs, x0, y0)
 
 
 def _fill(shape, pts: np.ndarray, x0: int, y0: int, into: np.ndarray | None = None) -> np.ndarray:

@@ -17,7 +17,8 @@ import numpy as np
 from . import geometry as g
 from .lip_band import shown_lips
 from .median import median_of
-from .mask import FADE, JAW_MARGIN, blend_masks, blur_reduction, exemplar_silhouette, muzzle_extent
+from .mask import (FADE, JAW_LINE, JAW_MARGIN, blend_masks, blur_reduction, exemplar_silhouette, shared_face,
+                   muzzle_extent)
 from .model import MouthModel
 
 # The exemplar's one resampling pass: cubic. Lanczos keeps more of the fine band (expr_disgusted
@@ -249,6 +250,11 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
                                        own[:n_reg][model.lips[:20]], x0, y0, w, h, size, _blur)
     alpha *= _within_picture(ex, mx, my, size)
     alpha *= _within_exemplar_face(ex, model, mx, my, size)
+    both = shared_face((h, w), model.region, reg_t, own[:n_reg], x0, y0, size)
+    if both is not None:
+        # Light is compared where the frame and the wanted pose both show face: under a raised
+        # chin the frame's own chin skin against the exemplar's collar read as light to add.
+        skin *= both
     out = warped                        # the warped copy is this frame's own: offset in place
     out += _light_offset(src, warped, skin, size, w, h)
     disp, still, lip_soft = _carry_grain(out, src, np.linalg.norm(target - own, axis=1), model,
@@ -276,8 +282,76 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
     alpha *= float(fade)
     _clip0(out, look.peak)
     _keep_lip_range(out, src, alpha, lips_t, x0, y0, look)
+    alpha = _lift_neck(out, alpha, src, reg_t, own[:n_reg], model, fade, size, x0, y0, w, h)
     return Patch(x0, y0, out, alpha.astype(np.float32, copy=False), lip_soft.astype(np.float32, copy=False),
                  target)
+
+
+def _lift_neck(out, alpha, src, reg_t, own, model: MouthModel, fade: float, size: float,
+               x0: int, y0: int, w: int, h: int) -> np.ndarray:
+    """Under a chin raised above the frame's own (a closure or a rest wanted over an open mouth),
+    the frame's own jaw edge and what lies under it (neck, collar, background) drawn up with the
+    chin, in place on `out`; returns the patch's alpha over it. Left to the frame, the band
+    between the two chins showed the frame's own chin skin under the exemplar's jaw line, a
+    double chin; filled with what lay under the exemplar's chin, its collar and hair did not meet
+    the frame's (held-out vw_emotion f9, f53). The map is a strip under the wanted jaw line: each
+    jaw point draws from the frame's own one (the face's down direction, nose to chin; tapering
+    to nothing at the jaw line's ends), easing to no move LIFT_REACH fade widths under it, so the
+    frame's pixels are resampled only there."""
+    pos = {int(k): i for i, k in enumerate(model.region)}
+    jaw = [pos[k] for k in JAW_LINE if k in pos]
+    if 152 not in pos or 164 not in pos or len(jaw) < 3:
+        return alpha
+    down = reg_t[pos[152]] - reg_t[pos[164]]
+    down = down / max(float(np.linalg.norm(down)), 1e-6)
+    top = reg_t[jaw].astype(np.float64)
+    rise = np.maximum((own[jaw] - top) @ down, 0.0) * np.sin(np.linspace(0.0, np.pi, len(jaw)))
+    if rise.max() < 0.5:
+        return alpha                    # no chin raised here: nothing to lift
+    anchor = top + (rise.max() + LIFT_REACH * FADE * size) * down
+    n = len(jaw)
+    strip = np.array([(i, i + 1, n + i) for i in range(n - 1)]
+                     + [(i + 1, n + i + 1, n + i) for i in range(n - 1)], np.int32)
+    dst = np.vstack([top, anchor])
+    frm = np.vstack([top + rise[:, None] * down, anchor])
+    bmx, bmy, bcov = g.triangle_maps(dst, frm - [x0, y0], strip, x0, y0, w, h)
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    lift = np.clip((bmx - xs) * float(down[0]) + (bmy - ys) * float(down[1]), 0.0, 1.0)
+    lift *= bcov
+    if not lift.any():
+        return alpha
+    bg = cv2.remap(src, bmx, bmy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    _keep_pixel_grain(bg, src, lift > 0)
+    share = (float(fade) - alpha) * lift           # the frame's lifted pixels' share
+    total = alpha + share
+    mix = out * _rgb(alpha) + bg * _rgb(share)
+    np.divide(mix, _rgb(np.maximum(total, 1e-6)), out=out, where=_rgb(total) > 1e-6)
+    return total.astype(np.float32, copy=False)
+
+
+def _keep_pixel_grain(moved: np.ndarray, src: np.ndarray, where: np.ndarray) -> None:
+    """In place on `moved` (the frame's pixels resampled): its fine band within the frame's noise
+    level (GRAIN_CORE times the fine band's robust spread over `where`) replaced by the frame's
+    own at the same pixel, as _carry_grain does on the lips: sensor noise and film grain belong to
+    the pixel, and one bilinear resampling smooths them (the selfie's sensor noise: mouth-box
+    sharpness 0.957 -> 0.944 with the lifted neck resampled, held-out selfie); edges above that
+    level stay the moved ones, so the frame's own jaw edge does not come back as a ghost."""
+    if np.count_nonzero(where) < 32:
+        return
+    hp_src = np.subtract(src, _gauss(src, HP_SIGMA, cv2.BORDER_REFLECT))
+    hp_mov = np.subtract(moved, _gauss(moved, HP_SIGMA, cv2.BORDER_REFLECT))
+    core = GRAIN_CORE * 1.4826 * float(np.median(np.abs(hp_src[where])))
+    if core <= 0:
+        return
+    moved += np.clip(hp_src, -core, core) - np.clip(hp_mov, -core, core)
+
+
+# How far under a raised chin's wanted jaw line the frame's own pixels are still drawn up, in fade
+# widths past the rise (mask.FADE): the frame's jaw edge and the shadow under it (about
+# CHIN_MARGIN fade widths) fit above the strip's end, where the map meets the frame unmoved. 4
+# read the same by eye on vw_emotion, its resampled strip a little softer (selfie mouth-box
+# sharpness 0.944 at 4 against 0.949 at 3, both before _keep_pixel_grain).
+LIFT_REACH = 3.0
 
 
 # The skin points next to the lips keep at least this share of their triangles' area in the
