@@ -251,9 +251,12 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
     alpha *= _within_picture(ex, mx, my, size)
     alpha *= _within_exemplar_face(ex, model, mx, my, size)
     both = shared_face((h, w), model.region, reg_t, own[:n_reg], x0, y0, size)
-    if both is not None:
-        # Light is compared where the frame and the wanted pose both show face: under a raised
-        # chin the frame's own chin skin against the exemplar's collar read as light to add.
+    if both is not None and cv2.countNonZero(both) >= 0.25 * cv2.countNonZero(
+            (skin > 0.5).view(np.uint8)):
+        # Light is compared, and the grain's noise level read (_carry_grain), where the frame
+        # and the wanted pose both show face: under a raised chin the frame's own chin skin
+        # against the exemplar's collar read as light to add. (Where they barely overlap, the
+        # whole skin as before: no estimate from a handful of pixels.)
         skin *= both
     out = warped                        # the warped copy is this frame's own: offset in place
     out += _light_offset(src, warped, skin, size, w, h)
@@ -295,9 +298,10 @@ def _lift_neck(out, alpha, src, reg_t, own, model: MouthModel, fade: float, size
     between the two chins showed the frame's own chin skin under the exemplar's jaw line, a
     double chin; filled with what lay under the exemplar's chin, its collar and hair did not meet
     the frame's (held-out vw_emotion f9, f53). The map is a strip under the wanted jaw line: each
-    jaw point draws from the frame's own one (the face's down direction, nose to chin; tapering
-    to nothing at the jaw line's ends), easing to no move LIFT_REACH fade widths under it, so the
-    frame's pixels are resampled only there."""
+    jaw point draws from the frame's own one along the face's down direction (nose to chin; the
+    jaw line's two end points not at all, the strip meeting the frame there), easing to no move
+    LIFT_REACH fade widths under the largest rise, so the frame's pixels are resampled only
+    there; elsewhere the patch is left bit for bit."""
     pos = {int(k): i for i, k in enumerate(model.region)}
     jaw = [pos[k] for k in JAW_LINE if k in pos]
     if 152 not in pos or 164 not in pos or len(jaw) < 3:
@@ -305,9 +309,11 @@ def _lift_neck(out, alpha, src, reg_t, own, model: MouthModel, fade: float, size
     down = reg_t[pos[152]] - reg_t[pos[164]]
     down = down / max(float(np.linalg.norm(down)), 1e-6)
     top = reg_t[jaw].astype(np.float64)
-    rise = np.maximum((own[jaw] - top) @ down, 0.0) * np.sin(np.linspace(0.0, np.pi, len(jaw)))
-    if rise.max() < 0.5:
-        return alpha                    # no chin raised here: nothing to lift
+    taper = np.ones(len(jaw))
+    taper[[0, -1]] = 0.0
+    rise = np.maximum((own[jaw] - top) @ down, 0.0) * taper
+    if rise.max() < LIFT_MIN * FADE * size:
+        return alpha                    # no chin raised past the patch's fade: nothing to lift
     anchor = top + (rise.max() + LIFT_REACH * FADE * size) * down
     n = len(jaw)
     strip = np.array([(i, i + 1, n + i) for i in range(n - 1)]
@@ -315,35 +321,73 @@ def _lift_neck(out, alpha, src, reg_t, own, model: MouthModel, fade: float, size
     dst = np.vstack([top, anchor])
     frm = np.vstack([top + rise[:, None] * down, anchor])
     bmx, bmy, bcov = g.triangle_maps(dst, frm - [x0, y0], strip, x0, y0, w, h)
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    lift = np.clip((bmx - xs) * float(down[0]) + (bmy - ys) * float(down[1]), 0.0, 1.0)
-    lift *= bcov
+    # Only the strip's box (the grain's blur reach around it) is worked: ~900 of 100k pixels.
+    box = _support(bcov, HP_REACH + 2)
+    if box is None:
+        return alpha
+    by, bx = box
+    ys, xs = np.mgrid[by, bx].astype(np.float32)
+    mx, my = bmx[box], bmy[box]
+    lift = np.clip((mx - xs) * float(down[0]) + (my - ys) * float(down[1]), 0.0, 1.0)
+    lift *= bcov[box]
     if not lift.any():
         return alpha
-    bg = cv2.remap(src, bmx, bmy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    _keep_pixel_grain(bg, src, lift > 0)
-    share = (float(fade) - alpha) * lift           # the frame's lifted pixels' share
-    total = alpha + share
-    mix = out * _rgb(alpha) + bg * _rgb(share)
-    np.divide(mix, _rgb(np.maximum(total, 1e-6)), out=out, where=_rgb(total) > 1e-6)
-    return total.astype(np.float32, copy=False)
+    here = src[box]
+    bg = cv2.remap(src, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    # off the strip the map is another triangle's: the frame's own pixels there, so the moved
+    # image's fine band has no edge at the strip's border
+    np.copyto(bg, here, where=~bcov[box][..., None])
+    _keep_pixel_grain(bg, here, lift > 0)
+    a = alpha[box]
+    share = (float(fade) - a) * lift               # the frame's lifted pixels' share
+    total = a + share
+    o = out[box]
+    mix = o * _rgb(a) + bg * _rgb(share)
+    np.divide(mix, _rgb(np.maximum(total, 1e-6)), out=o, where=_rgb(share) > 0)
+    alpha = alpha.copy()
+    alpha[box] = total
+    return alpha.astype(np.float32, copy=False)
 
 
 def _keep_pixel_grain(moved: np.ndarray, src: np.ndarray, where: np.ndarray) -> None:
     """In place on `moved` (the frame's pixels resampled): its fine band within the frame's noise
-    level (GRAIN_CORE times the fine band's robust spread over `where`) replaced by the frame's
-    own at the same pixel, as _carry_grain does on the lips: sensor noise and film grain belong to
-    the pixel, and one bilinear resampling smooths them (the selfie's sensor noise: mouth-box
-    sharpness 0.957 -> 0.944 with the lifted neck resampled, held-out selfie); edges above that
-    level stay the moved ones, so the frame's own jaw edge does not come back as a ghost."""
+    level (GRAIN_CORE times the fine band's robust spread off edges) replaced by the frame's
+    own at the same pixel, as _carry_grain does on the lips, and only where neither image has an
+    edge there (fine-band energy under EDGE_ENERGY times its median, _carry_grain's `plain`):
+    sensor noise and film grain belong to the pixel, and one bilinear resampling smooths them
+    (the selfie's sensor noise: mouth-box sharpness 0.957 -> 0.944 with the lifted neck
+    resampled, held-out selfie), while the frame's own jaw edge, where it no longer is, must not
+    come back as a faint line, nor the moved one be flattened."""
     if np.count_nonzero(where) < 32:
         return
     hp_src = np.subtract(src, _gauss(src, HP_SIGMA, cv2.BORDER_REFLECT))
     hp_mov = np.subtract(moved, _gauss(moved, HP_SIGMA, cv2.BORDER_REFLECT))
-    core = GRAIN_CORE * 1.4826 * float(np.median(np.abs(hp_src[where])))
+    # The noise level is read on the quieter part of the whole box (its lower quartiles), not on
+    # the strip: the frame's old jaw edge crosses a narrow strip, and its energy, blurred, filled
+    # the strip, so the level that tells an edge from grain rose until the edge passed as grain.
+    plain = None
+    for hp in (hp_src, hp_mov):
+        e = _gauss(_channel_mean(hp * hp), EDGE_REACH, cv2.BORDER_REFLECT)
+        ref = float(np.percentile(e, 25)) / QUARTILE_ENERGY
+        p = np.clip(2.0 - e / max(EDGE_ENERGY * ref, 1e-6), 0.0, 1.0)
+        plain = p if plain is None else plain * p
+    flat = plain > 0.5
+    if np.count_nonzero(flat) < 32:
+        return
+    # |noise|'s lower quartile is 0.3186 sd, its median 0.6745 (so 1.4826 median = 2.1165 quartile)
+    core = GRAIN_CORE * 2.1165 * float(np.percentile(np.abs(hp_src[flat]), 25))
     if core <= 0:
         return
-    moved += np.clip(hp_src, -core, core) - np.clip(hp_mov, -core, core)
+    moved += (np.clip(hp_src, -core, core) - np.clip(hp_mov, -core, core)) * _rgb(plain)
+
+
+# The lifted strip's grain is kept off an edge by the edge's fine-band energy blurred this wide
+# (pixels): the high band of a step reaches ~3 pixels either side of it, and at 2 a 180-level jaw
+# edge still left a 2-3 level line where the frame's own chin had been (unit test, noise sd 3).
+EDGE_REACH = 2.0
+# A noise field's blurred fine-band energy, lower quartile over median (Gaussian noise, blurred
+# at EDGE_REACH: measured 0.92 on sd 1, 3 and 6; the energy of a blur of many samples is nearly even).
+QUARTILE_ENERGY = 0.92
 
 
 # How far under a raised chin's wanted jaw line the frame's own pixels are still drawn up, in fade
@@ -352,6 +396,11 @@ def _keep_pixel_grain(moved: np.ndarray, src: np.ndarray, where: np.ndarray) -> 
 # read the same by eye on vw_emotion, its resampled strip a little softer (selfie mouth-box
 # sharpness 0.944 at 4 against 0.949 at 3, both before _keep_pixel_grain).
 LIFT_REACH = 3.0
+# A chin raised by less than this many fade widths is not lifted: within the fade the two jaw
+# lines read as one soft edge, and lifting resampled the frame's pixels under every closed
+# frame of a close-up (held-out selfie: mouth-box sharpness 0.957 without the lift, 0.948 with it
+# from a rise of half a pixel).
+LIFT_MIN = 1.0
 
 
 # The skin points next to the lips keep at least this share of their triangles' area in the
