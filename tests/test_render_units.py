@@ -379,28 +379,27 @@ def test_exemplar_pixels_from_beyond_its_jaw_side_are_cut(astro_model):
 
 
 
-def _chin_raised(model, lm, by: float):
-    """The frame's own points (region and warp ring) and the same with the chin span raised by
-    `by` pixels (a closure wanted over an open mouth)."""
+def _chin_raised(astro_model, by: float = 10.0):
+    """The astronaut's model, its frame's own points (region and warp ring), the same with the
+    points under the lower lip raised in proportion, the chin by `by` pixels (a closure wanted over
+    an open mouth), the region's positions, its size and the mouth width in pixels."""
+    model, lms = astro_model
+    lm = lms[0]
     own = np.vstack([lm[model.region], model.ring_points(model.pose(lm))]).astype(np.float64)
     pos = {int(k): i for i, k in enumerate(model.region)}
     wanted = own.copy()
     n = len(model.region)
     top, chin = own[pos[17], 1], own[pos[152], 1]      # under the lower lip, the chin's point
-    # the region's points under the lower lip raised in proportion, the chin by `by`
     wanted[:n, 1] -= by * np.clip((own[:n, 1] - top) / (chin - top), 0.0, 1.0)
-    return own, wanted, pos
+    size = float(np.linalg.norm(own[:n][model.lips][0] - own[:n][model.lips][10]))
+    return model, own, wanted, pos, n, size
 
 
 def test_light_is_compared_only_where_both_faces_are_face(astro_model):
     # under a raised chin the frame's own chin skin is not the exemplar's skin (held-out
     # vw_emotion f53: compared there, the offset lifted the collar to a grey band)
     from lipflap.render.mask import shared_face
-    model, lms = astro_model
-    lm = lms[0]
-    n = len(model.region)
-    own, wanted, pos = _chin_raised(model, lm, 10.0)
-    size = float(np.linalg.norm(own[:n][model.lips][0] - own[:n][model.lips][10]))
+    model, own, wanted, pos, n, size = _chin_raised(astro_model)
     both = shared_face((320, 320), model.region, wanted[:n], own[:n], 0, 0, size)
     at = lambda m, p: int(m[int(round(p[1])), int(round(p[0]))])
     band = own[pos[152]] - [0.0, 5.0]                       # between the two chins
@@ -418,11 +417,7 @@ def test_a_raised_chin_lifts_the_frames_own_neck_instead_of_leaving_its_chin(ast
     import cv2
     from lipflap.render import synth
     from lipflap.render.mask import exemplar_silhouette
-    model, lms = astro_model
-    lm = lms[0]
-    n = len(model.region)
-    own, wanted, pos = _chin_raised(model, lm, 10.0)
-    size = float(np.linalg.norm(own[:n][model.lips][0] - own[:n][model.lips][10]))
+    model, own, wanted, pos, n, size = _chin_raised(astro_model)
     x0, y0, w, h = 60, 90, 220, 200
 
     def filled(pts):
