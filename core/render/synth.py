@@ -250,14 +250,7 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
                                        own[:n_reg][model.lips[:20]], x0, y0, w, h, size, _blur)
     alpha *= _within_picture(ex, mx, my, size)
     alpha *= _within_exemplar_face(ex, model, mx, my, size)
-    both = shared_face((h, w), model.region, reg_t, own[:n_reg], x0, y0, size)
-    if both is not None and cv2.countNonZero(both) >= 0.25 * cv2.countNonZero(
-            (skin > 0.5).view(np.uint8)):
-        # Light is compared, and the grain's noise level read (_carry_grain), where the frame
-        # and the wanted pose both show face: under a raised chin the frame's own chin skin
-        # against the exemplar's collar read as light to add. (Where they barely overlap, the
-        # whole skin as before: no estimate from a handful of pixels.)
-        skin *= both
+    skin = _comparable_skin(skin, model, reg_t, own[:n_reg], x0, y0, w, h, size)
     out = warped                        # the warped copy is this frame's own: offset in place
     out += _light_offset(src, warped, skin, size, w, h)
     disp, still, lip_soft = _carry_grain(out, src, np.linalg.norm(target - own, axis=1), model,
@@ -288,6 +281,19 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
     alpha = _lift_neck(out, alpha, src, reg_t, own[:n_reg], model, fade, size, x0, y0, w, h)
     return Patch(x0, y0, out, alpha.astype(np.float32, copy=False), lip_soft.astype(np.float32, copy=False),
                  target)
+
+
+def _comparable_skin(skin, model: MouthModel, reg_t, own, x0: int, y0: int, w: int, h: int,
+                     size: float) -> np.ndarray:
+    """The skin where light is compared and the grain's noise level read (_carry_grain): where
+    the frame and the wanted pose both show face (mask.shared_face). Under a raised chin the
+    frame's own chin skin against the exemplar's collar read as light to add (held-out
+    vw_emotion f53: a grey, lifted collar). Where they barely overlap (under a quarter of the
+    skin), the whole skin as before: no estimate from a handful of pixels."""
+    both = shared_face((h, w), model.region, reg_t, own, x0, y0, size)
+    if both is None or cv2.countNonZero(both) < 0.25 * cv2.countNonZero((skin > 0.5).view(np.uint8)):
+        return skin
+    return skin * both
 
 
 def _lift_neck(out, alpha, src, reg_t, own, model: MouthModel, fade: float, size: float,
