@@ -449,3 +449,38 @@ def test_a_raised_chin_lifts_the_frames_own_neck_instead_of_leaving_its_chin(ast
     far = np.round(own[pos[14]] - [x0, y0]).astype(int)
     assert (out[far[1], far[0]] == kept[far[1], far[0]]).all()
     assert a2[far[1], far[0]] == alpha[far[1], far[0]]
+
+
+def test_the_patch_takes_the_frames_light_at_its_edge_where_the_face_did_not_move():
+    # held-out vy_paint f97: an exemplar of a relaxed cheek in a smiling frame shaded the cheek
+    # by the fold darker than the frame; matched only at the coarse scale, that met the frame at
+    # the alpha's edge as a ridge. Where the geometry stayed, the edge takes the frame's light;
+    # where it moved (a dropped chin) and on the lips, the patch keeps its own.
+    import cv2
+    from lipflap.render import synth
+    h = w = 120
+    size = 60.0
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    face = ((xx - 60) ** 2 + (yy - 60) ** 2 < 40 ** 2).astype(np.float32)
+    alpha = cv2.GaussianBlur(face, (0, 0), 0.045 * size)
+    lips = ((xx - 60) ** 2 / 400 + (yy - 60) ** 2 / 64 < 1).astype(np.float32)
+    lip_soft = cv2.GaussianBlur(lips, (0, 0), 1.8)
+    skin = face * (1 - lips)
+    src = np.full((h, w, 3), 150.0, np.float32)
+    shade = np.where(xx > 80, -30.0, 0.0).astype(np.float32)[..., None]   # darker by the edge
+    still = np.zeros((h, w), np.float32)
+    out = src + shade
+    anywhere = lambda shape, f: np.ones(shape, np.float32)    # no jaw line in the box
+    synth._match_edge_light(out, src, alpha, skin, still, lip_soft, size, w, h, anywhere)
+    edge = (60, 97)                                       # alpha ~0.7, on the shaded side
+    assert 0.5 < alpha[edge] < 0.95
+    assert abs(out[edge][0] - 150.0) < 10, out[edge]
+    assert out[60, 60, 0] == 150.0                        # the lips: their own
+    moved = np.full((h, w), 0.3 * size, np.float32)       # the face moved there: kept as it is
+    out2 = src + shade
+    synth._match_edge_light(out2, src, alpha, skin, moved, lip_soft, size, w, h, anywhere)
+    assert np.array_equal(out2, src + shade)
+    out3 = src + shade                                    # on the jaw line: the patch's own edge
+    synth._match_edge_light(out3, src, alpha, skin, still, lip_soft, size, w, h,
+                            lambda shape, f: np.zeros(shape, np.float32))
+    assert np.array_equal(out3, src + shade)

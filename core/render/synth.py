@@ -17,8 +17,8 @@ import numpy as np
 from . import geometry as g
 from .lip_band import shown_lips
 from .median import median_of
-from .mask import (FADE, JAW_LINE, JAW_MARGIN, blend_masks, blur_reduction, exemplar_silhouette, shared_face,
-                   muzzle_extent)
+from .mask import (CHIN_MARGIN, FADE, JAW_LINE, JAW_MARGIN, blend_masks, blur_reduction,
+                   exemplar_silhouette, muzzle_extent, shared_face)
 from .model import MouthModel
 
 # The exemplar's one resampling pass: cubic. Lanczos keeps more of the fine band (expr_disgusted
@@ -255,6 +255,8 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
     out += _light_offset(src, warped, skin, size, w, h)
     disp, still, lip_soft = _carry_grain(out, src, np.linalg.norm(target - own, axis=1), model,
                                          tri_id, skin, lipmask, size)
+    _match_edge_light(out, src, alpha, skin, disp, lip_soft, size, w, h,
+                      functools.partial(_off_jaw, model, reg_t, own[:n_reg], size, x0, y0))
     out = _lip_colour(out, src, lips_t, own[:n_reg][model.lips], x0, y0, look)
     out = _mouth_interior(out, target, reg_t, lips_t, ex, model, look, x0, y0, w, h, size)
 
@@ -587,6 +589,67 @@ def _light_offset(src, warped, skin, size: float, w: int, h: int) -> np.ndarray:
     mean_off = ((off * s_skin[..., None]).sum((0, 1)) / max(float(s_skin.sum()), 1.0)).astype(np.float32)
     off = conf * off + (1 - conf) * mean_off
     return cv2.resize(off, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+# Near the patch's edge, where the geometry did not move, the patch's light is matched to the
+# frame's at this finer scale (mouth widths; _light_offset's is 0.35), estimated in the fade band
+# (alpha under EDGE_BAND) and reaching into the patch by about that much. A geometry that moved
+# by EDGE_MOVE mouth widths or more there (a dropped or raised chin) is not matched, nor the jaw
+# line and the shadow under it (CHIN_MARGIN and EDGE_JAW_REACH fade widths about the wanted and
+# the frame's own jaw line): there the patch's own jaw edge is what must show, and the frame's
+# lies a few pixels off it; matched there, held-out vy_glasses, vy_squint and selfie re-tracked
+# a shorter jaw on 1-2 more frames each.
+EDGE_LIGHT = 0.12
+EDGE_BAND = 0.95
+EDGE_MOVE = 0.1
+EDGE_JAW_REACH = 2.0
+
+
+def _off_jaw(model: MouthModel, reg_t, own, size: float, x0: int, y0: int, shape: tuple[int, int],
+             f: int) -> np.ndarray:
+    """float32 `shape` (the box reduced by `f`): 0 on and about the jaw line (wanted and own),
+    easing to 1 away from it."""
+    pos = {int(k): i for i, k in enumerate(model.region)}
+    jaw = [pos[k] for k in JAW_LINE if k in pos]
+    m = np.zeros(shape, np.uint8)
+    reach = (CHIN_MARGIN + EDGE_JAW_REACH) * FADE * size / f
+    for pts in (reg_t[jaw], own[jaw]):
+        p = np.round((np.asarray(pts, np.float64) - [x0, y0]) * (16.0 / f)).astype(np.int32)
+        cv2.polylines(m, [p], False, 1, thickness=max(1, int(round(2 * reach))),
+                      lineType=cv2.LINE_8, shift=4)
+    return 1.0 - _gauss(m.astype(np.float32), max(FADE * size / f, 0.5))
+
+
+def _match_edge_light(out, src, alpha, skin, disp, lip_soft, size: float, w: int, h: int,
+                      off_jaw) -> None:
+    """In place on `out`: the frame's own light at the patch's edge, off the jaw line
+    (`off_jaw(shape, f)`: _off_jaw's weight on the box reduced by f) and off the lips. An
+    exemplar of another expression shades the cheeks at the folds otherwise (a smile's fold
+    against a relaxed cheek): matched only at _light_offset's scale, the difference met the
+    frame at the alpha's edge as a ridge across the cheek (held-out vy_paint f97). A
+    low-frequency field: it is worked out on the box reduced by a whole factor (its sigma over
+    2.5 pixels; OpenCV's fast area reduction), only its sum at full resolution (2.3-2.6 against
+    3.8-5.1 ms a call on a 640x520 box with the weights at full resolution)."""
+    sig = EDGE_LIGHT * size
+    f = max(1, int(sig / 2.5))
+    sw, sh = max(1, w // f), max(1, h // f)
+    cut = (slice(0, sh * f), slice(0, sw * f))
+    red = lambda img: cv2.resize(img[cut], (sw, sh), interpolation=cv2.INTER_AREA)
+    keep = np.clip(1.0 - red(disp) / (EDGE_MOVE * size), 0.0, 1.0)
+    keep *= off_jaw((sh, sw), f)
+    b = red(skin) * keep * np.clip((EDGE_BAND - red(alpha)) / (EDGE_BAND - 0.5), 0.0, 1.0)
+    on = b > 0.5
+    if not on.any():
+        return
+    ws = _gauss(b, sig / f) + 1e-4
+    off = _gauss((red(src) - red(out)) * b[..., None], sig / f) / ws[..., None]
+    # In full along the band, fading into the patch over about a sigma: the band's weight
+    # blurred, against half its typical level on the band itself; nothing on the lips.
+    ref = 0.5 * float(np.median(ws[on]))
+    off *= (np.clip(ws / ref, 0.0, 1.0) * keep * (1.0 - red(lip_soft)))[..., None]
+    # back on the reduced part of the box: the rest, under f pixels at its right and bottom
+    # edges, lies in the alpha's far tail (mask.muzzle_extent), where the band never is
+    out[cut] += cv2.resize(off, (sw * f, sh * f), interpolation=cv2.INTER_LINEAR)
 
 
 def _carry_grain(out, src, moved_pts, model: MouthModel, tri_id, skin, lipmask, size: float):
