@@ -484,3 +484,30 @@ def test_the_patch_takes_the_frames_light_at_its_edge_where_the_face_did_not_mov
     synth._match_edge_light(out3, src, alpha, skin, still, lip_soft, size, w, h,
                             lambda shape, f: np.zeros(shape, np.float32))
     assert np.array_equal(out3, src + shade)
+
+
+def test_a_jaw_edge_under_the_tracked_one_goes_up_by_the_whole_rise(astro_model):
+    # held-out vw_emotion f9: Face Mesh's chin lay about two fade widths above where her skin met
+    # her collar; eased from the jaw line, that edge went up by less than the rise and a band of
+    # her chin skin stayed under the wanted jaw line. The band under the jaw line moves whole.
+    import cv2
+    from lipflap.render import synth
+    from lipflap.render.mask import FADE, exemplar_silhouette
+    model, own, wanted, pos, n, size = _chin_raised(astro_model)
+    x0, y0, w, h = 60, 90, 220, 200
+    fw = FADE * size
+    low = own.copy()
+    low[:n] += [0.0, 3.0 * fw]                      # the picture's edge 3 fade widths lower
+    face = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(face, [np.round(exemplar_silhouette(model.region, low[:n], size, chin=False)
+                                 - [x0, y0]).astype(np.int32)], 1)
+    src = np.where(face > 0, 200.0, 20.0).astype(np.float32)[..., None] * np.ones(3, np.float32)
+    out = np.full((h, w, 3), 20.0, np.float32)      # the patch: collar under its chin
+    alpha = np.zeros((h, w), np.float32)
+    a2 = synth._lift_neck(out, alpha.copy(), src, wanted[:n], own[:n], model, 1.0, size,
+                          x0, y0, w, h)
+    after = a2[..., None] * out + (1 - a2[..., None]) * src
+    cx, cy = np.round(wanted[pos[152]] - [x0, y0]).astype(int)
+    below = int(round(3.0 * fw)) + 3                # past where the lifted edge lands
+    assert after[cy + below, cx, 0] < 60, after[cy:cy + below + 4, cx, 0]
+    assert after[cy + 1, cx, 0] > 140               # the lifted skin just under the jaw line

@@ -307,7 +307,8 @@ def _lift_neck(out, alpha, src, reg_t, own, model: MouthModel, fade: float, size
     double chin; filled with what lay under the exemplar's chin, its collar and hair did not meet
     the frame's (held-out vw_emotion f9, f53). The map is a strip under the wanted jaw line: each
     jaw point draws from the frame's own one along the face's down direction (nose to chin; the
-    jaw line's two end points not at all, the strip meeting the frame there), easing to no move
+    jaw line's two end points not at all, the strip meeting the frame there), the band LIFT_HOLD
+    fade widths under it moved whole (as far as the box allows), then easing to no move
     LIFT_REACH fade widths under the largest rise, so the frame's pixels are resampled only
     there; elsewhere the patch is left bit for bit."""
     pos = {int(k): i for i, k in enumerate(model.region)}
@@ -322,12 +323,21 @@ def _lift_neck(out, alpha, src, reg_t, own, model: MouthModel, fade: float, size
     rise = np.maximum((own[jaw] - top) @ down, 0.0) * taper
     if rise.max() < LIFT_MIN * FADE * size:
         return alpha                    # no chin raised past the patch's fade: nothing to lift
-    anchor = top + (rise.max() + LIFT_REACH * FADE * size) * down
+    # Three rows: the jaw line, LIFT_HOLD fade widths under it (the band between moved whole by
+    # the rise), and the anchor LIFT_REACH further under the largest rise (unmoved).
+    # The strip stays inside the box (the frame's pixels beyond it are never moved): the hold is
+    # shortened where the box ends first.
+    reach = rise.max() + LIFT_REACH * FADE * size
+    held = float(np.clip(_room_along(top, down, x0, y0, w, h) - 1.0 - reach, 0.0,
+                         LIFT_HOLD * FADE * size))
+    hold = top + held * down
+    anchor = top + (reach + held) * down
     n = len(jaw)
-    strip = np.array([(i, i + 1, n + i) for i in range(n - 1)]
-                     + [(i + 1, n + i + 1, n + i) for i in range(n - 1)], np.int32)
-    dst = np.vstack([top, anchor])
-    frm = np.vstack([top + rise[:, None] * down, anchor])
+    band = lambda a, b: ([(a + i, a + i + 1, b + i) for i in range(n - 1)]
+                         + [(a + i + 1, b + i + 1, b + i) for i in range(n - 1)])
+    strip = np.array(band(0, n) + band(n, 2 * n), np.int32)
+    dst = np.vstack([top, hold, anchor])
+    frm = np.vstack([top + rise[:, None] * down, hold + rise[:, None] * down, anchor])
     bmx, bmy, bcov = g.triangle_maps(dst, frm - [x0, y0], strip, x0, y0, w, h)
     # Only the strip's box (the grain's blur reach around it) is worked: ~900 of 100k pixels.
     box = _support(bcov, HP_REACH + 2)
@@ -355,6 +365,18 @@ def _lift_neck(out, alpha, src, reg_t, own, model: MouthModel, fade: float, size
     alpha = alpha.copy()
     alpha[box] = total
     return alpha.astype(np.float32, copy=False)
+
+
+def _room_along(pts: np.ndarray, d: np.ndarray, x0: int, y0: int, w: int, h: int) -> float:
+    """How far (pixels) every one of `pts` can go along the unit direction `d` and stay inside the
+    box at (x0, y0) of size (w, h)."""
+    room = np.inf
+    for k, (lo, hi) in enumerate(((x0, x0 + w - 1), (y0, y0 + h - 1))):
+        if d[k] > 1e-6:
+            room = min(room, float(np.min((hi - pts[:, k]) / d[k])))
+        elif d[k] < -1e-6:
+            room = min(room, float(np.min((lo - pts[:, k]) / d[k])))
+    return room
 
 
 def _keep_pixel_grain(moved: np.ndarray, src: np.ndarray, where: np.ndarray) -> None:
@@ -404,6 +426,13 @@ QUARTILE_ENERGY = 0.92
 # read the same by eye on vw_emotion, its resampled strip a little softer (selfie mouth-box
 # sharpness 0.944 at 4 against 0.949 at 3, both before _keep_pixel_grain).
 LIFT_REACH = 3.0
+# Under the wanted jaw line the frame's pixels are moved whole by the rise for this many fade
+# widths before the map eases off: the frame's visible jaw edge and the shadow under it (about
+# CHIN_MARGIN fade widths) go up by the whole rise. Eased from the jaw line itself, a jaw edge
+# lying under the tracked one went up by less (held-out vw_emotion f9: Face Mesh's chin about two
+# fade widths above where her skin meets her collar, a band of her chin skin left under the
+# wanted jaw line).
+LIFT_HOLD = 3.0
 # A chin raised by less than this many fade widths is not lifted: within the fade the two jaw
 # lines read as one soft edge, and lifting resampled the frame's pixels under every closed
 # frame of a close-up (held-out selfie: mouth-box sharpness 0.957 without the lift, 0.948 with it
