@@ -321,6 +321,10 @@ def _lift_neck(out, alpha, src, reg_t, own, model: MouthModel, fade: float, size
     taper = np.ones(len(jaw))
     taper[[0, -1]] = 0.0
     rise = np.maximum((own[jaw] - top) @ down, 0.0) * taper
+    # Only as far as the patch shows its jaw there: where its alpha has faded above the jaw line
+    # (its exemplar's chin met the picture's edge, _within_picture), the frame's own chin shows,
+    # and its neck lifted under it met that chin as a hard arc (selfie f65).
+    rise *= _shown_above(alpha, top - FADE * size * down, fade, x0, y0)
     if rise.max() < LIFT_MIN * FADE * size:
         return alpha                    # no chin raised past the patch's fade: nothing to lift
     # Three rows: the jaw line, LIFT_HOLD fade widths under it (the band between moved whole by
@@ -365,6 +369,18 @@ def _lift_neck(out, alpha, src, reg_t, own, model: MouthModel, fade: float, size
     alpha = alpha.copy()
     alpha[box] = total
     return alpha.astype(np.float32, copy=False)
+
+
+def _shown_above(alpha: np.ndarray, pts: np.ndarray, fade: float, x0: int, y0: int) -> np.ndarray:
+    """(N,) 0..1: the patch's alpha at `pts` (frame pixels) over the frame's fade, 0 off the box."""
+    if fade <= 0:
+        return np.zeros(len(pts))
+    h, w = alpha.shape
+    q = np.round(pts - [x0, y0]).astype(int)
+    ok = (q[:, 0] >= 0) & (q[:, 0] < w) & (q[:, 1] >= 0) & (q[:, 1] < h)
+    got = np.zeros(len(pts))
+    got[ok] = alpha[q[ok, 1], q[ok, 0]]
+    return np.clip(got / fade, 0.0, 1.0)
 
 
 def _room_along(pts: np.ndarray, d: np.ndarray, x0: int, y0: int, w: int, h: int) -> float:
