@@ -202,6 +202,13 @@ def _layout(key: tuple) -> _Layout:
     return lay
 
 
+def jaw_positions(region: np.ndarray) -> np.ndarray:
+    """Positions within `region` of the muzzle's jaw line (JAW_LINE, in its order; points the
+    region lacks left out), from the region's cached layout."""
+    lay = _layout(_region_key(region))
+    return lay.order[lay.jaw[0].start:lay.jaw[0].stop]
+
+
 def muzzle(shape: tuple[int, int], region: np.ndarray, wanted: np.ndarray, own: np.ndarray,
            x0: int, y0: int, size: float) -> tuple[np.ndarray, np.ndarray]:
     """uint8 (h, w) 0/1 masks: the union of the muzzle at the wanted points and at the frame's

@@ -17,8 +17,8 @@ import numpy as np
 from . import geometry as g
 from .lip_band import shown_lips
 from .median import median_of
-from .mask import (CHIN_MARGIN, FADE, JAW_LINE, JAW_MARGIN, blend_masks, blur_reduction,
-                   exemplar_silhouette, muzzle_extent, shared_face)
+from .mask import (CHIN_MARGIN, FADE, JAW_MARGIN, blend_masks, blur_reduction, exemplar_silhouette,
+                   jaw_positions, muzzle_extent, shared_face)
 from .model import MouthModel
 
 # The exemplar's one resampling pass: cubic. Lanczos keeps more of the fine band (expr_disgusted
@@ -311,11 +311,11 @@ def _lift_neck(out, alpha, src, reg_t, own, model: MouthModel, fade: float, size
     fade widths under it moved whole (as far as the box allows), then easing to no move
     LIFT_REACH fade widths under the largest rise, so the frame's pixels are resampled only
     there; elsewhere the patch is left bit for bit."""
-    pos = {int(k): i for i, k in enumerate(model.region)}
-    jaw = [pos[k] for k in JAW_LINE if k in pos]
-    if 152 not in pos or 164 not in pos or len(jaw) < 3:
+    jaw = jaw_positions(model.region)
+    chin, nose = (np.flatnonzero(model.region == k) for k in (152, 164))
+    if not len(chin) or not len(nose) or len(jaw) < 3:
         return alpha
-    down = reg_t[pos[152]] - reg_t[pos[164]]
+    down = reg_t[chin[0]] - reg_t[nose[0]]
     down = down / max(float(np.linalg.norm(down)), 1e-6)
     top = reg_t[jaw].astype(np.float64)
     taper = np.ones(len(jaw))
@@ -654,8 +654,7 @@ def _off_jaw(model: MouthModel, reg_t, own, size: float, x0: int, y0: int, shape
              f: int) -> np.ndarray:
     """float32 `shape` (the box reduced by `f`): 0 on and about the jaw line (wanted and own),
     easing to 1 away from it."""
-    pos = {int(k): i for i, k in enumerate(model.region)}
-    jaw = [pos[k] for k in JAW_LINE if k in pos]
+    jaw = jaw_positions(model.region)
     m = np.zeros(shape, np.uint8)
     reach = (CHIN_MARGIN + EDGE_JAW_REACH) * FADE * size / f
     for pts in (reg_t[jaw], own[jaw]):
