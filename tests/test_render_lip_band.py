@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 
 from lipflap.render.lip_band import shown_lips
-from lipflap.render.synth import Look, _keep_lip_range, _lip_colour, _poly, held_lip_range
+from lipflap.render.synth import Look, _keep_lip_range, _lip_bands, _lip_colour, _poly, held_lip_range
 from test_render_lip_range import _scene
 
 LIPS = (205, 130, 130)
@@ -63,7 +63,10 @@ def test_lips_shown_too_light_come_into_range_though_the_band_mean_is_in_it():
     _keep_lip_range(out, img.copy(), np.ones(img.shape[:2], np.float32), lips, 0, 0, look)
     after = _lab(out)[..., 0]
     assert after[lips_only].mean() <= hi + 0.3, (after[lips_only].mean(), hi)
-    assert after[lips_only].mean() >= hi - 1.0     # moved only about as far as needed
+    # moved only about as far as needed: the lightest band held (here the band with its rim of
+    # the lighter skin round it, synth._lip_bands) ends at the range's top
+    held = [float(after[shown_lips(after, b, i)].mean()) for b, i in _lip_bands(img.shape[:2], lips, 0, 0)]
+    assert hi - 1.0 <= max(held) <= hi + 0.3, (held, hi)
 
 
 def test_lip_colour_matches_the_lips_shown_to_the_frames_own_lips():

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from lipflap.render.lip_band import shown_lips
-from lipflap.render.synth import LIP_L_MARGIN, LIP_L_MARGIN_DARK, Look, _keep_lip_range, _lip_contours, _poly, held_lip_range
+from lipflap.render.synth import (LIP_L_MARGIN, LIP_L_MARGIN_DARK, Look, _keep_lip_range, _lip_bands, _poly,
+                                  held_lip_range)
 
 
 def _ellipse(cx, cy, ax, ay, n=20):
@@ -33,11 +34,12 @@ def _scene(lip_rgb, opening=(40, 20, 20), slit=None, seed=3):
 
 def _band_stats(img, lips):
     """Mean L* and chroma of the lips each band shows (lip_band: the opening that reaches into
-    a band at an offset is not lip colour), the band and the bands at BAND_OFFSETS."""
+    a band at an offset is not lip colour), the band, the bands at BAND_OFFSETS and the band with
+    its rim."""
     lab = cv2.cvtColor(np.clip(img / 255.0, 0, 1).astype(np.float32), cv2.COLOR_RGB2LAB)
     out = []
-    for o, i in _lip_contours(img.shape[:2], lips, 0, 0):
-        m = shown_lips(lab[..., 0], o & ~i, i)
+    for b, i in _lip_bands(img.shape[:2], lips, 0, 0):
+        m = shown_lips(lab[..., 0], b, i)
         out.append((float(lab[..., 0][m].mean()), float(np.hypot(lab[..., 1][m], lab[..., 2][m]).mean())))
     return out
 
@@ -113,6 +115,26 @@ def test_lips_at_the_edge_of_the_range_are_held_a_retrack_error_inside():
     assert after[:, 0].max() <= l_hi - LIP_L_MARGIN + 0.1, after[:, 0]
     assert after[:, 0].max() >= l_hi - LIP_L_MARGIN - 0.5      # moved only as far as needed
     assert np.abs(after[:, 1] - stats[:, 1]).max() < 0.5
+
+
+def test_lips_under_pale_skin_are_held_so_a_contour_outside_them_reads_in_range():
+    # sidelight f35-37 (s60): a re-track's outer contour 1.5-1.9 pixels above the lips took in her
+    # pale skin and read the lips 4-5 levels of 8-bit L* past her range. The band with a rim of
+    # skin is held in range too; the skin itself does not move.
+    img, lips, band = _scene((200, 90, 100))
+    img[~(_poly(img.shape[:2], lips[:20], 0, 0) > 0)] = (245, 225, 215)      # pale skin round the lips
+    stats = np.array(_band_stats(img, lips))
+    at_band, with_rim = stats[0, 0], stats[-1, 0]
+    assert with_rim > at_band + 1.0                     # the rim reads lighter than the lips
+    l_hi = at_band + 0.5 + LIP_L_MARGIN                  # the lips themselves are in range
+    look = _look(l_hi - 20.0, l_hi, stats[:, 1].min() - 5, stats[:, 1].max() + 5)
+    out = img.copy()
+    _keep_lip_range(out, img.copy(), np.ones(img.shape[:2], np.float32), lips, 0, 0, look)
+    after = np.array(_band_stats(out, lips))
+    assert after[-1, 0] <= l_hi - LIP_L_MARGIN + 0.3, after[:, 0]
+    assert after[0, 0] < at_band - 0.5                   # so the lips were darkened
+    skin = ~(cv2.dilate(_poly(img.shape[:2], lips[:20], 0, 0), np.ones((9, 9), np.uint8)) > 0)
+    assert np.array_equal(out[skin], img[skin])
 
 
 def test_held_range_keeps_the_middle_third_of_a_narrow_one():

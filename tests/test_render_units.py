@@ -519,3 +519,43 @@ def test_a_jaw_edge_under_the_tracked_one_goes_up_by_the_whole_rise(astro_model)
     none = np.zeros((h, w), np.float32)
     assert np.array_equal(synth._lift_neck(out.copy(), none.copy(), src, wanted[:n], own[:n],
                                            model, 1.0, size, x0, y0, w, h), none)
+
+
+def test_under_a_raised_chin_the_jaw_edge_is_the_frames_own_not_the_exemplars(astro_model):
+    # turn f27, f165, f169: the exemplar's visible chin reached about 10 pixels under its tracked
+    # jaw line; shown over the frame's lifted neck, its lit underside made a light rim round a
+    # pasted-looking chin, with a dark wedge at its end. Under the wanted jaw line the frame's
+    # own jaw edge, lifted, is laid over the patch; above it the patch eases back in, and
+    # LIFT_ABOVE fade widths above it the patch is as it was.
+    import cv2
+    from lipflap.render import synth
+    from lipflap.render.mask import FADE, exemplar_silhouette
+    model, own, wanted, pos, n, size = _chin_raised(astro_model, by=14.0)
+    x0, y0, w, h = 60, 90, 220, 200
+    fw = FADE * size
+
+    def filled(pts):
+        m = np.zeros((h, w), np.uint8)
+        cv2.fillPoly(m, [np.round(pts - [x0, y0]).astype(np.int32)], 1)
+        return m
+    face = filled(exemplar_silhouette(model.region, own[:n], size, chin=False))
+    src = np.where(face > 0, 200.0, 20.0).astype(np.float32)[..., None] * np.ones(3, np.float32)
+    low = wanted.copy()
+    low[:n] += [0.0, 2.0 * fw]                      # the exemplar's chin edge 2 fade widths lower
+    ex_face = filled(exemplar_silhouette(model.region, low[:n], size, chin=False))
+    out = np.where(ex_face > 0, 235.0, 20.0).astype(np.float32)[..., None] * np.ones(3, np.float32)
+    alpha = cv2.GaussianBlur(ex_face.astype(np.float32), (0, 0), 0.5 * fw)
+    before = alpha[..., None] * out + (1 - alpha[..., None]) * src
+    o2 = out.copy()
+    a2 = synth._lift_neck(o2, alpha.copy(), src, wanted[:n], own[:n], model, 1.0, size, x0, y0, w, h)
+    after = a2[..., None] * o2 + (1 - a2[..., None]) * src
+    cx, cy = np.round(wanted[pos[152]] - [x0, y0]).astype(int)
+    under = cy + int(round(1.0 * fw)) + 1           # under the wanted jaw line, above the exemplar's edge
+    assert before[under, cx, 0] > 150               # the exemplar's chin showed there
+    assert after[under, cx, 0] < 60, after[cy - 3:under + 3, cx, 0]     # the frame's lifted collar
+    assert after[cy - int(round(1.5 * fw)), cx, 0] > 150                # chin skin above the line
+    high = cy - int(np.ceil(synth.LIFT_ABOVE * fw)) - 2     # above the band, over the chin
+    col = (slice(0, high), slice(cx - 3, cx + 4))
+    assert np.array_equal(o2[col], out[col]) and np.array_equal(a2[col], alpha[col])
+    lx, ly = np.round(wanted[pos[17]] - [x0, y0]).astype(int)    # the lower lip's edge: the patch's
+    assert o2[ly, lx, 0] == out[ly, lx, 0] and a2[ly, lx] == alpha[ly, lx]

@@ -193,13 +193,13 @@ def test_lab_of_selected_pixels_as_one_row_equals_the_whole_image_conversion():
 def _keep_lip_range_before(out, src, alpha, lips_t, x0, y0, look, tries=3):
     h, w = out.shape[:2]
     bx, by, bw, bh = cv2.boundingRect(np.round(lips_t[:20] - [x0, y0]).astype(np.int32))
-    y_lo, x_lo = max(by - 4, 0), max(bx - 4, 0)
-    box = (slice(y_lo, min(by + bh + 5, h)), slice(x_lo, min(bx + bw + 5, w)))
-    contours = S._lip_contours(out[box].shape[:2], lips_t, x0 + x_lo, y0 + y_lo)
-    bands = [o & ~i for o, i in contours]
-    if min(b.sum() for b in bands) < 12:
+    pad = 4 + int(np.ceil(S.RIM_SHARE * bw))
+    y_lo, x_lo = max(by - pad, 0), max(bx - pad, 0)
+    box = (slice(y_lo, min(by + bh + pad + 1, h)), slice(x_lo, min(bx + bw + pad + 1, w)))
+    measured = S._lip_bands(out[box].shape[:2], lips_t, x0 + x_lo, y0 + y_lo)
+    if min(b.sum() for b, _ in measured) < 12:
         return
-    cover = np.logical_or.reduce(bands)
+    cover = np.logical_or.reduce([b for b, _ in measured[:len(S.BAND_OFFSETS)]])
     a_band = float(alpha[box][cover].mean())
     if a_band < 0.05:
         return
@@ -207,9 +207,9 @@ def _keep_lip_range_before(out, src, alpha, lips_t, x0, y0, look, tries=3):
     # each band measured over the lips it shows on the composite (lipflap.render.lip_band)
     seen = out[box] * alpha[box][..., None] + src[box] * (1 - alpha[box][..., None])
     seen = cv2.cvtColor(np.clip(seen * scale, 0, 1).astype(np.float32), cv2.COLOR_RGB2LAB)[..., 0]
-    shown = [shown_lips(seen, b, i) for b, (_, i) in zip(bands, contours)]
+    shown = [shown_lips(seen, b, i) for b, i in measured]
     soft = S._gauss(cover.astype(np.float32), 0.7)
-    sel = soft > 1e-3
+    sel = (soft > 1e-3) | measured[-1][0]
     wgt, a = soft[sel][:, None], alpha[box][sel][:, None]
     in_band = [b[sel] for b in shown]
     px_out, px_src = out[box][sel], src[box][sel]

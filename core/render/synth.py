@@ -310,7 +310,9 @@ def _lift_neck(out, alpha, src, reg_t, own, model: MouthModel, fade: float, size
     jaw line's two end points not at all, the strip meeting the frame there), the band LIFT_HOLD
     fade widths under it moved whole (as far as the box allows), then easing to no move
     LIFT_REACH fade widths under the largest rise, so the frame's pixels are resampled only
-    there; elsewhere the patch is left bit for bit."""
+    there; elsewhere the patch is left bit for bit. The lifted pixels lie over the patch under
+    the wanted jaw line and ease in over it for LIFT_ABOVE fade widths above it: the jaw's edge
+    is the frame's own, not the exemplar's chin, which need not end at its tracked jaw line."""
     jaw = jaw_positions(model.region)
     chin, nose = (np.flatnonzero(model.region == k) for k in (152, 164))
     if not len(chin) or not len(nose) or len(jaw) < 3:
@@ -327,22 +329,12 @@ def _lift_neck(out, alpha, src, reg_t, own, model: MouthModel, fade: float, size
     rise *= _shown_above(alpha, top - FADE * size * down, fade, x0, y0)
     if rise.max() < LIFT_MIN * FADE * size:
         return alpha                    # no chin raised past the patch's fade: nothing to lift
-    # Three rows: the jaw line, LIFT_HOLD fade widths under it (the band between moved whole by
-    # the rise), and the anchor LIFT_REACH further under the largest rise (unmoved).
-    # The strip stays inside the box (the frame's pixels beyond it are never moved): the hold is
-    # shortened where the box ends first.
-    reach = rise.max() + LIFT_REACH * FADE * size
-    held = float(np.clip(_room_along(top, down, x0, y0, w, h) - 1.0 - reach, 0.0,
-                         LIFT_HOLD * FADE * size))
-    hold = top + held * down
-    anchor = top + (reach + held) * down
-    n = len(jaw)
-    band = lambda a, b: ([(a + i, a + i + 1, b + i) for i in range(n - 1)]
-                         + [(a + i + 1, b + i + 1, b + i) for i in range(n - 1)])
-    strip = np.array(band(0, n) + band(n, 2 * n), np.int32)
-    dst = np.vstack([top, hold, anchor])
-    frm = np.vstack([top + rise[:, None] * down, hold + rise[:, None] * down, anchor])
+    dst, frm, strip = _lift_strip(top, rise, down, FADE * size, x0, y0, w, h)
     bmx, bmy, bcov = g.triangle_maps(dst, frm - [x0, y0], strip, x0, y0, w, h)
+    # How far down the band above the jaw line each pixel lies (0 at its top, 1 from the jaw line
+    # down): the frame's lifted chin is laid over the patch by that much.
+    rows = np.repeat(np.array([0.0, 1.0, 1.0, 1.0]), len(top))
+    ramp_x, _, _ = g.triangle_maps(dst, np.stack([rows, np.zeros_like(rows)], 1), strip, x0, y0, w, h)
     # Only the strip's box (the grain's blur reach around it) is worked: ~900 of 100k pixels.
     box = _support(bcov, HP_REACH + 2)
     if box is None:
@@ -360,15 +352,42 @@ def _lift_neck(out, alpha, src, reg_t, own, model: MouthModel, fade: float, size
     # image's fine band has no edge at the strip's border
     np.copyto(bg, here, where=~bcov[box][..., None])
     _keep_pixel_grain(bg, here, lift > 0)
+    # The frame's lifted pixels over the patch, by r: under the jaw line wholly (the exemplar's
+    # own chin edge, which its tracked jaw line need not follow, is not shown there), above it
+    # easing in over the band. Composite at a fade of 1: (src (1 - a) + o a) (1 - r) + bg r.
+    # (a carries the fade already; r is faded with it, so the total stays within the fade)
     a = alpha[box]
-    share = (float(fade) - a) * lift               # the frame's lifted pixels' share
-    total = a + share
+    r = np.clip(ramp_x[box], 0.0, 1.0) * lift
+    keep = a * (1.0 - r)                           # the patch's share left
+    r *= float(fade)
+    total = keep + r
     o = out[box]
-    mix = o * _rgb(a) + bg * _rgb(share)
-    np.divide(mix, _rgb(np.maximum(total, 1e-6)), out=o, where=_rgb(share) > 0)
+    mix = o * _rgb(keep) + bg * _rgb(r)
+    np.divide(mix, _rgb(np.maximum(total, 1e-6)), out=o, where=_rgb(r) > 0)
     alpha = alpha.copy()
     alpha[box] = total
     return alpha.astype(np.float32, copy=False)
+
+
+def _lift_strip(top: np.ndarray, rise: np.ndarray, down: np.ndarray, fade_px: float,
+                x0: int, y0: int, w: int, h: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The lifted strip's mesh: (dst, frm) points (4 rows of the jaw line's N points, frame
+    pixels) and its triangles. Rows: LIFT_ABOVE fade widths above the wanted jaw line `top`, the
+    line, LIFT_HOLD fade widths under it (the three moved whole by `rise` along `down`), and the
+    anchor LIFT_REACH further under the largest rise (unmoved). The strip stays inside the box
+    (the frame's pixels beyond it are never moved): the band above and the hold are shortened
+    where the box ends first."""
+    reach = rise.max() + LIFT_REACH * fade_px
+    held = float(np.clip(_room_along(top, down, x0, y0, w, h) - 1.0 - reach, 0.0, LIFT_HOLD * fade_px))
+    over = float(np.clip(_room_along(top, -down, x0, y0, w, h) - 1.0, 0.0, LIFT_ABOVE * fade_px))
+    above, hold, anchor = top - over * down, top + held * down, top + (reach + held) * down
+    n = len(top)
+    band = lambda a, b: ([(a + i, a + i + 1, b + i) for i in range(n - 1)]
+                         + [(a + i + 1, b + i + 1, b + i) for i in range(n - 1)])
+    strip = np.array(band(0, n) + band(n, 2 * n) + band(2 * n, 3 * n), np.int32)
+    up = rise[:, None] * down
+    return (np.vstack([above, top, hold, anchor]), np.vstack([above + up, top + up, hold + up, anchor]),
+            strip)
 
 
 def _shown_above(alpha: np.ndarray, pts: np.ndarray, fade: float, x0: int, y0: int) -> np.ndarray:
@@ -449,6 +468,11 @@ LIFT_REACH = 3.0
 # fade widths above where her skin meets her collar, a band of her chin skin left under the
 # wanted jaw line).
 LIFT_HOLD = 3.0
+# Above the wanted jaw line the frame's own chin, lifted with it, is eased in over the patch for
+# this many fade widths, so the chin's edge is the frame's own all along: the exemplar's visible
+# chin need not lie on its tracked jaw line (turn f169: about 10 pixels under it, whose lit
+# underside showed as a light rim over the frame's lifted jaw edge, with a dark wedge at its end).
+LIFT_ABOVE = 2.0
 # A chin raised by less than this many fade widths is not lifted: within the fade the two jaw
 # lines read as one soft edge, and lifting resampled the frame's pixels under every closed
 # frame of a close-up (held-out selfie: mouth-box sharpness 0.957 without the lift, 0.948 with it
@@ -976,15 +1000,29 @@ def _into_range(l_mean: float, c_mean: float, lip_range) -> tuple[float, float]:
 # A re-track's lip contours are drawn to whole pixels (lipeval truncates them) and land a fraction
 # of a pixel off the target's: the band is held in range at these offsets (pixels) too.
 BAND_OFFSETS = ((0.0, 0.0), (-0.5, -0.5), (0.5, -0.5), (-0.5, 0.5), (0.5, 0.5))
+# And a re-track's outer contour is often drawn outside the lips' own edge, taking in the skin
+# round them: Face Mesh on the output against the rendered contours (sidelight, mouth 89 pixels
+# wide, 125 frames): the upper lip's outer contour 0.66 pixels lower on average (sd 0.74, 95th
+# percentile 1.84); at f35-37 1.5-1.9 pixels above the lip over her pale skin, where the band read
+# 3.9-5.4 levels of 8-bit L* lighter than at the target's contours and past the actor's range
+# (s60; 1% of the width is 0.9 pixels, about one sd). The band with a rim of RIM_SHARE of the
+# mouth's width is held in range as well; it is measured only, the shift moves the lips.
+RIM_SHARE = 0.01
 
 
-def _lip_contours(shape, lips_t, x0, y0) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(outer, inner) filled lip contours at each of BAND_OFFSETS, boolean masks: the lip band
-    lies between them."""
+def _lip_bands(shape, lips_t, x0, y0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(band, inner) boolean masks of the lip bands _keep_lip_range holds in range: the band
+    between the outer and inner contours at each of BAND_OFFSETS, then the unmoved band with a
+    rim of RIM_SHARE of the mouth's width (a pixel at least) round its outer contour."""
     out = []
     for dx, dy in BAND_OFFSETS:
         o, i = lips_t[:20] + [dx, dy], lips_t[20:] + [dx, dy]
-        out.append((_poly(shape, o, x0, y0) > 0, _poly(shape, i, x0, y0) > 0))
+        inner = _poly(shape, i, x0, y0) > 0
+        out.append(((_poly(shape, o, x0, y0) > 0) & ~inner, inner))
+    rim = max(1, int(round(RIM_SHARE * float(np.linalg.norm(lips_t[0] - lips_t[10])))))
+    outer = cv2.dilate(_poly(shape, lips_t[:20], x0, y0), np.ones((2 * rim + 1,) * 2, np.uint8)) > 0
+    inner = out[0][1]
+    out.append((outer & ~inner, inner))
     return out
 
 
@@ -1011,13 +1049,13 @@ def _keep_lip_range(out, src, alpha, lips_t, x0, y0, look: Look, tries: int = 3)
         return
     h, w = out.shape[:2]
     bx, by, bw, bh = cv2.boundingRect(np.round(lips_t[:20] - [x0, y0]).astype(np.int32))
-    y_lo, x_lo = max(by - 4, 0), max(bx - 4, 0)
-    box = (slice(y_lo, min(by + bh + 5, h)), slice(x_lo, min(bx + bw + 5, w)))
-    contours = _lip_contours(out[box].shape[:2], lips_t, x0 + x_lo, y0 + y_lo)
-    bands = [o & ~i for o, i in contours]
-    if min(np.count_nonzero(b) for b in bands) < 12:
+    pad = 4 + int(np.ceil(RIM_SHARE * bw))      # the rim's reach, and the blur's
+    y_lo, x_lo = max(by - pad, 0), max(bx - pad, 0)
+    box = (slice(y_lo, min(by + bh + pad + 1, h)), slice(x_lo, min(bx + bw + pad + 1, w)))
+    bands = _lip_bands(out[box].shape[:2], lips_t, x0 + x_lo, y0 + y_lo)
+    if min(np.count_nonzero(b) for b, _ in bands) < 12:
         return
-    cover = np.logical_or.reduce(bands)
+    cover = np.logical_or.reduce([b for b, _ in bands[:len(BAND_OFFSETS)]])     # what the shift moves
     a_band = float(alpha[box][cover].mean())
     if a_band < 0.05:
         return
@@ -1032,10 +1070,12 @@ def _keep_lip_range(out, src, alpha, lips_t, x0, y0, look: Look, tries: int = 3)
     seen *= scale
     _clip0(seen, 1.0)
     seen = cv2.cvtColor(seen, cv2.COLOR_RGB2LAB)        # also the first try's colours, below
-    shown = [shown_lips(seen[..., 0], b, i) for b, (_, i) in zip(bands, contours)]
-    # Only the pixels the shift reaches are converted (the band and its soft edge).
+    # The rim band is measured only (a re-track's contour drawn outside the lips' edge takes in
+    # the skin round them); the shift moves the lips, not that skin.
+    shown = [shown_lips(seen[..., 0], b, i) for b, i in bands]
+    # Only the pixels the shift reaches (the band and its soft edge) and the rim are converted.
     soft = _gauss(cover.astype(np.float32), 0.7)
-    sel = soft > 1e-3
+    sel = (soft > 1e-3) | bands[-1][0]      # the rim reaches past the soft edge on a wide mouth
     wgt, a = _rgb(soft[sel])[:, 0], _rgb(alpha[box][sel])[:, 0]     # (n, 3)
     # each band's mean by one product: its pixels' share of each (0 or 1 / its count)
     share = np.array([b[sel] for b in shown], np.float64)
