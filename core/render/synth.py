@@ -320,8 +320,12 @@ def _lift_neck(out, alpha, src, reg_t, own, model: MouthModel, fade: float, size
     down = reg_t[chin[0]] - reg_t[nose[0]]
     down = down / max(float(np.linalg.norm(down)), 1e-6)
     top = reg_t[jaw].astype(np.float64)
+    # The lift eases out over the jaw line's last two points, not one: its whole rise next to an
+    # unmoved end bent the lifted jaw edge into a kink (turn f168-169 and turn_small f189 at the
+    # jaw's side, vz_eyes f43 a notch; held at half there, one smooth line).
     taper = np.ones(len(jaw))
     taper[[0, -1]] = 0.0
+    taper[[1, -2]] = 0.5
     rise = np.maximum((own[jaw] - top) @ down, 0.0) * taper
     # Only as far as the patch shows its jaw there: where its alpha has faded above the jaw line
     # (its exemplar's chin met the picture's edge, _within_picture), the frame's own chin shows,
