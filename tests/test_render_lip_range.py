@@ -148,3 +148,20 @@ def test_the_dark_end_is_held_further_in_than_the_light_end():
     held = held_lip_range(np.array([[40.0, 60.0], [20.0, 30.0]], np.float32))
     assert held[0] == pytest.approx([40.0 + LIP_L_MARGIN_DARK, 60.0 - LIP_L_MARGIN])
     assert LIP_L_MARGIN_DARK > LIP_L_MARGIN
+
+
+def test_the_rim_holds_lightness_only_not_chroma():
+    # skin round lips is nearly always greyer than they are: held in chroma too, the rim pushed
+    # lips already inside the actor's chroma range to more saturated ones (a review's scene)
+    img, lips, band = _scene((200, 90, 100))
+    img[~(_poly(img.shape[:2], lips[:20], 0, 0) > 0)] = (245, 225, 215)
+    stats = np.array(_band_stats(img, lips))
+    c_lips = stats[:-1, 1]
+    assert stats[-1, 1] < c_lips.min() - 2.0              # the rim reads greyer
+    look = _look(stats[:, 0].min() - 5, stats[:, 0].max() + 5 + LIP_L_MARGIN,
+                 c_lips.min() - 0.5, c_lips.max() + 10)
+    out = img.copy()
+    _keep_lip_range(out, img.copy(), np.ones(img.shape[:2], np.float32), lips, 0, 0, look)
+    after = np.array(_band_stats(out, lips))
+    assert np.abs(after[:-1, 1] - c_lips).max() < 0.3, (c_lips, after[:, 1])
+

@@ -554,6 +554,9 @@ def test_under_a_raised_chin_the_jaw_edge_is_the_frames_own_not_the_exemplars(as
     assert before[under, cx, 0] > 150               # the exemplar's chin showed there
     assert after[under, cx, 0] < 60, after[cy - 3:under + 3, cx, 0]     # the frame's lifted collar
     assert after[cy - int(round(1.5 * fw)), cx, 0] > 150                # chin skin above the line
+    # above the line the frame's lifted chin (200) eases in over the patch's (235)
+    eased = after[cy - int(round(1.0 * fw)), cx, 0]
+    assert 205 < eased < 230, after[cy - int(round(2.5 * fw)):cy + 1, cx, 0]
     high = cy - int(np.ceil(synth.LIFT_ABOVE * fw)) - 2     # above the band, over the chin
     col = (slice(0, high), slice(cx - 3, cx + 4))
     assert np.array_equal(o2[col], out[col]) and np.array_equal(a2[col], alpha[col])

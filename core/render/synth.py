@@ -335,18 +335,22 @@ def _lift_neck(out, alpha, src, reg_t, own, model: MouthModel, fade: float, size
         return alpha                    # no chin raised past the patch's fade: nothing to lift
     dst, frm, strip = _lift_strip(top, rise, down, FADE * size, x0, y0, w, h)
     bmx, bmy, bcov = g.triangle_maps(dst, frm - [x0, y0], strip, x0, y0, w, h)
-    # How far down the band above the jaw line each pixel lies (0 at its top, 1 from the jaw line
-    # down): the frame's lifted chin is laid over the patch by that much.
-    rows = np.repeat(np.array([0.0, 1.0, 1.0, 1.0]), len(top))
-    ramp_x, _, _ = g.triangle_maps(dst, np.stack([rows, np.zeros_like(rows)], 1), strip, x0, y0, w, h)
-    # Only the strip's box (the grain's blur reach around it) is worked: ~900 of 100k pixels.
+    # Only the strip's box (the grain's blur reach around it) is worked: a few thousand pixels.
     box = _support(bcov, HP_REACH + 2)
     if box is None:
         return alpha
     by, bx = box
+    # How far down the band above the jaw line each pixel lies (0 at its top, 1 from the jaw line
+    # down): the frame's lifted chin is laid over the patch by that much.
+    rows = np.repeat(np.array([0.0, 1.0, 1.0, 1.0]), len(top))
+    ramp, _, _ = g.triangle_maps(dst, np.stack([rows, np.zeros_like(rows)], 1), strip,
+                                 x0 + bx.start, y0 + by.start, bx.stop - bx.start, by.stop - by.start)
     ys, xs = np.mgrid[by, bx].astype(np.float32)
     mx, my = bmx[box], bmy[box]
-    lift = np.clip((mx - xs) * float(down[0]) + (my - ys) * float(down[1]), 0.0, 1.0)
+    # The lifted pixels count by how far they moved, in full from one fade width: along the jaw
+    # line the rise grows from nothing at its ends, and counted in full from one pixel the
+    # frame's pixels began to cover the patch in a step there (0 to 1 within a pixel of rise).
+    lift = np.clip(((mx - xs) * float(down[0]) + (my - ys) * float(down[1])) / (FADE * size), 0.0, 1.0)
     lift *= bcov[box]
     if not lift.any():
         return alpha
@@ -361,7 +365,7 @@ def _lift_neck(out, alpha, src, reg_t, own, model: MouthModel, fade: float, size
     # easing in over the band. Composite at a fade of 1: (src (1 - a) + o a) (1 - r) + bg r.
     # (a carries the fade already; r is faded with it, so the total stays within the fade)
     a = alpha[box]
-    r = np.clip(ramp_x[box], 0.0, 1.0) * lift
+    r = np.clip(ramp, 0.0, 1.0) * lift
     keep = a * (1.0 - r)                           # the patch's share left
     r *= float(fade)
     total = keep + r
@@ -383,7 +387,10 @@ def _lift_strip(top: np.ndarray, rise: np.ndarray, down: np.ndarray, fade_px: fl
     where the box ends first."""
     reach = rise.max() + LIFT_REACH * fade_px
     held = float(np.clip(_room_along(top, down, x0, y0, w, h) - 1.0 - reach, 0.0, LIFT_HOLD * fade_px))
-    over = float(np.clip(_room_along(top, -down, x0, y0, w, h) - 1.0, 0.0, LIFT_ABOVE * fade_px))
+    # (the room above is that of the points that move: an unmoved end point off the box, a face
+    # at the picture's side, would take the band away along the whole line)
+    over = float(np.clip(_room_along(top[rise > 0], -down, x0, y0, w, h) - 1.0, 0.0,
+                         LIFT_ABOVE * fade_px))
     above, hold, anchor = top - over * down, top + held * down, top + (reach + held) * down
     n = len(top)
     band = lambda a, b: ([(a + i, a + i + 1, b + i) for i in range(n - 1)]
@@ -1010,14 +1017,15 @@ BAND_OFFSETS = ((0.0, 0.0), (-0.5, -0.5), (0.5, -0.5), (-0.5, 0.5), (0.5, 0.5))
 # percentile 1.84); at f35-37 1.5-1.9 pixels above the lip over her pale skin, where the band read
 # 3.9-5.4 levels of 8-bit L* lighter than at the target's contours and past the actor's range
 # (s60; 1% of the width is 0.9 pixels, about one sd). The band with a rim of RIM_SHARE of the
-# mouth's width is held in range as well; it is measured only, the shift moves the lips.
+# mouth's width is held in range as well, in L*; it is measured only, the shift moves the lips.
 RIM_SHARE = 0.01
 
 
 def _lip_bands(shape, lips_t, x0, y0) -> list[tuple[np.ndarray, np.ndarray]]:
     """(band, inner) boolean masks of the lip bands _keep_lip_range holds in range: the band
-    between the outer and inner contours at each of BAND_OFFSETS, then the unmoved band with a
-    rim of RIM_SHARE of the mouth's width (a pixel at least) round its outer contour."""
+    between the outer and inner contours at each of BAND_OFFSETS, then the band at the target's
+    contours (no offset) with a rim of RIM_SHARE of the mouth's width (a pixel at least) round
+    its outer contour, for L* only."""
     out = []
     for dx, dy in BAND_OFFSETS:
         o, i = lips_t[:20] + [dx, dy], lips_t[20:] + [dx, dy]
@@ -1075,7 +1083,10 @@ def _keep_lip_range(out, src, alpha, lips_t, x0, y0, look: Look, tries: int = 3)
     _clip0(seen, 1.0)
     seen = cv2.cvtColor(seen, cv2.COLOR_RGB2LAB)        # also the first try's colours, below
     # The rim band is measured only (a re-track's contour drawn outside the lips' edge takes in
-    # the skin round them); the shift moves the lips, not that skin.
+    # the skin round them); the shift moves the lips, not that skin. It holds the lips' L* only:
+    # the skin round lips is nearly always greyer than they are, and held in chroma the rim
+    # pushed lips already inside the actor's range to more saturated ones (a review's test
+    # scene: 45.8-47.4 -> 49.5-51.3).
     shown = [shown_lips(seen[..., 0], b, i) for b, i in bands]
     # Only the pixels the shift reaches (the band and its soft edge) and the rim are converted.
     soft = _gauss(cover.astype(np.float32), 0.7)
@@ -1095,7 +1106,8 @@ def _keep_lip_range(out, src, alpha, lips_t, x0, y0, look: Look, tries: int = 3)
     for t in range(tries):
         if t:
             comp = lab(px_out * a + seen_src)
-        ls, cs = (share @ np.stack([comp[:, 0], np.hypot(comp[:, 1], comp[:, 2])], 1).astype(np.float64)).T
+        ls = share @ comp[:, 0].astype(np.float64)
+        cs = share[:-1] @ np.hypot(comp[:, 1], comp[:, 2]).astype(np.float64)
         cs = np.log(np.maximum(cs, 1e-3))
         d_l = _range_step(ls, l_lo, l_hi)
         d_c = _range_step(cs, float(np.log(max(c_lo, 1e-3))), float(np.log(max(c_hi, 1e-3))))
