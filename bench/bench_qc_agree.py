@@ -404,8 +404,10 @@ def run_quick(c: dict, dst: str, out: str) -> None:
     track = mouth_track_for_audio(c["dub"], fps, text=c["text"], language=c["language"],
                                   n_frames=n)
     lms = source_landmarks(c, os.path.join(out, "cache"))
+    raws = source_landmarks(c, os.path.join(out, "cache"), raw=True)
     info = probe(c["source"])
-    sampler = OutputSampler(track, n, mouth_box=clip_mouth_box(lms, (info.height, info.width)))
+    sampler = OutputSampler(track, n, mouth_box=clip_mouth_box(lms, (info.height, info.width)),
+                            source_raw=raws)
     outs = read_frames(c["output"], deep=False)
     for i, fs in enumerate(read_frames(c["source"], c["start"], c["end"], deep=False)):
         fo = next(outs, None)

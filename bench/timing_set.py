@@ -127,7 +127,7 @@ def planned_gap(clip: str, n: int) -> tuple[np.ndarray, np.ndarray, float]:
         "--end", str(n - 1), "--progress", "none"])
     job, quiet = job_from_args(args), Quiet()
     inputs = resolve_inputs(job)
-    an = analyse(job, inputs, quiet)
+    an, _ = analyse(job, inputs, quiet)
     mouth = mouth_shapes(job, inputs, script_text(job), quiet)
     plan = plan_shots(job, inputs, an, mouth.params, quiet).plans[0][1]
     return np.asarray(plan.gap, float), np.asarray(plan.exemplar), float(plan.model.ap_max)

@@ -205,7 +205,7 @@ def test_run_keeps_faces_and_looks_behind_the_tracker_with_the_inline_result(tmp
     job = parse_job({"video": face, "audio": None, "output": str(tmp_path / "o.mov"),
                      "shapes": _closed_shapes(tmp_path), "credentials": False})
     kept, looks = LowerFaces(), PassLooks()
-    inline = analyse(job, resolve_inputs(job), Progress("none"),
+    inline, _ = analyse(job, resolve_inputs(job), Progress("none"),
                      keep=lambda fr, obs: (kept(fr, obs), looks(fr, obs)),
                      seen=lambda: looks.openings)
     looks.close()

@@ -83,6 +83,38 @@ def test_quick_qc_sees_dark_lips_and_a_mouth_that_never_opens(face):
     assert f["open_vowel_opening"]["value"] == 0.0 or f["mouth_aperture_range"]["verdict"] == "fail"
 
 
+def test_the_actors_range_is_read_from_the_unsmoothed_points_as_lipflap_qc_reads_it(face):
+    # The analysis' smoothing narrows the actor's range (a one-frame thin lip or dropped chin is
+    # rounded off) while the re-tracked output is unsmoothed: the quick QC flagged frames the
+    # yardstick and `lipflap qc` (which read the source's raw points) keep in range.
+    from lipflap.face.geometry import eye_distance
+    from lipflap.qc.shape import CHIN, range_points
+    img, lm = face
+    n = 30
+    tr = _track(n)
+    iod = eye_distance(lm)
+    raws = []
+    for i in range(n):
+        r = lm.copy()
+        r[CHIN, 1] += 0.004 * i * iod        # the raw chin drops up to 0.116 eye distances
+        raws.append(r if i % 2 else range_points(r))    # the full points or the run's few
+    raws[5] = None                                      # none: the smoothed ones stand in
+    runs = {}
+    for name, raw in (("smoothed", None), ("raw", raws)):
+        s = OutputSampler(tr, n, source_raw=raw)
+        for i in range(n):
+            s.add(i, img, None, 255.0, lm)
+        runs[name] = quick_report_from_pixels(s, tr, n)["figures"]["lip_shape_outside"]
+        s.close()
+    lo_s, hi_s = runs["smoothed"]["source_range"]["jaw"]
+    lo_r, hi_r = runs["raw"]["source_range"]["jaw"]
+    assert hi_s - lo_s < 0.03                 # one still frame: the margins only
+    assert hi_r - hi_s > 0.1 and abs(lo_r - lo_s) < 0.005
+    # the other features are the same pixels and points
+    for k in ("upper_lip", "lower_lip", "width", "lip_L", "lip_chroma"):
+        assert runs["raw"]["source_range"][k] == pytest.approx(runs["smoothed"]["source_range"][k])
+
+
 def test_a_mesh_made_beforehand_re_tracks_the_same_and_its_failure_is_told(face):
     from lipflap.qc.pixels import WarmMesh
     img, lm = face

@@ -109,7 +109,7 @@ def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
 
     with clock.stage("analyze"):
         try:
-            analysis = analyse(job, inputs, progress, keep=behind, seen=looks_taken)
+            analysis, raw_points = analyse(job, inputs, progress, keep=behind, seen=looks_taken)
             behind.close()      # the last frames' copies and looks; their error, if any
         except BaseException:
             behind.close(quiet=True)
@@ -136,7 +136,7 @@ def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
                                               hi=inputs.hi, track_source=mouth.source,
                                               signing=signing)
         sampler = OutputSampler(mouth.track, inputs.n, mesh=qc_mesh, mouth_box=clip_mouth_box(
-            shots.landmarks, (inputs.info.height, inputs.info.width)))
+            shots.landmarks, (inputs.info.height, inputs.info.width)), source_raw=raw_points)
         with clock.stage("render"):
             written = render_and_write(job, inputs, shots, libraries, progress, disclosure,
                                        qc_sampler=sampler)

@@ -43,6 +43,7 @@ from ..provenance import DisclosureWriter, Signing
 from ..provenance.identity import JOB_SIGNER
 from ..qc.pixels import OutputSampler
 from ..qc.regions import clip_mouth_box
+from ..qc.shape import range_points
 from ..render.pipeline import REST, LibraryBuilder, render_frame
 from ..render.seen import PassLooks
 from ..render.synth import Patch
@@ -78,6 +79,7 @@ class FaceVoice:
     untouched: np.ndarray | None = None     # (n,) bool: left as the source (silent listener)
     overlap: np.ndarray | None = None       # (n,) bool: mixed dub, another face talks too
     sampler: OutputSampler | None = None
+    raw_points: list | None = None          # per frame the quick QC's few unsmoothed points
     warnings: list[str] = field(default_factory=list)
 
 
@@ -145,7 +147,8 @@ def run_dialogue(job: Job, progress, signing: Signing | None = None) -> dict:
                                     signing=signing)
     for fv in faces:
         fv.sampler = OutputSampler(fv.mouth.track, inputs.n, mouth_box=clip_mouth_box(
-            fv.plans.landmarks, (inputs.info.height, inputs.info.width)))
+            fv.plans.landmarks, (inputs.info.height, inputs.info.width)),
+            source_raw=fv.raw_points)
     with clock.stage("render"):
         written, per_face = render_faces(job, inputs, faces, libs, progress, disclosure)
     warnings = list(inputs.warnings) + disclosure.warnings
@@ -219,6 +222,7 @@ def analyse_faces(job: Job, inputs: Inputs, faces: list[FaceVoice], progress) ->
         ap = apertures_of([f.raw_landmarks for f in a.frames])
         fv.activity = speaking_activity(ap, float(info.fps))
         fv.resting = at_rest(ap)
+        fv.raw_points = [range_points(f.raw_landmarks) for f in a.frames]
         for f in a.frames:
             f.raw_landmarks = None
     _check_distinct(job, faces)

@@ -23,7 +23,7 @@ from . import regions
 from .expected import expected_from_track
 from .fidelity import sharpness_ratio
 from .measure import quick_report
-from .shape import lip_features, outliers
+from .shape import N_POINTS, from_range_points, lip_features, outliers
 
 # Between the judged moments, every STRIDE-th frame for the timing curve. Measured at 1080p: 7 ms
 # of CPU per re-tracked frame (Face Mesh on the face box); this sampling re-tracks about 45% of a
@@ -113,11 +113,20 @@ class OutputSampler:
     the first re-tracked frame. `defer_bytes`: how much the held-back re-tracks may hold (0: each
     frame is re-tracked as it comes); what they give is the same either way. `mouth_box`: the
     clip's one box for the mouth-box sharpness (regions.clip_mouth_box of the source's
-    landmarks), as `lipflap qc` reads it; None: a box following the lips."""
+    landmarks), as `lipflap qc` reads it; None: a box following the lips. `source_raw`: per
+    frame, the source's unsmoothed points the actor's lip range is read from (None: from
+    `add`'s landmarks)."""
 
     def __init__(self, track, n: int, stride: int = STRIDE, mesh: WarmMesh | None = None,
-                 defer_bytes: int = DEFER_BYTES, mouth_box: tuple[int, int, int, int] | None = None):
+                 defer_bytes: int = DEFER_BYTES, mouth_box: tuple[int, int, int, int] | None = None,
+                 source_raw: list | None = None):
         self.n = n
+        # The actor's own lip range is read from each source frame's unsmoothed Face Mesh points
+        # where given (a (478, 2) array or shape.range_points' few, None where none), as `lipflap
+        # qc` reads it: the analysis' smoothing narrows the range (a one-frame thin lip is rounded
+        # off), and the re-tracked output, unsmoothed, then left it on frames the yardstick and
+        # `lipflap qc` keep in it (docs/quality.md, 'The quick QC's actor range').
+        self.source_raw = source_raw
         self.stride = max(1, stride)
         expected = expected_from_track(track, n)
         self.strata = frame_strata(expected, n)
@@ -155,8 +164,13 @@ class OutputSampler:
             t0, c0 = time.perf_counter(), time.thread_time()
             try:
                 lm = np.asarray(source_landmarks, np.float64)[:, :2]
+                raw = self.source_raw[i] if self.source_raw is not None and \
+                    i < len(self.source_raw) else None
+                own = lm if raw is None else _full(raw)
                 wid, hgt = _frame_size(frame)
                 lips = _lips_box(lm, wid, hgt)
+                if own is not lm:       # the raw lips may reach a pixel past the smoothed ones
+                    lips = _union(lips, _lips_box(own, wid, hgt))
                 mouth = self.sharp_box
                 if mouth is None:
                     self._box_size = self._box_size or regions.mouth_box_size(lm)
@@ -168,7 +182,7 @@ class OutputSampler:
                 # the actor's own lips on every frame (a small box's pixels, no Face Mesh): their
                 # range from the sample alone was narrower and flagged frames that are in it
                 self.src_feat.append(None if lips_px is None else
-                                     lip_features(lm, lips_px, (lips[0], lips[1])))
+                                     lip_features(own, lips_px, (lips[0], lips[1])))
                 if mouth_px is not None:
                     self._sharpness(mouth_px[:, :, :3], mouth, patch, peak)
                 if face_px is not None:
@@ -303,6 +317,19 @@ def _lips_reach(lm: np.ndarray, shape, bx0: int, by0: int) -> tuple[int, int, in
     return (max(0, int(np.floor(x0 - side)) - bx0), max(0, int(np.floor(y0 - side)) - by0),
             min(w, int(np.ceil(x1 + side)) + 1 - bx0),
             min(h, int(np.ceil(y1 + LIPS_REACH_BELOW * (x1 - x0))) + 1 - by0))
+
+
+def _full(points) -> np.ndarray:
+    """(478, 2) float64 landmarks of a (478, 2+) array or of shape.range_points' few."""
+    p = np.asarray(points, np.float64)
+    return p[:, :2] if len(p) == N_POINTS else from_range_points(p)
+
+
+def _union(a, b):
+    """The box holding boxes a and b (x0, y0, x1, y1; None is nothing)."""
+    if a is None or b is None:
+        return a if b is None else b
+    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
 
 
 def _frame_size(frame) -> tuple[int, int]:

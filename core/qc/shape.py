@@ -36,6 +36,29 @@ LIPS_INNER = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 3
 NOSE_TIP, CHIN = 1, 152
 UPPER_OUTER, UPPER_INNER, LOWER_INNER, LOWER_OUTER = 0, 13, 14, 17
 CORNERS = (61, 291)
+# The points lip_features reads (and regions.valid checks). The run keeps only these of each
+# frame's unsmoothed Face Mesh points for the quick QC's actor range (the whole 478 would double
+# what a long shot holds through the render): 64 of 478, 0.5 kB a frame.
+RANGE_POINTS = tuple(sorted(set(LIPS_OUTER) | set(LIPS_INNER) | set(regions.LOWER_FACE)
+                            | set(regions.EYE_OUTER) | {NOSE_TIP, CHIN, UPPER_OUTER, UPPER_INNER,
+                                                        LOWER_INNER, LOWER_OUTER, *CORNERS}))
+N_POINTS = 478
+
+
+def range_points(landmarks) -> np.ndarray | None:
+    """(len(RANGE_POINTS), 2) float32: the points of (478, 2+) `landmarks` lip_features reads;
+    None stays None."""
+    if landmarks is None:
+        return None
+    return np.asarray(landmarks, np.float32)[list(RANGE_POINTS), :2].copy()
+
+
+def from_range_points(points: np.ndarray) -> np.ndarray:
+    """(478, 2) float64 landmarks holding `points` (range_points') at RANGE_POINTS, NaN elsewhere:
+    what lip_features and regions.valid take."""
+    full = np.full((N_POINTS, 2), np.nan)
+    full[list(RANGE_POINTS)] = points
+    return full
 
 
 def lip_features(landmarks, image: np.ndarray, origin: tuple[int, int] = (0, 0)) -> np.ndarray | None:
