@@ -277,8 +277,15 @@ class OutputSampler:
         return self.lms
 
     def shape_outliers(self) -> dict | None:
+        """The lips against the actor's range on the re-tracked frames, each standing for the
+        frames of its stratum (timing_weights: the judged moments, where a mouth is at its
+        extremes, are all re-tracked, the frames between one in STRIDE), so the fraction
+        estimates every frame's, as `lipflap qc` and the yardstick count it."""
         self.settle()
-        return outliers(self.out_feat, self.src_feat)
+        sampled = np.zeros(self.n, bool)
+        sampled[[i for i in self.want if i < self.n]] = True
+        return outliers(self.out_feat, self.src_feat,
+                        weights=timing_weights(self.strata[:self.n], sampled))
 
     def close(self) -> None:
         self.settle()

@@ -131,24 +131,30 @@ class ShapeRange:
         return out
 
 
-def outliers(output_features: dict, source_features) -> dict | None:
+def outliers(output_features: dict, source_features, weights=None) -> dict | None:
     """Outlier figures of output frames {index: features or None} against the source frames'
     features: {"fraction": any, "per_feature": {name: fraction}, "frames": {index: [words]},
-    "frames_measured": n}; None when either side has too few measurable frames."""
+    "frames_measured": n}; None when either side has too few measurable frames. `weights`
+    (indexable by frame): how many frames each measured one stands for in the fractions (a
+    sample's, lipflap.qc.pixels.timing_weights); None: one each."""
     rng = ShapeRange.from_source(source_features)
     measured = {i: f for i, f in output_features.items() if f is not None}
     if rng is None or len(measured) < MIN_FRAMES:
         return None
-    per = {name: 0 for name in FEATURES}
-    frames = {}
+    per = {name: 0.0 for name in FEATURES}
+    frames, flagged, total = {}, 0.0, 0.0
     for i, f in sorted(measured.items()):
+        w = 1.0 if weights is None else float(weights[i])
+        total += w
         out = rng.outside(f)
         for name, _ in out:
-            per[name] += 1
+            per[name] += w
         if out:
+            flagged += w
             frames[int(i)] = [WORDS[o] for o in out]
     n = len(measured)
-    return {"fraction": len(frames) / n, "per_feature": {k: v / n for k, v in per.items()},
+    total = total if total > 0 else 1.0
+    return {"fraction": flagged / total, "per_feature": {k: v / total for k, v in per.items()},
             "frames": frames, "frames_measured": n,
             "range": {k: [round(float(a), 4), round(float(b), 4)]
                       for k, a, b in zip(FEATURES, rng.lo, rng.hi)}}
