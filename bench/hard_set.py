@@ -41,6 +41,9 @@ noted) and OUT/<name>.dub.wav + .dub.phones.json (../shared/eval/make_dub.py), a
   man), added 2026-12-07 to see whether the renderer generalises; never tuned on.
 - vz_*: held out, a third batch of six from the same repository (a smile with teeth, a head tilt,
   long hair and a beard shadow, a frown, closed eyes, a stylised CG face), added after vy_*.
+- va_*: held out, two real clips from another repository (an older woman with red lipstick; a
+  singer under a beret with heavy bangs and a smoothing filter), added in session 20; never
+  tuned on.
 - vw_*: held out, the repository's last seven samples (a generated woman in front of trees who
   opens wide, an anime-styled face, a woman who winks, a woman who opens to a wide "o", a grey-
   haired man in a suit, a woman before a blurred background, a woman with a bob), added after
@@ -129,6 +132,13 @@ CASES = {
     "vw_suit": ("vw_suit.mp4", 150, "de", "de", None),
     "vw_blur": ("vw_blur.mp4", 150, "es", "es", None),
     "vw_bob": ("vw_bob.mp4", 150, "fr", "fr", None),
+    # Held out, fifth batch (va_*): two real clips from Zejun-Yang/AniPortrait's assets, added
+    # 2026-12-07 (session 20) once the renderer was settled, rendered and looked at once, never
+    # tuned on: an older woman with red lipstick addressing the camera (512x512, 25 fps), and a
+    # singer under a beret with heavy bangs and a smoothing "beauty" filter (the right panel of a
+    # three-panel demo, 514x516, 25 fps; cropped to 512 wide).
+    "va_older": ("va_older.mp4", 125, "de", "de", None),
+    "va_singer": ("va_singer.mp4", 150, "fr", "fr", "right_panel"),
 }
 
 # Clips from public repositories: name -> (owner+repo mirror, commit, path in it, licence).
@@ -177,6 +187,11 @@ MIRRORED = {
         "vw_suit": "test_samples/vasa-1/l3/gt.mp4",
         "vw_blur": "test_samples/vasa-1/l5/gt.mp4",
         "vw_bob": "test_samples/vasa-1/l7/gt.mp4"}.items()},
+    # Zejun-Yang/AniPortrait (Apache-2.0): a head-pose reference video and the driving video in
+    # the right panel of a demo.
+    "va_older": ("Zejun-Yang+AniPortrait", "7f6593f",
+                 "configs/inference/head_pose_temp/pose_ref_video.mp4", "Apache-2.0"),
+    "va_singer": ("Zejun-Yang+AniPortrait", "7f6593f", "asset/Aragaki.mp4", "Apache-2.0"),
 }
 
 
@@ -282,6 +297,9 @@ def build_clip(name: str, out_dir: str, path: str) -> str:
                 img = _selfie(img, box, rng)
             elif derive == "sidelight":
                 img = _sidelight(img, box, rng)
+            elif derive == "right_panel":
+                # the demo's third panel (its driving video): columns 1032.. of a 1544-wide frame
+                img = np.ascontiguousarray(img[:, img.shape[1] - 512:])
             if st is None:
                 st = out.add_stream("libx264", rate=rate)
                 st.width, st.height = img.shape[1] // 2 * 2, img.shape[0] // 2 * 2
