@@ -398,13 +398,14 @@ def run_quick(c: dict, dst: str, out: str) -> None:
     from lipflap.mouth.build import mouth_track_for_audio
     from lipflap.qc.pixels import OutputSampler, quick_report_from_pixels
     from lipflap.qc.regions import clip_mouth_box
+    from lipflap.qc.shape import range_points
     from lipflap.render.synth import Patch
     n = c["end"] - c["start"] + 1
     fps = probe(c["output"]).fps
     track = mouth_track_for_audio(c["dub"], fps, text=c["text"], language=c["language"],
                                   n_frames=n)
     lms = source_landmarks(c, os.path.join(out, "cache"))
-    raws = source_landmarks(c, os.path.join(out, "cache"), raw=True)
+    raws = [range_points(x) for x in source_landmarks(c, os.path.join(out, "cache"), raw=True)]
     info = probe(c["source"])
     sampler = OutputSampler(track, n, mouth_box=clip_mouth_box(lms, (info.height, info.width)),
                             source_raw=raws)

@@ -97,7 +97,7 @@ def test_the_actors_range_is_read_from_the_unsmoothed_points_as_lipflap_qc_reads
     for i in range(n):
         r = lm.copy()
         r[CHIN, 1] += 0.004 * i * iod        # the raw chin drops up to 0.116 eye distances
-        raws.append(r if i % 2 else range_points(r))    # the full points or the run's few
+        raws.append(range_points(r))                    # the run's few
     raws[5] = None                                      # none: the smoothed ones stand in
     runs = {}
     for name, raw in (("smoothed", None), ("raw", raws)):
@@ -122,6 +122,7 @@ def test_the_shape_fraction_counts_each_re_tracked_frame_for_the_frames_it_stand
     # qc`'s) by 0.0049 on average over 37 hard-set renders; counted by the frames each stands for,
     # 0.0030 (docs/quality.md, 'The quick QC's actor range').
     from lipflap.qc.pixels import BETWEEN, JUDGED, frame_strata, timing_weights
+    from lipflap.qc.shape import range_points
     img, lm = face
     n = 30
     tr = _track(n)
@@ -133,7 +134,8 @@ def test_the_shape_fraction_counts_each_re_tracked_frame_for_the_frames_it_stand
     # only, which a re-track's own jitter leaves)
     from lipflap.face.geometry import eye_distance
     rng = np.random.default_rng(7)
-    raws = [lm + rng.normal(0.0, 0.02 * eye_distance(lm), lm.shape) for _ in range(n)]
+    raws = [range_points(lm + rng.normal(0.0, 0.02 * eye_distance(lm), lm.shape))
+            for _ in range(n)]
 
     def measured(dark):
         s = OutputSampler(tr, n, source_raw=raws)

@@ -23,13 +23,7 @@ def analyse(job: Job, inputs: Inputs, progress, keep=None,
     lo, hi = inputs.lo, inputs.hi
     analysis = analyze_video(job.video, lo, hi, face=job.face, progress=progress,
                              info=inputs.info, keep=keep, seen=seen)
-    # The render reads the smoothed landmarks only; the raw ones (kept in the cache for QC and
-    # `lipflap analyze`) would double what a long shot holds through the render: only the
-    # quick QC's few are kept.
-    raw_points = []
-    for ff in analysis.frames:
-        raw_points.append(range_points(ff.raw_landmarks))
-        ff.raw_landmarks = None
+    raw_points = drop_raw_landmarks(analysis.frames)
     release_memory()
     if str(job.face).strip().isdigit() and int(job.face) not in {int(k) for k in analysis.faces}:
         # A face id that no shot of the range has is a wrong choice, not a faceless shot.
@@ -37,3 +31,15 @@ def analyse(job: Job, inputs: Inputs, progress, keep=None,
         raise JobError(f"{job.video}: --face {job.face} is not among the faces found in frames "
                        f"{lo}-{hi} (ids: {found}; see `lipflap analyze`); give one of them or auto.")
     return analysis, raw_points
+
+
+def drop_raw_landmarks(frames) -> list:
+    """Drop each FrameFace's unsmoothed landmarks and return the few the quick QC reads the
+    actor's lip range from (qc.shape.range_points; None where none). The render reads the
+    smoothed landmarks only; the raw ones (kept in the cache for QC and `lipflap analyze`) would
+    double what a long shot holds through the render."""
+    kept = []
+    for ff in frames:
+        kept.append(range_points(ff.raw_landmarks))
+        ff.raw_landmarks = None
+    return kept

@@ -43,7 +43,6 @@ from ..provenance import DisclosureWriter, Signing
 from ..provenance.identity import JOB_SIGNER
 from ..qc.pixels import OutputSampler
 from ..qc.regions import clip_mouth_box
-from ..qc.shape import range_points
 from ..render.pipeline import REST, LibraryBuilder, render_frame
 from ..render.seen import PassLooks
 from ..render.synth import Patch
@@ -51,6 +50,7 @@ from ..speech.turns import parse_turns, place_turns, script_of
 from ..speech.vad import speech_segments
 from .inputs import Inputs, ranges, resolve_inputs, settle_codec
 from .library import Libraries
+from .analysis import drop_raw_landmarks
 from .clock import StageClock
 from .mouth import MouthShapes, mouth_shapes, script_text
 from .plan import ShotPlans, plan_each_shot
@@ -222,9 +222,7 @@ def analyse_faces(job: Job, inputs: Inputs, faces: list[FaceVoice], progress) ->
         ap = apertures_of([f.raw_landmarks for f in a.frames])
         fv.activity = speaking_activity(ap, float(info.fps))
         fv.resting = at_rest(ap)
-        fv.raw_points = [range_points(f.raw_landmarks) for f in a.frames]
-        for f in a.frames:
-            f.raw_landmarks = None
+        fv.raw_points = drop_raw_landmarks(a.frames)
     _check_distinct(job, faces)
     release_memory()
     return faces

@@ -23,7 +23,7 @@ from . import regions
 from .expected import expected_from_track
 from .fidelity import sharpness_ratio
 from .measure import quick_report
-from .shape import N_POINTS, from_range_points, lip_features, outliers
+from .shape import from_range_points, lip_features, outliers
 
 # Between the judged moments, every STRIDE-th frame for the timing curve. Measured at 1080p: 7 ms
 # of CPU per re-tracked frame (Face Mesh on the face box); this sampling re-tracks about 45% of a
@@ -114,15 +114,15 @@ class OutputSampler:
     frame is re-tracked as it comes); what they give is the same either way. `mouth_box`: the
     clip's one box for the mouth-box sharpness (regions.clip_mouth_box of the source's
     landmarks), as `lipflap qc` reads it; None: a box following the lips. `source_raw`: per
-    frame, the source's unsmoothed points the actor's lip range is read from (None: from
-    `add`'s landmarks)."""
+    frame, the source's unsmoothed points the actor's lip range is read from, as
+    shape.range_points gives them (None: from `add`'s landmarks)."""
 
     def __init__(self, track, n: int, stride: int = STRIDE, mesh: WarmMesh | None = None,
                  defer_bytes: int = DEFER_BYTES, mouth_box: tuple[int, int, int, int] | None = None,
                  source_raw: list | None = None):
         self.n = n
         # The actor's own lip range is read from each source frame's unsmoothed Face Mesh points
-        # where given (a (478, 2) array or shape.range_points' few, None where none), as `lipflap
+        # where given (shape.range_points' few, None where none), as `lipflap
         # qc` reads it: the analysis' smoothing narrows the range (a one-frame thin lip is rounded
         # off), and the re-tracked output, unsmoothed, then left it on frames the yardstick and
         # `lipflap qc` keep in it (docs/quality.md, 'The quick QC's actor range').
@@ -166,7 +166,7 @@ class OutputSampler:
                 lm = np.asarray(source_landmarks, np.float64)[:, :2]
                 raw = self.source_raw[i] if self.source_raw is not None and \
                     i < len(self.source_raw) else None
-                own = lm if raw is None else _full(raw)
+                own = lm if raw is None else from_range_points(raw)
                 wid, hgt = _frame_size(frame)
                 lips = _lips_box(lm, wid, hgt)
                 if own is not lm:       # the raw lips may reach a pixel past the smoothed ones
@@ -282,10 +282,14 @@ class OutputSampler:
         extremes, are all re-tracked, the frames between one in STRIDE), so the fraction
         estimates every frame's, as `lipflap qc` and the yardstick count it."""
         self.settle()
-        sampled = np.zeros(self.n, bool)
-        sampled[[i for i in self.want if i < self.n]] = True
         return outliers(self.out_feat, self.src_feat,
-                        weights=timing_weights(self.strata[:self.n], sampled))
+                        weights=timing_weights(self.strata[:self.n], self.sampled(self.n)))
+
+    def sampled(self, n: int) -> np.ndarray:
+        """(n,) bool: the frames chosen for re-tracking."""
+        mask = np.zeros(n, bool)
+        mask[[i for i in self.want if i < n]] = True
+        return mask
 
     def close(self) -> None:
         self.settle()
@@ -324,12 +328,6 @@ def _lips_reach(lm: np.ndarray, shape, bx0: int, by0: int) -> tuple[int, int, in
     return (max(0, int(np.floor(x0 - side)) - bx0), max(0, int(np.floor(y0 - side)) - by0),
             min(w, int(np.ceil(x1 + side)) + 1 - bx0),
             min(h, int(np.ceil(y1 + LIPS_REACH_BELOW * (x1 - x0))) + 1 - by0))
-
-
-def _full(points) -> np.ndarray:
-    """(478, 2) float64 landmarks of a (478, 2+) array or of shape.range_points' few."""
-    p = np.asarray(points, np.float64)
-    return p[:, :2] if len(p) == N_POINTS else from_range_points(p)
 
 
 def _union(a, b):
@@ -418,8 +416,7 @@ def quick_report_from_pixels(sampler: OutputSampler, track, n: int) -> dict:
     sampler.settle()
     if sampler.error is not None:
         raise RuntimeError(f"re-tracking the output stopped: {sampler.error}")
-    sampled = np.zeros(n, bool)
-    sampled[[i for i in sampler.want if i < n]] = True
+    sampled = sampler.sampled(n)
     uniform = sampled & (np.arange(n) % sampler.stride == 0)
     q = quick_report(sampler.landmarks(), track, n_frames=n, shape=sampler.shape_outliers(),
                      sampled=sampled, uniform=uniform, fidelity=sampler.fidelity(),

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..face.landmarks import N_LANDMARKS
 from . import regions
 
 FEATURES = ("upper_lip", "lower_lip", "width", "jaw", "lip_L", "lip_chroma")
@@ -42,7 +43,6 @@ CORNERS = (61, 291)
 RANGE_POINTS = tuple(sorted(set(LIPS_OUTER) | set(LIPS_INNER) | set(regions.LOWER_FACE)
                             | set(regions.EYE_OUTER) | {NOSE_TIP, CHIN, UPPER_OUTER, UPPER_INNER,
                                                         LOWER_INNER, LOWER_OUTER, *CORNERS}))
-N_POINTS = 478
 
 
 def range_points(landmarks) -> np.ndarray | None:
@@ -56,7 +56,7 @@ def range_points(landmarks) -> np.ndarray | None:
 def from_range_points(points: np.ndarray) -> np.ndarray:
     """(478, 2) float64 landmarks holding `points` (range_points') at RANGE_POINTS, NaN elsewhere:
     what lip_features and regions.valid take."""
-    full = np.full((N_POINTS, 2), np.nan)
+    full = np.full((N_LANDMARKS, 2), np.nan)
     full[list(RANGE_POINTS)] = points
     return full
 
