@@ -1,6 +1,6 @@
 """Bilabial closures of the audio-only track against the script-aware one, on synthetic dubs.
 
-    python bench/bench_audio_closures.py [--set eval|dev|voices|others] [--out DIR] [--json FILE]
+    python bench/bench_audio_closures.py [--set eval|dev|voices|others|hard] [--out DIR] [--json FILE]
 
 Dubs come from ../shared/eval/make_dub.py (eSpeak NG, true phone times), written to --out
 (default scratch/closure_dubs) and reused. --set eval: the 27 dubs of issue 21 (talk_a-i x
@@ -12,7 +12,9 @@ twenty de/fr dubs in eSpeak NG's default, f1, f3, f5 and Klatt voices (two texts
 default rate), where the networks' certainty sends the aperture toward the read-out. --set
 others: held out from every choice made on the sets before it, fifteen es/de/fr dubs on one new
 text each in voices and pitches none of them uses (f2, f4, m3; the default voice at pitch 90; f2
-at pitch 80).
+at pitch 80). --set hard: the hard set's dubs (bench/hard_set.py, built first with its --out,
+here --hard, default scratch/hard) at each clip's own frame rate: seven texts, so the tracks
+repeat where clips share a text and a rate.
 
 Per dub, on the tracks (lipflap.mouth.build.mouth_track_for_audio, no render): lipeval's
 closure / opening / rest rates for audio-only and script-aware; the share of bilabials with a
@@ -92,6 +94,23 @@ def dubs(which: str) -> list[tuple]:
             for lang in DEV for k in range(3)]
 
 
+def hard_dubs(hard: str) -> list[tuple]:
+    """[(name, wav, text, language, phones, fps)] of the hard set's dubs found in `hard`."""
+    import av
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import hard_set
+    out = []
+    for name, (_, _, lang, key, _) in hard_set.CASES.items():
+        stem = os.path.join(hard, name)
+        if not (os.path.exists(stem + ".dub.wav") and os.path.exists(stem + ".mp4")):
+            continue
+        with av.open(stem + ".mp4") as c:
+            fps = Fraction(c.streams.video[0].average_rate)
+        with open(stem + ".dub.phones.json") as f:
+            out.append((name, stem + ".dub.wav", hard_set.TEXT[key], lang, json.load(f), fps))
+    return out
+
+
 def make(out: str, name: str, text: str, voice: str, rate: int | None,
          pitch: int | None = None) -> tuple[str, list]:
     wav = os.path.join(out, f"{name}.wav")
@@ -135,7 +154,8 @@ def _rate(rows, side, key):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--set", choices=("eval", "dev", "voices", "others"), default="eval")
+    p.add_argument("--set", choices=("eval", "dev", "voices", "others", "hard"), default="eval")
+    p.add_argument("--hard", default=os.path.join(REPO, "scratch", "hard"))
     p.add_argument("--out", default=os.path.join(REPO, "scratch", "closure_dubs"))
     p.add_argument("--json")
     a = p.parse_args()
@@ -143,15 +163,22 @@ def main():
     import lipeval  # noqa: E402  (../shared/eval, kept apart from the engine)
     os.makedirs(a.out, exist_ok=True)
     rows = []
-    for name, text, voice, rate, pitch, fps in dubs(a.set):
-        lang = voice.split("+")[0]
-        wav, phones = make(a.out, name, text, voice, rate, pitch)
+    if a.set == "hard":
+        todo = hard_dubs(a.hard)
+        if not todo:
+            sys.exit(f"no hard-set dubs in {a.hard}: build them with bench/hard_set.py --out {a.hard}")
+    else:
+        todo = []
+        for name, text, voice, rate, pitch, fps in dubs(a.set):
+            wav, phones = make(a.out, name, text, voice, rate, pitch)
+            todo.append((name, wav, text, voice.split("+")[0], phones, fps))
+    for name, wav, text, lang, phones, fps in todo:
         row = dict(compare(lipeval, wav, text, lang, phones, fps), name=name)
         rows.append(row)
         f = lambda s: " / ".join("-" if s[k][0] is None else f"{s[k][0]:.2f}" for k in
                                  ("bilabial_closure", "open_vowel_opening", "pause_rest",
                                   "sealed_bilabials"))
-        print(f"{name:6s} audio {f(row['audio'])}  script {f(row['script'])}  timing r0 "
+        print(f"{name:11s} audio {f(row['audio'])}  script {f(row['script'])}  timing r0 "
               f"{row['audio']['timing_r0']:.3f} / {row['script']['timing_r0']:.3f}  false seals "
               f"{row['false_seals']}", flush=True)
     below = [r["name"] for r in rows if (r["audio"]["bilabial_closure"][0] or 1.0) < 1.0]

@@ -33,10 +33,16 @@ def test_vowels_open_rounded_narrow_seals_stay():
     assert ao.network_certainty(net) >= ao._SURE_HI
     out = ao.combine(net, heard)
     ap, wd = out.aperture, out.width
-    # a consonant keeps the network's opening; every vowel class opens by _VOWEL_OPEN
-    np.testing.assert_allclose(ap[:10], 0.3, atol=1e-6)
-    np.testing.assert_allclose(ap[10:40], 0.3 + ao._VOWEL_OPEN, atol=1e-6)
-    # the sealed frames are not opened by a vowel class's share
+    # a consonant keeps the network's opening, every vowel class opens it by _VOWEL_OPEN; then
+    # each frame goes _CLASS_APERTURE of the way to the opening its class is drawn at
+    from lipflap.mouth.visemes import VISEME_TARGET
+    own = np.r_[np.full(10, 0.3), np.full(30, 0.3 + ao._VOWEL_OPEN)]
+    drawn = np.array([VISEME_TARGET[n][0] for n in names[:40]])
+    b = ao._CLASS_APERTURE
+    np.testing.assert_allclose(ap[:40], (1 - b) * own + b * drawn, atol=1e-6)
+    # an open vowel opens further than a consonant, a mid vowel, a close rounded one
+    assert ap[15] > ap[35] > ap[25] and ap[15] > ap[5]
+    # the sealed frames are not opened by a vowel class's share nor by their class's opening
     assert np.all(ap[40:] <= 0.3 + 1e-6)
     # only the rounded classes narrow, by _ROUND_NARROW
     np.testing.assert_allclose(wd[20:30], 0.5 - ao._ROUND_NARROW, atol=1e-6)
@@ -69,3 +75,21 @@ def test_rounding_never_narrows_past_the_rounded_viseme():
     _, wd = ao._class_contrast(net, net.aperture, width, sure=1.0)
     # cut to the viseme's width, cut in full, and left as it was where already narrower
     np.testing.assert_allclose(wd, [floor, floor + 0.3 - ao._ROUND_NARROW, floor - 0.05], atol=1e-6)
+
+
+def test_the_class_aperture_changes_where_the_classes_change():
+    # the regressed curve eases over a consonant-vowel edge; the classes' aperture steps there
+    names = ["DD"] * 6 + ["aa"] * 6
+    net = _net(_one_hot(names), np.zeros(12))
+    ramp = np.clip((np.arange(12) - 2) / 8.0, 0, 1).astype(np.float32) * 0.6 + 0.1
+    net = dataclasses.replace(net, aperture=ramp)
+    exp = ao.class_aperture(net)
+    from lipflap.mouth.visemes import VISEME_TARGET
+    np.testing.assert_allclose(exp, [VISEME_TARGET[n][0] for n in names], atol=1e-6)
+    out = ao.combine(net, dataclasses.replace(net))
+    step = np.diff(out.aperture)
+    # the output rises most at the edge itself, between frames 5 and 6, and by more than the
+    # regressed curve and the vowel contrast give there (0.075 + _VOWEL_OPEN): half the drawn
+    # step (0.90 - 0.24) goes with the classes (0.43 here, 0.195 without)
+    assert int(np.argmax(step)) == 5
+    assert step[5] > ramp[6] - ramp[5] + ao._VOWEL_OPEN + 0.15

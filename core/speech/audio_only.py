@@ -359,6 +359,24 @@ _ROUNDED_CLASSES = ("oh", "ou")
 _ROUNDED_WIDTH = VISEME_TARGET["ou"][1]
 
 
+# The classes' own aperture: each frame's viseme probabilities times the opening the track draws
+# for that viseme (lipflap.mouth.visemes.VISEME_TARGET), given half the weight. The classes
+# change where the phones change, the regressed curve a few frames either side (the contrast
+# above brings its levels apart, not its edges). Track timing r0 against the true phones
+# (scratch aoexp.py, lipeval's rule on the track's aperture; docs/quality.md 'The classes' own
+# aperture'): 27 eval dubs 0.808 -> 0.819 (script-aware 0.836), more than 0.05 under on 7 -> 5;
+# the weight chosen there (0.3 0.820, 0.5 0.819, 0.7 0.812; 0.5 for the fewer dubs under).
+_CLASS_APERTURE = 0.5
+
+
+def class_aperture(net: MouthCurves) -> np.ndarray:
+    """(T,) the aperture the network's viseme classes expect: their probabilities times each
+    viseme's opening (VISEME_TARGET)."""
+    names = tuple(net.visemes)
+    opening = np.array([VISEME_TARGET[v][0] for v in names], np.float32)
+    return (np.asarray(net.classes, np.float32) @ opening).astype(np.float32)
+
+
 def _class_contrast(net: MouthCurves, aperture: np.ndarray, width: np.ndarray,
                     sure: float) -> tuple[np.ndarray, np.ndarray]:
     """(aperture, width) with the vowel and rounded classes' contrast restored (see above);
@@ -369,6 +387,8 @@ def _class_contrast(net: MouthCurves, aperture: np.ndarray, width: np.ndarray,
     vowel = net.classes[:, [names.index(v) for v in _VOWEL_CLASSES]].sum(axis=1)
     rounded = net.classes[:, [names.index(v) for v in _ROUNDED_CLASSES]].sum(axis=1)
     aperture = np.clip(aperture + _VOWEL_OPEN * vowel * (1.0 - net.closure), 0.0, 1.0)
+    aperture = ((1.0 - _CLASS_APERTURE) * aperture
+                + _CLASS_APERTURE * class_aperture(net) * (1.0 - net.closure))
     # never past the rounded viseme's own width, where script-aware's narrowest is drawn (its
     # tracks' narrowest frame on those seven dubs: 0.22-0.30): the cut took five frames of the
     # talk_b and smallface dubs to 0.11-0.17
