@@ -252,7 +252,9 @@ def test_for_audio_chooses_script_audio_or_both(monkeypatch):
     assert ap[13] == 0                                        # m from the script
     curve = _fake_curves(samples, rate)
     for i in range(38, 50):                                   # 1.52-1.96 s from the curves
-        assert ap[i] == pytest.approx(np.interp(i / 25, curve.times, curve.aperture), abs=0.06)
+        # what the curve shows within the frame's 1/fps (its mean, or toward its widest)
+        seen = curve.aperture[np.abs(curve.times - (i + 0.5) / 25) <= 0.5 / 25]
+        assert seen.min() - 0.01 <= ap[i] <= seen.max() + 0.01
 
     # audio-only without a script; frames past the audio's end rest
     t = build.mouth_track_for_audio(samples, 25, rate=rate, n_frames=100)

@@ -142,15 +142,17 @@ def test_curves_combine_both_sources(english):
     assert len(heard) == len(net) == len(both)
     # eSpeak NG speech, like the network's training data: it is sure of it, and the aperture is
     # its own, widened toward the decoder's, never narrowed (also the rule without a read-out),
-    # opened further where its classes hear a vowel
+    # opened further where its classes hear a vowel, then taken part of the way to the opening
+    # its classes expect
     assert audio_only.network_certainty(net) >= audio_only._SURE_HI
     wider = np.maximum((heard.aperture - net.aperture) / 2, 0) * (1 - net.closure)
     names = audio_only.VISEMES
     vowel = net.classes[:, [names.index(v) for v in ("aa", "E", "ih", "oh", "ou")]].sum(axis=1)
+    own = np.clip(net.aperture + wider + audio_only._VOWEL_OPEN * vowel * (1 - net.closure), 0, 1)
+    b = audio_only._CLASS_APERTURE
     np.testing.assert_allclose(
         both.aperture,
-        np.clip(net.aperture + wider + audio_only._VOWEL_OPEN * vowel * (1 - net.closure), 0, 1),
-        atol=1e-5)
+        (1 - b) * own + b * audio_only.class_aperture(net) * (1 - net.closure), atol=1e-5)
     np.testing.assert_allclose(audio_only.combine(net, heard).aperture, both.aperture, atol=1e-6)
     # the same curves with the network made unsure (as on recorded voices): the read-out's
     # aperture, shut where the network hears sealed lips and in the silence before and after

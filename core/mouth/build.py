@@ -201,18 +201,32 @@ def _resample(ct: np.ndarray, values, times: np.ndarray, width: float,
     return out
 
 
+# Audio-only timing r0 against the true phones (bench/bench_audio_closures.py, docs/quality.md
+# 'The widest opening on every frame'), chosen on the 27 eval dubs: share 0 (the mean) 0.819,
+# 0.3 0.825, 0.5 0.827, 1 0.824; the other sets at 0.5: others 0.807 -> 0.813, dev 0.804 ->
+# 0.809, voices 0.751 -> 0.758, the hard set's dubs 0.780 -> 0.788; closures, openings, rests and
+# false seals as before; real speakers' r (bench_audio_loo.py) 0.494 as before.
+_WIDEST_SHARE = 0.5
+
+
 def _frames_from_curves(curves, times: np.ndarray, fps: float, vowel: np.ndarray | None = None):
     ct = np.asarray(curves.times, float)
     width = 1.0 / fps
     cols = [_resample(ct, getattr(curves, k), times, width)
             for k in ("aperture", "width", "rounding", "jaw")]
-    if vowel is not None and len(times):
-        # a vowel frame shows the vowel's widest opening within its 1/fps, as a closure frame
-        # shows the seal: the mean over the frame halved a 60-100 ms unstressed vowel
-        for k in (0, 3):
-            key = ("aperture", "width", "rounding", "jaw")[k]
-            cols[k] = np.where(vowel, _resample(ct, getattr(curves, key), times, width, peak=True),
-                               cols[k])
+    # A vowel frame shows the vowel's widest opening within its 1/fps, as a closure frame shows
+    # the seal: the mean over the frame halved a 60-100 ms unstressed vowel. Other frames go
+    # _WIDEST_SHARE of the way from their mean to their widest, as far as the aperture is the
+    # networks' own (`own_aperture`; the read-out fit to real mouths keeps its mean): the mean
+    # took in the dip toward a seal a frame away, a closure drawn a frame too wide at 30 fps
+    # (vx_makeup's fr dub: 0.09 and 0.15 either side of a sealed frame where script-aware draws
+    # 0.40 and 0.39).
+    share = _WIDEST_SHARE * float(getattr(curves, "own_aperture", 1.0))
+    for k, key in ((0, "aperture"), (3, "jaw")):
+        widest = _resample(ct, getattr(curves, key), times, width, peak=True)
+        cols[k] = cols[k] + share * (widest - cols[k])
+        if vowel is not None:
+            cols[k] = np.where(vowel, widest, cols[k])
     params = np.clip(np.stack(cols, axis=1), 0.0, 1.0) if len(times) else np.zeros((0, 4))
     outside = (times < ct[0] - curves.hop_s) | (times > ct[-1] + curves.hop_s) if len(ct) else \
         np.ones(len(times), bool)

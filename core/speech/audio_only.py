@@ -61,6 +61,10 @@ class MouthCurves:
     classes: np.ndarray | None = None
     visemes: tuple = field(default=VISEMES)
     cluster_closure: np.ndarray | None = None
+    # How much of the aperture is the networks' own (1) rather than the read-out fit to real
+    # mouths (0; recorded voices, see combine): the track draws a frame at the widest opening
+    # within its 1/fps as far as it is the networks' (lipflap.mouth.build._frames_from_curves).
+    own_aperture: float = 1.0
 
     def __len__(self) -> int:
         return len(self.times)
@@ -417,7 +421,9 @@ def combine(net: MouthCurves, heard: MouthCurves,
     sure = np.clip((network_certainty(net) - _SURE_LO) / (_SURE_HI - _SURE_LO), 0.0, 1.0)
     aperture, width = _class_contrast(net, aperture, mean["width"], sure)
     speech = mean["speech"]
+    own = 1.0
     if readout is not None and sure < 1.0:
+        own = float(sure)
         gate = (1.0 - net.closure) * _inside_speech(speech)
         aperture = sure * aperture + (1.0 - sure) * readout(net, heard) * gate
         # on recorded voices a frame is speech where either source hears speech (real mouths
@@ -427,7 +433,7 @@ def combine(net: MouthCurves, heard: MouthCurves,
     return MouthCurves(net.hop_s, net.times, aperture.astype(np.float32), width.astype(np.float32),
                        mean["rounding"], mean["jaw"],
                        _closure(net, heard),
-                       speech.astype(np.float32), net.classes)
+                       speech.astype(np.float32), net.classes, own_aperture=own)
 
 
 # The closure head (lipflap.speech.closure_head) only adds closures the other sources missed: a
