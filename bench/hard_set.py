@@ -44,6 +44,9 @@ noted) and OUT/<name>.dub.wav + .dub.phones.json (../shared/eval/make_dub.py), a
 - va_*: held out, two real clips from another repository (an older woman with red lipstick; a
   singer under a beret with heavy bangs and a smoothing filter), added in session 20; never
   tuned on.
+- ve_*: held out, a sixth batch from a third repository (generated heads at 24 fps: a woman in a
+  fur hood, a painted woman, a woman with face stickers, pillarboxed), added in session 21 after
+  its audio-only changes; never tuned on.
 - vw_*: held out, the repository's last seven samples (a generated woman in front of trees who
   opens wide, an anime-styled face, a woman who winks, a woman who opens to a wide "o", a grey-
   haired man in a suit, a woman before a blurred background, a woman with a bob), added after
@@ -139,6 +142,14 @@ CASES = {
     # three-panel demo, 514x516, 25 fps; cropped to 512 wide).
     "va_older": ("va_older.mp4", 125, "de", "de", None),
     "va_singer": ("va_singer.mp4", 150, "fr", "fr", "right_panel"),
+    # Held out, sixth batch (ve_*): BadToBest/EchoMimic's three driving videos, added 2026-12-07
+    # (session 21) after the session's audio-only changes, rendered and looked at once, never
+    # tuned on: generated heads at 24 fps (a frame rate no other case has), 512x512, silent: a
+    # photographic woman in a fur hood with freckles, a painted (illustrated) woman, a woman with
+    # face stickers and heavy eye make-up who opens to wide "o"s, pillarboxed in black.
+    "ve_hood": ("ve_hood.mp4", 150, "de", "de", None),
+    "ve_drawn": ("ve_drawn.mp4", 150, "es", "es", None),
+    "ve_sticker": ("ve_sticker.mp4", 150, "fr", "fr", None),
 }
 
 # Clips from public repositories: name -> (owner+repo mirror, commit, path in it, licence).
@@ -192,6 +203,9 @@ MIRRORED = {
     "va_older": ("Zejun-Yang+AniPortrait", "7f6593f",
                  "configs/inference/head_pose_temp/pose_ref_video.mp4", "Apache-2.0"),
     "va_singer": ("Zejun-Yang+AniPortrait", "7f6593f", "asset/Aragaki.mp4", "Apache-2.0"),
+    # BadToBest/EchoMimic (Apache-2.0): its three pose-driving videos (24 fps, no sound).
+    **{name: ("BadToBest+EchoMimic", "76cdab1", f"assets/driven_videos/{f}.mp4", "Apache-2.0")
+       for name, f in (("ve_hood", "a"), ("ve_drawn", "b"), ("ve_sticker", "c"))},
 }
 
 

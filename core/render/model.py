@@ -558,10 +558,18 @@ def _lip_aware_mesh(pts: np.ndarray, pos: dict) -> np.ndarray:
     # outside the lips, so kept), triangles lying over the upper lip's strip; its pixels then
     # took the skin's map, a fold at the lip's border that showed as a pale stepped line along
     # it on exemplars borrowed from other footage (library_set talk_f f18, f28).
-    inner = np.array([pos[i] for i in g.LIPS_INNER])
-    skin = np.setdiff1d(np.arange(len(pts)), inner)
-    tris = skin[_delaunay(pts[skin])]
+    # Nor any other point that lies inside the outer lips on this shape: held-out ve_sticker
+    # (full lips, open to wide "o"s) has Face Mesh 313 just inside its lower lip on the shot's
+    # mean shape; the skin's triangle from it across the lip (313-314-17) was dropped as lip, and
+    # the skin between 313, 314 and 405 had no triangle, a hole the warp's raster filled from
+    # the lip's edge: grey and red spikes under the lower lip of every closed frame (f30, f55,
+    # f68). Left out, the warp maps the point's pixels by the triangle it lies in.
     outer = np.array([pts[pos[i]] for i in g.LIPS_OUTER], np.float32)
+    inner = np.array([pos[i] for i in g.LIPS_INNER])
+    inside = [k for k in range(len(pts)) if k not in set(pos[i] for i in g.LIPS_OUTER)
+              and cv2.pointPolygonTest(outer, (float(pts[k, 0]), float(pts[k, 1])), False) >= 0]
+    skin = np.setdiff1d(np.arange(len(pts)), np.r_[inner, np.asarray(inside, int)])
+    tris = skin[_delaunay(pts[skin])]
     cent = pts[tris].mean(1)
     keep = [cv2.pointPolygonTest(outer, (float(x), float(y)), False) < 0 for x, y in cent]
     tris = list(tris[np.array(keep, bool)])
