@@ -264,3 +264,17 @@ def test_a_timing_r_taken_on_the_sample_says_so():
     assert "note" not in every
     assert on_sample["note"] == SAMPLED_R0_NOTE and "lipflap qc" in on_sample["note"]
     assert on_sample["value"] is not None and every["value"] is not None
+
+
+def test_the_quick_sharpness_says_it_is_read_before_the_codec():
+    # the run's quick QC composites the frames it renders and never sees them encoded; its
+    # figure says so, and the written file's (lipflap qc) carries no such note
+    from lipflap.qc.measure import QUICK_SHARPNESS_READ_ON, fidelity_figures
+    quick = fidelity_figures({"sharpness_ratio": 0.99, "sharpness_frames": 150})
+    assert quick["mouth_sharpness_ratio"]["read_on"] == QUICK_SHARPNESS_READ_ON
+    assert "before encoding" in QUICK_SHARPNESS_READ_ON and "lipflap qc" in QUICK_SHARPNESS_READ_ON
+    meter = FidelityMeter()
+    for f in textured_frames(5):
+        meter.add(f, f, face_landmarks(0.2))
+    full = fidelity_figures(meter.result())
+    assert "read_on" not in full["mouth_sharpness_ratio"]
