@@ -566,7 +566,8 @@ def _lip_aware_mesh(pts: np.ndarray, pos: dict) -> np.ndarray:
     # f68). Left out, the warp maps the point's pixels by the triangle it lies in.
     outer = np.array([pts[pos[i]] for i in g.LIPS_OUTER], np.float32)
     inner = np.array([pos[i] for i in g.LIPS_INNER])
-    inside = [k for k in range(len(pts)) if k not in set(pos[i] for i in g.LIPS_OUTER)
+    on_outer = {pos[i] for i in g.LIPS_OUTER}
+    inside = [k for k in range(len(pts)) if k not in on_outer
               and cv2.pointPolygonTest(outer, (float(pts[k, 0]), float(pts[k, 1])), False) >= 0]
     skin = np.setdiff1d(np.arange(len(pts)), np.r_[inner, np.asarray(inside, int)])
     tris = skin[_delaunay(pts[skin])]

@@ -367,9 +367,10 @@ _ROUNDED_WIDTH = VISEME_TARGET["ou"][1]
 # for that viseme (lipflap.mouth.visemes.VISEME_TARGET), given half the weight. The classes
 # change where the phones change, the regressed curve a few frames either side (the contrast
 # above brings its levels apart, not its edges). Track timing r0 against the true phones
-# (scratch aoexp.py, lipeval's rule on the track's aperture; docs/quality.md 'The classes' own
-# aperture'): 27 eval dubs 0.808 -> 0.819 (script-aware 0.836), more than 0.05 under on 7 -> 5;
-# the weight chosen there (0.3 0.820, 0.5 0.819, 0.7 0.812; 0.5 for the fewer dubs under).
+# (`python bench/bench_audio_closures.py --set eval`, lipeval's rule on the track's aperture;
+# docs/quality.md 'The classes' own aperture'): 27 eval dubs 0.808 -> 0.819 (script-aware
+# 0.836), more than 0.05 under on 7 -> 5; the weight chosen there (0.3 0.820, 0.5 0.819, 0.7
+# 0.812; 0.5 for the fewer dubs under); the dev, others and hard sets held out.
 _CLASS_APERTURE = 0.5
 
 
@@ -383,8 +384,9 @@ def class_aperture(net: MouthCurves) -> np.ndarray:
 
 def _class_contrast(net: MouthCurves, aperture: np.ndarray, width: np.ndarray,
                     sure: float) -> tuple[np.ndarray, np.ndarray]:
-    """(aperture, width) with the vowel and rounded classes' contrast restored (see above);
-    sealed frames (the network's closure) stay sealed."""
+    """(aperture, width) with the vowel and rounded classes' contrast restored and the aperture
+    taken _CLASS_APERTURE of the way to the classes' own (see above); sealed frames (the
+    network's closure) stay sealed."""
     if net.classes is None:
         return aperture, width
     names = tuple(net.visemes)
