@@ -562,3 +562,43 @@ def test_under_a_raised_chin_the_jaw_edge_is_the_frames_own_not_the_exemplars(as
     assert np.array_equal(o2[col], out[col]) and np.array_equal(a2[col], alpha[col])
     lx, ly = np.round(wanted[pos[17]] - [x0, y0]).astype(int)    # the lower lip's edge: the patch's
     assert o2[ly, lx, 0] == out[ly, lx, 0] and a2[ly, lx] == alpha[ly, lx]
+
+
+def test_the_lifted_neck_is_stretched_at_most_lift_stretch():
+    # held-out ve_sticker f42: a wide "o" closed raises her chin by up to 30 px against a 3.6 px
+    # fade; eased off over the rise plus LIFT_REACH fade widths only, the frame's pixels under the
+    # chin (her choker) were stretched 3.8x into streaks. The easing band is now at least
+    # LIFT_STRETCH times the rise where the box allows (her rises along the jaw line, f42).
+    from lipflap.render import synth
+    rise = np.array([0.0, 6.6, 20.9, 28.1, 30.4, 28.2, 18.1, 5.9, 0.0])
+    top = np.stack([np.linspace(100.0, 260.0, len(rise)), np.full(len(rise), 120.0)], 1)
+    down, fade = np.array([0.0, 1.0]), 3.6
+    dst, frm, _ = synth._lift_strip(top, rise, down, fade, 0, 0, 400, 300)
+    n = len(top)
+    span_dst = np.linalg.norm(dst[3 * n:] - dst[2 * n:3 * n], axis=1)    # hold row -> anchor
+    span_frm = np.linalg.norm(frm[3 * n:] - frm[2 * n:3 * n], axis=1)
+    stretch = span_dst / span_frm
+    assert stretch.max() <= synth.LIFT_STRETCH + 1e-9
+    # the rule before: (30.4 + 3 x 3.6) / 10.8 = 3.8
+    assert (rise.max() + synth.LIFT_REACH * fade) / (synth.LIFT_REACH * fade) > 3.5
+    # the frame's jaw edge is still moved whole under the wanted jaw line
+    assert np.allclose(frm[2 * n:3 * n] - dst[2 * n:3 * n], rise[:, None] * down)
+
+
+def test_the_working_box_holds_the_lifted_necks_longer_band(astro_model):
+    # the strip stays inside the patch's box: for a large rise the box reaches as far under the
+    # frame's own jaw line as the LIFT_STRETCH band needs; for a small one it is not widened
+    from lipflap.render import synth
+    from lipflap.render.mask import FADE, jaw_positions
+    model, own, wanted, pos, n, size = _chin_raised(astro_model, by=30.0)
+    below = synth._lift_below(model, wanted[:n], own[:n], size)
+    jaw = jaw_positions(model.region)
+    _, down = synth._jaw_down(model, wanted[:n])
+    rise = float(np.max((own[:n][jaw] - wanted[:n][jaw]) @ down))
+    extra = (synth.LIFT_STRETCH - 1.0) * rise - synth.LIFT_REACH * FADE * size
+    assert extra > 0 and len(below) == len(jaw)
+    assert np.allclose((below - own[:n][jaw]) @ down, extra)
+    ext = synth._widened((0.0, 0.0, 1.0, 1.0), below)
+    assert ext[3] >= below[:, 1].max() and ext[2] >= below[:, 0].max()
+    model, own, wanted, pos, n, size = _chin_raised(astro_model, by=2.0)
+    assert len(synth._lift_below(model, wanted[:n], own[:n], size)) == 0

@@ -233,9 +233,10 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
     feather = 0.09 * size
     # Work only where the alpha can be non-zero: the hull of wanted and own lower face (the chin
     # may move) plus the feather; the mesh's outer ring lies beyond it.
-    hull = cv2.convexHull(np.vstack([reg_t, own[:n_reg]]).astype(np.float32))[:, 0]
+    below = _lift_below(model, reg_t, own[:n_reg], size)       # the lifted neck's easing band
+    hull = cv2.convexHull(np.vstack([reg_t, own[:n_reg], below]).astype(np.float32))[:, 0]
     x0, y0, w, h = _work_box(crop_box(hull, wid, hgt, pad=int(np.ceil(3 * feather)) + 4),
-                             muzzle_extent(model.region, reg_t, own[:n_reg], size))
+                             _widened(muzzle_extent(model.region, reg_t, own[:n_reg], size), below))
     if w < 8 or h < 8:
         return None
     # Backward map: output pixel -> exemplar pixel, one pass from the exemplar's pixels.
@@ -314,12 +315,10 @@ def _lift_neck(out, alpha, src, reg_t, own, model: MouthModel, fade: float, size
     there; elsewhere the patch is left bit for bit. The lifted pixels lie over the patch under
     the wanted jaw line and ease in over it for LIFT_ABOVE fade widths above it: the jaw's edge
     is the frame's own, not the exemplar's chin, which need not end at its tracked jaw line."""
-    jaw = jaw_positions(model.region)
-    chin, nose = (np.flatnonzero(model.region == k) for k in (152, 164))
-    if not len(chin) or not len(nose) or len(jaw) < 3:
+    got = _jaw_down(model, reg_t)
+    if got is None:
         return alpha
-    down = reg_t[chin[0]] - reg_t[nose[0]]
-    down = down / max(float(np.linalg.norm(down)), 1e-6)
+    jaw, down = got
     top = reg_t[jaw].astype(np.float64)
     # The lift eases out over the jaw line's last two points, not one: its whole rise next to an
     # unmoved end bent the lifted jaw edge into a kink (turn f168-169 and turn_small f189 at the
@@ -378,6 +377,41 @@ def _lift_neck(out, alpha, src, reg_t, own, model: MouthModel, fade: float, size
     return alpha.astype(np.float32, copy=False)
 
 
+def _jaw_down(model: MouthModel, reg_t: np.ndarray):
+    """(the jaw line's region positions, the face's unit down direction from nose to chin in
+    the wanted shape `reg_t`), or None when the region lacks them."""
+    jaw = jaw_positions(model.region)
+    chin, nose = (np.flatnonzero(model.region == k) for k in (152, 164))
+    if not len(chin) or not len(nose) or len(jaw) < 3:
+        return None
+    down = reg_t[chin[0]] - reg_t[nose[0]]
+    return jaw, down / max(float(np.linalg.norm(down)), 1e-6)
+
+
+def _lift_below(model: MouthModel, reg_t: np.ndarray, own: np.ndarray, size: float) -> np.ndarray:
+    """Frame points (k, 2) the lifted neck's strip may reach beyond the frame's own jaw line: its
+    points moved down by as much as LIFT_STRETCH asks past the rise and LIFT_REACH (none when the
+    chin is not raised past that); the working box is widened to hold them."""
+    got = _jaw_down(model, reg_t)
+    if got is None:
+        return np.empty((0, 2))
+    jaw, down = got
+    rise = float(np.max((own[jaw] - reg_t[jaw]) @ down))
+    extra = LIFT_STRETCH * rise - (rise + LIFT_REACH * FADE * size)
+    if rise < LIFT_MIN * FADE * size or extra <= 0:
+        return np.empty((0, 2))
+    return own[jaw] + extra * down
+
+
+def _widened(extent, pts: np.ndarray):
+    """The extent (x0, y0, x1, y1) widened to hold `pts` (frame pixels)."""
+    if not len(pts):
+        return extent
+    x0, y0, x1, y1 = extent
+    (px0, py0), (px1, py1) = pts.min(0), pts.max(0)
+    return min(x0, float(px0)), min(y0, float(py0)), max(x1, float(px1)), max(y1, float(py1))
+
+
 def _lifted_frame(src: np.ndarray, box, mx: np.ndarray, my: np.ndarray, on_strip: np.ndarray,
                   lift: np.ndarray) -> np.ndarray:
     """The frame's own pixels over `box` drawn through the lift's map (mx, my, frame pixels;
@@ -403,7 +437,7 @@ def _lift_strip(top: np.ndarray, rise: np.ndarray, down: np.ndarray, fade_px: fl
     anchor LIFT_REACH further under the largest rise (unmoved). The strip stays inside the box
     (the frame's pixels beyond it are never moved): the band above and the hold are shortened
     where the box ends first."""
-    reach = rise.max() + LIFT_REACH * fade_px
+    reach = max(rise.max() + LIFT_REACH * fade_px, LIFT_STRETCH * rise.max())
     held = float(np.clip(_room_along(top, down, x0, y0, w, h) - 1.0 - reach, 0.0, LIFT_HOLD * fade_px))
     # (the room above is that of the points that move: an unmoved end point off the box, a face
     # at the picture's side, would take the band away along the whole line)
@@ -502,6 +536,12 @@ LIFT_HOLD = 3.0
 # chin need not lie on its tracked jaw line (turn f169: about 10 pixels under it, whose lit
 # underside showed as a light rim over the frame's lifted jaw edge, with a dark wedge at its end).
 LIFT_ABOVE = 2.0
+# The lifted strip eases off over at least this many times the largest rise, so the frame's
+# pixels under a raised chin are stretched at most this much (the box is widened for it,
+# _lift_below). With the easing band the rise plus LIFT_REACH fade widths only, a wide "o" closed
+# (held-out ve_sticker f25, f42, f142: rises of 24-30 px against a 3.6 px fade) stretched her
+# choker under the chin 3.1-3.8x into streaks.
+LIFT_STRETCH = 2.0
 # A chin raised by less than this many fade widths is not lifted: within the fade the two jaw
 # lines read as one soft edge, and lifting resampled the frame's pixels under every closed
 # frame of a close-up (held-out selfie: mouth-box sharpness 0.957 without the lift, 0.948 with it
