@@ -293,3 +293,54 @@ def test_quick_sharpness_is_read_on_the_clips_box_as_lipflap_qc_reads_it(face):
         s.close()
     assert got["clip"] == pytest.approx(want, abs=0.01)
     assert got["clip"] < 0.95 < got["following"]
+
+
+def test_quick_sharpness_takes_the_codecs_own_loss_from_its_bands(face):
+    # The figure is read before encoding; with a roundtrip it is scaled by the codec's loss on
+    # CODEC_FRAMES of the frames, each coded as a band of the frame's full width over whole
+    # macroblock rows round the box (held-out ve_hood, ve_sticker: 0.991 and 0.978 before the
+    # codec, 0.943 and 0.950 in `lipflap qc`; with the band's loss the run read 0.947 on ve_sticker)
+    import cv2
+    from lipflap.qc import pixels
+    img, lm = face
+    n = 12
+    tr = _track(n)
+    seen = []
+
+    def soften(bands):
+        seen.append([b.shape for b in bands])
+        return [cv2.GaussianBlur(b, (0, 0), 0.8) for b in bands]
+    base = OutputSampler(tr, n, defer_bytes=0)
+    coded = OutputSampler(tr, n, defer_bytes=0, roundtrip=soften)
+    for s in (base, coded):
+        for i in range(n):
+            s.add(i, img, None, 255.0, lm)
+    before, after = base.fidelity(), coded.fidelity()
+    for s in (base, coded):
+        s.close()
+    assert before["sharpness_ratio"] == pytest.approx(1.0) and "codec_factor" not in before
+    assert len(seen) == 1 and len(seen[0]) == pixels.CODEC_FRAMES
+    h, w = img.shape[:2]
+    for bh, bw, _ in seen[0]:                      # the frame's full width, whole rows
+        assert bw == w and bh % pixels.CODEC_ROWS == 0
+    assert after["sharpness_before_codec"] == pytest.approx(1.0)
+    assert 0.2 < after["codec_factor"] < 0.9
+    assert after["sharpness_ratio"] == pytest.approx(after["codec_factor"])
+    assert after["codec_frames"] == pixels.CODEC_FRAMES
+
+
+def test_quick_sharpness_keeps_its_figure_when_the_codec_cannot_be_measured(face):
+    from lipflap.qc.measure import QUICK_SHARPNESS_READ_ON, fidelity_figures
+    img, lm = face
+    n = 6
+
+    def broken(bands):
+        raise ValueError("no encoder")
+    s = OutputSampler(_track(n), n, defer_bytes=0, roundtrip=broken)
+    for i in range(n):
+        s.add(i, img, None, 255.0, lm)
+    fid = s.fidelity()
+    s.close()
+    assert fid["sharpness_ratio"] == pytest.approx(1.0) and "no encoder" in fid["codec_error"]
+    fig = fidelity_figures(fid)["mouth_sharpness_ratio"]
+    assert fig["read_on"].startswith(QUICK_SHARPNESS_READ_ON) and "no encoder" in fig["read_on"]

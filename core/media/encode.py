@@ -176,9 +176,7 @@ class VideoWriter:
         # YUV<->RGB for write() and patches: the source's matrix/range, or the defaults.
         # An RGB source (PNG/EXR) has no YUV matrix or range of its own to keep.
         yuv_like = like is not None and _is_yuv(like.pix_fmt)
-        self.matrix = colour.effective_matrix(like.colorspace if yuv_like else None, self.height)
-        self.range = ("pc" if self._is_rgb else
-                      colour.effective_range(like.color_range if yuv_like else None, self.pix_fmt))
+        self.matrix, self.range = output_colour(like, codec, self.pix_fmt, self.height)
         self._tags = self._colour_tags(like)
         if not self._is_rgb and like is not None and not yuv_like:
             self._tags["colorspace"] = colour.value(colour.SPACE, self.matrix)
@@ -764,6 +762,17 @@ def _info_from_frame(f: av.VideoFrame):
     return SimpleNamespace(bit_depth=16, colorspace=colour.name(colour.SPACE, f.colorspace),
                            color_range=colour.name(colour.RANGE, f.color_range),
                            pix_fmt=f.format.name, height=f.height)
+
+
+def output_colour(like, codec: str, pix_fmt: str, height: int) -> tuple[str, str]:
+    """(matrix, range) a writer of `codec` in `pix_fmt` converts RGB with: the source's (`like`,
+    a VideoInfo) where it is YUV, else the defaults for the frame's height; full range for an
+    image sequence (RGB, no YUV of its own)."""
+    yuv_like = like is not None and _is_yuv(like.pix_fmt)
+    matrix = colour.effective_matrix(like.colorspace if yuv_like else None, height)
+    if CODECS[codec].container is None:
+        return matrix, "pc"
+    return matrix, colour.effective_range(like.color_range if yuv_like else None, pix_fmt)
 
 
 def _is_yuv(pix_fmt: str | None) -> bool:

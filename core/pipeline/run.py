@@ -20,7 +20,7 @@ from .analysis import analyse
 from .beside import Beside, Behind
 from .characters import run_cast
 from .clock import StageClock as _Clock
-from .inputs import resolve_inputs, settle_codec
+from .inputs import codec_roundtrip, resolve_inputs, settle_codec
 from .kept import LowerFaces
 from .library import build_libraries
 from .mouth import mouth_shapes, script_text
@@ -136,7 +136,8 @@ def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
                                               hi=inputs.hi, track_source=mouth.source,
                                               signing=signing)
         sampler = OutputSampler(mouth.track, inputs.n, mesh=qc_mesh, mouth_box=clip_mouth_box(
-            shots.landmarks, (inputs.info.height, inputs.info.width)), source_raw=raw_points)
+            shots.landmarks, (inputs.info.height, inputs.info.width)), source_raw=raw_points,
+            roundtrip=codec_roundtrip(inputs))
         with clock.stage("render"):
             written = render_and_write(job, inputs, shots, libraries, progress, disclosure,
                                        qc_sampler=sampler)

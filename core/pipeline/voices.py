@@ -48,7 +48,7 @@ from ..render.seen import PassLooks
 from ..render.synth import Patch
 from ..speech.turns import parse_turns, place_turns, script_of
 from ..speech.vad import speech_segments
-from .inputs import Inputs, ranges, resolve_inputs, settle_codec
+from .inputs import Inputs, codec_roundtrip, ranges, resolve_inputs, settle_codec
 from .library import Libraries
 from .analysis import drop_raw_landmarks
 from .clock import StageClock
@@ -148,7 +148,7 @@ def run_dialogue(job: Job, progress, signing: Signing | None = None) -> dict:
     for fv in faces:
         fv.sampler = OutputSampler(fv.mouth.track, inputs.n, mouth_box=clip_mouth_box(
             fv.plans.landmarks, (inputs.info.height, inputs.info.width)),
-            source_raw=fv.raw_points)
+            source_raw=fv.raw_points, roundtrip=codec_roundtrip(inputs))
     with clock.stage("render"):
         written, per_face = render_faces(job, inputs, faces, libs, progress, disclosure)
     warnings = list(inputs.warnings) + disclosure.warnings

@@ -147,6 +147,10 @@ def _lag_figure(tim: dict) -> dict:
 
 QUICK_SHARPNESS_READ_ON = ("the frames before encoding: the codec's own loss is not in it; "
                            "`lipflap qc` on the written file reads it")
+QUICK_SHARPNESS_CODED = ("the frames before encoding, times the codec's own loss on the mouth box "
+                         "(codec_factor: the box on {n} frames, coded and decoded in its band of "
+                         "the frame's full width as the output's codec codes it, sharpness after "
+                         "over before)")
 
 
 def fidelity_figures(fid: dict | None) -> dict:
@@ -155,13 +159,21 @@ def fidelity_figures(fid: dict | None) -> dict:
     if not fid:
         return {}
     if "psnr_db_median" not in fid:
-        # Read on the composited frames before the encoder: the codec's own loss is not in it
-        # (held-out ve_hood and ve_sticker, ProRes 4444: 0.991 and 0.978 here, 0.943 and 0.950
-        # from `lipflap qc` on the written files, 0.938 and 0.913 on the yardstick; a plain
-        # 4444 transcode of those sources reads 0.954 and 0.967), so the figure says so.
+        # Read on the composited frames before the encoder, then scaled by the codec's own
+        # loss on a few of their mouth boxes (lipflap.qc.pixels.CODEC_FRAMES); without that the
+        # codec's loss is not in it (held-out ve_hood and ve_sticker, ProRes 4444: 0.991 and
+        # 0.978 before it, 0.943 and 0.950 from `lipflap qc` on the written files, 0.938 and
+        # 0.913 on the yardstick), and the figure says where it was read.
+        if "codec_factor" in fid:
+            return {"mouth_sharpness_ratio": figure(
+                "mouth_sharpness_ratio", fid["sharpness_ratio"], frames=fid["sharpness_frames"],
+                before_codec=_r(fid["sharpness_before_codec"]), codec_factor=_r(fid["codec_factor"]),
+                read_on=QUICK_SHARPNESS_CODED.format(n=fid["codec_frames"]))}
+        read_on = QUICK_SHARPNESS_READ_ON
+        if fid.get("codec_error"):
+            read_on += f" (the codec's loss could not be measured: {fid['codec_error']})"
         return {"mouth_sharpness_ratio": figure("mouth_sharpness_ratio", fid["sharpness_ratio"],
-                                                frames=fid["sharpness_frames"],
-                                                read_on=QUICK_SHARPNESS_READ_ON)}
+                                                frames=fid["sharpness_frames"], read_on=read_on)}
     timing = dict(located=fid.get("timing_located", False))
     return {
         # The value is the median (the yardstick's figure); the verdict also holds the worst

@@ -39,6 +39,17 @@ STRIDE = 4
 # where hers shows teeth and the render's is closed) and the median sits between them, where a
 # subsample moves it most.
 
+# The codec's own loss on the mouth box, read on this many frames spread over the shot: the
+# box's sharpness is read before encoding, and a codec that softens fine grain took 0.03-0.05
+# off it in the written file (held-out ve_hood, ve_sticker in ProRes 4444: 0.991 and 0.978 read
+# here, 0.943 and 0.950 by `lipflap qc`). Each is coded and decoded as the writer codes it
+# (lipflap.media.roundtrip) as a band of whole macroblock rows, the frame's full width round
+# the box: prores_ks shares a row's budget among its slices, so the band's rows code bit for bit
+# as in the whole frame (ve_sticker f40, 4444), where the box alone, all detail and no flat
+# background to borrow from, lost more (sharpness 0.893 against the frame's 0.975).
+CODEC_FRAMES = 5
+CODEC_ROWS = 16             # a macroblock row's height in pixels
+
 # The render ends with the output's signing, ~0.25-0.3 s on one thread while the other core has
 # nothing to do (docs/speed.md). The re-tracks of the last sampled frames are held back to that
 # moment: what a re-track needs is cut from the output's pixels as the frame goes past (Face
@@ -119,7 +130,7 @@ class OutputSampler:
 
     def __init__(self, track, n: int, stride: int = STRIDE, mesh: WarmMesh | None = None,
                  defer_bytes: int = DEFER_BYTES, mouth_box: tuple[int, int, int, int] | None = None,
-                 source_raw: list | None = None):
+                 source_raw: list | None = None, roundtrip=None):
         self.n = n
         # The actor's own lip range is read from each source frame's unsmoothed Face Mesh points
         # where given (shape.range_points' few, None where none), as `lipflap
@@ -145,6 +156,13 @@ class OutputSampler:
         # by bench/bench_qc_agree.py).
         self.sharp: list[float] = []
         self.sharp_box = mouth_box
+        # `roundtrip`: crops -> the same crops coded and decoded as the output's codec codes
+        # them (lipflap.media.roundtrip.coded_and_decoded bound to the run's codec and frame
+        # size); the composited mouth boxes of CODEC_FRAMES frames are kept for it. None: the
+        # figure stays the one read before encoding, and says so.
+        self.roundtrip = roundtrip
+        self._codec_at = set(np.linspace(0, max(n - 1, 0), CODEC_FRAMES).round().astype(int).tolist())
+        self._codec_bands: list[tuple[np.ndarray, tuple[slice, slice]]] = []
         self._box_size: tuple[int, int] | None = None
         self.seconds = 0.0          # wall time spent here (a busy machine inflates it)
         self.cpu_seconds = 0.0      # this thread's CPU time (Face Mesh's own threads not counted)
@@ -176,15 +194,22 @@ class OutputSampler:
                     self._box_size = self._box_size or regions.mouth_box_size(lm)
                     mouth = regions.mouth_box(lm, self._box_size, (hgt, wid))
                 crop, face = _face_crop(lm, wid, hgt) if i in self.want else (None, None)
-                # one conversion of the frame's pixels for the three boxes (on a re-tracked
-                # frame the face's box holds the other two)
-                lips_px, mouth_px, face_px = _cut_boxes(frame, (lips, mouth, face))
+                band = (_codec_band(mouth, wid, hgt)
+                        if self.roundtrip is not None and i in self._codec_at else None)
+                # one conversion of the frame's pixels for the boxes (on a re-tracked frame the
+                # face's box holds the other two)
+                lips_px, mouth_px, face_px, band_px = _cut_boxes(frame, (lips, mouth, face, band))
                 # the actor's own lips on every frame (a small box's pixels, no Face Mesh): their
                 # range from the sample alone was narrower and flagged frames that are in it
                 self.src_feat.append(None if lips_px is None else
                                      lip_features(own, lips_px, (lips[0], lips[1])))
                 if mouth_px is not None:
                     self._sharpness(mouth_px[:, :, :3], mouth, patch, peak)
+                if band_px is not None:
+                    self._codec_bands.append((
+                        _composite(band_px[:, :, :3], band[0], band[1], patch, peak),
+                        (slice(mouth[1] - band[1], mouth[3] - band[1]),
+                         slice(mouth[0] - band[0], mouth[2] - band[0]))))
                 if face_px is not None:
                     held = self._hold(i, face_px[:, :, :3], face, crop, lm, patch, peak)
                     self._held.append(held)
@@ -266,11 +291,28 @@ class OutputSampler:
             self.sharp.append(r)
 
     def fidelity(self) -> dict | None:
-        """The mouth-box sharpness figure's inputs (lipflap.qc.measure.fidelity_figures)."""
+        """The mouth-box sharpness figure's inputs (lipflap.qc.measure.fidelity_figures): the
+        median over the frames, times the codec's own loss on the kept boxes (the median of
+        their boxes' sharpness coded and decoded over before) where a roundtrip was given."""
         self.settle()
         if not self.sharp:
             return None
-        return {"sharpness_ratio": float(np.median(self.sharp)), "sharpness_frames": len(self.sharp)}
+        before = float(np.median(self.sharp))
+        fid = {"sharpness_ratio": before, "sharpness_frames": len(self.sharp)}
+        if self.roundtrip is None or not self._codec_bands:
+            return fid
+        try:
+            coded = self.roundtrip([b for b, _ in self._codec_bands])
+        except Exception as e:  # noqa: BLE001 - the figure before the codec stands, and says why
+            fid["codec_error"] = f"{type(e).__name__}: {e}"
+            return fid
+        loss = [sharpness_ratio(c[box], b[box]) for c, (b, box) in zip(coded, self._codec_bands)]
+        loss = [v for v in loss if v is not None]
+        if loss:
+            factor = float(np.median(loss))
+            fid.update(sharpness_ratio=before * factor, sharpness_before_codec=before,
+                       codec_factor=factor, codec_frames=len(loss))
+        return fid
 
     def landmarks(self) -> list:
         self.settle()
@@ -362,6 +404,14 @@ def _face_crop(lm: np.ndarray, wid: int, hgt: int):
     bx1 = min(wid, int(np.ceil(crop.x0 + crop.side)) + 1)
     by1 = min(hgt, int(np.ceil(crop.y0 + crop.side)) + 1)
     return crop, (None if bx1 <= bx0 or by1 <= by0 else (bx0, by0, bx1, by1))
+
+
+def _codec_band(box, wid: int, hgt: int) -> tuple[int, int, int, int]:
+    """The frame's full width over the whole macroblock rows (CODEC_ROWS) round `box` (x0, y0,
+    x1, y1): the band codes as in the whole frame (see CODEC_FRAMES)."""
+    y0 = (int(box[1]) // CODEC_ROWS) * CODEC_ROWS
+    y1 = min(-(-int(box[3]) // CODEC_ROWS) * CODEC_ROWS, hgt)
+    return 0, y0, wid, y1
 
 
 def _cut_boxes(frame, boxes) -> list:
