@@ -17,7 +17,7 @@ from . import colour
 from .encode import CODECS, output_colour
 from .prores_choice import bits_per_macroblock
 
-# Coded without loss, or all but (half-float EXR): their crops come back as they went in.
+# Coded without loss, or all but (half-float EXR): their pictures come back as they went in.
 LOSSLESS = {"png", "exr"}
 # Each encoder's decoder.
 _DECODER = {"prores_ks": "prores", "dnxhd": "dnxhd", "libx264": "h264"}

@@ -148,9 +148,9 @@ def settle_codec(inputs: Inputs) -> None:
 
 
 def codec_roundtrip(inputs: Inputs):
-    """Crops -> the same crops coded and decoded as the writer codes this run's output (its
-    settled codec, the source's colour, the frame's size): the quick QC's measure of the codec's
-    own loss (lipflap.qc.pixels.OutputSampler)."""
+    """RGB pictures (bands of the output) -> the same pictures coded and decoded as the writer
+    codes this run's output (its settled codec, the source's colour, the frame's size): the
+    quick QC's measure of the codec's own loss (lipflap.qc.pixels.OutputSampler)."""
     return functools.partial(coded_and_decoded, codec=inputs.codec, like=inputs.info,
                              frame_size=(inputs.info.width, inputs.info.height))
 

@@ -157,10 +157,10 @@ class OutputSampler:
         # by bench/bench_qc_agree.py).
         self.sharp: list[float] = []
         self.sharp_box = mouth_box
-        # `roundtrip`: crops -> the same crops coded and decoded as the output's codec codes
+        # `roundtrip`: RGB pictures -> the same coded and decoded as the output's codec codes
         # them (lipflap.media.roundtrip.coded_and_decoded bound to the run's codec and frame
-        # size); the composited mouth boxes of CODEC_FRAMES frames are kept for it. None: the
-        # figure stays the one read before encoding, and says so.
+        # size); the composited bands round the mouth box of CODEC_FRAMES frames are kept for
+        # it. None: the figure stays the one read before encoding, and says so.
         self.roundtrip = roundtrip
         self._codec_at = set(np.linspace(0, max(n - 1, 0), CODEC_FRAMES).round().astype(int).tolist())
         self._codec_bands: list[tuple[np.ndarray, tuple[slice, slice]]] = []
@@ -224,8 +224,9 @@ class OutputSampler:
             self.cpu_seconds += time.thread_time() - c0
 
     def release(self) -> None:
-        """Re-track what is held back on a thread of its own, beside whatever the caller does
-        next (the render: the output's signing, when one core has nothing else to do)."""
+        """Re-track what is held back, and code the kept bands for the codec's loss, on a thread
+        of its own, beside whatever the caller does next (the render: the output's signing, when
+        one core has nothing else to do)."""
         if (self._held or self._codec_bands) and self._drain is None:
             self._drain = threading.Thread(target=self._retrack_held, daemon=True,
                                            name="lipflap-qc-tail")
