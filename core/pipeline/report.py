@@ -15,9 +15,10 @@ from ..contract.rates import rate_string
 from ..contract.report import REPORT_VERSION, VERSION_KEY
 from ..contract.timecode import frames_to_tc
 from ..face.result import ShotAnalysis
-from ..qc.pixels import quick_report_from_pixels
+from ..qc.pixels import OutputSampler, quick_report_from_pixels
+from ..qc.regions import clip_mouth_box
 from ..render.pipeline import RenderPlan
-from .inputs import Inputs
+from .inputs import Inputs, codec_roundtrip
 from .mouth import MouthShapes
 from .plan import ShotPlans
 from .render import Written
@@ -115,6 +116,15 @@ def sync_summary(plans, params, n) -> dict:
         "rendered_open_frames": int((ok & (track_ap > 0.5) & (want > 0.5)).sum()),
         "mean_abs_aperture_error": float(np.mean(np.abs(want[ok] - track_ap[ok]))) if ok.any() else None,
     }
+
+
+def quick_qc_sampler(track, inputs: Inputs, landmarks, raw_points, mesh=None) -> OutputSampler:
+    """The quick QC's sampler for one face the render feeds: its mouth track, the clip's one
+    mouth box from the face's landmarks (as `lipflap qc` reads it), the source's unsmoothed
+    points for the actor's range, and the run's codec to measure its own loss with."""
+    return OutputSampler(track, inputs.n, mesh=mesh, source_raw=raw_points,
+                         mouth_box=clip_mouth_box(landmarks, (inputs.info.height, inputs.info.width)),
+                         roundtrip=codec_roundtrip(inputs))
 
 
 def quick_qc(sampler, track, n: int, warnings: list[str]) -> dict | None:

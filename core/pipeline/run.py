@@ -13,20 +13,18 @@ from ..contract.jobspec import Job
 from ..face.mesh import WarmMesh, _quiet_import
 from ..provenance import DisclosureWriter, Signing
 from ..provenance.identity import JOB_SIGNER
-from ..qc.pixels import OutputSampler
-from ..qc.regions import clip_mouth_box
 from ..render.seen import PassLooks
 from .analysis import analyse
 from .beside import Beside, Behind
 from .characters import run_cast
 from .clock import StageClock as _Clock
-from .inputs import codec_roundtrip, resolve_inputs, settle_codec
+from .inputs import resolve_inputs, settle_codec
 from .kept import LowerFaces
 from .library import build_libraries
 from .mouth import mouth_shapes, script_text
 from .plan import plan_shots
 from .render import render_and_write
-from .report import build_report, quick_qc, save_job_report
+from .report import build_report, quick_qc, quick_qc_sampler, save_job_report
 from .voices import run_dialogue
 
 
@@ -135,9 +133,7 @@ def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
                                               codec=inputs.codec, mode=inputs.mode, lo=inputs.lo,
                                               hi=inputs.hi, track_source=mouth.source,
                                               signing=signing)
-        sampler = OutputSampler(mouth.track, inputs.n, mesh=qc_mesh, mouth_box=clip_mouth_box(
-            shots.landmarks, (inputs.info.height, inputs.info.width)), source_raw=raw_points,
-            roundtrip=codec_roundtrip(inputs))
+        sampler = quick_qc_sampler(mouth.track, inputs, shots.landmarks, raw_points, mesh=qc_mesh)
         with clock.stage("render"):
             written = render_and_write(job, inputs, shots, libraries, progress, disclosure,
                                        qc_sampler=sampler)

@@ -42,20 +42,19 @@ from ..mouth.track import MouthFrame, MouthTrack
 from ..provenance import DisclosureWriter, Signing
 from ..provenance.identity import JOB_SIGNER
 from ..qc.pixels import OutputSampler
-from ..qc.regions import clip_mouth_box
 from ..render.pipeline import REST, LibraryBuilder, render_frame
 from ..render.seen import PassLooks
 from ..render.synth import Patch
 from ..speech.turns import parse_turns, place_turns, script_of
 from ..speech.vad import speech_segments
-from .inputs import Inputs, codec_roundtrip, ranges, resolve_inputs, settle_codec
+from .inputs import Inputs, ranges, resolve_inputs, settle_codec
 from .library import Libraries
 from .analysis import drop_raw_landmarks
 from .clock import StageClock
 from .mouth import MouthShapes, mouth_shapes, script_text
 from .plan import ShotPlans, plan_each_shot
 from .render import AUDIO_RATE, Written, open_writer, patch_frame, stream_frames
-from .report import build_report, quick_qc, save_job_report
+from .report import build_report, quick_qc, quick_qc_sampler, save_job_report
 
 GUARD = 3                 # frames: a face is left untouched only this far from speech and talking
 OVERLAP = 0.6             # a second talking mouth moving at 0.6 of the first's activity talks too
@@ -146,9 +145,7 @@ def run_dialogue(job: Job, progress, signing: Signing | None = None) -> dict:
                                     lo=inputs.lo, hi=inputs.hi, track_source=track_source,
                                     signing=signing)
     for fv in faces:
-        fv.sampler = OutputSampler(fv.mouth.track, inputs.n, mouth_box=clip_mouth_box(
-            fv.plans.landmarks, (inputs.info.height, inputs.info.width)),
-            source_raw=fv.raw_points, roundtrip=codec_roundtrip(inputs))
+        fv.sampler = quick_qc_sampler(fv.mouth.track, inputs, fv.plans.landmarks, fv.raw_points)
     with clock.stage("render"):
         written, per_face = render_faces(job, inputs, faces, libs, progress, disclosure)
     warnings = list(inputs.warnings) + disclosure.warnings
