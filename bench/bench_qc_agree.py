@@ -23,7 +23,12 @@ Three measurements per case:
 - `lipflap qc OUT --audio DUB --text T --language L --source SRC --source-start 0 --source-end N-1`;
 - `run`'s quick QC, replayed: lipflap.qc.pixels.OutputSampler fed exactly as the renderer feeds it
   (source frame, a patch that is the output frame, the source's landmarks), so any output file -
-  the bad ones too - gets the verdict `lipflap run` would have written into its report.
+  the bad ones too - gets the verdict `lipflap run` would have written into its report. The
+  replay's frames are the written file's, the codec's loss already in them, so it is given no
+  roundtrip: the run reads its frames before encoding and scales the mouth-box sharpness by the
+  codec's loss measured on a few of them (lipflap.qc.pixels.CODEC_FRAMES); on the hard set the
+  run's figure lies within 0.012 of the yardstick's on average (docs/quality.md, 'The quick QC's
+  sharpness, with the codec's own loss').
 
 Bad renders (each must fail): `late4` the render with its dub starting 4 frames later in the
 sound (the mouth 160 ms after the sound); `wrongdub` the render checked against another clip's
