@@ -8,7 +8,6 @@ settle_codec(inputs) fixes the codec before the writer opens.
 """
 from __future__ import annotations
 
-import functools
 import os
 from dataclasses import dataclass, field
 
@@ -22,7 +21,6 @@ from ..media.audio import audio_duration
 from ..media.encode import check_frame_size
 from ..media.probe import VideoInfo, probe
 from ..media.prores_choice import CodecProbe
-from ..media.roundtrip import coded_and_decoded
 from ..provenance.disclosure import ranges
 
 # What a library folder contributes: its files with these extensions (others are not video).
@@ -145,14 +143,6 @@ def settle_codec(inputs: Inputs) -> None:
     decoding the probe frames now when no analysis pass fed it: a cached analysis)."""
     choice = inputs.codec_probe.choice()
     inputs.codec, inputs.codec_choice = choice.codec, choice.to_dict()
-
-
-def codec_roundtrip(inputs: Inputs):
-    """RGB pictures (bands of the output) -> the same pictures coded and decoded as the writer
-    codes this run's output (its settled codec, the source's colour, the frame's size): the
-    quick QC's measure of the codec's own loss (lipflap.qc.pixels.OutputSampler)."""
-    return functools.partial(coded_and_decoded, codec=inputs.codec, like=inputs.info,
-                             frame_size=(inputs.info.width, inputs.info.height))
 
 
 def library_files(paths: list[str]) -> list[str]:

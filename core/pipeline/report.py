@@ -3,6 +3,7 @@ renderer learned per shot, and the quick QC figures (docs/report.md). Written be
 under a temporary name and renamed, like the output."""
 from __future__ import annotations
 
+import functools
 import os
 from fractions import Fraction
 
@@ -15,10 +16,11 @@ from ..contract.rates import rate_string
 from ..contract.report import REPORT_VERSION, VERSION_KEY
 from ..contract.timecode import frames_to_tc
 from ..face.result import ShotAnalysis
+from ..media.roundtrip import coded_and_decoded
 from ..qc.pixels import OutputSampler, quick_report_from_pixels
 from ..qc.regions import clip_mouth_box
 from ..render.pipeline import RenderPlan
-from .inputs import Inputs, codec_roundtrip
+from .inputs import Inputs
 from .mouth import MouthShapes
 from .plan import ShotPlans
 from .render import Written
@@ -121,10 +123,13 @@ def sync_summary(plans, params, n) -> dict:
 def quick_qc_sampler(track, inputs: Inputs, landmarks, raw_points, mesh=None) -> OutputSampler:
     """The quick QC's sampler for one face the render feeds: its mouth track, the clip's one
     mouth box from the face's landmarks (as `lipflap qc` reads it), the source's unsmoothed
-    points for the actor's range, and the run's codec to measure its own loss with."""
+    points for the actor's range, and the run's settled codec (with the source's colour and the
+    frame's size) to measure its own loss with."""
     return OutputSampler(track, inputs.n, mesh=mesh, source_raw=raw_points,
                          mouth_box=clip_mouth_box(landmarks, (inputs.info.height, inputs.info.width)),
-                         roundtrip=codec_roundtrip(inputs))
+                         roundtrip=functools.partial(
+                             coded_and_decoded, codec=inputs.codec, like=inputs.info,
+                             frame_size=(inputs.info.width, inputs.info.height)))
 
 
 def quick_qc(sampler, track, n: int, warnings: list[str]) -> dict | None:
