@@ -573,16 +573,50 @@ def test_the_lifted_neck_is_stretched_at_most_lift_stretch():
     rise = np.array([0.0, 6.6, 20.9, 28.1, 30.4, 28.2, 18.1, 5.9, 0.0])
     top = np.stack([np.linspace(100.0, 260.0, len(rise)), np.full(len(rise), 120.0)], 1)
     down, fade = np.array([0.0, 1.0]), 3.6
-    dst, frm, _ = synth._lift_strip(top, rise, down, fade, 0, 0, 400, 300)
-    n = len(top)
-    span_dst = np.linalg.norm(dst[3 * n:] - dst[2 * n:3 * n], axis=1)    # hold row -> anchor
-    span_frm = np.linalg.norm(frm[3 * n:] - frm[2 * n:3 * n], axis=1)
+    dst, frm, _, _ = synth._lift_strip(top, rise, down, fade, 0, 0, 400, 300)
+    n = (len(top) - 1) * synth.LIFT_COLUMNS + 1           # points a row
+    hold = slice(2 * n, 3 * n)
+    span_dst = np.linalg.norm(dst[-n:] - dst[hold], axis=1)    # hold row -> anchor
+    span_frm = np.linalg.norm(frm[-n:] - frm[hold], axis=1)
     stretch = span_dst / span_frm
     assert stretch.max() <= synth.LIFT_STRETCH + 1e-9
     # the rule before: (30.4 + 3 x 3.6) / 10.8 = 3.8
     assert (rise.max() + synth.LIFT_REACH * fade) / (synth.LIFT_REACH * fade) > 3.5
-    # the frame's jaw edge is still moved whole under the wanted jaw line
-    assert np.allclose(frm[2 * n:3 * n] - dst[2 * n:3 * n], rise[:, None] * down)
+    # the frame's jaw edge is still moved whole under the wanted jaw line (at the jaw points)
+    at_jaw = np.arange(2 * n, 3 * n, synth.LIFT_COLUMNS)
+    assert np.allclose(frm[at_jaw] - dst[at_jaw], rise[:, None] * down)
+
+
+def test_a_line_across_the_lifted_strip_is_not_a_saw():
+    # held-out ve_sticker f41: her choker's edge, a straight line across the easing band under a
+    # chin raised by 7 px at one end of a jaw segment and 21 at the other, came out as teeth a
+    # segment apart: one quad of two triangles a segment, each its own affine map, moved the line
+    # along a ramp then flat in every segment, (1 - s) s (21 - 7) = 3.5 px off at mid-band. Drawn
+    # through the strip's map, a level line between two jaw points must follow their chord.
+    from lipflap.render import synth
+    from lipflap.render import geometry as g
+    rise = np.array([0.0, 6.6, 20.9, 28.1, 30.4, 28.2, 18.1, 5.9, 0.0])
+    xs = np.linspace(100.0, 260.0, len(rise))
+    top = np.stack([xs, np.full(len(rise), 120.0)], 1)
+    down, fade = np.array([0.0, 1.0]), 3.6
+    dst, frm, strip, _ = synth._lift_strip(top, rise, down, fade, 0, 0, 400, 300)
+    mx, my, cov = g.triangle_maps(dst, frm, strip, 0, 0, 400, 300)
+
+    def landed(x: int, level: float) -> float:
+        # the output row where the frame's row `level` lands in column x (sub-pixel)
+        col = np.where(cov[:, x], my[:, x], -np.inf)
+        k = int(np.flatnonzero(col >= level)[0])
+        return k - 1 + (level - col[k - 1]) / (col[k] - col[k - 1])
+
+    # within a segment the line's slope may change only gradually (the rise is linear along
+    # it); the saw changed it from the ramp's to flat at one column
+    spread = 0.0
+    for level in (150.0, 160.0, 170.0):
+        for a, b in zip(xs[1:-2].astype(int), xs[2:-1].astype(int)):
+            ys = np.array([landed(x, level) for x in range(a + 1, b, 2)])
+            slope = np.diff(ys) / 2.0
+            spread = max(spread, float(slope.max() - slope.min()))
+    assert spread < 0.6, spread      # 1.04 with one quad a segment, 0.42 now
 
 
 def test_the_working_box_holds_the_lifted_necks_longer_band(astro_model):

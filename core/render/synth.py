@@ -333,7 +333,7 @@ def _lift_neck(out, alpha, src, reg_t, own, model: MouthModel, fade: float, size
     rise *= _shown_above(alpha, top - FADE * size * down, fade, x0, y0)
     if rise.max() < LIFT_MIN * FADE * size:
         return alpha                    # no chin raised past the patch's fade: nothing to lift
-    dst, frm, strip = _lift_strip(top, rise, down, FADE * size, x0, y0, w, h)
+    dst, frm, strip, share = _lift_strip(top, rise, down, FADE * size, x0, y0, w, h)
     # Only the strip's box (the grain's blur reach around it) is worked: a few thousand pixels.
     # The map is drawn over the strip's points' box with room for that reach and the raster's
     # hole filling (0.4 ms, against 2.3-5.5 ms over a 456x311 to 640x520 patch box).
@@ -347,8 +347,7 @@ def _lift_neck(out, alpha, src, reg_t, own, model: MouthModel, fade: float, size
     box = (by, bx)
     # How far down the band above the jaw line each pixel lies (0 at its top, 1 from the jaw line
     # down): the frame's lifted chin is laid over the patch by that much.
-    rows = np.repeat(np.array([0.0, 1.0, 1.0, 1.0]), len(top))
-    ramp, _, _ = g.triangle_maps(dst, np.stack([rows, np.zeros_like(rows)], 1), strip,
+    ramp, _, _ = g.triangle_maps(dst, np.stack([share, np.zeros_like(share)], 1), strip,
                                  x0 + bx.start, y0 + by.start, bx.stop - bx.start, by.stop - by.start)
     ys, xs = np.mgrid[by, bx].astype(np.float32)
     mx, my, on_strip = bmx[inner], bmy[inner], bcov[inner]
@@ -430,11 +429,13 @@ def _lifted_frame(src: np.ndarray, box, mx: np.ndarray, my: np.ndarray, on_strip
 
 
 def _lift_strip(top: np.ndarray, rise: np.ndarray, down: np.ndarray, fade_px: float,
-                x0: int, y0: int, w: int, h: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The lifted strip's mesh: (dst, frm) points (4 rows of the jaw line's N points, frame
-    pixels) and its triangles. Rows: LIFT_ABOVE fade widths above the wanted jaw line `top`, the
-    line, LIFT_HOLD fade widths under it (the three moved whole by `rise` along `down`), and the
-    anchor LIFT_REACH further under the largest rise (unmoved). The strip stays inside the box
+                x0: int, y0: int, w: int, h: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The lifted strip's mesh: (dst, frm) points (rows of the jaw line's points, frame pixels),
+    its triangles, and each point's share of the frame's lifted chin over the patch (0 on the top
+    row, 1 from the jaw line down). Rows: LIFT_ABOVE fade widths above the wanted jaw line `top`,
+    the line, LIFT_HOLD fade widths under it (the three moved whole by `rise` along `down`), then
+    LIFT_ROWS rows easing the move off to the anchor, LIFT_REACH further under the largest rise
+    (unmoved). Each jaw segment is cut into LIFT_COLUMNS columns. The strip stays inside the box
     (the frame's pixels beyond it are never moved): the band above and the hold are shortened
     where the box ends first."""
     reach = max(rise.max() + LIFT_REACH * fade_px, LIFT_STRETCH * rise.max())
@@ -443,14 +444,26 @@ def _lift_strip(top: np.ndarray, rise: np.ndarray, down: np.ndarray, fade_px: fl
     # at the picture's side, would take the band away along the whole line)
     over = float(np.clip(_room_along(top[rise > 0], -down, x0, y0, w, h) - 1.0, 0.0,
                          LIFT_ABOVE * fade_px))
-    above, hold, anchor = top - over * down, top + held * down, top + (reach + held) * down
+    # Finer than the jaw points: one quad per segment, cut into two triangles, moves a line
+    # across the easing band by two different affine maps, and where the rise changes along the
+    # segment the line comes out as a saw (held-out ve_sticker f41: her choker's edge in teeth
+    # a jaw segment apart, rises of 7 and 21 px at its two ends). The same map along every row and
+    # column, only finer.
+    t = np.linspace(0.0, len(top) - 1.0, (len(top) - 1) * LIFT_COLUMNS + 1)
+    top = np.stack([np.interp(t, np.arange(len(top)), top[:, k]) for k in range(2)], 1)
+    rise = np.interp(t, np.arange(len(rise)), rise)
+    up = rise[:, None] * down
+    hold, anchor = top + held * down, top + (reach + held) * down
+    ease = np.linspace(0.0, 1.0, LIFT_ROWS + 1)[1:]
+    dst = [top - over * down, top, hold] + [hold + e * (anchor - hold) for e in ease]
+    frm = [top - over * down + up, top + up, hold + up] + [d + (1.0 - e) * up
+                                                          for d, e in zip(dst[3:], ease)]
     n = len(top)
     band = lambda a, b: ([(a + i, a + i + 1, b + i) for i in range(n - 1)]
                          + [(a + i + 1, b + i + 1, b + i) for i in range(n - 1)])
-    strip = np.array(band(0, n) + band(n, 2 * n) + band(2 * n, 3 * n), np.int32)
-    up = rise[:, None] * down
-    return (np.vstack([above, top, hold, anchor]), np.vstack([above + up, top + up, hold + up, anchor]),
-            strip)
+    strip = np.array([tri for r in range(len(dst) - 1) for tri in band(r * n, (r + 1) * n)], np.int32)
+    share = np.repeat((np.arange(len(dst)) > 0).astype(np.float64), n)
+    return np.vstack(dst), np.vstack(frm), strip, share
 
 
 def _shown_above(alpha: np.ndarray, pts: np.ndarray, fade: float, x0: int, y0: int) -> np.ndarray:
@@ -542,6 +555,9 @@ LIFT_ABOVE = 2.0
 # (held-out ve_sticker f25, f42, f142: rises of 24-30 px against a 3.6 px fade) stretched her
 # choker under the chin 3.1-3.8x into streaks.
 LIFT_STRETCH = 2.0
+# The lifted strip's mesh: columns per jaw segment and rows over its easing band (_lift_strip).
+LIFT_COLUMNS = 4
+LIFT_ROWS = 4
 # A chin raised by less than this many fade widths is not lifted: within the fade the two jaw
 # lines read as one soft edge, and lifting resampled the frame's pixels under every closed
 # frame of a close-up (held-out selfie: mouth-box sharpness 0.957 without the lift, 0.948 with it
