@@ -329,6 +329,30 @@ def test_quick_sharpness_takes_the_codecs_own_loss_from_its_bands(face):
     assert after["codec_frames"] == pixels.CODEC_FRAMES
 
 
+def test_the_codecs_loss_is_read_inside_the_shot_not_at_its_ends(face):
+    # held-out ve_hood and vy_glasses: the shot's first and last frames (the last in the rest
+    # after the dub) lost 0.013-0.026 to the codec, the redrawn frames between 0.02-0.05; two of
+    # five at the ends read the figure 0.948 / 0.949 against `lipflap qc`'s 0.943 / 0.933
+    from lipflap.qc import pixels
+    assert pixels.codec_frames(150) == [15, 45, 75, 105, 135]
+    img, lm = face
+    n = 20
+    coded = []
+
+    def keep(bands):
+        coded.extend(bands)
+        return bands
+    s = OutputSampler(_track(n), n, defer_bytes=0, roundtrip=keep)
+    for i in range(n):
+        tagged = img.copy()
+        tagged[:, 0] = i            # each frame told apart by its first column (bands are full width)
+        s.add(i, tagged, None, 255.0, lm)
+    s.fidelity()
+    s.close()
+    levels = sorted(int(b[0, 0, 0]) for b in coded)
+    assert levels == pixels.codec_frames(n) and 0 not in levels and n - 1 not in levels
+
+
 def test_quick_sharpness_keeps_its_figure_when_the_codec_cannot_be_measured(face):
     from lipflap.qc.measure import QUICK_SHARPNESS_READ_ON, fidelity_figures
     img, lm = face
