@@ -588,11 +588,11 @@ def test_the_lifted_neck_is_stretched_at_most_lift_stretch():
 
 
 def test_a_line_across_the_lifted_strip_is_not_a_saw():
-    # held-out ve_sticker f41: her choker's edge, a straight line across the easing band under a
-    # chin raised by 7 px at one end of a jaw segment and 21 at the other, came out as teeth a
-    # segment apart: one quad of two triangles a segment, each its own affine map, moved the line
-    # along a ramp then flat in every segment, (1 - s) s (21 - 7) = 3.5 px off at mid-band. Drawn
-    # through the strip's map, a level line between two jaw points must follow their chord.
+    # held-out ve_sticker f42: a straight line across the easing band (her choker's edge) under a
+    # chin raised by 7 px at one end of a jaw segment and 21 at the other: one quad of two
+    # triangles a segment, each its own affine map, moved the line along a ramp then flat in
+    # every segment, (1 - s) s (21 - 7) = 3.5 px off at mid-band. Drawn through the strip's map,
+    # a level line between two jaw points must bend only gradually.
     from lipflap.render import synth
     from lipflap.render import geometry as g
     rise = np.array([0.0, 6.6, 20.9, 28.1, 30.4, 28.2, 18.1, 5.9, 0.0])
