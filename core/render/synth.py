@@ -396,7 +396,7 @@ def _lift_below(model: MouthModel, reg_t: np.ndarray, own: np.ndarray, size: flo
         return np.empty((0, 2))
     jaw, down = got
     rise = float(np.max((own[jaw] - reg_t[jaw]) @ down))
-    extra = LIFT_STRETCH * rise - (rise + LIFT_REACH * FADE * size)
+    extra = _ease_reach(rise, FADE * size) - (rise + LIFT_REACH * FADE * size)
     if rise < LIFT_MIN * FADE * size or extra <= 0:
         return np.empty((0, 2))
     return own[jaw] + extra * down
@@ -438,7 +438,7 @@ def _lift_strip(top: np.ndarray, rise: np.ndarray, down: np.ndarray, fade_px: fl
     (unmoved). Each jaw segment is cut into LIFT_COLUMNS columns. The strip stays inside the box
     (the frame's pixels beyond it are never moved): the band above and the hold are shortened
     where the box ends first."""
-    reach = max(rise.max() + LIFT_REACH * fade_px, LIFT_STRETCH * rise.max())
+    reach = _ease_reach(float(rise.max()), fade_px)
     held = float(np.clip(_room_along(top, down, x0, y0, w, h) - 1.0 - reach, 0.0, LIFT_HOLD * fade_px))
     # (the room above is that of the points that move: an unmoved end point off the box, a face
     # at the picture's side, would take the band away along the whole line)
@@ -464,6 +464,12 @@ def _lift_strip(top: np.ndarray, rise: np.ndarray, down: np.ndarray, fade_px: fl
     strip = np.array([tri for r in range(len(dst) - 1) for tri in band(r * n, (r + 1) * n)], np.int32)
     share = np.repeat((np.arange(len(dst)) > 0).astype(np.float64), n)
     return np.vstack(dst), np.vstack(frm), strip, share
+
+
+def _ease_reach(rise: float, fade_px: float) -> float:
+    """How far under the wanted jaw line the lifted strip eases off to no move, for the largest
+    rise: past the rise by LIFT_REACH fade widths, and at least LIFT_STRETCH times the rise."""
+    return max(rise + LIFT_REACH * fade_px, LIFT_STRETCH * rise)
 
 
 def _shown_above(alpha: np.ndarray, pts: np.ndarray, fade: float, x0: int, y0: int) -> np.ndarray:
