@@ -77,6 +77,23 @@ def test_looking_never_blurs_a_seal_toward_the_parted_exemplar():
     assert seen[1] - seen[0] >= tracked[1] - tracked[0]
 
 
+def test_a_one_frame_seal_leaves_a_parted_run_for_an_exemplar_seen_shut():
+    # vz_cg's b at f65: a one-frame seal inside a run built from exemplar A (tracked 0.030, seen
+    # 0.011: a slit its teeth show through once warped shut); B (tracked 0.014, seen 0.000) lies
+    # elsewhere in the shot, so using it costs two jumps. The seal must pay for them.
+    lib_frames = np.array([104, 15])
+    lib_ap, still = np.array([0.030, 0.014]), np.array([0.011, 0.000])
+    t = np.array([0.030, 0.028, 0.0, 0.032])
+    costs = select.aperture_cost(t, lib_ap) + select.seen_aperture_delta(t, lib_ap, still)
+    # the two mouths' shapes 2 units apart: a jump costs JUMP_COST + 2, the pair 14 more than two
+    # holds, more than the slit's 12 at the seal's old weight (2) and less than its 18 at 3
+    shapes = np.zeros((2, 4, 2))
+    shapes[1] += np.sqrt(2.0) * select.SIGMA
+    path = select.viterbi(costs, select.transition_costs(lib_frames, shapes))
+    assert path[2] == 1, "the seal is built from the mouth seen shut"
+    assert path[0] == 0 and path[3] == 0
+
+
 def _sealed_plan(astro):
     """24 jittered copies of the astronaut's landmarks and a plan that seals every frame, whose
     first half builds some frames from the first half of the library."""

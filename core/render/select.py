@@ -225,8 +225,11 @@ SEEN_MARGIN = 0.03
 # needs an exemplar seen shut more than it needs a smooth path (hard set oldfilm f99, the p at
 # 4.01 s: at 1 the path took exemplar 63, seen 0.013 apart and next to the following frame's
 # exemplar 64, over exemplar 9, seen 0.002, and the seal re-tracked at 0.24 of the range; at 2
-# and 3 it keeps 9).
-SEAL_SEEN_WEIGHT = 2.0
+# and 3 it keeps 9). At 2 a seal seen just parted (0.011: a slit) cost 12 units, about the two
+# exemplar changes a sealed frame between parted ones takes, and the path stayed on the parted
+# one (hard set vz_cg, the b at f65: exemplar 104 seen 0.011, its teeth showing in the slit after
+# the warp; at 3 exemplar 15, seen 0.000, and a clean lip line).
+SEAL_SEEN_WEIGHT = 3.0
 
 
 def seen_aperture_delta(target_ap: np.ndarray, lib_ap: np.ndarray, still_ap: np.ndarray,
