@@ -51,6 +51,8 @@ noted) and OUT/<name>.dub.wav + .dub.phones.json (../shared/eval/make_dub.py), a
   opens wide, an anime-styled face, a woman who winks, a woman who opens to a wide "o", a grey-
   haired man in a suit, a woman before a blurred background, a woman with a bob), added after
   vz_*; never tuned on.
+- vt_*: held out, a seventh batch from a fourth repository (real footage: a grinning woman and
+  two politicians at 256x256, one at 450x450), added in session 25; never tuned on.
 """
 from __future__ import annotations
 
@@ -150,6 +152,15 @@ CASES = {
     "ve_hood": ("ve_hood.mp4", 150, "de", "de", None),
     "ve_drawn": ("ve_drawn.mp4", 150, "es", "es", None),
     "ve_sticker": ("ve_sticker.mp4", 150, "fr", "fr", None),
+    # Held out, seventh batch (vt_*): tanshuai0219/EDTalk's test inputs, added 2026-12-07 (session
+    # 25), rendered and looked at once, never tuned on: real footage at low resolution, a face
+    # ~100 px tall in 256x256 (a woman grinning with her teeth bared through a 30 fps shot; a
+    # senator addressing the camera, HDTF-style; a congressman whose head nods and turns), and a
+    # wider 450x450 shot of a president at a desk.
+    "vt_grin": ("vt_grin.mp4", 150, "es", "es", None),
+    "vt_klob": ("vt_klob.mp4", 150, "de", "de", None),
+    "vt_lieu": ("vt_lieu.mp4", 150, "fr", "fr", None),
+    "vt_obama": ("vt_obama.mp4", 150, "de", "de", None),
 }
 
 # Clips from public repositories: name -> (owner+repo mirror, commit, path in it, licence).
@@ -206,6 +217,10 @@ MIRRORED = {
     # BadToBest/EchoMimic (Apache-2.0): its three pose-driving videos (24 fps, no sound).
     **{name: ("BadToBest+EchoMimic", "76cdab1", f"assets/driven_videos/{f}.mp4", "Apache-2.0")
        for name, f in (("ve_hood", "a"), ("ve_drawn", "b"), ("ve_sticker", "c"))},
+    # tanshuai0219/EDTalk (Apache-2.0): its test inputs (256x256 at 30 and 25 fps, 450x450 at 25).
+    **{name: ("tanshuai0219+EDTalk", "06a9a96", f"test_data/{f}.mp4", "Apache-2.0")
+       for name, f in (("vt_grin", "expression_source"), ("vt_klob", "mouth_source"),
+                       ("vt_lieu", "pose_source2"), ("vt_obama", "uncrop_Obama"))},
 }
 
 
