@@ -51,8 +51,10 @@ noted) and OUT/<name>.dub.wav + .dub.phones.json (../shared/eval/make_dub.py), a
   opens wide, an anime-styled face, a woman who winks, a woman who opens to a wide "o", a grey-
   haired man in a suit, a woman before a blurred background, a woman with a bob), added after
   vz_*; never tuned on.
-- vt_*: held out, a seventh batch from a fourth repository (real footage: a grinning woman and
-  two politicians at 256x256, one at 450x450), added in session 25; never tuned on.
+- vt_*: held out, a seventh batch from three more repositories (real footage: a grinning woman,
+  two politicians, a tight close-up whose chin meets the frame's edge, a correspondent raising his
+  hand beside his chin and a man before a dark set at 256x256; a president at 450x450), added in
+  session 25; never tuned on.
 """
 from __future__ import annotations
 
@@ -161,6 +163,12 @@ CASES = {
     "vt_klob": ("vt_klob.mp4", 150, "de", "de", None),
     "vt_lieu": ("vt_lieu.mp4", 150, "fr", "fr", None),
     "vt_obama": ("vt_obama.mp4", 150, "de", "de", None),
+    # and three more real 256x256 clips from two other repositories, added with them: a woman
+    # framed so tightly that her chin meets the frame's bottom edge (30 fps), a correspondent
+    # whose hand comes up beside his chin, and a man before a dark set.
+    "vt_tight": ("vt_tight.mp4", 150, "fr", "fr", None),
+    "vt_hand": ("vt_hand.mp4", 150, "es", "es", None),
+    "vt_news": ("vt_news.mp4", 150, "de", "de", None),
 }
 
 # Clips from public repositories: name -> (owner+repo mirror, commit, path in it, licence).
@@ -221,6 +229,10 @@ MIRRORED = {
     **{name: ("tanshuai0219+EDTalk", "06a9a96", f"test_data/{f}.mp4", "Apache-2.0")
        for name, f in (("vt_grin", "expression_source"), ("vt_klob", "mouth_source"),
                        ("vt_lieu", "pose_source2"), ("vt_obama", "uncrop_Obama"))},
+    # Weizhi-Zhong/IP_LAP (Apache-2.0): its template video; OpenTalker/DPE (MIT): its two samples.
+    "vt_tight": ("Weizhi-Zhong+IP_LAP", "9b9dc03", "test/template_video/129.mp4", "Apache-2.0"),
+    "vt_hand": ("OpenTalker+DPE", "76a86c4", "data/d.mp4", "MIT"),
+    "vt_news": ("OpenTalker+DPE", "76a86c4", "data/s.mp4", "MIT"),
 }
 
 

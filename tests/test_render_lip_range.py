@@ -165,3 +165,24 @@ def test_the_rim_holds_lightness_only_not_chroma():
     after = np.array(_band_stats(out, lips))
     assert np.abs(after[:-1, 1] - c_lips).max() < 0.3, (c_lips, after[:, 1])
 
+
+
+def test_a_rim_wider_than_the_range_never_pushes_the_lips_out_of_it():
+    # held-out vt_grin (a small face's thin closed lips against light skin): the rim read 8 levels
+    # of 8-bit L* lighter than the lips, wider than her range with them; centring all the bands
+    # moved lips already in range under it (f5: 135.5-138.0 inside 130.5-139.2 -> 129.5-131.8).
+    # The lips stay in range; the rim is brought only as far as that allows.
+    img, lips, band = _scene((200, 90, 100))
+    img[~(_poly(img.shape[:2], lips[:20], 0, 0) > 0)] = (250, 240, 235)      # very light skin
+    stats = np.array(_band_stats(img, lips))
+    lips_l, rim_l = stats[:-1, 0], stats[-1, 0]
+    l_lo_held = float(lips_l.min()) - 2.0                 # the lips inside the held range ...
+    l_hi_held = float(lips_l.max()) + 1.0                 # ... and the rim far above it
+    assert rim_l > l_hi_held + (l_hi_held - l_lo_held) - float(lips_l.max() - lips_l.min())
+    look = _look(l_lo_held - LIP_L_MARGIN_DARK, l_hi_held + LIP_L_MARGIN,
+                 stats[:, 1].min() - 5, stats[:, 1].max() + 5)
+    out = img.copy()
+    _keep_lip_range(out, img.copy(), np.ones(img.shape[:2], np.float32), lips, 0, 0, look)
+    after = np.array(_band_stats(out, lips))
+    assert after[:-1, 0].min() >= l_lo_held - 0.15, (l_lo_held, after[:, 0])
+    assert after[:-1, 0].min() <= l_lo_held + 0.5        # darkened as far as the range allows

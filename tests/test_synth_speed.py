@@ -226,7 +226,7 @@ def _keep_lip_range_before(out, src, alpha, lips_t, x0, y0, look, tries=3):
         chroma = np.hypot(comp[:, 1], comp[:, 2])
         ls = np.array([comp[m, 0].mean() for m in in_band])
         cs = np.log(np.maximum([chroma[m].mean() for m in in_band[:-1]], 1e-3))   # the rim: L* only
-        d_l = S._range_step(ls, l_lo, l_hi)
+        d_l = S._lightness_step(ls, l_lo, l_hi)
         d_c = S._range_step(cs, float(np.log(max(c_lo, 1e-3))), float(np.log(max(c_hi, 1e-3))))
         if abs(d_l) < 0.05 and abs(d_c) < 0.002:
             break

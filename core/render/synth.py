@@ -1195,6 +1195,20 @@ def _range_step(vals: np.ndarray, lo: float, hi: float) -> float:
     return max(0.0, lo - v_lo) + min(0.0, hi - v_hi)
 
 
+def _lightness_step(vals: np.ndarray, lo: float, hi: float) -> float:
+    """The change of L* for the lip bands `vals` (the bands at BAND_OFFSETS, then the band with
+    its rim, last): every band brought into [lo, hi], the rim only as far as the lips' own bands
+    stay there. The rim stands for a re-track whose contour takes in the skin round the lips; on
+    thin lips against light skin it spreads wider than the range with them, and centring all six
+    pushed the lips themselves under the range (held-out vt_grin, a small face's closed lips,
+    f5: bands 135.5-138.0 of 8-bit L* inside 130.5-139.2, the rim 145.9, moved to 129.5-131.8)."""
+    lips = vals[:-1]
+    v_lo, v_hi = float(lips.min()), float(lips.max())
+    if v_hi - v_lo > hi - lo:
+        return (lo + hi) / 2 - (v_lo + v_hi) / 2
+    return float(np.clip(_range_step(vals, lo, hi), lo - v_lo, hi - v_hi))
+
+
 def _keep_lip_range(out, src, alpha, lips_t, x0, y0, look: Look, tries: int = 3) -> None:
     """The finished lips, as they will be seen (the patch over the frame by its alpha), kept within
     the actor's own lip L* and chroma (held_lip_range of look.lip_range), in place on `out`.
@@ -1258,7 +1272,7 @@ def _keep_lip_range(out, src, alpha, lips_t, x0, y0, look: Look, tries: int = 3)
         ls = share @ comp[:, 0].astype(np.float64)
         cs = share[:-1] @ np.hypot(comp[:, 1], comp[:, 2]).astype(np.float64)
         cs = np.log(np.maximum(cs, 1e-3))
-        d_l = _range_step(ls, l_lo, l_hi)
+        d_l = _lightness_step(ls, l_lo, l_hi)
         d_c = _range_step(cs, float(np.log(max(c_lo, 1e-3))), float(np.log(max(c_hi, 1e-3))))
         if abs(d_l) < 0.05 and abs(d_c) < 0.002:
             break
