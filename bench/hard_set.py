@@ -53,8 +53,8 @@ noted) and OUT/<name>.dub.wav + .dub.phones.json (../shared/eval/make_dub.py), a
   vz_*; never tuned on.
 - vt_*: held out, a seventh batch from three more repositories (real footage: a grinning woman,
   two politicians, a tight close-up whose chin meets the frame's edge, a correspondent raising his
-  hand beside his chin and a man before a dark set at 256x256; a president at 450x450), added in
-  session 25; never tuned on.
+  hand beside his chin and a man before a dark set at 256x256; a president at 450x450; a woman in
+  red lipstick at 512x512), added in session 25; never tuned on.
 """
 from __future__ import annotations
 
@@ -169,6 +169,8 @@ CASES = {
     "vt_tight": ("vt_tight.mp4", 150, "fr", "fr", None),
     "vt_hand": ("vt_hand.mp4", 150, "es", "es", None),
     "vt_news": ("vt_news.mp4", 150, "de", "de", None),
+    # a fourth repository's real 512x512 example: a woman in bright red lipstick, 125 frames.
+    "vt_may": ("vt_may.mp4", 125, "fr", "fr", None),
 }
 
 # Clips from public repositories: name -> (owner+repo mirror, commit, path in it, licence).
@@ -233,6 +235,8 @@ MIRRORED = {
     "vt_tight": ("Weizhi-Zhong+IP_LAP", "9b9dc03", "test/template_video/129.mp4", "Apache-2.0"),
     "vt_hand": ("OpenTalker+DPE", "76a86c4", "data/d.mp4", "MIT"),
     "vt_news": ("OpenTalker+DPE", "76a86c4", "data/s.mp4", "MIT"),
+    # yerfor/Real3DPortrait (MIT): its example video.
+    "vt_may": ("yerfor+Real3DPortrait", "a9d70c7", "data/raw/examples/May_5s.mp4", "MIT"),
 }
 
 
