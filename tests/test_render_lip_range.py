@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from lipflap.render.lip_band import shown_lips
-from lipflap.render.synth import (LIP_L_MARGIN, LIP_L_MARGIN_DARK, Look, _keep_lip_range, _lip_bands, _poly,
-                                  held_lip_range)
+from lipflap.render.synth import (LIP_L_MARGIN, LIP_L_MARGIN_DARK, RETRACK_SHIFT_MAX, Look,
+                                  _keep_lip_range, _lip_bands, _poly, held_lip_range,
+                                  retrack_shift)
 
 
 def _ellipse(cx, cy, ax, ay, n=20):
@@ -186,3 +187,42 @@ def test_a_rim_wider_than_the_range_never_pushes_the_lips_out_of_it():
     after = np.array(_band_stats(out, lips))
     assert after[:-1, 0].min() >= l_lo_held - 0.15, (l_lo_held, after[:, 0])
     assert after[:-1, 0].min() <= l_lo_held + 0.5        # darkened as far as the range allows
+
+
+def _pressed_lips():
+    """A crop of lips (a darker core) with pale skin right under the lower lip; the smoothed
+    contour's lower edge drawn two pixels into that skin, the unsmoothed one at the lip's edge."""
+    img = np.full((60, 100, 3), (225, 190, 180), np.uint8)
+    raw = np.vstack([_ellipse(50, 30, 30, 8), _ellipse(50, 30, 22, 0.5)])
+    outer = _poly(img.shape[:2], raw[:20], 0, 0) > 0
+    img[outer] = (150, 40, 60)
+    img[33:45, 20:80][~outer[33:45, 20:80]] = (250, 235, 230)
+    smooth = raw.copy()
+    smooth[:20, 1] += np.where(smooth[:20, 1] > 30, 2.0, 0.0)
+    return img, smooth, raw
+
+
+def test_an_exemplar_whose_smoothed_contour_takes_in_skin_is_held_lighter():
+    # held-out vt_grin f101: the smoothed lower contour a pixel into the pale skin under her
+    # pressed lips read the band 5.3 levels of 8-bit L* lighter than the unsmoothed contour a
+    # re-track draws; the rest built from it re-tracked under her range
+    img, smooth, raw = _pressed_lips()
+    shift = retrack_shift(img, 0, 0, smooth, raw, 255.0)
+    assert 0.5 < shift <= RETRACK_SHIFT_MAX
+    assert retrack_shift(img, 0, 0, raw, raw, 255.0) == 0.0        # the same contours: none
+    assert retrack_shift(img, 0, 0, raw, smooth, 255.0) == 0.0      # lighter at raw: none
+
+
+def test_a_dark_shift_raises_the_held_dark_end():
+    img, lips, band = _scene((150, 60, 80))
+    stats = np.array(_band_stats(img, lips))
+    l_lo = float(stats[:-1, 0].min()) - LIP_L_MARGIN_DARK - 0.5     # the lips just in range
+    look = _look(l_lo, l_lo + 30.0, stats[:, 1].min() - 5, stats[:, 1].max() + 5)
+    out = img.copy()
+    _keep_lip_range(out, img.copy(), np.ones(img.shape[:2], np.float32), lips, 0, 0, look)
+    assert np.abs(np.array(_band_stats(out, lips))[:-1, 0] - stats[:-1, 0]).max() < 0.2
+    out = img.copy()
+    _keep_lip_range(out, img.copy(), np.ones(img.shape[:2], np.float32), lips, 0, 0, look,
+                    dark_shift=1.5)
+    after = np.array(_band_stats(out, lips))
+    assert after[:-1, 0].min() >= l_lo + LIP_L_MARGIN_DARK + 1.5 - 0.15, after[:, 0]

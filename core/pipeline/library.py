@@ -13,6 +13,8 @@ import numpy as np
 from ..contract.jobspec import Job
 from ..media.decode import read_frames
 from ..media.prefetch import prefetched
+from ..qc.shape import from_range_points
+from ..render import geometry as g
 from ..render.pipeline import LibraryBuilder
 from . import actor_library
 from .kept import NotKept
@@ -31,17 +33,19 @@ class Libraries:
 
 
 def build_libraries(job: Job, inputs: Inputs, sp: ShotPlans, progress, kept=None,
-                    seen: np.ndarray | None = None) -> Libraries:
+                    seen: np.ndarray | None = None, raw_points: list | None = None) -> Libraries:
     """`kept`: the analysis pass's lower faces (lipflap.pipeline.kept.LowerFaces); when they hold
     every crop the library needs, the shot is not decoded again. `seen`: per range frame the
-    opening the pass's still look saw (ShotAnalysis.seen_array, fresh or from the cache alike)."""
+    opening the pass's still look saw (ShotAnalysis.seen_array, fresh or from the cache alike).
+    `raw_points`: per range frame the analysis' few unsmoothed points (qc.shape.range_points,
+    as pipeline.analysis gives them), from which each exemplar's lip_shift is read."""
     plans, lo = sp.plans, inputs.lo
     if not any(p.active.any() for _, p in plans):
         return Libraries(libs=[{} for _ in plans], looks=[None for _ in plans])
     # Every library frame is a candidate until its pixels are scored (LibraryBuilder.finish).
     last = max(int(p.lib_frames.max()) + off for off, p in plans if p.active.any())
     progress.start("library", last + 1)
-    made = _makers(plans, seen)
+    made = _makers(plans, seen, raw_lip_contours(raw_points))
     builders = _from_kept(made, lo, kept) if kept is not None and kept.usable else None
     if builders is None:
         builders = _decoded(job, inputs, made, last, progress)
@@ -62,12 +66,29 @@ def build_libraries(job: Job, inputs: Inputs, sp: ShotPlans, progress, kept=None
     return Libraries(libs=libs, looks=looks)
 
 
-def _makers(plans, seen) -> list:
+def _makers(plans, seen, raw_lips=None) -> list:
     """(offset, plan, make) per shot: make() gives a fresh LibraryBuilder with the shot's part
-    of the analysis' still looks."""
+    of the analysis' still looks and unsmoothed lip contours."""
     def maker(off, plan):
-        return lambda: LibraryBuilder(plan, None if seen is None else seen[off:off + plan.n])
+        return lambda: LibraryBuilder(plan, None if seen is None else seen[off:off + plan.n],
+                                      None if raw_lips is None else raw_lips[off:off + plan.n])
     return [(off, p, maker(off, p)) for off, p in plans]
+
+
+def raw_lip_contours(raw_points: list | None) -> list | None:
+    """Per frame the unsmoothed lip contours ((40, 2): render.geometry's LIPS_OUTER then
+    LIPS_INNER) from the analysis' range points (qc.shape.range_points; None stays None)."""
+    if raw_points is None:
+        return None
+    order = list(g.LIPS_OUTER) + list(g.LIPS_INNER)
+    out = []
+    for pts in raw_points:
+        if pts is None:
+            out.append(None)
+            continue
+        lips = from_range_points(pts)[order]
+        out.append(lips if np.isfinite(lips).all() else None)
+    return out
 
 
 def _from_kept(made, lo: int, kept) -> list | None:

@@ -126,7 +126,7 @@ def run_job(job: Job, progress, signing: Signing | None = None) -> dict:
             shots = plan_shots(job, inputs, analysis, mouth.params, progress)
         with clock.stage("library"):
             libraries = build_libraries(job, inputs, shots, progress, kept=kept,
-                                        seen=analysis.seen_array())
+                                        seen=analysis.seen_array(), raw_points=raw_points)
         kept.clear()    # the library holds the crops it uses; the block goes before the render
         settle_codec(inputs)
         disclosure = DisclosureWriter.for_job(job, inputs.info, out_path=inputs.out_path,

@@ -48,7 +48,7 @@ from ..render.synth import Patch
 from ..speech.turns import parse_turns, place_turns, script_of
 from ..speech.vad import speech_segments
 from .inputs import Inputs, ranges, resolve_inputs, settle_codec
-from .library import Libraries
+from .library import Libraries, raw_lip_contours
 from .analysis import drop_raw_landmarks
 from .clock import StageClock
 from .mouth import MouthShapes, mouth_shapes, script_text
@@ -499,9 +499,13 @@ def build_face_libraries(job: Job, inputs: Inputs, faces: list[FaceVoice],
                          progress) -> list[Libraries]:
     """Every face's exemplar crops in one decode pass (stopping at the last exemplar of any)."""
     lo = inputs.lo
-    wanted = [(fv, [LibraryBuilder(p, fv.analysis.seen_array()[off:off + p.n])
-                    for off, p in fv.plans.plans],
-               [off for off, _ in fv.plans.plans]) for fv in faces]
+    wanted = []
+    for fv in faces:
+        raw = raw_lip_contours(fv.raw_points)
+        wanted.append((fv, [LibraryBuilder(p, fv.analysis.seen_array()[off:off + p.n],
+                                           None if raw is None else raw[off:off + p.n])
+                            for off, p in fv.plans.plans],
+                       [off for off, _ in fv.plans.plans]))
     # As lipflap.pipeline.library: every library frame is a candidate until its pixels are scored.
     lasts = [int(p.lib_frames.max()) + off for fv in faces for off, p in fv.plans.plans
              if p.active.any()]

@@ -16,7 +16,7 @@ from . import frame_score
 from . import geometry as g
 from . import select
 from .model import MouthModel, fit_model
-from .synth import Exemplar, Look, Patch, crop_box, synthesize
+from .synth import Exemplar, Look, Patch, crop_box, retrack_shift, synthesize
 
 REST = (0.0, 0.45, 0.05, 0.03)     # aperture, width, rounding, jaw of a closed relaxed mouth
 RAMP_FRAMES = 4
@@ -320,13 +320,18 @@ def _seen_delta(plan: RenderPlan, still: dict) -> np.ndarray | None:
 class LibraryBuilder:
     """Copies the lower-face crops of the exemplars the path uses while frames stream past."""
 
-    def __init__(self, plan: RenderPlan, seen: np.ndarray | None = None):
+    def __init__(self, plan: RenderPlan, seen: np.ndarray | None = None,
+                 raw_lips: list | None = None):
         """`seen`: per range frame of the plan, the opening the analysis pass's still look saw
         (FrameFace.seen, NaN where it did not look; lipflap.render.seen); None: every exemplar
         is matched by its track. The builder never looks itself: a fresh and a cached analysis
-        carry the same looks, so the same job chooses the same exemplars either way."""
+        carry the same looks, so the same job chooses the same exemplars either way.
+        `raw_lips`: per range frame of the plan, the tracker's unsmoothed lip contours ((40, 2),
+        g.LIPS_OUTER then g.LIPS_INNER, frame pixels; None where none), which set each
+        exemplar's lip_shift (synth.retrack_shift); None: no exemplar is shifted."""
         self.plan = plan
         self.seen = seen
+        self.raw_lips = raw_lips
         # Every library frame is a candidate until its pixels are scored (finish chooses the
         # path again and drops the crops it does not use).
         self.wanted = {int(f) for f in plan.lib_frames} if plan.model is not None else set()
@@ -355,6 +360,10 @@ class LibraryBuilder:
         if self.textures is not None:
             self.textures.add(self.lib[i])
         m = self.plan.model
+        raw = self.raw_lips[i] if self.raw_lips is not None and i < len(self.raw_lips) else None
+        if raw is not None:
+            self.lib[i].lip_shift = retrack_shift(crop, x0, y0, pts[:len(m.region)][m.lips], raw,
+                                                  self.peak)
         self.scores[i] = frame_score.measure(i, crop, pts[:len(m.region)] - [x0, y0], m.region,
                                              m.lips, self.plan.poses[i], m.ap_max, self.peak)
         self._look(i)

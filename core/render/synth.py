@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from . import geometry as g
-from .lip_band import shown_lips
+from .lip_band import MIN_LIP_PIXELS, shown_lips
 from .median import median_of
 from .mask import (CHIN_MARGIN, FADE, JAW_MARGIN, blend_masks, blur_reduction, exemplar_silhouette,
                    jaw_positions, muzzle_extent, shared_face)
@@ -57,6 +57,8 @@ class Exemplar:
     y0: int
     points: np.ndarray     # (P + Q, 2) region then ring points, frame pixels
     gap: float             # inner-lip gap in pixels
+    # CIE L* its lips are held lighter by than the actor's range's dark end asks (retrack_shift)
+    lip_shift: float = 0.0
     # float32 (h, w) 1 inside the exemplar's own face (_within_exemplar_face), made at first use
     face: np.ndarray | None = field(default=None, repr=False, compare=False)
 
@@ -281,7 +283,7 @@ def synthesize(image: np.ndarray, ex: Exemplar, target: np.ndarray, own: np.ndar
         alpha = alpha * np.clip(disp / 0.75, 0.0, 1.0)
     alpha *= float(fade)
     _clip0(out, look.peak)
-    _keep_lip_range(out, src, alpha, lips_t, x0, y0, look)
+    _keep_lip_range(out, src, alpha, lips_t, x0, y0, look, dark_shift=ex.lip_shift)
     alpha = _lift_neck(out, alpha, src, reg_t, own[:n_reg], model, fade, size, x0, y0, w, h)
     return Patch(x0, y0, out, alpha.astype(np.float32, copy=False), lip_soft.astype(np.float32, copy=False),
                  target)
@@ -1150,6 +1152,42 @@ def held_lip_range(lip_range: np.ndarray) -> np.ndarray:
                      chroma], np.float32)
 
 
+# The part of LIP_L_MARGIN_DARK that stands for a re-track's mean darkening (0.7-0.9 L*, above);
+# the rest is its spread. An exemplar whose own frame a re-track reads darker than this has the
+# difference added to its dark end (retrack_shift), at most RETRACK_SHIFT_MAX.
+RETRACK_DARKENING = 0.8
+RETRACK_SHIFT_MAX = 2.0
+
+
+def retrack_shift(crop: np.ndarray, x0: int, y0: int, lips: np.ndarray, raw_lips: np.ndarray,
+                  peak: float) -> float:
+    """How much lighter (CIE L*, 0..RETRACK_SHIFT_MAX) an exemplar's lips are held than the
+    actor's range's dark end asks: its lip band read at the tracker's own unsmoothed contours
+    `raw_lips`, as a re-track of the output reads it, against the band at its smoothed contours
+    `lips` (each 20 outer then 20 inner points, frame pixels), on its crop, less the darkening
+    LIP_L_MARGIN_DARK already allows (RETRACK_DARKENING). The render holds the band at the
+    smoothed contours warped; where the smoothing drew them past the lip's own edge (a pressed
+    mouth among open frames: held-out vt_grin f101, the lower lip's contour a pixel into the pale
+    skin under it) that band read 5.3 levels of 8-bit L* lighter than the unsmoothed one, and the
+    rest after the dub, built from it, re-tracked 3-7 levels under her range (f126-131)."""
+    h, w = crop.shape[:2]
+
+    def band(pts):
+        outer = np.round(pts[:20] - [x0, y0]).astype(np.int32)
+        inner = np.round(pts[20:] - [x0, y0]).astype(np.int32)
+        m = np.zeros((h, w), np.uint8)
+        cv2.fillPoly(m, [outer], 1)
+        cv2.fillPoly(m, [inner], 0)
+        return m > 0
+
+    at_smooth, at_raw = band(lips), band(raw_lips)
+    if np.count_nonzero(at_smooth) < MIN_LIP_PIXELS or np.count_nonzero(at_raw) < MIN_LIP_PIXELS:
+        return 0.0
+    lab = cv2.cvtColor(np.clip(crop.astype(np.float32) / peak, 0, 1), cv2.COLOR_RGB2LAB)[..., 0]
+    darker = float(lab[at_smooth].mean()) - float(lab[at_raw].mean())
+    return float(np.clip(darker - RETRACK_DARKENING, 0.0, RETRACK_SHIFT_MAX))
+
+
 def _into_range(l_mean: float, c_mean: float, lip_range) -> tuple[float, float]:
     """The band's mean L* and mean chroma, each clamped into the actor's own range."""
     (l_lo, l_hi), (c_lo, c_hi) = lip_range
@@ -1209,9 +1247,11 @@ def _lightness_step(vals: np.ndarray, lo: float, hi: float) -> float:
     return float(np.clip(_range_step(vals, lo, hi), lo - v_lo, hi - v_hi))
 
 
-def _keep_lip_range(out, src, alpha, lips_t, x0, y0, look: Look, tries: int = 3) -> None:
+def _keep_lip_range(out, src, alpha, lips_t, x0, y0, look: Look, tries: int = 3,
+                    dark_shift: float = 0.0) -> None:
     """The finished lips, as they will be seen (the patch over the frame by its alpha), kept within
-    the actor's own lip L* and chroma (held_lip_range of look.lip_range), in place on `out`.
+    the actor's own lip L* and chroma (held_lip_range of look.lip_range, its dark end raised by
+    `dark_shift`, the exemplar's retrack_shift, up to its light end), in place on `out`.
 
     _lip_colour sets the colour early, but the mouth interior, the previous frame's lips and the
     detail match move the band's mean after it (expr_disgusted f86 ended at L* 134.5 of 8-bit
@@ -1259,6 +1299,7 @@ def _keep_lip_range(out, src, alpha, lips_t, x0, y0, look: Look, tries: int = 3)
     share = np.array([b[sel] for b in shown], np.float64)
     share /= share.sum(1, keepdims=True)
     (l_lo, l_hi), (c_lo, c_hi) = held_lip_range(look.lip_range)
+    l_lo = min(float(l_lo) + dark_shift, float(l_hi))
 
     def lab(rgb):
         return _lab(np.clip(rgb * scale, 0, 1))
