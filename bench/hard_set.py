@@ -54,7 +54,8 @@ noted) and OUT/<name>.dub.wav + .dub.phones.json (../shared/eval/make_dub.py), a
 - vt_*: held out, a seventh batch from three more repositories (real footage: a grinning woman,
   two politicians, a tight close-up whose chin meets the frame's edge, a correspondent raising his
   hand beside his chin and a man before a dark set at 256x256; a president at 450x450; a woman in
-  red lipstick at 512x512), added in session 25; never tuned on.
+  red lipstick at 512x512; a presenter in a 1080p medium shot), added in session 25; never tuned
+  on.
 """
 from __future__ import annotations
 
@@ -171,6 +172,9 @@ CASES = {
     "vt_news": ("vt_news.mp4", 150, "de", "de", None),
     # a fourth repository's real 512x512 example: a woman in bright red lipstick, 125 frames.
     "vt_may": ("vt_may.mp4", 125, "fr", "fr", None),
+    # a fifth repository's real 1920x1080 input at 30 fps: a presenter in a medium shot (the face
+    # about a tenth of the frame's height) before a blue wall, a drawn figure fading in beside her.
+    "vt_wide": ("vt_wide.mp4", 150, "es", "es", None),
 }
 
 # Clips from public repositories: name -> (owner+repo mirror, commit, path in it, licence).
@@ -237,6 +241,9 @@ MIRRORED = {
     "vt_news": ("OpenTalker+DPE", "76a86c4", "data/s.mp4", "MIT"),
     # yerfor/Real3DPortrait (MIT): its example video.
     "vt_may": ("yerfor+Real3DPortrait", "a9d70c7", "data/raw/examples/May_5s.mp4", "MIT"),
+    # ajay-sainy/Wav2Lip-GFPGAN's input clip (the repository states no licence: used here, never
+    # committed).
+    "vt_wide": ("ajay-sainy+Wav2Lip-GFPGAN", "a4e7ee2", "inputs/kim_7s_raw.mp4", "none stated"),
 }
 
 
