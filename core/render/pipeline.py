@@ -355,15 +355,14 @@ class LibraryBuilder:
         else:
             x0, y0, w, h = crop_box(pts, img.shape[1], img.shape[0], pad=6)
             crop = img[y0:y0 + h, x0:x0 + w].copy()
-        self.lib[i] = Exemplar(i, crop, x0, y0, pts, _gap(pts, self.plan.model))
+        m = self.plan.model
         self.peak = 65535.0 if crop.dtype == np.uint16 else 255.0
+        raw = self.raw_lips[i] if self.raw_lips is not None and i < len(self.raw_lips) else None
+        shift = 0.0 if raw is None else retrack_shift(crop, x0, y0, pts[:len(m.region)][m.lips],
+                                                      raw, self.peak)
+        self.lib[i] = Exemplar(i, crop, x0, y0, pts, _gap(pts, m), lip_shift=shift)
         if self.textures is not None:
             self.textures.add(self.lib[i])
-        m = self.plan.model
-        raw = self.raw_lips[i] if self.raw_lips is not None and i < len(self.raw_lips) else None
-        if raw is not None:
-            self.lib[i].lip_shift = retrack_shift(crop, x0, y0, pts[:len(m.region)][m.lips], raw,
-                                                  self.peak)
         self.scores[i] = frame_score.measure(i, crop, pts[:len(m.region)] - [x0, y0], m.region,
                                              m.lips, self.plan.poses[i], m.ap_max, self.peak)
         self._look(i)

@@ -1180,6 +1180,8 @@ def retrack_shift(crop: np.ndarray, x0: int, y0: int, lips: np.ndarray, raw_lips
     if h < 2 or w < 2:
         return 0.0
 
+    # Whole-pixel contours, not _poly's sub-pixel ones: this stands for a re-track, whose
+    # contours the yardstick and the QCs draw at whole pixels.
     def band(pts):
         outer = np.round(pts[:20] - [x0 + bx0, y0 + by0]).astype(np.int32)
         inner = np.round(pts[20:] - [x0 + bx0, y0 + by0]).astype(np.int32)
