@@ -124,10 +124,11 @@ class _Frame:
         return self.img[y0:y0 + h, x0:x0 + w]
 
 
-def _borrowing_plan(lm, img, library_closed: bool, monkeypatch):
+def _borrowing_plan(lm, img, library_closed: bool, monkeypatch, raw_drop: float | None = None):
     """A 24-frame shot that never closes (its lips part by 0.06-0.11 eye distances), a dub
     asking for closures at frames 6-9 and 16-18, and a 30-frame library of the same face (shut
-    lips, or the shot's own open smile)."""
+    lips, or the shot's own open smile). With `raw_drop`, the library's unsmoothed lip contours
+    are its lips moved that many pixels down."""
     rng = np.random.default_rng(0)
     shut = _closed(lm)
     shot = [shut + (0.6 + 0.4 * ((k * 7) % 24) / 23) * (lm - shut) + rng.normal(0, 0.15, lm.shape)
@@ -139,7 +140,9 @@ def _borrowing_plan(lm, img, library_closed: bool, monkeypatch):
     for i in sorted(b.wanted):
         b.feed(i, img)
     lib_lm = _closed(lm) if library_closed else lm
-    footage = [al.Footage("lib.mov", [lib_lm + rng.normal(0, 0.15, lm.shape) for _ in range(30)])]
+    lib_lms = [lib_lm + rng.normal(0, 0.15, lm.shape) for _ in range(30)]
+    raw = None if raw_drop is None else [q[_LIPS] + [0.0, raw_drop] for q in lib_lms]
+    footage = [al.Footage("lib.mov", lib_lms, raw_lips=raw)]
     monkeypatch.setattr(al, "probe", lambda path: None)
     monkeypatch.setattr(al, "read_frames", lambda path, a, z, info=None:
                         (_Frame(k, img) for k in range(a, z + 1)))
@@ -147,6 +150,9 @@ def _borrowing_plan(lm, img, library_closed: bool, monkeypatch):
     lib, _ = b.finish(lambda bb: sources.extend(al.borrow(bb, footage)))
     al.mark(plan, sources)
     return plan, lib
+
+
+_LIPS = list(g.LIPS_OUTER) + list(g.LIPS_INNER)
 
 
 def _frames(ranges):
@@ -166,6 +172,28 @@ def test_a_shot_without_closures_borrows_them_and_nothing_else(astro, monkeypatc
     used = {int(f) for f in plan.exemplar if f >= 0}
     assert set(lib) == used and any(f > plan.n for f in lib)
     assert not [r for r in plan.lacking if r["reason"] == "no_clean_closure"]
+
+
+def test_a_borrowed_exemplar_is_held_by_its_own_unsmoothed_lips(astro, monkeypatch):
+    """A borrowed frame's lip band is read at the library's unsmoothed contours as the shot's own
+    frames' are (synth.retrack_shift): 2 pixels down on the astronaut's shut lips take in the
+    dark mouth painted under them, so its lips are held lighter; without the contours, not."""
+    from lipflap.render.synth import retrack_shift
+    lm, img = astro
+    for drop, shifted in ((None, False), (2.0, True)):
+        plan, lib = _borrowing_plan(lm, img, True, monkeypatch, raw_drop=drop)
+        borrowed = [e for f, e in lib.items() if f > plan.n]
+        assert borrowed
+        m = plan.model
+        for e in borrowed:
+            if not shifted:
+                assert e.lip_shift == 0.0
+                continue
+            lips = e.points[:len(m.region)][m.lips]
+            want = retrack_shift(e.image, e.x0, e.y0, lips, lips + [0.0, drop], 255.0)
+            assert e.lip_shift == pytest.approx(want, abs=0.05)
+        if shifted:
+            assert max(e.lip_shift for e in borrowed) > 0.5
 
 
 def test_without_a_closure_anywhere_the_frames_are_flagged(astro, monkeypatch):
@@ -206,11 +234,12 @@ def test_library_footage_of_another_face_is_left_out_with_one_sentence(astro, mo
     lm, _ = astro
     faces = {"/lib/same.mov": [lm] * 5, "/lib/other.mov": [lm * 1.1] * 5, "/lib/empty.mov": [None] * 5}
     monkeypatch.setattr(al, "analyze_video", lambda path, a, z, face, progress: NS(frames=[
-        NS(landmarks=x, usable=x is not None) for x in faces[path]]))
+        NS(landmarks=x, raw_landmarks=x, usable=x is not None) for x in faces[path]]))
     monkeypatch.setattr(al, "views", lambda path, lms: [(path, x) for x in lms.values() if x is not None])
     monkeypatch.setattr(al, "same_actor", lambda shot, lib: (lib[0][0] != "/lib/other.mov", "not alike"))
     kept, warnings = al.load_footage(list(faces), "/shot.mov", 10, 20, [lm] * 11, None)
     assert [f.path for f in kept] == ["/lib/same.mov"]
+    assert np.allclose(kept[0].raw_lips[0], lm[list(g.LIPS_OUTER) + list(g.LIPS_INNER)])
     assert len(warnings) == 2
     assert warnings[0].startswith("/lib/other.mov: the face in this library footage is not the actor of "
                                   "/shot.mov (not alike)")

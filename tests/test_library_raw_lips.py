@@ -1,8 +1,8 @@
 """The library reads each exemplar's unsmoothed lip contours from the analysis' range points
-(lipflap.pipeline.library.raw_lip_contours), in the render's lip order."""
+(lipflap.pipeline.raw_lips.raw_lip_contours), in the render's lip order."""
 import numpy as np
 
-from lipflap.pipeline.library import raw_lip_contours
+from lipflap.pipeline.raw_lips import raw_lip_contours
 from lipflap.qc.shape import range_points
 from lipflap.render import geometry as g
 

@@ -29,7 +29,8 @@ from ..media.probe import probe
 from ..render import frame_score, select
 from ..render import geometry as g
 from ..render.pipeline import LibraryBuilder, RenderPlan, _path, reason_spans, wanted_widths
-from ..render.synth import Exemplar, crop_box
+from ..render.synth import Exemplar, crop_box, retrack_shift
+from .raw_lips import frames_raw_lips
 
 # A borrowed exemplar costs this much more than the shot's own (data-cost units, select.SIGMA):
 # it must beat the best clean own frame by that much. 30 is a closed target built from an own
@@ -54,6 +55,9 @@ class Footage:
     path: str
     landmarks: list
     base: int = 0                   # virtual exemplar id of its frame 0 in a shot's plan
+    # per file frame the tracker's unsmoothed lip contours (pipeline.raw_lips; None where none),
+    # from which a borrowed exemplar's lip_shift is read as the shot's own exemplars' are
+    raw_lips: list | None = None
 
 
 def load_footage(paths: list[str], video: str, lo: int, hi: int, shot_landmarks: list,
@@ -66,10 +70,11 @@ def load_footage(paths: list[str], video: str, lo: int, hi: int, shot_landmarks:
     for path in paths:
         a = analyze_video(path, 0, None, face="largest", progress=progress)
         lms = [ff.landmarks if ff.usable else None for ff in a.frames]
+        raw = frames_raw_lips(a.frames)
         del a
         if os.path.exists(video) and os.path.samefile(path, video):
             for f in range(lo, min(hi, len(lms) - 1) + 1):
-                lms[f] = None
+                lms[f] = raw[f] = None
         if sum(lm is not None for lm in lms) < 3:
             warnings.append(f"{path}: no usable face in the library footage, so it is left out "
                             f"of the actor library; give footage where the actor's face is seen.")
@@ -79,7 +84,7 @@ def load_footage(paths: list[str], video: str, lo: int, hi: int, shot_landmarks:
             warnings.append(f"{path}: the face in this library footage is not the actor of "
                             f"{video} ({why}), so it is left out; give footage of the same actor.")
             continue
-        out.append(Footage(path, lms))
+        out.append(Footage(path, lms, raw_lips=raw))
     return out, warnings
 
 
@@ -265,6 +270,11 @@ def _clean_crops(builder: LibraryBuilder, fo: Footage, frames: np.ndarray, base:
     scores = []
     for vid, e in ex.items():
         e.image = _apply_gain(e.image, gain, builder.peak)
+        # Read on the crop in the shot's colour, as the render will hold it (after the gain).
+        raw = None if fo.raw_lips is None else fo.raw_lips[vid - base]
+        if raw is not None:
+            e.lip_shift = retrack_shift(e.image, e.x0, e.y0, e.points[:len(m.region)][m.lips], raw,
+                                        builder.peak)
         scores.append(frame_score.measure(vid, e.image, e.points[:len(m.region)] - [e.x0, e.y0],
                                           m.region, m.lips, geo[vid][3], m.ap_max, builder.peak))
     frame_score.judge(scores)

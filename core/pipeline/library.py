@@ -13,13 +13,12 @@ import numpy as np
 from ..contract.jobspec import Job
 from ..media.decode import read_frames
 from ..media.prefetch import prefetched
-from ..qc.shape import from_range_points
-from ..render import geometry as g
 from ..render.pipeline import LibraryBuilder
 from . import actor_library
 from .kept import NotKept
 from .inputs import Inputs
 from .plan import ShotPlans
+from .raw_lips import raw_lip_contours
 
 # Threads the kept lower faces are cut and scored on (the machine's two cores; the stage is on
 # the run's one chain, between the plan and the render).
@@ -73,22 +72,6 @@ def _makers(plans, seen, raw_lips=None) -> list:
         return lambda: LibraryBuilder(plan, None if seen is None else seen[off:off + plan.n],
                                       None if raw_lips is None else raw_lips[off:off + plan.n])
     return [(off, p, maker(off, p)) for off, p in plans]
-
-
-def raw_lip_contours(raw_points: list | None) -> list | None:
-    """Per frame the unsmoothed lip contours ((40, 2): render.geometry's LIPS_OUTER then
-    LIPS_INNER) from the analysis' range points (qc.shape.range_points; None stays None)."""
-    if raw_points is None:
-        return None
-    order = list(g.LIPS_OUTER) + list(g.LIPS_INNER)
-    out = []
-    for pts in raw_points:
-        if pts is None:
-            out.append(None)
-            continue
-        lips = from_range_points(pts)[order]
-        out.append(lips if np.isfinite(lips).all() else None)
-    return out
 
 
 def _from_kept(made, lo: int, kept) -> list | None:

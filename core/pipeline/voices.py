@@ -48,7 +48,8 @@ from ..render.synth import Patch
 from ..speech.turns import parse_turns, place_turns, script_of
 from ..speech.vad import speech_segments
 from .inputs import Inputs, ranges, resolve_inputs, settle_codec
-from .library import Libraries, raw_lip_contours
+from .library import Libraries
+from .raw_lips import raw_lip_contours
 from .analysis import drop_raw_landmarks
 from .clock import StageClock
 from .mouth import MouthShapes, mouth_shapes, script_text
