@@ -12,7 +12,7 @@ the shot's colour (`colour_gain`: one gain per channel from the skin round the m
 shot) and offered to the exemplar path at BORROW_COST, so a borrowed frame is chosen only where
 the shot has no clean frame of the shape. The renderer then treats a borrowed exemplar as its own:
 the per-frame light offset, lip colour match and detail match of render.synth take it to each
-target frame.
+target frame, and its lips are held by its own unsmoothed contours (lip_shift) as the shot's are.
 """
 from __future__ import annotations
 
