@@ -34,14 +34,16 @@ from .track import FaceTracker, Observation
 
 # Bump when the analysis changes what it produces: old cache entries then stop matching. The
 # cache key also carries a hash of this package's source, so any code change invalidates too.
-ANALYSIS_VERSION = 2
+# 3: landmarks of a clip with a display rotation are in the picture as shown (media.orientation).
+ANALYSIS_VERSION = 3
 AUDIO_RATE = 16000
 
 
-# The render modules whose output the cache holds beside the face package's: the still looks
+# The other modules whose output the cache holds beside the face package's: the still looks
 # (render/seen.py, its geometry) are cached with the analysis, so a change there must miss too
-# (it did not: a change to seen.py's box reused the old looks, found 2026-12-06).
-CACHED_RENDER_SOURCES = ("render/seen.py", "render/geometry.py")
+# (it did not: a change to seen.py's box reused the old looks, found 2026-12-06); and the turn
+# that shows a rotated clip upright, which every landmark is in.
+CACHED_RENDER_SOURCES = ("render/seen.py", "render/geometry.py", "media/orientation.py")
 
 
 def _code_hash(root: str | None = None) -> str:
@@ -380,8 +382,9 @@ def analyze_video(path, start: int = 0, end: int | None = None, *, face="auto", 
     audio, note = (None, "")
     if parse_face(face)[0] == "auto" and len(tp.obs) > 1:
         audio, note = _load_clip_audio(path, audio_path, info, start, end)
-    result = build_analysis(tp, path=path, fps=info.fps, width=info.width, height=info.height,
-                            start=start, end=end, face=face, audio=audio, audio_note=note,
+    result = build_analysis(tp, path=path, fps=info.fps, width=info.shown_size[0],
+                            height=info.shown_size[1], start=start, end=end, face=face,
+                            audio=audio, audio_note=note,
                             smooth_params=smooth_params, params=params)
     result.params = dict(params, seconds=round(tp.seconds, 3),
                          detections_run=tp.detections_run)

@@ -19,7 +19,7 @@ import av
 import numpy as np
 
 from ..contract.errors import MediaError, RangeError
-from . import colour
+from . import colour, orientation
 from .probe import VideoInfo, open_input, probe, video_stream
 
 # Frames decoded before the target after a seek, first try; doubled while the seek lands late.
@@ -39,48 +39,88 @@ def to_float(img) -> np.ndarray:
 
 class Frame:
     """One decoded frame. `image` (HxWx3 RGB) is converted on first access, so passes that only
-    need `av_frame` (a plain transcode) do not pay for RGB."""
+    need `av_frame` (a plain transcode) do not pay for RGB.
 
-    __slots__ = ("index", "time_s", "av_frame", "_image", "_convert", "__weakref__")
+    `turn`: quarter turns counter-clockwise from the stored picture to the one a player shows
+    (a phone's display rotation, orientation.quarter_turns). `image`, `size` and `region` are in
+    that shown orientation, so every stage finds faces upright; `stored` is the picture as the
+    file holds it, which the writer codes (it turns a patch back, encode.VideoWriter)."""
+
+    __slots__ = ("index", "time_s", "av_frame", "turn", "_image", "_shown", "_convert",
+                 "__weakref__")
 
     def __init__(self, index: int, image: np.ndarray | None, time_s: float, av_frame=None,
-                 convert=None):
+                 convert=None, turn: int = 0):
         self.index = index
         self.time_s = time_s
         self.av_frame = av_frame
-        self._image = image
+        self.turn = int(turn) % 4
+        self._image = image         # the stored picture's RGB
+        self._shown = None          # turned frames: the shown picture's RGB
         self._convert = convert
 
     @property
-    def image(self) -> np.ndarray:
+    def stored(self) -> np.ndarray:
+        """RGB of the picture as the file stores it."""
         if self._image is None and self._convert is not None:
             self._image = self._convert(self.av_frame)
         return self._image
 
+    @property
+    def image(self) -> np.ndarray:
+        """RGB of the picture as it is shown (the stored one, turned by `turn`)."""
+        if not self.turn:
+            return self.stored
+        if self._shown is None:
+            self._shown = np.ascontiguousarray(np.rot90(self.stored, self.turn))
+        return self._shown
+
     @image.setter
     def image(self, value: np.ndarray) -> None:
+        if self.turn:
+            self._shown = value
+            value = np.ascontiguousarray(np.rot90(value, -self.turn))
         self._image = value
 
     @property
-    def size(self) -> tuple[int, int]:
-        """(width, height) without converting the image."""
+    def stored_size(self) -> tuple[int, int]:
+        """(width, height) as stored, without converting the image."""
         if self._image is None and self.av_frame is not None:
             return self.av_frame.width, self.av_frame.height
-        return self.image.shape[1], self.image.shape[0]
+        return self.stored.shape[1], self.stored.shape[0]
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) as shown, without converting the image."""
+        return orientation.shown_size(self.turn, *self.stored_size)
 
     def region(self, x0: int, y0: int, w: int, h: int) -> np.ndarray:
-        """RGB of the box (x0, y0, w, h), converting only that part of the frame when the whole
-        image has not been converted yet: a renderer that needs the lower face of a 4K frame
-        does not pay for the whole frame's YUV -> RGB (about 6 ms at 1080p, 25 at 4K).
+        """RGB of the box (x0, y0, w, h) of the shown picture (see `stored_region`); a turned
+        frame's box is clipped to the picture."""
+        if not self.turn:
+            return self.stored_region(x0, y0, w, h)
+        if self._shown is not None:
+            return self._shown[max(y0, 0):y0 + h, max(x0, 0):x0 + w]
+        (sw, sh), (vw, vh) = self.stored_size, self.size
+        x0, y0 = max(x0, 0), max(y0, 0)
+        w, h = max(min(w, vw - x0), 0), max(min(h, vh - y0), 0)
+        bx, by, bw, bh = orientation.stored_box(self.turn, sw, sh, x0, y0, w, h)
+        return np.rot90(self.stored_region(bx, by, bw, bh), self.turn)
+
+    def stored_region(self, x0: int, y0: int, w: int, h: int) -> np.ndarray:
+        """RGB of the box (x0, y0, w, h) of the stored picture, converting only that part of the
+        frame when the whole image has not been converted yet: a renderer that needs the lower
+        face of a 4K frame does not pay for the whole frame's YUV -> RGB (about 6 ms at 1080p,
+        25 at 4K).
 
         The box is widened by a margin on the chroma grid, so the chroma filter sees the same
         neighbours as in a whole-frame conversion and the pixels are the same."""
         if self._image is not None or self.av_frame is None or self._convert is None:
-            return self.image[y0:y0 + h, x0:x0 + w]
+            return self.stored[y0:y0 + h, x0:x0 + w]
         f = self.av_frame
         fmt = f.format
         if not (fmt.name.startswith("yuv") and len(f.planes) >= 3):
-            return self.image[y0:y0 + h, x0:x0 + w]
+            return self.stored[y0:y0 + h, x0:x0 + w]
         sx = max(1, round(f.width / f.planes[1].width))
         sy = max(1, round(f.height / f.planes[1].height))
         m = _REGION_MARGIN
@@ -89,7 +129,7 @@ class Frame:
         bx = min(f.width, -(-(x0 + w + m) // sx) * sx)
         by = min(f.height, -(-(y0 + h + m) // sy) * sy)
         if (bx - ax) * (by - ay) * 2 > f.width * f.height:
-            return self.image[y0:y0 + h, x0:x0 + w]   # most of the frame anyway
+            return self.stored[y0:y0 + h, x0:x0 + w]   # most of the frame anyway
         sub = av.VideoFrame(bx - ax, by - ay, fmt.name)
         for i in range(len(f.planes)):
             fx, fy = (sx, sy) if i in (1, 2) else (1, 1)
@@ -181,6 +221,7 @@ def read_frames(path, start: int = 0, end: int | None = None, *, deep: bool | No
     info = info or probe(path)
     start, end = check_range(info, start, end)
     convert = rgb_converter(info, deep)
+    turn = orientation.quarter_turns(info.rotation)
     fps = info.fps
     by_pts = not info.vfr and info.first_pts is not None and info.time_base
     step = 1 / (fps * info.time_base) if by_pts else None  # ticks per frame
@@ -214,7 +255,7 @@ def read_frames(path, start: int = 0, end: int | None = None, *, deep: bool | No
                 raise MediaError(f"{path}: frame {expected} (of {info.frame_count}) could not be "
                                  f"decoded (next decodable frame is {idx}); re-export or re-copy "
                                  f"the file.")
-            yield Frame(idx, None, float(idx / fps), f, convert)
+            yield Frame(idx, None, float(idx / fps), f, convert, turn)
             expected += 1
             if expected > end:
                 return

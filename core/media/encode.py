@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 
 from ..contract.errors import MediaError
-from . import colour
+from . import colour, orientation
 from .decode import Frame, read_frames, to_float
 from .decode import plane_array as _plane_array
 from .probe import VideoInfo, probe
@@ -161,6 +161,9 @@ class VideoWriter:
         self.fps = parse_rate(fps)
         self.width, self.height = int(width), int(height)
         self.like = like
+        # Pictures handed to write and write_composite are as shown; a source with a display
+        # rotation is written as it is stored, its matrix kept (media.orientation).
+        self.turn = orientation.quarter_turns(like.rotation) if like is not None else 0
         self.alpha = bool(alpha)
         self.first_frame_number = int(first_frame_number)
         if alpha and spec.alpha_pix_fmt is None:
@@ -349,8 +352,11 @@ class VideoWriter:
     # ---- writing ---------------------------------------------------------------------------
 
     def write(self, image: np.ndarray) -> None:
-        """Append an RGB or RGBA image (uint8, uint16 or float 0..1)."""
+        """Append an RGB or RGBA image (uint8, uint16 or float 0..1), as shown (turned back into
+        the stored picture when the source has a display rotation)."""
         img = _as_u16(image, self.path)
+        if self.turn:
+            img = np.ascontiguousarray(np.rot90(img, -self.turn))
         if img.shape[:2] != (self.height, self.width):
             raise MediaError(f"{self.path}: frame {self._n} is {img.shape[1]}x{img.shape[0]}, the "
                              f"output is {self.width}x{self.height}.")
@@ -374,13 +380,18 @@ class VideoWriter:
     def write_composite(self, frame: Frame, patch: np.ndarray, alpha: np.ndarray, x0: int,
                         y0: int) -> None:
         """Append `frame` with `patch` (h x w RGB) blended at (x0, y0) through `alpha` (h x w,
-        0..1 float, or uint8/uint16 full scale). Pixels where alpha is 0 stay exactly as
-        `write_frame` would write them."""
+        0..1 float, or uint8/uint16 full scale), the box in the frame as shown (decode.Frame).
+        Pixels where alpha is 0 stay exactly as `write_frame` would write them."""
         p = _as_u16(patch, self.path)[:, :, :3]
         a = _as_alpha(alpha)
         if a.shape != p.shape[:2]:
             raise MediaError(f"{self.path}: frame {frame.index}: alpha {a.shape} does not match "
                              f"patch {p.shape[:2]}.")
+        turn = getattr(frame, "turn", 0)
+        if turn:
+            x0, y0 = orientation.stored_box(turn, self.width, self.height, int(x0), int(y0),
+                                            a.shape[1], a.shape[0])[:2]
+            p, a = np.rot90(p, -turn), np.ascontiguousarray(np.rot90(a, -turn))
         # Clip the box to the frame.
         x0, y0 = int(x0), int(y0)
         h, w = a.shape
@@ -441,7 +452,7 @@ class VideoWriter:
             # untouched and the rebuilt pixels share one chroma upsampling: no seam at the mask
             # edge, and the output decodes to what the source decodes to (~65 dB, not the ~45 dB
             # a second, different upsampling filter leaves).
-            img = _as_u16(frame.image, self.path)[:, :, :3]
+            img = _as_u16(frame.stored, self.path)[:, :, :3]
             if self.alpha:
                 img = np.concatenate([img, np.full(img.shape[:2] + (1,), 65535, np.uint16)], axis=2)
             out = self._rgb_to_out(img)
@@ -472,7 +483,8 @@ class VideoWriter:
         range), from the decoded frame so 8-bit sources are not rounded to 8 bits first."""
         cached = getattr(frame, "_image", None)
         if getattr(frame, "av_frame", None) is None:
-            img = _as_u16(frame.image, self.path)[:, :, :3]
+            img = _as_u16(frame.stored if hasattr(frame, "stored") else frame.image,
+                          self.path)[:, :, :3]
         elif cached is not None and cached.dtype == np.uint16:
             img = cached
         else:

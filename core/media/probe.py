@@ -14,7 +14,7 @@ from fractions import Fraction
 import av
 
 from ..contract.errors import MediaError
-from . import colour
+from . import colour, orientation
 from ..contract.rates import is_drop_frame_rate, rate_string
 from ..contract.timecode import frames_to_tc, tc_to_frames
 
@@ -59,6 +59,13 @@ class VideoInfo:
     start_s: float = field(default=0.0, repr=False)
     time_base: Fraction | None = field(default=None, repr=False)
     timecode_found: bool = field(default=False, repr=False)
+
+    @property
+    def shown_size(self) -> tuple[int, int]:
+        """(width, height) of the picture as a player shows it (its display rotation applied):
+        the size decode's frames and every landmark are in (media.orientation)."""
+        return orientation.shown_size(orientation.quarter_turns(self.rotation), self.width,
+                                      self.height)
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -71,7 +71,7 @@ def render_and_write(job: Job, inputs: Inputs, sp: ShotPlans, lib: Libraries, pr
     def write(fr, k, patch):
         changed[fr.index - lo] = patch is not None
         if mode == "patch":
-            writer.write(patch_frame(patch, info.width, info.height, looks[k]))
+            writer.write(patch_frame(patch, *info.shown_size, looks[k]))
         elif patch is None:
             writer.write_frame(fr)
         else:

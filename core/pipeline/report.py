@@ -126,7 +126,7 @@ def quick_qc_sampler(track, inputs: Inputs, landmarks, raw_points, mesh=None) ->
     points for the actor's range, and the run's settled codec (with the source's colour and the
     frame's size) to measure its own loss with."""
     return OutputSampler(track, inputs.n, mesh=mesh, source_raw=raw_points,
-                         mouth_box=clip_mouth_box(landmarks, (inputs.info.height, inputs.info.width)),
+                         mouth_box=clip_mouth_box(landmarks, inputs.info.shown_size[::-1]),
                          roundtrip=functools.partial(
                              coded_and_decoded, codec=inputs.codec, like=inputs.info,
                              frame_size=(inputs.info.width, inputs.info.height)))

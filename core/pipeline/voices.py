@@ -208,8 +208,9 @@ def analyse_faces(job: Job, inputs: Inputs, faces: list[FaceVoice], progress) ->
             # own shallow copy, so the choice of every voice sees every face.
             mine = copy.copy(tp)
             mine.obs = {tid: dict(by) for tid, by in tp.obs.items()}
-            fv.analysis = build_analysis(mine, path=job.video, fps=info.fps, width=info.width,
-                                         height=info.height, start=lo, end=hi, face=fv.job.face)
+            fv.analysis = build_analysis(mine, path=job.video, fps=info.fps,
+                                         width=info.shown_size[0], height=info.shown_size[1],
+                                         start=lo, end=hi, face=fv.job.face)
             fv.analysis.add_seen(looks.openings)
             if keys:
                 cache_mod.store(keys[k], fv.analysis)
@@ -634,7 +635,7 @@ def render_faces(job: Job, inputs: Inputs, faces: list[FaceVoice], libs: list[Li
     def write(fr, patch):
         changed[fr.index - lo] = patch is not None
         if mode == "patch":
-            writer.write(patch_frame(patch, info.width, info.height, _UNIT))
+            writer.write(patch_frame(patch, *info.shown_size, _UNIT))
         elif patch is None:
             writer.write_frame(fr)
         else:

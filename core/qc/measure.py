@@ -443,7 +443,7 @@ def measure_video(video: str, track, *, source: str | None = None, output_analys
     meta = {"video": video, "source": source, "width": info.width, "height": info.height,
             **(meta or {})}
     report = assemble(expected, lms, fid, frame_flags=flags, meta=meta)
-    box = sheet_box(src_lms if src_lms is not None else lms, (info.height, info.width))
+    box = sheet_box(src_lms if src_lms is not None else lms, info.shown_size[::-1])
     return report, {"sheet_frames": kept, "sheet_events": picks, "crop_box": box}
 
 
