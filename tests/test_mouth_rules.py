@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from lipflap.mouth.build import frame_times
-from lipflap.mouth.rules import anticipation, closure, coarticulation, flicker, min_duration, pauses
+from lipflap.mouth.rules import (anticipation, closure, coarticulation, flicker, min_duration, pauses,
+                                 widest_vowel)
 from lipflap.mouth.segments import segments_from_phones
 from lipflap.mouth.visemes import SHAPE_TARGET
 from lipflap.speech.types import Phone
@@ -106,6 +107,29 @@ def test_blend_reaches_long_targets_and_undershoots_short_weak_ones():
     assert params[1, 0] > segs[1].target[0] + 0.15   # a short k between a's stays open
     assert params[3, 0] == pytest.approx(SHAPE_TARGET["X"][0], abs=1e-3)  # far away: rest
     assert owner[0] == 0 and owner[3] == -1
+
+
+def test_a_short_vowel_between_closures_shows_its_opening():
+    """held-out vu_beard's "Mama baut" at 35 fps: the second a (60 ms between the m and the b's
+    seal) owns one unsealed frame, whose middle instant sits just after the m's release; its
+    widest instant on screen is drawn instead. A long vowel's frames are left as they were."""
+    from lipflap.mouth.build import track_from_phones
+    phones, t = [], 0.3
+    for ph, d in (("m", 0.06), ("a", 0.13), ("m", 0.06), ("a", 0.06), ("b", 0.08), ("aU", 0.17)):
+        phones.append(Phone(ph, t, t + d))
+        t += d
+    fps = Fraction(35)
+    segs = _segs([("a", 0.4)])
+    times = frame_times(fps, 14, 0.0)
+    params, owner = coarticulation.blend(segs, times)
+    same = widest_vowel.widest_vowel_frames(params, owner, segs, times, 1 / 35, coarticulation.blend,
+                                            np.zeros(len(times), bool))
+    assert np.array_equal(same, params)        # a long vowel: its widest frame is at its target
+    track = track_from_phones(phones, fps, 40)
+    ap = np.array([f.aperture for f in track.frames])
+    mid = frame_times(fps, 40, 0.0)
+    short = [i for i, f in enumerate(track.frames) if 0.55 <= mid[i] < 0.61 and f.viseme != "PP"]
+    assert len(short) == 1 and ap[short[0]] > 0.6, ap[17:23]
 
 
 def test_strong_segments_win():

@@ -17,7 +17,7 @@ from ..contract.errors import LipflapError
 from ..contract.rates import parse_rate
 from ..speech.types import PAUSE, Phone
 from .phonemes import Features
-from .rules import anticipation, closure, coarticulation, flicker, min_duration, pauses
+from .rules import anticipation, closure, coarticulation, flicker, min_duration, pauses, widest_vowel
 from .segments import Segment, segments_from_phones
 from .track import MouthFrame, MouthTrack, cues_from_frames
 from .visemes import SHAPE_TARGET, VISEMES, nearest_shape, nearest_viseme
@@ -71,6 +71,8 @@ def _animate_phones(phones: list, times: np.ndarray, fps: Fraction):
     segs = anticipation.anticipate(segs)
     params, owner = coarticulation.blend(segs, times)
     closed = closure.closure_frames(segs, times, float(fps))
+    params = widest_vowel.widest_vowel_frames(params, owner, segs, times, 1.0 / float(fps),
+                                              coarticulation.blend, closed)
     params = closure.apply_closure(params, closed)
     teeth = closure.labiodental_frames(segs, times, float(fps)) & ~closed
     params = closure.apply_labiodental(params, teeth)

@@ -1,0 +1,41 @@
+"""Every vowel shows its opening: a vowel's most open frame is drawn at the widest the blend
+reaches while that frame is on screen, not only at the frame's middle instant.
+
+A frame is sampled at the middle of its time on screen (build.frame_times). A short vowel between
+two lip closures ("Mama", "Papa") can own a single unsealed frame whose middle falls just after
+the first closure's release, where the closure's dominance still holds the lips: at 35 fps the
+second "a" of held-out vu_beard's "Mama baut" (eSpeak's phone 0.55-0.61 s, the b's seal from 0.58)
+owns frame 19 (middle 0.557 s), drawn at 0.48 of a full "a" where the blend reaches 0.69 within
+the frame's 29 ms; rendered, it re-tracked at 0.37 of the clip's opening range, and the open
+vowel read as missed. Long vowels are untouched (their most open frame is already at the peak);
+every other frame keeps its middle instant, so the track is no earlier or later than before.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+# Instants within a frame's time on screen (fractions of the frame period about its middle).
+OFFSETS = (-0.5, -0.25, 0.25, 0.5)
+
+
+def widest_vowel_frames(params: np.ndarray, owner: np.ndarray, segs: list, times: np.ndarray,
+                        period: float, blend, sealed: np.ndarray) -> np.ndarray:
+    """`params` with each vowel's most open own frame (owner == the vowel, not `sealed` by a
+    closure) replaced by the blend (`blend(segs, times) -> (params, owner)`) at the instant within
+    that frame's time on screen where the aperture is widest, when that is wider."""
+    peaks = []
+    for k, s in enumerate(segs):
+        if s.kind != "vowel":
+            continue
+        own = np.flatnonzero((owner == k) & ~sealed)
+        if len(own):
+            peaks.append(int(own[np.argmax(params[own, 0])]))
+    if not peaks:
+        return params
+    peaks = np.array(sorted(set(peaks)))
+    out = params.copy()
+    for off in OFFSETS:
+        q, _ = blend(segs, times[peaks] + off * period)
+        wider = q[:, 0] > out[peaks, 0]
+        out[peaks[wider]] = q[wider]
+    return out
