@@ -18,7 +18,7 @@ from . import geometry as g
 from .lip_band import MIN_LIP_PIXELS, shown_lips
 from .median import median_of
 from .mask import (CHIN_MARGIN, FADE, JAW_MARGIN, blend_masks, blur_reduction, exemplar_silhouette,
-                   jaw_positions, muzzle_extent, shared_face)
+                   jaw_positions, muzzle_extent, positions, shared_face)
 from .model import MouthModel
 
 # The exemplar's one resampling pass: cubic. Lanczos keeps more of the fine band (expr_disgusted
@@ -585,16 +585,35 @@ FOLD_KEEP = 0.3
 def _unfolded(target: np.ndarray, ex_src: np.ndarray, model: MouthModel) -> np.ndarray:
     """`target` with the region's skin points next to the lips moved so that no triangle among
     the region's points turns over against the exemplar's (see FOLD_KEEP)."""
-    n_reg = len(model.region)
-    tris = model.tris
-    in_region = (tris < n_reg).all(1) & ~model.inner_tris
-    lip = np.zeros(len(target), bool)
-    lip[model.lips] = True
-    next_to_lips = np.zeros(len(target), bool)
-    next_to_lips[tris[in_region & lip[tris].any(1)].ravel()] = True
-    movable = next_to_lips & ~lip
-    movable[n_reg:] = False
-    return g.unfold(target, ex_src, tris, movable, in_region, FOLD_KEEP)
+    movable, in_region = _fold_sets(model, len(target))
+    return g.unfold(target, ex_src, model.tris, movable, in_region, FOLD_KEEP)
+
+
+def _fold_sets(model: MouthModel, n_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """_unfolded's movable points and checked triangles, the same for every frame of a model:
+    worked out once per model (model.inner_tris alone was 0.19 ms a frame), in a cache of a
+    few models (_FOLD_SETS, emptied when full)."""
+    key = tuple((a.dtype.str, a.shape, a.tobytes()) for a in (model.region, model.tris, model.lips))
+    key += (n_points,)
+    got = _FOLD_SETS.get(key)
+    if got is None:
+        if len(_FOLD_SETS) >= 16:
+            _FOLD_SETS.clear()
+        n_reg = len(model.region)
+        tris = model.tris
+        in_region = (tris < n_reg).all(1) & ~model.inner_tris
+        lip = np.zeros(n_points, bool)
+        lip[model.lips] = True
+        next_to_lips = np.zeros(n_points, bool)
+        next_to_lips[tris[in_region & lip[tris].any(1)].ravel()] = True
+        movable = next_to_lips & ~lip
+        movable[n_reg:] = False
+        movable.flags.writeable = in_region.flags.writeable = False     # shared by its frames
+        got = _FOLD_SETS[key] = (movable, in_region)
+    return got
+
+
+_FOLD_SETS: dict = {}
 
 
 # Where the warp's map tears (two neighbouring output pixels sample the exemplar more than TEAR
@@ -1685,7 +1704,7 @@ def _sealed_source(ex: Exemplar, target: np.ndarray, model: MouthModel) -> np.nd
     where the target closes it (see SEAL) and the gap is darker than the lips' rims; a copy
     when any moves."""
     ex_pts = ex.points
-    pos = {int(k): i for i, k in enumerate(model.region)}
+    pos = positions(model.region)
     closed = SEAL_CLOSED * float(np.hypot(*(target[pos[g.MOUTH_CORNERS[1]]]
                                             - target[pos[g.MOUTH_CORNERS[0]]])))
     pts = ex_pts
@@ -1694,7 +1713,7 @@ def _sealed_source(ex: Exemplar, target: np.ndarray, model: MouthModel) -> np.nd
         v = ex_pts[ib] - ex_pts[ia]
         ge = float(np.hypot(*v))
         gt = float(np.hypot(*(target[ib] - target[ia])))
-        share = SEAL * float(np.clip(2.0 - gt / max(closed, 1e-6), 0.0, 1.0))
+        share = SEAL * min(max(2.0 - gt / max(closed, 1e-6), 0.0), 1.0)    # (np.clip: 7 us a call)
         if ge < 1.0 or gt >= ge or share <= 0 or not _dark_gap(ex, ex_pts[ia], ex_pts[ib]):
             continue
         if pts is ex_pts:
@@ -1724,5 +1743,5 @@ def _dark_gap(ex: Exemplar, a: np.ndarray, b: np.ndarray) -> bool:
 
 
 def _inner_gap(region_pts: np.ndarray, model: MouthModel) -> float:
-    pos = {int(k): i for i, k in enumerate(model.region)}
+    pos = positions(model.region)
     return float(np.mean([np.linalg.norm(region_pts[pos[a]] - region_pts[pos[b]]) for a, b in g.APERTURE_PAIRS]))
