@@ -301,7 +301,8 @@ def blend_masks(region: np.ndarray, wanted: np.ndarray, own: np.ndarray, cov: np
     renderer's Gaussian blur (wide ones on a reduced image: 6 against 30 ms for this fade on a
     1080p face)."""
     face, sil = muzzle((h, w), region, wanted, own, x0, y0, size)
-    face = face.astype(np.float32) * cov
+    face = face.astype(np.float32)
+    face *= cov                         # (in its own array: no second full-size copy)
     sig = max(FADE * size, 0.5)
     alpha = blur(face, sig)
     # Past the face (SILHOUETTE: under the chin a margin beyond it, up the cheeks a margin

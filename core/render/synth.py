@@ -1093,7 +1093,7 @@ def _lip_colour(out, src, lips_t, lips_own, x0, y0, look: Look) -> np.ndarray:
     scale = 1.0 / look.peak
     box = _clip0(out[by0:by1, bx0:bx1] * scale, 1.0)
     lab = cv2.cvtColor(box, cv2.COLOR_RGB2LAB)
-    lab_src = cv2.cvtColor(np.clip(src[sy0:sy1, sx0:sx1] * scale, 0, 1).astype(np.float32),
+    lab_src = cv2.cvtColor(np.clip(src[sy0:sy1, sx0:sx1] * scale, 0, 1).astype(np.float32, copy=False),
                            cv2.COLOR_RGB2LAB)
     # Both means over the lips shown (lip_band): the opening that falls inside either band is
     # not lip colour; the shift below still moves the whole band.
@@ -1424,7 +1424,7 @@ def _match_detail(out: np.ndarray, src: np.ndarray, regions: list, lipmask: np.n
         return out
     # over the lip mask's box only (_blur_support: a reflected border, where OpenCV's default
     # reflects about the edge pixel; the two differ by under 1e-4 near the mask's edges)
-    soft = _blur_support(lipmask.astype(np.float32), 2.0)
+    soft = _blur_support(lipmask.astype(np.float32, copy=False), 2.0)
     kmap = _rgb(ks[0] * soft + ks[1] * (1.0 - soft))
     low = _gauss(out, 1.0)
     out -= low                          # low + kmap * (out - low), in the patch's own array
@@ -1646,7 +1646,7 @@ def _steady_bands(out: np.ndarray, x0: int, y0: int, target: np.ndarray, prev: "
 
     def band_of(diff, m, lo, hi=None):
         """Gaussian lo minus hi (pixels) of diff over the pixels of mask m only."""
-        m = m.astype(np.float32)
+        m = m.astype(np.float32, copy=False)
         dm = diff * _rgb(m)
         band = _gauss(dm, lo) / _rgb(_gauss(m, lo) + 1e-3)
         if hi is not None:
