@@ -895,7 +895,7 @@ def _match_edge_light(out, src, alpha, skin, disp, lip_soft, size: float, w: int
     off = _gauss((red(src) - red(out)) * b[..., None], sig / f) / ws[..., None]
     # In full along the band, fading into the patch over about a sigma: the band's weight
     # blurred, against half its typical level on the band itself; nothing on the lips.
-    ref = 0.5 * float(np.median(ws[on]))
+    ref = 0.5 * median_of(ws[on])        # (np.median's value, without its copy and overhead)
     off *= (np.clip(ws / ref, 0.0, 1.0) * keep * (1.0 - red(lip_soft)))[..., None]
     # back on the reduced part of the box: the rest, under f pixels at its right and bottom
     # edges, lies in the alpha's far tail (mask.muzzle_extent), where the band never is
@@ -1243,10 +1243,14 @@ def _lip_bands(shape, lips_t, x0, y0) -> list[tuple[np.ndarray, np.ndarray]]:
     between the outer and inner contours at each of BAND_OFFSETS, then the band at the target's
     contours (no offset) with a rim of RIM_SHARE of the mouth's width (a pixel at least) round
     its outer contour, for L* only."""
+    # every offset's contours to fixed point at once, as _poly rounds each (0.16 -> 0.09 ms a call)
+    fixed = np.round((lips_t[None] + np.array(BAND_OFFSETS)[:, None] - [x0, y0]) * 16).astype(np.int32)
     out, at_target = [], None
-    for dx, dy in BAND_OFFSETS:
-        o, i = lips_t[:20] + [dx, dy], lips_t[20:] + [dx, dy]
-        inner, outer = _poly(shape, i, x0, y0) > 0, _poly(shape, o, x0, y0)
+    for (dx, dy), p in zip(BAND_OFFSETS, fixed):
+        inner, outer = np.zeros(shape, np.uint8), np.zeros(shape, np.uint8)
+        cv2.fillPoly(inner, [p[20:]], 1, lineType=cv2.LINE_8, shift=4)
+        cv2.fillPoly(outer, [p[:20]], 1, lineType=cv2.LINE_8, shift=4)
+        inner = inner > 0
         if dx == dy == 0.0:
             at_target = (outer, inner)
         out.append(((outer > 0) & ~inner, inner))
