@@ -340,7 +340,8 @@ def _lift_neck(out, alpha, src, reg_t, own, model: MouthModel, fade: float, size
     # The map is drawn over the strip's points' box with room for that reach and the raster's
     # hole filling (0.4 ms, against 2.3-5.5 ms over a 456x311 to 640x520 patch box).
     sx0, sy0, sw, sh = crop_box(dst - [x0, y0], w, h, pad=HP_REACH + 6)
-    bmx, bmy, bcov = g.triangle_maps(dst, frm - [x0, y0], strip, x0 + sx0, y0 + sy0, sw, sh)
+    bmx, bmy, bcov, bids = g.triangle_maps(dst, frm - [x0, y0], strip, x0 + sx0, y0 + sy0, sw, sh,
+                                           with_index=True)
     inner = _support(bcov, HP_REACH + 2)
     if inner is None:
         return alpha
@@ -348,9 +349,12 @@ def _lift_neck(out, alpha, src, reg_t, own, model: MouthModel, fade: float, size
     bx = slice(inner[1].start + sx0, inner[1].stop + sx0)
     box = (by, bx)
     # How far down the band above the jaw line each pixel lies (0 at its top, 1 from the jaw line
-    # down): the frame's lifted chin is laid over the patch by that much.
-    ramp, _, _ = g.triangle_maps(dst, np.stack([share, np.zeros_like(share)], 1), strip,
-                                 x0 + bx.start, y0 + by.start, bx.stop - bx.start, by.stop - by.start)
+    # down): the frame's lifted chin is laid over the patch by that much. Its map on the strip's
+    # raster already drawn (the box holds every drawn pixel with a margin, so the raster and its
+    # hole filling are the same as drawn again over the box; an uncovered pixel's value, whose
+    # lift is 0, is not used): 0.7 ms less on each of the bench's 16 lifting frames.
+    ramp, _ = g.maps_on_raster(bids[inner], dst - [x0 + bx.start, y0 + by.start],
+                               np.stack([share, np.zeros_like(share)], 1), strip)
     ys, xs = np.mgrid[by, bx].astype(np.float32)
     mx, my, on_strip = bmx[inner], bmy[inner], bcov[inner]
     # The lifted pixels count by how far they moved, in full from one fade width: along the jaw
