@@ -528,7 +528,10 @@ def _keep_pixel_grain(moved: np.ndarray, src: np.ndarray, where: np.ndarray) -> 
     if np.count_nonzero(flat) < 32:
         return
     # |noise|'s lower quartile is 0.3186 sd, its median 0.6745 (so 1.4826 median = 2.1165 quartile)
-    core = GRAIN_CORE * 2.1165 * float(np.percentile(np.abs(hp_src[flat]), 25))
+    # (the flat pixels gathered as whole rows: a 3-channel boolean selection copies pixel by
+    # pixel; 2.75 -> 2.40 ms a call on the bench's 16 lifting frames)
+    fine = _rows(hp_src).take(np.flatnonzero(flat), 0)
+    core = GRAIN_CORE * 2.1165 * float(np.percentile(np.abs(fine, out=fine), 25))
     if core <= 0:
         return
     moved += (np.clip(hp_src, -core, core) - np.clip(hp_mov, -core, core)) * _rgb(plain)
