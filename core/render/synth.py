@@ -970,14 +970,21 @@ def _carry_grain(out, src, moved_pts, model: MouthModel, tri_id, skin, lipmask, 
     lip_grain = None
     if core > 0 and lb is not None:
         hp_out = _fine_band(out, lb)
-        lip_grain = np.clip(hp[lb] + hp_out, -core, core)       # the frame's: hp_src
-        lip_grain -= np.clip(hp_out, -core, core)
+        lip_grain = _clip_in(hp[lb] + hp_out, core)             # the frame's: hp_src
+        lip_grain -= _clip_in(hp_out, core)                    # (hp_out is not used after)
         lip_grain *= _rgb(lip_soft[lb] * plain[lb])
     hp *= _rgb(grain_w)                 # out + grain_w * (hp_src - hp_out)
     out += hp
     if lip_grain is not None:
         out[lb] += lip_grain
     return disp, still, lip_soft
+
+
+def _clip_in(a: np.ndarray, core: float) -> np.ndarray:
+    """np.clip(a, -core, core) in a's own array (returned): its maximum then its minimum, what
+    np.clip does (NaN kept), without its dispatch and its fresh array."""
+    np.maximum(a, -core, out=a)
+    return np.minimum(a, core, out=a)
 
 
 # The fine band carried from the frame: finer than a Gaussian of this sigma (pixels).
