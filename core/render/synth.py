@@ -1345,11 +1345,7 @@ def _keep_lip_range(out, src, alpha, lips_t, x0, y0, look: Look, tries: int = 3,
     # Only the pixels the shift reaches (the band and its soft edge) and the rim are converted.
     soft = _gauss(cover.astype(np.float32), 0.7)
     sel = (soft > 1e-3) | bands[-1][0]      # the rim reaches past the soft edge on a wide mouth
-    # The selection's pixels gathered by their positions, in the box (`at`) and in the patch
-    # (`px`), taken as whole rows: a 3-channel boolean selection copies pixel by pixel (0.2 ms
-    # a gather of the bench's ~6k pixels, against 0.02 ms).
-    at = np.flatnonzero(sel)
-    px = at + (at // sel.shape[1]) * (w - sel.shape[1]) + (y_lo * w + x_lo)
+    at, px = _selected(sel, y_lo, x_lo, w)
     wgt, a = _rgb(soft.reshape(-1).take(at))[:, 0], _rgb(_rows(alpha).take(px))[:, 0]  # (n, 3)
     # each band's mean by one product: its pixels' share of each (0 or 1 / its count)
     share = np.array([b.reshape(-1).take(at) for b in shown], np.float64)
@@ -1376,15 +1372,31 @@ def _keep_lip_range(out, src, alpha, lips_t, x0, y0, look: Look, tries: int = 3,
         if px_out is None:
             px_out, px_src = _rows(out).take(px, 0), _rows(src).take(px, 0)
             seen_src = px_src * (1 - a)     # the frame's share of the composite, the same each try
-        own = lab(px_out)
-        own[:, 0] += d_l / a_band
-        gain = float(np.exp(d_c / a_band))
-        own[:, 1] *= gain                   # (a* and b* each as one column: the two as an
-        own[:, 2] *= gain                   # (n, 2) view ran an inner loop of 2, 70 against 8 us)
-        rgb = _lab_rgb(own) * look.peak
-        px_out = px_out * (1 - wgt) + rgb * wgt
+        px_out = _shifted(px_out, wgt, d_l / a_band, d_c / a_band, scale, look.peak)
     if px_out is not None:
         _put_rows(out, px, px_out)
+
+
+def _selected(sel: np.ndarray, y0: int, x0: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """The positions, row by row, of the pixels of `sel` (a mask over the box at (x0, y0)) in
+    the box and in the patch (`w` pixels wide), to gather them as whole rows (_rows(...).take):
+    a 3-channel boolean selection copies pixel by pixel (0.2 ms a gather of the bench's ~6k lip
+    pixels, against 0.02 ms)."""
+    at = np.flatnonzero(sel)
+    return at, at + (at // sel.shape[1]) * (w - sel.shape[1]) + (y0 * w + x0)
+
+
+def _shifted(px: np.ndarray, wgt: np.ndarray, d_l: float, d_c: float, scale: float,
+             peak: float) -> np.ndarray:
+    """The band's pixels `px` (RGB, (n, 3)) with their L* moved by d_l and their chroma scaled
+    by exp(d_c) about grey, blended in by `wgt` (_keep_lip_range's shift)."""
+    own = _lab(np.clip(px * scale, 0, 1))
+    own[:, 0] += d_l
+    gain = float(np.exp(d_c))
+    own[:, 1] *= gain                   # (a* and b* each as one column: the two as an (n, 2)
+    own[:, 2] *= gain                   # view ran an inner loop of 2, 70 against 8 us)
+    rgb = _lab_rgb(own) * peak
+    return px * (1 - wgt) + rgb * wgt
 
 
 def _rows(img: np.ndarray) -> np.ndarray:
