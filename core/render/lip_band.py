@@ -39,12 +39,22 @@ def shown_lips(lightness: np.ndarray, band: np.ndarray, inner: np.ndarray) -> np
     if np.count_nonzero(band) < MIN_LIP_PIXELS:
         return band
     dark = (lightness < OPENING_DARK * median_of(lightness[band])) & (band | inner)
-    if not dark.any():
+    # The components are labelled over the dark pixels' box only (their components are the
+    # same; outside it nothing is opening): on the bench's lips a fraction of the band's box
+    # (0.91 -> 0.73 ms of thread CPU a bench frame over the synthesis' eight calls).
+    x, y, w, h = cv2.boundingRect(dark.view(np.uint8))
+    if w == 0:
         return band
-    n, label = cv2.connectedComponents(dark.astype(np.uint8), connectivity=8)
-    seeds = dark & (cv2.dilate(inner.astype(np.uint8), _K3) > 0)
+    box = (slice(y, y + h), slice(x, x + w))
+    dark = dark[box]
+    n, label = cv2.connectedComponents(dark.view(np.uint8), connectivity=8)
+    # the inner area dilated by a pixel, over the box and the pixel round it
+    y0, x0 = max(y - 1, 0), max(x - 1, 0)
+    near = cv2.dilate(inner[y0:y + h + 1, x0:x + w + 1].astype(np.uint8), _K3)
+    seeds = dark & (near[y - y0:y - y0 + h, x - x0:x - x0 + w] > 0)
     opening = np.zeros(n, bool)
     opening[label[seeds]] = True
     opening[0] = False
-    lips = band & ~opening[label]
+    lips = band.copy()
+    lips[box] &= ~opening[label]
     return lips if np.count_nonzero(lips) >= MIN_LIP_PIXELS else band

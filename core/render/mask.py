@@ -13,7 +13,8 @@ it is left as the frame has it.
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple
+from types import MappingProxyType
+from typing import Mapping, NamedTuple
 
 import cv2
 import numpy as np
@@ -92,14 +93,25 @@ def exemplar_silhouette(region: np.ndarray, points: np.ndarray, size: float,
     keeps the shadow under it, at the sides a turned exemplar's jaw meets the background, which
     the margin let through (held-out vz_eyes f55-59). With `chin` False the chin's middle is not
     pushed either. None without a silhouette."""
-    lay = _layout(_region_key(region))
+    key = _region_key(region)
+    lay = _layout(key)
     if len(lay.sil) < 3:
         return None
-    ids = np.asarray(region)[lay.sil]
-    reach = np.where(np.isin(ids, CHIN_SIDES if chin else CHIN_SPAN), 0.0, lay.reach)
+    reach = _silhouette_reach(key, chin)
     k = np.arange(len(lay.sil))
     return _push(np.asarray(points, np.float64)[lay.sil], (k + 1) % len(k), (k - 1) % len(k),
                  np.zeros(len(k), int), np.array([0]), FADE * size * reach)
+
+
+@functools.lru_cache(maxsize=32)
+def _silhouette_reach(key: tuple, chin: bool) -> np.ndarray:
+    """exemplar_silhouette's reach per silhouette point (fade widths), worked out once per region
+    and `chin` (np.isin over the region's indices was 0.1 ms a call, two calls a frame)."""
+    region = np.frombuffer(key[1], np.dtype(key[0]))
+    lay = _layout(key)
+    reach = np.where(np.isin(region[lay.sil], CHIN_SIDES if chin else CHIN_SPAN), 0.0, lay.reach)
+    reach.flags.writeable = False       # shared by every frame of the region's shot
+    return reach
 
 
 def shared_face(shape: tuple[int, int], region: np.ndarray, wanted: np.ndarray, own: np.ndarray,
@@ -202,6 +214,18 @@ def _layout(key: tuple) -> _Layout:
     return lay
 
 
+def positions(region: np.ndarray) -> Mapping[int, int]:
+    """{landmark index: its position within `region`}, read-only, built once per region (the
+    dict of a region's ~130 indices was 40 us, built four times a frame)."""
+    return _positions(_region_key(region))
+
+
+@functools.lru_cache(maxsize=16)
+def _positions(key: tuple) -> Mapping[int, int]:
+    region = np.frombuffer(key[1], np.dtype(key[0]))
+    return MappingProxyType({int(k): i for i, k in enumerate(region)})
+
+
 def jaw_positions(region: np.ndarray) -> np.ndarray:
     """Positions within `region` of the muzzle's jaw line (JAW_LINE, in its order; points the
     region lacks left out), from the region's cached layout."""
@@ -252,7 +276,7 @@ def muzzle_extent(region: np.ndarray, wanted: np.ndarray, own: np.ndarray,
     most it is pushed out (the jaw line CHIN_MARGIN fade widths, the lips LIP_GUARD, the rest
     of the outline not at all), then by the fade's reach: its Gaussian's kernel (4 sigmas) and,
     where the blur runs on a reduced image, two of its pixels (lipflap.render.synth._blur)."""
-    pos = {int(k): i for i, k in enumerate(region)}
+    pos = positions(region)
     fade = FADE * size
     lo, hi = [], []
     for keys, push in ((JAW_LINE, CHIN_MARGIN * fade), (LIPS_OUTER, LIP_GUARD * fade),
@@ -277,7 +301,8 @@ def blend_masks(region: np.ndarray, wanted: np.ndarray, own: np.ndarray, cov: np
     renderer's Gaussian blur (wide ones on a reduced image: 6 against 30 ms for this fade on a
     1080p face)."""
     face, sil = muzzle((h, w), region, wanted, own, x0, y0, size)
-    face = face.astype(np.float32) * cov
+    face = face.astype(np.float32)
+    face *= cov                         # (in its own array: no second full-size copy)
     sig = max(FADE * size, 0.5)
     alpha = blur(face, sig)
     # Past the face (SILHOUETTE: under the chin a margin beyond it, up the cheeks a margin

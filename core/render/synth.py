@@ -18,7 +18,7 @@ from . import geometry as g
 from .lip_band import MIN_LIP_PIXELS, shown_lips
 from .median import median_of
 from .mask import (CHIN_MARGIN, FADE, JAW_MARGIN, blend_masks, blur_reduction, exemplar_silhouette,
-                   jaw_positions, muzzle_extent, shared_face)
+                   jaw_positions, muzzle_extent, positions, shared_face)
 from .model import MouthModel
 
 # The exemplar's one resampling pass: cubic. Lanczos keeps more of the fine band (expr_disgusted
@@ -340,7 +340,8 @@ def _lift_neck(out, alpha, src, reg_t, own, model: MouthModel, fade: float, size
     # The map is drawn over the strip's points' box with room for that reach and the raster's
     # hole filling (0.4 ms, against 2.3-5.5 ms over a 456x311 to 640x520 patch box).
     sx0, sy0, sw, sh = crop_box(dst - [x0, y0], w, h, pad=HP_REACH + 6)
-    bmx, bmy, bcov = g.triangle_maps(dst, frm - [x0, y0], strip, x0 + sx0, y0 + sy0, sw, sh)
+    bmx, bmy, bcov, bids = g.triangle_maps(dst, frm - [x0, y0], strip, x0 + sx0, y0 + sy0, sw, sh,
+                                           with_index=True)
     inner = _support(bcov, HP_REACH + 2)
     if inner is None:
         return alpha
@@ -348,9 +349,12 @@ def _lift_neck(out, alpha, src, reg_t, own, model: MouthModel, fade: float, size
     bx = slice(inner[1].start + sx0, inner[1].stop + sx0)
     box = (by, bx)
     # How far down the band above the jaw line each pixel lies (0 at its top, 1 from the jaw line
-    # down): the frame's lifted chin is laid over the patch by that much.
-    ramp, _, _ = g.triangle_maps(dst, np.stack([share, np.zeros_like(share)], 1), strip,
-                                 x0 + bx.start, y0 + by.start, bx.stop - bx.start, by.stop - by.start)
+    # down): the frame's lifted chin is laid over the patch by that much. Its map on the strip's
+    # raster already drawn (the box holds every drawn pixel with a margin, so the raster and its
+    # hole filling are the same as drawn again over the box; an uncovered pixel's value, whose
+    # lift is 0, is not used): 0.7 ms less on each of the bench's 16 lifting frames.
+    ramp, _ = g.maps_on_raster(bids[inner], dst - [x0 + bx.start, y0 + by.start],
+                               np.stack([share, np.zeros_like(share)], 1), strip)
     ys, xs = np.mgrid[by, bx].astype(np.float32)
     mx, my, on_strip = bmx[inner], bmy[inner], bcov[inner]
     # The lifted pixels count by how far they moved, in full from one fade width: along the jaw
@@ -524,7 +528,10 @@ def _keep_pixel_grain(moved: np.ndarray, src: np.ndarray, where: np.ndarray) -> 
     if np.count_nonzero(flat) < 32:
         return
     # |noise|'s lower quartile is 0.3186 sd, its median 0.6745 (so 1.4826 median = 2.1165 quartile)
-    core = GRAIN_CORE * 2.1165 * float(np.percentile(np.abs(hp_src[flat]), 25))
+    # (the flat pixels gathered as whole rows: a 3-channel boolean selection copies pixel by
+    # pixel; 2.75 -> 2.40 ms a call on the bench's 16 lifting frames)
+    fine = _rows(hp_src).take(np.flatnonzero(flat), 0)
+    core = GRAIN_CORE * 2.1165 * float(np.percentile(np.abs(fine, out=fine), 25))
     if core <= 0:
         return
     moved += (np.clip(hp_src, -core, core) - np.clip(hp_mov, -core, core)) * _rgb(plain)
@@ -585,16 +592,35 @@ FOLD_KEEP = 0.3
 def _unfolded(target: np.ndarray, ex_src: np.ndarray, model: MouthModel) -> np.ndarray:
     """`target` with the region's skin points next to the lips moved so that no triangle among
     the region's points turns over against the exemplar's (see FOLD_KEEP)."""
-    n_reg = len(model.region)
-    tris = model.tris
-    in_region = (tris < n_reg).all(1) & ~model.inner_tris
-    lip = np.zeros(len(target), bool)
-    lip[model.lips] = True
-    next_to_lips = np.zeros(len(target), bool)
-    next_to_lips[tris[in_region & lip[tris].any(1)].ravel()] = True
-    movable = next_to_lips & ~lip
-    movable[n_reg:] = False
-    return g.unfold(target, ex_src, tris, movable, in_region, FOLD_KEEP)
+    movable, in_region = _fold_sets(model, len(target))
+    return g.unfold(target, ex_src, model.tris, movable, in_region, FOLD_KEEP)
+
+
+def _fold_sets(model: MouthModel, n_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """_unfolded's movable points and checked triangles, the same for every frame of a model:
+    worked out once per model (model.inner_tris alone was 0.19 ms a frame), in a cache of a
+    few models (_FOLD_SETS, emptied when full)."""
+    key = tuple((a.dtype.str, a.shape, a.tobytes()) for a in (model.region, model.tris, model.lips))
+    key += (n_points,)
+    got = _FOLD_SETS.get(key)
+    if got is None:
+        if len(_FOLD_SETS) >= 16:
+            _FOLD_SETS.clear()
+        n_reg = len(model.region)
+        tris = model.tris
+        in_region = (tris < n_reg).all(1) & ~model.inner_tris
+        lip = np.zeros(n_points, bool)
+        lip[model.lips] = True
+        next_to_lips = np.zeros(n_points, bool)
+        next_to_lips[tris[in_region & lip[tris].any(1)].ravel()] = True
+        movable = next_to_lips & ~lip
+        movable[n_reg:] = False
+        movable.flags.writeable = in_region.flags.writeable = False     # shared by its frames
+        got = _FOLD_SETS[key] = (movable, in_region)
+    return got
+
+
+_FOLD_SETS: dict = {}
 
 
 # Where the warp's map tears (two neighbouring output pixels sample the exemplar more than TEAR
@@ -805,12 +831,14 @@ def _light_offset(src, warped, skin, size: float, w: int, h: int) -> np.ndarray:
     small = (max(1, w // f), max(1, h // f))
     # The frame's and the exemplar's blurs differenced: by linearity one reduction and one blur
     # of their difference (a full-resolution subtraction, 0.03 ms, against a 3-channel area
-    # reduction, 0.24 ms, on a bench patch). The difference and the skin reduced as one
-    # 4-channel image (an area reduction by a factor that is not whole is OpenCV's slow path,
-    # 0.27 ms for the skin alone; the same values): 0.73 -> 0.64 ms a call.
-    both = cv2.resize(cv2.merge((np.subtract(src, warped), skin)), small, interpolation=cv2.INTER_AREA)
-    s_skin = np.ascontiguousarray(both[..., 3])
-    s_diff = both[..., :3] * s_skin[..., None]
+    # reduction, 0.24 ms, on a bench patch). The difference and the skin reduced each on its
+    # own: merged into one 4-channel image first (an area reduction by a factor that is not
+    # whole is OpenCV's slow path, 0.27 ms for the skin alone) the merge's copy cost more than
+    # the second reduction saved, 0.80 against 0.73 ms a call (the bench's 125 calls replayed,
+    # alternated; the same values).
+    s_diff = cv2.resize(np.subtract(src, warped), small, interpolation=cv2.INTER_AREA)
+    s_skin = cv2.resize(skin, small, interpolation=cv2.INTER_AREA)
+    s_diff *= s_skin[..., None]
     ssig = sig / f
     ws = _gauss(s_skin, ssig) + 1e-4
     off = _gauss(s_diff, ssig) / ws[..., None]
@@ -871,11 +899,11 @@ def _match_edge_light(out, src, alpha, skin, disp, lip_soft, size: float, w: int
     if not on.any():
         return
     ws = _gauss(b, sig / f) + 1e-4
-    off = _gauss((red(src) - red(out)) * b[..., None], sig / f) / ws[..., None]
+    off = _gauss((red(src) - red(out)) * _rgb(b), sig / f) / _rgb(ws)
     # In full along the band, fading into the patch over about a sigma: the band's weight
     # blurred, against half its typical level on the band itself; nothing on the lips.
-    ref = 0.5 * float(np.median(ws[on]))
-    off *= (np.clip(ws / ref, 0.0, 1.0) * keep * (1.0 - red(lip_soft)))[..., None]
+    ref = 0.5 * median_of(ws[on])        # (np.median's value, without its copy and overhead)
+    off *= _rgb(np.clip(ws / ref, 0.0, 1.0) * keep * (1.0 - red(lip_soft)))
     # back on the reduced part of the box: the rest, under f pixels at its right and bottom
     # edges, lies in the alpha's far tail (mask.muzzle_extent), where the band never is
     out[cut] += cv2.resize(off, (sw * f, sh * f), interpolation=cv2.INTER_LINEAR)
@@ -942,14 +970,21 @@ def _carry_grain(out, src, moved_pts, model: MouthModel, tri_id, skin, lipmask, 
     lip_grain = None
     if core > 0 and lb is not None:
         hp_out = _fine_band(out, lb)
-        lip_grain = np.clip(hp[lb] + hp_out, -core, core)       # the frame's: hp_src
-        lip_grain -= np.clip(hp_out, -core, core)
+        lip_grain = _clip_in(hp[lb] + hp_out, core)             # the frame's: hp_src
+        lip_grain -= _clip_in(hp_out, core)                    # (hp_out is not used after)
         lip_grain *= _rgb(lip_soft[lb] * plain[lb])
     hp *= _rgb(grain_w)                 # out + grain_w * (hp_src - hp_out)
     out += hp
     if lip_grain is not None:
         out[lb] += lip_grain
     return disp, still, lip_soft
+
+
+def _clip_in(a: np.ndarray, core: float) -> np.ndarray:
+    """np.clip(a, -core, core) in a's own array (returned): its maximum then its minimum, what
+    np.clip does (NaN kept), without its dispatch and its fresh array."""
+    np.maximum(a, -core, out=a)
+    return np.minimum(a, core, out=a)
 
 
 # The fine band carried from the frame: finer than a Gaussian of this sigma (pixels).
@@ -1011,7 +1046,7 @@ def _mouth_interior(out, target, reg_t, lips_t, ex: Exemplar, model: MouthModel,
         ox, oy, ocov = g.triangle_maps(target, _top_of_inside(op, model, gap_t) - [op.x0, op.y0],
                                        tris, x0, y0, w, h)
         fill = _resampled(op.image, ox, oy)
-        a = (inner * ocov * min(1.0, amount / 0.85))[..., None]
+        a = _rgb(inner * ocov * min(1.0, amount / 0.85))
     else:
         top = inner_t[:, 1].min() - y0
         bot = inner_t[:, 1].max() - y0
@@ -1020,8 +1055,8 @@ def _mouth_interior(out, target, reg_t, lips_t, ex: Exemplar, model: MouthModel,
         fill = (look.cavity * (1 - shade) + look.tongue * shade).astype(np.float32)
         # the exemplar's own teeth stay near the upper lip, the cavity takes the rest
         keep_teeth = np.clip(1.0 - rows / 0.3, 0, 1)[:, None] * 0.6
-        a = (inner * amount * (1 - keep_teeth))[..., None]
-    return out * (1 - a) + fill * a
+        a = _rgb(inner * amount * (1 - keep_teeth))
+    return out * (1 - a) + fill * a         # (a as three equal channels: see _rgb)
 
 
 # The frame's own fine band is carried onto skin that moved by up to CARRY_NEAR of the mouth width
@@ -1072,7 +1107,7 @@ def _lip_colour(out, src, lips_t, lips_own, x0, y0, look: Look) -> np.ndarray:
     scale = 1.0 / look.peak
     box = _clip0(out[by0:by1, bx0:bx1] * scale, 1.0)
     lab = cv2.cvtColor(box, cv2.COLOR_RGB2LAB)
-    lab_src = cv2.cvtColor(np.clip(src[sy0:sy1, sx0:sx1] * scale, 0, 1).astype(np.float32),
+    lab_src = cv2.cvtColor(np.clip(src[sy0:sy1, sx0:sx1] * scale, 0, 1).astype(np.float32, copy=False),
                            cv2.COLOR_RGB2LAB)
     # Both means over the lips shown (lip_band): the opening that falls inside either band is
     # not lip colour; the shift below still moves the whole band.
@@ -1222,10 +1257,14 @@ def _lip_bands(shape, lips_t, x0, y0) -> list[tuple[np.ndarray, np.ndarray]]:
     between the outer and inner contours at each of BAND_OFFSETS, then the band at the target's
     contours (no offset) with a rim of RIM_SHARE of the mouth's width (a pixel at least) round
     its outer contour, for L* only."""
+    # every offset's contours to fixed point at once, as _poly rounds each (0.16 -> 0.09 ms a call)
+    fixed = np.round((lips_t[None] + np.array(BAND_OFFSETS)[:, None] - [x0, y0]) * 16).astype(np.int32)
     out, at_target = [], None
-    for dx, dy in BAND_OFFSETS:
-        o, i = lips_t[:20] + [dx, dy], lips_t[20:] + [dx, dy]
-        inner, outer = _poly(shape, i, x0, y0) > 0, _poly(shape, o, x0, y0)
+    for (dx, dy), p in zip(BAND_OFFSETS, fixed):
+        inner, outer = np.zeros(shape, np.uint8), np.zeros(shape, np.uint8)
+        cv2.fillPoly(inner, [p[20:]], 1, lineType=cv2.LINE_8, shift=4)
+        cv2.fillPoly(outer, [p[:20]], 1, lineType=cv2.LINE_8, shift=4)
+        inner = inner > 0
         if dx == dy == 0.0:
             at_target = (outer, inner)
         out.append(((outer > 0) & ~inner, inner))
@@ -1300,13 +1339,16 @@ def _keep_lip_range(out, src, alpha, lips_t, x0, y0, look: Look, tries: int = 3,
     # the skin round lips is nearly always greyer than they are, and held in chroma the rim
     # pushed lips already inside the actor's range to more saturated ones (a review's test
     # scene: 45.8-47.4 -> 49.5-51.3).
-    shown = [shown_lips(seen[..., 0], b, i) for b, i in bands]
+    # (L* as its own plane once: six reads of the strided channel were 0.1 ms a bench frame)
+    lightness = np.ascontiguousarray(seen[..., 0])
+    shown = [shown_lips(lightness, b, i) for b, i in bands]
     # Only the pixels the shift reaches (the band and its soft edge) and the rim are converted.
     soft = _gauss(cover.astype(np.float32), 0.7)
     sel = (soft > 1e-3) | bands[-1][0]      # the rim reaches past the soft edge on a wide mouth
-    wgt, a = _rgb(soft[sel])[:, 0], _rgb(alpha[box][sel])[:, 0]     # (n, 3)
+    at, px = _selected(sel, y_lo, x_lo, w)
+    wgt, a = _rgb(soft.reshape(-1).take(at))[:, 0], _rgb(_rows(alpha).take(px))[:, 0]  # (n, 3)
     # each band's mean by one product: its pixels' share of each (0 or 1 / its count)
-    share = np.array([b[sel] for b in shown], np.float64)
+    share = np.array([b.reshape(-1).take(at) for b in shown], np.float64)
     share /= share.sum(1, keepdims=True)
     (l_lo, l_hi), (c_lo, c_hi) = held_lip_range(look.lip_range)
     l_lo = min(float(l_lo) + dark_shift, float(l_hi))
@@ -1316,7 +1358,7 @@ def _keep_lip_range(out, src, alpha, lips_t, x0, y0, look: Look, tries: int = 3,
 
     # The first try reads the composite's colours converted above; the band's pixels are
     # gathered (and written back) only when a shift is needed (21 of the bench's 125 frames).
-    comp, px_out = seen[sel], None
+    comp, px_out = _rows(seen).take(at, 0), None
     for t in range(tries):
         if t:
             comp = lab(px_out * a + seen_src)
@@ -1328,15 +1370,50 @@ def _keep_lip_range(out, src, alpha, lips_t, x0, y0, look: Look, tries: int = 3,
         if abs(d_l) < 0.05 and abs(d_c) < 0.002:
             break
         if px_out is None:
-            px_out, px_src = out[box][sel], src[box][sel]
+            px_out, px_src = _rows(out).take(px, 0), _rows(src).take(px, 0)
             seen_src = px_src * (1 - a)     # the frame's share of the composite, the same each try
-        own = lab(px_out)
-        own[:, 0] += d_l / a_band
-        own[:, 1:] *= float(np.exp(d_c / a_band))
-        rgb = _lab_rgb(own) * look.peak
-        px_out = px_out * (1 - wgt) + rgb * wgt
+        px_out = _shifted(px_out, wgt, d_l / a_band, d_c / a_band, scale, look.peak)
     if px_out is not None:
-        out[box][sel] = px_out
+        _put_rows(out, px, px_out)
+
+
+def _selected(sel: np.ndarray, y0: int, x0: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """The positions, row by row, of the pixels of `sel` (a mask over the box at (x0, y0)) in
+    the box and in the patch (`w` pixels wide), to gather them as whole rows (_rows(...).take):
+    a 3-channel boolean selection copies pixel by pixel (0.2 ms a gather of the bench's ~6k lip
+    pixels, against 0.02 ms)."""
+    at = np.flatnonzero(sel)
+    return at, at + (at // sel.shape[1]) * (w - sel.shape[1]) + (y0 * w + x0)
+
+
+def _shifted(px: np.ndarray, wgt: np.ndarray, d_l: float, d_c: float, scale: float,
+             peak: float) -> np.ndarray:
+    """The band's pixels `px` (RGB, (n, 3)) with their L* moved by d_l and their chroma scaled
+    by exp(d_c) about grey, blended in by `wgt` (_keep_lip_range's shift)."""
+    own = _lab(np.clip(px * scale, 0, 1))
+    own[:, 0] += d_l
+    gain = float(np.exp(d_c))
+    own[:, 1] *= gain                   # (a* and b* each as one column: the two as an (n, 2)
+    own[:, 2] *= gain                   # view ran an inner loop of 2, 70 against 8 us)
+    rgb = _lab_rgb(own) * peak
+    return px * (1 - wgt) + rgb * wgt
+
+
+def _rows(img: np.ndarray) -> np.ndarray:
+    """A C-contiguous image as its pixels in row order, (h * w, channels) or (h * w,): a view,
+    written through (setting a view's shape raises rather than copy a strided image)."""
+    rows = img.view()
+    rows.shape = (-1,) + img.shape[2:]
+    return rows
+
+
+def _put_rows(img: np.ndarray, at: np.ndarray, values: np.ndarray) -> None:
+    """_rows(img)[at] = values for a C-contiguous (h, w, c) image, each pixel put as one item
+    of its c values' bytes (np.put: 0.04 against 0.12 ms for ~6k pixels by fancy assignment,
+    0.09 ms by the boolean mask)."""
+    pixel = np.dtype((np.void, img.dtype.itemsize * img.shape[2]))
+    values = np.ascontiguousarray(values, img.dtype)
+    np.put(_rows(img).view(pixel)[:, 0], at, values.view(pixel)[:, 0])
 
 
 # Per-frame detail matching may move the fine band by at most this factor either way.
@@ -1379,7 +1456,7 @@ def _match_detail(out: np.ndarray, src: np.ndarray, regions: list, lipmask: np.n
         return out
     # over the lip mask's box only (_blur_support: a reflected border, where OpenCV's default
     # reflects about the edge pixel; the two differ by under 1e-4 near the mask's edges)
-    soft = _blur_support(lipmask.astype(np.float32), 2.0)
+    soft = _blur_support(lipmask.astype(np.float32, copy=False), 2.0)
     kmap = _rgb(ks[0] * soft + ks[1] * (1.0 - soft))
     low = _gauss(out, 1.0)
     out -= low                          # low + kmap * (out - low), in the patch's own array
@@ -1601,7 +1678,7 @@ def _steady_bands(out: np.ndarray, x0: int, y0: int, target: np.ndarray, prev: "
 
     def band_of(diff, m, lo, hi=None):
         """Gaussian lo minus hi (pixels) of diff over the pixels of mask m only."""
-        m = m.astype(np.float32)
+        m = m.astype(np.float32, copy=False)
         dm = diff * _rgb(m)
         band = _gauss(dm, lo) / _rgb(_gauss(m, lo) + 1e-3)
         if hi is not None:
@@ -1659,7 +1736,7 @@ def _sealed_source(ex: Exemplar, target: np.ndarray, model: MouthModel) -> np.nd
     where the target closes it (see SEAL) and the gap is darker than the lips' rims; a copy
     when any moves."""
     ex_pts = ex.points
-    pos = {int(k): i for i, k in enumerate(model.region)}
+    pos = positions(model.region)
     closed = SEAL_CLOSED * float(np.hypot(*(target[pos[g.MOUTH_CORNERS[1]]]
                                             - target[pos[g.MOUTH_CORNERS[0]]])))
     pts = ex_pts
@@ -1668,7 +1745,7 @@ def _sealed_source(ex: Exemplar, target: np.ndarray, model: MouthModel) -> np.nd
         v = ex_pts[ib] - ex_pts[ia]
         ge = float(np.hypot(*v))
         gt = float(np.hypot(*(target[ib] - target[ia])))
-        share = SEAL * float(np.clip(2.0 - gt / max(closed, 1e-6), 0.0, 1.0))
+        share = SEAL * min(max(2.0 - gt / max(closed, 1e-6), 0.0), 1.0)    # (np.clip: 7 us a call)
         if ge < 1.0 or gt >= ge or share <= 0 or not _dark_gap(ex, ex_pts[ia], ex_pts[ib]):
             continue
         if pts is ex_pts:
@@ -1698,5 +1775,5 @@ def _dark_gap(ex: Exemplar, a: np.ndarray, b: np.ndarray) -> bool:
 
 
 def _inner_gap(region_pts: np.ndarray, model: MouthModel) -> float:
-    pos = {int(k): i for i, k in enumerate(model.region)}
+    pos = positions(model.region)
     return float(np.mean([np.linalg.norm(region_pts[pos[a]] - region_pts[pos[b]]) for a, b in g.APERTURE_PAIRS]))
