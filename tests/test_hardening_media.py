@@ -334,3 +334,25 @@ def test_hand_over_the_mouth_is_flagged_occluded_and_passed_through(env, tmp_pat
     assert len(occluded & set(covered)) >= len(covered) - 2 and occluded <= set(covered)
     assert rep["frames_passed_through"] >= len(covered) - 2
     assert leftovers(tmp_path) == sorted([clip, out, out + ".json"])
+
+
+def test_a_rotated_phone_clips_patch_lies_where_its_face_is_stored(env, tmp_path, capsys):
+    """--mode patch on a clip stored sideways: the RGBA patch is written as the file stores the
+    picture (its display rotation kept), so it lies over the stored face: turned as shown, its
+    alpha covers what the upright clip's patch covers."""
+    import av
+    up = write_video(tmp_path / "up.mp4", face_frames(env["n"]), **LOSSLESS)
+    side = _rotated(env, tmp_path, 90, **LOSSLESS)
+    alphas = {}
+    for name, clip in (("up", up), ("side", side)):
+        out = str(tmp_path / f"{name}.patch.mov")
+        _ok(*run_speech(capsys, clip, out, "--mode", "patch", "--codec", "prores_4444",
+                        dub=env["dub"]), out)
+        with av.open(out) as c:
+            alphas[name] = [f.to_ndarray(format="rgba64le")[..., 3] > 32768 for f in c.decode(video=0)]
+    assert probe(str(tmp_path / "side.patch.mov")).rotation == 90
+    for s, u in zip(alphas["side"], alphas["up"]):
+        shown = np.rot90(s, 1)
+        assert shown.shape == u.shape
+        if u.any():
+            assert (shown & u).sum() / (shown | u).sum() > 0.95

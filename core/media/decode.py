@@ -105,7 +105,9 @@ class Frame:
         x0, y0 = max(x0, 0), max(y0, 0)
         w, h = max(min(w, vw - x0), 0), max(min(h, vh - y0), 0)
         bx, by, bw, bh = orientation.stored_box(self.turn, sw, sh, x0, y0, w, h)
-        return np.rot90(self.stored_region(bx, by, bw, bh), self.turn)
+        # C-contiguous as an unturned region's conversion is: the renderer reshapes its copies in
+        # place (render.synth._rows), which a turned view's strides refuse.
+        return np.ascontiguousarray(np.rot90(self.stored_region(bx, by, bw, bh), self.turn))
 
     def stored_region(self, x0: int, y0: int, w: int, h: int) -> np.ndarray:
         """RGB of the box (x0, y0, w, h) of the stored picture, converting only that part of the
