@@ -158,11 +158,16 @@ def test_a_change_to_the_still_looks_code_misses_the_cache(tmp_path):
     from lipflap.face.analyze import CACHED_RENDER_SOURCES, _code_hash
     pkg = os.path.dirname(lipflap.__file__)
     shutil.copytree(os.path.join(pkg, "face"), tmp_path / "face")
-    (tmp_path / "render").mkdir()
     for name in CACHED_RENDER_SOURCES:
+        (tmp_path / name).parent.mkdir(exist_ok=True)
         shutil.copy(os.path.join(pkg, name), tmp_path / name)
     before = _code_hash(str(tmp_path))
     assert before == _code_hash()
     with open(tmp_path / "render" / "seen.py", "a") as fh:
         fh.write("\n# changed\n")
     assert _code_hash(str(tmp_path)) != before
+    # and the turn that shows a rotated clip upright, which every cached landmark is in
+    changed = _code_hash(str(tmp_path))
+    with open(tmp_path / "media" / "orientation.py", "a") as fh:
+        fh.write("\n# changed\n")
+    assert _code_hash(str(tmp_path)) != changed
