@@ -196,6 +196,10 @@ CASES = {
     "vu_selfie": ("vu_selfie.mp4", 150, "fr", "fr", None),
     "vu_dark": ("vu_dark.mp4", 150, "es", "es", None),
     "vu_elder": ("vu_elder.mp4", 150, "de", "de", None),
+    # vu_selfie's source as a phone writes a portrait shot: the picture stored on its side and a
+    # display rotation of -90 degrees (an iPhone's), added with lipflap's handling of it; measured
+    # on both files turned as shown (MEASURE_SHOWN), another dub.
+    "vu_phone": ("vu_phone.mp4", 150, "es", "es", "phone"),
 }
 
 # Clips from public repositories: name -> (owner+repo mirror, commit, path in it, licence).
@@ -278,6 +282,7 @@ MIRRORED = {
     "vu_dark": ("jixinya+EAMM", "e176a79", "test/video/surprised.mp4", "MIT"),
     "vu_elder": ("sky24h+Face_Animation_Real_Time", "7796148", "assets/driving.mp4",
                  "CC BY-NC 4.0"),
+    "vu_phone": ("weimengting+MagicPortrait", "010332a", "assets/driving.mp4", "none stated"),
 }
 
 
@@ -363,6 +368,11 @@ def _sidelight(img: np.ndarray, box: tuple[int, int, int], rng: np.random.Genera
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
 
 
+# The display rotation of a "phone" case: an iPhone's portrait shot reads -90 (PyAV's
+# VideoFrame.rotation, counter-clockwise), its stored picture the shown one turned back.
+PHONE_ROTATION = -90
+
+
 def build_clip(name: str, out_dir: str, path: str) -> str:
     _, frames, _, _, derive = CASES[name]
     dst = os.path.join(out_dir, f"{name}.mp4")
@@ -383,6 +393,9 @@ def build_clip(name: str, out_dir: str, path: str) -> str:
                 img = _selfie(img, box, rng)
             elif derive == "sidelight":
                 img = _sidelight(img, box, rng)
+            elif derive == "phone":
+                # stored on its side; shown upright through the display rotation set below
+                img = np.ascontiguousarray(np.rot90(img, -PHONE_ROTATION // 90))
             elif derive == "right_panel":
                 # the demo's third panel (its driving video): columns 1032.. of a 1544-wide frame
                 img = np.ascontiguousarray(img[:, img.shape[1] - 512:])
@@ -391,6 +404,8 @@ def build_clip(name: str, out_dir: str, path: str) -> str:
                 st.width, st.height = img.shape[1] // 2 * 2, img.shape[0] // 2 * 2
                 st.pix_fmt = "yuv420p"
                 st.options = {"crf": "12", "preset": "medium"}
+                if derive == "phone":
+                    st.set_display_rotation(PHONE_ROTATION)
             img = img[:st.height, :st.width]
             for p in st.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")):
                 out.mux(p)
@@ -415,11 +430,19 @@ def build_dub(name: str, out_dir: str) -> str:
 # decoded RGB and written losslessly (libx264rgb, qp 0): the yardstick sees the very pixels, less
 # the frame round them (so its PSNR outside the lower face is the crop's).
 MEASURE_CROP = ("vu_elder",)
+# Cases stored on their side with a display rotation ("phone"): the yardstick decodes the stored
+# picture, where Face Mesh meets the face lying down; both files are measured turned as a player
+# shows them (written losslessly, libx264rgb at qp 0).
+MEASURE_SHOWN = ("vu_phone",)
 
 
 def measured_pair(name: str, src: str, mov: str, dst: str) -> tuple[str, str]:
     """(source, render) as the yardstick reads them: the files themselves, or for a
-    MEASURE_CROP case their lossless crops round the face in `dst`."""
+    MEASURE_CROP case their lossless crops round the face, for a MEASURE_SHOWN case their
+    pictures turned as shown, in `dst`."""
+    if name in MEASURE_SHOWN:
+        return tuple(_shown_copy(p, os.path.join(dst, f"{name}.{tag}.shown.mkv"))
+                     for p, tag in ((src, "src"), (mov, "out")))
     if name not in MEASURE_CROP:
         return src, mov
     from lipflap.face.analyze import analyze_video
@@ -449,6 +472,24 @@ def measured_pair(name: str, src: str, mov: str, dst: str) -> tuple[str, str]:
                 o.mux(p)
         out.append(crop_path)
     return out[0], out[1]
+
+
+def _shown_copy(path: str, dst: str) -> str:
+    """`path`'s pictures turned by its display rotation as a player shows them, lossless."""
+    with av.open(path) as c, av.open(dst, "w") as o:
+        st = None
+        for f in c.decode(video=0):
+            img = np.ascontiguousarray(np.rot90(f.to_ndarray(format="rgb24"),
+                                                int(round((f.rotation or 0) / 90))))
+            if st is None:
+                st = o.add_stream("libx264rgb", rate=c.streams.video[0].average_rate,
+                                  options={"qp": "0", "preset": "ultrafast"})
+                st.width, st.height, st.pix_fmt = img.shape[1], img.shape[0], "rgb24"
+            for p in st.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                o.mux(p)
+        for p in st.encode():
+            o.mux(p)
+    return dst
 
 
 WRITTEN = ("codec", "probe_s", "kB_per_frame")
