@@ -60,7 +60,8 @@ noted) and OUT/<name>.dub.wav + .dub.phones.json (../shared/eval/make_dub.py), a
   podium microphones, a full beard in low-key light at 35 fps, a goatee before a glittering
   backdrop, a compressed dim webcam, a handheld selfie turning to three-quarter view, a
   dark-skinned woman with a wide-open mouth, an older man at a podium in a wide 720p shot),
-  added in session 26; never tuned on.
+  added in session 26; never tuned on; and vu_phone, the selfie's source stored on its side with
+  a phone's display rotation (measured turned as shown).
 """
 from __future__ import annotations
 
