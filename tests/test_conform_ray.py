@@ -78,7 +78,7 @@ def test_conform_on_a_local_ray_cluster(tmp_path):
     assert res["killed_attempts"] == 2 and res["killed_pid"] in res["killed_attempt_pids"]
     assert res["kill_frames"] == res["local_frames"]
     # 3. Ctrl-C and resume
-    assert res["int_rc"] == 130 and "interrupted: the" in res["int_out"]
+    assert res["int_rc"] == 130 and "interrupted: the" in res["int_out"], res["int_out"]
     assert 1 <= res["int_done"] < 4
     assert res["engines_left"] == 0
     assert res["resume_status"] == ["done"] * 4 and res["resume_untouched"]
